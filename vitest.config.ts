@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 20_000,
     // better-sqlite3 is a native addon: forks isolate it more predictably than worker threads.
     pool: "forks",
+    env: { LOG_SILENT: "1" },
   },
 });

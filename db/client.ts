@@ -1,0 +1,35 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import * as schema from "./schema.js";
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/** The database or a transaction on it: query functions accept either, so callers compose them in one transaction. */
+export type Executor = BaseSQLiteDatabase<"sync", Database.RunResult, typeof schema>;
+
+export const DEFAULT_DATABASE_PATH = "./data/brandlift.db";
+
+/**
+ * Opens the SQLite file (creating its folder) with the pragmas the app relies on:
+ * - WAL, so readers never wait for the writer;
+ * - synchronous=FULL, so a response acknowledged with a 303 survives a power cut, not only a crash;
+ * - foreign_keys=ON, which SQLite leaves off unless asked, per connection;
+ * - busy_timeout, so a second process (the CLI, a second instance) waits instead of failing at once.
+ */
+export function openDatabase(path: string = DEFAULT_DATABASE_PATH): Db {
+  if (path !== ":memory:" && !path.startsWith("file:")) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  const sqlite = new Database(path);
+  if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma("busy_timeout = 5000");
+  return drizzle(sqlite, { schema });
+}
+
+export function closeDatabase(db: Db): void {
+  if (db.$client.open) db.$client.close();
+}

@@ -1,0 +1,82 @@
+import { count, desc, eq, sql } from "drizzle-orm";
+import type { Executor } from "../client.js";
+import { responses, segments, studies, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
+import { recordAudit } from "./audit.js";
+
+export interface NewStudy {
+  name: string;
+  brand: string;
+  defaultLocale: Locale;
+  locales: Locale[];
+  signingSecret: string;
+  createdBy: number | null;
+  segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;
+}
+
+/** Creates a study with its segments and the audit entry, all or nothing. */
+export function insertStudy(db: Executor, input: NewStudy): Study {
+  return db.transaction((tx) => {
+    const { segments: segmentList, ...fields } = input;
+    const study = tx.insert(studies).values(fields).returning().get();
+    segmentList.forEach((s, position) => {
+      tx.insert(segments).values({ studyId: study.id, position, ...s }).run();
+    });
+    recordAudit(tx, {
+      userId: input.createdBy,
+      action: "study.create",
+      entityType: "study",
+      entityId: study.id,
+      details: { name: study.name, brand: study.brand },
+    });
+    return study;
+  });
+}
+
+export interface StudySummary {
+  id: number;
+  name: string;
+  brand: string;
+  status: Study["status"];
+  createdAt: Date;
+  waves: number;
+  completedResponses: number;
+}
+
+/** Studies, newest first, with their wave count and completed-response count (computed in SQL). */
+export function listStudySummaries(db: Executor): StudySummary[] {
+  const waveCounts = db
+    .select({ studyId: waves.studyId, n: count().as("wave_n") })
+    .from(waves)
+    .groupBy(waves.studyId)
+    .as("wave_counts");
+  const responseCounts = db
+    .select({ studyId: waves.studyId, n: count().as("response_n") })
+    .from(responses)
+    .innerJoin(waves, eq(waves.id, responses.waveId))
+    .where(eq(responses.status, "completed"))
+    .groupBy(waves.studyId)
+    .as("response_counts");
+  return db
+    .select({
+      id: studies.id,
+      name: studies.name,
+      brand: studies.brand,
+      status: studies.status,
+      createdAt: studies.createdAt,
+      waves: sql<number>`coalesce(${waveCounts.n}, 0)`,
+      completedResponses: sql<number>`coalesce(${responseCounts.n}, 0)`,
+    })
+    .from(studies)
+    .leftJoin(waveCounts, eq(waveCounts.studyId, studies.id))
+    .leftJoin(responseCounts, eq(responseCounts.studyId, studies.id))
+    .orderBy(desc(studies.id))
+    .all();
+}
+
+export function findStudy(db: Executor, id: number): Study | undefined {
+  return db.select().from(studies).where(eq(studies.id, id)).get();
+}
+
+export function listSegments(db: Executor, studyId: number) {
+  return db.select().from(segments).where(eq(segments.studyId, studyId)).orderBy(segments.position).all();
+}

@@ -1,0 +1,62 @@
+import { asc, count, eq } from "drizzle-orm";
+import type { Executor } from "../client.js";
+import { users, type NewUser, type User } from "../schema.js";
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function countUsers(db: Executor): number {
+  return db.select({ n: count() }).from(users).get()?.n ?? 0;
+}
+
+export function findUserByEmail(db: Executor, email: string): User | undefined {
+  return db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+}
+
+export function findUserById(db: Executor, id: number): User | undefined {
+  return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+export function listUsers(db: Executor): User[] {
+  return db.select().from(users).orderBy(asc(users.email)).all();
+}
+
+export class EmailTakenError extends Error {
+  constructor() {
+    super("email_taken");
+  }
+}
+
+/** Inserts a user; a duplicate email raises EmailTakenError rather than a driver error. */
+export function insertUser(db: Executor, user: NewUser): User {
+  try {
+    return db
+      .insert(users)
+      .values({ ...user, email: normalizeEmail(user.email) })
+      .returning()
+      .get();
+  } catch (error) {
+    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new EmailTakenError();
+    throw error;
+  }
+}
+
+/**
+ * Creates the first administrator only while there is no user at all. The check and the insert
+ * share one write transaction, so two simultaneous set-ups cannot both succeed.
+ */
+export function insertFirstAdmin(db: Executor, user: Omit<NewUser, "role">): User | undefined {
+  return db.transaction(
+    (tx) => {
+      const existing = tx.select({ n: count() }).from(users).get()?.n ?? 0;
+      if (existing > 0) return undefined;
+      return tx
+        .insert(users)
+        .values({ ...user, email: normalizeEmail(user.email), role: "admin" })
+        .returning()
+        .get();
+    },
+    { behavior: "immediate" },
+  );
+}

@@ -1,0 +1,413 @@
+/**
+ * The whole data model of Brand Lift (see README "Glossary").
+ *
+ * Conventions:
+ * - times are integer milliseconds since the epoch (`timestamp_ms`), so aggregation and
+ *   durations stay plain arithmetic;
+ * - localized text is a JSON object `{ "ru": "…", "en": "…" }` (one value per locale, read and
+ *   written whole; never queried inside);
+ * - enums are text columns guarded by CHECK constraints, so a bad value cannot reach the file
+ *   even from a hand-written query.
+ *
+ * This file imports nothing but drizzle: drizzle-kit loads it on its own to generate migrations.
+ */
+import { sql } from "drizzle-orm";
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+export const ROLES = ["admin", "researcher", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const LOCALES = ["ru", "en"] as const;
+export type Locale = (typeof LOCALES)[number];
+export type LocalizedText = Partial<Record<Locale, string>>;
+
+export const QUESTION_TYPES = ["single", "multi", "scale", "text"] as const;
+export type QuestionType = (typeof QUESTION_TYPES)[number];
+
+export const SEGMENT_ROLES = ["exposed", "control"] as const;
+export const WAVE_KINDS = ["pre", "post", "tracking"] as const;
+export const WAVE_STATUSES = ["draft", "open", "closed"] as const;
+export const LINK_KINDS = ["open", "personal"] as const;
+export const RESPONSE_STATUSES = ["partial", "completed", "screened_out", "quota_full"] as const;
+
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date());
+
+/** `'a','b'` for a CHECK (… IN (…)) built from the same constants the types use. */
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
+
+// ---------------------------------------------------------------- accounts
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Stored lower-cased; unique. */
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    /** `scrypt$N$r$p$salt$hash` — never the password itself. */
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    locale: text("locale", { enum: LOCALES }),
+    createdAt: createdAt(),
+    disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    check("users_role_check", sql`${t.role} IN (${inList(ROLES)})`),
+  ],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 of the cookie value: a leaked database file gives no usable session. */
+    idHash: text("id_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);
+
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** SHA-256 of the token; the token itself is shown once and never stored. */
+    tokenHash: text("token_hash").notNull(),
+    /** First characters of the token, to tell tokens apart in lists. */
+    prefix: text("prefix").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId)],
+);
+
+/** Fixed-window counters for rate limits: in the database, so several app instances share them. */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  hits: integer("hits").notNull(),
+  resetAt: integer("reset_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" })
+      .notNull()
+      .$defaultFn(() => new Date()),
+    /** Null for actions by the system or the command line. */
+    userId: integer("user_id").references(() => users.id, { onDelete: "set null" }),
+    action: text("action").notNull(),
+    entityType: text("entity_type").notNull(),
+    entityId: text("entity_id"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_log_entity_idx").on(t.entityType, t.entityId), index("audit_log_at_idx").on(t.at)],
+);
+
+// ---------------------------------------------------------------- studies and questionnaires
+
+export const studies = sqliteTable(
+  "studies",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    brand: text("brand").notNull(),
+    category: text("category"),
+    defaultLocale: text("default_locale", { enum: LOCALES }).notNull(),
+    /** Locales the questionnaire is offered in, default first. */
+    locales: text("locales", { mode: "json" }).$type<Locale[]>().notNull(),
+    status: text("status", { enum: ["active", "archived"] })
+      .notNull()
+      .default("active"),
+    /** Questions per page; null shows the whole questionnaire on one page. */
+    pageSize: integer("page_size"),
+    /** HMAC key for signed pass-through parameters (panel ids, payment). */
+    signingSecret: text("signing_secret").notNull(),
+    campaignCost: real("campaign_cost"),
+    costCurrency: text("cost_currency"),
+    createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+      .notNull()
+      .$defaultFn(() => new Date()),
+  },
+  (t) => [
+    index("studies_status_idx").on(t.status),
+    check("studies_page_size_check", sql`${t.pageSize} IS NULL OR ${t.pageSize} > 0`),
+  ],
+);
+
+export const segments = sqliteTable(
+  "segments",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    /** `subscribers`, `active_unsubscribed`, `inactive`, or a researcher's own. */
+    key: text("key").notNull(),
+    label: text("label", { mode: "json" }).$type<LocalizedText>().notNull(),
+    role: text("role", { enum: SEGMENT_ROLES }).notNull().default("exposed"),
+    position: integer("position").notNull(),
+  },
+  (t) => [
+    uniqueIndex("segments_study_key_unique").on(t.studyId, t.key),
+    check("segments_role_check", sql`${t.role} IN (${inList(SEGMENT_ROLES)})`),
+  ],
+);
+
+export const questions = sqliteTable(
+  "questions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    /** Stable key: the form field is `q_<key>`, exports use it as the column name. */
+    key: text("key").notNull(),
+    position: integer("position").notNull(),
+    type: text("type", { enum: QUESTION_TYPES }).notNull(),
+    text: text("text", { mode: "json" }).$type<LocalizedText>().notNull(),
+    help: text("help", { mode: "json" }).$type<LocalizedText>(),
+    required: integer("required", { mode: "boolean" }).notNull().default(true),
+    /** Shuffle options per response (pinned options stay in place). */
+    randomize: integer("randomize", { mode: "boolean" }).notNull().default(false),
+    scaleMin: integer("scale_min"),
+    scaleMax: integer("scale_max"),
+    scaleMinLabel: text("scale_min_label", { mode: "json" }).$type<LocalizedText>(),
+    scaleMaxLabel: text("scale_max_label", { mode: "json" }).$type<LocalizedText>(),
+    maxLength: integer("max_length"),
+    /** Metric this question feeds (e.g. `aided_awareness`); null when it is descriptive only. */
+    metricName: text("metric_name"),
+    /** Option keys (single/multi) or scale values (scale) that count as "aware"/positive. */
+    metricPositive: text("metric_positive", { mode: "json" }).$type<Array<string | number>>(),
+    /** Brand aliases for text metrics (unaided awareness). */
+    metricMatch: text("metric_match", { mode: "json" }).$type<string[]>(),
+  },
+  (t) => [
+    uniqueIndex("questions_study_key_unique").on(t.studyId, t.key),
+    index("questions_study_position_idx").on(t.studyId, t.position),
+    check("questions_type_check", sql`${t.type} IN (${inList(QUESTION_TYPES)})`),
+    check(
+      "questions_scale_check",
+      sql`${t.scaleMin} IS NULL OR ${t.scaleMax} IS NULL OR ${t.scaleMin} < ${t.scaleMax}`,
+    ),
+  ],
+);
+
+export const options = sqliteTable(
+  "options",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    questionId: integer("question_id")
+      .notNull()
+      .references(() => questions.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    position: integer("position").notNull(),
+    text: text("text", { mode: "json" }).$type<LocalizedText>().notNull(),
+    /** "None of these": chosen alone in a multi question. */
+    exclusive: integer("exclusive", { mode: "boolean" }).notNull().default(false),
+    /** Keeps its position when the question's options are shuffled ("none", "other"). */
+    pinned: integer("pinned", { mode: "boolean" }).notNull().default(false),
+    /** The answer an attentive respondent gives to an attention-check question. */
+    attentionCheck: integer("attention_check", { mode: "boolean" }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex("options_question_key_unique").on(t.questionId, t.key),
+    index("options_question_position_idx").on(t.questionId, t.position),
+  ],
+);
+
+// ---------------------------------------------------------------- fieldwork
+
+export const waves = sqliteTable(
+  "waves",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: WAVE_KINDS }).notNull(),
+    label: text("label").notNull(),
+    position: integer("position").notNull(),
+    status: text("status", { enum: WAVE_STATUSES }).notNull().default("draft"),
+    openedAt: integer("opened_at", { mode: "timestamp_ms" }),
+    closedAt: integer("closed_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("waves_study_position_unique").on(t.studyId, t.position),
+    check("waves_kind_check", sql`${t.kind} IN (${inList(WAVE_KINDS)})`),
+    check("waves_status_check", sql`${t.status} IN (${inList(WAVE_STATUSES)})`),
+  ],
+);
+
+/** Per wave and segment: the completes wanted, and the audience size (for "lifted users"). */
+export const waveSegments = sqliteTable(
+  "wave_segments",
+  {
+    waveId: integer("wave_id")
+      .notNull()
+      .references(() => waves.id, { onDelete: "cascade" }),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    target: integer("target"),
+    audienceSize: integer("audience_size"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.waveId, t.segmentId] }),
+    check("wave_segments_target_check", sql`${t.target} IS NULL OR ${t.target} >= 0`),
+    check("wave_segments_audience_check", sql`${t.audienceSize} IS NULL OR ${t.audienceSize} >= 0`),
+  ],
+);
+
+export const links = sqliteTable(
+  "links",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** nanoid, ≥ 120 bits: the link is the credential. */
+    token: text("token").notNull(),
+    waveId: integer("wave_id")
+      .notNull()
+      .references(() => waves.id, { onDelete: "cascade" }),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: LINK_KINDS }).notNull(),
+    /** Completed uses; a personal link allows one. */
+    uses: integer("uses").notNull().default(0),
+    sourceLabel: text("source_label"),
+    /** Extra pass-through query parameters accepted on this link, beyond rid, src and utm_*. */
+    passParams: text("pass_params", { mode: "json" }).$type<string[]>(),
+    redirectComplete: text("redirect_complete"),
+    redirectScreenout: text("redirect_screenout"),
+    redirectQuotaFull: text("redirect_quota_full"),
+    redirectQualityFail: text("redirect_quality_fail"),
+    createdAt: createdAt(),
+    disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("links_token_unique").on(t.token),
+    index("links_wave_segment_idx").on(t.waveId, t.segmentId),
+    check("links_kind_check", sql`${t.kind} IN (${inList(LINK_KINDS)})`),
+    check("links_personal_single_use", sql`${t.kind} = 'open' OR ${t.uses} <= 1`),
+  ],
+);
+
+export type QualityFlag = { code: string; detail?: string };
+
+export const responses = sqliteTable(
+  "responses",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    waveId: integer("wave_id")
+      .notNull()
+      .references(() => waves.id, { onDelete: "cascade" }),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    linkId: integer("link_id").references(() => links.id, { onDelete: "set null" }),
+    /** The per-render nonce of the submitting form: a retry or double click stores one response. */
+    nonce: text("nonce").notNull(),
+    status: text("status", { enum: RESPONSE_STATUSES }).notNull(),
+    locale: text("locale", { enum: LOCALES }).notNull(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    completedAt: integer("completed_at", { mode: "timestamp_ms" }),
+    durationMs: integer("duration_ms"),
+    /** Page reached by a multi-page respondent, for resuming. */
+    currentPage: integer("current_page").notNull().default(0),
+    /** Whitelisted pass-through query parameters (rid, src, utm_*, per-link names). */
+    params: text("params", { mode: "json" }).$type<Record<string, string>>(),
+    /** Option order shown per question key, as stored for rotation audits. */
+    optionOrder: text("option_order", { mode: "json" }).$type<Record<string, string[]>>(),
+    /** Salted hashes only: a browser cookie id, and network + user agent. Never a raw IP. */
+    browserHash: text("browser_hash"),
+    networkHash: text("network_hash"),
+    qualityFlags: text("quality_flags", { mode: "json" }).$type<QualityFlag[]>(),
+    excluded: integer("excluded", { mode: "boolean" }).notNull().default(false),
+    excludedReason: text("excluded_reason"),
+    excludedBy: integer("excluded_by").references(() => users.id, { onDelete: "set null" }),
+    excludedAt: integer("excluded_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("responses_nonce_unique").on(t.nonce),
+    index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
+    index("responses_link_idx").on(t.linkId),
+    index("responses_browser_idx").on(t.waveId, t.browserHash),
+    check("responses_status_check", sql`${t.status} IN (${inList(RESPONSE_STATUSES)})`),
+  ],
+);
+
+/** Long format: one row per response × question × chosen option (or value). */
+export const answers = sqliteTable(
+  "answers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    responseId: integer("response_id")
+      .notNull()
+      .references(() => responses.id, { onDelete: "cascade" }),
+    questionId: integer("question_id")
+      .notNull()
+      .references(() => questions.id, { onDelete: "cascade" }),
+    optionId: integer("option_id").references(() => options.id, { onDelete: "cascade" }),
+    valueNumber: real("value_number"),
+    valueText: text("value_text"),
+  },
+  (t) => [
+    // Aggregation reads (question, option) → responses; the response side finds its own answers.
+    index("answers_question_option_idx").on(t.questionId, t.optionId, t.responseId),
+    index("answers_response_idx").on(t.responseId, t.questionId),
+  ],
+);
+
+/** Coded brand mentions in text answers (unaided awareness), recomputed when aliases change. */
+export const textMentions = sqliteTable(
+  "text_mentions",
+  {
+    answerId: integer("answer_id")
+      .notNull()
+      .references(() => answers.id, { onDelete: "cascade" }),
+    /** The brand or competitor key matched. */
+    code: text("code").notNull(),
+    /** 0 for the first brand named (top of mind). */
+    rank: integer("rank").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.answerId, t.code] }), index("text_mentions_code_idx").on(t.code)],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Session = typeof sessions.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
+export type Study = typeof studies.$inferSelect;
+export type Segment = typeof segments.$inferSelect;
+export type Question = typeof questions.$inferSelect;
+export type QuestionOption = typeof options.$inferSelect;
+export type Wave = typeof waves.$inferSelect;
+export type Link = typeof links.$inferSelect;
+export type SurveyResponse = typeof responses.$inferSelect;
+export type Answer = typeof answers.$inferSelect;

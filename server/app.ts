@@ -1,0 +1,99 @@
+import { fileURLToPath } from "node:url";
+import compression from "compression";
+import cookieParser from "cookie-parser";
+import express, { type Express } from "express";
+import helmet from "helmet";
+import type { Db } from "../db/client.js";
+import { loadAssets } from "./assets.js";
+import type { Config } from "./config.js";
+import { csrfProtection } from "./middleware/csrf.js";
+import { errorHandler, notFound } from "./middleware/errors.js";
+import { localeMiddleware } from "./middleware/locale.js";
+import { requestLog } from "./middleware/request-log.js";
+import { sessionMiddleware } from "./middleware/session.js";
+import { accountRoutes } from "./routes/account.js";
+import { adminRoutes } from "./routes/admin.js";
+import { apiRoutes } from "./routes/api.js";
+import { authRoutes } from "./routes/auth.js";
+import { healthRoutes } from "./routes/health.js";
+import { homeRoutes } from "./routes/home.js";
+import { studyRoutes } from "./routes/studies.js";
+
+const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
+
+/** Form bodies are small; anything larger is refused with 413 before it is parsed. */
+export const FORM_BODY_LIMIT = "100kb";
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+}
+
+/** Builds the Express app without listening: main.ts listens, tests hand it to supertest. */
+export function createApp({ db, config }: AppDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  app.set("views", VIEWS_DIR);
+  app.set("view engine", "ejs");
+  if (config.production) app.set("view cache", true);
+  // Only `a=1&a=2` style forms: no nested objects from query strings.
+  app.set("query parser", "simple");
+
+  const { assets, serve: serveAssets } = loadAssets();
+  app.locals["assets"] = assets;
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", "data:"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+          // Panel exits redirect a submitted form to the panel's own site, so targets are not limited to 'self'.
+          formAction: ["'self'", "https:"],
+          upgradeInsecureRequests: null,
+        },
+      },
+      // Survey links are opened from social apps; let the referrer carry the origin only.
+      referrerPolicy: { policy: "strict-origin-when-cross-origin" },
+    }),
+  );
+  app.use(compression());
+  app.use(requestLog());
+  app.use(serveAssets);
+  app.use(healthRoutes(db));
+
+  app.use(cookieParser());
+  app.use(localeMiddleware(config.defaultLocale));
+
+  app.use("/api", apiRoutes(db));
+
+  // Researcher pages: cookie session, then CSRF on every state-changing form.
+  const web = express.Router();
+  web.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 1000 }));
+  web.use(sessionMiddleware(db));
+  web.use(csrfProtection(config.sessionSecret));
+  web.use((_req, res, next) => {
+    // Pages with personal data and tokens are never stored by shared caches.
+    res.set("Cache-Control", "private, no-store");
+    next();
+  });
+  web.use(homeRoutes(db));
+  web.use(authRoutes(db));
+  web.use(studyRoutes(db));
+  web.use(adminRoutes(db));
+  web.use(accountRoutes(db));
+  app.use(web);
+
+  app.use(notFound);
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,16 @@
+import type { User } from "../db/schema.js";
+import type { Locale, Translate } from "./i18n/index.js";
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Negotiated by middleware/locale.ts for every request. */
+      locale: Locale;
+      t: Translate;
+      /** The signed-in researcher (cookie session) or token owner (API), if any. */
+      user?: User;
+      /** SHA-256 of the session cookie, when a session is live. */
+      sessionIdHash?: string;
+    }
+  }
+}

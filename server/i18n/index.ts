@@ -1,0 +1,65 @@
+import i18next, { type TFunction } from "i18next";
+import { LOCALES, type Locale } from "../../db/schema.js";
+import { en } from "./en.js";
+import { ru } from "./ru.js";
+
+export type Translate = TFunction;
+export { LOCALES, type Locale };
+
+export const messages = { en, ru } as const;
+
+/**
+ * One i18next instance for the process, initialised synchronously from the bundled messages.
+ * i18next picks plural forms with Intl.PluralRules, so Russian gets one/few/many
+ * (1 ответ, 2 ответа, 5 ответов) from the `_one/_few/_many` keys.
+ * Interpolated values are not escaped here: every template escapes on output (`<%= %>`),
+ * and escaping twice would show `&amp;` to users.
+ */
+const instance = i18next.createInstance();
+void instance.init({
+  resources: { en: { translation: en }, ru: { translation: ru } },
+  supportedLngs: [...LOCALES],
+  fallbackLng: "en",
+  initAsync: false,
+  interpolation: { escapeValue: false },
+  returnNull: false,
+  showSupportNotice: false,
+});
+
+const fixed = new Map<Locale, Translate>(LOCALES.map((l) => [l, instance.getFixedT(l)]));
+
+export function translator(locale: Locale): Translate {
+  return fixed.get(locale)!;
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === "string" && (LOCALES as readonly string[]).includes(value);
+}
+
+export interface LocaleSources {
+  query?: unknown;
+  cookie?: unknown;
+  /** The best Accept-Language match among LOCALES, as `req.acceptsLanguages` gives it. */
+  acceptLanguage?: string | false;
+  fallback: Locale;
+}
+
+/** Locale precedence: `?lang=`, then the cookie, then Accept-Language, then DEFAULT_LOCALE. */
+export function negotiateLocale(s: LocaleSources): Locale {
+  if (isLocale(s.query)) return s.query;
+  if (isLocale(s.cookie)) return s.cookie;
+  const accepted = typeof s.acceptLanguage === "string" ? s.acceptLanguage.slice(0, 2).toLowerCase() : undefined;
+  if (isLocale(accepted)) return accepted;
+  return s.fallback;
+}
+
+/** Numbers, percentages and dates the way each locale writes them (decimal comma in Russian). */
+export function formatters(locale: Locale) {
+  const tag = locale === "ru" ? "ru-RU" : "en-GB";
+  const integer = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
+  const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+  return {
+    number: (n: number) => integer.format(n),
+    dateTime: (d: Date | null | undefined) => (d ? `${dateTime.format(d)} UTC` : ""),
+  };
+}

@@ -1,0 +1,57 @@
+import { closeDatabase, openDatabase } from "../db/client.js";
+import { runMigrations } from "../db/migrate.js";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { logger } from "./logger.js";
+
+/** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function start(): void {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const db = openDatabase(config.databasePath);
+  runMigrations(db);
+  const app = createApp({ db, config });
+
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const url = config.baseUrl.replace(/:\d+$/, `:${port}`);
+    logger.info("listening", { url, database: config.databasePath });
+    process.stdout.write(`\nBrand Lift is running: open ${url}\n\n`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    // Stop accepting, let requests in flight finish, then close the database.
+    server.close(() => {
+      closeDatabase(db);
+      logger.info("stopped");
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => {
+      logger.warn("forced exit after grace period", { graceMs: SHUTDOWN_GRACE_MS });
+      server.closeAllConnections();
+      closeDatabase(db);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+start();

@@ -1,0 +1,36 @@
+import type { RequestHandler } from "express";
+import { formatters, negotiateLocale, translator } from "../i18n/index.js";
+import type { Locale } from "../i18n/index.js";
+
+export const LOCALE_COOKIE = "bl_lang";
+const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** Sets req.locale / req.t and the view helpers; `?lang=` is remembered in a cookie. */
+export function localeMiddleware(defaultLocale: Locale): RequestHandler {
+  return (req, res, next) => {
+    const query = req.query["lang"];
+    const locale = negotiateLocale({
+      query,
+      cookie: req.cookies?.[LOCALE_COOKIE],
+      acceptLanguage: req.acceptsLanguages("ru", "en"),
+      fallback: defaultLocale,
+    });
+    if (query === locale && req.cookies?.[LOCALE_COOKIE] !== locale) {
+      res.cookie(LOCALE_COOKIE, locale, {
+        maxAge: ONE_YEAR_MS,
+        sameSite: "lax",
+        httpOnly: true,
+        secure: req.secure,
+      });
+    }
+    req.locale = locale;
+    req.t = translator(locale);
+    res.locals["locale"] = locale;
+    res.locals["t"] = req.t;
+    res.locals["fmt"] = formatters(locale);
+    res.locals["path"] = req.path;
+    // Both languages are always offered: the switch links keep the current path.
+    res.locals["otherLocales"] = (["ru", "en"] as const).filter((l) => l !== locale);
+    next();
+  };
+}

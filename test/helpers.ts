@@ -1,0 +1,56 @@
+import request from "supertest";
+import type { Express } from "express";
+import { openDatabase, type Db } from "../db/client.js";
+import { runMigrations } from "../db/migrate.js";
+import type { Role, User } from "../db/schema.js";
+import { createApp } from "../server/app.js";
+import { testConfig, type Config } from "../server/config.js";
+import { createUser } from "../server/services/accounts.js";
+
+export const PASSWORD = "correct horse battery";
+
+/** A migrated in-memory database: the same migrations as production, on a real SQLite. */
+export function freshDb(): Db {
+  const db = openDatabase(":memory:");
+  runMigrations(db);
+  return db;
+}
+
+export function freshApp(overrides: Partial<Config> = {}): { db: Db; app: Express; config: Config } {
+  const db = freshDb();
+  const config = testConfig(overrides);
+  return { db, app: createApp({ db, config }), config };
+}
+
+export function addUser(db: Db, role: Role, email = `${role}@example.test`): Promise<User> {
+  return createUser(db, { email, name: `${role} user`, password: PASSWORD, role }, null);
+}
+
+/** The CSRF token of the first form on a page. */
+export function csrfFrom(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error("no CSRF token on the page");
+  return match[1]!;
+}
+
+/** A browser-like agent (keeps cookies) that has loaded the login page and logged in. */
+export async function loggedInAgent(app: Express, email: string, password = PASSWORD) {
+  const agent = request.agent(app);
+  const page = await agent.get("/login").expect(200);
+  await agent
+    .post("/login")
+    .type("form")
+    .send({ email, password, _csrf: csrfFrom(page.text) })
+    .expect(303);
+  return agent;
+}
+
+/** Value of a Set-Cookie header for `name`, with its attributes. */
+export function setCookie(res: request.Response, name: string): string | undefined {
+  const raw = res.headers["set-cookie"] as unknown as string[] | undefined;
+  return raw?.find((c) => c.startsWith(`${name}=`));
+}
+
+export function cookieValue(header: string | undefined): string | undefined {
+  return header?.split(";")[0]?.split("=").slice(1).join("=");
+}
