@@ -5,7 +5,7 @@ import { closeDatabase, openDatabase, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { findUserByEmail } from "../db/queries/users.js";
 import { ROLES } from "../db/schema.js";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./domain/passwords.js";
 import { createApiToken, createUser } from "./services/accounts.js";
 
@@ -82,7 +82,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfigOrExit();
   const db = openDatabase(config.databasePath);
   try {
     runMigrations(db);

@@ -1,23 +1,14 @@
 import { closeDatabase, openDatabase } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { createApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { logger } from "./logger.js";
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function start(): void {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
 
   const db = openDatabase(config.databasePath);
   runMigrations(db);
@@ -26,7 +17,8 @@ function start(): void {
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    const url = config.baseUrl.replace(/:\d+$/, `:${port}`);
+    // PORT=0 picks a free port: show the one actually taken.
+    const url = config.port === 0 ? config.baseUrl.replace(/:\d+$/, `:${port}`) : config.baseUrl;
     logger.info("listening", { url, database: config.databasePath });
     process.stdout.write(`\nBrand Lift is running: open ${url}\n\n`);
   });
@@ -42,7 +34,9 @@ function start(): void {
       logger.info("stopped");
       process.exit(0);
     });
+    // Keep-alive connections become idle once their last response is out: close them as they do.
     server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     setTimeout(() => {
       logger.warn("forced exit after grace period", { graceMs: SHUTDOWN_GRACE_MS });
       server.closeAllConnections();
