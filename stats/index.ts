@@ -1,0 +1,16 @@
+// Public API of the statistics engine: re-exports only. See each module for the method and reference.
+export type { Alternative, Counts, Interval } from "./types.js";
+export { wilson } from "./wilson.js";
+export { newcombeDiff } from "./newcombe.js";
+export { twoProportionZTest } from "./z-test.js";
+export type { ZTestOptions, ZTestResult } from "./z-test.js";
+export { fisherExact } from "./fisher.js";
+export type { FisherOptions, FisherResult } from "./fisher.js";
+export { adjustPValues } from "./adjust.js";
+export type { AdjustmentMethod } from "./adjust.js";
+export { minimumDetectableLift, powerTwoProportions, sampleSizeTwoProportions } from "./power.js";
+export type { MinimumDetectableLiftOptions, PowerOptions, SampleSizeOptions } from "./power.js";
+export { probabilityOfLift } from "./bayes.js";
+export { differenceInDifferences } from "./did.js";
+export type { DidInput, DidOptions, DidResult } from "./did.js";
+export { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
