@@ -78,8 +78,9 @@ export function powerTwoProportions(options: PowerOptions): number {
  *   n = ((q * sqrt(2 pbar (1 - pbar)) + z_power * sqrt(p1(1-p1) + p2(1-p2))) / |p1 - p2|)^2,
  * with pbar = (p1 + p2)/2, which is exact, so the fixtures compare with R's uniroot run at tol = 1e-12.
  *
- * @example sampleSizeTwoProportions({ p1: 0.3, p2: 0.35 }) // 1376.29886781098
- *   (R: power.prop.test(p1 = 0.3, p2 = 0.35, power = 0.8)$n = 1376.299)
+ * @example sampleSizeTwoProportions({ p1: 0.3, p2: 0.35 }) // 1376.2988682907192
+ *   (R: power.prop.test(p1 = 0.3, p2 = 0.35, power = 0.8, tol = 1e-12)$n = 1376.2988682907192;
+ *   with R's default tol it prints 1376.299, internally 1376.29886781098)
  */
 export function sampleSizeTwoProportions(options: SampleSizeOptions): number {
   const fn = "sampleSizeTwoProportions";
