@@ -303,6 +303,8 @@ export const links = sqliteTable(
     sourceLabel: text("source_label"),
     /** Extra pass-through query parameters accepted on this link, beyond rid, src and utm_*. */
     passParams: text("pass_params", { mode: "json" }).$type<string[]>(),
+    /** Pass-through parameters that must arrive signed (HMAC with the study's secret), e.g. for quotas or payment. */
+    signedParams: text("signed_params", { mode: "json" }).$type<string[]>(),
     redirectComplete: text("redirect_complete"),
     redirectScreenout: text("redirect_screenout"),
     redirectQuotaFull: text("redirect_quota_full"),
@@ -410,4 +412,5 @@ export type QuestionOption = typeof options.$inferSelect;
 export type Wave = typeof waves.$inferSelect;
 export type Link = typeof links.$inferSelect;
 export type SurveyResponse = typeof responses.$inferSelect;
+export type NewResponse = typeof responses.$inferInsert;
 export type Answer = typeof answers.$inferSelect;

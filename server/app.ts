@@ -16,6 +16,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { apiRoutes } from "./routes/api.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
+import { respondRoutes } from "./routes/respond.js";
 import { homeRoutes } from "./routes/home.js";
 import { studyRoutes } from "./routes/studies.js";
 
@@ -75,6 +76,7 @@ export function createApp({ db, config }: AppDeps): Express {
   app.use(localeMiddleware(config.defaultLocale));
 
   app.use("/api", apiRoutes(db));
+  app.use(respondRoutes(db, config.sessionSecret, config.surveyPostLimit));
 
   // Researcher pages: cookie session, then CSRF on every state-changing form.
   const web = express.Router();

@@ -16,6 +16,8 @@ export interface Config {
   sessionSecret: string;
   trustProxy: TrustProxy;
   defaultLocale: Locale;
+  /** Survey form posts allowed per client address per minute (generous: carriers and offices share addresses). */
+  surveyPostLimit: number;
   /** True in production: error pages never carry details, cookies are marked Secure behind HTTPS. */
   production: boolean;
 }
@@ -31,6 +33,7 @@ const envSchema = z.object({
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   TRUST_PROXY: z.string().optional().transform(parseTrustProxy),
   DEFAULT_LOCALE: z.enum(LOCALES).default("ru"),
+  SURVEY_POST_LIMIT: z.coerce.number().int().min(1).default(120),
   NODE_ENV: z.string().optional(),
 });
 
@@ -64,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: e.SESSION_SECRET ?? persistedSecret(e.DATABASE_PATH),
     trustProxy: e.TRUST_PROXY,
     defaultLocale: e.DEFAULT_LOCALE,
+    surveyPostLimit: e.SURVEY_POST_LIMIT,
     production: e.NODE_ENV === "production",
   };
 }
@@ -113,6 +117,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sessionSecret: randomBytes(32).toString("hex"),
     trustProxy: false,
     defaultLocale: "en",
+    surveyPostLimit: 10_000,
     production: false,
     ...overrides,
   };

@@ -10,6 +10,7 @@ export interface NewStudy {
   locales: Locale[];
   signingSecret: string;
   createdBy: number | null;
+  pageSize?: number | null;
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;
 }
 

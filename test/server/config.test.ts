@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       baseUrl: "http://127.0.0.1:3000",
       trustProxy: false,
       defaultLocale: "ru",
+      surveyPostLimit: 120,
       production: false,
     });
   });
@@ -27,6 +28,7 @@ describe("loadConfig", () => {
       SESSION_SECRET: "s".repeat(40),
       TRUST_PROXY: "1",
       DEFAULT_LOCALE: "en",
+      SURVEY_POST_LIMIT: "500",
       NODE_ENV: "production",
     });
     expect(config).toEqual({
@@ -37,6 +39,7 @@ describe("loadConfig", () => {
       sessionSecret: "s".repeat(40),
       trustProxy: 1,
       defaultLocale: "en",
+      surveyPostLimit: 500,
       production: true,
     });
     expect(loadConfig({ DATABASE_PATH: ":memory:", TRUST_PROXY: "loopback" }).trustProxy).toBe("loopback");

@@ -1,0 +1,62 @@
+import { asc, eq, inArray } from "drizzle-orm";
+import type { Executor } from "../client.js";
+import { options, questions, type LocalizedText, type Question, type QuestionOption, type QuestionType } from "../schema.js";
+
+export interface NewOption {
+  key: string;
+  text: LocalizedText;
+  exclusive: boolean;
+  pinned: boolean;
+  attentionCheck: boolean;
+}
+
+export interface NewQuestion {
+  key: string;
+  type: QuestionType;
+  text: LocalizedText;
+  help?: LocalizedText | null;
+  required: boolean;
+  randomize: boolean;
+  scaleMin?: number | null;
+  scaleMax?: number | null;
+  scaleMinLabel?: LocalizedText | null;
+  scaleMaxLabel?: LocalizedText | null;
+  maxLength?: number | null;
+  metricName?: string | null;
+  metricPositive?: Array<string | number> | null;
+  metricMatch?: string[] | null;
+  options: NewOption[];
+}
+
+/** Appends questions (and their options) after the study's last question. Run inside a transaction. */
+export function insertQuestions(db: Executor, studyId: number, list: readonly NewQuestion[], startPosition = 0): void {
+  list.forEach(({ options: opts, ...q }, i) => {
+    const row = db
+      .insert(questions)
+      .values({ ...q, studyId, position: startPosition + i })
+      .returning({ id: questions.id })
+      .get();
+    opts.forEach((o, position) => {
+      db.insert(options).values({ ...o, questionId: row.id, position }).run();
+    });
+  });
+}
+
+/** The questionnaire in order, each question with its options in order: two queries. */
+export function loadQuestionnaire(db: Executor, studyId: number): Array<Question & { options: QuestionOption[] }> {
+  const qs = db.select().from(questions).where(eq(questions.studyId, studyId)).orderBy(asc(questions.position)).all();
+  if (qs.length === 0) return [];
+  const opts = db
+    .select()
+    .from(options)
+    .where(inArray(options.questionId, qs.map((q) => q.id)))
+    .orderBy(asc(options.questionId), asc(options.position))
+    .all();
+  const byQuestion = new Map<number, QuestionOption[]>();
+  for (const o of opts) {
+    const list = byQuestion.get(o.questionId);
+    if (list) list.push(o);
+    else byQuestion.set(o.questionId, [o]);
+  }
+  return qs.map((q) => ({ ...q, options: byQuestion.get(q.id) ?? [] }));
+}

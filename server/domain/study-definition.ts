@@ -1,0 +1,128 @@
+import { z } from "zod";
+import { LOCALES, QUESTION_TYPES } from "../../db/schema.js";
+
+/**
+ * The study definition (DESIGN.md "Study definition"): the JSON researchers import and export
+ * and the API accepts. Everything a questionnaire is made of passes through this one schema.
+ */
+
+export const MAX_TEXT_ANSWER = 2000;
+const KEY = /^[a-z][a-z0-9_]{0,63}$/;
+
+const key = z.string().regex(KEY, "must be lower-case letters, digits and _ (starting with a letter), at most 64");
+
+export const localizedText = z
+  .object({ ru: z.string().trim().min(1).max(2000).optional(), en: z.string().trim().min(1).max(2000).optional() })
+  .strict()
+  .refine((t) => t.ru !== undefined || t.en !== undefined, "needs text in at least one language");
+
+export const optionDefinition = z
+  .object({
+    key,
+    text: localizedText,
+    exclusive: z.boolean().default(false),
+    pinned: z.boolean().default(false),
+    attentionCheck: z.boolean().default(false),
+  })
+  .strict();
+
+export const metricDefinition = z
+  .object({
+    name: key,
+    positive: z.array(z.union([z.string(), z.number().int()])).min(1).optional(),
+    match: z.array(z.string().trim().min(1).max(200)).min(1).optional(),
+  })
+  .strict();
+
+export const questionDefinition = z
+  .object({
+    key,
+    type: z.enum(QUESTION_TYPES),
+    text: localizedText,
+    help: localizedText.optional(),
+    required: z.boolean().default(true),
+    randomize: z.boolean().default(false),
+    options: z.array(optionDefinition).max(100).optional(),
+    min: z.number().int().optional(),
+    max: z.number().int().optional(),
+    minLabel: localizedText.optional(),
+    maxLabel: localizedText.optional(),
+    maxLength: z.number().int().min(1).max(MAX_TEXT_ANSWER).optional(),
+    metric: metricDefinition.optional(),
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const choice = q.type === "single" || q.type === "multi";
+    if (choice) {
+      if (!q.options || q.options.length < 2) issue(["options"], "a choice question needs at least 2 options");
+      const seen = new Set<string>();
+      q.options?.forEach((o, i) => {
+        if (seen.has(o.key)) issue(["options", i, "key"], `duplicate option key "${o.key}"`);
+        seen.add(o.key);
+      });
+      if (q.type === "single" && q.options?.some((o) => o.exclusive)) {
+        issue(["options"], "exclusive options only make sense in multi questions");
+      }
+    } else if (q.options?.length) {
+      issue(["options"], `a ${q.type} question has no options`);
+    }
+    if (q.type === "scale") {
+      if (q.min === undefined || q.max === undefined) issue(["min"], "a scale needs min and max");
+      else if (q.max <= q.min || q.max - q.min > 20) issue(["max"], "max must be above min, by at most 20");
+    }
+    const metric = q.metric;
+    if (metric) {
+      if (q.type === "text") {
+        if (!metric.match) issue(["metric", "match"], "a text metric needs brand aliases in match");
+      } else if (!metric.positive) {
+        issue(["metric", "positive"], "a metric needs its positive options or scale values");
+      } else if (choice) {
+        const keys = new Set(q.options?.map((o) => o.key));
+        metric.positive.forEach((p, i) => {
+          if (typeof p !== "string" || !keys.has(p)) issue(["metric", "positive", i], `"${p}" is not an option key`);
+        });
+      } else if (q.type === "scale") {
+        metric.positive.forEach((p, i) => {
+          if (typeof p !== "number" || p < (q.min ?? 0) || p > (q.max ?? 0)) issue(["metric", "positive", i], "not a scale value");
+        });
+      }
+    }
+  });
+
+export const studyDefinition = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    brand: z.string().trim().min(1).max(200),
+    locale: z.enum(LOCALES),
+    locales: z.array(z.enum(LOCALES)).min(1).optional(),
+    pageSize: z.number().int().min(1).max(100).nullable().optional(),
+    questions: z.array(questionDefinition).max(200),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    d.questions.forEach((q, i) => {
+      if (seen.has(q.key)) ctx.addIssue({ code: "custom", path: ["questions", i, "key"], message: `duplicate question key "${q.key}"` });
+      seen.add(q.key);
+    });
+  });
+
+export type StudyDefinition = z.output<typeof studyDefinition>;
+export type QuestionDefinition = z.output<typeof questionDefinition>;
+
+/** Definition errors as `{ path: "questions[2].options[0].key", message }`, for import screens and the API. */
+export function definitionErrors(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.flatMap((i) => {
+    // An unknown key is reported at the key itself, so the path points at what to remove.
+    const paths = i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path];
+    return paths.map((p) => ({ path: jsonPath(p), message: i.code === "unrecognized_keys" ? "unknown field" : i.message }));
+  });
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
+    "",
+  );
+}

@@ -1,0 +1,219 @@
+import express, { Router, type Request, type Response } from "express";
+import type { Db } from "../../db/client.js";
+import type { LinkContext } from "../../db/queries/fieldwork.js";
+import type { Locale, Study } from "../../db/schema.js";
+import { pickParams, signatureValid } from "../domain/pass-through.js";
+import { localize } from "../domain/questionnaire.js";
+import { newSecretToken } from "../domain/secrets.js";
+import { formatters, isLocale, translator } from "../i18n/index.js";
+import { clientAddress, limiter } from "../middleware/rate-limit.js";
+import { questionViews } from "../presenters/survey.js";
+import {
+  errorMessages,
+  existingResponse,
+  exitRedirect,
+  loadSurvey,
+  newFormToken,
+  optionOrders,
+  quotaFull,
+  readFormToken,
+  resolveLink,
+  respondentHashes,
+  resumedFormToken,
+  rotationSeed,
+  submitPage,
+  surveyPage,
+  type FormToken,
+  type Respondent,
+  type SurveyPage,
+} from "../services/respond.js";
+
+/** Survey bodies: generous for many long text answers, bounded all the same (413 beyond). */
+export const SURVEY_BODY_LIMIT = "256kb";
+const BROWSER_COOKIE = "bl_rid";
+const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+
+type MessageKind = "thanks" | "already" | "quotaFull" | "closed" | "notFound" | "badSignature" | "expired";
+
+/**
+ * The respondent's pages: `/s/:token` shows the questionnaire (or the page reached), a POST
+ * stores a page, `/s/:token/thanks` ends. No JavaScript, no session, no CSRF token: the signed
+ * per-render nonce is what makes a post count once.
+ */
+export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number): Router {
+  const router = Router();
+
+  /** The study's language unless the respondent chose another of the study's languages. */
+  function useSurveyLocale(req: Request, res: Response, study: Pick<Study, "locales" | "defaultLocale"> | undefined, chosenBefore?: unknown): Locale {
+    const offered = study?.locales ?? ["ru", "en"];
+    const candidates = [req.query["lang"], chosenBefore];
+    const chosen = candidates.find((c): c is Locale => isLocale(c) && offered.includes(c));
+    const locale = chosen ?? study?.defaultLocale ?? req.locale;
+    req.locale = locale;
+    req.t = translator(locale);
+    res.locals["locale"] = locale;
+    res.locals["t"] = req.t;
+    res.locals["fmt"] = formatters(locale);
+    return locale;
+  }
+
+  function message(res: Response, status: number, kind: MessageKind) {
+    res.status(status).render("respond/message", {
+      title: res.locals["t"](`survey.${kind}.title`),
+      message: res.locals["t"](`survey.${kind}.message`),
+    });
+  }
+
+  /** A long-lived random browser id (stored only as a salted hash): resumes and "already answered". */
+  function browserId(req: Request, res: Response): string {
+    const current: unknown = req.cookies?.[BROWSER_COOKIE];
+    if (typeof current === "string" && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
+    const id = newSecretToken();
+    res.cookie(BROWSER_COOKIE, id, { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/s", maxAge: ONE_YEAR_MS });
+    return id;
+  }
+
+  function respondent(req: Request, res: Response): Respondent {
+    return respondentHashes(secret, browserId(req, res), clientAddress(req), req.get("user-agent") ?? "");
+  }
+
+  /** Resolves the link or answers 404/410 itself; also checks signed pass-through parameters. */
+  function load(req: Request, res: Response): { ctx: LinkContext; params: Record<string, string> } | undefined {
+    res.set("Cache-Control", "no-store");
+    const found = resolveLink(db, String(req.params["token"]));
+    if (found === "not_found" || found === "closed") {
+      useSurveyLocale(req, res, undefined);
+      message(res, found === "closed" ? 410 : 404, found === "closed" ? "closed" : "notFound");
+      return undefined;
+    }
+    useSurveyLocale(req, res, found.study, req.body?._l);
+    const query = req.query as Record<string, unknown>;
+    const params = pickParams(query, found.link.passParams ?? []);
+    if (!signatureValid(found.study.signingSecret, query, params, found.link.signedParams)) {
+      message(res, 403, "badSignature");
+      return undefined;
+    }
+    return { ctx: found, params };
+  }
+
+  function queryString(req: Request, drop: string[] = []): string {
+    const search = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
+    for (const name of drop) search.delete(name);
+    const s = search.toString();
+    return s ? `?${s}` : "";
+  }
+
+  function renderPage(
+    req: Request,
+    res: Response,
+    ctx: LinkContext,
+    page: SurveyPage,
+    form: FormToken,
+    status = 200,
+    kept: Record<string, string[]> = {},
+    errors: Record<string, string> = {},
+  ) {
+    const locale = req.locale;
+    const langLinks = ctx.study.locales
+      .filter((l) => l !== locale)
+      .map((l) => {
+        const search = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
+        search.set("lang", l);
+        return { locale: l, href: `/s/${ctx.link.token}?${search.toString()}` };
+      });
+    res.status(status).render("respond/page", {
+      studyTitle: ctx.study.brand,
+      page,
+      questions: questionViews(page, locale, ctx.study.defaultLocale, kept, errors),
+      form,
+      action: `/s/${ctx.link.token}${queryString(req, ["lang"])}`,
+      langLinks,
+    });
+  }
+
+  router.get("/s/:token", (req, res) => {
+    const loaded = load(req, res);
+    if (!loaded) return;
+    const { ctx, params } = loaded;
+    const who = respondent(req, res);
+    const questions = loadSurvey(db, ctx);
+    const existing = existingResponse(db, ctx, who);
+    if (existing && existing.status !== "partial") return message(res, 200, "already");
+    if (existing) {
+      // Resume in the language the respondent chose, unless they switch again.
+      useSurveyLocale(req, res, ctx.study, existing.locale);
+      const page = surveyPage(questions, ctx.study.pageSize, existing.currentPage, existing.optionOrder ?? {});
+      return renderPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
+    }
+    if (quotaFull(db, ctx)) {
+      const target = exitRedirect(ctx, "quota_full", params);
+      return target ? res.redirect(303, target) : message(res, 200, "quotaFull");
+    }
+    const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
+    renderPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
+  });
+
+  const postLimit = limiter(db, { name: "survey-post", windowMs: 60_000, limit: postLimitPerMinute, key: clientAddress });
+  const body = express.urlencoded({ extended: false, limit: SURVEY_BODY_LIMIT, parameterLimit: 2000 });
+
+  router.post("/s/:token", postLimit, body, (req, res) => {
+    const loaded = load(req, res);
+    if (!loaded) return;
+    const { ctx, params } = loaded;
+    const form = readFormToken(secret, ctx.link.token, req.body ?? {});
+    if (!form) return message(res, 400, "expired");
+    const who = respondent(req, res);
+    const questions = loadSurvey(db, ctx);
+    const honeypot = req.body?.website;
+    const outcome = submitPage(db, questions, {
+      ctx,
+      who,
+      form,
+      body: req.body ?? {},
+      params,
+      locale: req.locale,
+      // Absent is fine (tools post the form contract directly); anything typed in it is a bot's mark.
+      honeypotFilled: typeof honeypot === "string" ? honeypot.trim() !== "" : honeypot !== undefined,
+      now: new Date(),
+    });
+
+    switch (outcome.kind) {
+      case "invalid": {
+        const errors = errorMessages(outcome.validation.errors, outcome.page.questions, req.t, (q, key) =>
+          localize(q.options.find((o) => o.key === key)?.text, req.locale, ctx.study.defaultLocale),
+        );
+        return renderPage(req, res, ctx, outcome.page, form, 422, outcome.validation.kept, errors);
+      }
+      case "next_page":
+        return res.redirect(303, `/s/${ctx.link.token}${queryString(req)}`);
+      case "completed": {
+        const flagged = outcome.response.qualityFlags?.some((f) => f.code === "honeypot");
+        const target = exitRedirect(ctx, flagged ? "quality_fail" : "complete", { ...params, ...(outcome.response.params ?? {}) });
+        return res.redirect(303, target ?? `/s/${ctx.link.token}/thanks${queryString(req, ["sig"])}`);
+      }
+      case "already_answered":
+        return message(res, 409, "already");
+      case "quota_full": {
+        const target = exitRedirect(ctx, "quota_full", params);
+        return target ? res.redirect(303, target) : message(res, 200, "quotaFull");
+      }
+      case "expired":
+        return message(res, 400, "expired");
+    }
+  });
+
+  router.get("/s/:token/thanks", (req, res) => {
+    res.set("Cache-Control", "no-store");
+    const found = resolveLink(db, String(req.params["token"]));
+    // The thank-you page stays reachable after the wave closes: a respondent may reload it.
+    if (found === "not_found") {
+      useSurveyLocale(req, res, undefined);
+      return message(res, 404, "notFound");
+    }
+    if (found !== "closed") useSurveyLocale(req, res, found.study);
+    else useSurveyLocale(req, res, undefined);
+    message(res, 200, "thanks");
+  });
+
+  return router;
+}

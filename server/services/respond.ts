@@ -1,0 +1,279 @@
+import { randomBytes } from "node:crypto";
+import type { Db, Executor } from "../../db/client.js";
+import {
+  claimPersonalLink,
+  countCompleted,
+  countLinkUse,
+  findLinkContext,
+  findTarget,
+  type LinkContext,
+} from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import {
+  DuplicateNonceError,
+  findBrowserResponse,
+  findLinkResponse,
+  findResponseByNonce,
+  insertResponse,
+  replaceAnswers,
+  updateResponse,
+} from "../../db/queries/responses.js";
+import type { Locale, QualityFlag, SurveyResponse } from "../../db/schema.js";
+import { validatePage, type AnswerError, type PageValidation } from "../domain/answers.js";
+import { fillRedirect } from "../domain/pass-through.js";
+import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
+import { rotatedOrder } from "../domain/rotation.js";
+import { hmac, safeEqual } from "../domain/secrets.js";
+
+/**
+ * The respondent flow, free of Express: resolve a link, decide what a visitor sees, and store a
+ * submitted page durably and exactly once.
+ */
+
+export type LinkProblem = "not_found" | "closed";
+
+export function resolveLink(db: Db, token: string): LinkContext | LinkProblem {
+  if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return "not_found";
+  const ctx = findLinkContext(db, token);
+  if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return "not_found";
+  if (ctx.wave.status !== "open") return "closed";
+  return ctx;
+}
+
+/** Who is answering: salted hashes only, never the raw cookie or address. */
+export interface Respondent {
+  browserHash: string | null;
+  networkHash: string;
+}
+
+export function respondentHashes(secret: string, browserId: string | undefined, ip: string, userAgent: string): Respondent {
+  return {
+    browserHash: browserId ? hmac(secret, `browser|${browserId}`) : null,
+    networkHash: hmac(secret, `network|${ip}|${userAgent}`),
+  };
+}
+
+/** The response this visitor already has on this wave: by link for personal links, by browser for open ones. */
+export function existingResponse(db: Executor, ctx: LinkContext, who: Respondent): SurveyResponse | undefined {
+  if (ctx.link.kind === "personal") return findLinkResponse(db, ctx.link.id);
+  return who.browserHash ? findBrowserResponse(db, ctx.wave.id, who.browserHash) : undefined;
+}
+
+export function quotaFull(db: Executor, ctx: LinkContext): boolean {
+  const target = findTarget(db, ctx.wave.id, ctx.segment.id);
+  return target !== null && countCompleted(db, ctx.wave.id, ctx.segment.id) >= target;
+}
+
+// ------------------------------------------------------------------ form tokens
+
+/** Hidden fields of every rendered survey form: which response, since when, signed. */
+export interface FormToken {
+  nonce: string;
+  startedAt: number;
+  signature: string;
+}
+
+export function newFormToken(secret: string, linkToken: string, now = Date.now()): FormToken {
+  const nonce = randomBytes(16).toString("base64url");
+  return { nonce, startedAt: now, signature: signForm(secret, linkToken, nonce, now) };
+}
+
+export function resumedFormToken(secret: string, linkToken: string, response: SurveyResponse): FormToken {
+  const startedAt = response.startedAt.getTime();
+  return { nonce: response.nonce, startedAt, signature: signForm(secret, linkToken, response.nonce, startedAt) };
+}
+
+function signForm(secret: string, linkToken: string, nonce: string, startedAt: number): string {
+  return hmac(secret, `form|${linkToken}|${nonce}|${startedAt}`);
+}
+
+/** The form token from a posted body, or undefined when missing, forged or from another link. */
+export function readFormToken(secret: string, linkToken: string, body: Record<string, unknown>, now = Date.now()): FormToken | undefined {
+  const { _n: nonce, _t: t, _s: signature } = body;
+  if (typeof nonce !== "string" || typeof t !== "string" || typeof signature !== "string") return undefined;
+  if (!/^[A-Za-z0-9_-]{16,32}$/.test(nonce) || !/^\d{1,15}$/.test(t)) return undefined;
+  const startedAt = Number(t);
+  if (startedAt > now + 60_000) return undefined;
+  if (!safeEqual(signature, signForm(secret, linkToken, nonce, startedAt))) return undefined;
+  return { nonce, startedAt, signature };
+}
+
+// ------------------------------------------------------------------ pages
+
+export interface SurveyPage {
+  questions: SurveyQuestion[];
+  /** Index of this page and how many there are. */
+  index: number;
+  count: number;
+  /** Number of the first question on this page (1-based) and of questions in all. */
+  firstNumber: number;
+  total: number;
+  /** Option keys in display order, per question key. */
+  order: Record<string, string[]>;
+}
+
+/**
+ * The seed that fixes option order before a response exists: the personal link, or this
+ * browser on this wave. A reload renders the same order; a stored response keeps its own.
+ */
+export function rotationSeed(ctx: LinkContext, who: Respondent): string {
+  return ctx.link.kind === "personal" ? `link|${ctx.link.token}` : `browser|${who.browserHash ?? randomBytes(8).toString("hex")}|${ctx.wave.id}`;
+}
+
+export function optionOrders(questions: readonly SurveyQuestion[], seed: string): Record<string, string[]> {
+  const order: Record<string, string[]> = {};
+  for (const q of questions) {
+    if (q.randomize && q.options.length > 1) order[q.key] = rotatedOrder(q.options, seed, q.key);
+  }
+  return order;
+}
+
+export function loadSurvey(db: Db, ctx: LinkContext): SurveyQuestion[] {
+  return loadQuestionnaire(db, ctx.study.id);
+}
+
+export function surveyPage(questions: SurveyQuestion[], pageSize: number | null, index: number, order: Record<string, string[]>): SurveyPage {
+  const pages = paginate(questions, pageSize);
+  const i = Math.min(Math.max(index, 0), pages.length - 1);
+  const before = pages.slice(0, i).reduce((n, p) => n + p.length, 0);
+  return { questions: pages[i] ?? [], index: i, count: pages.length, firstNumber: before + 1, total: questions.length, order };
+}
+
+// ------------------------------------------------------------------ submission
+
+export type SubmitOutcome =
+  | { kind: "invalid"; validation: PageValidation; page: SurveyPage }
+  | { kind: "next_page"; page: number }
+  | { kind: "completed"; response: SurveyResponse }
+  | { kind: "already_answered" }
+  | { kind: "quota_full" }
+  | { kind: "expired" };
+
+export interface Submission {
+  ctx: LinkContext;
+  who: Respondent;
+  form: FormToken;
+  body: Record<string, unknown>;
+  params: Record<string, string>;
+  locale: Locale;
+  honeypotFilled: boolean;
+  now: Date;
+}
+
+/**
+ * Stores one submitted page. Validation happens before any write; then one immediate
+ * transaction creates or advances the response. A nonce seen before is a retry and stores
+ * nothing new; a personal link is claimed atomically, so of many simultaneous posts one wins.
+ */
+export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): SubmitOutcome {
+  const { ctx, who, form } = s;
+  const existing = findResponseByNonce(db, form.nonce);
+  if (existing && (existing.linkId !== ctx.link.id || existing.waveId !== ctx.wave.id)) return { kind: "expired" };
+  if (existing && existing.status !== "partial") {
+    return existing.status === "completed" ? { kind: "completed", response: existing } : { kind: "already_answered" };
+  }
+
+  const posted = Number(s.body["_p"] ?? 0);
+  const current = existing?.currentPage ?? 0;
+  // A page from the past (a double click, the back button) is accepted again; one from the future is not.
+  if (!Number.isInteger(posted) || posted < 0 || posted > current) return { kind: "expired" };
+
+  const order = existing?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
+  const page = surveyPage(questions, ctx.study.pageSize, posted, order);
+  const validation = validatePage(page.questions, s.body);
+  if (Object.keys(validation.errors).length > 0) return { kind: "invalid", validation, page };
+
+  const isLast = page.index === page.count - 1;
+  const qualityFlags: QualityFlag[] = s.honeypotFilled ? [{ code: "honeypot" }] : [];
+
+  try {
+    return db.transaction(
+      (tx): SubmitOutcome => {
+        let response = existing;
+        if (!response) {
+          if (ctx.link.kind === "open" && who.browserHash) {
+            const previous = findBrowserResponse(tx, ctx.wave.id, who.browserHash);
+            if (previous && previous.status !== "partial") return { kind: "already_answered" };
+          }
+          if (quotaFull(tx, ctx)) return { kind: "quota_full" };
+          if (ctx.link.kind === "personal" && !claimPersonalLink(tx, ctx.link.id)) return { kind: "already_answered" };
+          response = insertResponse(tx, {
+            waveId: ctx.wave.id,
+            segmentId: ctx.segment.id,
+            linkId: ctx.link.id,
+            nonce: form.nonce,
+            status: "partial",
+            locale: s.locale,
+            startedAt: new Date(form.startedAt),
+            params: Object.keys(s.params).length ? s.params : null,
+            optionOrder: Object.keys(order).length ? order : null,
+            browserHash: who.browserHash,
+            networkHash: who.networkHash,
+            qualityFlags: qualityFlags.length ? qualityFlags : null,
+          });
+        } else if (qualityFlags.length) {
+          updateResponse(tx, response.id, { qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] });
+        }
+
+        replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
+
+        if (!isLast) {
+          updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
+          return { kind: "next_page", page: page.index + 1 };
+        }
+        const fields = {
+          status: "completed" as const,
+          completedAt: s.now,
+          durationMs: Math.max(0, s.now.getTime() - response.startedAt.getTime()),
+          currentPage: page.index,
+          locale: s.locale,
+        };
+        updateResponse(tx, response.id, fields);
+        if (ctx.link.kind === "open") countLinkUse(tx, ctx.link.id);
+        return { kind: "completed", response: { ...response, ...fields } };
+      },
+      { behavior: "immediate" },
+    );
+  } catch (error) {
+    // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
+    if (error instanceof DuplicateNonceError) {
+      const winner = findResponseByNonce(db, form.nonce);
+      return winner?.status === "completed" ? { kind: "completed", response: winner } : { kind: "next_page", page: winner?.currentPage ?? 0 };
+    }
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ exits
+
+export type Exit = "complete" | "quota_full" | "quality_fail" | "screenout";
+
+/** The panel redirect for an exit, with `{rid}` filled in, or undefined to show our own page. */
+export function exitRedirect(ctx: LinkContext, exit: Exit, params: Record<string, string>): string | undefined {
+  const template = {
+    complete: ctx.link.redirectComplete,
+    quota_full: ctx.link.redirectQuotaFull,
+    quality_fail: ctx.link.redirectQualityFail,
+    screenout: ctx.link.redirectScreenout,
+  }[exit];
+  return template ? fillRedirect(template, params) : undefined;
+}
+
+/** Error messages for a page, keyed by question key, with their interpolation values. */
+export function errorMessages(
+  errors: Record<string, AnswerError>,
+  questions: readonly SurveyQuestion[],
+  t: (key: string, params?: Record<string, unknown>) => string,
+  optionText: (q: SurveyQuestion, key: string) => string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, error] of Object.entries(errors)) {
+    const q = questions.find((x) => x.key === key);
+    const exclusive = q?.options.find((o) => o.exclusive);
+    out[key] = t(`survey.errors.${error.code}`, {
+      ...error.params,
+      option: q && exclusive ? optionText(q, exclusive.key) : "",
+    });
+  }
+  return out;
+}

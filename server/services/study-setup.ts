@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import { nanoid } from "nanoid";
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
+import { insertQuestions, type NewQuestion } from "../../db/queries/questionnaire.js";
+import { insertStudy, listSegments } from "../../db/queries/studies.js";
+import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
+import { defaultSegments } from "../domain/segments.js";
+import type { QuestionDefinition, StudyDefinition } from "../domain/study-definition.js";
+
+/** Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. */
+export const newLinkToken = () => nanoid(21);
+
+export function questionFromDefinition(q: QuestionDefinition): NewQuestion {
+  return {
+    key: q.key,
+    type: q.type,
+    text: q.text,
+    help: q.help ?? null,
+    required: q.required,
+    randomize: q.randomize,
+    scaleMin: q.type === "scale" ? (q.min ?? null) : null,
+    scaleMax: q.type === "scale" ? (q.max ?? null) : null,
+    scaleMinLabel: q.minLabel ?? null,
+    scaleMaxLabel: q.maxLabel ?? null,
+    maxLength: q.maxLength ?? null,
+    metricName: q.metric?.name ?? null,
+    metricPositive: q.metric?.positive ?? null,
+    metricMatch: q.metric?.match ?? null,
+    options: (q.options ?? []).map((o) => ({ ...o })),
+  };
+}
+
+/** A study with the default segments and the whole questionnaire, in one transaction. */
+export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null): Study {
+  return db.transaction((tx) => {
+    const study = insertStudy(tx, {
+      name: def.name,
+      brand: def.brand,
+      defaultLocale: def.locale,
+      locales: def.locales ?? [def.locale, ...LOCALES.filter((l) => l !== def.locale)],
+      signingSecret: randomBytes(32).toString("base64url"),
+      createdBy: actorId,
+      segments: defaultSegments(),
+      pageSize: def.pageSize ?? null,
+    });
+    insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
+    return study;
+  });
+}
+
+export function createWave(db: Db, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {
+  return insertWave(db, { studyId, kind, label, ...(targets ? { targets } : {}) });
+}
+
+/** Opens a wave: one open link per segment is created the first time (reopening keeps them). */
+export function openWave(db: Db, wave: Wave, actorId: number | null): Link[] {
+  return db.transaction((tx) => {
+    setWaveStatus(tx, wave.id, "open", new Date());
+    const result = listSegments(tx, wave.studyId).map(
+      (segment) =>
+        findOpenLinkFor(tx, wave.id, segment.id) ??
+        insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open" }),
+    );
+    recordAudit(tx, { userId: actorId, action: "wave.open", entityType: "wave", entityId: wave.id });
+    return result;
+  });
+}
+
+export function closeWave(db: Db, wave: Wave, actorId: number | null): void {
+  db.transaction((tx) => {
+    setWaveStatus(tx, wave.id, "closed", new Date());
+    recordAudit(tx, { userId: actorId, action: "wave.close", entityType: "wave", entityId: wave.id });
+  });
+}
+
+/** N single-use links for one segment of a wave. */
+export function createPersonalLinks(db: Db, waveId: number, segmentId: number, n: number): Link[] {
+  return db.transaction((tx) =>
+    Array.from({ length: n }, () => insertLink(tx, { token: newLinkToken(), waveId, segmentId, kind: "personal" })),
+  );
+}
