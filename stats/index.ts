@@ -14,3 +14,21 @@ export { probabilityOfLift } from "./bayes.js";
 export { differenceInDifferences } from "./did.js";
 export type { DidInput, DidOptions, DidResult } from "./did.js";
 export { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
+export { CONFIDENCE_LEVELS, liftTable, PLANNING_POWER, SMALL_N, UNBALANCED_RATIO } from "./lift-table.js";
+export type {
+  ConfidenceLevel,
+  Estimate,
+  LiftRow,
+  LiftTable,
+  LiftTableCount,
+  LiftTableInput,
+  LiftTableMetric,
+  LiftTableSegment,
+  LiftWarningCode,
+  OmittedRow,
+  RowDifferenceInDifferences,
+  SegmentRole,
+  WaveEstimate,
+} from "./lift-table.js";
+export { describeRow } from "./describe.js";
+export type { DescribeLocale } from "./describe.js";
