@@ -12,12 +12,12 @@ export function apiRoutes(db: Db): Router {
   router.use(express.json({ limit: "1mb" }));
   router.use(bearerToken(db));
 
-  router.get("/v1/me", requireRole("viewer"), (req, res) => {
+  router.get("/me", requireRole("viewer"), (req, res) => {
     const { id, email, name, role } = req.user!;
     res.json({ id, email, name, role });
   });
 
-  router.get("/v1/studies", requireRole("viewer"), (_req, res) => {
+  router.get("/studies", requireRole("viewer"), (_req, res) => {
     res.json({ studies: listStudySummaries(db) });
   });
 

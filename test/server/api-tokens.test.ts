@@ -28,7 +28,7 @@ describe("API tokens", () => {
     expect(again.text).not.toContain(token);
     expect(again.text).toContain(token.slice(0, 9));
 
-    const me = await request(app).get("/api/v1/me").set("Authorization", `Bearer ${token}`).expect(200);
+    const me = await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
     expect(me.body).toMatchObject({ email: "viewer@example.test", role: "viewer" });
     expect(db.select().from(apiTokens).get()!.lastUsedAt).toBeInstanceOf(Date);
 
@@ -37,7 +37,7 @@ describe("API tokens", () => {
       .type("form")
       .send({ _csrf: csrfFrom(again.text) })
       .expect(303);
-    await request(app).get("/api/v1/me").set("Authorization", `Bearer ${token}`).expect(401);
+    await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(401);
   });
 
   it("cannot be revoked by another user", async () => {
@@ -57,7 +57,7 @@ describe("API tokens", () => {
     const user = await addUser(db, "viewer");
     const { createApiToken } = await import("../../server/services/accounts.js");
     const { token } = createApiToken(db, user.id, "t");
-    const res = await request(app).get("/api/v1/studies").set("Authorization", `Bearer ${token}`).expect(200);
+    const res = await request(app).get("/api/studies").set("Authorization", `Bearer ${token}`).expect(200);
     expect(res.body).toEqual({ studies: [] });
   });
 });

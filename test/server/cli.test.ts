@@ -31,9 +31,9 @@ describe("CLI", () => {
     expect(await runCli(["token:create", "--email", "lead@example.test", "--name", "ci"], db, tok.io)).toBe(0);
     const token = tok.out[0]!;
     const app = createApp({ db, config: testConfig() });
-    const me = await request(app).get("/api/v1/me").set("Authorization", `Bearer ${token}`).expect(200);
+    const me = await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
     expect(me.body).toMatchObject({ email: "lead@example.test", role: "viewer" });
-    await request(app).get("/api/v1/me").set("Authorization", `Bearer ${token.slice(0, -1)}x`).expect(401);
+    await request(app).get("/api/me").set("Authorization", `Bearer ${token.slice(0, -1)}x`).expect(401);
   });
 
   it("explains bad arguments and exits non-zero without writing", async () => {

@@ -35,11 +35,11 @@ describe("error pages", () => {
 describe("JSON API errors", () => {
   it("share one shape for a missing and a wrong token (401)", async () => {
     const { app } = freshApp();
-    const none = await request(app).get("/api/v1/me").expect(401);
+    const none = await request(app).get("/api/me").expect(401);
     expect(none.body).toEqual({ error: { code: "invalid_token", message: expect.any(String) } });
     expect(none.headers["www-authenticate"]).toMatch(/^Bearer/);
     const wrong = await request(app)
-      .get("/api/v1/me")
+      .get("/api/me")
       .set("Authorization", "Bearer bl_thisIsNotARealTokenAtAll1234567")
       .set("Accept-Language", "ru")
       .expect(401);
@@ -52,10 +52,10 @@ describe("JSON API errors", () => {
     const user = await addUser(db, "viewer");
     const { createApiToken } = await import("../../server/services/accounts.js");
     const { token } = createApiToken(db, user.id, "t");
-    const missing = await request(app).get("/api/v1/nothing").set("Authorization", `Bearer ${token}`).expect(404);
+    const missing = await request(app).get("/api/nothing").set("Authorization", `Bearer ${token}`).expect(404);
     expect(missing.body.error.code).toBe("not_found");
     const broken = await request(app)
-      .post("/api/v1/me")
+      .post("/api/me")
       .set("Authorization", `Bearer ${token}`)
       .set("Content-Type", "application/json")
       .send('{"name": ')
