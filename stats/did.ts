@@ -31,8 +31,8 @@ export interface DidResult {
  * interval estimate +- qnorm((1 + conf)/2) * se.
  *
  * This is the interaction coefficient of the saturated linear probability model
- * y ~ exposed * post with heteroskedasticity-consistent (HC0) standard errors; the fixtures check it
- * against that model fitted in R.
+ * y ~ exposed * post with heteroskedasticity-consistent (HC0) standard errors; generate.R asserts
+ * that equality against that model fitted in R for every fixture case.
  *
  * When every sample is all 0 or all 1, se = 0: then z = 0 and p = 1 if the estimate is 0, else
  * z = +-Infinity and p = 0.

@@ -37,7 +37,7 @@ interface TableCase {
 
 // Expected values: every field recomputed in R 4.2.2 by lift_table_r() in generate.R from
 // prop.test, fisher.test, p.adjust, power.prop.test (tol 1e-14), the closed-form Bayes sum and the
-// WLS + HC0 difference-in-differences.
+// difference-in-differences of did.test.ts.
 const fixture = loadFixture<TableCase>("lift-table");
 
 describe("liftTable against R", () => {
@@ -94,8 +94,7 @@ describe("liftTable against R", () => {
         } else {
           const got = row.differenceInDifferences!;
           expect(got, at("differenceInDifferences")).not.toBeNull();
-          // R's matrix route (solve) leaves ~1e-12 relative rounding: see did.test.ts.
-          for (const f of ["estimate", "lower", "upper"] as const) expect(Math.abs(got[f] - did[f]), at(`did.${f}`)).toBeLessThan(1e-10);
+          for (const f of ["estimate", "lower", "upper"] as const) expect(Math.abs(got[f] - did[f]), at(`did.${f}`)).toBeLessThan(1e-12);
           for (const f of ["se", "z", "pValue", "adjustedPValue"] as const) close(got[f], did[f], `did.${f}`);
         }
       }
