@@ -5,6 +5,8 @@
  * 2 * eps * |x| + tol, i.e. to machine precision by default.
  *
  * Reference: R. P. Brent (1973), Algorithms for Minimization without Derivatives, ch. 4.
+ *
+ * @example brentRoot((x) => x * x - 2, 0, 2, -2, 2) // 1.414213562373095 (one ulp below Math.SQRT2)
  */
 export function brentRoot(
   f: (x: number) => number,

@@ -8,7 +8,7 @@ const MINUS = "\u2212"; // typographic minus instead of the hyphen Intl prints
 const NBSP = "\u00a0";
 
 interface Phrases {
-  among: (segment: string, metric: string) => string;
+  among: (segment: string, metric: string, control: boolean) => string;
   totalStratified: (metric: string) => string;
   totalPooled: (metric: string) => string;
   change: Record<LiftRow["verdict"], (from: string, to: string) => string>;
@@ -23,7 +23,7 @@ interface Phrases {
 
 const PHRASES: Record<DescribeLocale, Phrases> = {
   en: {
-    among: (segment, metric) => `Among ${segment}, ${metric}`,
+    among: (segment, metric, control) => `Among ${segment}${control ? " (control group)" : ""}, ${metric}`,
     totalStratified: (metric) => `Across all segments (weighted by audience size), ${metric}`,
     totalPooled: (metric) => `Across all segments (pooled), ${metric}`,
     change: {
@@ -42,7 +42,7 @@ const PHRASES: Record<DescribeLocale, Phrases> = {
   // Russian agreement (выросла/выросло/вырос) would depend on the metric label's gender, which a
   // label cannot tell us, so the sentence names the change with a noun: рост, снижение, изменение.
   ru: {
-    among: (segment, metric) => `Сегмент «${segment}», ${metric}`,
+    among: (segment, metric, control) => `Сегмент «${segment}»${control ? " (контрольная группа)" : ""}, ${metric}`,
     totalStratified: (metric) => `Все сегменты (взвешено по размеру аудитории), ${metric}`,
     totalPooled: (metric) => `Все сегменты (объединённая выборка), ${metric}`,
     change: {
@@ -85,7 +85,7 @@ export function describeRow(row: LiftRow, locale: DescribeLocale): string {
       ? row.totalMethod === "stratified"
         ? phrases.totalStratified(row.metricLabel)
         : phrases.totalPooled(row.metricLabel)
-      : phrases.among(row.segmentLabel, row.metricLabel);
+      : phrases.among(row.segmentLabel, row.metricLabel, row.role === "control");
   const [from, to] = format.shares(row.pre.p, row.post.p);
   const lift = row.absoluteLift;
   const liftText = `${format.points(lift.estimate)}${phrases.pp}`;

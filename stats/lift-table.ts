@@ -28,6 +28,7 @@ export interface LiftTableMetric {
 }
 
 export interface LiftTableSegment {
+  /** Any non-empty key except "total", which names the total rows. */
   key: string;
   /** Shown in tables and sentences; defaults to the key. */
   label?: string;
@@ -200,6 +201,7 @@ export interface LiftTable {
 // ------------------------------------------------------------------------------------------------
 
 const FN = "liftTable";
+const TOTAL_KEY = "total";
 
 /** Everything a row needs before the table-wide adjustment. */
 type DraftRow = Omit<LiftRow, "adjustedPValue" | "verdict" | "differenceInDifferences"> & {
@@ -249,6 +251,9 @@ export function liftTable(input: LiftTableInput): LiftTable {
   const metrics = uniqueByKey(input.metrics, "metrics");
   const segments = uniqueByKey(input.segments, "segments");
   segments.forEach((segment, i) => {
+    if (segment.key === TOTAL_KEY) {
+      throw new RangeError(`${FN}: segments[${i}].key "${TOTAL_KEY}" is reserved for the total rows`);
+    }
     const role = segment.role ?? "exposed";
     if (role !== "exposed" && role !== "control") {
       throw new RangeError(`${FN}: segments[${i}].role must be "exposed" or "control", got ${String(role)}`);
@@ -431,7 +436,8 @@ function sampleRow(pre: Counts, post: Counts, settings: Settings, identity: RowI
     pValue,
     probabilityOfLift: probabilityOfLiftUnchecked(pre.x, pre.n, post.x, post.n),
     liftCertainty,
-    minimumDetectableLift: minimumDetectableLiftUnchecked(p1, harmonicN, normalQuantile(1 - settings.alpha / 2), PLANNING_POWER),
+    // qnorm(1 - alpha/2) is the interval's critical value settings.z.
+    minimumDetectableLift: minimumDetectableLiftUnchecked(p1, harmonicN, settings.z, PLANNING_POWER),
     warnings: sampleWarnings(pre.n, post.n),
     liftedUsers: null,
     costPerLiftedUser: null,
@@ -476,7 +482,7 @@ function totalRow(
     kind: "total",
     metric,
     metricLabel,
-    segment: "total",
+    segment: TOTAL_KEY,
     segmentLabel: input.totalLabel ?? "Total",
     role: "exposed",
     totalMethod: stratified ? "stratified" : "pooled",
@@ -563,7 +569,7 @@ function stratifiedRow(
     pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
     probabilityOfLift: null,
     liftCertainty: normalCdf(z),
-    minimumDetectableLift: minimumDetectableLiftUnchecked(pre.p, harmonicN, normalQuantile(1 - settings.alpha / 2), PLANNING_POWER),
+    minimumDetectableLift: minimumDetectableLiftUnchecked(pre.p, harmonicN, settings.z, PLANNING_POWER),
     warnings: sampleWarnings(pooledPre.n, pooledPost.n),
     liftedUsers: null,
     costPerLiftedUser: null,

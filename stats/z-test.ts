@@ -27,8 +27,9 @@ export interface ZTestResult {
  * one-sided ones are P[Z > z] ("greater") and P[Z <= z] ("less").
  *
  * One deliberate difference from R: when both waves have no successes, or both have only
- * successes, the pooled variance is 0 and R returns NaN; here the result is z = 0, p = 1
- * (the data carry no evidence of a change), so a results table never shows NaN.
+ * successes, the pooled variance is 0 and R returns NaN; here z = 0 (the data carry no evidence of
+ * a change) and the p-values follow from it: 1 two-sided, 0.5 one-sided. A results table never
+ * shows NaN.
  *
  * Reference: R source of stats::prop.test; A. Agresti (2013), Categorical Data Analysis, 3rd ed., sec. 3.1.
  *
@@ -66,7 +67,6 @@ export function zTestUnchecked(
   continuity: boolean,
 ): ZTestResult {
   const pooled = (x1 + x2) / (n1 + n2);
-  if (pooled === 0 || pooled === 1) return { z: 0, pValue: 1 };
   const delta = x2 / n2 - x1 / n1;
   const yates = continuity ? Math.min(0.5, Math.abs(delta) / (1 / n1 + 1 / n2)) : 0;
   // Same cell order as R's cbind(x, n - x) with x = c(x2, x1).
@@ -80,7 +80,8 @@ export function zTestUnchecked(
     statistic += (Math.abs(observed - expectedYes) - yates) ** 2 / expectedYes;
     statistic += (Math.abs(total - observed - expectedNo) - yates) ** 2 / expectedNo;
   }
-  const z = Math.sign(delta) * Math.sqrt(statistic);
+  // With pooled = 0 or 1 both proportions are equal (delta = 0) and the statistic is 0/0: take z = 0.
+  const z = pooled === 0 || pooled === 1 ? 0 : Math.sign(delta) * Math.sqrt(statistic);
   let pValue: number;
   if (alternative === "two-sided") pValue = Math.min(1, 2 * normalUpperTail(Math.abs(z)));
   else if (alternative === "greater") pValue = normalUpperTail(z);

@@ -79,6 +79,20 @@ describe("describeRow", () => {
     );
   });
 
+  it("marks a control segment", () => {
+    const rows = liftTable({
+      metrics: [{ key: "aided", label: "aided awareness" }],
+      segments: [{ key: "holdout", label: "holdout", role: "control" }],
+      waves: { pre: "pre", post: "post" },
+      counts: [
+        { metric: "aided", segment: "holdout", wave: "pre", x: 100, n: 400 },
+        { metric: "aided", segment: "holdout", wave: "post", x: 104, n: 400 },
+      ],
+    }).rows;
+    expect(describeRow(rows[0]!, "en")).toMatch(/^Among holdout \(control group\), aided awareness went from 25% to 26% /);
+    expect(describeRow(rows[0]!, "ru")).toMatch(/^Сегмент «holdout» \(контрольная группа\), aided awareness: изменение с 25 % до 26 % /);
+  });
+
   it("names a stratified total", () => {
     const rows = liftTable({
       metrics: [{ key: "aided", label: "aided awareness" }],

@@ -307,6 +307,7 @@ describe("liftTable behaviour", () => {
     );
     expect(() => liftTable({ ...base, segments: [...base.segments, { key: "subscribers" }] })).toThrow(/segments\[3\]\.key "subscribers" is a duplicate/);
     expect(() => liftTable({ ...base, segments: [{ key: "s", audienceSize: -1 }] })).toThrow(/segments\[0\]\.audienceSize/);
+    expect(() => liftTable({ ...base, segments: [{ key: "total" }] })).toThrow(/segments\[0\]\.key "total" is reserved/);
     expect(() => liftTable({ ...base, segments: [{ key: "s", role: "treated" as "exposed" }] })).toThrow(/segments\[0\]\.role/);
     expect(() => liftTable({ ...base, campaign: { cost: NaN, currency: "RUB" } })).toThrow(/campaign\.cost/);
     expect(() => liftTable({ ...base, campaign: { cost: 10, currency: "" } })).toThrow(/campaign\.currency/);

@@ -31,10 +31,11 @@ describe("twoProportionZTest", () => {
           const result = twoProportionZTest(c.x1, c.n1, c.x2, c.n2, { alternative, continuity });
           const what = `twoProportionZTest(${c.x1}, ${c.n1}, ${c.x2}, ${c.n2}, ${alternative}, continuity ${continuity})`;
           if (Number.isNaN(xsquared)) {
-            // R returns NaN when the pooled proportion is 0 or 1; documented choice here: z = 0, p = 1.
+            // R returns NaN when the pooled proportion is 0 or 1; documented choice here: z = 0, and
+            // the p-values of z = 0 (1 two-sided, 0.5 one-sided).
             const pooled = (c.x1 + c.x2) / (c.n1 + c.n2);
             expect(pooled === 0 || pooled === 1, what).toBe(true);
-            expect(result).toEqual({ z: 0, pValue: 1 });
+            expect(result).toEqual({ z: 0, pValue: alternative === "two-sided" ? 1 : 0.5 });
             continue;
           }
           const zR = Math.sign(c.x2 / c.n2 - c.x1 / c.n1) * Math.sqrt(xsquared);
