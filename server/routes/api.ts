@@ -1,24 +1,176 @@
-import express, { Router } from "express";
+import express, { Router, type Request } from "express";
+import { z } from "zod";
 import type { Db } from "../../db/client.js";
-import { listStudySummaries } from "../../db/queries/studies.js";
+import { findWave, listWaves } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
+import type { Study, Wave } from "../../db/schema.js";
+import type { Config } from "../config.js";
+import { toDefinition } from "../domain/definition-export.js";
+import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
+import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { bearerToken, requireRole } from "../middleware/auth.js";
+import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, waveInput, waveStatus } from "../services/fieldwork.js";
+import { createStudyFromDefinition } from "../services/study-setup.js";
+
+/** Body of `POST /api/waves/:id/links`: only personal links are made on demand (open ones come with opening). */
+const personalLinksInput = z
+  .object({
+    segment: z.string().min(1).max(64),
+    count: z.number().int().min(1).max(MAX_PERSONAL_LINKS),
+    kind: z.literal("personal"),
+  })
+  .strict();
+
+/** Zod issues as `{ "questions[0].options": "message" }`; several messages for one path are joined. */
+function detailsByPath(error: z.ZodError): Record<string, string> {
+  const details: Record<string, string> = {};
+  for (const { path, message } of definitionErrors(error)) {
+    const key = path || "(root)";
+    details[key] = details[key] ? `${details[key]}; ${message}` : message;
+  }
+  return details;
+}
+
+/** Parses a request body or throws 422 `validation_failed` with the problems by field. */
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(detailsByPath(parsed.error));
+  return parsed.data;
+}
+
+/** Route ids are positive integers; anything else names nothing, so it is a 404 like an unknown id. */
+function idParam(req: Request): number {
+  const raw = String(req.params["id"]);
+  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw new NotFoundError();
+  return id;
+}
+
+function studyParam(db: Db, req: Request): Study {
+  const study = findStudy(db, idParam(req));
+  if (!study) throw new NotFoundError();
+  return study;
+}
+
+function waveParam(db: Db, req: Request): Wave {
+  const wave = findWave(db, idParam(req));
+  if (!wave) throw new NotFoundError();
+  return wave;
+}
 
 /**
  * The JSON API, authenticated by `Authorization: Bearer <token>` only (no cookies, so no CSRF).
- * Errors share one shape: `{"error":{"code","message"}}` (middleware/errors.ts).
+ * Errors share one shape: `{"error":{"code","message"[,"details"]}}` (middleware/errors.ts).
+ * Handlers stay thin: parse → service → respond; the services write the audit log.
+ *
+ * `config.baseUrl` makes link URLs absolute; without it they are root-relative (`/s/<token>`).
  */
-export function apiRoutes(db: Db): Router {
+export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "" }): Router {
+  const { baseUrl } = config;
   const router = Router();
-  router.use(express.json({ limit: "1mb" }));
+  // Authenticate before reading a body: anonymous callers cannot make the server parse a megabyte.
   router.use(bearerToken(db));
+  router.use(express.json({ limit: "1mb" }));
+  router.use((_req, res, next) => {
+    // Answers carry survey tokens and personal links: never kept by shared caches.
+    res.set("Cache-Control", "no-store");
+    next();
+  });
 
   router.get("/me", requireRole("viewer"), (req, res) => {
     const { id, email, name, role } = req.user!;
     res.json({ id, email, name, role });
   });
 
+  // ------------------------------------------------------------------ studies
+
   router.get("/studies", requireRole("viewer"), (_req, res) => {
     res.json({ studies: listStudySummaries(db) });
+  });
+
+  router.post("/studies", requireRole("researcher"), (req, res) => {
+    const parsed = studyDefinition.safeParse(req.body);
+    if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error));
+    const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
+    res.status(201).json({
+      id: study.id,
+      segments: listSegments(db, study.id).map((s) => ({ id: s.id, key: s.key })),
+      questions: loadQuestionnaire(db, study.id).map((q) => ({ id: q.id, key: q.key })),
+    });
+  });
+
+  router.get("/studies/:id", requireRole("viewer"), (req, res) => {
+    const study = studyParam(db, req);
+    const definition = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    res.json({
+      id: study.id,
+      status: study.status,
+      ...definition,
+      waves: listWaves(db, study.id).map((w) => ({
+        id: w.id,
+        kind: w.kind,
+        label: w.label,
+        status: w.status,
+        openedAt: w.openedAt,
+        closedAt: w.closedAt,
+      })),
+    });
+  });
+
+  router.post("/studies/:id/waves", requireRole("researcher"), (req, res) => {
+    const study = studyParam(db, req);
+    const input = parseBody(waveInput, req.body);
+    const wave = addWave(db, study.id, input, req.user!.id);
+    res.status(201).json({ id: wave.id, kind: wave.kind, label: wave.label, status: wave.status });
+  });
+
+  // -------------------------------------------------------------------- waves
+
+  router.post("/waves/:id/open", requireRole("researcher"), (req, res) => {
+    const wave = waveParam(db, req);
+    const keys = new Map(listSegments(db, wave.studyId).map((s) => [s.id, s.key]));
+    const links = open(db, wave, req.user!.id);
+    res.json({ links: links.map((l) => ({ segment: keys.get(l.segmentId)!, token: l.token, url: linkUrl(baseUrl, l.token) })) });
+  });
+
+  router.post("/waves/:id/close", requireRole("researcher"), (req, res) => {
+    const wave = waveParam(db, req);
+    close(db, wave, req.user!.id);
+    res.json({ status: "closed" });
+  });
+
+  router.get("/waves/:id/links", requireRole("viewer"), (req, res) => {
+    const status = waveStatus(db, waveParam(db, req), baseUrl);
+    res.json({
+      links: status.flatMap(({ segment, link }) =>
+        link ? [{ segment: segment.key, token: link.token, url: link.url, kind: link.kind, sourceLabel: link.sourceLabel, uses: link.uses }] : [],
+      ),
+      personal: status.map(({ segment, personalLinks }) => ({ segment: segment.key, total: personalLinks.total, used: personalLinks.used })),
+    });
+  });
+
+  router.post("/waves/:id/links", requireRole("researcher"), (req, res) => {
+    const wave = waveParam(db, req);
+    const input = parseBody(personalLinksInput, req.body);
+    const links = addPersonalLinks(db, wave, input.segment, input.count, req.user!.id);
+    res.status(201).json({ links: links.map((l) => ({ segment: input.segment, token: l.token, url: linkUrl(baseUrl, l.token) })) });
+  });
+
+  router.get("/waves/:id/progress", requireRole("viewer"), (req, res) => {
+    const status = waveStatus(db, waveParam(db, req), baseUrl);
+    res.json({
+      segments: status.map((s) => ({
+        segment: s.segment.key,
+        target: s.target,
+        completed: s.completed,
+        partial: s.partial,
+        excluded: s.excluded,
+        progress: s.progress,
+        medianDurationMs: s.medianDurationMs,
+        lastCompletedAt: s.lastCompletedAt,
+      })),
+    });
   });
 
   return router;
