@@ -18,7 +18,9 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { respondRoutes } from "./routes/respond.js";
 import { homeRoutes } from "./routes/home.js";
+import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
+import { waveRoutes } from "./routes/waves.js";
 
 const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
 
@@ -75,7 +77,7 @@ export function createApp({ db, config }: AppDeps): Express {
   app.use(cookieParser());
   app.use(localeMiddleware(config.defaultLocale));
 
-  app.use("/api", apiRoutes(db));
+  app.use("/api", apiRoutes(db, config));
   app.use(respondRoutes(db, config.sessionSecret, config.surveyPostLimit));
 
   // Researcher pages: cookie session, then CSRF on every state-changing form.
@@ -91,6 +93,8 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(homeRoutes(db));
   web.use(authRoutes(db));
   web.use(studyRoutes(db));
+  web.use(questionRoutes(db, config.sessionSecret));
+  web.use(waveRoutes(db, config.baseUrl));
   web.use(adminRoutes(db));
   web.use(accountRoutes(db));
   app.use(web);

@@ -6,18 +6,27 @@ import express, { type RequestHandler } from "express";
 const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
 
 export interface Assets {
-  /** Fingerprinted stylesheet URL: its content hash changes the URL, so it can be cached forever. */
+  /** Fingerprinted URLs: the content hash is in the URL, so each can be cached forever. */
   css: string;
+  /** Live fieldwork counts on the wave page; the page works without it. */
+  monitorJs: string;
 }
 
+const FILES = { css: ["app.css", "text/css"], monitorJs: ["monitor.js", "text/javascript"] } as const;
+
 export function loadAssets(): { assets: Assets; serve: RequestHandler } {
-  const css = readFileSync(`${PUBLIC_DIR}/app.css`);
-  const hash = createHash("sha256").update(css).digest("hex").slice(0, 12);
-  const cssUrl = `/static/app.${hash}.css`;
   const router = express.Router();
-  router.get(cssUrl, (_req, res) => {
-    res.set("Cache-Control", "public, max-age=31536000, immutable");
-    res.type("text/css").send(css);
-  });
-  return { assets: { css: cssUrl }, serve: router };
+  const urls = {} as Record<keyof Assets, string>;
+  for (const [name, [file, type]] of Object.entries(FILES) as Array<[keyof Assets, readonly [string, string]]>) {
+    const body = readFileSync(`${PUBLIC_DIR}/${file}`);
+    const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+    const [base, ext] = file.split(".");
+    const url = `/static/${base}.${hash}.${ext}`;
+    urls[name] = url;
+    router.get(url, (_req, res) => {
+      res.set("Cache-Control", "public, max-age=31536000, immutable");
+      res.type(type).send(body);
+    });
+  }
+  return { assets: urls, serve: router };
 }

@@ -1,5 +1,5 @@
-import { and, count, eq, max, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { and, asc, count, eq, isNotNull, max, sql } from "drizzle-orm";
+import type { Db, Executor } from "../client.js";
 import {
   links,
   responses,
@@ -116,4 +116,135 @@ export function claimPersonalLink(db: Executor, linkId: number): boolean {
 
 export function countLinkUse(db: Executor, linkId: number): void {
   db.update(links).set({ uses: sql`${links.uses} + 1` }).where(eq(links.id, linkId)).run();
+}
+
+export function findWave(db: Executor, id: number): Wave | undefined {
+  return db.select().from(waves).where(eq(waves.id, id)).get();
+}
+
+export function listWaves(db: Executor, studyId: number): Wave[] {
+  return db.select().from(waves).where(eq(waves.studyId, studyId)).orderBy(asc(waves.position)).all();
+}
+
+export function listWaveSegments(db: Executor, waveId: number) {
+  return db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId)).all();
+}
+
+export function setWaveSegment(
+  db: Executor,
+  waveId: number,
+  segmentId: number,
+  values: { target: number | null; audienceSize: number | null },
+): void {
+  db.insert(waveSegments)
+    .values({ waveId, segmentId, ...values })
+    .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: values })
+    .run();
+}
+
+export function findLink(db: Executor, id: number): Link | undefined {
+  return db.select().from(links).where(eq(links.id, id)).get();
+}
+
+/** The open links of a wave (one per segment), in segment order. */
+export function listOpenLinks(db: Executor, waveId: number): Array<Link & { segmentKey: string }> {
+  return db
+    .select({ link: links, segmentKey: segments.key })
+    .from(links)
+    .innerJoin(segments, eq(segments.id, links.segmentId))
+    .where(and(eq(links.waveId, waveId), eq(links.kind, "open")))
+    .orderBy(asc(segments.position))
+    .all()
+    .map((r) => ({ ...r.link, segmentKey: r.segmentKey }));
+}
+
+/** Personal links of a wave, for the CSV download: row by row, never all in memory. */
+export function* iteratePersonalLinks(db: Db, waveId: number): Generator<{ token: string; uses: number; segmentKey: string }> {
+  const query = db
+    .select({ token: links.token, uses: links.uses, segmentKey: segments.key })
+    .from(links)
+    .innerJoin(segments, eq(segments.id, links.segmentId))
+    .where(and(eq(links.waveId, waveId), eq(links.kind, "personal")))
+    .orderBy(asc(segments.position), asc(links.id))
+    .toSQL();
+  // drizzle's sync select has no iterator; better-sqlite3's statement does.
+  const rows = db.$client.prepare(query.sql).raw().iterate(...query.params) as IterableIterator<[string, number, string]>;
+  for (const [token, uses, segmentKey] of rows) yield { token, uses, segmentKey };
+}
+
+export function countPersonalLinks(db: Executor, waveId: number): Array<{ segmentId: number; total: number; used: number }> {
+  return db
+    .select({ segmentId: links.segmentId, total: count(), used: sql<number>`coalesce(sum(${links.uses}), 0)` })
+    .from(links)
+    .where(and(eq(links.waveId, waveId), eq(links.kind, "personal")))
+    .groupBy(links.segmentId)
+    .all();
+}
+
+export type LinkSettings = Pick<
+  Link,
+  "sourceLabel" | "passParams" | "signedParams" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail"
+>;
+
+export function updateLinkSettings(db: Executor, linkId: number, settings: LinkSettings): void {
+  db.update(links).set(settings).where(eq(links.id, linkId)).run();
+}
+
+export interface SegmentProgress {
+  segmentId: number;
+  completed: number;
+  partial: number;
+  excluded: number;
+  lastCompletedAt: Date | null;
+  medianDurationMs: number | null;
+}
+
+/**
+ * Fieldwork counts per segment of a wave, computed by SQLite: completed (not excluded),
+ * partial, excluded, the last completion, and the median duration of completes.
+ */
+export function waveProgress(db: Executor, waveId: number): SegmentProgress[] {
+  const rows = db
+    .select({
+      segmentId: responses.segmentId,
+      completed: sql<number>`sum(${responses.status} = 'completed' AND ${responses.excluded} = 0)`,
+      partial: sql<number>`sum(${responses.status} = 'partial')`,
+      excluded: sql<number>`sum(${responses.excluded} = 1)`,
+      lastCompletedAt: sql<number | null>`max(${responses.completedAt})`,
+    })
+    .from(responses)
+    .where(eq(responses.waveId, waveId))
+    .groupBy(responses.segmentId)
+    .all();
+  return rows.map((r) => ({
+    segmentId: r.segmentId,
+    completed: r.completed ?? 0,
+    partial: r.partial ?? 0,
+    excluded: r.excluded ?? 0,
+    lastCompletedAt: r.lastCompletedAt === null ? null : new Date(r.lastCompletedAt),
+    medianDurationMs: medianDuration(db, waveId, r.segmentId, r.completed ?? 0),
+  }));
+}
+
+/** SQLite has no median: the middle row(s) of the ordered durations, found through the index. */
+function medianDuration(db: Executor, waveId: number, segmentId: number, n: number): number | null {
+  if (n === 0) return null;
+  const middle = db
+    .select({ d: responses.durationMs })
+    .from(responses)
+    .where(
+      and(
+        eq(responses.waveId, waveId),
+        eq(responses.segmentId, segmentId),
+        eq(responses.status, "completed"),
+        eq(responses.excluded, false),
+        isNotNull(responses.durationMs),
+      ),
+    )
+    .orderBy(asc(responses.durationMs))
+    .limit(2 - (n % 2))
+    .offset(Math.floor((n - 1) / 2))
+    .all()
+    .map((r) => r.d!);
+  return middle.length ? middle.reduce((a, b) => a + b, 0) / middle.length : null;
 }

@@ -1,4 +1,4 @@
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { options, questions, type LocalizedText, type Question, type QuestionOption, type QuestionType } from "../schema.js";
 
@@ -59,4 +59,47 @@ export function loadQuestionnaire(db: Executor, studyId: number): Array<Question
     else byQuestion.set(o.questionId, [o]);
   }
   return qs.map((q) => ({ ...q, options: byQuestion.get(q.id) ?? [] }));
+}
+
+export function deleteQuestionById(db: Executor, questionId: number): void {
+  db.delete(questions).where(eq(questions.id, questionId)).run();
+}
+
+/** Rewrites positions 0..n-1 in the given order of question ids. */
+export function setQuestionOrder(db: Executor, orderedIds: readonly number[]): void {
+  orderedIds.forEach((id, position) => {
+    db.update(questions).set({ position }).where(eq(questions.id, id)).run();
+  });
+}
+
+/** Replaces a question's fields and options (only while no wave has opened: options carry no answers yet). */
+export function replaceQuestion(db: Executor, questionId: number, q: NewQuestion): void {
+  const { options: opts, ...fields } = q;
+  db.update(questions).set(fields).where(eq(questions.id, questionId)).run();
+  db.delete(options).where(eq(options.questionId, questionId)).run();
+  opts.forEach((o, position) => {
+    db.insert(options).values({ ...o, questionId, position }).run();
+  });
+}
+
+/** Changes only wording: question texts and option texts by key. Structure and ids stay. */
+export function updateWording(
+  db: Executor,
+  questionId: number,
+  wording: {
+    text: LocalizedText;
+    help: LocalizedText | null;
+    scaleMinLabel: LocalizedText | null;
+    scaleMaxLabel: LocalizedText | null;
+    options: Array<{ key: string; text: LocalizedText }>;
+  },
+): void {
+  const { options: opts, ...fields } = wording;
+  db.update(questions).set(fields).where(eq(questions.id, questionId)).run();
+  for (const o of opts) {
+    db.update(options)
+      .set({ text: o.text })
+      .where(and(eq(options.questionId, questionId), eq(options.key, o.key)))
+      .run();
+  }
 }

@@ -1,4 +1,4 @@
-import { count, desc, eq, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNotNull, max, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { responses, segments, studies, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
 import { recordAudit } from "./audit.js";
@@ -6,11 +6,14 @@ import { recordAudit } from "./audit.js";
 export interface NewStudy {
   name: string;
   brand: string;
+  category?: string | null;
   defaultLocale: Locale;
   locales: Locale[];
   signingSecret: string;
   createdBy: number | null;
   pageSize?: number | null;
+  campaignCost?: number | null;
+  costCurrency?: string | null;
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;
 }
 
@@ -80,4 +83,25 @@ export function findStudy(db: Executor, id: number): Study | undefined {
 
 export function listSegments(db: Executor, studyId: number) {
   return db.select().from(segments).where(eq(segments.studyId, studyId)).orderBy(segments.position).all();
+}
+
+export function updateStudy(db: Executor, id: number, fields: Partial<Omit<Study, "id" | "createdAt">>): void {
+  db.update(studies).set({ ...fields, updatedAt: new Date() }).where(eq(studies.id, id)).run();
+}
+
+/** True once any wave of the study has been opened: the questionnaire structure is then frozen. */
+export function studyHasOpenedWave(db: Executor, studyId: number): boolean {
+  return (
+    db
+      .select({ id: waves.id })
+      .from(waves)
+      .where(and(eq(waves.studyId, studyId), isNotNull(waves.openedAt)))
+      .limit(1)
+      .get() !== undefined
+  );
+}
+
+export function insertSegment(db: Executor, segment: { studyId: number; key: string; label: LocalizedText; role: "exposed" | "control" }) {
+  const last = db.select({ p: max(segments.position) }).from(segments).where(eq(segments.studyId, segment.studyId)).get()?.p;
+  return db.insert(segments).values({ ...segment, position: (last ?? -1) + 1 }).returning().get();
 }

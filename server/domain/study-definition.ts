@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LOCALES, QUESTION_TYPES } from "../../db/schema.js";
+import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES } from "../../db/schema.js";
 
 /**
  * The study definition (DESIGN.md "Study definition"): the JSON researchers import and export
@@ -90,22 +90,45 @@ export const questionDefinition = z
     }
   });
 
+/** "total" names the all-segments row of the lift table, so no segment may take it. */
+export const RESERVED_SEGMENT_KEYS = ["total"];
+
+export const segmentDefinition = z
+  .object({
+    key: key.refine((k) => !RESERVED_SEGMENT_KEYS.includes(k), "is reserved for the total row"),
+    label: localizedText,
+    role: z.enum(SEGMENT_ROLES).default("exposed"),
+  })
+  .strict();
+
 export const studyDefinition = z
   .object({
     name: z.string().trim().min(1).max(200),
     brand: z.string().trim().min(1).max(200),
+    category: z.string().trim().max(200).nullable().optional(),
     locale: z.enum(LOCALES),
     locales: z.array(z.enum(LOCALES)).min(1).optional(),
     pageSize: z.number().int().min(1).max(100).nullable().optional(),
+    campaignCost: z.number().nonnegative().nullable().optional(),
+    currency: z.string().trim().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as RUB or USD").nullable().optional(),
+    /** The study's segments; the three default ones when absent. */
+    segments: z.array(segmentDefinition).min(1).max(20).optional(),
     questions: z.array(questionDefinition).max(200),
   })
   .strict()
   .superRefine((d, ctx) => {
-    const seen = new Set<string>();
-    d.questions.forEach((q, i) => {
-      if (seen.has(q.key)) ctx.addIssue({ code: "custom", path: ["questions", i, "key"], message: `duplicate question key "${q.key}"` });
-      seen.add(q.key);
-    });
+    const unique = (list: Array<{ key: string }>, path: string, what: string) => {
+      const seen = new Set<string>();
+      list.forEach((item, i) => {
+        if (seen.has(item.key)) ctx.addIssue({ code: "custom", path: [path, i, "key"], message: `duplicate ${what} key "${item.key}"` });
+        seen.add(item.key);
+      });
+    };
+    unique(d.questions, "questions", "question");
+    unique(d.segments ?? [], "segments", "segment");
+    if (d.locales && !d.locales.includes(d.locale)) {
+      ctx.addIssue({ code: "custom", path: ["locales"], message: "must include the study's locale" });
+    }
   });
 
 export type StudyDefinition = z.output<typeof studyDefinition>;

@@ -57,9 +57,11 @@ export function negotiateLocale(s: LocaleSources): Locale {
 export function formatters(locale: Locale) {
   const tag = locale === "ru" ? "ru-RU" : "en-GB";
   const integer = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
+  const percent = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 0 });
   const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
   return {
     number: (n: number) => integer.format(n),
+    percent: (share: number) => percent.format(share),
     dateTime: (d: Date | null | undefined) => (d ? `${dateTime.format(d)} UTC` : ""),
   };
 }

@@ -1,12 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { Router } from "express";
+import { Router, type Request } from "express";
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
-import { insertStudy, listStudySummaries } from "../../db/queries/studies.js";
-import { LOCALES } from "../../db/schema.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, updateStudy } from "../../db/queries/studies.js";
+import { LOCALES, SEGMENT_ROLES, type Study } from "../../db/schema.js";
+import { toDefinition } from "../domain/definition-export.js";
 import { defaultSegments } from "../domain/segments.js";
+import { definitionErrors, RESERVED_SEGMENT_KEYS, studyDefinition } from "../domain/study-definition.js";
+import { brandLiftTemplate, MAX_ADVANTAGES, MAX_COMPETITORS } from "../domain/template.js";
+import { NotFoundError } from "../errors.js";
 import { formText, parseForm, type FieldErrors } from "../forms.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
+import { auditEntries } from "../services/audit-view.js";
+import { isFrozen } from "../services/questionnaire-edit.js";
+import { createStudyFromDefinition } from "../services/study-setup.js";
 
 const newStudyForm = z.object({
   name: formText(z, 200),
@@ -14,10 +24,70 @@ const newStudyForm = z.object({
   locale: z.enum(LOCALES, "validation.oneOf"),
 });
 
+/** Non-empty trimmed lines of a textarea. */
+export const lines = (value: unknown) =>
+  typeof value === "string"
+    ? value
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : [];
+
+const templateForm = z.object({
+  studyName: formText(z, 200),
+  brand: formText(z, 100),
+  category: z.string().trim().max(100, "validation.tooLong").default(""),
+  locale: z.enum(LOCALES, "validation.oneOf"),
+  competitors: z.preprocess(lines, z.array(z.string().max(100, "validation.tooLong")).max(MAX_COMPETITORS, "validation.tooMany")),
+  advantages: z.preprocess(lines, z.array(z.string().max(200, "validation.tooLong")).max(MAX_ADVANTAGES, "validation.tooMany")),
+});
+
+const optionalNumber = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? null : v), z.coerce.number("validation.number").pipe(schema).nullable());
+
+const settingsForm = z
+  .object({
+    name: formText(z, 200),
+    brand: formText(z, 200),
+    category: z.string().trim().max(200, "validation.tooLong").default(""),
+    defaultLocale: z.enum(LOCALES, "validation.oneOf"),
+    locales: z.preprocess((v) => (Array.isArray(v) ? v : v ? [v] : []), z.array(z.enum(LOCALES, "validation.oneOf")).min(1, "validation.required")),
+    pageSize: optionalNumber(z.number().int("validation.number").min(1, "validation.number").max(100, "validation.number")),
+    campaignCost: optionalNumber(z.number().min(0, "validation.number")),
+    costCurrency: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^([A-Z]{3})?$/, "validation.currency")
+      .default(""),
+  })
+  .refine((f) => f.locales.includes(f.defaultLocale), { path: ["defaultLocale"], message: "validation.defaultLocale" });
+
+const segmentForm = z.object({
+  key: z
+    .string()
+    .trim()
+    .regex(/^[a-z][a-z0-9_]{0,63}$/, "validation.key")
+    .refine((k) => !RESERVED_SEGMENT_KEYS.includes(k), "validation.duplicateKey"),
+  labelRu: formText(z, 100),
+  labelEn: formText(z, 100),
+  role: z.enum(SEGMENT_ROLES, "validation.oneOf"),
+});
+
+/** The study named in the URL, or a 404. */
+export function studyFrom(db: Db, req: Request): Study {
+  const id = Number(req.params["studyId"]);
+  const study = Number.isSafeInteger(id) ? findStudy(db, id) : undefined;
+  if (!study) throw new NotFoundError();
+  return study;
+}
+
 export function studyRoutes(db: Db): Router {
   const router = Router();
+  router.use("/studies", requireRole("viewer"));
+  const researcher = requireRole("researcher");
 
-  const page = (req: Express.Request, values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
+  const listPage = (req: Request, values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
     studies: listStudySummaries(db),
     canCreate: hasRole(req.user!.role, "researcher"),
     values,
@@ -25,17 +95,25 @@ export function studyRoutes(db: Db): Router {
     notice,
   });
 
-  router.get("/studies", requireRole("viewer"), (req, res) => {
+  router.get("/studies", (req, res) => {
     const created = typeof req.query["created"] === "string" ? req.query["created"] : "";
-    res.render("studies/index", page(req, {}, {}, created ? req.t("studies.created", { name: created }) : ""));
+    res.render("studies/index", listPage(req, {}, {}, created ? req.t("studies.created", { name: created }) : ""));
   });
 
-  router.post("/studies", requireRole("researcher"), (req, res) => {
+  const newPage = (values: Record<string, unknown> = {}, errors: FieldErrors = {}, importErrors: Array<{ path: string; message: string }> = []) => ({
+    values,
+    errors,
+    importErrors,
+    maxCompetitors: MAX_COMPETITORS,
+    maxAdvantages: MAX_ADVANTAGES,
+  });
+
+  router.get("/studies/new", researcher, (_req, res) => res.render("studies/new", newPage()));
+
+  router.post("/studies", researcher, (req, res) => {
     const form = parseForm(newStudyForm, req.body, req.t);
     if (!form.ok) {
-      return res
-        .status(422)
-        .render("studies/index", page(req, { name: req.body?.name, brand: req.body?.brand }, form.errors));
+      return res.status(422).render("studies/index", listPage(req, { name: req.body?.name, brand: req.body?.brand }, form.errors));
     }
     const { name, brand, locale } = form.data;
     const study = insertStudy(db, {
@@ -47,7 +125,122 @@ export function studyRoutes(db: Db): Router {
       createdBy: req.user!.id,
       segments: defaultSegments(),
     });
-    res.redirect(303, `/studies?created=${encodeURIComponent(study.name)}`);
+    res.redirect(303, `/studies/${study.id}`);
+  });
+
+  router.post("/studies/template", researcher, (req, res) => {
+    const form = parseForm(templateForm, req.body, req.t);
+    if (!form.ok) return res.status(422).render("studies/new", newPage(req.body ?? {}, form.errors));
+    const study = createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id);
+    res.redirect(303, `/studies/${study.id}/questions`);
+  });
+
+  router.post("/studies/import", researcher, (req, res) => {
+    const raw = typeof req.body?.definition === "string" ? req.body.definition : "";
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      const detail = (error as Error).message;
+      return res.status(422).render("studies/new", newPage({ definition: raw }, { definition: req.t("newStudy.invalidJson", { detail }) }));
+    }
+    const parsed = studyDefinition.safeParse(json);
+    if (!parsed.success) {
+      return res.status(422).render("studies/new", newPage({ definition: raw }, {}, definitionErrors(parsed.error)));
+    }
+    const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
+    res.redirect(303, `/studies/${study.id}`);
+  });
+
+  router.get("/studies/:studyId", (req, res) => {
+    const study = studyFrom(db, req);
+    res.render("studies/show", {
+      study,
+      segments: listSegments(db, study.id),
+      waves: listWaves(db, study.id),
+      frozen: isFrozen(db, study.id),
+      canEdit: hasRole(req.user!.role, "researcher"),
+      notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
+      errors: {},
+      values: {},
+    });
+  });
+
+  router.get("/studies/:studyId/export.json", (req, res) => {
+    const study = studyFrom(db, req);
+    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
+    res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
+  });
+
+  router.post("/studies/:studyId/duplicate", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    const copy = createStudyFromDefinition(db, { ...def, name: `${study.name} (copy)`.slice(0, 200) }, req.user!.id);
+    recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
+    res.redirect(303, `/studies/${copy.id}?duplicated=1`);
+  });
+
+  router.post("/studies/:studyId/archive", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const status = study.status === "archived" ? "active" : "archived";
+    db.transaction((tx) => {
+      updateStudy(tx, study.id, { status });
+      recordAudit(tx, { userId: req.user!.id, action: `study.${status === "archived" ? "archive" : "restore"}`, entityType: "study", entityId: study.id });
+    });
+    res.redirect(303, `/studies/${study.id}`);
+  });
+
+  router.get("/studies/:studyId/settings", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    res.render("studies/settings", { study, values: study, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "" });
+  });
+
+  router.post("/studies/:studyId/settings", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const form = parseForm(settingsForm, req.body, req.t);
+    if (!form.ok) {
+      const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "" });
+    }
+    const { category, costCurrency, ...rest } = form.data;
+    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null };
+    db.transaction((tx) => {
+      updateStudy(tx, study.id, fields);
+      recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
+    });
+    res.redirect(303, `/studies/${study.id}/settings?saved=1`);
+  });
+
+  router.post("/studies/:studyId/segments", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const form = parseForm(segmentForm, req.body, req.t);
+    const segments = listSegments(db, study.id);
+    const errors = form.ok ? {} : form.errors;
+    if (form.ok && segments.some((s) => s.key === form.data.key)) errors["key"] = req.t("validation.duplicateKey");
+    if (!form.ok || Object.keys(errors).length) {
+      return res.status(422).render("studies/show", {
+        study,
+        segments,
+        waves: listWaves(db, study.id),
+        frozen: isFrozen(db, study.id),
+        canEdit: true,
+        notice: "",
+        errors,
+        values: req.body ?? {},
+      });
+    }
+    const { key, labelRu, labelEn, role } = form.data;
+    db.transaction((tx) => {
+      insertSegment(tx, { studyId: study.id, key, label: { ru: labelRu, en: labelEn }, role });
+      recordAudit(tx, { userId: req.user!.id, action: "segment.add", entityType: "study", entityId: study.id, details: { key, role } });
+    });
+    res.redirect(303, `/studies/${study.id}#segments`);
+  });
+
+  router.get("/studies/:studyId/audit", (req, res) => {
+    const study = studyFrom(db, req);
+    res.render("studies/audit", { study, entries: auditEntries(db, study.id) });
   });
 
   return router;

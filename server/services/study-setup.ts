@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { nanoid } from "nanoid";
-import type { Db } from "../../db/client.js";
+import type { Db, Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
 import { insertQuestions, type NewQuestion } from "../../db/queries/questionnaire.js";
@@ -38,26 +38,29 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
     const study = insertStudy(tx, {
       name: def.name,
       brand: def.brand,
+      category: def.category ?? null,
       defaultLocale: def.locale,
       locales: def.locales ?? [def.locale, ...LOCALES.filter((l) => l !== def.locale)],
       signingSecret: randomBytes(32).toString("base64url"),
       createdBy: actorId,
-      segments: defaultSegments(),
+      segments: def.segments ?? defaultSegments(),
       pageSize: def.pageSize ?? null,
+      campaignCost: def.campaignCost ?? null,
+      costCurrency: def.currency ?? null,
     });
     insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
     return study;
   });
 }
 
-export function createWave(db: Db, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {
+export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {
   return insertWave(db, { studyId, kind, label, ...(targets ? { targets } : {}) });
 }
 
 /** Opens a wave: one open link per segment is created the first time (reopening keeps them). */
 export function openWave(db: Db, wave: Wave, actorId: number | null): Link[] {
   return db.transaction((tx) => {
-    setWaveStatus(tx, wave.id, "open", new Date());
+    if (wave.status !== "open") setWaveStatus(tx, wave.id, "open", new Date());
     const result = listSegments(tx, wave.studyId).map(
       (segment) =>
         findOpenLinkFor(tx, wave.id, segment.id) ??

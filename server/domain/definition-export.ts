@@ -1,0 +1,55 @@
+import type { Segment, Study } from "../../db/schema.js";
+import type { SurveyQuestion } from "./questionnaire.js";
+import type { QuestionDefinition, StudyDefinition } from "./study-definition.js";
+
+/**
+ * The study definition of a stored study: what "export", "duplicate" and the API return.
+ * Importing it again gives the same questionnaire and settings (tested round trip).
+ */
+export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[]): StudyDefinition {
+  return {
+    name: study.name,
+    brand: study.brand,
+    category: study.category,
+    locale: study.defaultLocale,
+    locales: study.locales,
+    pageSize: study.pageSize,
+    campaignCost: study.campaignCost,
+    currency: study.costCurrency,
+    segments: segments.map((s) => ({ key: s.key, label: s.label, role: s.role })),
+    questions: questions.map(questionToDefinition),
+  };
+}
+
+export function questionToDefinition(q: SurveyQuestion): QuestionDefinition {
+  const def: QuestionDefinition = {
+    key: q.key,
+    type: q.type,
+    text: q.text,
+    required: q.required,
+    randomize: q.randomize,
+  };
+  if (q.help) def.help = q.help;
+  if (q.type === "single" || q.type === "multi") {
+    def.options = q.options.map((o) => ({
+      key: o.key,
+      text: o.text,
+      exclusive: o.exclusive,
+      pinned: o.pinned,
+      attentionCheck: o.attentionCheck,
+    }));
+  }
+  if (q.type === "scale") {
+    if (q.scaleMin !== null) def.min = q.scaleMin;
+    if (q.scaleMax !== null) def.max = q.scaleMax;
+    if (q.scaleMinLabel) def.minLabel = q.scaleMinLabel;
+    if (q.scaleMaxLabel) def.maxLabel = q.scaleMaxLabel;
+  }
+  if (q.maxLength !== null) def.maxLength = q.maxLength;
+  if (q.metricName) {
+    def.metric = { name: q.metricName };
+    if (q.metricPositive) def.metric.positive = q.metricPositive;
+    if (q.metricMatch) def.metric.match = q.metricMatch;
+  }
+  return def;
+}

@@ -1,0 +1,129 @@
+import { Router, type Request, type Response } from "express";
+import type { Db } from "../../db/client.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { localize } from "../domain/questionnaire.js";
+import { questionDefinition } from "../domain/study-definition.js";
+import { NotFoundError } from "../errors.js";
+import { hasRole, requireRole } from "../middleware/auth.js";
+import { formErrors, formFromBody, formFromQuestion, questionFromForm, type QuestionFormValues } from "../presenters/question-form.js";
+import { questionViews } from "../presenters/survey.js";
+import { addQuestion, DuplicateKeyError, deleteQuestion, isFrozen, moveQuestion, saveQuestion } from "../services/questionnaire-edit.js";
+import { newFormToken, optionOrders, surveyPage } from "../services/respond.js";
+import { studyFrom } from "./studies.js";
+
+/** The questionnaire builder: list, add, edit, reorder, delete, preview. */
+export function questionRoutes(db: Db, secret: string): Router {
+  const router = Router();
+  const researcher = requireRole("researcher");
+
+  router.get("/studies/:studyId/questions", requireRole("viewer"), (req, res) => {
+    const study = studyFrom(db, req);
+    const notices: Record<string, string> = {
+      saved: req.t("builder.saved"),
+      wording: req.t("builder.savedWording"),
+      deleted: req.t("builder.deleted"),
+    };
+    res.render("questions/index", {
+      study,
+      questions: loadQuestionnaire(db, study.id),
+      frozen: isFrozen(db, study.id),
+      canEdit: hasRole(req.user!.role, "researcher"),
+      notice: notices[String(req.query["done"])] ?? "",
+      localize,
+    });
+  });
+
+  const editor = (study: { id: number; name: string }, values: QuestionFormValues, errors: Record<string, string>, frozen: boolean, editingKey: string | null) => ({
+    study,
+    values,
+    errors,
+    frozen,
+    editingKey,
+    action: editingKey ? `/studies/${study.id}/questions/${editingKey}` : `/studies/${study.id}/questions`,
+  });
+
+  router.get("/studies/:studyId/questions/new", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    res.render("questions/edit", editor(study, formFromQuestion(undefined), {}, isFrozen(db, study.id), null));
+  });
+
+  router.get("/studies/:studyId/questions/:key/edit", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const q = loadQuestionnaire(db, study.id).find((x) => x.key === req.params["key"]);
+    if (!q) throw new NotFoundError();
+    res.render("questions/edit", editor(study, formFromQuestion(q), {}, isFrozen(db, study.id), q.key));
+  });
+
+  /** Parses the editor form; on errors re-renders it (422) with every value kept. */
+  function parseEditor(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
+    const parsed = questionDefinition.safeParse(questionFromForm(req.body ?? {}));
+    if (parsed.success) return parsed.data;
+    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), formErrors(parsed.error.issues, req.t), isFrozen(db, study.id), editingKey));
+    return undefined;
+  }
+
+  function duplicateKey(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
+    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), { key: req.t("validation.duplicateKey") }, isFrozen(db, study.id), editingKey));
+  }
+
+  router.post("/studies/:studyId/questions", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const def = parseEditor(req, res, study, null);
+    if (!def) return;
+    try {
+      addQuestion(db, study.id, def, req.user!.id);
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, null);
+      throw error;
+    }
+    res.redirect(303, `/studies/${study.id}/questions?done=saved`);
+  });
+
+  router.post("/studies/:studyId/questions/:key", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const key = String(req.params["key"]);
+    const def = parseEditor(req, res, study, key);
+    if (!def) return;
+    let change;
+    try {
+      change = saveQuestion(db, study.id, key, def, req.user!.id);
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, key);
+      throw error;
+    }
+    res.redirect(303, `/studies/${study.id}/questions?done=${change === "wording" ? "wording" : "saved"}`);
+  });
+
+  router.post("/studies/:studyId/questions/:key/move", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    moveQuestion(db, study.id, String(req.params["key"]), req.body?.direction === "up" ? "up" : "down", req.user!.id);
+    res.redirect(303, `/studies/${study.id}/questions`);
+  });
+
+  router.post("/studies/:studyId/questions/:key/delete", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    deleteQuestion(db, study.id, String(req.params["key"]), req.user!.id);
+    res.redirect(303, `/studies/${study.id}/questions?done=deleted`);
+  });
+
+  // The respondent's page exactly as rendered for a survey, every question on one page, inert.
+  router.get("/studies/:studyId/preview", requireRole("viewer"), (req, res) => {
+    const study = studyFrom(db, req);
+    const questions = loadQuestionnaire(db, study.id);
+    const locale = study.locales.includes(req.locale) ? req.locale : study.defaultLocale;
+    const page = surveyPage(questions, null, 0, optionOrders(questions, `preview|${Date.now()}`));
+    res.render("respond/page", {
+      locale,
+      t: req.t,
+      studyTitle: study.brand,
+      page,
+      questions: questionViews(page, locale, study.defaultLocale, {}, {}),
+      form: newFormToken(secret, "preview"),
+      action: "#",
+      langLinks: study.locales.filter((l) => l !== locale).map((l) => ({ locale: l, href: `/studies/${study.id}/preview?lang=${l}` })),
+      preview: { backUrl: `/studies/${study.id}/questions` },
+    });
+  });
+
+  return router;
+}

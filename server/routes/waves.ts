@@ -1,0 +1,185 @@
+import { Router, type Request } from "express";
+import QRCode from "qrcode";
+import type { Db } from "../../db/client.js";
+import { findWave, iteratePersonalLinks } from "../../db/queries/fieldwork.js";
+import { findStudy, listSegments } from "../../db/queries/studies.js";
+import type { Segment, Wave } from "../../db/schema.js";
+import { toCsvRow } from "../domain/csv.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { hasRole, requireRole } from "../middleware/auth.js";
+import {
+  addPersonalLinks,
+  addWave,
+  close,
+  findLinkOfWave,
+  linkSettingsInput,
+  linkUrl,
+  open,
+  saveLinkSettings,
+  setWaveTargets,
+  waveInput,
+  waveStatus,
+  type SegmentStatus,
+} from "../services/fieldwork.js";
+import { studyFrom } from "./studies.js";
+
+/** `target_<segment>` / `audience_<segment>` form fields as numbers (empty: none). */
+function perSegment(body: Record<string, unknown>, prefix: string, segments: readonly Segment[]): Record<string, number | null> | "invalid" {
+  const out: Record<string, number | null> = {};
+  for (const s of segments) {
+    const raw = body[`${prefix}_${s.key}`];
+    if (raw === undefined) continue;
+    const text = typeof raw === "string" ? raw.trim() : "";
+    if (text === "") {
+      out[s.key] = null;
+      continue;
+    }
+    if (!/^\d{1,9}$/.test(text)) return "invalid";
+    out[s.key] = Number(text);
+  }
+  return out;
+}
+
+const commaList = (value: unknown) =>
+  typeof value === "string"
+    ? value
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : [];
+
+function progressJson(statuses: readonly SegmentStatus[]) {
+  return statuses.map((s) => ({
+    segment: s.segment.key,
+    target: s.target,
+    completed: s.completed,
+    partial: s.partial,
+    excluded: s.excluded,
+    progress: s.progress,
+    medianDurationMs: s.medianDurationMs,
+    lastCompletedAt: s.lastCompletedAt?.toISOString() ?? null,
+  }));
+}
+
+export function waveRoutes(db: Db, baseUrl: string): Router {
+  const router = Router();
+  const researcher = requireRole("researcher");
+  router.use("/waves", requireRole("viewer"));
+
+  function waveFrom(req: Request): Wave {
+    const id = Number(req.params["waveId"]);
+    const wave = Number.isSafeInteger(id) ? findWave(db, id) : undefined;
+    if (!wave) throw new NotFoundError();
+    return wave;
+  }
+
+  router.post("/studies/:studyId/waves", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const segments = listSegments(db, study.id);
+    const targets = perSegment(req.body ?? {}, "target", segments);
+    const audience = perSegment(req.body ?? {}, "audience", segments);
+    if (targets === "invalid" || audience === "invalid") throw new ValidationError({ targets: req.t("validation.number") });
+    const label = typeof req.body?.label === "string" && req.body.label.trim() ? req.body.label : undefined;
+    const parsed = waveInput.safeParse({ kind: req.body?.kind, ...(label ? { label } : {}), targets, audience });
+    if (!parsed.success) throw new ValidationError({ kind: req.t("validation.oneOf") });
+    const wave = addWave(db, study.id, parsed.data, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}`);
+  });
+
+  router.get("/waves/:waveId", async (req, res) => {
+    const wave = waveFrom(req);
+    const study = findStudy(db, wave.studyId)!;
+    const statuses = waveStatus(db, wave, baseUrl);
+    const qr = new Map<number, string>();
+    for (const s of statuses) {
+      // The SVG is generated from our own URL only (no user text), so it is safe to inline.
+      if (s.link) qr.set(s.segment.id, await QRCode.toString(s.link.url, { type: "svg", margin: 1, errorCorrectionLevel: "M" }));
+    }
+    const notices: Record<string, string> = {
+      opened: req.t("wave.opened"),
+      closed: req.t("wave.closed"),
+      targets: req.t("wave.targetsSaved"),
+      link: req.t("wave.linkSaved"),
+    };
+    const generated = Number(req.query["generated"]);
+    res.render("waves/show", {
+      study,
+      wave,
+      statuses,
+      qr,
+      canEdit: hasRole(req.user!.role, "researcher"),
+      notice: Number.isInteger(generated) && generated > 0 ? req.t("wave.generated", { count: generated }) : (notices[String(req.query["done"])] ?? ""),
+    });
+  });
+
+  router.get("/waves/:waveId/progress.json", (req, res) => {
+    const wave = waveFrom(req);
+    res.set("Cache-Control", "no-store");
+    res.json({ wave: { id: wave.id, status: wave.status }, segments: progressJson(waveStatus(db, wave, baseUrl)) });
+  });
+
+  router.post("/waves/:waveId/open", researcher, (req, res) => {
+    const wave = waveFrom(req);
+    open(db, wave, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=opened`);
+  });
+
+  router.post("/waves/:waveId/close", researcher, (req, res) => {
+    const wave = waveFrom(req);
+    close(db, wave, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=closed`);
+  });
+
+  router.post("/waves/:waveId/targets", researcher, (req, res) => {
+    const wave = waveFrom(req);
+    const segments = listSegments(db, wave.studyId);
+    const targets = perSegment(req.body ?? {}, "target", segments);
+    const audience = perSegment(req.body ?? {}, "audience", segments);
+    if (targets === "invalid" || audience === "invalid") throw new ValidationError({ targets: req.t("validation.number") });
+    setWaveTargets(db, wave, { targets, audience }, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=targets`);
+  });
+
+  router.post("/waves/:waveId/links/:linkId", researcher, (req, res) => {
+    const wave = waveFrom(req);
+    const link = findLinkOfWave(db, wave, Number(req.params["linkId"]));
+    const body = req.body ?? {};
+    const text = (name: string) => (typeof body[name] === "string" && body[name].trim() ? (body[name] as string).trim() : null);
+    const parsed = linkSettingsInput.safeParse({
+      sourceLabel: text("sourceLabel"),
+      redirectComplete: text("redirectComplete"),
+      redirectScreenout: text("redirectScreenout"),
+      redirectQuotaFull: text("redirectQuotaFull"),
+      redirectQualityFail: text("redirectQualityFail"),
+      passParams: commaList(body["passParams"]),
+      signedParams: commaList(body["signedParams"]),
+    });
+    if (!parsed.success) {
+      throw new ValidationError(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
+    }
+    saveLinkSettings(db, link, parsed.data, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=link`);
+  });
+
+  router.post("/waves/:waveId/personal", researcher, (req, res) => {
+    const wave = waveFrom(req);
+    const count = Number(req.body?.count);
+    const segment = typeof req.body?.segment === "string" ? req.body.segment : "";
+    const created = addPersonalLinks(db, wave, segment, count, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?generated=${created.length}`);
+  });
+
+  router.get("/waves/:waveId/personal-links.csv", (req, res) => {
+    const wave = waveFrom(req);
+    res.set("Cache-Control", "no-store");
+    res.attachment(`wave-${wave.id}-personal-links.csv`).type("text/csv; charset=utf-8");
+    // BOM so that Excel reads UTF-8; rows are written as they are read.
+    res.write("\uFEFF" + toCsvRow(["segment", "url", "token", "used"]));
+    for (const row of iteratePersonalLinks(db, wave.id)) {
+      res.write(toCsvRow([row.segmentKey, linkUrl(baseUrl, row.token), row.token, row.uses > 0 ? "yes" : "no"]));
+    }
+    res.end();
+  });
+
+  return router;
+}

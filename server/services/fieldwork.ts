@@ -1,0 +1,218 @@
+import { z } from "zod";
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import {
+  countPersonalLinks,
+  findLink,
+  listOpenLinks,
+  listWaves,
+  listWaveSegments,
+  setWaveSegment,
+  updateLinkSettings,
+  waveProgress,
+  type LinkSettings,
+} from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { listSegments } from "../../db/queries/studies.js";
+import { WAVE_KINDS, type Link, type Segment, type Wave } from "../../db/schema.js";
+import { HttpError, NotFoundError } from "../errors.js";
+import { closeWave, createPersonalLinks, createWave, openWave } from "./study-setup.js";
+
+/** Fieldwork: waves, their targets and audience sizes, links and their settings, progress. */
+
+export const MAX_PERSONAL_LINKS = 10_000;
+
+const count = z.number().int().min(0).max(100_000_000);
+export const waveInput = z
+  .object({
+    kind: z.enum(WAVE_KINDS),
+    label: z.string().trim().min(1).max(100).optional(),
+    /** Completes wanted per segment key. */
+    targets: z.record(z.string(), count.nullable()).optional(),
+    /** Audience size per segment key (for "lifted users"). */
+    audience: z.record(z.string(), count.nullable()).optional(),
+  })
+  .strict();
+export type WaveInput = z.infer<typeof waveInput>;
+
+const httpUrlTemplate = z
+  .string()
+  .trim()
+  .max(2000)
+  .refine((u) => {
+    try {
+      const url = new URL(u.replace(/\{[a-z0-9_]+\}/g, "x"));
+      return url.protocol === "https:" || url.protocol === "http:";
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) address; {rid} is replaced by the respondent id");
+const paramName = z.string().trim().regex(/^[a-z][a-z0-9_]{0,40}$/, "parameter names are lower-case letters, digits and _");
+
+export const linkSettingsInput = z
+  .object({
+    sourceLabel: z.string().trim().max(200).nullable().optional(),
+    redirectComplete: httpUrlTemplate.nullable().optional(),
+    redirectScreenout: httpUrlTemplate.nullable().optional(),
+    redirectQuotaFull: httpUrlTemplate.nullable().optional(),
+    redirectQualityFail: httpUrlTemplate.nullable().optional(),
+    passParams: z.array(paramName).max(20).nullable().optional(),
+    signedParams: z.array(paramName).max(20).nullable().optional(),
+  })
+  .strict();
+export type LinkSettingsInput = z.infer<typeof linkSettingsInput>;
+
+export class UnknownSegmentError extends HttpError {
+  constructor(key: string) {
+    super(422, "unknown_segment", "validation", { segment: key });
+  }
+}
+
+/** A value of a JSON object by key, never one inherited from Object.prototype ("constructor"). */
+function own<T>(record: Record<string, T> | undefined, key: string): T | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function segmentByKey(segments: readonly Segment[], key: string): Segment {
+  const s = segments.find((x) => x.key === key);
+  if (!s) throw new UnknownSegmentError(key);
+  return s;
+}
+
+const DEFAULT_LABELS: Record<Wave["kind"], string> = { pre: "Pre", post: "Post", tracking: "Tracking" };
+
+/** Adds a wave after the study's last one, with targets and audience sizes per segment key. */
+export function addWave(db: Db, studyId: number, input: WaveInput, actorId: number): Wave {
+  const segments = listSegments(db, studyId);
+  const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
+  for (const key of keys) segmentByKey(segments, key);
+  return db.transaction((tx) => {
+    const existing = listWaves(tx, studyId).filter((w) => w.kind === input.kind).length;
+    const label = input.label ?? `${DEFAULT_LABELS[input.kind]}${existing ? ` ${existing + 1}` : ""}`;
+    const wave = createWave(tx, studyId, input.kind, label);
+    for (const s of segments) {
+      const target = own(input.targets, s.key) ?? null;
+      const audienceSize = own(input.audience, s.key) ?? null;
+      if (target !== null || audienceSize !== null) setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
+    }
+    recordAudit(tx, { userId: actorId, action: "wave.create", entityType: "wave", entityId: wave.id, details: { studyId, kind: input.kind, label } });
+    return wave;
+  });
+}
+
+export function setWaveTargets(db: Db, wave: Wave, input: Pick<WaveInput, "targets" | "audience">, actorId: number): void {
+  const segments = listSegments(db, wave.studyId);
+  db.transaction((tx) => {
+    const current = new Map(listWaveSegments(tx, wave.id).map((r) => [r.segmentId, r]));
+    for (const s of segments) {
+      const before = current.get(s.id);
+      const target = input.targets && Object.hasOwn(input.targets, s.key) ? (own(input.targets, s.key) ?? null) : (before?.target ?? null);
+      const audienceSize =
+        input.audience && Object.hasOwn(input.audience, s.key) ? (own(input.audience, s.key) ?? null) : (before?.audienceSize ?? null);
+      setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
+    }
+    recordAudit(tx, { userId: actorId, action: "wave.targets", entityType: "wave", entityId: wave.id, details: input });
+  });
+}
+
+export class EmptyQuestionnaireError extends HttpError {
+  constructor() {
+    super(409, "empty_questionnaire", "emptyQuestionnaire");
+  }
+}
+
+export class WaveNotOpenError extends HttpError {
+  constructor() {
+    super(409, "wave_not_open", "waveNotOpen");
+  }
+}
+
+/** Opens a wave (again): refused while the questionnaire is empty; an open wave keeps its opening time. */
+export function open(db: Db, wave: Wave, actorId: number): Link[] {
+  if (loadQuestionnaire(db, wave.studyId).length === 0) throw new EmptyQuestionnaireError();
+  return openWave(db, wave, actorId);
+}
+
+export function close(db: Db, wave: Wave, actorId: number): void {
+  if (wave.status !== "open") throw new WaveNotOpenError();
+  closeWave(db, wave, actorId);
+}
+
+export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, actorId: number): void {
+  const settings: LinkSettings = {
+    sourceLabel: input.sourceLabel === undefined ? link.sourceLabel : input.sourceLabel || null,
+    redirectComplete: input.redirectComplete === undefined ? link.redirectComplete : input.redirectComplete || null,
+    redirectScreenout: input.redirectScreenout === undefined ? link.redirectScreenout : input.redirectScreenout || null,
+    redirectQuotaFull: input.redirectQuotaFull === undefined ? link.redirectQuotaFull : input.redirectQuotaFull || null,
+    redirectQualityFail: input.redirectQualityFail === undefined ? link.redirectQualityFail : input.redirectQualityFail || null,
+    passParams: input.passParams === undefined ? link.passParams : input.passParams?.length ? input.passParams : null,
+    signedParams: input.signedParams === undefined ? link.signedParams : input.signedParams?.length ? input.signedParams : null,
+  };
+  db.transaction((tx) => {
+    updateLinkSettings(tx, link.id, settings);
+    recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });
+  });
+}
+
+export function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Link[] {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PERSONAL_LINKS) {
+    throw new HttpError(422, "invalid_count", "validation", { count: `1..${MAX_PERSONAL_LINKS}` });
+  }
+  const segment = segmentByKey(listSegments(db, wave.studyId), segmentKey);
+  const created = createPersonalLinks(db, wave.id, segment.id, n);
+  recordAudit(db, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count: n } });
+  return created;
+}
+
+export function linkUrl(baseUrl: string, token: string): string {
+  return `${baseUrl}/s/${token}`;
+}
+
+export function findLinkOfWave(db: Db, wave: Wave, linkId: number): Link {
+  const link = findLink(db, linkId);
+  if (!link || link.waveId !== wave.id) throw new NotFoundError();
+  return link;
+}
+
+export interface SegmentStatus {
+  segment: Segment;
+  link: (Link & { url: string }) | null;
+  target: number | null;
+  audienceSize: number | null;
+  completed: number;
+  partial: number;
+  excluded: number;
+  /** completed / target, 0..1 (may pass 1); null without a target. */
+  progress: number | null;
+  medianDurationMs: number | null;
+  lastCompletedAt: Date | null;
+  personalLinks: { total: number; used: number };
+}
+
+/** Everything the wave page and the progress API show, per segment. */
+export function waveStatus(db: Db, wave: Wave, baseUrl: string): SegmentStatus[] {
+  const segments = listSegments(db, wave.studyId);
+  const settings = new Map(listWaveSegments(db, wave.id).map((r) => [r.segmentId, r]));
+  const progress = new Map(waveProgress(db, wave.id).map((p) => [p.segmentId, p]));
+  const links = new Map(listOpenLinks(db, wave.id).map((l) => [l.segmentId, l]));
+  const personal = new Map(countPersonalLinks(db, wave.id).map((p) => [p.segmentId, p]));
+  return segments.map((segment) => {
+    const p = progress.get(segment.id);
+    const target = settings.get(segment.id)?.target ?? null;
+    const link = links.get(segment.id);
+    const completed = p?.completed ?? 0;
+    return {
+      segment,
+      link: link ? { ...link, url: linkUrl(baseUrl, link.token) } : null,
+      target,
+      audienceSize: settings.get(segment.id)?.audienceSize ?? null,
+      completed,
+      partial: p?.partial ?? 0,
+      excluded: p?.excluded ?? 0,
+      progress: target ? completed / target : null,
+      medianDurationMs: p?.medianDurationMs ?? null,
+      lastCompletedAt: p?.lastCompletedAt ?? null,
+      personalLinks: { total: personal.get(segment.id)?.total ?? 0, used: personal.get(segment.id)?.used ?? 0 },
+    };
+  });
+}

@@ -1,0 +1,132 @@
+import type { Db, Executor } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import {
+  deleteQuestionById,
+  insertQuestions,
+  loadQuestionnaire,
+  replaceQuestion,
+  setQuestionOrder,
+  updateWording,
+} from "../../db/queries/questionnaire.js";
+import { studyHasOpenedWave } from "../../db/queries/studies.js";
+import { questionToDefinition } from "../domain/definition-export.js";
+import type { SurveyQuestion } from "../domain/questionnaire.js";
+import { questionDefinition, type QuestionDefinition } from "../domain/study-definition.js";
+import { HttpError, NotFoundError } from "../errors.js";
+import { questionFromDefinition } from "./study-setup.js";
+
+/**
+ * Questionnaire edits. Once a wave of the study has opened, pre and post must measure the same
+ * thing: changes of structure (types, options, metrics, order) are refused; wording fixes stay
+ * allowed and are written to the audit log.
+ */
+
+export class QuestionnaireFrozenError extends HttpError {
+  constructor() {
+    super(409, "questionnaire_frozen", "frozen");
+  }
+}
+
+export class DuplicateKeyError extends HttpError {
+  constructor(readonly key: string) {
+    super(422, "duplicate_key", "validation", { key: "duplicate" });
+  }
+}
+
+/** Everything about a question except its wording: two questions with equal structure measure the same thing. */
+export function structureOf(q: QuestionDefinition): string {
+  return JSON.stringify({
+    key: q.key,
+    type: q.type,
+    required: q.required,
+    randomize: q.randomize,
+    min: q.min ?? null,
+    max: q.max ?? null,
+    maxLength: q.maxLength ?? null,
+    metric: q.metric ?? null,
+    options: (q.options ?? []).map((o) => [o.key, o.exclusive, o.pinned, o.attentionCheck]),
+  });
+}
+
+function findQuestion(db: Executor, studyId: number, key: string): SurveyQuestion {
+  const q = loadQuestionnaire(db, studyId).find((x) => x.key === key);
+  if (!q) throw new NotFoundError();
+  return q;
+}
+
+export function isFrozen(db: Db, studyId: number): boolean {
+  return studyHasOpenedWave(db, studyId);
+}
+
+export function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number): void {
+  const parsed = questionDefinition.parse(def);
+  db.transaction((tx) => {
+    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const existing = loadQuestionnaire(tx, studyId);
+    if (existing.some((q) => q.key === parsed.key)) throw new DuplicateKeyError(parsed.key);
+    insertQuestions(tx, studyId, [questionFromDefinition(parsed)], existing.length);
+    recordAudit(tx, { userId: actorId, action: "question.add", entityType: "study", entityId: studyId, details: { key: parsed.key } });
+  });
+}
+
+/**
+ * Saves an edited question. Wording-only changes are always allowed; anything else only while
+ * no wave has opened. Returns what kind of change was made.
+ */
+export function saveQuestion(db: Db, studyId: number, key: string, def: QuestionDefinition, actorId: number): "wording" | "structure" | "none" {
+  const parsed = questionDefinition.parse(def);
+  return db.transaction((tx) => {
+    const current = findQuestion(tx, studyId, key);
+    const before = questionToDefinition(current);
+    const structural = structureOf(before) !== structureOf(parsed);
+    if (structural) {
+      if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+      if (parsed.key !== key && loadQuestionnaire(tx, studyId).some((q) => q.key === parsed.key)) {
+        throw new DuplicateKeyError(parsed.key);
+      }
+      replaceQuestion(tx, current.id, questionFromDefinition(parsed));
+      recordAudit(tx, { userId: actorId, action: "question.edit", entityType: "study", entityId: studyId, details: { key, newKey: parsed.key } });
+      return "structure";
+    }
+    if (JSON.stringify(before) === JSON.stringify(parsed)) return "none";
+    updateWording(tx, current.id, {
+      text: parsed.text,
+      help: parsed.help ?? null,
+      scaleMinLabel: parsed.minLabel ?? null,
+      scaleMaxLabel: parsed.maxLabel ?? null,
+      options: (parsed.options ?? []).map((o) => ({ key: o.key, text: o.text })),
+    });
+    recordAudit(tx, {
+      userId: actorId,
+      action: "question.wording",
+      entityType: "study",
+      entityId: studyId,
+      details: { key, before: { text: before.text, options: before.options?.map((o) => o.text) }, after: { text: parsed.text } },
+    });
+    return "wording";
+  });
+}
+
+export function deleteQuestion(db: Db, studyId: number, key: string, actorId: number): void {
+  db.transaction((tx) => {
+    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const q = findQuestion(tx, studyId, key);
+    deleteQuestionById(tx, q.id);
+    setQuestionOrder(tx, loadQuestionnaire(tx, studyId).map((x) => x.id));
+    recordAudit(tx, { userId: actorId, action: "question.delete", entityType: "study", entityId: studyId, details: { key } });
+  });
+}
+
+export function moveQuestion(db: Db, studyId: number, key: string, direction: "up" | "down", actorId: number): void {
+  db.transaction((tx) => {
+    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const list = loadQuestionnaire(tx, studyId);
+    const i = list.findIndex((q) => q.key === key);
+    if (i < 0) throw new NotFoundError();
+    const j = direction === "up" ? i - 1 : i + 1;
+    if (j < 0 || j >= list.length) return;
+    [list[i], list[j]] = [list[j]!, list[i]!];
+    setQuestionOrder(tx, list.map((q) => q.id));
+    recordAudit(tx, { userId: actorId, action: "question.move", entityType: "study", entityId: studyId, details: { key, direction } });
+  });
+}
