@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { Executor } from "../client.js";
-import { answers, responses, type NewResponse, type SurveyResponse } from "../schema.js";
+import { answers, responses, textMentions, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
   questionId: number;
@@ -45,11 +45,25 @@ export function findLinkResponse(db: Executor, linkId: number): SurveyResponse |
 }
 
 /** Replaces the answers of the given questions (a page re-submitted replaces, never duplicates). */
-export function replaceAnswers(db: Executor, responseId: number, questionIds: number[], rows: readonly AnswerInsert[]): void {
+export function replaceAnswers(
+  db: Executor,
+  responseId: number,
+  questionIds: number[],
+  rows: readonly AnswerInsert[],
+): Array<{ id: number; questionId: number; valueText: string | null }> {
   if (questionIds.length) {
     db.delete(answers).where(and(eq(answers.responseId, responseId), inArray(answers.questionId, questionIds))).run();
   }
-  if (rows.length) db.insert(answers).values(rows.map((r) => ({ ...r, responseId }))).run();
+  if (!rows.length) return [];
+  return db
+    .insert(answers)
+    .values(rows.map((r) => ({ ...r, responseId })))
+    .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText })
+    .all();
+}
+
+export function insertMentions(db: Executor, answerId: number, mentions: ReadonlyArray<{ code: string; rank: number }>): void {
+  if (mentions.length) db.insert(textMentions).values(mentions.map((m) => ({ answerId, ...m }))).run();
 }
 
 export function updateResponse(db: Executor, id: number, fields: Partial<NewResponse>): void {

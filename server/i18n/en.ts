@@ -111,7 +111,21 @@ export const en = {
     charactersMax: "Up to {{max}} characters.",
     errorsHeading_one: "Please answer {{count}} question marked below.",
     errorsHeading_other: "Please answer {{count}} questions marked below.",
-    errors: {
+    metrics: {
+    unaided_awareness: "Unaided awareness",
+    aided_awareness: "Aided awareness",
+    ad_recall: "Ad recall",
+    advantage_awareness: "Knowledge of advantages",
+    favorability: "Favorability (top-2-box)",
+    consideration: "Consideration (top-2-box)",
+    purchase_intent: "Purchase intent (top-2-box)",
+  },
+  results: {
+    title: "Results",
+    total: "Total",
+    needWaves: "Results need two waves with responses: a pre wave and a post wave.",
+  },
+  errors: {
     emptyQuestionnaire: { title: "The questionnaire is empty", message: "Add questions before opening a wave." },
     waveNotOpen: { title: "The wave is not open", message: "Only an open wave can be closed." },
       required: "Please answer this question.",

@@ -1,10 +1,20 @@
 import i18next, { type TFunction } from "i18next";
 import { LOCALES, type Locale } from "../../db/schema.js";
-import { en } from "./en.js";
-import { ru } from "./ru.js";
+import * as demoArea from "./areas/demo.js";
+import * as exportsArea from "./areas/exports.js";
+import * as plannerArea from "./areas/planner.js";
+import { en as enCore } from "./en.js";
+import { ru as ruCore } from "./ru.js";
 
 export type Translate = TFunction;
 export { LOCALES, type Locale };
+
+/**
+ * Areas keep their messages in areas/<name>.ts (so parallel work does not collide on one file);
+ * each lands under its own top-level key.
+ */
+const en = { ...enCore, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en };
+const ru = { ...ruCore, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru };
 
 export const messages = { en, ru } as const;
 

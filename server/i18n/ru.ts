@@ -119,7 +119,21 @@ export const ru = {
     errorsHeading_few: "Ответьте, пожалуйста, на {{count}} вопроса, отмеченных ниже.",
     errorsHeading_many: "Ответьте, пожалуйста, на {{count}} вопросов, отмеченных ниже.",
     errorsHeading_other: "Ответьте, пожалуйста, на {{count}} вопроса, отмеченных ниже.",
-    errors: {
+    metrics: {
+    unaided_awareness: "Спонтанное знание",
+    aided_awareness: "Подсказанное знание",
+    ad_recall: "Запоминание рекламы",
+    advantage_awareness: "Знание преимуществ",
+    favorability: "Отношение (top-2-box)",
+    consideration: "Готовность воспользоваться (top-2-box)",
+    purchase_intent: "Намерение купить (top-2-box)",
+  },
+  results: {
+    title: "Результаты",
+    total: "Всего",
+    needWaves: "Для результатов нужны две волны с ответами: до кампании и после неё.",
+  },
+  errors: {
     emptyQuestionnaire: { title: "Анкета пуста", message: "Добавьте вопросы, прежде чем открывать волну." },
     waveNotOpen: { title: "Волна не открыта", message: "Закрыть можно только открытую волну." },
       required: "Ответьте, пожалуйста, на этот вопрос.",

@@ -11,6 +11,7 @@ import {
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
+  insertMentions,
   findBrowserResponse,
   findLinkResponse,
   findResponseByNonce,
@@ -24,6 +25,7 @@ import { fillRedirect } from "../domain/pass-through.js";
 import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
 import { rotatedOrder } from "../domain/rotation.js";
 import { hmac, safeEqual } from "../domain/secrets.js";
+import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
 
 /**
  * The respondent flow, free of Express: resolve a link, decide what a visitor sees, and store a
@@ -215,7 +217,8 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           updateResponse(tx, response.id, { qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] });
         }
 
-        replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
+        const stored = replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
+        codeTextAnswers(tx, page.questions, stored);
 
         if (!isLast) {
           updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
@@ -241,6 +244,19 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
       return winner?.status === "completed" ? { kind: "completed", response: winner } : { kind: "next_page", page: winner?.currentPage ?? 0 };
     }
     throw error;
+  }
+}
+
+/** Brand mentions of text answers to text metrics, stored with the answers (same transaction). */
+function codeTextAnswers(
+  tx: Executor,
+  questions: readonly SurveyQuestion[],
+  stored: ReadonlyArray<{ id: number; questionId: number; valueText: string | null }>,
+): void {
+  for (const answer of stored) {
+    const q = questions.find((x) => x.id === answer.questionId);
+    if (!q?.metricMatch?.length || answer.valueText === null) continue;
+    insertMentions(tx, answer.id, codeMentions(answer.valueText, { [BRAND_CODE]: q.metricMatch }));
   }
 }
 

@@ -1,0 +1,3 @@
+/** Messages of the demo area, merged into the catalogues by ../index.ts (keys under "demo."). */
+export const en = {};
+export const ru = {};

@@ -1,0 +1,147 @@
+import { z } from "zod";
+import {
+  CONFIDENCE_LEVELS,
+  liftTable,
+  type AdjustmentMethod,
+  type ConfidenceLevel,
+  type LiftTable,
+  type LiftTableCount,
+} from "../../stats/index.js";
+import type { Db } from "../../db/client.js";
+import { countAware, countRespondents, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
+import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { listSegments } from "../../db/queries/studies.js";
+import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
+import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
+import { BRAND_CODE } from "../domain/text-coding.js";
+import type { Translate } from "../i18n/index.js";
+
+/**
+ * Results of a study: SQL counts per metric × segment × wave, handed to stats/liftTable.
+ * The page, the exports, the R script and the API all go through computeResults.
+ */
+
+export const ADJUSTMENTS = ["holm", "bh", "bonferroni"] as const satisfies readonly AdjustmentMethod[];
+
+const flag = z.preprocess((v) => v === "1" || v === "true" || v === true, z.boolean());
+
+/** Query parameters of the results page and API (all optional). */
+export const resultsQuery = z.object({
+  pre: z.coerce.number().int().positive().optional(),
+  post: z.coerce.number().int().positive().optional(),
+  confidence: z.coerce
+    .number()
+    .refine((c): c is ConfidenceLevel => (CONFIDENCE_LEVELS as readonly number[]).includes(c), "one of 0.8, 0.9, 0.95, 0.99")
+    .default(0.95),
+  adjustment: z.enum(ADJUSTMENTS).default("holm"),
+  flagged: flag.default(true),
+});
+export type ResultsQuery = z.infer<typeof resultsQuery>;
+
+/** Metric definitions of a questionnaire, resolved to option ids / values / mention codes. */
+export function metricDefinitions(questions: readonly SurveyQuestion[]): MetricDefinition[] {
+  const defs: MetricDefinition[] = [];
+  for (const q of questions) {
+    if (!q.metricName) continue;
+    if (q.type === "single" || q.type === "multi") {
+      const keys = new Set((q.metricPositive ?? []).map(String));
+      defs.push({ metric: q.metricName, questionId: q.id, kind: "options", positive: q.options.filter((o) => keys.has(o.key)).map((o) => o.id) });
+    } else if (q.type === "scale") {
+      defs.push({ metric: q.metricName, questionId: q.id, kind: "values", positive: (q.metricPositive ?? []).map(Number) });
+    } else if (q.metricMatch?.length) {
+      defs.push({ metric: q.metricName, questionId: q.id, kind: "mentions", positive: [BRAND_CODE] });
+    }
+  }
+  return defs;
+}
+
+/** The default comparison: the first pre wave against the last post wave. */
+export function defaultWaves(waves: readonly Wave[]): { pre: Wave | undefined; post: Wave | undefined } {
+  const pre = waves.find((w) => w.kind === "pre") ?? waves[0];
+  const post = [...waves].reverse().find((w) => w.kind === "post" && w.id !== pre?.id) ?? [...waves].reverse().find((w) => w.id !== pre?.id);
+  return { pre, post };
+}
+
+export interface StudyResults {
+  study: Study;
+  waves: Wave[];
+  pre: Wave;
+  post: Wave;
+  segments: Segment[];
+  questions: SurveyQuestion[];
+  options: ResultsQuery;
+  /** The counts given to liftTable (wave keys are wave ids as strings). */
+  counts: LiftTableCount[];
+  respondents: RespondentCount[];
+  table: LiftTable;
+  /** Metric key → label in the reader's language. */
+  metricLabels: Record<string, string>;
+}
+
+export type ResultsProblem = "no_waves";
+
+/** A metric's label: a known metric name in the reader's language, else its question's text. */
+function metricLabel(t: Translate, name: string, question: SurveyQuestion, locale: Locale, fallback: Locale): string {
+  const key = `metrics.${name}`;
+  const known = t(key);
+  return known !== key ? known : localize(question.text, locale, fallback) || name;
+}
+
+export function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): StudyResults | ResultsProblem {
+  const waves = listWaves(db, study.id);
+  const chosenPre = options.pre ? waves.find((w) => w.id === options.pre) : undefined;
+  const chosenPost = options.post ? waves.find((w) => w.id === options.post) : undefined;
+  const defaults = defaultWaves(waves);
+  const pre = chosenPre ?? defaults.pre;
+  const post = chosenPost ?? defaults.post;
+  if (!pre || !post || pre.id === post.id) return "no_waves";
+
+  const segments = listSegments(db, study.id);
+  const questions = loadQuestionnaire(db, study.id);
+  const metrics = metricDefinitions(questions);
+  const filter = { waveIds: [pre.id, post.id], includeFlagged: options.flagged };
+  const respondents = countRespondents(db, filter);
+  const aware = countAware(db, metrics, filter);
+
+  const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
+  const awareBy = new Map(aware.map((a) => [`${a.metric}|${a.waveId}|${a.segmentId}`, a.x]));
+  const counts: LiftTableCount[] = [];
+  for (const m of metrics) {
+    for (const r of respondents) {
+      if (r.n === 0) continue;
+      counts.push({
+        metric: m.metric,
+        segment: segmentKey.get(r.segmentId)!,
+        wave: String(r.waveId),
+        x: awareBy.get(`${m.metric}|${r.waveId}|${r.segmentId}`) ?? 0,
+        n: r.n,
+      });
+    }
+  }
+
+  // Audience sizes of the post wave describe the population the result speaks for.
+  const audience = new Map(listWaveSegments(db, post.id).map((r) => [r.segmentId, r.audienceSize]));
+  const metricLabels = Object.fromEntries(
+    metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
+  );
+  const table = liftTable({
+    metrics: metrics.map((m) => ({ key: m.metric, label: metricLabels[m.metric]! })),
+    segments: segments.map((s) => {
+      const size = audience.get(s.id);
+      return {
+        key: s.key,
+        label: localize(s.label, locale, study.defaultLocale) || s.key,
+        role: s.role,
+        ...(size ? { audienceSize: size } : {}),
+      };
+    }),
+    counts,
+    waves: { pre: String(pre.id), post: String(post.id) },
+    confidenceLevel: options.confidence as ConfidenceLevel,
+    adjustment: options.adjustment,
+    ...(study.campaignCost !== null && study.costCurrency ? { campaign: { cost: study.campaignCost, currency: study.costCurrency } } : {}),
+    totalLabel: t("results.total"),
+  });
+  return { study, waves, pre, post, segments, questions, options, counts, respondents, table, metricLabels };
+}
