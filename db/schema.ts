@@ -401,6 +401,23 @@ export const textMentions = sqliteTable(
   (t) => [primaryKey({ columns: [t.answerId, t.code] }), index("text_mentions_code_idx").on(t.code)],
 );
 
+/** Read-only links to a study's report, for people without an account; revocable, may expire. */
+export const shareLinks = sqliteTable(
+  "share_links",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    token: text("token").notNull(),
+    createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("share_links_token_unique").on(t.token), index("share_links_study_idx").on(t.studyId)],
+);
+
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;
@@ -414,3 +431,4 @@ export type Link = typeof links.$inferSelect;
 export type SurveyResponse = typeof responses.$inferSelect;
 export type NewResponse = typeof responses.$inferInsert;
 export type Answer = typeof answers.$inferSelect;
+export type ShareLink = typeof shareLinks.$inferSelect;

@@ -17,6 +17,7 @@ import { apiRoutes } from "./routes/api.js";
 import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { respondRoutes } from "./routes/respond.js";
+import { resultRoutes } from "./routes/results.js";
 import { homeRoutes } from "./routes/home.js";
 import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
@@ -95,6 +96,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(studyRoutes(db));
   web.use(questionRoutes(db, config.sessionSecret));
   web.use(waveRoutes(db, config.baseUrl));
+  web.use(resultRoutes(db, config.baseUrl));
   web.use(adminRoutes(db));
   web.use(accountRoutes(db));
   app.use(web);

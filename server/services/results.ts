@@ -24,7 +24,11 @@ import type { Translate } from "../i18n/index.js";
 
 export const ADJUSTMENTS = ["holm", "bh", "bonferroni"] as const satisfies readonly AdjustmentMethod[];
 
-const flag = z.preprocess((v) => v === "1" || v === "true" || v === true, z.boolean());
+/** A checkbox behind a hidden "0": the form sends ["0", "1"] when ticked, so the last value wins. */
+const flag = z.preprocess((v) => {
+  const last: unknown = Array.isArray(v) ? v[v.length - 1] : v;
+  return last === "1" || last === "true" || last === true;
+}, z.boolean());
 
 /** Query parameters of the results page and API (all optional). */
 export const resultsQuery = z.object({

@@ -118,3 +118,36 @@ describe("404 page", () => {
     expect(res.text).toContain("Page not found");
   });
 });
+
+describe("keys used in code and templates", () => {
+  it("exist in both catalogues", async () => {
+    const { readdirSync, readFileSync, statSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (/\.(ts|ejs)$/.test(name)) files.push(path);
+      }
+    };
+    walk("views");
+    walk("server");
+    const used = new Set<string>();
+    for (const file of files) {
+      for (const m of readFileSync(file, "utf8").matchAll(/\bt\(\s*['"`]([a-zA-Z][\w.]*[\w])['"`]\s*[,)]/g)) used.add(m[1]!);
+    }
+    expect(used.size).toBeGreaterThan(100);
+    const has = (tree: object, key: string) => {
+      let node: unknown = tree;
+      for (const part of key.split(".")) {
+        if (!node || typeof node !== "object") return false;
+        const obj = node as Record<string, unknown>;
+        node = part in obj ? obj[part] : (obj[`${part}_one`] ?? obj[`${part}_other`]);
+      }
+      return node !== undefined;
+    };
+    const missing = [...used].filter((k) => !has(messages.en, k) || !has(messages.ru, k));
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,135 @@
+import { Router, type Request, type Response } from "express";
+import { nanoid } from "nanoid";
+import { z } from "zod";
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { listFeedback } from "../../db/queries/feedback.js";
+import { listWaveSegments } from "../../db/queries/fieldwork.js";
+import { findLiveShareLink, insertShareLink, listShareLinks, revokeShareLink } from "../../db/queries/share-links.js";
+import { findStudy } from "../../db/queries/studies.js";
+import type { Study } from "../../db/schema.js";
+import { localize } from "../domain/questionnaire.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { hasRole, requireRole } from "../middleware/auth.js";
+import { resultsView } from "../presenters/results.js";
+import { computeResults, resultsQuery, type StudyResults } from "../services/results.js";
+import { studyFrom } from "./studies.js";
+
+const shareForm = z.object({
+  days: z.preprocess((v) => (v === "" || v === undefined ? undefined : v), z.coerce.number().int().min(1).max(3650).optional()),
+});
+
+/** Results page, printable report, read-only share links. */
+export function resultRoutes(db: Db, baseUrl: string): Router {
+  const router = Router();
+  const viewer = requireRole("viewer");
+
+  function parseOptions(req: Request) {
+    const parsed = resultsQuery.safeParse(req.query);
+    if (!parsed.success) throw new ValidationError({ options: req.t("resultsPage.invalidOptions") });
+    return parsed.data;
+  }
+
+  /** Everything the results page and the report render. */
+  function pageData(req: Request, study: Study, results: StudyResults) {
+    const view = resultsView(results, req.locale, req.t);
+    const segmentParam = Number(req.query["fseg"]);
+    const waveParam = Number(req.query["fwave"]);
+    const feedbackQuestions = results.questions.filter((q) => q.type === "text" && !q.metricName);
+    const feedback = listFeedback(db, {
+      questionIds: feedbackQuestions.map((q) => q.id),
+      waveIds: results.waves.map((w) => w.id),
+      waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
+      segmentId: Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined,
+      limit: 50,
+    });
+    const segmentLabel = (id: number) => {
+      const s = results.segments.find((x) => x.id === id);
+      return s ? localize(s.label, req.locale, study.defaultLocale) || s.key : "";
+    };
+    const audience = results.waves.map((w) => ({
+      wave: w,
+      sizes: new Map(listWaveSegments(db, w.id).map((r) => [r.segmentId, r.audienceSize])),
+    }));
+    const excluded = results.respondents.reduce((n, r) => n + r.excluded, 0);
+    return {
+      study,
+      results,
+      view,
+      feedback: feedback.map((f) => ({
+        ...f,
+        segment: segmentLabel(f.segmentId),
+        wave: results.waves.find((w) => w.id === f.waveId)?.label ?? "",
+      })),
+      filter: { segment: segmentParam || 0, wave: waveParam || 0 },
+      audience,
+      hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
+      headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
+      segmentLabel,
+      methods: req.t("resultsPage.methodsText", {
+        level: view.level,
+        adjustment: req.t(`resultsPage.adjustments.${results.options.adjustment}`),
+        excluded: view.formats.integer(excluded),
+      }),
+      query: new URLSearchParams(
+        Object.entries({
+          pre: String(results.pre.id),
+          post: String(results.post.id),
+          confidence: String(results.options.confidence),
+          adjustment: results.options.adjustment,
+          flagged: results.options.flagged ? "1" : "0",
+        }),
+      ).toString(),
+    };
+  }
+
+  function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
+    const results = computeResults(db, study, parseOptions(req), req.locale, req.t);
+    if (results === "no_waves") return res.render("results/empty", { study });
+    res.render(view, { ...pageData(req, study, results), ...extra });
+  }
+
+  router.get("/studies/:studyId/results", viewer, (req, res) => {
+    const study = studyFrom(db, req);
+    const canShare = hasRole(req.user!.role, "researcher");
+    const shares = canShare ? listShareLinks(db, study.id).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
+    render(req, res, "results/index", study, { canShare, shares });
+  });
+
+  router.get("/studies/:studyId/report", viewer, (req, res) => {
+    render(req, res, "results/report", studyFrom(db, req), { shared: false });
+  });
+
+  router.post("/studies/:studyId/share", requireRole("researcher"), (req, res) => {
+    const study = studyFrom(db, req);
+    const parsed = shareForm.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ValidationError({ days: req.t("validation.number") });
+    const expiresAt = parsed.data.days ? new Date(Date.now() + parsed.data.days * 24 * 3600 * 1000) : null;
+    db.transaction((tx) => {
+      const link = insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt });
+      recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt } });
+    });
+    res.redirect(303, `/studies/${study.id}/results#share`);
+  });
+
+  router.post("/studies/:studyId/share/:shareId/revoke", requireRole("researcher"), (req, res) => {
+    const study = studyFrom(db, req);
+    const id = Number(req.params["shareId"]);
+    if (!Number.isSafeInteger(id) || !revokeShareLink(db, study.id, id, new Date())) throw new NotFoundError();
+    recordAudit(db, { userId: req.user!.id, action: "share.revoke", entityType: "study", entityId: study.id, details: { shareId: id } });
+    res.redirect(303, `/studies/${study.id}/results#share`);
+  });
+
+  // A share link shows the report to anyone holding it, without an account.
+  router.get("/r/:token", (req, res) => {
+    res.set("Cache-Control", "no-store");
+    const token = String(req.params["token"]);
+    const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? findLiveShareLink(db, token, new Date()) : undefined;
+    const study = link ? findStudy(db, link.studyId) : undefined;
+    if (!study) throw new NotFoundError();
+    res.set("X-Robots-Tag", "noindex");
+    render(req, res, "results/report", study, { shared: true });
+  });
+
+  return router;
+}

@@ -1,0 +1,175 @@
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { liftTable } from "../../stats/index.js";
+import { options, questions, segments, studies } from "../../db/schema.js";
+import { createWave } from "../../server/services/study-setup.js";
+import { computeResults, resultsQuery } from "../../server/services/results.js";
+import { translator } from "../../server/i18n/index.js";
+import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
+import { insertResponseWithAnswers } from "../fixtures/responses.js";
+import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+
+const XSS = `<script>alert(1)</script>"'&`;
+
+function seed(db: ReturnType<typeof freshApp>["db"]) {
+  const survey = openSurvey(db);
+  const post = createWave(db, survey.study.id, "post", "Post");
+  const [subs, active] = survey.segments;
+  const add = (waveId: number, segmentId: number, n: number, aware: number, fav: number) => {
+    for (let i = 0; i < n; i++) {
+      insertResponseWithAnswers(db, survey.study.id, {
+        waveId,
+        segmentId,
+        answers: { aided: i < aware ? ["acme"] : ["none"], fav: i < fav ? 5 : 2, recall: "yes", feedback: `отзыв ${waveId}-${segmentId}-${i}` },
+      });
+    }
+  };
+  add(survey.wave.id, subs!.id, 40, 12, 20);
+  add(post.id, subs!.id, 40, 24, 22);
+  add(survey.wave.id, active!.id, 10, 1, 5);
+  add(post.id, active!.id, 12, 6, 6);
+  return { survey, post };
+}
+
+describe("results page", () => {
+  it("shows every row of liftTable for the SQL counts, with plain-words verdicts", async () => {
+    const { app, db } = freshApp();
+    const { survey, post } = seed(db);
+    await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, "viewer@example.test");
+    const res = await agent.get(`/studies/${survey.study.id}/results?lang=en`).expect(200);
+
+    const direct = liftTable({
+      metrics: [
+        { key: "aided_awareness", label: "Aided awareness" },
+        { key: "favorability", label: "Favorability (top-2-box)" },
+      ],
+      segments: survey.segments.map((s) => ({ key: s.key, label: s.label.en!, role: s.role })),
+      counts: [
+        { metric: "aided_awareness", segment: "subscribers", wave: "pre", x: 12, n: 40 },
+        { metric: "aided_awareness", segment: "subscribers", wave: "post", x: 24, n: 40 },
+        { metric: "aided_awareness", segment: "active_unsubscribed", wave: "pre", x: 1, n: 10 },
+        { metric: "aided_awareness", segment: "active_unsubscribed", wave: "post", x: 6, n: 12 },
+        { metric: "favorability", segment: "subscribers", wave: "pre", x: 20, n: 40 },
+        { metric: "favorability", segment: "subscribers", wave: "post", x: 22, n: 40 },
+        { metric: "favorability", segment: "active_unsubscribed", wave: "pre", x: 5, n: 10 },
+        { metric: "favorability", segment: "active_unsubscribed", wave: "post", x: 6, n: 12 },
+      ],
+      waves: { pre: "pre", post: "post" },
+      totalLabel: "Total",
+    });
+    const computed = computeResults(db, db.select().from(studies).get()!, resultsQuery.parse({}), "en", translator("en"));
+    if (computed === "no_waves") throw new Error("expected results");
+    expect(computed.pre.id).toBe(survey.wave.id);
+    expect(computed.post.id).toBe(post.id);
+    const strip = (rows: typeof direct.rows) => rows.map(({ pValue, adjustedPValue, absoluteLift, pre, post: p2, test }) => ({ pValue, adjustedPValue, absoluteLift, pre, p2, test }));
+    expect(strip(computed.table.rows)).toEqual(strip(direct.rows));
+
+    // Subscribers' aided awareness: 30.0% → 60.0%, +30.0 pp.
+    expect(res.text).toContain("Among subscribers, aided awareness rose from 30% to 60%");
+    expect(res.text).toMatch(/30\.0%[^<]*<\/td><td>60\.0%/);
+    expect(res.text).toContain("+30.0\u00a0pp");
+    // The small segment is marked, not hidden, and uses Fisher's test.
+    expect(res.text).toContain("small sample");
+    expect(direct.rows.find((r) => r.id === "aided_awareness:active_unsubscribed")!.test).toBe("fisher");
+    expect(res.text).toMatch(/<svg[^>]+role="img"/);
+    // Open feedback, most recent first.
+    expect(res.text).toContain(`отзыв ${post.id}-`);
+  });
+
+  it("is in Russian with Russian number formats", async () => {
+    const { app, db } = freshApp();
+    const { survey } = seed(db);
+    await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, "viewer@example.test");
+    const res = await agent.get(`/studies/${survey.study.id}/results?lang=ru`).expect(200);
+    expect(res.text).toContain("Сегмент «Подписчики», подсказанное знание: рост с 30\u00a0% до 60\u00a0%");
+    expect(res.text).toContain("+30,0\u00a0п.\u00a0п.");
+  });
+
+  it("refuses bad options with 422 and explains when there are not two waves", async () => {
+    const { app, db } = freshApp();
+    const survey = openSurvey(db);
+    await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, "viewer@example.test");
+    await agent.get(`/studies/${survey.study.id}/results?confidence=0.5`).expect(422);
+    await agent.get(`/studies/${survey.study.id}/results?adjustment=none`).expect(422);
+    const empty = await agent.get(`/studies/${survey.study.id}/results?lang=en`).expect(200);
+    expect(empty.text).toContain("Results need two waves");
+  });
+
+  it("leaves flagged responses out when asked", () => {
+    const { db } = freshApp();
+    const { survey } = seed(db);
+    insertResponseWithAnswers(db, survey.study.id, {
+      waveId: survey.wave.id,
+      segmentId: survey.segments[0]!.id,
+      answers: { aided: ["acme"], fav: 5, recall: "yes" },
+      flags: [{ code: "speeder" }],
+    });
+    const study = db.select().from(studies).get()!;
+    const t = translator("en");
+    const all = computeResults(db, study, resultsQuery.parse({ flagged: "1" }), "en", t);
+    const clean = computeResults(db, study, resultsQuery.parse({ flagged: ["0", "1"].slice(0, 1) }), "en", t);
+    if (all === "no_waves" || clean === "no_waves") throw new Error("expected results");
+    const row = (r: typeof all) => r.table.rows.find((x) => x.id === "aided_awareness:subscribers")!;
+    expect(row(all).pre).toMatchObject({ x: 13, n: 41 });
+    expect(row(clean).pre).toMatchObject({ x: 12, n: 40 });
+  });
+});
+
+describe("XSS in results, report and charts", () => {
+  it("escapes study, brand, question, option, segment and answer text everywhere", async () => {
+    const { app, db } = freshApp();
+    const { survey } = seed(db);
+    db.update(studies).set({ name: XSS, brand: XSS }).run();
+    db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided")).run();
+    db.update(options).set({ text: { en: XSS, ru: XSS } }).run();
+    db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers")).run();
+    insertResponseWithAnswers(db, survey.study.id, {
+      waveId: survey.wave.id,
+      segmentId: survey.segments[0]!.id,
+      answers: { aided: ["acme"], fav: 5, recall: "yes", feedback: XSS },
+    });
+    await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, "researcher@example.test");
+    for (const path of ["results", "report"]) {
+      const res = await agent.get(`/studies/${survey.study.id}/${path}?lang=en`).expect(200);
+      expect(res.text).not.toContain("<script>alert(1)</script>");
+      expect(res.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+      expect(res.text).not.toMatch(/<svg[^]*<script/);
+    }
+  });
+});
+
+describe("share links", () => {
+  it("show the report without login and stop after revocation", async () => {
+    const { app, db } = freshApp();
+    const { survey } = seed(db);
+    await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, "researcher@example.test");
+    const page = await agent.get(`/studies/${survey.study.id}/results?lang=en`);
+    await agent.post(`/studies/${survey.study.id}/share`).type("form").send({ _csrf: csrfFrom(page.text), days: "7" }).expect(303);
+    const withLink = await agent.get(`/studies/${survey.study.id}/results?lang=en`).expect(200);
+    const url = /href="http:\/\/localhost:3000(\/r\/[\w-]+)"/.exec(withLink.text)![1]!;
+    const shared = await request(app).get(`${url}?lang=en`).expect(200);
+    expect(shared.text).toContain("Among subscribers, aided awareness rose");
+    expect(shared.headers["cache-control"]).toBe("no-store");
+
+    const id = /action="\/studies\/\d+\/share\/(\d+)\/revoke"/.exec(withLink.text)![1]!;
+    await agent.post(`/studies/${survey.study.id}/share/${id}/revoke`).type("form").send({ _csrf: csrfFrom(withLink.text) }).expect(303);
+    await request(app).get(url).expect(404);
+    await request(app).get("/r/not-a-real-token-at-all-xyz").expect(404);
+  });
+
+  it("can only be created by researchers", async () => {
+    const { app, db } = freshApp();
+    const { survey } = seed(db);
+    await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, "viewer@example.test");
+    const page = await agent.get(`/studies/${survey.study.id}/results`);
+    expect(page.text).not.toContain("/share\"");
+    await agent.post(`/studies/${survey.study.id}/share`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(403);
+  });
+});
