@@ -189,7 +189,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       case "completed": {
         const flagged = outcome.response.qualityFlags?.some((f) => f.code === "honeypot");
         const target = exitRedirect(ctx, flagged ? "quality_fail" : "complete", { ...params, ...(outcome.response.params ?? {}) });
-        return res.redirect(303, target ?? `/s/${ctx.link.token}/thanks${queryString(req, ["sig"])}`);
+        // The thank-you page speaks the language the respondent answered in.
+        return res.redirect(303, target ?? `/s/${ctx.link.token}/thanks?lang=${req.locale}`);
       }
       case "already_answered":
         return message(res, 409, "already");

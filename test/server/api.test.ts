@@ -121,7 +121,7 @@ describe("JSON API: the fieldwork flow", () => {
     const fields = hidden(page.text);
     expect(Object.keys(fields).sort()).toEqual(["_l", "_n", "_p", "_s", "_t"]);
     const submitted = await agent.post(`/s/${token}`).type("form").send({ ...fields, ...validAnswers() }).expect(303);
-    expect(submitted.headers["location"]).toBe(`/s/${token}/thanks`);
+    expect(submitted.headers["location"]).toBe(`/s/${token}/thanks?lang=ru`);
 
     const progress = await t.as("viewer").get(`/api/waves/${waveId}/progress`).expect(200);
     expect(progress.body).toEqual({

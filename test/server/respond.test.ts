@@ -100,8 +100,8 @@ describe("submission", () => {
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
     const res = await post(agent, url, fields, validAnswers()).expect(303);
-    expect(res.headers["location"]).toBe(`${url}/thanks`);
-    const thanks = await agent.get(`${url}/thanks`).expect(200);
+    expect(res.headers["location"]).toBe(`${url}/thanks?lang=ru`);
+    const thanks = await agent.get(`${url}/thanks?lang=ru`).expect(200);
     expect(thanks.text).toContain("Спасибо!");
 
     const [response] = all(db);
@@ -131,7 +131,7 @@ describe("submission", () => {
     const [a, b] = await Promise.all([post(agent, url, fields, validAnswers()), post(agent, url, fields, validAnswers())]);
     expect([a.status, b.status]).toEqual([303, 303]);
     const again = await post(agent, url, fields, validAnswers()).expect(303);
-    expect(again.headers["location"]).toBe(`${url}/thanks`);
+    expect(again.headers["location"]).toBe(`${url}/thanks?lang=ru`);
     expect(all(db)).toHaveLength(1);
     expect(db.select().from(answers).all()).toHaveLength(5);
   });
@@ -309,7 +309,7 @@ describe("multi-page surveys", () => {
     expect(p2.fields["_n"]).toBe(p1.fields["_n"]);
     // The first page again (a double click) is accepted, not duplicated.
     await post(agent, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303);
-    await post(agent, url, p2.fields, { q_fav: "5", q_feedback: "ok" }).expect(303).expect("Location", `${url}/thanks`);
+    await post(agent, url, p2.fields, { q_fav: "5", q_feedback: "ok" }).expect(303).expect("Location", `${url}/thanks?lang=en`);
 
     const [response] = all(db);
     expect(response).toMatchObject({ status: "completed" });

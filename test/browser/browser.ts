@@ -1,0 +1,61 @@
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { openDatabase, type Db } from "../../db/client.js";
+import { runMigrations } from "../../db/migrate.js";
+import { createApp } from "../../server/app.js";
+import { testConfig } from "../../server/config.js";
+
+/** Debian's Chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
+export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+
+/**
+ * Browser tests need a real Chromium. In CI it is installed, and its absence is a failure;
+ * on a developer machine without it they are skipped, saying why.
+ */
+export const browserAvailable = existsSync(CHROMIUM) || process.env["CI"] === "true";
+
+export const SCREENSHOTS = "test-results";
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Flags for a root sandbox with no network: no sandbox, no background traffic.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+export interface LiveApp {
+  db: Db;
+  base: string;
+  close: () => Promise<void>;
+}
+
+/** The real app on a temporary SQLite file, listening on a free loopback port. */
+export async function liveApp(): Promise<LiveApp> {
+  const dir = mkdtempSync(join(tmpdir(), "bl-browser-"));
+  const db = openDatabase(join(dir, "browser.db"));
+  runMigrations(db);
+  const server: Server = createApp({ db, config: testConfig({ baseUrl: "http://127.0.0.1" }) }).listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { db, base, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Presses Tab until the focused element matches `selector` (keyboard only, as a user would). */
+export async function tabTo(page: Page, selector: string, limit = 60): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
