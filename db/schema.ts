@@ -360,6 +360,9 @@ export const responses = sqliteTable(
     index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
     index("responses_link_idx").on(t.linkId),
     index("responses_browser_idx").on(t.waveId, t.browserHash),
+    // Quality flags: duplicates by network hash, and the wave's median duration for speeders.
+    index("responses_network_idx").on(t.waveId, t.networkHash),
+    index("responses_wave_duration_idx").on(t.waveId, t.status, t.durationMs),
     check("responses_status_check", sql`${t.status} IN (${inList(RESPONSE_STATUSES)})`),
   ],
 );
@@ -401,6 +404,49 @@ export const textMentions = sqliteTable(
   (t) => [primaryKey({ columns: [t.answerId, t.code] }), index("text_mentions_code_idx").on(t.code)],
 );
 
+// ---------------------------------------------------------------- data quality
+
+/**
+ * A study's quality thresholds (speeder fraction, straight-lining, duplicates, warning margin…):
+ * validated and completed with defaults by server/quality/settings.ts, so a missing key reads as
+ * its default. No row means every default.
+ */
+export const qualitySettings = sqliteTable("quality_settings", {
+  studyId: integer("study_id")
+    .primaryKey()
+    .references(() => studies.id, { onDelete: "cascade" }),
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  /** When the flags of the whole study were last recomputed. */
+  flagsComputedAt: integer("flags_computed_at", { mode: "timestamp_ms" }),
+  updatedBy: integer("updated_by").references(() => users.id, { onDelete: "set null" }),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date()),
+});
+
+/**
+ * Aliases researchers add for coding text answers, beyond the brand's `metric.match` and the
+ * aided question's option texts: `code` is "brand" or a competitor's option key. One code per
+ * normalised alias in a study: the same words cannot mean two brands.
+ */
+export const textAliases = sqliteTable(
+  "text_aliases",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    code: text("code").notNull(),
+    /** As typed (shown in lists). */
+    alias: text("alias").notNull(),
+    /** normalizeText(alias): what uniqueness is checked on. */
+    normalized: text("normalized").notNull(),
+    createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("text_aliases_study_normalized_unique").on(t.studyId, t.normalized), index("text_aliases_study_idx").on(t.studyId, t.code)],
+);
+
 /** Read-only links to a study's report, for people without an account; revocable, may expire. */
 export const shareLinks = sqliteTable(
   "share_links",
@@ -432,3 +478,5 @@ export type SurveyResponse = typeof responses.$inferSelect;
 export type NewResponse = typeof responses.$inferInsert;
 export type Answer = typeof answers.$inferSelect;
 export type ShareLink = typeof shareLinks.$inferSelect;
+export type QualitySettingsRow = typeof qualitySettings.$inferSelect;
+export type TextAlias = typeof textAliases.$inferSelect;
