@@ -9,6 +9,7 @@ import type { Config } from "../config.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
+import { exportHandlers } from "../exports/handlers.js";
 import { bearerToken, requireRole } from "../middleware/auth.js";
 import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, waveInput, waveStatus } from "../services/fieldwork.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
@@ -172,6 +173,20 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
       })),
     });
   });
+
+  // ------------------------------------------------------------ results and exports
+  // Same handlers and query as the researcher pages' downloads (routes/exports.ts): bad query
+  // values are a 422 validation_failed, a study without two waves to compare a 409 no_waves.
+
+  const downloads = exportHandlers(db, (req) => studyParam(db, req));
+  router.get("/studies/:id/results", requireRole("viewer"), downloads.resultsJsonInline);
+  router.get("/studies/:id/results.json", requireRole("viewer"), downloads.resultsJson);
+  router.get("/studies/:id/results.csv", requireRole("viewer"), downloads.resultsCsv);
+  router.get("/studies/:id/results.xlsx", requireRole("viewer"), downloads.resultsXlsx);
+  router.get("/studies/:id/results.R", requireRole("viewer"), downloads.resultsR);
+  router.get("/studies/:id/responses.csv", requireRole("viewer"), downloads.responsesCsv);
+  router.get("/studies/:id/responses.xlsx", requireRole("viewer"), downloads.responsesXlsx);
+  router.get("/studies/:id/codebook.csv", requireRole("viewer"), downloads.codebookCsv);
 
   return router;
 }

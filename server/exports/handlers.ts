@@ -1,0 +1,161 @@
+import type { Request, RequestHandler, Response } from "express";
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { listWaveSegments } from "../../db/queries/fieldwork.js";
+import type { Study } from "../../db/schema.js";
+import type { StudyResults } from "../services/results.js";
+import { resultsRScript } from "./r-script.js";
+import { codebookCsv, writeResponsesCsv, writeResponsesXlsx } from "./responses-output.js";
+import { responseLayout } from "./responses.js";
+import { resultsCsv } from "./results-csv.js";
+import { DELIMITERS, loadResults, parseExportQuery, type ExportQuery } from "./results-data.js";
+import { resultsJson } from "./results-json.js";
+import { writeResultsXlsx } from "./results-xlsx.js";
+
+/**
+ * Request handlers of every export, shared by the researcher pages (cookie session, routes/exports.ts)
+ * and the JSON API (Bearer token, routes/api.ts): the route decides who may call and how the study
+ * is named in the URL; everything else is here. Each export is written to the audit log as
+ * `study.export.<kind>`.
+ */
+
+export const EXPORT_KINDS = [
+  "results_csv",
+  "results_xlsx",
+  "results_json",
+  "results_r",
+  "responses_csv",
+  "responses_xlsx",
+  "codebook_csv",
+] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+const isApi = (req: Request) => req.baseUrl.startsWith("/api");
+
+function audit(db: Db, req: Request, study: Study, kind: ExportKind, details: Record<string, unknown> = {}): void {
+  recordAudit(db, {
+    userId: req.user?.id ?? null,
+    action: `study.export.${kind}`,
+    entityType: "study",
+    entityId: study.id,
+    details: { via: isApi(req) ? "api" : "web", ...details },
+  });
+}
+
+/** 409 `no_waves`: the study has no two waves to compare (JSON under /api, else a page). */
+function noWaves(req: Request, res: Response): void {
+  const title = req.t("exports.errors.noWaves.title");
+  const message = req.t("exports.errors.noWaves.message");
+  res.status(409);
+  if (isApi(req)) {
+    res.json({ error: { code: "no_waves", message } });
+    return;
+  }
+  res.render("error", { status: 409, title, message, locale: req.locale, t: req.t });
+}
+
+const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
+
+/** Results exports: query → computeResults → one format. `inline` answers JSON without a download name (the API's /results). */
+function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Study, inline = false): RequestHandler {
+  return async (req, res) => {
+    const study = studyOf(req);
+    const options = parseExportQuery(db, study, req.query, req.t);
+    const results = loadResults(db, study, options, req.locale, req.t);
+    if (results === "no_waves") return noWaves(req, res);
+    audit(db, req, study, kind, describeOptions(results, options));
+    await sendResults(db, kind, req, res, study, results, options, inline);
+  };
+}
+
+function describeOptions(results: StudyResults, options: ExportQuery): Record<string, unknown> {
+  return {
+    pre: results.pre.id,
+    post: results.post.id,
+    confidence: results.options.confidence,
+    adjustment: results.options.adjustment,
+    flagged: results.options.flagged,
+    ...(options.delimiter !== "comma" ? { delimiter: options.delimiter } : {}),
+  };
+}
+
+async function sendResults(
+  db: Db,
+  kind: ExportKind,
+  req: Request,
+  res: Response,
+  study: Study,
+  results: StudyResults,
+  options: ExportQuery,
+  inline: boolean,
+): Promise<void> {
+  switch (kind) {
+    case "results_csv":
+      res.attachment(fileName(study, "results.csv")).type("text/csv; charset=utf-8");
+      res.send(resultsCsv(results, req.locale, req.t, DELIMITERS[options.delimiter]));
+      return;
+    case "results_json":
+      if (!inline) res.attachment(fileName(study, "results.json"));
+      res.json(resultsJson(results, req.locale));
+      return;
+    case "results_xlsx":
+      res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);
+      await writeResultsXlsx(results, req.locale, req.t, res);
+      return;
+    case "results_r": {
+      const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
+      // The weights liftTable used: the post wave's audience sizes (computeResults passes sizes > 0).
+      const audience = new Map<string, number>();
+      for (const row of listWaveSegments(db, results.post.id)) {
+        const key = segmentKey.get(row.segmentId);
+        if (key !== undefined && row.audienceSize) audience.set(key, row.audienceSize);
+      }
+      res.attachment(fileName(study, "results.R")).type("text/plain; charset=utf-8");
+      res.send(resultsRScript(results, { audience }));
+      return;
+    }
+    default:
+      throw new Error(`not a results export: ${kind}`);
+  }
+}
+
+/** Raw responses (CSV or XLSX, streamed) and the codebook CSV. */
+function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "codebook_csv", studyOf: (req: Request) => Study): RequestHandler {
+  return async (req, res) => {
+    const study = studyOf(req);
+    // Only the delimiter applies here; wave and result options are ignored.
+    const options = parseExportQuery(db, study, { delimiter: req.query["delimiter"] }, req.t);
+    const delimiter = DELIMITERS[options.delimiter];
+    const layout = responseLayout(db, study, req.locale, req.t);
+    audit(db, req, study, kind, options.delimiter !== "comma" ? { delimiter: options.delimiter } : {});
+    if (kind === "codebook_csv") {
+      res.attachment(fileName(study, "codebook.csv")).type("text/csv; charset=utf-8");
+      res.send(codebookCsv(layout, req.t, delimiter));
+      return;
+    }
+    if (kind === "responses_csv") {
+      res.attachment(fileName(study, "responses.csv")).type("text/csv; charset=utf-8");
+      await writeResponsesCsv(db, layout, res, delimiter);
+      return;
+    }
+    res.attachment(fileName(study, "responses.xlsx")).type(XLSX_TYPE);
+    await writeResponsesXlsx(db, layout, req.t, res);
+  };
+}
+
+/** Every export handler for a way of finding the study in the request. */
+export function exportHandlers(db: Db, studyOf: (req: Request) => Study) {
+  return {
+    resultsCsv: resultsHandler(db, "results_csv", studyOf),
+    resultsXlsx: resultsHandler(db, "results_xlsx", studyOf),
+    resultsJson: resultsHandler(db, "results_json", studyOf),
+    /** The API's GET /studies/:id/results: the same JSON, answered inline. */
+    resultsJsonInline: resultsHandler(db, "results_json", studyOf, true),
+    resultsR: resultsHandler(db, "results_r", studyOf),
+    responsesCsv: responsesHandler(db, "responses_csv", studyOf),
+    responsesXlsx: responsesHandler(db, "responses_xlsx", studyOf),
+    codebookCsv: responsesHandler(db, "codebook_csv", studyOf),
+  };
+}

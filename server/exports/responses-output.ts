@@ -1,0 +1,106 @@
+import type { Writable } from "node:stream";
+import ExcelJS from "exceljs";
+import type { Db } from "../../db/client.js";
+import { toCsvRow } from "../domain/csv.js";
+import type { Translate } from "../i18n/index.js";
+import { BOM } from "./results-csv.js";
+import { codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { xlsxCell } from "./xlsx.js";
+
+/** A response stream that may go away (the HTTP response, or a plain stream in tests). */
+type Out = Writable & { destroyed: boolean };
+
+/** Resolves once `out` has drained, or at once when it does not need to, or when it closes. */
+function drained(out: Out): Promise<void> {
+  if (out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+  });
+}
+
+const csvCell = (v: Cell): Cell => (typeof v === "number" && !Number.isFinite(v) ? null : v);
+
+/**
+ * Raw responses as CSV (BOM, RFC 4180, text neutralised by toCsvRow), written chunk by chunk:
+ * each chunk's rows go out in one write, and the next chunk is read only after the client has
+ * taken it (the return value of write and the "drain" event, which compression forwards).
+ */
+export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, delimiter: "," | ";"): Promise<number> {
+  let buffer = BOM + toCsvRow(layout.columns, delimiter);
+  const flush = async () => {
+    const ok = out.write(buffer);
+    buffer = "";
+    if (!ok) await drained(out);
+  };
+  const count = await streamResponses(db, layout, {
+    row: (cells) => {
+      buffer += toCsvRow(cells.map(csvCell), delimiter);
+    },
+    pause: flush,
+    closed: () => out.destroyed,
+  });
+  if (!out.destroyed) out.end(buffer);
+  return count;
+}
+
+/** The codebook alone as CSV (the CSV export's companion; XLSX carries it as a sheet). */
+export function codebookCsv(layout: ResponseLayout, t: Translate, delimiter: "," | ";"): string {
+  return BOM + codebookRows(layout, t).map((r) => toCsvRow(r, delimiter)).join("");
+}
+
+/** Bytes exceljs has handed to the zip archiver for the entry being written but the archiver has not compressed yet. */
+function pendingInArchiver(sheet: ExcelJS.Worksheet): number {
+  // exceljs's worksheet stream (StreamBuf) ignores backpressure; the archiver reads it through a
+  // readable-stream PassThrough whose buffered length is the only measure of what is waiting.
+  // Internal fields: if a later version lacks them, this reports 0 and the export still works
+  // (yielding once per chunk), only without the memory bound.
+  const stream = (sheet as unknown as { stream?: { pipes?: Array<{ _writableState?: { length?: number }; _readableState?: { length?: number } }> } }).stream;
+  const pipe = stream?.pipes?.[0];
+  return (pipe?._writableState?.length ?? 0) + (pipe?._readableState?.length ?? 0);
+}
+
+const ARCHIVER_BACKLOG = 1 << 20;
+
+/**
+ * Raw responses as XLSX with exceljs's streaming writer (no shared strings, so nothing grows with
+ * the row count): a Responses sheet written chunk by chunk, then the Codebook sheet. Between
+ * chunks the export waits until the archiver has compressed what it was given (at most about
+ * 1 MB of XML waits) and the client has drained.
+ */
+export async function writeResponsesXlsx(db: Db, layout: ResponseLayout, t: Translate, out: Out): Promise<number> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+  workbook.creator = "Brand Lift";
+  const sheet = workbook.addWorksheet(t("exports.responses.sheet"), { views: [{ state: "frozen", ySplit: 1 }] });
+  const header = sheet.addRow(layout.columns.map(xlsxCell));
+  header.font = { bold: true };
+  header.commit();
+  const count = await streamResponses(db, layout, {
+    row: (cells) => sheet.addRow(cells.map(xlsxCell)).commit(),
+    pause: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      while (!out.destroyed && pendingInArchiver(sheet) > ARCHIVER_BACKLOG) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      if (out.writableNeedDrain) await drained(out);
+    },
+    closed: () => out.destroyed,
+  });
+  if (out.destroyed) return count;
+  sheet.commit();
+  const codebook = workbook.addWorksheet(t("exports.codebook.sheet"), { views: [{ state: "frozen", ySplit: 1 }] });
+  codebook.columns = [{ width: 28 }, { width: 16 }, { width: 50 }, { width: 14 }, { width: 30 }, { width: 18 }, { width: 50 }, { width: 20 }];
+  codebookRows(layout, t).forEach((cells, i) => {
+    const row = codebook.addRow(cells.map(xlsxCell));
+    if (i === 0) row.font = { bold: true };
+    row.commit();
+  });
+  codebook.commit();
+  await workbook.commit();
+  return count;
+}

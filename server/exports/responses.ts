@@ -1,0 +1,293 @@
+import type { Db } from "../../db/client.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { listSegments } from "../../db/queries/studies.js";
+import type { Locale, QualityFlag, Study } from "../../db/schema.js";
+import { localize, scaleValues, type SurveyQuestion } from "../domain/questionnaire.js";
+import type { Translate } from "../i18n/index.js";
+
+/**
+ * Raw responses of a study, one row per completed response (excluded ones too, marked), one
+ * column per question (one 0/1 column per option of a multi question), read from SQLite in
+ * chunks of CHUNK_SIZE responses and pivoted while streaming: memory holds one chunk, never the
+ * study.
+ *
+ * Why chunks and not one long `.iterate()`: better-sqlite3 has one connection per process, and
+ * while a statement is being iterated that connection refuses writes ("busy executing a query").
+ * Holding an iterator open across `await`s for a slow client would block every survey
+ * submission. So each chunk is iterated synchronously (`.iterate()`, rows handed to the writer
+ * one by one), the statement is finished, and only then does the export wait for the client to
+ * drain (keyset pagination on the response id: `id > last ORDER BY id LIMIT n`). Responses
+ * completed while an export runs may appear in it if their id is still ahead; none is repeated.
+ */
+
+export type Cell = string | number | null;
+
+/** Columns before the questions, named for analysis tools (described in the codebook). */
+export const FIXED_COLUMNS = [
+  "response_id",
+  "wave_id",
+  "wave",
+  "wave_kind",
+  "segment",
+  "status",
+  "excluded",
+  "excluded_reason",
+  "started_at",
+  "completed_at",
+  "duration_s",
+  "locale",
+  "params",
+  "quality_flags",
+] as const;
+
+export const CHUNK_SIZE = 500;
+
+export interface CodebookRow {
+  column: string;
+  questionKey: string;
+  questionText: string;
+  optionKey: string;
+  optionText: string;
+  type: string;
+  values: string;
+  metric: string;
+}
+
+type Placement =
+  | { kind: "value"; type: "single" | "scale" | "text"; index: number }
+  | { kind: "multi"; first: number; count: number; optionIndex: Map<number, number> };
+
+export interface ResponseLayout {
+  studyId: number;
+  columns: string[];
+  codebook: CodebookRow[];
+  placements: Map<number, Placement>;
+  /** Option id → key, for single-choice answers. */
+  optionKeys: Map<number, string>;
+  waves: Map<number, { label: string; kind: string }>;
+  segments: Map<number, string>;
+}
+
+/** Column names, the codebook (texts in `locale`) and where each question's answers go. */
+export function responseLayout(db: Db, study: Study, locale: Locale, t: Translate): ResponseLayout {
+  const questions = loadQuestionnaire(db, study.id);
+  const text = (value: Parameters<typeof localize>[0]) => localize(value, locale, study.defaultLocale);
+  const columns: string[] = [];
+  const taken = new Set<string>();
+  const add = (wanted: string): string => {
+    let name = wanted;
+    for (let i = 2; taken.has(name); i++) name = `${wanted}_${i}`;
+    taken.add(name);
+    columns.push(name);
+    return name;
+  };
+  const codebook: CodebookRow[] = [];
+  const blank = { questionKey: "", optionKey: "", optionText: "", type: "", values: "", metric: "" };
+  for (const fixed of FIXED_COLUMNS) {
+    add(fixed);
+    codebook.push({ ...blank, column: fixed, questionText: t(`exports.codebook.fixed.${fixed}`) });
+  }
+  const placements = new Map<number, Placement>();
+  for (const q of questions) {
+    const base = {
+      questionKey: q.key,
+      questionText: text(q.text),
+      type: t(`exports.codebook.types.${q.type}`),
+      metric: q.metricName ?? "",
+    };
+    if (q.type === "multi") {
+      const optionIndex = new Map<number, number>();
+      const first = columns.length;
+      for (const o of q.options) {
+        optionIndex.set(o.id, columns.length);
+        const column = add(`${q.key}_${o.key}`);
+        codebook.push({ ...base, column, optionKey: o.key, optionText: text(o.text), values: t("exports.codebook.valuesMulti") });
+      }
+      placements.set(q.id, { kind: "multi", first, count: q.options.length, optionIndex });
+    } else {
+      const index = columns.length;
+      const column = add(q.key);
+      codebook.push({ ...base, column, optionKey: "", optionText: "", values: valuesText(q, t, text) });
+      placements.set(q.id, { kind: "value", type: q.type, index });
+    }
+  }
+  return {
+    studyId: study.id,
+    columns,
+    codebook,
+    placements,
+    optionKeys: new Map(questions.flatMap((q) => q.options.map((o) => [o.id, o.key] as const))),
+    waves: new Map(listWaves(db, study.id).map((w) => [w.id, { label: w.label, kind: w.kind }])),
+    segments: new Map(listSegments(db, study.id).map((s) => [s.id, s.key])),
+  };
+}
+
+function valuesText(q: SurveyQuestion, t: Translate, text: (v: SurveyQuestion["text"]) => string): string {
+  if (q.type === "single") {
+    return `${t("exports.codebook.valuesSingle")}: ${q.options.map((o) => `${o.key} = ${text(o.text)}`).join("; ")}`;
+  }
+  if (q.type === "scale") {
+    const values = scaleValues(q);
+    return t("exports.codebook.valuesScale", { min: values[0], max: values[values.length - 1] });
+  }
+  return t("exports.codebook.valuesText");
+}
+
+/** The codebook as rows of cells, with a header row of `t` labels. */
+export function codebookRows(layout: ResponseLayout, t: Translate): Cell[][] {
+  const c = (key: string) => t(`exports.codebook.${key}`);
+  return [
+    [c("column"), c("question"), c("questionText"), c("option"), c("optionText"), c("type"), c("values"), c("metric")],
+    ...layout.codebook.map((r) => [r.column, r.questionKey, r.questionText, r.optionKey, r.optionText, r.type, r.values, r.metric]),
+  ];
+}
+
+/** One chunk: completed responses after `after` in id order, each with its answers (LEFT JOIN). */
+const CHUNK_SQL = `
+SELECT r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at,
+       r.completed_at, r.duration_ms, r.locale, r.params, r.quality_flags,
+       a.question_id, a.option_id, a.value_number, a.value_text
+FROM (
+  SELECT id, wave_id, segment_id, status, excluded, excluded_reason, started_at, completed_at,
+         duration_ms, locale, params, quality_flags
+  FROM responses
+  WHERE wave_id IN (SELECT id FROM waves WHERE study_id = @study)
+    AND status = 'completed' AND id > @after
+  ORDER BY id
+  LIMIT @limit
+) AS r
+LEFT JOIN answers AS a ON a.response_id = r.id
+ORDER BY r.id, a.question_id, a.id`;
+
+type ChunkRow = [
+  id: number,
+  waveId: number,
+  segmentId: number,
+  status: string,
+  excluded: number,
+  excludedReason: string | null,
+  startedAt: number,
+  completedAt: number | null,
+  durationMs: number | null,
+  locale: string,
+  params: string | null,
+  qualityFlags: string | null,
+  questionId: number | null,
+  optionId: number | null,
+  valueNumber: number | null,
+  valueText: string | null,
+];
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function flagCodes(json: string | null): string | null {
+  if (json === null) return null;
+  try {
+    const flags = JSON.parse(json) as QualityFlag[];
+    return Array.isArray(flags) ? flags.map((f) => f.code).join(";") : json;
+  } catch {
+    return json;
+  }
+}
+
+/** Builds one response's row from its fixed fields and its answers, in the layout's columns. */
+class Pivot {
+  private cells: Cell[] = [];
+  private answered = new Set<number>();
+  constructor(private readonly layout: ResponseLayout) {}
+
+  start(r: ChunkRow): void {
+    const wave = this.layout.waves.get(r[1]);
+    this.cells = new Array<Cell>(this.layout.columns.length).fill(null);
+    this.answered.clear();
+    const fixed: Cell[] = [
+      r[0],
+      r[1],
+      wave?.label ?? null,
+      wave?.kind ?? null,
+      this.layout.segments.get(r[2]) ?? null,
+      r[3],
+      r[4] ? 1 : 0,
+      r[5],
+      iso(r[6]),
+      iso(r[7]),
+      r[8] === null ? null : r[8] / 1000,
+      r[9],
+      r[10],
+      flagCodes(r[11]),
+    ];
+    fixed.forEach((v, i) => (this.cells[i] = v));
+  }
+
+  add(questionId: number, optionId: number | null, valueNumber: number | null, valueText: string | null): void {
+    const place = this.layout.placements.get(questionId);
+    if (!place) return;
+    if (place.kind === "multi") {
+      this.answered.add(questionId);
+      const index = optionId === null ? undefined : place.optionIndex.get(optionId);
+      if (index !== undefined) this.cells[index] = 1;
+      return;
+    }
+    const value: Cell =
+      place.type === "single"
+        ? optionId === null
+          ? null
+          : (this.layout.optionKeys.get(optionId) ?? null)
+        : place.type === "scale"
+          ? valueNumber
+          : valueText;
+    const previous = this.cells[place.index];
+    // A single question has one answer row; should there be more, none is lost.
+    this.cells[place.index] = previous === null || previous === undefined ? value : `${String(previous)};${String(value)}`;
+  }
+
+  finish(): Cell[] {
+    for (const [questionId, place] of this.layout.placements) {
+      if (place.kind !== "multi" || !this.answered.has(questionId)) continue;
+      for (let i = place.first; i < place.first + place.count; i++) this.cells[i] ??= 0;
+    }
+    return this.cells;
+  }
+}
+
+export interface ResponseSink {
+  /** Receives each response's row, in response id order. Synchronous: no awaiting inside a chunk. */
+  row(cells: Cell[]): void;
+  /** Called between chunks, with no statement open: wait here for the client to drain. */
+  pause(): Promise<void>;
+  /** True when the client went away: the export stops. */
+  closed(): boolean;
+}
+
+/**
+ * Streams every completed response of the layout's study to `sink`, chunk by chunk (see the top
+ * of this file). Returns the number of responses written.
+ */
+export async function streamResponses(db: Db, layout: ResponseLayout, sink: ResponseSink, chunkSize = CHUNK_SIZE): Promise<number> {
+  const statement = db.$client.prepare(CHUNK_SQL).raw(true);
+  const pivot = new Pivot(layout);
+  let after = 0;
+  let written = 0;
+  for (;;) {
+    let inChunk = 0;
+    let current: number | null = null;
+    for (const r of statement.iterate({ study: layout.studyId, after, limit: chunkSize }) as IterableIterator<ChunkRow>) {
+      if (r[0] !== current) {
+        if (current !== null) sink.row(pivot.finish());
+        current = r[0];
+        inChunk++;
+        pivot.start(r);
+      }
+      if (r[12] !== null) pivot.add(r[12], r[13], r[14], r[15]);
+    }
+    if (current === null) break;
+    sink.row(pivot.finish());
+    written += inChunk;
+    after = current;
+    if (inChunk < chunkSize) break;
+    await sink.pause();
+    if (sink.closed()) break;
+  }
+  return written;
+}

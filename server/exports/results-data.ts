@@ -1,0 +1,54 @@
+import { z } from "zod";
+import type { Db } from "../../db/client.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import type { Locale, Study } from "../../db/schema.js";
+import { ValidationError } from "../errors.js";
+import type { Translate } from "../i18n/index.js";
+import { computeResults, resultsQuery, type StudyResults } from "../services/results.js";
+
+/**
+ * The parameters every results export accepts: those of the results page (pre, post, confidence,
+ * adjustment, flagged) plus the CSV delimiter. Unknown parameters (lang, …) are ignored.
+ */
+export const exportQuery = resultsQuery.extend({
+  delimiter: z.enum(["comma", "semicolon"]).default("comma"),
+});
+export type ExportQuery = z.infer<typeof exportQuery>;
+
+export const DELIMITERS = { comma: ",", semicolon: ";" } as const;
+
+/** Zod issues as `{ field: message }` (first message per field). */
+function issuesByField(error: z.ZodError): Record<string, string> {
+  const details: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.map(String).join(".") || "(root)";
+    details[key] ??= issue.message;
+  }
+  return details;
+}
+
+/**
+ * Reads the query of a results export: 422 `validation_failed` for malformed values, and for
+ * wave ids that are not waves of the study or name the same wave twice (the page would silently
+ * fall back to the defaults; an export must say what it compared).
+ */
+export function parseExportQuery(db: Db, study: Study, query: unknown, t: Translate): ExportQuery {
+  const parsed = exportQuery.safeParse(query);
+  if (!parsed.success) throw new ValidationError(issuesByField(parsed.error));
+  const options = parsed.data;
+  if (options.pre !== undefined || options.post !== undefined) {
+    const ids = new Set(listWaves(db, study.id).map((w) => w.id));
+    const details: Record<string, string> = {};
+    if (options.pre !== undefined && !ids.has(options.pre)) details["pre"] = t("exports.errors.unknownWave");
+    if (options.post !== undefined && !ids.has(options.post)) details["post"] = t("exports.errors.unknownWave");
+    if (options.pre !== undefined && options.pre === options.post) details["post"] = t("exports.errors.sameWave");
+    if (Object.keys(details).length > 0) throw new ValidationError(details);
+  }
+  return options;
+}
+
+/** computeResults for an export; "no_waves" when the study has no two waves to compare. */
+export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): StudyResults | "no_waves" {
+  const { delimiter: _delimiter, ...resultOptions } = options;
+  return computeResults(db, study, resultOptions, locale, t);
+}

@@ -1,0 +1,73 @@
+import type { Locale, Wave } from "../../db/schema.js";
+import type { LiftTable, LiftTableCount } from "../../stats/index.js";
+import { localize } from "../domain/questionnaire.js";
+import type { StudyResults } from "../services/results.js";
+
+export const RESULTS_JSON_FORMAT = "brand-lift/results@1";
+
+export interface ResultsJson {
+  format: typeof RESULTS_JSON_FORMAT;
+  generatedAt: string;
+  /** How to read the numbers. */
+  units: string;
+  study: { id: number; name: string; brand: string; category: string | null; defaultLocale: Locale };
+  waves: { pre: WaveJson; post: WaveJson; all: WaveJson[] };
+  options: { confidence: number; adjustment: string; flagged: boolean };
+  segments: Array<{ id: number; key: string; label: string; role: string }>;
+  metrics: Array<{ key: string; label: string; question: string }>;
+  respondents: Array<{ wave: number; segment: string; n: number; excluded: number; flagged: number }>;
+  /** The counts given to liftTable; `wave` is the wave id as a string, as in table.waves. */
+  counts: LiftTableCount[];
+  /** stats/liftTable's output as it is. */
+  table: LiftTable;
+}
+
+export interface WaveJson {
+  id: number;
+  kind: Wave["kind"];
+  label: string;
+  status: Wave["status"];
+  openedAt: string | null;
+  closedAt: string | null;
+}
+
+const waveJson = (w: Wave): WaveJson => ({
+  id: w.id,
+  kind: w.kind,
+  label: w.label,
+  status: w.status,
+  openedAt: w.openedAt?.toISOString() ?? null,
+  closedAt: w.closedAt?.toISOString() ?? null,
+});
+
+/**
+ * The results as JSON: the LiftTable exactly as stats/ computed it (unrounded; shares and lifts
+ * as fractions 0..1), with the study, the compared waves, the options and the counts behind it,
+ * so a reader can recompute every row. Labels are in the reader's language.
+ */
+export function resultsJson(results: StudyResults, locale: Locale, generatedAt = new Date()): ResultsJson {
+  const { study } = results;
+  const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
+  return {
+    format: RESULTS_JSON_FORMAT,
+    generatedAt: generatedAt.toISOString(),
+    units: "Shares, interval bounds, absolute lifts and minimumDetectableLift are fractions 0..1 (0.07 = 7 percentage points); relativeLift and headroomLift are fractions (0.25 = +25%).",
+    study: { id: study.id, name: study.name, brand: study.brand, category: study.category, defaultLocale: study.defaultLocale },
+    waves: { pre: waveJson(results.pre), post: waveJson(results.post), all: results.waves.map(waveJson) },
+    options: { confidence: results.options.confidence, adjustment: results.options.adjustment, flagged: results.options.flagged },
+    segments: results.segments.map((s) => ({ id: s.id, key: s.key, label: localize(s.label, locale, study.defaultLocale) || s.key, role: s.role })),
+    metrics: Object.entries(results.metricLabels).map(([key, label]) => {
+      const question = results.questions.find((q) => q.metricName === key);
+      return { key, label, question: question?.key ?? "" };
+    }),
+    respondents: results.respondents.map((r) => ({
+      wave: r.waveId,
+      segment: segmentKey.get(r.segmentId) ?? String(r.segmentId),
+      n: r.n,
+      excluded: r.excluded,
+      flagged: r.flagged,
+    })),
+    counts: results.counts,
+    table: results.table,
+  };
+}
