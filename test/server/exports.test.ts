@@ -71,7 +71,7 @@ async function xlsx(req: request.Test): Promise<ExcelJS.Workbook> {
   const res = await req.buffer(true).parse(binary).expect(200);
   expect(res.headers["content-type"]).toContain("spreadsheetml");
   const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.load(res.body as Buffer);
+  await workbook.xlsx.load(res.body as Parameters<typeof workbook.xlsx.load>[0]);
   return workbook;
 }
 
