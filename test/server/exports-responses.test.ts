@@ -1,0 +1,254 @@
+import { randomBytes } from "node:crypto";
+import ExcelJS from "exceljs";
+import { asc, eq, inArray } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Db } from "../../db/client.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { answers, responses } from "../../db/schema.js";
+import { CHUNK_SIZE, FIXED_COLUMNS, responseLayout, streamResponses, type Cell } from "../../server/exports/responses.js";
+import { translator } from "../../server/i18n/index.js";
+import { parseCsv, withoutBom } from "../fixtures/exports/csv.js";
+import { binary, exportsApp } from "../fixtures/exports/harness.js";
+import { AWKWARD, CYRILLIC, FORMULAS, XSS, seedExportStudy, type ExportStudy } from "../fixtures/exports/study.js";
+import { insertResponseWithAnswers } from "../fixtures/responses.js";
+import { loggedInAgent } from "../helpers.js";
+
+const QUESTION_COLUMNS = ["aided_acme", "aided_rival", "aided_none", "slogan", "fav", "feedback"];
+
+async function setup() {
+  const { app, db } = await exportsApp();
+  // Another study's responses must not leak into this one's export.
+  seedExportStudy(db);
+  const fixture = seedExportStudy(db);
+  const viewer = await loggedInAgent(app, "viewer@example.test");
+  await viewer.get("/?lang=en");
+  return { app, db, fixture, viewer, base: `/studies/${fixture.study.id}` };
+}
+
+/**
+ * What each completed response's row should hold, read naively (everything in memory, which is
+ * fine for a test) and pivoted independently of the exporter.
+ */
+function expectedRows(db: Db, fixture: ExportStudy): Cell[][] {
+  const waveIds = listWaves(db, fixture.study.id).map((w) => w.id);
+  const questions = loadQuestionnaire(db, fixture.study.id);
+  const rows = db
+    .select()
+    .from(responses)
+    .where(inArray(responses.waveId, waveIds))
+    .orderBy(asc(responses.id))
+    .all()
+    .filter((r) => r.status === "completed");
+  return rows.map((r) => {
+    const list = db.select().from(answers).where(eq(answers.responseId, r.id)).all();
+    const of = (key: string) => list.filter((a) => a.questionId === questions.find((q) => q.key === key)!.id);
+    const option = (key: string, id: number | null) => questions.find((q) => q.key === key)!.options.find((o) => o.id === id)?.key ?? null;
+    const aided = of("aided").map((a) => option("aided", a.optionId));
+    const wave = listWaves(db, fixture.study.id).find((w) => w.id === r.waveId)!;
+    return [
+      r.id,
+      r.waveId,
+      wave.label,
+      wave.kind,
+      fixture.segments.find((s) => s.id === r.segmentId)!.key,
+      r.status,
+      r.excluded ? 1 : 0,
+      r.excludedReason,
+      r.startedAt.toISOString(),
+      r.completedAt?.toISOString() ?? null,
+      r.durationMs === null ? null : r.durationMs / 1000,
+      r.locale,
+      r.params === null ? null : JSON.stringify(r.params),
+      r.qualityFlags?.map((f) => f.code).join(";") ?? null,
+      ...(aided.length ? ["acme", "rival", "none"].map((k) => (aided.includes(k) ? 1 : 0)) : [null, null, null]),
+      option("slogan", of("slogan")[0]?.optionId ?? null),
+      of("fav")[0]?.valueNumber ?? null,
+      of("feedback")[0]?.valueText ?? null,
+    ];
+  });
+}
+
+/** A cell as the CSV writes it: numbers plainly, text neutralised, null empty. */
+const asCsv = (v: Cell) => (v === null ? "" : typeof v === "number" ? String(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+
+describe("raw responses export", () => {
+  it("CSV: one row per completed response (excluded ones marked), one column per question, 0/1 per multi option", async () => {
+    const { db, fixture, viewer, base } = await setup();
+    const res = await viewer.get(`${base}/responses.csv`).expect(200);
+    expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
+    expect(res.headers["content-disposition"]).toMatch(/study-\d+-responses\.csv/);
+    const rows = parseCsv(withoutBom(res.text), ",");
+    expect(rows[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
+    expect(rows.length - 1).toBe(fixture.completed);
+    expect(rows.slice(1)).toEqual(expectedRows(db, fixture).map((r) => r.map(asCsv)));
+
+    const col = (name: string) => rows[0]!.indexOf(name);
+    const body = rows.slice(1);
+    expect(body.filter((r) => r[col("excluded")] === "1")).toHaveLength(1);
+    expect(body.filter((r) => r[col("quality_flags")] === "speeder;straightliner")).toHaveLength(1);
+    // 0/1 per option of the multi question, for every response (all answered it).
+    for (const r of body) {
+      const picks = ["aided_acme", "aided_rival", "aided_none"].map((c) => r[col(c)]);
+      expect(picks.every((p) => p === "0" || p === "1")).toBe(true);
+      expect(picks[2] === "1" ? picks[0] === "0" && picks[1] === "0" : picks[0] === "1").toBe(true);
+    }
+    expect(body.some((r) => r[col("aided_acme")] === "1" && r[col("aided_rival")] === "1")).toBe(true);
+    // Text answers: formulas neutralised, the rest exactly as typed (quotes, delimiters, CRLF, Cyrillic).
+    const feedback = body.map((r) => r[col("feedback")]);
+    for (const f of FORMULAS) expect(feedback).toContain(`'${f}`);
+    expect(feedback).toContain(CYRILLIC);
+    expect(feedback).toContain(AWKWARD);
+    expect(feedback).toContain(XSS);
+    expect(feedback.filter((f) => f !== undefined && /^[=+\-@]/.test(f))).toEqual([]);
+    // Wave labels are text from users too: "+1 Post" is neutralised.
+    expect(body.some((r) => r[col("wave")] === `'${FORMULAS[2]} Post`)).toBe(true);
+    // Numbers stay numbers (a scale value, a duration).
+    expect(body.every((r) => /^[1-5]$/.test(r[col("fav")]!))).toBe(true);
+    expect(body.every((r) => r[col("duration_s")] === "60")).toBe(true);
+  });
+
+  it("CSV with semicolons parses back to the same cells", async () => {
+    const { viewer, base } = await setup();
+    const comma = parseCsv(withoutBom((await viewer.get(`${base}/responses.csv`).expect(200)).text), ",");
+    const semi = parseCsv(withoutBom((await viewer.get(`${base}/responses.csv?delimiter=semicolon`).expect(200)).text), ";");
+    expect(semi).toEqual(comma);
+  });
+
+  it("XLSX: a Responses sheet with numbers as numbers and neutralised text, and a Codebook sheet", async () => {
+    const { db, fixture, viewer, base } = await setup();
+    const res = await viewer.get(`${base}/responses.xlsx`).buffer(true).parse(binary).expect(200);
+    expect(res.headers["content-type"]).toContain("spreadsheetml");
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(res.body as Parameters<typeof workbook.xlsx.load>[0]);
+    expect(workbook.worksheets.map((w) => w.name)).toEqual(["Responses", "Codebook"]);
+    const sheet = workbook.getWorksheet("Responses")!;
+    const read: unknown[][] = [];
+    sheet.eachRow({ includeEmpty: false }, (row) => {
+      const values = (row.values as unknown[]).slice(1);
+      read.push(Array.from({ length: FIXED_COLUMNS.length + QUESTION_COLUMNS.length }, (_, i) => values[i] ?? null));
+    });
+    expect(read[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
+    // XML normalises line ends, so a CRLF typed in an answer reads back from XLSX as LF.
+    const expected = expectedRows(db, fixture).map((r) =>
+      r.map((v) => (typeof v === "string" ? (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v).replace(/\r\n/g, "\n") : v)),
+    );
+    expect(read.slice(1)).toEqual(expected);
+    sheet.eachRow((row) => row.eachCell((cell) => expect(cell.type).not.toBe(ExcelJS.ValueType.Formula)));
+
+    const codebook = workbook.getWorksheet("Codebook")!;
+    const lines: string[][] = [];
+    codebook.eachRow((row) => lines.push((row.values as unknown[]).slice(1).map((v) => (v === undefined || v === null ? "" : String(v)))));
+    expect(lines[0]).toEqual(["Column", "Question key", "Question", "Option key", "Option", "Type", "Values", "Metric"]);
+    expect(lines.slice(1).map((l) => l[0])).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
+    const rival = lines.find((l) => l[0] === "aided_rival")!;
+    expect(rival.slice(1, 6)).toEqual(["aided", "Which brands do you know?", "rival", `'${FORMULAS[0]} Rival`, "multiple choice"]);
+    expect(lines.find((l) => l[0] === "slogan")![2]).toBe(`'${FORMULAS[1]} Whose slogan is it?`);
+    expect(lines.find((l) => l[0] === "fav")![6]).toBe("1 to 5");
+  });
+
+  it("codebook.csv: the same codebook for the CSV download, in the user's language", async () => {
+    const { viewer, base } = await setup();
+    const rows = parseCsv(withoutBom((await viewer.get(`${base}/codebook.csv?lang=ru`).expect(200)).text), ",");
+    expect(rows[0]![0]).toBe("Столбец");
+    expect(rows.slice(1).map((r) => r[0])).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
+    expect(rows.find((r) => r[0] === "aided_rival")![4]).toBe(`'${FORMULAS[0]} Соперник`);
+  });
+});
+
+/** 5,000 completed responses written straight with SQL (the survey flow is too slow for this many). */
+function bulkResponses(db: Db, fixture: ExportStudy, count: number): void {
+  const questions = loadQuestionnaire(db, fixture.study.id);
+  const aided = questions.find((q) => q.key === "aided")!;
+  const fav = questions.find((q) => q.key === "fav")!;
+  const feedback = questions.find((q) => q.key === "feedback")!;
+  const insertResponse = db.$client.prepare(
+    `INSERT INTO responses (wave_id, segment_id, nonce, status, locale, started_at, completed_at, duration_ms, current_page, excluded)
+     VALUES (?, ?, ?, 'completed', 'ru', ?, ?, 30000, 0, 0)`,
+  );
+  const insertAnswer = db.$client.prepare(`INSERT INTO answers (response_id, question_id, option_id, value_number, value_text) VALUES (?, ?, ?, ?, ?)`);
+  db.$client.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const now = Date.now();
+      const id = Number(
+        insertResponse.run(i % 2 ? fixture.pre.id : fixture.post.id, fixture.segments[i % 3]!.id, randomBytes(9).toString("base64url"), now - 30000, now).lastInsertRowid,
+      );
+      insertAnswer.run(id, aided.id, aided.options[i % 3]!.id, null, null);
+      if (i % 5 === 0) insertAnswer.run(id, aided.id, aided.options[(i + 1) % 2]!.id, null, null);
+      insertAnswer.run(id, fav.id, null, (i % 5) + 1, null);
+      insertAnswer.run(id, feedback.id, null, null, i % 7 === 0 ? `=cmd|' /C calc'!A${i}` : `ответ ${i}`);
+    }
+  })();
+}
+
+describe("raw responses export streams with bounded memory", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("writes 5,000 responses in chunks read with .iterate(), never .all() on responses", async () => {
+    const { db, fixture, viewer, base } = await setup();
+    bulkResponses(db, fixture, 5000);
+    const Statement = Object.getPrototypeOf(db.$client.prepare("SELECT 1")) as { all: () => unknown; iterate: () => unknown };
+    const all = vi.spyOn(Statement, "all");
+    const iterate = vi.spyOn(Statement, "iterate");
+
+    const res = await viewer.get(`${base}/responses.csv`).expect(200);
+    const rows = parseCsv(withoutBom(res.text), ",");
+    expect(rows.length - 1).toBe(fixture.completed + 5000);
+    const ids = rows.slice(1).map((r) => Number(r[0]));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(rows.slice(1).filter((r) => r[r.length - 1]!.startsWith("'=cmd"))).toHaveLength(715);
+
+    const sources = (spy: typeof all) => spy.mock.contexts.map((s) => String((s as { source?: string }).source));
+    expect(sources(all).filter((sql) => /\bresponses\b/i.test(sql))).toEqual([]);
+    const chunked = sources(iterate).filter((sql) => /\bresponses\b/i.test(sql));
+    expect(chunked.length).toBe(Math.ceil((fixture.completed + 5000) / CHUNK_SIZE));
+
+    // XLSX streams the same rows.
+    const xlsx = await viewer.get(`${base}/responses.xlsx`).buffer(true).parse(binary).expect(200);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(xlsx.body as Parameters<typeof workbook.xlsx.load>[0]);
+    expect(workbook.getWorksheet("Responses")!.actualRowCount).toBe(fixture.completed + 5000 + 1);
+  });
+
+  it("holds no statement open between chunks: the database takes writes while an export waits for its client", async () => {
+    const { db, fixture } = await setup();
+    bulkResponses(db, fixture, 1200);
+    const layout = responseLayout(db, fixture.study, "en", translator("en"));
+    let sinceLastPause = 0;
+    let largestChunk = 0;
+    let pauses = 0;
+    const count = await streamResponses(db, layout, {
+      row: () => {
+        sinceLastPause++;
+      },
+      pause: async () => {
+        largestChunk = Math.max(largestChunk, sinceLastPause);
+        sinceLastPause = 0;
+        pauses++;
+        // A survey submission arriving meanwhile: fails with "connection busy" if a statement were open.
+        insertResponseWithAnswers(db, fixture.study.id, { waveId: fixture.post.id, segmentId: fixture.segments[0]!.id, answers: { aided: ["acme"], fav: 5 } });
+      },
+      closed: () => false,
+    });
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    expect(largestChunk).toBe(CHUNK_SIZE);
+    // Responses added during the export have higher ids and are picked up by later chunks.
+    expect(count).toBe(fixture.completed + 1200 + pauses);
+  });
+
+  it("stops reading when the client has gone", async () => {
+    const { db, fixture } = await setup();
+    bulkResponses(db, fixture, 2000);
+    const layout = responseLayout(db, fixture.study, "en", translator("en"));
+    let gone = false;
+    const count = await streamResponses(db, layout, {
+      row: () => undefined,
+      pause: async () => {
+        gone = true;
+      },
+      closed: () => gone,
+    });
+    expect(count).toBe(CHUNK_SIZE);
+  });
+});
