@@ -33,7 +33,14 @@ export function insertWave(
 
 export function setWaveStatus(db: Executor, waveId: number, status: Wave["status"], now: Date): void {
   db.update(waves)
-    .set(status === "open" ? { status, openedAt: now, closedAt: null } : status === "closed" ? { status, closedAt: now } : { status })
+    // The first opening time is kept when a closed wave is reopened: it dates the fieldwork.
+    .set(
+      status === "open"
+        ? { status, openedAt: sql`coalesce(${waves.openedAt}, ${now.getTime()})`, closedAt: null }
+        : status === "closed"
+          ? { status, closedAt: now }
+          : { status },
+    )
     .where(eq(waves.id, waveId))
     .run();
 }

@@ -135,7 +135,7 @@ export const en = {
     audit: "Audit log",
     exportJson: "Export definition (JSON)",
     duplicate: "Duplicate study",
-    duplicated: "Copy of “{{name}}” created.",
+    duplicated: "This is a copy: “{{name}}”. Settings, segments and questionnaire were copied; waves were not.",
     archive: "Archive",
     unarchive: "Restore from archive",
     brand: "Brand",

@@ -19,7 +19,8 @@ export function hasRole(userRole: Role, required: Role): boolean {
 export function requireRole(required: Role): RequestHandler {
   return (req, res, next) => {
     if (!req.user) {
-      if (req.baseUrl.startsWith("/api")) return next(new UnauthorizedError());
+      // Scripts (the API, the progress poller) get a 401 they can read; people get the login page.
+      if (req.baseUrl.startsWith("/api") || !req.accepts("html")) return next(new UnauthorizedError());
       const back = req.method === "GET" ? req.originalUrl : "/";
       return res.redirect(303, `/login?next=${encodeURIComponent(back)}`);
     }

@@ -34,6 +34,6 @@ export function errorHandler(): ErrorRequestHandler {
       if (known?.details) body.error.details = known.details;
       return res.json(body);
     }
-    res.render("error", { status, title, message, locale: req.locale ?? "en", t });
+    res.render("error", { status, title, message, details: known?.details ?? null, locale: req.locale ?? "en", t });
   };
 }

@@ -12,7 +12,9 @@ export function localeMiddleware(defaultLocale: Locale): RequestHandler {
     const locale = negotiateLocale({
       query,
       cookie: req.cookies?.[LOCALE_COOKIE],
-      acceptLanguage: req.acceptsLanguages("ru", "en"),
+      // Without the header (or with "*"), Express would answer the first offered language;
+      // then DEFAULT_LOCALE must decide instead.
+      acceptLanguage: /[a-z]/i.test(req.get("accept-language") ?? "") ? req.acceptsLanguages("ru", "en") : false,
       fallback: defaultLocale,
     });
     if (query === locale && req.cookies?.[LOCALE_COOKIE] !== locale) {

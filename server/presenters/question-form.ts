@@ -179,6 +179,8 @@ export function formFromBody(body: Body): QuestionFormValues {
       positive: ticked(body, `${p}positive`),
     });
   }
+  const blanks = options.filter((o) => !o.key && !o.ru && !o.en).length;
+  for (let i = blanks; i < BLANK_OPTION_ROWS; i++) options.push(blankRow());
   const keep = (n: string) => str(body, n);
   return {
     key: keep("key"),

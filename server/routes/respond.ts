@@ -80,12 +80,13 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   /** Resolves the link or answers 404/410 itself; also checks signed pass-through parameters. */
   function load(req: Request, res: Response): { ctx: LinkContext; params: Record<string, string> } | undefined {
     res.set("Cache-Control", "no-store");
-    const found = resolveLink(db, String(req.params["token"]));
-    if (found === "not_found" || found === "closed") {
-      useSurveyLocale(req, res, undefined);
-      message(res, found === "closed" ? 410 : 404, found === "closed" ? "closed" : "notFound");
+    const resolved = resolveLink(db, String(req.params["token"]));
+    if (resolved.kind !== "open") {
+      useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
+      message(res, resolved.kind === "closed" ? 410 : 404, resolved.kind === "closed" ? "closed" : "notFound");
       return undefined;
     }
+    const found = resolved.ctx;
     useSurveyLocale(req, res, found.study, req.body?._l);
     const query = req.query as Record<string, unknown>;
     const params = pickParams(query, found.link.passParams ?? []);
@@ -205,14 +206,13 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
 
   router.get("/s/:token/thanks", (req, res) => {
     res.set("Cache-Control", "no-store");
-    const found = resolveLink(db, String(req.params["token"]));
+    const resolved = resolveLink(db, String(req.params["token"]));
     // The thank-you page stays reachable after the wave closes: a respondent may reload it.
-    if (found === "not_found") {
+    if (resolved.kind === "not_found") {
       useSurveyLocale(req, res, undefined);
       return message(res, 404, "notFound");
     }
-    if (found !== "closed") useSurveyLocale(req, res, found.study);
-    else useSurveyLocale(req, res, undefined);
+    useSurveyLocale(req, res, resolved.ctx.study);
     message(res, 200, "thanks");
   });
 

@@ -183,7 +183,9 @@ export function studyRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/archive", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    const status = study.status === "archived" ? "active" : "archived";
+    // The form says which way: a double submit must not archive and then restore.
+    const status = req.body?.to === "active" ? "active" : "archived";
+    if (study.status === status) return res.redirect(303, `/studies/${study.id}`);
     db.transaction((tx) => {
       updateStudy(tx, study.id, { status });
       recordAudit(tx, { userId: req.user!.id, action: `study.${status === "archived" ? "archive" : "restore"}`, entityType: "study", entityId: study.id });

@@ -32,14 +32,14 @@ import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
  * submitted page durably and exactly once.
  */
 
-export type LinkProblem = "not_found" | "closed";
+/** A link that answers: open, closed (known study, so its language), or unknown. */
+export type ResolvedLink = { kind: "open"; ctx: LinkContext } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-export function resolveLink(db: Db, token: string): LinkContext | LinkProblem {
-  if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return "not_found";
+export function resolveLink(db: Db, token: string): ResolvedLink {
+  if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
   const ctx = findLinkContext(db, token);
-  if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return "not_found";
-  if (ctx.wave.status !== "open") return "closed";
-  return ctx;
+  if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return { kind: "not_found" };
+  return { kind: ctx.wave.status === "open" ? "open" : "closed", ctx };
 }
 
 /** Who is answering: salted hashes only, never the raw cookie or address. */
