@@ -1,0 +1,423 @@
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, sql, type SQL } from "drizzle-orm";
+import type { Executor } from "../client.js";
+import {
+  answers,
+  auditLog,
+  qualitySettings,
+  responses,
+  textAliases,
+  textMentions,
+  users,
+  type QualityFlag,
+  type QualitySettingsRow,
+  type SurveyResponse,
+  type TextAlias,
+} from "../schema.js";
+import type { AwareCount, MetricDefinition } from "./aggregation.js";
+
+/**
+ * Queries of the data-quality area: thresholds, flags, the exclusion ledger, researcher aliases
+ * and coded mentions, open answers for themes. Large reads go by id in bounded batches
+ * (`afterId`, `limit`), so a study of any size is walked with constant memory.
+ * SQLite's JSON functions (json_each) stay in this file.
+ */
+
+// ---------------------------------------------------------------- settings
+
+export function findQualitySettings(db: Executor, studyId: number): QualitySettingsRow | undefined {
+  return db.select().from(qualitySettings).where(eq(qualitySettings.studyId, studyId)).get();
+}
+
+export function saveQualitySettings(db: Executor, studyId: number, settings: Record<string, unknown>, userId: number | null, now: Date): void {
+  db.insert(qualitySettings)
+    .values({ studyId, settings, updatedBy: userId, updatedAt: now })
+    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { settings, updatedBy: userId, updatedAt: now } })
+    .run();
+}
+
+export function markFlagsComputed(db: Executor, studyId: number, at: Date): void {
+  db.insert(qualitySettings)
+    .values({ studyId, settings: {}, flagsComputedAt: at, updatedAt: at })
+    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { flagsComputedAt: at } })
+    .run();
+}
+
+// ---------------------------------------------------------------- aliases
+
+export function listTextAliases(db: Executor, studyId: number): TextAlias[] {
+  return db.select().from(textAliases).where(eq(textAliases.studyId, studyId)).orderBy(asc(textAliases.code), asc(textAliases.normalized)).all();
+}
+
+export function insertTextAlias(db: Executor, alias: { studyId: number; code: string; alias: string; normalized: string; createdBy: number | null }): TextAlias {
+  return db.insert(textAliases).values(alias).returning().get();
+}
+
+export function deleteTextAlias(db: Executor, studyId: number, id: number): TextAlias | undefined {
+  return db
+    .delete(textAliases)
+    .where(and(eq(textAliases.studyId, studyId), eq(textAliases.id, id)))
+    .returning()
+    .get();
+}
+
+// ---------------------------------------------------------------- flags
+
+export interface TimingRow {
+  id: number;
+  waveId: number;
+  segmentId: number;
+  completedAt: Date | null;
+  durationMs: number | null;
+  browserHash: string | null;
+  networkHash: string | null;
+  qualityFlags: QualityFlag[] | null;
+}
+
+/** Completed responses of the waves, by id after `afterId`, at most `limit`. */
+export function listCompletedTimings(db: Executor, waveIds: readonly number[], afterId: number, limit: number): TimingRow[] {
+  if (waveIds.length === 0) return [];
+  return db
+    .select({
+      id: responses.id,
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      completedAt: responses.completedAt,
+      durationMs: responses.durationMs,
+      browserHash: responses.browserHash,
+      networkHash: responses.networkHash,
+      qualityFlags: responses.qualityFlags,
+    })
+    .from(responses)
+    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
+    .orderBy(asc(responses.id))
+    .limit(limit)
+    .all();
+}
+
+export interface AnswerRow {
+  id: number;
+  responseId: number;
+  questionId: number;
+  optionId: number | null;
+  valueNumber: number | null;
+  valueText: string | null;
+}
+
+/** Answers of the given responses (optionally only to some questions), in id order. */
+export function listAnswersOf(db: Executor, responseIds: readonly number[], questionIds?: readonly number[]): AnswerRow[] {
+  if (responseIds.length === 0 || (questionIds && questionIds.length === 0)) return [];
+  const conditions: SQL[] = [inArray(answers.responseId, [...responseIds])];
+  if (questionIds) conditions.push(inArray(answers.questionId, [...questionIds]));
+  return db
+    .select({
+      id: answers.id,
+      responseId: answers.responseId,
+      questionId: answers.questionId,
+      optionId: answers.optionId,
+      valueNumber: answers.valueNumber,
+      valueText: answers.valueText,
+    })
+    .from(answers)
+    .where(and(...conditions))
+    .orderBy(asc(answers.id))
+    .all();
+}
+
+export function findResponseById(db: Executor, id: number): SurveyResponse | undefined {
+  return db.select().from(responses).where(eq(responses.id, id)).get();
+}
+
+/** Stores a response's flags; an empty list is stored as NULL (what "not flagged" means to aggregation). */
+export function setQualityFlags(db: Executor, responseId: number, flags: readonly QualityFlag[]): void {
+  db.update(responses)
+    .set({ qualityFlags: flags.length ? [...flags] : null })
+    .where(eq(responses.id, responseId))
+    .run();
+}
+
+/** Median duration and number of timed completed responses of a wave (index range scan). */
+export function waveDurationMedian(db: Executor, waveId: number): { median: number; count: number } | undefined {
+  const where = and(eq(responses.waveId, waveId), eq(responses.status, "completed"), isNotNull(responses.durationMs));
+  const n = db.select({ n: count() }).from(responses).where(where).get()?.n ?? 0;
+  if (n === 0) return undefined;
+  const middle = db
+    .select({ d: responses.durationMs })
+    .from(responses)
+    .where(where)
+    .orderBy(asc(responses.durationMs))
+    .limit(n % 2 ? 1 : 2)
+    .offset(n % 2 ? (n - 1) / 2 : n / 2 - 1)
+    .all()
+    .map((r) => r.d ?? 0);
+  const median = middle.reduce((s, d) => s + d, 0) / middle.length;
+  return { median, count: n };
+}
+
+/** The first completed response (by completion, then id) of the waves with this hash, other than `exceptId`. */
+export function firstWithHash(
+  db: Executor,
+  waveIds: readonly number[],
+  kind: "browser" | "network",
+  hash: string,
+  exceptId: number,
+): { id: number; waveId: number } | undefined {
+  if (waveIds.length === 0) return undefined;
+  const column = kind === "browser" ? responses.browserHash : responses.networkHash;
+  return db
+    .select({ id: responses.id, waveId: responses.waveId })
+    .from(responses)
+    .where(and(inArray(responses.waveId, [...waveIds]), eq(column, hash), eq(responses.status, "completed"), sql`${responses.id} <> ${exceptId}`))
+    .orderBy(asc(responses.completedAt), asc(responses.id))
+    .limit(1)
+    .get();
+}
+
+// ---------------------------------------------------------------- the ledger
+
+export type LedgerState = "flagged" | "excluded" | "all";
+
+export interface LedgerFilter {
+  waveIds: readonly number[];
+  state: LedgerState;
+  /** Only responses carrying this flag code. */
+  flag?: string | undefined;
+  waveId?: number | undefined;
+  segmentId?: number | undefined;
+  limit: number;
+  offset: number;
+}
+
+function ledgerWhere(f: LedgerFilter): SQL {
+  const conditions: SQL[] = [inArray(responses.waveId, [...f.waveIds]), eq(responses.status, "completed")];
+  if (f.state === "flagged") conditions.push(isNotNull(responses.qualityFlags));
+  if (f.state === "excluded") conditions.push(eq(responses.excluded, true));
+  if (f.flag) conditions.push(sql`EXISTS (SELECT 1 FROM json_each(${responses.qualityFlags}) WHERE json_extract(json_each.value, '$.code') = ${f.flag})`);
+  if (f.waveId) conditions.push(eq(responses.waveId, f.waveId));
+  if (f.segmentId) conditions.push(eq(responses.segmentId, f.segmentId));
+  return and(...conditions)!;
+}
+
+/** One page of completed responses for the ledger, newest first, and how many match in all. */
+export function listLedger(db: Executor, f: LedgerFilter): { rows: SurveyResponse[]; total: number } {
+  if (f.waveIds.length === 0) return { rows: [], total: 0 };
+  const where = ledgerWhere(f);
+  const total = db.select({ n: count() }).from(responses).where(where).get()?.n ?? 0;
+  const rows = db.select().from(responses).where(where).orderBy(desc(responses.id)).limit(f.limit).offset(f.offset).all();
+  return { rows, total };
+}
+
+/** Completed responses carrying each flag code, with how many of them are excluded. */
+export function countFlags(db: Executor, waveIds: readonly number[]): Array<{ code: string; n: number; excluded: number }> {
+  if (waveIds.length === 0) return [];
+  return db
+    .select({
+      code: sql<string>`json_extract(f.value, '$.code')`,
+      n: sql<number>`count(DISTINCT ${responses.id})`,
+      excluded: sql<number>`count(DISTINCT CASE WHEN ${responses.excluded} = 1 THEN ${responses.id} END)`,
+    })
+    .from(sql`${responses}, json_each(${responses.qualityFlags}) AS f`)
+    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), isNotNull(responses.qualityFlags)))
+    .groupBy(sql`json_extract(f.value, '$.code')`)
+    .all();
+}
+
+/** Which of `ids` are completed responses of these waves. */
+export function existingResponseIds(db: Executor, waveIds: readonly number[], ids: readonly number[]): number[] {
+  if (waveIds.length === 0 || ids.length === 0) return [];
+  return db
+    .select({ id: responses.id })
+    .from(responses)
+    .where(and(inArray(responses.waveId, [...waveIds]), inArray(responses.id, [...ids]), eq(responses.status, "completed")))
+    .orderBy(asc(responses.id))
+    .all()
+    .map((r) => r.id);
+}
+
+/** Excludes (with reason, who, when) or restores responses; returns the ids whose state changed. */
+export function setExclusion(
+  db: Executor,
+  ids: readonly number[],
+  change: { excluded: true; reason: string; by: number; at: Date } | { excluded: false },
+): number[] {
+  if (ids.length === 0) return [];
+  const fields = change.excluded
+    ? { excluded: true, excludedReason: change.reason, excludedBy: change.by, excludedAt: change.at }
+    : { excluded: false, excludedReason: null, excludedBy: null, excludedAt: null };
+  return db
+    .update(responses)
+    .set(fields)
+    .where(and(inArray(responses.id, [...ids]), eq(responses.excluded, !change.excluded)))
+    .returning({ id: responses.id })
+    .all()
+    .map((r) => r.id)
+    .sort((a, b) => a - b);
+}
+
+/** Names of users by id (who excluded a response). */
+export function userEmails(db: Executor, ids: readonly number[]): Map<number, string> {
+  if (ids.length === 0) return new Map();
+  return new Map(
+    db
+      .select({ id: users.id, email: users.email })
+      .from(users)
+      .where(inArray(users.id, [...ids]))
+      .all()
+      .map((u) => [u.id, u.email]),
+  );
+}
+
+/** The study's quality actions from the audit log (exclusions, restores, settings, aliases), newest first. */
+export function qualityAudit(db: Executor, studyId: number, limit: number) {
+  return db
+    .select({ entry: auditLog, email: users.email })
+    .from(auditLog)
+    .leftJoin(users, eq(users.id, auditLog.userId))
+    .where(and(eq(auditLog.entityType, "study"), eq(auditLog.entityId, String(studyId)), like(auditLog.action, "quality.%")))
+    .orderBy(desc(auditLog.id))
+    .limit(limit)
+    .all();
+}
+
+// ---------------------------------------------------------------- counts with exclusions ignored
+
+/**
+ * Completed responses per wave and segment with nothing left out (neither excluded nor flagged):
+ * the "without exclusions" side of the sensitivity view. Same shape as aggregation.ts.
+ */
+export function countAllRespondents(db: Executor, waveIds: readonly number[]): Array<{ waveId: number; segmentId: number; n: number }> {
+  if (waveIds.length === 0) return [];
+  return db
+    .select({ waveId: responses.waveId, segmentId: responses.segmentId, n: count() })
+    .from(responses)
+    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed")))
+    .groupBy(responses.waveId, responses.segmentId)
+    .all();
+}
+
+/** Aware respondents per metric, wave and segment among all completed responses (as countAware, nothing left out). */
+export function countAllAware(db: Executor, metrics: readonly MetricDefinition[], waveIds: readonly number[]): AwareCount[] {
+  if (waveIds.length === 0) return [];
+  const out: AwareCount[] = [];
+  for (const m of metrics) {
+    if (m.positive.length === 0) continue;
+    const matches =
+      m.kind === "options"
+        ? inArray(answers.optionId, m.positive as number[])
+        : m.kind === "values"
+          ? inArray(answers.valueNumber, m.positive as number[])
+          : inArray(answers.id, db.select({ id: textMentions.answerId }).from(textMentions).where(inArray(textMentions.code, m.positive as string[])));
+    const rows = db
+      .select({ waveId: responses.waveId, segmentId: responses.segmentId, x: sql<number>`count(DISTINCT ${answers.responseId})` })
+      .from(answers)
+      .innerJoin(responses, eq(responses.id, answers.responseId))
+      .where(and(eq(answers.questionId, m.questionId), matches, inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed")))
+      .groupBy(responses.waveId, responses.segmentId)
+      .all();
+    for (const r of rows) out.push({ metric: m.metric, ...r });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- coding
+
+/** Text answers to the questions, by id after `afterId`, at most `limit` (every response status). */
+export function listTextAnswers(db: Executor, questionIds: readonly number[], afterId: number, limit: number) {
+  if (questionIds.length === 0) return [];
+  return db
+    .select({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText })
+    .from(answers)
+    .where(and(inArray(answers.questionId, [...questionIds]), isNotNull(answers.valueText), gt(answers.id, afterId)))
+    .orderBy(asc(answers.id))
+    .limit(limit)
+    .all();
+}
+
+export function deleteMentionsOfQuestions(db: Executor, questionIds: readonly number[]): void {
+  if (questionIds.length === 0) return;
+  db.delete(textMentions)
+    .where(inArray(textMentions.answerId, db.select({ id: answers.id }).from(answers).where(inArray(answers.questionId, [...questionIds]))))
+    .run();
+}
+
+export function insertMentionRows(db: Executor, rows: ReadonlyArray<{ answerId: number; code: string; rank: number }>): void {
+  // 3 parameters a row: stay well under SQLite's limit of bound parameters per statement.
+  for (let i = 0; i < rows.length; i += 300) db.insert(textMentions).values(rows.slice(i, i + 300)).run();
+}
+
+/**
+ * Text answers of completed, not excluded responses to the questions, with their mention count,
+ * by answer id after `afterId` (for the review queue).
+ */
+export function listAnswersForReview(db: Executor, questionIds: readonly number[], waveIds: readonly number[], afterId: number, limit: number) {
+  if (questionIds.length === 0 || waveIds.length === 0) return [];
+  return db
+    .select({ id: answers.id, questionId: answers.questionId, text: sql<string>`${answers.valueText}` })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(
+      and(
+        inArray(answers.questionId, [...questionIds]),
+        isNotNull(answers.valueText),
+        gt(answers.id, afterId),
+        inArray(responses.waveId, [...waveIds]),
+        eq(responses.status, "completed"),
+        eq(responses.excluded, false),
+      ),
+    )
+    .orderBy(asc(answers.id))
+    .limit(limit)
+    .all();
+}
+
+/** Coded answers per code (completed, not excluded responses), and top-of-mind counts. */
+export function countMentions(db: Executor, questionIds: readonly number[], waveIds: readonly number[]) {
+  if (questionIds.length === 0 || waveIds.length === 0) return [];
+  return db
+    .select({
+      code: textMentions.code,
+      n: count(),
+      first: sql<number>`sum(${textMentions.rank} = 0)`,
+    })
+    .from(textMentions)
+    .innerJoin(answers, eq(answers.id, textMentions.answerId))
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(
+      and(
+        inArray(answers.questionId, [...questionIds]),
+        inArray(responses.waveId, [...waveIds]),
+        eq(responses.status, "completed"),
+        eq(responses.excluded, false),
+      ),
+    )
+    .groupBy(textMentions.code)
+    .all();
+}
+
+// ---------------------------------------------------------------- themes
+
+/** Open answers for themes: completed, not excluded (and not flagged unless included) responses, in answer id order. */
+export function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
+  if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
+  const conditions: SQL[] = [
+    inArray(answers.questionId, [...f.questionIds]),
+    isNotNull(answers.valueText),
+    inArray(responses.waveId, [...f.waveIds]),
+    eq(responses.status, "completed"),
+    eq(responses.excluded, false),
+  ];
+  if (!f.includeFlagged) conditions.push(isNull(responses.qualityFlags));
+  return db
+    .select({
+      answerId: answers.id,
+      questionId: answers.questionId,
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      text: sql<string>`${answers.valueText}`,
+    })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(and(...conditions))
+    .orderBy(asc(answers.id))
+    .limit(f.limit)
+    .all();
+}

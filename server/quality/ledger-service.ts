@@ -1,0 +1,258 @@
+import { z } from "zod";
+import type { Db } from "../../db/client.js";
+import { countRespondents } from "../../db/queries/aggregation.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { countFlags, existingResponseIds, findQualitySettings, listAnswersOf, listLedger, qualityAudit, setExclusion, userEmails } from "../../db/queries/quality.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { listSegments } from "../../db/queries/studies.js";
+import type { Locale, QualityFlag, Segment, Study, Wave } from "../../db/schema.js";
+import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
+import type { Translate } from "../i18n/index.js";
+import { FLAG_CODES } from "./flags.js";
+import { flagLabel, flagReason } from "./presenter.js";
+import { readQualitySettings, type QualitySettings } from "./settings.js";
+import { exclusionWarnings, type RateCell, type RateWarning } from "./warnings.js";
+
+/** The exclusion ledger: flagged responses with their reasons and answers; exclude and restore. */
+
+export const LEDGER_PAGE_SIZE = 50;
+export const MAX_EXCLUSION_BATCH = 1000;
+export const MAX_REASON_LENGTH = 500;
+
+const optionalId = z.preprocess((v) => (v === "" || v === "0" || v === undefined ? undefined : v), z.coerce.number().int().positive().max(2 ** 31).optional());
+
+/** Query of the ledger page: what to list. Unknown parameters (lang) are ignored. */
+export const ledgerQuery = z.object({
+  state: z.enum(["flagged", "excluded", "all"]).default("flagged"),
+  flag: z.preprocess((v) => (v === "" ? undefined : v), z.enum(FLAG_CODES).optional()),
+  wave: optionalId,
+  segment: optionalId,
+  page: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(1).max(1_000_000).default(1)),
+});
+export type LedgerQuery = z.infer<typeof ledgerQuery>;
+
+const idList = z.preprocess(
+  (v) => (v === undefined || v === "" ? [] : Array.isArray(v) ? v : [v]),
+  z.array(z.coerce.number("quality.errors.badIds").int("quality.errors.badIds").positive("quality.errors.badIds").max(2 ** 31, "quality.errors.badIds")).max(MAX_EXCLUSION_BATCH, "quality.errors.tooMany"),
+);
+
+/**
+ * The ledger form: checked `ids` and a bulk `action`, or a row button `one` = "exclude:12";
+ * a reason is required either way.
+ */
+export const exclusionForm = z
+  .object({
+    ids: idList,
+    action: z.enum(["exclude", "restore"], "quality.errors.badAction").optional(),
+    one: z
+      .string()
+      .regex(/^(exclude|restore):\d{1,10}$/, "quality.errors.badAction")
+      .optional(),
+    reason: z.string("quality.errors.reasonRequired").trim().min(1, "quality.errors.reasonRequired").max(MAX_REASON_LENGTH, "validation.tooLong"),
+  })
+  .transform((f, ctx) => {
+    const [action, id] = f.one ? (f.one.split(":") as ["exclude" | "restore", string]) : [f.action, undefined];
+    const ids = id ? [Number(id)] : [...new Set(f.ids)];
+    if (!action) ctx.addIssue({ code: "custom", path: ["action"], message: "quality.errors.badAction" });
+    if (ids.length === 0) ctx.addIssue({ code: "custom", path: ["ids"], message: "quality.errors.noneSelected" });
+    return { excluded: action === "exclude", ids, reason: f.reason };
+  });
+export type ExclusionChange = z.output<typeof exclusionForm>;
+
+export type ExclusionOutcome = { ok: true; changed: number[] } | { ok: false; unknown: number[] };
+
+/**
+ * Excludes or restores responses of the study with a reason, in one transaction with the audit
+ * entry (who, when, which responses, why). Ids that are not completed responses of this study
+ * refuse the whole change.
+ */
+export function changeExclusion(db: Db, study: Study, userId: number, change: ExclusionChange, now = new Date()): ExclusionOutcome {
+  const waveIds = listWaves(db, study.id).map((w) => w.id);
+  const found = new Set(existingResponseIds(db, waveIds, change.ids));
+  const unknown = change.ids.filter((id) => !found.has(id));
+  if (unknown.length) return { ok: false, unknown };
+  return db.transaction(
+    (tx) => {
+      const changed = setExclusion(tx, change.ids, change.excluded ? { excluded: true, reason: change.reason, by: userId, at: now } : { excluded: false });
+      recordAudit(tx, {
+        userId,
+        action: change.excluded ? "quality.exclude" : "quality.restore",
+        entityType: "study",
+        entityId: study.id,
+        details: { responseIds: changed, requested: change.ids.length, reason: change.reason },
+      });
+      return { ok: true as const, changed };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export interface LedgerAnswer {
+  question: string;
+  value: string;
+}
+
+export interface LedgerRow {
+  id: number;
+  wave: string;
+  segment: string;
+  completedAt: Date | null;
+  durationSeconds: number | null;
+  flags: Array<{ code: string; label: string; reason: string }>;
+  answers: LedgerAnswer[];
+  excluded: boolean;
+  excludedReason: string | null;
+  excludedBy: string | null;
+  excludedAt: Date | null;
+}
+
+export interface RateRow {
+  wave: Wave;
+  segment: Segment;
+  completed: number;
+  excluded: number;
+  flagged: number;
+  rate: number | null;
+}
+
+export interface LedgerPage {
+  query: LedgerQuery;
+  rows: LedgerRow[];
+  total: number;
+  pages: number;
+  waves: Wave[];
+  segments: Segment[];
+  flagCounts: Array<{ code: string; label: string; n: number; excluded: number }>;
+  rates: RateRow[];
+  warnings: string[];
+  settings: QualitySettings;
+  flagsComputedAt: Date | null;
+  history: Array<{ at: Date; who: string | null; action: string; count: number; reason: string }>;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** The text of a response's answers, question by question in questionnaire order. */
+function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<typeof listAnswersOf>, locale: Locale, fallback: Locale): LedgerAnswer[] {
+  const out: LedgerAnswer[] = [];
+  for (const q of questions) {
+    const mine = rows.filter((a) => a.questionId === q.id);
+    if (mine.length === 0) continue;
+    const value =
+      q.type === "single" || q.type === "multi"
+        ? mine.map((a) => localize(q.options.find((o) => o.id === a.optionId)?.text, locale, fallback)).join(", ")
+        : q.type === "scale"
+          ? mine.map((a) => String(a.valueNumber ?? "")).join(", ")
+          : clip(mine.map((a) => a.valueText ?? "").join(" "), 300);
+    out.push({ question: clip(localize(q.text, locale, fallback) || q.key, 80), value });
+  }
+  return out;
+}
+
+/** Sentences for exclusion-rate warnings ("Pre and Post differ by 15 pp among Subscribers"). */
+export function warningSentences(warnings: readonly RateWarning[], waves: readonly Wave[], segmentLabel: (id: number) => string, t: Translate, locale: Locale): string[] {
+  const tag = locale === "ru" ? "ru-RU" : "en-GB";
+  const percent = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 1 });
+  const points = new Intl.NumberFormat(tag, { maximumFractionDigits: 1 });
+  const waveLabel = (id: number) => waves.find((w) => w.id === id)?.label ?? String(id);
+  return warnings.map((w) =>
+    t(`quality.warnings.${w.kind}`, {
+      within: w.kind === "waves" ? segmentLabel(w.within) : waveLabel(w.within),
+      low: w.kind === "waves" ? waveLabel(w.low.id) : segmentLabel(w.low.id),
+      high: w.kind === "waves" ? waveLabel(w.high.id) : segmentLabel(w.high.id),
+      lowRate: percent.format(w.low.rate),
+      highRate: percent.format(w.high.rate),
+      difference: points.format(w.differencePp),
+    }),
+  );
+}
+
+export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate): LedgerPage {
+  const waves = listWaves(db, study.id);
+  const segments = listSegments(db, study.id);
+  const questions = loadQuestionnaire(db, study.id);
+  const waveIds = waves.map((w) => w.id);
+  const settingsRow = findQualitySettings(db, study.id);
+  const settings = readQualitySettings(settingsRow?.settings);
+  const segmentLabel = (id: number) => {
+    const s = segments.find((x) => x.id === id);
+    return s ? localize(s.label, locale, study.defaultLocale) || s.key : String(id);
+  };
+  const questionLabel = (key: string) => {
+    const q = questions.find((x) => x.key === key);
+    return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 80) : key;
+  };
+
+  const { rows, total } = listLedger(db, {
+    waveIds,
+    state: query.state,
+    flag: query.flag,
+    waveId: query.wave,
+    segmentId: query.segment,
+    limit: LEDGER_PAGE_SIZE,
+    offset: (query.page - 1) * LEDGER_PAGE_SIZE,
+  });
+  const answers = listAnswersOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  const emails = userEmails(db, [...new Set(rows.map((r) => r.excludedBy).filter((id): id is number => id !== null))]);
+  const describe = (flags: QualityFlag[] | null) => (flags ?? []).map((f) => ({ code: f.code, label: flagLabel(f.code, t), reason: flagReason(f, t, questionLabel) }));
+
+  const counts = countRespondents(db, { waveIds, includeFlagged: true });
+  const rates: RateRow[] = [];
+  for (const wave of waves) {
+    for (const segment of segments) {
+      const c = counts.find((x) => x.waveId === wave.id && x.segmentId === segment.id);
+      if (!c) continue;
+      const completed = c.n + c.excluded;
+      rates.push({ wave, segment, completed, excluded: c.excluded, flagged: c.flagged, rate: completed ? c.excluded / completed : null });
+    }
+  }
+  const flagCounts = countFlags(db, waveIds);
+  const cells: RateCell[] = rates.map((r) => ({ waveId: r.wave.id, segmentId: r.segment.id, completed: r.completed, leftOut: r.excluded }));
+
+  return {
+    query,
+    rows: rows.map((r) => ({
+      id: r.id,
+      wave: waves.find((w) => w.id === r.waveId)?.label ?? "",
+      segment: segmentLabel(r.segmentId),
+      completedAt: r.completedAt,
+      durationSeconds: r.durationMs === null ? null : Math.round(r.durationMs / 1000),
+      flags: describe(r.qualityFlags),
+      answers: answerTexts(
+        questions,
+        answers.filter((a) => a.responseId === r.id),
+        locale,
+        study.defaultLocale,
+      ),
+      excluded: r.excluded,
+      excludedReason: r.excludedReason,
+      excludedBy: r.excludedBy === null ? null : (emails.get(r.excludedBy) ?? null),
+      excludedAt: r.excludedAt,
+    })),
+    total,
+    pages: Math.max(1, Math.ceil(total / LEDGER_PAGE_SIZE)),
+    waves,
+    segments,
+    flagCounts: FLAG_CODES.map((code) => {
+      const c = flagCounts.find((x) => x.code === code);
+      return { code, label: flagLabel(code, t), n: c?.n ?? 0, excluded: c?.excluded ?? 0 };
+    }),
+    rates,
+    warnings: warningSentences(exclusionWarnings(cells, settings.exclusionMarginPp), waves, segmentLabel, t, locale),
+    settings,
+    flagsComputedAt: settingsRow?.flagsComputedAt ?? null,
+    history: qualityAudit(db, study.id, 20)
+      .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore")
+      .map(({ entry, email }) => ({
+        at: entry.at,
+        who: email,
+        action: entry.action,
+        count: Array.isArray(entry.details?.["responseIds"]) ? (entry.details["responseIds"] as unknown[]).length : 0,
+        reason: typeof entry.details?.["reason"] === "string" ? entry.details["reason"] : "",
+      })),
+  };
+}
