@@ -296,7 +296,9 @@ shown <- data.frame(
   p = signif(r$p_value, 4), p_adjusted = signif(r$adjusted_p_value, 4),
   stringsAsFactors = FALSE
 )
+old_options <- options(width = 250)
 print(shown, row.names = FALSE, right = FALSE)
+options(old_options)
 
 # ---------------------------------------------------------------- the comparison
 max_abs_diff <- function(a, b) {

@@ -143,7 +143,13 @@ export function codebookRows(layout: ResponseLayout, t: Translate): Cell[][] {
   ];
 }
 
-/** One chunk: completed responses after `after` in id order, each with its answers (LEFT JOIN). */
+/**
+ * One chunk: completed responses after `after` in id order, each with its answers (LEFT JOIN).
+ * The unary + keeps SQLite off the (wave_id, status, …) indexes, which are not in id order and
+ * would make every chunk sort the rest of the study (quadratic in its size); instead it walks the
+ * primary key from `after` and stops at the chunk's last row, so the whole export reads each
+ * response once. The first chunk starts at the study's first response (FIRST_SQL, by index).
+ */
 const CHUNK_SQL = `
 SELECT r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at,
        r.completed_at, r.duration_ms, r.locale, r.params, r.quality_flags,
@@ -152,13 +158,15 @@ FROM (
   SELECT id, wave_id, segment_id, status, excluded, excluded_reason, started_at, completed_at,
          duration_ms, locale, params, quality_flags
   FROM responses
-  WHERE wave_id IN (SELECT id FROM waves WHERE study_id = @study)
-    AND status = 'completed' AND id > @after
+  WHERE +wave_id IN (SELECT id FROM waves WHERE study_id = @study)
+    AND +status = 'completed' AND id > @after
   ORDER BY id
   LIMIT @limit
 ) AS r
 LEFT JOIN answers AS a ON a.response_id = r.id
 ORDER BY r.id, a.question_id, a.id`;
+
+const FIRST_SQL = `SELECT min(id) FROM responses WHERE wave_id IN (SELECT id FROM waves WHERE study_id = ?)`;
 
 type ChunkRow = [
   id: number,
@@ -267,7 +275,9 @@ export interface ResponseSink {
 export async function streamResponses(db: Db, layout: ResponseLayout, sink: ResponseSink, chunkSize = CHUNK_SIZE): Promise<number> {
   const statement = db.$client.prepare(CHUNK_SQL).raw(true);
   const pivot = new Pivot(layout);
-  let after = 0;
+  const first = db.$client.prepare(FIRST_SQL).pluck().get(layout.studyId) as number | null;
+  if (first === null) return 0;
+  let after = first - 1;
   let written = 0;
   for (;;) {
     let inChunk = 0;
