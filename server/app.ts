@@ -18,6 +18,7 @@ import { authRoutes } from "./routes/auth.js";
 import { healthRoutes } from "./routes/health.js";
 import { respondRoutes } from "./routes/respond.js";
 import { resultRoutes } from "./routes/results.js";
+import { qualityRoutes } from "./routes/quality.js";
 import { homeRoutes } from "./routes/home.js";
 import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
@@ -97,6 +98,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(questionRoutes(db, config.sessionSecret));
   web.use(waveRoutes(db, config.baseUrl));
   web.use(resultRoutes(db, config.baseUrl));
+  web.use(qualityRoutes(db));
   web.use(adminRoutes(db));
   web.use(accountRoutes(db));
   app.use(web);

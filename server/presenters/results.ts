@@ -1,4 +1,4 @@
-import { describeRow, type LiftRow } from "../../stats/index.js";
+import { describeRow, type LiftRow, type LiftTable } from "../../stats/index.js";
 import type { Locale } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
@@ -122,13 +122,68 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
 
   const segmentLabel = new Map(results.segments.map((s) => [s.id, localize(s.label, locale, results.study.defaultLocale) || s.key]));
   const waveLabel = new Map(results.waves.map((w) => [w.id, w.label]));
-  const respondents = results.respondents.map((r) => ({
-    wave: waveLabel.get(r.waveId) ?? String(r.waveId),
-    segment: segmentLabel.get(r.segmentId) ?? String(r.segmentId),
-    n: f.integer(r.n),
-    excluded: f.integer(r.excluded),
-    flagged: f.integer(r.flagged),
-  }));
+  const respondents = results.respondents.map((r) => {
+    // Left out of the results: excluded, and flagged ones when flagged responses are not counted.
+    const leftOut = r.excluded + (results.options.flagged ? 0 : r.flagged);
+    const completed = r.n + leftOut;
+    return {
+      wave: waveLabel.get(r.waveId) ?? String(r.waveId),
+      segment: segmentLabel.get(r.segmentId) ?? String(r.segmentId),
+      n: f.integer(r.n),
+      excluded: f.integer(r.excluded),
+      flagged: f.integer(r.flagged),
+      leftOut: completed ? f.percent(leftOut / completed) : "—",
+    };
+  });
 
   return { metrics, liftChart, respondents, level, formats: f };
+}
+
+export interface SensitivityRow {
+  metric: string;
+  segment: string;
+  total: boolean;
+  /** As reported (exclusions applied) and over all completed responses; "—" when a side has no row. */
+  reported: { lift: string; p: string; n: string; verdict: string };
+  all: { lift: string; p: string; n: string; verdict: string };
+  /** Reported lift minus the lift over all responses, in pp. */
+  difference: string;
+}
+
+/**
+ * Headline lifts (total rows, or segment rows when a metric has no total) with and without
+ * exclusions, side by side: how much the cleaning moved each result.
+ */
+export function sensitivityView(results: StudyResults, all: LiftTable, locale: Locale, t: Translate): SensitivityRow[] {
+  const f = numberFormats(locale);
+  const side = (row: LiftRow | undefined) =>
+    row
+      ? {
+          lift: `${f.pp(row.absoluteLift.estimate)} [${f.pp(row.absoluteLift.lower)}; ${f.pp(row.absoluteLift.upper)}]`,
+          p: f.pValue(row.adjustedPValue),
+          n: `${f.integer(row.pre.n)} / ${f.integer(row.post.n)}`,
+          verdict: t(`quality.verdicts.${row.verdict}`),
+        }
+      : { lift: "—", p: "—", n: "—", verdict: "" };
+  const out: SensitivityRow[] = [];
+  for (const metric of Object.keys(results.metricLabels)) {
+    const mine = results.table.rows.filter((r) => r.metric === metric);
+    const theirs = all.rows.filter((r) => r.metric === metric);
+    const hasTotal = mine.some((r) => r.kind === "total") || theirs.some((r) => r.kind === "total");
+    const ids = [...new Set([...mine, ...theirs].filter((r) => (hasTotal ? r.kind === "total" : true)).map((r) => r.id))];
+    for (const id of ids) {
+      const a = mine.find((r) => r.id === id);
+      const b = theirs.find((r) => r.id === id);
+      const any = (a ?? b)!;
+      out.push({
+        metric: results.metricLabels[metric] ?? metric,
+        segment: any.segmentLabel,
+        total: any.kind === "total",
+        reported: side(a),
+        all: side(b),
+        difference: a && b ? f.pp(a.absoluteLift.estimate - b.absoluteLift.estimate) : "—",
+      });
+    }
+  }
+  return out;
 }

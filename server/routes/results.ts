@@ -11,8 +11,12 @@ import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
-import { resultsView } from "../presenters/results.js";
-import { computeResults, resultsQuery, type StudyResults } from "../services/results.js";
+import { resultsView, sensitivityView } from "../presenters/results.js";
+import { loadQualitySettings } from "../quality/flag-service.js";
+import { warningSentences } from "../quality/ledger-service.js";
+import { feedbackThemes } from "../quality/themes-service.js";
+import { exclusionWarnings } from "../quality/warnings.js";
+import { computeResults, liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
 import { studyFrom } from "./studies.js";
 
 const shareForm = z.object({
@@ -52,7 +56,38 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       sizes: new Map(listWaveSegments(db, w.id).map((r) => [r.segmentId, r.audienceSize])),
     }));
     const excluded = results.respondents.reduce((n, r) => n + r.excluded, 0);
+
+    // Data quality: differential exclusion between the compared waves and segments, the lifts
+    // with and without exclusions, and the themes of open feedback.
+    const includeFlagged = results.options.flagged;
+    const waveOrder = [results.pre.id, results.post.id];
+    const segmentOrder = results.segments.map((s) => s.id);
+    const cells = results.respondents
+      .map((r) => {
+        const leftOut = r.excluded + (includeFlagged ? 0 : r.flagged);
+        return { waveId: r.waveId, segmentId: r.segmentId, completed: r.n + leftOut, leftOut };
+      })
+      .sort((a, b) => segmentOrder.indexOf(a.segmentId) - segmentOrder.indexOf(b.segmentId) || waveOrder.indexOf(a.waveId) - waveOrder.indexOf(b.waveId));
+    const margin = loadQualitySettings(db, study.id).exclusionMarginPp;
+    const exclusion = {
+      margin,
+      warnings: warningSentences(exclusionWarnings(cells, margin), results.waves, segmentLabel, req.t, req.locale),
+    };
+    const sensitivity = sensitivityView(results, liftTableWithoutExclusions(db, results, req.locale, req.t), req.locale, req.t);
+    const themes = feedbackThemes(db, {
+      questions: results.questions,
+      waves: results.waves,
+      segments: results.segments,
+      includeFlagged,
+      waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
+      segmentId: Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined,
+      locale: req.locale,
+      fallback: study.defaultLocale,
+    });
     return {
+      exclusion,
+      sensitivity,
+      themes,
       study,
       results,
       view,

@@ -11,7 +11,6 @@ import {
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
-  insertMentions,
   findBrowserResponse,
   findLinkResponse,
   findResponseByNonce,
@@ -25,7 +24,8 @@ import { fillRedirect } from "../domain/pass-through.js";
 import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
 import { rotatedOrder } from "../domain/rotation.js";
 import { hmac, safeEqual } from "../domain/secrets.js";
-import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
+import { codeStoredAnswers } from "../quality/coding-service.js";
+import { flagCompletedResponse } from "../quality/flag-service.js";
 
 /**
  * The respondent flow, free of Express: resolve a link, decide what a visitor sees, and store a
@@ -218,7 +218,8 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
         }
 
         const stored = replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
-        codeTextAnswers(tx, page.questions, stored);
+        // Brand and competitor mentions of unaided answers, coded with the study's aliases.
+        codeStoredAnswers(tx, ctx.study.id, questions, stored);
 
         if (!isLast) {
           updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
@@ -232,6 +233,8 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           locale: s.locale,
         };
         updateResponse(tx, response.id, fields);
+        // Quality flags as the response completes (a study-wide recompute may refine speeders later).
+        flagCompletedResponse(tx, ctx.study.id, response.id, questions);
         if (ctx.link.kind === "open") countLinkUse(tx, ctx.link.id);
         return { kind: "completed", response: { ...response, ...fields } };
       },
@@ -244,19 +247,6 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
       return winner?.status === "completed" ? { kind: "completed", response: winner } : { kind: "next_page", page: winner?.currentPage ?? 0 };
     }
     throw error;
-  }
-}
-
-/** Brand mentions of text answers to text metrics, stored with the answers (same transaction). */
-function codeTextAnswers(
-  tx: Executor,
-  questions: readonly SurveyQuestion[],
-  stored: ReadonlyArray<{ id: number; questionId: number; valueText: string | null }>,
-): void {
-  for (const answer of stored) {
-    const q = questions.find((x) => x.id === answer.questionId);
-    if (!q?.metricMatch?.length || answer.valueText === null) continue;
-    insertMentions(tx, answer.id, codeMentions(answer.valueText, { [BRAND_CODE]: q.metricMatch }));
   }
 }
 

@@ -8,7 +8,8 @@ import {
   type LiftTableCount,
 } from "../../stats/index.js";
 import type { Db } from "../../db/client.js";
-import { countAware, countRespondents, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
+import { countAware, countRespondents, type AwareCount, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
+import { countAllAware, countAllRespondents } from "../../db/queries/quality.js";
 import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
@@ -108,6 +109,32 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
   const respondents = countRespondents(db, filter);
   const aware = countAware(db, metrics, filter);
 
+  const metricLabels = Object.fromEntries(
+    metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
+  );
+  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, respondents, aware);
+  return { study, waves, pre, post, segments, questions, options, counts, respondents, table, metricLabels };
+}
+
+interface TableInput {
+  study: Study;
+  pre: Wave;
+  post: Wave;
+  segments: Segment[];
+  metrics: MetricDefinition[];
+  metricLabels: Record<string, string>;
+  options: ResultsQuery;
+  locale: Locale;
+  t: Translate;
+}
+
+/** SQL counts → liftTable, with the study's audience sizes and campaign cost. */
+function liftTableOf(
+  db: Db,
+  { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
+  respondents: ReadonlyArray<Pick<RespondentCount, "waveId" | "segmentId" | "n">>,
+  aware: readonly AwareCount[],
+): { counts: LiftTableCount[]; table: LiftTable } {
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const awareBy = new Map(aware.map((a) => [`${a.metric}|${a.waveId}|${a.segmentId}`, a.x]));
   const counts: LiftTableCount[] = [];
@@ -126,9 +153,6 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
 
   // Audience sizes of the post wave describe the population the result speaks for.
   const audience = new Map(listWaveSegments(db, post.id).map((r) => [r.segmentId, r.audienceSize]));
-  const metricLabels = Object.fromEntries(
-    metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
-  );
   const table = liftTable({
     metrics: metrics.map((m) => ({ key: m.metric, label: metricLabels[m.metric]! })),
     segments: segments.map((s) => {
@@ -147,5 +171,17 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
     ...(study.campaignCost !== null && study.costCurrency ? { campaign: { cost: study.campaignCost, currency: study.costCurrency } } : {}),
     totalLabel: t("results.total"),
   });
-  return { study, waves, pre, post, segments, questions, options, counts, respondents, table, metricLabels };
+  return { counts, table };
+}
+
+/**
+ * The same lift table over every completed response of the two waves, nothing left out (neither
+ * excluded nor flagged): the "without exclusions" side of the sensitivity view.
+ */
+export function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): LiftTable {
+  const metrics = metricDefinitions(results.questions);
+  const waveIds = [results.pre.id, results.post.id];
+  const respondents = countAllRespondents(db, waveIds);
+  const aware = countAllAware(db, metrics, waveIds);
+  return liftTableOf(db, { ...results, metrics, locale, t }, respondents, aware).table;
 }

@@ -1,0 +1,191 @@
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { saveQualitySettings } from "../../db/queries/quality.js";
+import type { Study } from "../../db/schema.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { parseForm, type FieldErrors } from "../forms.js";
+import { hasRole, requireRole } from "../middleware/auth.js";
+import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeStudy, removeAlias } from "../quality/coding-service.js";
+import { FLAG_CODES } from "../quality/flags.js";
+import { loadQualitySettings, recomputeStudyFlags } from "../quality/flag-service.js";
+import { changeExclusion, exclusionForm, ledgerPage, ledgerQuery, type LedgerQuery } from "../quality/ledger-service.js";
+import { qualitySettingsForm, settingsFormValues } from "../quality/settings.js";
+import { studyFrom } from "./studies.js";
+
+const aliasForm = z.object({
+  alias: z.string("quality.errors.aliasRequired").max(1000, "validation.tooLong"),
+  code: z.string("quality.errors.unknownCode").max(200, "quality.errors.unknownCode"),
+});
+
+const idParam = (value: unknown) => {
+  const id = Number(value);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+};
+
+/** The ledger's filter as a query string (kept across posts and redirects). */
+function filterQuery(q: LedgerQuery): string {
+  const params = new URLSearchParams({ state: q.state });
+  if (q.flag) params.set("flag", q.flag);
+  if (q.wave) params.set("wave", String(q.wave));
+  if (q.segment) params.set("segment", String(q.segment));
+  if (q.page > 1) params.set("page", String(q.page));
+  return params.toString();
+}
+
+/**
+ * Data quality: the exclusion ledger (flags, decisions, thresholds) and the coding of unaided
+ * answers (aliases, review queue). Everyone with access to the study reads; researchers decide.
+ */
+export function qualityRoutes(db: Db): Router {
+  const router = Router();
+  const viewer = requireRole("viewer");
+  const researcher = requireRole("researcher");
+
+  function parseLedgerQuery(req: Request): LedgerQuery {
+    const parsed = ledgerQuery.safeParse(req.query);
+    if (!parsed.success) throw new ValidationError({ filter: req.t("quality.errors.badFilter") });
+    return parsed.data;
+  }
+
+  function renderLedger(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown>; settingsErrors?: FieldErrors; settingsValues?: Record<string, unknown> } = {}) {
+    const query = parseLedgerQuery(req);
+    const page = ledgerPage(db, study, query, req.locale, req.t);
+    const notice = (() => {
+      const n = Number(req.query["n"]);
+      const count = Number.isSafeInteger(n) && n >= 0 ? n : 0;
+      switch (req.query["done"]) {
+        case "exclude":
+        case "restore":
+          return req.t(`quality.ledger.done.${req.query["done"]}`, { count });
+        case "saved":
+          return req.t("quality.settings.saved", { count });
+        case "recomputed":
+          return req.t("quality.settings.recomputed", { count });
+        default:
+          return "";
+      }
+    })();
+    res.status(status).render("quality/index", {
+      study,
+      page,
+      flagCodes: FLAG_CODES,
+      canDecide: hasRole(req.user!.role, "researcher"),
+      filter: filterQuery(query),
+      errors: form.errors ?? {},
+      values: form.values ?? {},
+      settingsErrors: form.settingsErrors ?? {},
+      settingsValues: form.settingsValues ?? settingsFormValues(page.settings),
+      notice,
+    });
+  }
+
+  router.get("/studies/:studyId/quality", viewer, (req, res) => {
+    renderLedger(req, res, studyFrom(db, req), 200);
+  });
+
+  router.post("/studies/:studyId/quality/exclusions", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const query = parseLedgerQuery(req);
+    const form = parseForm(exclusionForm, req.body, req.t);
+    const values = { reason: typeof req.body?.reason === "string" ? req.body.reason : "", ids: [req.body?.ids ?? []].flat().map(String) };
+    if (!form.ok) return renderLedger(req, res, study, 422, { errors: form.errors, values });
+    const outcome = changeExclusion(db, study, req.user!.id, form.data);
+    if (!outcome.ok) {
+      return renderLedger(req, res, study, 422, { errors: { ids: req.t("quality.errors.unknownResponses", { ids: outcome.unknown.join(", ") }) }, values });
+    }
+    res.redirect(303, `/studies/${study.id}/quality?${filterQuery(query)}&done=${form.data.excluded ? "exclude" : "restore"}&n=${outcome.changed.length}`);
+  });
+
+  router.post("/studies/:studyId/quality/settings", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const form = parseForm(qualitySettingsForm, req.body, req.t);
+    if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
+    const before = loadQualitySettings(db, study.id);
+    db.transaction((tx) => {
+      saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
+      recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
+    });
+    const summary = recomputeStudyFlags(db, study.id, { userId: req.user!.id });
+    res.redirect(303, `/studies/${study.id}/quality?done=saved&n=${summary.changed}`);
+  });
+
+  router.post("/studies/:studyId/quality/recompute", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const summary = recomputeStudyFlags(db, study.id, { userId: req.user!.id });
+    res.redirect(303, `/studies/${study.id}/quality?done=recomputed&n=${summary.changed}`);
+  });
+
+  // ---------------------------------------------------------------- coding
+
+  function renderCoding(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown> } = {}) {
+    const overview = codingOverview(db, study, req.locale);
+    const n = Number(req.query["n"]);
+    const count = Number.isSafeInteger(n) && n >= 0 ? n : 0;
+    const added = typeof req.query["added"] === "string" ? req.query["added"].slice(0, MAX_ALIAS_LENGTH) : "";
+    const notice = added
+      ? req.t("quality.coding.added", { alias: added, count })
+      : req.query["done"] === "removed"
+        ? req.t("quality.coding.removed")
+        : req.query["done"] === "recoded"
+          ? req.t("quality.coding.recoded", { count })
+          : "";
+    res.status(status).render("quality/coding", {
+      study,
+      overview,
+      canDecide: hasRole(req.user!.role, "researcher"),
+      errors: form.errors ?? {},
+      values: form.values ?? {},
+      maxAlias: MAX_ALIAS_LENGTH,
+      notice,
+    });
+  }
+
+  router.get("/studies/:studyId/quality/coding", viewer, (req, res) => {
+    renderCoding(req, res, studyFrom(db, req), 200);
+  });
+
+  router.post("/studies/:studyId/quality/coding/aliases", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const form = parseForm(aliasForm, req.body, req.t);
+    const values = { alias: typeof req.body?.alias === "string" ? req.body.alias : "", code: typeof req.body?.code === "string" ? req.body.code : "" };
+    if (!form.ok) return renderCoding(req, res, study, 422, { errors: form.errors, values });
+    const outcome = addAlias(db, study, req.user!.id, form.data, req.locale);
+    if ("field" in outcome) {
+      const message =
+        outcome.message === "required"
+          ? req.t("quality.errors.aliasRequired")
+          : outcome.message === "tooLong"
+            ? req.t("quality.errors.aliasTooLong", { max: MAX_ALIAS_LENGTH })
+            : outcome.message === "unknownCode"
+              ? req.t("quality.errors.unknownCode")
+              : req.t("quality.errors.aliasTaken", { alias: form.data.alias.trim(), owner: outcome.takenBy ?? "" });
+      return renderCoding(req, res, study, 422, { errors: { [outcome.field]: message }, values });
+    }
+    const params = new URLSearchParams({ added: form.data.alias.trim(), n: String(outcome.recoded) });
+    res.redirect(303, `/studies/${study.id}/quality/coding?${params.toString()}`);
+  });
+
+  router.post("/studies/:studyId/quality/coding/aliases/:aliasId/delete", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const id = idParam(req.params["aliasId"]);
+    if (id === undefined || !removeAlias(db, study, req.user!.id, id)) throw new NotFoundError();
+    res.redirect(303, `/studies/${study.id}/quality/coding?done=removed`);
+  });
+
+  router.post("/studies/:studyId/quality/coding/recode", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    const recoded = db.transaction(
+      (tx) => {
+        const r = recodeStudy(tx, study.id);
+        recordAudit(tx, { userId: req.user!.id, action: "quality.recode", entityType: "study", entityId: study.id, details: r });
+        return r;
+      },
+      { behavior: "immediate" },
+    );
+    res.redirect(303, `/studies/${study.id}/quality/coding?done=recoded&n=${recoded.answers}`);
+  });
+
+  return router;
+}
