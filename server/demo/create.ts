@@ -1,0 +1,182 @@
+import type { Db } from "../../db/client.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { countLinkUse, setWaveSegment, setWaveStatus } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { insertMentions, insertResponse, replaceAnswers, type AnswerInsert } from "../../db/queries/responses.js";
+import { listSegments } from "../../db/queries/studies.js";
+import type { Locale, Question, QuestionOption, Wave } from "../../db/schema.js";
+import { brandLiftTemplate } from "../domain/template.js";
+import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
+import { translator } from "../i18n/index.js";
+import { closeWave, createStudyFromDefinition, createWave, openWave } from "../services/study-setup.js";
+import {
+  AUDIENCE,
+  CAMPAIGN,
+  DEMO_TARGET,
+  DEMO_WAVES,
+  generateDemoData,
+  trueLifts,
+  type DemoAnswers,
+  type DemoData,
+  type DemoMetric,
+  type DemoResponse,
+  type DemoSegment,
+  type DemoWaveKind,
+  type TrueLift,
+} from "./generate.js";
+import { DEMO_ALIASES, DEMO_BRAND, DEMO_COMPETITORS } from "./texts.js";
+
+/**
+ * Writes the demo study to a database: the brand-lift template for the fictional brand Zerno,
+ * a pre and a post wave (opened and closed in the past, with targets and audience sizes), and the
+ * generated respondents, each wave in one transaction through the same query functions the
+ * survey uses (responses, answers in long format, coded brand mentions, link use counts).
+ */
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Fieldwork periods, in days before `now`. */
+const PERIODS: Record<DemoWaveKind, { from: number; to: number }> = {
+  pre: { from: 42, to: 35 },
+  post: { from: 8, to: 1 },
+};
+
+export interface DemoOptions {
+  /** Same seed, same responses. */
+  seed: number;
+  /** The study's default language (respondents answer in both). */
+  locale: Locale;
+  /** Who creates the study and excludes the careless respondents; null for "the system". */
+  actorId: number | null;
+  /** Fieldwork dates are placed before this moment; default now. */
+  now?: Date;
+}
+
+export interface DemoStudy {
+  studyId: number;
+  /** Pre, then post. */
+  waveIds: [number, number];
+  trueLifts: Record<DemoMetric, Record<DemoSegment, TrueLift>>;
+  /** All responses written, completed or not. */
+  responses: number;
+}
+
+type StoredQuestion = Question & { options: QuestionOption[] };
+
+/** The study definition: the template for Zerno, three pages, the campaign's cost. */
+export function demoDefinition(locale: Locale) {
+  const t = translator(locale);
+  const def = brandLiftTemplate({
+    studyName: t("demo.studyName", { brand: DEMO_BRAND }),
+    brand: DEMO_BRAND,
+    category: t("demo.category"),
+    locale,
+    competitors: DEMO_COMPETITORS,
+    advantages: [t("demo.advantages.freshRoast"), t("demo.advantages.fast"), t("demo.advantages.plantMilk")],
+  });
+  // Respondents write the brand in Latin and Cyrillic letters: both count for unaided awareness.
+  const questions = def.questions.map((q) => (q.key === "unaided" && q.metric ? { ...q, metric: { ...q.metric, match: DEMO_ALIASES } } : q));
+  return { ...def, questions, pageSize: 3, campaignCost: CAMPAIGN[locale].cost, currency: CAMPAIGN[locale].currency };
+}
+
+/** Answer rows of one response, as the survey's validation produces them. */
+function answerRows(questions: readonly StoredQuestion[], answers: DemoAnswers): AnswerInsert[] {
+  const rows: AnswerInsert[] = [];
+  for (const q of questions) {
+    const value: string | string[] | number | undefined = (answers as Record<string, string | string[] | number | undefined>)[q.key];
+    if (value === undefined) continue;
+    if (q.type === "single" || q.type === "multi") {
+      for (const key of Array.isArray(value) ? value : [String(value)]) {
+        const option = q.options.find((o) => o.key === key);
+        if (!option) throw new Error(`demo: no option ${key} in question ${q.key}`);
+        rows.push({ questionId: q.id, optionId: option.id, valueNumber: null, valueText: null });
+      }
+    } else if (q.type === "scale") {
+      rows.push({ questionId: q.id, optionId: null, valueNumber: Number(value), valueText: null });
+    } else {
+      rows.push({ questionId: q.id, optionId: null, valueNumber: null, valueText: String(value) });
+    }
+  }
+  return rows;
+}
+
+function writeWave(
+  db: Db,
+  wave: Wave,
+  list: readonly DemoResponse[],
+  questions: readonly StoredQuestion[],
+  segmentIds: ReadonlyMap<string, number>,
+  linkIds: ReadonlyMap<number, number>,
+  period: { start: number; end: number },
+  actorId: number | null,
+): void {
+  const coded = new Map(questions.filter((q) => q.metricMatch?.length).map((q) => [q.id, q.metricMatch!]));
+  db.transaction((tx) => {
+    list.forEach((r, i) => {
+      const segmentId = segmentIds.get(r.segment)!;
+      const linkId = linkIds.get(segmentId)!;
+      const at = period.start + r.at * (period.end - period.start);
+      const completed = r.status === "completed";
+      const response = insertResponse(tx, {
+        waveId: wave.id,
+        segmentId,
+        linkId,
+        nonce: `demo-${wave.id}-${i}`,
+        status: r.status,
+        locale: r.locale,
+        startedAt: new Date(completed ? at - r.durationMs! : at),
+        completedAt: completed ? new Date(at) : null,
+        durationMs: r.durationMs,
+        currentPage: completed ? 2 : 1,
+        params: r.params,
+        qualityFlags: r.flags,
+        excluded: r.excluded,
+        excludedReason: r.excludedReason,
+        excludedBy: r.excluded ? actorId : null,
+        excludedAt: r.excluded ? new Date(period.end) : null,
+      });
+      // A new response has no answers to replace: nothing to delete first.
+      const stored = replaceAnswers(tx, response.id, [], answerRows(questions, r.answers));
+      for (const a of stored) {
+        const aliases = coded.get(a.questionId);
+        if (aliases && a.valueText !== null) insertMentions(tx, a.id, codeMentions(a.valueText, { [BRAND_CODE]: aliases }));
+      }
+      if (completed) countLinkUse(tx, linkId);
+    });
+  });
+}
+
+/**
+ * Creates one demo study with both waves and all responses; returns its ids and the lifts built
+ * into the data. Every call creates a new study (ids differ; counts are the same for a seed).
+ */
+export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = generateDemoData(options.seed, options.locale)): DemoStudy {
+  const { locale, actorId } = options;
+  const now = (options.now ?? new Date()).getTime();
+  const t = translator(locale);
+  const study = createStudyFromDefinition(db, demoDefinition(locale), actorId);
+  const questions = loadQuestionnaire(db, study.id);
+  const segments = listSegments(db, study.id);
+  const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
+
+  const waveIds: number[] = [];
+  let written = 0;
+  for (const kind of DEMO_WAVES) {
+    const wave = createWave(db, study.id, kind, t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"));
+    for (const s of segments) {
+      const audienceSize = AUDIENCE[kind][s.key as DemoSegment] ?? null;
+      setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
+    }
+    const links = openWave(db, wave, actorId);
+    const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
+    const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
+    // The wave ran in the past: backdate its opening, then its closing.
+    setWaveStatus(db, wave.id, "open", new Date(period.start));
+    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, actorId);
+    closeWave(db, { ...wave, status: "open" }, actorId);
+    setWaveStatus(db, wave.id, "closed", new Date(period.end));
+    waveIds.push(wave.id);
+    written += data[kind].length;
+  }
+  recordAudit(db, { userId: actorId, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
+  return { studyId: study.id, waveIds: [waveIds[0]!, waveIds[1]!], trueLifts: trueLifts(), responses: written };
+}

@@ -1,0 +1,90 @@
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
+import { runMigrations } from "../../db/migrate.js";
+import { listStudySummaries } from "../../db/queries/studies.js";
+import { listUsers } from "../../db/queries/users.js";
+import type { Config } from "../config.js";
+import { loadConfigOrExit } from "../config.js";
+import { isLocale, translator } from "../i18n/index.js";
+import { createDemoStudy } from "./create.js";
+import { DEFAULT_SEED, DEMO_SEGMENTS } from "./generate.js";
+import { DEMO_BRAND } from "./texts.js";
+
+/**
+ * `npm run demo -- [--seed N] [--locale ru|en]`: adds a demo study with synthetic responses to the
+ * configured database (DATABASE_PATH) and prints where to see it. Each run adds another study
+ * (the same seed gives the same answers); older demo studies are counted and mentioned.
+ */
+
+export interface DemoIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/** Runs the demo command on `db`; returns the process exit code. */
+export function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" | "defaultLocale">, io: DemoIo): number {
+  let t = translator(config.defaultLocale);
+  let values: { seed?: string; locale?: string };
+  try {
+    values = parseArgs({ args: argv, options: { seed: { type: "string" }, locale: { type: "string" } }, strict: true }).values;
+  } catch (error) {
+    io.err(`${(error as Error).message}\n${t("demo.console.usage")}`);
+    return 2;
+  }
+  const locale = values.locale ?? config.defaultLocale;
+  if (!isLocale(locale)) {
+    io.err(`${t("demo.console.badLocale")}\n${t("demo.console.usage")}`);
+    return 2;
+  }
+  t = translator(locale);
+  const seed = values.seed === undefined ? DEFAULT_SEED : /^\d{1,10}$/.test(values.seed) ? Number(values.seed) : NaN;
+  if (!Number.isSafeInteger(seed) || seed > 0xffffffff) {
+    io.err(`${t("demo.console.badSeed")}\n${t("demo.console.usage")}`);
+    return 2;
+  }
+
+  const users = listUsers(db).filter((u) => !u.disabledAt);
+  const actor = users.find((u) => u.role === "admin") ?? users.find((u) => u.role === "researcher") ?? null;
+  const previous = listStudySummaries(db).filter((s) => s.brand === DEMO_BRAND).length;
+
+  const started = performance.now();
+  const demo = createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
+  const seconds = new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
+  const study = listStudySummaries(db).find((s) => s.id === demo.studyId)!;
+
+  const pct = (p: number) => `${Math.round(p * 100)}%`;
+  const aided = demo.trueLifts.aided_awareness;
+  const segmentLabel = (key: string) => t(`segments.${key}`);
+  const studyUrl = `${config.baseUrl}/studies/${demo.studyId}`;
+
+  io.out(t("demo.console.created", { name: study.name, seed, responses: t("studies.responses", { count: demo.responses }), seconds }));
+  if (previous > 0) io.out(t("demo.console.previous", { count: previous }));
+  io.out(t("demo.console.trueLifts", { lifts: DEMO_SEGMENTS.map((s) => `${segmentLabel(s)} ${pct(aided[s].pre)} → ${pct(aided[s].post)}`).join("; ") }));
+  io.out("");
+  io.out(t("demo.console.open"));
+  io.out(`  ${studyUrl}`);
+  io.out(`  ${t("demo.console.results")} ${studyUrl}/results`);
+  io.out(`  ${t("demo.console.planner")} ${studyUrl}/planner`);
+  io.out("");
+  io.out(users.length === 0 ? t("demo.console.noUser", { url: `${config.baseUrl}/setup` }) : t("demo.console.login", { email: (actor ?? users[0]!).email }));
+  return 0;
+}
+
+function main(): void {
+  const config = loadConfigOrExit();
+  const db = openDatabase(config.databasePath);
+  try {
+    runMigrations(db);
+    process.exitCode = runDemo(process.argv.slice(2), db, config, {
+      out: (line) => process.stdout.write(line + "\n"),
+      err: (line) => process.stderr.write(line + "\n"),
+    });
+  } finally {
+    closeDatabase(db);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main();
+}

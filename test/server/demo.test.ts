@@ -1,0 +1,286 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "../../db/client.js";
+import { findStudy } from "../../db/queries/studies.js";
+import { createDemoStudy, type DemoStudy } from "../../server/demo/create.js";
+import {
+  ADVANTAGE_KEYS,
+  AUDIENCE,
+  CAMPAIGN,
+  DEFAULT_SEED,
+  DEMO_METRICS,
+  DEMO_SEGMENTS,
+  DEMO_WAVES,
+  generateDemoData,
+  MISSPELLED_SHARE,
+  type DemoAnswers,
+  type DemoData,
+  type DemoMetric,
+} from "../../server/demo/generate.js";
+import { runDemo } from "../../server/demo/main.js";
+import { CODED_SPELLINGS, DEMO_ALIASES, MISSPELLINGS } from "../../server/demo/texts.js";
+import { codeMentions } from "../../server/domain/text-coding.js";
+import { translator } from "../../server/i18n/index.js";
+import { computeResults, resultsQuery, type StudyResults } from "../../server/services/results.js";
+import { liftTable, type LiftRow, type LiftTableCount } from "../../stats/index.js";
+import { addUser, freshDb } from "../helpers.js";
+
+/**
+ * The demo study: the results the app computes for it equal liftTable on counts made here
+ * independently (from the generator's own records, cross-checked with hand-written SQL), the
+ * built-in lifts are found, and the data are the same for the same seed.
+ */
+
+/** Tests that write whole demo studies (about 3,000 responses each) get more time on a busy machine. */
+const SLOW = 60_000;
+
+/** Whether one respondent counts as aware on a metric, decided here from the answers alone. */
+const AWARE: Record<DemoMetric, (a: DemoAnswers) => boolean> = {
+  unaided_awareness: (a) => codeMentions(a.unaided, { brand: DEMO_ALIASES }).length > 0,
+  aided_awareness: (a) => a.aided.includes("brand"),
+  ad_recall: (a) => a.ad_recall === "yes",
+  advantage_awareness: (a) => (a.advantages ?? []).some((k) => ADVANTAGE_KEYS.includes(k)),
+  favorability: (a) => (a.favorability ?? 0) >= 4,
+  consideration: (a) => (a.consideration ?? 0) >= 4,
+};
+
+/** Counts per metric × segment × wave from the in-memory records: completed, not excluded. */
+function countsFromRecords(data: DemoData, waveIds: readonly [number, number]): LiftTableCount[] {
+  const out: LiftTableCount[] = [];
+  DEMO_WAVES.forEach((wave, i) => {
+    for (const segment of DEMO_SEGMENTS) {
+      const counted = data[wave].filter((r) => r.segment === segment && r.status === "completed" && !r.excluded);
+      for (const metric of DEMO_METRICS) {
+        out.push({ metric, segment, wave: String(waveIds[i]), x: counted.filter((r) => AWARE[metric](r.answers)).length, n: counted.length });
+      }
+    }
+  });
+  return out;
+}
+
+const sortCounts = (c: readonly LiftTableCount[]) =>
+  [...c].sort((a, b) => `${a.metric}|${a.segment}|${a.wave}`.localeCompare(`${b.metric}|${b.segment}|${b.wave}`));
+
+/** n per wave and segment, and x for two metrics, by plain SQL over the stored rows. */
+function sqlCounts(db: Db, studyId: number) {
+  const eligible = `r.status = 'completed' AND r.excluded = 0 AND s.study_id = ?`;
+  const n = db.$client
+    .prepare(`SELECT r.wave_id AS wave, s.key AS segment, count(*) AS n FROM responses r JOIN segments s ON s.id = r.segment_id WHERE ${eligible} GROUP BY 1, 2`)
+    .all(studyId) as Array<{ wave: number; segment: string; n: number }>;
+  const aided = db.$client
+    .prepare(
+      `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
+       JOIN answers a ON a.response_id = r.id JOIN questions q ON q.id = a.question_id JOIN options o ON o.id = a.option_id
+       WHERE q.key = 'aided' AND o.key = 'brand' AND ${eligible} GROUP BY 1, 2`,
+    )
+    .all(studyId) as Array<{ wave: number; segment: string; x: number }>;
+  const unaided = db.$client
+    .prepare(
+      `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
+       JOIN answers a ON a.response_id = r.id JOIN questions q ON q.id = a.question_id JOIN text_mentions m ON m.answer_id = a.id
+       WHERE q.key = 'unaided' AND m.code = 'brand' AND ${eligible} GROUP BY 1, 2`,
+    )
+    .all(studyId) as Array<{ wave: number; segment: string; x: number }>;
+  return { n, aided, unaided };
+}
+
+function results(db: Db, demo: DemoStudy): StudyResults {
+  const r = computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({}), "en", translator("en"));
+  if (typeof r === "string") throw new Error(r);
+  return r;
+}
+
+/** A row without its display labels (those depend on the language, not on the counts). */
+const numbers = ({ metricLabel: _m, segmentLabel: _s, ...row }: LiftRow) => row;
+
+describe("demo study", () => {
+  let db: Db;
+  let demo: DemoStudy;
+  let data: DemoData;
+  let computed: StudyResults;
+  let independent: LiftTableCount[];
+  beforeAll(() => {
+    db = freshDb();
+    demo = createDemoStudy(db, { seed: DEFAULT_SEED, locale: "ru", actorId: null });
+    data = generateDemoData(DEFAULT_SEED, "ru");
+    computed = results(db, demo);
+    independent = countsFromRecords(data, demo.waveIds);
+  }, SLOW);
+
+  it("stores what the generator produced: SQL counts equal the records' counts", () => {
+    const { n, aided, unaided } = sqlCounts(db, demo.studyId);
+    const key = (wave: number | string, segment: string) => `${wave}|${segment}`;
+    const fromRecords = new Map(independent.map((c) => [`${c.metric}|${key(c.wave, c.segment)}`, c]));
+    expect(n).toHaveLength(6);
+    for (const row of n) expect(fromRecords.get(`aided_awareness|${key(row.wave, row.segment)}`)?.n).toBe(row.n);
+    for (const row of aided) expect(fromRecords.get(`aided_awareness|${key(row.wave, row.segment)}`)?.x).toBe(row.x);
+    for (const row of unaided) expect(fromRecords.get(`unaided_awareness|${key(row.wave, row.segment)}`)?.x).toBe(row.x);
+    expect(aided).toHaveLength(6);
+    expect(unaided).toHaveLength(6);
+  });
+
+  it("has 300–600 completes per segment and wave, partial, flagged and excluded responses, in both languages", () => {
+    for (const c of independent) {
+      expect(c.n).toBeGreaterThanOrEqual(300);
+      expect(c.n).toBeLessThanOrEqual(600);
+    }
+    const all = [...data.pre, ...data.post];
+    expect(all.filter((r) => r.status === "partial").length).toBeGreaterThan(50);
+    expect(all.filter((r) => r.excluded).length).toBeGreaterThan(10);
+    expect(all.filter((r) => !r.excluded && r.flags).length).toBeGreaterThan(20);
+    expect(all.filter((r) => r.locale === "en").length).toBeGreaterThan(200);
+    expect(all.filter((r) => r.locale === "ru").length).toBeGreaterThan(1500);
+    expect(all.filter((r) => r.answers.feedback).length).toBeGreaterThan(500);
+    // Excluded and flagged responses are reported beside the results as the generator made them.
+    for (const r of computed.respondents) {
+      const wave = DEMO_WAVES[demo.waveIds.indexOf(r.waveId)]!;
+      const segment = computed.segments.find((s) => s.id === r.segmentId)!.key;
+      const records = data[wave].filter((x) => x.segment === segment && x.status === "completed");
+      expect(r.excluded).toBe(records.filter((x) => x.excluded).length);
+      expect(r.flagged).toBe(records.filter((x) => !x.excluded && x.flags).length);
+    }
+  });
+
+  it("gives computeResults the counts made independently here", () => {
+    expect(sortCounts(computed.counts)).toEqual(sortCounts(independent));
+  });
+
+  it("has every results row equal to liftTable on the independent counts (x/n, p-values, intervals, verdicts)", () => {
+    const expected = liftTable({
+      metrics: DEMO_METRICS.map((key) => ({ key })),
+      segments: DEMO_SEGMENTS.map((key) => ({ key, audienceSize: AUDIENCE.post[key] })),
+      counts: independent,
+      waves: { pre: String(demo.waveIds[0]), post: String(demo.waveIds[1]) },
+      confidenceLevel: 0.95,
+      adjustment: "holm",
+      campaign: CAMPAIGN.ru,
+    });
+    expect(expected.rows).toHaveLength(DEMO_METRICS.length * (DEMO_SEGMENTS.length + 1));
+    expect(computed.table.rows.map((r) => r.id)).toEqual(expected.rows.map((r) => r.id));
+    for (const row of expected.rows) {
+      const got = computed.table.rows.find((r) => r.id === row.id)!;
+      expect([got.pre.x, got.pre.n, got.post.x, got.post.n], row.id).toEqual([row.pre.x, row.pre.n, row.post.x, row.post.n]);
+      expect(got.pValue, row.id).toBe(row.pValue);
+      expect(got.adjustedPValue, row.id).toBe(row.adjustedPValue);
+      expect(numbers(got)).toEqual(numbers(row));
+    }
+    expect(computed.table.omitted).toEqual([]);
+  });
+
+  it("recovers the built-in lifts: rises where they were put, no change in the inactive audience", () => {
+    const row = (metric: DemoMetric, segment: string) => computed.table.rows.find((r) => r.id === `${metric}:${segment}`)!;
+    expect(row("aided_awareness", "subscribers").verdict).toBe("rise");
+    expect(row("aided_awareness", "active_unsubscribed").verdict).toBe("rise");
+    expect(row("aided_awareness", "inactive").verdict).toBe("no_change");
+    expect(row("ad_recall", "subscribers").verdict).toBe("rise");
+    for (const metric of DEMO_METRICS) expect(row(metric, "subscribers").verdict, metric).toBe("rise");
+    for (const metric of DEMO_METRICS) expect(row(metric, "inactive").verdict, metric).toBe("no_change");
+    // Every segment row's lift lies within 4 standard errors of the true lift; for unaided
+    // awareness, misspelled mentions the coding misses may take up to MISSPELLED_SHARE of it.
+    for (const metric of DEMO_METRICS) {
+      for (const segment of DEMO_SEGMENTS) {
+        const r = row(metric, segment);
+        const truth = demo.trueLifts[metric][segment];
+        const se = Math.sqrt((truth.pre * (1 - truth.pre)) / r.pre.n + (truth.post * (1 - truth.post)) / r.post.n);
+        const low = metric === "unaided_awareness" ? truth.lift * (1 - MISSPELLED_SHARE) : truth.lift;
+        expect(r.absoluteLift.estimate, `${metric}:${segment}`).toBeGreaterThan(low - 4 * se);
+        expect(r.absoluteLift.estimate, `${metric}:${segment}`).toBeLessThan(truth.lift + 4 * se);
+      }
+    }
+    expect(demo.trueLifts.aided_awareness.subscribers).toMatchObject({ pre: 0.45, post: 0.6 });
+    expect(demo.trueLifts.aided_awareness.inactive.lift).toBe(0);
+  });
+
+  it("records the study like a real one: template questions, waves closed in the past, audience sizes, links used", () => {
+    const study = findStudy(db, demo.studyId)!;
+    expect(study).toMatchObject({ brand: "Zerno", defaultLocale: "ru", campaignCost: 450_000, costCurrency: "RUB", pageSize: 3 });
+    expect(computed.waves.map((w) => [w.kind, w.status])).toEqual([
+      ["pre", "closed"],
+      ["post", "closed"],
+    ]);
+    const [pre, post] = computed.waves;
+    expect(pre!.closedAt!.getTime()).toBeLessThan(post!.openedAt!.getTime());
+    expect(post!.closedAt!.getTime()).toBeLessThan(Date.now());
+    const uses = db.$client
+      .prepare(`SELECT l.uses AS uses, (SELECT count(*) FROM responses r WHERE r.link_id = l.id AND r.status = 'completed') AS completed FROM links l JOIN waves w ON w.id = l.wave_id WHERE w.study_id = ?`)
+      .all(demo.studyId) as Array<{ uses: number; completed: number }>;
+    expect(uses).toHaveLength(6);
+    for (const u of uses) expect(u.uses).toBe(u.completed);
+    const totalAided = computed.table.rows.find((r) => r.id === "aided_awareness:total")!;
+    expect(totalAided.totalMethod).toBe("stratified");
+    expect(totalAided.liftedUsers).not.toBeNull();
+  });
+});
+
+describe("demo determinism", () => {
+  it("gives the same data and the same counts for the same seed, other data for another seed", () => {
+    expect(generateDemoData(7, "en")).toEqual(generateDemoData(7, "en"));
+    expect(generateDemoData(8, "en")).not.toEqual(generateDemoData(7, "en"));
+    const countsOf = (db: Db, seed: number) => {
+      const demo = createDemoStudy(db, { seed, locale: "en", actorId: null, now: new Date() });
+      return sortCounts(results(db, demo).counts).map(({ metric, segment, x, n }) => ({ metric, segment, x, n }));
+    };
+    const first = countsOf(freshDb(), 7);
+    expect(countsOf(freshDb(), 7)).toEqual(first);
+    expect(first.length).toBe(DEMO_METRICS.length * DEMO_SEGMENTS.length * 2);
+    // Only the words differ between languages: the drawn respondents are the same.
+    const ru = generateDemoData(7, "ru");
+    const en = generateDemoData(7, "en");
+    expect(ru.pre.map((r) => r.answers.aided)).toEqual(en.pre.map((r) => r.answers.aided));
+  }, SLOW);
+
+  it("writes the brand in ways the coding finds, and some misspelled", () => {
+    for (const locale of ["ru", "en"] as const) {
+      for (const s of CODED_SPELLINGS[locale]) expect(codeMentions(s, { brand: DEMO_ALIASES }), s).toHaveLength(1);
+    }
+    const unaided = [...generateDemoData(DEFAULT_SEED, "ru").pre, ...generateDemoData(DEFAULT_SEED, "ru").post].map((r) => r.answers.unaided);
+    const misspelled = unaided.filter((text) => [...MISSPELLINGS.ru, ...MISSPELLINGS.en].some((m) => text.includes(m)));
+    expect(misspelled.length).toBeGreaterThan(10);
+  });
+});
+
+describe("npm run demo", () => {
+  function capture() {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
+  }
+  const config = { baseUrl: "http://localhost:3999", defaultLocale: "en" as const };
+
+  it("prints the study URL and sends a newcomer to /setup when there is no account", () => {
+    const db = freshDb();
+    const run = capture();
+    expect(runDemo([], db, config, run.io)).toBe(0);
+    const text = run.out.join("\n");
+    expect(text).toContain("http://localhost:3999/studies/1");
+    expect(text).toContain("http://localhost:3999/studies/1/results");
+    expect(text).toContain("http://localhost:3999/setup");
+    expect(text).toContain(`seed ${DEFAULT_SEED}`);
+    expect(run.err).toEqual([]);
+  }, SLOW);
+
+  it("uses the first administrator as the actor, adds a second study on a second run, and speaks Russian", async () => {
+    const db = freshDb();
+    const admin = await addUser(db, "admin");
+    expect(runDemo(["--seed", "5"], db, config, capture().io)).toBe(0);
+    expect(findStudy(db, 1)!.createdBy).toBe(admin.id);
+    const second = capture();
+    expect(runDemo(["--locale", "ru"], db, config, second.io)).toBe(0);
+    const text = second.out.join("\n");
+    expect(text).toContain("http://localhost:3999/studies/2");
+    expect(text).toContain("уже было 1 демо-исследование");
+    expect(text).toMatch(/\(seed \d+\): \d+ ответ(а|ов)? в 2 волнах/);
+    expect(text).toContain(admin.email);
+    expect(text).not.toContain("/setup");
+    expect(findStudy(db, 2)!.name).toBe("Демо: весенняя кампания Zerno");
+  }, SLOW);
+
+  it("refuses bad arguments without writing", () => {
+    const db = freshDb();
+    for (const args of [["--seed", "x"], ["--seed", "-1"], ["--locale", "de"], ["--nope"]]) {
+      const run = capture();
+      expect(runDemo(args, db, config, run.io), args.join(" ")).toBe(2);
+      expect(run.err.join("\n")).toContain("npm run demo");
+    }
+    expect(findStudy(db, 1)).toBeUndefined();
+  });
+});
