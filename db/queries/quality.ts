@@ -209,16 +209,17 @@ export function listLedger(db: Executor, f: LedgerFilter): { rows: SurveyRespons
 /** Completed responses carrying each flag code, with how many of them are excluded. */
 export function countFlags(db: Executor, waveIds: readonly number[]): Array<{ code: string; n: number; excluded: number }> {
   if (waveIds.length === 0) return [];
-  return db
-    .select({
-      code: sql<string>`json_extract(f.value, '$.code')`,
-      n: sql<number>`count(DISTINCT ${responses.id})`,
-      excluded: sql<number>`count(DISTINCT CASE WHEN ${responses.excluded} = 1 THEN ${responses.id} END)`,
-    })
-    .from(sql`${responses}, json_each(${responses.qualityFlags}) AS f`)
-    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), isNotNull(responses.qualityFlags)))
-    .groupBy(sql`json_extract(f.value, '$.code')`)
-    .all();
+  // json_each has its own "id" column: every column is qualified.
+  return db.all<{ code: string; n: number; excluded: number }>(sql`
+    SELECT json_extract(f.value, '$.code') AS code,
+           count(DISTINCT r.id) AS n,
+           count(DISTINCT CASE WHEN r.excluded = 1 THEN r.id END) AS excluded
+    FROM ${responses} AS r, json_each(r.quality_flags) AS f
+    WHERE r.wave_id IN (${sql.join(
+      waveIds.map((id) => sql`${id}`),
+      sql`, `,
+    )}) AND r.status = 'completed' AND r.quality_flags IS NOT NULL
+    GROUP BY json_extract(f.value, '$.code')`);
 }
 
 /** Which of `ids` are completed responses of these waves. */

@@ -138,6 +138,7 @@ export function reviewQueue(
       for (const s of spans) for (let i = s.start; i < s.end; i++) inSpan[i] = true;
       let run: string[] = [];
       const flush = () => {
+        if (NON_ANSWERS.has(run.join(" "))) run = [];
         while (run.length && isStopWord(run[0]!)) run.shift();
         while (run.length && isStopWord(run[run.length - 1]!)) run.pop();
         const form = run.join(" ");
