@@ -20,6 +20,7 @@ import { respondRoutes } from "./routes/respond.js";
 import { resultRoutes } from "./routes/results.js";
 import { qualityRoutes } from "./routes/quality.js";
 import { homeRoutes } from "./routes/home.js";
+import { plannerRoutes } from "./routes/planner.js";
 import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
 import { waveRoutes } from "./routes/waves.js";
@@ -95,6 +96,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(homeRoutes(db));
   web.use(authRoutes(db));
   web.use(studyRoutes(db));
+  web.use(plannerRoutes(db));
   web.use(questionRoutes(db, config.sessionSecret));
   web.use(waveRoutes(db, config.baseUrl));
   web.use(resultRoutes(db, config.baseUrl));
