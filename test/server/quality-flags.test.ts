@@ -57,7 +57,7 @@ function response(s: Spec): FlagResponse {
 /** Flags of the last response among 20 ordinary ones of wave 1 (median 120 s). */
 function flagsOf(spec: Spec, settings: QualitySettings = DEFAULT_QUALITY_SETTINGS) {
   const crowd = Array.from({ length: 20 }, (_, i) => response({ id: i + 1 }));
-  const all = [...crowd, response({ id: 100, at: 9_000_000, ...spec })];
+  const all = [...crowd, response({ at: 9_000_000, ...spec })];
   return studyFlags(all, QUESTIONS, settings).get(spec.id)!;
 }
 
