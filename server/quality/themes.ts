@@ -23,6 +23,8 @@ import { isStopWord } from "./stopwords.js";
 const russian = snowball.newStemmer("russian");
 const english = snowball.newStemmer("english");
 const NEGATIONS = new Set(["не", "ни", "not", "no", "never", "dont", "doesnt", "didnt", "cant", "cannot", "isnt", "wont"]);
+/** Normalisation drops apostrophes; labels show them again. */
+const CONTRACTIONS: Record<string, string> = { dont: "don't", doesnt: "doesn't", didnt: "didn't", cant: "can't", isnt: "isn't", wont: "won't" };
 const stemCache = new Map<string, string>();
 
 /** The Snowball stem of a lower-case word, Russian or English by its script. */
@@ -83,7 +85,7 @@ export function themeTokens(text: string): Token[][] {
         const w = words[i]!;
         if (NEGATIONS.has(w) && i + 1 < words.length && !NEGATIONS.has(words[i + 1]!)) {
           const next = words[++i]!;
-          tokens.push({ stem: `${w} ${stemWord(next)}`, surface: `${w} ${next}` });
+          tokens.push({ stem: `${w} ${stemWord(next)}`, surface: `${CONTRACTIONS[w] ?? w} ${next}` });
         } else if (!isStopWord(w) && !NEGATIONS.has(w) && [...w].length >= 2) {
           tokens.push({ stem: stemWord(w), surface: w });
         }
