@@ -41,6 +41,18 @@ export function aidedQuestion(questions: readonly SurveyQuestion[]): SurveyQuest
   return questions.find((q) => choice(q) && q.metricName === "aided_awareness") ?? questions.find((q) => choice(q) && q.key === "aided");
 }
 
+/** Built-in aliases once per normalised form (the first source kept); researcher aliases always listed, so they stay removable. */
+function distinct(aliases: CodeAlias[]): CodeAlias[] {
+  const seen = new Set<string>();
+  return aliases.filter((a) => {
+    if (a.id !== undefined) return true;
+    const form = normalizeText(a.text);
+    if (seen.has(form)) return false;
+    seen.add(form);
+    return true;
+  });
+}
+
 const texts = (t: Record<string, string | undefined>) => [...new Set(Object.values(t).filter((v): v is string => !!v && !!v.trim()))];
 
 /**
@@ -63,11 +75,11 @@ export function codeDefinitions(
     code: BRAND_CODE,
     kind: "brand",
     label: brandName,
-    aliases: [
+    aliases: distinct([
       ...(question?.metricMatch ?? []).map((text): CodeAlias => ({ text, source: "metric" })),
       ...(aided?.options ?? []).filter((o) => positive.has(o.key)).flatMap((o) => texts(o.text).map((text): CodeAlias => ({ text, source: "option" }))),
       ...researcher(BRAND_CODE),
-    ],
+    ]),
   };
   const competitors = (aided?.options ?? [])
     .filter((o) => !positive.has(o.key) && !o.exclusive && !o.pinned && !NOT_A_BRAND.test(o.key) && o.key !== BRAND_CODE)
@@ -76,7 +88,7 @@ export function codeDefinitions(
         code: o.key,
         kind: "competitor",
         label: localize(o.text, locale, fallback) || o.key,
-        aliases: [...texts(o.text).map((text): CodeAlias => ({ text, source: "option" })), ...researcher(o.key)],
+        aliases: distinct([...texts(o.text).map((text): CodeAlias => ({ text, source: "option" })), ...researcher(o.key)]),
       }),
     );
   return [brand, ...competitors];

@@ -89,6 +89,8 @@ export function changeExclusion(db: Db, study: Study, userId: number, change: Ex
 }
 
 export interface LedgerAnswer {
+  /** The question's key (short, as in exports) and its text, shortened. */
+  key: string;
   question: string;
   value: string;
 }
@@ -145,7 +147,7 @@ function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<type
         : q.type === "scale"
           ? mine.map((a) => String(a.valueNumber ?? "")).join(", ")
           : clip(mine.map((a) => a.valueText ?? "").join(" "), 300);
-    out.push({ question: clip(localize(q.text, locale, fallback) || q.key, 80), value });
+    out.push({ key: q.key, question: clip(localize(q.text, locale, fallback) || q.key, 80), value });
   }
   return out;
 }
@@ -181,7 +183,7 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
   };
   const questionLabel = (key: string) => {
     const q = questions.find((x) => x.key === key);
-    return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 80) : key;
+    return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 50) : key;
   };
 
   const { rows, total } = listLedger(db, {
