@@ -19,8 +19,8 @@ import { INVALID_UTF8, POLLUTION_KEYS, SEEDS, anyText, close, invalidRows, liste
  * arrives: no 5xx, a refused body writes nothing, an accepted one stores a valid study.
  */
 
-const STRUCTURED_RUNS = 450;
-const RAW_RUNS = 250;
+const STRUCTURED_RUNS = 500;
+const RAW_RUNS = 300;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -37,8 +37,8 @@ import {
  * form token, and every stored row valid.
  */
 
-const SURVEY_RUNS = 700;
-const RAW_RUNS = 350;
+const SURVEY_RUNS = 800;
+const RAW_RUNS = 400;
 
 type Target = "open" | "multipage" | "personal" | "closed" | "unknown";
 type TokenMode = "fetched" | "forged" | "missing" | "tampered" | "otherLink" | "preview" | "future" | "replayedElsewhere";
