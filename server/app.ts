@@ -15,6 +15,7 @@ import { accountRoutes } from "./routes/account.js";
 import { adminRoutes } from "./routes/admin.js";
 import { apiRoutes } from "./routes/api.js";
 import { authRoutes } from "./routes/auth.js";
+import { exportRoutes } from "./routes/exports.js";
 import { healthRoutes } from "./routes/health.js";
 import { respondRoutes } from "./routes/respond.js";
 import { resultRoutes } from "./routes/results.js";
@@ -96,6 +97,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(homeRoutes(db));
   web.use(authRoutes(db));
   web.use(studyRoutes(db));
+  web.use(exportRoutes(db));
   web.use(plannerRoutes(db));
   web.use(questionRoutes(db, config.sessionSecret));
   web.use(waveRoutes(db, config.baseUrl));

@@ -9,8 +9,17 @@ import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
 import { defaultSegments } from "../domain/segments.js";
 import type { QuestionDefinition, StudyDefinition } from "../domain/study-definition.js";
 
-/** Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. */
-export const newLinkToken = () => nanoid(21);
+/**
+ * Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. A token
+ * never starts with "-" or "_": in a CSV a leading "-" reads as a formula to spreadsheets (and
+ * would be neutralised with a quote), and some chat apps cut a link before a leading "_".
+ */
+export function newLinkToken(): string {
+  for (;;) {
+    const token = nanoid(21);
+    if (/^[A-Za-z0-9]/.test(token)) return token;
+  }
+}
 
 export function questionFromDefinition(q: QuestionDefinition): NewQuestion {
   return {

@@ -56,10 +56,12 @@ describe("server/main.ts", () => {
         });
         req.on("error", reject);
         req.write(body.slice(0, 10));
+        // Generous pauses: on a loaded machine the server must have parsed the headers (so the
+        // connection counts as busy, not idle) before the signal comes.
         setTimeout(() => {
           child.kill("SIGTERM");
-          setTimeout(() => req.end(body.slice(10)), 300);
-        }, 100);
+          setTimeout(() => req.end(body.slice(10)), 500);
+        }, 700);
       });
       const exit = exited(child);
       // No CSRF token, so 403 — what matters is that it was answered, not cut off.

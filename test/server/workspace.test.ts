@@ -1014,7 +1014,7 @@ describe("waves", () => {
     expect(ru.text).toContain("Создано 3 персональные ссылки.");
     expect(ru.text).toContain("использовано 0 из 3");
 
-    const personal = ws.db.select().from(links).where(eq(links.waveId, waveId)).all().filter((l) => l.kind === "personal");
+    const personal = ws.db.select().from(links).where(eq(links.waveId, waveId)).orderBy(links.id).all().filter((l) => l.kind === "personal");
     expect(personal).toHaveLength(3);
     const inactiveId = listSegments(ws.db, studyId).find((s) => s.key === "inactive")!.id;
     for (const l of personal) expect(l).toMatchObject({ segmentId: inactiveId, uses: 0, token: expect.stringMatching(TOKEN) });
