@@ -63,6 +63,8 @@ export class TooManyRequestsError extends HttpError {
  * (malformed JSON, oversized body) and must not become a 500.
  */
 export function fromBodyParserError(error: unknown): HttpError | undefined {
+  // Express's router marks a malformed percent-encoding in a path parameter as a 400 URIError.
+  if (error instanceof URIError) return new BadRequestError();
   if (typeof error !== "object" || error === null || !("type" in error)) return undefined;
   const type = (error as { type?: unknown }).type;
   if (type === "entity.too.large") return new HttpError(413, "payload_too_large", "tooLarge");

@@ -120,7 +120,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
 
   function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
     const results = computeResults(db, study, parseOptions(req), req.locale, req.t);
-    if (results === "no_waves") return res.render("results/empty", { study });
+    if (results === "no_waves") return res.render("results/empty", { study, shared: extra["shared"] === true });
     res.render(view, { ...pageData(req, study, results), ...extra });
   }
 

@@ -85,28 +85,23 @@ describe("malformed URLs", () => {
     expect(prototypePollution()).toEqual([]);
   });
 
-  // BUG: Express's router throws URIError (status 400, no body-parser `type`) for a route parameter
-  // that is not valid percent-encoding; middleware/errors.ts only maps body-parser errors, so
-  // the URIError becomes a 500 "Something went wrong" page. Expected: 400 (or 404).
-  // Reproduce: GET /s/%E0%A4%A or GET /s/%ZZ → 500. Remove `.fails` once fixed.
-  it.fails("answer a survey link with a broken percent-encoding with 4xx, not 500", async () => {
+  // Was a bug: Express's router throws a URIError (status 400) for a route parameter that is not
+  // valid percent-encoding, and it became a 500; middleware/errors.ts now answers 400.
+  it("answer a survey link with a broken percent-encoding with 4xx, not 500", async () => {
     await noServerError((s) => `/s/${s}`);
     await noServerError((s) => `/s/${s}/thanks`);
   });
 
-  // BUG (same cause): GET /r/%ZZ → 500.
-  it.fails("answer a share link with a broken percent-encoding with 4xx, not 500", async () => {
+  it("answer a share link with a broken percent-encoding with 4xx, not 500", async () => {
     await noServerError((s) => `/r/${s}`);
   });
 
-  // BUG (same cause): signed in, GET /studies/%ZZ, /waves/%ZZ → 500.
-  it.fails("answer researcher pages with a broken percent-encoding in an id with 4xx, not 500", async () => {
+  it("answer researcher pages with a broken percent-encoding in an id with 4xx, not 500", async () => {
     await noServerError((s) => `/studies/${s}`, { Cookie: sessionCookie });
     await noServerError((s) => `/waves/${s}`, { Cookie: sessionCookie });
   });
 
-  // BUG (same cause): with a valid token, GET /api/studies/%ZZ → 500 (a JSON `internal_error`).
-  it.fails("answer API routes with a broken percent-encoding in an id with 4xx, not 500", async () => {
+  it("answer API routes with a broken percent-encoding in an id with 4xx, not 500", async () => {
     await noServerError((s) => `/api/studies/${s}`, { Authorization: `Bearer ${apiToken}` });
   });
 

@@ -179,12 +179,8 @@ describe("share links", () => {
     expect(res.headers["cache-control"]).toBe("no-store");
   });
 
-  // BUG: a share link of a study that has no two waves to compare yet (made at the start of
-  // fieldwork, say) answers 500. routes/results.ts render() falls back to views/results/empty.ejs,
-  // whose partials/study-nav.ejs reads `user.role`, and a share-link reader has no user
-  // (TypeError → 500). Expected: 200 with the "results need two waves" message, without the
-  // workspace navigation. Reproduce: share a study with one wave, GET /r/<token> anonymously.
-  it.fails("of a study without two waves yet show a page saying so, not a 500", async () => {
+  // Was a bug (a 500: the empty-results page read user.role for an anonymous reader).
+  it("of a study without two waves yet show a page saying so, not a 500", async () => {
     const shareC = w.shares[2]!;
     const res = await request(w.server).get(`/r/${shareC.token}`);
     expect(res.status).toBe(200);
