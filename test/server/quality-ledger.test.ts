@@ -6,7 +6,9 @@ import { exclusionForm } from "../../server/quality/ledger-service.js";
 import { exclusionWarnings } from "../../server/quality/warnings.js";
 import { sensitivityView } from "../../server/presenters/results.js";
 import { computeResults, liftTableWithoutExclusions, resultsQuery } from "../../server/services/results.js";
+import { createStudyFromDefinition } from "../../server/services/study-setup.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
+import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
 /**
@@ -214,6 +216,21 @@ describe("exclusion ledger", () => {
     const summary = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
     expect(summary.text).toMatch(/Speeder<\/a><\/th><td>4<\/td><td>0<\/td>/);
     expect(summary.text).toMatch(/Honeypot<\/a><\/th><td>1<\/td><td>0<\/td>/);
+  });
+});
+
+describe("quality pages of a study without waves or coded questions", () => {
+  it("render empty, never a 500", async () => {
+    const { app, db } = freshApp();
+    const study = createStudyFromDefinition(db, brandLiftDefinition(), null);
+    const researcher = await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, researcher.email);
+    const ledger = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
+    expect(ledger.text).toContain("No responses match.");
+    const coding = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
+    expect(coding.text).toContain("This study has no coded text question");
+    await agent.post(`/studies/${study.id}/quality/recompute`).type("form").send({ _csrf: csrfFrom(ledger.text) }).expect(303);
+    await agent.post(`/studies/${study.id}/quality/coding/recode`).type("form").send({ _csrf: csrfFrom(ledger.text) }).expect(303);
   });
 });
 
