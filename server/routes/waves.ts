@@ -21,6 +21,7 @@ import {
   waveStatus,
   type SegmentStatus,
 } from "../services/fieldwork.js";
+import { recomputeStudyFlags } from "../quality/flag-service.js";
 import { studyFrom } from "./studies.js";
 
 /** `target_<segment>` / `audience_<segment>` form fields as numbers (empty: none). */
@@ -127,6 +128,8 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
   router.post("/waves/:waveId/close", researcher, (req, res) => {
     const wave = waveFrom(req);
     close(db, wave, req.user!.id);
+    // Speeders are judged against the wave's median: now that it is final, flag again.
+    recomputeStudyFlags(db, wave.studyId, { userId: req.user!.id });
     res.redirect(303, `/waves/${wave.id}?done=closed`);
   });
 
