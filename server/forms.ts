@@ -6,7 +6,8 @@ export type FormResult<T> = { ok: true; data: T } | { ok: false; errors: FieldEr
 
 /**
  * Parses a form body with a zod schema and turns its issues into translated messages, one per
- * field. Schemas name i18n keys as their messages (`"validation.required"`); bounds are passed on.
+ * field. Schemas name i18n keys as their messages (`"validation.required"`, or an area's own key);
+ * bounds are passed on.
  */
 export function parseForm<S extends z.ZodType>(schema: S, body: unknown, t: Translate): FormResult<z.output<S>> {
   const parsed = schema.safeParse(body ?? {});
@@ -25,7 +26,8 @@ function translateIssue(issue: z.core.$ZodIssue, t: Translate): string {
     min: "minimum" in issue ? Number(issue.minimum) : undefined,
     max: "maximum" in issue ? Number(issue.maximum) : undefined,
   };
-  if (issue.message.startsWith("validation.")) return t(issue.message, params);
+  // Schemas name message keys ("validation.tooLong", "quality.errors.reason"): translate them.
+  if (/^[a-z]\w*(\.\w+)+$/.test(issue.message)) return t(issue.message, params);
   switch (issue.code) {
     case "too_small":
       return t("validation.tooShort", params);

@@ -21,6 +21,8 @@ export interface MetricDefinition {
 export interface CountFilter {
   waveIds: readonly number[];
   includeFlagged: boolean;
+  /** Count excluded responses too: the "without exclusions" side of the sensitivity view. */
+  includeExcluded?: boolean;
 }
 
 export interface AwareCount {
@@ -41,11 +43,8 @@ export interface RespondentCount {
 }
 
 function eligible(filter: CountFilter): SQL {
-  const conditions = [
-    inArray(responses.waveId, [...filter.waveIds]),
-    eq(responses.status, "completed"),
-    eq(responses.excluded, false),
-  ];
+  const conditions = [inArray(responses.waveId, [...filter.waveIds]), eq(responses.status, "completed")];
+  if (!filter.includeExcluded) conditions.push(eq(responses.excluded, false));
   if (!filter.includeFlagged) conditions.push(isNull(responses.qualityFlags));
   return and(...conditions)!;
 }
@@ -57,7 +56,7 @@ export function countRespondents(db: Executor, filter: CountFilter): RespondentC
     .select({
       waveId: responses.waveId,
       segmentId: responses.segmentId,
-      n: sql<number>`sum(${responses.excluded} = 0 AND (${filter.includeFlagged ? sql`1` : sql`${responses.qualityFlags} IS NULL`}))`,
+      n: sql<number>`sum((${filter.includeExcluded ? sql`1` : sql`${responses.excluded} = 0`}) AND (${filter.includeFlagged ? sql`1` : sql`${responses.qualityFlags} IS NULL`}))`,
       excluded: sql<number>`sum(${responses.excluded} = 1)`,
       flagged: sql<number>`sum(${responses.excluded} = 0 AND ${responses.qualityFlags} IS NOT NULL)`,
     })

@@ -13,7 +13,6 @@ import {
   type SurveyResponse,
   type TextAlias,
 } from "../schema.js";
-import type { AwareCount, MetricDefinition } from "./aggregation.js";
 
 /**
  * Queries of the data-quality area: thresholds, flags, the exclusion ledger, researcher aliases
@@ -277,46 +276,6 @@ export function qualityAudit(db: Executor, studyId: number, limit: number) {
     .orderBy(desc(auditLog.id))
     .limit(limit)
     .all();
-}
-
-// ---------------------------------------------------------------- counts with exclusions ignored
-
-/**
- * Completed responses per wave and segment with nothing left out (neither excluded nor flagged):
- * the "without exclusions" side of the sensitivity view. Same shape as aggregation.ts.
- */
-export function countAllRespondents(db: Executor, waveIds: readonly number[]): Array<{ waveId: number; segmentId: number; n: number }> {
-  if (waveIds.length === 0) return [];
-  return db
-    .select({ waveId: responses.waveId, segmentId: responses.segmentId, n: count() })
-    .from(responses)
-    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed")))
-    .groupBy(responses.waveId, responses.segmentId)
-    .all();
-}
-
-/** Aware respondents per metric, wave and segment among all completed responses (as countAware, nothing left out). */
-export function countAllAware(db: Executor, metrics: readonly MetricDefinition[], waveIds: readonly number[]): AwareCount[] {
-  if (waveIds.length === 0) return [];
-  const out: AwareCount[] = [];
-  for (const m of metrics) {
-    if (m.positive.length === 0) continue;
-    const matches =
-      m.kind === "options"
-        ? inArray(answers.optionId, m.positive as number[])
-        : m.kind === "values"
-          ? inArray(answers.valueNumber, m.positive as number[])
-          : inArray(answers.id, db.select({ id: textMentions.answerId }).from(textMentions).where(inArray(textMentions.code, m.positive as string[])));
-    const rows = db
-      .select({ waveId: responses.waveId, segmentId: responses.segmentId, x: sql<number>`count(DISTINCT ${answers.responseId})` })
-      .from(answers)
-      .innerJoin(responses, eq(responses.id, answers.responseId))
-      .where(and(eq(answers.questionId, m.questionId), matches, inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed")))
-      .groupBy(responses.waveId, responses.segmentId)
-      .all();
-    for (const r of rows) out.push({ metric: m.metric, ...r });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- coding

@@ -5,8 +5,7 @@ import { recordAudit } from "../../db/queries/audit.js";
 import { saveQualitySettings } from "../../db/queries/quality.js";
 import type { Study } from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../errors.js";
-import type { FieldErrors, FormResult } from "../forms.js";
-import type { Translate } from "../i18n/index.js";
+import { parseForm, type FieldErrors } from "../forms.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
 import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeStudy, removeAlias } from "../quality/coding-service.js";
 import { FLAG_CODES } from "../quality/flags.js";
@@ -24,23 +23,6 @@ const idParam = (value: unknown) => {
   const id = Number(value);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 };
-
-/**
- * Parses a form with a zod schema; issue messages are i18n keys ("quality.errors.…",
- * "validation.…"), translated with the bounds as parameters; one message per field.
- */
-function parseQualityForm<S extends z.ZodType>(schema: S, body: unknown, t: Translate): FormResult<z.output<S>> {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return { ok: true, data: parsed.data };
-  const errors: FieldErrors = {};
-  for (const issue of parsed.error.issues) {
-    const field = String(issue.path[0] ?? "form");
-    if (errors[field]) continue;
-    const params = { min: "minimum" in issue ? Number(issue.minimum) : undefined, max: "maximum" in issue ? Number(issue.maximum) : undefined };
-    errors[field] = /^(quality|validation)\./.test(issue.message) ? t(issue.message, params) : t("validation.required");
-  }
-  return { ok: false, errors };
-}
 
 /** The ledger's filter as a query string (kept across posts and redirects). */
 function filterQuery(q: LedgerQuery): string {
@@ -106,7 +88,7 @@ export function qualityRoutes(db: Db): Router {
   router.post("/studies/:studyId/quality/exclusions", researcher, (req, res) => {
     const study = studyFrom(db, req);
     const query = parseLedgerQuery(req);
-    const form = parseQualityForm(exclusionForm, req.body, req.t);
+    const form = parseForm(exclusionForm, req.body, req.t);
     const values = { reason: typeof req.body?.reason === "string" ? req.body.reason : "", ids: [req.body?.ids ?? []].flat().map(String) };
     if (!form.ok) return renderLedger(req, res, study, 422, { errors: form.errors, values });
     const outcome = changeExclusion(db, study, req.user!.id, form.data);
@@ -118,7 +100,7 @@ export function qualityRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/quality/settings", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    const form = parseQualityForm(qualitySettingsForm, req.body, req.t);
+    const form = parseForm(qualitySettingsForm, req.body, req.t);
     if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
     const before = loadQualitySettings(db, study.id);
     db.transaction((tx) => {
@@ -166,7 +148,7 @@ export function qualityRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/quality/coding/aliases", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    const form = parseQualityForm(aliasForm, req.body, req.t);
+    const form = parseForm(aliasForm, req.body, req.t);
     const values = { alias: typeof req.body?.alias === "string" ? req.body.alias : "", code: typeof req.body?.code === "string" ? req.body.code : "" };
     if (!form.ok) return renderCoding(req, res, study, 422, { errors: form.errors, values });
     const outcome = addAlias(db, study, req.user!.id, form.data, req.locale);

@@ -9,7 +9,6 @@ import {
 } from "../../stats/index.js";
 import type { Db } from "../../db/client.js";
 import { countAware, countRespondents, type AwareCount, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
-import { countAllAware, countAllRespondents } from "../../db/queries/quality.js";
 import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
@@ -181,7 +180,8 @@ function liftTableOf(
 export function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): LiftTable {
   const metrics = metricDefinitions(results.questions);
   const waveIds = [results.pre.id, results.post.id];
-  const respondents = countAllRespondents(db, waveIds);
-  const aware = countAllAware(db, metrics, waveIds);
+  const everyone = { waveIds, includeFlagged: true, includeExcluded: true };
+  const respondents = countRespondents(db, everyone);
+  const aware = countAware(db, metrics, everyone);
   return liftTableOf(db, { ...results, metrics, locale, t }, respondents, aware).table;
 }

@@ -13,7 +13,6 @@ import { createStudyFromDefinition, createWave } from "../../server/services/stu
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { loggedInAgent } from "../helpers.js";
 
-type Agent = Awaited<ReturnType<typeof loggedInAgent>>;
 
 const EN = messages.en.exports.columns;
 const RU = messages.ru.exports.columns;

@@ -198,7 +198,7 @@ describe("exclusion ledger", () => {
 
   it("filters by flag, state, wave and segment, and pages", async () => {
     const { app, db } = freshApp();
-    const { study, post, segments, flagged } = seed(db);
+    const { study, post, segments } = seed(db);
     insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, flags: [{ code: "honeypot" }, { code: "attention", detail: "question=attention" }] });
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);

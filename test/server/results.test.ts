@@ -6,7 +6,7 @@ import { options, questions, segments, studies } from "../../db/schema.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { computeResults, resultsQuery } from "../../server/services/results.js";
 import { translator } from "../../server/i18n/index.js";
-import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
+import { openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
