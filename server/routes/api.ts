@@ -11,7 +11,7 @@ import { definitionErrors, studyDefinition } from "../domain/study-definition.js
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
 import { bearerToken, requireRole } from "../middleware/auth.js";
-import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, waveInput, waveStatus } from "../services/fieldwork.js";
+import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, progressJson, waveInput, waveStatus } from "../services/fieldwork.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 
 /** Body of `POST /api/waves/:id/links`: only personal links are made on demand (open ones come with opening). */
@@ -159,19 +159,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   });
 
   router.get("/waves/:id/progress", requireRole("viewer"), (req, res) => {
-    const status = waveStatus(db, waveParam(db, req), baseUrl);
-    res.json({
-      segments: status.map((s) => ({
-        segment: s.segment.key,
-        target: s.target,
-        completed: s.completed,
-        partial: s.partial,
-        excluded: s.excluded,
-        progress: s.progress,
-        medianDurationMs: s.medianDurationMs,
-        lastCompletedAt: s.lastCompletedAt,
-      })),
-    });
+    res.json({ segments: progressJson(waveStatus(db, waveParam(db, req), baseUrl)) });
   });
 
   // ------------------------------------------------------------ results and exports

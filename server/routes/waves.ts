@@ -19,7 +19,7 @@ import {
   setWaveTargets,
   waveInput,
   waveStatus,
-  type SegmentStatus,
+  progressJson,
 } from "../services/fieldwork.js";
 import { recomputeStudyFlags } from "../quality/flag-service.js";
 import { studyFrom } from "./studies.js";
@@ -49,18 +49,6 @@ const commaList = (value: unknown) =>
         .filter(Boolean)
     : [];
 
-function progressJson(statuses: readonly SegmentStatus[]) {
-  return statuses.map((s) => ({
-    segment: s.segment.key,
-    target: s.target,
-    completed: s.completed,
-    partial: s.partial,
-    excluded: s.excluded,
-    progress: s.progress,
-    medianDurationMs: s.medianDurationMs,
-    lastCompletedAt: s.lastCompletedAt?.toISOString() ?? null,
-  }));
-}
 
 export function waveRoutes(db: Db, baseUrl: string): Router {
   const router = Router();

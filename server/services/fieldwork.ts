@@ -216,3 +216,17 @@ export function waveStatus(db: Db, wave: Wave, baseUrl: string): SegmentStatus[]
     };
   });
 }
+
+/** Per-segment progress as JSON (the wave page's poller and the API share it); dates as ISO strings. */
+export function progressJson(statuses: readonly SegmentStatus[]) {
+  return statuses.map((s) => ({
+    segment: s.segment.key,
+    target: s.target,
+    completed: s.completed,
+    partial: s.partial,
+    excluded: s.excluded,
+    progress: s.progress,
+    medianDurationMs: s.medianDurationMs,
+    lastCompletedAt: s.lastCompletedAt?.toISOString() ?? null,
+  }));
+}
