@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import { createApp } from "../../server/app.js";
@@ -58,4 +59,21 @@ export async function tabTo(page: Page, selector: string, limit = 60): Promise<v
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * For a describe block: a Chromium and a live app started before its tests and closed after.
+ * The returned object is filled in by beforeAll.
+ */
+export function useBrowserAndApp(): { browser: Browser; live: LiveApp } {
+  const ctx = {} as { browser: Browser; live: LiveApp };
+  beforeAll(async () => {
+    ctx.browser = await launch();
+    ctx.live = await liveApp();
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.live?.close();
+  });
+  return ctx;
 }

@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
-import { browserAvailable, launch, liveApp, screenshot, type LiveApp } from "./browser.js";
+import { describe, expect, it } from "vitest";
+import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
 
 describe.skipIf(!browserAvailable)("researcher in Chromium", () => {
-  let browser: Browser;
-  let live: LiveApp;
-  beforeAll(async () => {
-    browser = await launch();
-    live = await liveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await live?.close();
-  });
+  const ctx = useBrowserAndApp();
 
   it("sets up the first account, creates a study from the template, opens a wave and reads the three links", async () => {
-    const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
-    await page.goto(`${live.base}/?lang=ru`);
+    const page = await ctx.browser.newPage({ viewport: { width: 1024, height: 800 } });
+    await page.goto(`${ctx.live.base}/?lang=ru`);
     expect(page.url()).toContain("/setup");
     await page.fill("#name", "Анна");
     await page.fill("#email", "anna@example.test");

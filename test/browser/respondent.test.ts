@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { openSurvey } from "../fixtures/surveys.js";
-import { browserAvailable, launch, liveApp, screenshot, tabTo, type LiveApp } from "./browser.js";
+import { browserAvailable, screenshot, tabTo, useBrowserAndApp } from "./browser.js";
 
 describe.skipIf(!browserAvailable)("respondent in Chromium (375×667, keyboard only)", () => {
-  let browser: Browser;
-  let live: LiveApp;
-  beforeAll(async () => {
-    browser = await launch();
-    live = await liveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await live?.close();
-  });
+  const ctx = useBrowserAndApp();
 
   it("answers, meets a validation error, fixes it and finishes", async () => {
-    const survey = openSurvey(live.db);
-    const page = await browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
-    await page.goto(`${live.base}/s/${survey.links["subscribers"]!.token}?lang=en`);
+    const survey = openSurvey(ctx.live.db);
+    const page = await ctx.browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+    await page.goto(`${ctx.live.base}/s/${survey.links["subscribers"]!.token}?lang=en`);
     expect(await page.title()).toBe("Acme");
 
     await tabTo(page, 'input[name="q_aided"][value="acme"]');
@@ -48,9 +38,9 @@ describe.skipIf(!browserAvailable)("respondent in Chromium (375×667, keyboard o
     expect(await page.textContent("h1")).toBe("Thank you!");
     await screenshot(page, "respondent-thanks");
 
-    const stored = live.db.$client.prepare("SELECT status FROM responses").all();
+    const stored = ctx.live.db.$client.prepare("SELECT status FROM responses").all();
     expect(stored).toEqual([{ status: "completed" }]);
-    const text = live.db.$client.prepare("SELECT value_text FROM answers WHERE value_text IS NOT NULL").get() as { value_text: string };
+    const text = ctx.live.db.$client.prepare("SELECT value_text FROM answers WHERE value_text IS NOT NULL").get() as { value_text: string };
     expect(text.value_text).toBe("Больше видео <b>");
   }, 60_000);
 });

@@ -1,32 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { createDemoStudy } from "../../server/demo/create.js";
 import { PASSWORD, addUser } from "../helpers.js";
-import { browserAvailable, launch, liveApp, screenshot, type LiveApp } from "./browser.js";
+import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
 
 describe.skipIf(!browserAvailable)("results of the demo study in Chromium", () => {
-  let browser: Browser;
-  let live: LiveApp;
-  beforeAll(async () => {
-    browser = await launch();
-    live = await liveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await live?.close();
-  });
+  const ctx = useBrowserAndApp();
 
   it("renders the tables and the SVG charts, and the printable report", async () => {
-    const { studyId } = createDemoStudy(live.db, { seed: 293, locale: "en", actorId: null });
-    await addUser(live.db, "viewer");
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${live.base}/login?lang=en`);
+    const { studyId } = createDemoStudy(ctx.live.db, { seed: 293, locale: "en", actorId: null });
+    await addUser(ctx.live.db, "viewer");
+    const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`${ctx.live.base}/login?lang=en`);
     await page.fill("#email", "viewer@example.test");
     await page.fill("#password", PASSWORD);
     await page.click("form[action='/login'] button[type=submit]");
     await page.waitForURL(/\/studies$/);
 
-    await page.goto(`${live.base}/studies/${studyId}/results`);
+    await page.goto(`${ctx.live.base}/studies/${studyId}/results`);
     const charts = page.locator("figure.chart svg[role=img]");
     expect(await charts.count()).toBeGreaterThanOrEqual(6);
     // The charts are laid out: bars have real width in the browser.
@@ -36,7 +26,7 @@ describe.skipIf(!browserAvailable)("results of the demo study in Chromium", () =
     expect(await page.locator("ul.verdicts li.verdict-rise").count()).toBeGreaterThan(0);
     await screenshot(page, "results-demo");
 
-    await page.goto(`${live.base}/studies/${studyId}/report`);
+    await page.goto(`${ctx.live.base}/studies/${studyId}/report`);
     await page.emulateMedia({ media: "print" });
     expect(await page.locator("header.site").count()).toBe(0);
     const pdf = await page.pdf({ format: "A4" });
