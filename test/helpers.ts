@@ -1,3 +1,4 @@
+import { createServer, type Server } from "node:http";
 import request from "supertest";
 import type { Express } from "express";
 import { openDatabase, type Db } from "../db/client.js";
@@ -53,4 +54,18 @@ export function setCookie(res: request.Response, name: string): string | undefin
 
 export function cookieValue(header: string | undefined): string | undefined {
   return header?.split(";")[0]?.split("=").slice(1).join("=");
+}
+
+/** One listening server for a suite (supertest would otherwise start one per request). */
+export async function listen(app: Express): Promise<Server> {
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 }

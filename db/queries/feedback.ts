@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNotNull, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { answers, responses } from "../schema.js";
 
@@ -10,9 +10,11 @@ export interface FeedbackFilter {
   limit: number;
 }
 
-/** Open-text answers, most recent first, from completed responses that are not excluded. */
-export function listFeedback(db: Executor, f: FeedbackFilter) {
-  if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
+/**
+ * Text answers to the given questions that count: from completed responses of the waves that
+ * are not excluded (nor flagged, unless those are included). Shared by the feedback list and themes.
+ */
+export function countedTextAnswers(f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged?: boolean }): SQL[] {
   const conditions: SQL[] = [
     inArray(answers.questionId, [...f.questionIds]),
     isNotNull(answers.valueText),
@@ -20,6 +22,14 @@ export function listFeedback(db: Executor, f: FeedbackFilter) {
     eq(responses.status, "completed"),
     eq(responses.excluded, false),
   ];
+  if (f.includeFlagged === false) conditions.push(isNull(responses.qualityFlags));
+  return conditions;
+}
+
+/** Open-text answers, most recent first, from completed responses that are not excluded. */
+export function listFeedback(db: Executor, f: FeedbackFilter) {
+  if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
+  const conditions = countedTextAnswers(f);
   if (f.waveId) conditions.push(eq(responses.waveId, f.waveId));
   if (f.segmentId) conditions.push(eq(responses.segmentId, f.segmentId));
   return db

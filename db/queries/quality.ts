@@ -1,5 +1,6 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, like, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../client.js";
+import { countedTextAnswers } from "./feedback.js";
 import {
   answers,
   auditLog,
@@ -358,14 +359,7 @@ export function countMentions(db: Executor, questionIds: readonly number[], wave
 /** Open answers for themes: completed, not excluded (and not flagged unless included) responses, in answer id order. */
 export function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
   if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
-  const conditions: SQL[] = [
-    inArray(answers.questionId, [...f.questionIds]),
-    isNotNull(answers.valueText),
-    inArray(responses.waveId, [...f.waveIds]),
-    eq(responses.status, "completed"),
-    eq(responses.excluded, false),
-  ];
-  if (!f.includeFlagged) conditions.push(isNull(responses.qualityFlags));
+  const conditions = countedTextAnswers(f);
   return db
     .select({
       answerId: answers.id,

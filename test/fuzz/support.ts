@@ -1,6 +1,5 @@
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Express } from "express";
 import fc from "fast-check";
 import type { Db } from "../../db/client.js";
 import { RESPONSE_STATUSES } from "../../db/schema.js";
@@ -15,18 +14,7 @@ import { MAX_TEXT_ANSWER } from "../../server/domain/study-definition.js";
 /** Fixed seeds: a failure names its case and reproduces exactly. */
 export const SEEDS = { survey: 0x5eed_0001, surveyRaw: 0x5eed_0002, api: 0x5eed_0003, apiRaw: 0x5eed_0004, researcher: 0x5eed_0005 } as const;
 
-export async function listen(app: Express): Promise<Server> {
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return server;
-}
-
-export function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
+export { listen, closeServer as close } from "../helpers.js";
 
 export function origin(server: Server): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { Express } from "express";
 import request from "supertest";
 import { expect } from "vitest";
@@ -9,19 +9,7 @@ import { PASSWORD, csrfFrom } from "../helpers.js";
 
 export type Agent = ReturnType<typeof request.agent>;
 
-/** One listening server per suite: supertest would otherwise start one per request. */
-export async function listen(app: Express): Promise<Server> {
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return server;
-}
-
-export function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
+export { listen, closeServer as close } from "../helpers.js";
 
 /** A browser-like agent that logged in through the login form (as helpers.loggedInAgent, on a listening server). */
 export async function login(server: Server, email: string, password = PASSWORD): Promise<Agent> {
