@@ -1,0 +1,70 @@
+/**
+ * A real, migrated SQLite file with one brand-lift study, two waves and their open links, built
+ * with the app's own services (no test helpers), in a temporary folder removed on exit.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
+import { runMigrations } from "../../db/migrate.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import type { Link, Study, Wave } from "../../db/schema.js";
+import { brandLiftTemplate } from "../../server/domain/template.js";
+import type { SurveyQuestion } from "../../server/domain/questionnaire.js";
+import { closeWave, createStudyFromDefinition, createWave, openWave } from "../../server/services/study-setup.js";
+
+export const BRAND = "Acme";
+
+/** A temporary folder for this process, deleted when it exits (also on Ctrl-C). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `brand-lift-bench-${prefix}-`));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", cleanup);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
+  return dir;
+}
+
+export interface BenchStudy {
+  study: Study;
+  pre: Wave;
+  post: Wave;
+  /** Open links per wave, one per segment, in segment order. */
+  links: { pre: Link[]; post: Link[] };
+  questions: SurveyQuestion[];
+}
+
+/** The full template questionnaire: 3 competitors, 3 advantages, every question type. */
+export function createBenchStudy(db: Db): BenchStudy {
+  const definition = brandLiftTemplate({
+    studyName: "Benchmark study",
+    brand: BRAND,
+    category: "coffee shops",
+    locale: "en",
+    competitors: ["Rival", "Other Brew", "Third Cup"],
+    advantages: ["Fresh beans every day", "Open 24 hours", "Free delivery"],
+  });
+  const study = createStudyFromDefinition(db, definition, null);
+  const pre = createWave(db, study.id, "pre", "Before the campaign");
+  const post = createWave(db, study.id, "post", "After the campaign");
+  const preLinks = openWave(db, pre, null);
+  const postLinks = openWave(db, post, null);
+  return { study, pre, post, links: { pre: preLinks, post: postLinks }, questions: loadQuestionnaire(db, study.id) };
+}
+
+/** A migrated database file with the study; the post wave is open, the pre wave closed. */
+export function createBenchDatabase(path: string): BenchStudy {
+  const db = openDatabase(path);
+  try {
+    runMigrations(db);
+    const created = createBenchStudy(db);
+    closeWave(db, created.pre, null);
+    return created;
+  } finally {
+    closeDatabase(db);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Output helpers shared by the benchmarks: every benchmark prints one table with our measurement,
+ * the baseline measured in the same run, the ratio and the target with met/MISSED, so RESULTS.md
+ * can quote them line by line.
+ */
+import { cpus, loadavg } from "node:os";
+
+export interface Row {
+  /** What was measured. */
+  name: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  /** true met, false MISSED, null when the row is informational. */
+  met: boolean | null;
+}
+
+export function printTable(title: string, rows: readonly Row[]): void {
+  const header = { name: "measurement", ours: "ours", baseline: "baseline", ratio: "ratio", target: "target", status: "result" };
+  const lines = rows.map((r) => ({ ...r, status: r.met === null ? "info" : r.met ? "met" : "MISSED" }));
+  const width = (key: keyof typeof header) => Math.max(header[key].length, ...lines.map((l) => String(l[key]).length));
+  const keys = Object.keys(header) as Array<keyof typeof header>;
+  const widths = keys.map(width);
+  const fmt = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
+  console.log(`\n${title}`);
+  console.log(fmt(keys.map((k) => header[k])));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const l of lines) console.log(fmt(keys.map((k) => String(l[k]))));
+  console.log("");
+}
+
+/**
+ * One line describing the machine, printed by every benchmark so a pasted table carries it; the
+ * load average says how much else was running (other processes share the cores and the disk).
+ */
+export function machineLine(): string {
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  const load = loadavg().map((l) => l.toFixed(1)).join(" ");
+  return `machine: ${cpus().length} cores (${cpu}), node ${process.version}, ${process.platform}/${process.arch}, load average ${load}`;
+}
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+/** Milliseconds; autocannon reports whole milliseconds, so 0 means under one. */
+export const fmtMs = (ms: number) => (ms === 0 ? "< 1 ms" : (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + " ms");
+export const fmtRatio = (r: number) => r.toFixed(2);
+export const fmtMb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0) + " MB";
+
+/** `--quick` (or BENCH_QUICK=1): shorter measurements and smaller data, for a smoke run. */
+export const QUICK = process.argv.includes("--quick") || process.env["BENCH_QUICK"] === "1";
+
+export function log(message: string): void {
+  process.stderr.write(`  ${message}\n`);
+}

@@ -1,0 +1,174 @@
+/**
+ * Benchmark: results aggregation for 100,000 and 1,000,000 responses. computeResults
+ * (server/services/results.ts: waves, questionnaire, SQL counts per metric x segment x wave,
+ * liftTable, labels) as the results page, the exports and the API call it, against the bare SQLite
+ * GROUP BY over the same answers: one hand-written query counting answers per question, option,
+ * value, wave and segment of the completed, non-excluded responses of the two waves.
+ * Targets: computeResults at most 2x the baseline, and under 1 s for 1,000,000 responses.
+ *
+ * The database is a temp file filled by bench/lib/generate.ts outside the timed part (3 segments x
+ * 2 waves, every template question answered: about 8 answer rows per response), then read through
+ * a connection opened like the app's (db/client.ts). Times are the best of 5 runs (3 at 1,000,000)
+ * after a warm-up run, alternating ours and the baseline; then each SQL phase of computeResults alone.
+ * Wall time decides the targets; this process's CPU time is printed beside it, because on a shared
+ * machine the wall time of a single-threaded query also counts the time other processes held the CPU.
+ *
+ * Run: npx tsx bench/results-aggregation.ts [--quick]   (or npm run bench; --quick: 100,000 only)
+ */
+import { join } from "node:path";
+import { closeDatabase, openDatabase, type Db } from "../db/client.js";
+import { countAware, countRespondents } from "../db/queries/aggregation.js";
+import { loadQuestionnaire } from "../db/queries/questionnaire.js";
+import { translator } from "../server/i18n/index.js";
+import { computeResults, metricDefinitions, resultsQuery, type StudyResults } from "../server/services/results.js";
+import { tempDir } from "./lib/fixture.js";
+import { generateDatabase, type Generated } from "./lib/generate.js";
+import { QUICK, fmtInt, fmtMs, fmtRatio, log, machineLine, printTable, type Row } from "./lib/report.js";
+
+const SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
+/** Best of this many runs after a warm-up; 3 at 1,000,000, where the baseline alone takes seconds per run. */
+const runsFor = (size: number) => (size >= 1_000_000 ? 3 : 5);
+const PHASE_RUNS = 2;
+const TARGET_RATIO = 2;
+const TARGET_1M_MS = 1000;
+
+/** Wall and CPU time of one call, in ms (CPU: this process's user + system time). */
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+function time(fn: () => unknown): Timing {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  fn();
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: (used.user + used.system) / 1000 };
+}
+
+/** The best wall and the best CPU time seen (each its own minimum: other processes only ever add). */
+function fastest(list: readonly Timing[]): Timing {
+  return { wall: Math.min(...list.map((t) => t.wall)), cpu: Math.min(...list.map((t) => t.cpu)) };
+}
+
+/** Best of `runs` calls after one warm-up call. */
+function best(fn: () => unknown, runs: number): Timing {
+  fn();
+  return fastest(Array.from({ length: runs }, () => time(fn)));
+}
+
+const BASELINE_SQL = `
+  SELECT a.question_id, a.option_id, a.value_number, r.wave_id, r.segment_id, count(*) AS x
+  FROM answers a JOIN responses r ON r.id = a.response_id
+  WHERE r.wave_id IN (?, ?) AND r.status = 'completed' AND r.excluded = 0
+  GROUP BY a.question_id, a.option_id, a.value_number, r.wave_id, r.segment_id`;
+
+interface BaselineRow {
+  question_id: number;
+  option_id: number | null;
+  value_number: number | null;
+  wave_id: number;
+  segment_id: number;
+  x: number;
+}
+
+/** The aided-awareness counts of both must agree, or the comparison is between different things. */
+function checkAgreement(results: StudyResults, baseline: BaselineRow[], g: Generated): void {
+  const aided = g.questions.find((q) => q.key === "aided")!;
+  const brand = aided.options.find((o) => o.key === "brand")!.id;
+  const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
+  for (const row of baseline) {
+    if (row.question_id !== aided.id || row.option_id !== brand) continue;
+    const ours = results.counts.find((c) => c.metric === "aided_awareness" && c.wave === String(row.wave_id) && c.segment === segmentKey.get(row.segment_id));
+    if (ours?.x !== row.x) throw new Error(`aided awareness counts disagree: ours ${ours?.x}, baseline ${row.x}`);
+  }
+}
+
+interface Measured {
+  ours: Timing;
+  baseline: Timing;
+  phases: Record<string, Timing>;
+}
+
+function measure(db: Db, g: Generated, runs: number): Measured {
+  const options = resultsQuery.parse({});
+  const t = translator("en");
+  const waveIds = [g.pre.id, g.post.id];
+  const baselineStatement = db.$client.prepare(BASELINE_SQL);
+  const results = computeResults(db, g.study, options, "en", t);
+  if (results === "no_waves") throw new Error("the study has no two waves");
+  checkAgreement(results, baselineStatement.all(...waveIds) as BaselineRow[], g);
+
+  // The calls above were the warm-up of both (page cache, statements); alternate so drift in
+  // machine load hits both.
+  const ours: Timing[] = [];
+  const baseline: Timing[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(time(() => computeResults(db, g.study, options, "en", t)));
+    baseline.push(time(() => baselineStatement.all(...waveIds)));
+  }
+
+  // Where computeResults spends its time: the SQL aggregates one by one; the rest is JavaScript.
+  const questions = loadQuestionnaire(db, g.study.id);
+  const metrics = metricDefinitions(questions);
+  const filter = { waveIds, includeFlagged: options.flagged };
+  const phases: Record<string, Timing> = { "countRespondents (SQL)": best(() => countRespondents(db, filter), PHASE_RUNS) };
+  for (const m of metrics) phases[`countAware ${m.metric} (${m.kind})`] = best(() => countAware(db, [m], filter), PHASE_RUNS);
+  return { ours: fastest(ours), baseline: fastest(baseline), phases };
+}
+
+const both = (t: Timing) => `${fmtMs(t.wall)} (cpu ${fmtMs(t.cpu)})`;
+
+const dir = tempDir("results");
+const rows: Row[] = [];
+const phaseRows: Row[] = [];
+for (const size of SIZES) {
+  const path = join(dir, `results-${size}.db`);
+  log(`generating ${fmtInt(size)} responses…`);
+  const g = generateDatabase(path, size);
+  log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
+  const db = openDatabase(path);
+  try {
+    const m = measure(db, g, runsFor(size));
+    const ratio = m.ours.wall / m.baseline.wall;
+    const cpuRatio = m.ours.cpu / m.baseline.cpu;
+    log(`${fmtInt(size)}: computeResults ${both(m.ours)}, GROUP BY ${both(m.baseline)}`);
+    rows.push({
+      name: `computeResults, ${fmtInt(size)} responses (best of ${runsFor(size)})`,
+      ours: both(m.ours),
+      baseline: both(m.baseline),
+      ratio: `${fmtRatio(ratio)} (cpu ${fmtRatio(cpuRatio)})`,
+      target: `<= ${TARGET_RATIO}x`,
+      met: ratio <= TARGET_RATIO,
+    });
+    if (size === 1_000_000) {
+      rows.push({
+        name: "computeResults, 1,000,000 responses",
+        ours: both(m.ours),
+        baseline: "-",
+        ratio: "-",
+        target: "< 1 s",
+        met: m.ours.wall < TARGET_1M_MS,
+      });
+    }
+    const sqlCpu = Object.values(m.phases).reduce((a, b) => a + b.cpu, 0);
+    for (const [name, phase] of Object.entries(m.phases)) {
+      phaseRows.push({ name: `${fmtInt(size)}: ${name}`, ours: both(phase), baseline: "-", ratio: "-", target: "-", met: null });
+    }
+    phaseRows.push({
+      name: `${fmtInt(size)}: sum of the SQL phases / the rest (JS)`,
+      ours: `cpu ${fmtMs(sqlCpu)} / ${m.ours.cpu > sqlCpu ? fmtMs(m.ours.cpu - sqlCpu) : "~0 ms"}`,
+      baseline: "-",
+      ratio: "-",
+      target: "-",
+      met: null,
+    });
+  } finally {
+    closeDatabase(db);
+  }
+}
+
+console.log(machineLine());
+printTable("Results aggregation: computeResults vs bare SQLite GROUP BY over the same answers (best run after a warm-up)", rows);
+printTable(`Phases of computeResults (each query alone, best of ${PHASE_RUNS} after a warm-up)`, phaseRows);
