@@ -359,9 +359,10 @@ export const responses = sqliteTable(
     uniqueIndex("responses_nonce_unique").on(t.nonce),
     index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
     index("responses_link_idx").on(t.linkId),
-    index("responses_browser_idx").on(t.waveId, t.browserHash),
+    // Duplicate checks find the earliest completed response with a hash: the order is in the index.
+    index("responses_browser_idx").on(t.waveId, t.browserHash, t.status, t.completedAt),
     // Quality flags: duplicates by network hash, and the wave's median duration for speeders.
-    index("responses_network_idx").on(t.waveId, t.networkHash),
+    index("responses_network_idx").on(t.waveId, t.networkHash, t.status, t.completedAt),
     index("responses_wave_duration_idx").on(t.waveId, t.status, t.durationMs),
     check("responses_status_check", sql`${t.status} IN (${inList(RESPONSE_STATUSES)})`),
   ],

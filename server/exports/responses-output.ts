@@ -15,11 +15,12 @@ function drained(out: Out): Promise<void> {
   if (out.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
-      out.off("drain", done);
       out.off("close", done);
       resolve();
     };
-    out.on("drain", done);
+    // `once`, not on/off: compression moves "drain" listeners to its gzip stream, where `off` on
+    // the response would not find them (a listener leaked per chunk).
+    out.once("drain", done);
     out.on("close", done);
   });
 }

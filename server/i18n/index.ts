@@ -65,7 +65,14 @@ export function negotiateLocale(s: LocaleSources): Locale {
 }
 
 /** Numbers, percentages and dates the way each locale writes them (decimal comma in Russian). */
-export function formatters(locale: Locale) {
+export function formatters(locale: Locale): Formatters {
+  return formatterCache.get(locale)!;
+}
+
+export type Formatters = ReturnType<typeof buildFormatters>;
+
+// Intl objects are costly to build; one set per locale serves every request.
+function buildFormatters(locale: Locale) {
   const tag = locale === "ru" ? "ru-RU" : "en-GB";
   const integer = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
   const percent = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 0 });
@@ -76,3 +83,5 @@ export function formatters(locale: Locale) {
     dateTime: (d: Date | null | undefined) => (d ? `${dateTime.format(d)} UTC` : ""),
   };
 }
+
+const formatterCache = new Map<Locale, Formatters>(LOCALES.map((l) => [l, buildFormatters(l)]));
