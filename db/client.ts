@@ -27,7 +27,34 @@ export function openDatabase(path: string = DEFAULT_DATABASE_PATH): Db {
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
+  cacheStatements(sqlite);
   return drizzle(sqlite, { schema });
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * drizzle prepares every query anew on each call, and SQLite's prepare is a large share of a
+ * survey request's CPU. The connection keeps its prepared statements by SQL text instead. A
+ * statement busy in an open iterator is never handed out twice (a fresh one is prepared), and a
+ * cached statement comes back in its default mode, exactly as a fresh prepare would give it.
+ */
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    const cached = cache.get(source);
+    if (cached && !cached.busy) {
+      if (cached.reader) cached.raw(false).pluck(false).expand(false);
+      return cached;
+    }
+    const statement = prepare(source);
+    if (!cached) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
 }
 
 export function closeDatabase(db: Db): void {

@@ -97,4 +97,21 @@ describe("database client", () => {
         .run(),
     ).toThrow(/CHECK/);
   });
+
+  it("reuses prepared statements, never one busy in an iterator, and hands them back in default mode", () => {
+    const db = openDatabase(":memory:");
+    const sql = "SELECT 1 AS one UNION ALL SELECT 2";
+    const first = db.$client.prepare(sql);
+    expect(db.$client.prepare(sql)).toBe(first);
+    first.raw(true);
+    expect(db.$client.prepare(sql).get()).toEqual({ one: 1 });
+    const iterator = first.iterate();
+    iterator.next();
+    const other = db.$client.prepare(sql);
+    expect(other).not.toBe(first);
+    expect(other.all()).toEqual([{ one: 1 }, { one: 2 }]);
+    iterator.return?.();
+    expect(db.$client.prepare("CREATE TABLE t (x)").reader).toBe(false);
+    closeDatabase(db);
+  });
 });
