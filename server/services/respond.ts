@@ -167,18 +167,27 @@ export interface Submission {
  * transaction creates or advances the response. A nonce seen before is a retry and stores
  * nothing new; a personal link is claimed atomically, so of many simultaneous posts one wins.
  */
-export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): SubmitOutcome {
-  const { ctx, who, form } = s;
-  const existing = findResponseByNonce(db, form.nonce);
+/**
+ * What a post means given the response its nonce already names (if any): a retry of a finished
+ * response, a page that does not belong to it, or undefined to go on. Checked once before
+ * validating and again inside the transaction, where another instance may have moved it on.
+ */
+function settledOutcome(existing: SurveyResponse | undefined, ctx: LinkContext, posted: number): SubmitOutcome | undefined {
   if (existing && (existing.linkId !== ctx.link.id || existing.waveId !== ctx.wave.id)) return { kind: "expired" };
   if (existing && existing.status !== "partial") {
     return existing.status === "completed" ? { kind: "completed", response: existing } : { kind: "already_answered" };
   }
-
-  const posted = Number(s.body["_p"] ?? 0);
-  const current = existing?.currentPage ?? 0;
   // A page from the past (a double click, the back button) is accepted again; one from the future is not.
-  if (!Number.isInteger(posted) || posted < 0 || posted > current) return { kind: "expired" };
+  if (!Number.isInteger(posted) || posted < 0 || posted > (existing?.currentPage ?? 0)) return { kind: "expired" };
+  return undefined;
+}
+
+export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): SubmitOutcome {
+  const { ctx, who, form } = s;
+  const posted = Number(s.body["_p"] ?? 0);
+  const existing = findResponseByNonce(db, form.nonce);
+  const settled = settledOutcome(existing, ctx, posted);
+  if (settled) return settled;
 
   const order = existing?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
   const page = surveyPage(questions, ctx.study.pageSize, posted, order);
@@ -191,7 +200,11 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
   try {
     return db.transaction(
       (tx): SubmitOutcome => {
-        let response = existing;
+        // Read again under the write lock: another instance may have stored or finished it meanwhile.
+        let response = findResponseByNonce(tx, form.nonce);
+        const settledNow = settledOutcome(response, ctx, posted);
+        if (settledNow) return settledNow;
+        const current = response?.currentPage ?? 0;
         if (!response) {
           if (ctx.link.kind === "open" && who.browserHash) {
             const previous = findBrowserResponse(tx, ctx.wave.id, who.browserHash);
@@ -213,8 +226,9 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
             networkHash: who.networkHash,
             qualityFlags: qualityFlags.length ? qualityFlags : null,
           });
-        } else if (qualityFlags.length) {
-          updateResponse(tx, response.id, { qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] });
+        } else if (qualityFlags.length && !response.qualityFlags?.some((f) => f.code === "honeypot")) {
+          response = { ...response, qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] };
+          updateResponse(tx, response.id, { qualityFlags: response.qualityFlags });
         }
 
         const stored = replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
@@ -234,9 +248,10 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
         };
         updateResponse(tx, response.id, fields);
         // Quality flags as the response completes (a study-wide recompute may refine speeders later).
-        flagCompletedResponse(tx, ctx.study.id, response.id, questions);
+        const flags = flagCompletedResponse(tx, ctx.study.id, response.id, questions);
         if (ctx.link.kind === "open") countLinkUse(tx, ctx.link.id);
-        return { kind: "completed", response: { ...response, ...fields } };
+        // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
+        return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
       },
       { behavior: "immediate" },
     );

@@ -422,6 +422,25 @@ describe("bots", () => {
     expect(all(db)[0]!.qualityFlags).toEqual([{ code: "honeypot" }]);
   });
 
+  it("sends a honeypot filled on the last page of a multi-page survey to the quality-fail exit, flagged once", async () => {
+    const { app, db } = freshApp();
+    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
+    const link = survey.links["inactive"]!;
+    db.update(links)
+      .set({ redirectQualityFail: "https://panel.example/bad?id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
+      .where(eq(links.id, link.id))
+      .run();
+    const agent = request.agent(app);
+    const url = `/s/${link.token}?rid=7`;
+    const p1 = await openForm(agent, url);
+    await post(agent, url, p1.fields, { q_aided: "acme", q_recall: "yes" }).expect(303);
+    const p2 = await openForm(agent, url);
+    await post(agent, url, p2.fields, { q_fav: "4", website: "spam" }).expect(303).expect("Location", "https://panel.example/bad?id=7");
+    // A retry of the same post finds the stored decision.
+    await post(agent, url, p2.fields, { q_fav: "4", website: "spam" }).expect(303).expect("Location", "https://panel.example/bad?id=7");
+    expect(all(db)[0]!.qualityFlags!.filter((f) => f.code === "honeypot")).toHaveLength(1);
+  });
+
   it("rate-limits survey posts per address", async () => {
     const { app, db } = freshApp({ surveyPostLimit: 3 });
     const survey = openSurvey(db);
