@@ -73,7 +73,15 @@ export function createApp({ db, config }: AppDeps): Express {
       referrerPolicy: { policy: "strict-origin-when-cross-origin" },
     }),
   );
-  app.use(compression());
+  // No gzip for HTML that carries a CSRF token: a secret compressed beside reflected input is
+  // what BREACH reads. Survey pages, reports, exports and static files are still compressed.
+  app.use(
+    compression({
+      filter: (req, res) =>
+        !(res.locals["csrfToken"] !== undefined && /html/.test(String(res.getHeader("Content-Type") ?? ""))) &&
+        compression.filter(req, res),
+    }),
+  );
   app.use(requestLog());
   app.use(serveAssets);
   app.use(healthRoutes(db));

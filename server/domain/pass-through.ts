@@ -23,12 +23,15 @@ export function pickParams(query: Record<string, unknown>, allowedExtra: readonl
   return params;
 }
 
-/** The string a panel signs: the signed parameters present, sorted by name, as `a=1&b=2`. */
+/**
+ * The string a panel signs: the signed parameters present, sorted by name, as `a=1&b=2` with
+ * names and values percent-encoded, so that `rid="1&src=2"` cannot sign the same as two parameters.
+ */
 export function canonicalSigned(params: Record<string, string>, signedNames: readonly string[]): string {
   return [...signedNames]
     .filter((n) => params[n] !== undefined)
     .sort()
-    .map((n) => `${n}=${params[n]}`)
+    .map((n) => `${encodeURIComponent(n)}=${encodeURIComponent(params[n]!)}`)
     .join("&");
 }
 

@@ -63,3 +63,15 @@ describe("JSON API errors", () => {
     expect(broken.body.error.code).toBe("bad_request");
   });
 });
+
+describe("compression", () => {
+  it("gzips survey pages but not researcher pages that carry a CSRF token (BREACH)", async () => {
+    const { app, db } = freshApp();
+    await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, "researcher@example.test");
+    const page = await agent.get("/studies").set("Accept-Encoding", "gzip").expect(200);
+    expect(page.headers["content-encoding"]).toBeUndefined();
+    const login = await request(app).get("/setup").set("Accept-Encoding", "gzip");
+    expect(login.headers["content-encoding"]).toBeUndefined();
+  });
+});

@@ -40,3 +40,11 @@ describe("fillRedirect", () => {
     );
   });
 });
+
+describe("canonical signed string", () => {
+  it("encodes values so one parameter cannot pose as two", async () => {
+    const { canonicalSigned } = await import("../../../server/domain/pass-through.js");
+    expect(canonicalSigned({ rid: "1&src=2" }, ["rid", "src"])).toBe("rid=1%26src%3D2");
+    expect(canonicalSigned({ rid: "1", src: "2" }, ["rid", "src"])).toBe("rid=1&src=2");
+  });
+});
