@@ -273,7 +273,6 @@ export interface ResponseSink {
  * of this file). Returns the number of responses written.
  */
 export async function streamResponses(db: Db, layout: ResponseLayout, sink: ResponseSink, chunkSize = CHUNK_SIZE): Promise<number> {
-  const statement = db.$client.prepare(CHUNK_SQL).raw(true);
   const pivot = new Pivot(layout);
   const first = db.$client.prepare(FIRST_SQL).pluck().get(layout.studyId) as number | null;
   if (first === null) return 0;
@@ -282,6 +281,9 @@ export async function streamResponses(db: Db, layout: ResponseLayout, sink: Resp
   for (;;) {
     let inChunk = 0;
     let current: number | null = null;
+    // Prepared per chunk (the connection caches it): another export may share the statement
+    // between our chunks, so its mode is set again each time.
+    const statement = db.$client.prepare(CHUNK_SQL).raw(true);
     for (const r of statement.iterate({ study: layout.studyId, after, limit: chunkSize }) as IterableIterator<ChunkRow>) {
       if (r[0] !== current) {
         if (current !== null) sink.row(pivot.finish());
