@@ -52,7 +52,7 @@ function expectNoLiveFormula(cells: readonly string[]): void {
 }
 
 async function setup(options: Parameters<typeof seedExportStudy>[1] = {}) {
-  const { app, db, viewerToken, mounted } = await exportsApp();
+  const { app, db, viewerToken } = await exportsApp();
   const fixture = seedExportStudy(db, options);
   const viewer = await loggedInAgent(app, "viewer@example.test");
   // Without Accept-Language the app picks Russian; ?lang=en is remembered in a cookie.
@@ -63,7 +63,7 @@ async function setup(options: Parameters<typeof seedExportStudy>[1] = {}) {
     return r;
   };
   const api = (path: string) => request(app).get(path).set("Authorization", `Bearer ${viewerToken}`).set("Accept-Language", "en");
-  return { app, db, fixture, viewer, results, api, mounted, base: `/studies/${fixture.study.id}` };
+  return { app, db, fixture, viewer, results, api, base: `/studies/${fixture.study.id}` };
 }
 
 async function xlsx(req: request.Test): Promise<ExcelJS.Workbook> {

@@ -1,20 +1,12 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import cookieParser from "cookie-parser";
-import express, { type Express } from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
 import { insertResponse } from "../../db/queries/responses.js";
 import { listSegments } from "../../db/queries/studies.js";
 import { brandLiftTemplate } from "../../server/domain/template.js";
-import { csrfProtection } from "../../server/middleware/csrf.js";
-import { errorHandler } from "../../server/middleware/errors.js";
-import { localeMiddleware } from "../../server/middleware/locale.js";
-import { sessionMiddleware } from "../../server/middleware/session.js";
-import { plannerRoutes } from "../../server/routes/planner.js";
 import { createStudyFromDefinition, createWave } from "../../server/services/study-setup.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+import { loadFixture, num, type MdlCase, type SampleSizeCase } from "../stats/helpers.js";
 
 /**
  * The sample-size planner page: its numbers equal R's power.prop.test (from the stats fixtures,
@@ -22,25 +14,8 @@ import { addUser, freshApp, loggedInAgent } from "../helpers.js";
  * English; bad input is a 422 page with messages beside the fields; viewers may use it.
  */
 
-interface SampleSizeCase {
-  p1: number;
-  p2: number;
-  alpha: number;
-  power: number;
-  n: number;
-  nDefaultTol: number;
-}
-interface MdlCase {
-  p1: number;
-  n: number;
-  alpha: number;
-  power: number;
-  lift: number | null;
-}
-const fixture = <T>(name: string): T[] =>
-  (JSON.parse(readFileSync(new URL(`../fixtures/stats/${name}.json`, import.meta.url), "utf8")) as { cases: T[] }).cases;
-const sampleSizes = fixture<SampleSizeCase>("sample-size");
-const mdls = fixture<MdlCase>("minimum-detectable-lift");
+const sampleSizes = loadFixture<SampleSizeCase>("sample-size").cases;
+const mdls = loadFixture<MdlCase>("minimum-detectable-lift").cases;
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
 const sampleSizeCase = (p1: number, p2: number, alpha: number, power: number) => {
   const c = sampleSizes.find((x) => close(x.p1, p1) && close(x.p2, p2) && close(x.alpha, alpha) && close(x.power, power));
@@ -52,29 +27,6 @@ const mdlCase = (p1: number, n: number) => {
   if (!c) throw new Error(`no minimum-detectable-lift fixture for ${p1} ${n}`);
   return c;
 };
-
-/**
- * The app with the planner routes in front. The planner is mounted in app.ts's researcher router
- * by the lead; until then (and harmlessly after) the test puts it before the app with the same
- * locale, session and CSRF middleware, so the page renders exactly as it would inside.
- */
-function plannerApp(): { app: Express; db: Db } {
-  const { app: inner, db, config } = freshApp();
-  const app = express();
-  app.set("views", fileURLToPath(new URL("../../views", import.meta.url)));
-  app.set("view engine", "ejs");
-  app.set("query parser", "simple");
-  app.locals["assets"] = inner.locals["assets"];
-  app.use(cookieParser());
-  app.use(express.urlencoded({ extended: false }));
-  app.use(localeMiddleware(config.defaultLocale));
-  app.use(sessionMiddleware(db));
-  app.use(csrfProtection(config.sessionSecret));
-  app.use(plannerRoutes(db));
-  app.use(inner);
-  app.use(errorHandler());
-  return { app, db };
-}
 
 function demoStudy(db: Db) {
   const study = createStudyFromDefinition(db, brandLiftTemplate({ studyName: "Plan <b>", brand: "Acme", locale: "en" }), null);
@@ -99,7 +51,7 @@ function addResponses(db: Db, waveId: number, segmentId: number, n: number, extr
 }
 
 async function setup(role: "viewer" | "researcher" = "viewer") {
-  const { app, db } = plannerApp();
+  const { app, db } = freshApp();
   const user = await addUser(db, role);
   const agent = await loggedInAgent(app, user.email);
   const { study, segments } = demoStudy(db);
@@ -191,12 +143,12 @@ describe("planner: minimum detectable lift at current counts", () => {
     expect(at31.text).toContain(`<table id="wave-${pre.id}">`);
     expect(at31.text).not.toContain(`<table id="wave-${post.id}">`);
     expect(at31.text).toContain("Pre &lt;i&gt;");
-    const r31 = mdlCase(0.31, 100).lift!; // R: power.prop.test(n = 100, p1 = 0.31, power = 0.8)$p2 - 0.31 = 0.1934805
+    const r31 = num(mdlCase(0.31, 100).lift); // R: power.prop.test(n = 100, p1 = 0.31, power = 0.8)$p2 - 0.31 = 0.1934805
     expect(Math.abs(mdlOf(at31.text, pre.id, "subscribers")! - r31)).toBeLessThan(5e-7);
     expect(at31.text).toContain("19.3 pp");
 
     const at50 = await get("?baseline=50&lift=5&confidence=95&power=80").expect(200);
-    const r50 = mdlCase(0.5, 50).lift!; // R: power.prop.test(n = 50, p1 = 0.5, power = 0.8)$p2 - 0.5 = 0.2668302
+    const r50 = num(mdlCase(0.5, 50).lift); // R: power.prop.test(n = 50, p1 = 0.5, power = 0.8)$p2 - 0.5 = 0.2668302
     expect(Math.abs(mdlOf(at50.text, pre.id, "active_unsubscribed")! - r50)).toBeLessThan(5e-7);
 
     const at90 = await get("?baseline=90&lift=5&confidence=95&power=80").expect(200);
@@ -269,7 +221,7 @@ describe("planner: bad input", () => {
 
 describe("planner: access", () => {
   it("sends anonymous visitors to the login page and back", async () => {
-    const { app, db } = plannerApp();
+    const { app, db } = freshApp();
     const { study } = demoStudy(db);
     const res = await request(app).get(`/studies/${study.id}/planner?baseline=40`).expect(303);
     expect(res.headers["location"]).toBe(`/login?next=${encodeURIComponent(`/studies/${study.id}/planner?baseline=40`)}`);

@@ -20,6 +20,23 @@ export function loadFixture<Case>(name: string): Fixture<Case> {
 /** A fixture number: R's NaN/NA is stored as null, infinities as strings. */
 export type FixtureNumber = number | null | "Infinity" | "-Infinity";
 
+/** power.prop.test cases, shared by the stats suite and the planner page's tests. */
+export interface SampleSizeCase {
+  p1: number;
+  p2: number;
+  alpha: number;
+  power: number;
+  n: number;
+  nDefaultTol: number;
+}
+export interface MdlCase {
+  p1: number;
+  n: number;
+  alpha: number;
+  power: number;
+  lift: FixtureNumber;
+}
+
 export function num(value: FixtureNumber): number {
   if (value === null) return NaN;
   if (value === "Infinity") return Infinity;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { minimumDetectableLift, powerTwoProportions, sampleSizeTwoProportions } from "../../stats/index.js";
-import { errorTracker, loadFixture } from "./helpers.js";
-import type { FixtureNumber } from "./helpers.js";
+import { errorTracker, loadFixture, type MdlCase, type SampleSizeCase } from "./helpers.js";
 
 interface PowerCase {
   p1: number;
@@ -9,21 +8,6 @@ interface PowerCase {
   n: number;
   alpha: number;
   power: number;
-}
-interface SampleSizeCase {
-  p1: number;
-  p2: number;
-  alpha: number;
-  power: number;
-  n: number;
-  nDefaultTol: number;
-}
-interface MdlCase {
-  p1: number;
-  n: number;
-  alpha: number;
-  power: number;
-  lift: FixtureNumber;
 }
 
 // Expected values: R 4.2.2 power.prop.test (generate.R): $power; $n with uniroot tol = 1e-12 (and
