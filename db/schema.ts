@@ -146,6 +146,13 @@ export const studies = sqliteTable(
     pageSize: integer("page_size"),
     /** HMAC key for signed pass-through parameters (panel ids, payment). */
     signingSecret: text("signing_secret").notNull(),
+    /**
+     * Title shown to respondents (tab, heading) before the aided question: neutral, never the
+     * brand ("Опрос о кофейнях"), so the survey does not prime unaided awareness. Null: a generic title.
+     */
+    publicTitle: text("public_title"),
+    /** Smallest absolute lift worth detecting (fraction), for "lift detectable yet?" during fieldwork. */
+    targetLift: real("target_lift"),
     campaignCost: real("campaign_cost"),
     costCurrency: text("cost_currency"),
     createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
@@ -206,6 +213,10 @@ export const questions = sqliteTable(
     metricPositive: text("metric_positive", { mode: "json" }).$type<Array<string | number>>(),
     /** Brand aliases for text metrics (unaided awareness). */
     metricMatch: text("metric_match", { mode: "json" }).$type<string[]>(),
+    /** Option keys (decoys) whose choice leaves a respondent out of this question's metric base. */
+    metricExclude: text("metric_exclude", { mode: "json" }).$type<string[]>(),
+    /** The questionnaire starts a new page after this question (a page break element). */
+    pageBreakAfter: integer("page_break_after", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     uniqueIndex("questions_study_key_unique").on(t.studyId, t.key),

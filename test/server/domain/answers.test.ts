@@ -16,6 +16,8 @@ const base = {
   metricName: null,
   metricPositive: null,
   metricMatch: null,
+  metricExclude: null,
+  pageBreakAfter: false,
   text: { en: "?" },
 };
 const option = (id: number, key: string, exclusive = false) => ({
