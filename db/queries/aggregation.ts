@@ -16,6 +16,8 @@ export interface MetricDefinition {
   kind: "options" | "values" | "mentions";
   /** Option ids (kind options), scale values (kind values) or the mention code (kind mentions). */
   positive: ReadonlyArray<number | string>;
+  /** Option ids (kind options) of decoys: a respondent who picks one is left out of this metric's base. */
+  exclude?: readonly number[];
 }
 
 export interface CountFilter {
@@ -100,6 +102,119 @@ export function countAware(db: Executor, metrics: readonly MetricDefinition[], f
     for (const r of rows) out.push({ metric: m.metric, ...r });
   }
   return out;
+}
+
+/**
+ * The base of each metric per wave and segment, and everyone left out of it. n counts the
+ * respondents who were asked the question and answered it: completed, not excluded (not
+ * flagged unless `includeFlagged`), with an answer to the metric's question (a non-empty one for
+ * a text metric) and no decoy option among it. Everyone else who started the survey falls in
+ * exactly one "left out" bucket, tried in this order: partial, excluded, flagged, skipped, decoy;
+ * so n + skipped + partial + excluded + decoy + flagged = responses started (screen-outs and
+ * quota-fulls are not respondents of the questionnaire and count nowhere).
+ */
+export interface MetricBase {
+  metric: string;
+  waveId: number;
+  segmentId: number;
+  /** Respondents in the base who are "aware" (positive). */
+  x: number;
+  n: number;
+  /** Completed and counted, but gave no answer to the question (an optional question skipped). */
+  skipped: number;
+  /** Started, never completed. */
+  partial: number;
+  /** Completed, excluded in the ledger (0 when `includeExcluded`). */
+  excluded: number;
+  /** Answered, but also picked an option the metric excludes (a decoy). */
+  decoy: number;
+  /** Completed, not excluded, flagged: left out when the flagged filter is off (else 0). */
+  flagged: number;
+}
+
+const list = (values: ReadonlyArray<number | string>) =>
+  sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
+
+/**
+ * Bases and aware counts per metric × wave × segment, as SQL aggregates: one grouped query over
+ * the responses (partial, excluded, flagged, counted) and one grouped query per metric over its
+ * question's answers (answered, aware, decoy); skipped is counted − answered. Nothing is loaded
+ * per response.
+ */
+export function countMetricBases(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): MetricBase[] {
+  if (filter.waveIds.length === 0 || metrics.length === 0) return [];
+  const waveIds = [...filter.waveIds];
+  const completed = sql`${responses.status} = 'completed'`;
+  const notExcluded = filter.includeExcluded ? sql`1` : sql`${responses.excluded} = 0`;
+  const cells = db
+    .select({
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      partial: sql<number>`sum(${responses.status} = 'partial')`,
+      excluded: filter.includeExcluded ? sql<number>`0` : sql<number>`sum(${completed} AND ${responses.excluded} = 1)`,
+      flagged: filter.includeFlagged ? sql<number>`0` : sql<number>`sum(${completed} AND ${notExcluded} AND ${responses.qualityFlags} IS NOT NULL)`,
+      counted: sql<number>`sum(${completed} AND ${notExcluded} AND (${filter.includeFlagged ? sql`1` : sql`${responses.qualityFlags} IS NULL`}))`,
+    })
+    .from(responses)
+    .where(and(inArray(responses.waveId, waveIds), inArray(responses.status, ["completed", "partial"])))
+    .groupBy(responses.waveId, responses.segmentId)
+    .all();
+
+  const out: MetricBase[] = [];
+  for (const m of metrics) {
+    const positive = m.positive.length === 0 ? sql`0` : positiveAnswer(m);
+    const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
+    // A decoy row of a respondent who also picked a positive option: the respondent leaves x as well as n.
+    const alsoPositive =
+      m.positive.length === 0
+        ? sql`0`
+        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
+    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
+    const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
+    const rows = db
+      .select({
+        waveId: responses.waveId,
+        segmentId: responses.segmentId,
+        answered: sql<number>`count(DISTINCT ${answers.responseId})`,
+        aware: sql<number>`count(DISTINCT CASE WHEN ${positive} THEN ${answers.responseId} END)`,
+        decoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} THEN ${answers.responseId} END)` : sql<number>`0`,
+        awareDecoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} AND ${alsoPositive} THEN ${answers.responseId} END)` : sql<number>`0`,
+      })
+      .from(answers)
+      .innerJoin(responses, eq(responses.id, answers.responseId))
+      .where(and(eq(answers.questionId, m.questionId), eligible(filter), ...answered))
+      .groupBy(responses.waveId, responses.segmentId)
+      .all();
+    const byCell = new Map(rows.map((r) => [`${r.waveId}|${r.segmentId}`, r]));
+    for (const c of cells) {
+      const r = byCell.get(`${c.waveId}|${c.segmentId}`);
+      const answeredN = r?.answered ?? 0;
+      const decoyN = r?.decoy ?? 0;
+      out.push({
+        metric: m.metric,
+        waveId: c.waveId,
+        segmentId: c.segmentId,
+        x: (r?.aware ?? 0) - (r?.awareDecoy ?? 0),
+        n: answeredN - decoyN,
+        skipped: (c.counted ?? 0) - answeredN,
+        partial: c.partial ?? 0,
+        excluded: c.excluded ?? 0,
+        decoy: decoyN,
+        flagged: c.flagged ?? 0,
+      });
+    }
+  }
+  return out;
+}
+
+/** Whether an answer row counts as "aware" for the metric. */
+function positiveAnswer(m: MetricDefinition): SQL {
+  if (m.kind === "options") return sql`${answers.optionId} IN (${list(m.positive)})`;
+  if (m.kind === "values") return sql`${answers.valueNumber} IN (${list(m.positive)})`;
+  return sql`EXISTS (SELECT 1 FROM ${textMentions} AS tm WHERE tm.answer_id = ${answers.id} AND tm.code IN (${list(m.positive)}))`;
 }
 
 /** Completed responses per wave (for headers and the overview), regardless of exclusion. */

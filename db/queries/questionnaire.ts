@@ -25,6 +25,7 @@ export interface NewQuestion {
   metricName?: string | null;
   metricPositive?: Array<string | number> | null;
   metricMatch?: string[] | null;
+  metricExclude?: string[] | null;
   options: NewOption[];
 }
 

@@ -50,6 +50,7 @@ export function questionToDefinition(q: SurveyQuestion): QuestionDefinition {
     def.metric = { name: q.metricName };
     if (q.metricPositive) def.metric.positive = q.metricPositive;
     if (q.metricMatch) def.metric.match = q.metricMatch;
+    if (q.metricExclude?.length) def.metric.exclude = q.metricExclude;
   }
   return def;
 }

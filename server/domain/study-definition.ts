@@ -31,6 +31,8 @@ export const metricDefinition = z
     name: key,
     positive: z.array(z.union([z.string(), z.number().int()])).min(1).optional(),
     match: z.array(z.string().trim().min(1).max(200)).min(1).optional(),
+    /** Decoy option keys: a respondent who picks one is left out of this metric's base. */
+    exclude: z.array(z.string()).min(1).optional(),
   })
   .strict();
 
@@ -85,6 +87,16 @@ export const questionDefinition = z
       } else if (q.type === "scale") {
         metric.positive.forEach((p, i) => {
           if (typeof p !== "number" || p < (q.min ?? 0) || p > (q.max ?? 0)) issue(["metric", "positive", i], "not a scale value");
+        });
+      }
+      if (metric.exclude) {
+        if (!choice) issue(["metric", "exclude"], "only a choice question's options can be excluded (decoys)");
+        const keys = new Set(q.options?.map((o) => o.key));
+        const positive = new Set((metric.positive ?? []).map(String));
+        metric.exclude.forEach((k, i) => {
+          if (!choice) return;
+          if (!keys.has(k)) issue(["metric", "exclude", i], `"${k}" is not an option key`);
+          else if (positive.has(k)) issue(["metric", "exclude", i], `"${k}" is positive: a decoy cannot also count as aware`);
         });
       }
     }

@@ -100,7 +100,8 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
                 { key: "decoy", text: both("Работает только по выходным", "Open only at weekends") },
                 { key: "none", text: both("Ничего из перечисленного", "None of these"), exclusive: true, pinned: true },
               ],
-              metric: { name: "advantage_awareness", positive: advantages.map((_, i) => `advantage_${i + 1}`) },
+              // Whoever "knows" the made-up advantage is guessing: left out of the metric's base.
+              metric: { name: "advantage_awareness", positive: advantages.map((_, i) => `advantage_${i + 1}`), exclude: ["decoy"] },
             },
           ]
         : []),

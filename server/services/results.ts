@@ -8,7 +8,7 @@ import {
   type LiftTableCount,
 } from "../../stats/index.js";
 import type { Db } from "../../db/client.js";
-import { countAware, countRespondents, type AwareCount, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
+import { countMetricBases, countRespondents, type MetricBase, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
 import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
@@ -50,7 +50,14 @@ export function metricDefinitions(questions: readonly SurveyQuestion[]): MetricD
     if (!q.metricName) continue;
     if (q.type === "single" || q.type === "multi") {
       const keys = new Set((q.metricPositive ?? []).map(String));
-      defs.push({ metric: q.metricName, questionId: q.id, kind: "options", positive: q.options.filter((o) => keys.has(o.key)).map((o) => o.id) });
+      const decoys = new Set(q.metricExclude ?? []);
+      defs.push({
+        metric: q.metricName,
+        questionId: q.id,
+        kind: "options",
+        positive: q.options.filter((o) => keys.has(o.key)).map((o) => o.id),
+        exclude: q.options.filter((o) => decoys.has(o.key) && !keys.has(o.key)).map((o) => o.id),
+      });
     } else if (q.type === "scale") {
       defs.push({ metric: q.metricName, questionId: q.id, kind: "values", positive: (q.metricPositive ?? []).map(Number) });
     } else if (q.metricMatch?.length) {
@@ -67,6 +74,27 @@ export function defaultWaves(waves: readonly Wave[]): { pre: Wave | undefined; p
   return { pre, post };
 }
 
+/**
+ * Who is left out of a metric's base in one wave and segment (see countMetricBases): each
+ * respondent who started falls in n or in exactly one of the other counts.
+ */
+export interface MetricBaseCell {
+  metric: string;
+  /** Segment key, as in the lift table's counts. */
+  segment: string;
+  waveId: number;
+  /** The base: respondents asked the question who answered it. */
+  n: number;
+  skipped: number;
+  partial: number;
+  excluded: number;
+  decoy: number;
+  /** Flagged, left out because the flagged filter is off (0 when flagged responses count). */
+  flagged: number;
+  /** skipped + partial + excluded + decoy + flagged: the "left out" column. */
+  leftOut: number;
+}
+
 export interface StudyResults {
   study: Study;
   waves: Wave[];
@@ -78,6 +106,8 @@ export interface StudyResults {
   /** The counts given to liftTable (wave keys are wave ids as strings). */
   counts: LiftTableCount[];
   respondents: RespondentCount[];
+  /** Per metric × wave × segment of the two compared waves: the base and who was left out of it. */
+  bases: MetricBaseCell[];
   table: LiftTable;
   /** Metric key → label in the reader's language. */
   metricLabels: Record<string, string>;
@@ -106,13 +136,26 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
   const metrics = metricDefinitions(questions);
   const filter = { waveIds: [pre.id, post.id], includeFlagged: options.flagged };
   const respondents = countRespondents(db, filter);
-  const aware = countAware(db, metrics, filter);
+  const metricBases = countMetricBases(db, metrics, filter);
 
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, respondents, aware);
-  return { study, waves, pre, post, segments, questions, options, counts, respondents, table, metricLabels };
+  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases);
+  const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
+  const bases = metricBases.map(({ metric, waveId, segmentId, n, skipped, partial, excluded, decoy, flagged }) => ({
+    metric,
+    segment: segmentKey.get(segmentId)!,
+    waveId,
+    n,
+    skipped,
+    partial,
+    excluded,
+    decoy,
+    flagged,
+    leftOut: skipped + partial + excluded + decoy + flagged,
+  }));
+  return { study, waves, pre, post, segments, questions, options, counts, respondents, bases, table, metricLabels };
 }
 
 interface TableInput {
@@ -127,27 +170,21 @@ interface TableInput {
   t: Translate;
 }
 
-/** SQL counts → liftTable, with the study's audience sizes and campaign cost. */
+/**
+ * SQL counts → liftTable, with the study's audience sizes and campaign cost. Each metric has its
+ * own base (who answered its question), so n differs between metrics of the same wave and segment.
+ */
 function liftTableOf(
   db: Db,
   { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
-  respondents: ReadonlyArray<Pick<RespondentCount, "waveId" | "segmentId" | "n">>,
-  aware: readonly AwareCount[],
+  bases: ReadonlyArray<Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">>,
 ): { counts: LiftTableCount[]; table: LiftTable } {
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
-  const awareBy = new Map(aware.map((a) => [`${a.metric}|${a.waveId}|${a.segmentId}`, a.x]));
+  const known = new Set(metrics.map((m) => m.metric));
   const counts: LiftTableCount[] = [];
-  for (const m of metrics) {
-    for (const r of respondents) {
-      if (r.n === 0) continue;
-      counts.push({
-        metric: m.metric,
-        segment: segmentKey.get(r.segmentId)!,
-        wave: String(r.waveId),
-        x: awareBy.get(`${m.metric}|${r.waveId}|${r.segmentId}`) ?? 0,
-        n: r.n,
-      });
-    }
+  for (const b of bases) {
+    if (b.n === 0 || !known.has(b.metric)) continue;
+    counts.push({ metric: b.metric, segment: segmentKey.get(b.segmentId)!, wave: String(b.waveId), x: b.x, n: b.n });
   }
 
   // Audience sizes of the post wave describe the population the result speaks for.
@@ -174,14 +211,13 @@ function liftTableOf(
 }
 
 /**
- * The same lift table over every completed response of the two waves, nothing left out (neither
- * excluded nor flagged): the "without exclusions" side of the sensitivity view.
+ * The same lift table over every completed response of the two waves, neither excluded nor
+ * flagged ones left out: the "without exclusions" side of the sensitivity view. The base rule is
+ * the results' own (answered the question, no decoy), so the two sides differ only by the ledger.
  */
 export function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): LiftTable {
   const metrics = metricDefinitions(results.questions);
   const waveIds = [results.pre.id, results.post.id];
   const everyone = { waveIds, includeFlagged: true, includeExcluded: true };
-  const respondents = countRespondents(db, everyone);
-  const aware = countAware(db, metrics, everyone);
-  return liftTableOf(db, { ...results, metrics, locale, t }, respondents, aware).table;
+  return liftTableOf(db, { ...results, metrics, locale, t }, countMetricBases(db, metrics, everyone)).table;
 }

@@ -37,6 +37,7 @@ export function questionFromDefinition(q: QuestionDefinition): NewQuestion {
     metricName: q.metric?.name ?? null,
     metricPositive: q.metric?.positive ?? null,
     metricMatch: q.metric?.match ?? null,
+    metricExclude: q.metric?.exclude ?? null,
     options: (q.options ?? []).map((o) => ({ ...o })),
   };
 }

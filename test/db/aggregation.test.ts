@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countAware, countRespondents } from "../../db/queries/aggregation.js";
+import { countAware, countMetricBases, countRespondents } from "../../db/queries/aggregation.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { metricDefinitions } from "../../server/services/results.js";
@@ -82,5 +82,88 @@ describe("aggregation", () => {
       )
       .all(metrics[0]!.questionId, metrics[0]!.positive[0], survey.wave.id) as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join("\n")).toMatch(/answers_question_option_idx/);
+  });
+});
+
+describe("metric bases", () => {
+  it("counts n as who answered, and who was left out of each metric, per wave and segment", () => {
+    const db = freshDb();
+    const survey = openSurvey(db, textDefinition());
+    const post = createWave(db, survey.study.id, "post", "Post");
+    const [subs, active] = survey.segments;
+    const id = survey.study.id;
+    const pre = survey.wave.id;
+    const add = (waveId: number, segmentId: number, answers: Record<string, string | string[] | number>, extra = {}) =>
+      insertResponseWithAnswers(db, id, { waveId, segmentId, answers, ...extra });
+
+    // The same respondents as above.
+    add(pre, subs!.id, { aided: ["acme", "rival"], fav: 5, unaided: "Акме и кто-то" });
+    add(pre, subs!.id, { aided: ["acme"], fav: 4, unaided: "не знаю" });
+    add(pre, subs!.id, { aided: ["rival"], fav: 4 });
+    add(pre, subs!.id, { aided: ["none"], fav: 1, unaided: "Acmeville" });
+    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { excluded: true });
+    add(pre, subs!.id, { aided: ["acme"] }, { status: "partial" });
+    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { flags: [{ code: "speeder" }] });
+    add(post.id, subs!.id, { aided: ["acme", "rival"], fav: 3 });
+    add(post.id, subs!.id, { aided: ["acme"], fav: 2, unaided: "ACME!" });
+    add(pre, active!.id, { aided: ["none"], fav: 3 });
+    // A blank text answer is not an answer; a screened-out visitor is nobody's respondent.
+    add(post.id, subs!.id, { aided: ["rival"], fav: 4, unaided: "   " });
+    add(post.id, subs!.id, {}, { status: "screened_out" });
+
+    const metrics = metricDefinitions(loadQuestionnaire(db, id));
+    const bases = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true });
+    const cell = (metric: string, waveId: number, segmentId: number) => {
+      const found = bases.find((b) => b.metric === metric && b.waveId === waveId && b.segmentId === segmentId);
+      if (!found) throw new Error(`no cell ${metric} ${waveId} ${segmentId}`);
+      const { x, n, skipped, partial, excluded, decoy, flagged } = found;
+      return { x, n, skipped, partial, excluded, decoy, flagged };
+    };
+    expect(bases).toHaveLength(3 * 3);
+    expect(cell("aided_awareness", pre, subs!.id)).toEqual({ x: 3, n: 5, skipped: 0, partial: 1, excluded: 1, decoy: 0, flagged: 0 });
+    expect(cell("favorability", pre, subs!.id)).toEqual({ x: 4, n: 5, skipped: 0, partial: 1, excluded: 1, decoy: 0, flagged: 0 });
+    // The optional unaided question: two completed respondents skipped it; they are not "unaware".
+    expect(cell("unaided_awareness", pre, subs!.id)).toEqual({ x: 1, n: 3, skipped: 2, partial: 1, excluded: 1, decoy: 0, flagged: 0 });
+    expect(cell("unaided_awareness", post.id, subs!.id)).toEqual({ x: 1, n: 1, skipped: 2, partial: 0, excluded: 0, decoy: 0, flagged: 0 });
+    expect(cell("aided_awareness", post.id, subs!.id)).toEqual({ x: 2, n: 3, skipped: 0, partial: 0, excluded: 0, decoy: 0, flagged: 0 });
+    expect(cell("unaided_awareness", pre, active!.id)).toEqual({ x: 0, n: 0, skipped: 1, partial: 0, excluded: 0, decoy: 0, flagged: 0 });
+
+    // Flagged responses off: the flagged one leaves n and is counted as flagged, not as skipped.
+    const clean = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: false });
+    const c = (metric: string) => clean.find((b) => b.metric === metric && b.waveId === pre && b.segmentId === subs!.id)!;
+    expect(c("aided_awareness")).toMatchObject({ x: 2, n: 4, skipped: 0, partial: 1, excluded: 1, flagged: 1 });
+    expect(c("unaided_awareness")).toMatchObject({ x: 1, n: 3, skipped: 1, partial: 1, excluded: 1, flagged: 1 });
+
+    // Everyone (the sensitivity view): the excluded one is back in n, under the same base rule.
+    const everyone = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true, includeExcluded: true });
+    const e = (metric: string) => everyone.find((b) => b.metric === metric && b.waveId === pre && b.segmentId === subs!.id)!;
+    expect(e("aided_awareness")).toMatchObject({ x: 4, n: 6, skipped: 0, partial: 1, excluded: 0, flagged: 0 });
+    expect(e("unaided_awareness")).toMatchObject({ x: 1, n: 3, skipped: 3, partial: 1, excluded: 0 });
+  });
+
+  it("leaves respondents who pick a decoy out of the metric's base, aware or not", () => {
+    const db = freshDb();
+    const def = brandLiftDefinition();
+    const aided = def.questions.find((q) => q.key === "aided")!;
+    aided.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
+    aided.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
+    const survey = openSurvey(db, def);
+    const [subs] = survey.segments;
+    const add = (aidedKeys: string[]) =>
+      insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: subs!.id, answers: { aided: aidedKeys, fav: 3, recall: "no" } });
+    add(["acme"]);
+    add(["acme", "rival"]);
+    add(["rival"]);
+    add(["acme", "fake"]); // aware, but also "knows" the made-up brand
+    add(["fake"]);
+    add(["none"]);
+
+    const metrics = metricDefinitions(loadQuestionnaire(db, survey.study.id));
+    const aidedMetric = metrics.find((m) => m.metric === "aided_awareness")!;
+    expect(aidedMetric.exclude).toHaveLength(1);
+    const bases = countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: true });
+    expect(bases.find((b) => b.metric === "aided_awareness")).toMatchObject({ x: 2, n: 4, skipped: 0, decoy: 2 });
+    // Other metrics keep the decoy choosers.
+    expect(bases.find((b) => b.metric === "favorability")).toMatchObject({ x: 0, n: 6, decoy: 0 });
   });
 });
