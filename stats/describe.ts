@@ -1,6 +1,6 @@
 import type { AdjustmentMethod } from "./adjust.js";
 import type { LiftRow } from "./lift-table.js";
-import { SMALL_N } from "./lift-table.js";
+import { SMALL_N, type Verdict } from "./verdict.js";
 
 export type DescribeLocale = "ru" | "en";
 
@@ -9,71 +9,77 @@ const NBSP = "\u00a0";
 
 interface Phrases {
   among: (segment: string, metric: string, control: boolean) => string;
-  totalStratified: (metric: string) => string;
-  totalPooled: (metric: string) => string;
-  change: Record<LiftRow["verdict"], (from: string, to: string) => string>;
+  totalAudience: (metric: string) => string;
+  totalSample: (metric: string) => string;
+  change: Record<Verdict, (from: string, to: string) => string>;
+  beyondTrend: (trend: string) => string;
   pp: string;
   ci: (level: string, lower: string, upper: string) => string;
-  significant: string;
-  notSignificant: string;
+  adjusted: (size: number, method: string) => string;
+  alone: string;
   correction: Record<AdjustmentMethod, string>;
-  fisher: string;
   smallN: (n: string) => string;
 }
 
 const PHRASES: Record<DescribeLocale, Phrases> = {
   en: {
     among: (segment, metric, control) => `Among ${segment}${control ? " (control group)" : ""}, ${metric}`,
-    totalStratified: (metric) => `Across all segments (weighted by audience size), ${metric}`,
-    totalPooled: (metric) => `Across all segments (pooled), ${metric}`,
+    totalAudience: (metric) => `Across all segments (weighted by audience size), ${metric}`,
+    totalSample: (metric) => `Across all segments (weighted by each segment’s share of respondents), ${metric}`,
     change: {
       rise: (from, to) => `rose from ${from} to ${to}`,
       fall: (from, to) => `fell from ${from} to ${to}`,
-      no_change: (from, to) => `went from ${from} to ${to}`,
+      no_change: (from, to) => `showed no detectable change (${from} and ${to})`,
+      not_enough_data: (from, to) => `cannot be judged yet: too few respondents (${from} and ${to})`,
     },
+    beyondTrend: (trend) => `beyond the market trend of the control group (${trend})`,
     pp: " pp",
     ci: (level, lower, upper) => `${level} CI ${lower} to ${upper}`,
-    significant: "significant after",
-    notSignificant: "not significant after",
-    correction: { holm: "Holm correction", bh: "Benjamini–Hochberg correction", bonferroni: "Bonferroni correction" },
-    fisher: "Fisher’s exact test, ",
+    adjusted: (size, method) => `adjusted for ${size} segments, ${method}`,
+    alone: "tested on its own",
+    correction: { holm: "Holm", bh: "Benjamini–Hochberg", bonferroni: "Bonferroni" },
     smallN: (n) => `; caution: fewer than ${n} respondents in a wave`,
   },
   // Russian agreement (выросла/выросло/вырос) would depend on the metric label's gender, which a
-  // label cannot tell us, so the sentence names the change with a noun: рост, снижение, изменение.
+  // label cannot tell us, so the sentence names the change with a noun: рост, снижение.
   ru: {
     among: (segment, metric, control) => `Сегмент «${segment}»${control ? " (контрольная группа)" : ""}, ${metric}`,
-    totalStratified: (metric) => `Все сегменты (взвешено по размеру аудитории), ${metric}`,
-    totalPooled: (metric) => `Все сегменты (объединённая выборка), ${metric}`,
+    totalAudience: (metric) => `Все сегменты (взвешено по размеру аудитории), ${metric}`,
+    totalSample: (metric) => `Все сегменты (взвешено по доле опрошенных в каждом сегменте), ${metric}`,
     change: {
       rise: (from, to) => `рост с ${from} до ${to}`,
       fall: (from, to) => `снижение с ${from} до ${to}`,
-      no_change: (from, to) => `изменение с ${from} до ${to}`,
+      no_change: (from, to) => `изменение не обнаружено (${from} и ${to})`,
+      not_enough_data: (from, to) => `пока нельзя судить: слишком мало ответов (${from} и ${to})`,
     },
+    beyondTrend: (trend) => `сверх общего тренда рынка по контрольной группе (${trend})`,
     pp: `${NBSP}п.${NBSP}п.`,
     ci: (level, lower, upper) => `${level} ДИ от ${lower} до ${upper}`,
-    significant: "статистически значимо с учётом",
-    notSignificant: "статистически незначимо с учётом",
-    correction: { holm: "поправки Холма", bh: "поправки Бенджамини — Хохберга", bonferroni: "поправки Бонферрони" },
-    fisher: "точный тест Фишера, ",
+    adjusted: (size, method) => `с поправкой ${method} на ${size} ${segmentsRu(size)}`,
+    alone: "без поправки на множественность",
+    correction: { holm: "Холма", bh: "Бенджамини — Хохберга", bonferroni: "Бонферрони" },
     smallN: (n) => `; осторожно: в одной из волн меньше ${n} респондентов`,
   },
 };
 
+function segmentsRu(n: number): string {
+  const tens = n % 100;
+  const ones = n % 10;
+  if (tens >= 11 && tens <= 14) return "сегментов";
+  if (ones === 1) return "сегмент";
+  return ones >= 2 && ones <= 4 ? "сегмента" : "сегментов";
+}
+
 /**
- * One sentence summarising a liftTable row for a report, in English or Russian, e.g.
- *   "Among subscribers, aided awareness rose from 31% to 38% (+7.0 pp, 95% CI +2.1 to +11.8);
- *    significant after Holm correction (p = 0.004)."
- *   "Сегмент «подписчики», узнаваемость с подсказкой: рост с 31 % до 38 % (+7,0 п. п., 95 % ДИ от
- *    +2,1 до +11,8); статистически значимо с учётом поправки Холма (p = 0,004)."
+ * One sentence summarising a liftTable row, in English or Russian, read from the row's verdict and
+ * the interval printed with it (verdictInterval at verdictLevel), e.g.
+ *   "Among subscribers, aided awareness rose from 31% to 38%: +7.0 pp (98.3% CI +2.1 to +11.8,
+ *    adjusted for 3 segments, Holm)."
+ * With a control segment the number is the difference-in-differences, with the market trend.
  *
- * Labels come from the row (the metric and segment labels given to liftTable), so pass labels in
- * the language of `locale`; total rows use a fixed phrase for "all segments". Numbers are formatted
- * with Intl.NumberFormat for the locale (decimal comma and no-break spaces in Russian), with a
- * typographic minus. The p-value quoted is the adjusted one that decides the verdict; it gets as
- * many significant digits (2 to 6) as it takes for its rounded value to sit on the same side of
- * alpha as the exact one, and is written "p < 0.001" below 0.001. Percentages get no decimals
- * unless the two waves would then print the same.
+ * Labels come from the row, so pass labels in the language of `locale`. Numbers are formatted with
+ * Intl.NumberFormat for the locale (decimal comma and no-break spaces in Russian), with a
+ * typographic minus. Percentages get no decimals unless the two waves would then print the same.
  */
 export function describeRow(row: LiftRow, locale: DescribeLocale): string {
   const phrases = PHRASES[locale];
@@ -82,20 +88,20 @@ export function describeRow(row: LiftRow, locale: DescribeLocale): string {
 
   const subject =
     row.kind === "total"
-      ? row.totalMethod === "stratified"
-        ? phrases.totalStratified(row.metricLabel)
-        : phrases.totalPooled(row.metricLabel)
+      ? row.totalMethod === "audience"
+        ? phrases.totalAudience(row.metricLabel)
+        : phrases.totalSample(row.metricLabel)
       : phrases.among(row.segmentLabel, row.metricLabel, row.role === "control");
   const [from, to] = format.shares(row.pre.p, row.post.p);
-  const lift = row.absoluteLift;
-  const liftText = `${format.points(lift.estimate)}${phrases.pp}`;
-  const ciText = phrases.ci(format.level(row.confidenceLevel), format.points(lift.lower), format.points(lift.upper));
-  const verdictText = `${row.verdict === "no_change" ? phrases.notSignificant : phrases.significant} ${phrases.correction[row.adjustment]}`;
-  const test = row.test === "fisher" ? phrases.fisher : "";
-  const pText = format.pValue(row.adjustedPValue, row.alpha);
+  const estimate = `${format.points(row.verdictEstimate)}${phrases.pp}`;
+  const trend = row.differenceInDifferences
+    ? ` ${phrases.beyondTrend(`${format.points(row.differenceInDifferences.marketTrend.estimate)}${phrases.pp}`)}`
+    : "";
+  const ci = phrases.ci(format.level(row.verdictLevel), format.points(row.verdictInterval.lower), format.points(row.verdictInterval.upper));
+  const adjustment = row.familySize > 1 ? phrases.adjusted(row.familySize, phrases.correction[row.adjustment]) : phrases.alone;
   const caution = row.warnings.includes("small_n") ? phrases.smallN(String(SMALL_N)) : "";
   const separator = locale === "ru" ? ": " : " ";
-  return `${subject}${separator}${phrases.change[row.verdict](from, to)} (${liftText}, ${ciText}); ${verdictText} (${test}${pText})${caution}.`;
+  return `${subject}${separator}${phrases.change[row.verdict](from, to)}: ${estimate}${trend} (${ci}, ${adjustment})${caution}.`;
 }
 
 interface Formatters {
@@ -114,7 +120,8 @@ function formatters(locale: DescribeLocale): Formatters {
     (digits) => new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }),
   );
   const points = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" });
-  const level = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+  // Adjusted levels such as 98.33% keep one decimal; 95% stays 95%.
+  const level = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
   const significant = [2, 3, 4, 5, 6].map((digits) => new Intl.NumberFormat(locale, { maximumSignificantDigits: digits }));
   const threshold = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 }).format(0.001);
   const minus = (text: string): string => text.replace(/-/g, MINUS);

@@ -2,6 +2,12 @@
 export type { Alternative, Counts, Interval } from "./types.js";
 export { wilson } from "./wilson.js";
 export { newcombeDiff } from "./newcombe.js";
+export { newcombeTest } from "./newcombe-test.js";
+export type { NewcombeTestResult } from "./newcombe-test.js";
+export { headroomLift, relativeLift } from "./ratio-lift.js";
+export type { RatioEstimate } from "./ratio-lift.js";
+export { adjustedTestLevel, isChange, planningAlpha, probabilityDisagrees, SMALL_N, VERDICTS, verdictOf } from "./verdict.js";
+export type { Verdict } from "./verdict.js";
 export { twoProportionZTest } from "./z-test.js";
 export type { ZTestOptions, ZTestResult } from "./z-test.js";
 export { fisherExact } from "./fisher.js";
@@ -14,10 +20,13 @@ export { probabilityOfLift } from "./bayes.js";
 export { differenceInDifferences } from "./did.js";
 export type { DidInput, DidOptions, DidResult } from "./did.js";
 export { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
-export { CONFIDENCE_LEVELS, liftTable, PLANNING_POWER, SMALL_N, UNBALANCED_RATIO } from "./lift-table.js";
+export { CONFIDENCE_LEVELS, liftTable, PLANNING_POWER, UNBALANCED_RATIO } from "./lift-table.js";
 export type {
   ConfidenceLevel,
   Estimate,
+  LevelEstimate,
+  LiftedUsersNote,
+  LiftFamily,
   LiftRow,
   LiftTable,
   LiftTableCount,
@@ -28,6 +37,7 @@ export type {
   OmittedRow,
   RowDifferenceInDifferences,
   SegmentRole,
+  VerdictMeasure,
   WaveEstimate,
 } from "./lift-table.js";
 export { describeRow } from "./describe.js";

@@ -1,15 +1,25 @@
 import { adjustPValues } from "./adjust.js";
 import type { AdjustmentMethod } from "./adjust.js";
 import { probabilityOfLiftUnchecked } from "./bayes.js";
-import { didUnchecked } from "./did.js";
-import { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
-import { fisherUnchecked } from "./fisher.js";
+import { normalQuantile, normalUpperTail } from "./distributions.js";
 import { newcombeDiffUnchecked } from "./newcombe.js";
+import { newcombeTestUnchecked } from "./newcombe-test.js";
 import { minimumDetectableLiftUnchecked } from "./power.js";
-import type { Counts } from "./types.js";
+import { headroomLiftOf, relativeLiftOf, wilsonShare, type RatioEstimate, type ShareWithLimits } from "./ratio-lift.js";
+import type { Counts, Interval } from "./types.js";
 import { requireCounts } from "./validate.js";
+import {
+  adjustedTestLevel,
+  criticalValue,
+  planningAlpha,
+  posteriorProbabilityPositive,
+  probabilityDisagrees,
+  SMALL_N,
+  verdictOf,
+  type PosteriorTerm,
+  type Verdict,
+} from "./verdict.js";
 import { wilsonUnchecked } from "./wilson.js";
-import { zTestUnchecked } from "./z-test.js";
 
 // ------------------------------------------------------------------------------------------------
 // Input
@@ -36,8 +46,7 @@ export interface LiftTableSegment {
   role?: SegmentRole;
   /**
    * People in the segment's audience (pass the post wave's size: the population the result
-   * describes). Used as fixed weights for both waves in the stratified total, so the total lift is
-   * not confounded by a change in audience composition, and for lifted users. Optional.
+   * describes). Used as fixed weights for both waves in the total, and for lifted users. Optional.
    */
   audienceSize?: number;
 }
@@ -61,11 +70,14 @@ export interface LiftTableInput {
   counts: readonly LiftTableCount[];
   /** Wave keys to compare: lift = post - pre. */
   waves: { pre: string; post: string };
-  /** Default 0.95. Intervals are at this level, verdicts use alpha = 1 - level. */
+  /**
+   * Default 0.95. Verdicts hold the family-wise error at alpha = 1 - level; unadjusted intervals
+   * are at this level, verdict intervals at the adjusted level of their row.
+   */
   confidenceLevel?: ConfidenceLevel;
-  /** Multiple-comparison adjustment across all rows of the table; default "holm". */
+  /** Multiple-comparison adjustment within each family (see LiftFamily); default "holm". */
   adjustment?: AdjustmentMethod;
-  /** Campaign cost, for the cost per lifted user on total rows. */
+  /** Campaign cost, for the cost per lifted user (total row, or a metric's only exposed segment). */
   campaign?: { cost: number; currency: string };
   /** Label of the total rows; default "Total". */
   totalLabel?: string;
@@ -75,11 +87,16 @@ export interface LiftTableInput {
 // Output
 // ------------------------------------------------------------------------------------------------
 
-/** A point estimate with a two-sided interval at the table's confidence level. */
+/** A point estimate with a two-sided interval. */
 export interface Estimate {
   estimate: number;
   lower: number;
   upper: number;
+}
+
+/** A relative or headroom lift with its interval and the interval's confidence level. */
+export interface LevelEstimate extends RatioEstimate {
+  level: number;
 }
 
 /** One wave of one row. */
@@ -87,38 +104,65 @@ export interface WaveEstimate {
   /** Aware respondents and respondents (for a total, summed over its segments). */
   x: number;
   n: number;
-  /** Share aware: x/n, or for a stratified total the audience-weighted share. */
+  /** Share aware: x/n, or for a total the fixed-weight share (see LiftRow.totalMethod). */
   p: number;
-  /** Wilson interval, or for a stratified total the Wald interval clipped to [0, 1]. */
+  /** Unadjusted, at the table's level: Wilson, or for a total the Wald interval clipped to [0, 1]. */
   lower: number;
   upper: number;
 }
 
 /**
  * Warning codes, each a reason to read a row with care:
- * - small_n: fewer than SMALL_N (30) respondents in either wave;
+ * - small_n: fewer than SMALL_N (30) respondents in a wave;
  * - unbalanced_waves: one wave has more than UNBALANCED_RATIO (2) times the respondents of the other;
- * - audience_size_missing: (total) some segments have an audience size and some do not, so the
- *   total fell back to pooled counts;
+ * - audience_size_missing: (total) some segments have an audience size and some do not, so the total
+ *   is weighted by sample shares instead;
  * - incomplete_total: (total) an exposed segment had no responses in a wave and is not in the total.
  */
 export type LiftWarningCode = "small_n" | "unbalanced_waves" | "audience_size_missing" | "incomplete_total";
 
-export const SMALL_N = 30;
+export { SMALL_N };
 export const UNBALANCED_RATIO = 2;
 
 /** Power used for the minimum detectable lift. */
 export const PLANNING_POWER = 0.8;
+
+/** What a row's verdict is about. */
+export type VerdictMeasure = "lift" | "did";
 
 export interface RowDifferenceInDifferences extends Estimate {
   /** The control segments whose counts (pooled) are the comparison. */
   controlSegments: string[];
   se: number;
   z: number;
-  /** Two-sided. */
+  /** Two-sided, unadjusted; the interval (estimate, lower, upper) is unadjusted at the table's level. */
   pValue: number;
-  /** Adjusted across all difference-in-differences results of the table, same method as the rows. */
-  adjustedPValue: number;
+  /** The control segments' own change over the same waves: the market trend, unadjusted interval. */
+  marketTrend: Estimate;
+}
+
+/** Why a row shows no lifted users or no cost per lifted user. */
+export type LiftedUsersNote = "not_detected" | "no_audience_size" | "control_segment" | "no_cost" | "not_whole_campaign";
+
+/**
+ * A multiplicity family: the rows whose verdicts are adjusted together.
+ * - segments: the exposed segments of one metric (their lift, or with a control their
+ *   difference-in-differences);
+ * - total: the total of one metric, tested on its own (a summary of the same respondents, not
+ *   another discovery);
+ * - control: the control segments of one metric (the market trend).
+ */
+export interface LiftFamily {
+  key: string;
+  metric: string;
+  kind: "segments" | "total" | "control";
+  measure: VerdictMeasure;
+  rowIds: string[];
+  adjustment: AdjustmentMethod;
+  /** Family-wise significance level. */
+  alpha: number;
+  /** alpha / size: the per-row level the planner and the minimum detectable lift use. */
+  planningAlpha: number;
 }
 
 export interface LiftRow {
@@ -130,48 +174,64 @@ export interface LiftRow {
   segment: string;
   segmentLabel: string;
   role: SegmentRole;
-  /** Total rows only: audience-weighted strata or pooled counts. */
-  totalMethod: "stratified" | "pooled" | null;
+  /**
+   * Total rows only: the fixed weights used for both waves, audience sizes ("audience") or each
+   * segment's share of the two waves' respondents together ("sample"). Never raw pooled counts, so a
+   * change in the segment mix between waves cannot move the total.
+   */
+  totalMethod: "audience" | "sample" | null;
   /** Segments summarised by a total row (or the row's own segment). */
   segments: string[];
 
   pre: WaveEstimate;
   post: WaveEstimate;
-  /** p2 - p1 with the Newcombe hybrid score interval, or the Wald interval for a stratified total. */
+  /** p2 - p1 with its unadjusted interval at the table's level (Newcombe, or Wald for a total). */
   absoluteLift: Estimate;
   liftInterval: "newcombe" | "wald";
-  /** (p2 - p1) / p1; null when p1 = 0. */
-  relativeLift: number | null;
-  /** (p2 - p1) / (1 - p1): the share of the previously unaware who became aware; null when p1 = 1. */
-  headroomLift: number | null;
-
-  /** Fisher's exact test when any expected cell count is below 5, else the pooled z-test. */
-  test: "z" | "fisher";
-  /** Two-sided, unadjusted. */
+  /** Unadjusted two-sided p of the lift: the test Newcombe's interval implies, or the Wald z-test. */
   pValue: number;
-  /** Adjusted across every row of the table (all metrics, segments and totals). */
+  /** Relative and headroom lift with MOVER-R intervals at verdictLevel (lift rows) or the table's level (did rows). */
+  relativeLift: LevelEstimate | null;
+  headroomLift: LevelEstimate | null;
+
+  /** The headline: the lift, or with a control segment the difference-in-differences. */
+  measure: VerdictMeasure;
+  /** LiftFamily.key of the row's family, and the number of rows in it. */
+  family: string;
+  familySize: number;
+  verdict: Verdict;
+  /** The measure's point estimate. */
+  verdictEstimate: number;
+  /** The interval printed with the verdict: excludes 0 exactly when the verdict is rise or fall. */
+  verdictInterval: Interval;
+  /** Confidence level of verdictInterval: 1 - alpha * p / adjusted p (between 1 - alpha and 1 - alpha/k). */
+  verdictLevel: number;
+  /** Unadjusted p of the measure. */
+  verdictPValue: number;
+  /** verdictPValue adjusted within the family; < alpha exactly when the verdict is rise or fall. */
   adjustedPValue: number;
-  /** By adjustedPValue < alpha. */
-  verdict: "rise" | "fall" | "no_change";
-  /** P(p2 > p1) with uniform priors; null for a stratified total (no single binomial sample). */
-  probabilityOfLift: number | null;
-  /** 1 - one-sided p-value of the row's test for a rise (p2 > p1). */
-  liftCertainty: number;
   /**
-   * Smallest lift detectable with power PLANNING_POWER at this alpha with these sample sizes
-   * (harmonic mean of the waves' n; for a stratified total of their effective sizes); null when
+   * Posterior probability that the measure is above 0, uniform Beta(1, 1) priors on every share:
+   * exact for a single pair of samples, by the normal approximation to the posterior otherwise.
+   */
+  probabilityOfRise: number;
+  /** The probability points where the verdict does not (see probabilityDisagrees): explain it. */
+  probabilityDisagrees: boolean;
+  /**
+   * Smallest lift detectable with power PLANNING_POWER at the family's planning alpha with these
+   * sample sizes (harmonic mean of the waves' n; for a total of their effective sizes); null when
    * no rise up to 100% would be detected.
    */
   minimumDetectableLift: number | null;
+  planningAlpha: number;
   warnings: LiftWarningCode[];
 
-  /** absoluteLift x audience size; null without audience sizes, and for control segments. */
+  /** Only for a detected rise: the measure x audience size, range from the verdict interval. */
   liftedUsers: Estimate | null;
-  /**
-   * Total rows only: campaign cost / lifted users, with the range cost/upper .. cost/lower
-   * (upper null when the lifted-users interval reaches 0); null when lifted users <= 0 or unknown.
-   */
-  costPerLiftedUser: { amount: number; lower: number; upper: number | null; currency: string } | null;
+  liftedUsersNote: LiftedUsersNote | null;
+  /** Campaign cost / lifted users, range cost/upper .. cost/lower; only for a detected rise. */
+  costPerLiftedUser: { amount: number; lower: number; upper: number; currency: string } | null;
+  costNote: LiftedUsersNote | null;
   /** Lift beyond the control segments' lift; null without a control or for control rows. */
   differenceInDifferences: RowDifferenceInDifferences | null;
 
@@ -190,6 +250,7 @@ export interface LiftTable {
   rows: LiftRow[];
   /** Metric x segment combinations with no responses in a compared wave: not computable. */
   omitted: OmittedRow[];
+  families: LiftFamily[];
   waves: { pre: string; post: string };
   confidenceLevel: ConfidenceLevel;
   alpha: number;
@@ -203,14 +264,6 @@ export interface LiftTable {
 const FN = "liftTable";
 const TOTAL_KEY = "total";
 
-/** Everything a row needs before the table-wide adjustment. */
-type DraftRow = Omit<LiftRow, "adjustedPValue" | "verdict" | "differenceInDifferences"> & {
-  /** Variance of the lift estimate (unpooled), for difference-in-differences of totals. */
-  liftVariance: number;
-  /** Counts per wave when the row is a single binomial sample (segments, pooled totals). */
-  sample: { pre: Counts; post: Counts } | null;
-};
-
 interface Settings {
   z: number;
   alpha: number;
@@ -218,33 +271,69 @@ interface Settings {
   adjustment: AdjustmentMethod;
 }
 
+interface Part {
+  segment: LiftTableSegment;
+  pre: Counts;
+  post: Counts;
+}
+
+/** A measure before adjustment: estimate, unadjusted p, and its interval at any critical value. */
+export interface Measure {
+  estimate: number;
+  pValue: number;
+  intervalAt: (z: number) => Interval;
+  /** Shares with their limits at a critical value, for the ratio lifts (null: not a share pair). */
+  sharesAt: (z: number) => { pre: ShareWithLimits; post: ShareWithLimits };
+  probabilityOfRise: number;
+  enoughData: boolean;
+}
+
+type RowIdentity = Pick<LiftRow, "kind" | "metric" | "metricLabel" | "segment" | "segmentLabel" | "role" | "totalMethod" | "segments">;
+
+/** Everything a row needs before its family's adjustment. */
+interface Draft {
+  identity: RowIdentity;
+  pre: WaveEstimate;
+  post: WaveEstimate;
+  lift: Measure;
+  liftInterval: "newcombe" | "wald";
+  liftVariance: number;
+  /** Posterior terms of the lift (for difference-in-differences). */
+  terms: PosteriorTerm[];
+  harmonicN: number;
+  warnings: LiftWarningCode[];
+  audience: number | null;
+  did: { measure: Measure; info: RowDifferenceInDifferences } | null;
+  familyKey: string;
+}
+
 /**
  * The results table of a brand-lift study: for every metric x segment with responses in both
- * compared waves, the shares aware before and after, the lift with its interval, the test and
- * the multiplicity-adjusted verdict, Bayesian probability of a rise, the minimum detectable lift,
- * and (when audience sizes, a cost or a control segment are given) lifted users, cost per lifted
- * user and difference-in-differences; plus a total row per metric over the exposed segments.
+ * compared waves, the shares before and after, the lift with its intervals, and one verdict from
+ * one procedure, with everything else on the row derived so that it cannot contradict it.
  *
- * Methods: see wilson, newcombeDiff, twoProportionZTest, fisherExact, adjustPValues,
- * probabilityOfLift, minimumDetectableLift and differenceInDifferences. The total row is
- * - stratified when every included segment has an audience size: p = sum N_s p_s / sum N_s with
- *   the same weights in both waves, Var = sum (N_s/N)^2 p_s(1 - p_s)/n_s per wave, Wald interval
- *   and z-test on the difference (unpooled); effective n per wave for planning = 1/sum(w_s^2/n_s)
- *   (Kish), the n that gives this variance if all p_s were equal;
- * - pooled otherwise: counts summed over segments and analysed like a segment.
- * A total row is produced only when at least two exposed segments contribute (with one it would
- * repeat that segment's row and count twice in the adjustment).
+ * The procedure, per row:
+ * 1. The measure is the lift p2 - p1, or for exposed rows of a metric that has control segments
+ *    the difference-in-differences against the pooled controls.
+ * 2. Its unadjusted p-value is the test its interval implies: Newcombe's interval inverted
+ *    (newcombeTest) for a segment's lift, the Wald z-test for a fixed-weight total and for a
+ *    difference-in-differences (whose intervals are Wald).
+ * 3. p-values are adjusted (Holm by default) within the row's family (LiftFamily).
+ * 4. The verdict interval is the measure's interval at the level the row was tested at after the
+ *    adjustment (adjustedTestLevel); the verdict is read off it (verdictOf). So the interval
+ *    excludes 0 exactly when the verdict says rise or fall, and exactly when adjusted p < alpha.
+ * 5. Relative and headroom lifts get MOVER-R intervals from the same limits, which exclude 0
+ *    exactly when the verdict interval does.
+ * 6. Lifted users and cost per lifted user exist only for a detected rise, ranged by the verdict
+ *    interval, net of the controls when the measure is the difference-in-differences.
+ *
+ * The total row of a metric (two or more exposed segments) uses the same fixed weights in both
+ * waves: audience sizes when every included segment has one, else each segment's share of all
+ * respondents of the two waves. p = sum w_s p_s, Var = sum w_s^2 p_s (1 - p_s) / n_s per wave,
+ * Wald interval and z-test; effective n per wave for planning = 1 / sum(w_s^2 / n_s) (Kish).
  *
  * Pure and synchronous; throws RangeError for malformed input (unknown keys, duplicate records,
  * invalid counts, a confidence level outside 80/90/95/99%).
- *
- * @example liftTable({ metrics: [{ key: "aided", label: "aided awareness" }],
- *   segments: [{ key: "subscribers" }], waves: { pre: "pre", post: "post" },
- *   counts: [{ metric: "aided", segment: "subscribers", wave: "pre", x: 310, n: 1000 },
- *            { metric: "aided", segment: "subscribers", wave: "post", x: 380, n: 1000 }] }).rows[0]
- *   // { absoluteLift: { estimate: 0.07, lower: 0.028338934914503705, upper: 0.11132274965099083 },
- *   //   test: "z", pValue: 0.000992284716453784, verdict: "rise", ... }
- *   // (R: prop.test(c(380, 310), c(1000, 1000), correct = FALSE)$p.value = 0.0009922847)
  */
 export function liftTable(input: LiftTableInput): LiftTable {
   const settings = readSettings(input);
@@ -274,11 +363,11 @@ export function liftTable(input: LiftTableInput): LiftTable {
     }
   }
 
-  const drafts: DraftRow[] = [];
+  const drafts: Draft[] = [];
   const omitted: OmittedRow[] = [];
   for (const metric of metrics) {
     const metricLabel = metric.label ?? metric.key;
-    const included: Array<{ segment: LiftTableSegment; pre: Counts; post: Counts }> = [];
+    const included: Part[] = [];
     for (const segment of segments) {
       const pre = counts.get(countKey(metric.key, segment.key, input.waves.pre));
       const post = counts.get(countKey(metric.key, segment.key, input.waves.post));
@@ -287,45 +376,40 @@ export function liftTable(input: LiftTableInput): LiftTable {
         continue;
       }
       included.push({ segment, pre, post });
-      const role = segment.role ?? "exposed";
-      const row = sampleRow(pre, post, settings, {
-        kind: "segment",
-        metric: metric.key,
-        metricLabel,
-        segment: segment.key,
-        segmentLabel: segment.label ?? segment.key,
-        role,
-        totalMethod: null,
-        segments: [segment.key],
-      });
-      if (role === "exposed" && segment.audienceSize !== undefined) {
-        row.liftedUsers = scale(row.absoluteLift, segment.audienceSize);
+    }
+    const exposed = included.filter((s) => (s.segment.role ?? "exposed") === "exposed");
+    const controls = included.filter((s) => s.segment.role === "control");
+    const metricDrafts: Draft[] = included.map((part) => segmentDraft(metric.key, metricLabel, part, settings));
+    if (exposed.length >= 2) {
+      const exposedTotal = segments.filter((s) => (s.role ?? "exposed") === "exposed").length;
+      metricDrafts.push(totalDraft(metric.key, metricLabel, exposed, exposedTotal, settings, input));
+    }
+    if (controls.length > 0) {
+      const control = {
+        pre: { x: sum(controls, (c) => c.pre.x), n: sum(controls, (c) => c.pre.n) },
+        post: { x: sum(controls, (c) => c.post.x), n: sum(controls, (c) => c.post.n) },
+      };
+      for (const draft of metricDrafts) {
+        if (draft.identity.role === "exposed") draft.did = didMeasure(draft, control, controls.map((c) => c.segment.key), settings);
       }
-      drafts.push(row);
     }
-    const exposedIncluded = included.filter((s) => (s.segment.role ?? "exposed") === "exposed");
-    const exposedTotal = segments.filter((s) => (s.role ?? "exposed") === "exposed").length;
-    if (exposedIncluded.length >= 2) {
-      drafts.push(totalRow(metric.key, metricLabel, exposedIncluded, exposedTotal, settings, input));
-    }
+    drafts.push(...metricDrafts);
   }
 
-  // One family for the whole table: every segment and total row of every metric.
-  const adjusted = adjustPValues(drafts.map((d) => d.pValue), settings.adjustment);
-  const rows: LiftRow[] = drafts.map((draft, i) => {
-    const adjustedPValue = adjusted[i]!;
-    const { liftVariance: _variance, sample: _sample, ...rest } = draft;
-    return {
-      ...rest,
-      adjustedPValue,
-      verdict: adjustedPValue < settings.alpha ? (draft.absoluteLift.estimate > 0 ? "rise" : "fall") : "no_change",
-      differenceInDifferences: null,
-    };
-  });
-  attachDifferenceInDifferences(rows, drafts, settings);
+  const families = familiesOf(drafts, settings);
+  const adjusted = new Map<Draft, number>();
+  const familySize = new Map<string, number>();
+  for (const family of families) {
+    const members = drafts.filter((d) => d.familyKey === family.key);
+    familySize.set(family.key, members.length);
+    const p = adjustPValues(members.map((d) => measureOf(d).pValue), settings.adjustment);
+    members.forEach((d, i) => adjusted.set(d, p[i]!));
+  }
+  const rows = drafts.map((draft) => finishRow(draft, adjusted.get(draft)!, familySize.get(draft.familyKey)!, settings, input));
   return {
     rows,
     omitted,
+    families,
     waves: { pre: input.waves.pre, post: input.waves.post },
     confidenceLevel: settings.confidenceLevel,
     alpha: settings.alpha,
@@ -401,59 +485,10 @@ function indexCounts(
   return index;
 }
 
-type RowIdentity = Pick<LiftRow, "kind" | "metric" | "metricLabel" | "segment" | "segmentLabel" | "role" | "totalMethod" | "segments">;
-
-/** A row for one binomial sample per wave: a segment, or a pooled total. */
-function sampleRow(pre: Counts, post: Counts, settings: Settings, identity: RowIdentity): DraftRow {
-  const p1 = pre.x / pre.n;
-  const p2 = post.x / post.n;
-  const lift = p2 - p1;
-  const interval = newcombeDiffUnchecked(pre.x, pre.n, post.x, post.n, settings.z);
-  const fisher = needsExactTest(pre, post);
-  let pValue: number;
-  let liftCertainty: number;
-  if (fisher) {
-    pValue = fisherUnchecked(pre.x, pre.n, post.x, post.n, "two-sided");
-    liftCertainty = 1 - fisherUnchecked(pre.x, pre.n, post.x, post.n, "greater");
-  } else {
-    pValue = zTestUnchecked(pre.x, pre.n, post.x, post.n, "two-sided", false).pValue;
-    // 1 - P[Z > z] is P[Z <= z]: the "less" p-value, computed without the subtraction.
-    liftCertainty = zTestUnchecked(pre.x, pre.n, post.x, post.n, "less", false).pValue;
-  }
-  // power.prop.test assumes n per wave; Var(p2 - p1) is proportional to 1/n1 + 1/n2 = 2/n_h, so the
-  // harmonic mean n_h is the equal-n design with the same variance.
-  const harmonicN = 2 / (1 / pre.n + 1 / post.n);
-  return {
-    id: `${identity.metric}:${identity.segment}`,
-    ...identity,
-    pre: { x: pre.x, n: pre.n, p: p1, ...wilsonUnchecked(pre.x, pre.n, settings.z) },
-    post: { x: post.x, n: post.n, p: p2, ...wilsonUnchecked(post.x, post.n, settings.z) },
-    absoluteLift: { estimate: lift, lower: interval.lower, upper: interval.upper },
-    liftInterval: "newcombe",
-    relativeLift: p1 === 0 ? null : lift / p1,
-    headroomLift: p1 === 1 ? null : lift / (1 - p1),
-    test: fisher ? "fisher" : "z",
-    pValue,
-    probabilityOfLift: probabilityOfLiftUnchecked(pre.x, pre.n, post.x, post.n),
-    liftCertainty,
-    // qnorm(1 - alpha/2) is the interval's critical value settings.z.
-    minimumDetectableLift: minimumDetectableLiftUnchecked(p1, harmonicN, settings.z, PLANNING_POWER),
-    warnings: sampleWarnings(pre.n, post.n),
-    liftedUsers: null,
-    costPerLiftedUser: null,
-    confidenceLevel: settings.confidenceLevel,
-    alpha: settings.alpha,
-    adjustment: settings.adjustment,
-    liftVariance: (p1 * (1 - p1)) / pre.n + (p2 * (1 - p2)) / post.n,
-    sample: { pre, post },
-  };
-}
-
-/** The usual rule for the chi-squared approximation: every expected count at least 5. */
-function needsExactTest(pre: Counts, post: Counts): boolean {
-  const pooled = (pre.x + post.x) / (pre.n + post.n);
-  const smallest = Math.min(pre.n, post.n) * Math.min(pooled, 1 - pooled);
-  return smallest < 5;
+function sum<T>(items: readonly T[], value: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += value(item);
+  return total;
 }
 
 function sampleWarnings(n1: number, n2: number): LiftWarningCode[] {
@@ -463,175 +498,327 @@ function sampleWarnings(n1: number, n2: number): LiftWarningCode[] {
   return warnings;
 }
 
-function scale(estimate: Estimate, factor: number): Estimate {
-  return { estimate: estimate.estimate * factor, lower: estimate.lower * factor, upper: estimate.upper * factor };
+/** Wald: estimate +- z se, with its two-sided z-test; se = 0 gives p = 1 (no change) or 0. */
+function waldMeasure(estimate: number, variance: number): Pick<Measure, "estimate" | "pValue" | "intervalAt"> {
+  const se = Math.sqrt(variance);
+  let z: number;
+  if (se > 0) z = estimate / se;
+  else z = estimate === 0 ? 0 : estimate > 0 ? Infinity : -Infinity;
+  return {
+    estimate,
+    pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
+    intervalAt: (c) => ({ lower: estimate - c * se, upper: estimate + c * se }),
+  };
 }
 
-function totalRow(
+/**
+ * A segment's lift as a measure: Newcombe's interval, the test it implies, Wilson limits for the
+ * ratio lifts, the exact probability of a rise. Exported for the property test that walks every
+ * small table through the same code as liftTable.
+ */
+export function segmentMeasure(pre: Counts, post: Counts): Measure {
+  return {
+    estimate: post.x / post.n - pre.x / pre.n,
+    pValue: newcombeTestUnchecked(pre.x, pre.n, post.x, post.n).pValue,
+    intervalAt: (z) => newcombeDiffUnchecked(pre.x, pre.n, post.x, post.n, z),
+    sharesAt: (z) => ({ pre: wilsonShare(pre.x, pre.n, z), post: wilsonShare(post.x, post.n, z) }),
+    probabilityOfRise: probabilityOfLiftUnchecked(pre.x, pre.n, post.x, post.n),
+    enoughData: Math.min(pre.n, post.n) >= SMALL_N,
+  };
+}
+
+/** The verdict of a measure whose family adjustment gave adjustedPValue (steps 4 of liftTable). */
+export interface Decision {
+  verdict: Verdict;
+  verdictInterval: Interval;
+  /** Two-sided test level of the row; the verdict interval's coverage is 1 - testLevel. */
+  testLevel: number;
+  /** Critical value of the verdict interval. */
+  z: number;
+}
+
+export function decideVerdict(measure: Measure, adjustedPValue: number, familySize: number, alpha: number): Decision {
+  const testLevel = adjustedTestLevel(alpha, measure.pValue, adjustedPValue, familySize);
+  const z = criticalValue(testLevel);
+  const verdictInterval = measure.intervalAt(z);
+  return { verdict: verdictOf(verdictInterval, measure.enoughData), verdictInterval, testLevel, z };
+}
+
+/** A segment's row: one binomial sample per wave, Newcombe's interval and the test it implies. */
+function segmentDraft(metric: string, metricLabel: string, part: Part, settings: Settings): Draft {
+  const { pre, post, segment } = part;
+  const role = segment.role ?? "exposed";
+  const p1 = pre.x / pre.n;
+  const p2 = post.x / post.n;
+  const lift = segmentMeasure(pre, post);
+  return {
+    identity: {
+      kind: "segment",
+      metric,
+      metricLabel,
+      segment: segment.key,
+      segmentLabel: segment.label ?? segment.key,
+      role,
+      totalMethod: null,
+      segments: [segment.key],
+    },
+    pre: { x: pre.x, n: pre.n, p: p1, ...wilsonUnchecked(pre.x, pre.n, settings.z) },
+    post: { x: post.x, n: post.n, p: p2, ...wilsonUnchecked(post.x, post.n, settings.z) },
+    lift,
+    liftInterval: "newcombe",
+    liftVariance: (p1 * (1 - p1)) / pre.n + (p2 * (1 - p2)) / post.n,
+    terms: [
+      { weight: 1, ...post },
+      { weight: -1, ...pre },
+    ],
+    // power.prop.test assumes n per wave; Var(p2 - p1) is proportional to 1/n1 + 1/n2 = 2/n_h.
+    harmonicN: 2 / (1 / pre.n + 1 / post.n),
+    warnings: sampleWarnings(pre.n, post.n),
+    audience: role === "exposed" && segment.audienceSize !== undefined ? segment.audienceSize : null,
+    did: null,
+    familyKey: `${metric}:${role === "control" ? "control" : "segments"}`,
+  };
+}
+
+/** The fixed-weight total of a metric's exposed segments (see liftTable). */
+function totalDraft(
   metric: string,
   metricLabel: string,
-  parts: ReadonlyArray<{ segment: LiftTableSegment; pre: Counts; post: Counts }>,
+  parts: readonly Part[],
   exposedSegmentCount: number,
   settings: Settings,
   input: LiftTableInput,
-): DraftRow {
+): Draft {
   const withSize = parts.filter((s) => s.segment.audienceSize !== undefined);
-  const audience = withSize.reduce((sum, s) => sum + (s.segment.audienceSize ?? 0), 0);
-  const stratified = withSize.length === parts.length && audience > 0;
-  const identity: RowIdentity = {
-    kind: "total",
-    metric,
-    metricLabel,
-    segment: TOTAL_KEY,
-    segmentLabel: input.totalLabel ?? "Total",
-    role: "exposed",
-    totalMethod: stratified ? "stratified" : "pooled",
-    segments: parts.map((s) => s.segment.key),
-  };
-  const pooledPre = { x: sum(parts, (s) => s.pre.x), n: sum(parts, (s) => s.pre.n) };
-  const pooledPost = { x: sum(parts, (s) => s.post.x), n: sum(parts, (s) => s.post.n) };
-  const row = stratified
-    ? stratifiedRow(parts, audience, pooledPre, pooledPost, settings, identity)
-    : sampleRow(pooledPre, pooledPost, settings, identity);
-  if (!stratified && withSize.length > 0) row.warnings.push("audience_size_missing");
-  if (parts.length < exposedSegmentCount) row.warnings.push("incomplete_total");
-  if (stratified) {
-    row.liftedUsers = scale(row.absoluteLift, audience);
-    if (input.campaign !== undefined && row.liftedUsers.estimate > 0) {
-      const { cost, currency } = input.campaign;
-      row.costPerLiftedUser = {
-        amount: cost / row.liftedUsers.estimate,
-        lower: cost / row.liftedUsers.upper,
-        upper: row.liftedUsers.lower > 0 ? cost / row.liftedUsers.lower : null,
-        currency,
-      };
-    }
-  }
-  return row;
-}
+  const audience = sum(withSize, (s) => s.segment.audienceSize ?? 0);
+  const byAudience = withSize.length === parts.length && audience > 0;
+  const respondents = sum(parts, (s) => s.pre.n + s.post.n);
+  const weights = parts.map((s) => (byAudience ? (s.segment.audienceSize ?? 0) / audience : (s.pre.n + s.post.n) / respondents));
 
-function sum<T>(items: readonly T[], value: (item: T) => number): number {
-  let total = 0;
-  for (const item of items) total += value(item);
-  return total;
-}
-
-/** Audience-weighted total (see liftTable): Wald interval and z-test from the stratified variance. */
-function stratifiedRow(
-  parts: ReadonlyArray<{ segment: LiftTableSegment; pre: Counts; post: Counts }>,
-  audience: number,
-  pooledPre: Counts,
-  pooledPost: Counts,
-  settings: Settings,
-  identity: RowIdentity,
-): DraftRow {
-  const wave = (pick: (s: (typeof parts)[number]) => Counts) => {
+  const wave = (pick: (s: Part) => Counts) => {
     let p = 0;
     let variance = 0;
     let inverseEffectiveN = 0;
-    for (const part of parts) {
-      const w = (part.segment.audienceSize ?? 0) / audience;
+    parts.forEach((part, i) => {
+      const w = weights[i]!;
       const c = pick(part);
       const ps = c.x / c.n;
       p += w * ps;
       variance += (w * w * ps * (1 - ps)) / c.n;
       inverseEffectiveN += (w * w) / c.n;
-    }
+    });
     return { p, variance, effectiveN: 1 / inverseEffectiveN };
   };
   const pre = wave((s) => s.pre);
   const post = wave((s) => s.post);
-  const lift = post.p - pre.p;
+  const pooledPre = { x: sum(parts, (s) => s.pre.x), n: sum(parts, (s) => s.pre.n) };
+  const pooledPost = { x: sum(parts, (s) => s.post.x), n: sum(parts, (s) => s.post.n) };
   const liftVariance = pre.variance + post.variance;
-  const se = Math.sqrt(liftVariance);
-  let z: number;
-  if (se > 0) z = lift / se;
-  else z = lift === 0 ? 0 : lift > 0 ? Infinity : -Infinity;
-  const clip = (v: number): number => Math.min(1, Math.max(0, v));
-  const waveEstimate = (counts: Counts, w: { p: number; variance: number }): WaveEstimate => ({
-    x: counts.x,
-    n: counts.n,
+  const terms: PosteriorTerm[] = parts.flatMap((part, i) => [
+    { weight: weights[i]!, ...part.post },
+    { weight: -weights[i]!, ...part.pre },
+  ]);
+  const limits = (w: { p: number; variance: number }, z: number): ShareWithLimits => ({
     p: w.p,
-    lower: clip(w.p - settings.z * Math.sqrt(w.variance)),
-    upper: clip(w.p + settings.z * Math.sqrt(w.variance)),
+    lower: w.p - z * Math.sqrt(w.variance),
+    upper: w.p + z * Math.sqrt(w.variance),
   });
-  const harmonicN = 2 / (1 / pre.effectiveN + 1 / post.effectiveN);
+  const clip = (v: number): number => Math.min(1, Math.max(0, v));
+  const waveEstimate = (counts: Counts, w: { p: number; variance: number }): WaveEstimate => {
+    const l = limits(w, settings.z);
+    return { x: counts.x, n: counts.n, p: w.p, lower: clip(l.lower), upper: clip(l.upper) };
+  };
+  const warnings = sampleWarnings(pooledPre.n, pooledPost.n);
+  if (!byAudience && withSize.length > 0) warnings.push("audience_size_missing");
+  if (parts.length < exposedSegmentCount) warnings.push("incomplete_total");
   return {
-    id: `${identity.metric}:${identity.segment}`,
-    ...identity,
+    identity: {
+      kind: "total",
+      metric,
+      metricLabel,
+      segment: TOTAL_KEY,
+      segmentLabel: input.totalLabel ?? "Total",
+      role: "exposed",
+      totalMethod: byAudience ? "audience" : "sample",
+      segments: parts.map((s) => s.segment.key),
+    },
     pre: waveEstimate(pooledPre, pre),
     post: waveEstimate(pooledPost, post),
-    absoluteLift: { estimate: lift, lower: lift - settings.z * se, upper: lift + settings.z * se },
+    lift: {
+      ...waldMeasure(post.p - pre.p, liftVariance),
+      sharesAt: (z) => ({ pre: limits(pre, z), post: limits(post, z) }),
+      probabilityOfRise: posteriorProbabilityPositive(terms),
+      enoughData: Math.min(pooledPre.n, pooledPost.n) >= SMALL_N,
+    },
     liftInterval: "wald",
-    relativeLift: pre.p === 0 ? null : lift / pre.p,
-    headroomLift: pre.p === 1 ? null : lift / (1 - pre.p),
-    test: "z",
-    pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
-    probabilityOfLift: null,
-    liftCertainty: normalCdf(z),
-    minimumDetectableLift: minimumDetectableLiftUnchecked(pre.p, harmonicN, settings.z, PLANNING_POWER),
-    warnings: sampleWarnings(pooledPre.n, pooledPost.n),
-    liftedUsers: null,
-    costPerLiftedUser: null,
-    confidenceLevel: settings.confidenceLevel,
-    alpha: settings.alpha,
-    adjustment: settings.adjustment,
     liftVariance,
-    sample: null,
+    terms,
+    harmonicN: 2 / (1 / pre.effectiveN + 1 / post.effectiveN),
+    warnings,
+    audience: byAudience ? audience : null,
+    did: null,
+    familyKey: `${metric}:total`,
   };
 }
 
 /**
- * Difference-in-differences of every exposed row (segments and totals) against the control
- * segments of the same metric, their counts pooled per wave. Segment rows and pooled totals use
- * differenceInDifferences on counts; a stratified total uses its own lift and variance in the same
- * formula (estimate - control lift, se = sqrt(Var total lift + Var control lift)).
+ * Difference-in-differences of an exposed row against the pooled control segments: the row's lift
+ * minus the controls' lift, se = sqrt(Var row lift + Var control lift) (unpooled; for a segment
+ * this is differenceInDifferences), Wald interval and z-test.
  */
-function attachDifferenceInDifferences(rows: LiftRow[], drafts: readonly DraftRow[], settings: Settings): void {
-  const controlsByMetric = new Map<string, DraftRow[]>();
+function didMeasure(
+  draft: Draft,
+  control: { pre: Counts; post: Counts },
+  controlSegments: string[],
+  settings: Settings,
+): NonNullable<Draft["did"]> {
+  const c1 = control.pre.x / control.pre.n;
+  const c2 = control.post.x / control.post.n;
+  const controlVariance = (c1 * (1 - c1)) / control.pre.n + (c2 * (1 - c2)) / control.post.n;
+  const wald = waldMeasure(draft.lift.estimate - (c2 - c1), draft.liftVariance + controlVariance);
+  const unadjusted = wald.intervalAt(settings.z);
+  const trend = newcombeDiffUnchecked(control.pre.x, control.pre.n, control.post.x, control.post.n, settings.z);
+  const se = Math.sqrt(draft.liftVariance + controlVariance);
+  return {
+    measure: {
+      ...wald,
+      sharesAt: draft.lift.sharesAt,
+      probabilityOfRise: posteriorProbabilityPositive([
+        ...draft.terms,
+        { weight: -1, ...control.post },
+        { weight: 1, ...control.pre },
+      ]),
+      enoughData: draft.lift.enoughData && Math.min(control.pre.n, control.post.n) >= SMALL_N,
+    },
+    info: {
+      controlSegments,
+      estimate: wald.estimate,
+      lower: unadjusted.lower,
+      upper: unadjusted.upper,
+      se,
+      z: se > 0 ? wald.estimate / se : wald.estimate === 0 ? 0 : wald.estimate > 0 ? Infinity : -Infinity,
+      pValue: wald.pValue,
+      marketTrend: { estimate: c2 - c1, lower: trend.lower, upper: trend.upper },
+    },
+  };
+}
+
+function measureOf(draft: Draft): Measure {
+  return draft.did?.measure ?? draft.lift;
+}
+
+function familiesOf(drafts: readonly Draft[], settings: Settings): LiftFamily[] {
+  const families = new Map<string, LiftFamily>();
   for (const draft of drafts) {
-    if (draft.kind === "segment" && draft.role === "control") {
-      const list = controlsByMetric.get(draft.metric) ?? [];
-      list.push(draft);
-      controlsByMetric.set(draft.metric, list);
+    const { metric, kind, role } = draft.identity;
+    let family = families.get(draft.familyKey);
+    if (family === undefined) {
+      family = {
+        key: draft.familyKey,
+        metric,
+        kind: role === "control" ? "control" : kind === "total" ? "total" : "segments",
+        measure: draft.did ? "did" : "lift",
+        rowIds: [],
+        adjustment: settings.adjustment,
+        alpha: settings.alpha,
+        planningAlpha: settings.alpha,
+      };
+      families.set(draft.familyKey, family);
     }
+    family.rowIds.push(rowId(draft));
   }
-  const targets: number[] = [];
-  const results: Array<Omit<RowDifferenceInDifferences, "adjustedPValue">> = [];
-  drafts.forEach((draft, i) => {
-    const controls = controlsByMetric.get(draft.metric);
-    if (draft.role !== "exposed" || controls === undefined) return;
-    const control = {
-      pre: { x: sum(controls, (c) => c.sample!.pre.x), n: sum(controls, (c) => c.sample!.pre.n) },
-      post: { x: sum(controls, (c) => c.sample!.post.x), n: sum(controls, (c) => c.sample!.post.n) },
-    };
-    const controlSegments = controls.map((c) => c.segment);
-    if (draft.sample !== null) {
-      const r = didUnchecked({ exposed: draft.sample, control }, settings.z);
-      results.push({ controlSegments, ...r });
-    } else {
-      const controlP1 = control.pre.x / control.pre.n;
-      const controlP2 = control.post.x / control.post.n;
-      const controlVariance = (controlP1 * (1 - controlP1)) / control.pre.n + (controlP2 * (1 - controlP2)) / control.post.n;
-      const estimate = draft.absoluteLift.estimate - (controlP2 - controlP1);
-      const se = Math.sqrt(draft.liftVariance + controlVariance);
-      let z: number;
-      if (se > 0) z = estimate / se;
-      else z = estimate === 0 ? 0 : estimate > 0 ? Infinity : -Infinity;
-      results.push({
-        controlSegments,
-        estimate,
-        se,
-        z,
-        pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
-        lower: estimate - settings.z * se,
-        upper: estimate + settings.z * se,
-      });
-    }
-    targets.push(i);
-  });
-  const adjusted = adjustPValues(results.map((r) => r.pValue), settings.adjustment);
-  targets.forEach((rowIndex, k) => {
-    rows[rowIndex]!.differenceInDifferences = { ...results[k]!, adjustedPValue: adjusted[k]! };
-  });
+  for (const family of families.values()) family.planningAlpha = planningAlpha(settings.alpha, family.rowIds.length);
+  return [...families.values()];
+}
+
+function rowId(draft: Draft): string {
+  return `${draft.identity.metric}:${draft.identity.segment}`;
+}
+
+function scale(interval: Interval, estimate: number, factor: number): Estimate {
+  return { estimate: estimate * factor, lower: interval.lower * factor, upper: interval.upper * factor };
+}
+
+function withLevel(estimate: RatioEstimate | null, level: number): LevelEstimate | null {
+  return estimate === null ? null : { ...estimate, level };
+}
+
+function finishRow(draft: Draft, adjustedPValue: number, familySize: number, settings: Settings, input: LiftTableInput): LiftRow {
+  const measure = measureOf(draft);
+  const { verdict, verdictInterval, testLevel, z: zVerdict } = decideVerdict(measure, adjustedPValue, familySize, settings.alpha);
+
+  // Ratio lifts describe the row's own change: at the verdict's level when the verdict is about
+  // that change, else (difference-in-differences) unadjusted at the table's level.
+  const ratioZ = draft.did ? settings.z : zVerdict;
+  const ratioLevel = draft.did ? settings.confidenceLevel : 1 - testLevel;
+  const shares = draft.lift.sharesAt(ratioZ);
+
+  const rowPlanningAlpha = planningAlpha(settings.alpha, familySize);
+  const { liftedUsers, liftedUsersNote, costPerLiftedUser, costNote } = liftedUsersOf(draft, verdict, measure.estimate, verdictInterval, input);
+  const liftEstimate = draft.lift.intervalAt(settings.z);
+  return {
+    id: rowId(draft),
+    ...draft.identity,
+    pre: draft.pre,
+    post: draft.post,
+    absoluteLift: { estimate: draft.lift.estimate, lower: liftEstimate.lower, upper: liftEstimate.upper },
+    liftInterval: draft.liftInterval,
+    pValue: draft.lift.pValue,
+    relativeLift: withLevel(relativeLiftOf(shares.pre, shares.post), ratioLevel),
+    headroomLift: withLevel(headroomLiftOf(shares.pre, shares.post), ratioLevel),
+    measure: draft.did ? "did" : "lift",
+    family: draft.familyKey,
+    familySize,
+    verdict,
+    verdictEstimate: measure.estimate,
+    verdictInterval,
+    verdictLevel: 1 - testLevel,
+    verdictPValue: measure.pValue,
+    adjustedPValue,
+    probabilityOfRise: measure.probabilityOfRise,
+    probabilityDisagrees: probabilityDisagrees(verdict, measure.probabilityOfRise, settings.alpha),
+    minimumDetectableLift: minimumDetectableLiftUnchecked(draft.pre.p, draft.harmonicN, normalQuantile(1 - rowPlanningAlpha / 2), PLANNING_POWER),
+    planningAlpha: rowPlanningAlpha,
+    warnings: draft.warnings,
+    liftedUsers,
+    liftedUsersNote,
+    costPerLiftedUser,
+    costNote,
+    differenceInDifferences: draft.did?.info ?? null,
+    confidenceLevel: settings.confidenceLevel,
+    alpha: settings.alpha,
+    adjustment: settings.adjustment,
+  };
+}
+
+/**
+ * Lifted users (measure x audience) and cost per lifted user, only for a detected rise; their
+ * range comes from the verdict interval, which then lies above 0, so the cost range is finite.
+ * The campaign's cost is divided by the lifted users of the rows that stand for the whole campaign:
+ * the total, or a metric's only exposed segment.
+ */
+function liftedUsersOf(
+  draft: Draft,
+  verdict: Verdict,
+  estimate: number,
+  interval: Interval,
+  input: LiftTableInput,
+): Pick<LiftRow, "liftedUsers" | "liftedUsersNote" | "costPerLiftedUser" | "costNote"> {
+  const none = (note: LiftedUsersNote) => ({ liftedUsers: null, liftedUsersNote: note, costPerLiftedUser: null, costNote: note });
+  if (draft.identity.role === "control") return none("control_segment");
+  if (draft.audience === null) return none("no_audience_size");
+  if (verdict !== "rise") return none("not_detected");
+  const liftedUsers = scale(interval, estimate, draft.audience);
+  const wholeCampaign =
+    draft.identity.kind === "total" ||
+    input.segments.filter((s) => (s.role ?? "exposed") === "exposed").length === 1;
+  if (!wholeCampaign) return { liftedUsers, liftedUsersNote: null, costPerLiftedUser: null, costNote: "not_whole_campaign" };
+  if (input.campaign === undefined) return { liftedUsers, liftedUsersNote: null, costPerLiftedUser: null, costNote: "no_cost" };
+  const { cost, currency } = input.campaign;
+  return {
+    liftedUsers,
+    liftedUsersNote: null,
+    costPerLiftedUser: { amount: cost / liftedUsers.estimate, lower: cost / liftedUsers.upper, upper: cost / liftedUsers.lower, currency },
+    costNote: null,
+  };
 }
