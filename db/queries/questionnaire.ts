@@ -26,6 +26,8 @@ export interface NewQuestion {
   metricPositive?: Array<string | number> | null;
   metricMatch?: string[] | null;
   metricExclude?: string[] | null;
+  /** Absent keeps what is stored (an edit that does not touch the break). */
+  pageBreakAfter?: boolean;
   options: NewOption[];
 }
 
@@ -71,6 +73,10 @@ export function setQuestionOrder(db: Executor, orderedIds: readonly number[]): v
   orderedIds.forEach((id, position) => {
     db.update(questions).set({ position }).where(eq(questions.id, id)).run();
   });
+}
+
+export function setQuestionPageBreak(db: Executor, questionId: number, on: boolean): void {
+  db.update(questions).set({ pageBreakAfter: on }).where(eq(questions.id, questionId)).run();
 }
 
 /** Replaces a question's fields and options (only while no wave has opened: options carry no answers yet). */

@@ -12,6 +12,7 @@ export interface NewStudy {
   signingSecret: string;
   createdBy: number | null;
   pageSize?: number | null;
+  publicTitle?: string | null;
   campaignCost?: number | null;
   costCurrency?: string | null;
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;

@@ -5,6 +5,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertMentions, insertResponse, replaceAnswers, type AnswerInsert } from "../../db/queries/responses.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Question, QuestionOption, Wave } from "../../db/schema.js";
+import { paginate } from "../domain/questionnaire.js";
 import { brandLiftTemplate } from "../domain/template.js";
 import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
 import { translator } from "../i18n/index.js";
@@ -108,6 +109,7 @@ function writeWave(
   linkIds: ReadonlyMap<number, number>,
   period: { start: number; end: number },
   actorId: number | null,
+  pageOf: (r: DemoResponse) => number,
 ): void {
   const coded = new Map(questions.filter((q) => q.metricMatch?.length).map((q) => [q.id, q.metricMatch!]));
   db.transaction((tx) => {
@@ -126,7 +128,7 @@ function writeWave(
         startedAt: new Date(completed ? at - r.durationMs! : at),
         completedAt: completed ? new Date(at) : null,
         durationMs: r.durationMs,
-        currentPage: completed ? 2 : 1,
+        currentPage: pageOf(r),
         params: r.params,
         qualityFlags: r.flags,
         excluded: r.excluded,
@@ -157,6 +159,11 @@ export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = g
   const questions = loadQuestionnaire(db, study.id);
   const segments = listSegments(db, study.id);
   const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
+  // The page each respondent is on as the survey paginates: the last for a complete one, else the page after its last answer.
+  const pages = paginate(questions, study.pageSize);
+  const pageOfKey = new Map(pages.flatMap((p, i) => p.map((q) => [q.key, i] as const)));
+  const pageOf = (r: DemoResponse) =>
+    r.status === "completed" ? pages.length - 1 : Math.max(-1, ...Object.keys(r.answers).map((k) => pageOfKey.get(k) ?? -1)) + 1;
 
   const waveIds: number[] = [];
   let written = 0;
@@ -171,7 +178,7 @@ export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = g
     const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
     // The wave ran in the past: backdate its opening, then its closing.
     setWaveStatus(db, wave.id, "open", new Date(period.start));
-    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, actorId);
+    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, actorId, pageOf);
     closeWave(db, { ...wave, status: "open" }, actorId);
     setWaveStatus(db, wave.id, "closed", new Date(period.end));
     waveIds.push(wave.id);

@@ -112,7 +112,7 @@ export type DemoAnswers = {
   unaided: string;
   aided: string[];
   ad_recall: string;
-  /** Absent on partial responses (they stopped after the first page). */
+  /** Absent on partial responses (they stopped part-way). */
   advantages?: string[];
   favorability?: number;
   consideration?: number;
@@ -263,7 +263,8 @@ function respondent(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLo
 
 function partial(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLocale: Locale, otherLocale: Locale): DemoResponse {
   const full = respondent(r, segment, wave, studyLocale, otherLocale);
-  const { unaided, aided, ad_recall } = full.answers;
+  // They left after the survey's second page (unaided alone on the first; aided, advantages, ad recall).
+  const { unaided, aided, advantages, ad_recall } = full.answers;
   return {
     ...full,
     status: "partial",
@@ -271,7 +272,7 @@ function partial(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLocal
     flags: null,
     excluded: false,
     excludedReason: null,
-    answers: { unaided, aided, ad_recall },
+    answers: { unaided, aided, ...(advantages ? { advantages } : {}), ad_recall },
   };
 }
 

@@ -1,12 +1,13 @@
 import type { Segment, Study } from "../../db/schema.js";
 import type { SurveyQuestion } from "./questionnaire.js";
-import type { QuestionDefinition, StudyDefinition } from "./study-definition.js";
+import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from "./study-definition.js";
 
 /**
  * The study definition of a stored study: what "export", "duplicate" and the API return.
- * Importing it again gives the same questionnaire and settings (tested round trip).
+ * Importing it again gives the same questionnaire and settings (tested round trip). A page
+ * break is written as its own element after its question (none after the last: it ends nothing).
  */
-export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[]): StudyDefinition {
+export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[]): StudyDefinitionJson {
   return {
     name: study.name,
     brand: study.brand,
@@ -16,8 +17,11 @@ export function toDefinition(study: Study, segments: readonly Segment[], questio
     pageSize: study.pageSize,
     campaignCost: study.campaignCost,
     currency: study.costCurrency,
+    publicTitle: study.publicTitle,
     segments: segments.map((s) => ({ key: s.key, label: s.label, role: s.role })),
-    questions: questions.map(questionToDefinition),
+    questions: questions.flatMap((q, i) =>
+      q.pageBreakAfter && i < questions.length - 1 ? [questionToDefinition(q), { type: PAGE_BREAK }] : [questionToDefinition(q)],
+    ),
   };
 }
 

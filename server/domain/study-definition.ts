@@ -102,6 +102,45 @@ export const questionDefinition = z
     }
   });
 
+/**
+ * A page break: an element of the `questions` array, `{"type": "page_break"}`, that ends the
+ * page after the question before it. Stored as that question's `pageBreakAfter`.
+ */
+export const PAGE_BREAK = "page_break" as const;
+export const pageBreakDefinition = z.object({ type: z.literal(PAGE_BREAK) }).strict();
+
+/** A question as a study definition carries it: the question, and whether a page break follows it. */
+export type DefinedQuestion = QuestionDefinition & { pageBreakAfter?: boolean };
+
+/**
+ * The `questions` array: questions and page breaks. A break must follow a question (not lead
+ * the list, not repeat: both are refused so a typo is not silently reinterpreted); one after
+ * the last question ends nothing and is dropped. Question keys are unique.
+ */
+const questionList = z
+  .array(z.discriminatedUnion("type", [questionDefinition, pageBreakDefinition]))
+  .max(200)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((item, i) => {
+      if (item.type === PAGE_BREAK) {
+        if (i === 0) ctx.addIssue({ code: "custom", path: [i], message: "a page break must follow a question: remove it from the start" });
+        else if (list[i - 1]?.type === PAGE_BREAK) ctx.addIssue({ code: "custom", path: [i], message: "two page breaks in a row: remove one" });
+        return;
+      }
+      if (seen.has(item.key)) ctx.addIssue({ code: "custom", path: [i, "key"], message: `duplicate question key "${item.key}"` });
+      seen.add(item.key);
+    });
+  })
+  .transform((list): DefinedQuestion[] => {
+    const out: DefinedQuestion[] = [];
+    list.forEach((item, i) => {
+      if (item.type !== PAGE_BREAK) out.push(item);
+      else if (out.length && i < list.length - 1) out[out.length - 1] = { ...out[out.length - 1]!, pageBreakAfter: true };
+    });
+    return out;
+  });
+
 /** "total" names the all-segments row of the lift table, so no segment may take it. */
 export const RESERVED_SEGMENT_KEYS = ["total"];
 
@@ -125,7 +164,9 @@ export const studyDefinition = z
     currency: z.string().trim().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as RUB or USD").nullable().optional(),
     /** The study's segments; the three default ones when absent. */
     segments: z.array(segmentDefinition).min(1).max(20).optional(),
-    questions: z.array(questionDefinition).max(200),
+    /** Title respondents see (tab, heading): neutral, never the brand; null or absent: a generic "Survey". */
+    publicTitle: z.string().trim().min(1).max(200).nullable().optional(),
+    questions: questionList,
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -136,7 +177,6 @@ export const studyDefinition = z
         seen.add(item.key);
       });
     };
-    unique(d.questions, "questions", "question");
     unique(d.segments ?? [], "segments", "segment");
     if (d.locales && !d.locales.includes(d.locale)) {
       ctx.addIssue({ code: "custom", path: ["locales"], message: "must include the study's locale" });
@@ -145,6 +185,8 @@ export const studyDefinition = z
 
 export type StudyDefinition = z.output<typeof studyDefinition>;
 export type QuestionDefinition = z.output<typeof questionDefinition>;
+/** The definition as JSON carries it (page breaks as elements of `questions`): what export writes. */
+export type StudyDefinitionJson = z.input<typeof studyDefinition>;
 
 /** Definition errors as `{ path: "questions[2].options[0].key", message }`, for import screens and the API. */
 export function definitionErrors(error: z.ZodError): Array<{ path: string; message: string }> {

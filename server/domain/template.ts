@@ -1,13 +1,19 @@
 import { z } from "zod";
 import { LOCALES } from "../../db/schema.js";
-import { studyDefinition, type StudyDefinition } from "./study-definition.js";
+import { PAGE_BREAK, studyDefinition, type StudyDefinition } from "./study-definition.js";
+import { normalizeText } from "./text-coding.js";
 
 /**
  * The brand-lift template: from a brand, its category, competitors and advantages, a ready
  * questionnaire in Russian and English, every question with its metric:
- * unaided awareness (text, coded by aliases), aided awareness (multi, rotated, "none of these"),
- * ad recall in social networks, knowledge of the advantages (with a decoy), favorability and
+ * unaided awareness (text, coded by aliases) alone on the first page, aided awareness (multi,
+ * rotated, "none of these"), knowledge of the advantages (with a decoy), ad recall in social
+ * networks (after awareness: asking about the brand's ads names it), favorability and
  * consideration (1–5, top-2-box), one attention check, and open feedback.
+ *
+ * Nothing before the aided list names the brand, the title respondents see included (a neutral
+ * one from the category). Russian sentences quote the brand after a generic noun ("бренд
+ * «Бодрость»") so the name never has to be declined.
  */
 
 export const MAX_COMPETITORS = 8;
@@ -28,10 +34,19 @@ export type TemplateInput = z.input<typeof templateInput>;
 const both = (ru: string, en: string) => ({ ru, en });
 const same = (text: string) => ({ ru: text, en: text });
 
+/** A neutral title for respondents: the category when it does not name the brand, else a generic one. */
+export function templatePublicTitle(brand: string, category: string, locale: (typeof LOCALES)[number]): string {
+  const names = (s: string) => ` ${normalizeText(s)} `;
+  if (category && !names(category).includes(names(brand))) return locale === "ru" ? `Опрос: ${category}` : `Survey: ${category}`;
+  return locale === "ru" ? "Опрос о брендах" : "Brand survey";
+}
+
 /** Brand names fill both languages as typed; the category is the researcher's own words. */
 export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
   const input = templateInput.parse(raw);
   const { brand } = input;
+  // Guillemets the researcher typed are not doubled.
+  const q = `«${brand.replace(/^[«"“„']+|[»"”']+$/g, "")}»`;
   const cat = input.category;
   const catRu = cat ? ` в категории «${cat}»` : "";
   const catEn = cat ? ` in the category “${cat}”` : "";
@@ -48,6 +63,7 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
     name: input.studyName,
     brand,
     category: cat || null,
+    publicTitle: templatePublicTitle(brand, cat, input.locale),
     locale: input.locale,
     locales: [input.locale, ...LOCALES.filter((l) => l !== input.locale)],
     questions: [
@@ -61,6 +77,8 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
         ),
         metric: { name: "unaided_awareness", match: [brand] },
       },
+      // Explicit, so the builder and the exported definition show it (an unaided question ends its page anyway).
+      { type: PAGE_BREAK },
       {
         key: "aided",
         type: "multi",
@@ -73,27 +91,13 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
         ],
         metric: { name: "aided_awareness", positive: ["brand"] },
       },
-      {
-        key: "ad_recall",
-        type: "single",
-        text: both(
-          `За последний месяц вы видели рекламу или публикации ${brand} в социальных сетях?`,
-          `In the past month, have you seen ads or posts by ${brand} on social media?`,
-        ),
-        options: [
-          { key: "yes", text: both("Да", "Yes") },
-          { key: "no", text: both("Нет", "No") },
-          { key: "not_sure", text: both("Не уверен(а)", "Not sure") },
-        ],
-        metric: { name: "ad_recall", positive: ["yes"] },
-      },
       ...(advantages.length
         ? [
             {
               key: "advantages",
               type: "multi",
               randomize: true,
-              text: both(`Что из перечисленного, по-вашему, относится к ${brand}?`, `Which of these, in your opinion, apply to ${brand}?`),
+              text: both(`Что из перечисленного, по-вашему, относится к бренду ${q}?`, `Which of these, in your opinion, apply to ${brand}?`),
               options: [
                 ...advantages.map((a, i) => ({ key: `advantage_${i + 1}`, text: same(a) })),
                 // A plausible claim the brand does not make: choosing it reveals guessing.
@@ -106,11 +110,25 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
           ]
         : []),
       {
+        key: "ad_recall",
+        type: "single",
+        text: both(
+          `За последний месяц вы видели рекламу или публикации бренда ${q} в социальных сетях?`,
+          `In the past month, have you seen ads or posts by ${brand} on social media?`,
+        ),
+        options: [
+          { key: "yes", text: both("Да", "Yes") },
+          { key: "no", text: both("Нет", "No") },
+          { key: "not_sure", text: both("Не уверен(а)", "Not sure") },
+        ],
+        metric: { name: "ad_recall", positive: ["yes"] },
+      },
+      {
         key: "favorability",
         type: "scale",
         min: 1,
         max: 5,
-        text: both(`Как вы в целом относитесь к ${brand}?`, `Overall, how do you feel about ${brand}?`),
+        text: both(`Как вы в целом относитесь к бренду ${q}?`, `Overall, how do you feel about ${brand}?`),
         minLabel: both("Очень плохо", "Very unfavourable"),
         maxLabel: both("Очень хорошо", "Very favourable"),
         metric: { name: "favorability", positive: [4, 5] },
@@ -121,7 +139,7 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
         min: 1,
         max: 5,
         text: both(
-          `Насколько вероятно, что вы воспользуетесь ${brand} в ближайшие три месяца?`,
+          `Насколько вероятно, что в ближайшие три месяца вы воспользуетесь продуктами или услугами бренда ${q}?`,
           `How likely are you to use ${brand} in the next three months?`,
         ),
         minLabel: both("Точно нет", "Definitely not"),
@@ -142,7 +160,7 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
         type: "text",
         required: false,
         maxLength: 2000,
-        text: both(`Что бы вы изменили в ${brand}?`, `What would you change about ${brand}?`),
+        text: both(`Что бы вы изменили в бренде ${q}?`, `What would you change about ${brand}?`),
       },
     ],
   });

@@ -28,6 +28,11 @@ function intOrUndefined(value: string): number | undefined {
   return /^-?\d{1,6}$/.test(value) ? Number(value) : value === "" ? undefined : Number.NaN;
 }
 
+/** Whether the submitted editor form asks for a page break after the question. */
+export function pageBreakFromForm(body: Body): boolean {
+  return ticked(body, "page_break_after");
+}
+
 /** The definition a submitted editor form describes (validated afterwards by questionDefinition). */
 export function questionFromForm(body: Body): Record<string, unknown> {
   const type = str(body, "type");
@@ -123,6 +128,8 @@ export interface QuestionFormValues {
   metric_name: string;
   metric_positive: string;
   metric_match: string;
+  /** A new page starts after this question (kept apart from the definition: it is an element of the list). */
+  page_break_after: boolean;
   options: OptionRow[];
 }
 
@@ -159,6 +166,7 @@ export function formFromQuestion(q: SurveyQuestion | undefined): QuestionFormVal
     metric_name: q?.metricName ?? "",
     metric_positive: q?.type === "scale" ? (q.metricPositive ?? []).join(", ") : "",
     metric_match: (q?.metricMatch ?? []).join("\n"),
+    page_break_after: q?.pageBreakAfter ?? false,
     options: [...(q?.options ?? []).map(row), ...Array.from({ length: BLANK_OPTION_ROWS }, blankRow)],
   };
 }
@@ -201,6 +209,7 @@ export function formFromBody(body: Body): QuestionFormValues {
     metric_name: keep("metric_name"),
     metric_positive: keep("metric_positive"),
     metric_match: keep("metric_match"),
+    page_break_after: pageBreakFromForm(body),
     options,
   };
 }

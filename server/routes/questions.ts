@@ -1,14 +1,15 @@
 import { Router, type Request, type Response } from "express";
 import type { Db } from "../../db/client.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import { localize } from "../domain/questionnaire.js";
+import { isUnaided, localize } from "../domain/questionnaire.js";
 import { questionDefinition } from "../domain/study-definition.js";
 import { NotFoundError } from "../errors.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
-import { formErrors, formFromBody, formFromQuestion, questionFromForm, type QuestionFormValues } from "../presenters/question-form.js";
+import { primingWarnings, respondentTitle } from "../presenters/priming.js";
+import { formErrors, formFromBody, formFromQuestion, pageBreakFromForm, questionFromForm, type QuestionFormValues } from "../presenters/question-form.js";
 import { questionViews } from "../presenters/survey.js";
-import { addQuestion, DuplicateKeyError, deleteQuestion, isFrozen, moveQuestion, saveQuestion } from "../services/questionnaire-edit.js";
-import { newFormToken, optionOrders, surveyPage } from "../services/respond.js";
+import { addQuestion, DuplicateKeyError, deleteQuestion, isFrozen, moveQuestion, saveQuestion, setPageBreak } from "../services/questionnaire-edit.js";
+import { newFormToken, optionOrders, type SurveyPage } from "../services/respond.js";
 import { studyFrom } from "./studies.js";
 
 /** The questionnaire builder: list, add, edit, reorder, delete, preview. */
@@ -23,9 +24,12 @@ export function questionRoutes(db: Db, secret: string): Router {
       wording: req.t("builder.savedWording"),
       deleted: req.t("builder.deleted"),
     };
+    const questions = loadQuestionnaire(db, study.id);
     res.render("questions/index", {
       study,
-      questions: loadQuestionnaire(db, study.id),
+      questions,
+      warnings: primingWarnings(study, questions, req.t, req.locale),
+      isUnaided,
       frozen: isFrozen(db, study.id),
       canEdit: hasRole(req.user!.role, "researcher"),
       notice: notices[String(req.query["done"])] ?? "",
@@ -71,7 +75,7 @@ export function questionRoutes(db: Db, secret: string): Router {
     const def = parseEditor(req, res, study, null);
     if (!def) return;
     try {
-      addQuestion(db, study.id, def, req.user!.id);
+      addQuestion(db, study.id, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
     } catch (error) {
       if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, null);
       throw error;
@@ -86,7 +90,7 @@ export function questionRoutes(db: Db, secret: string): Router {
     if (!def) return;
     let change;
     try {
-      change = saveQuestion(db, study.id, key, def, req.user!.id);
+      change = saveQuestion(db, study.id, key, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
     } catch (error) {
       if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, key);
       throw error;
@@ -97,6 +101,12 @@ export function questionRoutes(db: Db, secret: string): Router {
   router.post("/studies/:studyId/questions/:key/move", researcher, (req, res) => {
     const study = studyFrom(db, req);
     moveQuestion(db, study.id, String(req.params["key"]), req.body?.direction === "up" ? "up" : "down", req.user!.id);
+    res.redirect(303, `/studies/${study.id}/questions`);
+  });
+
+  router.post("/studies/:studyId/questions/:key/page-break", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    setPageBreak(db, study.id, String(req.params["key"]), req.body?.on === "1", req.user!.id);
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
@@ -111,11 +121,11 @@ export function questionRoutes(db: Db, secret: string): Router {
     const study = studyFrom(db, req);
     const questions = loadQuestionnaire(db, study.id);
     const locale = study.locales.includes(req.locale) ? req.locale : study.defaultLocale;
-    const page = surveyPage(questions, null, 0, optionOrders(questions, `preview|${Date.now()}`));
+    const page: SurveyPage = { questions, index: 0, count: 1, firstNumber: 1, total: questions.length, order: optionOrders(questions, `preview|${Date.now()}`) };
     res.render("respond/page", {
       locale,
       t: req.t,
-      studyTitle: study.brand,
+      studyTitle: respondentTitle(study, req.t),
       page,
       questions: questionViews(page, locale, study.defaultLocale, {}, {}),
       form: newFormToken(secret, "preview"),

@@ -7,6 +7,7 @@ import { localize } from "../domain/questionnaire.js";
 import { newSecretToken } from "../domain/secrets.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
 import { clientAddress, limiter } from "../middleware/rate-limit.js";
+import { respondentTitle } from "../presenters/priming.js";
 import { questionViews } from "../presenters/survey.js";
 import {
   errorMessages,
@@ -57,8 +58,10 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     return locale;
   }
 
-  function message(res: Response, status: number, kind: MessageKind) {
+  /** A message page; its tab title is the study's neutral public title (never its name or brand). */
+  function message(res: Response, status: number, kind: MessageKind, study?: Pick<Study, "publicTitle">) {
     res.status(status).render("respond/message", {
+      pageTitle: respondentTitle(study, res.locals["t"]),
       title: res.locals["t"](`survey.${kind}.title`),
       message: res.locals["t"](`survey.${kind}.message`),
     });
@@ -83,7 +86,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const resolved = resolveLink(db, String(req.params["token"]));
     if (resolved.kind !== "open") {
       useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
-      message(res, resolved.kind === "closed" ? 410 : 404, resolved.kind === "closed" ? "closed" : "notFound");
+      if (resolved.kind === "closed") message(res, 410, "closed", resolved.ctx.study);
+      else message(res, 404, "notFound");
       return undefined;
     }
     const found = resolved.ctx;
@@ -91,7 +95,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const query = req.query as Record<string, unknown>;
     const params = pickParams(query, found.link.passParams ?? []);
     if (!signatureValid(found.study.signingSecret, query, params, found.link.signedParams)) {
-      message(res, 403, "badSignature");
+      message(res, 403, "badSignature", found.study);
       return undefined;
     }
     return { ctx: found, params };
@@ -123,7 +127,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
         return { locale: l, href: `/s/${ctx.link.token}?${search.toString()}` };
       });
     res.status(status).render("respond/page", {
-      studyTitle: ctx.study.brand,
+      studyTitle: respondentTitle(ctx.study, req.t),
       page,
       questions: questionViews(page, locale, ctx.study.defaultLocale, kept, errors),
       form,
@@ -139,7 +143,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const who = respondent(req, res);
     const questions = loadSurvey(db, ctx);
     const existing = existingResponse(db, ctx, who);
-    if (existing && existing.status !== "partial") return message(res, 200, "already");
+    if (existing && existing.status !== "partial") return message(res, 200, "already", ctx.study);
     if (existing) {
       // Resume in the language the respondent chose, unless they switch again.
       useSurveyLocale(req, res, ctx.study, existing.locale);
@@ -148,7 +152,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     }
     if (quotaFull(db, ctx)) {
       const target = exitRedirect(ctx, "quota_full", params);
-      return target ? res.redirect(303, target) : message(res, 200, "quotaFull");
+      return target ? res.redirect(303, target) : message(res, 200, "quotaFull", ctx.study);
     }
     const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
     renderPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
@@ -162,7 +166,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     if (!loaded) return;
     const { ctx, params } = loaded;
     const form = readFormToken(secret, ctx.link.token, req.body ?? {});
-    if (!form) return message(res, 400, "expired");
+    if (!form) return message(res, 400, "expired", ctx.study);
     const who = respondent(req, res);
     const questions = loadSurvey(db, ctx);
     const honeypot = req.body?.website;
@@ -194,13 +198,13 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
         return res.redirect(303, target ?? `/s/${ctx.link.token}/thanks?lang=${req.locale}`);
       }
       case "already_answered":
-        return message(res, 409, "already");
+        return message(res, 409, "already", ctx.study);
       case "quota_full": {
         const target = exitRedirect(ctx, "quota_full", params);
-        return target ? res.redirect(303, target) : message(res, 200, "quotaFull");
+        return target ? res.redirect(303, target) : message(res, 200, "quotaFull", ctx.study);
       }
       case "expired":
-        return message(res, 400, "expired");
+        return message(res, 400, "expired", ctx.study);
     }
   });
 
@@ -213,7 +217,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       return message(res, 404, "notFound");
     }
     useSurveyLocale(req, res, resolved.ctx.study);
-    message(res, 200, "thanks");
+    message(res, 200, "thanks", resolved.ctx.study);
   });
 
   return router;

@@ -50,6 +50,7 @@ const settingsForm = z
     name: formText(z, 200),
     brand: formText(z, 200),
     category: z.string().trim().max(200, "validation.tooLong").default(""),
+    publicTitle: z.string().trim().max(200, "validation.tooLong").default(""),
     defaultLocale: z.enum(LOCALES, "validation.oneOf"),
     locales: z.preprocess((v) => (Array.isArray(v) ? v : v ? [v] : []), z.array(z.enum(LOCALES, "validation.oneOf")).min(1, "validation.required")),
     pageSize: optionalNumber(z.number().int("validation.number").min(1, "validation.number").max(100, "validation.number")),
@@ -176,7 +177,7 @@ export function studyRoutes(db: Db): Router {
   router.post("/studies/:studyId/duplicate", researcher, (req, res) => {
     const study = studyFrom(db, req);
     const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
-    const copy = createStudyFromDefinition(db, { ...def, name: `${study.name} (copy)`.slice(0, 200) }, req.user!.id);
+    const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id);
     recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
   });
@@ -205,8 +206,8 @@ export function studyRoutes(db: Db): Router {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
       return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "" });
     }
-    const { category, costCurrency, ...rest } = form.data;
-    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null };
+    const { category, costCurrency, publicTitle, ...rest } = form.data;
+    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null };
     db.transaction((tx) => {
       updateStudy(tx, study.id, fields);
       recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });

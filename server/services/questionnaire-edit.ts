@@ -6,6 +6,7 @@ import {
   loadQuestionnaire,
   replaceQuestion,
   setQuestionOrder,
+  setQuestionPageBreak,
   updateWording,
 } from "../../db/queries/questionnaire.js";
 import { studyHasOpenedWave } from "../../db/queries/studies.js";
@@ -58,33 +59,42 @@ export function isFrozen(db: Db, studyId: number): boolean {
   return studyHasOpenedWave(db, studyId);
 }
 
-export function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number): void {
+export function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number, pageBreakAfter = false): void {
   const parsed = questionDefinition.parse(def);
   db.transaction((tx) => {
     if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const existing = loadQuestionnaire(tx, studyId);
     if (existing.some((q) => q.key === parsed.key)) throw new DuplicateKeyError(parsed.key);
-    insertQuestions(tx, studyId, [questionFromDefinition(parsed)], existing.length);
+    insertQuestions(tx, studyId, [{ ...questionFromDefinition(parsed), pageBreakAfter }], existing.length);
     recordAudit(tx, { userId: actorId, action: "question.add", entityType: "study", entityId: studyId, details: { key: parsed.key } });
   });
 }
 
 /**
  * Saves an edited question. Wording-only changes are always allowed; anything else only while
- * no wave has opened. Returns what kind of change was made.
+ * no wave has opened. A page break after the question (undefined: as stored) is structure too:
+ * it changes what respondents see beside what. Returns what kind of change was made.
  */
-export function saveQuestion(db: Db, studyId: number, key: string, def: QuestionDefinition, actorId: number): "wording" | "structure" | "none" {
+export function saveQuestion(
+  db: Db,
+  studyId: number,
+  key: string,
+  def: QuestionDefinition,
+  actorId: number,
+  pageBreakAfter?: boolean,
+): "wording" | "structure" | "none" {
   const parsed = questionDefinition.parse(def);
   return db.transaction((tx) => {
     const current = findQuestion(tx, studyId, key);
     const before = questionToDefinition(current);
-    const structural = structureOf(before) !== structureOf(parsed);
+    const breakAfter = pageBreakAfter ?? current.pageBreakAfter;
+    const structural = structureOf(before) !== structureOf(parsed) || breakAfter !== current.pageBreakAfter;
     if (structural) {
       if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
       if (parsed.key !== key && loadQuestionnaire(tx, studyId).some((q) => q.key === parsed.key)) {
         throw new DuplicateKeyError(parsed.key);
       }
-      replaceQuestion(tx, current.id, questionFromDefinition(parsed));
+      replaceQuestion(tx, current.id, { ...questionFromDefinition(parsed), pageBreakAfter: breakAfter });
       recordAudit(tx, { userId: actorId, action: "question.edit", entityType: "study", entityId: studyId, details: { key, newKey: parsed.key } });
       return "structure";
     }
@@ -114,6 +124,17 @@ export function deleteQuestion(db: Db, studyId: number, key: string, actorId: nu
     deleteQuestionById(tx, q.id);
     setQuestionOrder(tx, loadQuestionnaire(tx, studyId).map((x) => x.id));
     recordAudit(tx, { userId: actorId, action: "question.delete", entityType: "study", entityId: studyId, details: { key } });
+  });
+}
+
+/** Adds or removes the page break after a question (structure: refused once a wave has opened). */
+export function setPageBreak(db: Db, studyId: number, key: string, on: boolean, actorId: number): void {
+  db.transaction((tx) => {
+    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const q = findQuestion(tx, studyId, key);
+    if (q.pageBreakAfter === on) return;
+    setQuestionPageBreak(tx, q.id, on);
+    recordAudit(tx, { userId: actorId, action: "question.page_break", entityType: "study", entityId: studyId, details: { key, on } });
   });
 }
 

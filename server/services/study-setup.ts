@@ -7,7 +7,7 @@ import { insertQuestions, type NewQuestion } from "../../db/queries/questionnair
 import { insertStudy, listSegments } from "../../db/queries/studies.js";
 import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
 import { defaultSegments } from "../domain/segments.js";
-import type { QuestionDefinition, StudyDefinition } from "../domain/study-definition.js";
+import type { DefinedQuestion, StudyDefinition } from "../domain/study-definition.js";
 
 /**
  * Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. A token
@@ -21,7 +21,7 @@ export function newLinkToken(): string {
   }
 }
 
-export function questionFromDefinition(q: QuestionDefinition): NewQuestion {
+export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
   return {
     key: q.key,
     type: q.type,
@@ -38,6 +38,7 @@ export function questionFromDefinition(q: QuestionDefinition): NewQuestion {
     metricPositive: q.metric?.positive ?? null,
     metricMatch: q.metric?.match ?? null,
     metricExclude: q.metric?.exclude ?? null,
+    ...(q.pageBreakAfter !== undefined ? { pageBreakAfter: q.pageBreakAfter } : {}),
     options: (q.options ?? []).map((o) => ({ ...o })),
   };
 }
@@ -55,6 +56,7 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       createdBy: actorId,
       segments: def.segments ?? defaultSegments(),
       pageSize: def.pageSize ?? null,
+      publicTitle: def.publicTitle ?? null,
       campaignCost: def.campaignCost ?? null,
       costCurrency: def.currency ?? null,
     });

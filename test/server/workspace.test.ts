@@ -151,8 +151,12 @@ describe("brand-lift template", () => {
 
     const qs = loadQuestionnaire(ws.db, studyId);
     const byKey = Object.fromEntries(qs.map((q) => [q.key, q]));
-    expect(qs.map((q) => q.key)).toEqual(["unaided", "aided", "ad_recall", "advantages", "favorability", "consideration", "attention", "feedback"]);
-    expect(qs.map((q) => q.type)).toEqual(["text", "multi", "single", "multi", "scale", "scale", "single", "text"]);
+    // Ad recall names the brand: it comes after every awareness question.
+    expect(qs.map((q) => q.key)).toEqual(["unaided", "aided", "advantages", "ad_recall", "favorability", "consideration", "attention", "feedback"]);
+    expect(qs.map((q) => q.type)).toEqual(["text", "multi", "multi", "single", "scale", "scale", "single", "text"]);
+    // The unaided question ends the first page; respondents see a neutral title, never the brand.
+    expect(qs.map((q) => q.pageBreakAfter)).toEqual([true, false, false, false, false, false, false, false]);
+    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
 
     const aided = byKey["aided"]!;
     expect(aided.randomize).toBe(true);
@@ -199,12 +203,15 @@ describe("brand-lift template", () => {
       "Какие бренды в категории «кофейни» вы знаете? Назовите все, что вспомните.",
       "Какие из этих брендов вы знаете хотя бы по названию?",
       "Ни один из них",
-      "Что из перечисленного, по-вашему, относится к Акме?",
+      // The brand in guillemets after a generic noun: never declined.
+      "Что из перечисленного, по-вашему, относится к бренду «Акме»?",
       "Работает только по выходным",
-      "Как вы в целом относитесь к Акме?",
+      "За последний месяц вы видели рекламу или публикации бренда «Акме» в социальных сетях?",
+      "Как вы в целом относитесь к бренду «Акме»?",
+      "Насколько вероятно, что в ближайшие три месяца вы воспользуетесь продуктами или услугами бренда «Акме»?",
       "Очень хорошо",
       "Полностью не согласен",
-      "Что бы вы изменили в Акме?",
+      "Что бы вы изменили в бренде «Акме»?",
     ]) {
       expect(ru.text, text).toContain(text);
     }
@@ -251,6 +258,7 @@ describe("brand-lift template", () => {
     const res = await ws.post("/studies/template", { ...template, advantages: "", competitors: "" }).expect(303);
     const studyId = idFrom(res.headers["location"], "studies");
     expect(questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback"]);
+    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
     expect(loadQuestionnaire(ws.db, studyId)[1]!.options.map((o) => o.key)).toEqual(["brand", "none"]);
   });
 });
@@ -665,7 +673,7 @@ describe("definition export", () => {
 
 describe("duplicate", () => {
   /** Every column of `studies`, classified: a new column fails this test until it is added to one list. */
-  const COPIED = ["brand", "category", "defaultLocale", "locales", "pageSize", "campaignCost", "costCurrency"] as const;
+  const COPIED = ["brand", "category", "defaultLocale", "locales", "pageSize", "publicTitle", "campaignCost", "costCurrency"] as const;
   const DIFFERENT = ["id", "name", "signingSecret", "createdAt", "updatedAt", "createdBy", "status"] as const;
 
   it("classifies every study column as copied or deliberately different", () => {
@@ -680,6 +688,7 @@ describe("duplicate", () => {
       locale: "en",
       locales: ["en", "ru"],
       pageSize: 2,
+      publicTitle: "Опрос о кофейнях",
       campaignCost: 150_000.5,
       currency: "USD",
     });

@@ -45,3 +45,20 @@ describe("study definition", () => {
     expect(definitionErrors(parsed.error!)).toEqual([{ path: "questions[4].key", message: 'duplicate question key "aided"' }]);
   });
 });
+
+describe("page breaks in the study definition", () => {
+  const q = (key: string) => ({ key, type: "text", text: { en: "?" } });
+
+  it("stores a break on the question before it; one after the last question ends nothing", () => {
+    const def = studyDefinition.parse({ name: "n", brand: "b", locale: "en", publicTitle: " Survey ", questions: [q("a"), { type: "page_break" }, q("b"), q("c"), { type: "page_break" }] });
+    expect(def.publicTitle).toBe("Survey");
+    expect(def.questions.map((x) => [x.key, x.pageBreakAfter ?? false])).toEqual([["a", true], ["b", false], ["c", false]]);
+  });
+
+  it("refuses a leading break, two in a row, and a duplicate key after a break, at the element's own index", () => {
+    const errors = (questions: object[]) => definitionErrors(studyDefinition.safeParse({ name: "n", brand: "b", locale: "en", questions }).error!);
+    expect(errors([{ type: "page_break" }, q("a")])).toEqual([{ path: "questions[0]", message: "a page break must follow a question: remove it from the start" }]);
+    expect(errors([q("a"), { type: "page_break" }, { type: "page_break" }, q("b")])).toEqual([{ path: "questions[2]", message: "two page breaks in a row: remove one" }]);
+    expect(errors([q("a"), { type: "page_break" }, q("a")])).toEqual([{ path: "questions[2].key", message: 'duplicate question key "a"' }]);
+  });
+});
