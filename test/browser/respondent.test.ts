@@ -9,7 +9,8 @@ describe.skipIf(!browserAvailable)("respondent in Chromium (375×667, keyboard o
     const survey = openSurvey(ctx.live.db);
     const page = await ctx.browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
     await page.goto(`${ctx.live.base}/s/${survey.links["subscribers"]!.token}?lang=en`);
-    expect(await page.title()).toBe("Acme");
+    // The tab shows a neutral title, never the brand (it would prime the unaided question).
+    expect(await page.title()).toBe("Survey");
 
     await tabTo(page, 'input[name="q_aided"][value="acme"]');
     await page.keyboard.press("Space");
