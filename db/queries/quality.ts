@@ -4,6 +4,7 @@ import { countedTextAnswers } from "./feedback.js";
 import {
   answers,
   auditLog,
+  links,
   qualitySettings,
   responses,
   textAliases,
@@ -70,7 +71,10 @@ export interface TimingRow {
   durationMs: number | null;
   browserHash: string | null;
   networkHash: string | null;
+  /** The respondent id (`rid`) of a response on a personal link, else null. */
+  person: string | null;
   qualityFlags: QualityFlag[] | null;
+  excluded: boolean;
 }
 
 /** Completed responses of the waves, by id after `afterId`, at most `limit`. */
@@ -85,9 +89,12 @@ export function listCompletedTimings(db: Executor, waveIds: readonly number[], a
       durationMs: responses.durationMs,
       browserHash: responses.browserHash,
       networkHash: responses.networkHash,
+      person: sql<string | null>`CASE WHEN ${links.kind} = 'personal' THEN json_extract(${responses.params}, '$.rid') END`,
       qualityFlags: responses.qualityFlags,
+      excluded: responses.excluded,
     })
     .from(responses)
+    .leftJoin(links, eq(links.id, responses.linkId))
     .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
     .orderBy(asc(responses.id))
     .limit(limit)
@@ -252,6 +259,30 @@ export function setExclusion(
     .all()
     .map((r) => r.id)
     .sort((a, b) => a - b);
+}
+
+/** Excludes a response on the system's behalf (no user); false when it was already excluded. */
+export function excludeBySystem(db: Executor, id: number, reason: string, at: Date): boolean {
+  return (
+    db
+      .update(responses)
+      .set({ excluded: true, excludedReason: reason, excludedBy: null, excludedAt: at })
+      .where(and(eq(responses.id, id), eq(responses.excluded, false)))
+      .returning({ id: responses.id })
+      .all().length > 0
+  );
+}
+
+/**
+ * Responses of the study that the system has excluded before, or that someone has restored:
+ * their state is decided, and automatic exclusion never touches them again.
+ */
+export function decidedResponseIds(db: Executor, studyId: number): Set<number> {
+  const rows = db.all<{ id: number }>(sql`
+    SELECT DISTINCT CAST(j.value AS INTEGER) AS id
+    FROM ${auditLog} AS a, json_each(a.details, '$.responseIds') AS j
+    WHERE a.entity_type = 'study' AND a.entity_id = ${String(studyId)} AND a.action IN ('quality.auto_exclude', 'quality.restore')`);
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Names of users by id (who excluded a response). */

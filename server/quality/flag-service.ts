@@ -2,6 +2,8 @@ import type { Db, Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
+  decidedResponseIds,
+  excludeBySystem,
   findQualitySettings,
   findResponseById,
   firstWithHash,
@@ -12,9 +14,20 @@ import {
   waveDurationMedian,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import type { QualityFlag } from "../../db/schema.js";
+import type { QualityFlag, SurveyResponse, Wave } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
-import { findEarlier, flagContext, responseFlags, sameFlags, type FlagQuestion, type FlagResponse, type ResponseTiming } from "./flags.js";
+import {
+  CROSS_WAVE_REASON,
+  crossWaveDuplicates,
+  crossWaveReason,
+  findEarlier,
+  flagContext,
+  responseFlags,
+  sameFlags,
+  type FlagQuestion,
+  type FlagResponse,
+  type ResponseTiming,
+} from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
 
 /**
@@ -51,6 +64,8 @@ export interface RecomputeSummary {
   changed: number;
   /** Responses carrying at least one flag afterwards. */
   flagged: number;
+  /** Cross-wave duplicates the system excluded in this run. */
+  autoExcluded: number;
   ms: number;
 }
 
@@ -66,10 +81,12 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
   const settings = loadQualitySettings(db, studyId);
   const questions = flagQuestions(loadQuestionnaire(db, studyId));
   const read = readQuestionIds(questions);
-  const waveIds = listWaves(db, studyId).map((w) => w.id);
+  const waves = listWaves(db, studyId);
+  const waveIds = waves.map((w) => w.id);
 
   const timings: ResponseTiming[] = [];
   const stored = new Map<number, QualityFlag[] | null>();
+  const excluded = new Set<number>();
   for (let after = 0; ; ) {
     const batch = listCompletedTimings(db, waveIds, after, batchSize);
     if (batch.length === 0) break;
@@ -81,8 +98,10 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
         durationMs: r.durationMs,
         browserHash: r.browserHash,
         networkHash: r.networkHash,
+        person: r.person,
       });
       stored.set(r.id, r.qualityFlags);
+      if (r.excluded) excluded.add(r.id);
     }
     after = batch[batch.length - 1]!.id;
   }
@@ -113,7 +132,9 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
     }
   }
 
-  const summary = { responses: timings.length, changed, flagged, ms: Math.round(performance.now() - started) };
+  const autoExcluded = settings.duplicateAcrossWaves ? excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
+
+  const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
   db.transaction((tx) => {
     markFlagsComputed(tx, studyId, options.now ?? new Date());
     if (options.userId !== undefined) {
@@ -130,6 +151,43 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
 }
 
 /**
+ * Excludes, on the system's behalf, the cross-wave duplicates (crossWaveDuplicates) not yet
+ * excluded, in one transaction with one audit entry. A response the system excluded before, or
+ * that a researcher restored, is never excluded again: restoring sticks.
+ */
+function excludeCrossWaveDuplicates(
+  db: Db,
+  studyId: number,
+  timings: readonly ResponseTiming[],
+  wavePosition: ReadonlyMap<number, number>,
+  excluded: ReadonlySet<number>,
+  now: Date,
+): number {
+  const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
+  if (candidates.length === 0) return 0;
+  return db.transaction(
+    (tx) => {
+      const decided = decidedResponseIds(tx, studyId);
+      const changed = candidates.filter(([id, d]) => !decided.has(id) && excludeBySystem(tx, id, crossWaveReason(d), now)).map(([id]) => id);
+      if (changed.length) recordAutoExclusion(tx, studyId, changed);
+      return changed.length;
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** The audit entry of the system's exclusions (no user), listed in the ledger's history. */
+function recordAutoExclusion(tx: Executor, studyId: number, responseIds: number[]): void {
+  recordAudit(tx, {
+    userId: null,
+    action: "quality.auto_exclude",
+    entityType: "study",
+    entityId: studyId,
+    details: { responseIds: [...responseIds].sort((a, b) => a - b), reason: CROSS_WAVE_REASON },
+  });
+}
+
+/**
  * Flags one response that has just completed, inside the transaction that completes it: the
  * wave's current median (including this response) and the earlier responses with its hashes.
  * A recompute later may differ for speeders, as the median moves while the wave fills.
@@ -139,7 +197,8 @@ export function flagCompletedResponse(tx: Executor, studyId: number, responseId:
   if (!response || response.status !== "completed") return response?.qualityFlags ?? [];
   const settings = loadQualitySettings(tx, studyId);
   const questions = flagQuestions(questionnaire);
-  const studyWaveIds = settings.duplicateAcrossWaves ? listWaves(tx, studyId).map((w) => w.id) : [response.waveId];
+  const studyWaves = settings.duplicateAcrossWaves ? listWaves(tx, studyId) : [];
+  const studyWaveIds = settings.duplicateAcrossWaves ? studyWaves.map((w) => w.id) : [response.waveId];
   const median = waveDurationMedian(tx, response.waveId);
   const duplicate = findEarlier(
     response,
@@ -166,5 +225,28 @@ export function flagCompletedResponse(tx: Executor, studyId: number, responseId:
   };
   const flags = responseFlags(record, questions, ctx, settings);
   if (!sameFlags(response.qualityFlags, flags)) setQualityFlags(tx, response.id, flags);
+  if (settings.duplicateAcrossWaves) excludeIfSameBrowserAnsweredBefore(tx, studyId, response, studyWaves);
   return flags;
+}
+
+/**
+ * The respondent-side half of the cross-wave rule: a response completing in a later wave whose
+ * browser id completed an earlier wave is excluded at once (an index lookup per earlier wave, in
+ * the completing transaction). Matches by a personal link's respondent id need a scan of the
+ * earlier waves, so they wait for the next recompute (wave close, or on demand).
+ */
+function excludeIfSameBrowserAnsweredBefore(
+  tx: Executor,
+  studyId: number,
+  response: Pick<SurveyResponse, "id" | "waveId" | "browserHash" | "excluded">,
+  waves: readonly Wave[],
+): void {
+  if (!response.browserHash || response.excluded) return;
+  const position = waves.find((w) => w.id === response.waveId)?.position;
+  if (position === undefined) return;
+  const earlier = waves.filter((w) => w.position < position).map((w) => w.id);
+  const first = firstWithHash(tx, earlier, "browser", response.browserHash, response.id);
+  if (first && excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date())) {
+    recordAutoExclusion(tx, studyId, [response.id]);
+  }
 }

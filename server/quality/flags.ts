@@ -51,6 +51,8 @@ export interface ResponseTiming {
   durationMs: number | null;
   browserHash: string | null;
   networkHash: string | null;
+  /** The respondent id (`rid`) a personal link carried: the same person across waves. */
+  person?: string | null;
 }
 
 export interface FlagResponse extends ResponseTiming {
@@ -132,6 +134,44 @@ export function findEarlier(
   }
   return undefined;
 }
+
+/** An earlier wave's completed response that a later wave's response repeats. */
+export interface CrossWaveDuplicate {
+  of: number;
+  by: "browser" | "person";
+}
+
+/**
+ * Responses of a later wave whose browser id, or personal-link respondent, already completed an
+ * earlier wave of the study (waves ordered by `wavePosition`): the same person answering again,
+ * primed by the first wave's brand list. These are excluded by the system, not only flagged; a
+ * network match alone is too weak for that (shared addresses) and stays a flag.
+ */
+export function crossWaveDuplicates(timings: readonly ResponseTiming[], wavePosition: ReadonlyMap<number, number>): Map<number, CrossWaveDuplicate> {
+  const position = (t: ResponseTiming) => wavePosition.get(t.waveId) ?? 0;
+  const ordered = [...timings].sort((a, b) => position(a) - position(b) || a.completedAt - b.completedAt || a.id - b.id);
+  const first = new Map<string, ResponseTiming>();
+  const out = new Map<number, CrossWaveDuplicate>();
+  for (const t of ordered) {
+    const keys: Array<[CrossWaveDuplicate["by"], string | null | undefined]> = [["browser", t.browserHash], ["person", t.person]];
+    for (const [by, value] of keys) {
+      const earlier = value ? first.get(`${by}|${value}`) : undefined;
+      if (earlier && position(earlier) < position(t)) {
+        out.set(t.id, { of: earlier.id, by });
+        break;
+      }
+    }
+    for (const [by, value] of keys) if (value && !first.has(`${by}|${value}`)) first.set(`${by}|${value}`, t);
+  }
+  return out;
+}
+
+/**
+ * The `excluded_reason` the system writes for a cross-wave duplicate (researchers write free
+ * text; this code is localized when shown): `auto:cross_wave_duplicate;of=12;by=browser`.
+ */
+export const CROSS_WAVE_REASON = "auto:cross_wave_duplicate";
+export const crossWaveReason = (d: CrossWaveDuplicate) => `${CROSS_WAVE_REASON};of=${d.of};by=${d.by}`;
 
 const detail = (pairs: Record<string, string | number>) =>
   Object.entries(pairs)

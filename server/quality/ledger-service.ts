@@ -10,7 +10,7 @@ import type { Locale, QualityFlag, Segment, Study, Wave } from "../../db/schema.
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
 import { FLAG_CODES } from "./flags.js";
-import { flagLabel, flagReason } from "./presenter.js";
+import { exclusionReason, flagLabel, flagReason, isSystemReason } from "./presenter.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
 import { exclusionWarnings, type RateCell, type RateWarning } from "./warnings.js";
 
@@ -231,8 +231,9 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
         study.defaultLocale,
       ),
       excluded: r.excluded,
-      excludedReason: r.excludedReason,
-      excludedBy: r.excludedBy === null ? null : (emails.get(r.excludedBy) ?? null),
+      excludedReason: exclusionReason(r.excludedReason, t),
+      // No user and a system code: the system excluded it (a deleted user leaves a researcher's text).
+      excludedBy: r.excludedBy === null ? (isSystemReason(r.excludedReason) ? t("quality.ledger.system") : null) : (emails.get(r.excludedBy) ?? null),
       excludedAt: r.excludedAt,
     })),
     total,
@@ -248,13 +249,14 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
     settings,
     flagsComputedAt: settingsRow?.flagsComputedAt ?? null,
     history: qualityAudit(db, study.id, 20)
-      .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore")
+      .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore" || entry.action === "quality.auto_exclude")
       .map(({ entry, email }) => ({
         at: entry.at,
         who: email,
-        action: entry.action,
+        // The system's exclusions read as exclusions by "the system" (who: null).
+        action: entry.action === "quality.auto_exclude" ? "quality.exclude" : entry.action,
         count: Array.isArray(entry.details?.["responseIds"]) ? (entry.details["responseIds"] as unknown[]).length : 0,
-        reason: typeof entry.details?.["reason"] === "string" ? entry.details["reason"] : "",
+        reason: typeof entry.details?.["reason"] === "string" ? (exclusionReason(entry.details["reason"], t) ?? "") : "",
       })),
   };
 }

@@ -1,6 +1,6 @@
 import type { QualityFlag } from "../../db/schema.js";
 import type { Translate } from "../i18n/index.js";
-import { FLAG_CODES, parseDetail } from "./flags.js";
+import { CROSS_WAVE_REASON, FLAG_CODES, parseDetail } from "./flags.js";
 
 /** Quality flags in words, in the reader's language. */
 
@@ -33,4 +33,15 @@ export function flagReason(flag: QualityFlag, t: Translate, questionLabel: (key:
     default:
       return flag.detail ? `${flag.code}: ${flag.detail}` : flag.code;
   }
+}
+
+/** Whether an exclusion reason is a code written by the system (not a researcher's text). */
+export const isSystemReason = (reason: string | null | undefined): boolean => reason?.startsWith("auto:") ?? false;
+
+/** An exclusion's reason for the reader: the system's codes in words, a researcher's text as written. */
+export function exclusionReason(reason: string | null, t: Translate): string | null {
+  if (reason === CROSS_WAVE_REASON) return t("quality.reasons.cross_wave");
+  if (!reason?.startsWith(`${CROSS_WAVE_REASON};`)) return reason;
+  const d = parseDetail(reason.slice(CROSS_WAVE_REASON.length + 1));
+  return t(`quality.reasons.cross_wave_${d["by"] === "person" ? "person" : "browser"}`, { of: d["of"] ?? "" });
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
+import { saveQualitySettings } from "../../db/queries/quality.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { auditLog, responses } from "../../db/schema.js";
 import { translator } from "../../server/i18n/index.js";
+import { flagCompletedResponse, recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { exclusionForm } from "../../server/quality/ledger-service.js";
 import { exclusionWarnings } from "../../server/quality/warnings.js";
 import { sensitivityView } from "../../server/presenters/results.js";
 import { computeResults, liftTableWithoutExclusions, resultsQuery } from "../../server/services/results.js";
-import { createStudyFromDefinition } from "../../server/services/study-setup.js";
+import { createPersonalLinks, createStudyFromDefinition } from "../../server/services/study-setup.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
@@ -276,5 +279,134 @@ describe("exclusion-rate warnings", () => {
     // Leaving flagged responses out counts them as left out as well.
     const report = await agent.get(`/studies/${study.id}/report?lang=en&flagged=0`).expect(200);
     expect(report.text).toContain("Lifts with and without exclusions");
+  });
+});
+
+describe("cross-wave duplicates", () => {
+  /** Subscribers: 10 pre and 10 post responses, 3 and 6 aware; one post respondent answered the pre wave from the same browser. */
+  function seedDuplicates(db: ReturnType<typeof freshApp>["db"]) {
+    const t = templateStudy(db);
+    const seg = t.segments[0]!.id;
+    const add = (waveId: number, i: number, aware: boolean, extra: { browserHash?: string; networkHash?: string } = {}) =>
+      insertQualityResponse(db, t.study.id, { waveId, segmentId: seg, completedAt: new Date(1_000_000 + waveId * 1_000 + i), answers: { ...goodAnswers(), aided: aware ? ["brand"] : ["none"] }, ...extra }).id;
+    const pre = Array.from({ length: 10 }, (_, i) => add(t.pre.id, i, i < 3, i === 0 ? { browserHash: "same-browser", networkHash: "same-network" } : {}));
+    const post = Array.from({ length: 10 }, (_, i) => add(t.post.id, i, i < 6, i === 0 ? { browserHash: "same-browser" } : i === 1 ? { networkHash: "same-network" } : {}));
+    return { ...t, preIds: pre, again: post[0]!, networkOnly: post[1]! };
+  }
+  const state = (db: ReturnType<typeof freshApp>["db"], id: number) => db.select().from(responses).where(eq(responses.id, id)).get()!;
+
+  it("are excluded from the later wave by the system when flags are computed; a network match alone is only flagged", async () => {
+    const { app, db } = freshApp();
+    const { study, preIds, again, networkOnly } = seedDuplicates(db);
+    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+
+    const summary = recomputeStudyFlags(db, study.id, { userId: null });
+    expect(summary.autoExcluded).toBe(1);
+    const duplicate = state(db, again);
+    expect([duplicate.excluded, duplicate.excludedBy, duplicate.excludedReason]).toEqual([true, null, `auto:cross_wave_duplicate;of=${preIds[0]};by=browser`]);
+    expect(duplicate.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=browser;scope=study` }]);
+    // The earlier wave keeps its response.
+    expect(state(db, preIds[0]!).excluded).toBe(false);
+    // Same network and device only: flagged, still counted.
+    const network = state(db, networkOnly);
+    expect(network.excluded).toBe(false);
+    expect(network.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=network;scope=study` }]);
+
+    const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all();
+    expect(audit.map((a) => [a.userId, a.entityType, a.entityId, a.details])).toEqual([[null, "study", String(study.id), { responseIds: [again], reason: "auto:cross_wave_duplicate" }]]);
+
+    // Out of the post wave's base (the aware duplicate), and counted as excluded beside it.
+    expect(aided(db, study).post).toMatchObject({ x: 5, n: 9 });
+    const results = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    if (results === "no_waves") throw new Error("no waves");
+    const base = results.bases.find((b) => b.metric === "aided_awareness" && b.segment === "subscribers" && b.waveId === duplicate.waveId)!;
+    expect(base).toMatchObject({ n: 9, excluded: 1, leftOut: 1 });
+
+    // The ledger lists it with the reason in words, by the system, in both languages.
+    const viewer = await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, viewer.email);
+    const en = await agent.get(`/studies/${study.id}/quality?lang=en&state=excluded`).expect(200);
+    expect(en.text).toContain("1 response matches.");
+    expect(en.text).toContain(`Excluded by the system`);
+    expect(en.text).toContain(`Same browser as response #${preIds[0]} of an earlier wave`);
+    expect(en.text).not.toContain("auto:cross_wave_duplicate");
+    expect(en.text).toContain("the system excluded 1 response: answered an earlier wave too");
+    const ru = await agent.get(`/studies/${study.id}/quality?lang=ru&state=excluded`).expect(200);
+    expect(ru.text).toContain(`Тот же браузер, что у ответа №${preIds[0]} более ранней волны`);
+  });
+
+  it("come back with one click in the ledger and stay back after the flags are recomputed", async () => {
+    const { app, db } = freshApp();
+    const { study, again } = seedDuplicates(db);
+    recomputeStudyFlags(db, study.id);
+    expect(state(db, again).excluded).toBe(true);
+
+    const researcher = await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, researcher.email);
+    const page = await agent.get(`/studies/${study.id}/quality?lang=en&state=excluded`).expect(200);
+    expect(page.text).toContain(`value="restore:${again}"`);
+    await agent
+      .post(`/studies/${study.id}/quality/exclusions?state=excluded`)
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text), one: `restore:${again}`, reason: "Different person on a shared tablet" })
+      .expect(303);
+    expect(state(db, again)).toMatchObject({ excluded: false, excludedReason: null, excludedBy: null });
+    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+
+    // Neither a recompute on demand nor closing the wave excludes it again.
+    await agent.post(`/studies/${study.id}/quality/recompute`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
+    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(0);
+    expect(state(db, again).excluded).toBe(false);
+    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+    expect(db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all()).toHaveLength(1);
+  });
+
+  it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", () => {
+    const { db } = freshApp();
+    const { study, pre, post, segments, preIds } = seedDuplicates(db);
+    const later = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
+    const questionnaire = loadQuestionnaire(db, study.id);
+    db.transaction((tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
+    // seedDuplicates' own post duplicate was never flagged: only recomputes see stored responses.
+    expect(state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
+    const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all();
+    expect(audit.map((a) => a.details)).toEqual([{ responseIds: [later.id], reason: "auto:cross_wave_duplicate" }]);
+    // A response of the earliest wave has nothing earlier to repeat: flagged as a duplicate, never excluded.
+    const first = insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
+    db.transaction((tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
+    expect(state(db, first.id).excluded).toBe(false);
+  });
+
+  it("are found by the respondent id of personal links at recompute", () => {
+    const { db } = freshApp();
+    const { study, pre, post, segments } = seedDuplicates(db);
+    const seg = segments[2]!.id;
+    const [preLink] = createPersonalLinks(db, pre.id, seg, 1);
+    const [postLink, otherLink] = createPersonalLinks(db, post.id, seg, 2);
+    const onLink = (waveId: number, linkId: number, rid: string) => {
+      const r = insertQualityResponse(db, study.id, { waveId, segmentId: seg });
+      db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id)).run();
+      return r.id;
+    };
+    const first = onLink(pre.id, preLink!.id, "panel-42");
+    const second = onLink(post.id, postLink!.id, "panel-42");
+    const someoneElse = onLink(post.id, otherLink!.id, "panel-43");
+    // The same rid on an open link proves nothing: anyone can type it.
+    const open = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg });
+    db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id)).run();
+
+    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(2); // the browser duplicate and the person
+    expect(state(db, second)).toMatchObject({ excluded: true, excludedReason: `auto:cross_wave_duplicate;of=${first};by=person` });
+    expect(state(db, someoneElse).excluded).toBe(false);
+    expect(state(db, open.id).excluded).toBe(false);
+    expect(state(db, first).excluded).toBe(false);
+  });
+
+  it("stay in when the study does not look for duplicates across waves", () => {
+    const { db } = freshApp();
+    const { study, again } = seedDuplicates(db);
+    saveQualitySettings(db, study.id, { duplicateAcrossWaves: false }, null, new Date());
+    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(0);
+    expect(state(db, again).excluded).toBe(false);
   });
 });
