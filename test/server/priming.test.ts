@@ -8,6 +8,9 @@ import type { Db } from "../../db/client.js";
 import { toDefinition } from "../../server/domain/definition-export.js";
 import { studyDefinition } from "../../server/domain/study-definition.js";
 import { brandLiftTemplate } from "../../server/domain/template.js";
+import { demoDefinition } from "../../server/demo/create.js";
+import { DEMO_BRAND, DEMO_COMPETITORS } from "../../server/demo/texts.js";
+import { primingProblems } from "../../server/domain/priming.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
@@ -134,6 +137,19 @@ describe("respondent pages", () => {
     expect(p2.text).toContain("Page 2 of 2");
     expect(p2.text).toContain("Question 2 of 4");
     expect(p2.text.match(/<fieldset id="q_/g)).toHaveLength(3);
+  });
+});
+
+describe("the demo study", () => {
+  it("has a neutral public title, the unaided question alone on page 1 and no priming problem", () => {
+    for (const locale of ["ru", "en"] as const) {
+      const { db } = freshApp();
+      const survey = openSurvey(db, demoDefinition(locale));
+      const study = findStudy(db, survey.study.id)!;
+      expect(study.publicTitle).toBe(locale === "ru" ? "Опрос: кофейни" : "Survey: coffee shops");
+      for (const name of [DEMO_BRAND, ...DEMO_COMPETITORS]) expect(study.publicTitle).not.toContain(name);
+      expect(primingProblems(study, loadQuestionnaire(db, study.id))).toEqual([]);
+    }
   });
 });
 
