@@ -98,6 +98,7 @@ export const en = {
     scaleBounds: "The upper end must be above the lower end, by at most 20.",
     options: "A choice question needs at least two options.",
     positive: "Choose which answers count for the metric.",
+    decoy: "A decoy leaves its choosers out of the metric, so it cannot also count for it.",
     match: "Give at least one brand alias.",
   },
   survey: {
@@ -219,6 +220,7 @@ export const en = {
     pinned: "Keep in place when shuffling",
     attention: "Correct answer of an attention check",
     positive: "Counts for the metric",
+    decoy: "Decoy: leaves the respondent out of this metric",
     remove: "Remove",
     position: "Order",
     newOptionsHint: "Fill in an empty row to add an option.",

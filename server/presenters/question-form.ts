@@ -37,7 +37,7 @@ export function pageBreakFromForm(body: Body): boolean {
 export function questionFromForm(body: Body): Record<string, unknown> {
   const type = str(body, "type");
   const rows = Math.min(Number(str(body, "option_rows")) || 0, 200);
-  const options: Array<{ key: string; text: object; exclusive: boolean; pinned: boolean; attentionCheck: boolean; positive: boolean; pos: number; row: number }> = [];
+  const options: Array<{ key: string; text: object; exclusive: boolean; pinned: boolean; attentionCheck: boolean; positive: boolean; decoy: boolean; pos: number; row: number }> = [];
   for (let i = 0; i < rows; i++) {
     const p = `o${i}_`;
     const key = str(body, `${p}key`);
@@ -51,6 +51,7 @@ export function questionFromForm(body: Body): Record<string, unknown> {
       pinned: ticked(body, `${p}pinned`),
       attentionCheck: ticked(body, `${p}attention`),
       positive: ticked(body, `${p}positive`),
+      decoy: ticked(body, `${p}decoy`),
       pos: Number(str(body, `${p}pos`)) || i + 1,
       row: i,
     });
@@ -66,7 +67,8 @@ export function questionFromForm(body: Body): Record<string, unknown> {
       metric = { name: metricName, ...(match.length ? { match } : {}) };
     } else if (choice) {
       const positive = options.filter((o) => o.positive).map((o) => o.key);
-      metric = { name: metricName, ...(positive.length ? { positive } : {}) };
+      const exclude = options.filter((o) => o.decoy).map((o) => o.key);
+      metric = { name: metricName, ...(positive.length ? { positive } : {}), ...(exclude.length ? { exclude } : {}) };
     } else {
       const positive = str(body, "metric_positive").split(/[,\s]+/).filter(Boolean).map(Number);
       metric = { name: metricName, ...(positive.length ? { positive } : {}) };
@@ -107,6 +109,8 @@ export interface OptionRow {
   pinned: boolean;
   attention: boolean;
   positive: boolean;
+  /** Leaves whoever picks it out of the question's metric. */
+  decoy: boolean;
 }
 
 export interface QuestionFormValues {
@@ -133,11 +137,12 @@ export interface QuestionFormValues {
   options: OptionRow[];
 }
 
-const blankRow = (): OptionRow => ({ key: "", ru: "", en: "", exclusive: false, pinned: false, attention: false, positive: false });
+const blankRow = (): OptionRow => ({ key: "", ru: "", en: "", exclusive: false, pinned: false, attention: false, positive: false, decoy: false });
 
 /** Editor values of a stored question, plus blank rows for new options. */
 export function formFromQuestion(q: SurveyQuestion | undefined): QuestionFormValues {
   const positive = new Set((q?.metricPositive ?? []).map(String));
+  const decoys = new Set(q?.metricExclude ?? []);
   const row = (o: QuestionOption): OptionRow => ({
     key: o.key,
     ru: o.text.ru ?? "",
@@ -146,6 +151,7 @@ export function formFromQuestion(q: SurveyQuestion | undefined): QuestionFormVal
     pinned: o.pinned,
     attention: o.attentionCheck,
     positive: positive.has(o.key),
+    decoy: decoys.has(o.key),
   });
   return {
     key: q?.key ?? "",
@@ -185,6 +191,7 @@ export function formFromBody(body: Body): QuestionFormValues {
       pinned: ticked(body, `${p}pinned`),
       attention: ticked(body, `${p}attention`),
       positive: ticked(body, `${p}positive`),
+      decoy: ticked(body, `${p}decoy`),
     });
   }
   const blanks = options.filter((o) => !o.key && !o.ru && !o.en).length;
@@ -230,6 +237,9 @@ export function formErrors(issues: readonly z.core.$ZodIssue[], t: Translate): R
     } else if (head === "min" || head === "max") {
       field = head === "min" ? "scale_min" : "scale_max";
       message = t("validation.scaleBounds");
+    } else if (head === "metric" && index === "exclude") {
+      field = "options";
+      message = t("validation.decoy");
     } else if (head === "metric") {
       field = index === "match" ? "metric_match" : index === "name" ? "metric_name" : "metric_positive";
       message = index === "match" ? t("validation.match") : index === "name" ? t("validation.key") : t("validation.positive");

@@ -380,6 +380,22 @@ describe("questionnaire builder", () => {
     ]);
   });
 
+  it("marks decoy options that leave their choosers out of the metric, and refuses a decoy that also counts", async () => {
+    const ws = await workspace();
+    const studyId = await blankStudy(ws);
+    const form = { ...recallForm(), o2_key: "maybe", o2_ru: "Кажется, у Ромашки", o2_en: "I think at Romashka's", o2_decoy: "1" };
+    await ws.post(`/studies/${studyId}/questions`, form).expect(303);
+    expect(loadQuestionnaire(ws.db, studyId).map(questionToDefinition)[0]!.metric).toEqual({ name: "ad_recall", positive: ["yes"], exclude: ["maybe"] });
+    const editor = await ws.get(`/studies/${studyId}/questions/recall/edit`).expect(200);
+    expect(editor.text).toContain("Decoy: leaves the respondent out of this metric");
+    expect(editor.text).toMatch(/name="o2_decoy" value="1" checked/);
+    expect(editor.text).not.toMatch(/name="o0_decoy" value="1" checked/);
+
+    const both = await ws.post(`/studies/${studyId}/questions/recall`, { ...form, o0_decoy: "1" }, "ru").expect(422);
+    expect(both.text).toContain("Приманка исключает выбравших её из метрики, поэтому не может в ней засчитываться.");
+    expect(loadQuestionnaire(ws.db, studyId)[0]!.metricExclude).toEqual(["maybe"]);
+  });
+
   it("edits, moves and deletes questions", async () => {
     const ws = await workspace();
     const studyId = await blankStudy(ws);
