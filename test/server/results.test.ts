@@ -4,9 +4,9 @@ import { eq } from "drizzle-orm";
 import { liftTable } from "../../stats/index.js";
 import { options, questions, segments, studies } from "../../db/schema.js";
 import { createWave } from "../../server/services/study-setup.js";
-import { computeResults, resultsQuery } from "../../server/services/results.js";
+import { computeResults, liftTableWithoutExclusions, resultsQuery } from "../../server/services/results.js";
 import { translator } from "../../server/i18n/index.js";
-import { openSurvey } from "../fixtures/surveys.js";
+import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
@@ -171,5 +171,52 @@ describe("share links", () => {
     const page = await agent.get(`/studies/${survey.study.id}/results`);
     expect(page.text).not.toContain("/share\"");
     await agent.post(`/studies/${survey.study.id}/share`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(403);
+  });
+});
+
+describe("bases of the results", () => {
+  it("count who answered each metric's question; skips, partials, exclusions and decoy choosers are left out and counted beside", () => {
+    const { db } = freshApp();
+    const def = brandLiftDefinition();
+    const aidedQ = def.questions.find((q) => q.key === "aided")!;
+    aidedQ.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
+    aidedQ.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
+    const survey = openSurvey(db, def);
+    const post = createWave(db, survey.study.id, "post", "Post");
+    const subs = survey.segments[0]!.id;
+    const add = (waveId: number, answers: Record<string, string | string[] | number>, extra = {}) =>
+      insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subs, answers: { recall: "yes", ...answers }, ...extra });
+    const pre = survey.wave.id;
+    add(pre, { aided: ["acme"], fav: 5 });
+    add(pre, { aided: ["acme"], fav: 5 });
+    add(pre, { aided: ["rival"], fav: 2 });
+    add(pre, { aided: ["rival"], fav: 2 });
+    add(pre, { aided: ["acme"] }); // skipped the favorability question
+    add(pre, { aided: ["acme", "fake"], fav: 5 }); // "knows" the made-up brand
+    add(pre, { aided: ["acme"] }, { status: "partial" });
+    add(pre, { aided: ["acme"], fav: 5 }, { excluded: true });
+    for (let i = 0; i < 5; i++) add(post.id, { aided: i < 4 ? ["acme"] : ["none"], fav: i < 3 ? 5 : 2 });
+
+    const study = db.select().from(studies).get()!;
+    const results = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    if (results === "no_waves") throw new Error("expected results");
+    const count = (metric: string, wave: number) => results.counts.find((c) => c.metric === metric && c.segment === "subscribers" && c.wave === String(wave));
+    // Aided: the skipper answered it and counts; the decoy chooser does not (aware or not).
+    expect(count("aided_awareness", pre)).toMatchObject({ x: 3, n: 5 });
+    // Favorability: the skipper is not "unfavourable", just not in the base; the decoy chooser is.
+    expect(count("favorability", pre)).toMatchObject({ x: 3, n: 5 });
+    expect(count("aided_awareness", post.id)).toMatchObject({ x: 4, n: 5 });
+
+    const base = (metric: string, waveId: number) => results.bases.find((b) => b.metric === metric && b.segment === "subscribers" && b.waveId === waveId);
+    expect(base("aided_awareness", pre)).toEqual({ metric: "aided_awareness", segment: "subscribers", waveId: pre, n: 5, skipped: 0, partial: 1, excluded: 1, decoy: 1, flagged: 0, leftOut: 3 });
+    expect(base("favorability", pre)).toEqual({ metric: "favorability", segment: "subscribers", waveId: pre, n: 5, skipped: 1, partial: 1, excluded: 1, decoy: 0, flagged: 0, leftOut: 3 });
+    expect(base("aided_awareness", post.id)).toMatchObject({ n: 5, leftOut: 0 });
+    // Segments without responses have no base rows.
+    expect(results.bases.filter((b) => b.segment !== "subscribers")).toEqual([]);
+
+    // The sensitivity view brings the excluded response back, under the same base rule.
+    const everyone = liftTableWithoutExclusions(db, results, "en", translator("en"));
+    expect(everyone.rows.find((r) => r.id === "aided_awareness:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
+    expect(everyone.rows.find((r) => r.id === "favorability:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { loadQuestionnaire } from "../../../db/queries/questionnaire.js";
+import { listSegments } from "../../../db/queries/studies.js";
+import { toDefinition } from "../../../server/domain/definition-export.js";
 import { definitionErrors, studyDefinition } from "../../../server/domain/study-definition.js";
+import { brandLiftTemplate } from "../../../server/domain/template.js";
+import { createStudyFromDefinition } from "../../../server/services/study-setup.js";
+import { freshDb } from "../../helpers.js";
 import { brandLiftDefinition } from "../../fixtures/surveys.js";
 
 describe("study definition", () => {
@@ -60,5 +66,36 @@ describe("page breaks in the study definition", () => {
     expect(errors([{ type: "page_break" }, q("a")])).toEqual([{ path: "questions[0]", message: "a page break must follow a question: remove it from the start" }]);
     expect(errors([q("a"), { type: "page_break" }, { type: "page_break" }, q("b")])).toEqual([{ path: "questions[2]", message: "two page breaks in a row: remove one" }]);
     expect(errors([q("a"), { type: "page_break" }, q("a")])).toEqual([{ path: "questions[2].key", message: 'duplicate question key "a"' }]);
+  });
+});
+
+describe("decoy options of a metric (metric.exclude)", () => {
+  const withExclude = (exclude: unknown, at = 0) => {
+    const def = JSON.parse(JSON.stringify(brandLiftDefinition())) as { questions: Array<{ metric?: Record<string, unknown> }> };
+    def.questions[at]!.metric = { ...def.questions[at]!.metric, exclude };
+    return studyDefinition.safeParse({ ...def, locale: "ru" });
+  };
+
+  it("accepts option keys that do not count for the metric", () => {
+    const parsed = withExclude(["rival"]);
+    expect(parsed.success && parsed.data.questions[0]!.metric).toEqual({ name: "aided_awareness", positive: ["acme"], exclude: ["rival"] });
+  });
+
+  it("refuses unknown keys, positive keys and decoys on a question without options, by JSON path", () => {
+    expect(definitionErrors(withExclude(["ghost"]).error!)).toEqual([{ path: "questions[0].metric.exclude[0]", message: '"ghost" is not an option key' }]);
+    expect(definitionErrors(withExclude(["rival", "acme"]).error!)).toEqual([
+      { path: "questions[0].metric.exclude[1]", message: '"acme" is positive: a decoy cannot also count as aware' },
+    ]);
+    expect(definitionErrors(withExclude(["4"], 2).error!)).toEqual([{ path: "questions[2].metric.exclude", message: "only a choice question's options can be excluded (decoys)" }]);
+    expect(definitionErrors(withExclude([]).error!).map((e) => e.path)).toEqual(["questions[0].metric.exclude"]);
+  });
+
+  it("survives export and import, and the template's advantage question leaves decoy choosers out", () => {
+    const db = freshDb();
+    const study = createStudyFromDefinition(db, withExclude(["rival"]).data!, null);
+    const exported = JSON.parse(JSON.stringify(toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id))));
+    expect(studyDefinition.parse(exported).questions[0]!.metric).toEqual({ name: "aided_awareness", positive: ["acme"], exclude: ["rival"] });
+    const template = brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "ru", competitors: ["Ромашка"], advantages: ["Быстро", "Дёшево"] });
+    expect(template.questions.find((q) => q.key === "advantages")!.metric).toEqual({ name: "advantage_awareness", positive: ["advantage_1", "advantage_2"], exclude: ["decoy"] });
   });
 });
