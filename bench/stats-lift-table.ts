@@ -81,9 +81,9 @@ const baselineMs = measure(() => {
 }, 2000, 25);
 
 const rows = liftTable(input).rows;
-const fisherRows = rows.filter((r) => r.test === "fisher").length;
+const changedRows = rows.filter((r) => r.verdict === "rise" || r.verdict === "fall").length;
 const line = (label: string, value: string): void => console.log(`${label.padEnd(44)}${value}`);
-line("table", `${SEGMENTS.length} segments x ${METRICS} metrics -> ${rows.length} rows (${fisherRows} by Fisher)`);
+line("table", `${SEGMENTS.length} segments x ${METRICS} metrics -> ${rows.length} rows (${changedRows} with a detected change)`);
 line("baseline: 90 Wilson intervals", `${(baselineMs * 1000).toFixed(1)} us`);
 line("liftTable", `${tableMs.toFixed(3)} ms per table`);
 line("ratio liftTable / baseline", `${(tableMs / baselineMs).toFixed(0)}x`);

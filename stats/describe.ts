@@ -73,7 +73,7 @@ function segmentsRu(n: number): string {
 /**
  * One sentence summarising a liftTable row, in English or Russian, read from the row's verdict and
  * the interval printed with it (verdictInterval at verdictLevel), e.g.
- *   "Among subscribers, aided awareness rose from 31% to 38%: +7.0 pp (98.3% CI +2.1 to +11.8,
+ *   "Among subscribers, aided awareness rose from 31% to 38%, +7.0 pp (98.3% CI +2.1 to +11.8,
  *    adjusted for 3 segments, Holm)."
  * With a control segment the number is the difference-in-differences, with the market trend.
  *
@@ -101,14 +101,13 @@ export function describeRow(row: LiftRow, locale: DescribeLocale): string {
   const adjustment = row.familySize > 1 ? phrases.adjusted(row.familySize, phrases.correction[row.adjustment]) : phrases.alone;
   const caution = row.warnings.includes("small_n") ? phrases.smallN(String(SMALL_N)) : "";
   const separator = locale === "ru" ? ": " : " ";
-  return `${subject}${separator}${phrases.change[row.verdict](from, to)}: ${estimate}${trend} (${ci}, ${adjustment})${caution}.`;
+  return `${subject}${separator}${phrases.change[row.verdict](from, to)}, ${estimate}${trend} (${ci}, ${adjustment})${caution}.`;
 }
 
 interface Formatters {
   shares: (p1: number, p2: number) => [string, string];
   points: (proportion: number) => string;
   level: (level: number) => string;
-  pValue: (p: number, alpha: number) => string;
 }
 
 const cache = new Map<DescribeLocale, Formatters>();
@@ -122,8 +121,6 @@ function formatters(locale: DescribeLocale): Formatters {
   const points = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" });
   // Adjusted levels such as 98.33% keep one decimal; 95% stays 95%.
   const level = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
-  const significant = [2, 3, 4, 5, 6].map((digits) => new Intl.NumberFormat(locale, { maximumSignificantDigits: digits }));
-  const threshold = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 }).format(0.001);
   const minus = (text: string): string => text.replace(/-/g, MINUS);
   const made: Formatters = {
     shares: (p1, p2) => {
@@ -138,15 +135,6 @@ function formatters(locale: DescribeLocale): Formatters {
     },
     points: (proportion) => minus(points.format(proportion * 100)),
     level: (value) => level.format(value),
-    pValue: (p, alpha) => {
-      if (p < 0.001) return `p < ${threshold}`;
-      for (let k = 0; k < significant.length; k++) {
-        const digits = k + 2;
-        const rounded = Number(p.toPrecision(digits));
-        if (rounded < alpha === p < alpha || k === significant.length - 1) return `p = ${significant[k]!.format(p)}`;
-      }
-      return `p = ${significant[0]!.format(p)}`;
-    },
   };
   cache.set(locale, made);
   return made;

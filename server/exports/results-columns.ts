@@ -29,6 +29,11 @@ export interface ColumnOptions {
   withMetric: boolean;
 }
 
+/** An unbounded ratio limit (the pre share's interval reaching 0) has no number: an empty cell. */
+function finiteOrNull(value: number | undefined): number | null {
+  return value === undefined || !Number.isFinite(value) ? null : value;
+}
+
 export function resultColumns(table: LiftTable, locale: Locale, t: Translate, options: ColumnOptions): ResultColumn[] {
   const col = (key: string, format: ColumnFormat, value: (row: LiftRow) => CellValue): ResultColumn => ({
     key,
@@ -46,6 +51,16 @@ export function resultColumns(table: LiftTable, locale: Locale, t: Translate, op
   columns.push(
     col("segment", "text", (r) => r.segmentLabel),
     col("segmentKey", "text", (r) => r.segment),
+    // The verdict and the interval printed with it: what every other place shows.
+    col("verdict", "text", (r) => t(`verdict.labels.${r.verdict}`)),
+    col("measure", "text", (r) => t(`verdict.measures.${r.measure}`)),
+    col("verdictEstimate", "lift", (r) => r.verdictEstimate),
+    col("verdictLower", "lift", (r) => r.verdictInterval.lower),
+    col("verdictUpper", "lift", (r) => r.verdictInterval.upper),
+    col("verdictLevel", "share", (r) => r.verdictLevel),
+    col("familySize", "count", (r) => r.familySize),
+    col("pValue", "p", (r) => r.verdictPValue),
+    col("adjustedPValue", "p", (r) => r.adjustedPValue),
     col("preShare", "share", (r) => r.pre.p),
     col("preLower", "share", (r) => r.pre.lower),
     col("preUpper", "share", (r) => r.pre.upper),
@@ -55,20 +70,28 @@ export function resultColumns(table: LiftTable, locale: Locale, t: Translate, op
     col("lift", "lift", (r) => r.absoluteLift.estimate),
     col("liftLower", "lift", (r) => r.absoluteLift.lower),
     col("liftUpper", "lift", (r) => r.absoluteLift.upper),
-    col("relativeLift", "ratio", (r) => r.relativeLift),
-    col("headroomLift", "ratio", (r) => r.headroomLift),
-    col("test", "text", (r) => t(`exports.tests.${r.test}`)),
-    col("pValue", "p", (r) => r.pValue),
-    col("adjustedPValue", "p", (r) => r.adjustedPValue),
-    col("liftCertainty", "share", (r) => r.liftCertainty),
-    col("probabilityOfLift", "share", (r) => r.probabilityOfLift),
+    col("relativeLift", "ratio", (r) => r.relativeLift?.estimate ?? null),
+    col("relativeLower", "ratio", (r) => r.relativeLift?.lower ?? null),
+    col("relativeUpper", "ratio", (r) => finiteOrNull(r.relativeLift?.upper)),
+    col("headroomLift", "ratio", (r) => r.headroomLift?.estimate ?? null),
+    col("headroomLower", "ratio", (r) => r.headroomLift?.lower ?? null),
+    col("headroomUpper", "ratio", (r) => finiteOrNull(r.headroomLift?.upper)),
+    col("ratioLevel", "share", (r) => r.relativeLift?.level ?? r.headroomLift?.level ?? null),
+    col("probabilityOfRise", "share", (r) => r.probabilityOfRise),
+    col("probabilityNote", "text", (r) =>
+      r.probabilityDisagrees
+        ? r.familySize > 1
+          ? t("verdict.probabilityNote", { count: r.familySize, verdict: t(`verdict.labels.${r.verdict}`) })
+          : t("verdict.probabilityNoteSingle", { level: `${Math.round(r.verdictLevel * 1000) / 10}%`, verdict: t(`verdict.labels.${r.verdict}`) })
+        : null,
+    ),
     col("preX", "count", (r) => r.pre.x),
     col("preN", "count", (r) => r.pre.n),
     col("postX", "count", (r) => r.post.x),
     col("postN", "count", (r) => r.post.n),
     col("minimumDetectableLift", "lift", (r) => r.minimumDetectableLift),
+    col("planningAlpha", "p", (r) => r.planningAlpha),
     col("warnings", "text", (r) => r.warnings.map((w) => t(`exports.warnings.${w}`)).join("; ")),
-    col("verdict", "text", (r) => t(`exports.verdicts.${r.verdict}`)),
     col("summary", "text", (r) => describeRow(r, locale)),
   );
   if (table.rows.some((r) => r.differenceInDifferences !== null)) {
@@ -77,21 +100,22 @@ export function resultColumns(table: LiftTable, locale: Locale, t: Translate, op
       col("didLower", "lift", (r) => r.differenceInDifferences?.lower ?? null),
       col("didUpper", "lift", (r) => r.differenceInDifferences?.upper ?? null),
       col("didPValue", "p", (r) => r.differenceInDifferences?.pValue ?? null),
-      col("didAdjustedPValue", "p", (r) => r.differenceInDifferences?.adjustedPValue ?? null),
+      col("marketTrend", "lift", (r) => r.differenceInDifferences?.marketTrend.estimate ?? null),
+      col("marketTrendLower", "lift", (r) => r.differenceInDifferences?.marketTrend.lower ?? null),
+      col("marketTrendUpper", "lift", (r) => r.differenceInDifferences?.marketTrend.upper ?? null),
     );
   }
-  if (table.rows.some((r) => r.liftedUsers !== null)) {
-    columns.push(
-      col("liftedUsers", "count", (r) => r.liftedUsers?.estimate ?? null),
-      col("liftedUsersLower", "count", (r) => r.liftedUsers?.lower ?? null),
-      col("liftedUsersUpper", "count", (r) => r.liftedUsers?.upper ?? null),
-    );
-  }
-  if (table.rows.some((r) => r.costPerLiftedUser !== null)) {
-    columns.push(
-      col("costPerLiftedUser", "money", (r) => r.costPerLiftedUser?.amount ?? null),
-      col("currency", "text", (r) => r.costPerLiftedUser?.currency ?? null),
-    );
-  }
+  // Lifted users and cost: a number only for a detected rise, otherwise the reason, in every export.
+  columns.push(
+    col("liftedUsers", "count", (r) => r.liftedUsers?.estimate ?? null),
+    col("liftedUsersLower", "count", (r) => r.liftedUsers?.lower ?? null),
+    col("liftedUsersUpper", "count", (r) => r.liftedUsers?.upper ?? null),
+    col("liftedUsersNote", "text", (r) => (r.liftedUsersNote === null ? null : t(`verdict.notes.${r.liftedUsersNote}`))),
+    col("costPerLiftedUser", "money", (r) => r.costPerLiftedUser?.amount ?? null),
+    col("costLower", "money", (r) => r.costPerLiftedUser?.lower ?? null),
+    col("costUpper", "money", (r) => r.costPerLiftedUser?.upper ?? null),
+    col("currency", "text", (r) => r.costPerLiftedUser?.currency ?? null),
+    col("costNote", "text", (r) => (r.costNote === null ? null : t(`verdict.notes.${r.costNote}`))),
+  );
   return columns;
 }

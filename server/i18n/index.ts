@@ -5,6 +5,7 @@ import * as exportsArea from "./areas/exports.js";
 import * as plannerArea from "./areas/planner.js";
 import * as primingArea from "./areas/priming.js";
 import * as qualityArea from "./areas/quality.js";
+import * as verdictArea from "./areas/verdict.js";
 import { en as enCore } from "./en.js";
 import { ru as ruCore } from "./ru.js";
 
@@ -15,8 +16,8 @@ export { LOCALES, type Locale };
  * Areas keep their messages in areas/<name>.ts (so parallel work does not collide on one file);
  * each lands under its own top-level key.
  */
-const en = { ...enCore, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en };
-const ru = { ...ruCore, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru };
+const en = { ...enCore, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en };
+const ru = { ...ruCore, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru };
 
 export const messages = { en, ru } as const;
 

@@ -81,7 +81,17 @@ export function awarenessBars(rows: readonly LiftRow[], text: ChartText): string
   return svg(id, width, height, text, [...legend, ...parts]);
 }
 
-/** Absolute lift (pp) with its interval for every row, around a zero line. */
+/** Round tick step (in shares) for a symmetric axis up to `extent`: at most 4 steps each side. */
+export function tickStep(extent: number): number {
+  for (const step of [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5]) if (extent / step <= 4) return step;
+  return 0.5;
+}
+
+/**
+ * The verdict's measure (lift, or lift beyond the control) with the interval printed beside the
+ * verdict, for every row, around a zero line: filled dot for a detected rise or fall, hollow
+ * otherwise. It reads row.verdict and row.verdictInterval only, so it cannot disagree with the table.
+ */
 export function liftDots(rows: readonly LiftRow[], text: ChartText): string {
   const id = nextId();
   const labelWidth = 260;
@@ -90,26 +100,30 @@ export function liftDots(rows: readonly LiftRow[], text: ChartText): string {
   const rowHeight = 26;
   const top = 14;
   const height = top + rows.length * rowHeight + 34;
-  const extent = Math.max(0.05, ...rows.flatMap((r) => [Math.abs(r.absoluteLift.lower), Math.abs(r.absoluteLift.upper)]));
+  const widest = Math.max(0.01, ...rows.flatMap((r) => [Math.abs(r.verdictInterval.lower), Math.abs(r.verdictInterval.upper)]));
+  const step = tickStep(widest);
+  const extent = Math.ceil(widest / step - 1e-9) * step;
   const x = (lift: number) => labelWidth + ((lift + extent) / (2 * extent)) * plot;
   const parts: string[] = [];
-  for (const tick of [-extent, -extent / 2, 0, extent / 2, extent]) {
+  for (let k = -Math.round(extent / step); k <= Math.round(extent / step); k++) {
+    const tick = k * step;
     parts.push(
-      `<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top - 4}" y2="${height - 28}" stroke="${tick === 0 ? "#222" : "#ddd"}"${tick === 0 ? ' stroke-width="1.5"' : ""}/>`,
+      `<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top - 4}" y2="${height - 28}" stroke="${k === 0 ? "#222" : "#ddd"}"${k === 0 ? ' stroke-width="1.5"' : ""}/>`,
       `<text x="${fixed(x(tick))}" y="${height - 12}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(text.pp(tick))}</text>`,
     );
   }
   rows.forEach((row, i) => {
     const y = top + i * rowHeight + 10;
+    const changed = row.verdict === "rise" || row.verdict === "fall";
     const colour = row.verdict === "rise" ? RISE : row.verdict === "fall" ? FALL : NEUTRAL;
     const label = `${row.metricLabel} · ${row.segmentLabel}`;
-    const l = row.absoluteLift;
+    const interval = row.verdictInterval;
     parts.push(
       `<text x="${labelWidth - 8}" y="${y + 4}" text-anchor="end" font-size="12" fill="#222">${escapeXml(truncate(label, 40))}</text>`,
-      `<line x1="${fixed(x(l.lower))}" x2="${fixed(x(l.upper))}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>`,
-      row.verdict === "no_change"
-        ? `<circle cx="${fixed(x(l.estimate))}" cy="${y}" r="5" fill="#fff" stroke="${colour}" stroke-width="2"/>`
-        : `<circle cx="${fixed(x(l.estimate))}" cy="${y}" r="5" fill="${colour}"/>`,
+      `<line x1="${fixed(x(interval.lower))}" x2="${fixed(x(interval.upper))}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>`,
+      changed
+        ? `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${y}" r="5" fill="${colour}" data-verdict="${row.verdict}"/>`
+        : `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${y}" r="5" fill="#fff" stroke="${colour}" stroke-width="2" data-verdict="${row.verdict}"/>`,
     );
   });
   return svg(id, width, height, text, parts);

@@ -20,6 +20,8 @@ export function numberFormats(locale: Locale) {
   const one = new Intl.NumberFormat(tag, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const p3 = new Intl.NumberFormat(tag, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
   const int = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
+  const level = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 1 });
+  const alpha = new Intl.NumberFormat(tag, { maximumSignificantDigits: 3 });
   const signed = (s: string, negative: boolean, zero: boolean) => (zero ? s : negative ? `${MINUS}${s}` : `+${s}`);
   const ppUnit = locale === "ru" ? "\u00a0п.\u00a0п." : "\u00a0pp";
   return {
@@ -31,27 +33,36 @@ export function numberFormats(locale: Locale) {
     relative: (ratio: number | null) => (ratio === null ? "—" : signed(pct.format(Math.abs(ratio)), ratio < 0, Math.round(ratio * 1000) === 0)),
     pValue: (p: number) => (p < 0.001 ? `<\u00a0${p3.format(0.001)}` : p3.format(p)),
     integer: (n: number) => int.format(n),
+    /** A confidence level: 95 %, or 98,3 % for an adjusted one. */
+    level: (share: number) => level.format(share),
+    /** A significance level such as 0.05 or 0.0167. */
+    alpha: (a: number) => alpha.format(a),
   };
+}
+
+export interface DetailView {
+  label: string;
+  value: string;
 }
 
 export interface RowView {
   row: LiftRow;
   sentence: string;
+  /** The verdict in words ("rose", "no detectable change"). */
+  verdict: string;
   pre: string;
   post: string;
+  /** The verdict's measure and its interval: the one lift shown in the compact table. */
   lift: string;
-  relative: string;
-  headroom: string;
-  p: string;
-  adjustedP: string;
-  certainty: string;
-  probability: string;
+  interval: string;
+  /** Confidence level of that interval (varies with the row's place in its family). */
+  level: string;
   n: string;
-  mdl: string;
+  /** Everything else, behind a <details> per row. */
+  details: DetailView[];
+  /** Set when the probability of a rise points elsewhere than the verdict: the sentence that explains it. */
+  probabilityNote: string | null;
   warnings: string[];
-  liftedUsers: string;
-  costPerLiftedUser: string;
-  did: string;
   smallN: boolean;
 }
 
@@ -60,9 +71,22 @@ export interface MetricView {
   label: string;
   rows: RowView[];
   chart: string;
+  /** How the metric's rows were adjusted, in words. */
+  family: string;
 }
 
 const lowerFirst = (s: string) => (s ? s[0]!.toLocaleLowerCase() + s.slice(1) : s);
+
+/** A row's verdict and the interval printed with it, formatted: shared by the page, the report and the sensitivity view. */
+export function verdictText(row: LiftRow, locale: Locale, t: Translate) {
+  const f = numberFormats(locale);
+  return {
+    verdict: t(`verdict.labels.${row.verdict}`),
+    lift: f.pp(row.verdictEstimate),
+    interval: `[${f.pp(row.verdictInterval.lower)}; ${f.pp(row.verdictInterval.upper)}]`,
+    level: f.level(row.verdictLevel),
+  };
+}
 
 export function resultsView(results: StudyResults, locale: Locale, t: Translate) {
   const f = numberFormats(locale);
@@ -76,38 +100,75 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
     percent: f.percentWhole,
     pp: f.pp,
   });
+  const ratio = (r: LiftRow["relativeLift"]) =>
+    r === null ? "—" : `${f.relative(r.estimate)} ${ci(r.lower, r.upper, (v) => (Number.isFinite(v) ? f.relative(v) : "∞"))} (${f.level(r.level)})`;
 
-  const view = (row: LiftRow): RowView => ({
-    row,
-    // Mid-sentence, labels read better in lower case ("Among subscribers, aided awareness rose…").
-    sentence: describeRow({ ...row, metricLabel: lowerFirst(row.metricLabel), segmentLabel: locale === "en" ? lowerFirst(row.segmentLabel) : row.segmentLabel }, locale),
-    pre: `${f.percent(row.pre.p)} ${ci(row.pre.lower, row.pre.upper, f.percent)}`,
-    post: `${f.percent(row.post.p)} ${ci(row.post.lower, row.post.upper, f.percent)}`,
-    lift: `${f.pp(row.absoluteLift.estimate)} ${ci(row.absoluteLift.lower, row.absoluteLift.upper, f.pp)}`,
-    relative: f.relative(row.relativeLift),
-    headroom: f.relative(row.headroomLift),
-    p: `${f.pValue(row.pValue)}${row.test === "fisher" ? " F" : ""}`,
-    adjustedP: f.pValue(row.adjustedPValue),
-    certainty: f.percent(row.liftCertainty),
-    probability: row.probabilityOfLift === null ? "—" : f.percent(row.probabilityOfLift),
-    n: `${f.integer(row.pre.n)} / ${f.integer(row.post.n)}`,
-    mdl: row.minimumDetectableLift === null ? "—" : f.pp(row.minimumDetectableLift),
-    warnings: row.warnings.map((w) => t(`resultsPage.warnings.${w}`)),
-    liftedUsers: row.liftedUsers
-      ? `${f.integer(row.liftedUsers.estimate)} ${ci(row.liftedUsers.lower, row.liftedUsers.upper, f.integer)}`
-      : "",
-    costPerLiftedUser: row.costPerLiftedUser ? `${f.integer(row.costPerLiftedUser.amount)} ${row.costPerLiftedUser.currency}` : "",
-    did: row.differenceInDifferences
-      ? `${f.pp(row.differenceInDifferences.estimate)} ${ci(row.differenceInDifferences.lower, row.differenceInDifferences.upper, f.pp)}, p = ${f.pValue(row.differenceInDifferences.adjustedPValue)}`
-      : "",
-    smallN: row.warnings.includes("small_n"),
-  });
+  const view = (row: LiftRow): RowView => {
+    const v = verdictText(row, locale, t);
+    const details: DetailView[] = [];
+    const did = row.differenceInDifferences;
+    details.push({
+      label: t("verdict.unadjusted", { level }),
+      value: `${f.pp(row.absoluteLift.estimate)} ${ci(row.absoluteLift.lower, row.absoluteLift.upper, f.pp)}`,
+    });
+    if (did) details.push({ label: t("verdict.marketTrend"), value: `${f.pp(did.marketTrend.estimate)} ${ci(did.marketTrend.lower, did.marketTrend.upper, f.pp)}` });
+    details.push(
+      { label: t("verdict.relative"), value: ratio(row.relativeLift) },
+      { label: t("verdict.headroom"), value: ratio(row.headroomLift) },
+      { label: t("verdict.p"), value: f.pValue(row.verdictPValue) },
+      { label: t("verdict.adjustedP"), value: f.pValue(row.adjustedPValue) },
+      { label: t("verdict.probability"), value: f.percent(row.probabilityOfRise) },
+      { label: t("verdict.mdl", { alpha: f.alpha(row.planningAlpha) }), value: row.minimumDetectableLift === null ? "—" : f.pp(row.minimumDetectableLift) },
+      {
+        label: t("verdict.liftedUsers"),
+        value: row.liftedUsers
+          ? `${f.integer(row.liftedUsers.estimate)} ${ci(row.liftedUsers.lower, row.liftedUsers.upper, f.integer)}`
+          : t(`verdict.notes.${row.liftedUsersNote ?? "not_detected"}`),
+      },
+    );
+    if (row.kind === "total" || row.costPerLiftedUser || row.costNote === "no_cost") {
+      const cost = row.costPerLiftedUser;
+      details.push({
+        label: t("verdict.costPerLiftedUser"),
+        value: cost
+          ? `${f.integer(cost.amount)} ${cost.currency} ${ci(cost.lower, cost.upper, f.integer)}`
+          : t(`verdict.notes.${row.costNote ?? "not_detected"}`),
+      });
+    }
+    return {
+      row,
+      // Mid-sentence, labels read better in lower case ("Among subscribers, aided awareness rose…").
+      sentence: describeRow({ ...row, metricLabel: lowerFirst(row.metricLabel), segmentLabel: locale === "en" ? lowerFirst(row.segmentLabel) : row.segmentLabel }, locale),
+      verdict: v.verdict,
+      pre: f.percent(row.pre.p),
+      post: f.percent(row.post.p),
+      lift: v.lift,
+      interval: v.interval,
+      level: v.level,
+      n: `${f.integer(row.pre.n)} / ${f.integer(row.post.n)}`,
+      details,
+      probabilityNote: row.probabilityDisagrees
+        ? row.familySize > 1
+          ? t("verdict.probabilityNote", { count: row.familySize, verdict: v.verdict })
+          : t("verdict.probabilityNoteSingle", { level: v.level, verdict: v.verdict })
+        : null,
+      warnings: row.warnings.map((w) => t(`resultsPage.warnings.${w}`)),
+      smallN: row.warnings.includes("small_n"),
+    };
+  };
+
+  const familyText = (key: string): string => {
+    const family = results.table.families.find((fam) => fam.key === `${key}:segments`);
+    if (!family) return t("verdict.family.total");
+    return t("verdict.family.segments", { count: family.rowIds.length, method: t(`resultsPage.adjustments.${family.adjustment}`) });
+  };
 
   const metrics: MetricView[] = Object.entries(results.metricLabels).map(([key, label]) => {
     const rows = results.table.rows.filter((r) => r.metric === key);
     return {
       key,
       label,
+      family: familyText(key),
       rows: rows.map(view),
       chart: rows.length
         ? awarenessBars(rows, chartText(label, t("resultsPage.chartBarsDescription", { metric: label, pre: results.pre.label, post: results.post.label, level })))
@@ -159,10 +220,10 @@ export function sensitivityView(results: StudyResults, all: LiftTable, locale: L
   const side = (row: LiftRow | undefined) =>
     row
       ? {
-          lift: `${f.pp(row.absoluteLift.estimate)} [${f.pp(row.absoluteLift.lower)}; ${f.pp(row.absoluteLift.upper)}]`,
+          lift: `${f.pp(row.verdictEstimate)} [${f.pp(row.verdictInterval.lower)}; ${f.pp(row.verdictInterval.upper)}]`,
           p: f.pValue(row.adjustedPValue),
           n: `${f.integer(row.pre.n)} / ${f.integer(row.post.n)}`,
-          verdict: t(`quality.verdicts.${row.verdict}`),
+          verdict: t(`verdict.labels.${row.verdict}`),
         }
       : { lift: "—", p: "—", n: "—", verdict: "" };
   const out: SensitivityRow[] = [];
@@ -181,7 +242,7 @@ export function sensitivityView(results: StudyResults, all: LiftTable, locale: L
         total: any.kind === "total",
         reported: side(a),
         all: side(b),
-        difference: a && b ? f.pp(a.absoluteLift.estimate - b.absoluteLift.estimate) : "—",
+        difference: a && b ? f.pp(a.verdictEstimate - b.verdictEstimate) : "—",
       });
     }
   }

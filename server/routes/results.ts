@@ -101,11 +101,11 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
       headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
       segmentLabel,
-      methods: req.t("resultsPage.methodsText", {
+      methodsVerdict: req.t("verdict.methods", {
         level: view.level,
         adjustment: req.t(`resultsPage.adjustments.${results.options.adjustment}`),
-        excluded: view.formats.integer(excluded),
       }),
+      methods: req.t("resultsPage.methodsText", { excluded: view.formats.integer(excluded) }),
       query: new URLSearchParams(
         Object.entries({
           pre: String(results.pre.id),

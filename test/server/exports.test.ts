@@ -28,12 +28,15 @@ const NUMBERS: Array<[keyof typeof EN, (r: LiftRow) => number | null]> = [
   ["lift", (r) => r.absoluteLift.estimate],
   ["liftLower", (r) => r.absoluteLift.lower],
   ["liftUpper", (r) => r.absoluteLift.upper],
-  ["relativeLift", (r) => r.relativeLift],
-  ["headroomLift", (r) => r.headroomLift],
-  ["pValue", (r) => r.pValue],
+  ["relativeLift", (r) => r.relativeLift?.estimate ?? null],
+  ["headroomLift", (r) => r.headroomLift?.estimate ?? null],
+  ["verdictEstimate", (r) => r.verdictEstimate],
+  ["verdictLower", (r) => r.verdictInterval.lower],
+  ["verdictUpper", (r) => r.verdictInterval.upper],
+  ["verdictLevel", (r) => r.verdictLevel],
+  ["pValue", (r) => r.verdictPValue],
   ["adjustedPValue", (r) => r.adjustedPValue],
-  ["liftCertainty", (r) => r.liftCertainty],
-  ["probabilityOfLift", (r) => r.probabilityOfLift],
+  ["probabilityOfRise", (r) => r.probabilityOfRise],
   ["preX", (r) => r.pre.x],
   ["preN", (r) => r.pre.n],
   ["postX", (r) => r.post.x],
@@ -98,11 +101,11 @@ function expectRowsMatch(rows: string[][], table: readonly LiftRow[], headers: t
 }
 
 describe("results exports", () => {
-  it("the fixture has what the exports must cope with: a Fisher row, a total row, a fall, a flagged and an excluded response", async () => {
+  it("the fixture has what the exports must cope with: a small-cell row, a total row, a fall, a flagged and an excluded response", async () => {
     const { results } = await setup();
     const r = results();
     const rows = r.table.rows;
-    expect(rows.some((x) => x.test === "fisher")).toBe(true);
+    expect(rows.some((x) => x.warnings.includes("small_n"))).toBe(true);
     expect(rows.some((x) => x.kind === "total")).toBe(true);
     expect(rows.some((x) => x.absoluteLift.estimate < 0)).toBe(true);
     const aided = rows.find((x) => x.id === "aided_awareness:subscribers")!;

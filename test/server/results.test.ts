@@ -63,16 +63,17 @@ describe("results page", () => {
     if (computed === "no_waves") throw new Error("expected results");
     expect(computed.pre.id).toBe(survey.wave.id);
     expect(computed.post.id).toBe(post.id);
-    const strip = (rows: typeof direct.rows) => rows.map(({ pValue, adjustedPValue, absoluteLift, pre, post: p2, test }) => ({ pValue, adjustedPValue, absoluteLift, pre, p2, test }));
+    const strip = (rows: typeof direct.rows) =>
+      rows.map(({ pValue, adjustedPValue, absoluteLift, pre, post: p2, verdict, verdictInterval }) => ({ pValue, adjustedPValue, absoluteLift, pre, p2, verdict, verdictInterval }));
     expect(strip(computed.table.rows)).toEqual(strip(direct.rows));
 
     // Subscribers' aided awareness: 30.0% → 60.0%, +30.0 pp.
     expect(res.text).toContain("Among subscribers, aided awareness rose from 30% to 60%");
-    expect(res.text).toMatch(/30\.0%[^<]*<\/td><td>60\.0%/);
+    expect(res.text).toMatch(/>30\.0%<\/td>\s*<td[^>]*>60\.0%</);
     expect(res.text).toContain("+30.0\u00a0pp");
-    // The small segment is marked, not hidden, and uses Fisher's test.
-    expect(res.text).toContain("small sample");
-    expect(direct.rows.find((r) => r.id === "aided_awareness:active_unsubscribed")!.test).toBe("fisher");
+    // The small segment is marked, not hidden.
+    expect(res.text).toContain("fewer than 30 respondents in a wave");
+    expect(direct.rows.find((r) => r.id === "aided_awareness:active_unsubscribed")!.warnings).toContain("small_n");
     expect(res.text).toMatch(/<svg[^>]+role="img"/);
     // Open feedback, most recent first.
     expect(res.text).toContain(`отзыв ${post.id}-`);

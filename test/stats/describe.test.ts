@@ -25,57 +25,77 @@ function table(
 // The numbers in these sentences come from liftTable, whose fields are verified against R in
 // lift-table.test.ts; here the subject is the wording and the locale formatting.
 describe("describeRow", () => {
-  it("describes a rise", () => {
+  it("describes a rise with the interval printed beside the verdict", () => {
     const [en] = table("aided awareness", [["subscribers", "subscribers", 310, 1000, 380, 1000]]);
-    expect(describeRow(en!, "en")).toBe(
-      "Among subscribers, aided awareness rose from 31% to 38% (+7.0 pp, 95% CI +2.8 to +11.1); significant after Holm correction (p < 0.001).",
-    );
+    expect(describeRow(en!, "en")).toBe("Among subscribers, aided awareness rose from 31% to 38%, +7.0 pp (95% CI +2.8 to +11.1, tested on its own).");
     const [ru] = table("узнаваемость с подсказкой", [["subscribers", "подписчики", 310, 1000, 380, 1000]]);
     expect(describeRow(ru!, "ru")).toBe(
-      `Сегмент «подписчики», узнаваемость с подсказкой: рост с 31${NBSP}% до 38${NBSP}% (+7,0${NBSP}п.${NBSP}п., 95${NBSP}% ДИ от +2,8 до +11,1); статистически значимо с учётом поправки Холма (p < 0,001).`,
+      `Сегмент «подписчики», узнаваемость с подсказкой: рост с 31${NBSP}% до 38${NBSP}%, +7,0${NBSP}п.${NBSP}п. (95${NBSP}% ДИ от +2,8 до +11,1, без поправки на множественность).`,
     );
   });
 
-  it("describes a fall, with a typographic minus, at another level and adjustment", () => {
+  it("describes a fall, with a typographic minus, at another level", () => {
     const extra = { confidenceLevel: 0.9, adjustment: "bh" } as const;
     const [en] = table("aided awareness", [["subscribers", "subscribers", 380, 1000, 310, 1000]], extra);
-    expect(describeRow(en!, "en")).toBe(
-      "Among subscribers, aided awareness fell from 38% to 31% (\u22127.0 pp, 90% CI \u221210.5 to \u22123.5); significant after Benjamini–Hochberg correction (p < 0.001).",
-    );
+    expect(describeRow(en!, "en")).toBe("Among subscribers, aided awareness fell from 38% to 31%, \u22127.0 pp (90% CI \u221210.5 to \u22123.5, tested on its own).");
     const [ru] = table("узнаваемость с подсказкой", [["subscribers", "подписчики", 380, 1000, 310, 1000]], extra);
     expect(describeRow(ru!, "ru")).toBe(
-      `Сегмент «подписчики», узнаваемость с подсказкой: снижение с 38${NBSP}% до 31${NBSP}% (\u22127,0${NBSP}п.${NBSP}п., 90${NBSP}% ДИ от \u221210,5 до \u22123,5); статистически значимо с учётом поправки Бенджамини — Хохберга (p < 0,001).`,
+      `Сегмент «подписчики», узнаваемость с подсказкой: снижение с 38${NBSP}% до 31${NBSP}%, \u22127,0${NBSP}п.${NBSP}п. (90${NBSP}% ДИ от \u221210,5 до \u22123,5, без поправки на множественность).`,
     );
   });
 
-  it("describes no change, quoting the adjusted p-value", () => {
+  it("names the family and prints the interval at the level the row was tested at", () => {
     const rows = table("aided awareness", [
-      ["a", "subscribers", 300, 1000, 330, 1000],
-      ["b", "inactive", 300, 1000, 310, 1000],
-    ], { adjustment: "bonferroni" });
-    // > p.adjust(c(prop.test(c(330, 300), c(1000, 1000), correct = FALSE)$p.value, ...), "bonferroni")[1]  0.4461089
+      ["a", "subscribers", 300, 1000, 380, 1000],
+      ["b", "active", 300, 1000, 330, 1000],
+      ["c", "inactive", 100, 1000, 104, 1000],
+    ]);
+    // Holm over 3: the rise passes at alpha/3 (98.3%); the others fail and show the Bonferroni level.
     expect(describeRow(rows[0]!, "en")).toBe(
-      "Among subscribers, aided awareness went from 30% to 33% (+3.0 pp, 95% CI \u22121.1 to +7.1); not significant after Bonferroni correction (p = 0.45).",
+      "Among subscribers, aided awareness rose from 30% to 38%, +8.0 pp (98.3% CI +2.9 to +13.0, adjusted for 3 segments, Holm).",
     );
-    expect(describeRow(rows[0]!, "ru")).toBe(
-      `Сегмент «subscribers», aided awareness: изменение с 30${NBSP}% до 33${NBSP}% (+3,0${NBSP}п.${NBSP}п., 95${NBSP}% ДИ от \u22121,1 до +7,1); статистически незначимо с учётом поправки Бонферрони (p = 0,45).`,
+    expect(describeRow(rows[1]!, "en")).toBe(
+      "Among active, aided awareness showed no detectable change (30% and 33%), +3.0 pp (98.3% CI \u22122.0 to +8.0, adjusted for 3 segments, Holm).",
     );
-    expect(describeRow(rows[2]!, "en")).toBe(
-      "Across all segments (pooled), aided awareness went from 30% to 32% (+2.0 pp, 95% CI \u22120.9 to +4.9); not significant after Bonferroni correction (p = 0.51).",
+    expect(describeRow(rows[1]!, "ru")).toBe(
+      `Сегмент «active», aided awareness: изменение не обнаружено (30${NBSP}% и 33${NBSP}%), +3,0${NBSP}п.${NBSP}п. (98,3${NBSP}% ДИ от \u22122,0 до +8,0, с поправкой Холма на 3 сегмента).`,
     );
-    expect(describeRow(rows[2]!, "ru")).toBe(
-      `Все сегменты (объединённая выборка), aided awareness: изменение с 30${NBSP}% до 32${NBSP}% (+2,0${NBSP}п.${NBSP}п., 95${NBSP}% ДИ от \u22120,9 до +4,9); статистически незначимо с учётом поправки Бонферрони (p = 0,51).`,
+    expect(describeRow(rows[3]!, "en")).toBe(
+      "Across all segments (weighted by each segment’s share of respondents), aided awareness rose from 23% to 27%, +3.8 pp (95% CI +1.7 to +5.9, tested on its own).",
     );
+    expect(describeRow(rows[3]!, "ru")).toMatch(/^Все сегменты \(взвешено по доле опрошенных в каждом сегменте\), aided awareness: рост /);
   });
 
-  it("warns about small samples and names Fisher's test", () => {
+  it("says the 2/20 -> 9/25 row rose, as its interval does, and warns that the sample is small", () => {
     const [row] = table("aided awareness", [["active", "active", 2, 20, 9, 25]]);
-    expect(row!.test).toBe("fisher");
-    expect(describeRow(row!, "en")).toMatch(
-      /^Among active, aided awareness went from 10% to 36% \(\+26\.0 pp, 95% CI [^)]+\); not significant after Holm correction \(Fisher’s exact test, p = 0\.0[0-9]+\); caution: fewer than 30 respondents in a wave\.$/,
+    expect(row!.verdict).toBe("rise");
+    expect(describeRow(row!, "en")).toBe(
+      "Among active, aided awareness rose from 10% to 36%, +26.0 pp (95% CI +0.5 to +46.8, tested on its own); caution: fewer than 30 respondents in a wave.",
     );
-    expect(describeRow(row!, "ru")).toMatch(
-      /; статистически незначимо с учётом поправки Холма \(точный тест Фишера, p = 0,0[0-9]+\); осторожно: в одной из волн меньше 30 респондентов\.$/,
+    expect(describeRow(row!, "ru")).toMatch(/; осторожно: в одной из волн меньше 30 респондентов\.$/);
+  });
+
+  it("says there is not enough data when a small sample shows no change", () => {
+    const [row] = table("aided awareness", [["active", "active", 3, 20, 5, 25]]);
+    expect(row!.verdict).toBe("not_enough_data");
+    expect(describeRow(row!, "en")).toMatch(/^Among active, aided awareness cannot be judged yet: too few respondents \(15% and 20%\)/);
+    expect(describeRow(row!, "ru")).toMatch(/: пока нельзя судить: слишком мало ответов \(15\u00a0% и 20\u00a0%\)/);
+  });
+
+  it("leads with the difference-in-differences and names the market trend when there is a control", () => {
+    const rows = liftTable({
+      metrics: [{ key: "aided", label: "aided awareness" }],
+      segments: [{ key: "s", label: "subscribers" }, { key: "c", label: "holdout", role: "control" }],
+      waves: { pre: "pre", post: "post" },
+      counts: [
+        { metric: "aided", segment: "s", wave: "pre", x: 300, n: 1000 },
+        { metric: "aided", segment: "s", wave: "post", x: 400, n: 1000 },
+        { metric: "aided", segment: "c", wave: "pre", x: 300, n: 1000 },
+        { metric: "aided", segment: "c", wave: "post", x: 330, n: 1000 },
+      ],
+    }).rows;
+    expect(describeRow(rows[0]!, "en")).toBe(
+      "Among subscribers, aided awareness rose from 30% to 40%, +7.0 pp beyond the market trend of the control group (+3.0 pp) (95% CI +1.2 to +12.8, tested on its own).",
     );
   });
 
@@ -89,8 +109,8 @@ describe("describeRow", () => {
         { metric: "aided", segment: "holdout", wave: "post", x: 104, n: 400 },
       ],
     }).rows;
-    expect(describeRow(rows[0]!, "en")).toMatch(/^Among holdout \(control group\), aided awareness went from 25% to 26% /);
-    expect(describeRow(rows[0]!, "ru")).toMatch(/^Сегмент «holdout» \(контрольная группа\), aided awareness: изменение с 25 % до 26 % /);
+    expect(describeRow(rows[0]!, "en")).toMatch(/^Among holdout \(control group\), aided awareness showed no detectable change \(25% and 26%\)/);
+    expect(describeRow(rows[0]!, "ru")).toMatch(/^Сегмент «holdout» \(контрольная группа\), aided awareness: изменение не обнаружено \(25\u00a0% и 26\u00a0%\)/);
   });
 
   it("names a stratified total", () => {
@@ -109,13 +129,9 @@ describe("describeRow", () => {
     expect(describeRow(rows[2]!, "ru")).toMatch(/^Все сегменты \(взвешено по размеру аудитории\), aided awareness: /);
   });
 
-  it("prints the p-value with enough digits to stay on its side of alpha, and shares with a decimal when needed", () => {
+  it("prints shares with a decimal when whole percentages would read the same", () => {
     const [row] = table("aided awareness", [["s", "s", 312, 1000, 314, 1000]]);
-    expect(describeRow(row!, "en")).toContain("went from 31.2% to 31.4%");
-    expect(describeRow({ ...row!, adjustedPValue: 0.0496, verdict: "rise" }, "en")).toContain("(p = 0.0496)");
-    expect(describeRow({ ...row!, adjustedPValue: 0.0504 }, "en")).toContain("(p = 0.05)");
-    expect(describeRow({ ...row!, adjustedPValue: 0.0123 }, "ru")).toContain("(p = 0,012)");
-    expect(describeRow({ ...row!, adjustedPValue: 1 }, "en")).toContain("(p = 1)");
+    expect(describeRow(row!, "en")).toContain("(31.2% and 31.4%)");
   });
 
   it("rejects an unknown locale", () => {
