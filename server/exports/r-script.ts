@@ -2,16 +2,17 @@ import type { LiftRow } from "../../stats/index.js";
 import type { StudyResults } from "../services/results.js";
 
 /**
- * "Reproduce in R": a short base-R script with the study's counts embedded that recomputes every
- * p-value (prop.test, fisher.test), the adjusted p-values (p.adjust over the same family as
- * stats/liftTable: every segment and total row of every metric; difference-in-differences as a
- * family of its own), the Wilson intervals, Newcombe's hybrid score interval (by hand), the
- * audience-weighted totals and difference-in-differences; prints a table and the largest absolute
- * difference from the numbers Brand Lift computed (embedded too).
+ * "Reproduce in R": a base-R script with the study's counts embedded that recomputes the results
+ * table by the procedure of stats/liftTable, written independently (R's own prop.test, uniroot,
+ * p.adjust, lbeta): shares and their intervals, the lift and its interval, the measure (lift or
+ * difference-in-differences), its p-value, the p-values adjusted within each family, the verdict
+ * level, interval and verdict, relative and headroom lifts with MOVER-R intervals, and the
+ * probability of a rise. It prints a table and the largest differences from Brand Lift's numbers
+ * (embedded as `ours`), and exits with status 1 when anything disagrees.
  *
- * The script is pure ASCII: every text that comes from users (study, metric and segment labels)
- * is written as an R string literal with escapes, never into a comment or code, so a name such as
- * `"); system("…` stays a string.
+ * The script is pure ASCII: every text that comes from users (study, wave, metric and segment
+ * names and keys) is written as an R string literal with escapes, never into a comment or code, so
+ * a name such as `"); system("…` stays a string.
  */
 
 /** An R string literal for any text: ASCII only, \u{…} escapes for the rest, no NUL. */
@@ -42,23 +43,29 @@ export function rNumber(value: number | null | undefined): string {
   return String(value);
 }
 
+type RType = "character(0)" | "numeric(0)";
+
 /** `c(…)` wrapped to readable lines; typed empty vectors for no rows. */
-function rVector(items: readonly string[], empty: "character(0)" | "numeric(0)" | "logical(0)", indent: string): string {
+function rVector(items: readonly string[], empty: RType, indent: string): string {
   if (items.length === 0) return empty;
   const lines: string[] = [];
   for (let i = 0; i < items.length; i += 6) lines.push(items.slice(i, i + 6).join(", "));
   return lines.length === 1 ? `c(${lines[0]})` : `c(\n${indent}  ${lines.join(`,\n${indent}  `)}\n${indent})`;
 }
 
-type Column = { name: string; type: "character(0)" | "numeric(0)" | "logical(0)"; values: string[] };
+type Column = { name: string; type: RType; values: string[] };
 
 function rDataFrame(name: string, columns: Column[]): string {
   const body = columns.map((c) => `  ${c.name} = ${rVector(c.values, c.type, "  ")}`).join(",\n");
   return `${name} <- data.frame(\n${body},\n  stringsAsFactors = FALSE\n)\n`;
 }
 
-const str = (name: string, values: string[]): Column => ({ name, type: "character(0)", values: values.map(rString) });
-const num = (name: string, values: Array<number | null>): Column => ({ name, type: "numeric(0)", values: values.map(rNumber) });
+const str = (name: string, values: Array<string | null>): Column => ({
+  name,
+  type: "character(0)",
+  values: values.map((v) => (v === null ? "NA_character_" : rString(v))),
+});
+const num = (name: string, values: Array<number | null | undefined>): Column => ({ name, type: "numeric(0)", values: values.map(rNumber) });
 
 const R_ADJUST: Record<LiftRow["adjustment"], string> = { holm: "holm", bh: "BH", bonferroni: "bonferroni" };
 
@@ -71,50 +78,50 @@ export interface RScriptOptions {
   generatedAt?: Date;
 }
 
-export function resultsRScript(results: StudyResults, options: RScriptOptions): string {
+/** The parts of StudyResults the script reads (a lift table computed directly will do, too). */
+export interface RScriptResults {
+  study: Pick<StudyResults["study"], "name" | "brand">;
+  pre: Pick<StudyResults["pre"], "label">;
+  post: Pick<StudyResults["post"], "label">;
+  /** In liftTable's order, with their roles. */
+  segments: ReadonlyArray<Pick<StudyResults["segments"][number], "key" | "role">>;
+  /** The counts given to liftTable. */
+  counts: ReadonlyArray<StudyResults["counts"][number]>;
+  table: StudyResults["table"];
+}
+
+export function resultsRScript(results: RScriptResults, options: RScriptOptions): string {
   const { table, study } = results;
   const rows = table.rows;
   const generatedAt = options.generatedAt ?? new Date();
-  const countOf = (metric: string, segment: string, wave: string) => {
-    const c = results.counts.find((k) => k.metric === metric && k.segment === segment && k.wave === wave);
-    if (!c) throw new Error(`resultsRScript: no counts for ${metric}/${segment}/${wave}`);
-    return c;
-  };
 
-  const strata: Array<{ row: string; segment: string; audience: number; x1: number; n1: number; x2: number; n2: number }> = [];
-  for (const row of rows) {
-    if (row.totalMethod !== "stratified") continue;
-    for (const segment of row.segments) {
-      const pre = countOf(row.metric, segment, table.waves.pre);
-      const post = countOf(row.metric, segment, table.waves.post);
-      strata.push({ row: row.id, segment, audience: options.audience.get(segment) ?? NaN, x1: pre.x, n1: pre.n, x2: post.x, n2: post.n });
+  // The input of liftTable, not its rows: one line per metric x segment with responses in both
+  // compared waves (0 of 0 means no responses, as in liftTable). The script derives the rows,
+  // totals and families itself from these.
+  const find = (metric: string, segment: string, wave: string) =>
+    results.counts.find((c) => c.metric === metric && c.segment === segment && c.wave === wave && c.n > 0);
+  const metrics = [...new Set([...rows.map((r) => r.metric), ...results.counts.map((c) => c.metric)])];
+  const cells: Array<{ metric: string; segment: string; role: string; audience: number | null; x1: number; n1: number; x2: number; n2: number }> = [];
+  for (const metric of metrics) {
+    for (const segment of results.segments) {
+      const pre = find(metric, segment.key, table.waves.pre);
+      const post = find(metric, segment.key, table.waves.post);
+      if (!pre || !post) continue;
+      const audience = options.audience.get(segment.key);
+      cells.push({
+        metric,
+        segment: segment.key,
+        role: segment.role,
+        audience: audience ?? null,
+        x1: pre.x,
+        n1: pre.n,
+        x2: post.x,
+        n2: post.n,
+      });
     }
   }
 
   const did = (r: LiftRow) => r.differenceInDifferences;
-  const header = [
-    "# Brand Lift: the results table of a study, reproduced with base R (no packages).",
-    "# Run it with  Rscript results.R  (or source() it in R). It recomputes every p-value, adjusted",
-    "# p-value and interval from the counts below and compares them with the numbers Brand Lift",
-    "# computed (embedded further down as `ours`), printing the largest absolute differences.",
-    "#",
-    "# Methods (same as Brand Lift's stats/ module):",
-    "# - test \"z\": two-sided pooled z-test, prop.test(c(x2, x1), c(n2, n1), correct = FALSE);",
-    "#   test \"fisher\": fisher.test(matrix(c(x1, n1 - x1, x2, n2 - x2), 2)), used when the smallest",
-    "#   expected cell count is below 5. Wave 1 = pre (x1 of n1), wave 2 = post (x2 of n2).",
-    "# - lift certainty: 1 - one-sided p-value for a rise (prop.test / fisher.test, one-sided).",
-    "# - p.adjust over every row of the table (all metrics, segments and totals) at once;",
-    "#   difference-in-differences p-values are adjusted as a separate family.",
-    "# - Wilson score interval per wave (by hand; equals prop.test(x, n, correct = FALSE)$conf.int),",
-    "#   Newcombe's hybrid score interval for the lift (Newcombe 1998, method 10, by hand).",
-    "# - total rows: counts pooled over the exposed segments (method \"sample\"), or weighted by",
-    "#   audience size (method \"stratified\": Wald interval and z-test on the stratified variance).",
-    "# - difference-in-differences: (pE2 - pE1) - (pC2 - pC1), control segments pooled per wave,",
-    "#   unpooled standard error, normal p-value and Wald interval.",
-    "# Not recomputed here: P(lift > 0) (Beta posteriors) and the minimum detectable lift.",
-    "",
-  ].join("\n");
-
   const meta = [
     `study <- ${rString(study.name)}`,
     `brand <- ${rString(study.brand)}`,
@@ -127,38 +134,35 @@ export function resultsRScript(results: StudyResults, options: RScriptOptions): 
 
   const data = [
     "# ---------------------------------------------------------------- the counts",
-    "# One line per row of the results table. For a total row x and n are summed over its segments.",
-    rDataFrame("rows", [
+    "# x1 of n1 respondents aware in the pre wave, x2 of n2 in the post wave, per metric and segment;",
+    "# role \"control\" marks a segment the campaign does not reach; audience is the segment's audience",
+    "# size (NA when not given), the weight of the total when every exposed segment has one.",
+    rDataFrame("counts", [
+      str("metric", cells.map((c) => c.metric)),
+      str("segment", cells.map((c) => c.segment)),
+      str("role", cells.map((c) => c.role)),
+      num("audience", cells.map((c) => c.audience)),
+      num("x1", cells.map((c) => c.x1)),
+      num("n1", cells.map((c) => c.n1)),
+      num("x2", cells.map((c) => c.x2)),
+      num("n2", cells.map((c) => c.n2)),
+    ]),
+    "# ---------------------------------------------------------------- what Brand Lift computed",
+    "# One line per row of the results table (NA: the row has no such number).",
+    rDataFrame("ours", [
       str("id", rows.map((r) => r.id)),
-      str("metric", rows.map((r) => r.metric)),
-      str("metric_label", rows.map((r) => r.metricLabel)),
-      str("segment", rows.map((r) => r.segment)),
-      str("segment_label", rows.map((r) => r.segmentLabel)),
+      str("label", rows.map((r) => `${r.metricLabel} / ${r.segmentLabel}`)),
       str("kind", rows.map((r) => r.kind)),
       str("role", rows.map((r) => r.role)),
-      str("method", rows.map((r) => (r.totalMethod === "stratified" ? "stratified" : "sample"))),
-      str("test", rows.map((r) => r.test)),
+      str("total_method", rows.map((r) => r.totalMethod)),
+      str("measure", rows.map((r) => r.measure)),
+      str("family", rows.map((r) => r.family)),
+      str("verdict", rows.map((r) => r.verdict)),
+      num("family_size", rows.map((r) => r.familySize)),
       num("x1", rows.map((r) => r.pre.x)),
       num("n1", rows.map((r) => r.pre.n)),
       num("x2", rows.map((r) => r.post.x)),
       num("n2", rows.map((r) => r.post.n)),
-    ]),
-    "# Segments of the audience-weighted total rows, with the audience sizes used as weights.",
-    rDataFrame("strata", [
-      str("row", strata.map((s) => s.row)),
-      str("segment", strata.map((s) => s.segment)),
-      num("audience", strata.map((s) => s.audience)),
-      num("x1", strata.map((s) => s.x1)),
-      num("n1", strata.map((s) => s.n1)),
-      num("x2", strata.map((s) => s.x2)),
-      num("n2", strata.map((s) => s.n2)),
-    ]),
-    "# ---------------------------------------------------------------- what Brand Lift computed",
-    rDataFrame("ours", [
-      str("id", rows.map((r) => r.id)),
-      num("p_value", rows.map((r) => r.pValue)),
-      num("adjusted_p_value", rows.map((r) => r.adjustedPValue)),
-      num("lift_certainty", rows.map((r) => r.liftCertainty)),
       num("pre", rows.map((r) => r.pre.p)),
       num("pre_lower", rows.map((r) => r.pre.lower)),
       num("pre_upper", rows.map((r) => r.pre.upper)),
@@ -168,157 +172,351 @@ export function resultsRScript(results: StudyResults, options: RScriptOptions): 
       num("lift", rows.map((r) => r.absoluteLift.estimate)),
       num("lift_lower", rows.map((r) => r.absoluteLift.lower)),
       num("lift_upper", rows.map((r) => r.absoluteLift.upper)),
-      num("did", rows.map((r) => did(r)?.estimate ?? null)),
-      num("did_lower", rows.map((r) => did(r)?.lower ?? null)),
-      num("did_upper", rows.map((r) => did(r)?.upper ?? null)),
-      num("did_p_value", rows.map((r) => did(r)?.pValue ?? null)),
-      num("did_adjusted_p_value", rows.map((r) => did(r)?.adjustedPValue ?? null)),
+      num("p_value", rows.map((r) => r.pValue)),
+      num("did", rows.map((r) => did(r)?.estimate)),
+      num("did_lower", rows.map((r) => did(r)?.lower)),
+      num("did_upper", rows.map((r) => did(r)?.upper)),
+      num("did_p_value", rows.map((r) => did(r)?.pValue)),
+      num("verdict_estimate", rows.map((r) => r.verdictEstimate)),
+      num("verdict_p_value", rows.map((r) => r.verdictPValue)),
+      num("adjusted_p_value", rows.map((r) => r.adjustedPValue)),
+      num("verdict_level", rows.map((r) => r.verdictLevel)),
+      num("verdict_lower", rows.map((r) => r.verdictInterval.lower)),
+      num("verdict_upper", rows.map((r) => r.verdictInterval.upper)),
+      num("relative", rows.map((r) => r.relativeLift?.estimate)),
+      num("relative_lower", rows.map((r) => r.relativeLift?.lower)),
+      num("relative_upper", rows.map((r) => r.relativeLift?.upper)),
+      num("relative_level", rows.map((r) => r.relativeLift?.level)),
+      num("headroom", rows.map((r) => r.headroomLift?.estimate)),
+      num("headroom_lower", rows.map((r) => r.headroomLift?.lower)),
+      num("headroom_upper", rows.map((r) => r.headroomLift?.upper)),
+      num("headroom_level", rows.map((r) => r.headroomLift?.level)),
+      num("probability_of_rise", rows.map((r) => r.probabilityOfRise)),
     ]),
   ].join("\n");
 
-  return `${header}\n${meta}\n${data}\n${R_COMPUTATION}`;
+  return `${R_HEADER}\n${meta}\n${data}\n${R_COMPUTATION}`;
 }
+
+const R_HEADER = `# Brand Lift: the results table of a study, reproduced with base R (no packages).
+# Run it with  Rscript results.R  (or source() it in R). From the counts below it recomputes every
+# row of the results table and compares it with the numbers Brand Lift computed (embedded further
+# down as \`ours\`). It prints the verdicts, the largest differences, and exits with status 1 when
+# a number differs by more than the tolerance or a verdict differs at all.
+#
+# How Brand Lift decides, row by row (wave 1 = pre, x1 of n1 aware; wave 2 = post, x2 of n2):
+# - Rows: one per metric and segment with responses in both waves; for a metric with two or more
+#   exposed (non-control) segments, a total row of those segments.
+# - Shares: x / n with the Wilson score interval (prop.test(x, n, correct = FALSE)). A total's share
+#   is a weighted mean of its segments' shares with the same weights in both waves: audience sizes
+#   when every segment has one, else each segment's share of the respondents of both waves together.
+#   Its interval is Wald (+- z standard errors), clipped to [0, 1] for display.
+# - Lift: post share minus pre share. A segment's interval is Newcombe's hybrid score interval
+#   (Newcombe 1998, method 10, from the two Wilson intervals); a total's is Wald.
+# - The measure the verdict is about: the lift, or for the exposed rows (segments and total) of a
+#   metric that has control segments the difference-in-differences: the row's lift minus the lift
+#   of the control segments pooled, with a Wald interval (unpooled standard errors).
+# - Unadjusted p-value of the measure: for a segment's lift, the smallest 1 - level at which
+#   Newcombe's interval excludes 0 (the interval inverted: uniroot finds the critical value where
+#   its nearer limit touches 0), so p and interval cannot disagree; for a total or a
+#   difference-in-differences, the two-sided Wald z-test.
+# - Families: p-values are adjusted together (p.adjust, method below) within a family:
+#     <metric>:segments  the exposed segments of one metric;
+#     <metric>:total     the total row of one metric, on its own;
+#     <metric>:control   the control segments of one metric (the market trend).
+#   The script prints each family with its rows.
+# - Verdict interval: the measure's interval at test level alpha * p / adjusted p when the row
+#   passes (adjusted p < alpha = 1 - confidence), else at alpha / k (k = rows in its family). The
+#   verdict is read off it: "rise" when it lies above 0, "fall" when below, else "no_change", or
+#   "not_enough_data" when a wave (or the pooled controls' wave) has fewer than 30 respondents.
+# - Relative lift (post / pre - 1) and headroom lift ((post - pre) / (1 - pre)): MOVER-R intervals
+#   (Donner & Zou 2012) from the two shares' limits, found here by uniroot on their defining
+#   equations, at the verdict level (or for a difference-in-differences row at the table's level).
+# - Probability of a rise: posterior probability that the measure is above 0 with uniform Beta(1, 1)
+#   priors on every share: exact for a segment's lift (a closed-form sum), a normal approximation
+#   to the posterior for totals and differences-in-differences.
+# Not recomputed here: the minimum detectable lift, lifted users and cost per lifted user.
+#
+# Tolerances: 1e-9 absolute for every number, except the three p-values of the Newcombe test and
+# its adjustment (p_value, verdict_p_value, adjusted_p_value), compared relative 1e-8 because both
+# sides find its root numerically. Verdicts, measures, families and row kinds must match exactly.
+`;
 
 /** The fixed part of the script: computation, table and comparison (base R only). */
 const R_COMPUTATION = String.raw`# ---------------------------------------------------------------- the computation
+alpha <- round(1 - conf_level, 12)  # 0.05, not 0.050000000000000044
 z <- qnorm((1 + conf_level) / 2)
+small_n <- 30
 
-# Wilson score interval, as in the source of prop.test (one sample, correct = FALSE).
-wilson <- function(x, n) {
-  p <- x / n
-  z22n <- z^2 / (2 * n)
-  half <- z * sqrt(p * (1 - p) / n + z22n / (2 * n))
-  lower <- if (p <= 0) 0 else (p + z22n - half) / (1 + 2 * z22n)
-  upper <- if (p >= 1) 1 else (p + z22n + half) / (1 + 2 * z22n)
-  c(max(lower, 0), min(upper, 1))
+# Wilson limits at critical value zz: prop.test's own where its conf.level keeps its digits, else
+# the same closed form as prop.test's source (far tails, zz near 0).
+wilson_z <- function(x, n, zz) {
+  if (zz > 0.01 && zz < 4) {
+    return(suppressWarnings(prop.test(x, n, correct = FALSE, conf.level = 1 - 2 * pnorm(-zz)))$conf.int[1:2])
+  }
+  p <- x / n; z22n <- zz^2 / (2 * n)
+  half <- zz * sqrt(p * (1 - p) / n + z22n / (2 * n))
+  c(if (p <= 0) 0 else max(0, (p + z22n - half) / (1 + 2 * z22n)),
+    if (p >= 1) 1 else min(1, (p + z22n + half) / (1 + 2 * z22n)))
 }
 
-# Newcombe's hybrid score interval for p2 - p1 (Newcombe 1998, method 10).
-newcombe <- function(x1, n1, x2, n2) {
-  p1 <- x1 / n1; p2 <- x2 / n2
-  w1 <- wilson(x1, n1); w2 <- wilson(x2, n2)
-  d <- p2 - p1
+# Newcombe's hybrid score interval for p2 - p1 at critical value zz.
+newcombe_z <- function(x1, n1, x2, n2, zz) {
+  w1 <- wilson_z(x1, n1, zz); w2 <- wilson_z(x2, n2, zz)
+  p1 <- x1 / n1; p2 <- x2 / n2; d <- p2 - p1
   c(d - sqrt((p2 - w2[1])^2 + (w1[2] - p1)^2), d + sqrt((w2[2] - p2)^2 + (p1 - w1[1])^2))
 }
 
-# Two-sided p-value and lift certainty (1 - one-sided p for a rise) of the row's test.
-two_waves <- function(x1, n1, x2, n2, test) {
-  if (test == "fisher") {
-    m <- matrix(c(x1, n1 - x1, x2, n2 - x2), 2)
-    return(c(fisher.test(m)$p.value, 1 - fisher.test(m, alternative = "less")$p.value))
+# Newcombe's interval inverted: the critical value at which the limit nearer 0 touches 0.
+newcombe_p <- function(x1, n1, x2, n2) {
+  d <- x2 / n2 - x1 / n1
+  if (d == 0) return(1)
+  f <- if (d > 0) function(zz) newcombe_z(x1, n1, x2, n2, zz)[1] else function(zz) -newcombe_z(x1, n1, x2, n2, zz)[2]
+  hi <- 2
+  while (f(hi) > 0 && hi < 64) hi <- hi * 2
+  if (f(hi) > 0) return(0)  # beyond any p-value a double holds
+  min(1, 2 * pnorm(-uniroot(f, c(0, hi), tol = 1e-15)$root))
+}
+
+wald_p <- function(d, v) if (v > 0) min(1, 2 * pnorm(-abs(d / sqrt(v)))) else if (d == 0) 1 else 0
+
+# P(p2 > p1) for p ~ Beta(1 + x, 1 + n - x): the exact finite sum (Evan Miller 2015).
+prob_rise_exact <- function(x1, n1, x2, n2) {
+  a1 <- 1 + x1; b1 <- 1 + n1 - x1; b2 <- 1 + n2 - x2
+  i <- 0:x2
+  sum(exp(lbeta(a1 + i, b1 + b2) - log(b2 + i) - lbeta(1 + i, b2) - lbeta(a1, b1)))
+}
+
+# P(sum of weight * share > 0), each share's posterior Beta(1 + x, 1 + n - x), by the normal
+# distribution with the sum's exact mean and variance. terms: list of c(weight, x, n).
+prob_rise_normal <- function(terms) {
+  m <- 0; v <- 0
+  for (t in terms) {
+    a <- 1 + t[2]; b <- 1 + t[3] - t[2]; s <- a + b
+    m <- m + t[1] * a / s
+    v <- v + t[1]^2 * a * b / (s^2 * (s + 1))
   }
-  pooled <- (x1 + x2) / (n1 + n2)
-  # Nobody or everybody aware in both waves: R returns NaN; no evidence of a change (z = 0).
-  if (pooled == 0 || pooled == 1) return(c(1, 0.5))
-  suppressWarnings(c(
-    prop.test(c(x2, x1), c(n2, n1), correct = FALSE)$p.value,
-    prop.test(c(x2, x1), c(n2, n1), correct = FALSE, alternative = "less")$p.value
-  ))
+  if (v == 0) return(if (m > 0) 1 else if (m < 0) 0 else 0.5)
+  pnorm(m / sqrt(v))
 }
 
-normal_p <- function(estimate, se) {
-  zz <- if (se > 0) estimate / se else if (estimate == 0) 0 else sign(estimate) * Inf
-  c(p = min(1, 2 * pnorm(-abs(zz))), certainty = pnorm(zz))
+# MOVER-R interval of p2 / p1 from each share's (p, lower, upper), solving its defining equations
+#   lower L: p2 - L p1 = sqrt((p2 - l2)^2 + L^2 (u1 - p1)^2)
+#   upper U: p2 - U p1 = -sqrt((u2 - p2)^2 + U^2 (p1 - l1)^2)
+mover_ratio <- function(s1, s2) {
+  p1 <- s1[1]; l1 <- s1[2]; u1 <- s1[3]; p2 <- s2[1]; l2 <- s2[2]; u2 <- s2[3]
+  g <- function(t) p2 - t * p1 - sqrt((p2 - l2)^2 + t^2 * (u1 - p1)^2)
+  h <- function(t) p2 - t * p1 + sqrt((u2 - p2)^2 + t^2 * (p1 - l1)^2)
+  lower <- if (l2 <= 0 || g(0) <= 0) 0 else {
+    hi <- 1; while (g(hi) > 0) hi <- hi * 2
+    uniroot(g, c(0, hi), tol = 1e-15)$root
+  }
+  upper <- if (l1 <= 0) Inf else {
+    hi <- max(1, 2 * p2 / p1); while (h(hi) > 0) hi <- hi * 2
+    uniroot(h, c(0, hi), tol = 1e-15)$root
+  }
+  c(lower, upper)
+}
+relative_lift <- function(s1, s2) {
+  if (s1[1] == 0) return(c(NA, NA, NA))
+  r <- mover_ratio(s1, s2)
+  c(s2[1] / s1[1] - 1, r - 1)
+}
+# Headroom lift = 1 - q2 / q1 for the unaware shares q = 1 - p.
+headroom_lift <- function(s1, s2) {
+  if (s1[1] == 1) return(c(NA, NA, NA))
+  r <- mover_ratio(1 - s1[c(1, 3, 2)], 1 - s2[c(1, 3, 2)])
+  c((s2[1] - s1[1]) / (1 - s1[1]), 1 - r[2], 1 - r[1])
 }
 
-# Audience-weighted total: weights N_s / sum N_s in both waves, Wald intervals clipped to [0, 1].
-stratified <- function(id) {
-  s <- strata[strata$row == id, ]
-  w <- s$audience / sum(s$audience)
+# A segment's row: Wilson shares, Newcombe's interval and the test it implies, the exact posterior.
+segment_row <- function(s) {
+  x1 <- s$x1; n1 <- s$n1; x2 <- s$x2; n2 <- s$n2; p1 <- x1 / n1; p2 <- x2 / n2
+  list(id = paste0(s$metric, ":", s$segment), metric = s$metric, kind = "segment", role = s$role,
+       total_method = NA_character_, x1 = x1, n1 = n1, x2 = x2, n2 = n2,
+       pre = c(p1, wilson_z(x1, n1, z)), post = c(p2, wilson_z(x2, n2, z)),
+       estimate = p2 - p1, p_value = newcombe_p(x1, n1, x2, n2),
+       interval_at = function(zz) newcombe_z(x1, n1, x2, n2, zz),
+       shares_at = function(zz) list(c(p1, wilson_z(x1, n1, zz)), c(p2, wilson_z(x2, n2, zz))),
+       variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2,
+       terms = list(c(1, x2, n2), c(-1, x1, n1)),
+       probability = prob_rise_exact(x1, n1, x2, n2),
+       enough = min(n1, n2) >= small_n,
+       family = paste0(s$metric, if (s$role == "control") ":control" else ":segments"))
+}
+
+# The total of a metric's exposed segments: the same fixed weights in both waves, Wald.
+total_row <- function(ex) {
+  by_audience <- all(!is.na(ex$audience)) && sum(ex$audience) > 0
+  w <- if (by_audience) ex$audience / sum(ex$audience) else (ex$n1 + ex$n2) / sum(ex$n1 + ex$n2)
   wave <- function(x, n) { ps <- x / n; c(p = sum(w * ps), v = sum(w^2 * ps * (1 - ps) / n)) }
-  a <- wave(s$x1, s$n1); b <- wave(s$x2, s$n2)
-  clip <- function(v) pmin(1, pmax(0, v))
-  lift <- b[["p"]] - a[["p"]]
-  variance <- a[["v"]] + b[["v"]]
-  se <- sqrt(variance)
-  list(pre = c(a[["p"]], clip(a[["p"]] + c(-1, 1) * z * sqrt(a[["v"]]))),
-       post = c(b[["p"]], clip(b[["p"]] + c(-1, 1) * z * sqrt(b[["v"]]))),
-       lift = c(lift, lift - z * se, lift + z * se),
-       test = normal_p(lift, se), variance = variance)
+  a <- wave(ex$x1, ex$n1); b <- wave(ex$x2, ex$n2)
+  d <- b[["p"]] - a[["p"]]; v <- a[["v"]] + b[["v"]]
+  limits <- function(s, zz) c(s[["p"]], s[["p"]] - zz * sqrt(s[["v"]]), s[["p"]] + zz * sqrt(s[["v"]]))
+  clip <- function(s) c(s[1], pmin(1, pmax(0, s[2:3])))
+  terms <- list()
+  for (i in seq_len(nrow(ex))) terms <- c(terms, list(c(w[i], ex$x2[i], ex$n2[i]), c(-w[i], ex$x1[i], ex$n1[i])))
+  list(id = paste0(ex$metric[1], ":total"), metric = ex$metric[1], kind = "total", role = "exposed",
+       total_method = if (by_audience) "audience" else "sample",
+       x1 = sum(ex$x1), n1 = sum(ex$n1), x2 = sum(ex$x2), n2 = sum(ex$n2),
+       pre = clip(limits(a, z)), post = clip(limits(b, z)),
+       estimate = d, p_value = wald_p(d, v),
+       interval_at = function(zz) c(d - zz * sqrt(v), d + zz * sqrt(v)),
+       shares_at = function(zz) list(limits(a, zz), limits(b, zz)),
+       variance = v, terms = terms, probability = prob_rise_normal(terms),
+       enough = min(sum(ex$n1), sum(ex$n2)) >= small_n,
+       family = paste0(ex$metric[1], ":total"))
 }
 
-k <- nrow(rows)
-r <- data.frame(id = rows$id, test = rows$test, stringsAsFactors = FALSE)
-for (col in c("p_value", "lift_certainty", "pre", "pre_lower", "pre_upper", "post", "post_lower",
-              "post_upper", "lift", "lift_lower", "lift_upper", "variance", "wilson_vs_prop_test")) r[[col]] <- rep(NA_real_, k)
-test_rule_differs <- 0
-for (i in seq_len(k)) {
-  x1 <- rows$x1[i]; n1 <- rows$n1[i]; x2 <- rows$x2[i]; n2 <- rows$n2[i]
-  if (rows$method[i] == "stratified") {
-    s <- stratified(rows$id[i])
-    r[i, c("pre", "pre_lower", "pre_upper")] <- s$pre
-    r[i, c("post", "post_lower", "post_upper")] <- s$post
-    r[i, c("lift", "lift_lower", "lift_upper")] <- s$lift
-    r[i, c("p_value", "lift_certainty")] <- s$test
-    r$variance[i] <- s$variance
-    next
+# Difference-in-differences of an exposed row against the pooled control segments.
+did_of <- function(r, controls) {
+  cx1 <- sum(controls$x1); cn1 <- sum(controls$n1); cx2 <- sum(controls$x2); cn2 <- sum(controls$n2)
+  c1 <- cx1 / cn1; c2 <- cx2 / cn2
+  estimate <- r$estimate - (c2 - c1)
+  v <- r$variance + c1 * (1 - c1) / cn1 + c2 * (1 - c2) / cn2
+  list(estimate = estimate, p_value = wald_p(estimate, v),
+       interval_at = function(zz) c(estimate - zz * sqrt(v), estimate + zz * sqrt(v)),
+       probability = prob_rise_normal(c(r$terms, list(c(-1, cx2, cn2), c(1, cx1, cn1)))),
+       enough = r$enough && min(cn1, cn2) >= small_n)
+}
+
+rows <- list()
+for (metric in unique(counts$metric)) {
+  cm <- counts[counts$metric == metric, , drop = FALSE]
+  mrows <- lapply(seq_len(nrow(cm)), function(i) segment_row(cm[i, ]))
+  exposed <- cm[cm$role == "exposed", , drop = FALSE]
+  if (nrow(exposed) >= 2) mrows[[length(mrows) + 1]] <- total_row(exposed)
+  controls <- cm[cm$role == "control", , drop = FALSE]
+  if (nrow(controls) > 0) {
+    for (i in seq_along(mrows)) if (mrows[[i]]$role == "exposed") mrows[[i]]$did <- did_of(mrows[[i]], controls)
   }
-  w1 <- wilson(x1, n1); w2 <- wilson(x2, n2)
-  r[i, c("pre", "pre_lower", "pre_upper")] <- c(x1 / n1, w1)
-  r[i, c("post", "post_lower", "post_upper")] <- c(x2 / n2, w2)
-  r[i, c("lift", "lift_lower", "lift_upper")] <- c(x2 / n2 - x1 / n1, newcombe(x1, n1, x2, n2))
-  r[i, c("p_value", "lift_certainty")] <- two_waves(x1, n1, x2, n2, rows$test[i])
-  r$variance[i] <- (x1 / n1) * (1 - x1 / n1) / n1 + (x2 / n2) * (1 - x2 / n2) / n2
-  by_prop_test <- suppressWarnings(c(prop.test(x1, n1, conf.level = conf_level, correct = FALSE)$conf.int,
-                                     prop.test(x2, n2, conf.level = conf_level, correct = FALSE)$conf.int))
-  r$wilson_vs_prop_test[i] <- max(abs(by_prop_test - c(w1, w2)))
-  pooled <- (x1 + x2) / (n1 + n2)
-  rule <- if (min(n1, n2) * min(pooled, 1 - pooled) < 5) "fisher" else "z"
-  if (rule != rows$test[i]) test_rule_differs <- test_rule_differs + 1
+  rows <- c(rows, mrows)
 }
-r$adjusted_p_value <- p.adjust(r$p_value, method = adjust_method)
+measure_of <- function(r) if (is.null(r$did)) r else r$did
 
-# Difference-in-differences: exposed rows of metrics with control segments, controls pooled per wave.
-for (col in c("did", "did_lower", "did_upper", "did_p_value")) r[[col]] <- rep(NA_real_, k)
-for (i in seq_len(k)) {
-  controls <- rows[rows$metric == rows$metric[i] & rows$role == "control" & rows$kind == "segment", ]
-  if (rows$role[i] != "exposed" || nrow(controls) == 0) next
-  c1 <- sum(controls$x1) / sum(controls$n1); c2 <- sum(controls$x2) / sum(controls$n2)
-  estimate <- r$lift[i] - (c2 - c1)
-  se <- sqrt(r$variance[i] + c1 * (1 - c1) / sum(controls$n1) + c2 * (1 - c2) / sum(controls$n2))
-  r[i, c("did", "did_lower", "did_upper")] <- c(estimate, estimate - z * se, estimate + z * se)
-  r$did_p_value[i] <- normal_p(estimate, se)[["p"]]
+# p.adjust within each family.
+family <- vapply(rows, function(r) r$family, "")
+p_measure <- vapply(rows, function(r) measure_of(r)$p_value, 0)
+p_adjusted <- numeric(length(rows))
+for (f in unique(family)) p_adjusted[family == f] <- p.adjust(p_measure[family == f], method = adjust_method)
+
+finish <- function(i) {
+  r <- rows[[i]]; m <- measure_of(r); k <- sum(family == r$family); p <- m$p_value; pa <- p_adjusted[i]
+  # The level the row was tested at after the adjustment; alpha / k when it does not pass.
+  test_level <- if (pa < alpha && p > 0 && pa > 0) alpha * min(1, max(1 / k, p / pa)) else alpha / k
+  zv <- qnorm(1 - test_level / 2)
+  vi <- m$interval_at(zv)
+  verdict <- if (vi[1] > 0) "rise" else if (vi[2] < 0) "fall" else if (m$enough) "no_change" else "not_enough_data"
+  # Ratio lifts describe the row's own change: at the verdict level when the verdict is about it.
+  ratio_z <- if (is.null(r$did)) zv else z
+  ratio_level <- if (is.null(r$did)) 1 - test_level else conf_level
+  shares <- r$shares_at(ratio_z)
+  rel <- relative_lift(shares[[1]], shares[[2]]); head <- headroom_lift(shares[[1]], shares[[2]])
+  lift_ci <- r$interval_at(z)
+  did_ci <- if (is.null(r$did)) c(NA, NA) else r$did$interval_at(z)
+  data.frame(
+    id = r$id, kind = r$kind, role = r$role, total_method = r$total_method,
+    measure = if (is.null(r$did)) "lift" else "did", family = r$family, verdict = verdict,
+    family_size = k, x1 = r$x1, n1 = r$n1, x2 = r$x2, n2 = r$n2,
+    pre = r$pre[1], pre_lower = r$pre[2], pre_upper = r$pre[3],
+    post = r$post[1], post_lower = r$post[2], post_upper = r$post[3],
+    lift = r$estimate, lift_lower = lift_ci[1], lift_upper = lift_ci[2], p_value = r$p_value,
+    did = if (is.null(r$did)) NA else r$did$estimate, did_lower = did_ci[1], did_upper = did_ci[2],
+    did_p_value = if (is.null(r$did)) NA else r$did$p_value,
+    verdict_estimate = m$estimate, verdict_p_value = p, adjusted_p_value = pa,
+    verdict_level = 1 - test_level, verdict_lower = vi[1], verdict_upper = vi[2],
+    relative = rel[1], relative_lower = rel[2], relative_upper = rel[3],
+    relative_level = if (is.na(rel[1])) NA else ratio_level,
+    headroom = head[1], headroom_lower = head[2], headroom_upper = head[3],
+    headroom_level = if (is.na(head[1])) NA else ratio_level,
+    probability_of_rise = m$probability,
+    stringsAsFactors = FALSE
+  )
 }
-has_did <- !is.na(r$did_p_value)
-r$did_adjusted_p_value <- rep(NA_real_, k)
-r$did_adjusted_p_value[has_did] <- p.adjust(r$did_p_value[has_did], method = adjust_method)
+r <- if (length(rows) > 0) do.call(rbind, lapply(seq_along(rows), finish)) else ours[0, setdiff(names(ours), "label")]
 
 # ---------------------------------------------------------------- the table
 cat("Brand Lift results reproduced in R:", study, "/", brand, "\n")
 cat("Waves compared:", waves_compared[["pre"]], "->", waves_compared[["post"]],
     " confidence:", conf_level, " adjustment:", adjust_method, "\n\n")
-pct <- function(v) sprintf("%.1f", 100 * v)
-shown <- data.frame(
-  row = r$id, test = r$test,
-  pre = paste0(pct(r$pre), " [", pct(r$pre_lower), ", ", pct(r$pre_upper), "]"),
-  post = paste0(pct(r$post), " [", pct(r$post_lower), ", ", pct(r$post_upper), "]"),
-  lift_pp = paste0(pct(r$lift), " [", pct(r$lift_lower), ", ", pct(r$lift_upper), "]"),
-  p = signif(r$p_value, 4), p_adjusted = signif(r$adjusted_p_value, 4),
-  stringsAsFactors = FALSE
-)
-old_options <- options(width = 250)
-print(shown, row.names = FALSE, right = FALSE)
-options(old_options)
+if (nrow(r) > 0) {
+  pp <- function(v) sprintf("%+.1f", 100 * v)
+  shown <- data.frame(
+    row = r$id, verdict = r$verdict, measure = r$measure,
+    change_pp = paste0(pp(r$verdict_estimate), " [", pp(r$verdict_lower), ", ", pp(r$verdict_upper), "]"),
+    level = sprintf("%.2f%%", 100 * r$verdict_level),
+    p_adjusted = sprintf("%.3g", r$adjusted_p_value),
+    family = r$family,
+    stringsAsFactors = FALSE
+  )
+  old_options <- options(width = 250)
+  print(shown, row.names = FALSE, right = FALSE)
+  options(old_options)
+  cat("\nchange_pp: the measure (lift, or difference-in-differences \"did\") in percentage points with\n")
+  cat("its verdict interval, whose confidence level is 'level'; p_adjusted is adjusted within 'family'.\n")
+  cat("\nFamilies (p-values adjusted together, ", adjust_method, "):\n", sep = "")
+  for (f in unique(r$family)) cat(sprintf("  %s: %s\n", f, paste(r$id[r$family == f], collapse = ", ")))
+}
 
 # ---------------------------------------------------------------- the comparison
-max_abs_diff <- function(a, b) {
-  if (length(a) == 0) return(0)
-  if (any(is.na(a) != is.na(b))) return(Inf)
-  d <- abs(a - b)[!is.na(a)]
-  if (length(d) == 0) 0 else max(d)
+relative_tolerance <- c(p_value = 1e-8, verdict_p_value = 1e-8, adjusted_p_value = 1e-8)
+absolute_tolerance <- 1e-9
+exact <- c("kind", "role", "total_method", "measure", "family", "verdict")
+only_in_r <- setdiff(r$id, ours$id)
+only_in_ours <- setdiff(ours$id, r$id)
+both <- ours$id[ours$id %in% r$id]
+a <- r[match(both, r$id), , drop = FALSE]
+b <- ours[match(both, ours$id), , drop = FALSE]
+
+# Difference in units of the tolerance: <= 1 agrees; a number against NA (or Inf against a
+# number) is Inf.
+scaled <- function(q, x, y) {
+  out <- numeric(length(x))
+  for (j in seq_along(x)) {
+    if (is.na(x[j]) || is.na(y[j])) { out[j] <- if (is.na(x[j]) && is.na(y[j])) 0 else Inf; next }
+    if (x[j] == y[j]) next
+    d <- abs(x[j] - y[j])
+    out[j] <- if (q %in% names(relative_tolerance)) d / (relative_tolerance[[q]] * max(abs(x[j]), abs(y[j])))
+              else d / absolute_tolerance
+  }
+  out
 }
-cat("\nLargest absolute difference from Brand Lift's numbers:\n")
-quantities <- setdiff(names(ours), "id")
-stopifnot(identical(ours$id, r$id))
-diffs <- vapply(quantities, function(q) max_abs_diff(r[[q]], ours[[q]]), numeric(1))
-for (q in quantities) cat(sprintf("max_abs_diff %-22s %.3e\n", q, diffs[[q]]))
-cat(sprintf("max_abs_diff %-22s %.3e\n", "wilson_vs_prop_test", max(c(0, r$wilson_vs_prop_test), na.rm = TRUE)))
-overall <- max(c(0, diffs))
-cat(sprintf("rows_compared %d\n", k))
-cat(sprintf("test_rule_differs %d\n", test_rule_differs))
-cat(sprintf("max_abs_diff_all %.3e\n", overall))
-if (overall <= 1e-9 && test_rule_differs == 0) {
-  cat("All numbers agree within 1e-9.\n")
+quantities <- setdiff(names(ours), c("id", "label", exact))
+cat("\nLargest differences from Brand Lift's numbers, per quantity:\n")
+worst <- data.frame(row = character(0), quantity = character(0), r = numeric(0), brand_lift = numeric(0),
+                    scaled = numeric(0), stringsAsFactors = FALSE)
+for (q in quantities) {
+  s <- scaled(q, a[[q]], b[[q]])
+  d <- abs(a[[q]] - b[[q]]); d[is.na(d)] <- 0
+  d[is.infinite(s)] <- Inf
+  tolerance <- if (q %in% names(relative_tolerance)) sprintf("relative %g", relative_tolerance[[q]]) else sprintf("%g", absolute_tolerance)
+  cat(sprintf("max_abs_diff %-20s %.3e  (tolerance %s)\n", q, if (length(d)) max(d) else 0, tolerance))
+  if (length(s) && max(s) > 0) {
+    j <- which.max(s)
+    worst[nrow(worst) + 1, ] <- list(both[j], q, a[[q]][j], b[[q]][j], s[j])
+  }
+}
+if (nrow(worst) > 0) {
+  worst <- worst[order(-worst$scaled), , drop = FALSE]
+  cat("\nLargest differences (scaled: difference / tolerance; above 1 disagrees):\n")
+  old_options <- options(width = 250)
+  print(head(worst, 10), row.names = FALSE, digits = 17)
+  options(old_options)
+}
+mismatches <- 0
+for (q in exact) {
+  differ <- which(!(a[[q]] == b[[q]] | (is.na(a[[q]]) & is.na(b[[q]]))) | is.na(a[[q]]) != is.na(b[[q]]))
+  if (q == "verdict") cat(sprintf("verdicts_differ %d\n", length(differ)))
+  for (j in differ) cat(sprintf("DIFFERENT %s of %s: R %s, Brand Lift %s\n", q, both[j], a[[q]][j], b[[q]][j]))
+  mismatches <- mismatches + length(differ)
+}
+for (id in only_in_r) cat("ROW ONLY IN R:", id, "\n")
+for (id in only_in_ours) cat("ROW ONLY IN BRAND LIFT:", id, "\n")
+numbers_disagree <- sum(worst$scaled > 1)
+cat(sprintf("rows_compared %d\n", length(both)))
+cat(sprintf("quantities_beyond_tolerance %d\n", numbers_disagree))
+if (numbers_disagree == 0 && mismatches == 0 && length(only_in_r) == 0 && length(only_in_ours) == 0) {
+  cat("All numbers agree (within 1e-9; p-values within relative 1e-8) and every verdict is the same.\n")
 } else {
   cat("DIFFERENCES FOUND: please report them.\n")
   if (!interactive()) quit(status = 1)
