@@ -58,6 +58,9 @@ export interface RowView {
   /** Confidence level of that interval (varies with the row's place in its family). */
   level: string;
   n: string;
+  /** Left out of the base before / after (skipped, partial, excluded, decoy, flagged), and why. */
+  leftOut: string;
+  leftOutWhy: string;
   /** Everything else, behind a <details> per row. */
   details: DetailView[];
   /** Set when the probability of a rise points elsewhere than the verdict: the sentence that explains it. */
@@ -103,8 +106,25 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
   const ratio = (r: LiftRow["relativeLift"]) =>
     r === null ? "—" : `${f.relative(r.estimate)} ${ci(r.lower, r.upper, (v) => (Number.isFinite(v) ? f.relative(v) : "∞"))} (${f.level(r.level)})`;
 
+  const leftOutOf = (row: LiftRow, waveId: number) => {
+    const cells = results.bases.filter((b) => b.metric === row.metric && b.waveId === waveId && row.segments.includes(b.segment));
+    const total = (pick: (b: (typeof cells)[number]) => number) => cells.reduce((sum, b) => sum + pick(b), 0);
+    return {
+      all: total((b) => b.leftOut),
+      why: t("verdict.leftOutWhy", {
+        skipped: f.integer(total((b) => b.skipped)),
+        partial: f.integer(total((b) => b.partial)),
+        excluded: f.integer(total((b) => b.excluded)),
+        decoy: f.integer(total((b) => b.decoy)),
+        flagged: f.integer(total((b) => b.flagged)),
+      }),
+    };
+  };
+
   const view = (row: LiftRow): RowView => {
     const v = verdictText(row, locale, t);
+    const leftPre = leftOutOf(row, results.pre.id);
+    const leftPost = leftOutOf(row, results.post.id);
     const details: DetailView[] = [];
     const did = row.differenceInDifferences;
     details.push({
@@ -146,6 +166,8 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
       interval: v.interval,
       level: v.level,
       n: `${f.integer(row.pre.n)} / ${f.integer(row.post.n)}`,
+      leftOut: `${f.integer(leftPre.all)} / ${f.integer(leftPost.all)}`,
+      leftOutWhy: `${results.pre.label}: ${leftPre.why}; ${results.post.label}: ${leftPost.why}`,
       details,
       probabilityNote: row.probabilityDisagrees
         ? row.familySize > 1
