@@ -19,6 +19,8 @@ export type { MinimumDetectableLiftOptions, PowerOptions, SampleSizeOptions } fr
 export { probabilityOfLift } from "./bayes.js";
 export { differenceInDifferences } from "./did.js";
 export type { DidInput, DidOptions, DidResult } from "./did.js";
+export { categoryTrend, netLift } from "./category-trend.js";
+export type { NetLiftOptions, NetLiftResult, WaveSums } from "./category-trend.js";
 export { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
 export { CONFIDENCE_LEVELS, liftTable, PLANNING_POWER, UNBALANCED_RATIO } from "./lift-table.js";
 export type {
