@@ -1,7 +1,7 @@
 import type { Locale, Wave } from "../../db/schema.js";
 import type { LiftTable, LiftTableCount } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
-import type { StudyResults } from "../services/results.js";
+import type { MetricBaseCell, StudyResults } from "../services/results.js";
 
 export const RESULTS_JSON_FORMAT = "brand-lift/results@1";
 
@@ -18,6 +18,8 @@ export interface ResultsJson {
   respondents: Array<{ wave: number; segment: string; n: number; excluded: number; flagged: number }>;
   /** The counts given to liftTable; `wave` is the wave id as a string, as in table.waves. */
   counts: LiftTableCount[];
+  /** Per metric, wave and segment: the base n and who was left out of it, and why. */
+  bases: MetricBaseCell[];
   /** stats/liftTable's output as it is. */
   table: LiftTable;
 }
@@ -68,6 +70,7 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
       flagged: r.flagged,
     })),
     counts: results.counts,
+    bases: results.bases,
     table: results.table,
   };
 }
