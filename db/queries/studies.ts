@@ -13,6 +13,7 @@ export interface NewStudy {
   createdBy: number | null;
   pageSize?: number | null;
   publicTitle?: string | null;
+  targetLift?: number | null;
   campaignCost?: number | null;
   costCurrency?: string | null;
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;

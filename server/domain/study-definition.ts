@@ -166,6 +166,8 @@ export const studyDefinition = z
     segments: z.array(segmentDefinition).min(1).max(20).optional(),
     /** Title respondents see (tab, heading): neutral, never the brand; null or absent: a generic "Survey". */
     publicTitle: z.string().trim().min(1).max(200).nullable().optional(),
+    /** Smallest absolute lift worth detecting, a fraction (0.05 = 5 pp); null or absent: none. */
+    targetLift: z.number().gt(0, "must be a fraction above 0, e.g. 0.05 for 5 pp").lt(1, "must be a fraction below 1, e.g. 0.05 for 5 pp").nullable().optional(),
     questions: questionList,
   })
   .strict()

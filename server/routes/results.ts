@@ -16,6 +16,8 @@ import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
 import { exclusionWarnings } from "../quality/warnings.js";
+import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
+import { baselineOfResults, computeBaseline, detectabilityOfResults } from "../services/fieldwork-results.js";
 import { computeResults, liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
 import { studyFrom } from "./studies.js";
 
@@ -32,6 +34,20 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const parsed = resultsQuery.safeParse(req.query);
     if (!parsed.success) throw new ValidationError({ options: req.t("resultsPage.invalidOptions") });
     return parsed.data;
+  }
+
+  /** Where a researcher sets the study's target lift; null for viewers and share links. */
+  const setTargetUrl = (req: Request, study: Study) => (req.user && hasRole(req.user.role, "researcher") ? `/studies/${study.id}/settings#targetLift` : null);
+
+  /** Results during fieldwork: the pre wave's levels while the post wave is empty, "lift detectable yet?" until it closes. */
+  function fieldworkData(req: Request, study: Study, results: StudyResults) {
+    const baseline = baselineOfResults(results, req.locale);
+    const detect = detectabilityOfResults(results, req.locale);
+    return {
+      baseline: baseline ? baselineView(baseline, "no_post", req.locale, req.t) : null,
+      detect: detect ? detectabilityView(detect, req.locale, req.t) : null,
+      setTargetUrl: setTargetUrl(req, study),
+    };
   }
 
   /** Everything the results page and the report render. */
@@ -85,6 +101,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       fallback: study.defaultLocale,
     });
     return {
+      fieldwork: fieldworkData(req, study, results),
       exclusion,
       sensitivity,
       themes,
@@ -119,8 +136,14 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   }
 
   function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
-    const results = computeResults(db, study, parseOptions(req), req.locale, req.t);
-    if (results === "no_waves") return res.render("results/empty", { study, shared: extra["shared"] === true });
+    const options = parseOptions(req);
+    const results = computeResults(db, study, options, req.locale, req.t);
+    if (results === "no_waves") {
+      // Only a baseline so far: its levels, when the pre wave has respondents.
+      const baseline = computeBaseline(db, study, options, req.locale, req.t);
+      const fieldwork = { baseline: baseline ? baselineView(baseline, "only_pre", req.locale, req.t) : null, detect: null, setTargetUrl: null };
+      return res.render("results/empty", { study, shared: extra["shared"] === true, fieldwork });
+    }
     res.render(view, { ...pageData(req, study, results), ...extra });
   }
 

@@ -45,12 +45,30 @@ const templateForm = z.object({
 const optionalNumber = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? null : v), z.coerce.number("validation.number").pipe(schema).nullable());
 
+/**
+ * The target lift as people type it, in percentage points ("5", "2,5"); empty or absent: none.
+ * Stored as a fraction (5 -> 0.05), hence the open interval (0, 100).
+ */
+const targetLiftPp = z.preprocess(
+  (v) => (v === undefined || (typeof v === "string" && v.trim() === "") ? null : typeof v === "string" ? v.trim().replace(",", ".") : v),
+  z
+    .string("fieldwork.errors.targetLift")
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, "fieldwork.errors.targetLift")
+    .transform(Number)
+    .pipe(z.number().gt(0, "fieldwork.errors.targetLift").lt(100, "fieldwork.errors.targetLift"))
+    .nullable(),
+);
+
+/** A stored target lift (fraction) as the form shows it, in pp without float noise: 0.07 -> "7". */
+export const targetLiftText = (fraction: number | null) => (fraction === null ? "" : String(Number((fraction * 100).toPrecision(12))));
+
 const settingsForm = z
   .object({
     name: formText(z, 200),
     brand: formText(z, 200),
     category: z.string().trim().max(200, "validation.tooLong").default(""),
     publicTitle: z.string().trim().max(200, "validation.tooLong").default(""),
+    targetLift: targetLiftPp,
     defaultLocale: z.enum(LOCALES, "validation.oneOf"),
     locales: z.preprocess((v) => (Array.isArray(v) ? v : v ? [v] : []), z.array(z.enum(LOCALES, "validation.oneOf")).min(1, "validation.required")),
     pageSize: optionalNumber(z.number().int("validation.number").min(1, "validation.number").max(100, "validation.number")),
@@ -196,7 +214,7 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/settings", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    res.render("studies/settings", { study, values: study, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "" });
+    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift) }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "" });
   });
 
   router.post("/studies/:studyId/settings", researcher, (req, res) => {
@@ -206,8 +224,9 @@ export function studyRoutes(db: Db): Router {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
       return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "" });
     }
-    const { category, costCurrency, publicTitle, ...rest } = form.data;
-    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null };
+    const { category, costCurrency, publicTitle, targetLift, ...rest } = form.data;
+    // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
+    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100 };
     db.transaction((tx) => {
       updateStudy(tx, study.id, fields);
       recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });

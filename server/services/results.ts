@@ -116,7 +116,7 @@ export interface StudyResults {
 export type ResultsProblem = "no_waves";
 
 /** A metric's label: a known metric name in the reader's language, else its question's text. */
-function metricLabel(t: Translate, name: string, question: SurveyQuestion, locale: Locale, fallback: Locale): string {
+export function metricLabel(t: Translate, name: string, question: SurveyQuestion, locale: Locale, fallback: Locale): string {
   const key = `metrics.${name}`;
   const known = t(key);
   return known !== key ? known : localize(question.text, locale, fallback) || name;

@@ -57,6 +57,7 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       segments: def.segments ?? defaultSegments(),
       pageSize: def.pageSize ?? null,
       publicTitle: def.publicTitle ?? null,
+      targetLift: def.targetLift ?? null,
       campaignCost: def.campaignCost ?? null,
       costCurrency: def.currency ?? null,
     });
