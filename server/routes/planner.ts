@@ -4,8 +4,9 @@ import { countRespondents } from "../../db/queries/aggregation.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Segment, Wave } from "../../db/schema.js";
-import { minimumDetectableLift, sampleSizeTwoProportions } from "../../stats/index.js";
+import { minimumDetectableLift, planningAlpha, sampleSizeTwoProportions } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
+import { numberFormats } from "../presenters/results.js";
 import type { FieldErrors } from "../forms.js";
 import type { Translate } from "../i18n/index.js";
 import { requireRole } from "../middleware/auth.js";
@@ -15,24 +16,32 @@ import { studyFrom } from "./studies.js";
  * The sample-size planner of a study (GET form, nothing stored): baseline share, lift to detect,
  * confidence and power → respondents needed per segment per wave (R's power.prop.test, rounded
  * up), and for every wave with responses the minimum detectable lift at its current counts.
+ *
+ * Everything is planned at the verdict's per-row level: alpha / k, k the exposed segments tested
+ * together (one metric's family, by default the study's exposed segments), so a study planned
+ * here detects the planned lift with the stated power at the level its verdict will use.
  */
 
 export const PLANNER_CONFIDENCE_LEVELS = [80, 90, 95, 99] as const;
-export const PLANNER_DEFAULTS = { baseline: "30", lift: "5", confidence: "95", power: "80" } as const;
+export const PLANNER_DEFAULTS = { baseline: "30", lift: "5", confidence: "95", power: "80", family: "3" } as const;
 export const POWER_RANGE = { min: 50, max: 99 } as const;
 export const BASELINE_RANGE = { min: 1, max: 99 } as const;
+/** Segments a metric's verdicts are adjusted over; a study has at most 20 segments. */
+export const FAMILY_RANGE = { min: 1, max: 20 } as const;
 /** Smaller lifts need samples beyond any survey (and at the limit p2 rounds to p1). */
 export const MIN_LIFT = 0.1;
 
 export type PlannerField = keyof typeof PLANNER_DEFAULTS;
 export type PlannerValues = Record<PlannerField, string>;
 
-/** All in percent: baseline and lift as entered (pp), confidence and power as levels. */
+/** All in percent: baseline and lift as entered (pp), confidence and power as levels; family a count. */
 export interface PlannerInput {
   baseline: number;
   lift: number;
   confidence: number;
   power: number;
+  /** k: exposed segments whose verdicts are adjusted together (alpha / k per segment). */
+  family: number;
 }
 
 export type PlannerParse = { ok: true; input: PlannerInput; values: PlannerValues } | { ok: false; errors: FieldErrors; values: PlannerValues };
@@ -43,20 +52,24 @@ function decimal(text: string): number | undefined {
   return /^-?(\d+(\.\d*)?|\.\d+)$/.test(normalized) ? Number(normalized) : undefined;
 }
 
-/** Parses the planner's query string; absent fields take the defaults, bad ones get a message each. */
-export function parsePlannerQuery(query: Record<string, unknown>, t: Translate, locale: Locale): PlannerParse {
+/**
+ * Parses the planner's query string; absent fields take the defaults (family: the study's exposed
+ * segments when given), bad ones get a message each.
+ */
+export function parsePlannerQuery(query: Record<string, unknown>, t: Translate, locale: Locale, familyDefault?: number): PlannerParse {
+  const defaults: PlannerValues = { ...PLANNER_DEFAULTS, ...(familyDefault !== undefined ? { family: String(familyDefault) } : {}) };
   const values = {} as PlannerValues;
   const numbers = {} as Partial<PlannerInput>;
   const errors: FieldErrors = {};
   for (const field of Object.keys(PLANNER_DEFAULTS) as PlannerField[]) {
     const raw = query[field];
     // A repeated parameter (?lift=1&lift=2) is not a number either; keep its first value on the page.
-    values[field] = raw === undefined ? PLANNER_DEFAULTS[field] : typeof raw === "string" ? raw : String(Array.isArray(raw) ? (raw[0] ?? "") : "");
+    values[field] = raw === undefined ? defaults[field] : typeof raw === "string" ? raw : String(Array.isArray(raw) ? (raw[0] ?? "") : "");
     const n = typeof raw === "string" || raw === undefined ? decimal(values[field]) : undefined;
     if (n === undefined || !Number.isFinite(n)) errors[field] = t("planner.errors.number");
     else numbers[field] = n;
   }
-  const { baseline, lift, confidence, power } = numbers;
+  const { baseline, lift, confidence, power, family } = numbers;
   if (baseline !== undefined && (baseline < BASELINE_RANGE.min || baseline > BASELINE_RANGE.max)) {
     errors["baseline"] = t("planner.errors.baseline", BASELINE_RANGE);
   }
@@ -72,6 +85,9 @@ export function parsePlannerQuery(query: Record<string, unknown>, t: Translate, 
   if (power !== undefined && (power < POWER_RANGE.min || power > POWER_RANGE.max)) {
     errors["power"] = t("planner.errors.power", POWER_RANGE);
   }
+  if (family !== undefined && !(Number.isInteger(family) && family >= FAMILY_RANGE.min && family <= FAMILY_RANGE.max)) {
+    errors["family"] = t("planner.errors.family", FAMILY_RANGE);
+  }
   if (Object.keys(errors).length) {
     // In the order of the form, so the summary at the top reads like the fields below it.
     const ordered: FieldErrors = {};
@@ -81,13 +97,18 @@ export function parsePlannerQuery(query: Record<string, unknown>, t: Translate, 
   return { ok: true, input: numbers as PlannerInput, values };
 }
 
-/** The planning quantities in the stats functions' terms (proportions; alpha = 1 − confidence). */
+/**
+ * The planning quantities in the stats functions' terms: proportions, and alpha the per-segment
+ * level alpha / k that the verdict uses (familyAlpha = 1 − confidence, for the whole family).
+ */
 export function planParameters(input: PlannerInput) {
+  // (100 − 95) / 100 is exactly 0.05, where 1 − 0.95 is not.
+  const familyAlpha = (100 - input.confidence) / 100;
   return {
     p1: input.baseline / 100,
     p2: Math.min(1, (input.baseline + input.lift) / 100),
-    // (100 − 95) / 100 is exactly 0.05, where 1 − 0.95 is not.
-    alpha: (100 - input.confidence) / 100,
+    familyAlpha,
+    alpha: planningAlpha(familyAlpha, input.family),
     power: input.power / 100,
   };
 }
@@ -153,7 +174,8 @@ export function plannerRoutes(db: Db): Router {
   router.get("/studies/:studyId/planner", requireRole("viewer"), (req, res) => {
     const study = studyFrom(db, req);
     const segments = listSegments(db, study.id);
-    const parsed = parsePlannerQuery(req.query as Record<string, unknown>, req.t, req.locale);
+    const exposed = segments.filter((s) => s.role === "exposed").length;
+    const parsed = parsePlannerQuery(req.query as Record<string, unknown>, req.t, req.locale, Math.max(1, exposed));
     const pp = (proportion: number) => formatDecimal(proportion * 100, req.locale);
     const common = {
       study,
@@ -168,8 +190,11 @@ export function plannerRoutes(db: Db): Router {
     const { input } = parsed;
     const perSegment = respondentsNeeded(input);
     const segmentCount = segments.length || 3;
-    const { p1, p2 } = planParameters(input);
-    const plan = { ...input, p1, p2, perSegment, segments: segmentCount, total: perSegment * segmentCount * 2 };
+    const { p1, p2, familyAlpha, alpha } = planParameters(input);
+    const f = numberFormats(req.locale);
+    // The same sentence as the results' "lift detectable yet?", so both say which level they use.
+    const alphaText = req.t("fieldwork.alpha", { count: input.family, alpha: f.alpha(familyAlpha), level: f.alpha(alpha) });
+    const plan = { ...input, p1, p2, alpha, alphaText, perSegment, segments: segmentCount, total: perSegment * segmentCount * 2 };
     const waves = detectableByWave(db, study.id, input, perSegment, req.locale, study.defaultLocale);
     res.render("planner/index", { ...common, errors: {}, plan, waves });
   });
