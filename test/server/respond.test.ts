@@ -62,9 +62,10 @@ describe("survey page", () => {
     expect(res.text.match(/<fieldset/g)).toHaveLength(4);
     expect(res.text.match(/<legend>/g)).toHaveLength(4);
     for (const field of ["q_aided", "q_recall", "q_fav", "q_feedback"]) expect(res.text).toContain(`name="${field}"`);
-    // Every input has a label bound to it.
-    const ids = [...res.text.matchAll(/<input type="(?:radio|checkbox)" id="([^"]+)"/g)].map((m) => m[1]);
-    for (const id of ids) expect(res.text).toContain(`<label for="${id}">`);
+    // Every choice input sits inside its own label (the whole row is the tap target).
+    const inputs = res.text.match(/<input type="(?:radio|checkbox)"/g) ?? [];
+    expect(inputs.length).toBeGreaterThan(0);
+    expect(res.text.match(/<label class="(?:opt|pt)"><input type="(?:radio|checkbox)"/g)).toHaveLength(inputs.length);
     expect(res.text).not.toMatch(/<script/);
 
     const cssUrl = /<link rel="stylesheet" href="([^"]+)">/.exec(res.text)![1]!;
@@ -209,7 +210,7 @@ describe("validation", () => {
         const body = { ...validAnswers(), ...change };
         const res = await post(agent, url, fields, body).expect(422);
         expect(res.text).toContain(`<p class="error" id="q_${key}-error">${text.replace(/“|”/g, (c) => c)}</p>`);
-        expect(res.text).toContain(`aria-describedby="q_${key}-error"`);
+        expect(res.text).toMatch(new RegExp(`aria-describedby="q_${key}-error(?: q_${key}-ends)?"`));
         expect(res.text).toContain(`href="#q_${key}"`);
         // Answers that were fine are still there.
         if (key !== "recall") expect(res.text).toMatch(/name="q_recall" value="yes" checked/);
