@@ -44,7 +44,8 @@ export interface RespondentCount {
   flagged: number;
 }
 
-function eligible(filter: CountFilter): SQL {
+/** Responses counted in results: completed in the waves, not excluded (unless asked), not flagged (unless asked). */
+export function eligible(filter: CountFilter): SQL {
   const conditions = [inArray(responses.waveId, [...filter.waveIds]), eq(responses.status, "completed")];
   if (!filter.includeExcluded) conditions.push(eq(responses.excluded, false));
   if (!filter.includeFlagged) conditions.push(isNull(responses.qualityFlags));

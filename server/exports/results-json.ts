@@ -1,6 +1,7 @@
 import type { Locale, Wave } from "../../db/schema.js";
 import type { LiftTable, LiftTableCount } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
+import type { CompetitorCheck } from "../services/competitors.js";
 import type { MetricBaseCell, StudyResults } from "../services/results.js";
 
 export const RESULTS_JSON_FORMAT = "brand-lift/results@1";
@@ -22,6 +23,8 @@ export interface ResultsJson {
   bases: MetricBaseCell[];
   /** stats/liftTable's output as it is. */
   table: LiftTable;
+  /** Competitors as a check: each brand's share per segment and wave, the brand's lift net of the average competitor. */
+  competitors: CompetitorCheck[];
 }
 
 export interface WaveJson {
@@ -72,5 +75,6 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     counts: results.counts,
     bases: results.bases,
     table: results.table,
+    competitors: results.competitors,
   };
 }

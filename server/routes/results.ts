@@ -11,6 +11,7 @@ import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
+import { competitorsView } from "../presenters/competitors.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
@@ -102,6 +103,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     });
     return {
       fieldwork: fieldworkData(req, study, results),
+      competitors: competitorsView(results, req.locale, req.t),
       exclusion,
       sensitivity,
       themes,

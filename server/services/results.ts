@@ -15,6 +15,7 @@ import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
+import { competitorChecks, type CompetitorCheck } from "./competitors.js";
 import type { Translate } from "../i18n/index.js";
 
 /**
@@ -111,6 +112,8 @@ export interface StudyResults {
   table: LiftTable;
   /** Metric key → label in the reader's language. */
   metricLabels: Record<string, string>;
+  /** Every brand of the aided list (and coded in unaided answers) per wave, and the brand's lift net of them. */
+  competitors: CompetitorCheck[];
 }
 
 export type ResultsProblem = "no_waves";
@@ -155,7 +158,8 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
     flagged,
     leftOut: skipped + partial + excluded + decoy + flagged,
   }));
-  return { study, waves, pre, post, segments, questions, options, counts, respondents, bases, table, metricLabels };
+  const competitors = competitorChecks(db, { study, pre, post, segments, questions, table, filter, confidence: options.confidence as ConfidenceLevel, locale });
+  return { study, waves, pre, post, segments, questions, options, counts, respondents, bases, table, metricLabels, competitors };
 }
 
 interface TableInput {
