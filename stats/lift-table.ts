@@ -157,7 +157,13 @@ export interface LiftFamily {
   metric: string;
   kind: "segments" | "total" | "control";
   measure: VerdictMeasure;
+  /** Rows of the family with responses in both waves. */
   rowIds: string[];
+  /**
+   * Members the design states (every exposed, resp. control, segment of the study; 1 for a
+   * total), whether or not they have responses yet; those without count as p = 1.
+   */
+  size: number;
   adjustment: AdjustmentMethod;
   /** Family-wise significance level. */
   alpha: number;
@@ -396,13 +402,16 @@ export function liftTable(input: LiftTableInput): LiftTable {
     drafts.push(...metricDrafts);
   }
 
-  const families = familiesOf(drafts, settings);
+  const families = familiesOf(drafts, segments, settings);
   const adjusted = new Map<Draft, number>();
   const familySize = new Map<string, number>();
   for (const family of families) {
     const members = drafts.filter((d) => d.familyKey === family.key);
-    familySize.set(family.key, members.length);
-    const p = adjustPValues(members.map((d) => measureOf(d).pValue), settings.adjustment);
+    familySize.set(family.key, family.size);
+    // A member without responses in a wave still belongs to the family the design states: it
+    // enters the adjustment as p = 1, so missing data never makes the others' verdicts laxer.
+    const missing = new Array<number>(family.size - members.length).fill(1);
+    const p = adjustPValues([...members.map((d) => measureOf(d).pValue), ...missing], settings.adjustment);
     members.forEach((d, i) => adjusted.set(d, p[i]!));
   }
   const rows = drafts.map((draft) => finishRow(draft, adjusted.get(draft)!, familySize.get(draft.familyKey)!, settings, input));
@@ -707,27 +716,33 @@ function measureOf(draft: Draft): Measure {
   return draft.did?.measure ?? draft.lift;
 }
 
-function familiesOf(drafts: readonly Draft[], settings: Settings): LiftFamily[] {
+function familiesOf(drafts: readonly Draft[], segments: readonly LiftTableSegment[], settings: Settings): LiftFamily[] {
+  const declared = {
+    segments: segments.filter((s) => (s.role ?? "exposed") === "exposed").length,
+    control: segments.filter((s) => s.role === "control").length,
+    total: 1,
+  };
   const families = new Map<string, LiftFamily>();
   for (const draft of drafts) {
     const { metric, kind, role } = draft.identity;
     let family = families.get(draft.familyKey);
     if (family === undefined) {
+      const familyKind = role === "control" ? "control" : kind === "total" ? "total" : "segments";
       family = {
         key: draft.familyKey,
         metric,
-        kind: role === "control" ? "control" : kind === "total" ? "total" : "segments",
+        kind: familyKind,
         measure: draft.did ? "did" : "lift",
         rowIds: [],
+        size: declared[familyKind],
         adjustment: settings.adjustment,
         alpha: settings.alpha,
-        planningAlpha: settings.alpha,
+        planningAlpha: planningAlpha(settings.alpha, declared[familyKind]),
       };
       families.set(draft.familyKey, family);
     }
     family.rowIds.push(rowId(draft));
   }
-  for (const family of families.values()) family.planningAlpha = planningAlpha(settings.alpha, family.rowIds.length);
   return [...families.values()];
 }
 
