@@ -70,8 +70,10 @@ function targets(page: Page): Promise<Box[]> {
 
 /** Clicks a label near its right end, far from its input (which sits at the left or is hidden). */
 async function clickFarFromInput(page: Page, selector: string): Promise<void> {
-  const box = (await page.locator(selector).boundingBox())!;
-  await page.mouse.click(box.x + box.width - 6, box.y + box.height / 2);
+  const row = page.locator(selector);
+  await row.scrollIntoViewIfNeeded(); // options are rotated: the row may be below the fold
+  const box = (await row.boundingBox())!;
+  await row.click({ position: { x: box.width - 6, y: box.height / 2 } });
 }
 
 describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, item 7)", () => {
