@@ -147,6 +147,7 @@ const PAGES: PageRoute[] = [
   { method: "GET", pattern: "/studies/:studyId/questions/:key/edit", role: "researcher", ok: 200 },
   { method: "POST", pattern: "/studies/:studyId/questions/:key", role: "researcher", ok: 303, form: () => recallEdit },
   { method: "POST", pattern: "/studies/:studyId/questions/:key/move", role: "researcher", ok: 303, form: () => ({ direction: "up" }) },
+  { method: "POST", pattern: "/studies/:studyId/questions/:key/page-break", role: "researcher", ok: 303, form: () => ({ on: "1" }) },
   { method: "POST", pattern: "/studies/:studyId/questions/:key/delete", role: "researcher", ok: 303, url: (w) => `/studies/${w.params.studyId}/questions/feedback/delete` },
   { method: "GET", pattern: "/studies/:studyId/preview", role: "viewer", ok: 200 },
   { method: "POST", pattern: "/studies/:studyId/waves", role: "researcher", ok: 303, form: () => ({ kind: "pre", label: "", target_subscribers: "100" }) },
