@@ -1,8 +1,10 @@
 /**
  * Small stop-word lists for feedback themes and the coding review queue: function words,
- * pronouns, auxiliaries and fillers that say nothing about a product. Negations ("не", "no",
- * "not") are stop words too; themes lose "не нравится" vs "нравится", which is why examples
- * are shown beside every term. Words are lower case with ё written as е.
+ * pronouns, auxiliaries and fillers that say nothing about a product, including the wish words
+ * of a "what would you change" answer ("хочу", "добавьте", "please"), which would otherwise start
+ * half the phrases. Negations ("не", "no", "not") are listed too; themes glue them to the next
+ * word first (themes.ts), so "не нравится" stays apart from "нравится". Words are lower case
+ * with ё written as е.
  */
 
 export const RUSSIAN_STOP_WORDS: ReadonlySet<string> = new Set(
@@ -13,7 +15,9 @@ export const RUSSIAN_STOP_WORDS: ReadonlySet<string> = new Set(
   со так также такой там тем то тогда того тоже только том ту тут ты у уж уже хотя чего чей чем что
   чтобы чуть эта эти это этого этой этом этот я бы ведь вообще вроде именно какие какое когда-то
   кроме лишь между нам нами ним ними нибудь ничего нужно оба около пока разве сейчас сказать совсем
-  стал стало сюда та те тех тобой тебе тебя того тоже туда хоть через чтоб эту`.split(/\s+/),
+  стал стало сюда та те тех тобой тебе тебя того тоже туда хоть через чтоб эту
+  хочу хотел хотела хотелось хотим хотят хотели пожалуйста сделайте добавьте пусть теперь особенно
+  ваш ваша ваше ваши вашего вашей вашем вашу ваших`.split(/\s+/),
 );
 
 export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set(
@@ -24,7 +28,8 @@ export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set(
   should so some such than that the their theirs them themselves then there these they this those
   through to too under until up very was we were what when where which while who whom why will with
   would you your yours yourself yourselves also really get got dont don t s im ive
-  maybe much many make made one thing things lot`.split(/\s+/),
+  maybe much many make made one thing things lot
+  please want wish like add yet bit`.split(/\s+/),
 );
 
 export function isStopWord(word: string): boolean {

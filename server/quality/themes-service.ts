@@ -2,12 +2,14 @@ import type { Db } from "../../db/client.js";
 import { listThemeAnswers } from "../../db/queries/quality.js";
 import type { Locale, Segment, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
-import { summarizeThemes, type ThemeSummary } from "./themes.js";
+import { DEFAULT_MIN_COUNT, summarizeThemes, type ThemeSummary } from "./themes.js";
 
 /** Feedback themes per open question, wave and segment, for the results page and the report. */
 
 /** Answers read per page at most: a summary of 50,000 answers says what a larger one would. */
 export const MAX_THEME_ANSWERS = 50_000;
+/** Themes shown per group before "all themes": a dozen phrases is what a reader takes in. */
+export const TOP_THEMES = 12;
 
 export interface ThemeGroup {
   wave: Wave;
@@ -18,6 +20,10 @@ export interface ThemeGroup {
 export interface QuestionThemes {
   questionId: number;
   label: string;
+  /** Themes shown per group before the rest is folded away (TOP_THEMES). */
+  top: number;
+  /** Answers a phrase needs to be a theme. */
+  minCount: number;
   groups: ThemeGroup[];
 }
 
@@ -58,6 +64,8 @@ export function feedbackThemes(
   return questions.map((q) => ({
     questionId: q.id,
     label: localize(q.text, input.locale, input.fallback) || q.key,
+    top: TOP_THEMES,
+    minCount: DEFAULT_MIN_COUNT,
     groups: waves.flatMap((wave) =>
       segments.flatMap((segment) => {
         const answers = byGroup.get(`${q.id}|${wave.id}|${segment.id}`);
