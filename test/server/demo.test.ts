@@ -43,14 +43,28 @@ const AWARE: Record<DemoMetric, (a: DemoAnswers) => boolean> = {
   consideration: (a) => (a.consideration ?? 0) >= 4,
 };
 
-/** Counts per metric × segment × wave from the in-memory records: completed, not excluded. */
+/**
+ * Whether a respondent is in a metric's base, decided here from the answers alone: answered the
+ * question (a non-empty text for the open one) and, for the advantages, picked no decoy.
+ */
+const IN_BASE: Record<DemoMetric, (a: DemoAnswers) => boolean> = {
+  unaided_awareness: (a) => a.unaided.trim().length > 0,
+  aided_awareness: (a) => a.aided.length > 0,
+  ad_recall: (a) => a.ad_recall !== undefined && a.ad_recall !== "",
+  advantage_awareness: (a) => (a.advantages ?? []).length > 0 && !(a.advantages ?? []).includes("decoy"),
+  favorability: (a) => a.favorability !== undefined,
+  consideration: (a) => a.consideration !== undefined,
+};
+
+/** Counts per metric × segment × wave from the in-memory records: completed, not excluded, in the base. */
 function countsFromRecords(data: DemoData, waveIds: readonly [number, number]): LiftTableCount[] {
   const out: LiftTableCount[] = [];
   DEMO_WAVES.forEach((wave, i) => {
     for (const segment of DEMO_SEGMENTS) {
       const counted = data[wave].filter((r) => r.segment === segment && r.status === "completed" && !r.excluded);
       for (const metric of DEMO_METRICS) {
-        out.push({ metric, segment, wave: String(waveIds[i]), x: counted.filter((r) => AWARE[metric](r.answers)).length, n: counted.length });
+        const base = counted.filter((r) => IN_BASE[metric](r.answers));
+        out.push({ metric, segment, wave: String(waveIds[i]), x: base.filter((r) => AWARE[metric](r.answers)).length, n: base.length });
       }
     }
   });
@@ -145,8 +159,11 @@ describe("demo study", () => {
   });
 
   it("has every results row equal to liftTable on the independent counts (x/n, p-values, intervals, verdicts)", () => {
+    // Metrics in questionnaire order (the template asks ad recall after the advantages).
+    const order = Object.keys(computed.metricLabels);
+    expect([...order].sort()).toEqual([...DEMO_METRICS].sort());
     const expected = liftTable({
-      metrics: DEMO_METRICS.map((key) => ({ key })),
+      metrics: order.map((key) => ({ key })),
       segments: DEMO_SEGMENTS.map((key) => ({ key, audienceSize: AUDIENCE.post[key] })),
       counts: independent,
       waves: { pre: String(demo.waveIds[0]), post: String(demo.waveIds[1]) },
@@ -206,7 +223,7 @@ describe("demo study", () => {
     expect(uses).toHaveLength(6);
     for (const u of uses) expect(u.uses).toBe(u.completed);
     const totalAided = computed.table.rows.find((r) => r.id === "aided_awareness:total")!;
-    expect(totalAided.totalMethod).toBe("stratified");
+    expect(totalAided.totalMethod).toBe("audience");
     expect(totalAided.liftedUsers).not.toBeNull();
   });
 });
