@@ -69,3 +69,18 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
   });
 }
+
+/**
+ * Answers a survey link page after page with the same answers (each page takes the fields it
+ * asks), until the thank-you redirect; returns that last response. The unaided question ends its
+ * page, so a template survey has several.
+ */
+export async function answerAllPages(agent: ReturnType<typeof request.agent>, url: string, answers: Record<string, unknown>, maxPages = 8) {
+  for (let page = 0; page < maxPages; page++) {
+    const html = (await agent.get(url).expect(200)).text;
+    const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="(_\w)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+    const posted = await agent.post(url).type("form").send({ ...hidden, ...answers }).expect(303);
+    if (!String(posted.headers["location"]).startsWith(url) || String(posted.headers["location"]).includes("/thanks")) return posted;
+  }
+  throw new Error(`answerAllPages: ${url} still asks after ${maxPages} pages`);
+}

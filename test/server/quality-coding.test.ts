@@ -12,7 +12,7 @@ import { computeResults, resultsQuery } from "../../server/services/results.js";
 import { MENTION_CASES, MENTION_CODES } from "../fixtures/quality/mentions.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { openSurvey } from "../fixtures/surveys.js";
-import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { addUser, answerAllPages, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
 describe("unaided-awareness coding: the mention table", () => {
   const codebook = compileCodebook(MENTION_CODES);
@@ -128,22 +128,16 @@ describe("coding in a study", () => {
     const survey = openSurvey(db, brandLiftTemplate({ studyName: "S", brand: "Вкусно и точка", locale: "ru", competitors: ["Шоколадница"] }));
     const agent = request.agent(app);
     const url = `/s/${survey.links["subscribers"]!.token}`;
-    const page = await agent.get(url).expect(200);
-    const fields = Object.fromEntries([...page.text.matchAll(/<input type="hidden" name="(_\w)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
-    await agent
-      .post(url)
-      .type("form")
-      .send({
-        ...fields,
-        q_unaided: "шоколадница, вкусно и точка",
-        q_aided: ["brand"],
-        q_ad_recall: "yes",
-        q_favorability: "4",
-        q_consideration: "4",
-        q_attention: "strongly_agree",
-        q_feedback: "",
-      })
-      .expect(303);
+    await answerAllPages(agent, url, {
+      q_unaided: "шоколадница, вкусно и точка",
+      q_aided: ["brand"],
+      q_advantages: ["none"],
+      q_ad_recall: "yes",
+      q_favorability: "4",
+      q_consideration: "4",
+      q_attention: "strongly_agree",
+      q_feedback: "",
+    });
     const stored = db.select().from(responses).get()!;
     expect(stored.status).toBe("completed");
     expect(stored.qualityFlags).toEqual([{ code: "attention", detail: "question=attention" }]);
