@@ -7,8 +7,9 @@ import type { StudyResults } from "../services/results.js";
 import { resultsRScript } from "./r-script.js";
 import { codebookCsv, writeResponsesCsv, writeResponsesXlsx } from "./responses-output.js";
 import { responseLayout } from "./responses.js";
+import { csvDialect, csvFileName, type CsvDialect } from "./csv-dialect.js";
 import { resultsCsv } from "./results-csv.js";
-import { DELIMITERS, loadResults, parseExportQuery, type ExportQuery } from "./results-data.js";
+import { loadResults, parseExportQuery } from "./results-data.js";
 import { resultsJson } from "./results-json.js";
 import { writeResultsXlsx } from "./results-xlsx.js";
 
@@ -16,7 +17,8 @@ import { writeResultsXlsx } from "./results-xlsx.js";
  * Request handlers of every export, shared by the researcher pages (cookie session, routes/exports.ts)
  * and the JSON API (Bearer token, routes/api.ts): the route decides who may call and how the study
  * is named in the URL; everything else is here. Each export is written to the audit log as
- * `study.export.<kind>`.
+ * `study.export.<kind>` (CSV ones with their dialect). CSV dialects (`?format=excel-ru|excel-en|raw`,
+ * by default the reader's language) are in csv-dialect.ts.
  */
 
 export const EXPORT_KINDS = [
@@ -65,19 +67,19 @@ function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Stu
     const options = parseExportQuery(db, study, req.query, req.t);
     const results = loadResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
-    audit(db, req, study, kind, describeOptions(results, options));
-    await sendResults(db, kind, req, res, study, results, options, inline);
+    const dialect = csvDialect(options, req.locale);
+    audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
+    await sendResults(db, kind, req, res, study, results, dialect, inline);
   };
 }
 
-function describeOptions(results: StudyResults, options: ExportQuery): Record<string, unknown> {
+function describeOptions(results: StudyResults): Record<string, unknown> {
   return {
     pre: results.pre.id,
     post: results.post.id,
     confidence: results.options.confidence,
     adjustment: results.options.adjustment,
     flagged: results.options.flagged,
-    ...(options.delimiter !== "comma" ? { delimiter: options.delimiter } : {}),
   };
 }
 
@@ -88,13 +90,13 @@ async function sendResults(
   res: Response,
   study: Study,
   results: StudyResults,
-  options: ExportQuery,
+  dialect: CsvDialect,
   inline: boolean,
 ): Promise<void> {
   switch (kind) {
     case "results_csv":
-      res.attachment(fileName(study, "results.csv")).type("text/csv; charset=utf-8");
-      res.send(resultsCsv(results, req.locale, req.t, DELIMITERS[options.delimiter]));
+      res.attachment(csvFileName(study.id, "results", dialect)).type("text/csv; charset=utf-8");
+      res.send(resultsCsv(results, req.locale, req.t, dialect));
       return;
     case "results_json":
       if (!inline) res.attachment(fileName(study, "results.json"));
@@ -125,19 +127,19 @@ async function sendResults(
 function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "codebook_csv", studyOf: (req: Request) => Study): RequestHandler {
   return async (req, res) => {
     const study = studyOf(req);
-    // Only the delimiter applies here; wave and result options are ignored.
-    const options = parseExportQuery(db, study, { delimiter: req.query["delimiter"] }, req.t);
-    const delimiter = DELIMITERS[options.delimiter];
+    // Only the CSV dialect applies here; wave and result options are ignored.
+    const options = parseExportQuery(db, study, { format: req.query["format"], delimiter: req.query["delimiter"] }, req.t);
+    const dialect = csvDialect(options, req.locale);
     const layout = responseLayout(db, study, req.locale, req.t);
-    audit(db, req, study, kind, options.delimiter !== "comma" ? { delimiter: options.delimiter } : {});
+    audit(db, req, study, kind, kind === "responses_xlsx" ? {} : { format: dialect.format });
     if (kind === "codebook_csv") {
-      res.attachment(fileName(study, "codebook.csv")).type("text/csv; charset=utf-8");
-      res.send(codebookCsv(layout, req.t, delimiter));
+      res.attachment(csvFileName(study.id, "codebook", dialect)).type("text/csv; charset=utf-8");
+      res.send(codebookCsv(layout, req.t, dialect));
       return;
     }
     if (kind === "responses_csv") {
-      res.attachment(fileName(study, "responses.csv")).type("text/csv; charset=utf-8");
-      await writeResponsesCsv(db, layout, res, delimiter);
+      res.attachment(csvFileName(study.id, "responses", dialect)).type("text/csv; charset=utf-8");
+      await writeResponsesCsv(db, layout, res, dialect);
       return;
     }
     res.attachment(fileName(study, "responses.xlsx")).type(XLSX_TYPE);

@@ -3,6 +3,7 @@ import ExcelJS from "exceljs";
 import type { Db } from "../../db/client.js";
 import { toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
+import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
 import { codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
 import { xlsxCell } from "./xlsx.js";
@@ -31,9 +32,12 @@ const csvCell = (v: Cell): Cell => (typeof v === "number" && !Number.isFinite(v)
  * Raw responses as CSV (BOM, RFC 4180, text neutralised by toCsvRow), written chunk by chunk:
  * each chunk's rows go out in one write, and the next chunk is read only after the client has
  * taken it (the return value of write and the "drain" event, which compression forwards).
+ * The dialect sets the delimiter and decimal mark; nothing is rounded (the numbers are ids,
+ * answers and durations in milliseconds, exact as they are).
  */
-export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, delimiter: "," | ";"): Promise<number> {
-  let buffer = BOM + toCsvRow(layout.columns, delimiter);
+export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect): Promise<number> {
+  const { delimiter, decimal } = dialect;
+  let buffer = BOM + toCsvRow(layout.columns, delimiter, decimal);
   const flush = async () => {
     const ok = out.write(buffer);
     buffer = "";
@@ -41,7 +45,7 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
   };
   const count = await streamResponses(db, layout, {
     row: (cells) => {
-      buffer += toCsvRow(cells.map(csvCell), delimiter);
+      buffer += toCsvRow(cells.map(csvCell), delimiter, decimal);
     },
     pause: flush,
     closed: () => out.destroyed,
@@ -51,8 +55,8 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
 }
 
 /** The codebook alone as CSV (the CSV export's companion; XLSX carries it as a sheet). */
-export function codebookCsv(layout: ResponseLayout, t: Translate, delimiter: "," | ";"): string {
-  return BOM + codebookRows(layout, t).map((r) => toCsvRow(r, delimiter)).join("");
+export function codebookCsv(layout: ResponseLayout, t: Translate, dialect: CsvDialect): string {
+  return BOM + codebookRows(layout, t).map((r) => toCsvRow(r, dialect.delimiter, dialect.decimal)).join("");
 }
 
 /** Bytes exceljs has handed to the zip archiver for the entry being written but the archiver has not compressed yet. */

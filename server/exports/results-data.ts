@@ -5,17 +5,18 @@ import type { Locale, Study } from "../../db/schema.js";
 import { ValidationError } from "../errors.js";
 import type { Translate } from "../i18n/index.js";
 import { computeResults, resultsQuery, type StudyResults } from "../services/results.js";
+import { CSV_FORMATS, LEGACY_DELIMITERS } from "./csv-dialect.js";
 
 /**
  * The parameters every results export accepts: those of the results page (pre, post, confidence,
- * adjustment, flagged) plus the CSV delimiter. Unknown parameters (lang, …) are ignored.
+ * adjustment, flagged) plus the CSV dialect (`format`, or the older `delimiter`; see
+ * csv-dialect.ts). Unknown parameters (lang, …) are ignored.
  */
 export const exportQuery = resultsQuery.extend({
-  delimiter: z.enum(["comma", "semicolon"]).default("comma"),
+  format: z.enum(CSV_FORMATS).optional(),
+  delimiter: z.enum(LEGACY_DELIMITERS).optional(),
 });
 export type ExportQuery = z.infer<typeof exportQuery>;
-
-export const DELIMITERS = { comma: ",", semicolon: ";" } as const;
 
 /** Zod issues as `{ field: message }` (first message per field). */
 function issuesByField(error: z.ZodError): Record<string, string> {
@@ -34,7 +35,13 @@ function issuesByField(error: z.ZodError): Record<string, string> {
  */
 export function parseExportQuery(db: Db, study: Study, query: unknown, t: Translate): ExportQuery {
   const parsed = exportQuery.safeParse(query);
-  if (!parsed.success) throw new ValidationError(issuesByField(parsed.error));
+  if (!parsed.success) {
+    const details = issuesByField(parsed.error);
+    // The CSV parameters are ours alone: say which values they take, in the reader's language.
+    if (details["format"] !== undefined) details["format"] = t("exports.errors.format");
+    if (details["delimiter"] !== undefined) details["delimiter"] = t("exports.errors.delimiter");
+    throw new ValidationError(details);
+  }
   const options = parsed.data;
   if (options.pre !== undefined || options.post !== undefined) {
     const ids = new Set(listWaves(db, study.id).map((w) => w.id));
@@ -49,6 +56,6 @@ export function parseExportQuery(db: Db, study: Study, query: unknown, t: Transl
 
 /** computeResults for an export; "no_waves" when the study has no two waves to compare. */
 export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): StudyResults | "no_waves" {
-  const { delimiter: _delimiter, ...resultOptions } = options;
+  const { delimiter: _delimiter, format: _format, ...resultOptions } = options;
   return computeResults(db, study, resultOptions, locale, t);
 }

@@ -77,7 +77,8 @@ describe("raw responses export", () => {
     const { db, fixture, viewer, base } = await setup();
     const res = await viewer.get(`${base}/responses.csv`).expect(200);
     expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
-    expect(res.headers["content-disposition"]).toMatch(/study-\d+-responses\.csv/);
+    // An English reader gets the English Excel dialect by default: ',' and '.'.
+    expect(res.headers["content-disposition"]).toMatch(/study-\d+-responses-excel-en\.csv/);
     const rows = parseCsv(withoutBom(res.text), ",");
     expect(rows[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     expect(rows.length - 1).toBe(fixture.completed);
@@ -108,11 +109,40 @@ describe("raw responses export", () => {
     expect(body.every((r) => r[col("duration_s")] === "60")).toBe(true);
   });
 
-  it("CSV with semicolons parses back to the same cells", async () => {
-    const { viewer, base } = await setup();
-    const comma = parseCsv(withoutBom((await viewer.get(`${base}/responses.csv`).expect(200)).text), ",");
-    const semi = parseCsv(withoutBom((await viewer.get(`${base}/responses.csv?delimiter=semicolon`).expect(200)).text), ";");
-    expect(semi).toEqual(comma);
+  it("CSV dialects: Russian readers get ';' and a decimal comma, English ',' and '.'; every dialect parses back to the same values", async () => {
+    const { db, fixture, viewer, base } = await setup();
+    // A duration with a fraction of a second, so a decimal mark is written.
+    const first = expectedRows(db, fixture)[0]![0] as number;
+    db.$client.prepare("UPDATE responses SET duration_ms = 61234 WHERE id = ?").run(first);
+    const get = async (query: string) => {
+      const res = await viewer.get(`${base}/responses.csv?${query}`).expect(200);
+      return { name: String(res.headers["content-disposition"]), text: res.text };
+    };
+    const raw = await get("format=raw");
+    const ru = await get("lang=ru");
+    const en = await get("lang=en");
+    expect(raw.name).toMatch(/study-\d+-responses-raw\.csv/);
+    expect(ru.name).toMatch(/study-\d+-responses-excel-ru\.csv/);
+    expect(en.name).toMatch(/study-\d+-responses-excel-en\.csv/);
+
+    const expected = expectedRows(db, fixture).map((r) => r.map(asCsv));
+    const rawRows = parseCsv(withoutBom(raw.text), ",");
+    expect(rawRows.slice(1)).toEqual(expected);
+    const duration = rawRows[0]!.indexOf("duration_s");
+    expect(rawRows[1]![duration]).toBe("61.234");
+    expect(parseCsv(withoutBom(en.text), ",")).toEqual(rawRows);
+
+    const ruRows = parseCsv(withoutBom(ru.text), ";");
+    expect(ruRows[0]).toEqual(rawRows[0]);
+    expect(ruRows[1]![duration]).toBe("61,234");
+    // Number cells differ only by the decimal mark; text cells (answers with "." in them) are untouched.
+    const numeric = new Set(["response_id", "wave_id", "excluded", "duration_s", "aided_acme", "aided_rival", "aided_none", "fav"].map((c) => rawRows[0]!.indexOf(c)));
+    expect(ruRows.slice(1).map((r) => r.map((cell, i) => (numeric.has(i) ? cell.replace(",", ".") : cell)))).toEqual(rawRows.slice(1));
+    expect(ruRows.slice(1).map((r) => Number(r[duration]!.replace(",", ".")))).toEqual(expectedRows(db, fixture).map((r) => r[10]));
+
+    // The old delimiter parameter still answers: semicolon is the Russian Excel file, comma the raw one.
+    expect((await get("delimiter=semicolon&lang=en")).text).toBe(ru.text);
+    expect((await get("delimiter=comma")).text).toBe(raw.text);
   });
 
   it("XLSX: a Responses sheet with numbers as numbers and neutralised text, and a Codebook sheet", async () => {
@@ -149,7 +179,9 @@ describe("raw responses export", () => {
 
   it("codebook.csv: the same codebook for the CSV download, in the user's language", async () => {
     const { viewer, base } = await setup();
-    const rows = parseCsv(withoutBom((await viewer.get(`${base}/codebook.csv?lang=ru`).expect(200)).text), ",");
+    const res = await viewer.get(`${base}/codebook.csv?lang=ru`).expect(200);
+    expect(res.headers["content-disposition"]).toMatch(/study-\d+-codebook-excel-ru\.csv/);
+    const rows = parseCsv(withoutBom(res.text), ";");
     expect(rows[0]![0]).toBe("Столбец");
     expect(rows.slice(1).map((r) => r[0])).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     expect(rows.find((r) => r[0] === "aided_rival")![4]).toBe(`'${FORMULAS[0]} Соперник`);

@@ -46,7 +46,8 @@ const NUMBERS: Array<[keyof typeof EN, (r: LiftRow) => number | null]> = [
 
 /** A text cell that a spreadsheet would run as a formula; numbers (e.g. a negative lift) are data. */
 const FORMULA_START = /^[=+\-@\t\r]/;
-const isNumber = (s: string) => /^-?(\d+(\.\d+)?|\.\d+)(e[+-]?\d+)?$/.test(s);
+// A decimal comma too: "-14,3" is a number to Excel with Russian settings, not a formula.
+const isNumber = (s: string) => /^-?(\d+([.,]\d+)?|\.\d+)(e[+-]?\d+)?$/.test(s);
 
 function expectNoLiveFormula(cells: readonly string[]): void {
   for (const cell of cells) {
@@ -77,11 +78,67 @@ async function xlsx(req: request.Test): Promise<ExcelJS.Workbook> {
   return workbook;
 }
 
-/** Checks parsed results rows (header first) against liftTable's rows, number by number. */
-function expectRowsMatch(rows: string[][], table: readonly LiftRow[], headers: typeof EN) {
+/** How the Excel dialects write each number: percent / percentage points to 0.1, p to 4 decimals, whole counts. */
+const KIND: Partial<Record<keyof typeof EN, "percent" | "p" | "count">> = {
+  preShare: "percent",
+  preLower: "percent",
+  preUpper: "percent",
+  postShare: "percent",
+  postLower: "percent",
+  postUpper: "percent",
+  lift: "percent",
+  liftLower: "percent",
+  liftUpper: "percent",
+  relativeLift: "percent",
+  headroomLift: "percent",
+  verdictEstimate: "percent",
+  verdictLower: "percent",
+  verdictUpper: "percent",
+  verdictLevel: "percent",
+  pValue: "p",
+  adjustedPValue: "p",
+  probabilityOfRise: "percent",
+  preX: "count",
+  preN: "count",
+  postX: "count",
+  postN: "count",
+  minimumDetectableLift: "percent",
+};
+
+interface Dialect {
+  delimiter: "," | ";";
+  decimal: "." | ",";
+  /** Header of a column (the raw file keeps the fraction headers, the Excel ones name the unit). */
+  header: (key: keyof typeof EN) => string;
+  /** What a value of liftTable should read back as. */
+  expected: (key: (typeof NUMBERS)[number][0], value: number) => number;
+}
+
+const RAW_EN: Dialect = { delimiter: ",", decimal: ".", header: (k) => EN[k], expected: (_k, v) => v };
+const rounded = (key: (typeof NUMBERS)[number][0], v: number) => {
+  const kind = KIND[key];
+  if (kind === undefined) throw new Error(`no rounding rule for ${key}`);
+  // The page's rounding (Intl: the double's decimal expansion, ties away from zero) is toFixed's.
+  const r = kind === "percent" ? Number((v * 100).toFixed(1)) : kind === "p" ? Number(v.toFixed(4)) : Math.round(v);
+  return r || 0;
+};
+const excelHeader = (columns: typeof EN, excel: Record<string, string>) => (k: keyof typeof EN) => excel[k] ?? columns[k];
+const EXCEL_EN: Dialect = { delimiter: ",", decimal: ".", header: excelHeader(EN, messages.en.exports.excelColumns), expected: rounded };
+const EXCEL_RU: Dialect = { delimiter: ";", decimal: ",", header: excelHeader(RU, messages.ru.exports.excelColumns), expected: rounded };
+
+/** A number cell of a dialect: digits, one decimal mark of the dialect, no thousands separators. */
+function readNumber(cell: string, decimal: "." | ","): number {
+  const pattern = decimal === "," ? /^-?\d+(,\d+)?$/ : /^-?\d+(\.\d+)?(e-\d+)?$/;
+  if (!pattern.test(cell)) throw new Error(`not a number with "${decimal}": ${JSON.stringify(cell)}`);
+  return Number(cell.replace(",", "."));
+}
+
+/** Parses a CSV export (BOM first) and checks its rows against liftTable's, number by number. */
+function expectRowsMatch(text: string, table: readonly LiftRow[], dialect: Dialect): string[][] {
+  const rows = parseCsv(withoutBom(text), dialect.delimiter);
   const header = rows[0]!;
   const at = (key: keyof typeof EN) => {
-    const i = header.indexOf(headers[key]);
+    const i = header.indexOf(dialect.header(key));
     expect(i, `column ${key}`).toBeGreaterThanOrEqual(0);
     return i;
   };
@@ -95,9 +152,10 @@ function expectRowsMatch(rows: string[][], table: readonly LiftRow[], headers: t
       const cell = cells[at(key)]!;
       const expected = value(row);
       if (expected === null) expect(cell, `${row.id} ${key}`).toBe("");
-      else expect(Number(cell), `${row.id} ${key}`).toBe(expected);
+      else expect(readNumber(cell, dialect.decimal), `${row.id} ${key}`).toBe(dialect.expected(key, expected));
     }
   });
+  return rows;
 }
 
 describe("results exports", () => {
@@ -115,47 +173,111 @@ describe("results exports", () => {
     expect(r.respondents.reduce((s, x) => s + x.excluded, 0)).toBe(1);
   });
 
-  it("CSV: BOM, RFC 4180, comma or semicolon, numbers equal to liftTable's, headers in the user's language", async () => {
+  it("CSV for an English reader by default: ',' and '.', rounded (percent and pp to 0.1, p to 4 decimals), units in the headers", async () => {
     const { viewer, results, base } = await setup();
     const table = results().table.rows;
+    const res = await viewer.get(`${base}/results.csv`).expect(200);
+    expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
+    expect(res.headers["content-disposition"]).toMatch(/^attachment; filename="?study-\d+-results-excel-en\.csv"?$/);
+    const rows = expectRowsMatch(res.text, table, EXCEL_EN);
+    expectNoLiveFormula(rows.flat());
+    expect(rows[0]).toContain("Lift, pp");
+    expect(rows[0]).toContain("Pre: share aware, %");
+    // The verdict interval in percentage points to 0.1, as the page prints it.
+    const lower = rows[0]!.indexOf(EXCEL_EN.header("verdictLower"));
+    table.forEach((row, k) => {
+      const cell = rows[k + 1]![lower]!;
+      expect(cell).toMatch(/^-?\d+(\.\d)?$/);
+      expect(Math.abs(Number(cell) - row.verdictInterval.lower * 100)).toBeLessThanOrEqual(0.05 + 1e-9);
+    });
+  });
 
-    const comma = await viewer.get(`${base}/results.csv`).expect(200);
-    expect(comma.headers["content-type"]).toBe("text/csv; charset=utf-8");
-    expect(comma.headers["content-disposition"]).toMatch(/^attachment; filename="?study-\d+-results\.csv"?$/);
-    const commaRows = parseCsv(withoutBom(comma.text), ",");
-    expectRowsMatch(commaRows, table, EN);
-    expectNoLiveFormula(commaRows.flat());
+  it("CSV for a Russian reader by default: ';' and a decimal comma, Russian headers with units; the same rounded numbers", async () => {
+    const { viewer, results, base } = await setup();
+    const res = await viewer.get(`${base}/results.csv?lang=ru`).expect(200);
+    expect(res.headers["content-disposition"]).toMatch(/study-\d+-results-excel-ru\.csv/);
+    const rows = expectRowsMatch(res.text, results({}, "ru").table.rows, EXCEL_RU);
+    expectNoLiveFormula(rows.flat());
+    expect(rows[0]![0]).toBe(RU.metric);
+    expect(rows[0]).toContain("Прирост, п. п.");
+    expect(res.text).toContain("Подписчики");
+    // Shares are percentages with a decimal comma: no decimal point anywhere in a number.
+    const share = rows[0]!.indexOf(EXCEL_RU.header("preShare"));
+    expect(rows.slice(1).every((r) => /^\d+(,\d)?$/.test(r[share]!))).toBe(true);
+    expect(rows.slice(1).some((r) => r[share]!.includes(","))).toBe(true);
+    // A fall stays a number: a minus and a comma, not an apostrophe.
+    const lift = rows[0]!.indexOf(EXCEL_RU.header("lift"));
+    expect(rows.slice(1).some((r) => /^-\d+(,\d)?$/.test(r[lift]!))).toBe(true);
+    // The same figures as the English file, only written differently.
+    const en = parseCsv(withoutBom((await viewer.get(`${base}/results.csv?lang=en`).expect(200)).text), ",");
+    const enShare = en[0]!.indexOf(EXCEL_EN.header("preShare"));
+    expect(rows.slice(1).map((r) => r[share]!.replace(",", "."))).toEqual(en.slice(1).map((r) => r[enShare]));
+  });
 
-    const semi = await viewer.get(`${base}/results.csv?delimiter=semicolon&lang=ru`).expect(200);
-    const semiRows = parseCsv(withoutBom(semi.text), ";");
-    expect(semiRows[0]![0]).toBe(RU.metric);
-    expectRowsMatch(semiRows, results({}, "ru").table.rows, RU);
-    // The same numbers whatever the delimiter: plain decimals with a point.
-    const share = semiRows[0]!.indexOf(RU.preShare);
-    expect(semiRows.slice(1).map((r) => r[share])).toEqual(commaRows.slice(1).map((r) => r[commaRows[0]!.indexOf(EN.preShare)]));
-    expect(semiRows[1]![share]).toMatch(/^0\.\d+$/);
-    expect(semi.text).toContain("Подписчики");
+  it("CSV dialects are selectable whatever the language (?format=excel-ru|excel-en|raw), each with its own file name", async () => {
+    const { viewer, results, base } = await setup();
+    const names = new Set<string>();
+    for (const [format, dialect] of [["excel-ru", { ...EXCEL_RU, header: excelHeader(EN, messages.en.exports.excelColumns) }], ["excel-en", EXCEL_EN], ["raw", RAW_EN]] as const) {
+      const res = await viewer.get(`${base}/results.csv?format=${format}`).expect(200);
+      expect(res.headers["content-disposition"]).toContain(`-results-${format}.csv`);
+      names.add(String(res.headers["content-disposition"]));
+      expectRowsMatch(res.text, results().table.rows, dialect);
+    }
+    expect(names.size).toBe(3);
+    // A Russian reader can ask for the English Excel dialect: commas and points, Russian headers.
+    const ru = await viewer.get(`${base}/results.csv?lang=ru&format=excel-en`).expect(200);
+    expectRowsMatch(ru.text, results({}, "ru").table.rows, { ...EXCEL_EN, header: excelHeader(RU, messages.ru.exports.excelColumns) });
+  });
+
+  it("raw CSV keeps full precision: the numbers of liftTable exactly, fractions 0..1", async () => {
+    const { viewer, results, base } = await setup();
+    const table = results().table.rows;
+    const res = await viewer.get(`${base}/results.csv?format=raw`).expect(200);
+    const rows = expectRowsMatch(res.text, table, RAW_EN);
+    const lower = rows[0]!.indexOf(EN.verdictLower);
+    expect(rows.slice(1).every((r) => r[lower] === "" || /^-?0\.\d{10,}$/.test(r[lower]!))).toBe(true);
+  });
+
+  it("old links keep working: delimiter=comma is the raw file, delimiter=semicolon the Russian Excel one", async () => {
+    const { viewer, base } = await setup();
+    const raw = await viewer.get(`${base}/results.csv?format=raw`).expect(200);
+    const comma = await viewer.get(`${base}/results.csv?delimiter=comma`).expect(200);
+    expect(comma.text).toBe(raw.text);
+    expect(comma.headers["content-disposition"]).toContain("-results-raw.csv");
+    const excelRu = await viewer.get(`${base}/results.csv?format=excel-ru`).expect(200);
+    const semi = await viewer.get(`${base}/results.csv?delimiter=semicolon`).expect(200);
+    expect(semi.text).toBe(excelRu.text);
+    expect(semi.headers["content-disposition"]).toContain("-results-excel-ru.csv");
+    // format wins over the old parameter.
+    const both = await viewer.get(`${base}/results.csv?delimiter=semicolon&format=raw`).expect(200);
+    expect(both.text).toBe(raw.text);
   });
 
   it("CSV follows the query: waves, confidence, adjustment, flagged", async () => {
     const { viewer, results, base, fixture } = await setup();
     const query = { pre: String(fixture.pre.id), post: String(fixture.post.id), confidence: "0.9", adjustment: "bh", flagged: "0" };
-    const res = await viewer.get(`${base}/results.csv?${new URLSearchParams(query)}`).expect(200);
     const expected = results(query).table;
     expect(expected.confidenceLevel).toBe(0.9);
     expect(expected.rows.find((r) => r.id === "aided_awareness:active_unsubscribed")!.post.n).toBe(COUNTS.active_unsubscribed!.post.n);
-    expectRowsMatch(parseCsv(withoutBom(res.text), ","), expected.rows, EN);
+    const raw = await viewer.get(`${base}/results.csv?${new URLSearchParams({ ...query, format: "raw" })}`).expect(200);
+    expectRowsMatch(raw.text, expected.rows, RAW_EN);
+    const excel = await viewer.get(`${base}/results.csv?${new URLSearchParams({ ...query, format: "excel-ru" })}`).expect(200);
+    expectRowsMatch(excel.text, expected.rows, { ...EXCEL_RU, header: EXCEL_EN.header });
   });
 
   it("neutralises formula payloads in labels and keeps negative numbers numeric", async () => {
     const { viewer, base } = await setup();
-    const rows = parseCsv(withoutBom((await viewer.get(`${base}/results.csv`).expect(200)).text), ",");
-    const cells = rows.flat();
-    expect(cells).toContain(`'${FORMULAS[1]} Whose slogan is it?`); // a metric label from the question text
-    expect(cells).toContain("'+1 active");
-    expect(cells).toContain(`'-1 inactive ${XSS}`);
-    const lift = rows[0]!.indexOf(EN.lift);
-    expect(rows.slice(1).some((r) => r[lift]!.startsWith("-") && isNumber(r[lift]!))).toBe(true);
+    for (const [format, delimiter] of [["excel-en", ","], ["excel-ru", ";"], ["raw", ","]] as const) {
+      const rows = parseCsv(withoutBom((await viewer.get(`${base}/results.csv?format=${format}`).expect(200)).text), delimiter);
+      const cells = rows.flat();
+      expect(cells).toContain(`'${FORMULAS[1]} Whose slogan is it?`); // a metric label from the question text
+      expect(cells).toContain("'+1 active");
+      expect(cells).toContain(`'-1 inactive ${XSS}`);
+      const lift = rows[0]!.indexOf(format === "raw" ? EN.lift : messages.en.exports.excelColumns.lift);
+      expect(rows.slice(1).some((r) => r[lift]!.startsWith("-") && isNumber(r[lift]!))).toBe(true);
+      // Only numbers may start with a minus unneutralised.
+      expect(cells.filter((c) => FORMULA_START.test(c) && !isNumber(c))).toEqual([]);
+    }
   });
 
   it("XLSX: one sheet per metric with the same numbers (as numbers), and a Methods sheet", async () => {
@@ -242,11 +364,39 @@ describe("results exports: the study name reaches the Methods sheet neutralised"
   });
 });
 
+describe("the results page's export links", () => {
+  it("lists each CSV dialect with a plain label in the reader's language, the reader's default first, and every link downloads", async () => {
+    const { viewer, base } = await setup();
+    for (const locale of ["ru", "en"] as const) {
+      const html = (await viewer.get(`${base}/results?lang=${locale}`).expect(200)).text;
+      const list = /<ul class="actions exports">([\s\S]*?)<\/ul>/.exec(html)![1]!;
+      const links = [...list.matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)].map((m) => ({ href: m[1]!.replace(/&amp;/g, "&"), label: m[2]! }));
+      const labels = messages[locale].exports.links;
+      const csv = links.filter((l) => l.href.includes("/results.csv?"));
+      expect(csv.map((l) => new URL(l.href, "http://x").searchParams.get("format"))).toEqual(
+        locale === "ru" ? ["excel-ru", "excel-en", "raw"] : ["excel-en", "excel-ru", "raw"],
+      );
+      expect(csv.map((l) => l.label)).toEqual(csv.map((l) => labels.results_csv[new URL(l.href, "http://x").searchParams.get("format") as "raw"]));
+      expect(links.filter((l) => l.href.includes("/responses.csv?")).map((l) => l.label)).toEqual(
+        (locale === "ru" ? (["excel-ru", "excel-en", "raw"] as const) : (["excel-en", "excel-ru", "raw"] as const)).map((f) => labels.responses_csv[f]),
+      );
+      // Labels, not file names.
+      expect(links.every((l) => !/\.(csv|xlsx|json|R)$/.test(l.label))).toBe(true);
+      if (locale === "ru") {
+        for (const l of links) {
+          const res = await viewer.get(l.href).buffer(true).parse(binary).expect(200);
+          expect(res.headers["content-disposition"], l.href).toContain("attachment");
+        }
+      }
+    }
+  });
+});
+
 describe("export routes: query validation and studies without waves", () => {
   it("answers 422 validation_failed to bad parameters (API) and a 422 page (web)", async () => {
     const { viewer, api, fixture, base } = await setup();
     const id = fixture.study.id;
-    for (const query of ["confidence=0.5", "adjustment=none", "pre=abc", "delimiter=tab", "pre=999999", `pre=${fixture.pre.id}&post=${fixture.pre.id}`]) {
+    for (const query of ["confidence=0.5", "adjustment=none", "pre=abc", "delimiter=tab", "format=tsv", "format=excel", "pre=999999", `pre=${fixture.pre.id}&post=${fixture.pre.id}`]) {
       const res = await api(`/api/studies/${id}/results.csv?${query}`).expect(422);
       expect(res.body.error.code, query).toBe("validation_failed");
     }
@@ -254,6 +404,8 @@ describe("export routes: query validation and studies without waves", () => {
     expect(details).toEqual({ pre: "is not a wave of this study" });
     await viewer.get(`${base}/results.xlsx?confidence=2`).expect(422);
     await api(`/api/studies/${id}/responses.csv?delimiter=pipe`).expect(422);
+    const format = (await api(`/api/studies/${id}/responses.csv?format=excel-de`).expect(422)).body.error.details;
+    expect(format).toEqual({ format: "must be excel-ru, excel-en or raw" });
   });
 
   it("answers 409 no_waves for a study without two waves", async () => {
@@ -266,9 +418,11 @@ describe("export routes: query validation and studies without waves", () => {
     const agent = await loggedInAgent(app, "viewer@example.test");
     const page = await agent.get(`/studies/${empty.id}/results.R`).set("Accept-Language", "en").expect(409);
     expect(page.text).toContain("Nothing to export yet");
-    // Raw responses need no waves to compare: an empty export with the header row.
-    const raw = await agent.get(`/studies/${empty.id}/responses.csv`).expect(200);
-    expect(parseCsv(withoutBom(raw.text), ",").length).toBe(1);
+    // Raw responses need no waves to compare: an empty export with the header row (Russian by default: ';').
+    const raw = await agent.get(`/studies/${empty.id}/responses.csv?lang=ru`).expect(200);
+    const rows = parseCsv(withoutBom(raw.text), ";");
+    expect(rows.length).toBe(1);
+    expect(rows[0]!.slice(0, 2)).toEqual(["response_id", "wave_id"]);
   });
 
   it("404 for an unknown study", async () => {
@@ -315,7 +469,7 @@ describe("export routes: authorization and audit", () => {
     ]);
     expect(kinds).toEqual([...expected, "study.export.results_json api"].sort());
     const csv = entries.find((e) => e.action === "study.export.results_csv")!;
-    expect(csv.details).toMatchObject({ pre: fixture.pre.id, post: fixture.post.id, confidence: 0.95, adjustment: "holm", flagged: true });
+    expect(csv.details).toMatchObject({ pre: fixture.pre.id, post: fixture.post.id, confidence: 0.95, adjustment: "holm", flagged: true, format: "excel-en" });
     expect(csv.userId).not.toBeNull();
   });
 
