@@ -119,6 +119,8 @@ export const auditLog = sqliteTable(
       .$defaultFn(() => new Date()),
     /** Null for actions by the system or the command line. */
     userId: integer("user_id").references(() => users.id, { onDelete: "set null" }),
+    /** Who acted when no user did: "system" (flags, automatic exclusions), "demo" (the demo generator), "cli". */
+    systemActor: text("system_actor"),
     action: text("action").notNull(),
     entityType: text("entity_type").notNull(),
     entityId: text("entity_id"),
@@ -151,6 +153,8 @@ export const studies = sqliteTable(
      * brand ("Опрос о кофейнях"), so the survey does not prime unaided awareness. Null: a generic title.
      */
     publicTitle: text("public_title"),
+    /** IANA time zone the study's dates and times are shown in (e.g. "Europe/Moscow"); null: the server's. */
+    timeZone: text("time_zone"),
     /** Smallest absolute lift worth detecting (fraction), for "lift detectable yet?" during fieldwork. */
     targetLift: real("target_lift"),
     campaignCost: real("campaign_cost"),
@@ -476,6 +480,39 @@ export const shareLinks = sqliteTable(
   (t) => [uniqueIndex("share_links_token_unique").on(t.token), index("share_links_study_idx").on(t.studyId)],
 );
 
+// ---------------------------------------------------------------- audience over time
+
+export const AUDIENCE_MEASURES = ["subscribers", "reach"] as const;
+export type AudienceMeasure = (typeof AUDIENCE_MEASURES)[number];
+
+/**
+ * A segment's audience over time, as community statistics export it (date, count): subscribers
+ * of the brand's community, or reach. Answers "is the audience growing?" with the study's waves
+ * marked on the series.
+ */
+export const audiencePoints = sqliteTable(
+  "audience_points",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    measure: text("measure", { enum: AUDIENCE_MEASURES }).notNull(),
+    /** Calendar day, YYYY-MM-DD, in the study's time zone. */
+    day: text("day").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [
+    uniqueIndex("audience_points_unique").on(t.studyId, t.segmentId, t.measure, t.day),
+    check("audience_points_measure_check", sql`${t.measure} IN (${inList(AUDIENCE_MEASURES)})`),
+    check("audience_points_count_check", sql`${t.count} >= 0`),
+  ],
+);
+
+export type AudiencePoint = typeof audiencePoints.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;

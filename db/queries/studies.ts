@@ -14,6 +14,7 @@ export interface NewStudy {
   pageSize?: number | null;
   publicTitle?: string | null;
   targetLift?: number | null;
+  timeZone?: string | null;
   campaignCost?: number | null;
   costCurrency?: string | null;
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;

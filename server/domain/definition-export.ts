@@ -18,6 +18,7 @@ export function toDefinition(study: Study, segments: readonly Segment[], questio
     campaignCost: study.campaignCost,
     currency: study.costCurrency,
     publicTitle: study.publicTitle,
+    timeZone: study.timeZone,
     targetLift: study.targetLift,
     segments: segments.map((s) => ({ key: s.key, label: s.label, role: s.role })),
     questions: questions.flatMap((q, i) =>

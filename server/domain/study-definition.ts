@@ -152,6 +152,16 @@ export const segmentDefinition = z
   })
   .strict();
 
+/** An IANA zone name the runtime knows ("Europe/Moscow", "UTC"). */
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const studyDefinition = z
   .object({
     name: z.string().trim().min(1).max(200),
@@ -167,6 +177,7 @@ export const studyDefinition = z
     /** Title respondents see (tab, heading): neutral, never the brand; null or absent: a generic "Survey". */
     publicTitle: z.string().trim().min(1).max(200).nullable().optional(),
     /** Smallest absolute lift worth detecting, a fraction (0.05 = 5 pp); null or absent: none. */
+    timeZone: z.string().refine(isTimeZone, "must be an IANA time zone, e.g. Europe/Moscow").nullable().optional(),
     targetLift: z.number().gt(0, "must be a fraction above 0, e.g. 0.05 for 5 pp").lt(1, "must be a fraction below 1, e.g. 0.05 for 5 pp").nullable().optional(),
     questions: questionList,
   })

@@ -58,6 +58,7 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       pageSize: def.pageSize ?? null,
       publicTitle: def.publicTitle ?? null,
       targetLift: def.targetLift ?? null,
+      timeZone: def.timeZone ?? null,
       campaignCost: def.campaignCost ?? null,
       costCurrency: def.currency ?? null,
     });

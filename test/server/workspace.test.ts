@@ -689,7 +689,7 @@ describe("definition export", () => {
 
 describe("duplicate", () => {
   /** Every column of `studies`, classified: a new column fails this test until it is added to one list. */
-  const COPIED = ["brand", "category", "defaultLocale", "locales", "pageSize", "publicTitle", "targetLift", "campaignCost", "costCurrency"] as const;
+  const COPIED = ["brand", "category", "defaultLocale", "locales", "pageSize", "publicTitle", "targetLift", "timeZone", "campaignCost", "costCurrency"] as const;
   const DIFFERENT = ["id", "name", "signingSecret", "createdAt", "updatedAt", "createdBy", "status"] as const;
 
   it("classifies every study column as copied or deliberately different", () => {
@@ -706,6 +706,7 @@ describe("duplicate", () => {
       pageSize: 2,
       publicTitle: "Опрос о кофейнях",
       targetLift: 0.035,
+      timeZone: "Asia/Novosibirsk",
       campaignCost: 150_000.5,
       currency: "USD",
     });
@@ -725,7 +726,7 @@ describe("duplicate", () => {
     for (const column of COPIED) expect(copy[column], column).toEqual(original[column]);
     expect(copy.category).toBe("кофейни");
     expect(copy.locales).toEqual(["en", "ru"]);
-    expect([copy.pageSize, copy.targetLift, copy.campaignCost, copy.costCurrency]).toEqual([2, 0.035, 150_000.5, "USD"]);
+    expect([copy.pageSize, copy.targetLift, copy.timeZone, copy.campaignCost, copy.costCurrency]).toEqual([2, 0.035, "Asia/Novosibirsk", 150_000.5, "USD"]);
 
     expect(copy.id).not.toBe(original.id);
     expect(copy.name).toBe("Осень (copy)");
