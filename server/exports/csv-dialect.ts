@@ -5,10 +5,10 @@ import type { CsvDecimal, CsvDelimiter } from "../domain/csv.js";
  * CSV dialects of the results, responses and codebook downloads (`?format=`):
  *
  * - `excel-ru`: ";" between fields, decimal comma — what Excel with Russian regional settings
- *   opens as columns of numbers. The default for a Russian reader.
- * - `excel-en`: "," and a decimal point. The default for an English reader.
+ *   opens as columns of numbers. The default for a Russian reader of the pages.
+ * - `excel-en`: "," and a decimal point. The default for an English reader of the pages.
  * - `raw`: "," and a point, full precision (17 significant digits), fractions 0..1 — for R,
- *   pandas and other tools; the JSON export is full precision too.
+ *   pandas and other tools; the JSON export is full precision too. The default under /api.
  *
  * Both Excel dialects round results for reading: shares, intervals and lifts in percent /
  * percentage points to 0.1, p-values to 4 decimals, counts to integers, money to kopecks/cents;
@@ -43,9 +43,13 @@ export function defaultCsvFormat(locale: Locale): CsvFormat {
   return locale === "ru" ? "excel-ru" : "excel-en";
 }
 
-/** `format` when given, else the legacy `delimiter`, else the reader's language decides. */
-export function csvDialect(query: { format?: CsvFormat | undefined; delimiter?: LegacyDelimiter | undefined }, locale: Locale): CsvDialect {
-  const format = query.format ?? (query.delimiter === "comma" ? "raw" : query.delimiter === "semicolon" ? "excel-ru" : defaultCsvFormat(locale));
+/**
+ * `format` when given, else the legacy `delimiter`, else `fallback`: the reader's Excel on the
+ * pages (defaultCsvFormat), raw for the JSON API, whose callers are programs that got the full
+ * precision comma file before dialects existed and still do.
+ */
+export function csvDialect(query: { format?: CsvFormat | undefined; delimiter?: LegacyDelimiter | undefined }, fallback: CsvFormat): CsvDialect {
+  const format = query.format ?? (query.delimiter === "comma" ? "raw" : query.delimiter === "semicolon" ? "excel-ru" : fallback);
   return CSV_DIALECTS[format];
 }
 

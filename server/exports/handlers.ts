@@ -7,9 +7,9 @@ import type { StudyResults } from "../services/results.js";
 import { resultsRScript } from "./r-script.js";
 import { codebookCsv, writeResponsesCsv, writeResponsesXlsx } from "./responses-output.js";
 import { responseLayout } from "./responses.js";
-import { csvDialect, csvFileName, type CsvDialect } from "./csv-dialect.js";
+import { csvDialect, csvFileName, defaultCsvFormat, type CsvDialect } from "./csv-dialect.js";
 import { resultsCsv } from "./results-csv.js";
-import { loadResults, parseExportQuery } from "./results-data.js";
+import { loadResults, parseExportQuery, type ExportQuery } from "./results-data.js";
 import { resultsJson } from "./results-json.js";
 import { writeResultsXlsx } from "./results-xlsx.js";
 
@@ -35,6 +35,9 @@ export type ExportKind = (typeof EXPORT_KINDS)[number];
 export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 const isApi = (req: Request) => req.baseUrl.startsWith("/api");
+
+/** The CSV dialect asked for, else the reader's Excel on the pages and the raw file for the API (see csv-dialect.ts). */
+const dialectOf = (req: Request, options: ExportQuery): CsvDialect => csvDialect(options, isApi(req) ? "raw" : defaultCsvFormat(req.locale));
 
 function audit(db: Db, req: Request, study: Study, kind: ExportKind, details: Record<string, unknown> = {}): void {
   recordAudit(db, {
@@ -67,7 +70,7 @@ function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Stu
     const options = parseExportQuery(db, study, req.query, req.t);
     const results = loadResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
-    const dialect = csvDialect(options, req.locale);
+    const dialect = dialectOf(req, options);
     audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
     await sendResults(db, kind, req, res, study, results, dialect, inline);
   };
@@ -129,7 +132,7 @@ function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "co
     const study = studyOf(req);
     // Only the CSV dialect applies here; wave and result options are ignored.
     const options = parseExportQuery(db, study, { format: req.query["format"], delimiter: req.query["delimiter"] }, req.t);
-    const dialect = csvDialect(options, req.locale);
+    const dialect = dialectOf(req, options);
     const layout = responseLayout(db, study, req.locale, req.t);
     audit(db, req, study, kind, kind === "responses_xlsx" ? {} : { format: dialect.format });
     if (kind === "codebook_csv") {

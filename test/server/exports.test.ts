@@ -238,6 +238,20 @@ describe("results exports", () => {
     expect(rows.slice(1).every((r) => r[lower] === "" || /^-?0\.\d{10,}$/.test(r[lower]!))).toBe(true);
   });
 
+  it("the API answers the raw file unless a format is asked for (its callers are programs), whatever the language", async () => {
+    const { api, viewer, base, fixture } = await setup();
+    const raw = (await viewer.get(`${base}/results.csv?format=raw`).expect(200)).text;
+    const id = fixture.study.id;
+    const plain = await api(`/api/studies/${id}/results.csv`).expect(200);
+    expect(plain.text).toBe(raw);
+    expect(plain.headers["content-disposition"]).toContain("-results-raw.csv");
+    const ru = await api(`/api/studies/${id}/responses.csv`).set("Accept-Language", "ru").expect(200);
+    expect(ru.headers["content-disposition"]).toContain("-responses-raw.csv");
+    const excel = await api(`/api/studies/${id}/results.csv?format=excel-ru`).expect(200);
+    expect(excel.headers["content-disposition"]).toContain("-results-excel-ru.csv");
+    expect(excel.text).toBe((await viewer.get(`${base}/results.csv?format=excel-ru`).expect(200)).text);
+  });
+
   it("old links keep working: delimiter=comma is the raw file, delimiter=semicolon the Russian Excel one", async () => {
     const { viewer, base } = await setup();
     const raw = await viewer.get(`${base}/results.csv?format=raw`).expect(200);
