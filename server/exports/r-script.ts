@@ -129,6 +129,9 @@ export function resultsRScript(results: RScriptResults, options: RScriptOptions)
     `generated_at <- ${rString(generatedAt.toISOString())}`,
     `conf_level <- ${rNumber(table.confidenceLevel)}`,
     `adjust_method <- ${rString(R_ADJUST[table.adjustment])}`,
+    "# The study's design: how many exposed and control segments it has, with or without responses.",
+    `design_exposed <- ${results.segments.filter((s) => s.role !== "control").length}`,
+    `design_controls <- ${results.segments.filter((s) => s.role === "control").length}`,
     "",
   ].join("\n");
 
@@ -221,12 +224,13 @@ const R_HEADER = `# Brand Lift: the results table of a study, reproduced with ba
 #   its nearer limit touches 0), so p and interval cannot disagree; for a total or a
 #   difference-in-differences, the two-sided Wald z-test.
 # - Families: p-values are adjusted together (p.adjust, method below) within a family:
-#     <metric>:segments  the exposed segments of one metric;
+#     <metric>:segments  the exposed segments of one metric (all the study has: one without
+#                        responses yet counts as p = 1, so missing data never loosens the others);
 #     <metric>:total     the total row of one metric, on its own;
 #     <metric>:control   the control segments of one metric (the market trend).
 #   The script prints each family with its rows.
 # - Verdict interval: the measure's interval at test level alpha * p / adjusted p when the row
-#   passes (adjusted p < alpha = 1 - confidence), else at alpha / k (k = rows in its family). The
+#   passes (adjusted p < alpha = 1 - confidence), else at alpha / k (k = the family's size). The
 #   verdict is read off it: "rise" when it lies above 0, "fall" when below, else "no_change", or
 #   "not_enough_data" when a wave (or the pooled controls' wave) has fewer than 30 respondents.
 # - Relative lift (post / pre - 1) and headroom lift ((post - pre) / (1 - pre)): MOVER-R intervals
@@ -398,10 +402,15 @@ measure_of <- function(r) if (is.null(r$did)) r else r$did
 family <- vapply(rows, function(r) r$family, "")
 p_measure <- vapply(rows, function(r) measure_of(r)$p_value, 0)
 p_adjusted <- numeric(length(rows))
-for (f in unique(family)) p_adjusted[family == f] <- p.adjust(p_measure[family == f], method = adjust_method)
+# A family is the design's: a segment without responses yet enters p.adjust as p = 1.
+declared <- function(f) if (endsWith(f, ":segments")) design_exposed else if (endsWith(f, ":control")) design_controls else 1
+for (f in unique(family)) {
+  present <- p_measure[family == f]
+  p_adjusted[family == f] <- p.adjust(c(present, rep(1, declared(f) - length(present))), method = adjust_method)[seq_along(present)]
+}
 
 finish <- function(i) {
-  r <- rows[[i]]; m <- measure_of(r); k <- sum(family == r$family); p <- m$p_value; pa <- p_adjusted[i]
+  r <- rows[[i]]; m <- measure_of(r); k <- declared(r$family); p <- m$p_value; pa <- p_adjusted[i]
   # The level the row was tested at after the adjustment; alpha / k when it does not pass.
   test_level <- if (pa < alpha && p > 0 && pa > 0) alpha * min(1, max(1 / k, p / pa)) else alpha / k
   zv <- qnorm(1 - test_level / 2)
