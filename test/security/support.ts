@@ -227,7 +227,8 @@ export function parseCsv(text: string, delimiter = ","): string[][] {
 /** A spreadsheet would run a cell starting with one of these as a formula (OWASP "CSV injection"). */
 export const FORMULA_START = /^[=+\-@\t\r]/;
 /** …unless it is a plain number, which is data (a negative lift, -0.05). */
-export const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?$/;
+/** A number as a spreadsheet reads it: a decimal point or (Russian Excel) a decimal comma. */
+export const PLAIN_NUMBER = /^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?%?$/;
 
 export function formulaCells(cells: Array<{ where: string; value: string }>): string[] {
   return cells.filter(({ value }) => FORMULA_START.test(value) && !PLAIN_NUMBER.test(value.trim())).map(({ where, value }) => `${where}: ${JSON.stringify(value)}`);
