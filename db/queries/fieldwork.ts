@@ -13,15 +13,16 @@ import {
   type Wave,
 } from "../schema.js";
 
+/** A wave after the study's others; `createdAt` only for a wave dated in the past (the demo), else now. */
 export function insertWave(
   db: Executor,
-  wave: { studyId: number; kind: Wave["kind"]; label: string; targets?: Record<number, number | null> },
+  wave: { studyId: number; kind: Wave["kind"]; label: string; targets?: Record<number, number | null>; createdAt?: Date },
 ): Wave {
   return db.transaction((tx) => {
     const last = tx.select({ p: max(waves.position) }).from(waves).where(eq(waves.studyId, wave.studyId)).get()?.p;
     const row = tx
       .insert(waves)
-      .values({ studyId: wave.studyId, kind: wave.kind, label: wave.label, position: (last ?? -1) + 1 })
+      .values({ studyId: wave.studyId, kind: wave.kind, label: wave.label, position: (last ?? -1) + 1, ...(wave.createdAt ? { createdAt: wave.createdAt } : {}) })
       .returning()
       .get();
     for (const [segmentId, target] of Object.entries(wave.targets ?? {})) {
@@ -47,7 +48,7 @@ export function setWaveStatus(db: Executor, waveId: number, status: Wave["status
 
 export function insertLink(
   db: Executor,
-  link: Pick<Link, "token" | "waveId" | "segmentId" | "kind"> & Partial<Pick<Link, "sourceLabel" | "passParams" | "signedParams" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail">>,
+  link: Pick<Link, "token" | "waveId" | "segmentId" | "kind"> & Partial<Pick<Link, "createdAt" | "sourceLabel" | "passParams" | "signedParams" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail">>,
 ): Link {
   return db.insert(links).values(link).returning().get();
 }

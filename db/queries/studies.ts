@@ -1,7 +1,7 @@
 import { and, count, desc, eq, isNotNull, max, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { responses, segments, studies, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
-import { recordAudit } from "./audit.js";
+import { recordAudit, type Acting } from "./audit.js";
 
 export interface NewStudy {
   name: string;
@@ -20,16 +20,21 @@ export interface NewStudy {
   segments: Array<{ key: string; label: LocalizedText; role: "exposed" | "control" }>;
 }
 
-/** Creates a study with its segments and the audit entry, all or nothing. */
-export function insertStudy(db: Executor, input: NewStudy): Study {
+/**
+ * Creates a study with its segments and the audit entry, all or nothing. The audit names the
+ * creator, or `acting.systemActor` when a system actor created it for them (the demo), at `acting.at`.
+ */
+export function insertStudy(db: Executor, input: NewStudy, acting: Acting = {}): Study {
   return db.transaction((tx) => {
     const { segments: segmentList, ...fields } = input;
-    const study = tx.insert(studies).values(fields).returning().get();
+    const dated = acting.at ? { createdAt: acting.at, updatedAt: acting.at } : {};
+    const study = tx.insert(studies).values({ ...fields, ...dated }).returning().get();
     segmentList.forEach((s, position) => {
       tx.insert(segments).values({ studyId: study.id, position, ...s }).run();
     });
     recordAudit(tx, {
-      userId: input.createdBy,
+      userId: acting.systemActor ? null : input.createdBy,
+      ...acting,
       action: "study.create",
       entityType: "study",
       entityId: study.id,

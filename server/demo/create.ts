@@ -1,15 +1,15 @@
 import type { Db } from "../../db/client.js";
-import { recordAudit } from "../../db/queries/audit.js";
-import { countLinkUse, setWaveSegment, setWaveStatus } from "../../db/queries/fieldwork.js";
+import { recordAudit, type Acting } from "../../db/queries/audit.js";
+import { countLinkUse, insertWave, setWaveSegment } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import { insertMentions, insertResponse, replaceAnswers, type AnswerInsert } from "../../db/queries/responses.js";
+import { insertResponse, replaceAnswers, type AnswerInsert } from "../../db/queries/responses.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Question, QuestionOption, Wave } from "../../db/schema.js";
 import { paginate } from "../domain/questionnaire.js";
 import { brandLiftTemplate } from "../domain/template.js";
-import { BRAND_CODE, codeMentions } from "../domain/text-coding.js";
 import { translator } from "../i18n/index.js";
-import { closeWave, createStudyFromDefinition, createWave, openWave } from "../services/study-setup.js";
+import { codeStoredAnswers } from "../quality/coding-service.js";
+import { closeWave, createStudyFromDefinition, openWave } from "../services/study-setup.js";
 import {
   AUDIENCE,
   CAMPAIGN,
@@ -31,22 +31,27 @@ import { DEMO_ALIASES, DEMO_BRAND, DEMO_COMPETITORS } from "./texts.js";
  * Writes the demo study to a database: the brand-lift template for the fictional brand Zerno,
  * a pre and a post wave (opened and closed in the past, with targets and audience sizes), and the
  * generated respondents, each wave in one transaction through the same query functions the
- * survey uses (responses, answers in long format, coded brand mentions, link use counts).
+ * survey uses (responses, answers in long format, brand and competitor mentions coded as at
+ * submission, link use counts). Everything is dated on the study's timeline, before `now`, and
+ * every action is in the audit log as the "demo" system actor, not as the user who ran it.
  */
 
 const DAY_MS = 24 * 3600 * 1000;
-/** Fieldwork periods, in days before `now`. */
+/** Fieldwork periods, in days before `now`: the pre wave closes weeks before the post wave opens. */
 const PERIODS: Record<DemoWaveKind, { from: number; to: number }> = {
   pre: { from: 42, to: 35 },
   post: { from: 8, to: 1 },
 };
+/** Days between setting the study up and opening the pre wave. */
+const SETUP_DAYS = 3;
+const DEMO: Acting = { systemActor: "demo" };
 
 export interface DemoOptions {
   /** Same seed, same responses. */
   seed: number;
   /** The study's default language (respondents answer in both). */
   locale: Locale;
-  /** Who creates the study and excludes the careless respondents; null for "the system". */
+  /** Who owns the study (created by); the audit names the "demo" actor whoever it is. */
   actorId: number | null;
   /** Fieldwork dates are placed before this moment; default now. */
   now?: Date;
@@ -108,15 +113,16 @@ function writeWave(
   segmentIds: ReadonlyMap<string, number>,
   linkIds: ReadonlyMap<number, number>,
   period: { start: number; end: number },
-  actorId: number | null,
   pageOf: (r: DemoResponse) => number,
 ): void {
-  const coded = new Map(questions.filter((q) => q.metricMatch?.length).map((q) => [q.id, q.metricMatch!]));
   db.transaction((tx) => {
+    const texts: Array<{ id: number; questionId: number; valueText: string | null }> = [];
+    const excluded = new Map<string, number[]>();
     list.forEach((r, i) => {
       const segmentId = segmentIds.get(r.segment)!;
       const linkId = linkIds.get(segmentId)!;
-      const at = period.start + r.at * (period.end - period.start);
+      // Never started before the wave opened: the first completes come a questionnaire's length after it.
+      const at = Math.max(period.start + (r.durationMs ?? 0), period.start + r.at * (period.end - period.start));
       const completed = r.status === "completed";
       const response = insertResponse(tx, {
         waveId: wave.id,
@@ -133,17 +139,30 @@ function writeWave(
         qualityFlags: r.flags,
         excluded: r.excluded,
         excludedReason: r.excludedReason,
-        excludedBy: r.excluded ? actorId : null,
+        // Excluded by the demo (no user), when the wave closed; the audit entry below says so.
+        excludedBy: null,
         excludedAt: r.excluded ? new Date(period.end) : null,
       });
+      if (r.excluded) excluded.set(r.excludedReason ?? "", [...(excluded.get(r.excludedReason ?? "") ?? []), response.id]);
       // A new response has no answers to replace: nothing to delete first.
       const stored = replaceAnswers(tx, response.id, [], answerRows(questions, r.answers));
-      for (const a of stored) {
-        const aliases = coded.get(a.questionId);
-        if (aliases && a.valueText !== null) insertMentions(tx, a.id, codeMentions(a.valueText, { [BRAND_CODE]: aliases }));
-      }
+      for (const a of stored) if (a.valueText !== null) texts.push(a);
       if (completed) countLinkUse(tx, linkId);
     });
+    // Coded as the survey codes a submission: the brand and the aided list's competitors.
+    codeStoredAnswers(tx, wave.studyId, questions, texts);
+    // One entry per reason, as a researcher excludes a selection in the ledger.
+    for (const [reason, responseIds] of excluded) {
+      recordAudit(tx, {
+        userId: null,
+        ...DEMO,
+        at: new Date(period.end),
+        action: "quality.exclude",
+        entityType: "study",
+        entityId: wave.studyId,
+        details: { responseIds, requested: responseIds.length, reason },
+      });
+    }
   });
 }
 
@@ -155,7 +174,8 @@ export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = g
   const { locale, actorId } = options;
   const now = (options.now ?? new Date()).getTime();
   const t = translator(locale);
-  const study = createStudyFromDefinition(db, demoDefinition(locale), actorId);
+  const setUpAt = new Date(now - (PERIODS.pre.from + SETUP_DAYS) * DAY_MS);
+  const study = createStudyFromDefinition(db, demoDefinition(locale), actorId, { ...DEMO, at: setUpAt });
   const questions = loadQuestionnaire(db, study.id);
   const segments = listSegments(db, study.id);
   const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
@@ -168,22 +188,22 @@ export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = g
   const waveIds: number[] = [];
   let written = 0;
   for (const kind of DEMO_WAVES) {
-    const wave = createWave(db, study.id, kind, t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"));
+    // Both waves were planned when the study was set up; each opened and closed on its period's dates.
+    const wave = insertWave(db, { studyId: study.id, kind, label: t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"), createdAt: setUpAt });
     for (const s of segments) {
       const audienceSize = AUDIENCE[kind][s.key as DemoSegment] ?? null;
       setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
     }
-    const links = openWave(db, wave, actorId);
-    const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
     const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
-    // The wave ran in the past: backdate its opening, then its closing.
-    setWaveStatus(db, wave.id, "open", new Date(period.start));
-    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, actorId, pageOf);
-    closeWave(db, { ...wave, status: "open" }, actorId);
-    setWaveStatus(db, wave.id, "closed", new Date(period.end));
+    const links = openWave(db, wave, null, { ...DEMO, at: new Date(period.start) });
+    const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
+    closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(period.end) });
+    // The exclusions, made once the wave closed, are logged after its closing.
+    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, pageOf);
     waveIds.push(wave.id);
     written += data[kind].length;
   }
-  recordAudit(db, { userId: actorId, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
+  // Stamped now, after the fieldwork dates: the one entry that says when the demo was generated.
+  recordAudit(db, { userId: null, ...DEMO, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
   return { studyId: study.id, waveIds: [waveIds[0]!, waveIds[1]!], trueLifts: trueLifts(), responses: written };
 }

@@ -165,9 +165,10 @@ function durationMs(r: Random): number {
 const speederFlag = (duration: number): QualityFlag => ({ code: "speeder", detail: `duration=${duration};median=${MEDIAN_DURATION_MS}` });
 const attentionFlag: QualityFlag = { code: "attention", detail: "question=attention" };
 
-function unaidedText(r: Random, locale: Locale, namesBrand: boolean): string {
+function unaidedText(r: Random, locale: Locale, wave: DemoWaveKind, namesBrand: boolean): string {
   const names: string[] = [];
-  const others = OTHER_NAMES[locale];
+  // One draw per name whatever the pool, so the waves' pools differ without moving the seed's other draws.
+  const others = OTHER_NAMES[wave][locale];
   const count = r.weighted([0.25, 0.4, 0.25, 0.1]);
   for (let i = 0; i < count; i++) {
     const name = r.pick(others);
@@ -204,7 +205,7 @@ function attentiveAnswers(r: Random, segment: DemoSegment, wave: DemoWaveKind, l
   if (r.chance(0.06)) advantages.push("decoy");
 
   const answers: DemoAnswers = {
-    unaided: unaidedText(r, locale, unaided),
+    unaided: unaidedText(r, locale, wave, unaided),
     aided: aidedKeys.length ? aidedKeys : ["none"],
     ad_recall: adRecall ? "yes" : r.chance(0.75) ? "no" : "not_sure",
     advantages: advantages.length ? advantages : ["none"],
@@ -245,7 +246,7 @@ function respondent(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLo
       durationMs: duration,
       flags: [speederFlag(duration), attentionFlag],
       excluded: true,
-      excludedReason: EXCLUSION_REASON[studyLocale](Math.round(duration / 1000)),
+      excludedReason: EXCLUSION_REASON[studyLocale],
       answers: inattentiveAnswers(r),
     };
   }

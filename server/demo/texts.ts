@@ -24,10 +24,21 @@ export const MISSPELLINGS: Record<Locale, readonly string[]> = {
   en: ["Zerrno", "Zemo", "Zernó", "Zern0", "Serno"],
 };
 
-/** Other names people come up with when asked which brands of the category they know. */
-export const OTHER_NAMES: Record<Locale, readonly string[]> = {
-  ru: ["Brew Lab", "Утро", "Coffee Point", "Бобы и Ко", "Daily Cup", "кофейня у дома", "Утро кофе"],
-  en: ["Brew Lab", "Coffee Point", "Daily Cup", "Bean & Co", "Morning (Утро)", "the place near my office"],
+/**
+ * Other names people come up with when asked which brands of the category they know, per wave:
+ * the aided list's competitors (coded from the start) and names no list has (left for the coding
+ * page's review queue). A name listed twice comes up twice as often. Between the waves Coffee
+ * Point advertised too, so it is named more often in the post wave and the others a little less.
+ */
+export const OTHER_NAMES: Record<"pre" | "post", Record<Locale, readonly string[]>> = {
+  pre: {
+    ru: ["Brew Lab", "Brew Lab", "Утро", "Утро", "Утро кофе", "Coffee Point", "Бобы и Ко", "Daily Cup", "кофейня у дома"],
+    en: ["Brew Lab", "Brew Lab", "Morning (Утро)", "Morning (Утро)", "Coffee Point", "Daily Cup", "Bean & Co", "the place near my office"],
+  },
+  post: {
+    ru: ["Brew Lab", "Brew Lab", "Утро", "Утро", "Утро кофе", "Coffee Point", "Coffee Point", "Бобы и Ко", "Daily Cup", "кофейня у дома"],
+    en: ["Brew Lab", "Brew Lab", "Morning (Утро)", "Morning (Утро)", "Coffee Point", "Coffee Point", "Daily Cup", "Bean & Co", "the place near my office"],
+  },
 };
 
 export const DONT_KNOW: Record<Locale, readonly string[]> = {
@@ -38,10 +49,13 @@ export const DONT_KNOW: Record<Locale, readonly string[]> = {
 /** Gibberish typed by inattentive respondents (they fail the attention check and are excluded). */
 export const GIBBERISH: readonly string[] = ["asdf", "ывапр", "qwerty", "ааааа", "йцукен"];
 
-/** The reason a researcher wrote when excluding a careless respondent, in the study's language. */
-export const EXCLUSION_REASON: Record<Locale, (seconds: number) => string> = {
-  ru: (seconds) => `Не прошёл проверку внимания, ${seconds} с, отмечены все бренды`,
-  en: (seconds) => `Failed the attention check, ${seconds} s, ticked every brand`,
+/**
+ * The reason given when the careless respondents are excluded, in the study's language: one for
+ * all of them, as a researcher excludes a selection in the ledger with one reason.
+ */
+export const EXCLUSION_REASON: Record<Locale, string> = {
+  ru: "Не прошёл проверку внимания: ответил слишком быстро и отметил все бренды",
+  en: "Failed the attention check: answered too fast and ticked every brand",
 };
 
 /** Open feedback ("What would you change about Zerno?") by how the respondent feels about the brand. */

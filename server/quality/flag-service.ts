@@ -140,6 +140,8 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
     if (options.userId !== undefined) {
       recordAudit(tx, {
         userId: options.userId,
+        // No user: the app recomputed on its own.
+        systemActor: options.userId === null ? "system" : null,
         action: "quality.recompute",
         entityType: "study",
         entityId: studyId,
@@ -180,6 +182,7 @@ function excludeCrossWaveDuplicates(
 function recordAutoExclusion(tx: Executor, studyId: number, responseIds: number[]): void {
   recordAudit(tx, {
     userId: null,
+    systemActor: "system",
     action: "quality.auto_exclude",
     entityType: "study",
     entityId: studyId,

@@ -13,13 +13,14 @@ export interface NewAccount {
   role: Role;
 }
 
-/** Adds a user with a hashed password; `actorId` is who did it (null for the CLI). */
+/** Adds a user with a hashed password; `actorId` is who did it (null for the CLI, named "cli" in the audit). */
 export async function createUser(db: Db, account: NewAccount, actorId: number | null): Promise<User> {
   const passwordHash = await hashPassword(account.password);
   return db.transaction((tx) => {
     const user = insertUser(tx, { email: account.email, name: account.name, role: account.role, passwordHash });
     recordAudit(tx, {
       userId: actorId,
+      systemActor: actorId === null ? "cli" : null,
       action: "user.create",
       entityType: "user",
       entityId: user.id,

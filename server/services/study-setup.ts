@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { nanoid } from "nanoid";
 import type { Db, Executor } from "../../db/client.js";
-import { recordAudit } from "../../db/queries/audit.js";
+import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
 import { insertQuestions, type NewQuestion } from "../../db/queries/questionnaire.js";
 import { insertStudy, listSegments } from "../../db/queries/studies.js";
@@ -43,8 +43,11 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
   };
 }
 
-/** A study with the default segments and the whole questionnaire, in one transaction. */
-export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null): Study {
+/**
+ * A study with the default segments and the whole questionnaire, in one transaction. `actorId`
+ * owns it; `acting` names a system actor in the audit instead (the demo) and dates it.
+ */
+export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, acting: Acting = {}): Study {
   return db.transaction((tx) => {
     const study = insertStudy(tx, {
       name: def.name,
@@ -61,7 +64,7 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       timeZone: def.timeZone ?? null,
       campaignCost: def.campaignCost ?? null,
       costCurrency: def.currency ?? null,
-    });
+    }, acting);
     insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
     return study;
   });
@@ -71,24 +74,28 @@ export function createWave(db: Executor, studyId: number, kind: Wave["kind"], la
   return insertWave(db, { studyId, kind, label, ...(targets ? { targets } : {}) });
 }
 
-/** Opens a wave: one open link per segment is created the first time (reopening keeps them). */
-export function openWave(db: Db, wave: Wave, actorId: number | null): Link[] {
+/**
+ * Opens a wave: one open link per segment is created the first time (reopening keeps them).
+ * `acting.at` dates the opening (the demo's waves ran in the past); `acting.systemActor` acts instead of a user.
+ */
+export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Link[] {
   return db.transaction((tx) => {
-    if (wave.status !== "open") setWaveStatus(tx, wave.id, "open", new Date());
+    if (wave.status !== "open") setWaveStatus(tx, wave.id, "open", acting.at ?? new Date());
     const result = listSegments(tx, wave.studyId).map(
       (segment) =>
         findOpenLinkFor(tx, wave.id, segment.id) ??
-        insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open" }),
+        insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open", ...(acting.at ? { createdAt: acting.at } : {}) }),
     );
-    recordAudit(tx, { userId: actorId, action: "wave.open", entityType: "wave", entityId: wave.id });
+    recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.open", entityType: "wave", entityId: wave.id });
     return result;
   });
 }
 
-export function closeWave(db: Db, wave: Wave, actorId: number | null): void {
+/** Closes a wave at `acting.at` (default now), by the user or `acting.systemActor`. */
+export function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): void {
   db.transaction((tx) => {
-    setWaveStatus(tx, wave.id, "closed", new Date());
-    recordAudit(tx, { userId: actorId, action: "wave.close", entityType: "wave", entityId: wave.id });
+    setWaveStatus(tx, wave.id, "closed", acting.at ?? new Date());
+    recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.close", entityType: "wave", entityId: wave.id });
   });
 }
 

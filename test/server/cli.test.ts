@@ -2,10 +2,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../db/client.js";
 import { findUserByEmail } from "../../db/queries/users.js";
+import { auditLog } from "../../db/schema.js";
 import { createApp } from "../../server/app.js";
 import { runCli } from "../../server/cli.js";
 import { testConfig } from "../../server/config.js";
@@ -26,6 +28,9 @@ describe("CLI", () => {
     ).toBe(0);
     expect(user.out[0]).toContain("lead@example.test");
     expect(findUserByEmail(db, "lead@example.test")?.role).toBe("viewer");
+    // No user created it: the audit names the command line.
+    const created = db.select().from(auditLog).where(eq(auditLog.action, "user.create")).all();
+    expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String(findUserByEmail(db, "lead@example.test")!.id)]]);
 
     const tok = capture();
     expect(await runCli(["token:create", "--email", "lead@example.test", "--name", "ci"], db, tok.io)).toBe(0);

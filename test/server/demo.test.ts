@@ -1,6 +1,11 @@
+import { and, eq, inArray } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
+import { studyAudit } from "../../db/queries/audit.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy } from "../../db/queries/studies.js";
+import { links, responses } from "../../db/schema.js";
 import { createDemoStudy, type DemoStudy } from "../../server/demo/create.js";
 import {
   ADVANTAGE_KEYS,
@@ -17,9 +22,11 @@ import {
   type DemoMetric,
 } from "../../server/demo/generate.js";
 import { runDemo } from "../../server/demo/main.js";
-import { CODED_SPELLINGS, DEMO_ALIASES, MISSPELLINGS } from "../../server/demo/texts.js";
+import { CODED_SPELLINGS, DEMO_ALIASES, DEMO_COMPETITORS, MISSPELLINGS } from "../../server/demo/texts.js";
 import { codeMentions } from "../../server/domain/text-coding.js";
 import { translator } from "../../server/i18n/index.js";
+import { recodeStudy } from "../../server/quality/coding-service.js";
+import { codedQuestions, codeDefinitions } from "../../server/quality/coding.js";
 import { computeResults, resultsQuery, type StudyResults } from "../../server/services/results.js";
 import { liftTable, type LiftRow, type LiftTableCount } from "../../stats/index.js";
 import { addUser, freshDb } from "../helpers.js";
@@ -106,15 +113,26 @@ function results(db: Db, demo: DemoStudy): StudyResults {
 /** A row without its display labels (those depend on the language, not on the counts). */
 const numbers = ({ metricLabel: _m, segmentLabel: _s, ...row }: LiftRow) => row;
 
+/** Every mention of the study's text answers as (answer, code, rank), in a fixed order. */
+function storedMentions(db: Db, studyId: number) {
+  return db.$client
+    .prepare(
+      `SELECT m.answer_id AS answer, m.code AS code, m.rank AS rank FROM text_mentions m JOIN answers a ON a.id = m.answer_id
+       JOIN responses r ON r.id = a.response_id JOIN waves w ON w.id = r.wave_id WHERE w.study_id = ? ORDER BY 1, 2, 3`,
+    )
+    .all(studyId) as Array<{ answer: number; code: string; rank: number }>;
+}
+
 describe("demo study", () => {
   let db: Db;
   let demo: DemoStudy;
   let data: DemoData;
   let computed: StudyResults;
   let independent: LiftTableCount[];
+  const now = new Date();
   beforeAll(() => {
     db = freshDb();
-    demo = createDemoStudy(db, { seed: DEFAULT_SEED, locale: "ru", actorId: null });
+    demo = createDemoStudy(db, { seed: DEFAULT_SEED, locale: "ru", actorId: null, now });
     data = generateDemoData(DEFAULT_SEED, "ru");
     computed = results(db, demo);
     independent = countsFromRecords(data, demo.waveIds);
@@ -226,6 +244,93 @@ describe("demo study", () => {
     expect(totalAided.totalMethod).toBe("audience");
     expect(totalAided.liftedUsers).not.toBeNull();
   });
+  it("dates everything on one timeline before now: set-up, the pre wave, then the post wave; responses, links and audit inside it", () => {
+    const study = findStudy(db, demo.studyId)!;
+    const [pre, post] = listWaves(db, demo.studyId);
+    const ms = (d: Date | null | undefined) => d!.getTime();
+    // Strictly in order: each wave opened before it closed, the pre wave closed before the post wave opened.
+    const timeline = [ms(study.createdAt), ms(pre!.openedAt), ms(pre!.closedAt), ms(post!.openedAt), ms(post!.closedAt), now.getTime()];
+    timeline.slice(1).forEach((t, i) => expect(t, `step ${i + 1}`).toBeGreaterThan(timeline[i]!));
+    for (const w of [pre!, post!]) {
+      expect(ms(w.createdAt)).toBe(ms(study.createdAt));
+      const wave = db.select().from(responses).where(eq(responses.waveId, w.id)).all();
+      for (const r of wave) {
+        expect(ms(r.startedAt)).toBeGreaterThanOrEqual(ms(w.openedAt));
+        expect(ms(r.completedAt ?? r.startedAt)).toBeLessThanOrEqual(ms(w.closedAt));
+        if (r.completedAt) expect(ms(r.completedAt) - ms(r.startedAt)).toBe(r.durationMs);
+        if (r.excluded) expect(ms(r.excludedAt)).toBe(ms(w.closedAt));
+      }
+      for (const l of db.select().from(links).where(eq(links.waveId, w.id)).all()) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
+    }
+    // The audit tells the same story, in order; only the entry saying the demo was generated is stamped now.
+    const entries = studyAudit(db, demo.studyId).map((e) => e.entry).reverse();
+    const at = (action: string, entityId: number) => entries.filter((e) => e.action === action && e.entityId === String(entityId)).map((e) => ms(e.at));
+    expect(at("study.create", demo.studyId)).toEqual([ms(study.createdAt)]);
+    expect([...at("wave.open", pre!.id), ...at("wave.close", pre!.id), ...at("wave.open", post!.id), ...at("wave.close", post!.id)]).toEqual(timeline.slice(1, 5));
+    const times = entries.map((e) => ms(e.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(entries.at(-1)!.action).toBe("study.demo");
+    expect(times.at(-1)).toBeLessThanOrEqual(Date.now());
+    for (const e of entries.slice(0, -1)) expect(ms(e.at), e.action).toBeLessThanOrEqual(ms(post!.closedAt));
+    // The results page reads the waves' dates in order.
+    expect(computed.waves.map((w) => [ms(w.openedAt), ms(w.closedAt)])).toEqual([timeline.slice(1, 3), timeline.slice(3, 5)]);
+  });
+
+  it("logs every action as the demo's, and every exclusion with its reason when its wave closed", () => {
+    const entries = studyAudit(db, demo.studyId).map((e) => e.entry);
+    expect(new Set(entries.map((e) => e.action))).toEqual(new Set(["study.create", "wave.open", "wave.close", "quality.exclude", "study.demo"]));
+    for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
+    const excluded = db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true))).all();
+    expect(excluded.length).toBe([...data.pre, ...data.post].filter((r) => r.excluded).length);
+    const exclusions = entries.filter((e) => e.action === "quality.exclude");
+    for (const r of excluded) {
+      expect(r.excludedBy).toBeNull();
+      const entry = exclusions.find((e) => (e.details?.["responseIds"] as number[]).includes(r.id));
+      expect(entry?.details?.["reason"], `response ${r.id}`).toBe(r.excludedReason);
+      expect(entry!.at.getTime()).toBe(r.excludedAt!.getTime());
+    }
+    // Nothing else is logged as excluded.
+    const logged = exclusions.flatMap((e) => e.details?.["responseIds"] as number[]).sort((a, b) => a - b);
+    expect(logged).toEqual(excluded.map((r) => r.id).sort((a, b) => a - b));
+  });
+
+  it("codes the aided list's competitors in the unaided answers from the start, as the survey codes a submission", () => {
+    const questions = loadQuestionnaire(db, demo.studyId);
+    const competitors = codeDefinitions(codedQuestions(questions)[0], questions, [], "Zerno", "ru", "ru").filter((d) => d.kind === "competitor");
+    expect(competitors.map((d) => d.label)).toEqual(DEMO_COMPETITORS);
+    const counts = db.$client
+      .prepare(
+        `SELECT r.wave_id AS wave, m.code AS code, count(*) AS n FROM text_mentions m JOIN answers a ON a.id = m.answer_id
+         JOIN responses r ON r.id = a.response_id WHERE r.wave_id IN (?, ?) GROUP BY 1, 2`,
+      )
+      .all(...demo.waveIds) as Array<{ wave: number; code: string; n: number }>;
+    for (const wave of demo.waveIds) {
+      for (const { code } of competitors) expect(counts.find((c) => c.wave === wave && c.code === code)?.n ?? 0, `${code} in wave ${wave}`).toBeGreaterThan(50);
+    }
+    // Coding the study again with its codebooks (as a recode after an alias does) changes nothing.
+    const before = storedMentions(db, demo.studyId);
+    db.transaction((tx) => recodeStudy(tx, demo.studyId));
+    expect(storedMentions(db, demo.studyId)).toEqual(before);
+  });
+
+  it("shows real unaided competitor shares on the results, equal to the records' counts and moving between the waves", () => {
+    const unaided = computed.competitors.find((c) => c.source === "unaided")!;
+    const rivals = unaided.brands.filter((b) => !b.isBrand);
+    expect(rivals.map((b) => b.label)).toEqual(DEMO_COMPETITORS);
+    for (const rival of rivals) {
+      for (const s of rival.segments) {
+        DEMO_WAVES.forEach((wave) => {
+          const share = s[wave]!;
+          const base = data[wave].filter((r) => r.segment === s.segment && r.status === "completed" && !r.excluded && IN_BASE.unaided_awareness(r.answers));
+          const x = base.filter((r) => codeMentions(r.answers.unaided, { [rival.code]: [rival.label] }).length > 0).length;
+          expect([share.x, share.n], `${rival.label} ${s.segment} ${wave}`).toEqual([x, base.length]);
+          expect(share.p, `${rival.label} ${s.segment} ${wave}`).toBeGreaterThan(0.05);
+        });
+      }
+    }
+    // Coffee Point advertised between the waves (texts.ts): named more often after, in every segment.
+    for (const s of rivals.find((b) => b.label === "Coffee Point")!.segments) expect(s.post!.p, s.segment).toBeGreaterThan(s.pre!.p);
+  });
 });
 
 describe("demo determinism", () => {
@@ -275,11 +380,16 @@ describe("npm run demo", () => {
     expect(run.err).toEqual([]);
   }, SLOW);
 
-  it("uses the first administrator as the actor, adds a second study on a second run, and speaks Russian", async () => {
+  it("makes the first administrator the owner, adds a second study on a second run, and speaks Russian", async () => {
     const db = freshDb();
     const admin = await addUser(db, "admin");
     expect(runDemo(["--seed", "5"], db, config, capture().io)).toBe(0);
+    // The administrator owns the study; the demo, not they, did what the audit log lists.
     expect(findStudy(db, 1)!.createdBy).toBe(admin.id);
+    const entries = studyAudit(db, 1).map((e) => e.entry);
+    expect(entries.length).toBeGreaterThan(5);
+    for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
+    expect(db.select().from(responses).where(eq(responses.excluded, true)).all().map((r) => r.excludedBy)).not.toContain(admin.id);
     const second = capture();
     expect(runDemo(["--locale", "ru"], db, config, second.io)).toBe(0);
     const text = second.out.join("\n");

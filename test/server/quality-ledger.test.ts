@@ -313,7 +313,9 @@ describe("cross-wave duplicates", () => {
     expect(network.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=network;scope=study` }]);
 
     const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all();
-    expect(audit.map((a) => [a.userId, a.entityType, a.entityId, a.details])).toEqual([[null, "study", String(study.id), { responseIds: [again], reason: "auto:cross_wave_duplicate" }]]);
+    expect(audit.map((a) => [a.userId, a.systemActor, a.entityType, a.entityId, a.details])).toEqual([[null, "system", "study", String(study.id), { responseIds: [again], reason: "auto:cross_wave_duplicate" }]]);
+    // The recomputation without a user is the system's too.
+    expect(db.select().from(auditLog).where(eq(auditLog.action, "quality.recompute")).all().map((a) => [a.userId, a.systemActor])).toEqual([[null, "system"]]);
 
     // Out of the post wave's base (the aware duplicate), and counted as excluded beside it.
     expect(aided(db, study).post).toMatchObject({ x: 5, n: 9 });
