@@ -13,6 +13,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { sessionMiddleware } from "./middleware/session.js";
 import { accountRoutes } from "./routes/account.js";
 import { adminRoutes } from "./routes/admin.js";
+import { audienceRoutes } from "./routes/audience.js";
 import { apiRoutes } from "./routes/api.js";
 import { authRoutes } from "./routes/auth.js";
 import { exportRoutes } from "./routes/exports.js";
@@ -110,6 +111,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(questionRoutes(db, config.sessionSecret));
   web.use(waveRoutes(db, config.baseUrl));
   web.use(resultRoutes(db, config.baseUrl));
+  web.use(audienceRoutes(db));
   web.use(qualityRoutes(db));
   web.use(adminRoutes(db));
   web.use(accountRoutes(db));

@@ -11,6 +11,8 @@ import { csvDialect, csvFileName, defaultCsvFormat, type CsvDialect } from "./cs
 import { resultsCsv } from "./results-csv.js";
 import { loadResults, parseExportQuery, type ExportQuery } from "./results-data.js";
 import { resultsJson } from "./results-json.js";
+import { audienceJson } from "../presenters/audience.js";
+import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { writeResultsXlsx } from "./results-xlsx.js";
 
 /**
@@ -103,7 +105,7 @@ async function sendResults(
       return;
     case "results_json":
       if (!inline) res.attachment(fileName(study, "results.json"));
-      res.json(resultsJson(results, req.locale));
+      res.json(resultsJson(results, req.locale, undefined, audienceJson(loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
       return;
     case "results_xlsx":
       res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);

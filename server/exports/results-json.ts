@@ -1,6 +1,7 @@
 import type { Locale, Wave } from "../../db/schema.js";
 import type { LiftTable, LiftTableCount } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
+import type { AudienceJson } from "../presenters/audience.js";
 import type { CompetitorCheck } from "../services/competitors.js";
 import type { MetricBaseCell, StudyResults } from "../services/results.js";
 
@@ -25,6 +26,8 @@ export interface ResultsJson {
   table: LiftTable;
   /** Competitors as a check: each brand's share per segment and wave, the brand's lift net of the average competitor. */
   competitors: CompetitorCheck[];
+  /** "Is the audience growing?": per segment and measure, start and end counts over the study's period, change, percent, and the growth before the campaign; null when not computed. */
+  audience: AudienceJson | null;
 }
 
 export interface WaveJson {
@@ -50,7 +53,7 @@ const waveJson = (w: Wave): WaveJson => ({
  * as fractions 0..1), with the study, the compared waves, the options and the counts behind it,
  * so a reader can recompute every row. Labels are in the reader's language.
  */
-export function resultsJson(results: StudyResults, locale: Locale, generatedAt = new Date()): ResultsJson {
+export function resultsJson(results: StudyResults, locale: Locale, generatedAt = new Date(), audience: AudienceJson | null = null): ResultsJson {
   const { study } = results;
   const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
   return {
@@ -76,5 +79,6 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     bases: results.bases,
     table: results.table,
     competitors: results.competitors,
+    audience,
   };
 }

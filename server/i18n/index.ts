@@ -1,5 +1,6 @@
 import i18next, { type TFunction } from "i18next";
 import { LOCALES, type Locale } from "../../db/schema.js";
+import * as audienceArea from "./areas/audience.js";
 import * as competitorsArea from "./areas/competitors.js";
 import * as demoArea from "./areas/demo.js";
 import * as exportsArea from "./areas/exports.js";
@@ -18,8 +19,8 @@ export { LOCALES, type Locale };
  * Areas keep their messages in areas/<name>.ts (so parallel work does not collide on one file);
  * each lands under its own top-level key.
  */
-const en = { ...enCore, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en };
-const ru = { ...ruCore, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru };
+const en = { ...enCore, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en };
+const ru = { ...ruCore, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru };
 
 export const messages = { en, ru } as const;
 

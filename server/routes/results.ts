@@ -20,6 +20,8 @@ import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
 import { baselineOfResults, computeBaseline, detectabilityOfResults } from "../services/fieldwork-results.js";
 import { computeResults, liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
+import { audienceView } from "../presenters/audience.js";
+import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
 
 const shareForm = z.object({
@@ -118,6 +120,9 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       filter: { segment: segmentParam || 0, wave: waveParam || 0 },
       audience,
       hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
+      // "Is the audience growing?": imported series, else the sizes typed per wave.
+      audienceGrowth: audienceView(loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
+      audienceImportUrl: req.user && hasRole(req.user.role, "researcher") ? `/studies/${study.id}/audience` : null,
       headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
       segmentLabel,
       methodsVerdict: req.t("verdict.methods", {
