@@ -1,5 +1,6 @@
 import i18next, { type TFunction } from "i18next";
 import { LOCALES, type Locale } from "../../db/schema.js";
+import { utcOffset } from "../domain/time-zones.js";
 import * as audienceArea from "./areas/audience.js";
 import * as competitorsArea from "./areas/competitors.js";
 import * as demoArea from "./areas/demo.js";
@@ -8,6 +9,8 @@ import * as fieldworkArea from "./areas/fieldwork.js";
 import * as plannerArea from "./areas/planner.js";
 import * as primingArea from "./areas/priming.js";
 import * as qualityArea from "./areas/quality.js";
+import * as timeArea from "./areas/time.js";
+import * as auditArea from "./areas/audit.js";
 import * as verdictArea from "./areas/verdict.js";
 import { en as enCore } from "./en.js";
 import { ru as ruCore } from "./ru.js";
@@ -19,8 +22,8 @@ export { LOCALES, type Locale };
  * Areas keep their messages in areas/<name>.ts (so parallel work does not collide on one file);
  * each lands under its own top-level key.
  */
-const en = { ...enCore, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en };
-const ru = { ...ruCore, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru };
+const en = { ...enCore, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en, time: timeArea.en, audit: auditArea.en };
+const ru = { ...ruCore, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru, time: timeArea.ru, audit: auditArea.ru };
 
 export const messages = { en, ru } as const;
 
@@ -69,24 +72,53 @@ export function negotiateLocale(s: LocaleSources): Locale {
   return s.fallback;
 }
 
-/** Numbers, percentages and dates the way each locale writes them (decimal comma in Russian). */
-export function formatters(locale: Locale): Formatters {
-  return formatterCache.get(locale)!;
+/** The server's own zone (the TZ environment variable, else the system's): pages outside a study use it. */
+export function serverTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/**
+ * Numbers, percentages and dates the way each locale writes them (decimal comma in Russian).
+ * Times are shown in `timeZone` (a study's zone, default the server's) with the zone named,
+ * so a reader never has to guess whose 14:05 it is.
+ */
+export function formatters(locale: Locale, timeZone?: string | null): Formatters {
+  const zone = timeZone || serverTimeZone();
+  const key = `${locale}|${zone}`;
+  let cached = formatterCache.get(key);
+  if (!cached) {
+    cached = buildFormatters(locale, zone);
+    formatterCache.set(key, cached);
+  }
+  return cached;
 }
 
 export type Formatters = ReturnType<typeof buildFormatters>;
 
-// Intl objects are costly to build; one set per locale serves every request.
-function buildFormatters(locale: Locale) {
+/** A zone's short name for readers: a city for the zones offered in study settings, else its UTC offset. */
+export function zoneName(zone: string, locale: Locale, at: Date = new Date()): string {
+  const named = translator(locale)(`time.cities.${zone.replace(/\//g, "_")}`, { defaultValue: "" });
+  if (named) return named;
+  return utcOffset(zone, at);
+}
+
+// Intl objects are costly to build; one set per locale and zone serves every request.
+function buildFormatters(locale: Locale, timeZone: string) {
   const tag = locale === "ru" ? "ru-RU" : "en-GB";
   const integer = new Intl.NumberFormat(tag, { maximumFractionDigits: 0 });
   const percent = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 0 });
-  const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+  const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short", timeZone });
+  const date = new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeZone });
+  const name = zoneName(timeZone, locale);
   return {
     number: (n: number) => integer.format(n),
     percent: (share: number) => percent.format(share),
-    dateTime: (d: Date | null | undefined) => (d ? `${dateTime.format(d)} UTC` : ""),
+    dateTime: (d: Date | null | undefined) => (d ? `${dateTime.format(d)} (${name})` : ""),
+    /** The calendar day in the zone, without the time. */
+    date: (d: Date | null | undefined) => (d ? date.format(d) : ""),
+    timeZone,
+    zoneName: name,
   };
 }
 
-const formatterCache = new Map<Locale, Formatters>(LOCALES.map((l) => [l, buildFormatters(l)]));
+const formatterCache = new Map<string, Formatters>();

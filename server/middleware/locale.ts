@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { formatters, negotiateLocale, translator } from "../i18n/index.js";
 import type { Locale } from "../i18n/index.js";
 
@@ -35,4 +35,12 @@ export function localeMiddleware(defaultLocale: Locale): RequestHandler {
     res.locals["otherLocales"] = (["ru", "en"] as const).filter((l) => l !== locale);
     next();
   };
+}
+
+/**
+ * A study's pages show its times in the study's zone (default the server's): the route that
+ * loads the study swaps the view's formatters, so every `fmt.dateTime` on the page follows.
+ */
+export function useStudyZone(req: Request, study: { timeZone: string | null }): void {
+  if (req.res) req.res.locals["fmt"] = formatters(req.locale, study.timeZone);
 }

@@ -89,9 +89,10 @@ export function changeExclusion(db: Db, study: Study, userId: number, change: Ex
 }
 
 export interface LedgerAnswer {
-  /** The question's key (short, as in exports) and its text, shortened. */
+  /** The question's key (as in exports), its text shortened, and a few words of it to label the answer. */
   key: string;
   question: string;
+  short: string;
   value: string;
 }
 
@@ -147,7 +148,8 @@ function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<type
         : q.type === "scale"
           ? mine.map((a) => String(a.valueNumber ?? "")).join(", ")
           : clip(mine.map((a) => a.valueText ?? "").join(" "), 300);
-    out.push({ key: q.key, question: clip(localize(q.text, locale, fallback) || q.key, 80), value });
+    const text = localize(q.text, locale, fallback) || q.key;
+    out.push({ key: q.key, question: clip(text, 80), short: clip(text, 28), value });
   }
   return out;
 }

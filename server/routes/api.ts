@@ -122,7 +122,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   router.post("/studies/:id/waves", requireRole("researcher"), (req, res) => {
     const study = studyParam(db, req);
     const input = parseBody(waveInput, req.body);
-    const wave = addWave(db, study.id, input, req.user!.id);
+    const wave = addWave(db, study.id, input, req.user!.id, study.defaultLocale);
     res.status(201).json({ id: wave.id, kind: wave.kind, label: wave.label, status: wave.status });
   });
 

@@ -11,6 +11,7 @@ import { questionViews } from "../presenters/survey.js";
 import { addQuestion, DuplicateKeyError, deleteQuestion, isFrozen, moveQuestion, saveQuestion, setPageBreak } from "../services/questionnaire-edit.js";
 import { newFormToken, optionOrders, type SurveyPage } from "../services/respond.js";
 import { studyFrom } from "./studies.js";
+import { metricLabel } from "../services/results.js";
 
 /** The questionnaire builder: list, add, edit, reorder, delete, preview. */
 export function questionRoutes(db: Db, secret: string): Router {
@@ -34,6 +35,8 @@ export function questionRoutes(db: Db, secret: string): Router {
       canEdit: hasRole(req.user!.role, "researcher"),
       notice: notices[String(req.query["done"])] ?? "",
       localize,
+      // The metric as results name it (the question's text for a custom one), not its code.
+      metricTitle: (q: (typeof questions)[number]) => (q.metricName ? metricLabel(req.t, q.metricName, q, req.locale, study.defaultLocale) : ""),
     });
   });
 

@@ -23,6 +23,7 @@ import { computeResults, liftTableWithoutExclusions, resultsQuery, type StudyRes
 import { audienceView } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
+import { useStudyZone } from "../middleware/locale.js";
 
 const shareForm = z.object({
   days: z.preprocess((v) => (v === "" || v === undefined ? undefined : v), z.coerce.number().int().min(1).max(3650).optional()),
@@ -192,6 +193,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? findLiveShareLink(db, token, new Date()) : undefined;
     const study = link ? findStudy(db, link.studyId) : undefined;
     if (!study) throw new NotFoundError();
+    useStudyZone(req, study);
     res.set("X-Robots-Tag", "noindex");
     render(req, res, "results/report", study, { shared: true });
   });

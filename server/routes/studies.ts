@@ -6,14 +6,17 @@ import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, updateStudy } from "../../db/queries/studies.js";
-import { LOCALES, SEGMENT_ROLES, type Study } from "../../db/schema.js";
+import { LOCALES, SEGMENT_ROLES, type Locale, type Study } from "../../db/schema.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { defaultSegments } from "../domain/segments.js";
-import { definitionErrors, RESERVED_SEGMENT_KEYS, studyDefinition } from "../domain/study-definition.js";
+import { definitionErrors, isTimeZone, RESERVED_SEGMENT_KEYS, studyDefinition } from "../domain/study-definition.js";
 import { brandLiftTemplate, MAX_ADVANTAGES, MAX_COMPETITORS } from "../domain/template.js";
+import { OTHER_ZONES, RUSSIAN_ZONES, utcOffset } from "../domain/time-zones.js";
+import { serverTimeZone, zoneName, type Formatters, type Translate } from "../i18n/index.js";
 import { NotFoundError } from "../errors.js";
 import { formText, parseForm, type FieldErrors } from "../forms.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
+import { useStudyZone } from "../middleware/locale.js";
 import { auditEntries } from "../services/audit-view.js";
 import { isFrozen } from "../services/questionnaire-edit.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
@@ -79,6 +82,12 @@ const settingsForm = z
       .toUpperCase()
       .regex(/^([A-Z]{3})?$/, "validation.currency")
       .default(""),
+    // Empty: the server's zone. Any valid IANA zone passes (an imported study may carry one not listed).
+    timeZone: z
+      .string()
+      .trim()
+      .default("")
+      .refine((v) => v === "" || isTimeZone(v), "time.invalid"),
   })
   .refine((f) => f.locales.includes(f.defaultLocale), { path: ["defaultLocale"], message: "validation.defaultLocale" });
 
@@ -93,11 +102,24 @@ const segmentForm = z.object({
   role: z.enum(SEGMENT_ROLES, "validation.oneOf"),
 });
 
-/** The study named in the URL, or a 404. */
+/** The settings' zone list: Russia's zones, then others, each "Москва (UTC+3)"; the server's own zone is the empty choice. */
+function zoneChoices(t: Translate, locale: Locale) {
+  const option = (zone: string) => ({ value: zone, label: t("time.option", { city: t(`time.cities.${zone.replace(/\//g, "_")}`), offset: utcOffset(zone) }) });
+  return {
+    server: t("time.serverZone", { name: zoneName(serverTimeZone(), locale) }),
+    groups: [
+      { label: t("time.groupRussia"), zones: RUSSIAN_ZONES.map(option) },
+      { label: t("time.groupOther"), zones: OTHER_ZONES.map(option) },
+    ],
+  };
+}
+
+/** The study named in the URL, or a 404; its pages then show times in its zone. */
 export function studyFrom(db: Db, req: Request): Study {
   const id = Number(req.params["studyId"]);
   const study = Number.isSafeInteger(id) ? findStudy(db, id) : undefined;
   if (!study) throw new NotFoundError();
+  useStudyZone(req, study);
   return study;
 }
 
@@ -214,7 +236,7 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/settings", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift) }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "" });
+    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "", zones: zoneChoices(req.t, req.locale) });
   });
 
   router.post("/studies/:studyId/settings", researcher, (req, res) => {
@@ -222,11 +244,11 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
-      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "" });
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale) });
     }
-    const { category, costCurrency, publicTitle, targetLift, ...rest } = form.data;
+    const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
-    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100 };
+    const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100, timeZone: timeZone || null };
     db.transaction((tx) => {
       updateStudy(tx, study.id, fields);
       recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
@@ -262,7 +284,7 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/audit", (req, res) => {
     const study = studyFrom(db, req);
-    res.render("studies/audit", { study, entries: auditEntries(db, study.id) });
+    res.render("studies/audit", { study, entries: auditEntries(db, study, req.t, req.locale, res.locals["fmt"] as Formatters) });
   });
 
   return router;

@@ -23,6 +23,7 @@ import {
 } from "../services/fieldwork.js";
 import { recomputeStudyFlags } from "../quality/flag-service.js";
 import { studyFrom } from "./studies.js";
+import { useStudyZone } from "../middleware/locale.js";
 
 /** `target_<segment>` / `audience_<segment>` form fields as numbers (empty: none). */
 function perSegment(body: Record<string, unknown>, prefix: string, segments: readonly Segment[]): Record<string, number | null> | "invalid" {
@@ -71,13 +72,14 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     const label = typeof req.body?.label === "string" && req.body.label.trim() ? req.body.label : undefined;
     const parsed = waveInput.safeParse({ kind: req.body?.kind, ...(label ? { label } : {}), targets, audience });
     if (!parsed.success) throw new ValidationError({ kind: req.t("validation.oneOf") });
-    const wave = addWave(db, study.id, parsed.data, req.user!.id);
+    const wave = addWave(db, study.id, parsed.data, req.user!.id, req.locale);
     res.redirect(303, `/waves/${wave.id}`);
   });
 
   router.get("/waves/:waveId", async (req, res) => {
     const wave = waveFrom(req);
     const study = findStudy(db, wave.studyId)!;
+    useStudyZone(req, study);
     const statuses = waveStatus(db, wave, baseUrl);
     const qr = new Map<number, string>();
     for (const s of statuses) {

@@ -14,7 +14,8 @@ import {
 } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
-import { WAVE_KINDS, type Link, type Segment, type Wave } from "../../db/schema.js";
+import { WAVE_KINDS, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
+import { translator } from "../i18n/index.js";
 import { HttpError, NotFoundError } from "../errors.js";
 import { closeWave, createPersonalLinks, createWave, openWave } from "./study-setup.js";
 
@@ -79,16 +80,18 @@ function segmentByKey(segments: readonly Segment[], key: string): Segment {
   return s;
 }
 
-const DEFAULT_LABELS: Record<Wave["kind"], string> = { pre: "Pre", post: "Post", tracking: "Tracking" };
-
-/** Adds a wave after the study's last one, with targets and audience sizes per segment key. */
-export function addWave(db: Db, studyId: number, input: WaveInput, actorId: number): Wave {
+/**
+ * Adds a wave after the study's last one, with targets and audience sizes per segment key.
+ * Without a label typed, it is named by its kind in `locale` (the researcher's language; the
+ * study's default through the API), "До кампании 2" for a second one, never a bare "Pre".
+ */
+export function addWave(db: Db, studyId: number, input: WaveInput, actorId: number, locale: Locale): Wave {
   const segments = listSegments(db, studyId);
   const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
   for (const key of keys) segmentByKey(segments, key);
   return db.transaction((tx) => {
     const existing = listWaves(tx, studyId).filter((w) => w.kind === input.kind).length;
-    const label = input.label ?? `${DEFAULT_LABELS[input.kind]}${existing ? ` ${existing + 1}` : ""}`;
+    const label = input.label ?? `${translator(locale)(`study.defaultLabels.${input.kind}`)}${existing ? ` ${existing + 1}` : ""}`;
     const wave = createWave(tx, studyId, input.kind, label);
     for (const s of segments) {
       const target = own(input.targets, s.key) ?? null;

@@ -90,7 +90,8 @@ describe("JSON API: the fieldwork flow", () => {
     const wave = await researcher
       .post(`/api/studies/${studyId}/waves`, { kind: "pre", targets: { subscribers: 2, inactive: 50 }, audience: { subscribers: 12_000 } })
       .expect(201);
-    expect(wave.body).toEqual({ id: expect.any(Number), kind: "pre", label: "Pre", status: "draft" });
+    // Named by its kind in the study's language (Russian here): the API has no reader's language.
+    expect(wave.body).toEqual({ id: expect.any(Number), kind: "pre", label: "До кампании", status: "draft" });
     const waveId = wave.body.id as number;
 
     // A draft wave has no open links yet.
@@ -156,7 +157,7 @@ describe("JSON API: the fieldwork flow", () => {
 
     const study = await t.as("viewer").get(`/api/studies/${studyId}`).expect(200);
     expect(study.body.waves).toEqual([
-      { id: waveId, kind: "pre", label: "Pre", status: "closed", openedAt: expect.stringMatching(ISO_DATE), closedAt: expect.stringMatching(ISO_DATE) },
+      { id: waveId, kind: "pre", label: "До кампании", status: "closed", openedAt: expect.stringMatching(ISO_DATE), closedAt: expect.stringMatching(ISO_DATE) },
     ]);
     expect(t.db.select().from(auditLog).all().map((a) => a.action)).toContain("wave.close");
   });
@@ -184,7 +185,7 @@ describe("JSON API: the fieldwork flow", () => {
     const first = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre" }).expect(201);
     const second = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre" }).expect(201);
     const post = await researcher.post(`/api/studies/${id}/waves`, { kind: "post", label: "After launch" }).expect(201);
-    expect([first.body.label, second.body.label, post.body.label]).toEqual(["Pre", "Pre 2", "After launch"]);
+    expect([first.body.label, second.body.label, post.body.label]).toEqual(["До кампании", "До кампании 2", "After launch"]);
   });
 });
 

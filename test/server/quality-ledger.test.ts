@@ -113,7 +113,7 @@ describe("exclusion ledger", () => {
     expect(audit.every((a) => a.at instanceof Date)).toBe(true);
     // On the study's audit page too, with who.
     const auditPage = await agent.get(`/studies/${study.id}/audit?lang=en`).expect(200);
-    expect(auditPage.text).toContain(`quality.exclude study#${study.id}`);
+    expect(auditPage.text).toContain("Excluded responses from the results");
     expect(auditPage.text).toContain(researcher.email);
 
     // 4 of 20 post subscribers excluded (20%) against none before: more than the 10 pp margin.

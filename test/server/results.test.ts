@@ -43,7 +43,7 @@ describe("results page", () => {
     const direct = liftTable({
       metrics: [
         { key: "aided_awareness", label: "Aided awareness" },
-        { key: "favorability", label: "Favorability (top-2-box)" },
+        { key: "favorability", label: "Favorability (rated 4–5 out of 5)" },
       ],
       segments: survey.segments.map((s) => ({ key: s.key, label: s.label.en!, role: s.role })),
       counts: [
