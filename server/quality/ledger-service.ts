@@ -254,8 +254,8 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
       .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore" || entry.action === "quality.auto_exclude")
       .map(({ entry, email }) => ({
         at: entry.at,
-        who: email,
-        // The system's exclusions read as exclusions by "the system" (who: null).
+        // The demo generator and the command line are named; the system's own reads as "the system" (who: null).
+        who: email ?? (entry.systemActor && entry.systemActor !== "system" ? t(`audit.actors.${entry.systemActor}`) : null),
         action: entry.action === "quality.auto_exclude" ? "quality.exclude" : entry.action,
         count: Array.isArray(entry.details?.["responseIds"]) ? (entry.details["responseIds"] as unknown[]).length : 0,
         reason: typeof entry.details?.["reason"] === "string" ? (exclusionReason(entry.details["reason"], t) ?? "") : "",

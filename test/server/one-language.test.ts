@@ -198,6 +198,16 @@ describe("every page in Russian speaks Russian", () => {
     expect(problems).toEqual([]);
   });
 
+  it("names who acted without an account: the demo generator, in the journal and the exclusion history", async () => {
+    const audit = (await w.agent.get(`/studies/${w.demoId}/audit?lang=ru`).expect(200)).text;
+    expect(audit).toContain("<td>Демо</td>");
+    expect(audit).toContain("Создано демонстрационное исследование");
+    expect(audit).toMatch(/Открыта волна «До кампании»/);
+    expect(audit).not.toMatch(/study#|\{&#34;|\{"/);
+    const quality = (await w.agent.get(`/studies/${w.demoId}/quality?lang=ru`).expect(200)).text;
+    expect(quality).toMatch(/Демо/);
+  });
+
   it("catches what it is meant to catch", () => {
     expect(leaks(visibleText("<p>Pre открыта</p><td>unaided_awareness</td><td>quality.alias.add study#2 {\"a\":1}</td>", []))).toHaveLength(5);
     expect(leaks(visibleText('<p title="ok">Всё <code>a_b</code> <a href="/x_y.z">хорошо</a> a@b.example</p>', []))).toEqual([]);
