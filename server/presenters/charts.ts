@@ -36,27 +36,80 @@ export interface ChartText {
 let chartCounter = 0;
 const nextId = () => `chart-${++chartCounter}`;
 
-/** Pre vs post share per segment of one metric, with interval whiskers. Horizontal bars fit phones. */
-export function awarenessBars(rows: readonly LiftRow[], text: ChartText): string {
-  const id = nextId();
-  const labelWidth = 170;
-  const width = 640;
-  const plot = width - labelWidth - 70;
-  const rowHeight = 46;
-  const top = 30;
-  const height = top + rows.length * rowHeight + 34;
-  const x = (share: number) => labelWidth + Math.max(0, Math.min(1, share)) * plot;
-  const parts: string[] = [];
+/**
+ * Every chart comes in two layouts, switched by CSS at 640 px, so its text stays at least ~11 px on
+ * screen at any width: a wide one (labels beside the data, viewBox ~650 units for a ~700 px column)
+ * and a narrow one (labels above the data, viewBox 340 units for a phone). An SVG scales its text
+ * with its width, so one layout for both would print 6 px text on a phone.
+ */
+function layouts(wide: string, narrow: string): string {
+  return `<div class="chart-wide">${wide}</div><div class="chart-narrow">${narrow}</div>`;
+}
 
-  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(
-      `<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top - 6}" y2="${height - 28}" stroke="#ddd"/>`,
-      `<text x="${fixed(x(tick))}" y="${height - 12}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(text.percent(tick))}</text>`,
-    );
+const LABEL_SIZE = 12;
+const TICK_SIZE = 12;
+/** Average advance of a character at 12 px in the fonts above (Cyrillic is a little wider than Latin). */
+const CHAR_WIDTH = 7;
+
+/** Splits a label into lines of at most `maxChars`, at spaces where possible; at most `maxLines`, the last cut with "…". */
+export function wrapLabel(text: string, maxChars: number, maxLines = 2): string[] {
+  const words = text.split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = "";
+  for (let word of words) {
+    while ([...word].length > maxChars) {
+      if (line) {
+        lines.push(line);
+        line = "";
+      }
+      lines.push([...word].slice(0, maxChars).join(""));
+      word = [...word].slice(maxChars).join("");
+    }
+    const candidate = line ? `${line} ${word}` : word;
+    if ([...candidate].length <= maxChars) line = candidate;
+    else {
+      lines.push(line);
+      line = word;
+    }
   }
+  if (line) lines.push(line);
+  if (lines.length <= maxLines) return lines;
+  const kept = lines.slice(0, maxLines);
+  kept[maxLines - 1] = truncate(`${kept[maxLines - 1]} ${lines.slice(maxLines).join(" ")}`, maxChars);
+  return kept;
+}
+
+/** A multi-line label: one <text> with a <tspan> per line. */
+function label(lines: readonly string[], x: number, y: number, anchor: "start" | "end", weight = 400): string {
+  const spans = lines.map((l, i) => `<tspan x="${fixed(x)}" dy="${i === 0 ? 0 : LABEL_SIZE + 3}">${escapeXml(l)}</tspan>`).join("");
+  return `<text x="${fixed(x)}" y="${fixed(y)}" text-anchor="${anchor}" font-size="${LABEL_SIZE}"${weight !== 400 ? ` font-weight="${weight}"` : ""} fill="#222">${spans}</text>`;
+}
+
+const LINE_HEIGHT = LABEL_SIZE + 3;
+
+/** Pre vs post share per segment of one metric, with interval whiskers (unadjusted Wilson, the table's level). */
+export function awarenessBars(rows: readonly LiftRow[], text: ChartText): string {
+  return layouts(barsLayout(rows, text, "wide"), barsLayout(rows, text, "narrow"));
+}
+
+function barsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | "narrow"): string {
+  const id = nextId();
+  const wide = layout === "wide";
+  const width = wide ? 640 : 340;
+  const labelWidth = wide ? 190 : 4;
+  const plot = width - labelWidth - 56;
+  const x = (share: number) => labelWidth + Math.max(0, Math.min(1, share)) * plot;
+  const labels = rows.map((row) => wrapLabel(row.segmentLabel, wide ? Math.floor((labelWidth - 12) / CHAR_WIDTH) : Math.floor((width - 8) / CHAR_WIDTH)));
+  const top = 30;
+  const parts: string[] = [];
+  let y = top;
   rows.forEach((row, i) => {
-    const y = top + i * rowHeight;
-    parts.push(`<text x="${labelWidth - 8}" y="${y + 20}" text-anchor="end" font-size="12" fill="#222">${escapeXml(truncate(row.segmentLabel, 26))}</text>`);
+    const lines = labels[i]!;
+    if (wide) parts.push(label(lines, labelWidth - 8, y + 16, "end"));
+    else {
+      parts.push(label(lines, labelWidth, y + LABEL_SIZE, "start"));
+      y += lines.length * LINE_HEIGHT + 2;
+    }
     const bars: Array<[typeof row.pre, string, boolean, number]> = [
       [row.pre, PRE, false, y + 4],
       [row.post, POST, true, y + 22],
@@ -68,15 +121,22 @@ export function awarenessBars(rows: readonly LiftRow[], text: ChartText): string
         `<line x1="${fixed(x(w.lower))}" x2="${fixed(x(w.upper))}" y1="${by + 7}" y2="${by + 7}" stroke="#222" stroke-width="1.5"/>`,
         `<line x1="${fixed(x(w.lower))}" x2="${fixed(x(w.lower))}" y1="${by + 2}" y2="${by + 12}" stroke="#222" stroke-width="1.5"/>`,
         `<line x1="${fixed(x(w.upper))}" x2="${fixed(x(w.upper))}" y1="${by + 2}" y2="${by + 12}" stroke="#222" stroke-width="1.5"/>`,
-        `<text x="${fixed(Math.max(x(w.upper), barEnd) + 6)}" y="${by + 12}" font-size="11" fill="#222">${escapeXml(text.percent(w.p))}</text>`,
+        `<text x="${fixed(Math.max(x(w.upper), barEnd) + 5)}" y="${by + 12}" font-size="${TICK_SIZE}" fill="#222">${escapeXml(text.percent(w.p))}</text>`,
       );
     }
+    y += wide ? Math.max(44, lines.length * LINE_HEIGHT + 14) : 44;
   });
+  const height = y + 30;
+  for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
+    parts.unshift(`<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top - 6}" y2="${height - 26}" stroke="#ddd"/>`);
+    parts.push(`<text x="${fixed(x(tick))}" y="${height - 10}" text-anchor="${tick === 0 && !wide ? "start" : "middle"}" font-size="${TICK_SIZE}" fill="#555">${escapeXml(text.percent(tick))}</text>`);
+  }
+  const legendX = wide ? labelWidth : labelWidth;
   const legend = [
-    `<rect x="${labelWidth}" y="6" width="12" height="12" fill="#fff" stroke="${PRE}" stroke-width="2"/>`,
-    `<text x="${labelWidth + 18}" y="16" font-size="12" fill="#222">${escapeXml(text.pre)}</text>`,
-    `<rect x="${labelWidth + 140}" y="6" width="12" height="12" fill="${POST}" stroke="${POST}" stroke-width="2"/>`,
-    `<text x="${labelWidth + 158}" y="16" font-size="12" fill="#222">${escapeXml(text.post)}</text>`,
+    `<rect x="${legendX}" y="6" width="12" height="12" fill="#fff" stroke="${PRE}" stroke-width="2"/>`,
+    `<text x="${legendX + 18}" y="16" font-size="${LABEL_SIZE}" fill="#222">${escapeXml(truncate(text.pre, 20))}</text>`,
+    `<rect x="${legendX + 160}" y="6" width="12" height="12" fill="${POST}" stroke="${POST}" stroke-width="2"/>`,
+    `<text x="${legendX + 178}" y="16" font-size="${LABEL_SIZE}" fill="#222">${escapeXml(truncate(text.post, 20))}</text>`,
   ];
   return svg(id, width, height, text, [...legend, ...parts]);
 }
@@ -89,44 +149,70 @@ export function tickStep(extent: number): number {
 
 /**
  * The verdict's measure (lift, or lift beyond the control) with the interval printed beside the
- * verdict, for every row, around a zero line: filled dot for a detected rise or fall, hollow
- * otherwise. It reads row.verdict and row.verdictInterval only, so it cannot disagree with the table.
+ * verdict, for every row, grouped by metric, around a zero line with round ticks: a filled dot for
+ * a detected rise or fall, hollow otherwise. It reads row.verdict and row.verdictInterval only, so
+ * it cannot disagree with the table.
  */
 export function liftDots(rows: readonly LiftRow[], text: ChartText): string {
+  return layouts(dotsLayout(rows, text, "wide"), dotsLayout(rows, text, "narrow"));
+}
+
+function dotsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | "narrow"): string {
   const id = nextId();
-  const labelWidth = 260;
-  const width = 680;
-  const plot = width - labelWidth - 30;
-  const rowHeight = 26;
-  const top = 14;
-  const height = top + rows.length * rowHeight + 34;
+  const wide = layout === "wide";
+  const width = wide ? 660 : 340;
+  const labelWidth = wide ? 210 : 0;
+  // Room for half a tick label ("+40,0 п. п.") beyond each end of the axis.
+  const margin = 40;
+  const left = labelWidth + margin;
+  const plot = width - left - margin;
   const widest = Math.max(0.01, ...rows.flatMap((r) => [Math.abs(r.verdictInterval.lower), Math.abs(r.verdictInterval.upper)]));
   const step = tickStep(widest);
   const extent = Math.ceil(widest / step - 1e-9) * step;
-  const x = (lift: number) => labelWidth + ((lift + extent) / (2 * extent)) * plot;
+  const x = (lift: number) => left + ((lift + extent) / (2 * extent)) * plot;
+  const top = 8;
   const parts: string[] = [];
+  let y = top;
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  for (const metric of metrics) {
+    const group = rows.filter((r) => r.metric === metric);
+    const heading = wrapLabel(group[0]!.metricLabel, Math.floor((width - 8) / CHAR_WIDTH), 2);
+    parts.push(label(heading, 4, y + LABEL_SIZE, "start", 600));
+    y += heading.length * LINE_HEIGHT + 8;
+    for (const row of group) {
+      const lines = wrapLabel(row.segmentLabel, wide ? Math.floor((labelWidth - 16) / CHAR_WIDTH) : Math.floor((width - 16) / CHAR_WIDTH));
+      let lineY: number;
+      if (wide) {
+        parts.push(label(lines, labelWidth, y + 12, "end"));
+        lineY = y + 8;
+        y += Math.max(22, lines.length * LINE_HEIGHT + 7);
+      } else {
+        parts.push(label(lines, 12, y + LABEL_SIZE, "start"));
+        lineY = y + lines.length * LINE_HEIGHT + 8;
+        y = lineY + 14;
+      }
+      const changed = row.verdict === "rise" || row.verdict === "fall";
+      const colour = row.verdict === "rise" ? RISE : row.verdict === "fall" ? FALL : NEUTRAL;
+      const interval = row.verdictInterval;
+      parts.push(
+        `<line x1="${fixed(x(interval.lower))}" x2="${fixed(x(interval.upper))}" y1="${lineY}" y2="${lineY}" stroke="${colour}" stroke-width="2"/>`,
+        changed
+          ? `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${lineY}" r="5" fill="${colour}" data-verdict="${row.verdict}"/>`
+          : `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${lineY}" r="5" fill="#fff" stroke="${colour}" stroke-width="2" data-verdict="${row.verdict}"/>`,
+      );
+    }
+    y += 6;
+  }
+  const height = y + 30;
+  const ticks: string[] = [];
   for (let k = -Math.round(extent / step); k <= Math.round(extent / step); k++) {
     const tick = k * step;
-    parts.push(
-      `<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top - 4}" y2="${height - 28}" stroke="${k === 0 ? "#222" : "#ddd"}"${k === 0 ? ' stroke-width="1.5"' : ""}/>`,
-      `<text x="${fixed(x(tick))}" y="${height - 12}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(text.pp(tick))}</text>`,
-    );
+    // On a phone every other tick label, so they never overlap.
+    const shown = wide || k % 2 === 0;
+    ticks.push(`<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top}" y2="${height - 26}" stroke="${k === 0 ? "#222" : "#ddd"}"${k === 0 ? ' stroke-width="1.5"' : ""}/>`);
+    if (shown) parts.push(`<text x="${fixed(x(tick))}" y="${height - 10}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#555">${escapeXml(text.pp(tick))}</text>`);
   }
-  rows.forEach((row, i) => {
-    const y = top + i * rowHeight + 10;
-    const changed = row.verdict === "rise" || row.verdict === "fall";
-    const colour = row.verdict === "rise" ? RISE : row.verdict === "fall" ? FALL : NEUTRAL;
-    const label = `${row.metricLabel} · ${row.segmentLabel}`;
-    const interval = row.verdictInterval;
-    parts.push(
-      `<text x="${labelWidth - 8}" y="${y + 4}" text-anchor="end" font-size="12" fill="#222">${escapeXml(truncate(label, 40))}</text>`,
-      `<line x1="${fixed(x(interval.lower))}" x2="${fixed(x(interval.upper))}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>`,
-      changed
-        ? `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${y}" r="5" fill="${colour}" data-verdict="${row.verdict}"/>`
-        : `<circle cx="${fixed(x(row.verdictEstimate))}" cy="${y}" r="5" fill="#fff" stroke="${colour}" stroke-width="2" data-verdict="${row.verdict}"/>`,
-    );
-  });
-  return svg(id, width, height, text, parts);
+  return svg(id, width, height, text, [...ticks, ...parts]);
 }
 
 function svg(id: string, width: number, height: number, text: ChartText, parts: string[]): string {

@@ -29,6 +29,8 @@ export function numberFormats(locale: Locale) {
     percentWhole: (share: number) => pct0.format(share),
     /** A lift in percentage points, signed: +7.0 pp. */
     pp: (share: number) => signed(one.format(Math.abs(share * 100)), share < 0, Math.round(share * 1000) === 0) + ppUnit,
+    /** The same number without its unit, for interval bounds printed after a lift. */
+    ppNumber: (share: number) => signed(one.format(Math.abs(share * 100)), share < 0, Math.round(share * 1000) === 0),
     /** A relative change, signed: +22.6%. */
     relative: (ratio: number | null) => (ratio === null ? "—" : signed(pct.format(Math.abs(ratio)), ratio < 0, Math.round(ratio * 1000) === 0)),
     pValue: (p: number) => (p < 0.001 ? `<\u00a0${p3.format(0.001)}` : p3.format(p)),
@@ -76,6 +78,39 @@ export interface MetricView {
   chart: string;
   /** How the metric's rows were adjusted, in words. */
   family: string;
+  /** The metric's answer in one sentence: which segments moved, which did not, and the total. */
+  headline: string;
+  /** The same sentence without the metric's label (which the page shows as a link). */
+  headlineText: string;
+}
+
+/**
+ * One sentence per metric for "Is awareness growing?": the exposed segments grouped by verdict
+ * (with their lift when it moved), the total, and the control group's change as the market trend.
+ * It names the segments that moved, so a total dominated by a large segment cannot hide them.
+ */
+export function metricHeadline(label: string, rows: readonly LiftRow[], locale: Locale, t: Translate): string {
+  return `${label}: ${headlineText(rows, locale, t)}`;
+}
+
+function headlineText(rows: readonly LiftRow[], locale: Locale, t: Translate): string {
+  const f = numberFormats(locale);
+  const exposed = rows.filter((r) => r.kind === "segment" && r.role === "exposed");
+  const parts: string[] = [];
+  for (const verdict of ["rise", "fall", "no_change", "not_enough_data"] as const) {
+    const group = exposed.filter((r) => r.verdict === verdict);
+    if (group.length === 0) continue;
+    const moved = verdict === "rise" || verdict === "fall";
+    const list = group.map((r) => (moved ? `${r.segmentLabel} (${f.pp(r.verdictEstimate)})` : r.segmentLabel)).join(", ");
+    parts.push(t(`verdict.headline.${verdict}`, { list }));
+  }
+  const total = rows.find((r) => r.kind === "total");
+  if (total) parts.push(t("verdict.headline.total", { verdict: t(`verdict.labels.${total.verdict}`), lift: f.pp(total.verdictEstimate) }));
+  const control = rows.find((r) => r.role === "control" && r.kind === "segment");
+  if (control) parts.push(t("verdict.headline.control", { lift: f.pp(control.verdictEstimate) }));
+  const text = parts.join("; ");
+  // "+2,6 п. п." already ends with a full stop.
+  return text.endsWith(".") ? text : `${text}.`;
 }
 
 const lowerFirst = (s: string) => (s ? s[0]!.toLocaleLowerCase() + s.slice(1) : s);
@@ -86,7 +121,7 @@ export function verdictText(row: LiftRow, locale: Locale, t: Translate) {
   return {
     verdict: t(`verdict.labels.${row.verdict}`),
     lift: f.pp(row.verdictEstimate),
-    interval: `[${f.pp(row.verdictInterval.lower)}; ${f.pp(row.verdictInterval.upper)}]`,
+    interval: `[${f.ppNumber(row.verdictInterval.lower)}; ${f.ppNumber(row.verdictInterval.upper)}]`,
     level: f.level(row.verdictLevel),
   };
 }
@@ -191,6 +226,8 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
       key,
       label,
       family: familyText(key),
+      headline: metricHeadline(label, rows, locale, t),
+      headlineText: headlineText(rows, locale, t),
       rows: rows.map(view),
       chart: rows.length
         ? awarenessBars(rows, chartText(label, t("resultsPage.chartBarsDescription", { metric: label, pre: results.pre.label, post: results.post.label, level })))
@@ -219,7 +256,11 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
     };
   });
 
-  return { metrics, liftChart, respondents, level, formats: f };
+  const counted = {
+    pre: results.respondents.filter((r) => r.waveId === results.pre.id).reduce((n, r) => n + r.n, 0),
+    post: results.respondents.filter((r) => r.waveId === results.post.id).reduce((n, r) => n + r.n, 0),
+  };
+  return { metrics, liftChart, respondents, counted, level, formats: f };
 }
 
 export interface SensitivityRow {

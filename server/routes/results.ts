@@ -12,6 +12,7 @@ import { localize } from "../domain/questionnaire.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
+import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
@@ -25,9 +26,25 @@ import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
 import { useStudyZone } from "../middleware/locale.js";
 
+/** Verbatims shown beside the themes, and the most shown with "all answers". */
+const FEEDBACK_SAMPLE = 8;
+const FEEDBACK_ALL = 500;
+/** Themes per wave and segment in the printable report. */
+const REPORT_THEMES = 3;
+/** Verbatims in the printable report (the page shows FEEDBACK_SAMPLE and links to all). */
+const REPORT_VERBATIMS = 5;
+
 const shareForm = z.object({
   days: z.preprocess((v) => (v === "" || v === undefined ? undefined : v), z.coerce.number().int().min(1).max(3650).optional()),
 });
+
+/** The page's own query with every answer listed. */
+function allFeedbackQuery(req: Request): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(req.query)) if (typeof value === "string" && key !== "feedback") query.set(key, value);
+  query.set("feedback", "all");
+  return query.toString();
+}
 
 /** Results page, printable report, read-only share links. */
 export function resultRoutes(db: Db, baseUrl: string): Router {
@@ -65,7 +82,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       waveIds: results.waves.map((w) => w.id),
       waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
       segmentId: Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined,
-      limit: 50,
+      // A short sample on the page; all of them (up to a bound) on request.
+      limit: req.query["feedback"] === "all" ? FEEDBACK_ALL : FEEDBACK_SAMPLE,
     });
     const segmentLabel = (id: number) => {
       const s = results.segments.find((x) => x.id === id);
@@ -119,6 +137,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
         wave: results.waves.find((w) => w.id === f.waveId)?.label ?? "",
       })),
       filter: { segment: segmentParam || 0, wave: waveParam || 0 },
+      feedbackSummary: feedbackSummary(themes, req.t),
+      feedbackAllUrl: feedback.length === FEEDBACK_SAMPLE && req.query["feedback"] !== "all" ? `?${allFeedbackQuery(req)}#feedback` : null,
       audience,
       hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
       // "Is the audience growing?": imported series, else the sizes typed per wave.
@@ -152,7 +172,14 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       const fieldwork = { baseline: baseline ? baselineView(baseline, "only_pre", req.locale, req.t) : null, detect: null, setTargetUrl: null };
       return res.render("results/empty", { study, shared: extra["shared"] === true, fieldwork });
     }
-    res.render(view, { ...pageData(req, study, results), ...extra });
+    const data = pageData(req, study, results);
+    // On paper the themes are an appendix: the first few per group, the rest counted.
+    if (view === "results/report") {
+      data.themes = data.themes.map((q) => ({ ...q, top: Math.min(q.top, REPORT_THEMES) }));
+      data.feedback = data.feedback.slice(0, REPORT_VERBATIMS);
+      data.feedbackAllUrl = null;
+    }
+    res.render(view, { ...data, ...extra });
   }
 
   router.get("/studies/:studyId/results", viewer, (req, res) => {

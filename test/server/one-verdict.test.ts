@@ -47,7 +47,12 @@ function pageVerdicts(html: string) {
     table: sections.flatMap((s) => [...s.matchAll(/<tr class="verdict-([a-z_]+)/g)].map((m) => m[1]!)),
     sentences: sections.flatMap((s) => [...s.matchAll(/<li class="verdict-([a-z_]+)">([\s\S]*?)<\/li>/g)].map((m) => ({ verdict: m[1]!, text: m[2]! }))),
     intervals: sections.flatMap((s) => [...s.matchAll(/<span class="interval">([^<]*)<\/span>/g)].map((m) => m[1]!)),
-    dots: [...html.matchAll(/<circle [^>]*data-verdict="([a-z_]+)"/g)].map((m) => ({ verdict: m[1]!, hollow: m[0].includes('fill="#fff"') })),
+    // The lift chart's wide layout (the narrow one for phones draws the same dots).
+    dots: [...(/<figure class="chart lift-chart"[\s\S]*?<div class="chart-wide">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? "").matchAll(/<circle [^>]*data-verdict="([a-z_]+)"/g)].map((m) => ({
+      verdict: m[1]!,
+      hollow: m[0].includes('fill="#fff"'),
+    })),
+    narrowDots: [...(/<div class="chart-narrow">([\s\S]*?)<\/div>/.exec(html.slice(html.indexOf('class="chart lift-chart"')))?.[1] ?? "").matchAll(/data-verdict="([a-z_]+)"/g)].map((m) => m[1]!),
   };
 }
 
@@ -84,6 +89,7 @@ describe("one verdict in every place", () => {
           expect(shown.sentences.map((s) => s.verdict), `${path} sentences`).toEqual(rows.map((r) => r.verdict));
           expect(shown.dots.map((d) => d.verdict), `${path} chart`).toEqual(rows.map((r) => r.verdict));
           expect(shown.dots.map((d) => !d.hollow), `${path} filled dots`).toEqual(rows.map(isChange));
+          expect(shown.narrowDots, `${path} chart on phones`).toEqual(rows.map((r) => r.verdict));
           // The table's interval and the sentence's interval are the verdict interval, to 0.1 pp.
           shown.intervals.forEach((text, i) => {
             const [lower, upper] = [...unescape(text).matchAll(/[+\u2212-]?\d+[.,]\d/g)].map((m) => Number(m[0].replace("\u2212", "-").replace(",", ".")));

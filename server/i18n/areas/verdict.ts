@@ -9,6 +9,15 @@ export const en = {
     no_change: "no detectable change",
     not_enough_data: "not enough data",
   },
+  headline: {
+    rise: "rose among {{list}}",
+    fall: "fell among {{list}}",
+    no_change: "no detectable change among {{list}}",
+    not_enough_data: "not enough data yet among {{list}}",
+    total: "all segments together: {{verdict}}, {{lift}}",
+    control: "market trend in the control group: {{lift}}",
+    more: "{{count}} more below",
+  },
   measures: {
     lift: "Lift",
     did: "Lift beyond the market trend",
@@ -58,6 +67,15 @@ export const ru: typeof en = {
     fall: "снижение",
     no_change: "изменение не обнаружено",
     not_enough_data: "мало данных",
+  },
+  headline: {
+    rise: "рост — {{list}}",
+    fall: "снижение — {{list}}",
+    no_change: "изменение не обнаружено — {{list}}",
+    not_enough_data: "пока мало данных — {{list}}",
+    total: "все сегменты вместе: {{verdict}}, {{lift}}",
+    control: "тренд рынка по контрольной группе: {{lift}}",
+    more: "ещё {{count}} ниже",
   },
   measures: {
     lift: "Прирост",

@@ -1,0 +1,119 @@
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createDemoStudy } from "../../server/demo/create.js";
+import { PASSWORD, addUser } from "../helpers.js";
+import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
+
+/**
+ * The results page and the report as a reader meets them (issue 12), on the demo study in
+ * Russian: the answer first (lift charts within the first 1,000 px at 1280×800), nothing wider
+ * than the screen at 1280 and 375 px, chart text never clipped by its SVG and never under 11 px on
+ * screen, and the printed report on at most 6 A4 pages with nothing wider than the page.
+ */
+
+/** Every visible chart's text: outside its viewBox, and the smallest rendered size in px. */
+async function chartText(page: Page) {
+  return page.evaluate(() => {
+    const clipped: string[] = [];
+    let smallest = Infinity;
+    let texts = 0;
+    for (const svg of Array.from(document.querySelectorAll("figure.chart svg, .audience-growth svg")) as SVGSVGElement[]) {
+      const shown = svg.getBoundingClientRect();
+      if (shown.width === 0) continue;
+      const vb = svg.viewBox.baseVal;
+      const scale = shown.width / vb.width;
+      for (const text of Array.from(svg.querySelectorAll("text")) as SVGTextElement[]) {
+        texts++;
+        const box = text.getBBox();
+        const size = parseFloat(getComputedStyle(text).fontSize) * scale;
+        smallest = Math.min(smallest, size);
+        const tolerance = 0.5;
+        if (box.x < vb.x - tolerance || box.y < vb.y - tolerance || box.x + box.width > vb.x + vb.width + tolerance || box.y + box.height > vb.y + vb.height + tolerance) {
+          clipped.push(`${text.textContent} (${Math.round(box.x)},${Math.round(box.y)} ${Math.round(box.width)}×${Math.round(box.height)} in ${vb.width}×${vb.height})`);
+        }
+      }
+    }
+    return { clipped, smallest, texts };
+  });
+}
+
+/** Elements reaching past the right edge of the viewport (horizontal scrolling). */
+async function overflowing(page: Page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll("body *"))
+      .filter((e) => e.getBoundingClientRect().right > width + 1 && !e.closest(".table-wrap"))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+  });
+}
+
+describe.skipIf(!browserAvailable)("the results page and report lead with the answer and fit the screen and paper", () => {
+  const ctx = useBrowserAndApp();
+  let studyId: number;
+
+  beforeAll(async () => {
+    studyId = createDemoStudy(ctx.live.db, { seed: 293, locale: "ru", actorId: null }).studyId;
+    await addUser(ctx.live.db, "viewer");
+  }, 90_000);
+
+  async function loggedIn(width: number, height: number): Promise<Page> {
+    const page = await ctx.browser.newPage({ viewport: { width, height } });
+    await page.goto(`${ctx.live.base}/login?lang=ru`);
+    await page.fill("#email", "viewer@example.test");
+    await page.fill("#password", PASSWORD);
+    await page.click("form[action='/login'] button[type=submit]");
+    await page.waitForURL(/\/studies$/);
+    return page;
+  }
+
+  for (const [width, height] of [
+    [1280, 800],
+    [375, 667],
+  ] as const) {
+    it(`at ${width}×${height}: no horizontal scroll, chart text inside its chart and at least 11 px`, async () => {
+      const page = await loggedIn(width, height);
+      await page.goto(`${ctx.live.base}/studies/${studyId}/results`);
+      expect(await overflowing(page)).toEqual([]);
+      const text = await chartText(page);
+      expect(text.texts).toBeGreaterThan(50);
+      expect(text.clipped).toEqual([]);
+      expect(text.smallest).toBeGreaterThanOrEqual(11);
+      await screenshot(page, `results-${width}`);
+      await page.close();
+    }, 90_000);
+  }
+
+  it("shows the three answers and then the lift chart within the first 1,000 px at 1280×800", async () => {
+    const page = await loggedIn(1280, 800);
+    await page.goto(`${ctx.live.base}/studies/${studyId}/results`);
+    const top = await page.evaluate(() => {
+      const heading = document.querySelector("#three");
+      const chart = document.querySelector("figure.chart");
+      return { answers: heading!.getBoundingClientRect().top + scrollY, chart: chart!.getBoundingClientRect().top + scrollY };
+    });
+    expect(top.answers).toBeLessThan(top.chart);
+    expect(top.chart).toBeLessThan(1000);
+    // The first chart is the forest plot of every metric, not a metric's bars.
+    expect(await page.locator("figure.chart").first().locator("circle[data-verdict]").count()).toBeGreaterThan(10);
+    await page.close();
+  }, 90_000);
+
+  it("prints the report on at most 6 A4 pages, nothing wider than the page, the answer on page 1", async () => {
+    const page = await loggedIn(1280, 800);
+    await page.goto(`${ctx.live.base}/studies/${studyId}/report`);
+    await page.emulateMedia({ media: "print" });
+    // A4 at 15 mm margins: 180 mm of CSS px at 96 dpi.
+    await page.setViewportSize({ width: Math.floor((180 / 25.4) * 96), height: 1000 });
+    expect(await overflowing(page)).toEqual([]);
+    const pdf = await page.pdf({ format: "A4", printBackground: true });
+    const pages = (pdf.toString("latin1").match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+    expect(pages).toBeGreaterThan(1);
+    expect(pages).toBeLessThanOrEqual(6);
+    const order = await page.evaluate(() => ["#three", "figure.chart", ".appendix"].map((s) => document.querySelector(s)!.getBoundingClientRect().top));
+    expect(order[0]).toBeLessThan(order[1]!);
+    expect(order[1]).toBeLessThan(order[2]!);
+    await screenshot(page, "report-print");
+    await page.close();
+  }, 120_000);
+});
