@@ -207,8 +207,9 @@ function dotsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | 
   const ticks: string[] = [];
   for (let k = -Math.round(extent / step); k <= Math.round(extent / step); k++) {
     const tick = k * step;
-    // On a phone every other tick label, so they never overlap.
-    const shown = wide || k % 2 === 0;
+    // On a phone only the ends and zero are labelled, so the labels never touch.
+    const last = Math.round(extent / step);
+    const shown = wide || k === 0 || Math.abs(k) === last;
     ticks.push(`<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top}" y2="${height - 26}" stroke="${k === 0 ? "#222" : "#ddd"}"${k === 0 ? ' stroke-width="1.5"' : ""}/>`);
     if (shown) parts.push(`<text x="${fixed(x(tick))}" y="${height - 10}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#555">${escapeXml(text.pp(tick))}</text>`);
   }

@@ -63,9 +63,13 @@ describe("one verdict per row, over generated tables", () => {
       fc.property(tableInput, (input) => {
         const table = liftTable(input);
         const svg = liftDots(table.rows, { title: "t", description: "d", pre: "pre", post: "post", percent: String, pp: String });
-        const dots = [...svg.matchAll(/<circle [^>]*data-verdict="([a-z_]+)"/g)].map((m) => ({ verdict: m[1], filled: !m[0].includes('fill="#fff"') }));
-        expect(dots.map((d) => d.verdict)).toEqual(table.rows.map((r) => r.verdict));
-        expect(dots.map((d) => d.filled)).toEqual(table.rows.map(isChange));
+        // Both layouts (wide, and narrow for phones) draw one dot per row, in row order.
+        for (const layout of ["chart-wide", "chart-narrow"]) {
+          const part = new RegExp(`<div class="${layout}">([\\s\\S]*?)</div>`).exec(svg)![1]!;
+          const dots = [...part.matchAll(/<circle [^>]*data-verdict="([a-z_]+)"/g)].map((m) => ({ verdict: m[1], filled: !m[0].includes('fill="#fff"') }));
+          expect(dots.map((d) => d.verdict)).toEqual(table.rows.map((r) => r.verdict));
+          expect(dots.map((d) => d.filled)).toEqual(table.rows.map(isChange));
+        }
         const columns = resultColumns(table, "en", t, { withMetric: true });
         const column = (key: string) => columns.find((c) => c.key === key)!;
         for (const r of table.rows) {
