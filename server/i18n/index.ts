@@ -3,6 +3,7 @@ import { LOCALES, type Locale } from "../../db/schema.js";
 import { utcOffset } from "../domain/time-zones.js";
 import * as audienceArea from "./areas/audience.js";
 import * as competitorsArea from "./areas/competitors.js";
+import * as coreArea from "./areas/core.js";
 import * as demoArea from "./areas/demo.js";
 import * as exportsArea from "./areas/exports.js";
 import * as fieldworkArea from "./areas/fieldwork.js";
@@ -12,18 +13,17 @@ import * as qualityArea from "./areas/quality.js";
 import * as timeArea from "./areas/time.js";
 import * as auditArea from "./areas/audit.js";
 import * as verdictArea from "./areas/verdict.js";
-import { en as enCore } from "./en.js";
-import { ru as ruCore } from "./ru.js";
 
 export type Translate = TFunction;
 export { LOCALES, type Locale };
 
 /**
- * Areas keep their messages in areas/<name>.ts (so parallel work does not collide on one file);
- * each lands under its own top-level key.
+ * Every catalogue is an area in areas/<name>.ts with both languages side by side (so a key is
+ * added in both at once, and parallel work does not collide on one file); the core area lands at
+ * the top level, each other area under its own key.
  */
-const en = { ...enCore, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en, time: timeArea.en, audit: auditArea.en };
-const ru = { ...ruCore, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru, time: timeArea.ru, audit: auditArea.ru };
+const en = { ...coreArea.en, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en, time: timeArea.en, audit: auditArea.en };
+const ru = { ...coreArea.ru, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru, time: timeArea.ru, audit: auditArea.ru };
 
 export const messages = { en, ru } as const;
 
