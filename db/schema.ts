@@ -476,6 +476,8 @@ export const shareLinks = sqliteTable(
     createdAt: createdAt(),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    /** Whether the shared report shows verbatim answers (and theme examples); hidden unless chosen. */
+    showVerbatims: integer("show_verbatims", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [uniqueIndex("share_links_token_unique").on(t.token), index("share_links_study_idx").on(t.studyId)],
 );

@@ -12,10 +12,11 @@ export type FormResult<T> = { ok: true; data: T } | { ok: false; errors: FieldEr
 export function parseForm<S extends z.ZodType>(schema: S, body: unknown, t: Translate): FormResult<z.output<S>> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return { ok: true, data: parsed.data };
-  const errors: FieldErrors = {};
+  // No prototype, own keys only: a field named "constructor" must not read as already answered.
+  const errors: FieldErrors = Object.create(null);
   for (const issue of parsed.error.issues) {
     const field = String(issue.path[0] ?? "form");
-    if (errors[field]) continue;
+    if (Object.hasOwn(errors, field)) continue;
     errors[field] = translateIssue(issue, t);
   }
   return { ok: false, errors };

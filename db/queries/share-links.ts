@@ -2,7 +2,7 @@ import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { shareLinks, type ShareLink } from "../schema.js";
 
-export function insertShareLink(db: Executor, link: { studyId: number; token: string; createdBy: number; expiresAt: Date | null }): ShareLink {
+export function insertShareLink(db: Executor, link: { studyId: number; token: string; createdBy: number; expiresAt: Date | null; showVerbatims?: boolean }): ShareLink {
   return db.insert(shareLinks).values(link).returning().get();
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES } from "../../db/schema.js";
+import { translator, type Translate } from "../i18n/index.js";
 
 /**
  * The study definition (DESIGN.md "Study definition"): the JSON researchers import and export
@@ -7,6 +8,18 @@ import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES } from "../../db/schema.js";
  */
 
 export const MAX_TEXT_ANSWER = 2000;
+
+/**
+ * Bounds of a definition. Every survey post codes text answers against the study's aliases (40k
+ * of them made each post take over a second), and an import is held in memory whole; messages
+ * are i18n keys under "safety.import." (definitionErrors translates them).
+ */
+export const MAX_ALIASES_PER_METRIC = 200;
+export const MAX_ALIASES_PER_STUDY = 1000;
+export const MAX_ALIAS_LENGTH = 100;
+export const MAX_OPTIONS = 100;
+export const MAX_QUESTIONS = 200;
+export const MAX_SEGMENTS = 20;
 const KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
 const key = z.string().regex(KEY, "must be lower-case letters, digits and _ (starting with a letter), at most 64");
@@ -29,10 +42,14 @@ export const optionDefinition = z
 export const metricDefinition = z
   .object({
     name: key,
-    positive: z.array(z.union([z.string(), z.number().int()])).min(1).optional(),
-    match: z.array(z.string().trim().min(1).max(200)).min(1).optional(),
+    positive: z.array(z.union([z.string(), z.number().int()])).min(1).max(MAX_OPTIONS, "safety.import.tooManyValues").optional(),
+    match: z
+      .array(z.string().trim().min(1).max(MAX_ALIAS_LENGTH, "safety.import.aliasTooLong"))
+      .min(1)
+      .max(MAX_ALIASES_PER_METRIC, "safety.import.tooManyAliases")
+      .optional(),
     /** Decoy option keys: a respondent who picks one is left out of this metric's base. */
-    exclude: z.array(z.string()).min(1).optional(),
+    exclude: z.array(z.string()).min(1).max(MAX_OPTIONS, "safety.import.tooManyValues").optional(),
   })
   .strict();
 
@@ -44,7 +61,7 @@ export const questionDefinition = z
     help: localizedText.optional(),
     required: z.boolean().default(true),
     randomize: z.boolean().default(false),
-    options: z.array(optionDefinition).max(100).optional(),
+    options: z.array(optionDefinition).max(MAX_OPTIONS, "safety.import.tooManyOptions").optional(),
     min: z.number().int().optional(),
     max: z.number().int().optional(),
     minLabel: localizedText.optional(),
@@ -119,8 +136,13 @@ export type DefinedQuestion = QuestionDefinition & { pageBreakAfter?: boolean };
  */
 const questionList = z
   .array(z.discriminatedUnion("type", [questionDefinition, pageBreakDefinition]))
-  .max(200)
+  // Page breaks are elements too: twice the questions, so the question count below is what binds.
+  .max(MAX_QUESTIONS * 2, "safety.import.tooManyQuestions")
   .superRefine((list, ctx) => {
+    const questions = list.filter((item) => item.type !== PAGE_BREAK);
+    if (questions.length > MAX_QUESTIONS) ctx.addIssue({ code: "too_big", origin: "array", maximum: MAX_QUESTIONS, inclusive: true, message: "safety.import.tooManyQuestions" });
+    const aliases = questions.reduce((n, q) => n + (q.metric?.match?.length ?? 0), 0);
+    if (aliases > MAX_ALIASES_PER_STUDY) ctx.addIssue({ code: "too_big", origin: "array", maximum: MAX_ALIASES_PER_STUDY, inclusive: true, message: "safety.import.tooManyAliasesTotal" });
     const seen = new Set<string>();
     list.forEach((item, i) => {
       if (item.type === PAGE_BREAK) {
@@ -173,7 +195,7 @@ export const studyDefinition = z
     campaignCost: z.number().nonnegative().nullable().optional(),
     currency: z.string().trim().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as RUB or USD").nullable().optional(),
     /** The study's segments; the three default ones when absent. */
-    segments: z.array(segmentDefinition).min(1).max(20).optional(),
+    segments: z.array(segmentDefinition).min(1).max(MAX_SEGMENTS, "safety.import.tooManySegments").optional(),
     /** Title respondents see (tab, heading): neutral, never the brand; null or absent: a generic "Survey". */
     publicTitle: z.string().trim().min(1).max(200).nullable().optional(),
     /** Smallest absolute lift worth detecting, a fraction (0.05 = 5 pp); null or absent: none. */
@@ -201,12 +223,20 @@ export type QuestionDefinition = z.output<typeof questionDefinition>;
 /** The definition as JSON carries it (page breaks as elements of `questions`): what export writes. */
 export type StudyDefinitionJson = z.input<typeof studyDefinition>;
 
-/** Definition errors as `{ path: "questions[2].options[0].key", message }`, for import screens and the API. */
-export function definitionErrors(error: z.ZodError): Array<{ path: string; message: string }> {
+/** A message that is an i18n key ("safety.import.tooManyAliases"), translated with its bound. */
+const MESSAGE_KEY = /^safety\.[\w.]+$/;
+
+/**
+ * Definition errors as `{ path: "questions[2].options[0].key", message }`, for import screens and
+ * the API; the bounds' messages in the reader's language (English without a translator).
+ */
+export function definitionErrors(error: z.ZodError, t: Translate = translator("en")): Array<{ path: string; message: string }> {
   return error.issues.flatMap((i) => {
     // An unknown key is reported at the key itself, so the path points at what to remove.
     const paths = i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path];
-    return paths.map((p) => ({ path: jsonPath(p), message: i.code === "unrecognized_keys" ? "unknown field" : i.message }));
+    const message =
+      i.code === "unrecognized_keys" ? "unknown field" : MESSAGE_KEY.test(i.message) ? t(i.message, { max: "maximum" in i ? Number(i.maximum) : undefined }) : i.message;
+    return paths.map((p) => ({ path: jsonPath(p), message }));
   });
 }
 

@@ -20,10 +20,11 @@ export type ExportQuery = z.infer<typeof exportQuery>;
 
 /** Zod issues as `{ field: message }` (first message per field). */
 function issuesByField(error: z.ZodError): Record<string, string> {
-  const details: Record<string, string> = {};
+  // Own keys only: a "constructor" field must not find Object's function there.
+  const details: Record<string, string> = Object.create(null);
   for (const issue of error.issues) {
     const key = issue.path.map(String).join(".") || "(root)";
-    details[key] ??= issue.message;
+    if (!Object.hasOwn(details, key)) details[key] = issue.message;
   }
   return details;
 }

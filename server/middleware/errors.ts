@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { fromBodyParserError, HttpError, NotFoundError } from "../errors.js";
 import { translator } from "../i18n/index.js";
 import { logger } from "../logger.js";
+import { redactPath } from "./request-log.js";
 
 /** Everything no route claimed. */
 export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundError());
@@ -18,12 +19,16 @@ export function errorHandler(): ErrorRequestHandler {
     const status = known?.status ?? 500;
     const code = known?.code ?? "internal_error";
     const messageKey = known?.messageKey ?? "internal";
-    if (!known) logger.error("unhandled error", error, { method: req.method, path: req.path });
+    // The path as the request log writes it: survey and share-link tokens masked.
+    if (!known) logger.error("unhandled error", error, { method: req.method, path: redactPath(req.originalUrl) });
 
     // Errors can come before the locale middleware (e.g. a malformed URL); fall back to English.
     const t = req.t ?? translator("en");
     const title = t(`errors.${messageKey}.title`);
     const message = t(`errors.${messageKey}.message`);
+    // An oversized body (an import, an API definition) says how much is allowed.
+    const limit = status === 413 ? (error as { limit?: unknown }).limit : undefined;
+    const details = typeof limit === "number" ? { body: t("safety.tooLargeLimit", { kb: Math.round(limit / 1024) }) } : known?.details;
     res.status(status);
     if (status === 401 && req.path.startsWith("/api")) res.set("WWW-Authenticate", 'Bearer realm="brand-lift"');
 
@@ -31,9 +36,9 @@ export function errorHandler(): ErrorRequestHandler {
       const body: { error: { code: string; message: string; details?: Record<string, string> } } = {
         error: { code, message },
       };
-      if (known?.details) body.error.details = known.details;
+      if (details) body.error.details = details;
       return res.json(body);
     }
-    res.render("error", { status, title, message, details: known?.details ?? null, locale: req.locale ?? "en", t });
+    res.render("error", { status, title, message, details: details ?? null, locale: req.locale ?? "en", t });
   };
 }

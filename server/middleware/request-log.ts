@@ -3,7 +3,8 @@ import { logger } from "../logger.js";
 
 /**
  * One JSON line per request. Only the path is logged, never the query string or body, with the
- * token segment of survey links masked: answers, passwords and tokens never reach the log.
+ * token segment of survey (/s/) and share (/r/) links masked: answers, passwords and tokens never
+ * reach the log.
  */
 export function requestLog(): RequestHandler {
   return (req, res, next) => {
@@ -23,5 +24,6 @@ export function requestLog(): RequestHandler {
 
 export function redactPath(url: string): string {
   const path = url.split("?")[0] ?? "";
-  return path.replace(/^\/s\/[^/]+/, "/s/:token").slice(0, 200);
+  // Routing ignores case and repeated slashes ("/S//token" reaches /s/:token): so does the mask.
+  return path.replace(/^\/+([sr])\/+[^/]+/i, (_, kind: string) => `/${kind.toLowerCase()}/:token`).slice(0, 200);
 }

@@ -223,7 +223,7 @@ export function formFromBody(body: Body): QuestionFormValues {
 
 /** Definition issues as messages on the editor's fields, in the user's language. */
 export function formErrors(issues: readonly z.core.$ZodIssue[], t: Translate): Record<string, string> {
-  const errors: Record<string, string> = {};
+  const errors: Record<string, string> = Object.create(null);
   for (const issue of issues) {
     const [head, index, leaf] = issue.path;
     let field: string;
@@ -256,7 +256,9 @@ export function formErrors(issues: readonly z.core.$ZodIssue[], t: Translate): R
       field = String(head ?? "type");
       message = t("validation.oneOf");
     }
-    errors[field] ??= message;
+    // The definition's bounds name their own message (safety.import.*), with the bound.
+    if (/^safety\.[\w.]+$/.test(issue.message)) message = t(issue.message, { max: "maximum" in issue ? Number(issue.maximum) : undefined });
+    if (!Object.hasOwn(errors, field)) errors[field] = message;
   }
   return errors;
 }

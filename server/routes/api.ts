@@ -6,6 +6,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
 import type { Study, Wave } from "../../db/schema.js";
 import type { Config } from "../config.js";
+import type { Translate } from "../i18n/index.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
@@ -23,12 +24,16 @@ const personalLinksInput = z
   })
   .strict();
 
-/** Zod issues as `{ "questions[0].options": "message" }`; several messages for one path are joined. */
-function detailsByPath(error: z.ZodError): Record<string, string> {
-  const details: Record<string, string> = {};
-  for (const { path, message } of definitionErrors(error)) {
+/**
+ * Zod issues as `{ "questions[0].options": "message" }`; several messages for one path are joined.
+ * A prototype-less map read by own keys only: a field named "constructor" must not pick up
+ * Object's own function (it was echoed as "function Object() {…}").
+ */
+function detailsByPath(error: z.ZodError, t?: Translate): Record<string, string> {
+  const details: Record<string, string> = Object.create(null);
+  for (const { path, message } of definitionErrors(error, t)) {
     const key = path || "(root)";
-    details[key] = details[key] ? `${details[key]}; ${message}` : message;
+    details[key] = Object.hasOwn(details, key) ? `${details[key]}; ${message}` : message;
   }
   return details;
 }
@@ -92,7 +97,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   router.post("/studies", requireRole("researcher"), (req, res) => {
     const parsed = studyDefinition.safeParse(req.body);
-    if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error));
+    if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error, req.t));
     const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
     res.status(201).json({
       id: study.id,

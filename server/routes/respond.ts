@@ -117,6 +117,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     status = 200,
     kept: Record<string, string[]> = {},
     errors: Record<string, string> = {},
+    notice = "",
   ) {
     const locale = req.locale;
     const langLinks = ctx.study.locales
@@ -133,6 +134,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       form,
       action: `/s/${ctx.link.token}${queryString(req, ["lang"])}`,
       langLinks,
+      notice,
     });
   }
 
@@ -188,6 +190,10 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
           localize(q.options.find((o) => o.key === key)?.text, req.locale, ctx.study.defaultLocale),
         );
         return renderPage(req, res, ctx, outcome.page, form, 422, outcome.validation.kept, errors);
+      }
+      case "incomplete": {
+        const errors = errorMessages(outcome.errors, outcome.page.questions, req.t, () => "");
+        return renderPage(req, res, ctx, outcome.page, form, 422, {}, errors, req.t("safety.incomplete"));
       }
       case "next_page":
         return res.redirect(303, `/s/${ctx.link.token}${queryString(req)}`);

@@ -9,7 +9,7 @@ import { findLiveShareLink, insertShareLink, listShareLinks, revokeShareLink } f
 import { findStudy } from "../../db/queries/studies.js";
 import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
 import { feedbackSummary } from "../presenters/feedback.js";
@@ -36,6 +36,8 @@ const REPORT_VERBATIMS = 5;
 
 const shareForm = z.object({
   days: z.preprocess((v) => (v === "" || v === undefined ? undefined : v), z.coerce.number().int().min(1).max(3650).optional()),
+  // A checkbox: verbatims are shown only when ticked (what respondents wrote may identify them).
+  verbatims: z.preprocess((v) => v === "1" || v === "on", z.boolean()),
 });
 
 /** The page's own query with every answer listed. */
@@ -173,6 +175,15 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       return res.render("results/empty", { study, shared: extra["shared"] === true, fieldwork });
     }
     const data = pageData(req, study, results);
+    // A share link made without verbatims: themes keep their labels and counts, lose their examples.
+    if (extra["hideVerbatims"] === true) {
+      data.feedback = [];
+      data.feedbackAllUrl = null;
+      data.themes = data.themes.map((q) => ({
+        ...q,
+        groups: q.groups.map((g) => ({ ...g, summary: { ...g.summary, themes: g.summary.themes.map((theme) => ({ ...theme, examples: [] })) } })),
+      }));
+    }
     // On paper the themes are an appendix: the first few per group, the rest counted.
     if (view === "results/report") {
       data.themes = data.themes.map((q) => ({ ...q, top: Math.min(q.top, REPORT_THEMES) }));
@@ -199,8 +210,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     if (!parsed.success) throw new ValidationError({ days: req.t("validation.number") });
     const expiresAt = parsed.data.days ? new Date(Date.now() + parsed.data.days * 24 * 3600 * 1000) : null;
     db.transaction((tx) => {
-      const link = insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt });
-      recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt } });
+      const link = insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt, showVerbatims: parsed.data.verbatims });
+      recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt, verbatims: parsed.data.verbatims } });
     });
     res.redirect(303, `/studies/${study.id}/results#share`);
   });
@@ -219,10 +230,12 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const token = String(req.params["token"]);
     const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? findLiveShareLink(db, token, new Date()) : undefined;
     const study = link ? findStudy(db, link.studyId) : undefined;
-    if (!study) throw new NotFoundError();
+    if (!link || !study) throw new NotFoundError();
+    // Archiving a study ends its sharing, as it ends its survey links.
+    if (study.status === "archived") throw new HttpError(410, "share_archived", "shareArchived");
     useStudyZone(req, study);
     res.set("X-Robots-Tag", "noindex");
-    render(req, res, "results/report", study, { shared: true });
+    render(req, res, "results/report", study, { shared: true, hideVerbatims: !link.showVerbatims });
   });
 
   return router;

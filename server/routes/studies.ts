@@ -5,7 +5,7 @@ import type { Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, updateStudy } from "../../db/queries/studies.js";
+import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, studyHasOpenedWave, updateStudy } from "../../db/queries/studies.js";
 import { LOCALES, SEGMENT_ROLES, type Locale, type Study } from "../../db/schema.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { defaultSegments } from "../domain/segments.js";
@@ -18,7 +18,7 @@ import { formText, parseForm, type FieldErrors } from "../forms.js";
 import { hasRole, requireRole } from "../middleware/auth.js";
 import { useStudyZone } from "../middleware/locale.js";
 import { auditEntries } from "../services/audit-view.js";
-import { isFrozen } from "../services/questionnaire-edit.js";
+import { isFrozen, QuestionnaireFrozenError } from "../services/questionnaire-edit.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 
 const newStudyForm = z.object({
@@ -187,7 +187,7 @@ export function studyRoutes(db: Db): Router {
     }
     const parsed = studyDefinition.safeParse(json);
     if (!parsed.success) {
-      return res.status(422).render("studies/new", newPage({ definition: raw }, {}, definitionErrors(parsed.error)));
+      return res.status(422).render("studies/new", newPage({ definition: raw }, {}, definitionErrors(parsed.error, req.t)));
     }
     const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
     res.redirect(303, `/studies/${study.id}`);
@@ -236,7 +236,7 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/settings", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "", zones: zoneChoices(req.t, req.locale) });
+    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id) });
   });
 
   router.post("/studies/:studyId/settings", researcher, (req, res) => {
@@ -244,12 +244,16 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
-      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale) });
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id) });
     }
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
     const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100, timeZone: timeZone || null };
     db.transaction((tx) => {
+      // The page size decides which questions share a page: respondents half-way through would
+      // find their pages moved (and skip required questions), so it is structure, frozen with the rest.
+      const current = findStudy(tx, study.id);
+      if (current && current.pageSize !== fields.pageSize && studyHasOpenedWave(tx, study.id)) throw new QuestionnaireFrozenError();
       updateStudy(tx, study.id, fields);
       recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
     });

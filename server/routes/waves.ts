@@ -162,7 +162,8 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     res.redirect(303, `/waves/${wave.id}?generated=${created.length}`);
   });
 
-  router.get("/waves/:waveId/personal-links.csv", (req, res) => {
+  // Each personal link answers once as its respondent: a credential, so researchers only.
+  router.get("/waves/:waveId/personal-links.csv", researcher, (req, res) => {
     const wave = waveFrom(req);
     res.set("Cache-Control", "no-store");
     res.attachment(`wave-${wave.id}-personal-links.csv`).type("text/csv; charset=utf-8");

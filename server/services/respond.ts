@@ -15,6 +15,7 @@ import {
   findLinkResponse,
   findResponseByNonce,
   insertResponse,
+  listAnswers,
   replaceAnswers,
   updateResponse,
 } from "../../db/queries/responses.js";
@@ -149,7 +150,9 @@ export type SubmitOutcome =
   | { kind: "completed"; response: SurveyResponse }
   | { kind: "already_answered" }
   | { kind: "quota_full" }
-  | { kind: "expired" };
+  | { kind: "expired" }
+  /** The last page came without answers to required questions of earlier pages: nothing stored, their page shown again. */
+  | { kind: "incomplete"; page: SurveyPage; errors: Record<string, AnswerError> };
 
 export interface Submission {
   ctx: LinkContext;
@@ -239,6 +242,12 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
           return { kind: "next_page", page: page.index + 1 };
         }
+        // Every required question of the whole questionnaire, not only this page's: pages that
+        // moved, or a crafted post, must not complete a response without them. Throwing rolls
+        // the whole post back, so nothing of it is half-written.
+        const answered = new Set(listAnswers(tx, response.id).map((a) => a.questionId));
+        const missing = questions.filter((q) => q.required && !answered.has(q.id));
+        if (missing.length) throw new MissingRequiredAnswers(missing.map((q) => q.key));
         const fields = {
           status: "completed" as const,
           completedAt: s.now,
@@ -256,6 +265,7 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
       { behavior: "immediate" },
     );
   } catch (error) {
+    if (error instanceof MissingRequiredAnswers) return incompleteOutcome(questions, ctx.study.pageSize, order, error.keys);
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
     if (error instanceof DuplicateNonceError) {
       const winner = findResponseByNonce(db, form.nonce);
@@ -263,6 +273,22 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
     }
     throw error;
   }
+}
+
+class MissingRequiredAnswers extends Error {
+  constructor(readonly keys: string[]) {
+    super("missing required answers");
+  }
+}
+
+/** The page holding the first unanswered required question, each of them on it marked "required". */
+function incompleteOutcome(questions: SurveyQuestion[], pageSize: number | null, order: Record<string, string[]>, keys: readonly string[]): SubmitOutcome {
+  const pages = paginate(questions, pageSize);
+  const index = Math.max(0, pages.findIndex((p) => p.some((q) => keys.includes(q.key))));
+  const page = surveyPage(questions, pageSize, index, order);
+  const errors: Record<string, AnswerError> = {};
+  for (const q of page.questions) if (keys.includes(q.key)) errors[q.key] = { code: "required" };
+  return { kind: "incomplete", page, errors };
 }
 
 // ------------------------------------------------------------------ exits

@@ -158,7 +158,7 @@ const PAGES: PageRoute[] = [
   { method: "POST", pattern: "/waves/:waveId/targets", role: "researcher", ok: 303, form: () => ({ target_subscribers: "50", audience_subscribers: "1000" }) },
   { method: "POST", pattern: "/waves/:waveId/links/:linkId", role: "researcher", ok: 303, form: () => ({ sourceLabel: "VK post", redirectComplete: "https://panel.example/done?rid={rid}" }) },
   { method: "POST", pattern: "/waves/:waveId/personal", role: "researcher", ok: 303, form: () => ({ segment: "inactive", count: "2" }) },
-  { method: "GET", pattern: "/waves/:waveId/personal-links.csv", role: "viewer", ok: 200 },
+  { method: "GET", pattern: "/waves/:waveId/personal-links.csv", role: "researcher", ok: 200 },
   { method: "GET", pattern: "/admin/users", role: "admin", ok: 200 },
   { method: "POST", pattern: "/admin/users", role: "admin", ok: 303, form: (_w, who) => ({ name: "New person", email: `added-by-${who}@example.test`, role: "viewer", password: PASSWORD }) },
   // Every signed-in user manages their own API tokens, viewers included (they read results through the API).

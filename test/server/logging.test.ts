@@ -41,6 +41,8 @@ describe("request log", () => {
   it("masks survey link tokens", () => {
     expect(redactPath("/s/V1StGXR8_Z5jdHi6B-myT?rid=42")).toBe("/s/:token");
     expect(redactPath("/s/V1StGXR8_Z5jdHi6B-myT/thanks")).toBe("/s/:token/thanks");
+    expect(redactPath("/r/V1StGXR8_Z5jdHi6B-myTabc?lang=en")).toBe("/r/:token");
+    expect(redactPath("/S//V1StGXR8_Z5jdHi6B-myT")).toBe("/s/:token");
     expect(redactPath("/studies?x=1")).toBe("/studies");
   });
 });

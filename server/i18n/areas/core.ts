@@ -393,9 +393,10 @@ export const en = {
   errors: {
     emptyQuestionnaire: { title: "The questionnaire is empty", message: "Add questions before opening a wave." },
     waveNotOpen: { title: "The wave is not open", message: "Only an open wave can be closed." },
+    shareArchived: { title: "This report is no longer shared", message: "Its study has been archived, which ends every share link of it." },
     frozen: {
       title: "The questionnaire is frozen",
-      message: "A wave of this study has been opened, so its structure (types, options, metrics, order) can no longer change: pre and post must measure the same thing. Wording can still be corrected.",
+      message: "A wave of this study has been opened, so its structure (types, options, metrics, order, pages) can no longer change: pre and post must measure the same thing. Wording can still be corrected.",
     },
     notFound: { title: "Page not found", message: "There is nothing at this address. Check the link." },
     forbidden: { title: "Access denied", message: "Your role does not allow this action." },
@@ -823,9 +824,10 @@ export const ru = {
   errors: {
     emptyQuestionnaire: { title: "Анкета пуста", message: "Добавьте вопросы, прежде чем открывать волну." },
     waveNotOpen: { title: "Волна не открыта", message: "Закрыть можно только открытую волну." },
+    shareArchived: { title: "Отчёт больше не доступен по ссылке", message: "Исследование отправлено в архив, и все ссылки на его отчёт перестали действовать." },
     frozen: {
       title: "Анкета заморожена",
-      message: "Волна этого исследования уже открывалась, поэтому структуру анкеты (типы, варианты, метрики, порядок) менять нельзя: до и после кампании нужно измерять одно и то же. Формулировки исправлять можно.",
+      message: "Волна этого исследования уже открывалась, поэтому структуру анкеты (типы, варианты, метрики, порядок, страницы) менять нельзя: до и после кампании нужно измерять одно и то же. Формулировки исправлять можно.",
     },
     notFound: { title: "Страница не найдена", message: "По этому адресу ничего нет. Проверьте ссылку." },
     forbidden: { title: "Доступ запрещён", message: "Ваша роль не позволяет это действие." },

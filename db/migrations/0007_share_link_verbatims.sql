@@ -1,0 +1,1 @@
+ALTER TABLE `share_links` ADD `show_verbatims` integer DEFAULT false NOT NULL;
