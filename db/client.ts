@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
@@ -17,12 +17,16 @@ export const DEFAULT_DATABASE_PATH = "./data/brandlift.db";
  * - synchronous=FULL, so a response acknowledged with a 303 survives a power cut, not only a crash;
  * - foreign_keys=ON, which SQLite leaves off unless asked, per connection;
  * - busy_timeout, so a second process (the CLI, a second instance) waits instead of failing at once.
+ * A new file is owner-only (0600, in a 0700 folder) whatever the umask; `mustExist` opens only an
+ * existing file and creates nothing (backups).
  */
-export function openDatabase(path: string = DEFAULT_DATABASE_PATH): Db {
-  if (path !== ":memory:" && !path.startsWith("file:")) {
-    mkdirSync(dirname(path), { recursive: true });
-  }
-  const sqlite = new Database(path);
+export function openDatabase(path: string = DEFAULT_DATABASE_PATH, options: { mustExist?: boolean } = {}): Db {
+  const onDisk = path !== ":memory:" && path !== "" && !path.startsWith("file:");
+  const created = onDisk && !options.mustExist && !existsSync(path);
+  if (onDisk && !options.mustExist) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const sqlite = new Database(path, { fileMustExist: options.mustExist ?? false });
+  // Before WAL mode: SQLite gives the WAL and SHM files the database file's mode.
+  if (created) chmodSync(path, 0o600);
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");

@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { closeDatabase, openDatabase, type Db } from "../db/client.js";
-import { runMigrations } from "../db/migrate.js";
+import { closeDatabase, type Db } from "../db/client.js";
 import { findUserByEmail } from "../db/queries/users.js";
 import { ROLES } from "../db/schema.js";
 import { loadConfigOrExit } from "./config.js";
+import { openDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./domain/passwords.js";
 import { createApiToken, createUser } from "./services/accounts.js";
 
@@ -82,10 +82,10 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
 }
 
 async function main(): Promise<void> {
+  restrictNewFiles();
   const config = loadConfigOrExit();
-  const db = openDatabase(config.databasePath);
+  const db = openDatabaseOrExit(config.databasePath, { migrate: true });
   try {
-    runMigrations(db);
     process.exitCode = await runCli(process.argv.slice(2), db, {
       out: (line) => process.stdout.write(line + "\n"),
       err: (line) => process.stderr.write(line + "\n"),

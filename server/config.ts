@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_DATABASE_PATH } from "../db/client.js";
 import { LOCALES, type Locale } from "../db/schema.js";
+import { ensureDataFolder, writeFileAtomic } from "./data-files.js";
 
-export type TrustProxy = boolean | number | string;
+/** Express "trust proxy": off, a hop count, or a comma-separated list of addresses/subnets. Never `true`. */
+export type TrustProxy = false | number | string;
 
 export interface Config {
   port: number;
@@ -37,17 +40,54 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
 });
 
-/** `true`/`false`, a hop count, or an address list as Express's "trust proxy" accepts. */
-function parseTrustProxy(value: string | undefined): TrustProxy {
-  if (value === undefined || value === "" || value === "false") return false;
-  if (value === "true") return true;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
+const TRUST_PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * A hop count or the proxies' addresses/subnets (and Express's names loopback, linklocal,
+ * uniquelocal). `true` is refused: it trusts every X-Forwarded-For hop, so any client could pick
+ * the address that rate limits and duplicate checks see.
+ */
+function parseTrustProxy(value: string | undefined, ctx: z.RefinementCtx): TrustProxy {
+  const v = (value ?? "").trim();
+  if (v === "" || /^(false|no|off|0)$/i.test(v)) return false;
+  if (/^(true|yes|on)$/i.test(v)) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `"${v}" would let any client choose its address through X-Forwarded-For; set the number of proxies in front of the app (e.g. 1) or their addresses/subnets (e.g. 10.0.0.2 or 10.0.0.0/8, comma-separated)`,
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(",").map((e) => e.trim());
+  const bad = entries.filter((e) => !TRUST_PROXY_NAMES.has(e) && !isAddressOrSubnet(e));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `not a hop count, address or subnet: ${bad.map((b) => JSON.stringify(b)).join(", ")} (e.g. 1, or 10.0.0.2, or 10.0.0.0/8)`,
+    });
+    return z.NEVER;
+  }
+  return entries.join(",");
+}
+
+function isAddressOrSubnet(entry: string): boolean {
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (family === 4 && isIP(bits) === 4) return true; // netmask form, e.g. 10.0.0.0/255.0.0.0
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    // One problem is one line, so a start refused for a single reason says it in one line.
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -74,8 +114,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** For entry points: a bad environment prints the list of problems and exits, with no stack trace. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  return orExit(() => loadConfig(env));
+}
+
+/**
+ * Only DATABASE_PATH, checked like loadConfig does, without creating the data folder or the
+ * session secret: for tools (backup) that must not create anything beside a database.
+ */
+export function loadDatabasePathOrExit(env: NodeJS.ProcessEnv = process.env): string {
+  return orExit(() => {
+    const parsed = envSchema.pick({ DATABASE_PATH: true }).safeParse(env);
+    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+    return parsed.data.DATABASE_PATH;
+  });
+}
+
+/** Runs `load`; a ConfigError is printed (no stack trace) and the process exits with 2. */
+export function orExit<T>(load: () => T): T {
   try {
-    return loadConfig(env);
+    return load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -89,22 +146,45 @@ function displayHost(host: string): string {
 
 /**
  * Without SESSION_SECRET, a random secret is generated once and kept beside the database, so
- * restarts keep hashes and tokens valid and no secret is ever hard-coded.
+ * restarts keep hashes and tokens valid and no secret is ever hard-coded. The file is written
+ * whole or not at all (a full disk used to leave an empty file that was accepted as the key), and
+ * a file that is empty or too short is refused rather than used.
  */
 function persistedSecret(databasePath: string): string {
   if (databasePath === ":memory:") return randomBytes(32).toString("hex");
-  const file = join(dirname(databasePath), "session-secret");
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  mkdirSync(dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString("hex");
+  const folder = dirname(databasePath);
+  ensureDataFolder(folder);
+  const file = resolve(join(folder, "session-secret"));
+  // Another process (a second instance, the CLI) may write it first: then theirs is used.
+  if (!existsSync(file)) writeFileAtomic(file, randomBytes(32).toString("hex") + "\n", { replace: false });
+  let secret: string;
   try {
-    writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
-    return secret;
+    secret = readFileSync(file, "utf8").trim();
   } catch (error) {
-    // Another process (a second instance, the CLI) wrote it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8").trim();
-    throw error;
+    throw new ConfigError([`cannot read the session secret ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}): make it readable by this user, or set SESSION_SECRET`]);
   }
+  const weakness = secretWeakness(secret);
+  if (weakness) {
+    throw new ConfigError([
+      `the session secret ${file} is ${weakness}: delete it so a new one is generated at the next start (signed-in users sign in again), write 64 hex characters into it (openssl rand -hex 32), or set SESSION_SECRET`,
+    ]);
+  }
+  return secret;
+}
+
+/** At least 32 bytes of entropy: 64 hex digits, or 43 characters of anything else (base64's 6 bits each). */
+export const MIN_SECRET_BYTES = 32;
+
+/** Why a persisted secret is unfit as the HMAC key, or undefined when it is fit. */
+export function secretWeakness(secret: string): string | undefined {
+  if (secret.length === 0) return "empty";
+  const bitsPerChar = /^[0-9a-fA-F]+$/.test(secret) ? 4 : 6;
+  if (secret.length * bitsPerChar < MIN_SECRET_BYTES * 8) {
+    return `too short (${secret.length} characters, ${Math.floor((secret.length * bitsPerChar) / 8)} bytes of entropy; at least ${MIN_SECRET_BYTES} needed)`;
+  }
+  // A random 32-byte secret has far more distinct characters; "000…0" is not random.
+  if (new Set(secret).size < 8) return "not random (fewer than 8 distinct characters)";
+  return undefined;
 }
 
 /** A complete config for tests and tools, without touching the environment. */

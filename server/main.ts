@@ -1,17 +1,31 @@
-import { closeDatabase, openDatabase } from "../db/client.js";
-import { runMigrations } from "../db/migrate.js";
+import { closeDatabase, type Db } from "../db/client.js";
 import { createApp } from "./app.js";
 import { loadConfigOrExit } from "./config.js";
+import { openDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { logger } from "./logger.js";
+import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** Purges expired sessions and rate-limit rows; a failure is logged, never fatal (the next run retries). */
+function purge(db: Db): void {
+  try {
+    const purged = purgeExpired(db, new Date());
+    if (purged.sessions + purged.rateLimits > 0) logger.info("purged expired rows", purged);
+  } catch (error) {
+    logger.warn("purge failed", { error: (error as Error).message });
+  }
+}
+
 function start(): void {
+  restrictNewFiles();
   const config = loadConfigOrExit();
 
-  const db = openDatabase(config.databasePath);
-  runMigrations(db);
+  const db = openDatabaseOrExit(config.databasePath, { migrate: true });
+  purge(db);
+  // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).
+  setInterval(() => purge(db), PURGE_INTERVAL_MS).unref();
   const app = createApp({ db, config });
 
   const server = app.listen(config.port, config.host, () => {

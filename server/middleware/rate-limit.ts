@@ -8,6 +8,8 @@ import {
   getRateLimit,
   incrementRateLimit,
 } from "../../db/queries/rate-limits.js";
+import { normalizeEmail } from "../../db/queries/users.js";
+import { sha256 } from "../domain/secrets.js";
 import { TooManyRequestsError } from "../errors.js";
 
 /**
@@ -55,7 +57,8 @@ export interface LimitSettings {
   name: string;
   windowMs: number;
   limit: number;
-  key: (req: Request) => string;
+  /** The counter's key; undefined leaves the request to the other limiters (nothing is stored). */
+  key: (req: Request) => string | undefined;
   /** Count only failed attempts (status ≥ 400), as for logins. */
   onlyFailures?: boolean;
 }
@@ -66,7 +69,8 @@ export function limiter(db: Db, s: LimitSettings): RequestHandler {
     windowMs: s.windowMs,
     limit: s.limit,
     store: new SqliteRateLimitStore(db, `${s.name}:`),
-    keyGenerator: s.key,
+    keyGenerator: (req) => s.key(req) ?? "",
+    skip: (req) => s.key(req) === undefined,
     skipSuccessfulRequests: s.onlyFailures ?? false,
     standardHeaders: "draft-7",
     legacyHeaders: false,
@@ -77,4 +81,19 @@ export function limiter(db: Db, s: LimitSettings): RequestHandler {
 /** The client address as Express resolved it (honouring TRUST_PROXY), IPv6 grouped by /56. */
 export function clientAddress(req: Request): string {
   return ipKeyGenerator(req.ip ?? "unknown");
+}
+
+/** Longest email an account can have (RFC 5321 path limit); the login form refuses longer ones. */
+export const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * The per-account login limit key: a SHA-256 of the normalised email, so every key has the same
+ * small size whatever an anonymous client posts. An email that cannot be an account (not text,
+ * empty, or longer than MAX_EMAIL_LENGTH once trimmed) gets no key: it is limited per address only.
+ */
+export function accountLimitKey(email: unknown): string | undefined {
+  if (typeof email !== "string") return undefined;
+  const normalized = normalizeEmail(email);
+  if (normalized.length === 0 || normalized.length > MAX_EMAIL_LENGTH) return undefined;
+  return sha256(normalized);
 }

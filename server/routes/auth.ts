@@ -1,11 +1,11 @@
 import { Router, type Request } from "express";
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
-import { countUsers, normalizeEmail } from "../../db/queries/users.js";
+import { countUsers } from "../../db/queries/users.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../domain/passwords.js";
 import { NotFoundError } from "../errors.js";
 import { formText, parseForm } from "../forms.js";
-import { clientAddress, limiter } from "../middleware/rate-limit.js";
+import { accountLimitKey, clientAddress, limiter } from "../middleware/rate-limit.js";
 import { endSession, startSession } from "../middleware/session.js";
 import { authenticate, createFirstAdmin } from "../services/accounts.js";
 
@@ -90,7 +90,7 @@ export function authRoutes(db: Db): Router {
     name: "login-email",
     windowMs: FAILED_LOGIN_WINDOW_MS,
     limit: 10,
-    key: (req) => normalizeEmail(typeof req.body?.email === "string" ? req.body.email : ""),
+    key: (req) => accountLimitKey(req.body?.email),
     onlyFailures: true,
   });
 

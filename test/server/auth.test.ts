@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
 import { sessions, users } from "../../db/schema.js";
 import { sha256 } from "../../server/domain/secrets.js";
+import { accountLimitKey } from "../../server/middleware/rate-limit.js";
 import { SESSION_COOKIE } from "../../server/middleware/session.js";
 import { PASSWORD, addUser, cookieValue, csrfFrom, freshApp, loggedInAgent, setCookie } from "../helpers.js";
 
@@ -186,7 +187,10 @@ describe("login and logout", () => {
       .type("form")
       .send({ email: "researcher@example.test", password: PASSWORD, _csrf: csrfFrom(page.text) });
     expect(right.status).toBe(429);
-    const counter = db.$client.prepare("SELECT hits FROM rate_limits WHERE key = ?").get("login-email:researcher@example.test") as {
+    // Keyed by a hash of the normalised email, never the raw text a client sent.
+    const key = `login-email:${accountLimitKey(" Researcher@Example.test ")}`;
+    expect(key).toBe(`login-email:${sha256("researcher@example.test")}`);
+    const counter = db.$client.prepare("SELECT hits FROM rate_limits WHERE key = ?").get(key) as {
       hits: number;
     };
     expect(counter.hits).toBeGreaterThanOrEqual(11);
