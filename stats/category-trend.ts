@@ -1,7 +1,8 @@
-import { normalQuantile, normalUpperTail } from "./distributions.js";
+import { normalQuantile } from "./distributions.js";
 import type { Interval } from "./types.js";
 import { requireOpenUnit } from "./validate.js";
 import type { Verdict } from "./verdict.js";
+import { waldTest } from "./wald.js";
 
 /**
  * Competitors as a check on a brand's lift: did the brand rise more than the category?
@@ -104,14 +105,12 @@ export function netLiftUnchecked(pre: WaveSums, post: WaveSums, criticalValue: n
   const b = moments(post);
   const estimate = b.mean - a.mean;
   const se = Math.sqrt(a.variance / pre.n + b.variance / post.n);
-  let z: number;
-  if (se > 0) z = estimate / se;
-  else z = estimate === 0 ? 0 : estimate > 0 ? Infinity : -Infinity;
+  const { z, pValue } = waldTest(estimate, se);
   return {
     estimate,
     se,
     z,
-    pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
+    pValue,
     lower: estimate - criticalValue * se,
     upper: estimate + criticalValue * se,
     pre: a,

@@ -1,6 +1,7 @@
-import { normalQuantile, normalUpperTail } from "./distributions.js";
+import { normalQuantile } from "./distributions.js";
 import type { Counts } from "./types.js";
 import { requireCounts, requireOpenUnit } from "./validate.js";
+import { waldTest } from "./wald.js";
 
 export interface DidInput {
   exposed: { pre: Counts; post: Counts };
@@ -70,14 +71,12 @@ export function didUnchecked(input: DidInput, criticalValue: number): DidResult 
   const variance = (c: Counts): number => (share(c) * (1 - share(c))) / c.n;
   const estimate = share(exposed.post) - share(exposed.pre) - (share(control.post) - share(control.pre));
   const se = Math.sqrt(variance(exposed.pre) + variance(exposed.post) + variance(control.pre) + variance(control.post));
-  let z: number;
-  if (se > 0) z = estimate / se;
-  else z = estimate === 0 ? 0 : estimate > 0 ? Infinity : -Infinity;
+  const { z, pValue } = waldTest(estimate, se);
   return {
     estimate,
     se,
     z,
-    pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
+    pValue,
     lower: estimate - criticalValue * se,
     upper: estimate + criticalValue * se,
   };

@@ -1,7 +1,7 @@
 import { adjustPValues } from "./adjust.js";
 import type { AdjustmentMethod } from "./adjust.js";
 import { probabilityOfLiftUnchecked } from "./bayes.js";
-import { normalQuantile, normalUpperTail } from "./distributions.js";
+import { normalQuantile } from "./distributions.js";
 import { newcombeDiffUnchecked } from "./newcombe.js";
 import { newcombeTestUnchecked } from "./newcombe-test.js";
 import { minimumDetectableLiftUnchecked } from "./power.js";
@@ -19,6 +19,7 @@ import {
   type PosteriorTerm,
   type Verdict,
 } from "./verdict.js";
+import { waldTest } from "./wald.js";
 import { wilsonUnchecked } from "./wilson.js";
 
 // ------------------------------------------------------------------------------------------------
@@ -510,12 +511,9 @@ function sampleWarnings(n1: number, n2: number): LiftWarningCode[] {
 /** Wald: estimate +- z se, with its two-sided z-test; se = 0 gives p = 1 (no change) or 0. */
 function waldMeasure(estimate: number, variance: number): Pick<Measure, "estimate" | "pValue" | "intervalAt"> {
   const se = Math.sqrt(variance);
-  let z: number;
-  if (se > 0) z = estimate / se;
-  else z = estimate === 0 ? 0 : estimate > 0 ? Infinity : -Infinity;
   return {
     estimate,
-    pValue: Math.min(1, 2 * normalUpperTail(Math.abs(z))),
+    pValue: waldTest(estimate, se).pValue,
     intervalAt: (c) => ({ lower: estimate - c * se, upper: estimate + c * se }),
   };
 }
@@ -705,7 +703,7 @@ function didMeasure(
       lower: unadjusted.lower,
       upper: unadjusted.upper,
       se,
-      z: se > 0 ? wald.estimate / se : wald.estimate === 0 ? 0 : wald.estimate > 0 ? Infinity : -Infinity,
+      z: waldTest(wald.estimate, se).z,
       pValue: wald.pValue,
       marketTrend: { estimate: c2 - c1, lower: trend.lower, upper: trend.upper },
     },
