@@ -79,22 +79,12 @@ export function defaultWaves(waves: readonly Wave[]): { pre: Wave | undefined; p
  * Who is left out of a metric's base in one wave and segment (see countMetricBases): each
  * respondent who started falls in n or in exactly one of the other counts.
  */
-export interface MetricBaseCell {
-  metric: string;
+export type MetricBaseCell = Omit<MetricBase, "segmentId" | "x"> & {
   /** Segment key, as in the lift table's counts. */
   segment: string;
-  waveId: number;
-  /** The base: respondents asked the question who answered it. */
-  n: number;
-  skipped: number;
-  partial: number;
-  excluded: number;
-  decoy: number;
-  /** Flagged, left out because the flagged filter is off (0 when flagged responses count). */
-  flagged: number;
   /** skipped + partial + excluded + decoy + flagged: the "left out" column. */
   leftOut: number;
-}
+};
 
 export interface StudyResults {
   study: Study;

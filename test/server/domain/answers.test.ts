@@ -1,25 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { validatePage } from "../../../server/domain/answers.js";
 import type { SurveyQuestion } from "../../../server/domain/questionnaire.js";
+import { QUESTION_DEFAULTS } from "../../fixtures/questions.js";
 
-const base = {
-  studyId: 1,
-  position: 0,
-  help: null,
-  required: true,
-  randomize: false,
-  scaleMin: null,
-  scaleMax: null,
-  scaleMinLabel: null,
-  scaleMaxLabel: null,
-  maxLength: null,
-  metricName: null,
-  metricPositive: null,
-  metricMatch: null,
-  metricExclude: null,
-  pageBreakAfter: false,
-  text: { en: "?" },
-};
+const base = { ...QUESTION_DEFAULTS, text: { en: "?" } };
 const option = (id: number, key: string, exclusive = false) => ({
   id,
   questionId: 1,

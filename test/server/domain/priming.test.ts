@@ -2,31 +2,19 @@ import { describe, expect, it } from "vitest";
 import type { Question, QuestionOption } from "../../../db/schema.js";
 import { primingProblems, type PrimingStudy } from "../../../server/domain/priming.js";
 import type { SurveyQuestion } from "../../../server/domain/questionnaire.js";
+import { QUESTION_DEFAULTS } from "../../fixtures/questions.js";
 
 let nextId = 1;
 function question(key: string, fields: Partial<Question> & { options?: Array<Partial<QuestionOption> & { key: string; text: QuestionOption["text"] }> }): SurveyQuestion {
   const id = nextId++;
   const { options = [], ...rest } = fields;
   return {
+    ...QUESTION_DEFAULTS,
     id,
-    studyId: 1,
     key,
     position: id,
     type: "single",
     text: { ru: "?", en: "?" },
-    help: null,
-    required: true,
-    randomize: false,
-    scaleMin: null,
-    scaleMax: null,
-    scaleMinLabel: null,
-    scaleMaxLabel: null,
-    maxLength: null,
-    metricName: null,
-    metricPositive: null,
-    metricMatch: null,
-    metricExclude: null,
-    pageBreakAfter: false,
     ...rest,
     options: options.map((o, position) => ({ id: id * 100 + position, questionId: id, position, exclusive: false, pinned: false, attentionCheck: false, ...o })),
   };
