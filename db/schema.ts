@@ -320,6 +320,11 @@ export const links = sqliteTable(
     passParams: text("pass_params", { mode: "json" }).$type<string[]>(),
     /** Pass-through parameters that must arrive signed (HMAC with the study's secret), e.g. for quotas or payment. */
     signedParams: text("signed_params", { mode: "json" }).$type<string[]>(),
+    /**
+     * Every signed parameter must come, once, with its `sig`: a link a panel pays through. Off,
+     * a link opened without its signed parameters is still answered (only a present one is checked).
+     */
+    requireSignature: integer("require_signature", { mode: "boolean" }).notNull().default(false),
     redirectComplete: text("redirect_complete"),
     redirectScreenout: text("redirect_screenout"),
     redirectQuotaFull: text("redirect_quota_full"),

@@ -191,7 +191,7 @@ export function countPersonalLinks(db: Executor, waveId: number): Array<{ segmen
 
 export type LinkSettings = Pick<
   Link,
-  "sourceLabel" | "passParams" | "signedParams" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail"
+  "sourceLabel" | "passParams" | "signedParams" | "requireSignature" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail"
 >;
 
 export function updateLinkSettings(db: Executor, linkId: number, settings: LinkSettings): void {

@@ -13,6 +13,7 @@ import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
 import { bearerToken, requireRole } from "../middleware/auth.js";
 import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, progressJson, waveInput, waveStatus } from "../services/fieldwork.js";
+import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 
 /** Body of `POST /api/waves/:id/links`: only personal links are made on demand (open ones come with opening). */
@@ -129,6 +130,18 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     const input = parseBody(waveInput, req.body);
     const wave = addWave(db, study.id, input, req.user!.id, study.defaultLocale);
     res.status(201).json({ id: wave.id, kind: wave.kind, label: wave.label, status: wave.status });
+  });
+
+  // The signing secret panels sign pass-through parameters with: researchers only, like the
+  // settings page; the answer says how to sign, with a worked example.
+  router.get("/studies/:id/signing-secret", requireRole("researcher"), (req, res) => {
+    res.json(signingGuide(studyParam(db, req)));
+  });
+
+  router.post("/studies/:id/signing-secret/rotate", requireRole("researcher"), (req, res) => {
+    const study = studyParam(db, req);
+    const secret = rotateSigningSecret(db, study, req.user!.id, "api");
+    res.json(signingGuide({ signingSecret: secret }));
   });
 
   // -------------------------------------------------------------------- waves

@@ -2,7 +2,7 @@ import express, { Router, type Request, type Response } from "express";
 import type { Db } from "../../db/client.js";
 import type { LinkContext } from "../../db/queries/fieldwork.js";
 import type { Locale, Study } from "../../db/schema.js";
-import { pickParams, signatureValid } from "../domain/pass-through.js";
+import { checkSignature, pickParams } from "../domain/pass-through.js";
 import { localize } from "../domain/questionnaire.js";
 import { newSecretToken } from "../domain/secrets.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
@@ -34,7 +34,7 @@ export const SURVEY_BODY_LIMIT = "256kb";
 const BROWSER_COOKIE = "bl_rid";
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 
-type MessageKind = "thanks" | "already" | "quotaFull" | "closed" | "notFound" | "badSignature" | "expired";
+type MessageKind = "thanks" | "already" | "quotaFull" | "closed" | "notFound" | "badSignature" | "unsigned" | "expired";
 
 /**
  * The respondent's pages: `/s/:token` shows the questionnaire (or the page reached), a POST
@@ -93,11 +93,15 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const found = resolved.ctx;
     useSurveyLocale(req, res, found.study, req.body?._l);
     const query = req.query as Record<string, unknown>;
-    const params = pickParams(query, found.link.passParams ?? []);
-    if (!signatureValid(found.study.signingSecret, query, params, found.link.signedParams)) {
-      message(res, 403, "badSignature", found.study);
+    // Checked before anything is read or written for this visitor: a refused link stores nothing.
+    const refusal = checkSignature(found.study.signingSecret, query, found.link);
+    if (refusal) {
+      message(res, 403, refusal === "missing" ? "unsigned" : "badSignature", found.study);
       return undefined;
     }
+    // A signed parameter is passed through even when not listed among the link's others.
+    const signed = found.link.signedParams ?? [];
+    const params = pickParams(query, [...(found.link.passParams ?? []), ...signed], signed);
     return { ctx: found, params };
   }
 

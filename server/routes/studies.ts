@@ -19,6 +19,7 @@ import { hasRole, requireRole } from "../middleware/auth.js";
 import { useStudyZone } from "../middleware/locale.js";
 import { auditEntries } from "../services/audit-view.js";
 import { isFrozen, QuestionnaireFrozenError } from "../services/questionnaire-edit.js";
+import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 
 const newStudyForm = z.object({
@@ -234,9 +235,18 @@ export function studyRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}`);
   });
 
+  // The settings page is for researchers only: it shows the signing secret, which viewers never see.
   router.get("/studies/:studyId/settings", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: req.query["saved"] === "1" ? req.t("settingsPage.saved") : "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id) });
+    const notices: Record<string, string> = { saved: req.t("settingsPage.saved"), rotated: req.t("signing.rotated") };
+    const done = req.query["saved"] === "1" ? "saved" : req.query["done"] === "rotated" ? "rotated" : "";
+    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: notices[done] ?? "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id), signing: signingGuide(study) });
+  });
+
+  router.post("/studies/:studyId/signing-secret/rotate", researcher, (req, res) => {
+    const study = studyFrom(db, req);
+    rotateSigningSecret(db, study, req.user!.id, "web");
+    res.redirect(303, `/studies/${study.id}/settings?done=rotated#signing`);
   });
 
   router.post("/studies/:studyId/settings", researcher, (req, res) => {
@@ -244,7 +254,7 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
-      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id) });
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id), signing: signingGuide(study) });
     }
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).

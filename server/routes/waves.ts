@@ -17,6 +17,7 @@ import {
   open,
   saveLinkSettings,
   setWaveTargets,
+  SignatureWithoutParamsError,
   waveInput,
   waveStatus,
   progressJson,
@@ -146,11 +147,18 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       redirectQualityFail: text("redirectQualityFail"),
       passParams: commaList(body["passParams"]),
       signedParams: commaList(body["signedParams"]),
+      // A checkbox: absent when unticked.
+      requireSignature: body["requireSignature"] === "1",
     });
     if (!parsed.success) {
       throw new ValidationError(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
     }
-    saveLinkSettings(db, link, parsed.data, req.user!.id);
+    try {
+      saveLinkSettings(db, link, parsed.data, req.user!.id);
+    } catch (error) {
+      if (error instanceof SignatureWithoutParamsError) throw new ValidationError({ requireSignature: req.t("signing.requireNeedsParams") });
+      throw error;
+    }
     res.redirect(303, `/waves/${wave.id}?done=link`);
   });
 

@@ -123,7 +123,8 @@ export function auditEntries(db: Db, study: Study, t: Translate, locale: Locale,
       if (said.has(k)) continue;
       out.push({ ...fieldName(k), value: show(k, v) });
     }
-    if (d["via"]) out.push({ label: t("audit.fields.format"), raw: false, value: show("via", d["via"]) });
+    // Downloads say "format: through the API"; other actions done either way say "where".
+    if (d["via"]) out.push({ label: t(action.startsWith("study.export") ? "audit.fields.format" : "audit.fields.via"), raw: false, value: show("via", d["via"]) });
     return out;
   };
 

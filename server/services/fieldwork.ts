@@ -15,6 +15,7 @@ import {
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
 import { WAVE_KINDS, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
+import { SIGNATURE_PARAM } from "../domain/pass-through.js";
 import { translator } from "../i18n/index.js";
 import { HttpError, NotFoundError } from "../errors.js";
 import { closeWave, createPersonalLinks, createWave, openWave } from "./study-setup.js";
@@ -58,10 +59,23 @@ export const linkSettingsInput = z
     redirectQuotaFull: httpUrlTemplate.nullable().optional(),
     redirectQualityFail: httpUrlTemplate.nullable().optional(),
     passParams: z.array(paramName).max(20).nullable().optional(),
-    signedParams: z.array(paramName).max(20).nullable().optional(),
+    signedParams: z
+      .array(paramName.refine((n) => n !== SIGNATURE_PARAM, `"${SIGNATURE_PARAM}" carries the signature and cannot be signed`))
+      .max(20)
+      .nullable()
+      .optional(),
+    /** Refuse the link (403) unless every signed parameter comes, once, with a valid `sig`. */
+    requireSignature: z.boolean().optional(),
   })
   .strict();
 export type LinkSettingsInput = z.infer<typeof linkSettingsInput>;
+
+/** "Require signed parameters" on a link that names none to sign. */
+export class SignatureWithoutParamsError extends HttpError {
+  constructor() {
+    super(422, "signature_without_params", "validation");
+  }
+}
 
 export class UnknownSegmentError extends HttpError {
   constructor(key: string) {
@@ -150,7 +164,10 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
     redirectQualityFail: input.redirectQualityFail === undefined ? link.redirectQualityFail : input.redirectQualityFail || null,
     passParams: input.passParams === undefined ? link.passParams : input.passParams?.length ? input.passParams : null,
     signedParams: input.signedParams === undefined ? link.signedParams : input.signedParams?.length ? input.signedParams : null,
+    requireSignature: input.requireSignature ?? link.requireSignature,
   };
+  // Requiring a signature over nothing would let every visit through while looking protected.
+  if (settings.requireSignature && !settings.signedParams?.length) throw new SignatureWithoutParamsError();
   db.transaction((tx) => {
     updateLinkSettings(tx, link.id, settings);
     recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });

@@ -139,6 +139,8 @@ const PAGES: PageRoute[] = [
     ok: 303,
     form: () => ({ name: "Renamed", brand: "Acme", category: "", defaultLocale: "ru", locales: ["ru", "en"], pageSize: "", campaignCost: "", costCurrency: "RUB" }),
   },
+  // Researchers only: the key panels sign with (the settings page above shows it).
+  { method: "POST", pattern: "/studies/:studyId/signing-secret/rotate", role: "researcher", ok: 303 },
   { method: "POST", pattern: "/studies/:studyId/segments", role: "researcher", ok: 303, form: () => ({ key: "control", labelRu: "Контроль", labelEn: "Control", role: "control" }) },
   { method: "GET", pattern: "/studies/:studyId/audit", role: "viewer", ok: 200 },
   { method: "GET", pattern: "/studies/:studyId/questions", role: "viewer", ok: 200 },
@@ -291,6 +293,8 @@ const API: ApiRoute[] = [
   { method: "GET", pattern: "/studies", role: "viewer", ok: 200, url: () => "/api/studies" },
   { method: "POST", pattern: "/studies", role: "researcher", ok: 201, url: () => "/api/studies", body: definitionJson() },
   { method: "GET", pattern: "/studies/:id", role: "viewer", ok: 200, url: (w) => `/api/studies/${w.params.studyId}` },
+  { method: "GET", pattern: "/studies/:id/signing-secret", role: "researcher", ok: 200, url: (w) => `/api/studies/${w.params.studyId}/signing-secret` },
+  { method: "POST", pattern: "/studies/:id/signing-secret/rotate", role: "researcher", ok: 200, url: (w) => `/api/studies/${w.params.studyId}/signing-secret/rotate` },
   { method: "POST", pattern: "/studies/:id/waves", role: "researcher", ok: 201, url: (w) => `/api/studies/${w.params.studyId}/waves`, body: { kind: "pre" } },
   { method: "POST", pattern: "/waves/:id/open", role: "researcher", ok: 200, url: (w) => `/api/waves/${w.params.draftWaveId}/open` },
   { method: "GET", pattern: "/waves/:id/links", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/links` },

@@ -15,6 +15,7 @@ export const en = {
       restore: "Restored the study “{{study}}” from the archive",
       export: "Exported the definition of “{{study}}”",
       exportData: "Downloaded {{format}} of “{{study}}”",
+      rotate_secret: "Rotated the signing secret of “{{study}}”",
     },
     segment: {
       add: "Added the segment “{{segment}}”",
@@ -98,6 +99,8 @@ export const en = {
     redirectQualityFail: "redirect when failing the quality check",
     passParams: "parameters passed through",
     signedParams: "signed parameters",
+    requireSignature: "signed parameters required",
+    via: "where",
     text: "text",
     options: "options",
     speederFraction: "speeders: share of the median time",
@@ -126,6 +129,7 @@ export const ru: typeof en = {
       restore: "Исследование «{{study}}» возвращено из архива",
       export: "Выгружено описание исследования «{{study}}»",
       exportData: "Скачано: {{format}}, исследование «{{study}}»",
+      rotate_secret: "Сменён секрет для подписи ссылок исследования «{{study}}»",
     },
     segment: {
       add: "Добавлен сегмент «{{segment}}»",
@@ -209,6 +213,8 @@ export const ru: typeof en = {
     redirectQualityFail: "переход при непройденной проверке",
     passParams: "передаваемые параметры",
     signedParams: "подписываемые параметры",
+    requireSignature: "подписанные параметры обязательны",
+    via: "где",
     text: "текст",
     options: "варианты",
     speederFraction: "слишком быстрые: доля медианного времени",

@@ -131,6 +131,7 @@ export const en = {
     closed: { title: "This survey is closed", message: "The survey is not accepting answers right now." },
     notFound: { title: "Survey not found", message: "This survey link is not valid. Check that it was copied completely." },
     badSignature: { title: "Invalid link", message: "This link has been altered and cannot be used. Open the original link again." },
+    unsigned: { title: "Incomplete link", message: "Part of this link’s address is missing. Open the link you were given again, in full." },
     expired: { title: "Please reload the survey", message: "The form could not be read. Open the survey link again; answers already saved are kept." },
   },
   study: {
@@ -554,6 +555,7 @@ export const ru = {
     closed: { title: "Опрос закрыт", message: "Сейчас опрос не принимает ответы." },
     notFound: { title: "Опрос не найден", message: "Эта ссылка на опрос недействительна. Проверьте, что она скопирована целиком." },
     badSignature: { title: "Недействительная ссылка", message: "Ссылка была изменена, и ею нельзя воспользоваться. Откройте исходную ссылку ещё раз." },
+    unsigned: { title: "Неполная ссылка", message: "В адресе этой ссылки чего-то не хватает. Откройте полученную ссылку ещё раз целиком." },
     expired: { title: "Откройте опрос заново", message: "Не удалось прочитать форму. Откройте ссылку на опрос ещё раз; уже сохранённые ответы не пропадут." },
   },
   study: {

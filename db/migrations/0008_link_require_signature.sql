@@ -1,0 +1,1 @@
+ALTER TABLE `links` ADD `require_signature` integer DEFAULT false NOT NULL;
