@@ -105,6 +105,12 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     return { ctx: found, params };
   }
 
+  /** The quota-full exit, the same at the start, at the last page and on a revisit: the panel's redirect or our page. */
+  function quotaFullExit(res: Response, ctx: LinkContext, params: Record<string, string>) {
+    const target = exitRedirect(ctx, "quota_full", params);
+    return target ? res.redirect(303, target) : message(res, 200, "quotaFull", ctx.study);
+  }
+
   function queryString(req: Request, drop: string[] = []): string {
     const search = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
     for (const name of drop) search.delete(name);
@@ -149,6 +155,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const who = respondent(req, res);
     const questions = loadSurvey(db, ctx);
     const existing = existingResponse(db, ctx, who);
+    // A response the quota stopped at its last page (a personal link stays used) sees the quota-full exit again.
+    if (existing?.status === "quota_full") return quotaFullExit(res, ctx, { ...params, ...(existing.params ?? {}) });
     if (existing && existing.status !== "partial") return message(res, 200, "already", ctx.study);
     if (existing) {
       // Resume in the language the respondent chose, unless they switch again.
@@ -156,10 +164,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       const page = surveyPage(questions, ctx.study.pageSize, existing.currentPage, existing.optionOrder ?? {});
       return renderPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
-    if (quotaFull(db, ctx)) {
-      const target = exitRedirect(ctx, "quota_full", params);
-      return target ? res.redirect(303, target) : message(res, 200, "quotaFull", ctx.study);
-    }
+    if (quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
     const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
     renderPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
   });
@@ -209,10 +214,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       }
       case "already_answered":
         return message(res, 409, "already", ctx.study);
-      case "quota_full": {
-        const target = exitRedirect(ctx, "quota_full", params);
-        return target ? res.redirect(303, target) : message(res, 200, "quotaFull", ctx.study);
-      }
+      case "quota_full":
+        return quotaFullExit(res, ctx, { ...params, ...(outcome.response?.params ?? {}) });
       case "expired":
         return message(res, 400, "expired", ctx.study);
     }

@@ -62,6 +62,11 @@ export function existingResponse(db: Executor, ctx: LinkContext, who: Respondent
   return who.browserHash ? findBrowserResponse(db, ctx.wave.id, who.browserHash) : undefined;
 }
 
+/**
+ * Whether the segment's target of completes is reached. Checked when a respondent starts and
+ * again in the transaction that would complete their response: only the second check is
+ * exact, because completes race between the two (see submitPage).
+ */
 export function quotaFull(db: Executor, ctx: LinkContext): boolean {
   const target = findTarget(db, ctx.wave.id, ctx.segment.id);
   return target !== null && countCompleted(db, ctx.wave.id, ctx.segment.id) >= target;
@@ -149,7 +154,8 @@ export type SubmitOutcome =
   | { kind: "next_page"; page: number }
   | { kind: "completed"; response: SurveyResponse }
   | { kind: "already_answered" }
-  | { kind: "quota_full" }
+  /** The segment's quota is full: at the start (nothing stored), or as the last page came (`response`, kept as quota_full). */
+  | { kind: "quota_full"; response?: SurveyResponse }
   | { kind: "expired" }
   /** The last page came without answers to required questions of earlier pages: nothing stored, their page shown again. */
   | { kind: "incomplete"; page: SurveyPage; errors: Record<string, AnswerError> };
@@ -178,7 +184,10 @@ export interface Submission {
 function settledOutcome(existing: SurveyResponse | undefined, ctx: LinkContext, posted: number): SubmitOutcome | undefined {
   if (existing && (existing.linkId !== ctx.link.id || existing.waveId !== ctx.wave.id)) return { kind: "expired" };
   if (existing && existing.status !== "partial") {
-    return existing.status === "completed" ? { kind: "completed", response: existing } : { kind: "already_answered" };
+    if (existing.status === "completed") return { kind: "completed", response: existing };
+    // A retry of the last page of a response the quota stopped gets the same exit again.
+    if (existing.status === "quota_full") return { kind: "quota_full", response: existing };
+    return { kind: "already_answered" };
   }
   // A page from the past (a double click, the back button) is accepted again; one from the future is not.
   if (!Number.isInteger(posted) || posted < 0 || posted > (existing?.currentPage ?? 0)) return { kind: "expired" };
@@ -211,6 +220,7 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
         if (!response) {
           if (ctx.link.kind === "open" && who.browserHash) {
             const previous = findBrowserResponse(tx, ctx.wave.id, who.browserHash);
+            if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
             if (previous && previous.status !== "partial") return { kind: "already_answered" };
           }
           if (quotaFull(tx, ctx)) return { kind: "quota_full" };
@@ -242,6 +252,15 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
           return { kind: "next_page", page: page.index + 1 };
         }
+        // The quota again, under the write lock of this IMMEDIATE transaction: the check at the
+        // start let everyone in who began before the target was reached, and two instances on one
+        // file must not both read "2 of 3" and both complete. A response the quota stopped keeps
+        // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
+        if (quotaFull(tx, ctx)) {
+          const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale };
+          updateResponse(tx, response.id, stopped);
+          return { kind: "quota_full", response: { ...response, ...stopped } };
+        }
         // Every required question of the whole questionnaire, not only this page's: pages that
         // moved, or a crafted post, must not complete a response without them. Throwing rolls
         // the whole post back, so nothing of it is half-written.
@@ -269,7 +288,9 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
     if (error instanceof DuplicateNonceError) {
       const winner = findResponseByNonce(db, form.nonce);
-      return winner?.status === "completed" ? { kind: "completed", response: winner } : { kind: "next_page", page: winner?.currentPage ?? 0 };
+      if (winner?.status === "completed") return { kind: "completed", response: winner };
+      if (winner?.status === "quota_full") return { kind: "quota_full", response: winner };
+      return { kind: "next_page", page: winner?.currentPage ?? 0 };
     }
     throw error;
   }

@@ -2,11 +2,13 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { answers, links, responses, studies } from "../../db/schema.js";
-import { setWaveStatus } from "../../db/queries/fieldwork.js";
+import { setWaveStatus, waveProgress } from "../../db/queries/fieldwork.js";
 import { signParams } from "../../server/domain/pass-through.js";
+import { translator } from "../../server/i18n/index.js";
+import { computeResults, resultsQuery } from "../../server/services/results.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition, openSurvey, personalLink, validAnswers } from "../fixtures/surveys.js";
-import { freshApp } from "../helpers.js";
+import { answerAllPages, freshApp } from "../helpers.js";
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -352,6 +354,110 @@ describe("quotas", () => {
     expect(all(db).filter((r) => r.status === "completed")).toHaveLength(1);
     // Other segments are not affected.
     await request.agent(app).get(`/s/${survey.links["inactive"]!.token}`).expect(200).expect(/name="q_aided"/);
+  });
+
+  it("checks the quota again as a response completes: target 3, ten respondents past page 1 of 2 → 3 completed, 7 quota_full", async () => {
+    const { app, db } = freshApp();
+    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 3 });
+    const url = `/s/${survey.links["subscribers"]!.token}`;
+    const a = validAnswers();
+    // Ten browsers (own cookie and user agent), each past page 1 while nobody has completed yet.
+    const respondents = Array.from({ length: 10 }, (_, i) => request.agent(app).set("User-Agent", `respondent ${i}`));
+    for (const agent of respondents) {
+      const p1 = await openForm(agent, url);
+      await post(agent, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303).expect("Location", url);
+    }
+    expect(all(db).map((r) => r.status)).toEqual(Array(10).fill("partial"));
+
+    const lastPages = await Promise.all(respondents.map((agent) => openForm(agent, url)));
+    const ends = await Promise.all(respondents.map((agent, i) => post(agent, url, lastPages[i]!.fields, { q_fav: "4", q_feedback: "ok" })));
+    const thanked = ends.filter((r) => r.status === 303 && r.headers["location"] === `${url}/thanks?lang=ru`);
+    const stopped = ends.filter((r) => r.status === 200 && r.text.includes("Ответов пока достаточно"));
+    expect([thanked.length, stopped.length]).toEqual([3, 7]);
+
+    const stored = all(db);
+    expect(stored.filter((r) => r.status === "completed")).toHaveLength(3);
+    const quotaFull = stored.filter((r) => r.status === "quota_full");
+    expect(quotaFull).toHaveLength(7);
+    // Their answers are kept (five rows each: two aided options, recall, fav, feedback), not counted.
+    for (const r of quotaFull) {
+      expect(db.select().from(answers).where(eq(answers.responseId, r.id)).all()).toHaveLength(5);
+      expect(r.completedAt).toBeNull();
+    }
+
+    // Fieldwork and results count the three completes only; the quota-fulls are not partials either.
+    const progress = waveProgress(db, survey.wave.id).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
+    expect(progress).toMatchObject({ completed: 3, partial: 0 });
+    createWave(db, survey.study.id, "post", "Post");
+    const results = computeResults(db, db.select().from(studies).get()!, resultsQuery.parse({}), "en", translator("en"));
+    if (results === "no_waves") throw new Error("expected results");
+    expect(results.respondents.find((r) => r.waveId === survey.wave.id && r.segmentId === progress.segmentId)).toMatchObject({ n: 3 });
+    const aided = results.counts.find((c) => c.metric === "aided_awareness" && c.segment === "subscribers" && c.wave === String(survey.wave.id));
+    expect(aided).toMatchObject({ x: 3, n: 3 });
+    expect(results.bases.find((b) => b.metric === "aided_awareness" && b.segment === "subscribers" && b.waveId === survey.wave.id)).toMatchObject({
+      n: 3,
+      partial: 0,
+      leftOut: 0,
+    });
+
+    // A stopped respondent who reloads, or retries the last post, sees the quota-full page again.
+    const late = respondents[ends.findIndex((r) => r.status === 200)]!;
+    expect((await late.get(url).expect(200)).text).toContain("Ответов пока достаточно");
+    const retry = await post(late, url, lastPages[ends.findIndex((r) => r.status === 200)]!.fields, { q_fav: "4", q_feedback: "ok" }).expect(200);
+    expect(retry.text).toContain("Ответов пока достаточно");
+    expect(all(db).filter((r) => r.status === "completed")).toHaveLength(3);
+  });
+
+  it("sends a respondent stopped at the last page to the panel's quota-full address with their {rid}", async () => {
+    const { app, db } = freshApp();
+    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
+    const link = survey.links["subscribers"]!;
+    db.update(links)
+      .set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
+      .where(eq(links.id, link.id))
+      .run();
+    const a = validAnswers();
+    const [first, second] = [request.agent(app), request.agent(app)];
+    for (const [agent, rid] of [[first, "r1"], [second, "r2"]] as const) {
+      const p1 = await openForm(agent, `/s/${link.token}?rid=${rid}`);
+      await post(agent, `/s/${link.token}?rid=${rid}`, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303);
+    }
+    const p2second = await openForm(second, `/s/${link.token}?rid=r2`);
+    const p2first = await openForm(first, `/s/${link.token}?rid=r1`);
+    await post(second, `/s/${link.token}?rid=r2`, p2second.fields, { q_fav: "5" }).expect(303).expect("Location", "https://panel.example/ok?id=r2");
+    await post(first, `/s/${link.token}?rid=r1`, p2first.fields, { q_fav: "5" })
+      .expect(303)
+      .expect("Location", "https://panel.example/q?status=full&id=r1");
+    expect(all(db).map((r) => [r.params?.["rid"], r.status])).toEqual([
+      ["r1", "quota_full"],
+      ["r2", "completed"],
+    ]);
+  });
+
+  it("keeps a personal link stopped by the quota at its last page used: it shows the quota-full page, never the survey again", async () => {
+    const { app, db } = freshApp();
+    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
+    const personal = personalLink(db, survey);
+    const url = `/s/${personal.token}`;
+    const a = validAnswers();
+    const phone = request.agent(app);
+    const p1 = await openForm(phone, url);
+    await post(phone, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303);
+    // Meanwhile someone else fills the segment's quota through the open link.
+    const done = await answerAllPages(request.agent(app), `/s/${survey.links["subscribers"]!.token}`, a);
+    expect(done.headers["location"]).toContain("/thanks");
+
+    const p2 = await openForm(phone, url);
+    expect((await post(phone, url, p2.fields, { q_fav: "4" }).expect(200)).text).toContain("Ответов пока достаточно");
+    const mine = all(db).find((r) => r.linkId === personal.id)!;
+    expect(mine.status).toBe("quota_full");
+    expect(db.select().from(links).where(eq(links.id, personal.id)).get()!.uses).toBe(1);
+    // Another device, later: the quota-full page, and a fresh form cannot start it again.
+    const laptop = request.agent(app);
+    const again = await laptop.get(url).expect(200);
+    expect(again.text).toContain("Ответов пока достаточно");
+    expect(again.text).not.toContain('name="q_aided"');
+    expect(all(db).filter((r) => r.status === "completed")).toHaveLength(1);
   });
 
   it("redirects to the panel's quota-full address with {rid} encoded", async () => {
