@@ -23,8 +23,14 @@ import {
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
 
-export const ROLES = ["admin", "researcher", "viewer"] as const;
-export type Role = (typeof ROLES)[number];
+/** A member's role in a team, strongest first: each can do everything the roles after it can. */
+export const TEAM_ROLES = ["owner", "researcher", "viewer"] as const;
+export type TeamRole = (typeof TEAM_ROLES)[number];
+/** What an account is created as: an administrator of the install, or a team role. */
+export const ACCOUNT_KINDS = ["admin", ...TEAM_ROLES] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+/** The team existing installs were moved into, and where users created without a team go. */
+export const DEFAULT_TEAM_NAME = "Default";
 
 export const LOCALES = ["ru", "en"] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -58,14 +64,43 @@ export const users = sqliteTable(
     name: text("name").notNull(),
     /** `scrypt$N$r$p$salt$hash` — never the password itself. */
     passwordHash: text("password_hash").notNull(),
-    role: text("role", { enum: ROLES }).notNull(),
+    /** Administrators manage users and teams and see every study; everyone else sees their teams' studies. */
+    isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
     locale: text("locale", { enum: LOCALES }),
     createdAt: createdAt(),
     disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
   },
+  (t) => [uniqueIndex("users_email_unique").on(t.email)],
+);
+
+/** An agency's client, a brand, a department: the unit that owns studies. */
+export const teams = sqliteTable(
+  "teams",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("teams_name_unique").on(t.name)],
+);
+
+/** A user's role in a team. */
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    teamId: integer("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: TEAM_ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
   (t) => [
-    uniqueIndex("users_email_unique").on(t.email),
-    check("users_role_check", sql`${t.role} IN (${inList(ROLES)})`),
+    primaryKey({ columns: [t.teamId, t.userId] }),
+    index("memberships_user_idx").on(t.userId),
+    check("memberships_role_check", sql`${t.role} IN (${inList(TEAM_ROLES)})`),
   ],
 );
 
@@ -135,6 +170,10 @@ export const studies = sqliteTable(
   "studies",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
+    /** The team that owns the study: only its members (and administrators) see it. */
+    teamId: integer("team_id")
+      .notNull()
+      .references(() => teams.id),
     name: text("name").notNull(),
     brand: text("brand").notNull(),
     category: text("category"),
@@ -167,6 +206,7 @@ export const studies = sqliteTable(
   },
   (t) => [
     index("studies_status_idx").on(t.status),
+    index("studies_team_idx").on(t.teamId),
     check("studies_page_size_check", sql`${t.pageSize} IS NULL OR ${t.pageSize} > 0`),
   ],
 );
@@ -520,6 +560,8 @@ export const audiencePoints = sqliteTable(
 );
 
 export type AudiencePoint = typeof audiencePoints.$inferSelect;
+export type Team = typeof teams.$inferSelect;
+export type Membership = typeof memberships.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;

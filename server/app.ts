@@ -6,6 +6,7 @@ import helmet from "helmet";
 import type { Db } from "../db/client.js";
 import { loadAssets } from "./assets.js";
 import type { Config } from "./config.js";
+import { studyScope } from "./middleware/auth.js";
 import { csrfProtection } from "./middleware/csrf.js";
 import { errorHandler, notFound } from "./middleware/errors.js";
 import { localeMiddleware } from "./middleware/locale.js";
@@ -98,6 +99,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT, parameterLimit: 1000 }));
   web.use(sessionMiddleware(db));
   web.use(csrfProtection(config.sessionSecret));
+  web.use(studyScope(db));
   web.use((_req, res, next) => {
     // Pages with personal data and tokens are never stored by shared caches.
     res.set("Cache-Control", "private, no-store");

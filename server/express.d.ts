@@ -1,4 +1,5 @@
-import type { User } from "../db/schema.js";
+import type { Actor } from "./domain/access.js";
+import type { StudyAccess } from "./middleware/auth.js";
 import type { Locale, Translate } from "./i18n/index.js";
 
 declare global {
@@ -8,7 +9,9 @@ declare global {
       locale: Locale;
       t: Translate;
       /** The signed-in researcher (cookie session) or token owner (API), if any. */
-      user?: User;
+      user?: Actor;
+      /** The study named by the path and the user's role on it (middleware/auth.ts `studyScope`). */
+      studyAccess?: StudyAccess;
       /** SHA-256 of the session cookie, when a session is live. */
       sessionIdHash?: string;
     }

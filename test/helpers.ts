@@ -3,7 +3,7 @@ import request from "supertest";
 import type { Express } from "express";
 import { openDatabase, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
-import type { Role, User } from "../db/schema.js";
+import type { AccountKind, User } from "../db/schema.js";
 import { createApp } from "../server/app.js";
 import { testConfig, type Config } from "../server/config.js";
 import { createUser } from "../server/services/accounts.js";
@@ -23,8 +23,8 @@ export function freshApp(overrides: Partial<Config> = {}): { db: Db; app: Expres
   return { db, app: createApp({ db, config }), config };
 }
 
-export function addUser(db: Db, role: Role, email = `${role}@example.test`): Promise<User> {
-  return createUser(db, { email, name: `${role} user`, password: PASSWORD, role }, null);
+export function addUser(db: Db, role: AccountKind, email = `${role}@example.test`, teamId?: number): Promise<User> {
+  return createUser(db, { email, name: `${role} user`, password: PASSWORD, role, ...(teamId !== undefined ? { teamId } : {}) }, null);
 }
 
 /** The CSRF token of the first form on a page. */

@@ -1,9 +1,12 @@
-import { and, count, desc, eq, isNotNull, max, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
-import { responses, segments, studies, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
+import { responses, segments, studies, teams, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
 import { recordAudit, type Acting } from "./audit.js";
+import { defaultTeam } from "./teams.js";
 
 export interface NewStudy {
+  /** The owning team; the default team when not given (the demo, fixtures). */
+  teamId?: number;
   name: string;
   brand: string;
   category?: string | null;
@@ -26,9 +29,13 @@ export interface NewStudy {
  */
 export function insertStudy(db: Executor, input: NewStudy, acting: Acting = {}): Study {
   return db.transaction((tx) => {
-    const { segments: segmentList, ...fields } = input;
+    const { segments: segmentList, teamId, ...fields } = input;
     const dated = acting.at ? { createdAt: acting.at, updatedAt: acting.at } : {};
-    const study = tx.insert(studies).values({ ...fields, ...dated }).returning().get();
+    const study = tx
+      .insert(studies)
+      .values({ ...fields, ...dated, teamId: teamId ?? defaultTeam(tx).id })
+      .returning()
+      .get();
     segmentList.forEach((s, position) => {
       tx.insert(segments).values({ studyId: study.id, position, ...s }).run();
     });
@@ -38,7 +45,7 @@ export function insertStudy(db: Executor, input: NewStudy, acting: Acting = {}):
       action: "study.create",
       entityType: "study",
       entityId: study.id,
-      details: { name: study.name, brand: study.brand },
+      details: { name: study.name, brand: study.brand, teamId: study.teamId },
     });
     return study;
   });
@@ -49,13 +56,17 @@ export interface StudySummary {
   name: string;
   brand: string;
   status: Study["status"];
+  teamName: string;
   createdAt: Date;
   waves: number;
   completedResponses: number;
 }
 
-/** Studies, newest first, with their wave count and completed-response count (computed in SQL). */
-export function listStudySummaries(db: Executor): StudySummary[] {
+/**
+ * Studies of the given teams (all when `teamIds` is null), newest first, with their team, wave
+ * count and completed-response count (computed in SQL).
+ */
+export function listStudySummaries(db: Executor, teamIds: number[] | null): StudySummary[] {
   const waveCounts = db
     .select({ studyId: waves.studyId, n: count().as("wave_n") })
     .from(waves)
@@ -74,13 +85,16 @@ export function listStudySummaries(db: Executor): StudySummary[] {
       name: studies.name,
       brand: studies.brand,
       status: studies.status,
+      teamName: teams.name,
       createdAt: studies.createdAt,
       waves: sql<number>`coalesce(${waveCounts.n}, 0)`,
       completedResponses: sql<number>`coalesce(${responseCounts.n}, 0)`,
     })
     .from(studies)
+    .innerJoin(teams, eq(teams.id, studies.teamId))
     .leftJoin(waveCounts, eq(waveCounts.studyId, studies.id))
     .leftJoin(responseCounts, eq(responseCounts.studyId, studies.id))
+    .where(teamIds === null ? undefined : inArray(studies.teamId, teamIds.length > 0 ? teamIds : [-1]))
     .orderBy(desc(studies.id))
     .all();
 }

@@ -46,14 +46,14 @@ export function insertUser(db: Executor, user: NewUser): User {
  * Creates the first administrator only while there is no user at all. The check and the insert
  * share one write transaction, so two simultaneous set-ups cannot both succeed.
  */
-export function insertFirstAdmin(db: Executor, user: Omit<NewUser, "role">): User | undefined {
+export function insertFirstAdmin(db: Executor, user: Omit<NewUser, "isAdmin">): User | undefined {
   return db.transaction(
     (tx) => {
       const existing = tx.select({ n: count() }).from(users).get()?.n ?? 0;
       if (existing > 0) return undefined;
       return tx
         .insert(users)
-        .values({ ...user, email: normalizeEmail(user.email), role: "admin" })
+        .values({ ...user, email: normalizeEmail(user.email), isAdmin: true })
         .returning()
         .get();
     },

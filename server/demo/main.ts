@@ -45,13 +45,13 @@ export function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" |
   }
 
   const users = listUsers(db).filter((u) => !u.disabledAt);
-  const actor = users.find((u) => u.role === "admin") ?? users.find((u) => u.role === "researcher") ?? null;
-  const previous = listStudySummaries(db).filter((s) => s.brand === DEMO_BRAND).length;
+  const actor = users.find((u) => u.isAdmin) ?? users[0] ?? null;
+  const previous = listStudySummaries(db, null).filter((s) => s.brand === DEMO_BRAND).length;
 
   const started = performance.now();
   const demo = createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
   const seconds = new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
-  const study = listStudySummaries(db).find((s) => s.id === demo.studyId)!;
+  const study = listStudySummaries(db, null).find((s) => s.id === demo.studyId)!;
 
   const pct = (p: number) => `${Math.round(p * 100)}%`;
   const aided = demo.trueLifts.aided_awareness;

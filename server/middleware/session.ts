@@ -3,6 +3,7 @@ import type { Db } from "../../db/client.js";
 import { deleteSession, findSessionUser, insertSession, touchSession } from "../../db/queries/sessions.js";
 import type { User } from "../../db/schema.js";
 import { newSecretToken, sha256 } from "../domain/secrets.js";
+import { toActor } from "./auth.js";
 
 export const SESSION_COOKIE = "bl_session";
 /** Sliding lifetime: a week without a visit ends the session. */
@@ -30,9 +31,9 @@ export function sessionMiddleware(db: Db): RequestHandler {
       touchSession(db, idHash, now, new Date(now.getTime() + SESSION_TTL_MS));
       res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
     }
-    req.user = found.user;
+    req.user = toActor(db, found.user);
     req.sessionIdHash = idHash;
-    res.locals["user"] = found.user;
+    res.locals["user"] = req.user;
     next();
   };
 }
@@ -47,7 +48,7 @@ export function startSession(db: Db, req: Request, res: Response, user: User): v
   const now = new Date();
   insertSession(db, sha256(raw), user.id, now, new Date(now.getTime() + SESSION_TTL_MS));
   res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
-  req.user = user;
+  req.user = toActor(db, user);
   req.sessionIdHash = sha256(raw);
 }
 

@@ -2,7 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { EmailTakenError, listUsers } from "../../db/queries/users.js";
-import { ROLES } from "../../db/schema.js";
+import { ACCOUNT_KINDS } from "../../db/schema.js";
 import { MIN_PASSWORD_LENGTH } from "../domain/passwords.js";
 import { formText, parseForm, type FieldErrors } from "../forms.js";
 import { requireRole } from "../middleware/auth.js";
@@ -12,7 +12,7 @@ import { emailField, passwordField } from "./auth.js";
 const newUserForm = z.object({
   name: formText(z, 200),
   email: emailField,
-  role: z.enum(ROLES, "validation.oneOf"),
+  role: z.enum(ACCOUNT_KINDS, "validation.oneOf"),
   password: passwordField,
 });
 
@@ -23,7 +23,7 @@ export function adminRoutes(db: Db): Router {
 
   const page = (values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
     users: listUsers(db),
-    roles: ROLES,
+    roles: ACCOUNT_KINDS,
     values,
     errors,
     notice,

@@ -11,7 +11,9 @@ import { toDefinition } from "../domain/definition-export.js";
 import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
-import { bearerToken, requireRole } from "../middleware/auth.js";
+import { bearerToken, requireRole, studyScope } from "../middleware/auth.js";
+import { visibleTeamIds } from "../domain/access.js";
+import { chooseTeam } from "../services/teams.js";
 import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, progressJson, waveInput, waveStatus } from "../services/fieldwork.js";
 import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
@@ -78,6 +80,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   const router = Router();
   // Authenticate before reading a body: anonymous callers cannot make the server parse a megabyte.
   router.use(bearerToken(db));
+  router.use(studyScope(db));
   router.use(express.json({ limit: "1mb" }));
   router.use((_req, res, next) => {
     // Answers carry survey tokens and personal links: never kept by shared caches.
@@ -86,20 +89,25 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   });
 
   router.get("/me", requireRole("viewer"), (req, res) => {
-    const { id, email, name, role } = req.user!;
-    res.json({ id, email, name, role });
+    const { id, email, name, isAdmin, memberships } = req.user!;
+    res.json({ id, email, name, admin: isAdmin, teams: memberships.map((m) => ({ id: m.teamId, name: m.teamName, role: m.role })) });
   });
 
   // ------------------------------------------------------------------ studies
 
-  router.get("/studies", requireRole("viewer"), (_req, res) => {
-    res.json({ studies: listStudySummaries(db) });
+  router.get("/studies", requireRole("viewer"), (req, res) => {
+    res.json({ studies: listStudySummaries(db, visibleTeamIds(req.user!)) });
   });
 
   router.post("/studies", requireRole("researcher"), (req, res) => {
-    const parsed = studyDefinition.safeParse(req.body);
+    // `team` says which of the caller's teams owns the study; it is not part of the definition.
+    const plain = typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
+    const { team, ...body } = plain ? (req.body as Record<string, unknown>) : { team: undefined };
+    const choice = chooseTeam(db, req.user!, team);
+    if (!choice.ok) throw new HttpError(422, choice.reason === "teamRequired" ? "team_required" : "team_unknown", "validation", { team: req.t(`teams.${choice.reason}`) });
+    const parsed = studyDefinition.safeParse(plain ? body : req.body);
     if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error, req.t));
-    const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
+    const study = createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: choice.teamId });
     res.status(201).json({
       id: study.id,
       segments: listSegments(db, study.id).map((s) => ({ id: s.id, key: s.key })),

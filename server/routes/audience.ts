@@ -7,7 +7,7 @@ import { AUDIENCE_MEASURES, type AudienceMeasure, type Study } from "../../db/sc
 import { AUDIENCE_CSV_MAX_CHARS, AUDIENCE_CSV_MAX_ROWS, parseAudienceCsv, type AudienceCsvError } from "../domain/audience-csv.js";
 import { localize } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import { audienceFormats, audienceView } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
@@ -53,7 +53,7 @@ export function audienceRoutes(db: Db): Router {
         lastDay: r.lastDay ? f.day(r.lastDay) : "",
       })),
       answer: audienceView(answer, { segmentLabel: label, segmentKey: key }, req.locale, req.t),
-      canEdit: hasRole(req.user!.role, "researcher"),
+      canEdit: can(req, "researcher"),
       notice: notice(req, label),
       values,
       errors,

@@ -6,7 +6,7 @@ import { saveQualitySettings } from "../../db/queries/quality.js";
 import type { Study } from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { parseForm, type FieldErrors } from "../forms.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeStudy, removeAlias } from "../quality/coding-service.js";
 import { FLAG_CODES } from "../quality/flags.js";
 import { loadQualitySettings, recomputeStudyFlags } from "../quality/flag-service.js";
@@ -71,7 +71,7 @@ export function qualityRoutes(db: Db): Router {
       study,
       page,
       flagCodes: FLAG_CODES,
-      canDecide: hasRole(req.user!.role, "researcher"),
+      canDecide: can(req, "researcher"),
       filter: filterQuery(query),
       errors: form.errors ?? {},
       values: form.values ?? {},
@@ -134,7 +134,7 @@ export function qualityRoutes(db: Db): Router {
     res.status(status).render("quality/coding", {
       study,
       overview,
-      canDecide: hasRole(req.user!.role, "researcher"),
+      canDecide: can(req, "researcher"),
       errors: form.errors ?? {},
       values: form.values ?? {},
       maxAlias: MAX_ALIAS_LENGTH,

@@ -4,7 +4,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { isUnaided, localize } from "../domain/questionnaire.js";
 import { questionDefinition } from "../domain/study-definition.js";
 import { NotFoundError } from "../errors.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import { primingWarnings, respondentTitle } from "../presenters/priming.js";
 import { formErrors, formFromBody, formFromQuestion, pageBreakFromForm, questionFromForm, type QuestionFormValues } from "../presenters/question-form.js";
 import { questionViews } from "../presenters/survey.js";
@@ -32,7 +32,7 @@ export function questionRoutes(db: Db, secret: string): Router {
       warnings: primingWarnings(study, questions, req.t, req.locale),
       isUnaided,
       frozen: isFrozen(db, study.id),
-      canEdit: hasRole(req.user!.role, "researcher"),
+      canEdit: can(req, "researcher"),
       notice: notices[String(req.query["done"])] ?? "",
       localize,
       // The metric as results name it (the question's text for a custom one), not its code.

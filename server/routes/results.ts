@@ -10,7 +10,7 @@ import { findStudy } from "../../db/queries/studies.js";
 import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
 import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
@@ -60,7 +60,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   }
 
   /** Where a researcher sets the study's target lift; null for viewers and share links. */
-  const setTargetUrl = (req: Request, study: Study) => (req.user && hasRole(req.user.role, "researcher") ? `/studies/${study.id}/settings#targetLift` : null);
+  const setTargetUrl = (req: Request, study: Study) => (req.user && can(req, "researcher") ? `/studies/${study.id}/settings#targetLift` : null);
 
   /** Results during fieldwork: the pre wave's levels while the post wave is empty, "lift detectable yet?" until it closes. */
   function fieldworkData(req: Request, study: Study, results: StudyResults) {
@@ -145,7 +145,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
       // "Is the audience growing?": imported series, else the sizes typed per wave.
       audienceGrowth: audienceView(loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
-      audienceImportUrl: req.user && hasRole(req.user.role, "researcher") ? `/studies/${study.id}/audience` : null,
+      audienceImportUrl: req.user && can(req, "researcher") ? `/studies/${study.id}/audience` : null,
       headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
       segmentLabel,
       methodsVerdict: req.t("verdict.methods", {
@@ -195,7 +195,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
 
   router.get("/studies/:studyId/results", viewer, (req, res) => {
     const study = studyFrom(db, req);
-    const canShare = hasRole(req.user!.role, "researcher");
+    const canShare = can(req, "researcher");
     const shares = canShare ? listShareLinks(db, study.id).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
     render(req, res, "results/index", study, { canShare, shares });
   });

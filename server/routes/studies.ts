@@ -15,12 +15,14 @@ import { OTHER_ZONES, RUSSIAN_ZONES, utcOffset } from "../domain/time-zones.js";
 import { serverTimeZone, zoneName, type Formatters, type Translate } from "../i18n/index.js";
 import { NotFoundError } from "../errors.js";
 import { formText, parseForm, type FieldErrors } from "../forms.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import { useStudyZone } from "../middleware/locale.js";
 import { auditEntries } from "../services/audit-view.js";
 import { isFrozen, QuestionnaireFrozenError } from "../services/questionnaire-edit.js";
 import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
+import { chooseTeam, creatableTeams } from "../services/teams.js";
+import { visibleTeamIds } from "../domain/access.js";
 
 const newStudyForm = z.object({
   name: formText(z, 200),
@@ -130,8 +132,10 @@ export function studyRoutes(db: Db): Router {
   const researcher = requireRole("researcher");
 
   const listPage = (req: Request, values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
-    studies: listStudySummaries(db),
-    canCreate: hasRole(req.user!.role, "researcher"),
+    studies: listStudySummaries(db, visibleTeamIds(req.user!)),
+    showTeams: req.user!.isAdmin || req.user!.memberships.length > 1,
+    teams: creatableTeams(db, req.user!),
+    canCreate: can(req, "researcher"),
     values,
     errors,
     notice,
@@ -142,7 +146,8 @@ export function studyRoutes(db: Db): Router {
     res.render("studies/index", listPage(req, {}, {}, created ? req.t("studies.created", { name: created }) : ""));
   });
 
-  const newPage = (values: Record<string, unknown> = {}, errors: FieldErrors = {}, importErrors: Array<{ path: string; message: string }> = []) => ({
+  const newPage = (req: Request, values: Record<string, unknown> = {}, errors: FieldErrors = {}, importErrors: Array<{ path: string; message: string }> = []) => ({
+    teams: creatableTeams(db, req.user!),
     values,
     errors,
     importErrors,
@@ -150,15 +155,24 @@ export function studyRoutes(db: Db): Router {
     maxAdvantages: MAX_ADVANTAGES,
   });
 
-  router.get("/studies/new", researcher, (_req, res) => res.render("studies/new", newPage()));
+  router.get("/studies/new", researcher, (req, res) => res.render("studies/new", newPage(req)));
+
+  /** The team a form asks for, or the form's field error saying why it cannot be used. */
+  const teamFor = (req: Request): { teamId: number; errors?: undefined } | { teamId?: undefined; errors: FieldErrors } => {
+    const choice = chooseTeam(db, req.user!, req.body?.team);
+    return choice.ok ? { teamId: choice.teamId } : { errors: { team: req.t(`teams.${choice.reason}`) } };
+  };
 
   router.post("/studies", researcher, (req, res) => {
     const form = parseForm(newStudyForm, req.body, req.t);
-    if (!form.ok) {
-      return res.status(422).render("studies/index", listPage(req, { name: req.body?.name, brand: req.body?.brand }, form.errors));
+    const team = teamFor(req);
+    if (!form.ok || team.errors) {
+      const errors = { ...(form.ok ? {} : form.errors), ...team.errors };
+      return res.status(422).render("studies/index", listPage(req, { name: req.body?.name, brand: req.body?.brand, team: req.body?.team }, errors));
     }
     const { name, brand, locale } = form.data;
     const study = insertStudy(db, {
+      teamId: team.teamId,
       name,
       brand,
       defaultLocale: locale,
@@ -172,25 +186,28 @@ export function studyRoutes(db: Db): Router {
 
   router.post("/studies/template", researcher, (req, res) => {
     const form = parseForm(templateForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("studies/new", newPage(req.body ?? {}, form.errors));
-    const study = createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id);
+    const team = teamFor(req);
+    if (!form.ok || team.errors) return res.status(422).render("studies/new", newPage(req, req.body ?? {}, { ...(form.ok ? {} : form.errors), ...team.errors }));
+    const study = createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
   router.post("/studies/import", researcher, (req, res) => {
     const raw = typeof req.body?.definition === "string" ? req.body.definition : "";
+    const team = teamFor(req);
+    if (team.errors) return res.status(422).render("studies/new", newPage(req, { definition: raw }, team.errors));
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch (error) {
       const detail = (error as Error).message;
-      return res.status(422).render("studies/new", newPage({ definition: raw }, { definition: req.t("newStudy.invalidJson", { detail }) }));
+      return res.status(422).render("studies/new", newPage(req, { definition: raw, team: req.body?.team }, { definition: req.t("newStudy.invalidJson", { detail }) }));
     }
     const parsed = studyDefinition.safeParse(json);
     if (!parsed.success) {
-      return res.status(422).render("studies/new", newPage({ definition: raw }, {}, definitionErrors(parsed.error, req.t)));
+      return res.status(422).render("studies/new", newPage(req, { definition: raw, team: req.body?.team }, {}, definitionErrors(parsed.error, req.t)));
     }
-    const study = createStudyFromDefinition(db, parsed.data, req.user!.id);
+    const study = createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}`);
   });
 
@@ -201,7 +218,7 @@ export function studyRoutes(db: Db): Router {
       segments: listSegments(db, study.id),
       waves: listWaves(db, study.id),
       frozen: isFrozen(db, study.id),
-      canEdit: hasRole(req.user!.role, "researcher"),
+      canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
       errors: {},
       values: {},
@@ -218,7 +235,7 @@ export function studyRoutes(db: Db): Router {
   router.post("/studies/:studyId/duplicate", researcher, (req, res) => {
     const study = studyFrom(db, req);
     const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
-    const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id);
+    const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
     recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
   });

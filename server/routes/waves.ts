@@ -6,7 +6,7 @@ import { findStudy, listSegments } from "../../db/queries/studies.js";
 import type { Segment, Wave } from "../../db/schema.js";
 import { toCsvRow } from "../domain/csv.js";
 import { NotFoundError, ValidationError } from "../errors.js";
-import { hasRole, requireRole } from "../middleware/auth.js";
+import { can, requireRole } from "../middleware/auth.js";
 import {
   addPersonalLinks,
   addWave,
@@ -99,7 +99,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       wave,
       statuses,
       qr,
-      canEdit: hasRole(req.user!.role, "researcher"),
+      canEdit: can(req, "researcher"),
       notice: Number.isInteger(generated) && generated > 0 ? req.t("wave.generated", { count: generated }) : (notices[String(req.query["done"])] ?? ""),
     });
   });

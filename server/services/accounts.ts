@@ -2,7 +2,8 @@ import type { Db } from "../../db/client.js";
 import { insertApiToken } from "../../db/queries/api-tokens.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { findUserByEmail, insertFirstAdmin, insertUser } from "../../db/queries/users.js";
-import type { ApiToken, Role, User } from "../../db/schema.js";
+import { defaultTeam, setMembership } from "../../db/queries/teams.js";
+import type { AccountKind, ApiToken, User } from "../../db/schema.js";
 import { decoyHash, hashPassword, verifyPassword } from "../domain/passwords.js";
 import { newSecretToken, sha256 } from "../domain/secrets.js";
 
@@ -10,21 +11,26 @@ export interface NewAccount {
   email: string;
   name: string;
   password: string;
-  role: Role;
+  /** `admin` makes an administrator of the install; a team role makes a member of `teamId` (default: the default team). */
+  role: AccountKind;
+  teamId?: number;
 }
 
 /** Adds a user with a hashed password; `actorId` is who did it (null for the CLI, named "cli" in the audit). */
 export async function createUser(db: Db, account: NewAccount, actorId: number | null): Promise<User> {
   const passwordHash = await hashPassword(account.password);
   return db.transaction((tx) => {
-    const user = insertUser(tx, { email: account.email, name: account.name, role: account.role, passwordHash });
+    const isAdmin = account.role === "admin";
+    const user = insertUser(tx, { email: account.email, name: account.name, isAdmin, passwordHash });
+    const teamId = isAdmin ? null : (account.teamId ?? defaultTeam(tx).id);
+    if (teamId !== null && account.role !== "admin") setMembership(tx, teamId, user.id, account.role);
     recordAudit(tx, {
       userId: actorId,
       systemActor: actorId === null ? "cli" : null,
       action: "user.create",
       entityType: "user",
       entityId: user.id,
-      details: { email: user.email, role: user.role },
+      details: { email: user.email, role: account.role, ...(teamId !== null ? { teamId } : {}) },
     });
     return user;
   });

@@ -45,11 +45,14 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
 
 /**
  * A study with the default segments and the whole questionnaire, in one transaction. `actorId`
- * owns it; `acting` names a system actor in the audit instead (the demo) and dates it.
+ * created it, for `options.teamId` (the default team when not given); `options` may also name a
+ * system actor in the audit instead (the demo) and date it.
  */
-export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, acting: Acting = {}): Study {
+export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, options: Acting & { teamId?: number } = {}): Study {
+  const { teamId, ...acting } = options;
   return db.transaction((tx) => {
     const study = insertStudy(tx, {
+      ...(teamId !== undefined ? { teamId } : {}),
       name: def.name,
       brand: def.brand,
       category: def.category ?? null,

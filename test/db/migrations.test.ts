@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -73,6 +74,46 @@ describe("migrations", () => {
   }, 60_000);
 });
 
+describe("migration 0009 (teams)", () => {
+  it("moves an existing install into one default team: studies, and every non-admin with their role; sessions and tokens survive", () => {
+    // The install as it was before teams: migrations up to 0008 only.
+    const before = mkdtempSync(join(tmpdir(), "bl-before-teams-"));
+    cpSync(MIGRATIONS_FOLDER, before, { recursive: true });
+    const journalPath = join(before, "meta", "_journal.json");
+    const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: Array<{ tag: string }> };
+    const upTo = journal.entries.findIndex((e) => e.tag === "0009_teams");
+    expect(upTo).toBeGreaterThan(0);
+    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }));
+    const db = openDatabase(":memory:");
+    migrate(db, { migrationsFolder: before });
+    const sqlite = db.$client;
+    const addUser = sqlite.prepare("INSERT INTO users (email, name, password_hash, role, created_at) VALUES (?, ?, 'h', ?, 0)");
+    for (const [email, role] of [["ada@x.test", "admin"], ["rita@x.test", "researcher"], ["vic@x.test", "viewer"]] as const) addUser.run(email, email, role);
+    sqlite.prepare("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ('s', 2, 0, 0, 1)").run();
+    sqlite.prepare("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES (3, 't', 'h', 'bl_', 0)").run();
+    sqlite
+      .prepare("INSERT INTO studies (name, brand, default_locale, locales, signing_secret, created_by, created_at, updated_at) VALUES ('S', 'B', 'ru', '[\"ru\"]', 'k', 2, 0, 0)")
+      .run();
+
+    runMigrations(db);
+    expect(sqlite.prepare("SELECT id, name FROM teams").all()).toEqual([{ id: 1, name: "Default" }]);
+    expect(sqlite.prepare("SELECT email, is_admin AS admin FROM users ORDER BY id").all()).toEqual([
+      { email: "ada@x.test", admin: 1 },
+      { email: "rita@x.test", admin: 0 },
+      { email: "vic@x.test", admin: 0 },
+    ]);
+    expect(sqlite.prepare("SELECT team_id AS team, user_id AS user, role FROM memberships ORDER BY user_id").all()).toEqual([
+      { team: 1, user: 2, role: "researcher" },
+      { team: 1, user: 3, role: "viewer" },
+    ]);
+    expect(sqlite.prepare("SELECT team_id AS team FROM studies").all()).toEqual([{ team: 1 }]);
+    // Rebuilding users did not cascade into the tables that reference it.
+    expect(sqlite.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 1 });
+    expect(sqlite.prepare("SELECT count(*) AS n FROM api_tokens").get()).toEqual({ n: 1 });
+    expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
+  });
+});
+
 describe("database client", () => {
   it("sets WAL, foreign keys, synchronous=FULL and a busy timeout on a file database", () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-pragmas-"));
@@ -93,7 +134,7 @@ describe("database client", () => {
     ).toThrow(/FOREIGN KEY/);
     expect(() =>
       db.$client
-        .prepare("INSERT INTO users (email, name, password_hash, role, created_at) VALUES ('a@b.c', 'a', 'h', 'owner', 0)")
+        .prepare("INSERT INTO memberships (team_id, user_id, role, created_at) VALUES (1, 1, 'admin', 0)")
         .run(),
     ).toThrow(/CHECK/);
   });

@@ -1,6 +1,6 @@
 import request from "supertest";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Role } from "../../db/schema.js";
+import type { AccountKind as Role } from "../../db/schema.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
@@ -17,7 +17,7 @@ import { close, csrfOf, listen, login, snapshotAll, type Agent } from "./support
  */
 
 type Who = "anonymous" | Role;
-const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, admin: 3 };
+const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owner: 3, admin: 4 };
 const EXCEPT = ["sessions", "rate_limits", "api_tokens"];
 
 async function build() {

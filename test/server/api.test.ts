@@ -147,7 +147,7 @@ describe("JSON API: the fieldwork flow", () => {
 
     const summaries = await t.as("viewer").get("/api/studies").expect(200);
     expect(summaries.body.studies).toEqual([
-      { id: studyId, name: "Spring campaign", brand: "Acme", status: expect.any(String), createdAt: expect.stringMatching(ISO_DATE), waves: 1, completedResponses: 1 },
+      { id: studyId, name: "Spring campaign", brand: "Acme", status: expect.any(String), teamName: "Default", createdAt: expect.stringMatching(ISO_DATE), waves: 1, completedResponses: 1 },
     ]);
 
     const closed = await researcher.post(`/api/waves/${waveId}/close`).expect(200);

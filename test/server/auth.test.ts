@@ -1,3 +1,4 @@
+import { membershipsOf } from "../../db/queries/teams.js";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
@@ -24,7 +25,7 @@ describe("/setup", () => {
     expect(setCookie(res, SESSION_COOKIE)).toBeDefined();
 
     const admin = db.select().from(users).get()!;
-    expect(admin).toMatchObject({ email: "ada@example.test", name: "Ада", role: "admin" });
+    expect(admin).toMatchObject({ email: "ada@example.test", name: "Ада", isAdmin: true });
     await agent.get("/studies").expect(200);
 
     await request(app).get("/setup").expect(404);
@@ -264,7 +265,9 @@ describe("roles", () => {
       .type("form")
       .send({ name: "Vera", email: "vera@example.test", role: "viewer", password: PASSWORD, _csrf: token })
       .expect(303);
-    expect(db.select().from(users).where(eq(users.email, "vera@example.test")).get()?.role).toBe("viewer");
+    const vera = db.select().from(users).where(eq(users.email, "vera@example.test")).get()!;
+    expect(vera.isAdmin).toBe(false);
+    expect(membershipsOf(db, vera.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     const dup = await agent
       .post("/admin/users")
       .type("form")
@@ -274,7 +277,7 @@ describe("roles", () => {
     const badRole = await agent
       .post("/admin/users")
       .type("form")
-      .send({ name: "X", email: "x@example.test", role: "owner", password: PASSWORD, _csrf: token })
+      .send({ name: "X", email: "x@example.test", role: "boss", password: PASSWORD, _csrf: token })
       .expect(422);
     expect(badRole.text).toContain("Choose one of the offered values.");
     // The new viewer can sign in.

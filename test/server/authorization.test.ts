@@ -6,16 +6,29 @@ import {
   apiTokens,
   auditLog,
   links,
+  memberships,
   options,
   questions,
   responses,
   segments,
   studies,
+  teams,
   users,
   waveSegments,
   waves,
-  type Role,
+  type AccountKind as Role,
 } from "../../db/schema.js";
+import { eq } from "drizzle-orm";
+import { insertTeam, setMembership } from "../../db/queries/teams.js";
+import { audienceRoutes } from "../../server/routes/audience.js";
+import { authRoutes } from "../../server/routes/auth.js";
+import { exportRoutes } from "../../server/routes/exports.js";
+import { healthRoutes } from "../../server/routes/health.js";
+import { homeRoutes } from "../../server/routes/home.js";
+import { plannerRoutes } from "../../server/routes/planner.js";
+import { qualityRoutes } from "../../server/routes/quality.js";
+import { respondRoutes } from "../../server/routes/respond.js";
+import { resultRoutes } from "../../server/routes/results.js";
 import { accountRoutes } from "../../server/routes/account.js";
 import { adminRoutes } from "../../server/routes/admin.js";
 import { apiRoutes } from "../../server/routes/api.js";
@@ -34,12 +47,14 @@ import { PASSWORD, addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from ".
 
 type Who = "anonymous" | Role;
 type Form = Record<string, string | string[]>;
-const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, admin: 3 };
+const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owner: 3, admin: 4 };
 
 /** Every table a workspace request could write (sessions and rate limits excepted), in full. */
 function snapshot(db: Db) {
   return {
     users: db.select().from(users).all(),
+    teams: db.select().from(teams).all(),
+    memberships: db.select().from(memberships).all(),
     apiTokens: db.select().from(apiTokens).all(),
     auditLog: db.select().from(auditLog).all(),
     studies: db.select().from(studies).all(),
@@ -65,23 +80,39 @@ function declaredRoutes(router: Router): string[] {
  */
 async function world() {
   const { app, db, config } = freshApp();
+  // Team A (the default team) owns the studies below; team B is another brand of the same agency.
+  const otherTeam = insertTeam(db, "Other brand");
   const people = {
     admin: await addUser(db, "admin"),
+    owner: await addUser(db, "owner"),
     researcher: await addUser(db, "researcher"),
     viewer: await addUser(db, "viewer"),
   };
+  const outsiders = {
+    owner: await addUser(db, "owner", "owner-b@example.test", otherTeam.id),
+    researcher: await addUser(db, "researcher", "researcher-b@example.test", otherTeam.id),
+    viewer: await addUser(db, "viewer", "viewer-b@example.test", otherTeam.id),
+  };
   const tokens = {
     admin: createApiToken(db, people.admin.id, "admin token"),
+    owner: createApiToken(db, people.owner.id, "owner token"),
     researcher: createApiToken(db, people.researcher.id, "researcher token"),
     viewer: createApiToken(db, people.viewer.id, "viewer token"),
   };
+  const outsiderTokens = {
+    owner: createApiToken(db, outsiders.owner.id, "owner B token"),
+    researcher: createApiToken(db, outsiders.researcher.id, "researcher B token"),
+    viewer: createApiToken(db, outsiders.viewer.id, "viewer B token"),
+  };
+  // Team B's own study: outsiders are real members with work of their own, not users without a team.
+  const theirs = createStudyFromDefinition(db, brandLiftDefinition({ name: "Theirs" }), outsiders.researcher.id, { teamId: otherTeam.id });
   const study = createStudyFromDefinition(db, brandLiftDefinition(), people.researcher.id);
   const field = createStudyFromDefinition(db, brandLiftDefinition({ name: "Field" }), people.researcher.id);
   const openWaveRow = createWave(db, field.id, "pre", "Pre");
   const openLinks = openWave(db, openWaveRow, null);
   const draftWave = createWave(db, field.id, "post", "Post");
   const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id };
-  return { app, db, config, people, tokens, params };
+  return { app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
 }
 type World = Awaited<ReturnType<typeof world>>;
 
@@ -215,7 +246,7 @@ describe("authorization of the researcher pages", () => {
     });
   });
 
-  describe.each(["viewer", "researcher", "admin"] as const)("%s", (who) => {
+  describe.each(["viewer", "researcher", "owner", "admin"] as const)("%s", (who) => {
     let w: World;
     let agent: ReturnType<typeof request.agent>;
     let csrf: string;
@@ -324,7 +355,7 @@ describe("authorization of the JSON API", () => {
     }
   });
 
-  describe.each(["anonymous", "viewer", "researcher", "admin"] as const)("%s", (who) => {
+  describe.each(["anonymous", "viewer", "researcher", "owner", "admin"] as const)("%s", (who) => {
     let w: World;
     beforeAll(async () => {
       w = await world();
@@ -367,5 +398,177 @@ describe("authorization of the JSON API", () => {
 
     const page = await request(w.app).get("/studies").set("Authorization", `Bearer ${w.tokens.researcher.token}`).expect(303);
     expect(page.headers["location"]).toBe("/login?next=%2Fstudies");
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ teams
+
+/** Every route of every router, as "METHOD /path" (API routes under /api). */
+function everyRoute(db: Db): string[] {
+  const web = [
+    homeRoutes(db),
+    authRoutes(db),
+    studyRoutes(db),
+    exportRoutes(db),
+    plannerRoutes(db),
+    questionRoutes(db, "secret"),
+    waveRoutes(db, ""),
+    resultRoutes(db, ""),
+    audienceRoutes(db),
+    qualityRoutes(db),
+    adminRoutes(db),
+    accountRoutes(db),
+    respondRoutes(db, "secret", 60),
+    healthRoutes(db),
+  ].flatMap(declaredRoutes);
+  const api = declaredRoutes(apiRoutes(db)).map((r) => r.replace(" ", " /api"));
+  return [...web, ...api];
+}
+
+/** Routes about one study: its id, or one of its waves' ids, is the first segment after /studies or /waves. */
+const STUDY_SCOPED = /^(GET|POST) (\/api)?\/(studies\/:(studyId|id)|waves\/:(waveId|id))(\/|$)/;
+
+/**
+ * Routes that name no study. Each is either public by design (respondents, share links, login) or
+ * lists only the caller's own things; a new route outside /studies/:id and /waves/:id must be added
+ * here deliberately, with its own check.
+ */
+const NOT_STUDY_SCOPED = [
+  "GET /",
+  "GET /healthz",
+  "GET /login",
+  "POST /login",
+  "POST /logout",
+  "GET /setup",
+  "POST /setup",
+  "GET /studies",
+  "POST /studies",
+  "GET /studies/new",
+  "POST /studies/template",
+  "POST /studies/import",
+  "GET /s/:token",
+  "POST /s/:token",
+  "GET /s/:token/thanks",
+  "GET /r/:token",
+  "GET /admin/users",
+  "POST /admin/users",
+  "GET /account/tokens",
+  "POST /account/tokens",
+  "POST /account/tokens/:id/revoke",
+  "GET /api/me",
+  "GET /api/studies",
+  "POST /api/studies",
+];
+
+/** Fills a route pattern with the ids of team A's field study (its open wave, a link, a question). */
+function urlForTeamA(pattern: string, w: World): string {
+  const values: Record<string, string | number> = { studyId: w.params.studyId, waveId: w.params.waveId, linkId: w.params.linkId, key: "recall", shareId: 1, aliasId: 1 };
+  return pattern.replace(/^(GET|POST) /, "").replace(/:(\w+)/g, (_, name: string) => {
+    if (name === "id") return String(pattern.includes("/waves/") ? w.params.waveId : w.params.studyId);
+    return String(values[name] ?? 1);
+  });
+}
+
+/** A form that would change something if the route let the caller through (the pages matrix's, else a generic one). */
+function formFor(route: string, w: World): Form {
+  const page = PAGES.find((p) => `${p.method} ${p.pattern}` === route);
+  return page?.form?.(w, "researcher") ?? { name: "Changed", key: "changed", segment: "inactive", count: "2", to: "archived", alias: "acme", decision: "exclude", responseIds: "1" };
+}
+
+describe("teams: another team's study is a 404, as if it did not exist", () => {
+  it("sorts every route into about-one-study (checked by team) or named here as about no study", () => {
+    const routes = everyRoute(freshDb());
+    const unsorted = routes.filter((r) => !STUDY_SCOPED.test(r) && !NOT_STUDY_SCOPED.includes(r));
+    expect(unsorted).toEqual([]);
+    expect(routes.filter((r) => STUDY_SCOPED.test(r)).length).toBeGreaterThan(60);
+  });
+
+  describe.each(["viewer", "researcher", "owner"] as const)("a team B %s", (who) => {
+    let w: World;
+    let agent: ReturnType<typeof request.agent>;
+    let csrf: string;
+    const scoped = everyRoute(freshDb()).filter((r) => STUDY_SCOPED.test(r));
+    beforeAll(async () => {
+      w = await world();
+      agent = await loggedInAgent(w.app, w.outsiders[who].email);
+      csrf = csrfFrom((await agent.get("/account/tokens").expect(200)).text);
+    });
+
+    it.each(scoped)("%s", async (route) => {
+      const url = urlForTeamA(route, w);
+      const before = snapshot(w.db);
+      const form = formFor(route, w);
+      let res;
+      if (url.startsWith("/api/")) {
+        const req = (route.startsWith("GET") ? request(w.app).get(url) : request(w.app).post(url).send(form)).set("Accept-Language", "en");
+        res = await req.set("Authorization", `Bearer ${w.outsiderTokens[who].token}`);
+        expect(res.body.error?.code, url).toBe("not_found");
+      } else {
+        res = route.startsWith("GET") ? await agent.get(url).set("Accept-Language", "en") : await agent.post(url).set("Accept-Language", "en").type("form").send({ ...form, _csrf: csrf });
+        expect(res.text, url).toContain("Page not found");
+        // The page gives nothing of the study away: not its name, not its brand.
+        expect(res.text).not.toContain("Field");
+      }
+      expect(res.status, url).toBe(404);
+      const after = snapshot(w.db);
+      expect({ ...after, apiTokens: after.apiTokens.map(({ lastUsedAt: _, ...t }) => t) }).toEqual({ ...before, apiTokens: before.apiTokens.map(({ lastUsedAt: _, ...t }) => t) });
+    });
+
+    it("reaches their own team's study, and lists only it", async () => {
+      await agent.get(`/studies/${w.theirs.id}`).expect(200);
+      const list = await agent.get("/studies").expect(200);
+      expect(list.text).toContain("Theirs");
+      expect(list.text).not.toContain(">Field<");
+      const api = await request(w.app).get("/api/studies").set("Authorization", `Bearer ${w.outsiderTokens[who].token}`).expect(200);
+      expect(api.body.studies.map((s: { name: string }) => s.name)).toEqual(["Theirs"]);
+    });
+  });
+
+  it("gives the same 404 for a study of another team as for a study that does not exist", async () => {
+    const w = await world();
+    const agent = await loggedInAgent(w.app, w.outsiders.researcher.email);
+    const other = await agent.get(`/studies/${w.params.studyId}`).set("Accept-Language", "en").expect(404);
+    const missing = await agent.get("/studies/99999").set("Accept-Language", "en").expect(404);
+    const strip = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, "").replace(/nonce="[^"]+"/g, "");
+    expect(strip(other.text)).toBe(strip(missing.text));
+  });
+
+  it("lets administrators see every team's studies", async () => {
+    const w = await world();
+    const admin = await loggedInAgent(w.app, w.people.admin.email);
+    await admin.get(`/studies/${w.theirs.id}`).expect(200);
+    const list = await admin.get("/studies").expect(200);
+    expect(list.text).toContain("Theirs");
+    expect(list.text).toContain("Other brand");
+  });
+
+  it("creates a study in the caller's team; a member of several names one, else 422", async () => {
+    const w = await world();
+    const api = (token: string) => ({
+      post: (body: object) => request(w.app).post("/api/studies").set("Accept-Language", "en").set("Authorization", `Bearer ${token}`).send(body),
+    });
+    const b = await api(w.outsiderTokens.researcher.token).post(definitionJson()).expect(201);
+    expect(w.db.select().from(studies).where(eq(studies.id, b.body.id)).get()?.teamId).toBe(w.theirs.teamId);
+
+    // A researcher of both teams must say which; a team where they are only a viewer is refused.
+    setMembership(w.db, w.theirs.teamId, w.people.researcher.id, "researcher");
+    setMembership(w.db, w.theirs.teamId, w.people.viewer.id, "viewer");
+    const before = snapshot(w.db);
+    const ambiguous = await api(w.tokens.researcher.token).post(definitionJson()).expect(422);
+    expect(ambiguous.body.error.details).toEqual({ team: "Choose the team the study belongs to." });
+    const notAllowed = await api(w.tokens.viewer.token).post({ ...definitionJson(), team: "Other brand" });
+    expect(notAllowed.status).toBe(403);
+    const unknown = await api(w.tokens.owner.token).post({ ...definitionJson(), team: "Other brand" }).expect(422);
+    expect(unknown.body.error.details).toEqual({ team: "You cannot create studies in that team." });
+    expect(snapshot(w.db)).toEqual({ ...before, apiTokens: snapshot(w.db).apiTokens });
+    const named = await api(w.tokens.researcher.token).post({ ...definitionJson(), team: "Other brand" }).expect(201);
+    expect(w.db.select().from(studies).where(eq(studies.id, named.body.id)).get()?.teamId).toBe(w.theirs.teamId);
+
+    // The same on the page: the form offers the teams, and without a choice says so.
+    const page = await loggedInAgent(w.app, w.people.researcher.email);
+    const form = await page.get("/studies/new").set("Accept-Language", "en").expect(200);
+    expect(form.text).toContain("Other brand");
+    const refused = await page.post("/studies/template").set("Accept-Language", "en").type("form").send({ studyName: "X", brand: "Acme", locale: "en", _csrf: csrfFrom(form.text) }).expect(422);
+    expect(refused.text).toContain("Choose the team the study belongs to.");
   });
 });

@@ -1,3 +1,4 @@
+import { membershipsOf } from "../../db/queries/teams.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,9 @@ describe("CLI", () => {
       await runCli(["user:create", "--email", "Lead@Example.test", "--password", "a long password", "--role", "viewer"], db, user.io),
     ).toBe(0);
     expect(user.out[0]).toContain("lead@example.test");
-    expect(findUserByEmail(db, "lead@example.test")?.role).toBe("viewer");
+    const lead = findUserByEmail(db, "lead@example.test")!;
+    expect(lead.isAdmin).toBe(false);
+    expect(membershipsOf(db, lead.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     // No user created it: the audit names the command line.
     const created = db.select().from(auditLog).where(eq(auditLog.action, "user.create")).all();
     expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String(findUserByEmail(db, "lead@example.test")!.id)]]);
@@ -37,16 +40,16 @@ describe("CLI", () => {
     const token = tok.out[0]!;
     const app = createApp({ db, config: testConfig() });
     const me = await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
-    expect(me.body).toMatchObject({ email: "lead@example.test", role: "viewer" });
+    expect(me.body).toMatchObject({ email: "lead@example.test", admin: false, teams: [{ name: "Default", role: "viewer" }] });
     await request(app).get("/api/me").set("Authorization", `Bearer ${token.slice(0, -1)}x`).expect(401);
   });
 
   it("explains bad arguments and exits non-zero without writing", async () => {
     const db = freshDb();
     const bad = capture();
-    expect(await runCli(["user:create", "--email", "x@y.test", "--password", "short", "--role", "owner"], db, bad.io)).toBe(2);
+    expect(await runCli(["user:create", "--email", "x@y.test", "--password", "short", "--role", "boss"], db, bad.io)).toBe(2);
     expect(bad.err.join("\n")).toMatch(/--password must be at least 10 characters/);
-    expect(bad.err.join("\n")).toMatch(/--role must be one of: admin, researcher, viewer/);
+    expect(bad.err.join("\n")).toMatch(/--role must be one of: admin, owner, researcher, viewer/);
     expect(findUserByEmail(db, "x@y.test")).toBeUndefined();
 
     const unknown = capture();
@@ -81,7 +84,7 @@ describe("CLI", () => {
     expect(token.status).toBe(0);
     expect(token.stdout.trim()).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
     const db = openDatabase(env.DATABASE_PATH);
-    expect(findUserByEmail(db, "ops@example.test")?.role).toBe("admin");
+    expect(findUserByEmail(db, "ops@example.test")?.isAdmin).toBe(true);
     closeDatabase(db);
   }, 30_000);
 

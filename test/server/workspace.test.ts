@@ -691,9 +691,11 @@ describe("duplicate", () => {
   /** Every column of `studies`, classified: a new column fails this test until it is added to one list. */
   const COPIED = ["brand", "category", "defaultLocale", "locales", "pageSize", "publicTitle", "targetLift", "timeZone", "campaignCost", "costCurrency"] as const;
   const DIFFERENT = ["id", "name", "signingSecret", "createdAt", "updatedAt", "createdBy", "status"] as const;
+  /** Kept as it is: a copy belongs to the same team as its original. */
+  const SAME_TEAM = ["teamId"] as const;
 
   it("classifies every study column as copied or deliberately different", () => {
-    expect(Object.keys(getTableColumns(studies)).sort()).toEqual([...COPIED, ...DIFFERENT].sort());
+    expect(Object.keys(getTableColumns(studies)).sort()).toEqual([...COPIED, ...DIFFERENT, ...SAME_TEAM].sort());
   });
 
   it("copies every setting, segment and question; only identity, secret, author, times and status differ", async () => {
@@ -723,7 +725,7 @@ describe("duplicate", () => {
     expect(res.headers["location"]).toBe(`/studies/${copyId}?duplicated=1`);
     const copy = findStudy(ws.db, copyId)!;
 
-    for (const column of COPIED) expect(copy[column], column).toEqual(original[column]);
+    for (const column of [...COPIED, ...SAME_TEAM]) expect(copy[column], column).toEqual(original[column]);
     expect(copy.category).toBe("кофейни");
     expect(copy.locales).toEqual(["en", "ru"]);
     expect([copy.pageSize, copy.targetLift, copy.timeZone, copy.campaignCost, copy.costCurrency]).toEqual([2, 0.035, "Asia/Novosibirsk", 150_000.5, "USD"]);

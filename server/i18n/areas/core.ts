@@ -15,7 +15,7 @@ export const en = {
     language: "Language",
     signedInAs: "Signed in as {{name}} ({{role}})",
   },
-  roles: { admin: "Administrator", researcher: "Researcher", viewer: "Viewer" },
+  roles: { admin: "Administrator", owner: "Owner", researcher: "Researcher", viewer: "Viewer" },
   locales: { ru: "Русский", en: "English" },
   login: {
     title: "Log in",
@@ -43,6 +43,7 @@ export const en = {
     role: "Role",
     password: "Initial password",
     created: "Added",
+    member: "Team member",
     submit: "Add user",
     addedNotice: "User {{email}} added.",
     count_one: "{{count}} user",
@@ -431,7 +432,7 @@ export const ru = {
     language: "Язык",
     signedInAs: "Вы вошли как {{name}} ({{role}})",
   },
-  roles: { admin: "Администратор", researcher: "Исследователь", viewer: "Наблюдатель" },
+  roles: { admin: "Администратор", owner: "Владелец", researcher: "Исследователь", viewer: "Наблюдатель" },
   locales: { ru: "Русский", en: "English" },
   login: {
     title: "Вход",
@@ -459,6 +460,7 @@ export const ru = {
     role: "Роль",
     password: "Начальный пароль",
     created: "Добавлен",
+    member: "Участник команды",
     submit: "Добавить",
     addedNotice: "Пользователь {{email}} добавлен.",
     count_one: "{{count}} пользователь",
