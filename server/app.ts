@@ -106,7 +106,7 @@ export function createApp({ db, config }: AppDeps): Express {
     next();
   });
   web.use(homeRoutes(db));
-  web.use(authRoutes(db));
+  web.use(authRoutes(db, config.sessionSecret));
   web.use(studyRoutes(db));
   web.use(exportRoutes(db));
   web.use(plannerRoutes(db));

@@ -23,6 +23,29 @@ export function incrementRateLimit(db: Executor, key: string, now: Date, windowM
   return row;
 }
 
+/**
+ * Takes one hit in a fixed window only while fewer than `limit` have been taken, in one statement:
+ * a new or expired window starts at 1; a spent one is left as it is (the count never passes
+ * `limit`, and knocking again does not move the window's end). Undefined means refused.
+ */
+export function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): { hits: number; resetAt: Date } | undefined {
+  const resetAt = new Date(now.getTime() + windowMs);
+  const expired = sql`${rateLimits.resetAt} <= ${now.getTime()}`;
+  return db
+    .insert(rateLimits)
+    .values({ key, hits: 1, resetAt })
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        hits: sql`CASE WHEN ${expired} THEN 1 ELSE ${rateLimits.hits} + 1 END`,
+        resetAt: sql`CASE WHEN ${expired} THEN ${resetAt.getTime()} ELSE ${rateLimits.resetAt} END`,
+      },
+      setWhere: sql`${expired} OR ${rateLimits.hits} < ${limit}`,
+    })
+    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt })
+    .get();
+}
+
 export function getRateLimit(db: Executor, key: string): { hits: number; resetAt: Date } | undefined {
   return db
     .select({ hits: rateLimits.hits, resetAt: rateLimits.resetAt })

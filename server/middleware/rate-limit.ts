@@ -87,9 +87,10 @@ export function clientAddress(req: Request): string {
 export const MAX_EMAIL_LENGTH = 254;
 
 /**
- * The per-account login limit key: a SHA-256 of the normalised email, so every key has the same
- * small size whatever an anonymous client posts. An email that cannot be an account (not text,
- * empty, or longer than MAX_EMAIL_LENGTH once trimmed) gets no key: it is limited per address only.
+ * The account part of the login throttle's keys (login-throttle.ts): a SHA-256 of the normalised
+ * email, so every key has the same small size whatever an anonymous client posts. An email that
+ * cannot be an account (not text, empty, or longer than MAX_EMAIL_LENGTH once trimmed) gets no
+ * key: it is limited per address only.
  */
 export function accountLimitKey(email: unknown): string | undefined {
   if (typeof email !== "string") return undefined;

@@ -5,7 +5,7 @@ import { countUsers } from "../../db/queries/users.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../domain/passwords.js";
 import { NotFoundError } from "../errors.js";
 import { formText, parseForm } from "../forms.js";
-import { accountLimitKey, clientAddress, limiter } from "../middleware/rate-limit.js";
+import { loginClient, takeLoginAttempt, trustDevice } from "../middleware/login-throttle.js";
 import { endSession, startSession } from "../middleware/session.js";
 import { authenticate, createFirstAdmin } from "../services/accounts.js";
 
@@ -39,9 +39,8 @@ export function safeNextPath(next: unknown): string {
   return next;
 }
 
-const FAILED_LOGIN_WINDOW_MS = 15 * 60 * 1000;
-
-export function authRoutes(db: Db): Router {
+/** `secret` signs the device cookies that keep a known browser out of its address's login limits. */
+export function authRoutes(db: Db, secret: string): Router {
   const router = Router();
 
   // /setup exists only while there is no user at all; afterwards it is a plain 404.
@@ -78,25 +77,22 @@ export function authRoutes(db: Db): Router {
     });
   });
 
-  // Failed attempts are counted per address and per account; a success does not count.
-  const perAddress = limiter(db, {
-    name: "login-ip",
-    windowMs: FAILED_LOGIN_WINDOW_MS,
-    limit: 20,
-    key: clientAddress,
-    onlyFailures: true,
-  });
-  const perAccount = limiter(db, {
-    name: "login-email",
-    windowMs: FAILED_LOGIN_WINDOW_MS,
-    limit: 10,
-    key: (req) => accountLimitKey(req.body?.email),
-    onlyFailures: true,
-  });
-
-  router.post("/login", perAddress, perAccount, async (req, res) => {
+  // Failures are throttled per address and account + address, never per account alone (see
+  // login-throttle.ts); a throttled attempt is refused before its password is checked.
+  router.post("/login", async (req, res) => {
     const parsed = loginForm.safeParse(req.body ?? {});
     const form = parsed.success ? parsed.data : { email: "", password: "", next: "/" };
+    const attempt = takeLoginAttempt(db, loginClient(req, secret, req.body?.email));
+    if (!attempt.allowed) {
+      res.set("Retry-After", String(attempt.retryAfterSeconds));
+      return res.status(429).render("auth/login", {
+        values: { email: form.email },
+        failed: false,
+        throttled: req.t("safety.loginThrottled", { minutes: Math.ceil(attempt.retryAfterSeconds / 60) }),
+        next: safeNextPath(form.next),
+        notice: "",
+      });
+    }
     const user = form.email && form.password ? await authenticate(db, form.email, form.password) : undefined;
     if (!user) {
       return res.status(401).render("auth/login", {
@@ -106,6 +102,8 @@ export function authRoutes(db: Db): Router {
         notice: "",
       });
     }
+    attempt.succeeded();
+    trustDevice(req, res, secret, form.email);
     startSession(db, req, res, user);
     res.redirect(303, safeNextPath(form.next));
   });

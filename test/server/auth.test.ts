@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
 import { sessions, users } from "../../db/schema.js";
 import { sha256 } from "../../server/domain/secrets.js";
-import { accountLimitKey } from "../../server/middleware/rate-limit.js";
 import { SESSION_COOKIE } from "../../server/middleware/session.js";
 import { PASSWORD, addUser, cookieValue, csrfFrom, freshApp, loggedInAgent, setCookie } from "../helpers.js";
 
@@ -168,7 +167,7 @@ describe("login and logout", () => {
     expect(user.passwordHash).not.toContain(PASSWORD);
   });
 
-  it("rate-limits failed logins per account (429 after 10 failures), in the database", async () => {
+  it("rate-limits failed logins per account and address (429 after 10 failures), in the database", async () => {
     const { app, db } = freshApp();
     await addUser(db, "researcher");
     const agent = request.agent(app);
@@ -181,20 +180,22 @@ describe("login and logout", () => {
     for (let i = 0; i < 10; i++) expect((await attempt()).status).toBe(401);
     const limited = await attempt();
     expect(limited.status).toBe(429);
-    expect(limited.text).toContain("Слишком много попыток");
-    // Even the right password is refused until the window passes.
+    expect(limited.text).toContain("Слишком много неудачных попыток входа");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+    // From that address, even the right password is refused (unchecked) until the window passes.
     const right = await agent
       .post("/login")
       .type("form")
       .send({ email: "researcher@example.test", password: PASSWORD, _csrf: csrfFrom(page.text) });
     expect(right.status).toBe(429);
-    // Keyed by a hash of the normalised email, never the raw text a client sent.
-    const key = `login-email:${accountLimitKey(" Researcher@Example.test ")}`;
-    expect(key).toBe(`login-email:${sha256("researcher@example.test")}`);
-    const counter = db.$client.prepare("SELECT hits FROM rate_limits WHERE key = ?").get(key) as {
-      hits: number;
-    };
-    expect(counter.hits).toBeGreaterThanOrEqual(11);
+    // Keyed by hashes of the address and the normalised email, never the raw text a client sent.
+    const keys = db.$client.prepare("SELECT key, hits FROM rate_limits ORDER BY key").all() as { key: string; hits: number }[];
+    expect(keys.map((k) => k.key.replace(/[0-9a-f]{64}$/, "<sha256>"))).toEqual([
+      expect.stringMatching(/^login-ip:/),
+      "login-pair:<sha256>",
+    ]);
+    expect(keys.map((k) => k.hits)).toEqual([10, 10]);
+    expect(keys.some((k) => k.key.includes("researcher"))).toBe(false);
   }, 30_000);
 });
 

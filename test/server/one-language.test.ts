@@ -158,7 +158,7 @@ describe("every page in Russian speaks Russian", () => {
   const pages: string[] = [];
   beforeAll(async () => {
     w = await world();
-    const routers = [homeRoutes(w.db), authRoutes(w.db), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), adminRoutes(w.db), accountRoutes(w.db)];
+    const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), adminRoutes(w.db), accountRoutes(w.db)];
     for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...urlsFor(pattern, w));
     // Pages a route reaches only with a query: a wave of another kind, the quality filters.
     pages.push(`/waves/${w.db.select().from(waves).all().find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);
