@@ -407,7 +407,7 @@ describe("authorization of the JSON API", () => {
 function everyRoute(db: Db): string[] {
   const web = [
     homeRoutes(db),
-    authRoutes(db),
+    authRoutes(db, "secret"),
     studyRoutes(db),
     exportRoutes(db),
     plannerRoutes(db),
