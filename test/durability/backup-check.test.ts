@@ -127,7 +127,7 @@ describe("the backup check", () => {
     expect(checkBackup(copy("stale.db"), { ...expected, responses: expected["responses"]! + 1 })).toEqual([
       `table responses has ${expected["responses"]} rows, the source had ${expected["responses"]! + 1}`,
     ]);
-    expect(checkBackup(copy("extra.db"), { ...expected, teams: 1 })).toEqual(["table teams is missing"]);
+    expect(checkBackup(copy("extra.db"), { ...expected, widgets: 1 })).toEqual(["table widgets is missing"]);
     expect(checkBackup(join(dir, "absent.db"), expected)[0]).toMatch(/cannot read the copy/);
   });
 });

@@ -377,6 +377,6 @@ describe("fuzzing the JSON API", () => {
     expect(health.status).toBe(200);
     const me = await send(server, "GET", "/api/me", { headers: { Authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
-    expect(JSON.parse(me.text)).toMatchObject({ role: "researcher" });
+    expect(JSON.parse(me.text)).toMatchObject({ admin: false, teams: [{ name: "Default", role: "researcher" }] });
   });
 });

@@ -29,7 +29,7 @@ describe("API tokens", () => {
     expect(again.text).toContain(token.slice(0, 9));
 
     const me = await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
-    expect(me.body).toMatchObject({ email: "viewer@example.test", role: "viewer" });
+    expect(me.body).toMatchObject({ email: "viewer@example.test", admin: false, teams: [{ name: "Default", role: "viewer" }] });
     expect(db.select().from(apiTokens).get()!.lastUsedAt).toBeInstanceOf(Date);
 
     await agent
