@@ -5,6 +5,7 @@ export const en = {
   teamRequired: "Choose the team the study belongs to.",
   teamUnknown: "You cannot create studies in that team.",
   column: "Team",
+  choose: "— choose a team —",
 };
 
 export const ru: typeof en = {
@@ -13,4 +14,5 @@ export const ru: typeof en = {
   teamRequired: "Выберите команду, которой принадлежит исследование.",
   teamUnknown: "В этой команде вы не можете создавать исследования.",
   column: "Команда",
+  choose: "— выберите команду —",
 };
