@@ -44,3 +44,6 @@ export type {
 } from "./lift-table.js";
 export { describeRow } from "./describe.js";
 export type { DescribeLocale } from "./describe.js";
+export { chiSquareCdf, chiSquareUpperTail } from "./distributions.js";
+export { chiSquareIndependence } from "./chi-square.js";
+export type { ChiSquareResult } from "./chi-square.js";
