@@ -10,6 +10,9 @@
  * ones, so the normal cdf and quantile below are ports of the algorithms R itself uses
  * (R's nmath pnorm.c and qnorm.c), and log-gamma/log-beta follow R's lbeta.c structure with a
  * Stirling series. They agree with R to about 1e-15 relative (see test/stats/distributions.test.ts).
+ * The chi-square cdf and upper tail (regularized incomplete gamma: series below x = a + 1, continued
+ * fraction above, prefactor by Loader's saddle-point terms as R's dpois_raw) agree with R's pchisq
+ * to about 1e-13 relative in both tails, down to 1e-294.
  */
 
 const M_SQRT_32 = 5.656854249492380195206754896838; // sqrt(32)
@@ -280,4 +283,124 @@ export function logBeta(a: number, b: number): number {
     return logGamma(p) + corr + p - p * Math.log(p + q) + (q - 0.5) * Math.log1p(-p / (p + q));
   }
   return logGamma(p) + logGamma(q) - logGamma(p + q);
+}
+
+/**
+ * Loader's saddle-point pieces, as R's nmath/stirlerr.c and bd0.c: stirlerr(n) is
+ * log(n!) - log(sqrt(2 pi n) (n/e)^n) and bd0(x, np) is x log(x/np) + np - x computed without the
+ * cancellation of its terms when x is near np. Together they give the Poisson-type density
+ * x^a e^-x / Gamma(a + 1) to full relative precision even when a and x are large, where
+ * exp(a log x - x - logGamma(a + 1)) would lose digits to the cancellation of large logarithms.
+ *
+ * Reference: C. Loader (2000), Fast and Accurate Computation of Binomial Probabilities.
+ */
+function stirlerr(n: number): number {
+  if (n > 15) {
+    const nn = n * n;
+    const S0 = 1 / 12;
+    const S1 = 1 / 360;
+    const S2 = 1 / 1260;
+    const S3 = 1 / 1680;
+    const S4 = 1 / 1188;
+    if (n > 500) return (S0 - S1 / nn) / n;
+    if (n > 80) return (S0 - (S1 - S2 / nn) / nn) / n;
+    if (n > 35) return (S0 - (S1 - (S2 - S3 / nn) / nn) / nn) / n;
+    return (S0 - (S1 - (S2 - (S3 - S4 / nn) / nn) / nn) / nn) / n;
+  }
+  // R uses a table at half-integers here and this formula elsewhere; log-gamma of at most 16 keeps
+  // the result within about 1e-15 absolute, which is what matters in an exponent.
+  return logGamma(n + 1) - (n + 0.5) * Math.log(n) + n - M_LN_SQRT_2PI;
+}
+
+function bd0(x: number, np: number): number {
+  if (Math.abs(x - np) < 0.1 * (x + np)) {
+    let v = (x - np) / (x + np);
+    let s = (x - np) * v;
+    if (Math.abs(s) < Number.MIN_VALUE) return s;
+    let ej = 2 * x * v;
+    v *= v;
+    for (let j = 1; j < 1000; j++) {
+      ej *= v;
+      const s1 = s + ej / (2 * j + 1);
+      if (s1 === s) return s1;
+      s = s1;
+    }
+  }
+  return x * Math.log(x / np) + np - x;
+}
+
+/** x^a e^-x / Gamma(a + 1) for a > 0, x > 0 (R's dpois_raw(a, x)). */
+function poissonDensityRaw(a: number, x: number): number {
+  return Math.exp(-stirlerr(a) - bd0(a, x)) / Math.sqrt(2 * Math.PI * a);
+}
+
+/**
+ * Regularized incomplete gamma functions P(a, x) (lower) and Q(a, x) = 1 - P(a, x) (upper) for
+ * a > 0, x >= 0. The smaller of the two is computed directly and the other as its complement, so
+ * each keeps full relative precision where it is small: below x = a + 1 the power series
+ *   P(a, x) = x^a e^-x / Gamma(a + 1) * sum_k x^k / ((a + 1)...(a + k)),
+ * above it the continued fraction for Q (modified Lentz), as in Numerical Recipes sec. 6.2, with
+ * the prefactor x^a e^-x / Gamma(a + 1) from Loader's saddle-point form (see stirlerr and bd0).
+ */
+function regularizedGamma(a: number, x: number): { lower: number; upper: number } {
+  if (x <= 0) return { lower: 0, upper: 1 };
+  if (x === Infinity) return { lower: 1, upper: 0 };
+  const prefactor = poissonDensityRaw(a, x);
+  if (x < a + 1) {
+    let term = 1;
+    let sum = 1;
+    for (let k = 1; k < 100_000; k++) {
+      term *= x / (a + k);
+      sum += term;
+      if (term < sum * DBL_EPSILON * 0.5) break;
+    }
+    const lower = prefactor * sum;
+    return { lower, upper: 1 - lower };
+  }
+  const TINY = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / TINY;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 100_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = b + an / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < DBL_EPSILON) break;
+  }
+  // x^a e^-x / Gamma(a) = a * x^a e^-x / Gamma(a + 1).
+  const upper = a * prefactor * h;
+  return { lower: 1 - upper, upper };
+}
+
+function chiSquareTails(fn: string, x: number, df: number): { lower: number; upper: number } {
+  if (!(df > 0) || !Number.isFinite(df)) throw new RangeError(`${fn}: df must be a finite number greater than 0, got ${df}`);
+  if (Number.isNaN(x)) return { lower: NaN, upper: NaN };
+  return regularizedGamma(df / 2, x / 2);
+}
+
+/**
+ * Chi-square cumulative distribution function P[X <= x] for df degrees of freedom (R `pchisq(x, df)`),
+ * the regularized lower incomplete gamma P(df/2, x/2). Agrees with R 4.2.2 to about 1e-14 relative
+ * (test/stats/distributions.test.ts, fixture chi-square-distribution.json).
+ *
+ * @example chiSquareCdf(3.84145882069412, 1) // 0.9499999999999997 (R: 0.94999999999999984)
+ */
+export function chiSquareCdf(x: number, df: number): number {
+  return chiSquareTails("chiSquareCdf", x, df).lower;
+}
+
+/**
+ * Chi-square upper tail P[X > x] (R `pchisq(x, df, lower.tail = FALSE)`), accurate in relative
+ * terms for tiny p-values: `chiSquareUpperTail(1000, 3)` is 1.7994208765314762e-216
+ * (R: pchisq(1000, 3, lower.tail = FALSE) = 1.7994208765314476e-216).
+ */
+export function chiSquareUpperTail(x: number, df: number): number {
+  return chiSquareTails("chiSquareUpperTail", x, df).upper;
 }

@@ -44,3 +44,8 @@ export type {
 } from "./lift-table.js";
 export { describeRow } from "./describe.js";
 export type { DescribeLocale } from "./describe.js";
+export { chiSquareCdf, chiSquareUpperTail } from "./distributions.js";
+export { chiSquareIndependence } from "./chi-square.js";
+export type { ChiSquareResult } from "./chi-square.js";
+export { kishEffectiveN, rake, RAKING_MAX_ITERATIONS, RAKING_TOLERANCE, rakedProportion, RakingDidNotConverge, SHARE_SUM_TOLERANCE } from "./raking.js";
+export type { RakedProportion, RakeOptions, RakingMargins, RakingRow } from "./raking.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { logBeta, logGamma, normalCdf, normalQuantile, normalUpperTail } from "../../stats/distributions.js";
-import { relativeError } from "./helpers.js";
+import { chiSquareCdf, chiSquareUpperTail, logBeta, logGamma, normalCdf, normalQuantile, normalUpperTail } from "../../stats/distributions.js";
+import { errorTracker, loadFixture, relativeError } from "./helpers.js";
 
 // Expected values printed by R 4.2.2 with options(digits = 17).
 describe("normalCdf / normalUpperTail (port of R's pnorm)", () => {
@@ -77,5 +77,32 @@ describe("logGamma / logBeta", () => {
       [12, 1e6, -1.4828388484944443e2],
     ];
     for (const [a, b, expected] of lbetaCases) expect(relativeError(logBeta(a, b), expected)).toBeLessThan(1e-14);
+  });
+});
+
+// Expected values: R 4.2.2 (generate.R) pchisq(x, df) and pchisq(x, df, lower.tail = FALSE), df 1 to
+// 1000 and x from 1e-4 x df to 30 x df, down to upper tails of 1e-294.
+const chiSquareFixture = loadFixture<{ x: number; df: number; lower: number; upper: number }>("chi-square-distribution");
+
+describe("chiSquareCdf / chiSquareUpperTail (regularized incomplete gamma)", () => {
+  const check = errorTracker("chiSquareCdf / chiSquareUpperTail vs R pchisq");
+
+  it(`match R's pchisq in both tails on ${chiSquareFixture.cases.length} cases`, () => {
+    expect(chiSquareFixture.cases.length).toBe(209);
+    for (const c of chiSquareFixture.cases) {
+      check(chiSquareCdf(c.x, c.df), c.lower, 1e-10, `pchisq(${c.x}, ${c.df})`);
+      check(chiSquareUpperTail(c.x, c.df), c.upper, 1e-10, `pchisq(${c.x}, ${c.df}, lower.tail = FALSE)`);
+    }
+    expect(chiSquareFixture.cases.some((c) => c.upper < 1e-290)).toBe(true);
+  });
+
+  it("handles 0, infinity and NaN, and refuses df <= 0", () => {
+    expect(chiSquareCdf(0, 3)).toBe(0);
+    expect(chiSquareUpperTail(0, 3)).toBe(1);
+    expect(chiSquareUpperTail(Infinity, 3)).toBe(0);
+    expect(chiSquareCdf(Number.NaN, 3)).toBeNaN();
+    // > sprintf("%.17g", pchisq(3.841458820694124, 1, lower.tail = FALSE))  [1] "0.049999999999999975"
+    expect(relativeError(chiSquareUpperTail(3.841458820694124, 1), 0.049999999999999975)).toBeLessThan(1e-14);
+    expect(() => chiSquareUpperTail(1, 0)).toThrow(new RangeError("chiSquareUpperTail: df must be a finite number greater than 0, got 0"));
   });
 });
