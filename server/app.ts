@@ -26,6 +26,7 @@ import { homeRoutes } from "./routes/home.js";
 import { plannerRoutes } from "./routes/planner.js";
 import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
+import { teamRoutes } from "./routes/teams.js";
 import { waveRoutes } from "./routes/waves.js";
 
 const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
@@ -116,6 +117,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(audienceRoutes(db));
   web.use(qualityRoutes(db));
   web.use(adminRoutes(db));
+  web.use(teamRoutes(db));
   web.use(accountRoutes(db));
   app.use(web);
 

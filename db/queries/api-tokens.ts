@@ -38,3 +38,12 @@ export function revokeApiToken(db: Executor, userId: number, tokenId: number, no
     .run();
   return result.changes === 1;
 }
+
+/** Revokes every active token of the user (disabling an account); returns how many. */
+export function revokeAllApiTokens(db: Executor, userId: number, now: Date): number {
+  return db
+    .update(apiTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .run().changes;
+}

@@ -194,6 +194,11 @@ export type LinkSettings = Pick<
   "sourceLabel" | "passParams" | "signedParams" | "requireSignature" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail"
 >;
 
+/** Disables a link (`at`: respondents opening it get "not found") or enables it again (null). */
+export function setLinkDisabledAt(db: Executor, linkId: number, at: Date | null): void {
+  db.update(links).set({ disabledAt: at }).where(eq(links.id, linkId)).run();
+}
+
 export function updateLinkSettings(db: Executor, linkId: number, settings: LinkSettings): void {
   db.update(links).set(settings).where(eq(links.id, linkId)).run();
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { DEFAULT_TEAM_NAME, memberships, studies, teams, users, waves, type Team, type TeamRole } from "../schema.js";
 
@@ -36,6 +36,35 @@ export function insertTeam(db: Executor, name: string): Team {
   }
 }
 
+/** Renames a team; a name another team has raises TeamNameTakenError. */
+export function renameTeam(db: Executor, id: number, name: string): void {
+  try {
+    db.update(teams).set({ name: name.trim() }).where(eq(teams.id, id)).run();
+  } catch (error) {
+    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TeamNameTakenError();
+    throw error;
+  }
+}
+
+/** Every team with how many members and studies it has, by name. */
+export function listTeamsWithCounts(db: Executor) {
+  const memberCounts = db.select({ teamId: memberships.teamId, n: count().as("members") }).from(memberships).groupBy(memberships.teamId).as("member_counts");
+  const studyCounts = db.select({ teamId: studies.teamId, n: count().as("studies") }).from(studies).groupBy(studies.teamId).as("study_counts");
+  return db
+    .select({
+      id: teams.id,
+      name: teams.name,
+      createdAt: teams.createdAt,
+      members: sql<number>`coalesce(${memberCounts.n}, 0)`,
+      studies: sql<number>`coalesce(${studyCounts.n}, 0)`,
+    })
+    .from(teams)
+    .leftJoin(memberCounts, eq(memberCounts.teamId, teams.id))
+    .leftJoin(studyCounts, eq(studyCounts.teamId, teams.id))
+    .orderBy(asc(teams.name))
+    .all();
+}
+
 /** The team users join when created without one; migration 0008 creates it, this recreates it if renamed away. */
 export function defaultTeam(db: Executor): Team {
   return findTeamByName(db, DEFAULT_TEAM_NAME) ?? insertTeam(db, DEFAULT_TEAM_NAME);
@@ -51,6 +80,34 @@ export function setMembership(db: Executor, teamId: number, userId: number, role
 
 export function removeMembership(db: Executor, teamId: number, userId: number): boolean {
   return db.delete(memberships).where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId))).run().changes === 1;
+}
+
+/** The user's role in the team, or undefined when they are not a member. */
+export function findMembership(db: Executor, teamId: number, userId: number): TeamRole | undefined {
+  return db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)))
+    .get()?.role;
+}
+
+/** Owners of the team, disabled ones included (they may be enabled again). */
+export function countOwners(db: Executor, teamId: number): number {
+  return db
+    .select({ n: count() })
+    .from(memberships)
+    .where(and(eq(memberships.teamId, teamId), eq(memberships.role, "owner")))
+    .get()?.n ?? 0;
+}
+
+/** Every membership of every user with its team's name (the users page), by team name. */
+export function listAllMemberships(db: Executor): Array<TeamMembership & { userId: number }> {
+  return db
+    .select({ userId: memberships.userId, teamId: teams.id, teamName: teams.name, role: memberships.role })
+    .from(memberships)
+    .innerJoin(teams, eq(teams.id, memberships.teamId))
+    .orderBy(asc(teams.name))
+    .all();
 }
 
 export function membershipsOf(db: Executor, userId: number): TeamMembership[] {

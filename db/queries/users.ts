@@ -1,4 +1,4 @@
-import { asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, isNull } from "drizzle-orm";
 import type { Executor } from "../client.js";
 import { users, type NewUser, type User } from "../schema.js";
 
@@ -59,4 +59,27 @@ export function insertFirstAdmin(db: Executor, user: Omit<NewUser, "isAdmin">): 
     },
     { behavior: "immediate" },
   );
+}
+
+/** Administrators who can still sign in: the install must keep at least one. */
+export function countActiveAdmins(db: Executor): number {
+  return db.select({ n: count() }).from(users).where(and(eq(users.isAdmin, true), isNull(users.disabledAt))).get()?.n ?? 0;
+}
+
+/** Disables the user (`at`) or enables them again (null). */
+export function setUserDisabled(db: Executor, id: number, at: Date | null): void {
+  db.update(users).set({ disabledAt: at }).where(eq(users.id, id)).run();
+}
+
+export function setUserAdmin(db: Executor, id: number, isAdmin: boolean): void {
+  db.update(users).set({ isAdmin }).where(eq(users.id, id)).run();
+}
+
+/**
+ * Replaces the password hash; with `expected`, only while the stored hash is still that one
+ * (false otherwise), so a change checked against the old password cannot overwrite a newer one.
+ */
+export function setPasswordHash(db: Executor, id: number, passwordHash: string, expected?: string): boolean {
+  const where = expected === undefined ? eq(users.id, id) : and(eq(users.id, id), eq(users.passwordHash, expected));
+  return db.update(users).set({ passwordHash }).where(where).run().changes === 1;
 }

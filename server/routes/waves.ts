@@ -16,6 +16,7 @@ import {
   linkUrl,
   open,
   saveLinkSettings,
+  setLinkDisabled,
   setWaveTargets,
   SignatureWithoutParamsError,
   waveInput,
@@ -92,6 +93,8 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       closed: req.t("wave.closed"),
       targets: req.t("wave.targetsSaved"),
       link: req.t("wave.linkSaved"),
+      linkDisabled: req.t("accounts.links.disabledNotice"),
+      linkEnabled: req.t("accounts.links.enabledNotice"),
     };
     const generated = Number(req.query["generated"]);
     res.render("waves/show", {
@@ -161,6 +164,16 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     }
     res.redirect(303, `/waves/${wave.id}?done=link`);
   });
+
+  // A leaked or misused link is stopped here: its respondents get "not found" until it is enabled again.
+  for (const [action, disabled] of [["disable", true], ["enable", false]] as const) {
+    router.post(`/waves/:waveId/links/:linkId/${action}`, researcher, (req, res) => {
+      const wave = waveFrom(req);
+      const link = findLinkOfWave(db, wave, Number(req.params["linkId"]));
+      setLinkDisabled(db, link, disabled, req.user!.id);
+      res.redirect(303, `/waves/${wave.id}?done=${disabled ? "linkDisabled" : "linkEnabled"}`);
+    });
+  }
 
   router.post("/waves/:waveId/personal", researcher, (req, res) => {
     const wave = waveFrom(req);

@@ -7,6 +7,7 @@ import {
   listOpenLinks,
   listWaves,
   listWaveSegments,
+  setLinkDisabledAt,
   setWaveSegment,
   updateLinkSettings,
   waveProgress,
@@ -172,6 +173,19 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
     updateLinkSettings(tx, link.id, settings);
     recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });
   });
+}
+
+/**
+ * Stops a link (a leaked or misused one: its respondents get "not found", answers already given
+ * stay) or lets it answer again. False when it already is so.
+ */
+export function setLinkDisabled(db: Db, link: Link, disabled: boolean, actorId: number): boolean {
+  if (Boolean(link.disabledAt) === disabled) return false;
+  db.transaction((tx) => {
+    setLinkDisabledAt(tx, link.id, disabled ? new Date() : null);
+    recordAudit(tx, { userId: actorId, action: disabled ? "link.disable" : "link.enable", entityType: "link", entityId: link.id });
+  });
+  return true;
 }
 
 export function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Link[] {

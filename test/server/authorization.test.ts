@@ -19,7 +19,10 @@ import {
   type AccountKind as Role,
 } from "../../db/schema.js";
 import { eq } from "drizzle-orm";
-import { insertTeam, setMembership } from "../../db/queries/teams.js";
+import { defaultTeam, insertTeam, setMembership } from "../../db/queries/teams.js";
+import { insertSession } from "../../db/queries/sessions.js";
+import { sha256 } from "../../server/domain/secrets.js";
+import { sessionHandle } from "../../server/services/account-management.js";
 import { audienceRoutes } from "../../server/routes/audience.js";
 import { authRoutes } from "../../server/routes/auth.js";
 import { exportRoutes } from "../../server/routes/exports.js";
@@ -34,6 +37,7 @@ import { adminRoutes } from "../../server/routes/admin.js";
 import { apiRoutes } from "../../server/routes/api.js";
 import { questionRoutes } from "../../server/routes/questions.js";
 import { studyRoutes } from "../../server/routes/studies.js";
+import { teamRoutes } from "../../server/routes/teams.js";
 import { waveRoutes } from "../../server/routes/waves.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { createStudyFromDefinition, createWave, openWave } from "../../server/services/study-setup.js";
@@ -111,7 +115,8 @@ async function world() {
   const openWaveRow = createWave(db, field.id, "pre", "Pre");
   const openLinks = openWave(db, openWaveRow, null);
   const draftWave = createWave(db, field.id, "post", "Post");
-  const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id };
+  const teamId = defaultTeam(db).id;
+  const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId };
   return { app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
 }
 type World = Awaited<ReturnType<typeof world>>;
@@ -194,6 +199,75 @@ const PAGES: PageRoute[] = [
   { method: "GET", pattern: "/waves/:waveId/personal-links.csv", role: "researcher", ok: 200 },
   { method: "GET", pattern: "/admin/users", role: "admin", ok: 200 },
   { method: "POST", pattern: "/admin/users", role: "admin", ok: 303, form: (_w, who) => ({ name: "New person", email: `added-by-${who}@example.test`, role: "viewer", password: PASSWORD }) },
+  // Stopping a leaked link, and letting it answer again.
+  { method: "POST", pattern: "/waves/:waveId/links/:linkId/disable", role: "researcher", ok: 303 },
+  { method: "POST", pattern: "/waves/:waveId/links/:linkId/enable", role: "researcher", ok: 303 },
+  // Administrators manage every account (here team B's viewer) and the teams.
+  { method: "GET", pattern: "/admin/users/:userId", role: "admin", ok: 200, url: (w) => `/admin/users/${w.outsiders.viewer.id}` },
+  { method: "POST", pattern: "/admin/users/:userId/disable", role: "admin", ok: 303, url: (w) => `/admin/users/${w.outsiders.viewer.id}/disable` },
+  { method: "POST", pattern: "/admin/users/:userId/enable", role: "admin", ok: 303, url: (w) => `/admin/users/${w.outsiders.viewer.id}/enable` },
+  { method: "POST", pattern: "/admin/users/:userId/admin", role: "admin", ok: 303, url: (w) => `/admin/users/${w.outsiders.viewer.id}/admin`, form: () => ({ on: "1" }) },
+  {
+    method: "POST",
+    pattern: "/admin/users/:userId/password",
+    role: "admin",
+    ok: 303,
+    url: (w) => `/admin/users/${w.outsiders.viewer.id}/password`,
+    form: () => ({ password: "a new password for them" }),
+  },
+  {
+    method: "POST",
+    pattern: "/admin/users/:userId/teams",
+    role: "admin",
+    ok: 303,
+    url: (w) => `/admin/users/${w.outsiders.viewer.id}/teams`,
+    form: (w) => ({ team: String(w.params.teamId), role: "researcher" }),
+  },
+  {
+    method: "POST",
+    pattern: "/admin/users/:userId/teams/:teamId/remove",
+    role: "admin",
+    ok: 303,
+    url: (w) => `/admin/users/${w.outsiders.viewer.id}/teams/${w.theirs.teamId}/remove`,
+  },
+  { method: "GET", pattern: "/admin/teams", role: "admin", ok: 200 },
+  { method: "POST", pattern: "/admin/teams", role: "admin", ok: 303, form: (_w, who) => ({ name: `Team made by ${who}` }) },
+  { method: "POST", pattern: "/admin/teams/:teamId", role: "admin", ok: 303, url: (w) => `/admin/teams/${w.theirs.teamId}`, form: (_w, who) => ({ name: `Renamed by ${who}` }) },
+  // A team's members are managed by its owners (team A here; team B's page is a 404 to them, see below).
+  { method: "GET", pattern: "/teams/:teamId", role: "owner", ok: 200 },
+  { method: "POST", pattern: "/teams/:teamId/members", role: "owner", ok: 303, form: (w) => ({ email: w.outsiders.researcher.email, role: "viewer" }) },
+  {
+    method: "POST",
+    pattern: "/teams/:teamId/members/:userId",
+    role: "owner",
+    ok: 303,
+    url: (w) => `/teams/${w.params.teamId}/members/${w.people.viewer.id}`,
+    form: () => ({ role: "researcher" }),
+  },
+  { method: "POST", pattern: "/teams/:teamId/members/:userId/remove", role: "owner", ok: 303, url: (w) => `/teams/${w.params.teamId}/members/${w.people.viewer.id}/remove` },
+  // Every signed-in user manages their own account: password, sessions, API tokens.
+  { method: "GET", pattern: "/account", role: "viewer", ok: 200 },
+  {
+    method: "POST",
+    pattern: "/account/password",
+    role: "viewer",
+    ok: 303,
+    form: () => ({ current: PASSWORD, password: "another long password", confirm: "another long password" }),
+  },
+  {
+    method: "POST",
+    pattern: "/account/sessions/:sessionId/end",
+    role: "viewer",
+    ok: 303,
+    // Another session of the same user (ending the one in use would log the test's agent out).
+    url: (w, who) => {
+      const idHash = sha256(`second browser of ${who} ${Math.random()}`);
+      const now = new Date();
+      insertSession(w.db, idHash, w.people[who === "anonymous" ? "viewer" : who].id, now, new Date(now.getTime() + 3_600_000));
+      return `/account/sessions/${sessionHandle(idHash)}/end`;
+    },
+  },
+  { method: "POST", pattern: "/account/sessions/end-others", role: "viewer", ok: 303 },
   // Every signed-in user manages their own API tokens, viewers included (they read results through the API).
   { method: "GET", pattern: "/account/tokens", role: "viewer", ok: 200 },
   { method: "POST", pattern: "/account/tokens", role: "viewer", ok: 201, form: () => ({ name: "report script" }) },
@@ -214,7 +288,7 @@ function urlOf(route: PageRoute, w: World, who: Who): string {
 describe("authorization of the researcher pages", () => {
   it("covers every route of the workspace routers", () => {
     const db = freshDb();
-    const declared = [studyRoutes(db), questionRoutes(db, "secret"), waveRoutes(db, ""), adminRoutes(db), accountRoutes(db)].flatMap(declaredRoutes);
+    const declared = [studyRoutes(db), questionRoutes(db, "secret"), waveRoutes(db, ""), adminRoutes(db), teamRoutes(db), accountRoutes(db)].flatMap(declaredRoutes);
     expect(PAGES.map((r) => `${r.method} ${r.pattern}`).sort()).toEqual(declared.sort());
   });
 
@@ -417,6 +491,7 @@ function everyRoute(db: Db): string[] {
     audienceRoutes(db),
     qualityRoutes(db),
     adminRoutes(db),
+    teamRoutes(db),
     accountRoutes(db),
     respondRoutes(db, "secret", 60),
     healthRoutes(db),
@@ -452,6 +527,27 @@ const NOT_STUDY_SCOPED = [
   "GET /r/:token",
   "GET /admin/users",
   "POST /admin/users",
+  // Accounts and teams: administrators only (requireRole("admin")).
+  "GET /admin/users/:userId",
+  "POST /admin/users/:userId/disable",
+  "POST /admin/users/:userId/enable",
+  "POST /admin/users/:userId/admin",
+  "POST /admin/users/:userId/password",
+  "POST /admin/users/:userId/teams",
+  "POST /admin/users/:userId/teams/:teamId/remove",
+  "GET /admin/teams",
+  "POST /admin/teams",
+  "POST /admin/teams/:teamId",
+  // A team's page: its owners and administrators; another team's is a 404 (teams.ts teamFrom).
+  "GET /teams/:teamId",
+  "POST /teams/:teamId/members",
+  "POST /teams/:teamId/members/:userId",
+  "POST /teams/:teamId/members/:userId/remove",
+  // The signed-in user's own account.
+  "GET /account",
+  "POST /account/password",
+  "POST /account/sessions/:sessionId/end",
+  "POST /account/sessions/end-others",
   "GET /account/tokens",
   "POST /account/tokens",
   "POST /account/tokens/:id/revoke",

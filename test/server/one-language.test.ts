@@ -17,6 +17,8 @@ import { questionRoutes } from "../../server/routes/questions.js";
 import { respondRoutes } from "../../server/routes/respond.js";
 import { resultRoutes } from "../../server/routes/results.js";
 import { studyRoutes } from "../../server/routes/studies.js";
+import { teamRoutes } from "../../server/routes/teams.js";
+import { defaultTeam } from "../../db/queries/teams.js";
 import { waveRoutes } from "../../server/routes/waves.js";
 import { addUser, answerAllPages, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
@@ -135,7 +137,8 @@ async function world() {
   const demoWave = db.select().from(waves).all().find((w) => w.id === demo.waveIds[0])!;
   const demoLink = db.select().from(links).all().find((l) => l.waveId === demoWave.id)!;
   const demoQuestion = "unaided";
-  return { app, db, config, agent, studyId, demoId, preId, link, demoLink, share, demoQuestion, content };
+  const teamId = defaultTeam(db).id;
+  return { app, db, config, agent, studyId, demoId, preId, link, demoLink, share, demoQuestion, content, adminId: admin.id, teamId };
 }
 type World = Awaited<ReturnType<typeof world>>;
 
@@ -149,6 +152,8 @@ function urlsFor(pattern: string, w: World): string[] {
       .replace(":studyId", String(id))
       .replace(":waveId", String(waveId))
       .replace(":key", w.demoQuestion)
+      .replace(":userId", String(w.adminId))
+      .replace(":teamId", String(w.teamId))
       .replace(":token", pattern.startsWith("/r/") ? w.share.token : w.link.token);
   });
 }
@@ -158,7 +163,7 @@ describe("every page in Russian speaks Russian", () => {
   const pages: string[] = [];
   beforeAll(async () => {
     w = await world();
-    const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), adminRoutes(w.db), accountRoutes(w.db)];
+    const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), adminRoutes(w.db), teamRoutes(w.db), accountRoutes(w.db)];
     for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...urlsFor(pattern, w));
     // Pages a route reaches only with a query: a wave of another kind, the quality filters.
     pages.push(`/waves/${w.db.select().from(waves).all().find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);

@@ -37,6 +37,8 @@ export const en = {
     link: {
       personal: "Created personal links for the wave “{{wave}}”",
       settings: "Changed the link settings of “{{wave}}”, {{segment}}",
+      disable: "Disabled the link of “{{wave}}”, {{segment}}",
+      enable: "Enabled the link of “{{wave}}”, {{segment}}",
     },
     share: {
       create: "Created a read-only results link",
@@ -151,6 +153,8 @@ export const ru: typeof en = {
     link: {
       personal: "Созданы персональные ссылки волны «{{wave}}»",
       settings: "Изменены настройки ссылки волны «{{wave}}», {{segment}}",
+      disable: "Отключена ссылка волны «{{wave}}», {{segment}}",
+      enable: "Снова включена ссылка волны «{{wave}}», {{segment}}",
     },
     share: {
       create: "Создана ссылка на результаты только для чтения",

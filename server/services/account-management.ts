@@ -1,0 +1,243 @@
+import type { Db, Executor } from "../../db/client.js";
+import { revokeAllApiTokens } from "../../db/queries/api-tokens.js";
+import { recordAudit, type AuditEntry } from "../../db/queries/audit.js";
+import { deleteUserSession, deleteUserSessions, listUserSessions } from "../../db/queries/sessions.js";
+import {
+  countOwners,
+  findMembership,
+  findTeam,
+  insertTeam,
+  removeMembership,
+  renameTeam,
+  setMembership,
+  TeamNameTakenError,
+} from "../../db/queries/teams.js";
+import { countActiveAdmins, findUserById, setPasswordHash, setUserAdmin, setUserDisabled } from "../../db/queries/users.js";
+import type { Team, TeamRole, User } from "../../db/schema.js";
+import { hashPassword, verifyPassword } from "../domain/passwords.js";
+import { sha256 } from "../domain/secrets.js";
+import { NotFoundError } from "../errors.js";
+
+/**
+ * Account management: disabling, admin flags, passwords, team roles, teams and one's own
+ * sessions. Each change is one IMMEDIATE transaction that checks its rule, writes and records
+ * the audit entry, so two processes cannot both pass a check ("not the last admin") and a
+ * refused change writes nothing. `actorId` is the signed-in user who acts, or null for the
+ * command line (recorded as "cli").
+ */
+
+/** Why a change is refused; the web answers 422 with the rule's message, the CLI one line. */
+export type AccountRule =
+  /** Administrators cannot take their own flag away (they would lock themselves out mid-task). */
+  | "self_admin"
+  | "self_disable"
+  /** An administrator's own password is changed on their account page, with the current one. */
+  | "self_reset"
+  /** The install keeps at least one active administrator. */
+  | "last_admin"
+  /** A team keeps at least one owner once it has one. */
+  | "last_owner"
+  | "wrong_password"
+  | "team_name_taken";
+
+export class AccountRuleError extends Error {
+  constructor(readonly rule: AccountRule) {
+    super(rule);
+    this.name = "AccountRuleError";
+  }
+}
+
+type ActorId = number | null;
+
+function audit(tx: Executor, actorId: ActorId, entry: Omit<AuditEntry, "userId" | "systemActor">): void {
+  recordAudit(tx, { ...entry, userId: actorId, systemActor: actorId === null ? "cli" : null });
+}
+
+const IMMEDIATE = { behavior: "immediate" } as const;
+
+function userIn(tx: Executor, id: number): User {
+  const user = findUserById(tx, id);
+  if (!user) throw new NotFoundError();
+  return user;
+}
+
+/**
+ * Disables an account: from this moment its sessions are gone and its API tokens revoked, in the
+ * same transaction as the flag, so no request of that user runs after the commit. Memberships
+ * stay (enabling gives the same access back); tokens stay revoked. False when already disabled.
+ */
+export function disableUser(db: Db, targetId: number, actorId: ActorId, now = new Date()): boolean {
+  return db.transaction((tx) => {
+    const user = userIn(tx, targetId);
+    if (actorId === targetId) throw new AccountRuleError("self_disable");
+    if (user.disabledAt) return false;
+    if (user.isAdmin && countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    setUserDisabled(tx, targetId, now);
+    const sessions = deleteUserSessions(tx, targetId);
+    const tokens = revokeAllApiTokens(tx, targetId, now);
+    audit(tx, actorId, { action: "user.disable", entityType: "user", entityId: targetId, details: { email: user.email, sessions, tokens } });
+    return true;
+  }, IMMEDIATE);
+}
+
+/** Lets a disabled user sign in again (with their memberships; their old tokens stay revoked). */
+export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean {
+  return db.transaction((tx) => {
+    const user = userIn(tx, targetId);
+    if (!user.disabledAt) return false;
+    setUserDisabled(tx, targetId, null);
+    audit(tx, actorId, { action: "user.enable", entityType: "user", entityId: targetId, details: { email: user.email } });
+    return true;
+  }, IMMEDIATE);
+}
+
+/** Makes the user an administrator of the install, or takes the flag away. False when nothing changes. */
+export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId): boolean {
+  return db.transaction((tx) => {
+    const user = userIn(tx, targetId);
+    if (!on && actorId === targetId) throw new AccountRuleError("self_admin");
+    if (user.isAdmin === on) return false;
+    if (!on && !user.disabledAt && countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    setUserAdmin(tx, targetId, on);
+    audit(tx, actorId, { action: on ? "user.admin_grant" : "user.admin_revoke", entityType: "user", entityId: targetId, details: { email: user.email } });
+    return true;
+  }, IMMEDIATE);
+}
+
+/** An administrator (or the CLI) sets a new password; every session of that user ends. */
+export async function resetPassword(db: Db, targetId: number, password: string, actorId: ActorId): Promise<void> {
+  if (actorId === targetId) throw new AccountRuleError("self_reset");
+  const passwordHash = await hashPassword(password);
+  db.transaction((tx) => {
+    const user = userIn(tx, targetId);
+    setPasswordHash(tx, targetId, passwordHash);
+    const sessions = deleteUserSessions(tx, targetId);
+    audit(tx, actorId, { action: "user.password_reset", entityType: "user", entityId: targetId, details: { email: user.email, sessions } });
+  }, IMMEDIATE);
+}
+
+/**
+ * A user changes their own password, proving the current one; every other session of theirs
+ * ends (the one they are using stays). The hash is replaced only if it is still the one checked.
+ */
+export async function changeOwnPassword(db: Db, userId: number, current: string, next: string, keepSessionIdHash?: string): Promise<void> {
+  const user = findUserById(db, userId);
+  if (!user || !(await verifyPassword(current, user.passwordHash))) throw new AccountRuleError("wrong_password");
+  const passwordHash = await hashPassword(next);
+  db.transaction((tx) => {
+    if (!setPasswordHash(tx, userId, passwordHash, user.passwordHash)) throw new AccountRuleError("wrong_password");
+    const sessions = deleteUserSessions(tx, userId, keepSessionIdHash);
+    audit(tx, userId, { action: "user.password", entityType: "user", entityId: userId, details: { sessions } });
+  }, IMMEDIATE);
+}
+
+/** Adds the user to the team with `role`, or changes their role there. False when it already is that. */
+export function setTeamRole(db: Db, teamId: number, targetId: number, role: TeamRole, actorId: ActorId): boolean {
+  return db.transaction((tx) => {
+    const team = teamIn(tx, teamId);
+    const user = userIn(tx, targetId);
+    const previous = findMembership(tx, teamId, targetId);
+    if (previous === role) return false;
+    if (previous === "owner" && countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    setMembership(tx, teamId, targetId, role);
+    audit(tx, actorId, {
+      action: previous ? "membership.role" : "membership.add",
+      entityType: "user",
+      entityId: targetId,
+      details: { email: user.email, teamId, team: team.name, role, ...(previous ? { previous } : {}) },
+    });
+    return true;
+  }, IMMEDIATE);
+}
+
+/** Takes the user out of the team. False when they were not in it. */
+export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId: ActorId): boolean {
+  return db.transaction((tx) => {
+    const team = teamIn(tx, teamId);
+    const user = userIn(tx, targetId);
+    const previous = findMembership(tx, teamId, targetId);
+    if (!previous) return false;
+    if (previous === "owner" && countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    removeMembership(tx, teamId, targetId);
+    audit(tx, actorId, { action: "membership.remove", entityType: "user", entityId: targetId, details: { email: user.email, teamId, team: team.name, previous } });
+    return true;
+  }, IMMEDIATE);
+}
+
+function teamIn(tx: Executor, id: number): Team {
+  const team = findTeam(tx, id);
+  if (!team) throw new NotFoundError();
+  return team;
+}
+
+/** A new team (names are unique: `team_name_taken`). */
+export function createTeam(db: Db, name: string, actorId: ActorId): Team {
+  try {
+    return db.transaction((tx) => {
+      const team = insertTeam(tx, name);
+      audit(tx, actorId, { action: "team.create", entityType: "team", entityId: team.id, details: { name: team.name } });
+      return team;
+    }, IMMEDIATE);
+  } catch (error) {
+    if (error instanceof TeamNameTakenError) throw new AccountRuleError("team_name_taken");
+    throw error;
+  }
+}
+
+/** Renames a team (names stay unique: `team_name_taken`). False when the name is the same. */
+export function renameTeamAs(db: Db, teamId: number, name: string, actorId: ActorId): boolean {
+  try {
+    return db.transaction((tx) => {
+      const team = teamIn(tx, teamId);
+      if (team.name === name.trim()) return false;
+      renameTeam(tx, teamId, name);
+      audit(tx, actorId, { action: "team.rename", entityType: "team", entityId: teamId, details: { previous: team.name, name: name.trim() } });
+      return true;
+    }, IMMEDIATE);
+  } catch (error) {
+    if (error instanceof TeamNameTakenError) throw new AccountRuleError("team_name_taken");
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------------------------ sessions
+
+/**
+ * How pages and forms name a session: derived from its stored hash, so the page shows neither
+ * the database key nor anything that leads to the cookie.
+ */
+export function sessionHandle(idHash: string): string {
+  return sha256(`session-handle|${idHash}`).slice(0, 32);
+}
+
+export interface SessionView {
+  handle: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  current: boolean;
+}
+
+/** The user's live sessions, the one in use marked. */
+export function ownSessions(db: Db, userId: number, currentIdHash: string | undefined, now = new Date()): SessionView[] {
+  return listUserSessions(db, userId, now).map((s) => ({ handle: sessionHandle(s.idHash), createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.idHash === currentIdHash }));
+}
+
+/** Ends one of the user's own sessions; undefined when there is no such session, else whether it was the current one. */
+export function endOwnSession(db: Db, userId: number, handle: string, currentIdHash: string | undefined): { current: boolean } | undefined {
+  return db.transaction((tx) => {
+    const found = listUserSessions(tx, userId, new Date(0)).find((s) => sessionHandle(s.idHash) === handle);
+    if (!found || !deleteUserSession(tx, userId, found.idHash)) return undefined;
+    const current = found.idHash === currentIdHash;
+    audit(tx, userId, { action: "session.end", entityType: "user", entityId: userId, details: { current } });
+    return { current };
+  }, IMMEDIATE);
+}
+
+/** Ends every session of the user but the one in use; returns how many ended. */
+export function endOtherSessions(db: Db, userId: number, currentIdHash: string | undefined): number {
+  return db.transaction((tx) => {
+    const ended = currentIdHash === undefined ? 0 : deleteUserSessions(tx, userId, currentIdHash);
+    if (ended > 0) audit(tx, userId, { action: "session.end_others", entityType: "user", entityId: userId, details: { sessions: ended } });
+    return ended;
+  }, IMMEDIATE);
+}
