@@ -1,7 +1,7 @@
 import { adjustPValues } from "./adjust.js";
 import type { AdjustmentMethod } from "./adjust.js";
 import { probabilityOfLiftUnchecked } from "./bayes.js";
-import { normalQuantile } from "./distributions.js";
+import { normalCdf, normalQuantile } from "./distributions.js";
 import { newcombeDiffUnchecked } from "./newcombe.js";
 import { newcombeTestUnchecked } from "./newcombe-test.js";
 import { minimumDetectableLiftUnchecked } from "./power.js";
@@ -59,6 +59,12 @@ export interface LiftTableCount {
   wave: string;
   x: number;
   n: number;
+  /**
+   * The wave's share weighted to the segment's population margins (rakedProportion): p, its
+   * raking-aware standard error and Kish's effective n. Given for every record or for none; a
+   * weighted row then uses p and se in place of x/n and the binomial variance (see liftTable).
+   */
+  weighted?: WeightedShare;
 }
 
 export interface LiftTableInput {
@@ -100,6 +106,13 @@ export interface LevelEstimate extends RatioEstimate {
   level: number;
 }
 
+/** A weighted share: p, its linearization standard error, and Kish's effective sample size. */
+export interface WeightedShare {
+  p: number;
+  se: number;
+  nEff: number;
+}
+
 /** One wave of one row. */
 export interface WaveEstimate {
   /** Aware respondents and respondents (for a total, summed over its segments). */
@@ -110,6 +123,9 @@ export interface WaveEstimate {
   /** Unadjusted, at the table's level: Wilson, or for a total the Wald interval clipped to [0, 1]. */
   lower: number;
   upper: number;
+  /** Weighted rows only: Kish's effective n and the design effect n / nEff. */
+  nEff?: number;
+  designEffect?: number;
 }
 
 /**
@@ -192,6 +208,8 @@ export interface LiftRow {
 
   pre: WaveEstimate;
   post: WaveEstimate;
+  /** Shares weighted to the population margins (LiftTableCount.weighted), with Wald intervals and tests. */
+  weighted: boolean;
   /** p2 - p1 with its unadjusted interval at the table's level (Newcombe, or Wald for a total). */
   absoluteLift: Estimate;
   liftInterval: "newcombe" | "wald";
@@ -278,10 +296,58 @@ interface Settings {
   adjustment: AdjustmentMethod;
 }
 
+/** One wave of one segment: its counts, and its weighted share when the table is weighted. */
+type Sample = Counts & { weighted?: WeightedShare };
+
 interface Part {
   segment: LiftTableSegment;
-  pre: Counts;
-  post: Counts;
+  pre: Sample;
+  post: Sample;
+}
+
+const shareOf = (s: Sample): number => s.weighted?.p ?? s.x / s.n;
+/** Var(p): the squared linearization se when weighted, else the binomial p(1-p)/n. */
+const varianceOf = (s: Sample): number => (s.weighted ? s.weighted.se ** 2 : (shareOf(s) * (1 - shareOf(s))) / s.n);
+const effectiveNOf = (s: Sample): number => s.weighted?.nEff ?? s.n;
+const clip01 = (v: number): number => Math.min(1, Math.max(0, v));
+
+/** The Wald limits of a weighted share at critical value z, clipped to [0, 1]. */
+function waldShare(s: Sample, z: number): ShareWithLimits {
+  const p = shareOf(s);
+  const se = Math.sqrt(varianceOf(s));
+  return { p, lower: clip01(p - z * se), upper: clip01(p + z * se) };
+}
+
+/** A wave of a weighted row as printed: the weighted share, Wald limits, n_eff and design effect. */
+function weightedWave(s: Sample, z: number): WaveEstimate {
+  const nEff = effectiveNOf(s);
+  return { x: s.x, n: s.n, ...waldShare(s, z), nEff, designEffect: s.n / nEff };
+}
+
+/**
+ * Pooled control segments: raw counts summed, or when weighted the segments' weighted shares
+ * combined by their sample sizes (fixed within the wave), se and effective n accordingly.
+ */
+function poolSamples(samples: readonly Sample[]): Sample {
+  const x = sum(samples, (c) => c.x);
+  const n = sum(samples, (c) => c.n);
+  if (!samples.every((c) => c.weighted)) return { x, n };
+  let p = 0;
+  let variance = 0;
+  let inverseEffectiveN = 0;
+  for (const c of samples) {
+    const w = c.n / n;
+    p += w * shareOf(c);
+    variance += w * w * varianceOf(c);
+    inverseEffectiveN += (w * w) / effectiveNOf(c);
+  }
+  return { x, n, weighted: { p, se: Math.sqrt(variance), nEff: 1 / inverseEffectiveN } };
+}
+
+/** P(measure > 0) by the normal approximation, for weighted rows (no Beta posterior for weighted counts). */
+function normalProbabilityPositive(estimate: number, variance: number): number {
+  if (variance === 0) return estimate > 0 ? 1 : estimate < 0 ? 0 : 0.5;
+  return normalCdf(estimate / Math.sqrt(variance));
 }
 
 /** A measure before adjustment: estimate, unadjusted p, and its interval at any critical value. */
@@ -304,6 +370,7 @@ interface Draft {
   post: WaveEstimate;
   lift: Measure;
   liftInterval: "newcombe" | "wald";
+  weighted: boolean;
   liftVariance: number;
   /** Posterior terms of the lift (for difference-in-differences). */
   terms: PosteriorTerm[];
@@ -338,6 +405,12 @@ interface Draft {
  * waves: audience sizes when every included segment has one, else each segment's share of all
  * respondents of the two waves. p = sum w_s p_s, Var = sum w_s^2 p_s (1 - p_s) / n_s per wave,
  * Wald interval and z-test; effective n per wave for planning = 1 / sum(w_s^2 / n_s) (Kish).
+ *
+ * Weighted tables (every count carries `weighted`: a raked share, its linearization se and n_eff):
+ * a segment's lift is p2 - p1 with Var = se1^2 + se2^2, Wald interval and z-test (one method, so
+ * steps 3-6 hold unchanged); totals and controls combine the weighted shares and variances with
+ * the same fixed weights; P(rise) is the normal approximation; "enough data" and planning use the
+ * effective sizes. Waves then also carry nEff and the design effect n / nEff.
  *
  * Pure and synchronous; throws RangeError for malformed input (unknown keys, duplicate records,
  * invalid counts, a confidence level outside 80/90/95/99%).
@@ -392,10 +465,7 @@ export function liftTable(input: LiftTableInput): LiftTable {
       metricDrafts.push(totalDraft(metric.key, metricLabel, exposed, exposedTotal, settings, input));
     }
     if (controls.length > 0) {
-      const control = {
-        pre: { x: sum(controls, (c) => c.pre.x), n: sum(controls, (c) => c.pre.n) },
-        post: { x: sum(controls, (c) => c.post.x), n: sum(controls, (c) => c.post.n) },
-      };
+      const control = { pre: poolSamples(controls.map((c) => c.pre)), post: poolSamples(controls.map((c) => c.post)) };
       for (const draft of metricDrafts) {
         if (draft.identity.role === "exposed") draft.did = didMeasure(draft, control, controls.map((c) => c.segment.key), settings);
       }
@@ -472,11 +542,15 @@ function indexCounts(
   input: LiftTableInput,
   metrics: readonly LiftTableMetric[],
   segments: readonly LiftTableSegment[],
-): Map<string, Counts> {
+): Map<string, Sample> {
   if (!Array.isArray(input.counts)) throw new RangeError(`${FN}: counts must be an array`);
+  const weightedCount = input.counts.filter((r) => r.weighted !== undefined).length;
+  if (weightedCount > 0 && weightedCount < input.counts.length) {
+    throw new RangeError(`${FN}: counts must all carry weighted shares or none (${weightedCount} of ${input.counts.length} do)`);
+  }
   const metricKeys = new Set(metrics.map((m) => m.key));
   const segmentKeys = new Set(segments.map((s) => s.key));
-  const index = new Map<string, Counts>();
+  const index = new Map<string, Sample>();
   input.counts.forEach((record, i) => {
     const where = `counts[${i}]`;
     if (!metricKeys.has(record.metric)) throw new RangeError(`${FN}: ${where}.metric "${String(record.metric)}" is not in metrics`);
@@ -490,9 +564,19 @@ function indexCounts(
     if (index.has(key)) {
       throw new RangeError(`${FN}: ${where} repeats metric "${record.metric}", segment "${record.segment}", wave "${record.wave}"`);
     }
-    index.set(key, { x: record.x, n: record.n });
+    index.set(key, record.weighted === undefined ? { x: record.x, n: record.n } : { x: record.x, n: record.n, weighted: checkedWeighted(record.weighted, record.n, where) });
   });
   return index;
+}
+
+function checkedWeighted(w: WeightedShare, n: number, where: string): WeightedShare {
+  const { p, se, nEff } = w ?? ({} as WeightedShare);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw new RangeError(`${FN}: ${where}.weighted.p must be in [0, 1], got ${String(p)}`);
+  if (typeof se !== "number" || !(se >= 0) || !Number.isFinite(se)) throw new RangeError(`${FN}: ${where}.weighted.se must be a finite number >= 0, got ${String(se)}`);
+  if (typeof nEff !== "number" || !(nEff > 0) || nEff > n * (1 + 1e-9)) {
+    throw new RangeError(`${FN}: ${where}.weighted.nEff must be in (0, n], got ${String(nEff)}`);
+  }
+  return { p, se, nEff };
 }
 
 function sum<T>(items: readonly T[], value: (item: T) => number): number {
@@ -555,6 +639,7 @@ export function decideVerdict(measure: Measure, adjustedPValue: number, familySi
 function segmentDraft(metric: string, metricLabel: string, part: Part, settings: Settings): Draft {
   const { pre, post, segment } = part;
   const role = segment.role ?? "exposed";
+  if (pre.weighted && post.weighted) return weightedSegmentDraft(metric, metricLabel, part, settings);
   const p1 = pre.x / pre.n;
   const p2 = post.x / post.n;
   const lift = segmentMeasure(pre, post);
@@ -573,6 +658,7 @@ function segmentDraft(metric: string, metricLabel: string, part: Part, settings:
     post: { x: post.x, n: post.n, p: p2, ...wilsonUnchecked(post.x, post.n, settings.z) },
     lift,
     liftInterval: "newcombe",
+    weighted: false,
     liftVariance: (p1 * (1 - p1)) / pre.n + (p2 * (1 - p2)) / post.n,
     terms: [
       { weight: 1, ...post },
@@ -581,6 +667,49 @@ function segmentDraft(metric: string, metricLabel: string, part: Part, settings:
     // power.prop.test assumes n per wave; Var(p2 - p1) is proportional to 1/n1 + 1/n2 = 2/n_h.
     harmonicN: 2 / (1 / pre.n + 1 / post.n),
     warnings: sampleWarnings(pre.n, post.n),
+    audience: role === "exposed" && segment.audienceSize !== undefined ? segment.audienceSize : null,
+    did: null,
+    familyKey: `${metric}:${role === "control" ? "control" : "segments"}`,
+  };
+}
+
+/**
+ * A weighted segment's row: the waves' raked shares, independent samples, so
+ * Var(p2 - p1) = se1^2 + se2^2; Wald interval and z-test (one method, so the verdict rules hold
+ * as for totals); planning and "enough data" from the effective sizes.
+ */
+function weightedSegmentDraft(metric: string, metricLabel: string, part: Part, settings: Settings): Draft {
+  const { pre, post, segment } = part;
+  const role = segment.role ?? "exposed";
+  const estimate = shareOf(post) - shareOf(pre);
+  const liftVariance = varianceOf(pre) + varianceOf(post);
+  const n1 = effectiveNOf(pre);
+  const n2 = effectiveNOf(post);
+  return {
+    identity: {
+      kind: "segment",
+      metric,
+      metricLabel,
+      segment: segment.key,
+      segmentLabel: segment.label ?? segment.key,
+      role,
+      totalMethod: null,
+      segments: [segment.key],
+    },
+    pre: weightedWave(pre, settings.z),
+    post: weightedWave(post, settings.z),
+    lift: {
+      ...waldMeasure(estimate, liftVariance),
+      sharesAt: (z) => ({ pre: waldShare(pre, z), post: waldShare(post, z) }),
+      probabilityOfRise: normalProbabilityPositive(estimate, liftVariance),
+      enoughData: Math.min(n1, n2) >= SMALL_N,
+    },
+    liftInterval: "wald",
+    weighted: true,
+    liftVariance,
+    terms: [],
+    harmonicN: 2 / (1 / n1 + 1 / n2),
+    warnings: sampleWarnings(Math.min(pre.n, n1), Math.min(post.n, n2)),
     audience: role === "exposed" && segment.audienceSize !== undefined ? segment.audienceSize : null,
     did: null,
     familyKey: `${metric}:${role === "control" ? "control" : "segments"}`,
@@ -602,17 +731,17 @@ function totalDraft(
   const respondents = sum(parts, (s) => s.pre.n + s.post.n);
   const weights = parts.map((s) => (byAudience ? (s.segment.audienceSize ?? 0) / audience : (s.pre.n + s.post.n) / respondents));
 
-  const wave = (pick: (s: Part) => Counts) => {
+  const weighted = parts.every((s) => s.pre.weighted && s.post.weighted);
+  const wave = (pick: (s: Part) => Sample) => {
     let p = 0;
     let variance = 0;
     let inverseEffectiveN = 0;
     parts.forEach((part, i) => {
       const w = weights[i]!;
       const c = pick(part);
-      const ps = c.x / c.n;
-      p += w * ps;
-      variance += (w * w * ps * (1 - ps)) / c.n;
-      inverseEffectiveN += (w * w) / c.n;
+      p += w * shareOf(c);
+      variance += w * w * varianceOf(c);
+      inverseEffectiveN += (w * w) / effectiveNOf(c);
     });
     return { p, variance, effectiveN: 1 / inverseEffectiveN };
   };
@@ -631,9 +760,10 @@ function totalDraft(
     upper: w.p + z * Math.sqrt(w.variance),
   });
   const clip = (v: number): number => Math.min(1, Math.max(0, v));
-  const waveEstimate = (counts: Counts, w: { p: number; variance: number }): WaveEstimate => {
+  const waveEstimate = (counts: Counts, w: { p: number; variance: number; effectiveN: number }): WaveEstimate => {
     const l = limits(w, settings.z);
-    return { x: counts.x, n: counts.n, p: w.p, lower: clip(l.lower), upper: clip(l.upper) };
+    const base = { x: counts.x, n: counts.n, p: w.p, lower: clip(l.lower), upper: clip(l.upper) };
+    return weighted ? { ...base, nEff: w.effectiveN, designEffect: counts.n / w.effectiveN } : base;
   };
   const warnings = sampleWarnings(pooledPre.n, pooledPost.n);
   if (!byAudience && withSize.length > 0) warnings.push("audience_size_missing");
@@ -654,10 +784,11 @@ function totalDraft(
     lift: {
       ...waldMeasure(post.p - pre.p, liftVariance),
       sharesAt: (z) => ({ pre: limits(pre, z), post: limits(post, z) }),
-      probabilityOfRise: posteriorProbabilityPositive(terms),
-      enoughData: Math.min(pooledPre.n, pooledPost.n) >= SMALL_N,
+      probabilityOfRise: weighted ? normalProbabilityPositive(post.p - pre.p, liftVariance) : posteriorProbabilityPositive(terms),
+      enoughData: Math.min(weighted ? Math.min(pre.effectiveN, post.effectiveN) : Infinity, pooledPre.n, pooledPost.n) >= SMALL_N,
     },
     liftInterval: "wald",
+    weighted,
     liftVariance,
     terms,
     harmonicN: 2 / (1 / pre.effectiveN + 1 / post.effectiveN),
@@ -675,27 +806,29 @@ function totalDraft(
  */
 function didMeasure(
   draft: Draft,
-  control: { pre: Counts; post: Counts },
+  control: { pre: Sample; post: Sample },
   controlSegments: string[],
   settings: Settings,
 ): NonNullable<Draft["did"]> {
-  const c1 = control.pre.x / control.pre.n;
-  const c2 = control.post.x / control.post.n;
-  const controlVariance = (c1 * (1 - c1)) / control.pre.n + (c2 * (1 - c2)) / control.post.n;
+  const c1 = shareOf(control.pre);
+  const c2 = shareOf(control.post);
+  const controlVariance = varianceOf(control.pre) + varianceOf(control.post);
   const wald = waldMeasure(draft.lift.estimate - (c2 - c1), draft.liftVariance + controlVariance);
   const unadjusted = wald.intervalAt(settings.z);
-  const trend = newcombeDiffUnchecked(control.pre.x, control.pre.n, control.post.x, control.post.n, settings.z);
+  const weighted = draft.weighted && control.pre.weighted !== undefined && control.post.weighted !== undefined;
+  const trend = weighted
+    ? waldMeasure(c2 - c1, controlVariance).intervalAt(settings.z)
+    : newcombeDiffUnchecked(control.pre.x, control.pre.n, control.post.x, control.post.n, settings.z);
   const se = Math.sqrt(draft.liftVariance + controlVariance);
+  const probabilityOfRise = weighted
+    ? normalProbabilityPositive(wald.estimate, draft.liftVariance + controlVariance)
+    : posteriorProbabilityPositive([...draft.terms, { weight: -1, ...control.post }, { weight: 1, ...control.pre }]);
   return {
     measure: {
       ...wald,
       sharesAt: draft.lift.sharesAt,
-      probabilityOfRise: posteriorProbabilityPositive([
-        ...draft.terms,
-        { weight: -1, ...control.post },
-        { weight: 1, ...control.pre },
-      ]),
-      enoughData: draft.lift.enoughData && Math.min(control.pre.n, control.post.n) >= SMALL_N,
+      probabilityOfRise,
+      enoughData: draft.lift.enoughData && Math.min(effectiveNOf(control.pre), effectiveNOf(control.post)) >= SMALL_N,
     },
     info: {
       controlSegments,
@@ -774,6 +907,7 @@ function finishRow(draft: Draft, adjustedPValue: number, familySize: number, set
     ...draft.identity,
     pre: draft.pre,
     post: draft.post,
+    weighted: draft.weighted,
     absoluteLift: { estimate: draft.lift.estimate, lower: liftEstimate.lower, upper: liftEstimate.upper },
     liftInterval: draft.liftInterval,
     pValue: draft.lift.pValue,
