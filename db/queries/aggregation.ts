@@ -228,3 +228,51 @@ export function countCompletedByWave(db: Executor, waveIds: readonly number[]) {
     .groupBy(responses.waveId)
     .all();
 }
+
+/** One respondent in a metric's base: which wave and segment, and whether they count as aware. */
+export interface MetricOutcome {
+  responseId: number;
+  waveId: number;
+  segmentId: number;
+  /** 1 aware, 0 not: the respondent's contribution to x of countMetricBases. */
+  y: 0 | 1;
+}
+
+/**
+ * The respondents of a metric's base one by one, by the rules of countMetricBases (answered the
+ * question, an open answer non-empty, no decoy picked): per wave and segment their count is n and
+ * the sum of y is x. Weighting needs them one by one; the plain counts never do.
+ */
+export function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: CountFilter): MetricOutcome[] {
+  if (filter.waveIds.length === 0) return [];
+  const positive = m.positive.length === 0 ? sql`0` : positiveAnswer(m);
+  const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
+  const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
+  const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
+  const rows = db
+    .select({
+      responseId: answers.responseId,
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      aware: sql<number>`max(CASE WHEN ${positive} THEN 1 ELSE 0 END)`,
+      decoy: sql<number>`max(CASE WHEN ${decoy} THEN 1 ELSE 0 END)`,
+    })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(and(eq(answers.questionId, m.questionId), eligible(filter), ...answered))
+    .groupBy(answers.responseId)
+    .orderBy(answers.responseId)
+    .all();
+  return rows.filter((r) => r.decoy === 0).map((r) => ({ responseId: r.responseId, waveId: r.waveId, segmentId: r.segmentId, y: r.aware ? 1 : 0 }));
+}
+
+/** Each response's chosen option id per single-choice question (profile questions), for the given waves. */
+export function listChoices(db: Executor, questionIds: readonly number[], filter: CountFilter): Array<{ responseId: number; questionId: number; optionId: number }> {
+  if (filter.waveIds.length === 0 || questionIds.length === 0) return [];
+  return db
+    .select({ responseId: answers.responseId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}` })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
+    .all();
+}
