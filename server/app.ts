@@ -27,6 +27,7 @@ import { plannerRoutes } from "./routes/planner.js";
 import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
 import { waveRoutes } from "./routes/waves.js";
+import { weightingRoutes } from "./routes/weighting.js";
 
 const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
 
@@ -114,6 +115,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(waveRoutes(db, config.baseUrl));
   web.use(resultRoutes(db, config.baseUrl));
   web.use(audienceRoutes(db));
+  web.use(weightingRoutes(db));
   web.use(qualityRoutes(db));
   web.use(adminRoutes(db));
   web.use(accountRoutes(db));
