@@ -261,6 +261,11 @@ export const questions = sqliteTable(
     metricExclude: text("metric_exclude", { mode: "json" }).$type<string[]>(),
     /** The questionnaire starts a new page after this question (a page break element). */
     pageBreakAfter: integer("page_break_after", { mode: "boolean" }).notNull().default(false),
+    /**
+     * A profile variable (gender, age group): a single-choice question used to weight each wave to
+     * its segment's population margins and to break results down. Never a metric.
+     */
+    profile: integer("profile", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     uniqueIndex("questions_study_key_unique").on(t.studyId, t.key),
@@ -559,6 +564,45 @@ export const audiencePoints = sqliteTable(
   ],
 );
 
+// ---------------------------------------------------------------- weighting targets
+
+/**
+ * Population margins of a segment (DESIGN.md "Weighting"): the share of each level of a profile
+ * variable, e.g. 58 % women among the community's subscribers, as its statistics publish them.
+ * `wave_id` null: the margins apply to every wave of the study unless a wave has its own.
+ * Levels are option keys (stable while options are edited; ids are not). The shares of one
+ * (segment, wave, variable) sum to 1; server/domain/margins.ts checks that before anything is written.
+ */
+export const profileMargins = sqliteTable(
+  "profile_margins",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    waveId: integer("wave_id").references(() => waves.id, { onDelete: "cascade" }),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    /** A profile question of the study. */
+    questionId: integer("question_id")
+      .notNull()
+      .references(() => questions.id, { onDelete: "cascade" }),
+    optionKey: text("option_key").notNull(),
+    share: real("share").notNull(),
+  },
+  (t) => [
+    uniqueIndex("profile_margins_unique").on(t.studyId, t.waveId, t.segmentId, t.questionId, t.optionKey),
+    // NULLs are distinct in a unique index: the study-wide rows (no wave) need an index of their own.
+    uniqueIndex("profile_margins_study_wide_unique")
+      .on(t.studyId, t.segmentId, t.questionId, t.optionKey)
+      .where(sql`${t.waveId} IS NULL`),
+    index("profile_margins_question_idx").on(t.questionId),
+    check("profile_margins_share_check", sql`${t.share} >= 0 AND ${t.share} <= 1`),
+  ],
+);
+
+export type ProfileMargin = typeof profileMargins.$inferSelect;
 export type AudiencePoint = typeof audiencePoints.$inferSelect;
 export type Team = typeof teams.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;

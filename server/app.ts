@@ -28,6 +28,7 @@ import { questionRoutes } from "./routes/questions.js";
 import { studyRoutes } from "./routes/studies.js";
 import { teamRoutes } from "./routes/teams.js";
 import { waveRoutes } from "./routes/waves.js";
+import { weightingRoutes } from "./routes/weighting.js";
 
 const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
 
@@ -115,6 +116,7 @@ export function createApp({ db, config }: AppDeps): Express {
   web.use(waveRoutes(db, config.baseUrl));
   web.use(resultRoutes(db, config.baseUrl));
   web.use(audienceRoutes(db));
+  web.use(weightingRoutes(db));
   web.use(qualityRoutes(db));
   web.use(adminRoutes(db));
   web.use(teamRoutes(db));

@@ -28,6 +28,8 @@ export interface NewQuestion {
   metricExclude?: string[] | null;
   /** Absent keeps what is stored (an edit that does not touch the break). */
   pageBreakAfter?: boolean;
+  /** A profile variable (single-choice, never a metric): weighting and breakdowns. */
+  profile?: boolean;
   options: NewOption[];
 }
 

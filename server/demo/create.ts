@@ -13,6 +13,8 @@ import { closeWave, createStudyFromDefinition, openWave } from "../services/stud
 import {
   AUDIENCE,
   CAMPAIGN,
+  DEMO_MARGINS,
+  DEMO_SEGMENTS,
   DEMO_TARGET,
   DEMO_WAVES,
   generateDemoData,
@@ -81,7 +83,11 @@ export function demoDefinition(locale: Locale) {
   });
   // Respondents write the brand in Latin and Cyrillic letters: both count for unaided awareness.
   const questions = def.questions.map((q) => (q.key === "unaided" && q.metric ? { ...q, metric: { ...q.metric, match: DEMO_ALIASES } } : q));
-  return { ...def, questions, pageSize: 3, campaignCost: CAMPAIGN[locale].cost, currency: CAMPAIGN[locale].currency };
+  // Each segment's age and gender mix, as its community statistics publish it: the weighting targets for every wave.
+  const margins = DEMO_SEGMENTS.flatMap((segment) =>
+    (["gender", "age_group"] as const).map((variable) => ({ segment, wave: null, variable, shares: { ...DEMO_MARGINS[segment][variable] } })),
+  );
+  return { ...def, questions, margins, pageSize: 3, campaignCost: CAMPAIGN[locale].cost, currency: CAMPAIGN[locale].currency };
 }
 
 /** Answer rows of one response, as the survey's validation produces them. */

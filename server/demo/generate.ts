@@ -107,6 +107,55 @@ const PARTIAL_SHARE = 0.05;
 const OTHER_LOCALE_SHARE = 0.18;
 const FEEDBACK_SHARE = 0.4;
 
+/** The two profile questions of the template and their levels (option keys, prefer_not aside). */
+export const GENDERS = ["female", "male"] as const;
+export const AGE_GROUP_KEYS = ["age_18_24", "age_25_34", "age_35_44", "age_45_54", "age_55_plus"] as const;
+type Shares<K extends string> = Record<K, number>;
+export interface ProfileMix {
+  gender: Shares<(typeof GENDERS)[number]>;
+  age_group: Shares<(typeof AGE_GROUP_KEYS)[number]>;
+}
+const mix = (female: number, ages: [number, number, number, number, number]): ProfileMix => ({
+  gender: { female, male: Math.round((1 - female) * 1000) / 1000 },
+  age_group: Object.fromEntries(AGE_GROUP_KEYS.map((k, i) => [k, ages[i]!])) as ProfileMix["age_group"],
+});
+
+/**
+ * Each segment's population, as its community statistics would publish it: the weighting targets
+ * the demo study carries (for all waves).
+ */
+export const DEMO_MARGINS: Record<DemoSegment, ProfileMix> = {
+  subscribers: mix(0.62, [0.18, 0.34, 0.26, 0.14, 0.08]),
+  active_unsubscribed: mix(0.55, [0.22, 0.33, 0.24, 0.13, 0.08]),
+  inactive: mix(0.52, [0.12, 0.22, 0.24, 0.2, 0.22]),
+};
+
+/**
+ * Who answered, per segment and wave: near the population, as links reach it, except that the
+ * post wave of the subscribers drew younger women (the campaign's posts were shared among them),
+ * so the two waves of that segment differ in profile and weighting has something to correct.
+ */
+export const RESPONDENT_MIX: Record<DemoWaveKind, Record<DemoSegment, ProfileMix>> = {
+  pre: {
+    subscribers: mix(0.64, [0.2, 0.35, 0.25, 0.13, 0.07]),
+    active_unsubscribed: mix(0.56, [0.25, 0.34, 0.22, 0.12, 0.07]),
+    inactive: mix(0.53, [0.1, 0.2, 0.25, 0.22, 0.23]),
+  },
+  post: {
+    subscribers: mix(0.73, [0.31, 0.38, 0.18, 0.09, 0.04]),
+    active_unsubscribed: mix(0.56, [0.24, 0.35, 0.22, 0.12, 0.07]),
+    inactive: mix(0.52, [0.11, 0.2, 0.24, 0.22, 0.23]),
+  },
+};
+/** Profile questions are optional: some prefer not to say, a few skip the question. */
+const PREFER_NOT_SHARE = 0.03;
+const SKIP_PROFILE_SHARE = 0.02;
+/**
+ * The profile answers come from a stream of their own, drawn after everything else: the seed's
+ * other answers (and so DEFAULT_SEED's results) are the same as before profile questions existed.
+ */
+const PROFILE_STREAM = 0x9f1e_2b37;
+
 /** Answers by question key, as the survey stores them: option keys, scale values, texts. */
 export type DemoAnswers = {
   unaided: string;
@@ -118,6 +167,9 @@ export type DemoAnswers = {
   consideration?: number;
   attention?: string;
   feedback?: string;
+  /** Profile questions (optional: absent when skipped, on partial responses too). */
+  gender?: string;
+  age_group?: string;
 };
 
 export interface DemoResponse {
@@ -291,7 +343,27 @@ export function generateDemoData(seed: number, studyLocale: Locale): DemoData {
     }
     data[wave].sort((a, b) => a.at - b.at);
   }
+  // Completed respondents reached the last page, the profile questions.
+  const p = seededRandom((seed ^ PROFILE_STREAM) >>> 0);
+  for (const wave of DEMO_WAVES) {
+    for (const response of data[wave]) {
+      if (response.status !== "completed") continue;
+      const shares = RESPONDENT_MIX[wave][response.segment];
+      const gender = profileAnswer(p, GENDERS, shares.gender);
+      const age = profileAnswer(p, AGE_GROUP_KEYS, shares.age_group);
+      if (gender) response.answers.gender = gender;
+      if (age) response.answers.age_group = age;
+    }
+  }
   return data;
+}
+
+/** One optional profile answer: a level by the mix, "prefer not to say", or nothing. */
+function profileAnswer<K extends string>(r: Random, levels: readonly K[], shares: Shares<K>): string | undefined {
+  const u = r.next();
+  if (u < SKIP_PROFILE_SHARE) return undefined;
+  if (u < SKIP_PROFILE_SHARE + PREFER_NOT_SHARE) return "prefer_not";
+  return levels[r.weighted(levels.map((l) => shares[l]))]!;
 }
 
 export interface TrueLift {

@@ -1,4 +1,5 @@
-import type { Segment, Study } from "../../db/schema.js";
+import type { ProfileMargin, Segment, Study } from "../../db/schema.js";
+import { toMarginEntries, type MarginEntry } from "./margins.js";
 import type { SurveyQuestion } from "./questionnaire.js";
 import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from "./study-definition.js";
 
@@ -6,8 +7,11 @@ import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from ".
  * The study definition of a stored study: what "export", "duplicate" and the API return.
  * Importing it again gives the same questionnaire and settings (tested round trip). A page
  * break is written as its own element after its question (none after the last: it ends nothing).
+ * `margins` given, the weighting targets for every wave come along (`margins`, when there are
+ * any); a wave's own targets do not: a definition has no waves.
  */
-export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[]): StudyDefinitionJson {
+export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[], margins: readonly ProfileMargin[] = []): StudyDefinitionJson {
+  const entries = studyWideMargins(segments, questions, margins);
   return {
     name: study.name,
     brand: study.brand,
@@ -24,7 +28,24 @@ export function toDefinition(study: Study, segments: readonly Segment[], questio
     questions: questions.flatMap((q, i) =>
       q.pageBreakAfter && i < questions.length - 1 ? [questionToDefinition(q), { type: PAGE_BREAK }] : [questionToDefinition(q)],
     ),
+    ...(entries.length ? { margins: entries } : {}),
   };
+}
+
+/**
+ * Margins for every wave as definition entries, in the order of segments, questions and options
+ * (not of writing), so the same targets always export the same way.
+ */
+export function studyWideMargins(segments: readonly Segment[], questions: readonly SurveyQuestion[], margins: readonly ProfileMargin[]): MarginEntry[] {
+  const segmentAt = new Map(segments.map((s, i) => [s.id, i]));
+  const questionAt = new Map(questions.map((q, i) => [q.id, i]));
+  const optionAt = (m: ProfileMargin) => questions[questionAt.get(m.questionId)!]!.options.findIndex((o) => o.key === m.optionKey);
+  const rows = margins
+    .filter((m) => m.waveId === null && segmentAt.has(m.segmentId) && questionAt.has(m.questionId))
+    .sort((a, b) => segmentAt.get(a.segmentId)! - segmentAt.get(b.segmentId)! || questionAt.get(a.questionId)! - questionAt.get(b.questionId)! || optionAt(a) - optionAt(b));
+  return toMarginEntries(
+    rows.map((m) => ({ segment: segments[segmentAt.get(m.segmentId)!]!.key, wave: null, variable: questions[questionAt.get(m.questionId)!]!.key, level: m.optionKey, share: m.share })),
+  );
 }
 
 export function questionToDefinition(q: SurveyQuestion): QuestionDefinition {
@@ -52,6 +73,7 @@ export function questionToDefinition(q: SurveyQuestion): QuestionDefinition {
     if (q.scaleMaxLabel) def.maxLabel = q.scaleMaxLabel;
   }
   if (q.maxLength !== null) def.maxLength = q.maxLength;
+  if (q.profile) def.profile = true;
   if (q.metricName) {
     def.metric = { name: q.metricName };
     if (q.metricPositive) def.metric.positive = q.metricPositive;

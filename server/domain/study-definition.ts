@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES } from "../../db/schema.js";
 import { translator, type Translate } from "../i18n/index.js";
+import { cellsFromEntries, marginEntry, marginErrorMessage, MARGINS_MAX_CELLS, validateMargins, type MarginError } from "./margins.js";
+import { defaultSegments } from "./segments.js";
 
 /**
  * The study definition (DESIGN.md "Study definition"): the JSON researchers import and export
@@ -68,11 +70,19 @@ export const questionDefinition = z
     maxLabel: localizedText.optional(),
     maxLength: z.number().int().min(1).max(MAX_TEXT_ANSWER).optional(),
     metric: metricDefinition.optional(),
+    /**
+     * A profile variable (gender, age group): used to weight waves and break results down. Only a
+     * single-choice question, and never a metric. Absent means false (and export omits false).
+     */
+    profile: z.boolean().optional(),
   })
   .strict()
   .superRefine((q, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
     const choice = q.type === "single" || q.type === "multi";
+    // Messages are i18n keys (definitionErrors and the builder translate them).
+    if (q.profile && q.type !== "single") issue(["profile"], "weighting.definition.profileNotSingle");
+    else if (q.profile && q.metric) issue(["profile"], "weighting.definition.profileMetric");
     if (choice) {
       if (!q.options || q.options.length < 2) issue(["options"], "a choice question needs at least 2 options");
       const seen = new Set<string>();
@@ -202,9 +212,28 @@ export const studyDefinition = z
     timeZone: z.string().refine(isTimeZone, "must be an IANA time zone, e.g. Europe/Moscow").nullable().optional(),
     targetLift: z.number().gt(0, "must be a fraction above 0, e.g. 0.05 for 5 pp").lt(1, "must be a fraction below 1, e.g. 0.05 for 5 pp").nullable().optional(),
     questions: questionList,
+    /**
+     * Population margins for every wave (weighting targets), as the Weighting page's JSON writes
+     * them (server/domain/margins.ts). A definition has no waves, so no entry names one.
+     */
+    margins: z.array(marginEntry).max(MARGINS_MAX_CELLS, "safety.import.tooManyValues").optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.margins?.length) {
+      const checked = validateMargins(cellsFromEntries(d.margins), {
+        segments: (d.segments ?? defaultSegments()).map((s) => s.key),
+        waves: null,
+        questions: d.questions.map((q) => ({ key: q.key, profile: q.profile === true, options: (q.options ?? []).map((o) => o.key) })),
+      });
+      if (!checked.ok) {
+        for (const error of checked.errors) {
+          const at = error.at?.kind === "entry" ? error.at : null;
+          const path = at ? ["margins", at.entry - 1, ...(at.level !== undefined ? ["shares", at.level] : [])] : ["margins"];
+          ctx.addIssue({ code: "custom", path, message: `weighting.errors.${error.code}`, params: { marginError: error } });
+        }
+      }
+    }
     const unique = (list: Array<{ key: string }>, path: string, what: string) => {
       const seen = new Set<string>();
       list.forEach((item, i) => {
@@ -224,7 +253,14 @@ export type QuestionDefinition = z.output<typeof questionDefinition>;
 export type StudyDefinitionJson = z.input<typeof studyDefinition>;
 
 /** A message that is an i18n key ("safety.import.tooManyAliases"), translated with its bound. */
-const MESSAGE_KEY = /^safety\.[\w.]+$/;
+export const MESSAGE_KEY = /^(safety|weighting)\.[\w.]+$/;
+
+/** An issue's message in the reader's language: i18n keys translated (with their bound, or the margin error they carry). */
+export function issueMessage(i: z.core.$ZodIssue, t: Translate): string {
+  const marginError = (i as { params?: { marginError?: MarginError } }).params?.marginError;
+  if (marginError) return marginErrorMessage(marginError, t, false);
+  return MESSAGE_KEY.test(i.message) ? t(i.message, { max: "maximum" in i ? Number(i.maximum) : undefined }) : i.message;
+}
 
 /**
  * Definition errors as `{ path: "questions[2].options[0].key", message }`, for import screens and
@@ -234,8 +270,7 @@ export function definitionErrors(error: z.ZodError, t: Translate = translator("e
   return error.issues.flatMap((i) => {
     // An unknown key is reported at the key itself, so the path points at what to remove.
     const paths = i.code === "unrecognized_keys" ? i.keys.map((k) => [...i.path, k]) : [i.path];
-    const message =
-      i.code === "unrecognized_keys" ? "unknown field" : MESSAGE_KEY.test(i.message) ? t(i.message, { max: "maximum" in i ? Number(i.maximum) : undefined }) : i.message;
+    const message = i.code === "unrecognized_keys" ? "unknown field" : issueMessage(i, t);
     return paths.map((p) => ({ path: jsonPath(p), message }));
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LOCALES } from "../../db/schema.js";
+import { PREFER_NOT_KEY } from "./margins.js";
 import { PAGE_BREAK, studyDefinition, type StudyDefinition } from "./study-definition.js";
 import { normalizeText } from "./text-coding.js";
 
@@ -9,12 +10,22 @@ import { normalizeText } from "./text-coding.js";
  * unaided awareness (text, coded by aliases) alone on the first page, aided awareness (multi,
  * rotated, "none of these"), knowledge of the advantages (with a decoy), ad recall in social
  * networks (after awareness: asking about the brand's ads names it), favorability and
- * consideration (1–5, top-2-box), one attention check, and open feedback.
+ * consideration (1–5, top-2-box), one attention check, open feedback, and last, on a page of
+ * their own, two optional profile questions for weighting and breakdowns (gender, age group).
  *
  * Nothing before the aided list names the brand, the title respondents see included (a neutral
  * one from the category). Russian sentences quote the brand after a generic noun ("бренд
  * «Бодрость»") so the name never has to be declined.
  */
+
+/** Age groups of the template, as community statistics commonly publish them: option key, Russian, English. */
+export const AGE_GROUPS = [
+  ["age_18_24", "18–24", "18–24"],
+  ["age_25_34", "25–34", "25–34"],
+  ["age_35_44", "35–44", "35–44"],
+  ["age_45_54", "45–54", "45–54"],
+  ["age_55_plus", "55 и старше", "55 or older"],
+] as const;
 
 export const MAX_COMPETITORS = 8;
 export const MAX_ADVANTAGES = 6;
@@ -161,6 +172,33 @@ export function brandLiftTemplate(raw: TemplateInput): StudyDefinition {
         required: false,
         maxLength: 2000,
         text: both(`Что бы вы изменили в бренде ${q}?`, `What would you change about ${brand}?`),
+      },
+      // The profile of the respondent, last and on a page of its own: asked first, it would colour
+      // the answers after it, and whoever stops early leaves the metrics answered. Optional, with
+      // "prefer not to say"; each wave is weighted to the segment's known shares of these answers.
+      { type: PAGE_BREAK },
+      {
+        key: "gender",
+        type: "single",
+        required: false,
+        profile: true,
+        text: both("Ваш пол", "Your gender"),
+        options: [
+          { key: "female", text: both("Женский", "Female") },
+          { key: "male", text: both("Мужской", "Male") },
+          { key: PREFER_NOT_KEY, text: both("Предпочитаю не отвечать", "Prefer not to say") },
+        ],
+      },
+      {
+        key: "age_group",
+        type: "single",
+        required: false,
+        profile: true,
+        text: both("Сколько вам лет?", "How old are you?"),
+        options: [
+          ...AGE_GROUPS.map(([key, ru, en]) => ({ key, text: both(ru, en) })),
+          { key: PREFER_NOT_KEY, text: both("Предпочитаю не отвечать", "Prefer not to say") },
+        ],
       },
     ],
   });

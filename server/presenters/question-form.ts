@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { QuestionOption } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
+import { issueMessage, MESSAGE_KEY } from "../domain/study-definition.js";
 
 import type { Translate } from "../i18n/index.js";
 
@@ -98,6 +99,8 @@ export function questionFromForm(body: Body): Record<string, unknown> {
     if (max !== undefined) def["maxLength"] = max;
   }
   if (metric) def["metric"] = metric;
+  // Only a tick sets it: an untouched box leaves the definition as it was (no "profile": false).
+  if (ticked(body, "profile")) def["profile"] = true;
   return def;
 }
 
@@ -134,6 +137,8 @@ export interface QuestionFormValues {
   metric_match: string;
   /** A new page starts after this question (kept apart from the definition: it is an element of the list). */
   page_break_after: boolean;
+  /** A profile variable (weighting and breakdowns). */
+  profile: boolean;
   options: OptionRow[];
 }
 
@@ -173,6 +178,7 @@ export function formFromQuestion(q: SurveyQuestion | undefined): QuestionFormVal
     metric_positive: q?.type === "scale" ? (q.metricPositive ?? []).join(", ") : "",
     metric_match: (q?.metricMatch ?? []).join("\n"),
     page_break_after: q?.pageBreakAfter ?? false,
+    profile: q?.profile ?? false,
     options: [...(q?.options ?? []).map(row), ...Array.from({ length: BLANK_OPTION_ROWS }, blankRow)],
   };
 }
@@ -217,6 +223,7 @@ export function formFromBody(body: Body): QuestionFormValues {
     metric_positive: keep("metric_positive"),
     metric_match: keep("metric_match"),
     page_break_after: pageBreakFromForm(body),
+    profile: ticked(body, "profile"),
     options,
   };
 }
@@ -252,12 +259,15 @@ export function formErrors(issues: readonly z.core.$ZodIssue[], t: Translate): R
     } else if (head === "maxLength") {
       field = "max_length";
       message = t("validation.number");
+    } else if (head === "profile") {
+      field = "profile";
+      message = issueMessage(issue, t);
     } else {
       field = String(head ?? "type");
       message = t("validation.oneOf");
     }
-    // The definition's bounds name their own message (safety.import.*), with the bound.
-    if (/^safety\.[\w.]+$/.test(issue.message)) message = t(issue.message, { max: "maximum" in issue ? Number(issue.maximum) : undefined });
+    // Messages that are i18n keys (the bounds: safety.import.*, with the bound; profile rules: weighting.*) are translated.
+    if (MESSAGE_KEY.test(issue.message)) message = issueMessage(issue, t);
     if (!Object.hasOwn(errors, field)) errors[field] = message;
   }
   return errors;

@@ -2,12 +2,14 @@ import express, { Router, type Request } from "express";
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { findWave, listWaves } from "../../db/queries/fieldwork.js";
+import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
 import type { Study, Wave } from "../../db/schema.js";
 import type { Config } from "../config.js";
 import type { Translate } from "../i18n/index.js";
 import { toDefinition } from "../domain/definition-export.js";
+import { cellsFromDocument, marginErrorMessage, type MarginError } from "../domain/margins.js";
 import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
@@ -17,6 +19,7 @@ import { chooseTeam } from "../services/teams.js";
 import { addPersonalLinks, addWave, close, linkUrl, MAX_PERSONAL_LINKS, open, progressJson, waveInput, waveStatus } from "../services/fieldwork.js";
 import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
+import { importMargins, marginsDocumentOf } from "../services/weighting.js";
 
 /** Body of `POST /api/waves/:id/links`: only personal links are made on demand (open ones come with opening). */
 const personalLinksInput = z
@@ -36,6 +39,21 @@ function detailsByPath(error: z.ZodError, t?: Translate): Record<string, string>
   const details: Record<string, string> = Object.create(null);
   for (const { path, message } of definitionErrors(error, t)) {
     const key = path || "(root)";
+    details[key] = Object.hasOwn(details, key) ? `${details[key]}; ${message}` : message;
+  }
+  return details;
+}
+
+/**
+ * Margin errors by JSON path of the body ("margins[1].shares.female", "margins[0]", "(root)"),
+ * each message naming its entry as the Weighting page does; several for one path are joined.
+ */
+function marginErrorDetails(errors: readonly MarginError[], t: Translate): Record<string, string> {
+  const details: Record<string, string> = Object.create(null);
+  for (const e of errors) {
+    const at = e.at?.kind === "entry" ? e.at : null;
+    const key = at ? `margins[${at.entry - 1}]${at.level !== undefined ? `.shares.${at.level}` : ""}` : "(root)";
+    const message = marginErrorMessage(e, t);
     details[key] = Object.hasOwn(details, key) ? `${details[key]}; ${message}` : message;
   }
   return details;
@@ -117,7 +135,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   router.get("/studies/:id", requireRole("viewer"), (req, res) => {
     const study = studyParam(db, req);
-    const definition = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    const definition = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
     res.json({
       id: study.id,
       status: study.status,
@@ -150,6 +168,22 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     const study = studyParam(db, req);
     const secret = rotateSigningSecret(db, study, req.user!.id, "api");
     res.json(signingGuide({ signingSecret: secret }));
+  });
+
+  // ------------------------------------------------------------ weighting targets
+  // The same document both ways: what GET returns, POST takes back. POST replaces the margins of
+  // every (segment, wave) it names, all or nothing (422 `invalid_margins`, details by JSON path).
+
+  router.get("/studies/:id/margins", requireRole("viewer"), (req, res) => {
+    res.json(marginsDocumentOf(db, studyParam(db, req).id));
+  });
+
+  router.post("/studies/:id/margins", requireRole("researcher"), (req, res) => {
+    const study = studyParam(db, req);
+    const parsed = cellsFromDocument(req.body);
+    const result = parsed.ok ? importMargins(db, study, parsed.cells, req.user!.id, { format: "json", via: "api" }) : parsed;
+    if (!result.ok) throw new HttpError(422, "invalid_margins", "validation", marginErrorDetails(result.errors, req.t));
+    res.json({ imported: result.rows, removed: result.removed, ...marginsDocumentOf(db, study.id) });
   });
 
   // -------------------------------------------------------------------- waves

@@ -8,6 +8,7 @@ import { can, requireRole } from "../middleware/auth.js";
 import { primingWarnings, respondentTitle } from "../presenters/priming.js";
 import { formErrors, formFromBody, formFromQuestion, pageBreakFromForm, questionFromForm, type QuestionFormValues } from "../presenters/question-form.js";
 import { questionViews } from "../presenters/survey.js";
+import { profileWarnings } from "../presenters/weighting.js";
 import { addQuestion, DuplicateKeyError, deleteQuestion, isFrozen, moveQuestion, saveQuestion, setPageBreak } from "../services/questionnaire-edit.js";
 import { newFormToken, optionOrders, type SurveyPage } from "../services/respond.js";
 import { studyFrom } from "./studies.js";
@@ -30,6 +31,7 @@ export function questionRoutes(db: Db, secret: string): Router {
       study,
       questions,
       warnings: primingWarnings(study, questions, req.t, req.locale),
+      profileWarnings: profileWarnings(study.defaultLocale, questions, req.t, req.locale),
       isUnaided,
       frozen: isFrozen(db, study.id),
       canEdit: can(req, "researcher"),

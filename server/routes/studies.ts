@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
+import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, studyHasOpenedWave, updateStudy } from "../../db/queries/studies.js";
 import { LOCALES, SEGMENT_ROLES, type Locale, type Study } from "../../db/schema.js";
@@ -227,14 +228,14 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/export.json", (req, res) => {
     const study = studyFrom(db, req);
-    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
     recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
     res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
   });
 
   router.post("/studies/:studyId/duplicate", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id));
+    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
     const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
     recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);

@@ -1,5 +1,6 @@
 import type { Db, Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
+import { deleteQuestionMargins } from "../../db/queries/margins.js";
 import {
   deleteQuestionById,
   insertQuestions,
@@ -34,7 +35,10 @@ export class DuplicateKeyError extends HttpError {
   }
 }
 
-/** Everything about a question except its wording: two questions with equal structure measure the same thing. */
+/**
+ * Everything about a question except its wording: two questions with equal structure measure the
+ * same thing. Being a profile variable is structure too: pre and post are weighted by the same variables.
+ */
 export function structureOf(q: QuestionDefinition): string {
   return JSON.stringify({
     key: q.key,
@@ -45,6 +49,7 @@ export function structureOf(q: QuestionDefinition): string {
     max: q.max ?? null,
     maxLength: q.maxLength ?? null,
     metric: q.metric ?? null,
+    profile: q.profile === true,
     options: (q.options ?? []).map((o) => [o.key, o.exclusive, o.pinned, o.attentionCheck]),
   });
 }
@@ -95,7 +100,17 @@ export function saveQuestion(
         throw new DuplicateKeyError(parsed.key);
       }
       replaceQuestion(tx, current.id, { ...questionFromDefinition(parsed), pageBreakAfter: breakAfter });
-      recordAudit(tx, { userId: actorId, action: "question.edit", entityType: "study", entityId: studyId, details: { key, newKey: parsed.key } });
+      // Weighting targets describe the variable as it was: no longer a profile question, or other
+      // levels, and they would no longer add up (levels are option keys; a renamed key is another level).
+      const sameLevels = JSON.stringify(current.options.map((o) => o.key).sort()) === JSON.stringify((parsed.options ?? []).map((o) => o.key).sort());
+      const marginsRemoved = parsed.profile === true && sameLevels ? 0 : deleteQuestionMargins(tx, current.id);
+      recordAudit(tx, {
+        userId: actorId,
+        action: "question.edit",
+        entityType: "study",
+        entityId: studyId,
+        details: { key, newKey: parsed.key, ...(marginsRemoved ? { marginsRemoved } : {}) },
+      });
       return "structure";
     }
     if (JSON.stringify(before) === JSON.stringify(parsed)) return "none";

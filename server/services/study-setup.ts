@@ -3,9 +3,11 @@ import { nanoid } from "nanoid";
 import type { Db, Executor } from "../../db/client.js";
 import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
-import { insertQuestions, type NewQuestion } from "../../db/queries/questionnaire.js";
+import { replaceMargins } from "../../db/queries/margins.js";
+import { insertQuestions, loadQuestionnaire, type NewQuestion } from "../../db/queries/questionnaire.js";
 import { insertStudy, listSegments } from "../../db/queries/studies.js";
 import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
+import { cellsFromEntries, parseShare, type MarginEntry } from "../domain/margins.js";
 import { defaultSegments } from "../domain/segments.js";
 import type { DefinedQuestion, StudyDefinition } from "../domain/study-definition.js";
 
@@ -38,6 +40,7 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
     metricPositive: q.metric?.positive ?? null,
     metricMatch: q.metric?.match ?? null,
     metricExclude: q.metric?.exclude ?? null,
+    profile: q.profile === true,
     ...(q.pageBreakAfter !== undefined ? { pageBreakAfter: q.pageBreakAfter } : {}),
     options: (q.options ?? []).map((o) => ({ ...o })),
   };
@@ -69,8 +72,23 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       costCurrency: def.currency ?? null,
     }, acting);
     insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
+    if (def.margins?.length) insertDefinedMargins(tx, study.id, def.margins);
     return study;
   });
+}
+
+/** A definition's margins (checked by studyDefinition: every wave, known keys, sums of 1) for the new study. */
+function insertDefinedMargins(tx: Executor, studyId: number, entries: readonly MarginEntry[]): void {
+  const segmentIds = new Map(listSegments(tx, studyId).map((s) => [s.key, s.id]));
+  const questionIds = new Map(loadQuestionnaire(tx, studyId).map((q) => [q.key, q.id]));
+  const rows = cellsFromEntries(entries).map((c) => ({
+    segmentId: segmentIds.get(c.segment.trim())!,
+    waveId: null,
+    questionId: questionIds.get(c.variable.trim())!,
+    optionKey: c.level.trim(),
+    share: parseShare(c.share)!,
+  }));
+  replaceMargins(tx, studyId, [], rows);
 }
 
 export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {

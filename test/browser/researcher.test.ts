@@ -23,7 +23,8 @@ describe.skipIf(!browserAvailable)("researcher in Chromium", () => {
     await page.fill("#advantages", "Своя обжарка\nРаботаем круглосуточно");
     await page.click("form[action='/studies/template'] button[type=submit]");
     await page.waitForURL(/\/questions$/);
-    expect(await page.locator(".question-list > li").count()).toBe(8);
+    // Eight questions with metrics, an attention check and feedback, then gender and age group.
+    expect(await page.locator(".question-list > li").count()).toBe(10);
 
     await page.click(".subnav a:first-child");
     await page.fill("#target_subscribers", "300");

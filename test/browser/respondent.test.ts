@@ -95,12 +95,12 @@ describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, ite
     const url = `${ctx.live.base}/s/${survey.links["subscribers"]!.token}`;
     await page.goto(url);
 
-    // Page 1 of 2: the unaided question alone, under a progress line.
-    expect(await page.textContent(".progress-label")).toBe("Страница 1 из 2");
+    // Page 1 of 3: the unaided question alone, under a progress line (the profile questions come last, on page 3).
+    expect(await page.textContent(".progress-label")).toBe("Страница 1 из 3");
     const bar = (await page.locator("progress").boundingBox())!;
     expect(bar.width).toBeGreaterThan(300);
     expect(bar.height).toBeGreaterThanOrEqual(6);
-    expect(await page.$eval("progress", (p) => (p as HTMLProgressElement).position)).toBe(0.5);
+    expect(await page.$eval("progress", (p) => (p as HTMLProgressElement).position)).toBeCloseTo(1 / 3, 6);
 
     // The favicon is linked, and served (200) from respondent and researcher pages alike.
     const icon = await page.$eval('link[rel="icon"]', (l) => (l as HTMLLinkElement).href);
@@ -111,7 +111,7 @@ describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, ite
     await page.fill('textarea[name="q_unaided"]', "Бодрость, Утро");
     await page.click('button[type="submit"]');
     await page.waitForSelector('label.opt input[name="q_aided"]');
-    expect(await page.textContent(".progress-label")).toBe("Страница 2 из 2");
+    expect(await page.textContent(".progress-label")).toBe("Страница 2 из 3");
 
     // Every option row and scale point is a 44 px target; rows span the question's width.
     const width = await page.$eval("fieldset.question", (f) => f.getBoundingClientRect().width);
@@ -175,7 +175,7 @@ describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, ite
     await desktop.addCookies(await page.context().cookies());
     const wide = await desktop.newPage();
     await wide.goto(page.url());
-    expect(await wide.textContent(".progress-label")).toBe("Страница 2 из 2");
+    expect(await wide.textContent(".progress-label")).toBe("Страница 2 из 3");
     const wideBoxes = await targets(wide);
     expect(wideBoxes).toHaveLength(boxes.length);
     for (const b of wideBoxes) expect(b.height, b.what).toBeGreaterThanOrEqual(TARGET);

@@ -64,7 +64,7 @@ const editorNames = [
   "key", "type", "text_ru", "text_en", "help_ru", "help_en", "required", "randomize", "option_rows",
   "o0_key", "o0_ru", "o0_en", "o0_exclusive", "o0_pinned", "o0_attention", "o0_positive", "o0_pos", "o0_remove",
   "o1_key", "o1_ru", "o1_en", "o1_positive", "o1_pos", "o2_key", "o2_en", "o199_key", "o199_ru",
-  "scale_min", "scale_max", "min_label_ru", "max_label_en", "max_length", "metric_name", "metric_positive", "metric_match",
+  "scale_min", "scale_max", "min_label_ru", "max_label_en", "max_length", "metric_name", "metric_positive", "metric_match", "profile",
 ];
 
 interface Form {
@@ -116,6 +116,12 @@ const forms = (): Form[] => {
     // Small counts only: a valid count up to 10,000 would only fill the database.
     { path: `/waves/${field.wave.id}/personal`, names: ["segment", "count"], base: [["segment", "inactive"], ["count", "1"]] },
     { path: `/studies/${field.study.id}/share`, names: ["days"], base: [["days", "7"]] },
+    {
+      path: `/studies/${draftStudyId}/weighting`,
+      names: ["margins"],
+      base: [["margins", "segment,wave,variable,level,share\nsubscribers,,recall,yes,100%"]],
+    },
+    { path: `/studies/${draftStudyId}/weighting/delete`, names: ["segment", "wave", "question"], base: [["segment", "1"], ["wave", ""], ["question", "1"]] },
   ];
 };
 

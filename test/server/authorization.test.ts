@@ -8,6 +8,7 @@ import {
   links,
   memberships,
   options,
+  profileMargins,
   questions,
   responses,
   segments,
@@ -39,6 +40,10 @@ import { questionRoutes } from "../../server/routes/questions.js";
 import { studyRoutes } from "../../server/routes/studies.js";
 import { teamRoutes } from "../../server/routes/teams.js";
 import { waveRoutes } from "../../server/routes/waves.js";
+import { weightingRoutes } from "../../server/routes/weighting.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { listSegments } from "../../db/queries/studies.js";
+import type { StudyDefinition } from "../../server/domain/study-definition.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { createStudyFromDefinition, createWave, openWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
@@ -69,6 +74,7 @@ function snapshot(db: Db) {
     waveSegments: db.select().from(waveSegments).all(),
     links: db.select().from(links).all(),
     responses: db.select().from(responses).all(),
+    profileMargins: db.select().from(profileMargins).all(),
   };
 }
 
@@ -110,16 +116,49 @@ async function world() {
   };
   // Team B's own study: outsiders are real members with work of their own, not users without a team.
   const theirs = createStudyFromDefinition(db, brandLiftDefinition({ name: "Theirs" }), outsiders.researcher.id, { teamId: otherTeam.id });
-  const study = createStudyFromDefinition(db, brandLiftDefinition(), people.researcher.id);
+  const study = createStudyFromDefinition(db, withProfile(), people.researcher.id);
   const field = createStudyFromDefinition(db, brandLiftDefinition({ name: "Field" }), people.researcher.id);
   const openWaveRow = createWave(db, field.id, "pre", "Pre");
   const openLinks = openWave(db, openWaveRow, null);
   const draftWave = createWave(db, field.id, "post", "Post");
   const teamId = defaultTeam(db).id;
   const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId };
-  return { app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
+  // The weighting targets a delete form names: the inactive audience's gender, for every wave.
+  const marginTarget = {
+    segment: String(listSegments(db, study.id).find((x) => x.key === "inactive")!.id),
+    wave: "",
+    question: String(loadQuestionnaire(db, study.id).find((q) => q.key === "gender")!.id),
+  };
+  return { marginTarget, app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
 }
 type World = Awaited<ReturnType<typeof world>>;
+
+/** The fixture study with a profile question (gender) and weighting targets for two segments. */
+function withProfile(): StudyDefinition {
+  const base = brandLiftDefinition();
+  return brandLiftDefinition({
+    questions: [
+      ...base.questions,
+      {
+        key: "gender",
+        type: "single",
+        required: false,
+        randomize: false,
+        profile: true,
+        text: { ru: "Ваш пол", en: "Your gender" },
+        options: [
+          { key: "female", text: { ru: "Женский", en: "Female" }, exclusive: false, pinned: false, attentionCheck: false },
+          { key: "male", text: { ru: "Мужской", en: "Male" }, exclusive: false, pinned: false, attentionCheck: false },
+          { key: "prefer_not", text: { ru: "Не скажу", en: "Prefer not to say" }, exclusive: false, pinned: false, attentionCheck: false },
+        ],
+      },
+    ],
+    margins: [
+      { segment: "subscribers", wave: null, variable: "gender", shares: { female: 0.6, male: 0.4 } },
+      { segment: "inactive", wave: null, variable: "gender", shares: { female: 0.5, male: 0.5 } },
+    ],
+  });
+}
 
 // ------------------------------------------------------------------------------------------------ pages
 
@@ -188,6 +227,15 @@ const PAGES: PageRoute[] = [
   { method: "POST", pattern: "/studies/:studyId/questions/:key/page-break", role: "researcher", ok: 303, form: () => ({ on: "1" }) },
   { method: "POST", pattern: "/studies/:studyId/questions/:key/delete", role: "researcher", ok: 303, url: (w) => `/studies/${w.params.studyId}/questions/feedback/delete` },
   { method: "GET", pattern: "/studies/:studyId/preview", role: "viewer", ok: 200 },
+  { method: "GET", pattern: "/studies/:studyId/weighting", role: "viewer", ok: 200 },
+  {
+    method: "POST",
+    pattern: "/studies/:studyId/weighting",
+    role: "researcher",
+    ok: 303,
+    form: () => ({ margins: "segment,wave,variable,level,share\nsubscribers,,gender,female,55%\nsubscribers,,gender,male,45%\n" }),
+  },
+  { method: "POST", pattern: "/studies/:studyId/weighting/delete", role: "researcher", ok: 303, form: (w) => w.marginTarget },
   { method: "POST", pattern: "/studies/:studyId/waves", role: "researcher", ok: 303, form: () => ({ kind: "pre", label: "", target_subscribers: "100" }) },
   { method: "GET", pattern: "/waves/:waveId", role: "viewer", ok: 200 },
   { method: "GET", pattern: "/waves/:waveId/progress.json", role: "viewer", ok: 200 },
@@ -288,7 +336,7 @@ function urlOf(route: PageRoute, w: World, who: Who): string {
 describe("authorization of the researcher pages", () => {
   it("covers every route of the workspace routers", () => {
     const db = freshDb();
-    const declared = [studyRoutes(db), questionRoutes(db, "secret"), waveRoutes(db, ""), adminRoutes(db), teamRoutes(db), accountRoutes(db)].flatMap(declaredRoutes);
+    const declared = [studyRoutes(db), questionRoutes(db, "secret"), waveRoutes(db, ""), weightingRoutes(db), adminRoutes(db), teamRoutes(db), accountRoutes(db)].flatMap(declaredRoutes);
     expect(PAGES.map((r) => `${r.method} ${r.pattern}`).sort()).toEqual(declared.sort());
   });
 
@@ -372,7 +420,7 @@ describe("authorization of the researcher pages", () => {
     const viewer = await loggedInAgent(w.app, w.people.viewer.email);
     const { studyId, waveId } = w.params;
     const pages = await Promise.all(
-      ["/studies", `/studies/${studyId}`, `/studies/${studyId}/questions`, `/waves/${waveId}`].map((url) => viewer.get(url).expect(200)),
+      ["/studies", `/studies/${studyId}`, `/studies/${studyId}/questions`, `/studies/${studyId}/weighting`, `/waves/${waveId}`].map((url) => viewer.get(url).expect(200)),
     );
     const forms = pages.flatMap((p) => [...p.text.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]));
     expect(forms.filter((action) => action !== "/logout")).toEqual([]);
@@ -405,6 +453,15 @@ const API: ApiRoute[] = [
   { method: "GET", pattern: "/waves/:id/links", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/links` },
   { method: "POST", pattern: "/waves/:id/links", role: "researcher", ok: 201, url: (w) => `/api/waves/${w.params.waveId}/links`, body: { segment: "inactive", count: 2, kind: "personal" } },
   { method: "GET", pattern: "/waves/:id/progress", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/progress` },
+  { method: "GET", pattern: "/studies/:id/margins", role: "viewer", ok: 200, url: (w) => `/api/studies/${w.params.studyId}/margins` },
+  {
+    method: "POST",
+    pattern: "/studies/:id/margins",
+    role: "researcher",
+    ok: 200,
+    url: (w) => `/api/studies/${w.params.studyId}/margins`,
+    body: { margins: [{ segment: "subscribers", wave: null, variable: "gender", shares: { female: 0.55, male: "45%" } }] },
+  },
   { method: "POST", pattern: "/waves/:id/close", role: "researcher", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/close` },
 ];
 
@@ -489,6 +546,7 @@ function everyRoute(db: Db): string[] {
     waveRoutes(db, ""),
     resultRoutes(db, ""),
     audienceRoutes(db),
+    weightingRoutes(db),
     qualityRoutes(db),
     adminRoutes(db),
     teamRoutes(db),

@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
 import { studyAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
+import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import { findStudy } from "../../db/queries/studies.js";
+import { findStudy, listSegments } from "../../db/queries/studies.js";
 import { links, responses } from "../../db/schema.js";
 import { createDemoStudy, type DemoStudy } from "../../server/demo/create.js";
 import {
@@ -12,6 +13,7 @@ import {
   AUDIENCE,
   CAMPAIGN,
   DEFAULT_SEED,
+  DEMO_MARGINS,
   DEMO_METRICS,
   DEMO_SEGMENTS,
   DEMO_WAVES,
@@ -20,14 +22,18 @@ import {
   type DemoAnswers,
   type DemoData,
   type DemoMetric,
+  type DemoSegment,
 } from "../../server/demo/generate.js";
 import { runDemo } from "../../server/demo/main.js";
 import { CODED_SPELLINGS, DEMO_ALIASES, DEMO_COMPETITORS, MISSPELLINGS } from "../../server/demo/texts.js";
+import { toDefinition } from "../../server/domain/definition-export.js";
+import { studyDefinition } from "../../server/domain/study-definition.js";
 import { codeMentions } from "../../server/domain/text-coding.js";
 import { translator } from "../../server/i18n/index.js";
 import { recodeStudy } from "../../server/quality/coding-service.js";
 import { codedQuestions, codeDefinitions } from "../../server/quality/coding.js";
 import { computeResults, resultsQuery, type StudyResults } from "../../server/services/results.js";
+import { marginsDocumentOf } from "../../server/services/weighting.js";
 import { liftTable, type LiftRow, type LiftTableCount } from "../../stats/index.js";
 import { addUser, freshDb } from "../helpers.js";
 
@@ -244,6 +250,54 @@ describe("demo study", () => {
     expect(totalAided.totalMethod).toBe("audience");
     expect(totalAided.liftedUsers).not.toBeNull();
   });
+  it("asks the profile questions last, answered by completed respondents, with targets for every segment; the subscribers' post wave is younger and more female", () => {
+    const qs = loadQuestionnaire(db, demo.studyId);
+    expect(qs.slice(-2).map((q) => [q.key, q.type, q.profile, q.required, q.metricName])).toEqual([
+      ["gender", "single", true, false, null],
+      ["age_group", "single", true, false, null],
+    ]);
+    // The targets: each segment's age and gender mix for every wave, valid as a definition's margins.
+    const { margins } = marginsDocumentOf(db, demo.studyId);
+    expect(margins.map((m) => [m.segment, m.wave, m.variable])).toEqual(DEMO_SEGMENTS.flatMap((s) => [[s, null, "gender"], [s, null, "age_group"]]));
+    for (const m of margins) expect(m.shares).toEqual(DEMO_MARGINS[m.segment as DemoSegment][m.variable as "gender" | "age_group"]);
+    const definition = JSON.parse(JSON.stringify(toDefinition(findStudy(db, demo.studyId)!, listSegments(db, demo.studyId), qs, listMargins(db, demo.studyId))));
+    expect(studyDefinition.safeParse(definition).success).toBe(true);
+
+    // Stored answers equal the generator's records: completed respondents only, some skipping or preferring not to say.
+    const rows = db.$client
+      .prepare(
+        `SELECT r.wave_id AS wave, s.key AS segment, q.key AS question, o.key AS level, count(*) AS n FROM answers a JOIN responses r ON r.id = a.response_id
+         JOIN segments s ON s.id = r.segment_id JOIN questions q ON q.id = a.question_id JOIN options o ON o.id = a.option_id
+         WHERE q.profile = 1 AND s.study_id = ? GROUP BY 1, 2, 3, 4`,
+      )
+      .all(demo.studyId) as Array<{ wave: number; segment: string; question: "gender" | "age_group"; level: string; n: number }>;
+    const fromRecords = new Map<string, number>();
+    DEMO_WAVES.forEach((wave, i) => {
+      for (const r of data[wave]) {
+        if (r.status !== "completed") expect(r.answers.gender ?? r.answers.age_group).toBeUndefined();
+        for (const question of ["gender", "age_group"] as const) {
+          const level = r.answers[question];
+          if (level) fromRecords.set(`${demo.waveIds[i]}|${r.segment}|${question}|${level}`, (fromRecords.get(`${demo.waveIds[i]}|${r.segment}|${question}|${level}`) ?? 0) + 1);
+        }
+      }
+    });
+    expect(new Map(rows.map((r) => [`${r.wave}|${r.segment}|${r.question}|${r.level}`, r.n]))).toEqual(fromRecords);
+    const completed = [...data.pre, ...data.post].filter((r) => r.status === "completed");
+    expect(completed.filter((r) => r.answers.gender === "prefer_not").length).toBeGreaterThan(20);
+    expect(completed.filter((r) => r.answers.gender === undefined).length).toBeGreaterThan(10);
+
+    // Shares among those who gave one: the subscribers' post wave drew younger women; the inactive audience did not move.
+    const share = (wave: "pre" | "post", segment: DemoSegment, question: "gender" | "age_group", levels: string[]) => {
+      const answered = data[wave].filter((r) => r.segment === segment && r.answers[question] && r.answers[question] !== "prefer_not");
+      return answered.filter((r) => levels.includes(r.answers[question]!)).length / answered.length;
+    };
+    const young = ["age_18_24", "age_25_34"];
+    expect(share("post", "subscribers", "age_group", young) - share("pre", "subscribers", "age_group", young)).toBeGreaterThan(0.08);
+    expect(share("post", "subscribers", "gender", ["female"]) - share("pre", "subscribers", "gender", ["female"])).toBeGreaterThan(0.05);
+    expect(Math.abs(share("post", "inactive", "age_group", young) - share("pre", "inactive", "age_group", young))).toBeLessThan(0.05);
+    expect(Math.abs(share("post", "inactive", "gender", ["female"]) - share("pre", "inactive", "gender", ["female"]))).toBeLessThan(0.05);
+  });
+
   it("dates everything on one timeline before now: set-up, the pre wave, then the post wave; responses, links and audit inside it", () => {
     const study = findStudy(db, demo.studyId)!;
     const [pre, post] = listWaves(db, demo.studyId);

@@ -20,6 +20,7 @@ import { studyRoutes } from "../../server/routes/studies.js";
 import { teamRoutes } from "../../server/routes/teams.js";
 import { defaultTeam } from "../../db/queries/teams.js";
 import { waveRoutes } from "../../server/routes/waves.js";
+import { weightingRoutes } from "../../server/routes/weighting.js";
 import { addUser, answerAllPages, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 
 /**
@@ -163,7 +164,7 @@ describe("every page in Russian speaks Russian", () => {
   const pages: string[] = [];
   beforeAll(async () => {
     w = await world();
-    const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), adminRoutes(w.db), teamRoutes(w.db), accountRoutes(w.db)];
+    const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), weightingRoutes(w.db), adminRoutes(w.db), teamRoutes(w.db), accountRoutes(w.db)];
     for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...urlsFor(pattern, w));
     // Pages a route reaches only with a query: a wave of another kind, the quality filters.
     pages.push(`/waves/${w.db.select().from(waves).all().find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);

@@ -90,11 +90,12 @@ describe("survey page markup", () => {
     const agent = request.agent(app);
     const url = `/s/${multi.links["subscribers"]!.token}`;
     const first = (await agent.get(url).expect(200)).text;
-    expect(first).toContain('<p class="progress-label" id="progress-label">Страница 1 из 2</p>');
-    expect(first).toContain('<progress class="progress" aria-labelledby="progress-label" max="2" value="1"></progress>');
+    // The unaided question alone, the rest, then the profile questions on a page of their own.
+    expect(first).toContain('<p class="progress-label" id="progress-label">Страница 1 из 3</p>');
+    expect(first).toContain('<progress class="progress" aria-labelledby="progress-label" max="3" value="1"></progress>');
     const second = await secondPage(request.agent(app), `${url}?lang=en`);
-    expect(second).toContain("Page 2 of 2");
-    expect(second).toContain('max="2" value="2"');
+    expect(second).toContain("Page 2 of 3");
+    expect(second).toContain('max="3" value="2"');
 
     const single = openSurvey(db, brandLiftDefinition({ name: "One page" }));
     const one = (await request(app).get(`/s/${single.links["inactive"]!.token}`).expect(200)).text;

@@ -152,10 +152,12 @@ describe("brand-lift template", () => {
     const qs = loadQuestionnaire(ws.db, studyId);
     const byKey = Object.fromEntries(qs.map((q) => [q.key, q]));
     // Ad recall names the brand: it comes after every awareness question.
-    expect(qs.map((q) => q.key)).toEqual(["unaided", "aided", "advantages", "ad_recall", "favorability", "consideration", "attention", "feedback"]);
-    expect(qs.map((q) => q.type)).toEqual(["text", "multi", "multi", "single", "scale", "scale", "single", "text"]);
+    // The profile questions come last, on a page of their own.
+    expect(qs.map((q) => q.key)).toEqual(["unaided", "aided", "advantages", "ad_recall", "favorability", "consideration", "attention", "feedback", "gender", "age_group"]);
+    expect(qs.map((q) => q.type)).toEqual(["text", "multi", "multi", "single", "scale", "scale", "single", "text", "single", "single"]);
     // The unaided question ends the first page; respondents see a neutral title, never the brand.
-    expect(qs.map((q) => q.pageBreakAfter)).toEqual([true, false, false, false, false, false, false, false]);
+    expect(qs.map((q) => q.pageBreakAfter)).toEqual([true, false, false, false, false, false, false, true, false, false]);
+    expect(qs.map((q) => q.profile)).toEqual([false, false, false, false, false, false, false, false, true, true]);
     expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
 
     const aided = byKey["aided"]!;
@@ -232,8 +234,8 @@ describe("brand-lift template", () => {
       expect(en.text, text).toContain(text);
     }
     expect(en.text).not.toContain("Какие из этих брендов");
-    // All eight questions on one inert page.
-    expect(en.text.match(/<fieldset id="q_/g)).toHaveLength(8);
+    // All ten questions on one inert page.
+    expect(en.text.match(/<fieldset id="q_/g)).toHaveLength(10);
     expect(en.text).toContain('action="#"');
   });
 
@@ -257,7 +259,7 @@ describe("brand-lift template", () => {
     const ws = await workspace();
     const res = await ws.post("/studies/template", { ...template, advantages: "", competitors: "" }).expect(303);
     const studyId = idFrom(res.headers["location"], "studies");
-    expect(questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback"]);
+    expect(questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback", "gender", "age_group"]);
     expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
     expect(loadQuestionnaire(ws.db, studyId)[1]!.options.map((o) => o.key)).toEqual(["brand", "none"]);
   });
