@@ -41,6 +41,7 @@ export type {
   SegmentRole,
   VerdictMeasure,
   WaveEstimate,
+  WeightedShare,
 } from "./lift-table.js";
 export { describeRow } from "./describe.js";
 export type { DescribeLocale } from "./describe.js";

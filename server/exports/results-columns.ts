@@ -94,6 +94,16 @@ export function resultColumns(table: LiftTable, locale: Locale, t: Translate, op
     col("warnings", "text", (r) => r.warnings.map((w) => t(`exports.warnings.${w}`)).join("; ")),
     col("summary", "text", (r) => describeRow(r, locale)),
   );
+  // Weighted tables: which shares are weighted, and how much the weighting costs in precision.
+  if (table.rows.some((r) => r.weighted)) {
+    columns.push(
+      col("weighted", "text", (r) => t(r.weighted ? "exports.yes" : "exports.no")),
+      col("preNEff", "count", (r) => r.pre.nEff ?? null),
+      col("postNEff", "count", (r) => r.post.nEff ?? null),
+      col("preDesignEffect", "ratio", (r) => r.pre.designEffect ?? null),
+      col("postDesignEffect", "ratio", (r) => r.post.designEffect ?? null),
+    );
+  }
   if (table.rows.some((r) => r.differenceInDifferences !== null)) {
     columns.push(
       col("didEstimate", "lift", (r) => r.differenceInDifferences?.estimate ?? null),

@@ -14,7 +14,9 @@ export interface ResultsJson {
   units: string;
   study: { id: number; name: string; brand: string; category: string | null; defaultLocale: Locale };
   waves: { pre: WaveJson; post: WaveJson; all: WaveJson[] };
-  options: { confidence: number; adjustment: string; flagged: boolean };
+  options: { confidence: number; adjustment: string; flagged: boolean; weighted: boolean };
+  /** Weighting to the segments' population margins: null when the study has none (see StudyResults.weighting). */
+  weighting: StudyResults["weighting"];
   segments: Array<{ id: number; key: string; label: string; role: string }>;
   metrics: Array<{ key: string; label: string; question: string }>;
   respondents: Array<{ wave: number; segment: string; n: number; excluded: number; flagged: number }>;
@@ -62,7 +64,8 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     units: "Shares, interval bounds, absolute lifts and minimumDetectableLift are fractions 0..1 (0.07 = 7 percentage points); relativeLift and headroomLift are fractions (0.25 = +25%).",
     study: { id: study.id, name: study.name, brand: study.brand, category: study.category, defaultLocale: study.defaultLocale },
     waves: { pre: waveJson(results.pre), post: waveJson(results.post), all: results.waves.map(waveJson) },
-    options: { confidence: results.options.confidence, adjustment: results.options.adjustment, flagged: results.options.flagged },
+    options: { confidence: results.options.confidence, adjustment: results.options.adjustment, flagged: results.options.flagged, weighted: results.options.weighted === true },
+    weighting: results.weighting,
     segments: results.segments.map((s) => ({ id: s.id, key: s.key, label: localize(s.label, locale, study.defaultLocale) || s.key, role: s.role })),
     metrics: Object.entries(results.metricLabels).map(([key, label]) => {
       const question = results.questions.find((q) => q.metricName === key);

@@ -35,6 +35,8 @@ export function numberFormats(locale: Locale) {
     relative: (ratio: number | null) => (ratio === null ? "—" : signed(pct.format(Math.abs(ratio)), ratio < 0, Math.round(ratio * 1000) === 0)),
     pValue: (p: number) => (p < 0.001 ? `<\u00a0${p3.format(0.001)}` : p3.format(p)),
     integer: (n: number) => int.format(n),
+    /** One decimal: a design effect such as 1.9. */
+    decimal: (x: number) => one.format(x),
     /** A confidence level: 95 %, or 98,3 % for an adjusted one. */
     level: (share: number) => level.format(share),
     /** A significance level such as 0.05 or 0.0167. */
@@ -167,6 +169,20 @@ export function resultsView(results: StudyResults, locale: Locale, t: Translate)
       value: `${f.pp(row.absoluteLift.estimate)} ${ci(row.absoluteLift.lower, row.absoluteLift.upper, f.pp)}`,
     });
     if (did) details.push({ label: t("verdict.marketTrend"), value: `${f.pp(did.marketTrend.estimate)} ${ci(did.marketTrend.lower, did.marketTrend.upper, f.pp)}` });
+    if (row.weighted) {
+      details.push(
+        { label: t("weightedResults.unweightedShares"), value: `${f.percent(row.pre.x / row.pre.n)} / ${f.percent(row.post.x / row.post.n)}` },
+        {
+          label: t("weightedResults.effectiveN"),
+          value: t("weightedResults.effectiveNValue", {
+            pre: f.integer(row.pre.nEff ?? row.pre.n),
+            post: f.integer(row.post.nEff ?? row.post.n),
+            deffPre: f.decimal(row.pre.designEffect ?? 1),
+            deffPost: f.decimal(row.post.designEffect ?? 1),
+          }),
+        },
+      );
+    }
     details.push(
       { label: t("verdict.relative"), value: ratio(row.relativeLift) },
       { label: t("verdict.headroom"), value: ratio(row.headroomLift) },

@@ -10,6 +10,9 @@ import { findStudy } from "../../db/queries/studies.js";
 import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
+import { weightingView } from "../presenters/weighted-results.js";
+import { breakdownView } from "../presenters/breakdown.js";
+import { computeBreakdown } from "../services/breakdown.js";
 import { can, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
 import { feedbackSummary } from "../presenters/feedback.js";
@@ -126,6 +129,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     });
     return {
       fieldwork: fieldworkData(req, study, results),
+      weighting: weightingView(results, req.locale, req.t),
+      marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       exclusion,
       sensitivity,
@@ -160,6 +165,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
           confidence: String(results.options.confidence),
           adjustment: results.options.adjustment,
           flagged: results.options.flagged ? "1" : "0",
+          ...(results.weighting?.available ? { weighted: results.options.weighted ? "1" : "0" } : {}),
         }),
       ).toString(),
     };
@@ -198,6 +204,16 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const canShare = can(req, "researcher");
     const shares = canShare ? listShareLinks(db, study.id).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
     render(req, res, "results/index", study, { canShare, shares });
+  });
+
+  router.get("/studies/:studyId/breakdown", viewer, (req, res) => {
+    const study = studyFrom(db, req);
+    const options = parseOptions(req);
+    const results = computeResults(db, study, options, req.locale, req.t);
+    if (results === "no_waves") return res.redirect(303, `/studies/${study.id}/results`);
+    const by = typeof req.query["by"] === "string" ? req.query["by"] : undefined;
+    const breakdown = computeBreakdown(db, results, by, req.locale, req.t);
+    res.render("results/breakdown", { study, results, view: breakdown ? breakdownView(breakdown, results, req.locale, req.t) : null });
   });
 
   router.get("/studies/:studyId/report", viewer, (req, res) => {

@@ -6,6 +6,7 @@ import {
   type ConfidenceLevel,
   type LiftTable,
   type LiftTableCount,
+  type WeightedShare,
 } from "../../stats/index.js";
 import type { Db } from "../../db/client.js";
 import { countMetricBases, countRespondents, type MetricBase, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
@@ -16,6 +17,7 @@ import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
 import { competitorChecks, type CompetitorCheck } from "./competitors.js";
+import { cellKey, computeWeighting, type WeightingProblem } from "./weighted-results.js";
 import type { Translate } from "../i18n/index.js";
 
 /**
@@ -41,6 +43,8 @@ export const resultsQuery = z.object({
     .default(0.95),
   adjustment: z.enum(ADJUSTMENTS).default("holm"),
   flagged: flag.default(true),
+  /** Weight each wave to its segment's margins: on by default when the study has margins for every cell. */
+  weighted: flag.optional(),
 });
 export type ResultsQuery = z.infer<typeof resultsQuery>;
 
@@ -104,6 +108,12 @@ export interface StudyResults {
   metricLabels: Record<string, string>;
   /** Every brand of the aided list (and coded in unaided answers) per wave, and the brand's lift net of them. */
   competitors: CompetitorCheck[];
+  /**
+   * Weighting to the segments' population margins: null when the study has none; else whether it
+   * could be applied to every cell (`problems` say why not), whether this table is weighted, and
+   * the profile variables used.
+   */
+  weighting: { available: boolean; applied: boolean; variables: string[]; problems: WeightingProblem[] } | null;
 }
 
 export type ResultsProblem = "no_waves";
@@ -134,7 +144,10 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases);
+  const weighting = computeWeighting(db, { studyId: study.id, waves: [pre, post], segments, questions, metrics, filter });
+  const available = weighting !== null && weighting.problems.length === 0;
+  const applied = available && options.weighted !== false;
+  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases, applied ? weighting.shares : null);
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const bases = metricBases.map(({ metric, waveId, segmentId, n, skipped, partial, excluded, decoy, flagged }) => ({
     metric,
@@ -149,7 +162,22 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
     leftOut: skipped + partial + excluded + decoy + flagged,
   }));
   const competitors = competitorChecks(db, { study, pre, post, segments, questions, table, filter, confidence: options.confidence as ConfidenceLevel, locale });
-  return { study, waves, pre, post, segments, questions, options, counts, respondents, bases, table, metricLabels, competitors };
+  return {
+    study,
+    waves,
+    pre,
+    post,
+    segments,
+    questions,
+    options: { ...options, weighted: applied },
+    counts,
+    respondents,
+    bases,
+    table,
+    metricLabels,
+    competitors,
+    weighting: weighting && { available, applied, variables: weighting.variables, problems: weighting.problems },
+  };
 }
 
 interface TableInput {
@@ -172,13 +200,15 @@ function liftTableOf(
   db: Db,
   { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
   bases: ReadonlyArray<Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">>,
+  weightedShares: ReadonlyMap<string, WeightedShare> | null = null,
 ): { counts: LiftTableCount[]; table: LiftTable } {
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const known = new Set(metrics.map((m) => m.metric));
   const counts: LiftTableCount[] = [];
   for (const b of bases) {
     if (b.n === 0 || !known.has(b.metric)) continue;
-    counts.push({ metric: b.metric, segment: segmentKey.get(b.segmentId)!, wave: String(b.waveId), x: b.x, n: b.n });
+    const weighted = weightedShares?.get(cellKey(b.metric, b.segmentId, b.waveId));
+    counts.push({ metric: b.metric, segment: segmentKey.get(b.segmentId)!, wave: String(b.waveId), x: b.x, n: b.n, ...(weighted ? { weighted } : {}) });
   }
 
   // Audience sizes of the post wave describe the population the result speaks for.

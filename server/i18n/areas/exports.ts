@@ -1,5 +1,7 @@
 /** Messages of the exports area, merged into the catalogues by ../index.ts (keys under "exports."). */
 export const en = {
+  yes: "yes",
+  no: "no",
   columns: {
     metric: "Metric",
     metricKey: "Metric key",
@@ -22,6 +24,11 @@ export const en = {
     preN: "Pre: n",
     postX: "Post: aware",
     postN: "Post: n",
+    weighted: "Weighted to the population margins",
+    preNEff: "Pre: effective n",
+    postNEff: "Post: effective n",
+    preDesignEffect: "Pre: design effect",
+    postDesignEffect: "Post: design effect",
     minimumDetectableLift: "Minimum detectable lift",
     warnings: "Warnings",
     verdict: "Verdict",
@@ -211,6 +218,8 @@ export const en = {
 };
 
 export const ru: typeof en = {
+  yes: "да",
+  no: "нет",
   columns: {
     metric: "Метрика",
     metricKey: "Ключ метрики",
@@ -233,6 +242,11 @@ export const ru: typeof en = {
     preN: "До: n",
     postX: "После: знают",
     postN: "После: n",
+    weighted: "Взвешено к структуре аудитории",
+    preNEff: "До: эффективный n",
+    postNEff: "После: эффективный n",
+    preDesignEffect: "До: эффект дизайна",
+    postDesignEffect: "После: эффект дизайна",
     minimumDetectableLift: "Минимальный обнаружимый прирост",
     warnings: "Предупреждения",
     verdict: "Вывод",

@@ -1,0 +1,53 @@
+import type { Translate } from "../i18n/index.js";
+import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
+import { NO_ANSWER } from "../domain/weighting.js";
+import type { Locale, Segment, Wave } from "../../db/schema.js";
+import type { StudyResults } from "../services/results.js";
+
+export interface WeightingView {
+  /** One sentence: weighted to what, or why not. */
+  note: string;
+  /** Cells that could not be weighted, for people (labels, never keys); at most MAX_PROBLEMS. */
+  problems: string[];
+  /** The results can be switched between weighted and unweighted. */
+  canToggle: boolean;
+}
+
+const MAX_PROBLEMS = 6;
+
+/** What the results say about weighting, in the reader's language (page, report, exports' methods). */
+export function weightingView(results: Pick<StudyResults, "weighting" | "questions" | "segments" | "waves" | "study">, locale: Locale, t: Translate): WeightingView {
+  const w = results.weighting;
+  if (w === null) return { note: t("weightedResults.none"), problems: [], canToggle: false };
+  const fallback = results.study.defaultLocale;
+  const question = (key: string): SurveyQuestion | undefined => results.questions.find((q) => q.key === key);
+  const variableLabel = (key: string) => {
+    const q = question(key);
+    return q ? localize(q.text, locale, fallback) || t("weightedResults.noAnswer") : t("weightedResults.noAnswer");
+  };
+  if (w.applied) return { note: t("weightedResults.applied", { variables: w.variables.map(variableLabel).join(", ") }), problems: [], canToggle: true };
+  if (w.available) return { note: t("weightedResults.offAvailable"), problems: [], canToggle: true };
+  const segment = (id: number): string => {
+    const s: Segment | undefined = results.segments.find((x) => x.id === id);
+    return s ? localize(s.label, locale, fallback) || t(`segments.${s.key}`) : "";
+  };
+  const wave = (id: number): string => results.waves.find((x: Wave) => x.id === id)?.label ?? "";
+  const levelLabel = (variable: string, level: string) => {
+    if (level === NO_ANSWER) return t("weightedResults.noAnswer");
+    const option = question(variable)?.options.find((o) => o.key === level);
+    return option ? localize(option.text, locale, fallback) || level : level;
+  };
+  // One line per segment and wave: every metric of a cell fails for the same reason.
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const p of w.problems) {
+    const key = `${p.segmentId}|${p.waveId}|${p.problem.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const detail = "variable" in p.problem ? { variable: variableLabel(p.problem.variable), level: levelLabel(p.problem.variable, p.problem.level) } : {};
+    lines.push(t(`weightedResults.problems.${p.problem.kind}`, { segment: segment(p.segmentId), wave: wave(p.waveId), ...detail }));
+  }
+  const shown = lines.slice(0, MAX_PROBLEMS);
+  if (lines.length > MAX_PROBLEMS) shown.push(t("weightedResults.more", { count: lines.length - MAX_PROBLEMS }));
+  return { note: t("weightedResults.unavailable"), problems: shown, canToggle: false };
+}
