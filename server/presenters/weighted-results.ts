@@ -3,6 +3,8 @@ import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { NO_ANSWER } from "../domain/weighting.js";
 import type { Locale, Segment, Wave } from "../../db/schema.js";
 import type { StudyResults } from "../services/results.js";
+import type { WaveShift } from "../services/comparability.js";
+import { numberFormats } from "./results.js";
 
 export interface WeightingView {
   /** One sentence: weighted to what, or why not. */
@@ -50,4 +52,26 @@ export function weightingView(results: Pick<StudyResults, "weighting" | "questio
   const shown = lines.slice(0, MAX_PROBLEMS);
   if (lines.length > MAX_PROBLEMS) shown.push(t("weightedResults.more", { count: lines.length - MAX_PROBLEMS }));
   return { note: t("weightedResults.unavailable"), problems: shown, canToggle: false };
+}
+
+/** The waves' differences in make-up, as sentences to read before any lift (page and report). */
+export function shiftsView(shifts: readonly WaveShift[], results: Pick<StudyResults, "weighting" | "segments" | "study">, locale: Locale, t: Translate): { lines: string[]; note: string } | null {
+  if (shifts.length === 0) return null;
+  const f = numberFormats(locale);
+  const fallback = results.study.defaultLocale;
+  const lines = shifts.map((s) => {
+    const segment = results.segments.find((x) => x.id === s.segmentId)!;
+    const option = s.variable.options.find((o) => o.key === s.result.shift.level);
+    return t("weightedResults.shift", {
+      segment: localize(segment.label, locale, fallback) || t(`segments.${segment.key}`),
+      variable: localize(s.variable.text, locale, fallback),
+      level: option ? localize(option.text, locale, fallback) : s.result.shift.level,
+      pre: f.percent(s.result.shift.pre),
+      post: f.percent(s.result.shift.post),
+      // "p < 0.001" reads as it is; otherwise "p = 0.012".
+      p: s.result.pValue < 0.001 ? `p ${f.pValue(s.result.pValue)}` : `p = ${f.pValue(s.result.pValue)}`,
+      small: s.result.smallExpected ? t("weightedResults.shiftSmall") : "",
+    });
+  });
+  return { lines, note: t(results.weighting?.applied ? "weightedResults.shiftWeighted" : "weightedResults.shiftUnweighted") };
 }

@@ -10,7 +10,8 @@ import { findStudy } from "../../db/queries/studies.js";
 import type { Study } from "../../db/schema.js";
 import { localize } from "../domain/questionnaire.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
-import { weightingView } from "../presenters/weighted-results.js";
+import { shiftsView, weightingView } from "../presenters/weighted-results.js";
+import { waveShifts } from "../services/comparability.js";
 import { breakdownView } from "../presenters/breakdown.js";
 import { computeBreakdown } from "../services/breakdown.js";
 import { can, requireRole } from "../middleware/auth.js";
@@ -130,6 +131,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     return {
       fieldwork: fieldworkData(req, study, results),
       weighting: weightingView(results, req.locale, req.t),
+      shifts: shiftsView(waveShifts(db, results), results, req.locale, req.t),
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       exclusion,

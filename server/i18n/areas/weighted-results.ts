@@ -19,6 +19,11 @@ export const en = {
   },
   noAnswer: "no answer",
   more: "and {{count}} more",
+  shiftTitle: "The waves differ in who answered",
+  shift: "{{segment}}: {{variable}} — “{{level}}” was {{pre}} of respondents before and {{post}} after (chi-square test, {{p}}){{small}}.",
+  shiftSmall: "; few respondents per group, read with care",
+  shiftWeighted: "The weighted results correct for this as far as the margins describe the audience.",
+  shiftUnweighted: "A lift may partly be a change in who answered: enter the audience’s margins to weight the waves.",
 };
 
 export const ru: typeof en = {
@@ -41,4 +46,9 @@ export const ru: typeof en = {
   },
   noAnswer: "нет ответа",
   more: "и ещё {{count}}",
+  shiftTitle: "Волны различаются составом ответивших",
+  shift: "{{segment}}: {{variable}} — «{{level}}» было {{pre}} ответивших до и {{post}} после (критерий хи-квадрат, {{p}}){{small}}.",
+  shiftSmall: "; в группах мало ответов, читайте с осторожностью",
+  shiftWeighted: "Взвешенные результаты поправляют это настолько, насколько структура аудитории её описывает.",
+  shiftUnweighted: "Прирост может отчасти объясняться тем, что ответили другие люди: задайте структуру аудитории, чтобы взвесить волны.",
 };
