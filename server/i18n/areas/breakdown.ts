@@ -4,7 +4,8 @@ export const en = {
   by: "Break down by",
   show: "Show",
   intro: "Lift within each segment by {{variable}}: the same verdict rules as the results; each metric’s cells are adjusted together. Unweighted: each cell is already one group. Cells with fewer than 30 respondents in a wave are marked.",
-  family: "{{count}} cells adjusted together ({{method}})",
+  family_one: "{{count}} cell adjusted on its own ({{method}})",
+  family_other: "{{count}} cells adjusted together ({{method}})",
   cell: "Segment and group",
   noAnswer: "no answer",
   smallCell: "few respondents",
@@ -12,12 +13,15 @@ export const en = {
   link: "Breakdown by profile",
 };
 
-export const ru: typeof en = {
+export const ru: typeof en & { family_few: string; family_many: string } = {
   title: "Разбивка",
   by: "Разбить по",
   show: "Показать",
   intro: "Прирост внутри каждого сегмента в разрезе «{{variable}}»: правила вывода те же, что в результатах; ячейки каждой метрики корректируются вместе. Без взвешивания: каждая ячейка — уже одна группа. Ячейки, где в волне меньше 30 респондентов, отмечены.",
-  family: "{{count}} ячеек с общей поправкой ({{method}})",
+  family_one: "{{count}} ячейка с общей поправкой ({{method}})",
+  family_few: "{{count}} ячейки с общей поправкой ({{method}})",
+  family_many: "{{count}} ячеек с общей поправкой ({{method}})",
+  family_other: "{{count}} ячейки с общей поправкой ({{method}})",
   cell: "Сегмент и группа",
   noAnswer: "нет ответа",
   smallCell: "мало ответов",
