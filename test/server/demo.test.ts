@@ -110,8 +110,9 @@ function sqlCounts(db: Db, studyId: number) {
   return { n, aided, unaided };
 }
 
-function results(db: Db, demo: DemoStudy): StudyResults {
-  const r = computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({}), "en", translator("en"));
+/** The demo's results; unweighted unless asked (the counts checked here are the plain ones). */
+function results(db: Db, demo: DemoStudy, weighted = false): StudyResults {
+  const r = computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({ weighted: weighted ? "1" : "0" }), "en", translator("en"));
   if (typeof r === "string") throw new Error(r);
   return r;
 }
@@ -180,6 +181,13 @@ describe("demo study", () => {
 
   it("gives computeResults the counts made independently here", () => {
     expect(sortCounts(computed.counts)).toEqual(sortCounts(independent));
+  });
+
+  it("is weighted by default (its margins cover every cell), over the same counts", () => {
+    const weighted = results(db, demo, true);
+    expect(weighted.weighting).toMatchObject({ available: true, applied: true, problems: [] });
+    expect(weighted.table.rows.every((r) => r.weighted)).toBe(true);
+    expect(sortCounts(weighted.counts.map(({ weighted: _, ...c }) => c))).toEqual(sortCounts(independent));
   });
 
   it("has every results row equal to liftTable on the independent counts (x/n, p-values, intervals, verdicts)", () => {

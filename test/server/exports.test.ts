@@ -342,7 +342,7 @@ describe("results exports", () => {
     expect(body["study"]).toMatchObject({ id: fixture.study.id, name: fixture.study.name, brand: "@SUM(1) Акме" });
     expect(body["waves"]["pre"]).toMatchObject({ id: fixture.pre.id, kind: "pre", label: "Pre «до»" });
     expect(body["waves"]["post"]).toMatchObject({ id: fixture.post.id, kind: "post" });
-    expect(body["options"]).toEqual({ confidence: 0.95, adjustment: "holm", flagged: true });
+    expect(body["options"]).toEqual({ confidence: 0.95, adjustment: "holm", flagged: true, weighted: false });
     expect(body["counts"]).toEqual(r.counts);
     // The XSS payload is data in JSON: escaped by JSON's rules only, and served as JSON (not HTML).
     expect(body["study"]["name"]).toContain(XSS);
