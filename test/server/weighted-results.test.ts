@@ -67,10 +67,10 @@ describe("weighted results", () => {
 
   it("warns before the lifts when the waves differ in who answered, naming the segment, the variable and the shift", async () => {
     const page = (await agent.get(`/studies/${studyId}/results?lang=en`).expect(200)).text;
-    const block = /<div class="notice shifts"[\s\S]*?<\/div>/.exec(page)?.[0] ?? "";
+    const block = /<p class="shifts">[\s\S]*?<\/p>/.exec(page)?.[0] ?? "";
     expect(block).toContain("The waves differ in who answered");
     // The demo's subscribers answered younger and more female after the campaign.
-    expect(block).toMatch(/Subscribers: (Gender|Age group|Your gender|How old are you\?)[^<]*— “[^”]+” was \d+\.\d% of respondents before and \d+\.\d% after \(chi-square test, p (=|&lt;)\s/);
+    expect(block).toMatch(/Subscribers: (Your gender|How old are you\?) — “[^”]+” \d+\.\d% → \d+\.\d% \(chi-square, p (=|&lt;)\s/);
     expect(block).toContain("The weighted results correct for this");
     expect(page.indexOf("The waves differ in who answered")).toBeLessThan(page.indexOf('id="metric-'));
   });
