@@ -635,6 +635,10 @@ export function decideVerdict(measure: Measure, adjustedPValue: number, familySi
   return { verdict: verdictOf(verdictInterval, measure.enoughData), verdictInterval, testLevel, z };
 }
 
+function segmentIdentity(metric: string, metricLabel: string, segment: LiftTableSegment, role: SegmentRole): RowIdentity {
+  return { kind: "segment", metric, metricLabel, segment: segment.key, segmentLabel: segment.label ?? segment.key, role, totalMethod: null, segments: [segment.key] };
+}
+
 /** A segment's row: one binomial sample per wave, Newcombe's interval and the test it implies. */
 function segmentDraft(metric: string, metricLabel: string, part: Part, settings: Settings): Draft {
   const { pre, post, segment } = part;
@@ -644,16 +648,7 @@ function segmentDraft(metric: string, metricLabel: string, part: Part, settings:
   const p2 = post.x / post.n;
   const lift = segmentMeasure(pre, post);
   return {
-    identity: {
-      kind: "segment",
-      metric,
-      metricLabel,
-      segment: segment.key,
-      segmentLabel: segment.label ?? segment.key,
-      role,
-      totalMethod: null,
-      segments: [segment.key],
-    },
+    identity: segmentIdentity(metric, metricLabel, segment, role),
     pre: { x: pre.x, n: pre.n, p: p1, ...wilsonUnchecked(pre.x, pre.n, settings.z) },
     post: { x: post.x, n: post.n, p: p2, ...wilsonUnchecked(post.x, post.n, settings.z) },
     lift,
@@ -686,16 +681,7 @@ function weightedSegmentDraft(metric: string, metricLabel: string, part: Part, s
   const n1 = effectiveNOf(pre);
   const n2 = effectiveNOf(post);
   return {
-    identity: {
-      kind: "segment",
-      metric,
-      metricLabel,
-      segment: segment.key,
-      segmentLabel: segment.label ?? segment.key,
-      role,
-      totalMethod: null,
-      segments: [segment.key],
-    },
+    identity: segmentIdentity(metric, metricLabel, segment, role),
     pre: weightedWave(pre, settings.z),
     post: weightedWave(post, settings.z),
     lift: {

@@ -267,10 +267,14 @@ export function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: Co
 }
 
 /** Each response's chosen option id per single-choice question (profile questions), for the given waves. */
-export function listChoices(db: Executor, questionIds: readonly number[], filter: CountFilter): Array<{ responseId: number; questionId: number; optionId: number }> {
+export function listChoices(
+  db: Executor,
+  questionIds: readonly number[],
+  filter: CountFilter,
+): Array<{ responseId: number; waveId: number; segmentId: number; questionId: number; optionId: number }> {
   if (filter.waveIds.length === 0 || questionIds.length === 0) return [];
   return db
-    .select({ responseId: answers.responseId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}` })
+    .select({ responseId: answers.responseId, waveId: responses.waveId, segmentId: responses.segmentId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}` })
     .from(answers)
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
