@@ -93,6 +93,8 @@ describe("data files", () => {
     const child = spawn("sh", ["-c", "umask 022 && exec node_modules/.bin/tsx server/main.ts"], {
       env: { ...baseEnv, PORT: "0", DATABASE_PATH: join(data, "brandlift.db"), LOG_SILENT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: tsx runs the server in a child process, which must end with it.
+      detached: true,
     });
     let output = "";
     child.stdout!.on("data", (c) => (output += c));
@@ -115,7 +117,7 @@ describe("data files", () => {
       expect(files).toEqual(["brandlift.db", "brandlift.db-shm", "brandlift.db-wal", "session-secret"]);
       for (const file of files) expect([file, statSync(join(data, file)).mode & 0o777]).toEqual([file, 0o600]);
     } finally {
-      child.kill("SIGKILL");
+      process.kill(-child.pid!, "SIGKILL");
     }
   }, 40_000);
 

@@ -68,6 +68,8 @@ describe("purgeExpired", () => {
     const child = spawn("node_modules/.bin/tsx", ["server/main.ts"], {
       env: { ...env, PORT: "0", DATABASE_PATH: file, LOG_SILENT: "0" },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: tsx runs the server in a child process, which must end with it.
+      detached: true,
     });
     let output = "";
     child.stdout.on("data", (c) => (output += c));
@@ -85,7 +87,7 @@ describe("purgeExpired", () => {
       });
       expect(output).toContain('"msg":"purged expired rows","sessions":1,"rateLimits":1');
     } finally {
-      child.kill("SIGKILL");
+      process.kill(-child.pid!, "SIGKILL");
     }
     const after = openDatabase(file);
     expect(countRows(after, "sessions")).toBe(0);
