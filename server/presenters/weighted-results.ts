@@ -1,6 +1,7 @@
 import type { Translate } from "../i18n/index.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { NO_ANSWER } from "../domain/weighting.js";
+import { segmentName } from "../domain/segments.js";
 import type { Locale, Segment, Wave } from "../../db/schema.js";
 import type { StudyResults } from "../services/results.js";
 import type { WaveShift } from "../services/comparability.js";
@@ -37,7 +38,7 @@ export function weightingView(results: Pick<StudyResults, "weighting" | "questio
   if (w.available) return { note: t("weightedResults.offAvailable"), detail: null, problems: [], canToggle: true, applied: false };
   const segment = (id: number): string => {
     const s: Segment | undefined = results.segments.find((x) => x.id === id);
-    return s ? localize(s.label, locale, fallback) || t(`segments.${s.key}`) : "";
+    return s ? segmentName(s, locale, fallback, t) : "";
   };
   const wave = (id: number): string => results.waves.find((x: Wave) => x.id === id)?.label ?? "";
   const levelLabel = (variable: string, level: string) => {
@@ -82,7 +83,7 @@ export function shiftsView(shifts: readonly WaveShift[], results: Pick<StudyResu
         small: s.result.smallExpected ? t("weightedResults.shiftSmall") : "",
       });
     });
-    lines.push(t("weightedResults.shift", { segment: localize(segment.label, locale, fallback) || t(`segments.${segment.key}`), changes: changes.join("; ") }));
+    lines.push(t("weightedResults.shift", { segment: segmentName(segment, locale, fallback, t), changes: changes.join("; ") }));
   }
   return { lines, note: t(results.weighting?.applied ? "weightedResults.shiftWeighted" : "weightedResults.shiftUnweighted") };
 }

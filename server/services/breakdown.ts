@@ -3,6 +3,7 @@ import type { Db } from "../../db/client.js";
 import { listChoices, listMetricOutcomes } from "../../db/queries/aggregation.js";
 import type { Locale } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
+import { segmentName } from "../domain/segments.js";
 import type { Translate } from "../i18n/index.js";
 import { metricDefinitions, type StudyResults } from "./results.js";
 
@@ -41,7 +42,7 @@ export function computeBreakdown(db: Db, results: StudyResults, variableKey: str
     for (const level of levels) {
       const option = variable.options.find((o) => o.key === level);
       cells.set(`${s.key}|${level}`, {
-        segment: localize(s.label, locale, results.study.defaultLocale) || t(`segments.${s.key}`),
+        segment: segmentName(s, locale, results.study.defaultLocale, t),
         level: option ? localize(option.text, locale, results.study.defaultLocale) || level : t("breakdown.noAnswer"),
       });
     }
