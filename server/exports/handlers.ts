@@ -3,8 +3,8 @@ import type { Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaveSegments } from "../../db/queries/fieldwork.js";
 import type { Study } from "../../db/schema.js";
-import type { StudyResults } from "../services/results.js";
-import { resultsRScript } from "./r-script.js";
+import { resultsWeightingCells, type StudyResults } from "../services/results.js";
+import { resultsRScript, rWeightingData } from "./r-script.js";
 import { codebookCsv, writeResponsesCsv, writeResponsesXlsx } from "./responses-output.js";
 import { responseLayout } from "./responses.js";
 import { csvDialect, csvFileName, defaultCsvFormat, type CsvDialect } from "./csv-dialect.js";
@@ -119,8 +119,9 @@ async function sendResults(
         const key = segmentKey.get(row.segmentId);
         if (key !== undefined && row.audienceSize) audience.set(key, row.audienceSize);
       }
+      const weighting = results.options.weighted ? rWeightingData(resultsWeightingCells(db, results), segmentKey, { pre: results.pre.id, post: results.post.id }) : undefined;
       res.attachment(fileName(study, "results.R")).type("text/plain; charset=utf-8");
-      res.send(resultsRScript(results, { audience }));
+      res.send(resultsRScript(results, { audience, ...(weighting ? { weighting } : {}) }));
       return;
     }
     default:

@@ -1,5 +1,6 @@
 import type { LiftRow } from "../../stats/index.js";
 import type { StudyResults } from "../services/results.js";
+import type { WeightingCell } from "../services/weighted-results.js";
 
 /**
  * "Reproduce in R": a base-R script with the study's counts embedded that recomputes the results
@@ -75,7 +76,54 @@ export interface RScriptOptions {
    * the weights of audience-weighted totals.
    */
   audience: ReadonlyMap<string, number>;
+  /** The respondents and margins behind a weighted table (rWeightingData); required when it is weighted. */
+  weighting?: RWeightingData;
   generatedAt?: Date;
+}
+
+/**
+ * What the script needs to weight the waves itself with the survey package: respondents grouped by
+ * everything that matters to raking (metric, segment, wave, outcome, profile answers) with a count,
+ * and each segment's population margins per wave. Variables are named v1, v2, … in R (question
+ * keys stay strings), so no user text ever becomes an R name or formula.
+ */
+export interface RWeightingData {
+  variables: string[];
+  respondents: Array<{ metric: string; segment: string; wave: "pre" | "post"; y: 0 | 1; count: number; levels: Array<string | null> }>;
+  margins: Array<{ segment: string; wave: "pre" | "post"; variable: string; level: string; share: number }>;
+}
+
+/** The R script's weighting data from the cells the weighted table was computed from. */
+export function rWeightingData(
+  cells: readonly WeightingCell[],
+  segmentKey: ReadonlyMap<number, string>,
+  waves: { pre: number; post: number },
+): RWeightingData {
+  const variables = [...new Set(cells.flatMap((c) => Object.keys(c.margins)))];
+  const waveName = (id: number): "pre" | "post" | null => (id === waves.pre ? "pre" : id === waves.post ? "post" : null);
+  const groups = new Map<string, RWeightingData["respondents"][number]>();
+  const margins: RWeightingData["margins"] = [];
+  const seenMargins = new Set<string>();
+  for (const cell of cells) {
+    const wave = waveName(cell.waveId);
+    const segment = segmentKey.get(cell.segmentId);
+    if (wave === null || segment === undefined) continue;
+    const marginsKey = `${segment}|${wave}`;
+    if (!seenMargins.has(marginsKey)) {
+      seenMargins.add(marginsKey);
+      for (const [variable, shares] of Object.entries(cell.margins)) {
+        for (const [level, share] of Object.entries(shares)) margins.push({ segment, wave, variable, level, share });
+      }
+    }
+    cell.y.forEach((y, i) => {
+      const levels = variables.map((v) => cell.profiles[i]![v] ?? null);
+      const key = JSON.stringify([cell.metric, segment, wave, y, levels]);
+      const group = groups.get(key);
+      if (group) group.count += 1;
+      else groups.set(key, { metric: cell.metric, segment, wave, y, count: 1, levels });
+    });
+  }
+  return { variables, respondents: [...groups.values()], margins };
 }
 
 /** The parts of StudyResults the script reads (a lift table computed directly will do, too). */
@@ -121,6 +169,8 @@ export function resultsRScript(results: RScriptResults, options: RScriptOptions)
     }
   }
 
+  const weighted = results.counts.some((c) => c.weighted !== undefined);
+  if (weighted && options.weighting === undefined) throw new Error("resultsRScript: a weighted table needs options.weighting");
   const did = (r: LiftRow) => r.differenceInDifferences;
   const meta = [
     `study <- ${rString(study.name)}`,
@@ -132,6 +182,8 @@ export function resultsRScript(results: RScriptResults, options: RScriptOptions)
     "# The study's design: how many exposed and control segments it has, with or without responses.",
     `design_exposed <- ${results.segments.filter((s) => s.role !== "control").length}`,
     `design_controls <- ${results.segments.filter((s) => s.role === "control").length}`,
+    "# Weighted: every wave raked to its segment's population margins (needs the survey package).",
+    `weighted <- ${weighted ? "TRUE" : "FALSE"}`,
     "",
   ].join("\n");
 
@@ -195,13 +247,44 @@ export function resultsRScript(results: RScriptResults, options: RScriptOptions)
       num("headroom_upper", rows.map((r) => r.headroomLift?.upper)),
       num("headroom_level", rows.map((r) => r.headroomLift?.level)),
       num("probability_of_rise", rows.map((r) => r.probabilityOfRise)),
+      num("pre_n_eff", rows.map((r) => r.pre.nEff)),
+      num("post_n_eff", rows.map((r) => r.post.nEff)),
     ]),
+    weighted ? weightingData(options.weighting!) : "",
   ].join("\n");
 
-  return `${R_HEADER}\n${meta}\n${data}\n${R_COMPUTATION}`;
+  return `${R_HEADER}${weighted ? R_WEIGHTED_HEADER : ""}\n${meta}\n${data}\n${weighted ? R_WEIGHTING : ""}${R_COMPUTATION}`;
 }
 
-const R_HEADER = `# Brand Lift: the results table of a study, reproduced with base R (no packages).
+function weightingData(w: RWeightingData): string {
+  const names = w.variables.map((_, i) => `v${i + 1}`);
+  const nameOf = new Map(w.variables.map((v, i) => [v, names[i]!]));
+  return [
+    "# ---------------------------------------------------------------- the weighting data",
+    "# The profile questions weighted by, as named in the data below (v1, v2, ...).",
+    `weighting_variables <- c(${w.variables.map((v, i) => `${names[i]} = ${rString(v)}`).join(", ")})`,
+    "# Respondents of the compared waves: one line per metric, segment, wave, outcome y (1: aware) and",
+    "# profile answers (NA: no answer), with how many respondents share them.",
+    rDataFrame("respondents", [
+      str("metric", w.respondents.map((r) => r.metric)),
+      str("segment", w.respondents.map((r) => r.segment)),
+      str("wave", w.respondents.map((r) => r.wave)),
+      num("y", w.respondents.map((r) => r.y)),
+      num("count", w.respondents.map((r) => r.count)),
+      ...names.map((name, i) => str(name, w.respondents.map((r) => r.levels[i]!))),
+    ]),
+    "# Population margins: the share of each level of a variable in the segment's audience, per wave.",
+    rDataFrame("population", [
+      str("segment", w.margins.map((m) => m.segment)),
+      str("wave", w.margins.map((m) => m.wave)),
+      str("variable", w.margins.map((m) => nameOf.get(m.variable)!)),
+      str("level", w.margins.map((m) => m.level)),
+      num("share", w.margins.map((m) => m.share)),
+    ]),
+  ].join("\n");
+}
+
+const R_HEADER = `# Brand Lift: the results table of a study, reproduced with base R (a weighted table also needs survey).
 # Run it with  Rscript results.R  (or source() it in R). From the counts below it recomputes every
 # row of the results table and compares it with the numbers Brand Lift computed (embedded further
 # down as \`ours\`). It prints the verdicts, the largest differences, and exits with status 1 when
@@ -244,6 +327,69 @@ const R_HEADER = `# Brand Lift: the results table of a study, reproduced with ba
 # Tolerances: 1e-9 absolute for every number, except the three p-values of the Newcombe test and
 # its adjustment (p_value, verdict_p_value, adjusted_p_value), compared relative 1e-8 because both
 # sides find its root numerically. Verdicts, measures, families and row kinds must match exactly.
+`;
+
+const R_WEIGHTED_HEADER = `#
+# This table is WEIGHTED, so the script needs R's survey package (install.packages("survey")):
+# - Each wave of each segment is raked to the segment's population margins, per metric (each metric
+#   has its own base): survey::rake(svydesign(ids = ~1, weights = ~1, data), list(~v1, ...),
+#   list(data.frame(v1 = levels, Freq = share * n), ...)), so the weights sum to the wave's n.
+# - Respondents without a usable answer to a profile question (skipped, "prefer not to say", or a level
+#   the margins do not name) keep their share of the sample: the variable gets a "(no answer)" level
+#   at its sample share and the population shares of the other levels are scaled to the rest; a
+#   variable nobody in the cell answered is left out.
+# - A wave's share is svymean(~y, raked design) with its linearization standard error (SE), and its
+#   Kish effective size n_eff = sum(w)^2 / sum(w^2).
+# - Every row is then Wald on those shares: a wave's interval p +- z SE (clipped to [0, 1]); a
+#   segment's lift p2 - p1 with Var = SE1^2 + SE2^2 and the z-test (instead of Wilson and Newcombe);
+#   totals and pooled controls combine the weighted shares and variances with the same fixed weights
+#   (pooled controls: each segment's share of the wave's respondents) and n_eff = 1 / sum(w^2 / n_eff);
+#   the probability of a rise is the normal approximation; "not enough data" looks at n_eff.
+# Weighted tolerances: 1e-8 absolute for every number, relative 1e-6 for the p-values and 1e-8 for
+#   the effective sizes, because
+#   both sides stop raking at a convergence tolerance (here rake's epsilon = 1e-13, in Brand Lift each
+#   level's weighted share within 1e-10 of its target).
+`;
+
+/** Raking with the survey package: each compared cell's weighted share, SE and n_eff into `counts`. */
+const R_WEIGHTING = String.raw`# ---------------------------------------------------------------- the weighting
+suppressPackageStartupMessages(library(survey))
+no_answer <- "(no answer)"
+weigh_cell <- function(metric, segment, wave) {
+  cell <- respondents[respondents$metric == metric & respondents$segment == segment & respondents$wave == wave, , drop = FALSE]
+  d <- cell[rep(seq_len(nrow(cell)), cell$count), , drop = FALSE]
+  n <- nrow(d)
+  pop <- population[population$segment == segment & population$wave == wave, , drop = FALSE]
+  sample_margins <- list(); population_margins <- list()
+  for (v in unique(pop$variable)) {
+    target <- pop[pop$variable == v, , drop = FALSE]
+    answered <- !is.na(d[[v]]) & d[[v]] %in% target$level
+    d[[v]][!answered] <- no_answer
+    missing <- mean(!answered)
+    if (missing == 1) next
+    levels <- c(target$level, if (missing > 0) no_answer)
+    freq <- n * c(target$share * (1 - missing), if (missing > 0) missing)
+    present <- levels %in% d[[v]]
+    if (any(freq > 0 & !present)) stop("a level with a population share has no respondents: ", metric, " / ", segment, " / ", wave)
+    pm <- data.frame(level = levels[present], Freq = freq[present], stringsAsFactors = FALSE)
+    names(pm)[1] <- v
+    sample_margins[[length(sample_margins) + 1]] <- as.formula(paste0("~", v))
+    population_margins[[length(population_margins) + 1]] <- pm
+  }
+  raked <- rake(svydesign(ids = ~1, weights = ~1, data = d), sample_margins, population_margins,
+                control = list(maxit = 5000, epsilon = 1e-13))
+  m <- svymean(~y, raked)
+  w <- weights(raked)
+  c(unname(coef(m)), unname(SE(m))[1], sum(w)^2 / sum(w^2))
+}
+if (nrow(counts) > 0) {
+  for (wave in c("pre", "post")) {
+    est <- t(vapply(seq_len(nrow(counts)), function(i) weigh_cell(counts$metric[i], counts$segment[i], wave), numeric(3)))
+    k <- if (wave == "pre") 1 else 2
+    counts[[paste0("p", k)]] <- est[, 1]; counts[[paste0("se", k)]] <- est[, 2]; counts[[paste0("neff", k)]] <- est[, 3]
+  }
+}
+
 `;
 
 /** The fixed part of the script: computation, table and comparison (base R only). */
@@ -333,8 +479,28 @@ headroom_lift <- function(s1, s2) {
   c((s2[1] - s1[1]) / (1 - s1[1]), 1 - r[2], 1 - r[1])
 }
 
+prob_rise_wald <- function(d, v) if (v > 0) pnorm(d / sqrt(v)) else if (d > 0) 1 else if (d < 0) 0 else 0.5
+# A weighted wave's share with Wald limits at zz, clipped to [0, 1].
+wald_share <- function(p, se, zz) c(p, max(0, p - zz * se), min(1, p + zz * se))
+
+# A weighted segment's row: raked shares, Wald lift and z-test, normal probability of a rise.
+weighted_segment_row <- function(s) {
+  d <- s$p2 - s$p1; v <- s$se1^2 + s$se2^2
+  list(id = paste0(s$metric, ":", s$segment), metric = s$metric, kind = "segment", role = s$role,
+       total_method = NA_character_, x1 = s$x1, n1 = s$n1, x2 = s$x2, n2 = s$n2,
+       pre = wald_share(s$p1, s$se1, z), post = wald_share(s$p2, s$se2, z),
+       n_eff = c(s$neff1, s$neff2),
+       estimate = d, p_value = wald_p(d, v),
+       interval_at = function(zz) c(d - zz * sqrt(v), d + zz * sqrt(v)),
+       shares_at = function(zz) list(wald_share(s$p1, s$se1, zz), wald_share(s$p2, s$se2, zz)),
+       variance = v, probability = prob_rise_wald(d, v),
+       enough = min(s$neff1, s$neff2) >= small_n,
+       family = paste0(s$metric, if (s$role == "control") ":control" else ":segments"))
+}
+
 # A segment's row: Wilson shares, Newcombe's interval and the test it implies, the exact posterior.
 segment_row <- function(s) {
+  if (weighted) return(weighted_segment_row(s))
   x1 <- s$x1; n1 <- s$n1; x2 <- s$x2; n2 <- s$n2; p1 <- x1 / n1; p2 <- x2 / n2
   list(id = paste0(s$metric, ":", s$segment), metric = s$metric, kind = "segment", role = s$role,
        total_method = NA_character_, x1 = x1, n1 = n1, x2 = x2, n2 = n2,
@@ -354,7 +520,9 @@ total_row <- function(ex) {
   by_audience <- all(!is.na(ex$audience)) && sum(ex$audience) > 0
   w <- if (by_audience) ex$audience / sum(ex$audience) else (ex$n1 + ex$n2) / sum(ex$n1 + ex$n2)
   wave <- function(x, n) { ps <- x / n; c(p = sum(w * ps), v = sum(w^2 * ps * (1 - ps) / n)) }
-  a <- wave(ex$x1, ex$n1); b <- wave(ex$x2, ex$n2)
+  weighted_wave <- function(p, se, neff) c(p = sum(w * p), v = sum(w^2 * se^2), n_eff = 1 / sum(w^2 / neff))
+  a <- if (weighted) weighted_wave(ex$p1, ex$se1, ex$neff1) else wave(ex$x1, ex$n1)
+  b <- if (weighted) weighted_wave(ex$p2, ex$se2, ex$neff2) else wave(ex$x2, ex$n2)
   d <- b[["p"]] - a[["p"]]; v <- a[["v"]] + b[["v"]]
   limits <- function(s, zz) c(s[["p"]], s[["p"]] - zz * sqrt(s[["v"]]), s[["p"]] + zz * sqrt(s[["v"]]))
   clip <- function(s) c(s[1], pmin(1, pmax(0, s[2:3])))
@@ -367,21 +535,34 @@ total_row <- function(ex) {
        estimate = d, p_value = wald_p(d, v),
        interval_at = function(zz) c(d - zz * sqrt(v), d + zz * sqrt(v)),
        shares_at = function(zz) list(limits(a, zz), limits(b, zz)),
-       variance = v, terms = terms, probability = prob_rise_normal(terms),
-       enough = min(sum(ex$n1), sum(ex$n2)) >= small_n,
+       n_eff = if (weighted) c(a[["n_eff"]], b[["n_eff"]]) else NULL,
+       variance = v, terms = terms, probability = if (weighted) prob_rise_wald(d, v) else prob_rise_normal(terms),
+       enough = min(sum(ex$n1), sum(ex$n2), if (weighted) c(a[["n_eff"]], b[["n_eff"]])) >= small_n,
        family = paste0(ex$metric[1], ":total"))
 }
 
 # Difference-in-differences of an exposed row against the pooled control segments.
 did_of <- function(r, controls) {
   cx1 <- sum(controls$x1); cn1 <- sum(controls$n1); cx2 <- sum(controls$x2); cn2 <- sum(controls$n2)
-  c1 <- cx1 / cn1; c2 <- cx2 / cn2
-  estimate <- r$estimate - (c2 - c1)
-  v <- r$variance + c1 * (1 - c1) / cn1 + c2 * (1 - c2) / cn2
+  if (weighted) {
+    # Pooled controls: each control segment weighted by its share of the wave's respondents.
+    pool <- function(p, se, neff, n) { w <- n / sum(n); c(p = sum(w * p), v = sum(w^2 * se^2), n_eff = 1 / sum(w^2 / neff)) }
+    a <- pool(controls$p1, controls$se1, controls$neff1, controls$n1)
+    b <- pool(controls$p2, controls$se2, controls$neff2, controls$n2)
+    estimate <- r$estimate - (b[["p"]] - a[["p"]])
+    v <- r$variance + a[["v"]] + b[["v"]]
+    probability <- prob_rise_wald(estimate, v)
+    enough <- r$enough && min(a[["n_eff"]], b[["n_eff"]]) >= small_n
+  } else {
+    c1 <- cx1 / cn1; c2 <- cx2 / cn2
+    estimate <- r$estimate - (c2 - c1)
+    v <- r$variance + c1 * (1 - c1) / cn1 + c2 * (1 - c2) / cn2
+    probability <- prob_rise_normal(c(r$terms, list(c(-1, cx2, cn2), c(1, cx1, cn1))))
+    enough <- r$enough && min(cn1, cn2) >= small_n
+  }
   list(estimate = estimate, p_value = wald_p(estimate, v),
        interval_at = function(zz) c(estimate - zz * sqrt(v), estimate + zz * sqrt(v)),
-       probability = prob_rise_normal(c(r$terms, list(c(-1, cx2, cn2), c(1, cx1, cn1)))),
-       enough = r$enough && min(cn1, cn2) >= small_n)
+       probability = probability, enough = enough)
 }
 
 rows <- list()
@@ -439,6 +620,8 @@ finish <- function(i) {
     headroom = head[1], headroom_lower = head[2], headroom_upper = head[3],
     headroom_level = if (is.na(head[1])) NA else ratio_level,
     probability_of_rise = m$probability,
+    pre_n_eff = if (is.null(r$n_eff)) NA else r$n_eff[1],
+    post_n_eff = if (is.null(r$n_eff)) NA else r$n_eff[2],
     stringsAsFactors = FALSE
   )
 }
@@ -468,8 +651,9 @@ if (nrow(r) > 0) {
 }
 
 # ---------------------------------------------------------------- the comparison
-relative_tolerance <- c(p_value = 1e-8, verdict_p_value = 1e-8, adjusted_p_value = 1e-8)
-absolute_tolerance <- 1e-9
+# Effective sizes are counts in the hundreds: compared relative.
+relative_tolerance <- if (weighted) c(p_value = 1e-6, verdict_p_value = 1e-6, adjusted_p_value = 1e-6, pre_n_eff = 1e-8, post_n_eff = 1e-8) else c(p_value = 1e-8, verdict_p_value = 1e-8, adjusted_p_value = 1e-8)
+absolute_tolerance <- if (weighted) 1e-8 else 1e-9
 exact <- c("kind", "role", "total_method", "measure", "family", "verdict")
 only_in_r <- setdiff(r$id, ours$id)
 only_in_ours <- setdiff(ours$id, r$id)
@@ -525,7 +709,7 @@ numbers_disagree <- sum(worst$scaled > 1)
 cat(sprintf("rows_compared %d\n", length(both)))
 cat(sprintf("quantities_beyond_tolerance %d\n", numbers_disagree))
 if (numbers_disagree == 0 && mismatches == 0 && length(only_in_r) == 0 && length(only_in_ours) == 0) {
-  cat("All numbers agree (within 1e-9; p-values within relative 1e-8) and every verdict is the same.\n")
+  cat("All numbers agree (within", if (weighted) "1e-8; p-values within relative 1e-6)" else "1e-9; p-values within relative 1e-8)", "and every verdict is the same.\n")
 } else {
   cat("DIFFERENCES FOUND: please report them.\n")
   if (!interactive()) quit(status = 1)

@@ -17,7 +17,7 @@ import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
 import { competitorChecks, type CompetitorCheck } from "./competitors.js";
-import { cellKey, computeWeighting, type WeightingProblem } from "./weighted-results.js";
+import { cellKey, computeWeighting, weightingCells, type WeightingCell, type WeightingProblem } from "./weighted-results.js";
 import type { Translate } from "../i18n/index.js";
 
 /**
@@ -144,7 +144,7 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const weighting = computeWeighting(db, { studyId: study.id, waves: [pre, post], segments, questions, metrics, filter });
+  const weighting = computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options }));
   const available = weighting !== null && weighting.problems.length === 0;
   const applied = available && options.weighted !== false;
   const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases, applied ? weighting.shares : null);
@@ -178,6 +178,17 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
     competitors,
     weighting: weighting && { available, applied, variables: weighting.variables, problems: weighting.problems },
   };
+}
+
+type WeightingScope = Pick<StudyResults, "study" | "pre" | "post" | "segments" | "questions"> & { options: Pick<ResultsQuery, "flagged"> };
+
+function weightingInput({ study, pre, post, segments, questions, options }: WeightingScope) {
+  return { studyId: study.id, waves: [pre, post], segments, questions, metrics: metricDefinitions(questions), filter: { waveIds: [pre.id, post.id], includeFlagged: options.flagged } };
+}
+
+/** The respondents and margins the results' weighted table was computed from (for the R script). */
+export function resultsWeightingCells(db: Db, results: WeightingScope): WeightingCell[] {
+  return weightingCells(db, weightingInput(results)) ?? [];
 }
 
 interface TableInput {

@@ -42,16 +42,26 @@ export function marginsFor(rows: ReturnType<typeof listMargins>, questions: read
   return margins;
 }
 
+/** One metric × segment × wave cell as weighted: its respondents' outcomes, profile answers and margins. */
+export interface WeightingCell {
+  metric: string;
+  segmentId: number;
+  waveId: number;
+  /** The segment's population margins for this wave (empty: none entered). */
+  margins: Margins;
+  y: Array<0 | 1>;
+  /** Each respondent's profile answers (question key → option key), in the order of `y`. */
+  profiles: Array<Record<string, string>>;
+}
+
+type WeightingInput = { studyId: number; waves: readonly Wave[]; segments: readonly Segment[]; questions: readonly SurveyQuestion[]; metrics: readonly MetricDefinition[]; filter: CountFilter };
+
 /**
- * Weighted shares of every metric × segment × wave cell of the compared waves, each cell raked to
- * its segment's margins (see domain/weighting.ts for respondents without a profile answer). Null
- * when the study has no margins at all. A cell that cannot be weighted is listed in `problems`;
- * the caller then shows the unweighted table and says why.
+ * Every metric × segment × wave cell of the given waves with its respondents and margins, read
+ * once; null when the study has no margins at all. The one reading behind the weighted results and
+ * the R script's weighting data, so both weigh the same respondents.
  */
-export function computeWeighting(
-  db: Db,
-  input: { studyId: number; waves: readonly Wave[]; segments: readonly Segment[]; questions: readonly SurveyQuestion[]; metrics: readonly MetricDefinition[]; filter: CountFilter },
-): Weighting | null {
+export function weightingCells(db: Db, input: WeightingInput): WeightingCell[] | null {
   const rows = listMargins(db, input.studyId);
   if (rows.length === 0) return null;
   const profileQuestions = input.questions.filter((q) => q.type === "single" && rows.some((r) => r.questionId === q.id));
@@ -59,34 +69,55 @@ export function computeWeighting(
   const questionKey = new Map(profileQuestions.map((q) => [q.id, q.key]));
   const profiles = new Map<number, Record<string, string>>();
   for (const c of listChoices(db, profileQuestions.map((q) => q.id), input.filter)) {
-    const answer = (profiles.get(c.responseId) ?? {}) as Record<string, string>;
+    const answer = profiles.get(c.responseId) ?? {};
     answer[questionKey.get(c.questionId)!] = optionKey.get(c.optionId)!;
     profiles.set(c.responseId, answer);
   }
-
-  const shares = new Map<string, WeightedShare>();
-  const problems: WeightingProblem[] = [];
-  const variables = new Set<string>();
+  const cells: WeightingCell[] = [];
   for (const metric of input.metrics) {
     const outcomes = listMetricOutcomes(db, metric, input.filter);
     for (const segment of input.segments) {
       for (const wave of input.waves) {
-        const margins = marginsFor(rows, profileQuestions, segment.id, wave.id);
-        if (Object.keys(margins).length === 0) {
-          problems.push({ metric: metric.metric, segmentId: segment.id, waveId: wave.id, problem: { kind: "no_margins" } });
-          continue;
-        }
-        Object.keys(margins).forEach((v) => variables.add(v));
         const cell = outcomes.filter((o) => o.segmentId === segment.id && o.waveId === wave.id);
-        if (cell.length === 0) continue;
-        const result = weightCell(cell.map((o) => o.y), cell.map((o) => profiles.get(o.responseId) ?? {}), margins);
-        if (result.ok) {
-          const { p, se, nEff } = result.estimate;
-          shares.set(cellKey(metric.metric, segment.id, wave.id), { p, se, nEff });
-        } else {
-          problems.push({ metric: metric.metric, segmentId: segment.id, waveId: wave.id, problem: result.problem });
-        }
+        cells.push({
+          metric: metric.metric,
+          segmentId: segment.id,
+          waveId: wave.id,
+          margins: marginsFor(rows, profileQuestions, segment.id, wave.id),
+          y: cell.map((o) => o.y),
+          profiles: cell.map((o) => profiles.get(o.responseId) ?? {}),
+        });
       }
+    }
+  }
+  return cells;
+}
+
+/**
+ * Weighted shares of every metric × segment × wave cell of the compared waves, each cell raked to
+ * its segment's margins (see domain/weighting.ts for respondents without a profile answer). Null
+ * when the study has no margins at all. A cell that cannot be weighted is listed in `problems`;
+ * the caller then shows the unweighted table and says why.
+ */
+export function computeWeighting(db: Db, input: WeightingInput): Weighting | null {
+  const cells = weightingCells(db, input);
+  if (cells === null) return null;
+  const shares = new Map<string, WeightedShare>();
+  const problems: WeightingProblem[] = [];
+  const variables = new Set<string>();
+  for (const { metric, segmentId, waveId, margins, y, profiles } of cells) {
+    if (Object.keys(margins).length === 0) {
+      problems.push({ metric, segmentId, waveId, problem: { kind: "no_margins" } });
+      continue;
+    }
+    Object.keys(margins).forEach((v) => variables.add(v));
+    if (y.length === 0) continue;
+    const result = weightCell(y, profiles, margins);
+    if (result.ok) {
+      const { p, se, nEff } = result.estimate;
+      shares.set(cellKey(metric, segmentId, waveId), { p, se, nEff });
+    } else {
+      problems.push({ metric, segmentId, waveId, problem: result.problem });
     }
   }
   return { shares, variables: [...variables], problems };
