@@ -1,13 +1,20 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import type { SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
-/** The database or a transaction on it: query functions accept either, so callers compose them in one transaction. */
-export type Executor = BaseSQLiteDatabase<"sync", Database.RunResult, typeof schema>;
+/**
+ * The one data API of the app: drizzle's query builders, always awaited (`await db.select()…`,
+ * never `.all()`, `.get()` or `.run()`, which only SQLite has), with inserts and updates that need
+ * a row back using `.returning()`. Typed as drizzle's asynchronous SQLite database because the
+ * schema (db/schema.ts) is written once, in sqlite-core; units of work go through `unitOfWork`.
+ */
+export type Executor = BaseSQLiteDatabase<"async", unknown, typeof schema>;
+/** The database itself (an Executor) with its SQLite connection for what only SQLite has (backup, pragmas). */
+export type Db = Executor & { $client: Database.Database };
 
 export const DEFAULT_DATABASE_PATH = "./data/brandlift.db";
 
@@ -30,9 +37,11 @@ export function openDatabase(path: string = DEFAULT_DATABASE_PATH, options: { mu
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("busy_timeout = 50");
   cacheStatements(sqlite);
-  return drizzle(sqlite, { schema });
+  const db = drizzle(sqlite, { schema });
+  engines.set(db, sqliteEngine(sqlite));
+  return db as unknown as Db;
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -61,6 +70,123 @@ function cacheStatements(sqlite: Database.Database): void {
   }) as typeof sqlite.prepare;
 }
 
+/** The first row of a result, or undefined (what SQLite's `.get()` gave, on any engine). */
+export function first<T>(rows: readonly T[]): T | undefined {
+  return rows[0];
+}
+
+/** Thrown when the database stayed busy through every retry: the caller answers 503, nothing was written. */
+export class DatabaseBusy extends Error {
+  constructor(attempts: number) {
+    super(`the database stayed busy through ${attempts} attempts`);
+    this.name = "DatabaseBusy";
+  }
+}
+
+interface SqliteEngine {
+  client: Database.Database;
+  /** The drizzle instance a unit of work runs its queries on (same connection, marked). */
+  tx: Executor;
+  /** A unit of work holds the connection's transaction. */
+  open: boolean;
+  /** The query being prepared comes from the open unit of work. */
+  viaTx: boolean;
+  /** Units of work queue here, one at a time per connection. */
+  queue: Promise<void>;
+}
+
+const engines = new WeakMap<object, SqliteEngine>();
+const transactions = new WeakSet<object>();
+
+/**
+ * One connection, one transaction at a time: a unit of work's queries go through `tx`, and a query
+ * from anywhere else while it is open is refused loudly (it would silently join, or be rolled back
+ * with, someone else's transaction). A unit of work may only await its own queries, which on
+ * SQLite settle within the same turn of the event loop, so nothing else runs in between.
+ */
+function sqliteEngine(client: Database.Database): SqliteEngine {
+  const prepare = client.prepare.bind(client);
+  const engine: SqliteEngine = { client, tx: undefined as unknown as Executor, open: false, viaTx: false, queue: Promise.resolve() };
+  client.prepare = ((source: string) => {
+    if (engine.open && !engine.viaTx) throw new Error("a query ran outside the unit of work holding the connection's transaction");
+    return prepare(source);
+  }) as typeof client.prepare;
+  const txClient = Object.create(client) as Database.Database;
+  txClient.prepare = ((source: string) => {
+    engine.viaTx = true;
+    try {
+      return prepare(source);
+    } finally {
+      engine.viaTx = false;
+    }
+  }) as typeof client.prepare;
+  engine.tx = drizzle(txClient, { schema }) as unknown as Executor;
+  transactions.add(engine.tx);
+  return engine;
+}
+
+const BUSY_ATTEMPTS = 8;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const isBusy = (error: unknown) => error instanceof Error && "code" in error && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED");
+
+/**
+ * Runs `work` as one transaction: committed when it resolves, rolled back when it throws. Inside
+ * another unit of work it simply joins it. On SQLite the write lock is taken up front (BEGIN
+ * IMMEDIATE); when another process holds it, the attempt is retried with growing pauses that do not
+ * block the event loop, and after BUSY_ATTEMPTS a DatabaseBusy is thrown (a 503, never a 500).
+ */
+export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  if (transactions.has(db)) return work(db);
+  const engine = engines.get(db);
+  if (!engine) throw new Error("unitOfWork: not a database opened by openDatabase");
+  const previous = engine.queue;
+  let release!: () => void;
+  engine.queue = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        engine.client.exec("BEGIN IMMEDIATE");
+        break;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
+        await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+    engine.open = true;
+    try {
+      const result = await work(engine.tx);
+      engine.open = false;
+      engine.client.exec("COMMIT");
+      return result;
+    } catch (error) {
+      engine.open = false;
+      if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    release();
+  }
+}
+
 export function closeDatabase(db: Db): void {
   if (db.$client.open) db.$client.close();
+}
+
+/** The one row a statement must produce (an insert's `.returning()`); throws when there is none. */
+export function one<T>(rows: readonly T[]): T {
+  if (rows.length === 0) throw new Error("expected a row, the statement returned none");
+  return rows[0]!;
+}
+
+/** How many rows an awaited insert, update or delete changed, on either engine. */
+export function affectedRows(result: unknown): number {
+  const r = result as { changes?: number; rowCount?: number | null };
+  return r.changes ?? r.rowCount ?? 0;
+}
+
+/** Rows of a hand-written query (drizzle's `sql`), for what the query builder cannot say. */
+export async function rawRows<T>(db: Executor, query: SQL): Promise<T[]> {
+  return db.all<T>(query);
 }

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import type { Db } from "./client.js";
 
@@ -15,7 +16,7 @@ export function runMigrations(db: Db): void {
   const enforced = sqlite.pragma("foreign_keys", { simple: true }) === 1;
   sqlite.pragma("foreign_keys = OFF");
   try {
-    migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER });
     const broken = sqlite.pragma("foreign_key_check") as unknown[];
     if (broken.length > 0) throw new Error(`Migration left ${broken.length} rows with broken references`);
   } finally {

@@ -225,7 +225,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       return 2;
     }
     try {
-      const team = db.transaction((tx) => {
+      const team = unitOfWork(db, async (tx) => {
         const created = insertTeam(tx, name);
         recordAudit(tx, { userId: null, systemActor: "cli", action: "team.create", entityType: "team", entityId: created.id, details: { name } });
         return created;

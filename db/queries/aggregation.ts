@@ -1,5 +1,5 @@
 import { and, count, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { type Executor } from "../client.js";
 import { answers, responses, textMentions } from "../schema.js";
 
 /**
@@ -53,9 +53,9 @@ export function eligible(filter: CountFilter): SQL {
 }
 
 /** Respondents per wave and segment (n), with the excluded and flagged ones beside. */
-export function countRespondents(db: Executor, filter: CountFilter): RespondentCount[] {
+export async function countRespondents(db: Executor, filter: CountFilter): Promise<RespondentCount[]> {
   if (filter.waveIds.length === 0) return [];
-  return db
+  return (await db
     .select({
       waveId: responses.waveId,
       segmentId: responses.segmentId,
@@ -65,13 +65,12 @@ export function countRespondents(db: Executor, filter: CountFilter): RespondentC
     })
     .from(responses)
     .where(and(inArray(responses.waveId, [...filter.waveIds]), eq(responses.status, "completed")))
-    .groupBy(responses.waveId, responses.segmentId)
-    .all()
+    .groupBy(responses.waveId, responses.segmentId))
     .map((r) => ({ ...r, n: r.n ?? 0, excluded: r.excluded ?? 0, flagged: r.flagged ?? 0 }));
 }
 
 /** Aware respondents (x) per metric, wave and segment: one grouped query per metric. */
-export function countAware(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): AwareCount[] {
+export async function countAware(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): Promise<AwareCount[]> {
   if (filter.waveIds.length === 0) return [];
   const out: AwareCount[] = [];
   for (const m of metrics) {
@@ -96,10 +95,9 @@ export function countAware(db: Executor, metrics: readonly MetricDefinition[], f
                 .from(textMentions)
                 .where(inArray(textMentions.code, m.positive as string[])),
             );
-    const rows = base
+    const rows = await base
       .where(and(eq(answers.questionId, m.questionId), matches, eligible(filter)))
-      .groupBy(responses.waveId, responses.segmentId)
-      .all();
+      .groupBy(responses.waveId, responses.segmentId);
     for (const r of rows) out.push({ metric: m.metric, ...r });
   }
   return out;
@@ -145,12 +143,12 @@ const list = (values: ReadonlyArray<number | string>) =>
  * question's answers (answered, aware, decoy); skipped is counted − answered. Nothing is loaded
  * per response.
  */
-export function countMetricBases(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): MetricBase[] {
+export async function countMetricBases(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): Promise<MetricBase[]> {
   if (filter.waveIds.length === 0 || metrics.length === 0) return [];
   const waveIds = [...filter.waveIds];
   const completed = sql`${responses.status} = 'completed'`;
   const notExcluded = filter.includeExcluded ? sql`1` : sql`${responses.excluded} = 0`;
-  const cells = db
+  const cells = (await db
     .select({
       waveId: responses.waveId,
       segmentId: responses.segmentId,
@@ -161,8 +159,7 @@ export function countMetricBases(db: Executor, metrics: readonly MetricDefinitio
     })
     .from(responses)
     .where(and(inArray(responses.waveId, waveIds), inArray(responses.status, ["completed", "partial"])))
-    .groupBy(responses.waveId, responses.segmentId)
-    .all();
+    .groupBy(responses.waveId, responses.segmentId));
 
   const out: MetricBase[] = [];
   for (const m of metrics) {
@@ -175,7 +172,7 @@ export function countMetricBases(db: Executor, metrics: readonly MetricDefinitio
         : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
     const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
     const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
-    const rows = db
+    const rows = (await db
       .select({
         waveId: responses.waveId,
         segmentId: responses.segmentId,
@@ -187,8 +184,7 @@ export function countMetricBases(db: Executor, metrics: readonly MetricDefinitio
       .from(answers)
       .innerJoin(responses, eq(responses.id, answers.responseId))
       .where(and(eq(answers.questionId, m.questionId), eligible(filter), ...answered))
-      .groupBy(responses.waveId, responses.segmentId)
-      .all();
+      .groupBy(responses.waveId, responses.segmentId));
     const byCell = new Map(rows.map((r) => [`${r.waveId}|${r.segmentId}`, r]));
     for (const c of cells) {
       const r = byCell.get(`${c.waveId}|${c.segmentId}`);
@@ -219,14 +215,13 @@ function positiveAnswer(m: MetricDefinition): SQL {
 }
 
 /** Completed responses per wave (for headers and the overview), regardless of exclusion. */
-export function countCompletedByWave(db: Executor, waveIds: readonly number[]) {
+export async function countCompletedByWave(db: Executor, waveIds: readonly number[]) {
   if (waveIds.length === 0) return [];
   return db
     .select({ waveId: responses.waveId, n: count() })
     .from(responses)
     .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed")))
-    .groupBy(responses.waveId)
-    .all();
+    .groupBy(responses.waveId);
 }
 
 /** One respondent in a metric's base: which wave and segment, and whether they count as aware. */
@@ -243,13 +238,13 @@ export interface MetricOutcome {
  * question, an open answer non-empty, no decoy picked): per wave and segment their count is n and
  * the sum of y is x. Weighting needs them one by one; the plain counts never do.
  */
-export function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: CountFilter): MetricOutcome[] {
+export async function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: CountFilter): Promise<MetricOutcome[]> {
   if (filter.waveIds.length === 0) return [];
   const positive = m.positive.length === 0 ? sql`0` : positiveAnswer(m);
   const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
   const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
   const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
-  const rows = db
+  const rows = (await db
     .select({
       responseId: answers.responseId,
       waveId: responses.waveId,
@@ -261,22 +256,21 @@ export function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: Co
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(eq(answers.questionId, m.questionId), eligible(filter), ...answered))
     .groupBy(answers.responseId)
-    .orderBy(answers.responseId)
-    .all();
+    .orderBy(answers.responseId));
   return rows.filter((r) => r.decoy === 0).map((r) => ({ responseId: r.responseId, waveId: r.waveId, segmentId: r.segmentId, y: r.aware ? 1 : 0 }));
 }
 
 /** Each response's chosen option id per single-choice question (profile questions), for the given waves. */
-export function listChoices(
+export async function listChoices(
   db: Executor,
   questionIds: readonly number[],
   filter: CountFilter,
-): Array<{ responseId: number; waveId: number; segmentId: number; questionId: number; optionId: number }> {
+): Promise<Array<{ responseId: number; waveId: number; segmentId: number; questionId: number; optionId: number }>> {
   if (filter.waveIds.length === 0 || questionIds.length === 0) return [];
   return db
     .select({ responseId: answers.responseId, waveId: responses.waveId, segmentId: responses.segmentId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}` })
     .from(answers)
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
-    .all();
+    ;
 }

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, max, min, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { affectedRows, unitOfWork, type Executor } from "../client.js";
 import { audiencePoints, type AudienceMeasure } from "../schema.js";
 
 /** A segment's audience over time (audience_points), as imported from community statistics. */
@@ -18,40 +18,39 @@ const CHUNK = 500;
  * (or, with `replace`, the series is emptied first, so a corrected export replaces the old one).
  * Returns how many points were written.
  */
-export function upsertAudiencePoints(
+export async function upsertAudiencePoints(
   db: Executor,
   key: AudienceSeriesKey,
   points: ReadonlyArray<{ day: string; count: number }>,
   options: { replace?: boolean } = {},
-): number {
-  return db.transaction((tx) => {
+): Promise<number> {
+  return unitOfWork(db, async (tx) => {
     if (options.replace) deleteAudienceSeries(tx, key);
     for (let i = 0; i < points.length; i += CHUNK) {
       const rows = points.slice(i, i + CHUNK).map((p) => ({ ...key, day: p.day, count: p.count }));
-      tx.insert(audiencePoints)
+      await tx.insert(audiencePoints)
         .values(rows)
         .onConflictDoUpdate({
           target: [audiencePoints.studyId, audiencePoints.segmentId, audiencePoints.measure, audiencePoints.day],
           set: { count: sql`excluded.count` },
         })
-        .run();
+        ;
     }
     return points.length;
   });
 }
 
 /** Every stored point of a study, by segment, measure and day: the input of the growth answer. */
-export function listAudienceSeries(db: Executor, studyId: number) {
+export async function listAudienceSeries(db: Executor, studyId: number) {
   return db
     .select({ segmentId: audiencePoints.segmentId, measure: audiencePoints.measure, day: audiencePoints.day, count: audiencePoints.count })
     .from(audiencePoints)
     .where(eq(audiencePoints.studyId, studyId))
-    .orderBy(asc(audiencePoints.segmentId), asc(audiencePoints.measure), asc(audiencePoints.day))
-    .all();
+    .orderBy(asc(audiencePoints.segmentId), asc(audiencePoints.measure), asc(audiencePoints.day));
 }
 
 /** What is stored, one row per segment and measure: how many days, from and to. */
-export function listAudienceSeriesSummaries(db: Executor, studyId: number) {
+export async function listAudienceSeriesSummaries(db: Executor, studyId: number) {
   return db
     .select({
       segmentId: audiencePoints.segmentId,
@@ -63,14 +62,13 @@ export function listAudienceSeriesSummaries(db: Executor, studyId: number) {
     .from(audiencePoints)
     .where(eq(audiencePoints.studyId, studyId))
     .groupBy(audiencePoints.segmentId, audiencePoints.measure)
-    .orderBy(asc(audiencePoints.segmentId), asc(audiencePoints.measure))
-    .all();
+    .orderBy(asc(audiencePoints.segmentId), asc(audiencePoints.measure));
 }
 
 /** Deletes one segment's series of one measure; returns the number of points removed. */
-export function deleteAudienceSeries(db: Executor, key: AudienceSeriesKey): number {
-  return db
+export async function deleteAudienceSeries(db: Executor, key: AudienceSeriesKey): Promise<number> {
+  return affectedRows(await db
     .delete(audiencePoints)
     .where(and(eq(audiencePoints.studyId, key.studyId), eq(audiencePoints.segmentId, key.segmentId), eq(audiencePoints.measure, key.measure)))
-    .run().changes;
+    );
 }

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, or, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { type Executor } from "../client.js";
 import { auditLog, links, users, waves } from "../schema.js";
 
 /** Who acted when no user did (audit_log.system_actor): the app on its own, the demo generator, the command line. */
@@ -28,10 +28,10 @@ export interface AuditEntry {
 }
 
 /** Appends to the audit log. Call it inside the transaction of the change it records. */
-export function recordAudit(db: Executor, entry: AuditEntry): void {
+export async function recordAudit(db: Executor, entry: AuditEntry): Promise<void> {
   // One actor per entry: a log naming both a user and the system could not say who acted.
   if (entry.userId !== null && entry.systemActor) throw new Error(`audit ${entry.action}: both user ${entry.userId} and ${entry.systemActor}`);
-  db.insert(auditLog)
+  await db.insert(auditLog)
     .values({
       ...(entry.at ? { at: entry.at } : {}),
       userId: entry.userId,
@@ -41,15 +41,15 @@ export function recordAudit(db: Executor, entry: AuditEntry): void {
       entityId: entry.entityId == null ? null : String(entry.entityId),
       details: entry.details ?? null,
     })
-    .run();
+    ;
 }
 
-export function recentAudit(db: Executor, limit = 100) {
-  return db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(limit).all();
+export async function recentAudit(db: Executor, limit = 100) {
+  return db.select().from(auditLog).orderBy(desc(auditLog.id)).limit(limit);
 }
 
 /** Entries about a study, its waves and their links, newest first, with who made them. */
-export function studyAudit(db: Executor, studyId: number, limit = 500) {
+export async function studyAudit(db: Executor, studyId: number, limit = 500) {
   const waveIds = db
     .select({ id: sql<string>`CAST(${waves.id} AS TEXT)` })
     .from(waves)
@@ -71,6 +71,5 @@ export function studyAudit(db: Executor, studyId: number, limit = 500) {
       ),
     )
     .orderBy(desc(auditLog.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }

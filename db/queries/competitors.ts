@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { rawRows, type Executor } from "../client.js";
 import { answers, responses, textMentions } from "../schema.js";
 import { eligible, type CountFilter } from "./aggregation.js";
 
@@ -77,29 +77,30 @@ function noDecoy(q: CompetitorQuestion): SQL {
 }
 
 /** Respondents of the base who chose (options) or named (mentions) each competitor, per wave and segment. */
-export function countCompetitorChoices(db: Executor, questions: readonly CompetitorQuestion[], filter: CountFilter): CompetitorCount[] {
+export async function countCompetitorChoices(db: Executor, questions: readonly CompetitorQuestion[], filter: CountFilter): Promise<CompetitorCount[]> {
   if (filter.waveIds.length === 0) return [];
   const out: CompetitorCount[] = [];
   for (const q of questions) {
     if (q.competitors.length === 0) continue;
     const codeOf = new Map(q.competitors.map((c) => [String(c.match), c.code]));
     const matches = list(q.competitors.map((c) => c.match));
-    const rows =
+    const rows: Array<{ waveId: number; segmentId: number; match: number | string; x: number }> = await (
       q.kind === "options"
-        ? db.all<{ waveId: number; segmentId: number; match: number; x: number }>(sql`
+        ? rawRows<{ waveId: number; segmentId: number; match: number; x: number }>(db, sql`
             SELECT ${responses.waveId} AS waveId, ${responses.segmentId} AS segmentId, ${answers.optionId} AS match,
                    count(DISTINCT ${answers.responseId}) AS x
             FROM ${answers} INNER JOIN ${responses} ON ${responses.id} = ${answers.responseId}
             WHERE ${answerRows(q, filter)} AND ${answers.optionId} IN (${matches}) AND ${noDecoy(q)}
             GROUP BY ${responses.waveId}, ${responses.segmentId}, ${answers.optionId}`)
-        : db.all<{ waveId: number; segmentId: number; match: string; x: number }>(sql`
+        : rawRows<{ waveId: number; segmentId: number; match: string; x: number }>(db, sql`
             SELECT ${responses.waveId} AS waveId, ${responses.segmentId} AS segmentId, tm.code AS match,
                    count(DISTINCT ${answers.responseId}) AS x
             FROM ${textMentions} AS tm
               INNER JOIN ${answers} ON ${answers.id} = tm.answer_id
               INNER JOIN ${responses} ON ${responses.id} = ${answers.responseId}
             WHERE ${answerRows(q, filter)} AND tm.code IN (${matches})
-            GROUP BY ${responses.waveId}, ${responses.segmentId}, tm.code`);
+            GROUP BY ${responses.waveId}, ${responses.segmentId}, tm.code`)
+    );
     for (const r of rows) out.push({ metric: q.metric, code: codeOf.get(String(r.match))!, waveId: r.waveId, segmentId: r.segmentId, x: r.x });
   }
   return out;
@@ -111,7 +112,7 @@ export function countCompetitorChoices(db: Executor, questions: readonly Competi
  * (b_i, C_i), then sums the integers K b_i - C_i, its square, C_i and C_i² per cell, so the sums are
  * exact; the division by K (and K²) happens here.
  */
-export function sumBrandLeads(db: Executor, questions: readonly CompetitorQuestion[], filter: CountFilter): BrandLeadSums[] {
+export async function sumBrandLeads(db: Executor, questions: readonly CompetitorQuestion[], filter: CountFilter): Promise<BrandLeadSums[]> {
   if (filter.waveIds.length === 0) return [];
   const out: BrandLeadSums[] = [];
   for (const q of questions) {
@@ -136,7 +137,7 @@ export function sumBrandLeads(db: Executor, questions: readonly CompetitorQuesti
               LEFT JOIN ${textMentions} AS tm ON tm.answer_id = ${answers.id}
             WHERE ${answerRows(q, filter)}
             GROUP BY ${answers.responseId}`;
-    const rows = db.all<{ waveId: number; segmentId: number; n: number; brand: number; lead: number; leadSquares: number; chosen: number; chosenSquares: number }>(sql`
+    const rows = await rawRows<{ waveId: number; segmentId: number; n: number; brand: number; lead: number; leadSquares: number; chosen: number; chosenSquares: number }>(db, sql`
       SELECT wave_id AS waveId, segment_id AS segmentId, count(*) AS n, sum(b) AS brand,
              sum(${k} * b - c) AS lead, sum((${k} * b - c) * (${k} * b - c)) AS leadSquares,
              sum(c) AS chosen, sum(c * c) AS chosenSquares

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { type Executor } from "../client.js";
 import { answers, responses } from "../schema.js";
 
 export interface FeedbackFilter {
@@ -27,7 +27,7 @@ export function countedTextAnswers(f: { questionIds: readonly number[]; waveIds:
 }
 
 /** Open-text answers, most recent first, from completed responses that are not excluded. */
-export function listFeedback(db: Executor, f: FeedbackFilter) {
+export async function listFeedback(db: Executor, f: FeedbackFilter) {
   if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
   const conditions = countedTextAnswers(f);
   if (f.waveId) conditions.push(eq(responses.waveId, f.waveId));
@@ -44,6 +44,5 @@ export function listFeedback(db: Executor, f: FeedbackFilter) {
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(...conditions))
     .orderBy(desc(responses.completedAt), desc(answers.id))
-    .limit(f.limit)
-    .all();
+    .limit(f.limit);
 }

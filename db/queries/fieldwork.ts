@@ -1,5 +1,5 @@
 import { and, asc, count, eq, isNotNull, max, sql } from "drizzle-orm";
-import type { Db, Executor } from "../client.js";
+import { one, affectedRows, first, unitOfWork, type Db, type Executor } from "../client.js";
 import {
   links,
   responses,
@@ -14,26 +14,25 @@ import {
 } from "../schema.js";
 
 /** A wave after the study's others; `createdAt` only for a wave dated in the past (the demo), else now. */
-export function insertWave(
+export async function insertWave(
   db: Executor,
   wave: { studyId: number; kind: Wave["kind"]; label: string; targets?: Record<number, number | null>; createdAt?: Date },
-): Wave {
-  return db.transaction((tx) => {
-    const last = tx.select({ p: max(waves.position) }).from(waves).where(eq(waves.studyId, wave.studyId)).get()?.p;
-    const row = tx
+): Promise<Wave> {
+  return unitOfWork(db, async (tx) => {
+    const last = first(await tx.select({ p: max(waves.position) }).from(waves).where(eq(waves.studyId, wave.studyId)))?.p;
+    const row = one(await tx
       .insert(waves)
       .values({ studyId: wave.studyId, kind: wave.kind, label: wave.label, position: (last ?? -1) + 1, ...(wave.createdAt ? { createdAt: wave.createdAt } : {}) })
-      .returning()
-      .get();
+      .returning());
     for (const [segmentId, target] of Object.entries(wave.targets ?? {})) {
-      tx.insert(waveSegments).values({ waveId: row.id, segmentId: Number(segmentId), target }).run();
+      await tx.insert(waveSegments).values({ waveId: row.id, segmentId: Number(segmentId), target });
     }
     return row;
   });
 }
 
-export function setWaveStatus(db: Executor, waveId: number, status: Wave["status"], now: Date): void {
-  db.update(waves)
+export async function setWaveStatus(db: Executor, waveId: number, status: Wave["status"], now: Date): Promise<void> {
+  await db.update(waves)
     // The first opening time is kept when a closed wave is reopened: it dates the fieldwork.
     .set(
       status === "open"
@@ -42,23 +41,22 @@ export function setWaveStatus(db: Executor, waveId: number, status: Wave["status
           ? { status, closedAt: now }
           : { status },
     )
-    .where(eq(waves.id, waveId))
-    .run();
+    .where(eq(waves.id, waveId));
 }
 
-export function insertLink(
+export async function insertLink(
   db: Executor,
   link: Pick<Link, "token" | "waveId" | "segmentId" | "kind"> & Partial<Pick<Link, "createdAt" | "sourceLabel" | "passParams" | "signedParams" | "redirectComplete" | "redirectScreenout" | "redirectQuotaFull" | "redirectQualityFail">>,
-): Link {
-  return db.insert(links).values(link).returning().get();
+): Promise<Link> {
+  return one(await db.insert(links).values(link).returning());
 }
 
-export function findOpenLinkFor(db: Executor, waveId: number, segmentId: number): Link | undefined {
-  return db
+export async function findOpenLinkFor(db: Executor, waveId: number, segmentId: number): Promise<Link | undefined> {
+  return first(await db
     .select()
     .from(links)
     .where(and(eq(links.waveId, waveId), eq(links.segmentId, segmentId), eq(links.kind, "open")))
-    .get();
+    );
 }
 
 export interface LinkContext {
@@ -69,42 +67,40 @@ export interface LinkContext {
 }
 
 /** Everything a survey page needs to know about a link, in one query. */
-export function findLinkContext(db: Executor, token: string): LinkContext | undefined {
-  return db
+export async function findLinkContext(db: Executor, token: string): Promise<LinkContext | undefined> {
+  return first(await db
     .select({ link: links, wave: waves, segment: segments, study: studies })
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
     .innerJoin(studies, eq(studies.id, waves.studyId))
-    .where(eq(links.token, token))
-    .get();
+    .where(eq(links.token, token)));
 }
 
 /** The completes wanted for a wave and segment; null when no target is set. */
-export function findTarget(db: Executor, waveId: number, segmentId: number): number | null {
+export async function findTarget(db: Executor, waveId: number, segmentId: number): Promise<number | null> {
   return (
-    db
+    first(await db
       .select({ target: waveSegments.target })
       .from(waveSegments)
       .where(and(eq(waveSegments.waveId, waveId), eq(waveSegments.segmentId, segmentId)))
-      .get()?.target ?? null
+      )?.target ?? null
   );
 }
 
-export function setTarget(db: Executor, waveId: number, segmentId: number, target: number | null): void {
-  db.insert(waveSegments)
+export async function setTarget(db: Executor, waveId: number, segmentId: number, target: number | null): Promise<void> {
+  await db.insert(waveSegments)
     .values({ waveId, segmentId, target })
-    .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: { target } })
-    .run();
+    .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: { target } });
 }
 
-export function countCompleted(db: Executor, waveId: number, segmentId: number): number {
+export async function countCompleted(db: Executor, waveId: number, segmentId: number): Promise<number> {
   return (
-    db
+    first(await db
       .select({ n: count() })
       .from(responses)
       .where(and(eq(responses.waveId, waveId), eq(responses.segmentId, segmentId), eq(responses.status, "completed")))
-      .get()?.n ?? 0
+      )?.n ?? 0
   );
 }
 
@@ -112,57 +108,55 @@ export function countCompleted(db: Executor, waveId: number, segmentId: number):
  * Claims the single use of a personal link: only one of any number of concurrent claims
  * changes the row. Returns false when it was already used.
  */
-export function claimPersonalLink(db: Executor, linkId: number): boolean {
+export async function claimPersonalLink(db: Executor, linkId: number): Promise<boolean> {
   return (
-    db
+    affectedRows(await db
       .update(links)
       .set({ uses: sql`${links.uses} + 1` })
       .where(and(eq(links.id, linkId), eq(links.kind, "personal"), eq(links.uses, 0)))
-      .run().changes === 1
+      ) === 1
   );
 }
 
-export function countLinkUse(db: Executor, linkId: number): void {
-  db.update(links).set({ uses: sql`${links.uses} + 1` }).where(eq(links.id, linkId)).run();
+export async function countLinkUse(db: Executor, linkId: number): Promise<void> {
+  await db.update(links).set({ uses: sql`${links.uses} + 1` }).where(eq(links.id, linkId));
 }
 
-export function findWave(db: Executor, id: number): Wave | undefined {
-  return db.select().from(waves).where(eq(waves.id, id)).get();
+export async function findWave(db: Executor, id: number): Promise<Wave | undefined> {
+  return first(await db.select().from(waves).where(eq(waves.id, id)));
 }
 
-export function listWaves(db: Executor, studyId: number): Wave[] {
-  return db.select().from(waves).where(eq(waves.studyId, studyId)).orderBy(asc(waves.position)).all();
+export async function listWaves(db: Executor, studyId: number): Promise<Wave[]> {
+  return db.select().from(waves).where(eq(waves.studyId, studyId)).orderBy(asc(waves.position));
 }
 
-export function listWaveSegments(db: Executor, waveId: number) {
-  return db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId)).all();
+export async function listWaveSegments(db: Executor, waveId: number) {
+  return db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId));
 }
 
-export function setWaveSegment(
+export async function setWaveSegment(
   db: Executor,
   waveId: number,
   segmentId: number,
   values: { target: number | null; audienceSize: number | null },
-): void {
-  db.insert(waveSegments)
+): Promise<void> {
+  await db.insert(waveSegments)
     .values({ waveId, segmentId, ...values })
-    .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: values })
-    .run();
+    .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: values });
 }
 
-export function findLink(db: Executor, id: number): Link | undefined {
-  return db.select().from(links).where(eq(links.id, id)).get();
+export async function findLink(db: Executor, id: number): Promise<Link | undefined> {
+  return first(await db.select().from(links).where(eq(links.id, id)));
 }
 
 /** The open links of a wave (one per segment), in segment order. */
-export function listOpenLinks(db: Executor, waveId: number): Array<Link & { segmentKey: string }> {
-  return db
+export async function listOpenLinks(db: Executor, waveId: number): Promise<Array<Link & { segmentKey: string }>> {
+  return (await db
     .select({ link: links, segmentKey: segments.key })
     .from(links)
     .innerJoin(segments, eq(segments.id, links.segmentId))
     .where(and(eq(links.waveId, waveId), eq(links.kind, "open")))
-    .orderBy(asc(segments.position))
-    .all()
+    .orderBy(asc(segments.position)))
     .map((r) => ({ ...r.link, segmentKey: r.segmentKey }));
 }
 
@@ -180,13 +174,12 @@ export function* iteratePersonalLinks(db: Db, waveId: number): Generator<{ token
   for (const [token, uses, segmentKey] of rows) yield { token, uses, segmentKey };
 }
 
-export function countPersonalLinks(db: Executor, waveId: number): Array<{ segmentId: number; total: number; used: number }> {
+export async function countPersonalLinks(db: Executor, waveId: number): Promise<Array<{ segmentId: number; total: number; used: number }>> {
   return db
     .select({ segmentId: links.segmentId, total: count(), used: sql<number>`coalesce(sum(${links.uses}), 0)` })
     .from(links)
     .where(and(eq(links.waveId, waveId), eq(links.kind, "personal")))
-    .groupBy(links.segmentId)
-    .all();
+    .groupBy(links.segmentId);
 }
 
 export type LinkSettings = Pick<
@@ -195,12 +188,12 @@ export type LinkSettings = Pick<
 >;
 
 /** Disables a link (`at`: respondents opening it get "not found") or enables it again (null). */
-export function setLinkDisabledAt(db: Executor, linkId: number, at: Date | null): void {
-  db.update(links).set({ disabledAt: at }).where(eq(links.id, linkId)).run();
+export async function setLinkDisabledAt(db: Executor, linkId: number, at: Date | null): Promise<void> {
+  await db.update(links).set({ disabledAt: at }).where(eq(links.id, linkId));
 }
 
-export function updateLinkSettings(db: Executor, linkId: number, settings: LinkSettings): void {
-  db.update(links).set(settings).where(eq(links.id, linkId)).run();
+export async function updateLinkSettings(db: Executor, linkId: number, settings: LinkSettings): Promise<void> {
+  await db.update(links).set(settings).where(eq(links.id, linkId));
 }
 
 export interface SegmentProgress {
@@ -216,8 +209,8 @@ export interface SegmentProgress {
  * Fieldwork counts per segment of a wave, computed by SQLite: completed (not excluded),
  * partial, excluded, the last completion, and the median duration of completes.
  */
-export function waveProgress(db: Executor, waveId: number): SegmentProgress[] {
-  const rows = db
+export async function waveProgress(db: Executor, waveId: number): Promise<SegmentProgress[]> {
+  const rows = (await db
     .select({
       segmentId: responses.segmentId,
       completed: sql<number>`sum(${responses.status} = 'completed' AND ${responses.excluded} = 0)`,
@@ -227,22 +220,25 @@ export function waveProgress(db: Executor, waveId: number): SegmentProgress[] {
     })
     .from(responses)
     .where(eq(responses.waveId, waveId))
-    .groupBy(responses.segmentId)
-    .all();
-  return rows.map((r) => ({
-    segmentId: r.segmentId,
-    completed: r.completed ?? 0,
-    partial: r.partial ?? 0,
-    excluded: r.excluded ?? 0,
-    lastCompletedAt: r.lastCompletedAt === null ? null : new Date(r.lastCompletedAt),
-    medianDurationMs: medianDuration(db, waveId, r.segmentId, r.completed ?? 0),
-  }));
+    .groupBy(responses.segmentId));
+  const out: SegmentProgress[] = [];
+  for (const r of rows) {
+    out.push({
+      segmentId: r.segmentId,
+      completed: r.completed ?? 0,
+      partial: r.partial ?? 0,
+      excluded: r.excluded ?? 0,
+      lastCompletedAt: r.lastCompletedAt === null ? null : new Date(r.lastCompletedAt),
+      medianDurationMs: await medianDuration(db, waveId, r.segmentId, r.completed ?? 0),
+    });
+  }
+  return out;
 }
 
 /** SQLite has no median: the middle row(s) of the ordered durations, found through the index. */
-function medianDuration(db: Executor, waveId: number, segmentId: number, n: number): number | null {
+async function medianDuration(db: Executor, waveId: number, segmentId: number, n: number): Promise<number | null> {
   if (n === 0) return null;
-  const middle = db
+  const middle = (await db
     .select({ d: responses.durationMs })
     .from(responses)
     .where(
@@ -257,7 +253,7 @@ function medianDuration(db: Executor, waveId: number, segmentId: number, n: numb
     .orderBy(asc(responses.durationMs))
     .limit(2 - (n % 2))
     .offset(Math.floor((n - 1) / 2))
-    .all()
+    )
     .map((r) => r.d!);
   return middle.length ? middle.reduce((a, b) => a + b, 0) / middle.length : null;
 }

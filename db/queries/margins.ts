@@ -1,5 +1,5 @@
 import { and, asc, count, eq, isNull, type SQL } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { affectedRows, first, type Executor } from "../client.js";
 import { profileMargins, type ProfileMargin } from "../schema.js";
 
 /** A margin to store: one level's population share in a segment, for one wave or (null) every wave. */
@@ -20,46 +20,46 @@ export interface MarginScopeKey {
 const waveIs = (waveId: number | null): SQL => (waveId === null ? isNull(profileMargins.waveId) : eq(profileMargins.waveId, waveId));
 
 /** Every margin of a study, by id (the order they were written in). */
-export function listMargins(db: Executor, studyId: number): ProfileMargin[] {
-  return db.select().from(profileMargins).where(eq(profileMargins.studyId, studyId)).orderBy(asc(profileMargins.id)).all();
+export async function listMargins(db: Executor, studyId: number): Promise<ProfileMargin[]> {
+  return db.select().from(profileMargins).where(eq(profileMargins.studyId, studyId)).orderBy(asc(profileMargins.id));
 }
 
 /**
  * Replaces the margins of the (segment, wave) pairs named with `rows`: those pairs' other margins
  * (any variable) go. Returns how many were removed. Run inside the caller's transaction.
  */
-export function replaceMargins(db: Executor, studyId: number, scopes: readonly MarginScopeKey[], rows: readonly NewMargin[]): number {
+export async function replaceMargins(db: Executor, studyId: number, scopes: readonly MarginScopeKey[], rows: readonly NewMargin[]): Promise<number> {
   let removed = 0;
   for (const s of scopes) {
-    removed += db
+    removed += affectedRows(await db
       .delete(profileMargins)
       .where(and(eq(profileMargins.studyId, studyId), eq(profileMargins.segmentId, s.segmentId), waveIs(s.waveId)))
-      .run().changes;
+      );
   }
-  for (const r of rows) db.insert(profileMargins).values({ studyId, ...r }).run();
+  for (const r of rows) (await db.insert(profileMargins).values({ studyId, ...r }));
   return removed;
 }
 
 /** Removes one variable's margins of one (segment, wave); returns how many rows went. */
-export function deleteMarginVariable(db: Executor, studyId: number, scope: MarginScopeKey, questionId: number): number {
-  return db
+export async function deleteMarginVariable(db: Executor, studyId: number, scope: MarginScopeKey, questionId: number): Promise<number> {
+  return affectedRows(await db
     .delete(profileMargins)
     .where(and(eq(profileMargins.studyId, studyId), eq(profileMargins.segmentId, scope.segmentId), waveIs(scope.waveId), eq(profileMargins.questionId, questionId)))
-    .run().changes;
+    );
 }
 
 /** Removes every margin of a question (it stopped being a profile variable or its levels changed). */
-export function deleteQuestionMargins(db: Executor, questionId: number): number {
-  return db.delete(profileMargins).where(eq(profileMargins.questionId, questionId)).run().changes;
+export async function deleteQuestionMargins(db: Executor, questionId: number): Promise<number> {
+  return affectedRows(await db.delete(profileMargins).where(eq(profileMargins.questionId, questionId)));
 }
 
 /** Whether a study has margins of this (segment, wave, question): what a delete form names must exist. */
-export function hasMarginVariable(db: Executor, studyId: number, scope: MarginScopeKey, questionId: number): boolean {
+export async function hasMarginVariable(db: Executor, studyId: number, scope: MarginScopeKey, questionId: number): Promise<boolean> {
   return (
-    db
+    first(await db
       .select({ n: count() })
       .from(profileMargins)
       .where(and(eq(profileMargins.studyId, studyId), eq(profileMargins.segmentId, scope.segmentId), waveIs(scope.waveId), eq(profileMargins.questionId, questionId)))
-      .get()!.n > 0
+      )!.n > 0
   );
 }

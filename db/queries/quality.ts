@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, like, sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, first, rawRows, type Executor } from "../client.js";
 import { countedTextAnswers } from "./feedback.js";
 import {
   answers,
@@ -25,40 +25,37 @@ import {
 
 // ---------------------------------------------------------------- settings
 
-export function findQualitySettings(db: Executor, studyId: number): QualitySettingsRow | undefined {
-  return db.select().from(qualitySettings).where(eq(qualitySettings.studyId, studyId)).get();
+export async function findQualitySettings(db: Executor, studyId: number): Promise<QualitySettingsRow | undefined> {
+  return first(await db.select().from(qualitySettings).where(eq(qualitySettings.studyId, studyId)));
 }
 
-export function saveQualitySettings(db: Executor, studyId: number, settings: Record<string, unknown>, userId: number | null, now: Date): void {
-  db.insert(qualitySettings)
+export async function saveQualitySettings(db: Executor, studyId: number, settings: Record<string, unknown>, userId: number | null, now: Date): Promise<void> {
+  await db.insert(qualitySettings)
     .values({ studyId, settings, updatedBy: userId, updatedAt: now })
-    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { settings, updatedBy: userId, updatedAt: now } })
-    .run();
+    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { settings, updatedBy: userId, updatedAt: now } });
 }
 
-export function markFlagsComputed(db: Executor, studyId: number, at: Date): void {
-  db.insert(qualitySettings)
+export async function markFlagsComputed(db: Executor, studyId: number, at: Date): Promise<void> {
+  await db.insert(qualitySettings)
     .values({ studyId, settings: {}, flagsComputedAt: at, updatedAt: at })
-    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { flagsComputedAt: at } })
-    .run();
+    .onConflictDoUpdate({ target: qualitySettings.studyId, set: { flagsComputedAt: at } });
 }
 
 // ---------------------------------------------------------------- aliases
 
-export function listTextAliases(db: Executor, studyId: number): TextAlias[] {
-  return db.select().from(textAliases).where(eq(textAliases.studyId, studyId)).orderBy(asc(textAliases.code), asc(textAliases.normalized)).all();
+export async function listTextAliases(db: Executor, studyId: number): Promise<TextAlias[]> {
+  return db.select().from(textAliases).where(eq(textAliases.studyId, studyId)).orderBy(asc(textAliases.code), asc(textAliases.normalized));
 }
 
-export function insertTextAlias(db: Executor, alias: { studyId: number; code: string; alias: string; normalized: string; createdBy: number | null }): TextAlias {
-  return db.insert(textAliases).values(alias).returning().get();
+export async function insertTextAlias(db: Executor, alias: { studyId: number; code: string; alias: string; normalized: string; createdBy: number | null }): Promise<TextAlias> {
+  return one(await db.insert(textAliases).values(alias).returning());
 }
 
-export function deleteTextAlias(db: Executor, studyId: number, id: number): TextAlias | undefined {
-  return db
+export async function deleteTextAlias(db: Executor, studyId: number, id: number): Promise<TextAlias | undefined> {
+  return first(await db
     .delete(textAliases)
     .where(and(eq(textAliases.studyId, studyId), eq(textAliases.id, id)))
-    .returning()
-    .get();
+    .returning());
 }
 
 // ---------------------------------------------------------------- flags
@@ -78,7 +75,7 @@ export interface TimingRow {
 }
 
 /** Completed responses of the waves, by id after `afterId`, at most `limit`. */
-export function listCompletedTimings(db: Executor, waveIds: readonly number[], afterId: number, limit: number): TimingRow[] {
+export async function listCompletedTimings(db: Executor, waveIds: readonly number[], afterId: number, limit: number): Promise<TimingRow[]> {
   if (waveIds.length === 0) return [];
   return db
     .select({
@@ -97,8 +94,7 @@ export function listCompletedTimings(db: Executor, waveIds: readonly number[], a
     .leftJoin(links, eq(links.id, responses.linkId))
     .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
     .orderBy(asc(responses.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
 export interface AnswerRow {
@@ -111,7 +107,7 @@ export interface AnswerRow {
 }
 
 /** Answers of the given responses (optionally only to some questions), in id order. */
-export function listAnswersOf(db: Executor, responseIds: readonly number[], questionIds?: readonly number[]): AnswerRow[] {
+export async function listAnswersOf(db: Executor, responseIds: readonly number[], questionIds?: readonly number[]): Promise<AnswerRow[]> {
   if (responseIds.length === 0 || (questionIds && questionIds.length === 0)) return [];
   const conditions: SQL[] = [inArray(answers.responseId, [...responseIds])];
   if (questionIds) conditions.push(inArray(answers.questionId, [...questionIds]));
@@ -126,57 +122,53 @@ export function listAnswersOf(db: Executor, responseIds: readonly number[], ques
     })
     .from(answers)
     .where(and(...conditions))
-    .orderBy(asc(answers.id))
-    .all();
+    .orderBy(asc(answers.id));
 }
 
-export function findResponseById(db: Executor, id: number): SurveyResponse | undefined {
-  return db.select().from(responses).where(eq(responses.id, id)).get();
+export async function findResponseById(db: Executor, id: number): Promise<SurveyResponse | undefined> {
+  return first(await db.select().from(responses).where(eq(responses.id, id)));
 }
 
 /** Stores a response's flags; an empty list is stored as NULL (what "not flagged" means to aggregation). */
-export function setQualityFlags(db: Executor, responseId: number, flags: readonly QualityFlag[]): void {
-  db.update(responses)
+export async function setQualityFlags(db: Executor, responseId: number, flags: readonly QualityFlag[]): Promise<void> {
+  await db.update(responses)
     .set({ qualityFlags: flags.length ? [...flags] : null })
-    .where(eq(responses.id, responseId))
-    .run();
+    .where(eq(responses.id, responseId));
 }
 
 /** Median duration and number of timed completed responses of a wave (index range scan). */
-export function waveDurationMedian(db: Executor, waveId: number): { median: number; count: number } | undefined {
+export async function waveDurationMedian(db: Executor, waveId: number): Promise<{ median: number; count: number } | undefined> {
   const where = and(eq(responses.waveId, waveId), eq(responses.status, "completed"), isNotNull(responses.durationMs));
-  const n = db.select({ n: count() }).from(responses).where(where).get()?.n ?? 0;
+  const n = first(await db.select({ n: count() }).from(responses).where(where))?.n ?? 0;
   if (n === 0) return undefined;
-  const middle = db
+  const middle = (await db
     .select({ d: responses.durationMs })
     .from(responses)
     .where(where)
     .orderBy(asc(responses.durationMs))
     .limit(n % 2 ? 1 : 2)
-    .offset(n % 2 ? (n - 1) / 2 : n / 2 - 1)
-    .all()
+    .offset(n % 2 ? (n - 1) / 2 : n / 2 - 1))
     .map((r) => r.d ?? 0);
   const median = middle.reduce((s, d) => s + d, 0) / middle.length;
   return { median, count: n };
 }
 
 /** The first completed response (by completion, then id) of the waves with this hash, other than `exceptId`. */
-export function firstWithHash(
+export async function firstWithHash(
   db: Executor,
   waveIds: readonly number[],
   kind: "browser" | "network",
   hash: string,
   exceptId: number,
-): { id: number; waveId: number } | undefined {
+): Promise<{ id: number; waveId: number } | undefined> {
   if (waveIds.length === 0) return undefined;
   const column = kind === "browser" ? responses.browserHash : responses.networkHash;
-  return db
+  return first(await db
     .select({ id: responses.id, waveId: responses.waveId })
     .from(responses)
     .where(and(inArray(responses.waveId, [...waveIds]), eq(column, hash), eq(responses.status, "completed"), sql`${responses.id} <> ${exceptId}`))
     .orderBy(asc(responses.completedAt), asc(responses.id))
-    .limit(1)
-    .get();
+    .limit(1));
 }
 
 // ---------------------------------------------------------------- the ledger
@@ -205,19 +197,19 @@ function ledgerWhere(f: LedgerFilter): SQL {
 }
 
 /** One page of completed responses for the ledger, newest first, and how many match in all. */
-export function listLedger(db: Executor, f: LedgerFilter): { rows: SurveyResponse[]; total: number } {
+export async function listLedger(db: Executor, f: LedgerFilter): Promise<{ rows: SurveyResponse[]; total: number }> {
   if (f.waveIds.length === 0) return { rows: [], total: 0 };
   const where = ledgerWhere(f);
-  const total = db.select({ n: count() }).from(responses).where(where).get()?.n ?? 0;
-  const rows = db.select().from(responses).where(where).orderBy(desc(responses.id)).limit(f.limit).offset(f.offset).all();
+  const total = first(await db.select({ n: count() }).from(responses).where(where))?.n ?? 0;
+  const rows = (await db.select().from(responses).where(where).orderBy(desc(responses.id)).limit(f.limit).offset(f.offset));
   return { rows, total };
 }
 
 /** Completed responses carrying each flag code, with how many of them are excluded. */
-export function countFlags(db: Executor, waveIds: readonly number[]): Array<{ code: string; n: number; excluded: number }> {
+export async function countFlags(db: Executor, waveIds: readonly number[]): Promise<Array<{ code: string; n: number; excluded: number }>> {
   if (waveIds.length === 0) return [];
   // json_each has its own "id" column: every column is qualified.
-  return db.all<{ code: string; n: number; excluded: number }>(sql`
+  return rawRows<{ code: string; n: number; excluded: number }>(db, sql`
     SELECT json_extract(f.value, '$.code') AS code,
            count(DISTINCT r.id) AS n,
            count(DISTINCT CASE WHEN r.excluded = 1 THEN r.id END) AS excluded
@@ -230,55 +222,52 @@ export function countFlags(db: Executor, waveIds: readonly number[]): Array<{ co
 }
 
 /** Which of `ids` are completed responses of these waves. */
-export function existingResponseIds(db: Executor, waveIds: readonly number[], ids: readonly number[]): number[] {
+export async function existingResponseIds(db: Executor, waveIds: readonly number[], ids: readonly number[]): Promise<number[]> {
   if (waveIds.length === 0 || ids.length === 0) return [];
-  return db
+  return (await db
     .select({ id: responses.id })
     .from(responses)
     .where(and(inArray(responses.waveId, [...waveIds]), inArray(responses.id, [...ids]), eq(responses.status, "completed")))
-    .orderBy(asc(responses.id))
-    .all()
+    .orderBy(asc(responses.id)))
     .map((r) => r.id);
 }
 
 /** Excludes (with reason, who, when) or restores responses; returns the ids whose state changed. */
-export function setExclusion(
+export async function setExclusion(
   db: Executor,
   ids: readonly number[],
   change: { excluded: true; reason: string; by: number; at: Date } | { excluded: false },
-): number[] {
+): Promise<number[]> {
   if (ids.length === 0) return [];
   const fields = change.excluded
     ? { excluded: true, excludedReason: change.reason, excludedBy: change.by, excludedAt: change.at }
     : { excluded: false, excludedReason: null, excludedBy: null, excludedAt: null };
-  return db
+  return (await db
     .update(responses)
     .set(fields)
     .where(and(inArray(responses.id, [...ids]), eq(responses.excluded, !change.excluded)))
-    .returning({ id: responses.id })
-    .all()
+    .returning({ id: responses.id }))
     .map((r) => r.id)
     .sort((a, b) => a - b);
 }
 
 /** Excludes a response on the system's behalf (no user); false when it was already excluded. */
-export function excludeBySystem(db: Executor, id: number, reason: string, at: Date): boolean {
+export async function excludeBySystem(db: Executor, id: number, reason: string, at: Date): Promise<boolean> {
   return (
-    db
+    await db
       .update(responses)
       .set({ excluded: true, excludedReason: reason, excludedBy: null, excludedAt: at })
       .where(and(eq(responses.id, id), eq(responses.excluded, false)))
-      .returning({ id: responses.id })
-      .all().length > 0
-  );
+      .returning({ id: responses.id })).length > 0
+  ;
 }
 
 /**
  * Responses of the study that the system has excluded before, or that someone has restored:
  * their state is decided, and automatic exclusion never touches them again.
  */
-export function decidedResponseIds(db: Executor, studyId: number): Set<number> {
-  const rows = db.all<{ id: number }>(sql`
+export async function decidedResponseIds(db: Executor, studyId: number): Promise<Set<number>> {
+  const rows = await rawRows<{ id: number }>(db, sql`
     SELECT DISTINCT CAST(j.value AS INTEGER) AS id
     FROM ${auditLog} AS a, json_each(a.details, '$.responseIds') AS j
     WHERE a.entity_type = 'study' AND a.entity_id = ${String(studyId)} AND a.action IN ('quality.auto_exclude', 'quality.restore')`);
@@ -286,61 +275,58 @@ export function decidedResponseIds(db: Executor, studyId: number): Set<number> {
 }
 
 /** Names of users by id (who excluded a response). */
-export function userEmails(db: Executor, ids: readonly number[]): Map<number, string> {
+export async function userEmails(db: Executor, ids: readonly number[]): Promise<Map<number, string>> {
   if (ids.length === 0) return new Map();
   return new Map(
-    db
+    (await db
       .select({ id: users.id, email: users.email })
       .from(users)
-      .where(inArray(users.id, [...ids]))
-      .all()
+      .where(inArray(users.id, [...ids])))
       .map((u) => [u.id, u.email]),
   );
 }
 
 /** The study's quality actions from the audit log (exclusions, restores, settings, aliases), newest first. */
-export function qualityAudit(db: Executor, studyId: number, limit: number) {
+export async function qualityAudit(db: Executor, studyId: number, limit: number) {
   return db
     .select({ entry: auditLog, email: users.email })
     .from(auditLog)
     .leftJoin(users, eq(users.id, auditLog.userId))
     .where(and(eq(auditLog.entityType, "study"), eq(auditLog.entityId, String(studyId)), like(auditLog.action, "quality.%")))
     .orderBy(desc(auditLog.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
 // ---------------------------------------------------------------- coding
 
 /** Text answers to the questions, by id after `afterId`, at most `limit` (every response status). */
-export function listTextAnswers(db: Executor, questionIds: readonly number[], afterId: number, limit: number) {
+export async function listTextAnswers(db: Executor, questionIds: readonly number[], afterId: number, limit: number) {
   if (questionIds.length === 0) return [];
   return db
     .select({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText })
     .from(answers)
     .where(and(inArray(answers.questionId, [...questionIds]), isNotNull(answers.valueText), gt(answers.id, afterId)))
     .orderBy(asc(answers.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
-export function deleteMentionsOfQuestions(db: Executor, questionIds: readonly number[]): void {
+export async function deleteMentionsOfQuestions(db: Executor, questionIds: readonly number[]): Promise<void> {
   if (questionIds.length === 0) return;
-  db.delete(textMentions)
+  await db.delete(textMentions)
     .where(inArray(textMentions.answerId, db.select({ id: answers.id }).from(answers).where(inArray(answers.questionId, [...questionIds]))))
-    .run();
+    ;
 }
 
-export function insertMentionRows(db: Executor, rows: ReadonlyArray<{ answerId: number; code: string; rank: number }>): void {
+export async function insertMentionRows(db: Executor, rows: ReadonlyArray<{ answerId: number; code: string; rank: number }>): Promise<void> {
   // 3 parameters a row: stay well under SQLite's limit of bound parameters per statement.
-  for (let i = 0; i < rows.length; i += 300) db.insert(textMentions).values(rows.slice(i, i + 300)).run();
+  for (let i = 0; i < rows.length; i += 300) (await db.insert(textMentions).values(rows.slice(i, i + 300)));
 }
 
 /**
  * Text answers of completed, not excluded responses to the questions, with their mention count,
  * by answer id after `afterId` (for the review queue).
  */
-export function listAnswersForReview(db: Executor, questionIds: readonly number[], waveIds: readonly number[], afterId: number, limit: number) {
+export async function listAnswersForReview(db: Executor, questionIds: readonly number[], waveIds: readonly number[], afterId: number, limit: number) {
   if (questionIds.length === 0 || waveIds.length === 0) return [];
   return db
     .select({ id: answers.id, questionId: answers.questionId, text: sql<string>`${answers.valueText}` })
@@ -357,12 +343,11 @@ export function listAnswersForReview(db: Executor, questionIds: readonly number[
       ),
     )
     .orderBy(asc(answers.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
 /** Coded answers per code (completed, not excluded responses), and top-of-mind counts. */
-export function countMentions(db: Executor, questionIds: readonly number[], waveIds: readonly number[]) {
+export async function countMentions(db: Executor, questionIds: readonly number[], waveIds: readonly number[]) {
   if (questionIds.length === 0 || waveIds.length === 0) return [];
   return db
     .select({
@@ -381,14 +366,13 @@ export function countMentions(db: Executor, questionIds: readonly number[], wave
         eq(responses.excluded, false),
       ),
     )
-    .groupBy(textMentions.code)
-    .all();
+    .groupBy(textMentions.code);
 }
 
 // ---------------------------------------------------------------- themes
 
 /** Open answers for themes: completed, not excluded (and not flagged unless included) responses, in answer id order. */
-export function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
+export async function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
   if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
   const conditions = countedTextAnswers(f);
   return db
@@ -403,6 +387,5 @@ export function listThemeAnswers(db: Executor, f: { questionIds: readonly number
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(...conditions))
     .orderBy(asc(answers.id))
-    .limit(f.limit)
-    .all();
+    .limit(f.limit);
 }

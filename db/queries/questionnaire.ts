@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, type Executor } from "../client.js";
 import { options, questions, type LocalizedText, type Question, type QuestionOption, type QuestionType } from "../schema.js";
 
 export interface NewOption {
@@ -34,29 +34,27 @@ export interface NewQuestion {
 }
 
 /** Appends questions (and their options) after the study's last question. Run inside a transaction. */
-export function insertQuestions(db: Executor, studyId: number, list: readonly NewQuestion[], startPosition = 0): void {
-  list.forEach(({ options: opts, ...q }, i) => {
-    const row = db
+export async function insertQuestions(db: Executor, studyId: number, list: readonly NewQuestion[], startPosition = 0): Promise<void> {
+  for (const [i, { options: opts, ...q }] of list.entries()) {
+    const row = one(await db
       .insert(questions)
       .values({ ...q, studyId, position: startPosition + i })
-      .returning({ id: questions.id })
-      .get();
-    opts.forEach((o, position) => {
-      db.insert(options).values({ ...o, questionId: row.id, position }).run();
-    });
-  });
+      .returning({ id: questions.id }));
+    for (const [position, o] of opts.entries()) {
+      await db.insert(options).values({ ...o, questionId: row.id, position });
+    }
+  }
 }
 
 /** The questionnaire in order, each question with its options in order: two queries. */
-export function loadQuestionnaire(db: Executor, studyId: number): Array<Question & { options: QuestionOption[] }> {
-  const qs = db.select().from(questions).where(eq(questions.studyId, studyId)).orderBy(asc(questions.position)).all();
+export async function loadQuestionnaire(db: Executor, studyId: number): Promise<Array<Question & { options: QuestionOption[] }>> {
+  const qs = (await db.select().from(questions).where(eq(questions.studyId, studyId)).orderBy(asc(questions.position)));
   if (qs.length === 0) return [];
-  const opts = db
+  const opts = (await db
     .select()
     .from(options)
     .where(inArray(options.questionId, qs.map((q) => q.id)))
-    .orderBy(asc(options.questionId), asc(options.position))
-    .all();
+    .orderBy(asc(options.questionId), asc(options.position)));
   const byQuestion = new Map<number, QuestionOption[]>();
   for (const o of opts) {
     const list = byQuestion.get(o.questionId);
@@ -66,33 +64,33 @@ export function loadQuestionnaire(db: Executor, studyId: number): Array<Question
   return qs.map((q) => ({ ...q, options: byQuestion.get(q.id) ?? [] }));
 }
 
-export function deleteQuestionById(db: Executor, questionId: number): void {
-  db.delete(questions).where(eq(questions.id, questionId)).run();
+export async function deleteQuestionById(db: Executor, questionId: number): Promise<void> {
+  await db.delete(questions).where(eq(questions.id, questionId));
 }
 
 /** Rewrites positions 0..n-1 in the given order of question ids. */
-export function setQuestionOrder(db: Executor, orderedIds: readonly number[]): void {
-  orderedIds.forEach((id, position) => {
-    db.update(questions).set({ position }).where(eq(questions.id, id)).run();
-  });
+export async function setQuestionOrder(db: Executor, orderedIds: readonly number[]): Promise<void> {
+  for (const [position, id] of orderedIds.entries()) {
+    await db.update(questions).set({ position }).where(eq(questions.id, id));
+  }
 }
 
-export function setQuestionPageBreak(db: Executor, questionId: number, on: boolean): void {
-  db.update(questions).set({ pageBreakAfter: on }).where(eq(questions.id, questionId)).run();
+export async function setQuestionPageBreak(db: Executor, questionId: number, on: boolean): Promise<void> {
+  await db.update(questions).set({ pageBreakAfter: on }).where(eq(questions.id, questionId));
 }
 
 /** Replaces a question's fields and options (only while no wave has opened: options carry no answers yet). */
-export function replaceQuestion(db: Executor, questionId: number, q: NewQuestion): void {
+export async function replaceQuestion(db: Executor, questionId: number, q: NewQuestion): Promise<void> {
   const { options: opts, ...fields } = q;
-  db.update(questions).set(fields).where(eq(questions.id, questionId)).run();
-  db.delete(options).where(eq(options.questionId, questionId)).run();
-  opts.forEach((o, position) => {
-    db.insert(options).values({ ...o, questionId, position }).run();
-  });
+  await db.update(questions).set(fields).where(eq(questions.id, questionId));
+  (await db.delete(options).where(eq(options.questionId, questionId)));
+  for (const [position, o] of opts.entries()) {
+    await db.insert(options).values({ ...o, questionId, position });
+  }
 }
 
 /** Changes only wording: question texts and option texts by key. Structure and ids stay. */
-export function updateWording(
+export async function updateWording(
   db: Executor,
   questionId: number,
   wording: {
@@ -102,13 +100,13 @@ export function updateWording(
     scaleMaxLabel: LocalizedText | null;
     options: Array<{ key: string; text: LocalizedText }>;
   },
-): void {
+): Promise<void> {
   const { options: opts, ...fields } = wording;
-  db.update(questions).set(fields).where(eq(questions.id, questionId)).run();
+  await db.update(questions).set(fields).where(eq(questions.id, questionId));
   for (const o of opts) {
-    db.update(options)
+    await db.update(options)
       .set({ text: o.text })
       .where(and(eq(options.questionId, questionId), eq(options.key, o.key)))
-      .run();
+      ;
   }
 }

@@ -1,14 +1,14 @@
 import { eq, like, lt, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, affectedRows, first, type Executor } from "../client.js";
 import { rateLimits } from "../schema.js";
 
 /**
  * Counts one hit in a fixed window, in one statement: a new or expired window starts at 1,
  * otherwise the count grows. Atomic, so concurrent requests and several instances agree.
  */
-export function incrementRateLimit(db: Executor, key: string, now: Date, windowMs: number): { hits: number; resetAt: Date } {
+export async function incrementRateLimit(db: Executor, key: string, now: Date, windowMs: number): Promise<{ hits: number; resetAt: Date }> {
   const resetAt = new Date(now.getTime() + windowMs);
-  const row = db
+  const row = one(await db
     .insert(rateLimits)
     .values({ key, hits: 1, resetAt })
     .onConflictDoUpdate({
@@ -18,8 +18,7 @@ export function incrementRateLimit(db: Executor, key: string, now: Date, windowM
         resetAt: sql`CASE WHEN ${rateLimits.resetAt} <= ${now.getTime()} THEN ${resetAt.getTime()} ELSE ${rateLimits.resetAt} END`,
       },
     })
-    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt })
-    .get();
+    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt }));
   return row;
 }
 
@@ -28,10 +27,10 @@ export function incrementRateLimit(db: Executor, key: string, now: Date, windowM
  * a new or expired window starts at 1; a spent one is left as it is (the count never passes
  * `limit`, and knocking again does not move the window's end). Undefined means refused.
  */
-export function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): { hits: number; resetAt: Date } | undefined {
+export async function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): Promise<{ hits: number; resetAt: Date } | undefined> {
   const resetAt = new Date(now.getTime() + windowMs);
   const expired = sql`${rateLimits.resetAt} <= ${now.getTime()}`;
-  return db
+  return one(await db
     .insert(rateLimits)
     .values({ key, hits: 1, resetAt })
     .onConflictDoUpdate({
@@ -42,33 +41,30 @@ export function takeRateLimit(db: Executor, key: string, now: Date, windowMs: nu
       },
       setWhere: sql`${expired} OR ${rateLimits.hits} < ${limit}`,
     })
-    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt })
-    .get();
+    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt }));
 }
 
-export function getRateLimit(db: Executor, key: string): { hits: number; resetAt: Date } | undefined {
-  return db
+export async function getRateLimit(db: Executor, key: string): Promise<{ hits: number; resetAt: Date } | undefined> {
+  return first(await db
     .select({ hits: rateLimits.hits, resetAt: rateLimits.resetAt })
     .from(rateLimits)
-    .where(eq(rateLimits.key, key))
-    .get();
+    .where(eq(rateLimits.key, key)));
 }
 
-export function decrementRateLimit(db: Executor, key: string): void {
-  db.update(rateLimits)
+export async function decrementRateLimit(db: Executor, key: string): Promise<void> {
+  await db.update(rateLimits)
     .set({ hits: sql`MAX(${rateLimits.hits} - 1, 0)` })
-    .where(eq(rateLimits.key, key))
-    .run();
+    .where(eq(rateLimits.key, key));
 }
 
-export function deleteRateLimit(db: Executor, key: string): void {
-  db.delete(rateLimits).where(eq(rateLimits.key, key)).run();
+export async function deleteRateLimit(db: Executor, key: string): Promise<void> {
+  await db.delete(rateLimits).where(eq(rateLimits.key, key));
 }
 
-export function deleteRateLimitsWithPrefix(db: Executor, prefix: string): void {
-  db.delete(rateLimits).where(like(rateLimits.key, `${prefix.replace(/[%_]/g, "")}%`)).run();
+export async function deleteRateLimitsWithPrefix(db: Executor, prefix: string): Promise<void> {
+  await db.delete(rateLimits).where(like(rateLimits.key, `${prefix.replace(/[%_]/g, "")}%`));
 }
 
-export function deleteExpiredRateLimits(db: Executor, now: Date): number {
-  return db.delete(rateLimits).where(lt(rateLimits.resetAt, now)).run().changes;
+export async function deleteExpiredRateLimits(db: Executor, now: Date): Promise<number> {
+  return affectedRows(await db.delete(rateLimits).where(lt(rateLimits.resetAt, now)));
 }

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, first, type Executor } from "../client.js";
 import { answers, responses, textMentions, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
@@ -16,60 +16,58 @@ export class DuplicateNonceError extends Error {
 }
 
 /** Inserts a response; a nonce seen before (a retry, a double click) raises DuplicateNonceError. */
-export function insertResponse(db: Executor, response: NewResponse): SurveyResponse {
+export async function insertResponse(db: Executor, response: NewResponse): Promise<SurveyResponse> {
   try {
-    return db.insert(responses).values(response).returning().get();
+    return one(await db.insert(responses).values(response).returning());
   } catch (error) {
     if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new DuplicateNonceError();
     throw error;
   }
 }
 
-export function findResponseByNonce(db: Executor, nonce: string): SurveyResponse | undefined {
-  return db.select().from(responses).where(eq(responses.nonce, nonce)).get();
+export async function findResponseByNonce(db: Executor, nonce: string): Promise<SurveyResponse | undefined> {
+  return first(await db.select().from(responses).where(eq(responses.nonce, nonce)));
 }
 
 /** This browser's latest response to a wave, if any (open links). */
-export function findBrowserResponse(db: Executor, waveId: number, browserHash: string): SurveyResponse | undefined {
-  return db
+export async function findBrowserResponse(db: Executor, waveId: number, browserHash: string): Promise<SurveyResponse | undefined> {
+  return first(await db
     .select()
     .from(responses)
     .where(and(eq(responses.waveId, waveId), eq(responses.browserHash, browserHash)))
-    .orderBy(desc(responses.id))
-    .get();
+    .orderBy(desc(responses.id)));
 }
 
 /** The response started on a personal link, if any. */
-export function findLinkResponse(db: Executor, linkId: number): SurveyResponse | undefined {
-  return db.select().from(responses).where(eq(responses.linkId, linkId)).orderBy(desc(responses.id)).get();
+export async function findLinkResponse(db: Executor, linkId: number): Promise<SurveyResponse | undefined> {
+  return first(await db.select().from(responses).where(eq(responses.linkId, linkId)).orderBy(desc(responses.id)));
 }
 
 /** Replaces the answers of the given questions (a page re-submitted replaces, never duplicates). */
-export function replaceAnswers(
+export async function replaceAnswers(
   db: Executor,
   responseId: number,
   questionIds: number[],
   rows: readonly AnswerInsert[],
-): Array<{ id: number; questionId: number; valueText: string | null }> {
+): Promise<Array<{ id: number; questionId: number; valueText: string | null }>> {
   if (questionIds.length) {
-    db.delete(answers).where(and(eq(answers.responseId, responseId), inArray(answers.questionId, questionIds))).run();
+    await db.delete(answers).where(and(eq(answers.responseId, responseId), inArray(answers.questionId, questionIds)));
   }
   if (!rows.length) return [];
   return db
     .insert(answers)
     .values(rows.map((r) => ({ ...r, responseId })))
-    .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText })
-    .all();
+    .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText });
 }
 
-export function insertMentions(db: Executor, answerId: number, mentions: ReadonlyArray<{ code: string; rank: number }>): void {
-  if (mentions.length) db.insert(textMentions).values(mentions.map((m) => ({ answerId, ...m }))).run();
+export async function insertMentions(db: Executor, answerId: number, mentions: ReadonlyArray<{ code: string; rank: number }>): Promise<void> {
+  if (mentions.length) (await db.insert(textMentions).values(mentions.map((m) => ({ answerId, ...m }))));
 }
 
-export function updateResponse(db: Executor, id: number, fields: Partial<NewResponse>): void {
-  db.update(responses).set(fields).where(eq(responses.id, id)).run();
+export async function updateResponse(db: Executor, id: number, fields: Partial<NewResponse>): Promise<void> {
+  await db.update(responses).set(fields).where(eq(responses.id, id));
 }
 
-export function listAnswers(db: Executor, responseId: number) {
-  return db.select().from(answers).where(eq(answers.responseId, responseId)).all();
+export async function listAnswers(db: Executor, responseId: number) {
+  return db.select().from(answers).where(eq(answers.responseId, responseId));
 }

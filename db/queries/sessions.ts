@@ -1,52 +1,51 @@
 import { and, desc, eq, gt, lt, ne } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { affectedRows, first, type Executor } from "../client.js";
 import { sessions, users, type User } from "../schema.js";
 
-export function insertSession(db: Executor, idHash: string, userId: number, now: Date, expiresAt: Date): void {
-  db.insert(sessions).values({ idHash, userId, createdAt: now, lastSeenAt: now, expiresAt }).run();
+export async function insertSession(db: Executor, idHash: string, userId: number, now: Date, expiresAt: Date): Promise<void> {
+  await db.insert(sessions).values({ idHash, userId, createdAt: now, lastSeenAt: now, expiresAt });
 }
 
 /** The live session's user, or undefined when the session is unknown, expired or the user disabled. */
-export function findSessionUser(db: Executor, idHash: string, now: Date): { user: User; lastSeenAt: Date } | undefined {
-  const row = db
+export async function findSessionUser(db: Executor, idHash: string, now: Date): Promise<{ user: User; lastSeenAt: Date } | undefined> {
+  const row = first(await db
     .select({ user: users, lastSeenAt: sessions.lastSeenAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now)))
-    .get();
+    );
   if (!row || row.user.disabledAt) return undefined;
   return row;
 }
 
-export function touchSession(db: Executor, idHash: string, now: Date, expiresAt: Date): void {
-  db.update(sessions).set({ lastSeenAt: now, expiresAt }).where(eq(sessions.idHash, idHash)).run();
+export async function touchSession(db: Executor, idHash: string, now: Date, expiresAt: Date): Promise<void> {
+  await db.update(sessions).set({ lastSeenAt: now, expiresAt }).where(eq(sessions.idHash, idHash));
 }
 
-export function deleteSession(db: Executor, idHash: string): void {
-  db.delete(sessions).where(eq(sessions.idHash, idHash)).run();
+export async function deleteSession(db: Executor, idHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export function deleteExpiredSessions(db: Executor, now: Date): number {
-  return db.delete(sessions).where(lt(sessions.expiresAt, now)).run().changes;
+export async function deleteExpiredSessions(db: Executor, now: Date): Promise<number> {
+  return affectedRows(await db.delete(sessions).where(lt(sessions.expiresAt, now)));
 }
 
 /** The user's live sessions, most recently seen first. */
-export function listUserSessions(db: Executor, userId: number, now: Date) {
+export async function listUserSessions(db: Executor, userId: number, now: Date) {
   return db
     .select({ idHash: sessions.idHash, createdAt: sessions.createdAt, lastSeenAt: sessions.lastSeenAt })
     .from(sessions)
     .where(and(eq(sessions.userId, userId), gt(sessions.expiresAt, now)))
-    .orderBy(desc(sessions.lastSeenAt))
-    .all();
+    .orderBy(desc(sessions.lastSeenAt));
 }
 
 /** Ends every session of the user, or every one but `keepIdHash`; returns how many ended. */
-export function deleteUserSessions(db: Executor, userId: number, keepIdHash?: string): number {
+export async function deleteUserSessions(db: Executor, userId: number, keepIdHash?: string): Promise<number> {
   const where = keepIdHash === undefined ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.idHash, keepIdHash));
-  return db.delete(sessions).where(where).run().changes;
+  return affectedRows(await db.delete(sessions).where(where));
 }
 
 /** Ends one session, only if it is the user's own. */
-export function deleteUserSession(db: Executor, userId: number, idHash: string): boolean {
-  return db.delete(sessions).where(and(eq(sessions.userId, userId), eq(sessions.idHash, idHash))).run().changes === 1;
+export async function deleteUserSession(db: Executor, userId: number, idHash: string): Promise<boolean> {
+  return affectedRows(await db.delete(sessions).where(and(eq(sessions.userId, userId), eq(sessions.idHash, idHash)))) === 1;
 }

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, first, unitOfWork, type Executor } from "../client.js";
 import { responses, segments, studies, teams, waves, type Locale, type LocalizedText, type Study } from "../schema.js";
 import { recordAudit, type Acting } from "./audit.js";
 import { defaultTeam } from "./teams.js";
@@ -27,18 +27,17 @@ export interface NewStudy {
  * Creates a study with its segments and the audit entry, all or nothing. The audit names the
  * creator, or `acting.systemActor` when a system actor created it for them (the demo), at `acting.at`.
  */
-export function insertStudy(db: Executor, input: NewStudy, acting: Acting = {}): Study {
-  return db.transaction((tx) => {
+export async function insertStudy(db: Executor, input: NewStudy, acting: Acting = {}): Promise<Study> {
+  return unitOfWork(db, async (tx) => {
     const { segments: segmentList, teamId, ...fields } = input;
     const dated = acting.at ? { createdAt: acting.at, updatedAt: acting.at } : {};
-    const study = tx
+    const study = one(await tx
       .insert(studies)
-      .values({ ...fields, ...dated, teamId: teamId ?? defaultTeam(tx).id })
-      .returning()
-      .get();
-    segmentList.forEach((s, position) => {
-      tx.insert(segments).values({ studyId: study.id, position, ...s }).run();
-    });
+      .values({ ...fields, ...dated, teamId: teamId ?? (await defaultTeam(tx)).id })
+      .returning());
+    for (const [position, s] of segmentList.entries()) {
+      await tx.insert(segments).values({ studyId: study.id, position, ...s });
+    }
     recordAudit(tx, {
       userId: acting.systemActor ? null : input.createdBy,
       ...acting,
@@ -66,7 +65,7 @@ export interface StudySummary {
  * Studies of the given teams (all when `teamIds` is null), newest first, with their team, wave
  * count and completed-response count (computed in SQL).
  */
-export function listStudySummaries(db: Executor, teamIds: number[] | null): StudySummary[] {
+export async function listStudySummaries(db: Executor, teamIds: number[] | null): Promise<StudySummary[]> {
   const waveCounts = db
     .select({ studyId: waves.studyId, n: count().as("wave_n") })
     .from(waves)
@@ -95,35 +94,33 @@ export function listStudySummaries(db: Executor, teamIds: number[] | null): Stud
     .leftJoin(waveCounts, eq(waveCounts.studyId, studies.id))
     .leftJoin(responseCounts, eq(responseCounts.studyId, studies.id))
     .where(teamIds === null ? undefined : inArray(studies.teamId, teamIds.length > 0 ? teamIds : [-1]))
-    .orderBy(desc(studies.id))
-    .all();
+    .orderBy(desc(studies.id));
 }
 
-export function findStudy(db: Executor, id: number): Study | undefined {
-  return db.select().from(studies).where(eq(studies.id, id)).get();
+export async function findStudy(db: Executor, id: number): Promise<Study | undefined> {
+  return first(await db.select().from(studies).where(eq(studies.id, id)));
 }
 
-export function listSegments(db: Executor, studyId: number) {
-  return db.select().from(segments).where(eq(segments.studyId, studyId)).orderBy(segments.position).all();
+export async function listSegments(db: Executor, studyId: number) {
+  return db.select().from(segments).where(eq(segments.studyId, studyId)).orderBy(segments.position);
 }
 
-export function updateStudy(db: Executor, id: number, fields: Partial<Omit<Study, "id" | "createdAt">>): void {
-  db.update(studies).set({ ...fields, updatedAt: new Date() }).where(eq(studies.id, id)).run();
+export async function updateStudy(db: Executor, id: number, fields: Partial<Omit<Study, "id" | "createdAt">>): Promise<void> {
+  await db.update(studies).set({ ...fields, updatedAt: new Date() }).where(eq(studies.id, id));
 }
 
 /** True once any wave of the study has been opened: the questionnaire structure is then frozen. */
-export function studyHasOpenedWave(db: Executor, studyId: number): boolean {
+export async function studyHasOpenedWave(db: Executor, studyId: number): Promise<boolean> {
   return (
-    db
+    first(await db
       .select({ id: waves.id })
       .from(waves)
       .where(and(eq(waves.studyId, studyId), isNotNull(waves.openedAt)))
-      .limit(1)
-      .get() !== undefined
+      .limit(1)) !== undefined
   );
 }
 
-export function insertSegment(db: Executor, segment: { studyId: number; key: string; label: LocalizedText; role: "exposed" | "control" }) {
-  const last = db.select({ p: max(segments.position) }).from(segments).where(eq(segments.studyId, segment.studyId)).get()?.p;
-  return db.insert(segments).values({ ...segment, position: (last ?? -1) + 1 }).returning().get();
+export async function insertSegment(db: Executor, segment: { studyId: number; key: string; label: LocalizedText; role: "exposed" | "control" }) {
+  const last = first(await db.select({ p: max(segments.position) }).from(segments).where(eq(segments.studyId, segment.studyId)))?.p;
+  return one(await db.insert(segments).values({ ...segment, position: (last ?? -1) + 1 }).returning());
 }

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import type { Executor } from "../client.js";
+import { one, affectedRows, first, type Executor } from "../client.js";
 import { DEFAULT_TEAM_NAME, memberships, studies, teams, users, waves, type Team, type TeamRole } from "../schema.js";
 
 export interface TeamMembership {
@@ -14,22 +14,22 @@ export class TeamNameTakenError extends Error {
   }
 }
 
-export function listTeams(db: Executor): Team[] {
-  return db.select().from(teams).orderBy(asc(teams.name)).all();
+export async function listTeams(db: Executor): Promise<Team[]> {
+  return db.select().from(teams).orderBy(asc(teams.name));
 }
 
-export function findTeam(db: Executor, id: number): Team | undefined {
-  return db.select().from(teams).where(eq(teams.id, id)).get();
+export async function findTeam(db: Executor, id: number): Promise<Team | undefined> {
+  return first(await db.select().from(teams).where(eq(teams.id, id)));
 }
 
 /** Team names are compared as typed (trimmed); the unique index keeps them distinct. */
-export function findTeamByName(db: Executor, name: string): Team | undefined {
-  return db.select().from(teams).where(eq(teams.name, name.trim())).get();
+export async function findTeamByName(db: Executor, name: string): Promise<Team | undefined> {
+  return first(await db.select().from(teams).where(eq(teams.name, name.trim())));
 }
 
-export function insertTeam(db: Executor, name: string): Team {
+export async function insertTeam(db: Executor, name: string): Promise<Team> {
   try {
-    return db.insert(teams).values({ name: name.trim() }).returning().get();
+    return one(await db.insert(teams).values({ name: name.trim() }).returning());
   } catch (error) {
     if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TeamNameTakenError();
     throw error;
@@ -37,9 +37,9 @@ export function insertTeam(db: Executor, name: string): Team {
 }
 
 /** Renames a team; a name another team has raises TeamNameTakenError. */
-export function renameTeam(db: Executor, id: number, name: string): void {
+export async function renameTeam(db: Executor, id: number, name: string): Promise<void> {
   try {
-    db.update(teams).set({ name: name.trim() }).where(eq(teams.id, id)).run();
+    await db.update(teams).set({ name: name.trim() }).where(eq(teams.id, id));
   } catch (error) {
     if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TeamNameTakenError();
     throw error;
@@ -47,7 +47,7 @@ export function renameTeam(db: Executor, id: number, name: string): void {
 }
 
 /** Every team with how many members and studies it has, by name. */
-export function listTeamsWithCounts(db: Executor) {
+export async function listTeamsWithCounts(db: Executor) {
   const memberCounts = db.select({ teamId: memberships.teamId, n: count().as("members") }).from(memberships).groupBy(memberships.teamId).as("member_counts");
   const studyCounts = db.select({ teamId: studies.teamId, n: count().as("studies") }).from(studies).groupBy(studies.teamId).as("study_counts");
   return db
@@ -61,86 +61,80 @@ export function listTeamsWithCounts(db: Executor) {
     .from(teams)
     .leftJoin(memberCounts, eq(memberCounts.teamId, teams.id))
     .leftJoin(studyCounts, eq(studyCounts.teamId, teams.id))
-    .orderBy(asc(teams.name))
-    .all();
+    .orderBy(asc(teams.name));
 }
 
 /** The team users join when created without one; migration 0008 creates it, this recreates it if renamed away. */
-export function defaultTeam(db: Executor): Team {
-  return findTeamByName(db, DEFAULT_TEAM_NAME) ?? insertTeam(db, DEFAULT_TEAM_NAME);
+export async function defaultTeam(db: Executor): Promise<Team> {
+  return (await findTeamByName(db, DEFAULT_TEAM_NAME)) ?? insertTeam(db, DEFAULT_TEAM_NAME);
 }
 
 /** Adds the user to the team, or changes their role there. */
-export function setMembership(db: Executor, teamId: number, userId: number, role: TeamRole): void {
-  db.insert(memberships)
+export async function setMembership(db: Executor, teamId: number, userId: number, role: TeamRole): Promise<void> {
+  await db.insert(memberships)
     .values({ teamId, userId, role })
-    .onConflictDoUpdate({ target: [memberships.teamId, memberships.userId], set: { role } })
-    .run();
+    .onConflictDoUpdate({ target: [memberships.teamId, memberships.userId], set: { role } });
 }
 
-export function removeMembership(db: Executor, teamId: number, userId: number): boolean {
-  return db.delete(memberships).where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId))).run().changes === 1;
+export async function removeMembership(db: Executor, teamId: number, userId: number): Promise<boolean> {
+  return affectedRows(await db.delete(memberships).where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)))) === 1;
 }
 
 /** The user's role in the team, or undefined when they are not a member. */
-export function findMembership(db: Executor, teamId: number, userId: number): TeamRole | undefined {
-  return db
+export async function findMembership(db: Executor, teamId: number, userId: number): Promise<TeamRole | undefined> {
+  return first(await db
     .select({ role: memberships.role })
     .from(memberships)
     .where(and(eq(memberships.teamId, teamId), eq(memberships.userId, userId)))
-    .get()?.role;
+    )?.role;
 }
 
 /** Owners of the team, disabled ones included (they may be enabled again). */
-export function countOwners(db: Executor, teamId: number): number {
-  return db
+export async function countOwners(db: Executor, teamId: number): Promise<number> {
+  return first(await db
     .select({ n: count() })
     .from(memberships)
     .where(and(eq(memberships.teamId, teamId), eq(memberships.role, "owner")))
-    .get()?.n ?? 0;
+    )?.n ?? 0;
 }
 
 /** Every membership of every user with its team's name (the users page), by team name. */
-export function listAllMemberships(db: Executor): Array<TeamMembership & { userId: number }> {
+export async function listAllMemberships(db: Executor): Promise<Array<TeamMembership & { userId: number }>> {
   return db
     .select({ userId: memberships.userId, teamId: teams.id, teamName: teams.name, role: memberships.role })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
-    .orderBy(asc(teams.name))
-    .all();
+    .orderBy(asc(teams.name));
 }
 
-export function membershipsOf(db: Executor, userId: number): TeamMembership[] {
+export async function membershipsOf(db: Executor, userId: number): Promise<TeamMembership[]> {
   return db
     .select({ teamId: teams.id, teamName: teams.name, role: memberships.role })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
     .where(eq(memberships.userId, userId))
-    .orderBy(asc(teams.name))
-    .all();
+    .orderBy(asc(teams.name));
 }
 
-export function listMembers(db: Executor, teamId: number) {
+export async function listMembers(db: Executor, teamId: number) {
   return db
     .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, disabledAt: users.disabledAt })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.teamId, teamId))
-    .orderBy(asc(users.email))
-    .all();
+    .orderBy(asc(users.email));
 }
 
 /** The team owning a study, or undefined when there is no such study. */
-export function studyTeam(db: Executor, studyId: number): { studyId: number; teamId: number } | undefined {
-  return db.select({ studyId: studies.id, teamId: studies.teamId }).from(studies).where(eq(studies.id, studyId)).get();
+export async function studyTeam(db: Executor, studyId: number): Promise<{ studyId: number; teamId: number } | undefined> {
+  return first(await db.select({ studyId: studies.id, teamId: studies.teamId }).from(studies).where(eq(studies.id, studyId)));
 }
 
 /** The study and team a wave belongs to, or undefined when there is no such wave. */
-export function waveTeam(db: Executor, waveId: number): { studyId: number; teamId: number } | undefined {
-  return db
+export async function waveTeam(db: Executor, waveId: number): Promise<{ studyId: number; teamId: number } | undefined> {
+  return first(await db
     .select({ studyId: studies.id, teamId: studies.teamId })
     .from(waves)
     .innerJoin(studies, eq(studies.id, waves.studyId))
-    .where(eq(waves.id, waveId))
-    .get();
+    .where(eq(waves.id, waveId)));
 }

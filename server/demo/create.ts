@@ -121,7 +121,7 @@ function writeWave(
   period: { start: number; end: number },
   pageOf: (r: DemoResponse) => number,
 ): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     const texts: Array<{ id: number; questionId: number; valueText: string | null }> = [];
     const excluded = new Map<string, number[]>();
     list.forEach((r, i) => {

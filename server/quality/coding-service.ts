@@ -113,8 +113,7 @@ export function addAlias(db: Db, study: Study, userId: number, input: { alias: s
   if (!target) return { field: "code", message: "unknownCode" };
   const owner = definitions.find((d) => d.aliases.some((a) => aliasForm(a.text) === form));
   if (owner) return { field: "alias", message: "taken", takenBy: owner.label };
-  return db.transaction(
-    (tx) => {
+  return unitOfWork(db, async (tx) => {
       insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
       const recoded = recodeStudy(tx, study.id);
       recordAudit(tx, {
@@ -125,15 +124,13 @@ export function addAlias(db: Db, study: Study, userId: number, input: { alias: s
         details: { code: target.code, alias, answers: recoded.answers, mentions: recoded.mentions },
       });
       return { recoded: recoded.answers };
-    },
-    { behavior: "immediate" },
+    }
   );
 }
 
 /** Removes a researcher alias and recodes the study; false when the study has no such alias. */
 export function removeAlias(db: Db, study: Study, userId: number, aliasId: number): boolean {
-  return db.transaction(
-    (tx) => {
+  return unitOfWork(db, async (tx) => {
       const removed = deleteTextAlias(tx, study.id, aliasId);
       if (!removed) return false;
       const recoded = recodeStudy(tx, study.id);
@@ -145,7 +142,6 @@ export function removeAlias(db: Db, study: Study, userId: number, aliasId: numbe
         details: { code: removed.code, alias: removed.alias, answers: recoded.answers, mentions: recoded.mentions },
       });
       return true;
-    },
-    { behavior: "immediate" },
+    }
   );
 }

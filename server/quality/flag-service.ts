@@ -125,7 +125,7 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
       if (!sameFlags(before, flags)) updates.push([t.id, flags]);
     }
     if (updates.length) {
-      db.transaction((tx) => {
+      unitOfWork(db, async (tx) => {
         for (const [id, flags] of updates) setQualityFlags(tx, id, flags);
       });
       changed += updates.length;
@@ -135,7 +135,7 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
   const autoExcluded = settings.duplicateAcrossWaves ? excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
 
   const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     markFlagsComputed(tx, studyId, options.now ?? new Date());
     if (options.userId !== undefined) {
       recordAudit(tx, {
@@ -167,14 +167,12 @@ function excludeCrossWaveDuplicates(
 ): number {
   const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
   if (candidates.length === 0) return 0;
-  return db.transaction(
-    (tx) => {
+  return unitOfWork(db, async (tx) => {
       const decided = decidedResponseIds(tx, studyId);
       const changed = candidates.filter(([id, d]) => !decided.has(id) && excludeBySystem(tx, id, crossWaveReason(d), now)).map(([id]) => id);
       if (changed.length) recordAutoExclusion(tx, studyId, changed);
       return changed.length;
-    },
-    { behavior: "immediate" },
+    }
   );
 }
 

@@ -72,8 +72,7 @@ export function changeExclusion(db: Db, study: Study, userId: number, change: Ex
   const found = new Set(existingResponseIds(db, waveIds, change.ids));
   const unknown = change.ids.filter((id) => !found.has(id));
   if (unknown.length) return { ok: false, unknown };
-  return db.transaction(
-    (tx) => {
+  return unitOfWork(db, async (tx) => {
       const changed = setExclusion(tx, change.ids, change.excluded ? { excluded: true, reason: change.reason, by: userId, at: now } : { excluded: false });
       recordAudit(tx, {
         userId,
@@ -83,8 +82,7 @@ export function changeExclusion(db: Db, study: Study, userId: number, change: Ex
         details: { responseIds: changed, requested: change.ids.length, reason: change.reason },
       });
       return { ok: true as const, changed };
-    },
-    { behavior: "immediate" },
+    }
   );
 }
 

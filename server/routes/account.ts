@@ -108,7 +108,7 @@ export function accountRoutes(db: Db): Router {
     const id = Number(req.params["id"]);
     const revoked =
       Number.isSafeInteger(id) &&
-      db.transaction((tx) => {
+      unitOfWork(db, async (tx) => {
         if (!revokeApiToken(tx, req.user!.id, id, new Date())) return false;
         recordAudit(tx, { userId: req.user!.id, action: "api_token.revoke", entityType: "api_token", entityId: id });
         return true;

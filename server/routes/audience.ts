@@ -99,7 +99,7 @@ export function audienceRoutes(db: Db): Router {
       return res.status(422).render("audience/index", page(req, study, values, { csv: req.t("audience.errors.heading") }, messages));
     }
     // The points and their audit entry commit together, or neither does.
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       upsertAudiencePoints(tx, { studyId: study.id, segmentId, measure }, parsed.points, { replace });
       recordAudit(tx, {
         userId: req.user!.id,
@@ -116,7 +116,7 @@ export function audienceRoutes(db: Db): Router {
     const study = studyFrom(db, req);
     const { segmentId, measure, errors } = target(req, study);
     if (Object.keys(errors).length > 0) return res.status(422).render("audience/index", page(req, study, {}, errors));
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       const removed = deleteAudienceSeries(tx, { studyId: study.id, segmentId, measure });
       recordAudit(tx, { userId: req.user!.id, action: "audience.delete", entityType: "study", entityId: study.id, details: { segmentId, measure, days: removed } });
     });

@@ -103,7 +103,7 @@ export function qualityRoutes(db: Db): Router {
     const form = parseForm(qualitySettingsForm, req.body, req.t);
     if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
     const before = loadQualitySettings(db, study.id);
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
       recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
     });
@@ -176,13 +176,11 @@ export function qualityRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/quality/coding/recode", researcher, (req, res) => {
     const study = studyFrom(db, req);
-    const recoded = db.transaction(
-      (tx) => {
+    const recoded = unitOfWork(db, async (tx) => {
         const r = recodeStudy(tx, study.id);
         recordAudit(tx, { userId: req.user!.id, action: "quality.recode", entityType: "study", entityId: study.id, details: r });
         return r;
-      },
-      { behavior: "immediate" },
+      }
     );
     res.redirect(303, `/studies/${study.id}/quality/coding?done=recoded&n=${recoded.answers}`);
   });

@@ -227,7 +227,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const parsed = shareForm.safeParse(req.body ?? {});
     if (!parsed.success) throw new ValidationError({ days: req.t("validation.number") });
     const expiresAt = parsed.data.days ? new Date(Date.now() + parsed.data.days * 24 * 3600 * 1000) : null;
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       const link = insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt, showVerbatims: parsed.data.verbatims });
       recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt, verbatims: parsed.data.verbatims } });
     });

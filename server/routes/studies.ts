@@ -246,7 +246,7 @@ export function studyRoutes(db: Db): Router {
     // The form says which way: a double submit must not archive and then restore.
     const status = req.body?.to === "active" ? "active" : "archived";
     if (study.status === status) return res.redirect(303, `/studies/${study.id}`);
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       updateStudy(tx, study.id, { status });
       recordAudit(tx, { userId: req.user!.id, action: `study.${status === "archived" ? "archive" : "restore"}`, entityType: "study", entityId: study.id });
     });
@@ -277,7 +277,7 @@ export function studyRoutes(db: Db): Router {
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
     const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100, timeZone: timeZone || null };
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       // The page size decides which questions share a page: respondents half-way through would
       // find their pages moved (and skip required questions), so it is structure, frozen with the rest.
       const current = findStudy(tx, study.id);
@@ -307,7 +307,7 @@ export function studyRoutes(db: Db): Router {
       });
     }
     const { key, labelRu, labelEn, role } = form.data;
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       insertSegment(tx, { studyId: study.id, key, label: { ru: labelRu, en: labelEn }, role });
       recordAudit(tx, { userId: req.user!.id, action: "segment.add", entityType: "study", entityId: study.id, details: { key, role } });
     });

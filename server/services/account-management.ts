@@ -53,7 +53,6 @@ function audit(tx: Executor, actorId: ActorId, entry: Omit<AuditEntry, "userId" 
   recordAudit(tx, { ...entry, userId: actorId, systemActor: actorId === null ? "cli" : null });
 }
 
-const IMMEDIATE = { behavior: "immediate" } as const;
 
 function userIn(tx: Executor, id: number): User {
   const user = findUserById(tx, id);
@@ -67,7 +66,7 @@ function userIn(tx: Executor, id: number): User {
  * stay (enabling gives the same access back); tokens stay revoked. False when already disabled.
  */
 export function disableUser(db: Db, targetId: number, actorId: ActorId, now = new Date()): boolean {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const user = userIn(tx, targetId);
     if (actorId === targetId) throw new AccountRuleError("self_disable");
     if (user.disabledAt) return false;
@@ -77,23 +76,23 @@ export function disableUser(db: Db, targetId: number, actorId: ActorId, now = ne
     const tokens = revokeAllApiTokens(tx, targetId, now);
     audit(tx, actorId, { action: "user.disable", entityType: "user", entityId: targetId, details: { email: user.email, sessions, tokens } });
     return true;
-  }, IMMEDIATE);
+  });
 }
 
 /** Lets a disabled user sign in again (with their memberships; their old tokens stay revoked). */
 export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const user = userIn(tx, targetId);
     if (!user.disabledAt) return false;
     setUserDisabled(tx, targetId, null);
     audit(tx, actorId, { action: "user.enable", entityType: "user", entityId: targetId, details: { email: user.email } });
     return true;
-  }, IMMEDIATE);
+  });
 }
 
 /** Makes the user an administrator of the install, or takes the flag away. False when nothing changes. */
 export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId): boolean {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const user = userIn(tx, targetId);
     if (!on && actorId === targetId) throw new AccountRuleError("self_admin");
     if (user.isAdmin === on) return false;
@@ -101,19 +100,19 @@ export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId
     setUserAdmin(tx, targetId, on);
     audit(tx, actorId, { action: on ? "user.admin_grant" : "user.admin_revoke", entityType: "user", entityId: targetId, details: { email: user.email } });
     return true;
-  }, IMMEDIATE);
+  });
 }
 
 /** An administrator (or the CLI) sets a new password; every session of that user ends. */
 export async function resetPassword(db: Db, targetId: number, password: string, actorId: ActorId): Promise<void> {
   if (actorId === targetId) throw new AccountRuleError("self_reset");
   const passwordHash = await hashPassword(password);
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     const user = userIn(tx, targetId);
     setPasswordHash(tx, targetId, passwordHash);
     const sessions = deleteUserSessions(tx, targetId);
     audit(tx, actorId, { action: "user.password_reset", entityType: "user", entityId: targetId, details: { email: user.email, sessions } });
-  }, IMMEDIATE);
+  });
 }
 
 /**
@@ -124,16 +123,16 @@ export async function changeOwnPassword(db: Db, userId: number, current: string,
   const user = findUserById(db, userId);
   if (!user || !(await verifyPassword(current, user.passwordHash))) throw new AccountRuleError("wrong_password");
   const passwordHash = await hashPassword(next);
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     if (!setPasswordHash(tx, userId, passwordHash, user.passwordHash)) throw new AccountRuleError("wrong_password");
     const sessions = deleteUserSessions(tx, userId, keepSessionIdHash);
     audit(tx, userId, { action: "user.password", entityType: "user", entityId: userId, details: { sessions } });
-  }, IMMEDIATE);
+  });
 }
 
 /** Adds the user to the team with `role`, or changes their role there. False when it already is that. */
 export function setTeamRole(db: Db, teamId: number, targetId: number, role: TeamRole, actorId: ActorId): boolean {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const team = teamIn(tx, teamId);
     const user = userIn(tx, targetId);
     const previous = findMembership(tx, teamId, targetId);
@@ -147,12 +146,12 @@ export function setTeamRole(db: Db, teamId: number, targetId: number, role: Team
       details: { email: user.email, teamId, team: team.name, role, ...(previous ? { previous } : {}) },
     });
     return true;
-  }, IMMEDIATE);
+  });
 }
 
 /** Takes the user out of the team. False when they were not in it. */
 export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId: ActorId): boolean {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const team = teamIn(tx, teamId);
     const user = userIn(tx, targetId);
     const previous = findMembership(tx, teamId, targetId);
@@ -161,7 +160,7 @@ export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId
     removeMembership(tx, teamId, targetId);
     audit(tx, actorId, { action: "membership.remove", entityType: "user", entityId: targetId, details: { email: user.email, teamId, team: team.name, previous } });
     return true;
-  }, IMMEDIATE);
+  });
 }
 
 function teamIn(tx: Executor, id: number): Team {
@@ -173,11 +172,11 @@ function teamIn(tx: Executor, id: number): Team {
 /** A new team (names are unique: `team_name_taken`). */
 export function createTeam(db: Db, name: string, actorId: ActorId): Team {
   try {
-    return db.transaction((tx) => {
+    return unitOfWork(db, async (tx) => {
       const team = insertTeam(tx, name);
       audit(tx, actorId, { action: "team.create", entityType: "team", entityId: team.id, details: { name: team.name } });
       return team;
-    }, IMMEDIATE);
+    });
   } catch (error) {
     if (error instanceof TeamNameTakenError) throw new AccountRuleError("team_name_taken");
     throw error;
@@ -187,13 +186,13 @@ export function createTeam(db: Db, name: string, actorId: ActorId): Team {
 /** Renames a team (names stay unique: `team_name_taken`). False when the name is the same. */
 export function renameTeamAs(db: Db, teamId: number, name: string, actorId: ActorId): boolean {
   try {
-    return db.transaction((tx) => {
+    return unitOfWork(db, async (tx) => {
       const team = teamIn(tx, teamId);
       if (team.name === name.trim()) return false;
       renameTeam(tx, teamId, name);
       audit(tx, actorId, { action: "team.rename", entityType: "team", entityId: teamId, details: { previous: team.name, name: name.trim() } });
       return true;
-    }, IMMEDIATE);
+    });
   } catch (error) {
     if (error instanceof TeamNameTakenError) throw new AccountRuleError("team_name_taken");
     throw error;
@@ -224,20 +223,20 @@ export function ownSessions(db: Db, userId: number, currentIdHash: string | unde
 
 /** Ends one of the user's own sessions; undefined when there is no such session, else whether it was the current one. */
 export function endOwnSession(db: Db, userId: number, handle: string, currentIdHash: string | undefined): { current: boolean } | undefined {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const found = listUserSessions(tx, userId, new Date(0)).find((s) => sessionHandle(s.idHash) === handle);
     if (!found || !deleteUserSession(tx, userId, found.idHash)) return undefined;
     const current = found.idHash === currentIdHash;
     audit(tx, userId, { action: "session.end", entityType: "user", entityId: userId, details: { current } });
     return { current };
-  }, IMMEDIATE);
+  });
 }
 
 /** Ends every session of the user but the one in use; returns how many ended. */
 export function endOtherSessions(db: Db, userId: number, currentIdHash: string | undefined): number {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const ended = currentIdHash === undefined ? 0 : deleteUserSessions(tx, userId, currentIdHash);
     if (ended > 0) audit(tx, userId, { action: "session.end_others", entityType: "user", entityId: userId, details: { sessions: ended } });
     return ended;
-  }, IMMEDIATE);
+  });
 }

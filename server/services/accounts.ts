@@ -19,7 +19,7 @@ export interface NewAccount {
 /** Adds a user with a hashed password; `actorId` is who did it (null for the CLI, named "cli" in the audit). */
 export async function createUser(db: Db, account: NewAccount, actorId: number | null): Promise<User> {
   const passwordHash = await hashPassword(account.password);
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const isAdmin = account.role === "admin";
     const user = insertUser(tx, { email: account.email, name: account.name, isAdmin, passwordHash });
     const teamId = isAdmin ? null : (account.teamId ?? defaultTeam(tx).id);
@@ -67,7 +67,7 @@ export const API_TOKEN_PREFIX = "bl_";
 /** Creates an API token; the clear token is returned once and only its hash is stored. */
 export function createApiToken(db: Db, userId: number, name: string): { token: string; record: ApiToken } {
   const token = newSecretToken(API_TOKEN_PREFIX);
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const record = insertApiToken(tx, {
       userId,
       name,

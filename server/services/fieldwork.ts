@@ -104,7 +104,7 @@ export function addWave(db: Db, studyId: number, input: WaveInput, actorId: numb
   const segments = listSegments(db, studyId);
   const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
   for (const key of keys) segmentByKey(segments, key);
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const existing = listWaves(tx, studyId).filter((w) => w.kind === input.kind).length;
     const label = input.label ?? `${translator(locale)(`study.defaultLabels.${input.kind}`)}${existing ? ` ${existing + 1}` : ""}`;
     const wave = createWave(tx, studyId, input.kind, label);
@@ -120,7 +120,7 @@ export function addWave(db: Db, studyId: number, input: WaveInput, actorId: numb
 
 export function setWaveTargets(db: Db, wave: Wave, input: Pick<WaveInput, "targets" | "audience">, actorId: number): void {
   const segments = listSegments(db, wave.studyId);
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     const current = new Map(listWaveSegments(tx, wave.id).map((r) => [r.segmentId, r]));
     for (const s of segments) {
       const before = current.get(s.id);
@@ -169,7 +169,7 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
   };
   // Requiring a signature over nothing would let every visit through while looking protected.
   if (settings.requireSignature && !settings.signedParams?.length) throw new SignatureWithoutParamsError();
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     updateLinkSettings(tx, link.id, settings);
     recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });
   });
@@ -181,7 +181,7 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
  */
 export function setLinkDisabled(db: Db, link: Link, disabled: boolean, actorId: number): boolean {
   if (Boolean(link.disabledAt) === disabled) return false;
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     setLinkDisabledAt(tx, link.id, disabled ? new Date() : null);
     recordAudit(tx, { userId: actorId, action: disabled ? "link.disable" : "link.enable", entityType: "link", entityId: link.id });
   });

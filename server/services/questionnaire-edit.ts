@@ -66,7 +66,7 @@ export function isFrozen(db: Db, studyId: number): boolean {
 
 export function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number, pageBreakAfter = false): void {
   const parsed = questionDefinition.parse(def);
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const existing = loadQuestionnaire(tx, studyId);
     if (existing.some((q) => q.key === parsed.key)) throw new DuplicateKeyError(parsed.key);
@@ -89,7 +89,7 @@ export function saveQuestion(
   pageBreakAfter?: boolean,
 ): "wording" | "structure" | "none" {
   const parsed = questionDefinition.parse(def);
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const current = findQuestion(tx, studyId, key);
     const before = questionToDefinition(current);
     const breakAfter = pageBreakAfter ?? current.pageBreakAfter;
@@ -133,7 +133,7 @@ export function saveQuestion(
 }
 
 export function deleteQuestion(db: Db, studyId: number, key: string, actorId: number): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const q = findQuestion(tx, studyId, key);
     deleteQuestionById(tx, q.id);
@@ -144,7 +144,7 @@ export function deleteQuestion(db: Db, studyId: number, key: string, actorId: nu
 
 /** Adds or removes the page break after a question (structure: refused once a wave has opened). */
 export function setPageBreak(db: Db, studyId: number, key: string, on: boolean, actorId: number): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const q = findQuestion(tx, studyId, key);
     if (q.pageBreakAfter === on) return;
@@ -154,7 +154,7 @@ export function setPageBreak(db: Db, studyId: number, key: string, on: boolean, 
 }
 
 export function moveQuestion(db: Db, studyId: number, key: string, direction: "up" | "down", actorId: number): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const list = loadQuestionnaire(tx, studyId);
     const i = list.findIndex((q) => q.key === key);

@@ -210,8 +210,8 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
   const qualityFlags: QualityFlag[] = s.honeypotFilled ? [{ code: "honeypot" }] : [];
 
   try {
-    return db.transaction(
-      (tx): SubmitOutcome => {
+    return unitOfWork(db, 
+      async (tx): Promise<SubmitOutcome> => {
         // Read again under the write lock: another instance may have stored or finished it meanwhile.
         let response = findResponseByNonce(tx, form.nonce);
         const settledNow = settledOutcome(response, ctx, posted);
@@ -280,8 +280,7 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
         if (ctx.link.kind === "open") countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
-      },
-      { behavior: "immediate" },
+      }
     );
   } catch (error) {
     if (error instanceof MissingRequiredAnswers) return incompleteOutcome(questions, ctx.study.pageSize, order, error.keys);

@@ -21,7 +21,7 @@ export function newSigningSecret(): string {
  */
 export function rotateSigningSecret(db: Db, study: Pick<Study, "id">, actorId: number, via: "web" | "api"): string {
   const secret = newSigningSecret();
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     updateStudy(tx, study.id, { signingSecret: secret });
     recordAudit(tx, { userId: actorId, action: "study.rotate_secret", entityType: "study", entityId: study.id, details: { via } });
   });

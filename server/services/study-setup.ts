@@ -53,7 +53,7 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
  */
 export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, options: Acting & { teamId?: number } = {}): Study {
   const { teamId, ...acting } = options;
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const study = insertStudy(tx, {
       ...(teamId !== undefined ? { teamId } : {}),
       name: def.name,
@@ -100,7 +100,7 @@ export function createWave(db: Executor, studyId: number, kind: Wave["kind"], la
  * `acting.at` dates the opening (the demo's waves ran in the past); `acting.systemActor` acts instead of a user.
  */
 export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Link[] {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     if (wave.status !== "open") setWaveStatus(tx, wave.id, "open", acting.at ?? new Date());
     const result = listSegments(tx, wave.studyId).map(
       (segment) =>
@@ -114,7 +114,7 @@ export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Act
 
 /** Closes a wave at `acting.at` (default now), by the user or `acting.systemActor`. */
 export function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     setWaveStatus(tx, wave.id, "closed", acting.at ?? new Date());
     recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.close", entityType: "wave", entityId: wave.id });
   });
@@ -122,7 +122,7 @@ export function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Ac
 
 /** N single-use links for one segment of a wave. */
 export function createPersonalLinks(db: Db, waveId: number, segmentId: number, n: number): Link[] {
-  return db.transaction((tx) =>
+  return unitOfWork(db, async (tx) =>
     Array.from({ length: n }, () => insertLink(tx, { token: newLinkToken(), waveId, segmentId, kind: "personal" })),
   );
 }

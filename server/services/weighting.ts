@@ -44,7 +44,7 @@ export type MarginImport = { ok: true; rows: number; removed: number } | { ok: f
  * (segment, wave) they name, with the audit entry, in one transaction; nothing is written otherwise.
  */
 export function importMargins(db: Db, study: Study, cells: readonly MarginCell[], actorId: number, how: { format: "csv" | "json"; via: "web" | "api" }): MarginImport {
-  return db.transaction((tx) => {
+  return unitOfWork(db, async (tx) => {
     const context = marginContext(tx, study.id);
     const checked = validateMargins(cells, context.scope);
     if (!checked.ok) return checked;
@@ -70,7 +70,7 @@ export function importMargins(db: Db, study: Study, cells: readonly MarginCell[]
 
 /** Deletes one variable's margins of one (segment, wave); a 404 when there are none. */
 export function deleteMargins(db: Db, study: Study, target: { segmentId: number; waveId: number | null; questionId: number }, actorId: number): void {
-  db.transaction((tx) => {
+  unitOfWork(db, async (tx) => {
     const scope = { segmentId: target.segmentId, waveId: target.waveId };
     if (!hasMarginVariable(tx, study.id, scope, target.questionId)) throw new NotFoundError();
     const context = marginContext(tx, study.id);

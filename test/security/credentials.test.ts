@@ -61,9 +61,9 @@ describe("personal links", () => {
     const csv = await viewer.get(`/waves/${survey.wave.id}/personal-links.csv`).set("Accept-Language", "en").expect(403);
     expect(csv.text).toContain("Access denied");
     expect(csv.text).not.toContain("/s/");
-    const before = db.select().from(links).all();
+    const before = (await db.select().from(links));
     await viewer.post(`/waves/${survey.wave.id}/personal`).type("form").send({ _csrf: csrfFrom(wavePage.text), segment: "subscribers", count: "3" }).expect(403);
-    expect(db.select().from(links).all()).toEqual(before);
+    expect((await db.select().from(links))).toEqual(before);
 
     const researcher = await researcherAgent(app, db);
     const page = await researcher.get(`/waves/${survey.wave.id}`).expect(200);
@@ -102,7 +102,7 @@ describe("share links", () => {
     expect(own.text).toContain('class="examples"');
 
     const url = await share(agent, survey.study.id);
-    expect(db.select().from(shareLinks).all()).toMatchObject([{ showVerbatims: false }]);
+    expect((await db.select().from(shareLinks))).toMatchObject([{ showVerbatims: false }]);
     const shared = await request(app).get(`${url}?lang=en`).expect(200);
     expect(shared.text).not.toContain("уникум");
     expect(shared.text).not.toContain('class="examples"');
@@ -120,7 +120,7 @@ describe("share links", () => {
     const survey = seed(db);
     const agent = await researcherAgent(app, db);
     const url = await share(agent, survey.study.id, { verbatims: "1" });
-    expect(db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id)).all()).toMatchObject([{ showVerbatims: true }]);
+    expect((await db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id)))).toMatchObject([{ showVerbatims: true }]);
     const shared = await request(app).get(`${url}?lang=en`).expect(200);
     expect(shared.text).toContain("уникум");
     expect(shared.text).toContain('class="examples"');

@@ -15,9 +15,9 @@ import { snapshotAll, type Agent } from "./support.js";
  * then a missing or repeated one is a localized 403 that stores nothing.
  */
 
-const secretOf = (db: Db, studyId: number) => db.select().from(studies).where(eq(studies.id, studyId)).get()!.signingSecret;
-const responseCount = (db: Db) => db.select().from(responses).all().length;
-const linkRow = (db: Db, id: number) => db.select().from(links).where(eq(links.id, id)).get()!;
+const secretOf = (db: Db, studyId: number) => first(await db.select().from(studies).where(eq(studies.id, studyId)))!.signingSecret;
+const responseCount = (db: Db) => (await db.select().from(responses)).length;
+const linkRow = (db: Db, id: number) => first(await db.select().from(links).where(eq(links.id, id)))!;
 
 /** The hidden fields of the survey form on a page (as in respond.test.ts). */
 function hidden(html: string): Record<string, string> {
@@ -36,7 +36,7 @@ async function world() {
 
 /** A link of the open wave that signs `signed` and, when `required`, refuses to open without them. */
 function signingLink(db: Db, link: Link, signed: string[], required: boolean): Link {
-  db.update(links).set({ signedParams: signed, requireSignature: required }).where(eq(links.id, link.id)).run();
+  (await db.update(links).set({ signedParams: signed, requireSignature: required }).where(eq(links.id, link.id)));
   return linkRow(db, link.id);
 }
 

@@ -23,17 +23,17 @@ type Agent = ReturnType<typeof request.agent>;
 /** Every table an account change could write. */
 function snapshot(db: Db) {
   return {
-    users: db.select().from(users).all(),
-    teams: db.select().from(teams).all(),
-    memberships: db.select().from(memberships).all(),
-    sessions: db.select().from(sessions).all(),
-    apiTokens: db.select().from(apiTokens).all(),
-    auditLog: db.select().from(auditLog).all(),
+    users: (await (await (await (await (await (await db.select().from(users)),
+    teams: db.select().from(teams)),
+    memberships: db.select().from(memberships)),
+    sessions: db.select().from(sessions)),
+    apiTokens: db.select().from(apiTokens)),
+    auditLog: db.select().from(auditLog)),
   };
 }
 
 function auditRows(db: Db, action: string) {
-  return db.select().from(auditLog).where(eq(auditLog.action, action)).all();
+  return (await db.select().from(auditLog).where(eq(auditLog.action, action)));
 }
 
 async function post(agent: Agent, page: string, url: string, form: Record<string, string> = {}) {
@@ -462,7 +462,7 @@ describe("links", () => {
 
     const res = await post(agent, `/waves/${survey.wave.id}`, `/waves/${survey.wave.id}/links/${link.id}/disable`);
     expect(res.status).toBe(303);
-    expect(db.select().from(links).where(eq(links.id, link.id)).get()!.disabledAt).toBeInstanceOf(Date);
+    expect(first(await db.select().from(links).where(eq(links.id, link.id)))!.disabledAt).toBeInstanceOf(Date);
     expect(auditRows(db, "link.disable")).toMatchObject([{ userId: researcher.id, entityType: "link", entityId: String(link.id) }]);
     const wavePage = await agent.get(`/waves/${survey.wave.id}`).set("Accept-Language", "en").expect(200);
     expect(wavePage.text).toContain("Enable the link");
@@ -470,9 +470,9 @@ describe("links", () => {
     expect(journal.text).toContain("Disabled the link of “Pre”");
 
     await request(app).get(`/s/${link.token}`).expect(404);
-    const before = db.select().from(responses).all();
+    const before = (await db.select().from(responses));
     await respondent.post(`/s/${link.token}`).type("form").send({ ...hidden, q_unaided: "Acme" }).expect(404);
-    expect(db.select().from(responses).all()).toEqual(before);
+    expect((await db.select().from(responses))).toEqual(before);
     // Other segments' links still work.
     await request(app).get(`/s/${survey.links["inactive"]!.token}`).expect(200);
 

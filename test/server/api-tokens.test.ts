@@ -19,7 +19,7 @@ describe("API tokens", () => {
     const token = /<code class="token">([^<]+)<\/code>/.exec(created.text)![1]!;
     expect(token).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
 
-    const stored = db.select().from(apiTokens).all();
+    const stored = (await db.select().from(apiTokens));
     expect(stored).toHaveLength(1);
     expect(stored[0]!.tokenHash).toBe(sha256(token));
     expect(JSON.stringify(stored)).not.toContain(token);
@@ -30,7 +30,7 @@ describe("API tokens", () => {
 
     const me = await request(app).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
     expect(me.body).toMatchObject({ email: "viewer@example.test", admin: false, teams: [{ name: "Default", role: "viewer" }] });
-    expect(db.select().from(apiTokens).get()!.lastUsedAt).toBeInstanceOf(Date);
+    expect(first(await db.select().from(apiTokens))!.lastUsedAt).toBeInstanceOf(Date);
 
     await agent
       .post(`/account/tokens/${stored[0]!.id}/revoke`)
@@ -49,7 +49,7 @@ describe("API tokens", () => {
     const intruder = await loggedInAgent(app, "admin@example.test");
     const page = await intruder.get("/account/tokens");
     await intruder.post(`/account/tokens/${record.id}/revoke`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(404);
-    expect(db.select().from(apiTokens).get()!.revokedAt).toBeNull();
+    expect(first(await db.select().from(apiTokens))!.revokedAt).toBeNull();
   });
 
   it("lists studies for a token holder", async () => {

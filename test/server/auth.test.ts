@@ -23,14 +23,14 @@ describe("/setup", () => {
       .expect("Location", "/studies");
     expect(setCookie(res, SESSION_COOKIE)).toBeDefined();
 
-    const admin = db.select().from(users).get()!;
+    const admin = first(await db.select().from(users))!;
     expect(admin).toMatchObject({ email: "ada@example.test", name: "Ада", isAdmin: true });
     await agent.get("/studies").expect(200);
 
     await request(app).get("/setup").expect(404);
     const signedIn = await agent.get("/studies");
     await agent.post("/setup").type("form").send({ _csrf: csrfFrom(signedIn.text) }).expect(404);
-    expect(db.select({ n: count() }).from(users).get()!.n).toBe(1);
+    expect(first(await db.select({ n: count() }).from(users))!.n).toBe(1);
   });
 
   it("re-renders with field errors and the entered values kept, creating nothing", async () => {
@@ -47,7 +47,7 @@ describe("/setup", () => {
     expect(res.text).toContain('value="not-an-email"');
     expect(res.text).toContain('value="Bob &lt;b&gt;"');
     expect(res.text).toContain('aria-describedby="email-error"');
-    expect(db.select({ n: count() }).from(users).get()!.n).toBe(0);
+    expect(first(await db.select({ n: count() }).from(users))!.n).toBe(0);
   });
 
   it("reports mismatched passwords in Russian", async () => {
@@ -81,8 +81,8 @@ describe("login and logout", () => {
     expect(cookie).not.toMatch(/Secure/);
     // Only the hash of the cookie is stored.
     const raw = cookieValue(cookie)!;
-    expect(db.select().from(sessions).where(eq(sessions.idHash, sha256(raw))).get()).toBeDefined();
-    expect(db.select().from(sessions).where(eq(sessions.idHash, raw)).get()).toBeUndefined();
+    expect(first(await db.select().from(sessions).where(eq(sessions.idHash, sha256(raw))))).toBeDefined();
+    expect(first(await db.select().from(sessions).where(eq(sessions.idHash, raw)))).toBeUndefined();
   });
 
   it("rotates the session id at every login", async () => {
@@ -102,7 +102,7 @@ describe("login and logout", () => {
     }
     expect(ids[0]).not.toBe(ids[1]);
     // The first session was deleted, not left alive beside the second.
-    expect(db.select({ n: count() }).from(sessions).get()!.n).toBe(1);
+    expect(first(await db.select({ n: count() }).from(sessions))!.n).toBe(1);
   });
 
   it("marks the session cookie Secure behind an HTTPS proxy", async () => {
@@ -134,7 +134,7 @@ describe("login and logout", () => {
       .expect(401);
     expect(res.text).toContain("Wrong email or password.");
     expect(setCookie(res, SESSION_COOKIE)).toBeUndefined();
-    expect(db.select({ n: count() }).from(sessions).get()!.n).toBe(0);
+    expect(first(await db.select({ n: count() }).from(sessions))!.n).toBe(0);
   });
 
   it("never redirects to another origin after login", async () => {
@@ -156,7 +156,7 @@ describe("login and logout", () => {
     const agent = await loggedInAgent(app, "researcher@example.test");
     const page = await agent.get("/studies").expect(200);
     await agent.post("/logout").type("form").send({ _csrf: csrfFrom(page.text) }).expect(303).expect("Location", "/login?bye=1");
-    expect(db.select({ n: count() }).from(sessions).get()!.n).toBe(0);
+    expect(first(await db.select({ n: count() }).from(sessions))!.n).toBe(0);
     await agent.get("/studies").expect(303).expect("Location", "/login?next=%2Fstudies");
   });
 
@@ -266,7 +266,7 @@ describe("roles", () => {
       .type("form")
       .send({ name: "Vera", email: "vera@example.test", role: "viewer", password: PASSWORD, _csrf: token })
       .expect(303);
-    const vera = db.select().from(users).where(eq(users.email, "vera@example.test")).get()!;
+    const vera = first(await db.select().from(users).where(eq(users.email, "vera@example.test")))!;
     expect(vera.isAdmin).toBe(false);
     expect(membershipsOf(db, vera.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     const dup = await agent

@@ -61,20 +61,20 @@ const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owne
 /** Every table a workspace request could write (sessions and rate limits excepted), in full. */
 function snapshot(db: Db) {
   return {
-    users: db.select().from(users).all(),
-    teams: db.select().from(teams).all(),
-    memberships: db.select().from(memberships).all(),
-    apiTokens: db.select().from(apiTokens).all(),
-    auditLog: db.select().from(auditLog).all(),
-    studies: db.select().from(studies).all(),
-    segments: db.select().from(segments).all(),
-    questions: db.select().from(questions).all(),
-    options: db.select().from(options).all(),
-    waves: db.select().from(waves).all(),
-    waveSegments: db.select().from(waveSegments).all(),
-    links: db.select().from(links).all(),
-    responses: db.select().from(responses).all(),
-    profileMargins: db.select().from(profileMargins).all(),
+    users: (await (await (await (await (await (await (await (await (await (await (await (await (await (await db.select().from(users)),
+    teams: db.select().from(teams)),
+    memberships: db.select().from(memberships)),
+    apiTokens: db.select().from(apiTokens)),
+    auditLog: db.select().from(auditLog)),
+    studies: db.select().from(studies)),
+    segments: db.select().from(segments)),
+    questions: db.select().from(questions)),
+    options: db.select().from(options)),
+    waves: db.select().from(waves)),
+    waveSegments: db.select().from(waveSegments)),
+    links: db.select().from(links)),
+    responses: db.select().from(responses)),
+    profileMargins: db.select().from(profileMargins)),
   };
 }
 

@@ -32,7 +32,7 @@ describe("CLI", () => {
     expect(lead.isAdmin).toBe(false);
     expect(membershipsOf(db, lead.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     // No user created it: the audit names the command line.
-    const created = db.select().from(auditLog).where(eq(auditLog.action, "user.create")).all();
+    const created = (await db.select().from(auditLog).where(eq(auditLog.action, "user.create")));
     expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String(findUserByEmail(db, "lead@example.test")!.id)]]);
 
     const tok = capture();

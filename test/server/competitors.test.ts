@@ -51,12 +51,12 @@ function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof freshAp
     for (let i = 0; i < w.n; i++) insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subscribers.id, answers: { aided: choices(w, i), fav: 3 } });
   }
   extra?.(db, survey);
-  const study = db.select().from(studies).get()!;
+  const study = first(await db.select().from(studies))!;
   return { app, db, survey, study, postWave };
 }
 
 function results(db: ReturnType<typeof freshApp>["db"], locale: "en" | "ru" = "en"): StudyResults {
-  const r = computeResults(db, db.select().from(studies).get()!, resultsQuery.parse({}), locale, translator(locale));
+  const r = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), locale, translator(locale));
   if (r === "no_waves") throw new Error("expected results");
   return r;
 }
@@ -236,7 +236,7 @@ describe("category trend", () => {
     for (let i = 0; i < 10; i++) answer(survey.wave.id, i < 3 ? "Acme, Rival" : i < 5 ? "Третий" : "не знаю");
     for (let i = 0; i < 10; i++) answer(post.id, i < 6 ? "Acme и Rival, Third" : "Rival");
     answer(post.id, "   "); // an empty answer is not in the base
-    db.transaction((tx) => recodeStudy(tx, survey.study.id));
+    unitOfWork(db, async (tx) => recodeStudy(tx, survey.study.id));
     const r = results(db);
     const check = r.competitors.find((c) => c.metric === "unaided_awareness")!;
     expect(check.source).toBe("unaided");

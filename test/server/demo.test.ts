@@ -315,14 +315,14 @@ describe("demo study", () => {
     timeline.slice(1).forEach((t, i) => expect(t, `step ${i + 1}`).toBeGreaterThan(timeline[i]!));
     for (const w of [pre!, post!]) {
       expect(ms(w.createdAt)).toBe(ms(study.createdAt));
-      const wave = db.select().from(responses).where(eq(responses.waveId, w.id)).all();
+      const wave = (await db.select().from(responses).where(eq(responses.waveId, w.id)));
       for (const r of wave) {
         expect(ms(r.startedAt)).toBeGreaterThanOrEqual(ms(w.openedAt));
         expect(ms(r.completedAt ?? r.startedAt)).toBeLessThanOrEqual(ms(w.closedAt));
         if (r.completedAt) expect(ms(r.completedAt) - ms(r.startedAt)).toBe(r.durationMs);
         if (r.excluded) expect(ms(r.excludedAt)).toBe(ms(w.closedAt));
       }
-      for (const l of db.select().from(links).where(eq(links.waveId, w.id)).all()) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
+      for (const l of (await db.select().from(links).where(eq(links.waveId, w.id)))) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
     }
     // The audit tells the same story, in order; only the entry saying the demo was generated is stamped now.
     const entries = studyAudit(db, demo.studyId).map((e) => e.entry).reverse();
@@ -342,7 +342,7 @@ describe("demo study", () => {
     const entries = studyAudit(db, demo.studyId).map((e) => e.entry);
     expect(new Set(entries.map((e) => e.action))).toEqual(new Set(["study.create", "wave.open", "wave.close", "quality.exclude", "study.demo"]));
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
-    const excluded = db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true))).all();
+    const excluded = (await db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true))));
     expect(excluded.length).toBe([...data.pre, ...data.post].filter((r) => r.excluded).length);
     const exclusions = entries.filter((e) => e.action === "quality.exclude");
     for (const r of excluded) {
@@ -371,7 +371,7 @@ describe("demo study", () => {
     }
     // Coding the study again with its codebooks (as a recode after an alias does) changes nothing.
     const before = storedMentions(db, demo.studyId);
-    db.transaction((tx) => recodeStudy(tx, demo.studyId));
+    unitOfWork(db, async (tx) => recodeStudy(tx, demo.studyId));
     expect(storedMentions(db, demo.studyId)).toEqual(before);
   });
 
@@ -451,7 +451,7 @@ describe("npm run demo", () => {
     const entries = studyAudit(db, 1).map((e) => e.entry);
     expect(entries.length).toBeGreaterThan(5);
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
-    expect(db.select().from(responses).where(eq(responses.excluded, true)).all().map((r) => r.excludedBy)).not.toContain(admin.id);
+    expect((await db.select().from(responses).where(eq(responses.excluded, true))).map((r) => r.excludedBy)).not.toContain(admin.id);
     const second = capture();
     expect(runDemo(["--locale", "ru"], db, config, second.io)).toBe(0);
     const text = second.out.join("\n");

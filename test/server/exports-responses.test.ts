@@ -33,15 +33,15 @@ async function setup() {
 function expectedRows(db: Db, fixture: ExportStudy): Cell[][] {
   const waveIds = listWaves(db, fixture.study.id).map((w) => w.id);
   const questions = loadQuestionnaire(db, fixture.study.id);
-  const rows = db
+  const rows = (await db
     .select()
     .from(responses)
     .where(inArray(responses.waveId, waveIds))
     .orderBy(asc(responses.id))
-    .all()
+    )
     .filter((r) => r.status === "completed");
   return rows.map((r) => {
-    const list = db.select().from(answers).where(eq(answers.responseId, r.id)).all();
+    const list = (await db.select().from(answers).where(eq(answers.responseId, r.id)));
     const of = (key: string) => list.filter((a) => a.questionId === questions.find((q) => q.key === key)!.id);
     const option = (key: string, id: number | null) => questions.find((q) => q.key === key)!.options.find((o) => o.id === id)?.key ?? null;
     const aided = of("aided").map((a) => option("aided", a.optionId));

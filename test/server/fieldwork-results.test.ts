@@ -95,7 +95,7 @@ describe("results while the post wave runs: lift detectable yet?", () => {
   function study(targetLift: number | null) {
     const { app, db } = freshApp();
     const survey = openSurvey(db);
-    db.update(studies).set({ targetLift }).where(eq(studies.id, survey.study.id)).run();
+    (await db.update(studies).set({ targetLift }).where(eq(studies.id, survey.study.id)));
     setWaveStatus(db, survey.wave.id, "closed", new Date());
     const post = createWave(db, survey.study.id, "post", "Post <b>");
     setWaveStatus(db, post.id, "open", new Date());
@@ -194,7 +194,7 @@ describe("the study's target lift", () => {
     await post(url, { ...form, targetLift: "7" }).expect(303);
     expect(findStudy(db, survey.study.id)!.targetLift).toBe(0.07);
     expect((await get(url).expect(200)).text).toMatch(/id="targetLift" name="targetLift" type="text" value="7"/);
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "study.settings")).all().at(-1)!.details).toMatchObject({ targetLift: 0.07 });
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "study.settings"))).at(-1)!.details).toMatchObject({ targetLift: 0.07 });
     await post(url, { ...form, targetLift: "" }).expect(303);
     expect(findStudy(db, survey.study.id)!.targetLift).toBeNull();
   });
@@ -210,7 +210,7 @@ describe("the study's target lift", () => {
   ] as const)("refuses %s with a localized 422 and writes nothing (%s)", async (value, lang) => {
     const { app, db } = freshApp();
     const survey = openSurvey(db);
-    db.update(studies).set({ targetLift: 0.05 }).where(eq(studies.id, survey.study.id)).run();
+    (await db.update(studies).set({ targetLift: 0.05 }).where(eq(studies.id, survey.study.id)));
     const before = findStudy(db, survey.study.id)!;
     const { post } = await signedIn(db, app);
     const res = await post(`/studies/${survey.study.id}/settings`, { ...form, name: "Changed", targetLift: value }, lang).expect(422);
@@ -222,7 +222,7 @@ describe("the study's target lift", () => {
     );
     expect(res.text).toContain(`value="${value}"`);
     expect(findStudy(db, survey.study.id)).toEqual(before);
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "study.settings")).all()).toEqual([]);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "study.settings")))).toEqual([]);
   });
 
   it("travels in the study definition as a fraction: imported, exported, refused outside (0, 1)", async () => {
@@ -237,6 +237,6 @@ describe("the study's target lift", () => {
       const res = await post("/studies/import", { definition: JSON.stringify({ ...brandLiftDefinition(), targetLift: bad }) }).expect(422);
       expect(res.text).toContain("targetLift");
     }
-    expect(db.select().from(studies).all()).toHaveLength(1);
+    expect((await db.select().from(studies))).toHaveLength(1);
   });
 });

@@ -40,13 +40,13 @@ describe("bounded study definitions (API)", () => {
   it(`refuses ${MAX_ALIASES_PER_METRIC + 1} aliases of one metric with a 422 naming the limit, in the reader's language`, async () => {
     const def = base();
     def.questions.unshift(textMetric("unaided", aliases(MAX_ALIASES_PER_METRIC + 1)));
-    const before = db.select().from(studies).all().length;
+    const before = (await db.select().from(studies)).length;
     const res = await post(def).expect(422);
     expect(res.body.error.code).toBe("invalid_definition");
     expect(res.body.error.details["questions[0].metric.match"]).toBe(`At most ${MAX_ALIASES_PER_METRIC} aliases per metric.`);
     const ru = await post(def, "ru").expect(422);
     expect(ru.body.error.details["questions[0].metric.match"]).toBe(`Не больше ${MAX_ALIASES_PER_METRIC} вариантов написания на метрику.`);
-    expect(db.select().from(studies).all()).toHaveLength(before);
+    expect((await db.select().from(studies))).toHaveLength(before);
 
     // The limit itself is accepted.
     def.questions[0] = textMetric("unaided", aliases(MAX_ALIASES_PER_METRIC));

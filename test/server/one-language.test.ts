@@ -109,14 +109,14 @@ async function world() {
   const preId = Number(/\/waves\/(\d+)/.exec(String(wavePre.headers["location"]))![1]);
   await agent.post(`/studies/${studyId}/waves`).type("form").send({ _csrf: await csrf(`/studies/${studyId}?lang=ru`), kind: "post" }).expect(303);
   await agent.post(`/waves/${preId}/open`).type("form").send({ _csrf: await csrf(`/waves/${preId}?lang=ru`) }).expect(303);
-  const link = db.select().from(links).all().find((l) => l.waveId === preId)!;
+  const link = (await db.select().from(links)).find((l) => l.waveId === preId)!;
   const respondent = (await import("supertest")).default.agent(app);
   await answerAllPages(respondent, `/s/${link.token}`, { q_unaided: "Acme и Утро", q_aided: ["brand"], q_advantages: ["advantage_1"], q_ad_recall: "yes", q_favorability: "4", q_consideration: "5", q_attention: "strongly_agree", q_feedback: "Хороший кофе" });
 
   // Actions that leave audit entries of many kinds on the demo study.
   const demoId = demo.studyId;
   await agent.post(`/studies/${demoId}/quality/coding/aliases`).type("form").send({ _csrf: await csrf(`/studies/${demoId}/quality/coding?lang=ru`), alias: "зерно кофе", code: "brand" });
-  const someResponse = db.select().from(responses).all().find((r) => r.waveId === demo.waveIds[1] && !r.excluded)!;
+  const someResponse = (await db.select().from(responses)).find((r) => r.waveId === demo.waveIds[1] && !r.excluded)!;
   await agent.post(`/studies/${demoId}/quality/exclusions`).type("form").send({ _csrf: await csrf(`/studies/${demoId}/quality?lang=ru`), ids: String(someResponse.id), action: "exclude", reason: "случайные ответы" });
   await agent.post(`/studies/${demoId}/share`).type("form").send({ _csrf: await csrf(`/studies/${demoId}/results?lang=ru`), days: "7" }).expect(303);
   await agent.post(`/studies/${demoId}/segments`).type("form").send({ _csrf: await csrf(`/studies/${demoId}?lang=ru`), key: "control", labelRu: "Контрольная группа", labelEn: "Control", role: "control" }).expect(303);
@@ -127,16 +127,16 @@ async function world() {
     .expect(303);
   await agent.post("/account/tokens").type("form").send({ _csrf: await csrf("/account/tokens?lang=ru"), name: "отчёт" });
 
-  const content = db
+  const content = (await db
     .select({ text: answers.valueText })
     .from(answers)
     .where(isNotNull(answers.valueText))
-    .all()
+    )
     .map((a) => a.text!)
     .concat(["зерно кофе", "случайные ответы", "Acme и Утро", "Хороший кофе"]);
-  const share = db.select().from(shareLinks).all()[0]!;
-  const demoWave = db.select().from(waves).all().find((w) => w.id === demo.waveIds[0])!;
-  const demoLink = db.select().from(links).all().find((l) => l.waveId === demoWave.id)!;
+  const share = (await db.select().from(shareLinks))[0]!;
+  const demoWave = (await db.select().from(waves)).find((w) => w.id === demo.waveIds[0])!;
+  const demoLink = (await db.select().from(links)).find((l) => l.waveId === demoWave.id)!;
   const demoQuestion = "unaided";
   const teamId = defaultTeam(db).id;
   return { app, db, config, agent, studyId, demoId, preId, link, demoLink, share, demoQuestion, content, adminId: admin.id, teamId };
@@ -241,7 +241,7 @@ describe("a study's time zone", () => {
 
     await agent.post(url).type("form").send({ ...form, timeZone: "Asia/Vladivostok" }).expect(303);
     expect(findStudy(db, study.id)!.timeZone).toBe("Asia/Vladivostok");
-    const saved = db.select().from(auditLog).all().at(-1)!;
+    const saved = (await db.select().from(auditLog)).at(-1)!;
     const audit = await agent.get(`/studies/${study.id}/audit?lang=ru`).expect(200);
     const vladivostok = new Intl.DateTimeFormat("ru-RU", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Vladivostok" }).format(saved.at);
     expect(audit.text).toContain(`${vladivostok} (Владивосток)`);

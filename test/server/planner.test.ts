@@ -100,7 +100,7 @@ describe("planner: sample size", () => {
 
   it("takes k from the study's exposed segments: a control segment is not in the family", async () => {
     const { db, segments, get } = await setup();
-    db.update(segmentsTable).set({ role: "control" }).where(eq(segmentsTable.id, segments[2]!.id)).run();
+    (await db.update(segmentsTable).set({ role: "control" }).where(eq(segmentsTable.id, segments[2]!.id)));
     const page = await get("").expect(200);
     // R: power.prop.test(p1 = 0.3, p2 = 0.35, power = 0.8, sig.level = 0.025, tol = 1e-12)$n = 1666.8359068094937
     expect(dataValue(page.text, "per-segment")).toBe(1667);

@@ -109,13 +109,13 @@ describe("coding in a study", () => {
     const { db } = freshApp();
     const { study, pre, segments } = templateStudy(db);
     const r = insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Старбакс, потом Шоколадница и Vkusno i tochka" } });
-    const mentions = db
+    const mentions = (await db
       .select({ code: textMentions.code, rank: textMentions.rank })
       .from(textMentions)
       .innerJoin(answers, eq(answers.id, textMentions.answerId))
       .where(eq(answers.responseId, r.id))
       .orderBy(textMentions.rank)
-      .all();
+      );
     expect(mentions).toEqual([
       { code: "competitor_3", rank: 0 },
       { code: "competitor_1", rank: 1 },
@@ -138,10 +138,10 @@ describe("coding in a study", () => {
       q_attention: "strongly_agree",
       q_feedback: "",
     });
-    const stored = db.select().from(responses).get()!;
+    const stored = first(await db.select().from(responses))!;
     expect(stored.status).toBe("completed");
     expect(stored.qualityFlags).toEqual([{ code: "attention", detail: "question=attention" }]);
-    expect(db.select({ code: textMentions.code, rank: textMentions.rank }).from(textMentions).orderBy(textMentions.rank).all()).toEqual([
+    expect((await db.select({ code: textMentions.code, rank: textMentions.rank }).from(textMentions).orderBy(textMentions.rank))).toEqual([
       { code: "competitor_1", rank: 0 },
       { code: "brand", rank: 1 },
     ]);
@@ -175,7 +175,7 @@ describe("coding in a study", () => {
       .expect(303)
       .expect("location", new RegExp(`/studies/${study.id}/quality/coding\\?added=`));
     expect(unaided()).toEqual([2, 10]);
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add")).all();
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add")));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.userId).toBe(researcher.id);
     expect(audit[0]!.details).toMatchObject({ code: "brand", alias: "вит", answers: 20 });
@@ -195,24 +195,24 @@ describe("coding in a study", () => {
     await agent.post(`/studies/${study.id}/quality/coding/aliases`).type("form").send({ _csrf: csrfFrom(after.text), alias: ["a", "b"], code: "brand" }).expect(422);
 
     // Removing the alias codes everything again.
-    const alias = db.select().from(textAliases).get()!;
+    const alias = first(await db.select().from(textAliases))!;
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(303);
     expect(unaided()).toEqual([2, 2]);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/abc/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.remove")).all()).toHaveLength(1);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.remove")))).toHaveLength(1);
   });
 
   it("recodes after the question's own aliases change", async () => {
     const { app, db } = freshApp();
     const { study, pre, segments } = templateStudy(db);
     insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Теремок" } });
-    db.update(questions).set({ metricMatch: ["Вкусно и точка", "Теремок"] }).where(eq(questions.key, "unaided")).run();
+    (await db.update(questions).set({ metricMatch: ["Вкусно и точка", "Теремок"] }).where(eq(questions.key, "unaided")));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality/coding`).expect(200);
     await agent.post(`/studies/${study.id}/quality/coding/recode`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
-    expect(db.select({ code: textMentions.code }).from(textMentions).all()).toEqual([{ code: "brand" }]);
+    expect((await db.select({ code: textMentions.code }).from(textMentions))).toEqual([{ code: "brand" }]);
   });
 
   it("shows viewers the coding but not the forms, and refuses their changes", async () => {

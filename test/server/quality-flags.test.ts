@@ -196,7 +196,7 @@ describe("recomputing the flags of a study", () => {
     ids["partial"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, status: "partial", durationMs: 1 }).id;
     return { ...t, ids };
   }
-  const flagsById = (db: ReturnType<typeof freshDb>) => new Map(db.select({ id: responses.id, f: responses.qualityFlags }).from(responses).all().map((r) => [r.id, r.f]));
+  const flagsById = (db: ReturnType<typeof freshDb>) => new Map((await db.select({ id: responses.id, f: responses.qualityFlags }).from(responses)).map((r) => [r.id, r.f]));
 
   it("stores each response's flags (NULL when clean), in bounded batches, and is idempotent", () => {
     const db = freshDb();
@@ -234,10 +234,10 @@ describe("recomputing the flags of a study", () => {
     expect(flags.get(ids["straight"]!)).toEqual([{ code: "straightlining", detail: "value=5;questions=2" }]);
     const notice = await agent.get(res.headers["location"]! + "&lang=en").expect(200);
     expect(notice.text).toContain("Thresholds saved and flags recomputed: 2 responses changed.");
-    const actions = db
+    const actions = (await db
       .select({ action: auditLog.action, userId: auditLog.userId })
       .from(auditLog)
-      .all()
+      )
       .filter((a) => a.action.startsWith("quality."));
     expect(actions).toEqual([
       // The first recompute left the post wave's browser duplicate of a pre response out, as the system.
@@ -253,7 +253,7 @@ describe("recomputing the flags of a study", () => {
       .send({ _csrf: csrfFrom(page.text), speederPercent: "сто", speederMinResponses: "0", straightlineMinQuestions: "2", exclusionMarginPp: "10" })
       .expect(422);
     expect(bad.text).toContain("Введите корректное число.");
-    expect(db.select().from(auditLog).all().filter((a) => a.action.startsWith("quality."))).toHaveLength(3);
+    expect((await db.select().from(auditLog)).filter((a) => a.action.startsWith("quality."))).toHaveLength(3);
   });
 
   it("is refused to viewers", async () => {
@@ -274,9 +274,9 @@ describe("recomputing the flags of a study", () => {
     const attentionOk = q("attention").options.find((o) => o.attentionCheck)!.id;
     const attentionBad = q("attention").options.find((o) => !o.attentionCheck)!.id;
     const N = 10_000;
-    db.transaction((tx) => {
+    unitOfWork(db, async (tx) => {
       for (let i = 0; i < N; i++) {
-        const r = tx
+        const r = first(await tx
           .insert(responses)
           .values({
             waveId: i % 2 ? post.id : pre.id,
@@ -291,15 +291,15 @@ describe("recomputing the flags of a study", () => {
             networkHash: `n${i}`,
           })
           .returning({ id: responses.id })
-          .get();
-        tx.insert(answers)
+          );
+        (await tx.insert(answers)
           .values([
             { responseId: r.id, questionId: q("favorability").id, valueNumber: 1 + (i % 5) },
             { responseId: r.id, questionId: q("consideration").id, valueNumber: 1 + ((i >> 1) % 5) },
             { responseId: r.id, questionId: q("attention").id, optionId: i % 50 ? attentionOk : attentionBad },
             { responseId: r.id, questionId: q("unaided").id, valueText: i % 100 ? "Вкусно и точка, Шоколадница" : "asdf" },
           ])
-          .run();
+          );
       }
     });
     const summary = recomputeStudyFlags(db, study.id);
@@ -308,6 +308,6 @@ describe("recomputing the flags of a study", () => {
     expect(summary.flagged).toBe(1_180);
     console.info(`recomputed the flags of ${N} responses in ${summary.ms} ms (${summary.flagged} flagged)`);
     expect(summary.ms).toBeLessThan(15_000);
-    expect(db.select().from(responses).where(eq(responses.id, 1)).get()).toBeDefined();
+    expect(first(await db.select().from(responses).where(eq(responses.id, 1)))).toBeDefined();
   });
 });

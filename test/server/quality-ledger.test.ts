@@ -65,7 +65,7 @@ describe("exclusion ledger", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), ids: String(flagged[0]), action: "exclude", reason: "x" })
       .expect(403);
-    expect(db.select().from(responses).where(eq(responses.excluded, true)).all()).toEqual([]);
+    expect((await db.select().from(responses).where(eq(responses.excluded, true)))).toEqual([]);
   });
 
   it("excludes and restores with a reason; the lift table, the audit log and the warnings follow", async () => {
@@ -91,7 +91,7 @@ describe("exclusion ledger", () => {
       .send({ _csrf: csrfFrom(page.text), ids: String(flagged[0]), one: `exclude:${flagged[3]}`, reason: "Speeder" })
       .expect(303);
 
-    const excluded = db.select().from(responses).where(eq(responses.excluded, true)).orderBy(responses.id).all();
+    const excluded = (await db.select().from(responses).where(eq(responses.excluded, true)).orderBy(responses.id));
     expect(excluded.map((r) => [r.id, r.excludedReason, r.excludedBy])).toEqual([
       [flagged[0], "Speeders, checked by hand", researcher.id],
       [flagged[1], "Speeders, checked by hand", researcher.id],
@@ -105,7 +105,7 @@ describe("exclusion ledger", () => {
     expect([after.pre.x, after.pre.n, after.post.x, after.post.n]).toEqual([6, 20, 8, 16]);
     expect(after.absoluteLift.estimate).toBeCloseTo(8 / 16 - 6 / 20, 12);
 
-    const audit = db.select().from(auditLog).where(inArray(auditLog.action, ["quality.exclude", "quality.restore"])).orderBy(auditLog.id).all();
+    const audit = (await db.select().from(auditLog).where(inArray(auditLog.action, ["quality.exclude", "quality.restore"])).orderBy(auditLog.id));
     expect(audit.map((a) => [a.action, a.userId, a.entityType, a.entityId, a.details])).toEqual([
       ["quality.exclude", researcher.id, "study", String(study.id), { responseIds: flagged.slice(0, 3), requested: 3, reason: "Speeders, checked by hand" }],
       ["quality.exclude", researcher.id, "study", String(study.id), { responseIds: [flagged[3]], requested: 1, reason: "Speeder" }],
@@ -147,12 +147,12 @@ describe("exclusion ledger", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), ids: flagged.slice(0, 2).map(String), action: "restore", reason: "Fast but attentive" })
       .expect(303);
-    const restored = db.select().from(responses).where(inArray(responses.id, flagged.slice(0, 2))).all();
+    const restored = (await db.select().from(responses).where(inArray(responses.id, flagged.slice(0, 2))));
     expect(restored.map((r) => [r.excluded, r.excludedReason, r.excludedBy, r.excludedAt])).toEqual([
       [false, null, null, null],
       [false, null, null, null],
     ]);
-    const last = db.select().from(auditLog).orderBy(auditLog.id).all().at(-1)!;
+    const last = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect([last.action, last.details]).toEqual(["quality.restore", { responseIds: flagged.slice(0, 2), requested: 2, reason: "Fast but attentive" }]);
     const final = aided(db, study);
     expect([final.post.x, final.post.n]).toEqual([10, 18]);
@@ -189,8 +189,8 @@ describe("exclusion ledger", () => {
     // Another study's response: nothing changes.
     const foreign = await post({ ids: [String(flagged[0]), String(other.flagged[0])], action: "exclude", reason: "r" }, "en").expect(422);
     expect(foreign.text).toContain(`Not completed responses of this study: ${other.flagged[0]}.`);
-    expect(db.select().from(responses).where(eq(responses.excluded, true)).all()).toEqual([]);
-    expect(db.select().from(auditLog).all().filter((a) => a.action.startsWith("quality."))).toEqual([]);
+    expect((await db.select().from(responses).where(eq(responses.excluded, true)))).toEqual([]);
+    expect((await db.select().from(auditLog)).filter((a) => a.action.startsWith("quality."))).toEqual([]);
 
     // Bad filters are a 422 too, never a 500.
     for (const q of ["state=zzz", "flag=nope", "page=0", "page=abc", "wave=-1", "state=all&state=flagged"]) {
@@ -262,7 +262,7 @@ describe("exclusion-rate warnings", () => {
   it("follow the margin set for the study", async () => {
     const { app, db } = freshApp();
     const { study, flagged } = seed(db);
-    db.update(responses).set({ excluded: true, excludedReason: "r" }).where(inArray(responses.id, flagged)).run();
+    (await db.update(responses).set({ excluded: true, excludedReason: "r" }).where(inArray(responses.id, flagged)));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/results?lang=ru`).expect(200);
@@ -293,7 +293,7 @@ describe("cross-wave duplicates", () => {
     const post = Array.from({ length: 10 }, (_, i) => add(t.post.id, i, i < 6, i === 0 ? { browserHash: "same-browser" } : i === 1 ? { networkHash: "same-network" } : {}));
     return { ...t, preIds: pre, again: post[0]!, networkOnly: post[1]! };
   }
-  const state = (db: ReturnType<typeof freshApp>["db"], id: number) => db.select().from(responses).where(eq(responses.id, id)).get()!;
+  const state = (db: ReturnType<typeof freshApp>["db"], id: number) => first(await db.select().from(responses).where(eq(responses.id, id)))!;
 
   it("are excluded from the later wave by the system when flags are computed; a network match alone is only flagged", async () => {
     const { app, db } = freshApp();
@@ -312,10 +312,10 @@ describe("cross-wave duplicates", () => {
     expect(network.excluded).toBe(false);
     expect(network.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=network;scope=study` }]);
 
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all();
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")));
     expect(audit.map((a) => [a.userId, a.systemActor, a.entityType, a.entityId, a.details])).toEqual([[null, "system", "study", String(study.id), { responseIds: [again], reason: "auto:cross_wave_duplicate" }]]);
     // The recomputation without a user is the system's too.
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "quality.recompute")).all().map((a) => [a.userId, a.systemActor])).toEqual([[null, "system"]]);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recompute"))).map((a) => [a.userId, a.systemActor])).toEqual([[null, "system"]]);
 
     // Out of the post wave's base (the aware duplicate), and counted as excluded beside it.
     expect(aided(db, study).post).toMatchObject({ x: 5, n: 9 });
@@ -360,7 +360,7 @@ describe("cross-wave duplicates", () => {
     expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(0);
     expect(state(db, again).excluded).toBe(false);
     expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all()).toHaveLength(1);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")))).toHaveLength(1);
   });
 
   it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", () => {
@@ -368,14 +368,14 @@ describe("cross-wave duplicates", () => {
     const { study, pre, post, segments, preIds } = seedDuplicates(db);
     const later = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
     const questionnaire = loadQuestionnaire(db, study.id);
-    db.transaction((tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
+    unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
     // seedDuplicates' own post duplicate was never flagged: only recomputes see stored responses.
     expect(state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")).all();
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")));
     expect(audit.map((a) => a.details)).toEqual([{ responseIds: [later.id], reason: "auto:cross_wave_duplicate" }]);
     // A response of the earliest wave has nothing earlier to repeat: flagged as a duplicate, never excluded.
     const first = insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
-    db.transaction((tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
+    unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
     expect(state(db, first.id).excluded).toBe(false);
   });
 
@@ -387,7 +387,7 @@ describe("cross-wave duplicates", () => {
     const [postLink, otherLink] = createPersonalLinks(db, post.id, seg, 2);
     const onLink = (waveId: number, linkId: number, rid: string) => {
       const r = insertQualityResponse(db, study.id, { waveId, segmentId: seg });
-      db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id)).run();
+      (await db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id)));
       return r.id;
     };
     const first = onLink(pre.id, preLink!.id, "panel-42");
@@ -395,7 +395,7 @@ describe("cross-wave duplicates", () => {
     const someoneElse = onLink(post.id, otherLink!.id, "panel-43");
     // The same rid on an open link proves nothing: anyone can type it.
     const open = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg });
-    db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id)).run();
+    (await db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id)));
 
     expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(2); // the browser duplicate and the person
     expect(state(db, second)).toMatchObject({ excluded: true, excludedReason: `auto:cross_wave_duplicate;of=${first};by=person` });

@@ -28,7 +28,7 @@ function post(agent: Agent, url: string, fields: Record<string, string>, answers
   return agent.post(url).type("form").send({ ...fields, ...answersToSend });
 }
 
-const all = (db: ReturnType<typeof freshApp>["db"]) => db.select().from(responses).all();
+const all = (db: ReturnType<typeof freshApp>["db"]) => (await db.select().from(responses));
 
 describe("survey links", () => {
   it("answers an unknown token with a small localized 404 page", async () => {
@@ -118,11 +118,11 @@ describe("submission", () => {
     expect(response!.durationMs).toBeGreaterThanOrEqual(0);
     expect(response!.browserHash).toMatch(/^[\w-]{43}$/);
     expect(response!.networkHash).not.toContain("127.0.0.1");
-    const rows = db.select().from(answers).where(eq(answers.responseId, response!.id)).all();
+    const rows = (await db.select().from(answers).where(eq(answers.responseId, response!.id)));
     expect(rows).toHaveLength(5); // two options + single + scale + text
     expect(rows.find((r) => r.valueNumber !== null)?.valueNumber).toBe(4);
     expect(rows.find((r) => r.valueText !== null)?.valueText).toBe("Больше видео");
-    expect(db.select().from(links).where(eq(links.id, survey.links["subscribers"]!.id)).get()!.uses).toBe(1);
+    expect(first(await db.select().from(links).where(eq(links.id, survey.links["subscribers"]!.id)))!.uses).toBe(1);
   });
 
   it("stores exactly one response for a double click (same nonce)", async () => {
@@ -136,7 +136,7 @@ describe("submission", () => {
     const again = await post(agent, url, fields, validAnswers()).expect(303);
     expect(again.headers["location"]).toBe(`${url}/thanks?lang=ru`);
     expect(all(db)).toHaveLength(1);
-    expect(db.select().from(answers).all()).toHaveLength(5);
+    expect((await db.select().from(answers))).toHaveLength(5);
   });
 
   it("refuses a forged or missing form token without storing anything", async () => {
@@ -165,7 +165,7 @@ describe("submission", () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
     expect(results.find((r) => r.status === 409)!.text).toContain("Ответ уже получен");
     expect(all(db)).toHaveLength(1);
-    expect(db.select().from(links).where(eq(links.id, link.id)).get()!.uses).toBe(1);
+    expect(first(await db.select().from(links).where(eq(links.id, link.id)))!.uses).toBe(1);
     await request(app).get(url).expect(200).expect(/Ответ уже получен/);
   });
 
@@ -235,7 +235,7 @@ describe("validation", () => {
     const { fields } = await openForm(agent, url);
     const { q_feedback: _skip, ...rest } = validAnswers();
     await post(agent, url, fields, { ...rest, q_unknown: "x", extra: "y", __proto__: "z" }).expect(303);
-    const rows = db.select().from(answers).all();
+    const rows = (await db.select().from(answers));
     expect(rows).toHaveLength(4);
     expect(rows.some((r) => r.valueText !== null)).toBe(false);
   });
@@ -251,7 +251,7 @@ describe("validation", () => {
     expect(res.text).not.toContain(payload);
     expect(res.text).toContain("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;");
     await post(agent, url, fields, { ...validAnswers(), q_feedback: payload }).expect(303);
-    expect(db.select().from(answers).all().find((a) => a.valueText)?.valueText).toBe(payload);
+    expect((await db.select().from(answers)).find((a) => a.valueText)?.valueText).toBe(payload);
   });
 
   it("refuses an oversized body with 413", async () => {
@@ -316,7 +316,7 @@ describe("multi-page surveys", () => {
 
     const [response] = all(db);
     expect(response).toMatchObject({ status: "completed" });
-    expect(db.select().from(answers).where(eq(answers.responseId, response!.id)).all()).toHaveLength(5);
+    expect((await db.select().from(answers).where(eq(answers.responseId, response!.id)))).toHaveLength(5);
     expect(all(db)).toHaveLength(1);
   });
 
@@ -381,7 +381,7 @@ describe("quotas", () => {
     expect(quotaFull).toHaveLength(7);
     // Their answers are kept (five rows each: two aided options, recall, fav, feedback), not counted.
     for (const r of quotaFull) {
-      expect(db.select().from(answers).where(eq(answers.responseId, r.id)).all()).toHaveLength(5);
+      expect((await db.select().from(answers).where(eq(answers.responseId, r.id)))).toHaveLength(5);
       expect(r.completedAt).toBeNull();
     }
 
@@ -389,7 +389,7 @@ describe("quotas", () => {
     const progress = waveProgress(db, survey.wave.id).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
     expect(progress).toMatchObject({ completed: 3, partial: 0 });
     createWave(db, survey.study.id, "post", "Post");
-    const results = computeResults(db, db.select().from(studies).get()!, resultsQuery.parse({}), "en", translator("en"));
+    const results = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("expected results");
     expect(results.respondents.find((r) => r.waveId === survey.wave.id && r.segmentId === progress.segmentId)).toMatchObject({ n: 3 });
     const aided = results.counts.find((c) => c.metric === "aided_awareness" && c.segment === "subscribers" && c.wave === String(survey.wave.id));
@@ -412,10 +412,10 @@ describe("quotas", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
     const link = survey.links["subscribers"]!;
-    db.update(links)
+    (await db.update(links)
       .set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
       .where(eq(links.id, link.id))
-      .run();
+      );
     const a = validAnswers();
     const [first, second] = [request.agent(app), request.agent(app)];
     for (const [agent, rid] of [[first, "r1"], [second, "r2"]] as const) {
@@ -451,7 +451,7 @@ describe("quotas", () => {
     expect((await post(phone, url, p2.fields, { q_fav: "4" }).expect(200)).text).toContain("Ответов пока достаточно");
     const mine = all(db).find((r) => r.linkId === personal.id)!;
     expect(mine.status).toBe("quota_full");
-    expect(db.select().from(links).where(eq(links.id, personal.id)).get()!.uses).toBe(1);
+    expect(first(await db.select().from(links).where(eq(links.id, personal.id)))!.uses).toBe(1);
     // Another device, later: the quota-full page, and a fresh form cannot start it again.
     const laptop = request.agent(app);
     const again = await laptop.get(url).expect(200);
@@ -464,7 +464,7 @@ describe("quotas", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db, brandLiftDefinition(), { subscribers: 0 });
     const link = survey.links["subscribers"]!;
-    db.update(links).set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}" }).where(eq(links.id, link.id)).run();
+    (await db.update(links).set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}" }).where(eq(links.id, link.id)));
     await request(app)
       .get(`/s/${link.token}?rid=a%20b%26c`)
       .expect(303)
@@ -477,10 +477,10 @@ describe("pass-through parameters and panel exits", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db);
     const link = survey.links["inactive"]!;
-    db.update(links)
+    (await db.update(links)
       .set({ redirectComplete: "https://panel.example/done?id={rid}&s=1", passParams: ["panel_id"] })
       .where(eq(links.id, link.id))
-      .run();
+      );
     const url = `/s/${link.token}?rid=r%2F1%20x&utm_source=vk&utm_campaign=spring&panel_id=9&evil=1&__proto__=x`;
     const agent = request.agent(app);
     const { page, fields } = await openForm(agent, url);
@@ -495,8 +495,8 @@ describe("pass-through parameters and panel exits", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db);
     const link = survey.links["inactive"]!;
-    db.update(links).set({ signedParams: ["rid"] }).where(eq(links.id, link.id)).run();
-    const secret = db.select().from(studies).get()!.signingSecret;
+    (await db.update(links).set({ signedParams: ["rid"] }).where(eq(links.id, link.id)));
+    const secret = first(await db.select().from(studies))!.signingSecret;
     const good = signParams(secret, { rid: "42" }, ["rid"]);
 
     const bad = await request(app).get(`/s/${link.token}?rid=43&sig=${good}`).expect(403);
@@ -519,7 +519,7 @@ describe("bots", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db);
     const link = survey.links["inactive"]!;
-    db.update(links).set({ redirectQualityFail: "https://panel.example/bad?id={rid}" }).where(eq(links.id, link.id)).run();
+    (await db.update(links).set({ redirectQualityFail: "https://panel.example/bad?id={rid}" }).where(eq(links.id, link.id)));
     const agent = request.agent(app);
     const url = `/s/${link.token}?rid=5`;
     const { fields } = await openForm(agent, url);
@@ -533,10 +533,10 @@ describe("bots", () => {
     const { app, db } = freshApp();
     const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const link = survey.links["inactive"]!;
-    db.update(links)
+    (await db.update(links)
       .set({ redirectQualityFail: "https://panel.example/bad?id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
       .where(eq(links.id, link.id))
-      .run();
+      );
     const agent = request.agent(app);
     const url = `/s/${link.token}?rid=7`;
     const p1 = await openForm(agent, url);

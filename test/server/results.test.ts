@@ -59,7 +59,7 @@ describe("results page", () => {
       waves: { pre: "pre", post: "post" },
       totalLabel: "Total",
     });
-    const computed = computeResults(db, db.select().from(studies).get()!, resultsQuery.parse({}), "en", translator("en"));
+    const computed = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
     if (computed === "no_waves") throw new Error("expected results");
     expect(computed.pre.id).toBe(survey.wave.id);
     expect(computed.post.id).toBe(post.id);
@@ -109,7 +109,7 @@ describe("results page", () => {
       answers: { aided: ["acme"], fav: 5, recall: "yes" },
       flags: [{ code: "speeder" }],
     });
-    const study = db.select().from(studies).get()!;
+    const study = first(await db.select().from(studies))!;
     const t = translator("en");
     const all = computeResults(db, study, resultsQuery.parse({ flagged: "1" }), "en", t);
     const clean = computeResults(db, study, resultsQuery.parse({ flagged: ["0", "1"].slice(0, 1) }), "en", t);
@@ -124,10 +124,10 @@ describe("XSS in results, report and charts", () => {
   it("escapes study, brand, question, option, segment and answer text everywhere", async () => {
     const { app, db } = freshApp();
     const { survey } = seed(db);
-    db.update(studies).set({ name: XSS, brand: XSS }).run();
-    db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided")).run();
-    db.update(options).set({ text: { en: XSS, ru: XSS } }).run();
-    db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers")).run();
+    (await db.update(studies).set({ name: XSS, brand: XSS }));
+    (await db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided")));
+    (await db.update(options).set({ text: { en: XSS, ru: XSS } }));
+    (await db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers")));
     insertResponseWithAnswers(db, survey.study.id, {
       waveId: survey.wave.id,
       segmentId: survey.segments[0]!.id,
@@ -198,7 +198,7 @@ describe("bases of the results", () => {
     add(pre, { aided: ["acme"], fav: 5 }, { excluded: true });
     for (let i = 0; i < 5; i++) add(post.id, { aided: i < 4 ? ["acme"] : ["none"], fav: i < 3 ? 5 : 2 });
 
-    const study = db.select().from(studies).get()!;
+    const study = first(await db.select().from(studies))!;
     const results = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("expected results");
     const count = (metric: string, wave: number) => results.counts.find((c) => c.metric === metric && c.segment === "subscribers" && c.wave === String(wave));

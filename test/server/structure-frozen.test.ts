@@ -48,7 +48,7 @@ describe("page size while a wave is open", () => {
     expect(refused.text).toContain("The questionnaire is frozen");
     const ru = await agent.post(`/studies/${survey.study.id}/settings?lang=ru`).type("form").send({ ...settings(""), _csrf: csrf }).expect(409);
     expect(ru.text).toContain("Анкета заморожена");
-    expect(db.select().from(studies).where(eq(studies.id, survey.study.id)).get()!.pageSize).toBe(2);
+    expect(first(await db.select().from(studies).where(eq(studies.id, survey.study.id)))!.pageSize).toBe(2);
     // Other settings still save while the page size stays as it is.
     await agent.post(`/studies/${survey.study.id}/settings`).type("form").send({ ...settings("2"), name: "Renamed", _csrf: csrf }).expect(303);
 
@@ -56,7 +56,7 @@ describe("page size while a wave is open", () => {
     const p2 = await openForm(respondent, url);
     expect(p2.page.text).toContain('name="q_fav"');
     await respondent.post(url).type("form").send({ ...p2.fields, q_fav: "4", q_feedback: "" }).expect(303);
-    const [response] = db.select().from(responses).all();
+    const [response] = (await db.select().from(responses));
     expect(response!.status).toBe("completed");
   });
 
@@ -69,7 +69,7 @@ describe("page size while a wave is open", () => {
     const agent = await loggedInAgent(app, researcher.email);
     const csrf = csrfFrom((await agent.get(`/studies/${draft.id}/settings`).expect(200)).text);
     await agent.post(`/studies/${draft.id}/settings`).type("form").send({ ...settings("3"), _csrf: csrf }).expect(303);
-    expect(db.select().from(studies).where(eq(studies.id, draft.id)).get()!.pageSize).toBe(3);
+    expect(first(await db.select().from(studies).where(eq(studies.id, draft.id)))!.pageSize).toBe(3);
   });
 });
 
@@ -85,18 +85,18 @@ describe("completing a response", () => {
 
     // The pages move under the respondent (as a page-size change did before it was frozen):
     // page 2 is now only the optional feedback, and the required "fav" is on page 1 they passed.
-    db.update(studies).set({ pageSize: 3 }).where(eq(studies.id, survey.study.id)).run();
+    (await db.update(studies).set({ pageSize: 3 }).where(eq(studies.id, survey.study.id)));
     const p2 = await openForm(respondent, url);
     expect(p2.page.text).toContain('name="q_feedback"');
     expect(p2.page.text).not.toContain('name="q_fav"');
-    const before = db.select().from(answers).all();
+    const before = (await db.select().from(answers));
     const refused = await respondent.post(url).type("form").send({ ...p2.fields, q_feedback: "More videos" }).expect(422);
     expect(refused.text).toContain("Some required questions are still unanswered");
     expect(refused.text).toContain('name="q_fav"');
     expect(refused.text).toMatch(/id="q_fav-error"/);
-    const [partial] = db.select().from(responses).all();
+    const [partial] = (await db.select().from(responses));
     expect(partial).toMatchObject({ status: "partial", completedAt: null });
-    expect(db.select().from(answers).all()).toEqual(before);
+    expect((await db.select().from(answers))).toEqual(before);
 
     // In Russian too.
     const ru = await respondent.post(`${url}?lang=ru`).type("form").send({ ...p2.fields, _l: "ru", q_feedback: "Больше видео" }).expect(422);
@@ -107,8 +107,8 @@ describe("completing a response", () => {
     await respondent.post(url).type("form").send({ ...fix, q_aided: a["q_aided"]!, q_recall: a["q_recall"]!, q_fav: "5" }).expect(303);
     const last = await openForm(respondent, url);
     await respondent.post(url).type("form").send({ ...last.fields, q_feedback: "More videos" }).expect(303);
-    const [done] = db.select().from(responses).all();
+    const [done] = (await db.select().from(responses));
     expect(done!.status).toBe("completed");
-    expect(db.select().from(answers).where(eq(answers.responseId, done!.id)).all()).toHaveLength(5);
+    expect((await db.select().from(answers).where(eq(answers.responseId, done!.id)))).toHaveLength(5);
   });
 });

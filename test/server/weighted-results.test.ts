@@ -93,7 +93,7 @@ describe("weighted results", () => {
     const gender = loadQuestionnaire(local.db, id).find((q) => q.key === "gender")!;
     const inactive = listSegments(local.db, id).find((s) => s.key === "inactive")!;
     // A made-up level with a share: nobody can be in it.
-    local.db.transaction((tx) =>
+    local.unitOfWork(db, async (tx) =>
       replaceMargins(tx, study.id, [{ segmentId: inactive.id, waveId: null }], [
         { segmentId: inactive.id, waveId: null, questionId: gender.id, optionKey: "female", share: 0.5 },
         { segmentId: inactive.id, waveId: null, questionId: gender.id, optionKey: "male", share: 0.4 },

@@ -59,7 +59,7 @@ function stored(db: Db, studyId: number) {
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
-const everything = (db: Db) => ({ margins: db.select().from(profileMargins).all(), audit: db.select().from(auditLog).all() });
+const everything = (db: Db) => ({ margins: (await (await db.select().from(profileMargins)), audit: db.select().from(auditLog)) });
 const errorsOf = (html: string) => [...html.matchAll(/<ul class="errors">([\s\S]*?)<\/ul>/g)].flatMap((m) => [...m[1]!.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((l) => unescapeHtml(l[1]!)));
 
 const HEADER = "segment,wave,variable,level,share";
@@ -113,7 +113,7 @@ describe("profile questions in the builder", () => {
 
     await ws.post(`/studies/${study.id}/questions/sex`, genderForm()).expect(303);
     expect(loadQuestionnaire(db, study.id).find((q) => q.key === "sex")!.profile).toBe(false);
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "question.edit")).all();
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "question.edit")));
     expect(audit.at(-1)).toMatchObject({ userId: ws.user.id, details: { key: "sex", newKey: "sex" } });
   });
 
@@ -180,7 +180,7 @@ describe("profile questions in the builder", () => {
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, o3_key: "other", o3_en: "Other", option_rows: "4" }).expect(303);
     expect(stored(db, study.id).filter((m) => m[2] === "gender")).toEqual([]);
     expect(stored(db, study.id).filter((m) => m[2] === "age_group")).toHaveLength(5);
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "question.edit")).all().at(-1)!.details).toEqual({ key: "gender", newKey: "gender", marginsRemoved: 4 });
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "question.edit"))).at(-1)!.details).toEqual({ key: "gender", newKey: "gender", marginsRemoved: 4 });
     // No longer a profile question: its targets go too; deleting a question takes its targets with it.
     const age = formFields((await ws.get(`/studies/${study.id}/questions/age_group/edit`).expect(200)).text, `/studies/${study.id}/questions/age_group`);
     const { profile: _, ...plain } = age;
@@ -258,7 +258,7 @@ describe("the Weighting page", () => {
     expect(ru).toContain("<caption>Ваш пол · все волны</caption>");
     expect(ru).toContain('<tr><th scope="row">Женский</th><td>62 %</td></tr>');
 
-    const entry = db.select().from(auditLog).where(eq(auditLog.action, "margins.import")).get();
+    const entry = first(await db.select().from(auditLog).where(eq(auditLog.action, "margins.import")));
     expect(entry).toMatchObject({
       userId: ws.user.id,
       entityType: "study",
@@ -381,7 +381,7 @@ describe("the Weighting page", () => {
         ["inactive", null, "gender", "male", 0.5],
       ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
-    const audits = db.select().from(auditLog).where(eq(auditLog.action, "margins.import")).all();
+    const audits = (await db.select().from(auditLog).where(eq(auditLog.action, "margins.import")));
     expect(audits.map((a) => a.details)).toMatchObject([{ rows: 11, removed: 0 }, { rows: 2, removed: 7, replaced: [{ segment: "subscribers", wave: null }] }]);
   });
 
@@ -397,7 +397,7 @@ describe("the Weighting page", () => {
       `${post.id} gender`,
       ...Array(5).fill("all age_group"),
     ].sort((a, b) => JSON.stringify(["subscribers", a]).localeCompare(JSON.stringify(["subscribers", b]))));
-    expect(db.select().from(auditLog).where(eq(auditLog.action, "margins.delete")).get()).toMatchObject({
+    expect(first(await db.select().from(auditLog).where(eq(auditLog.action, "margins.delete")))).toMatchObject({
       userId: ws.user.id,
       entityId: String(study.id),
       details: { segment: "subscribers", wave: null, variable: "gender", removed: 2 },
@@ -464,11 +464,11 @@ describe("weighting targets in the study definition", () => {
   it("refuses an import whose targets do not fit, with the path and message, creating nothing", async () => {
     const { db, researcher: ws, study } = await setUp();
     const def = JSON.parse((await ws.get(`/studies/${study.id}/export.json`).expect(200)).text);
-    const before = db.select().from(questions).all().length;
+    const before = (await db.select().from(questions)).length;
     const res = await ws.post("/studies/import", { definition: JSON.stringify({ ...def, margins: [{ segment: "inactive", variable: "gender", shares: { female: 0.5, male: 0.4 } }] }) }).expect(422);
     expect(unescapeHtml(res.text)).toContain("the shares of inactive, all waves, gender sum to 0.9, not 1");
     expect(res.text).toContain("margins[0]");
-    expect(db.select().from(questions).all()).toHaveLength(before);
+    expect((await db.select().from(questions))).toHaveLength(before);
   });
 });
 
@@ -507,7 +507,7 @@ describe("weighting targets through the API", () => {
     expect((await call("researcher", "post", "/margins").send(read.body).expect(200)).body).toEqual({ imported: 9, removed: 9, margins: expected });
     const definition = await call("viewer", "get", "").expect(200);
     expect(definition.body.margins).toEqual([expected[0], expected[2]]);
-    const entry = db.select().from(auditLog).where(and(eq(auditLog.action, "margins.import"), eq(auditLog.entityId, String(study.id)))).get();
+    const entry = first(await db.select().from(auditLog).where(and(eq(auditLog.action, "margins.import"), eq(auditLog.entityId, String(study.id)))));
     expect(entry!.details).toMatchObject({ format: "json", via: "api", rows: 9 });
   });
 

@@ -47,12 +47,12 @@ function idFrom(location: string | undefined, prefix: "studies" | "waves"): numb
 }
 
 const rows = (db: Db) => ({
-  studies: db.select({ n: count() }).from(studies).get()!.n,
-  questions: db.select({ n: count() }).from(questions).get()!.n,
-  options: db.select({ n: count() }).from(options).get()!.n,
-  waves: db.select({ n: count() }).from(waves).get()!.n,
-  links: db.select({ n: count() }).from(links).get()!.n,
-  audit: db.select({ n: count() }).from(auditLog).get()!.n,
+  studies: first(await first(await first(await first(await first(await first(await db.select({ n: count() }).from(studies))!.n,
+  questions: db.select({ n: count() }).from(questions))!.n,
+  options: db.select({ n: count() }).from(options))!.n,
+  waves: db.select({ n: count() }).from(waves))!.n,
+  links: db.select({ n: count() }).from(links))!.n,
+  audit: db.select({ n: count() }).from(auditLog))!.n,
 });
 
 const definitionOf = (db: Db, studyId: number) => toDefinition(findStudy(db, studyId)!, listSegments(db, studyId), loadQuestionnaire(db, studyId));
@@ -828,9 +828,9 @@ describe("study settings", () => {
 
 // ------------------------------------------------------------------------------------------------
 
-const waveRow = (db: Db, waveId: number) => db.select().from(waves).where(eq(waves.id, waveId)).get()!;
+const waveRow = (db: Db, waveId: number) => first(await db.select().from(waves).where(eq(waves.id, waveId)))!;
 const openLinks = (db: Db, waveId: number) =>
-  db.select().from(links).where(eq(links.waveId, waveId)).all().filter((l) => l.kind === "open");
+  (await db.select().from(links).where(eq(links.waveId, waveId))).filter((l) => l.kind === "open");
 
 describe("waves", () => {
   it("creates a wave with targets and audience sizes from the study page form", async () => {
