@@ -92,7 +92,7 @@ function download(url: string, token: string, gzip: boolean, maxSeconds: number)
 const dir = tempDir("export");
 const path = join(dir, "export.db");
 log(`generating ${fmtInt(RESPONSES)} responses…`);
-const g = generateDatabase(path, RESPONSES);
+const g = await generateDatabase(path, RESPONSES);
 log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
 
 const db = openDatabase(path);

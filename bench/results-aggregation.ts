@@ -91,12 +91,12 @@ interface Measured {
   phases: Record<string, Timing>;
 }
 
-function measure(db: Db, g: Generated, runs: number): Measured {
+async function measure(db: Db, g: Generated, runs: number): Promise<Measured> {
   const options = resultsQuery.parse({});
   const t = translator("en");
   const waveIds = [g.pre.id, g.post.id];
   const baselineStatement = db.$client.prepare(BASELINE_SQL);
-  const results = computeResults(db, g.study, options, "en", t);
+  const results = await computeResults(db, g.study, options, "en", t);
   if (results === "no_waves") throw new Error("the study has no two waves");
   checkAgreement(results, baselineStatement.all(...waveIds) as BaselineRow[], g);
 
@@ -110,7 +110,7 @@ function measure(db: Db, g: Generated, runs: number): Measured {
   }
 
   // Where computeResults spends its time: the SQL aggregates one by one; the rest is JavaScript.
-  const questions = loadQuestionnaire(db, g.study.id);
+  const questions = await loadQuestionnaire(db, g.study.id);
   const metrics = metricDefinitions(questions);
   const filter = { waveIds, includeFlagged: options.flagged };
   const phases: Record<string, Timing> = { "countRespondents (SQL)": best(() => countRespondents(db, filter), PHASE_RUNS) };
@@ -126,11 +126,11 @@ const phaseRows: Row[] = [];
 for (const size of SIZES) {
   const path = join(dir, `results-${size}.db`);
   log(`generating ${fmtInt(size)} responses…`);
-  const g = generateDatabase(path, size);
+  const g = await generateDatabase(path, size);
   log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
   const db = openDatabase(path);
   try {
-    const m = measure(db, g, runsFor(size));
+    const m = await measure(db, g, runsFor(size));
     const ratio = m.ours.wall / m.baseline.wall;
     const cpuRatio = m.ours.cpu / m.baseline.cpu;
     log(`${fmtInt(size)}: computeResults ${both(m.ours)}, GROUP BY ${both(m.baseline)}`);

@@ -23,7 +23,7 @@ const TARGET = 0.5;
 
 const dir = tempDir("page");
 const dbPath = join(dir, "bench.db");
-const { links } = createBenchDatabase(dbPath);
+const { links } = await createBenchDatabase(dbPath);
 const token = links.post[0]!.token;
 
 const hello = await startServer("hello");

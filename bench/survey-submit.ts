@@ -35,7 +35,7 @@ const ANSWERS_PER_RESPONSE = 10;
 
 const dir = tempDir("submit");
 const dbPath = join(dir, "bench.db");
-const { links } = createBenchDatabase(dbPath);
+const { links } = await createBenchDatabase(dbPath);
 const token = links.post[0]!.token;
 const secret = randomBytes(32).toString("hex");
 

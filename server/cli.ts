@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { closeDatabase, type Db } from "../db/client.js";
+import { closeDatabase, unitOfWork, type Db } from "../db/client.js";
 import { recordAudit } from "../db/queries/audit.js";
 import { findUserByEmail } from "../db/queries/users.js";
 import { findMembership, findTeamByName, insertTeam, TeamNameTakenError } from "../db/queries/teams.js";
@@ -92,25 +92,25 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
   }
 
   /** The user named by --email: a usage error without it (2), "not found" when there is none (1). */
-  const userArg = (): User | number => {
+  const userArg = async (): Promise<User|number> => {
     if (!values["email"]) {
       io.err(`--email is required.\n${USAGE}`);
       return 2;
     }
-    const user = findUserByEmail(db, values["email"]!);
+    const user = await findUserByEmail(db, values["email"]!);
     if (!user) {
       io.err(`No user with email ${values["email"]}.`);
       return 1;
     }
     return user;
   };
-  const teamArg = (): Team | number => {
+  const teamArg = async (): Promise<Team|number> => {
     const name = values["team"]?.trim();
     if (!name) {
       io.err(`--team is required.\n${USAGE}`);
       return 2;
     }
-    const team = findTeamByName(db, name);
+    const team = await findTeamByName(db, name);
     if (!team) {
       io.err(`No team named "${name}".`);
       return 1;
@@ -135,7 +135,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
   };
 
   if (command === "user:disable" || command === "user:enable") {
-    const user = userArg();
+    const user = await userArg();
     if (typeof user === "number") return user;
     if (command === "user:enable") return change(() => enableUser(db, user.id, null), `${user.email} is enabled.`);
     return change(() => disableUser(db, user.id, null), `${user.email} is disabled (sessions ended, API tokens revoked).`);
@@ -147,7 +147,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err(`--password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.\n${USAGE}`);
       return 2;
     }
-    const user = userArg();
+    const user = await userArg();
     if (typeof user === "number") return user;
     return change(() => resetPassword(db, user.id, password, null), `Password of ${user.email} set; their sessions have ended.`);
   }
@@ -157,7 +157,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err(`Give exactly one of --on and --off.\n${USAGE}`);
       return 2;
     }
-    const user = userArg();
+    const user = await userArg();
     if (typeof user === "number") return user;
     return change(() => setAdmin(db, user.id, flags.on, null), `${user.email} ${flags.on ? "is an administrator" : "is no longer an administrator"}.`);
   }
@@ -168,12 +168,12 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err(`--role must be one of: ${TEAM_ROLES.join(", ")}\n${USAGE}`);
       return 2;
     }
-    const user = userArg();
+    const user = await userArg();
     if (typeof user === "number") return user;
-    const team = teamArg();
+    const team = await teamArg();
     if (typeof team === "number") return team;
     if (command === "user:remove") {
-      if (!findMembership(db, team.id, user.id)) {
+      if (!await findMembership(db, team.id, user.id)) {
         io.err(`${user.email} is not in team "${team.name}".`);
         return 1;
       }
@@ -188,7 +188,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err(`--name is required (1 to 100 characters).\n${USAGE}`);
       return 2;
     }
-    const team = teamArg();
+    const team = await teamArg();
     if (typeof team === "number") return team;
     return change(() => renameTeamAs(db, team.id, name, null), `Team "${team.name}" is named "${name}".`);
   }
@@ -200,7 +200,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       return 2;
     }
     const { email, password, role, name, team } = parsed.data;
-    if (findUserByEmail(db, email)) {
+    if (await findUserByEmail(db, email)) {
       io.err(`A user with email ${email} already exists.`);
       return 1;
     }
@@ -208,7 +208,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err("--team applies to a team role; an admin sees every team.");
       return 2;
     }
-    const teamRow = team !== undefined ? findTeamByName(db, team) : undefined;
+    const teamRow = team !== undefined ? await findTeamByName(db, team) : undefined;
     if (team !== undefined && !teamRow) {
       io.err(`No team named "${team}". Create it first: npm run cli -- team:create --name "${team}"`);
       return 1;
@@ -225,9 +225,9 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       return 2;
     }
     try {
-      const team = unitOfWork(db, async (tx) => {
-        const created = insertTeam(tx, name);
-        recordAudit(tx, { userId: null, systemActor: "cli", action: "team.create", entityType: "team", entityId: created.id, details: { name } });
+      const team = await unitOfWork(db, async (tx) => {
+        const created = await insertTeam(tx, name);
+        await recordAudit(tx, { userId: null, systemActor: "cli", action: "team.create", entityType: "team", entityId: created.id, details: { name } });
         return created;
       });
       io.out(`Created team "${team.name}" (id ${team.id}).`);
@@ -240,7 +240,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
   }
 
   if (command === "token:create") {
-    const user = values["email"] ? findUserByEmail(db, values["email"]) : undefined;
+    const user = values["email"] ? await findUserByEmail(db, values["email"]) : undefined;
     if (!user) {
       io.err(values["email"] ? `No user with email ${values["email"]}.` : `--email is required.\n${USAGE}`);
       return values["email"] ? 1 : 2;

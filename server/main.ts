@@ -9,21 +9,21 @@ import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Purges expired sessions and rate-limit rows; a failure is logged, never fatal (the next run retries). */
-function purge(db: Db): void {
+async function purge(db: Db): Promise<void> {
   try {
-    const purged = purgeExpired(db, new Date());
+    const purged = await purgeExpired(db, new Date());
     if (purged.sessions + purged.rateLimits > 0) logger.info("purged expired rows", purged);
   } catch (error) {
     logger.warn("purge failed", { error: (error as Error).message });
   }
 }
 
-function start(): void {
+async function start(): Promise<void> {
   restrictNewFiles();
   const config = loadConfigOrExit();
 
   const db = openDatabaseOrExit(config.databasePath, { migrate: true });
-  purge(db);
+  await purge(db);
   // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).
   setInterval(() => purge(db), PURGE_INTERVAL_MS).unref();
   const app = createApp({ db, config });
@@ -62,4 +62,4 @@ function start(): void {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-start();
+await start();

@@ -39,7 +39,7 @@ export interface BenchStudy {
 }
 
 /** The full template questionnaire: 3 competitors, 3 advantages, every question type. */
-export function createBenchStudy(db: Db): BenchStudy {
+export async function createBenchStudy(db: Db): Promise<BenchStudy> {
   const definition = brandLiftTemplate({
     studyName: "Benchmark study",
     brand: BRAND,
@@ -53,16 +53,16 @@ export function createBenchStudy(db: Db): BenchStudy {
   const post = createWave(db, study.id, "post", "After the campaign");
   const preLinks = openWave(db, pre, null);
   const postLinks = openWave(db, post, null);
-  return { study, pre, post, links: { pre: preLinks, post: postLinks }, questions: loadQuestionnaire(db, study.id) };
+  return { study, pre, post, links: { pre: preLinks, post: postLinks }, questions: await loadQuestionnaire(db, study.id) };
 }
 
 /** A migrated database file with the study; the post wave is open, the pre wave closed. */
-export function createBenchDatabase(path: string): BenchStudy {
+export async function createBenchDatabase(path: string): Promise<BenchStudy> {
   const db = openDatabase(path);
   try {
     runMigrations(db);
-    const created = createBenchStudy(db);
-    closeWave(db, created.pre, null);
+    const created = await createBenchStudy(db);
+    await closeWave(db, created.pre, null);
     return created;
   } finally {
     closeDatabase(db);

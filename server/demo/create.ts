@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { countLinkUse, insertWave, setWaveSegment } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
@@ -111,7 +111,7 @@ function answerRows(questions: readonly StoredQuestion[], answers: DemoAnswers):
   return rows;
 }
 
-function writeWave(
+async function writeWave(
   db: Db,
   wave: Wave,
   list: readonly DemoResponse[],
@@ -120,17 +120,17 @@ function writeWave(
   linkIds: ReadonlyMap<number, number>,
   period: { start: number; end: number },
   pageOf: (r: DemoResponse) => number,
-): void {
-  unitOfWork(db, async (tx) => {
+): Promise<void> {
+  await unitOfWork(db, async (tx) => {
     const texts: Array<{ id: number; questionId: number; valueText: string | null }> = [];
     const excluded = new Map<string, number[]>();
-    list.forEach((r, i) => {
+    list.forEach(async (r, i) => {
       const segmentId = segmentIds.get(r.segment)!;
       const linkId = linkIds.get(segmentId)!;
       // Never started before the wave opened: the first completes come a questionnaire's length after it.
       const at = Math.max(period.start + (r.durationMs ?? 0), period.start + r.at * (period.end - period.start));
       const completed = r.status === "completed";
-      const response = insertResponse(tx, {
+      const response = await insertResponse(tx, {
         waveId: wave.id,
         segmentId,
         linkId,
@@ -151,15 +151,15 @@ function writeWave(
       });
       if (r.excluded) excluded.set(r.excludedReason ?? "", [...(excluded.get(r.excludedReason ?? "") ?? []), response.id]);
       // A new response has no answers to replace: nothing to delete first.
-      const stored = replaceAnswers(tx, response.id, [], answerRows(questions, r.answers));
+      const stored = await replaceAnswers(tx, response.id, [], answerRows(questions, r.answers));
       for (const a of stored) if (a.valueText !== null) texts.push(a);
-      if (completed) countLinkUse(tx, linkId);
+      if (completed) await countLinkUse(tx, linkId);
     });
     // Coded as the survey codes a submission: the brand and the aided list's competitors.
-    codeStoredAnswers(tx, wave.studyId, questions, texts);
+    await codeStoredAnswers(tx, wave.studyId, questions, texts);
     // One entry per reason, as a researcher excludes a selection in the ledger.
     for (const [reason, responseIds] of excluded) {
-      recordAudit(tx, {
+      await recordAudit(tx, {
         userId: null,
         ...DEMO,
         at: new Date(period.end),
@@ -176,14 +176,14 @@ function writeWave(
  * Creates one demo study with both waves and all responses; returns its ids and the lifts built
  * into the data. Every call creates a new study (ids differ; counts are the same for a seed).
  */
-export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = generateDemoData(options.seed, options.locale)): DemoStudy {
+export async function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = generateDemoData(options.seed, options.locale)): Promise<DemoStudy> {
   const { locale, actorId } = options;
   const now = (options.now ?? new Date()).getTime();
   const t = translator(locale);
   const setUpAt = new Date(now - (PERIODS.pre.from + SETUP_DAYS) * DAY_MS);
   const study = createStudyFromDefinition(db, demoDefinition(locale), actorId, { ...DEMO, at: setUpAt });
-  const questions = loadQuestionnaire(db, study.id);
-  const segments = listSegments(db, study.id);
+  const questions = await loadQuestionnaire(db, study.id);
+  const segments = await listSegments(db, study.id);
   const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
   // The page each respondent is on as the survey paginates: the last for a complete one, else the page after its last answer.
   const pages = paginate(questions, study.pageSize);
@@ -195,21 +195,21 @@ export function createDemoStudy(db: Db, options: DemoOptions, data: DemoData = g
   let written = 0;
   for (const kind of DEMO_WAVES) {
     // Both waves were planned when the study was set up; each opened and closed on its period's dates.
-    const wave = insertWave(db, { studyId: study.id, kind, label: t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"), createdAt: setUpAt });
+    const wave = await insertWave(db, { studyId: study.id, kind, label: t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"), createdAt: setUpAt });
     for (const s of segments) {
       const audienceSize = AUDIENCE[kind][s.key as DemoSegment] ?? null;
-      setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
+      await setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
     }
     const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
     const links = openWave(db, wave, null, { ...DEMO, at: new Date(period.start) });
     const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
-    closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(period.end) });
+    await closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(period.end) });
     // The exclusions, made once the wave closed, are logged after its closing.
-    writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, pageOf);
+    await writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, pageOf);
     waveIds.push(wave.id);
     written += data[kind].length;
   }
   // Stamped now, after the fieldwork dates: the one entry that says when the demo was generated.
-  recordAudit(db, { userId: null, ...DEMO, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
+  await recordAudit(db, { userId: null, ...DEMO, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
   return { studyId: study.id, waveIds: [waveIds[0]!, waveIds[1]!], trueLifts: trueLifts(), responses: written };
 }

@@ -23,7 +23,7 @@ export interface DemoIo {
 }
 
 /** Runs the demo command on `db`; returns the process exit code. */
-export function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" | "defaultLocale">, io: DemoIo): number {
+export async function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" | "defaultLocale">, io: DemoIo): Promise<number> {
   let t = translator(config.defaultLocale);
   let values: { seed?: string; locale?: string };
   try {
@@ -44,14 +44,14 @@ export function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" |
     return 2;
   }
 
-  const users = listUsers(db).filter((u) => !u.disabledAt);
+  const users = (await listUsers(db)).filter((u) => !u.disabledAt);
   const actor = users.find((u) => u.isAdmin) ?? users[0] ?? null;
-  const previous = listStudySummaries(db, null).filter((s) => s.brand === DEMO_BRAND).length;
+  const previous = (await listStudySummaries(db,null)).filter((s) => s.brand === DEMO_BRAND).length;
 
   const started = performance.now();
-  const demo = createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
+  const demo = await createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
   const seconds = new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
-  const study = listStudySummaries(db, null).find((s) => s.id === demo.studyId)!;
+  const study = (await listStudySummaries(db,null)).find((s) => s.id === demo.studyId)!;
 
   const pct = (p: number) => `${Math.round(p * 100)}%`;
   const aided = demo.trueLifts.aided_awareness;

@@ -41,8 +41,8 @@ const isApi = (req: Request) => req.baseUrl.startsWith("/api");
 /** The CSV dialect asked for, else the reader's Excel on the pages and the raw file for the API (see csv-dialect.ts). */
 const dialectOf = (req: Request, options: ExportQuery): CsvDialect => csvDialect(options, isApi(req) ? "raw" : defaultCsvFormat(req.locale));
 
-function audit(db: Db, req: Request, study: Study, kind: ExportKind, details: Record<string, unknown> = {}): void {
-  recordAudit(db, {
+async function audit(db: Db, req: Request, study: Study, kind: ExportKind, details: Record<string, unknown> = {}): Promise<void> {
+  await recordAudit(db, {
     userId: req.user?.id ?? null,
     action: `study.export.${kind}`,
     entityType: "study",
@@ -69,11 +69,11 @@ const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
 function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Study, inline = false): RequestHandler {
   return async (req, res) => {
     const study = studyOf(req);
-    const options = parseExportQuery(db, study, req.query, req.t);
+    const options = await parseExportQuery(db, study, req.query, req.t);
     const results = loadResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
     const dialect = dialectOf(req, options);
-    audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
+    await audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
     await sendResults(db, kind, req, res, study, results, dialect, inline);
   };
 }
@@ -105,7 +105,7 @@ async function sendResults(
       return;
     case "results_json":
       if (!inline) res.attachment(fileName(study, "results.json"));
-      res.json(resultsJson(results, req.locale, undefined, audienceJson(loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
+      res.json(resultsJson(results, req.locale, undefined, audienceJson(await loadAudienceGrowth(db,study,results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
       return;
     case "results_xlsx":
       res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);
@@ -115,11 +115,11 @@ async function sendResults(
       const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
       // The weights liftTable used: the post wave's audience sizes (computeResults passes sizes > 0).
       const audience = new Map<string, number>();
-      for (const row of listWaveSegments(db, results.post.id)) {
+      for (const row of await listWaveSegments(db, results.post.id)) {
         const key = segmentKey.get(row.segmentId);
         if (key !== undefined && row.audienceSize) audience.set(key, row.audienceSize);
       }
-      const weighting = results.options.weighted ? rWeightingData(resultsWeightingCells(db, results), segmentKey, { pre: results.pre.id, post: results.post.id }) : undefined;
+      const weighting = results.options.weighted ? rWeightingData(await resultsWeightingCells(db,results), segmentKey, { pre: results.pre.id, post: results.post.id }) : undefined;
       res.attachment(fileName(study, "results.R")).type("text/plain; charset=utf-8");
       res.send(resultsRScript(results, { audience, ...(weighting ? { weighting } : {}) }));
       return;
@@ -134,10 +134,10 @@ function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "co
   return async (req, res) => {
     const study = studyOf(req);
     // Only the CSV dialect applies here; wave and result options are ignored.
-    const options = parseExportQuery(db, study, { format: req.query["format"], delimiter: req.query["delimiter"] }, req.t);
+    const options = await parseExportQuery(db, study, { format: req.query["format"], delimiter: req.query["delimiter"] }, req.t);
     const dialect = dialectOf(req, options);
-    const layout = responseLayout(db, study, req.locale, req.t);
-    audit(db, req, study, kind, kind === "responses_xlsx" ? {} : { format: dialect.format });
+    const layout = await responseLayout(db, study, req.locale, req.t);
+    await audit(db, req, study, kind, kind === "responses_xlsx" ? {} : { format: dialect.format });
     if (kind === "codebook_csv") {
       res.attachment(csvFileName(study.id, "codebook", dialect)).type("text/csv; charset=utf-8");
       res.send(codebookCsv(layout, req.t, dialect));

@@ -70,8 +70,8 @@ export interface ResponseLayout {
 }
 
 /** Column names, the codebook (texts in `locale`) and where each question's answers go. */
-export function responseLayout(db: Db, study: Study, locale: Locale, t: Translate): ResponseLayout {
-  const questions = loadQuestionnaire(db, study.id);
+export async function responseLayout(db: Db, study: Study, locale: Locale, t: Translate): Promise<ResponseLayout> {
+  const questions = await loadQuestionnaire(db, study.id);
   const text = (value: Parameters<typeof localize>[0]) => localize(value, locale, study.defaultLocale);
   const columns: string[] = [];
   const taken = new Set<string>();
@@ -118,8 +118,8 @@ export function responseLayout(db: Db, study: Study, locale: Locale, t: Translat
     codebook,
     placements,
     optionKeys: new Map(questions.flatMap((q) => q.options.map((o) => [o.id, o.key] as const))),
-    waves: new Map(listWaves(db, study.id).map((w) => [w.id, { label: w.label, kind: w.kind }])),
-    segments: new Map(listSegments(db, study.id).map((s) => [s.id, s.key])),
+    waves: new Map((await listWaves(db,study.id)).map((w) => [w.id, { label: w.label, kind: w.kind }])),
+    segments: new Map((await listSegments(db,study.id)).map((s) => [s.id, s.key])),
   };
 }
 

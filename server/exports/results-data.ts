@@ -34,7 +34,7 @@ function issuesByField(error: z.ZodError): Record<string, string> {
  * wave ids that are not waves of the study or name the same wave twice (the page would silently
  * fall back to the defaults; an export must say what it compared).
  */
-export function parseExportQuery(db: Db, study: Study, query: unknown, t: Translate): ExportQuery {
+export async function parseExportQuery(db: Db, study: Study, query: unknown, t: Translate): Promise<ExportQuery> {
   const parsed = exportQuery.safeParse(query);
   if (!parsed.success) {
     const details = issuesByField(parsed.error);
@@ -45,7 +45,7 @@ export function parseExportQuery(db: Db, study: Study, query: unknown, t: Transl
   }
   const options = parsed.data;
   if (options.pre !== undefined || options.post !== undefined) {
-    const ids = new Set(listWaves(db, study.id).map((w) => w.id));
+    const ids = new Set((await listWaves(db,study.id)).map((w) => w.id));
     const details: Record<string, string> = {};
     if (options.pre !== undefined && !ids.has(options.pre)) details["pre"] = t("exports.errors.unknownWave");
     if (options.post !== undefined && !ids.has(options.post)) details["post"] = t("exports.errors.unknownWave");

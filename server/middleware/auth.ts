@@ -8,8 +8,8 @@ import { sha256 } from "../domain/secrets.js";
 import { ForbiddenError, NotFoundError, UnauthorizedError } from "../errors.js";
 
 /** The user with their team memberships, read once per request. */
-export function toActor(db: Db, user: User): Actor {
-  return { ...user, memberships: membershipsOf(db, user.id) };
+export async function toActor(db: Db, user: User): Promise<Actor> {
+  return { ...user, memberships: await membershipsOf(db, user.id) };
 }
 
 /** What the request may do with the study its path names (set by `studyScope`). */
@@ -74,12 +74,12 @@ export function requireRole(required: TeamRole | "admin"): RequestHandler {
 
 /** `Authorization: Bearer <token>` for the JSON API; a missing or wrong token is a 401. */
 export function bearerToken(db: Db): RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(req.get("authorization") ?? "");
     if (!match) return next(new UnauthorizedError("invalid_token", "invalidToken"));
-    const found = findUserByApiToken(db, sha256(match[1]!));
+    const found = await findUserByApiToken(db, sha256(match[1]!));
     if (!found) return next(new UnauthorizedError("invalid_token", "invalidToken"));
-    markApiTokenUsed(db, found.tokenId, new Date());
+    await markApiTokenUsed(db, found.tokenId, new Date());
     req.user = toActor(db, found.user);
     next();
   };

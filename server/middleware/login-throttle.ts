@@ -71,16 +71,16 @@ export function pairLimitKey(address: string, account: string): string {
  * Takes one attempt from every counter that applies, all or none: refused when one of them is
  * spent (a device whose own limit is spent falls back to the address limits).
  */
-export function takeLoginAttempt(db: Executor, client: LoginClient, now = new Date()): LoginAttempt {
-  const take = (counters: Counter[]): LoginAttempt => {
+export async function takeLoginAttempt(db: Executor, client: LoginClient, now = new Date()): Promise<LoginAttempt> {
+  const take = async (counters: Counter[]): Promise<LoginAttempt> => {
     const taken: Counter[] = [];
     for (const counter of counters) {
       const { key, limit } = counter;
-      if (takeRateLimit(db, key, now, LOGIN_WINDOW_MS, limit)) {
+      if (await takeRateLimit(db, key, now, LOGIN_WINDOW_MS, limit)) {
         taken.push(counter);
         continue;
       }
-      for (const c of taken) decrementRateLimit(db, c.key);
+      for (const c of taken) await decrementRateLimit(db, c.key);
       const resetAt = getRateLimit(db, key)?.resetAt.getTime() ?? now.getTime() + LOGIN_WINDOW_MS;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((resetAt - now.getTime()) / 1000)) };
     }
@@ -89,7 +89,7 @@ export function takeLoginAttempt(db: Executor, client: LoginClient, now = new Da
       succeeded: () => taken.forEach((c) => (c.clears ? deleteRateLimit(db, c.key) : decrementRateLimit(db, c.key))),
     };
   };
-  const attempt = take(loginCounters(client));
+  const attempt = await take(loginCounters(client));
   if (attempt.allowed || client.device === undefined) return attempt;
   return take(loginCounters({ ...client, device: undefined }));
 }

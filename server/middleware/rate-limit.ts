@@ -29,26 +29,26 @@ export class SqliteRateLimitStore implements Store {
     this.windowMs = options.windowMs;
   }
 
-  get(key: string) {
-    const row = getRateLimit(this.db, this.prefix + key);
+  async get(key: string) {
+    const row = await getRateLimit(this.db, this.prefix + key);
     return row ? { totalHits: row.hits, resetTime: row.resetAt } : undefined;
   }
 
-  increment(key: string) {
-    const row = incrementRateLimit(this.db, this.prefix + key, new Date(), this.windowMs);
+  async increment(key: string) {
+    const row = await incrementRateLimit(this.db, this.prefix + key, new Date(), this.windowMs);
     return { totalHits: row.hits, resetTime: row.resetAt };
   }
 
-  decrement(key: string): void {
-    decrementRateLimit(this.db, this.prefix + key);
+  async decrement(key: string): Promise<void> {
+    await decrementRateLimit(this.db, this.prefix + key);
   }
 
-  resetKey(key: string): void {
-    deleteRateLimit(this.db, this.prefix + key);
+  async resetKey(key: string): Promise<void> {
+    await deleteRateLimit(this.db, this.prefix + key);
   }
 
-  resetAll(): void {
-    deleteRateLimitsWithPrefix(this.db, this.prefix);
+  async resetAll(): Promise<void> {
+    await deleteRateLimitsWithPrefix(this.db, this.prefix);
   }
 }
 

@@ -17,18 +17,18 @@ function cookieOptions(req: Request) {
 
 /** Loads the signed-in user from the session cookie; an unknown or expired cookie is cleared. */
 export function sessionMiddleware(db: Db): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const raw: unknown = req.cookies?.[SESSION_COOKIE];
     if (typeof raw !== "string" || raw.length === 0) return next();
     const idHash = sha256(raw);
     const now = new Date();
-    const found = findSessionUser(db, idHash, now);
+    const found = await findSessionUser(db, idHash, now);
     if (!found) {
       res.clearCookie(SESSION_COOKIE, cookieOptions(req));
       return next();
     }
     if (now.getTime() - found.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-      touchSession(db, idHash, now, new Date(now.getTime() + SESSION_TTL_MS));
+      await touchSession(db, idHash, now, new Date(now.getTime() + SESSION_TTL_MS));
       res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
     }
     req.user = toActor(db, found.user);
@@ -42,18 +42,18 @@ export function sessionMiddleware(db: Db): RequestHandler {
  * Starts a session for `user` under a brand-new id (any previous one is deleted), so an id planted
  * before login (session fixation) is worthless after it.
  */
-export function startSession(db: Db, req: Request, res: Response, user: User): void {
-  if (req.sessionIdHash) deleteSession(db, req.sessionIdHash);
+export async function startSession(db: Db, req: Request, res: Response, user: User): Promise<void> {
+  if (req.sessionIdHash) await deleteSession(db, req.sessionIdHash);
   const raw = newSecretToken();
   const now = new Date();
-  insertSession(db, sha256(raw), user.id, now, new Date(now.getTime() + SESSION_TTL_MS));
+  await insertSession(db, sha256(raw), user.id, now, new Date(now.getTime() + SESSION_TTL_MS));
   res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
   req.user = toActor(db, user);
   req.sessionIdHash = sha256(raw);
 }
 
-export function endSession(db: Db, req: Request, res: Response): void {
-  if (req.sessionIdHash) deleteSession(db, req.sessionIdHash);
+export async function endSession(db: Db, req: Request, res: Response): Promise<void> {
+  if (req.sessionIdHash) await deleteSession(db, req.sessionIdHash);
   res.clearCookie(SESSION_COOKIE, cookieOptions(req));
   delete req.user;
   delete req.sessionIdHash;

@@ -1,4 +1,4 @@
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
@@ -28,18 +28,18 @@ export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: re
 }
 
 /** Codes answers just stored by the survey flow (same transaction): brand and competitors. */
-export function codeStoredAnswers(
+export async function codeStoredAnswers(
   tx: Executor,
   studyId: number,
   questions: readonly SurveyQuestion[],
   stored: ReadonlyArray<{ id: number; questionId: number; valueText: string | null }>,
-): void {
+): Promise<void> {
   const coded = new Set(codedQuestions(questions).map((q) => q.id));
   const toCode = stored.filter((a) => a.valueText !== null && coded.has(a.questionId));
   if (toCode.length === 0) return;
-  const codebooks = studyCodebooks(questions, listTextAliases(tx, studyId));
+  const codebooks = studyCodebooks(questions, await listTextAliases(tx,studyId));
   const rows = toCode.flatMap((a) => codeText(a.valueText!, codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
-  insertMentionRows(tx, rows);
+  await insertMentionRows(tx, rows);
 }
 
 /**
@@ -47,18 +47,18 @@ export function codeStoredAnswers(
  * inserts the new ones, in batches, inside the caller's transaction (so readers see the old
  * coding or the new, never half).
  */
-export function recodeStudy(tx: Executor, studyId: number): { answers: number; mentions: number } {
-  const questions = loadQuestionnaire(tx, studyId);
-  const codebooks = studyCodebooks(questions, listTextAliases(tx, studyId));
+export async function recodeStudy(tx: Executor, studyId: number): Promise<{ answers: number; mentions: number; }> {
+  const questions = await loadQuestionnaire(tx, studyId);
+  const codebooks = studyCodebooks(questions, await listTextAliases(tx,studyId));
   const questionIds = [...codebooks.keys()];
-  deleteMentionsOfQuestions(tx, questionIds);
+  await deleteMentionsOfQuestions(tx, questionIds);
   let answers = 0;
   let mentions = 0;
   for (let after = 0; ; ) {
-    const batch = listTextAnswers(tx, questionIds, after, CODING_BATCH_SIZE);
+    const batch = await listTextAnswers(tx, questionIds, after, CODING_BATCH_SIZE);
     if (batch.length === 0) break;
     const rows = batch.flatMap((a) => codeText(a.valueText ?? "", codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
-    insertMentionRows(tx, rows);
+    await insertMentionRows(tx, rows);
     answers += batch.length;
     mentions += rows.length;
     after = batch[batch.length - 1]!.id;
@@ -76,18 +76,18 @@ export interface CodingOverview {
 }
 
 /** The coding page: codes with their aliases and counts, and the review queue. */
-export function codingOverview(db: Db, study: Study, locale: Locale, queueLimit = 100): CodingOverview {
-  const questions = loadQuestionnaire(db, study.id);
+export async function codingOverview(db: Db, study: Study, locale: Locale, queueLimit = 100): Promise<CodingOverview> {
+  const questions = await loadQuestionnaire(db, study.id);
   const coded = codedQuestions(questions);
-  const aliases = listTextAliases(db, study.id);
+  const aliases = await listTextAliases(db, study.id);
   const definitions = codeDefinitions(coded[0], questions, aliases, study.brand, locale, study.defaultLocale);
-  const waveIds = listWaves(db, study.id).map((w) => w.id);
+  const waveIds = (await listWaves(db,study.id)).map((w) => w.id);
   const questionIds = coded.map((q) => q.id);
-  const counts = new Map(countMentions(db, questionIds, waveIds).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
+  const counts = new Map((await countMentions(db,questionIds,waveIds)).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
   const codebooks = studyCodebooks(questions, aliases);
-  function* items() {
+  async function* items() {
     for (let after = 0; ; ) {
-      const batch = listAnswersForReview(db, questionIds, waveIds, after, CODING_BATCH_SIZE);
+      const batch = await listAnswersForReview(db, questionIds, waveIds, after, CODING_BATCH_SIZE);
       if (batch.length === 0) return;
       yield* batch;
       after = batch[batch.length - 1]!.id;
@@ -102,21 +102,21 @@ export type AliasProblem = { field: "alias" | "code"; message: "required" | "too
  * Adds a researcher alias to a code and recodes the study, in one transaction with its audit
  * entry. Refused when the alias is empty, too long, or already stands for a code (any source).
  */
-export function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): AliasProblem | { recoded: number } {
+export async function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): Promise<AliasProblem|{ recoded: number; }> {
   const alias = input.alias.trim();
   const form = aliasForm(alias);
   if (!form) return { field: "alias", message: "required" };
   if (alias.length > MAX_ALIAS_LENGTH) return { field: "alias", message: "tooLong" };
-  const questions = loadQuestionnaire(db, study.id);
-  const definitions = codeDefinitions(codedQuestions(questions)[0], questions, listTextAliases(db, study.id), study.brand, locale, study.defaultLocale);
+  const questions = await loadQuestionnaire(db, study.id);
+  const definitions = codeDefinitions(codedQuestions(questions)[0], questions, await listTextAliases(db,study.id), study.brand, locale, study.defaultLocale);
   const target = definitions.find((d) => d.code === input.code);
   if (!target) return { field: "code", message: "unknownCode" };
   const owner = definitions.find((d) => d.aliases.some((a) => aliasForm(a.text) === form));
   if (owner) return { field: "alias", message: "taken", takenBy: owner.label };
   return unitOfWork(db, async (tx) => {
-      insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
-      const recoded = recodeStudy(tx, study.id);
-      recordAudit(tx, {
+      await insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
+      const recoded = await recodeStudy(tx, study.id);
+      await recordAudit(tx, {
         userId,
         action: "quality.alias.add",
         entityType: "study",
@@ -131,10 +131,10 @@ export function addAlias(db: Db, study: Study, userId: number, input: { alias: s
 /** Removes a researcher alias and recodes the study; false when the study has no such alias. */
 export function removeAlias(db: Db, study: Study, userId: number, aliasId: number): boolean {
   return unitOfWork(db, async (tx) => {
-      const removed = deleteTextAlias(tx, study.id, aliasId);
+      const removed = await deleteTextAlias(tx, study.id, aliasId);
       if (!removed) return false;
-      const recoded = recodeStudy(tx, study.id);
-      recordAudit(tx, {
+      const recoded = await recodeStudy(tx, study.id);
+      await recordAudit(tx, {
         userId,
         action: "quality.alias.remove",
         entityType: "study",

@@ -1,4 +1,4 @@
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
@@ -75,20 +75,20 @@ export interface RecomputeSummary {
  * and duplicates), then answers, each batch's changes written in one transaction. The summary
  * is recorded in the audit log when `userId` is given (null for the system).
  */
-export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?: number | null; batchSize?: number; now?: Date } = {}): RecomputeSummary {
+export async function recomputeStudyFlags(db: Db, studyId: number, options: { userId?: number | null; batchSize?: number; now?: Date } = {}): Promise<RecomputeSummary> {
   const started = performance.now();
   const batchSize = options.batchSize ?? FLAG_BATCH_SIZE;
   const settings = loadQualitySettings(db, studyId);
-  const questions = flagQuestions(loadQuestionnaire(db, studyId));
+  const questions = flagQuestions(await loadQuestionnaire(db,studyId));
   const read = readQuestionIds(questions);
-  const waves = listWaves(db, studyId);
+  const waves = await listWaves(db, studyId);
   const waveIds = waves.map((w) => w.id);
 
   const timings: ResponseTiming[] = [];
   const stored = new Map<number, QualityFlag[] | null>();
   const excluded = new Set<number>();
   for (let after = 0; ; ) {
-    const batch = listCompletedTimings(db, waveIds, after, batchSize);
+    const batch = await listCompletedTimings(db, waveIds, after, batchSize);
     if (batch.length === 0) break;
     for (const r of batch) {
       timings.push({
@@ -112,7 +112,7 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
   for (let i = 0; i < timings.length; i += batchSize) {
     const batch = timings.slice(i, i + batchSize);
     const answersByResponse = new Map<number, FlagResponse["answers"][number][]>();
-    for (const a of listAnswersOf(db, batch.map((t) => t.id), read)) {
+    for (const a of await listAnswersOf(db, batch.map((t) => t.id), read)) {
       const list = answersByResponse.get(a.responseId);
       if (list) list.push(a);
       else answersByResponse.set(a.responseId, [a]);
@@ -125,8 +125,8 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
       if (!sameFlags(before, flags)) updates.push([t.id, flags]);
     }
     if (updates.length) {
-      unitOfWork(db, async (tx) => {
-        for (const [id, flags] of updates) setQualityFlags(tx, id, flags);
+      await unitOfWork(db, async (tx) => {
+        for (const [id, flags] of updates) await setQualityFlags(tx, id, flags);
       });
       changed += updates.length;
     }
@@ -135,10 +135,10 @@ export function recomputeStudyFlags(db: Db, studyId: number, options: { userId?:
   const autoExcluded = settings.duplicateAcrossWaves ? excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
 
   const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
-  unitOfWork(db, async (tx) => {
-    markFlagsComputed(tx, studyId, options.now ?? new Date());
+  await unitOfWork(db, async (tx) => {
+    await markFlagsComputed(tx, studyId, options.now ?? new Date());
     if (options.userId !== undefined) {
-      recordAudit(tx, {
+      await recordAudit(tx, {
         userId: options.userId,
         // No user: the app recomputed on its own.
         systemActor: options.userId === null ? "system" : null,
@@ -168,17 +168,17 @@ function excludeCrossWaveDuplicates(
   const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
   if (candidates.length === 0) return 0;
   return unitOfWork(db, async (tx) => {
-      const decided = decidedResponseIds(tx, studyId);
-      const changed = candidates.filter(([id, d]) => !decided.has(id) && excludeBySystem(tx, id, crossWaveReason(d), now)).map(([id]) => id);
-      if (changed.length) recordAutoExclusion(tx, studyId, changed);
+      const decided = await decidedResponseIds(tx, studyId);
+      const changed = candidates.filter(async ([id, d]) => !decided.has(id) && await excludeBySystem(tx, id, crossWaveReason(d), now)).map(([id]) => id);
+      if (changed.length) await recordAutoExclusion(tx, studyId, changed);
       return changed.length;
     }
   );
 }
 
 /** The audit entry of the system's exclusions (no user), listed in the ledger's history. */
-function recordAutoExclusion(tx: Executor, studyId: number, responseIds: number[]): void {
-  recordAudit(tx, {
+async function recordAutoExclusion(tx: Executor, studyId: number, responseIds: number[]): Promise<void> {
+  await recordAudit(tx, {
     userId: null,
     systemActor: "system",
     action: "quality.auto_exclude",
@@ -193,14 +193,14 @@ function recordAutoExclusion(tx: Executor, studyId: number, responseIds: number[
  * wave's current median (including this response) and the earlier responses with its hashes.
  * A recompute later may differ for speeders, as the median moves while the wave fills.
  */
-export function flagCompletedResponse(tx: Executor, studyId: number, responseId: number, questionnaire: readonly SurveyQuestion[]): QualityFlag[] {
-  const response = findResponseById(tx, responseId);
+export async function flagCompletedResponse(tx: Executor, studyId: number, responseId: number, questionnaire: readonly SurveyQuestion[]): Promise<QualityFlag[]> {
+  const response = await findResponseById(tx, responseId);
   if (!response || response.status !== "completed") return response?.qualityFlags ?? [];
   const settings = loadQualitySettings(tx, studyId);
   const questions = flagQuestions(questionnaire);
-  const studyWaves = settings.duplicateAcrossWaves ? listWaves(tx, studyId) : [];
+  const studyWaves = settings.duplicateAcrossWaves ? await listWaves(tx, studyId) : [];
   const studyWaveIds = settings.duplicateAcrossWaves ? studyWaves.map((w) => w.id) : [response.waveId];
-  const median = waveDurationMedian(tx, response.waveId);
+  const median = await waveDurationMedian(tx, response.waveId);
   const duplicate = findEarlier(
     response,
     (key) => {
@@ -218,15 +218,15 @@ export function flagCompletedResponse(tx: Executor, studyId: number, responseId:
     browserHash: response.browserHash,
     networkHash: response.networkHash,
     flags: response.qualityFlags,
-    answers: listAnswersOf(tx, [response.id], readQuestionIds(questions)),
+    answers: await listAnswersOf(tx, [response.id], readQuestionIds(questions)),
   };
   const ctx = {
     waves: new Map(median ? [[response.waveId, median]] : []),
     duplicates: new Map(duplicate ? [[response.id, duplicate]] : []),
   };
   const flags = responseFlags(record, questions, ctx, settings);
-  if (!sameFlags(response.qualityFlags, flags)) setQualityFlags(tx, response.id, flags);
-  if (settings.duplicateAcrossWaves) excludeIfSameBrowserAnsweredBefore(tx, studyId, response, studyWaves);
+  if (!sameFlags(response.qualityFlags, flags)) await setQualityFlags(tx, response.id, flags);
+  if (settings.duplicateAcrossWaves) await excludeIfSameBrowserAnsweredBefore(tx, studyId, response, studyWaves);
   return flags;
 }
 
@@ -236,18 +236,18 @@ export function flagCompletedResponse(tx: Executor, studyId: number, responseId:
  * the completing transaction). Matches by a personal link's respondent id need a scan of the
  * earlier waves, so they wait for the next recompute (wave close, or on demand).
  */
-function excludeIfSameBrowserAnsweredBefore(
+async function excludeIfSameBrowserAnsweredBefore(
   tx: Executor,
   studyId: number,
   response: Pick<SurveyResponse, "id" | "waveId" | "browserHash" | "excluded">,
   waves: readonly Wave[],
-): void {
+): Promise<void> {
   if (!response.browserHash || response.excluded) return;
   const position = waves.find((w) => w.id === response.waveId)?.position;
   if (position === undefined) return;
   const earlier = waves.filter((w) => w.position < position).map((w) => w.id);
-  const first = firstWithHash(tx, earlier, "browser", response.browserHash, response.id);
-  if (first && excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date())) {
-    recordAutoExclusion(tx, studyId, [response.id]);
+  const first = await firstWithHash(tx, earlier, "browser", response.browserHash, response.id);
+  if (first && await excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date())) {
+    await recordAutoExclusion(tx, studyId, [response.id]);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { countRespondents } from "../../db/queries/aggregation.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
@@ -67,14 +67,14 @@ export type ExclusionOutcome = { ok: true; changed: number[] } | { ok: false; un
  * entry (who, when, which responses, why). Ids that are not completed responses of this study
  * refuse the whole change.
  */
-export function changeExclusion(db: Db, study: Study, userId: number, change: ExclusionChange, now = new Date()): ExclusionOutcome {
-  const waveIds = listWaves(db, study.id).map((w) => w.id);
+export async function changeExclusion(db: Db, study: Study, userId: number, change: ExclusionChange, now = new Date()): Promise<ExclusionOutcome> {
+  const waveIds = (await listWaves(db,study.id)).map((w) => w.id);
   const found = new Set(existingResponseIds(db, waveIds, change.ids));
   const unknown = change.ids.filter((id) => !found.has(id));
   if (unknown.length) return { ok: false, unknown };
   return unitOfWork(db, async (tx) => {
-      const changed = setExclusion(tx, change.ids, change.excluded ? { excluded: true, reason: change.reason, by: userId, at: now } : { excluded: false });
-      recordAudit(tx, {
+      const changed = await setExclusion(tx, change.ids, change.excluded ? { excluded: true, reason: change.reason, by: userId, at: now } : { excluded: false });
+      await recordAudit(tx, {
         userId,
         action: change.excluded ? "quality.exclude" : "quality.restore",
         entityType: "study",
@@ -135,10 +135,10 @@ export interface LedgerPage {
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The text of a response's answers, question by question in questionnaire order. */
-function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<typeof listAnswersOf>, locale: Locale, fallback: Locale): LedgerAnswer[] {
+async function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<typeof listAnswersOf>, locale: Locale, fallback: Locale): Promise<LedgerAnswer[]> {
   const out: LedgerAnswer[] = [];
   for (const q of questions) {
-    const mine = rows.filter((a) => a.questionId === q.id);
+    const mine = (await rows).filter((a) => a.questionId === q.id);
     if (mine.length === 0) continue;
     const value =
       q.type === "single" || q.type === "multi"
@@ -170,12 +170,12 @@ export function warningSentences(warnings: readonly RateWarning[], waves: readon
   );
 }
 
-export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate): LedgerPage {
-  const waves = listWaves(db, study.id);
-  const segments = listSegments(db, study.id);
-  const questions = loadQuestionnaire(db, study.id);
+export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate): Promise<LedgerPage> {
+  const waves = await listWaves(db, study.id);
+  const segments = await listSegments(db, study.id);
+  const questions = await loadQuestionnaire(db, study.id);
   const waveIds = waves.map((w) => w.id);
-  const settingsRow = findQualitySettings(db, study.id);
+  const settingsRow = await findQualitySettings(db, study.id);
   const settings = readQualitySettings(settingsRow?.settings);
   const segmentLabel = (id: number) => {
     const s = segments.find((x) => x.id === id);
@@ -186,7 +186,7 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
     return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 50) : key;
   };
 
-  const { rows, total } = listLedger(db, {
+  const { rows, total } = await listLedger(db, {
     waveIds,
     state: query.state,
     flag: query.flag,
@@ -195,14 +195,14 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
     limit: LEDGER_PAGE_SIZE,
     offset: (query.page - 1) * LEDGER_PAGE_SIZE,
   });
-  const answers = listAnswersOf(
+  const answers = await listAnswersOf(
     db,
     rows.map((r) => r.id),
   );
-  const emails = userEmails(db, [...new Set(rows.map((r) => r.excludedBy).filter((id): id is number => id !== null))]);
+  const emails = await userEmails(db, [...new Set(rows.map((r) => r.excludedBy).filter((id): id is number => id !== null))]);
   const describe = (flags: QualityFlag[] | null) => (flags ?? []).map((f) => ({ code: f.code, label: flagLabel(f.code, t), reason: flagReason(f, t, questionLabel) }));
 
-  const counts = countRespondents(db, { waveIds, includeFlagged: true });
+  const counts = await countRespondents(db, { waveIds, includeFlagged: true });
   const rates: RateRow[] = [];
   for (const wave of waves) {
     for (const segment of segments) {
@@ -212,19 +212,19 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
       rates.push({ wave, segment, completed, excluded: c.excluded, flagged: c.flagged, rate: completed ? c.excluded / completed : null });
     }
   }
-  const flagCounts = countFlags(db, waveIds);
+  const flagCounts = await countFlags(db, waveIds);
   const cells: RateCell[] = rates.map((r) => ({ waveId: r.wave.id, segmentId: r.segment.id, completed: r.completed, leftOut: r.excluded }));
 
   return {
     query,
-    rows: rows.map((r) => ({
+    rows: rows.map(async (r) => ({
       id: r.id,
       wave: waves.find((w) => w.id === r.waveId)?.label ?? "",
       segment: segmentLabel(r.segmentId),
       completedAt: r.completedAt,
       durationSeconds: r.durationMs === null ? null : Math.round(r.durationMs / 1000),
       flags: describe(r.qualityFlags),
-      answers: answerTexts(
+      answers: await answerTexts(
         questions,
         answers.filter((a) => a.responseId === r.id),
         locale,
@@ -248,7 +248,7 @@ export function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Loc
     warnings: warningSentences(exclusionWarnings(cells, settings.exclusionMarginPp), waves, segmentLabel, t, locale),
     settings,
     flagsComputedAt: settingsRow?.flagsComputedAt ?? null,
-    history: qualityAudit(db, study.id, 20)
+    history: (await qualityAudit(db,study.id,20))
       .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore" || entry.action === "quality.auto_exclude")
       .map(({ entry, email }) => ({
         at: entry.at,

@@ -32,7 +32,7 @@ export function feedbackQuestions(questions: readonly SurveyQuestion[]): SurveyQ
   return questions.filter((q) => q.type === "text" && !q.metricName);
 }
 
-export function feedbackThemes(
+export async function feedbackThemes(
   db: Db,
   input: {
     questions: readonly SurveyQuestion[];
@@ -44,11 +44,11 @@ export function feedbackThemes(
     locale: Locale;
     fallback: Locale;
   },
-): QuestionThemes[] {
+): Promise<QuestionThemes[]> {
   const questions = feedbackQuestions(input.questions);
   const waves = input.waves.filter((w) => !input.waveId || w.id === input.waveId);
   const segments = input.segments.filter((s) => !input.segmentId || s.id === input.segmentId);
-  const rows = listThemeAnswers(db, {
+  const rows = await listThemeAnswers(db, {
     questionIds: questions.map((q) => q.id),
     waveIds: waves.map((w) => w.id),
     includeFlagged: input.includeFlagged,

@@ -1,6 +1,6 @@
 import { Router, type Request } from "express";
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { listApiTokens, revokeApiToken } from "../../db/queries/api-tokens.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listTeams } from "../../db/queries/teams.js";
@@ -35,33 +35,33 @@ export function accountRoutes(db: Db): Router {
 
   // ---------------------------------------------------------------------- password and sessions
 
-  const accountPage = (req: Request, errors: FieldErrors = {}) => {
+  const accountPage = async (req: Request, errors: FieldErrors = {}) => {
     const user = req.user!;
     const done = String(req.query["done"] ?? "");
     // Teams whose members the user manages: the ones they own, or every team for administrators.
-    const managed = user.isAdmin ? listTeams(db).map((t) => ({ teamId: t.id, teamName: t.name })) : user.memberships.filter((m) => m.role === "owner");
+    const managed = user.isAdmin ? (await listTeams(db)).map((t) => ({ teamId: t.id, teamName: t.name })) : user.memberships.filter((m) => m.role === "owner");
     return {
       memberships: user.memberships,
       managed,
-      sessions: ownSessions(db, user.id, req.sessionIdHash),
+      sessions: await ownSessions(db, user.id, req.sessionIdHash),
       errors,
       minPassword: MIN_PASSWORD_LENGTH,
       notice: (NOTICES as readonly string[]).includes(done) ? req.t(`accounts.account.done.${done}`) : "",
     };
   };
 
-  router.get("/account", (req, res) => {
-    res.render("account/index", accountPage(req));
+  router.get("/account", async (req, res) => {
+    res.render("account/index", await accountPage(req));
   });
 
   router.post("/account/password", async (req, res) => {
     const form = parseForm(passwordChangeForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("account/index", accountPage(req, form.errors));
+    if (!form.ok) return res.status(422).render("account/index", await accountPage(req, form.errors));
     try {
       await changeOwnPassword(db, req.user!.id, form.data.current, form.data.password, req.sessionIdHash);
     } catch (error) {
       if (!(error instanceof AccountRuleError)) throw error;
-      return res.status(422).render("account/index", accountPage(req, { current: req.t("accounts.errors.wrongPassword") }));
+      return res.status(422).render("account/index", await accountPage(req, { current: req.t("accounts.errors.wrongPassword") }));
     }
     res.redirect(303, "/account?done=password");
   });
@@ -71,13 +71,13 @@ export function accountRoutes(db: Db): Router {
     res.redirect(303, "/account?done=othersEnded");
   });
 
-  router.post("/account/sessions/:sessionId/end", (req, res) => {
+  router.post("/account/sessions/:sessionId/end", async (req, res) => {
     const handle = String(req.params["sessionId"]);
     const ended = /^[0-9a-f]{32}$/.test(handle) ? endOwnSession(db, req.user!.id, handle, req.sessionIdHash) : undefined;
     if (!ended) throw new NotFoundError();
     // Ending the session in use is logging out.
     if (ended.current) {
-      endSession(db, req, res);
+      await endSession(db, req, res);
       return res.redirect(303, "/login?bye=1");
     }
     res.redirect(303, "/account?done=sessionEnded");
@@ -85,32 +85,32 @@ export function accountRoutes(db: Db): Router {
 
   // ---------------------------------------------------------------------- API tokens
 
-  const tokensPage = (userId: number, errors: FieldErrors, newToken = "") => ({
-    tokens: listApiTokens(db, userId),
+  const tokensPage = async (userId: number, errors: FieldErrors, newToken = "") => ({
+    tokens: await listApiTokens(db, userId),
     errors,
     newToken,
   });
 
-  router.get("/account/tokens", (req, res) => {
-    res.render("account/tokens", tokensPage(req.user!.id, {}));
+  router.get("/account/tokens", async (req, res) => {
+    res.render("account/tokens", await tokensPage(req.user!.id, {}));
   });
 
-  router.post("/account/tokens", (req, res) => {
+  router.post("/account/tokens", async (req, res) => {
     const form = parseForm(tokenForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("account/tokens", tokensPage(req.user!.id, form.errors));
+    if (!form.ok) return res.status(422).render("account/tokens", await tokensPage(req.user!.id, form.errors));
     const { token } = createApiToken(db, req.user!.id, form.data.name);
     // The token is in this response only: keep it out of every cache.
     res.set("Cache-Control", "no-store");
-    res.status(201).render("account/tokens", tokensPage(req.user!.id, {}, token));
+    res.status(201).render("account/tokens", await tokensPage(req.user!.id, {}, token));
   });
 
-  router.post("/account/tokens/:id/revoke", (req, res) => {
+  router.post("/account/tokens/:id/revoke", async (req, res) => {
     const id = Number(req.params["id"]);
     const revoked =
       Number.isSafeInteger(id) &&
-      unitOfWork(db, async (tx) => {
-        if (!revokeApiToken(tx, req.user!.id, id, new Date())) return false;
-        recordAudit(tx, { userId: req.user!.id, action: "api_token.revoke", entityType: "api_token", entityId: id });
+      await unitOfWork(db, async (tx) => {
+        if (!await revokeApiToken(tx, req.user!.id, id, new Date())) return false;
+        await recordAudit(tx, { userId: req.user!.id, action: "api_token.revoke", entityType: "api_token", entityId: id });
         return true;
       });
     if (!revoked) throw new NotFoundError();

@@ -66,13 +66,13 @@ export function adminRoutes(db: Db): Router {
 
   // ---------------------------------------------------------------------------------- users
 
-  const usersPage = (values: Record<string, unknown>, errors: FieldErrors, notice = "") => {
+  const usersPage = async (values: Record<string, unknown>, errors: FieldErrors, notice = "") => {
     const byUser = new Map<number, ReturnType<typeof listAllMemberships>>();
-    for (const m of listAllMemberships(db)) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
+    for (const m of await listAllMemberships(db)) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
     return {
-      users: listUsers(db).map((u) => ({ ...u, memberships: byUser.get(u.id) ?? [] })),
+      users: (await listUsers(db)).map((u) => ({ ...u, memberships: byUser.get(u.id) ?? [] })),
       roles: ACCOUNT_KINDS,
-      teams: listTeams(db),
+      teams: await listTeams(db),
       values,
       errors,
       notice,
@@ -80,43 +80,43 @@ export function adminRoutes(db: Db): Router {
     };
   };
 
-  router.get("/admin/users", (req, res) => {
+  router.get("/admin/users", async (req, res) => {
     const added = typeof req.query["added"] === "string" ? req.query["added"] : "";
-    res.render("admin/users", usersPage({ role: "researcher" }, {}, added ? req.t("users.addedNotice", { email: added }) : ""));
+    res.render("admin/users", await usersPage({ role: "researcher" }, {}, added ? req.t("users.addedNotice", { email: added }) : ""));
   });
 
   router.post("/admin/users", async (req, res) => {
     const form = parseForm(newUserForm, req.body, req.t);
     const values = { name: req.body?.name, email: req.body?.email, role: req.body?.role, team: req.body?.team };
-    if (!form.ok) return res.status(422).render("admin/users", usersPage(values, form.errors));
+    if (!form.ok) return res.status(422).render("admin/users", await usersPage(values, form.errors));
     const { team, ...account } = form.data;
     // An administrator sees every team and joins none; a team role needs a team that exists (none: the default team).
     const teamId = account.role !== "admin" && team ? Number(team) : undefined;
-    if (teamId !== undefined && !findTeam(db, teamId)) {
-      return res.status(422).render("admin/users", usersPage(values, { team: req.t("accounts.errors.team") }));
+    if (teamId !== undefined && !await findTeam(db, teamId)) {
+      return res.status(422).render("admin/users", await usersPage(values, { team: req.t("accounts.errors.team") }));
     }
     try {
       const user = await createUser(db, { ...account, ...(teamId !== undefined ? { teamId } : {}) }, req.user!.id);
       res.redirect(303, `/admin/users?added=${encodeURIComponent(user.email)}`);
     } catch (error) {
       if (!(error instanceof EmailTakenError)) throw error;
-      res.status(422).render("admin/users", usersPage(values, { email: req.t("validation.emailTaken") }));
+      res.status(422).render("admin/users", await usersPage(values, { email: req.t("validation.emailTaken") }));
     }
   });
 
-  const userFrom = (req: Request): User => {
-    const user = findUserById(db, idParam(req, "userId"));
+  const userFrom = async (req: Request): Promise<User> => {
+    const user = await findUserById(db, idParam(req, "userId"));
     if (!user) throw new NotFoundError();
     return user;
   };
 
-  const userPage = (req: Request, user: User, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => ({
+  const userPage = async (req: Request, user: User, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => ({
     person: user,
     self: user.id === req.user!.id,
-    memberships: membershipsOf(db, user.id),
-    teams: listTeams(db),
+    memberships: await membershipsOf(db, user.id),
+    teams: await listTeams(db),
     roles: TEAM_ROLES,
-    activeAdmins: countActiveAdmins(db),
+    activeAdmins: await countActiveAdmins(db),
     errors,
     problem,
     values,
@@ -125,113 +125,113 @@ export function adminRoutes(db: Db): Router {
   });
 
   /** A change refused by a rule: the user's page again, with the rule's message, as a 422. */
-  const refusedOnUserPage = (req: Request, res: Response, user: User, error: unknown) => {
+  const refusedOnUserPage = async (req: Request, res: Response, user: User, error: unknown) => {
     if (!(error instanceof AccountRuleError)) throw error;
-    res.status(422).render("admin/user", userPage(req, user, {}, req.t(`accounts.rules.${error.rule}`)));
+    res.status(422).render("admin/user", await userPage(req, user, {}, req.t(`accounts.rules.${error.rule}`)));
   };
 
   const done = (res: Response, user: User, what: (typeof USER_NOTICES)[number]) => res.redirect(303, `/admin/users/${user.id}?done=${what}`);
 
-  router.get("/admin/users/:userId", (req, res) => {
-    res.render("admin/user", userPage(req, userFrom(req)));
+  router.get("/admin/users/:userId", async (req, res) => {
+    res.render("admin/user", await userPage(req, await userFrom(req)));
   });
 
-  router.post("/admin/users/:userId/disable", (req, res) => {
-    const user = userFrom(req);
+  router.post("/admin/users/:userId/disable", async (req, res) => {
+    const user = await userFrom(req);
     try {
       done(res, user, disableUser(db, user.id, req.user!.id) ? "disabled" : "unchanged");
     } catch (error) {
-      refusedOnUserPage(req, res, user, error);
+      await refusedOnUserPage(req, res, user, error);
     }
   });
 
-  router.post("/admin/users/:userId/enable", (req, res) => {
-    const user = userFrom(req);
+  router.post("/admin/users/:userId/enable", async (req, res) => {
+    const user = await userFrom(req);
     done(res, user, enableUser(db, user.id, req.user!.id) ? "enabled" : "unchanged");
   });
 
-  router.post("/admin/users/:userId/admin", (req, res) => {
-    const user = userFrom(req);
+  router.post("/admin/users/:userId/admin", async (req, res) => {
+    const user = await userFrom(req);
     const on = req.body?.on === "1";
     try {
       done(res, user, setAdmin(db, user.id, on, req.user!.id) ? (on ? "adminOn" : "adminOff") : "unchanged");
     } catch (error) {
-      refusedOnUserPage(req, res, user, error);
+      await refusedOnUserPage(req, res, user, error);
     }
   });
 
   router.post("/admin/users/:userId/password", async (req, res) => {
-    const user = userFrom(req);
+    const user = await userFrom(req);
     const form = parseForm(passwordForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("admin/user", userPage(req, user, form.errors));
+    if (!form.ok) return res.status(422).render("admin/user", await userPage(req, user, form.errors));
     try {
       await resetPassword(db, user.id, form.data.password, req.user!.id);
       done(res, user, "password");
     } catch (error) {
-      refusedOnUserPage(req, res, user, error);
+      await refusedOnUserPage(req, res, user, error);
     }
   });
 
-  router.post("/admin/users/:userId/teams", (req, res) => {
-    const user = userFrom(req);
+  router.post("/admin/users/:userId/teams", async (req, res) => {
+    const user = await userFrom(req);
     const form = parseForm(membershipForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("admin/user", userPage(req, user, form.errors, "", { team: req.body?.team, role: req.body?.role }));
-    const team = findTeam(db, Number(form.data.team));
-    if (!team) return res.status(422).render("admin/user", userPage(req, user, { team: req.t("accounts.errors.team") }));
+    if (!form.ok) return res.status(422).render("admin/user", await userPage(req, user, form.errors, "", { team: req.body?.team, role: req.body?.role }));
+    const team = await findTeam(db, Number(form.data.team));
+    if (!team) return res.status(422).render("admin/user", await userPage(req, user, { team: req.t("accounts.errors.team") }));
     try {
       done(res, user, setTeamRole(db, team.id, user.id, form.data.role, req.user!.id) ? "role" : "unchanged");
     } catch (error) {
-      refusedOnUserPage(req, res, user, error);
+      await refusedOnUserPage(req, res, user, error);
     }
   });
 
-  router.post("/admin/users/:userId/teams/:teamId/remove", (req, res) => {
-    const user = userFrom(req);
+  router.post("/admin/users/:userId/teams/:teamId/remove", async (req, res) => {
+    const user = await userFrom(req);
     const teamId = idParam(req, "teamId");
     try {
       if (!removeFromTeam(db, teamId, user.id, req.user!.id)) throw new NotFoundError();
       done(res, user, "removed");
     } catch (error) {
-      refusedOnUserPage(req, res, user, error);
+      await refusedOnUserPage(req, res, user, error);
     }
   });
 
   // ---------------------------------------------------------------------------------- teams
 
-  const teamsPage = (req: Request, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => ({
-    teams: listTeamsWithCounts(db),
+  const teamsPage = async (req: Request, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => ({
+    teams: await listTeamsWithCounts(db),
     errors,
     problem,
     values,
     notice: noticeOf(req, TEAM_NOTICES, "accounts.teams.done"),
   });
 
-  router.get("/admin/teams", (req, res) => {
-    res.render("admin/teams", teamsPage(req));
+  router.get("/admin/teams", async (req, res) => {
+    res.render("admin/teams", await teamsPage(req));
   });
 
-  router.post("/admin/teams", (req, res) => {
+  router.post("/admin/teams", async (req, res) => {
     const form = parseForm(teamNameForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("admin/teams", teamsPage(req, form.errors, "", { name: req.body?.name }));
+    if (!form.ok) return res.status(422).render("admin/teams", await teamsPage(req, form.errors, "", { name: req.body?.name }));
     try {
       createTeam(db, form.data.name, req.user!.id);
       res.redirect(303, "/admin/teams?done=created");
     } catch (error) {
       if (!(error instanceof AccountRuleError)) throw error;
-      res.status(422).render("admin/teams", teamsPage(req, { name: req.t(`accounts.rules.${error.rule}`) }, "", { name: form.data.name }));
+      res.status(422).render("admin/teams", await teamsPage(req, { name: req.t(`accounts.rules.${error.rule}`) }, "", { name: form.data.name }));
     }
   });
 
-  router.post("/admin/teams/:teamId", (req, res) => {
-    const team = findTeam(db, idParam(req, "teamId"));
+  router.post("/admin/teams/:teamId", async (req, res) => {
+    const team = await findTeam(db, idParam(req, "teamId"));
     if (!team) throw new NotFoundError();
     const form = parseForm(teamNameForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("admin/teams", teamsPage(req, {}, req.t("accounts.teams.renameInvalid", { team: team.name, problem: Object.values(form.errors)[0] })));
+    if (!form.ok) return res.status(422).render("admin/teams", await teamsPage(req, {}, req.t("accounts.teams.renameInvalid", { team: team.name, problem: Object.values(form.errors)[0] })));
     try {
       res.redirect(303, `/admin/teams?done=${renameTeamAs(db, team.id, form.data.name, req.user!.id) ? "renamed" : "unchanged"}`);
     } catch (error) {
       if (!(error instanceof AccountRuleError)) throw error;
-      res.status(422).render("admin/teams", teamsPage(req, {}, req.t(`accounts.rules.${error.rule}`)));
+      res.status(422).render("admin/teams", await teamsPage(req, {}, req.t(`accounts.rules.${error.rule}`)));
     }
   });
 

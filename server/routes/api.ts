@@ -74,14 +74,14 @@ function idParam(req: Request): number {
   return id;
 }
 
-function studyParam(db: Db, req: Request): Study {
-  const study = findStudy(db, idParam(req));
+async function studyParam(db: Db, req: Request): Promise<Study> {
+  const study = await findStudy(db, idParam(req));
   if (!study) throw new NotFoundError();
   return study;
 }
 
-function waveParam(db: Db, req: Request): Wave {
-  const wave = findWave(db, idParam(req));
+async function waveParam(db: Db, req: Request): Promise<Wave> {
+  const wave = await findWave(db, idParam(req));
   if (!wave) throw new NotFoundError();
   return wave;
 }
@@ -113,15 +113,15 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   // ------------------------------------------------------------------ studies
 
-  router.get("/studies", requireRole("viewer"), (req, res) => {
-    res.json({ studies: listStudySummaries(db, visibleTeamIds(req.user!)) });
+  router.get("/studies", requireRole("viewer"), async (req, res) => {
+    res.json({ studies: await listStudySummaries(db, visibleTeamIds(req.user!)) });
   });
 
-  router.post("/studies", requireRole("researcher"), (req, res) => {
+  router.post("/studies", requireRole("researcher"), async (req, res) => {
     // `team` says which of the caller's teams owns the study; it is not part of the definition.
     const plain = typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
     const { team, ...body } = plain ? (req.body as Record<string, unknown>) : { team: undefined };
-    const choice = chooseTeam(db, req.user!, team);
+    const choice = await chooseTeam(db, req.user!, team);
     if (!choice.ok) throw new HttpError(422, choice.reason === "teamRequired" ? "team_required" : "team_unknown", "validation", { team: req.t(`teams.${choice.reason}`) });
     const parsed = studyDefinition.safeParse(plain ? body : req.body);
     if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error, req.t));
@@ -133,8 +133,8 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     });
   });
 
-  router.get("/studies/:id", requireRole("viewer"), (req, res) => {
-    const study = studyParam(db, req);
+  router.get("/studies/:id", requireRole("viewer"), async (req, res) => {
+    const study = await studyParam(db, req);
     const definition = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
     res.json({
       id: study.id,
@@ -151,10 +151,10 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     });
   });
 
-  router.post("/studies/:id/waves", requireRole("researcher"), (req, res) => {
-    const study = studyParam(db, req);
+  router.post("/studies/:id/waves", requireRole("researcher"), async (req, res) => {
+    const study = await studyParam(db, req);
     const input = parseBody(waveInput, req.body);
-    const wave = addWave(db, study.id, input, req.user!.id, study.defaultLocale);
+    const wave = await addWave(db, study.id, input, req.user!.id, study.defaultLocale);
     res.status(201).json({ id: wave.id, kind: wave.kind, label: wave.label, status: wave.status });
   });
 
@@ -164,9 +164,9 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     res.json(signingGuide(studyParam(db, req)));
   });
 
-  router.post("/studies/:id/signing-secret/rotate", requireRole("researcher"), (req, res) => {
-    const study = studyParam(db, req);
-    const secret = rotateSigningSecret(db, study, req.user!.id, "api");
+  router.post("/studies/:id/signing-secret/rotate", requireRole("researcher"), async (req, res) => {
+    const study = await studyParam(db, req);
+    const secret = await rotateSigningSecret(db, study, req.user!.id, "api");
     res.json(signingGuide({ signingSecret: secret }));
   });
 
@@ -174,35 +174,35 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   // The same document both ways: what GET returns, POST takes back. POST replaces the margins of
   // every (segment, wave) it names, all or nothing (422 `invalid_margins`, details by JSON path).
 
-  router.get("/studies/:id/margins", requireRole("viewer"), (req, res) => {
-    res.json(marginsDocumentOf(db, studyParam(db, req).id));
+  router.get("/studies/:id/margins", requireRole("viewer"), async (req, res) => {
+    res.json(await marginsDocumentOf(db, studyParam(db, req).id));
   });
 
-  router.post("/studies/:id/margins", requireRole("researcher"), (req, res) => {
-    const study = studyParam(db, req);
+  router.post("/studies/:id/margins", requireRole("researcher"), async (req, res) => {
+    const study = await studyParam(db, req);
     const parsed = cellsFromDocument(req.body);
     const result = parsed.ok ? importMargins(db, study, parsed.cells, req.user!.id, { format: "json", via: "api" }) : parsed;
     if (!result.ok) throw new HttpError(422, "invalid_margins", "validation", marginErrorDetails(result.errors, req.t));
-    res.json({ imported: result.rows, removed: result.removed, ...marginsDocumentOf(db, study.id) });
+    res.json({ imported: result.rows, removed: result.removed, ...await marginsDocumentOf(db, study.id) });
   });
 
   // -------------------------------------------------------------------- waves
 
-  router.post("/waves/:id/open", requireRole("researcher"), (req, res) => {
-    const wave = waveParam(db, req);
+  router.post("/waves/:id/open", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
     const keys = new Map(listSegments(db, wave.studyId).map((s) => [s.id, s.key]));
-    const links = open(db, wave, req.user!.id);
+    const links = await open(db, wave, req.user!.id);
     res.json({ links: links.map((l) => ({ segment: keys.get(l.segmentId)!, token: l.token, url: linkUrl(baseUrl, l.token) })) });
   });
 
-  router.post("/waves/:id/close", requireRole("researcher"), (req, res) => {
-    const wave = waveParam(db, req);
-    close(db, wave, req.user!.id);
+  router.post("/waves/:id/close", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
+    await close(db, wave, req.user!.id);
     res.json({ status: "closed" });
   });
 
-  router.get("/waves/:id/links", requireRole("viewer"), (req, res) => {
-    const status = waveStatus(db, waveParam(db, req), baseUrl);
+  router.get("/waves/:id/links", requireRole("viewer"), async (req, res) => {
+    const status = await waveStatus(db, waveParam(db, req), baseUrl);
     res.json({
       links: status.flatMap(({ segment, link }) =>
         link ? [{ segment: segment.key, token: link.token, url: link.url, kind: link.kind, sourceLabel: link.sourceLabel, uses: link.uses }] : [],
@@ -211,10 +211,10 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     });
   });
 
-  router.post("/waves/:id/links", requireRole("researcher"), (req, res) => {
-    const wave = waveParam(db, req);
+  router.post("/waves/:id/links", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
     const input = parseBody(personalLinksInput, req.body);
-    const links = addPersonalLinks(db, wave, input.segment, input.count, req.user!.id);
+    const links = await addPersonalLinks(db, wave, input.segment, input.count, req.user!.id);
     res.status(201).json({ links: links.map((l) => ({ segment: input.segment, token: l.token, url: linkUrl(baseUrl, l.token) })) });
   });
 

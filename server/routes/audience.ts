@@ -1,5 +1,5 @@
 import { Router, type Request } from "express";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { deleteAudienceSeries, listAudienceSeriesSummaries, upsertAudiencePoints } from "../../db/queries/audience.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listSegments } from "../../db/queries/studies.js";
@@ -32,20 +32,20 @@ export function audienceRoutes(db: Db): Router {
   const router = Router();
   const researcher = requireRole("researcher");
 
-  function page(req: Request, study: Study, values: Record<string, string> = {}, errors: Record<string, string> = {}, csvErrors: string[] = []) {
-    const segments = listSegments(db, study.id);
+  async function page(req: Request, study: Study, values: Record<string, string> = {}, errors: Record<string, string> = {}, csvErrors: string[] = []) {
+    const segments = await listSegments(db, study.id);
     const label = (id: number) => {
       const s = segments.find((x) => x.id === id);
       return s ? localize(s.label, req.locale, study.defaultLocale) || s.key : "";
     };
     const key = (id: number) => segments.find((x) => x.id === id)?.key ?? "";
     const f = audienceFormats(req.locale);
-    const answer = loadAudienceGrowth(db, study, segments.map((s) => s.id));
+    const answer = await loadAudienceGrowth(db, study, segments.map((s) => s.id));
     return {
       study,
       segments: segments.map((s) => ({ id: s.id, label: label(s.id) })),
       measures: AUDIENCE_MEASURES.map((m) => ({ key: m, label: req.t(`audience.measures.${m}`) })),
-      stored: listAudienceSeriesSummaries(db, study.id).map((r) => ({
+      stored: (await listAudienceSeriesSummaries(db,study.id)).map((r) => ({
         ...r,
         segment: label(r.segmentId),
         measureLabel: req.t(`audience.measures.${r.measure}`),
@@ -72,36 +72,36 @@ export function audienceRoutes(db: Db): Router {
   }
 
   /** The segment and measure a form names; field errors when either is not the study's. */
-  function target(req: Request, study: Study) {
+  async function target(req: Request, study: Study) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const segmentId = Number(body["segment"]);
     const measure = body["measure"];
     const errors: Record<string, string> = {};
-    if (!listSegments(db, study.id).some((s) => s.id === segmentId)) errors["segment"] = req.t("audience.errors.segment");
+    if (!(await listSegments(db,study.id)).some((s) => s.id === segmentId)) errors["segment"] = req.t("audience.errors.segment");
     if (!isMeasure(measure)) errors["measure"] = req.t("audience.errors.measure");
     return { segmentId, measure: isMeasure(measure) ? measure : "subscribers", errors };
   }
 
-  router.get("/studies/:studyId/audience", requireRole("viewer"), (req, res) => {
-    res.render("audience/index", page(req, studyFrom(db, req)));
+  router.get("/studies/:studyId/audience", requireRole("viewer"), async (req, res) => {
+    res.render("audience/index", await page(req, await studyFrom(db,req)));
   });
 
-  router.post("/studies/:studyId/audience", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const { segmentId, measure, errors } = target(req, study);
+  router.post("/studies/:studyId/audience", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const { segmentId, measure, errors } = await target(req, study);
     const csv = typeof req.body?.csv === "string" ? req.body.csv : "";
     const replace = req.body?.replace === "1";
     const values = { segment: String(req.body?.segment ?? ""), measure: String(req.body?.measure ?? ""), csv, replace: replace ? "1" : "" };
-    if (Object.keys(errors).length > 0) return res.status(422).render("audience/index", page(req, study, values, errors));
+    if (Object.keys(errors).length > 0) return res.status(422).render("audience/index", await page(req, study, values, errors));
     const parsed = parseAudienceCsv(csv, measure);
     if (!parsed.ok) {
       const messages = audienceCsvMessages(parsed.errors, measure, req.t, audienceFormats(req.locale).integer);
-      return res.status(422).render("audience/index", page(req, study, values, { csv: req.t("audience.errors.heading") }, messages));
+      return res.status(422).render("audience/index", await page(req, study, values, { csv: req.t("audience.errors.heading") }, messages));
     }
     // The points and their audit entry commit together, or neither does.
-    unitOfWork(db, async (tx) => {
-      upsertAudiencePoints(tx, { studyId: study.id, segmentId, measure }, parsed.points, { replace });
-      recordAudit(tx, {
+    await unitOfWork(db, async (tx) => {
+      await upsertAudiencePoints(tx, { studyId: study.id, segmentId, measure }, parsed.points, { replace });
+      await recordAudit(tx, {
         userId: req.user!.id,
         action: "audience.import",
         entityType: "study",
@@ -112,13 +112,13 @@ export function audienceRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}/audience?imported=${parsed.points.length}&s=${segmentId}&m=${measure}`);
   });
 
-  router.post("/studies/:studyId/audience/delete", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const { segmentId, measure, errors } = target(req, study);
-    if (Object.keys(errors).length > 0) return res.status(422).render("audience/index", page(req, study, {}, errors));
-    unitOfWork(db, async (tx) => {
-      const removed = deleteAudienceSeries(tx, { studyId: study.id, segmentId, measure });
-      recordAudit(tx, { userId: req.user!.id, action: "audience.delete", entityType: "study", entityId: study.id, details: { segmentId, measure, days: removed } });
+  router.post("/studies/:studyId/audience/delete", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const { segmentId, measure, errors } = await target(req, study);
+    if (Object.keys(errors).length > 0) return res.status(422).render("audience/index", await page(req, study, {}, errors));
+    await unitOfWork(db, async (tx) => {
+      const removed = await deleteAudienceSeries(tx, { studyId: study.id, segmentId, measure });
+      await recordAudit(tx, { userId: req.user!.id, action: "audience.delete", entityType: "study", entityId: study.id, details: { segmentId, measure, days: removed } });
     });
     res.redirect(303, `/studies/${study.id}/audience?deleted=1&s=${segmentId}&m=${measure}`);
   });

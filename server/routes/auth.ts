@@ -44,8 +44,8 @@ export function authRoutes(db: Db, secret: string): Router {
   const router = Router();
 
   // /setup exists only while there is no user at all; afterwards it is a plain 404.
-  const setupOpen = (_req: Request, _res: unknown, next: (e?: unknown) => void) =>
-    countUsers(db) === 0 ? next() : next(new NotFoundError());
+  const setupOpen = async (_req: Request, _res: unknown, next: (e?: unknown) => void) =>
+    await countUsers(db) === 0 ? next() : next(new NotFoundError());
 
   router.get("/setup", setupOpen, (_req, res) => {
     res.render("auth/setup", { values: {}, errors: {}, minPassword: MIN_PASSWORD_LENGTH });
@@ -62,12 +62,12 @@ export function authRoutes(db: Db, secret: string): Router {
     }
     const user = await createFirstAdmin(db, form.data);
     if (!user) throw new NotFoundError();
-    startSession(db, req, res, user);
+    await startSession(db, req, res, user);
     res.redirect(303, "/studies");
   });
 
-  router.get("/login", (req, res) => {
-    if (countUsers(db) === 0) return res.redirect(303, "/setup");
+  router.get("/login", async (req, res) => {
+    if (await countUsers(db) === 0) return res.redirect(303, "/setup");
     if (req.user) return res.redirect(303, safeNextPath(req.query["next"]));
     res.render("auth/login", {
       values: {},
@@ -82,7 +82,7 @@ export function authRoutes(db: Db, secret: string): Router {
   router.post("/login", async (req, res) => {
     const parsed = loginForm.safeParse(req.body ?? {});
     const form = parsed.success ? parsed.data : { email: "", password: "", next: "/" };
-    const attempt = takeLoginAttempt(db, loginClient(req, secret, req.body?.email));
+    const attempt = await takeLoginAttempt(db, loginClient(req, secret, req.body?.email));
     if (!attempt.allowed) {
       res.set("Retry-After", String(attempt.retryAfterSeconds));
       return res.status(429).render("auth/login", {
@@ -104,12 +104,12 @@ export function authRoutes(db: Db, secret: string): Router {
     }
     attempt.succeeded();
     trustDevice(req, res, secret, form.email);
-    startSession(db, req, res, user);
+    await startSession(db, req, res, user);
     res.redirect(303, safeNextPath(form.next));
   });
 
-  router.post("/logout", (req, res) => {
-    endSession(db, req, res);
+  router.post("/logout", async (req, res) => {
+    await endSession(db, req, res);
     res.redirect(303, "/login?bye=1");
   });
 

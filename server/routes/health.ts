@@ -5,10 +5,10 @@ import { logger } from "../logger.js";
 
 export function healthRoutes(db: Db): Router {
   const router = Router();
-  router.get("/healthz", (_req, res) => {
+  router.get("/healthz", async (_req, res) => {
     res.set("Cache-Control", "no-store");
     try {
-      checkDatabase(db);
+      await checkDatabase(db);
       res.json({ status: "ok" });
     } catch (error) {
       logger.error("health check failed", error);

@@ -5,9 +5,9 @@ import { countUsers } from "../../db/queries/users.js";
 /** The start page sends each visitor where they can act: set-up, login or their studies. */
 export function homeRoutes(db: Db): Router {
   const router = Router();
-  router.get("/", (req, res) => {
+  router.get("/", async (req, res) => {
     if (req.user) return res.redirect(303, "/studies");
-    res.redirect(303, countUsers(db) === 0 ? "/setup" : "/login");
+    res.redirect(303, await countUsers(db) === 0 ? "/setup" : "/login");
   });
   return router;
 }

@@ -142,10 +142,10 @@ export interface WaveDetectable {
 }
 
 /** Minimum detectable lift per segment for every wave of the study that has responses. */
-export function detectableByWave(db: Db, studyId: number, input: PlannerInput, needed: number, locale: Locale, fallback: Locale): WaveDetectable[] {
-  const waves = listWaves(db, studyId);
-  const segments = listSegments(db, studyId);
-  const counts = countRespondents(db, { waveIds: waves.map((w) => w.id), includeFlagged: true });
+export async function detectableByWave(db: Db, studyId: number, input: PlannerInput, needed: number, locale: Locale, fallback: Locale): Promise<WaveDetectable[]> {
+  const waves = await listWaves(db, studyId);
+  const segments = await listSegments(db, studyId);
+  const counts = await countRespondents(db, { waveIds: waves.map((w) => w.id), includeFlagged: true });
   const nBy = new Map(counts.map((c) => [`${c.waveId}|${c.segmentId}`, c.n]));
   const { p1, alpha, power } = planParameters(input);
   return waves
@@ -171,9 +171,9 @@ export function detectableByWave(db: Db, studyId: number, input: PlannerInput, n
 export function plannerRoutes(db: Db): Router {
   const router = Router();
 
-  router.get("/studies/:studyId/planner", requireRole("viewer"), (req, res) => {
-    const study = studyFrom(db, req);
-    const segments = listSegments(db, study.id);
+  router.get("/studies/:studyId/planner", requireRole("viewer"), async (req, res) => {
+    const study = await studyFrom(db, req);
+    const segments = await listSegments(db, study.id);
     const exposed = segments.filter((s) => s.role === "exposed").length;
     const parsed = parsePlannerQuery(req.query as Record<string, unknown>, req.t, req.locale, Math.max(1, exposed));
     const pp = (proportion: number) => formatDecimal(proportion * 100, req.locale);
@@ -195,7 +195,7 @@ export function plannerRoutes(db: Db): Router {
     // The same sentence as the results' "lift detectable yet?", so both say which level they use.
     const alphaText = req.t("fieldwork.alpha", { count: input.family, alpha: f.alpha(familyAlpha), level: f.alpha(alpha) });
     const plan = { ...input, p1, p2, alpha, alphaText, perSegment, segments: segmentCount, total: perSegment * segmentCount * 2 };
-    const waves = detectableByWave(db, study.id, input, perSegment, req.locale, study.defaultLocale);
+    const waves = await detectableByWave(db, study.id, input, perSegment, req.locale, study.defaultLocale);
     res.render("planner/index", { ...common, errors: {}, plan, waves });
   });
 

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { saveQualitySettings } from "../../db/queries/quality.js";
 import type { Study } from "../../db/schema.js";
@@ -49,9 +49,9 @@ export function qualityRoutes(db: Db): Router {
     return parsed.data;
   }
 
-  function renderLedger(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown>; settingsErrors?: FieldErrors; settingsValues?: Record<string, unknown> } = {}) {
+  async function renderLedger(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown>; settingsErrors?: FieldErrors; settingsValues?: Record<string, unknown> } = {}) {
     const query = parseLedgerQuery(req);
-    const page = ledgerPage(db, study, query, req.locale, req.t);
+    const page = await ledgerPage(db, study, query, req.locale, req.t);
     const notice = (() => {
       const n = Number(req.query["n"]);
       const count = Number.isSafeInteger(n) && n >= 0 ? n : 0;
@@ -81,46 +81,46 @@ export function qualityRoutes(db: Db): Router {
     });
   }
 
-  router.get("/studies/:studyId/quality", viewer, (req, res) => {
-    renderLedger(req, res, studyFrom(db, req), 200);
+  router.get("/studies/:studyId/quality", viewer, async (req, res) => {
+    await renderLedger(req, res, await studyFrom(db,req), 200);
   });
 
-  router.post("/studies/:studyId/quality/exclusions", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/quality/exclusions", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const query = parseLedgerQuery(req);
     const form = parseForm(exclusionForm, req.body, req.t);
     const values = { reason: typeof req.body?.reason === "string" ? req.body.reason : "", ids: [req.body?.ids ?? []].flat().map(String) };
     if (!form.ok) return renderLedger(req, res, study, 422, { errors: form.errors, values });
-    const outcome = changeExclusion(db, study, req.user!.id, form.data);
+    const outcome = await changeExclusion(db, study, req.user!.id, form.data);
     if (!outcome.ok) {
       return renderLedger(req, res, study, 422, { errors: { ids: req.t("quality.errors.unknownResponses", { ids: outcome.unknown.join(", ") }) }, values });
     }
     res.redirect(303, `/studies/${study.id}/quality?${filterQuery(query)}&done=${form.data.excluded ? "exclude" : "restore"}&n=${outcome.changed.length}`);
   });
 
-  router.post("/studies/:studyId/quality/settings", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/quality/settings", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const form = parseForm(qualitySettingsForm, req.body, req.t);
     if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
     const before = loadQualitySettings(db, study.id);
-    unitOfWork(db, async (tx) => {
-      saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
-      recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
+    await unitOfWork(db, async (tx) => {
+      await saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
+      await recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
     });
-    const summary = recomputeStudyFlags(db, study.id, { userId: req.user!.id });
+    const summary = await recomputeStudyFlags(db, study.id, { userId: req.user!.id });
     res.redirect(303, `/studies/${study.id}/quality?done=saved&n=${summary.changed}`);
   });
 
-  router.post("/studies/:studyId/quality/recompute", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const summary = recomputeStudyFlags(db, study.id, { userId: req.user!.id });
+  router.post("/studies/:studyId/quality/recompute", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const summary = await recomputeStudyFlags(db, study.id, { userId: req.user!.id });
     res.redirect(303, `/studies/${study.id}/quality?done=recomputed&n=${summary.changed}`);
   });
 
   // ---------------------------------------------------------------- coding
 
-  function renderCoding(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown> } = {}) {
-    const overview = codingOverview(db, study, req.locale);
+  async function renderCoding(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown> } = {}) {
+    const overview = await codingOverview(db, study, req.locale);
     const n = Number(req.query["n"]);
     const count = Number.isSafeInteger(n) && n >= 0 ? n : 0;
     const added = typeof req.query["added"] === "string" ? req.query["added"].slice(0, MAX_ALIAS_LENGTH) : "";
@@ -142,16 +142,16 @@ export function qualityRoutes(db: Db): Router {
     });
   }
 
-  router.get("/studies/:studyId/quality/coding", viewer, (req, res) => {
-    renderCoding(req, res, studyFrom(db, req), 200);
+  router.get("/studies/:studyId/quality/coding", viewer, async (req, res) => {
+    await renderCoding(req, res, await studyFrom(db,req), 200);
   });
 
-  router.post("/studies/:studyId/quality/coding/aliases", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/quality/coding/aliases", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const form = parseForm(aliasForm, req.body, req.t);
     const values = { alias: typeof req.body?.alias === "string" ? req.body.alias : "", code: typeof req.body?.code === "string" ? req.body.code : "" };
     if (!form.ok) return renderCoding(req, res, study, 422, { errors: form.errors, values });
-    const outcome = addAlias(db, study, req.user!.id, form.data, req.locale);
+    const outcome = await addAlias(db, study, req.user!.id, form.data, req.locale);
     if ("field" in outcome) {
       const message =
         outcome.message === "required"
@@ -167,18 +167,18 @@ export function qualityRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}/quality/coding?${params.toString()}`);
   });
 
-  router.post("/studies/:studyId/quality/coding/aliases/:aliasId/delete", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/quality/coding/aliases/:aliasId/delete", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const id = idParam(req.params["aliasId"]);
     if (id === undefined || !removeAlias(db, study, req.user!.id, id)) throw new NotFoundError();
     res.redirect(303, `/studies/${study.id}/quality/coding?done=removed`);
   });
 
-  router.post("/studies/:studyId/quality/coding/recode", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const recoded = unitOfWork(db, async (tx) => {
-        const r = recodeStudy(tx, study.id);
-        recordAudit(tx, { userId: req.user!.id, action: "quality.recode", entityType: "study", entityId: study.id, details: r });
+  router.post("/studies/:studyId/quality/coding/recode", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const recoded = await unitOfWork(db, async (tx) => {
+        const r = await recodeStudy(tx, study.id);
+        await recordAudit(tx, { userId: req.user!.id, action: "quality.recode", entityType: "study", entityId: study.id, details: r });
         return r;
       }
     );

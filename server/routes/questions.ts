@@ -19,14 +19,14 @@ export function questionRoutes(db: Db, secret: string): Router {
   const router = Router();
   const researcher = requireRole("researcher");
 
-  router.get("/studies/:studyId/questions", requireRole("viewer"), (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId/questions", requireRole("viewer"), async (req, res) => {
+    const study = await studyFrom(db, req);
     const notices: Record<string, string> = {
       saved: req.t("builder.saved"),
       wording: req.t("builder.savedWording"),
       deleted: req.t("builder.deleted"),
     };
-    const questions = loadQuestionnaire(db, study.id);
+    const questions = await loadQuestionnaire(db, study.id);
     res.render("questions/index", {
       study,
       questions,
@@ -51,14 +51,14 @@ export function questionRoutes(db: Db, secret: string): Router {
     action: editingKey ? `/studies/${study.id}/questions/${editingKey}` : `/studies/${study.id}/questions`,
   });
 
-  router.get("/studies/:studyId/questions/new", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId/questions/new", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     res.render("questions/edit", editor(study, formFromQuestion(undefined), {}, isFrozen(db, study.id), null));
   });
 
-  router.get("/studies/:studyId/questions/:key/edit", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const q = loadQuestionnaire(db, study.id).find((x) => x.key === req.params["key"]);
+  router.get("/studies/:studyId/questions/:key/edit", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const q = (await loadQuestionnaire(db,study.id)).find((x) => x.key === req.params["key"]);
     if (!q) throw new NotFoundError();
     res.render("questions/edit", editor(study, formFromQuestion(q), {}, isFrozen(db, study.id), q.key));
   });
@@ -75,12 +75,12 @@ export function questionRoutes(db: Db, secret: string): Router {
     res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), { key: req.t("validation.duplicateKey") }, isFrozen(db, study.id), editingKey));
   }
 
-  router.post("/studies/:studyId/questions", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/questions", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const def = parseEditor(req, res, study, null);
     if (!def) return;
     try {
-      addQuestion(db, study.id, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
+      await addQuestion(db, study.id, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
     } catch (error) {
       if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, null);
       throw error;
@@ -88,8 +88,8 @@ export function questionRoutes(db: Db, secret: string): Router {
     res.redirect(303, `/studies/${study.id}/questions?done=saved`);
   });
 
-  router.post("/studies/:studyId/questions/:key", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/questions/:key", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const key = String(req.params["key"]);
     const def = parseEditor(req, res, study, key);
     if (!def) return;
@@ -103,28 +103,28 @@ export function questionRoutes(db: Db, secret: string): Router {
     res.redirect(303, `/studies/${study.id}/questions?done=${change === "wording" ? "wording" : "saved"}`);
   });
 
-  router.post("/studies/:studyId/questions/:key/move", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    moveQuestion(db, study.id, String(req.params["key"]), req.body?.direction === "up" ? "up" : "down", req.user!.id);
+  router.post("/studies/:studyId/questions/:key/move", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    await moveQuestion(db, study.id, String(req.params["key"]), req.body?.direction === "up" ? "up" : "down", req.user!.id);
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
-  router.post("/studies/:studyId/questions/:key/page-break", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    setPageBreak(db, study.id, String(req.params["key"]), req.body?.on === "1", req.user!.id);
+  router.post("/studies/:studyId/questions/:key/page-break", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    await setPageBreak(db, study.id, String(req.params["key"]), req.body?.on === "1", req.user!.id);
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
-  router.post("/studies/:studyId/questions/:key/delete", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    deleteQuestion(db, study.id, String(req.params["key"]), req.user!.id);
+  router.post("/studies/:studyId/questions/:key/delete", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    await deleteQuestion(db, study.id, String(req.params["key"]), req.user!.id);
     res.redirect(303, `/studies/${study.id}/questions?done=deleted`);
   });
 
   // The respondent's page exactly as rendered for a survey, every question on one page, inert.
-  router.get("/studies/:studyId/preview", requireRole("viewer"), (req, res) => {
-    const study = studyFrom(db, req);
-    const questions = loadQuestionnaire(db, study.id);
+  router.get("/studies/:studyId/preview", requireRole("viewer"), async (req, res) => {
+    const study = await studyFrom(db, req);
+    const questions = await loadQuestionnaire(db, study.id);
     const locale = study.locales.includes(req.locale) ? req.locale : study.defaultLocale;
     const page: SurveyPage = { questions, index: 0, count: 1, firstNumber: 1, total: questions.length, order: optionOrders(questions, `preview|${Date.now()}`) };
     res.render("respond/page", {

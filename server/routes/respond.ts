@@ -81,9 +81,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   }
 
   /** Resolves the link or answers 404/410 itself; also checks signed pass-through parameters. */
-  function load(req: Request, res: Response): { ctx: LinkContext; params: Record<string, string> } | undefined {
+  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string,string>; }|undefined> {
     res.set("Cache-Control", "no-store");
-    const resolved = resolveLink(db, String(req.params["token"]));
+    const resolved = await resolveLink(db, String(req.params["token"]));
     if (resolved.kind !== "open") {
       useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
       if (resolved.kind === "closed") message(res, 410, "closed", resolved.ctx.study);
@@ -148,8 +148,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     });
   }
 
-  router.get("/s/:token", (req, res) => {
-    const loaded = load(req, res);
+  router.get("/s/:token", async (req, res) => {
+    const loaded = await load(req, res);
     if (!loaded) return;
     const { ctx, params } = loaded;
     const who = respondent(req, res);
@@ -164,7 +164,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       const page = surveyPage(questions, ctx.study.pageSize, existing.currentPage, existing.optionOrder ?? {});
       return renderPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
-    if (quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
+    if (await quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
     const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
     renderPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
   });
@@ -172,8 +172,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   const postLimit = limiter(db, { name: "survey-post", windowMs: 60_000, limit: postLimitPerMinute, key: clientAddress });
   const body = express.urlencoded({ extended: false, limit: SURVEY_BODY_LIMIT, parameterLimit: 2000 });
 
-  router.post("/s/:token", postLimit, body, (req, res) => {
-    const loaded = load(req, res);
+  router.post("/s/:token", postLimit, body, async (req, res) => {
+    const loaded = await load(req, res);
     if (!loaded) return;
     const { ctx, params } = loaded;
     const form = readFormToken(secret, ctx.link.token, req.body ?? {});
@@ -181,7 +181,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const who = respondent(req, res);
     const questions = loadSurvey(db, ctx);
     const honeypot = req.body?.website;
-    const outcome = submitPage(db, questions, {
+    const outcome = await submitPage(db, questions, {
       ctx,
       who,
       form,
@@ -221,9 +221,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     }
   });
 
-  router.get("/s/:token/thanks", (req, res) => {
+  router.get("/s/:token/thanks", async (req, res) => {
     res.set("Cache-Control", "no-store");
-    const resolved = resolveLink(db, String(req.params["token"]));
+    const resolved = await resolveLink(db, String(req.params["token"]));
     // The thank-you page stays reachable after the wave closes: a respondent may reload it.
     if (resolved.kind === "not_found") {
       useSurveyLocale(req, res, undefined);

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from "express";
 import { nanoid } from "nanoid";
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listFeedback } from "../../db/queries/feedback.js";
 import { listWaveSegments } from "../../db/queries/fieldwork.js";
@@ -78,12 +78,12 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   }
 
   /** Everything the results page and the report render. */
-  function pageData(req: Request, study: Study, results: StudyResults) {
+  async function pageData(req: Request, study: Study, results: StudyResults) {
     const view = resultsView(results, req.locale, req.t);
     const segmentParam = Number(req.query["fseg"]);
     const waveParam = Number(req.query["fwave"]);
     const feedbackQuestions = results.questions.filter((q) => q.type === "text" && !q.metricName);
-    const feedback = listFeedback(db, {
+    const feedback = await listFeedback(db, {
       questionIds: feedbackQuestions.map((q) => q.id),
       waveIds: results.waves.map((w) => w.id),
       waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
@@ -95,9 +95,9 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       const s = results.segments.find((x) => x.id === id);
       return s ? localize(s.label, req.locale, study.defaultLocale) || s.key : "";
     };
-    const audience = results.waves.map((w) => ({
+    const audience = results.waves.map(async (w) => ({
       wave: w,
-      sizes: new Map(listWaveSegments(db, w.id).map((r) => [r.segmentId, r.audienceSize])),
+      sizes: new Map((await listWaveSegments(db,w.id)).map((r) => [r.segmentId, r.audienceSize])),
     }));
     const excluded = results.respondents.reduce((n, r) => n + r.excluded, 0);
 
@@ -117,8 +117,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       margin,
       warnings: warningSentences(exclusionWarnings(cells, margin), results.waves, segmentLabel, req.t, req.locale),
     };
-    const sensitivity = sensitivityView(results, liftTableWithoutExclusions(db, results, req.locale, req.t), req.locale, req.t);
-    const themes = feedbackThemes(db, {
+    const sensitivity = sensitivityView(results, await liftTableWithoutExclusions(db,results,req.locale,req.t), req.locale, req.t);
+    const themes = await feedbackThemes(db, {
       questions: results.questions,
       waves: results.waves,
       segments: results.segments,
@@ -131,7 +131,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     return {
       fieldwork: fieldworkData(req, study, results),
       weighting: weightingView(results, req.locale, req.t),
-      shifts: shiftsView(waveShifts(db, results), results, req.locale, req.t),
+      shifts: shiftsView(await waveShifts(db,results), results, req.locale, req.t),
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       exclusion,
@@ -149,9 +149,9 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       feedbackSummary: feedbackSummary(themes, req.t),
       feedbackAllUrl: feedback.length === FEEDBACK_SAMPLE && req.query["feedback"] !== "all" ? `?${allFeedbackQuery(req)}#feedback` : null,
       audience,
-      hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
+      hasAudience: audience.some(async (a) => [...(await a).sizes.values()].some((v) => v !== null)),
       // "Is the audience growing?": imported series, else the sizes typed per wave.
-      audienceGrowth: audienceView(loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
+      audienceGrowth: audienceView(await loadAudienceGrowth(db,study,results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
       audienceImportUrl: req.user && can(req, "researcher") ? `/studies/${study.id}/audience` : null,
       headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
       segmentLabel,
@@ -173,16 +173,16 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     };
   }
 
-  function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
+  async function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
     const options = parseOptions(req);
-    const results = computeResults(db, study, options, req.locale, req.t);
+    const results = await computeResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") {
       // Only a baseline so far: its levels, when the pre wave has respondents.
-      const baseline = computeBaseline(db, study, options, req.locale, req.t);
+      const baseline = await computeBaseline(db, study, options, req.locale, req.t);
       const fieldwork = { baseline: baseline ? baselineView(baseline, "only_pre", req.locale, req.t) : null, detect: null, setTargetUrl: null };
       return res.render("results/empty", { study, shared: extra["shared"] === true, fieldwork });
     }
-    const data = pageData(req, study, results);
+    const data = await pageData(req, study, results);
     // A share link made without verbatims: themes keep their labels and counts, lose their examples.
     if (extra["hideVerbatims"] === true) {
       data.feedback = [];
@@ -201,59 +201,59 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     res.render(view, { ...data, ...extra });
   }
 
-  router.get("/studies/:studyId/results", viewer, (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId/results", viewer, async (req, res) => {
+    const study = await studyFrom(db, req);
     const canShare = can(req, "researcher");
-    const shares = canShare ? listShareLinks(db, study.id).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
-    render(req, res, "results/index", study, { canShare, shares });
+    const shares = canShare ? (await listShareLinks(db,study.id)).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
+    await render(req, res, "results/index", study, { canShare, shares });
   });
 
-  router.get("/studies/:studyId/breakdown", viewer, (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId/breakdown", viewer, async (req, res) => {
+    const study = await studyFrom(db, req);
     const options = parseOptions(req);
-    const results = computeResults(db, study, options, req.locale, req.t);
+    const results = await computeResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return res.redirect(303, `/studies/${study.id}/results`);
     const by = typeof req.query["by"] === "string" ? req.query["by"] : undefined;
-    const breakdown = computeBreakdown(db, results, by, req.locale, req.t);
+    const breakdown = await computeBreakdown(db, results, by, req.locale, req.t);
     res.render("results/breakdown", { study, results, view: breakdown ? breakdownView(breakdown, results, req.locale, req.t) : null });
   });
 
-  router.get("/studies/:studyId/report", viewer, (req, res) => {
-    render(req, res, "results/report", studyFrom(db, req), { shared: false });
+  router.get("/studies/:studyId/report", viewer, async (req, res) => {
+    await render(req, res, "results/report", await studyFrom(db,req), { shared: false });
   });
 
-  router.post("/studies/:studyId/share", requireRole("researcher"), (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/share", requireRole("researcher"), async (req, res) => {
+    const study = await studyFrom(db, req);
     const parsed = shareForm.safeParse(req.body ?? {});
     if (!parsed.success) throw new ValidationError({ days: req.t("validation.number") });
     const expiresAt = parsed.data.days ? new Date(Date.now() + parsed.data.days * 24 * 3600 * 1000) : null;
-    unitOfWork(db, async (tx) => {
-      const link = insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt, showVerbatims: parsed.data.verbatims });
-      recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt, verbatims: parsed.data.verbatims } });
+    await unitOfWork(db, async (tx) => {
+      const link = await insertShareLink(tx, { studyId: study.id, token: nanoid(24), createdBy: req.user!.id, expiresAt, showVerbatims: parsed.data.verbatims });
+      await recordAudit(tx, { userId: req.user!.id, action: "share.create", entityType: "study", entityId: study.id, details: { shareId: link.id, expiresAt, verbatims: parsed.data.verbatims } });
     });
     res.redirect(303, `/studies/${study.id}/results#share`);
   });
 
-  router.post("/studies/:studyId/share/:shareId/revoke", requireRole("researcher"), (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/share/:shareId/revoke", requireRole("researcher"), async (req, res) => {
+    const study = await studyFrom(db, req);
     const id = Number(req.params["shareId"]);
-    if (!Number.isSafeInteger(id) || !revokeShareLink(db, study.id, id, new Date())) throw new NotFoundError();
-    recordAudit(db, { userId: req.user!.id, action: "share.revoke", entityType: "study", entityId: study.id, details: { shareId: id } });
+    if (!Number.isSafeInteger(id) || !await revokeShareLink(db, study.id, id, new Date())) throw new NotFoundError();
+    await recordAudit(db, { userId: req.user!.id, action: "share.revoke", entityType: "study", entityId: study.id, details: { shareId: id } });
     res.redirect(303, `/studies/${study.id}/results#share`);
   });
 
   // A share link shows the report to anyone holding it, without an account.
-  router.get("/r/:token", (req, res) => {
+  router.get("/r/:token", async (req, res) => {
     res.set("Cache-Control", "no-store");
     const token = String(req.params["token"]);
-    const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? findLiveShareLink(db, token, new Date()) : undefined;
-    const study = link ? findStudy(db, link.studyId) : undefined;
+    const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? await findLiveShareLink(db, token, new Date()) : undefined;
+    const study = link ? await findStudy(db, link.studyId) : undefined;
     if (!link || !study) throw new NotFoundError();
     // Archiving a study ends its sharing, as it ends its survey links.
     if (study.status === "archived") throw new HttpError(410, "share_archived", "shareArchived");
     useStudyZone(req, study);
     res.set("X-Robots-Tag", "noindex");
-    render(req, res, "results/report", study, { shared: true, hideVerbatims: !link.showVerbatims });
+    await render(req, res, "results/report", study, { shared: true, hideVerbatims: !link.showVerbatims });
   });
 
   return router;

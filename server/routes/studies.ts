@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Router, type Request } from "express";
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listMargins } from "../../db/queries/margins.js";
@@ -119,9 +119,9 @@ function zoneChoices(t: Translate, locale: Locale) {
 }
 
 /** The study named in the URL, or a 404; its pages then show times in its zone. */
-export function studyFrom(db: Db, req: Request): Study {
+export async function studyFrom(db: Db, req: Request): Promise<Study> {
   const id = Number(req.params["studyId"]);
-  const study = Number.isSafeInteger(id) ? findStudy(db, id) : undefined;
+  const study = Number.isSafeInteger(id) ? await findStudy(db, id) : undefined;
   if (!study) throw new NotFoundError();
   useStudyZone(req, study);
   return study;
@@ -132,23 +132,23 @@ export function studyRoutes(db: Db): Router {
   router.use("/studies", requireRole("viewer"));
   const researcher = requireRole("researcher");
 
-  const listPage = (req: Request, values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
-    studies: listStudySummaries(db, visibleTeamIds(req.user!)),
+  const listPage = async (req: Request, values: Record<string, unknown>, errors: FieldErrors, notice = "") => ({
+    studies: await listStudySummaries(db, visibleTeamIds(req.user!)),
     showTeams: req.user!.isAdmin || req.user!.memberships.length > 1,
-    teams: creatableTeams(db, req.user!),
+    teams: await creatableTeams(db, req.user!),
     canCreate: can(req, "researcher"),
     values,
     errors,
     notice,
   });
 
-  router.get("/studies", (req, res) => {
+  router.get("/studies", async (req, res) => {
     const created = typeof req.query["created"] === "string" ? req.query["created"] : "";
-    res.render("studies/index", listPage(req, {}, {}, created ? req.t("studies.created", { name: created }) : ""));
+    res.render("studies/index", await listPage(req, {}, {}, created ? req.t("studies.created", { name: created }) : ""));
   });
 
-  const newPage = (req: Request, values: Record<string, unknown> = {}, errors: FieldErrors = {}, importErrors: Array<{ path: string; message: string }> = []) => ({
-    teams: creatableTeams(db, req.user!),
+  const newPage = async (req: Request, values: Record<string, unknown> = {}, errors: FieldErrors = {}, importErrors: Array<{ path: string; message: string }> = []) => ({
+    teams: await creatableTeams(db, req.user!),
     values,
     errors,
     importErrors,
@@ -156,23 +156,23 @@ export function studyRoutes(db: Db): Router {
     maxAdvantages: MAX_ADVANTAGES,
   });
 
-  router.get("/studies/new", researcher, (req, res) => res.render("studies/new", newPage(req)));
+  router.get("/studies/new", researcher, async (req, res) => res.render("studies/new", await newPage(req)));
 
   /** The team a form asks for, or the form's field error saying why it cannot be used. */
-  const teamFor = (req: Request): { teamId: number; errors?: undefined } | { teamId?: undefined; errors: FieldErrors } => {
-    const choice = chooseTeam(db, req.user!, req.body?.team);
+  const teamFor = async (req: Request): Promise<{ teamId: number; errors?: undefined; }|{ teamId?: undefined; errors: FieldErrors; }> => {
+    const choice = await chooseTeam(db, req.user!, req.body?.team);
     return choice.ok ? { teamId: choice.teamId } : { errors: { team: req.t(`teams.${choice.reason}`) } };
   };
 
-  router.post("/studies", researcher, (req, res) => {
+  router.post("/studies", researcher, async (req, res) => {
     const form = parseForm(newStudyForm, req.body, req.t);
-    const team = teamFor(req);
+    const team = await teamFor(req);
     if (!form.ok || team.errors) {
       const errors = { ...(form.ok ? {} : form.errors), ...team.errors };
-      return res.status(422).render("studies/index", listPage(req, { name: req.body?.name, brand: req.body?.brand, team: req.body?.team }, errors));
+      return res.status(422).render("studies/index", await listPage(req, { name: req.body?.name, brand: req.body?.brand, team: req.body?.team }, errors));
     }
     const { name, brand, locale } = form.data;
-    const study = insertStudy(db, {
+    const study = await insertStudy(db, {
       teamId: team.teamId,
       name,
       brand,
@@ -185,39 +185,39 @@ export function studyRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}`);
   });
 
-  router.post("/studies/template", researcher, (req, res) => {
+  router.post("/studies/template", researcher, async (req, res) => {
     const form = parseForm(templateForm, req.body, req.t);
-    const team = teamFor(req);
-    if (!form.ok || team.errors) return res.status(422).render("studies/new", newPage(req, req.body ?? {}, { ...(form.ok ? {} : form.errors), ...team.errors }));
+    const team = await teamFor(req);
+    if (!form.ok || team.errors) return res.status(422).render("studies/new", await newPage(req, req.body ?? {}, { ...(form.ok ? {} : form.errors), ...team.errors }));
     const study = createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
-  router.post("/studies/import", researcher, (req, res) => {
+  router.post("/studies/import", researcher, async (req, res) => {
     const raw = typeof req.body?.definition === "string" ? req.body.definition : "";
-    const team = teamFor(req);
-    if (team.errors) return res.status(422).render("studies/new", newPage(req, { definition: raw }, team.errors));
+    const team = await teamFor(req);
+    if (team.errors) return res.status(422).render("studies/new", await newPage(req, { definition: raw }, team.errors));
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch (error) {
       const detail = (error as Error).message;
-      return res.status(422).render("studies/new", newPage(req, { definition: raw, team: req.body?.team }, { definition: req.t("newStudy.invalidJson", { detail }) }));
+      return res.status(422).render("studies/new", await newPage(req, { definition: raw, team: req.body?.team }, { definition: req.t("newStudy.invalidJson", { detail }) }));
     }
     const parsed = studyDefinition.safeParse(json);
     if (!parsed.success) {
-      return res.status(422).render("studies/new", newPage(req, { definition: raw, team: req.body?.team }, {}, definitionErrors(parsed.error, req.t)));
+      return res.status(422).render("studies/new", await newPage(req, { definition: raw, team: req.body?.team }, {}, definitionErrors(parsed.error, req.t)));
     }
     const study = createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}`);
   });
 
-  router.get("/studies/:studyId", (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId", async (req, res) => {
+    const study = await studyFrom(db, req);
     res.render("studies/show", {
       study,
-      segments: listSegments(db, study.id),
-      waves: listWaves(db, study.id),
+      segments: await listSegments(db, study.id),
+      waves: await listWaves(db, study.id),
       frozen: isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
@@ -226,49 +226,49 @@ export function studyRoutes(db: Db): Router {
     });
   });
 
-  router.get("/studies/:studyId/export.json", (req, res) => {
-    const study = studyFrom(db, req);
-    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
-    recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
+  router.get("/studies/:studyId/export.json", async (req, res) => {
+    const study = await studyFrom(db, req);
+    const def = toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id));
+    await recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
     res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
   });
 
-  router.post("/studies/:studyId/duplicate", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const def = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
+  router.post("/studies/:studyId/duplicate", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const def = toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id));
     const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
-    recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
+    await recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
   });
 
-  router.post("/studies/:studyId/archive", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/archive", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     // The form says which way: a double submit must not archive and then restore.
     const status = req.body?.to === "active" ? "active" : "archived";
     if (study.status === status) return res.redirect(303, `/studies/${study.id}`);
-    unitOfWork(db, async (tx) => {
-      updateStudy(tx, study.id, { status });
-      recordAudit(tx, { userId: req.user!.id, action: `study.${status === "archived" ? "archive" : "restore"}`, entityType: "study", entityId: study.id });
+    await unitOfWork(db, async (tx) => {
+      await updateStudy(tx, study.id, { status });
+      await recordAudit(tx, { userId: req.user!.id, action: `study.${status === "archived" ? "archive" : "restore"}`, entityType: "study", entityId: study.id });
     });
     res.redirect(303, `/studies/${study.id}`);
   });
 
   // The settings page is for researchers only: it shows the signing secret, which viewers never see.
-  router.get("/studies/:studyId/settings", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.get("/studies/:studyId/settings", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const notices: Record<string, string> = { saved: req.t("settingsPage.saved"), rotated: req.t("signing.rotated") };
     const done = req.query["saved"] === "1" ? "saved" : req.query["done"] === "rotated" ? "rotated" : "";
     res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: notices[done] ?? "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id), signing: signingGuide(study) });
   });
 
-  router.post("/studies/:studyId/signing-secret/rotate", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    rotateSigningSecret(db, study, req.user!.id, "web");
+  router.post("/studies/:studyId/signing-secret/rotate", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    await rotateSigningSecret(db, study, req.user!.id, "web");
     res.redirect(303, `/studies/${study.id}/settings?done=rotated#signing`);
   });
 
-  router.post("/studies/:studyId/settings", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/settings", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
@@ -277,28 +277,28 @@ export function studyRoutes(db: Db): Router {
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
     const fields = { ...rest, category: category || null, costCurrency: costCurrency || null, publicTitle: publicTitle || null, targetLift: targetLift === null ? null : targetLift / 100, timeZone: timeZone || null };
-    unitOfWork(db, async (tx) => {
+    await unitOfWork(db, async (tx) => {
       // The page size decides which questions share a page: respondents half-way through would
       // find their pages moved (and skip required questions), so it is structure, frozen with the rest.
-      const current = findStudy(tx, study.id);
-      if (current && current.pageSize !== fields.pageSize && studyHasOpenedWave(tx, study.id)) throw new QuestionnaireFrozenError();
-      updateStudy(tx, study.id, fields);
-      recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
+      const current = await findStudy(tx, study.id);
+      if (current && current.pageSize !== fields.pageSize && await studyHasOpenedWave(tx, study.id)) throw new QuestionnaireFrozenError();
+      await updateStudy(tx, study.id, fields);
+      await recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
     });
     res.redirect(303, `/studies/${study.id}/settings?saved=1`);
   });
 
-  router.post("/studies/:studyId/segments", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/segments", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
     const form = parseForm(segmentForm, req.body, req.t);
-    const segments = listSegments(db, study.id);
+    const segments = await listSegments(db, study.id);
     const errors = form.ok ? {} : form.errors;
     if (form.ok && segments.some((s) => s.key === form.data.key)) errors["key"] = req.t("validation.duplicateKey");
     if (!form.ok || Object.keys(errors).length) {
       return res.status(422).render("studies/show", {
         study,
         segments,
-        waves: listWaves(db, study.id),
+        waves: await listWaves(db, study.id),
         frozen: isFrozen(db, study.id),
         canEdit: true,
         notice: "",
@@ -307,16 +307,16 @@ export function studyRoutes(db: Db): Router {
       });
     }
     const { key, labelRu, labelEn, role } = form.data;
-    unitOfWork(db, async (tx) => {
-      insertSegment(tx, { studyId: study.id, key, label: { ru: labelRu, en: labelEn }, role });
-      recordAudit(tx, { userId: req.user!.id, action: "segment.add", entityType: "study", entityId: study.id, details: { key, role } });
+    await unitOfWork(db, async (tx) => {
+      await insertSegment(tx, { studyId: study.id, key, label: { ru: labelRu, en: labelEn }, role });
+      await recordAudit(tx, { userId: req.user!.id, action: "segment.add", entityType: "study", entityId: study.id, details: { key, role } });
     });
     res.redirect(303, `/studies/${study.id}#segments`);
   });
 
-  router.get("/studies/:studyId/audit", (req, res) => {
-    const study = studyFrom(db, req);
-    res.render("studies/audit", { study, entries: auditEntries(db, study, req.t, req.locale, res.locals["fmt"] as Formatters) });
+  router.get("/studies/:studyId/audit", async (req, res) => {
+    const study = await studyFrom(db, req);
+    res.render("studies/audit", { study, entries: await auditEntries(db, study, req.t, req.locale, res.locals["fmt"] as Formatters) });
   });
 
   return router;

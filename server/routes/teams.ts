@@ -26,27 +26,27 @@ export function teamRoutes(db: Db): Router {
   // Signed-in users only (anonymous visitors go to the login page); the team decides the rest.
   router.use("/teams", requireRole("viewer"));
 
-  function teamFrom(req: Request): Team {
+  async function teamFrom(req: Request): Promise<Team> {
     const id = Number(req.params["teamId"]);
-    const team = Number.isSafeInteger(id) && id > 0 ? findTeam(db, id) : undefined;
+    const team = Number.isSafeInteger(id) && id > 0 ? await findTeam(db, id) : undefined;
     const role = team ? roleInTeam(req.user!, team.id) : null;
     if (!team || !role) throw new NotFoundError();
     if (role !== "owner") throw new ForbiddenError();
     return team;
   }
 
-  function memberId(req: Request, team: Team): number {
+  async function memberId(req: Request, team: Team): Promise<number> {
     const id = Number(req.params["userId"]);
-    if (!Number.isSafeInteger(id) || !findMembership(db, team.id, id)) throw new NotFoundError();
+    if (!Number.isSafeInteger(id) || !await findMembership(db, team.id, id)) throw new NotFoundError();
     return id;
   }
 
-  const page = (req: Request, team: Team, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => {
+  const page = async (req: Request, team: Team, errors: FieldErrors = {}, problem = "", values: Record<string, unknown> = {}) => {
     const done = String(req.query["done"] ?? "");
     return {
       team,
-      members: listMembers(db, team.id),
-      owners: countOwners(db, team.id),
+      members: await listMembers(db, team.id),
+      owners: await countOwners(db, team.id),
       roles: TEAM_ROLES,
       errors,
       problem,
@@ -55,55 +55,55 @@ export function teamRoutes(db: Db): Router {
     };
   };
 
-  const refused = (req: Request, res: Response, team: Team, error: unknown) => {
+  const refused = async (req: Request, res: Response, team: Team, error: unknown) => {
     if (!(error instanceof AccountRuleError)) throw error;
-    res.status(422).render("teams/show", page(req, team, {}, req.t(`accounts.rules.${error.rule}`)));
+    res.status(422).render("teams/show", await page(req, team, {}, req.t(`accounts.rules.${error.rule}`)));
   };
 
   /** Where to go after a change: the team page, or the account page when the actor is no longer its owner. */
   const after = (req: Request, res: Response, team: Team, done: (typeof NOTICES)[number], actorLeft: boolean) =>
     res.redirect(303, actorLeft ? "/account?done=leftTeam" : `/teams/${team.id}?done=${done}`);
 
-  router.get("/teams/:teamId", (req, res) => {
-    res.render("teams/show", page(req, teamFrom(req)));
+  router.get("/teams/:teamId", async (req, res) => {
+    res.render("teams/show", await page(req, await teamFrom(req)));
   });
 
-  router.post("/teams/:teamId/members", (req, res) => {
-    const team = teamFrom(req);
+  router.post("/teams/:teamId/members", async (req, res) => {
+    const team = await teamFrom(req);
     const form = parseForm(addMemberForm, req.body, req.t);
     const values = { email: req.body?.email, role: req.body?.role };
-    if (!form.ok) return res.status(422).render("teams/show", page(req, team, form.errors, "", values));
+    if (!form.ok) return res.status(422).render("teams/show", await page(req, team, form.errors, "", values));
     // Accounts are created by administrators; an owner adds existing ones.
-    const user = findUserByEmail(db, form.data.email);
-    if (!user) return res.status(422).render("teams/show", page(req, team, { email: req.t("accounts.errors.noAccount") }, "", values));
+    const user = await findUserByEmail(db, form.data.email);
+    if (!user) return res.status(422).render("teams/show", await page(req, team, { email: req.t("accounts.errors.noAccount") }, "", values));
     try {
       after(req, res, team, setTeamRole(db, team.id, user.id, form.data.role, req.user!.id) ? "added" : "unchanged", false);
     } catch (error) {
-      refused(req, res, team, error);
+      await refused(req, res, team, error);
     }
   });
 
-  router.post("/teams/:teamId/members/:userId", (req, res) => {
-    const team = teamFrom(req);
-    const userId = memberId(req, team);
+  router.post("/teams/:teamId/members/:userId", async (req, res) => {
+    const team = await teamFrom(req);
+    const userId = await memberId(req, team);
     const form = parseForm(roleForm, req.body, req.t);
-    if (!form.ok) return res.status(422).render("teams/show", page(req, team, {}, Object.values(form.errors)[0]));
+    if (!form.ok) return res.status(422).render("teams/show", await page(req, team, {}, Object.values(form.errors)[0]));
     try {
       const changed = setTeamRole(db, team.id, userId, form.data.role, req.user!.id);
       after(req, res, team, changed ? "role" : "unchanged", userId === req.user!.id && !req.user!.isAdmin && form.data.role !== "owner");
     } catch (error) {
-      refused(req, res, team, error);
+      await refused(req, res, team, error);
     }
   });
 
-  router.post("/teams/:teamId/members/:userId/remove", (req, res) => {
-    const team = teamFrom(req);
-    const userId = memberId(req, team);
+  router.post("/teams/:teamId/members/:userId/remove", async (req, res) => {
+    const team = await teamFrom(req);
+    const userId = await memberId(req, team);
     try {
       removeFromTeam(db, team.id, userId, req.user!.id);
       after(req, res, team, "removed", userId === req.user!.id && !req.user!.isAdmin);
     } catch (error) {
-      refused(req, res, team, error);
+      await refused(req, res, team, error);
     }
   });
 

@@ -58,31 +58,31 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
   const researcher = requireRole("researcher");
   router.use("/waves", requireRole("viewer"));
 
-  function waveFrom(req: Request): Wave {
+  async function waveFrom(req: Request): Promise<Wave> {
     const id = Number(req.params["waveId"]);
-    const wave = Number.isSafeInteger(id) ? findWave(db, id) : undefined;
+    const wave = Number.isSafeInteger(id) ? await findWave(db, id) : undefined;
     if (!wave) throw new NotFoundError();
     return wave;
   }
 
-  router.post("/studies/:studyId/waves", researcher, (req, res) => {
-    const study = studyFrom(db, req);
-    const segments = listSegments(db, study.id);
+  router.post("/studies/:studyId/waves", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const segments = await listSegments(db, study.id);
     const targets = perSegment(req.body ?? {}, "target", segments);
     const audience = perSegment(req.body ?? {}, "audience", segments);
     if (targets === "invalid" || audience === "invalid") throw new ValidationError({ targets: req.t("validation.number") });
     const label = typeof req.body?.label === "string" && req.body.label.trim() ? req.body.label : undefined;
     const parsed = waveInput.safeParse({ kind: req.body?.kind, ...(label ? { label } : {}), targets, audience });
     if (!parsed.success) throw new ValidationError({ kind: req.t("validation.oneOf") });
-    const wave = addWave(db, study.id, parsed.data, req.user!.id, req.locale);
+    const wave = await addWave(db, study.id, parsed.data, req.user!.id, req.locale);
     res.redirect(303, `/waves/${wave.id}`);
   });
 
   router.get("/waves/:waveId", async (req, res) => {
-    const wave = waveFrom(req);
+    const wave = await waveFrom(req);
     const study = findStudy(db, wave.studyId)!;
     useStudyZone(req, study);
-    const statuses = waveStatus(db, wave, baseUrl);
+    const statuses = await waveStatus(db, wave, baseUrl);
     const qr = new Map<number, string>();
     for (const s of statuses) {
       // The SVG is generated from our own URL only (no user text), so it is safe to inline.
@@ -107,39 +107,39 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     });
   });
 
-  router.get("/waves/:waveId/progress.json", (req, res) => {
-    const wave = waveFrom(req);
+  router.get("/waves/:waveId/progress.json", async (req, res) => {
+    const wave = await waveFrom(req);
     res.set("Cache-Control", "no-store");
-    res.json({ wave: { id: wave.id, status: wave.status }, segments: progressJson(waveStatus(db, wave, baseUrl)) });
+    res.json({ wave: { id: wave.id, status: wave.status }, segments: progressJson(await waveStatus(db,wave,baseUrl)) });
   });
 
-  router.post("/waves/:waveId/open", researcher, (req, res) => {
-    const wave = waveFrom(req);
-    open(db, wave, req.user!.id);
+  router.post("/waves/:waveId/open", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    await open(db, wave, req.user!.id);
     res.redirect(303, `/waves/${wave.id}?done=opened`);
   });
 
-  router.post("/waves/:waveId/close", researcher, (req, res) => {
-    const wave = waveFrom(req);
-    close(db, wave, req.user!.id);
+  router.post("/waves/:waveId/close", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    await close(db, wave, req.user!.id);
     // Speeders are judged against the wave's median: now that it is final, flag again.
-    recomputeStudyFlags(db, wave.studyId, { userId: req.user!.id });
+    await recomputeStudyFlags(db, wave.studyId, { userId: req.user!.id });
     res.redirect(303, `/waves/${wave.id}?done=closed`);
   });
 
-  router.post("/waves/:waveId/targets", researcher, (req, res) => {
-    const wave = waveFrom(req);
-    const segments = listSegments(db, wave.studyId);
+  router.post("/waves/:waveId/targets", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    const segments = await listSegments(db, wave.studyId);
     const targets = perSegment(req.body ?? {}, "target", segments);
     const audience = perSegment(req.body ?? {}, "audience", segments);
     if (targets === "invalid" || audience === "invalid") throw new ValidationError({ targets: req.t("validation.number") });
-    setWaveTargets(db, wave, { targets, audience }, req.user!.id);
+    await setWaveTargets(db, wave, { targets, audience }, req.user!.id);
     res.redirect(303, `/waves/${wave.id}?done=targets`);
   });
 
-  router.post("/waves/:waveId/links/:linkId", researcher, (req, res) => {
-    const wave = waveFrom(req);
-    const link = findLinkOfWave(db, wave, Number(req.params["linkId"]));
+  router.post("/waves/:waveId/links/:linkId", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    const link = await findLinkOfWave(db, wave, Number(req.params["linkId"]));
     const body = req.body ?? {};
     const text = (name: string) => (typeof body[name] === "string" && body[name].trim() ? (body[name] as string).trim() : null);
     const parsed = linkSettingsInput.safeParse({
@@ -157,7 +157,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       throw new ValidationError(Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message])));
     }
     try {
-      saveLinkSettings(db, link, parsed.data, req.user!.id);
+      await saveLinkSettings(db, link, parsed.data, req.user!.id);
     } catch (error) {
       if (error instanceof SignatureWithoutParamsError) throw new ValidationError({ requireSignature: req.t("signing.requireNeedsParams") });
       throw error;
@@ -167,25 +167,25 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
 
   // A leaked or misused link is stopped here: its respondents get "not found" until it is enabled again.
   for (const [action, disabled] of [["disable", true], ["enable", false]] as const) {
-    router.post(`/waves/:waveId/links/:linkId/${action}`, researcher, (req, res) => {
-      const wave = waveFrom(req);
-      const link = findLinkOfWave(db, wave, Number(req.params["linkId"]));
-      setLinkDisabled(db, link, disabled, req.user!.id);
+    router.post(`/waves/:waveId/links/:linkId/${action}`, researcher, async (req, res) => {
+      const wave = await waveFrom(req);
+      const link = await findLinkOfWave(db, wave, Number(req.params["linkId"]));
+      await setLinkDisabled(db, link, disabled, req.user!.id);
       res.redirect(303, `/waves/${wave.id}?done=${disabled ? "linkDisabled" : "linkEnabled"}`);
     });
   }
 
-  router.post("/waves/:waveId/personal", researcher, (req, res) => {
-    const wave = waveFrom(req);
+  router.post("/waves/:waveId/personal", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
     const count = Number(req.body?.count);
     const segment = typeof req.body?.segment === "string" ? req.body.segment : "";
-    const created = addPersonalLinks(db, wave, segment, count, req.user!.id);
+    const created = await addPersonalLinks(db, wave, segment, count, req.user!.id);
     res.redirect(303, `/waves/${wave.id}?generated=${created.length}`);
   });
 
   // Each personal link answers once as its respondent: a credential, so researchers only.
-  router.get("/waves/:waveId/personal-links.csv", researcher, (req, res) => {
-    const wave = waveFrom(req);
+  router.get("/waves/:waveId/personal-links.csv", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
     res.set("Cache-Control", "no-store");
     res.attachment(`wave-${wave.id}-personal-links.csv`).type("text/csv; charset=utf-8");
     // BOM so that Excel reads UTF-8; rows are written as they are read.

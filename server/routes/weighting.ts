@@ -20,9 +20,9 @@ export function weightingRoutes(db: Db): Router {
   const router = Router();
   const researcher = requireRole("researcher");
 
-  function page(req: Request, study: Study, text = "", errors: string[] = []) {
-    const context = marginContext(db, study.id);
-    const view = weightingView(context, resolvedMargins(context, listMargins(db, study.id)), study.defaultLocale, req.t, req.locale);
+  async function page(req: Request, study: Study, text = "", errors: string[] = []) {
+    const context = await marginContext(db, study.id);
+    const view = weightingView(context, resolvedMargins(context, await listMargins(db,study.id)), study.defaultLocale, req.t, req.locale);
     return { study, view, canEdit: can(req, "researcher"), notice: notice(req), text, errors, ...marginExamples(view) };
   }
 
@@ -33,28 +33,28 @@ export function weightingRoutes(db: Db): Router {
     return "";
   }
 
-  router.get("/studies/:studyId/weighting", requireRole("viewer"), (req, res) => {
-    res.render("weighting/index", page(req, studyFrom(db, req)));
+  router.get("/studies/:studyId/weighting", requireRole("viewer"), async (req, res) => {
+    res.render("weighting/index", await page(req, await studyFrom(db,req)));
   });
 
-  router.post("/studies/:studyId/weighting", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/weighting", researcher, async (req, res) => {
+    const study = await studyFrom(db,req);
     const text = typeof req.body?.margins === "string" ? req.body.margins : "";
     const parsed = parseMarginsText(text);
     const result = parsed.ok ? importMargins(db, study, parsed.cells, req.user!.id, { format: parsed.format, via: "web" }) : parsed;
-    if (!result.ok) return res.status(422).render("weighting/index", page(req, study, text, marginErrorMessages(result.errors, req.t)));
+    if (!result.ok) return res.status(422).render("weighting/index", await page(req, study, text, marginErrorMessages(result.errors, req.t)));
     res.redirect(303, `/studies/${study.id}/weighting?imported=${result.rows}`);
   });
 
-  router.post("/studies/:studyId/weighting/delete", researcher, (req, res) => {
-    const study = studyFrom(db, req);
+  router.post("/studies/:studyId/weighting/delete", researcher, async (req, res) => {
+    const study = await studyFrom(db,req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const segmentId = idOf(body["segment"]);
     const questionId = idOf(body["question"]);
     const waveId = body["wave"] === "" || body["wave"] === undefined ? null : idOf(body["wave"]);
     // Anything the form could not have named is simply not there: the same 404 as targets already deleted.
     if (segmentId === null || questionId === null || (waveId === null && body["wave"] !== "" && body["wave"] !== undefined)) throw new NotFoundError();
-    deleteMargins(db, study, { segmentId, waveId, questionId }, req.user!.id);
+    await deleteMargins(db, study, { segmentId, waveId, questionId }, req.user!.id);
     res.redirect(303, `/studies/${study.id}/weighting?deleted=1`);
   });
 

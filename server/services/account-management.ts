@@ -1,4 +1,4 @@
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { revokeAllApiTokens } from "../../db/queries/api-tokens.js";
 import { recordAudit, type AuditEntry } from "../../db/queries/audit.js";
 import { deleteUserSession, deleteUserSessions, listUserSessions } from "../../db/queries/sessions.js";
@@ -49,13 +49,13 @@ export class AccountRuleError extends Error {
 
 type ActorId = number | null;
 
-function audit(tx: Executor, actorId: ActorId, entry: Omit<AuditEntry, "userId" | "systemActor">): void {
-  recordAudit(tx, { ...entry, userId: actorId, systemActor: actorId === null ? "cli" : null });
+async function audit(tx: Executor, actorId: ActorId, entry: Omit<AuditEntry, "userId" | "systemActor">): Promise<void> {
+  await recordAudit(tx, { ...entry, userId: actorId, systemActor: actorId === null ? "cli" : null });
 }
 
 
-function userIn(tx: Executor, id: number): User {
-  const user = findUserById(tx, id);
+async function userIn(tx: Executor, id: number): Promise<User> {
+  const user = await findUserById(tx, id);
   if (!user) throw new NotFoundError();
   return user;
 }
@@ -67,14 +67,14 @@ function userIn(tx: Executor, id: number): User {
  */
 export function disableUser(db: Db, targetId: number, actorId: ActorId, now = new Date()): boolean {
   return unitOfWork(db, async (tx) => {
-    const user = userIn(tx, targetId);
+    const user = await userIn(tx, targetId);
     if (actorId === targetId) throw new AccountRuleError("self_disable");
     if (user.disabledAt) return false;
-    if (user.isAdmin && countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
-    setUserDisabled(tx, targetId, now);
-    const sessions = deleteUserSessions(tx, targetId);
-    const tokens = revokeAllApiTokens(tx, targetId, now);
-    audit(tx, actorId, { action: "user.disable", entityType: "user", entityId: targetId, details: { email: user.email, sessions, tokens } });
+    if (user.isAdmin && await countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    await setUserDisabled(tx, targetId, now);
+    const sessions = await deleteUserSessions(tx, targetId);
+    const tokens = await revokeAllApiTokens(tx, targetId, now);
+    await audit(tx, actorId, { action: "user.disable", entityType: "user", entityId: targetId, details: { email: user.email, sessions, tokens } });
     return true;
   });
 }
@@ -82,10 +82,10 @@ export function disableUser(db: Db, targetId: number, actorId: ActorId, now = ne
 /** Lets a disabled user sign in again (with their memberships; their old tokens stay revoked). */
 export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean {
   return unitOfWork(db, async (tx) => {
-    const user = userIn(tx, targetId);
+    const user = await userIn(tx, targetId);
     if (!user.disabledAt) return false;
-    setUserDisabled(tx, targetId, null);
-    audit(tx, actorId, { action: "user.enable", entityType: "user", entityId: targetId, details: { email: user.email } });
+    await setUserDisabled(tx, targetId, null);
+    await audit(tx, actorId, { action: "user.enable", entityType: "user", entityId: targetId, details: { email: user.email } });
     return true;
   });
 }
@@ -93,12 +93,12 @@ export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean 
 /** Makes the user an administrator of the install, or takes the flag away. False when nothing changes. */
 export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId): boolean {
   return unitOfWork(db, async (tx) => {
-    const user = userIn(tx, targetId);
+    const user = await userIn(tx, targetId);
     if (!on && actorId === targetId) throw new AccountRuleError("self_admin");
     if (user.isAdmin === on) return false;
-    if (!on && !user.disabledAt && countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
-    setUserAdmin(tx, targetId, on);
-    audit(tx, actorId, { action: on ? "user.admin_grant" : "user.admin_revoke", entityType: "user", entityId: targetId, details: { email: user.email } });
+    if (!on && !user.disabledAt && await countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    await setUserAdmin(tx, targetId, on);
+    await audit(tx, actorId, { action: on ? "user.admin_grant" : "user.admin_revoke", entityType: "user", entityId: targetId, details: { email: user.email } });
     return true;
   });
 }
@@ -107,11 +107,11 @@ export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId
 export async function resetPassword(db: Db, targetId: number, password: string, actorId: ActorId): Promise<void> {
   if (actorId === targetId) throw new AccountRuleError("self_reset");
   const passwordHash = await hashPassword(password);
-  unitOfWork(db, async (tx) => {
-    const user = userIn(tx, targetId);
-    setPasswordHash(tx, targetId, passwordHash);
-    const sessions = deleteUserSessions(tx, targetId);
-    audit(tx, actorId, { action: "user.password_reset", entityType: "user", entityId: targetId, details: { email: user.email, sessions } });
+  await unitOfWork(db, async (tx) => {
+    const user = await userIn(tx, targetId);
+    await setPasswordHash(tx, targetId, passwordHash);
+    const sessions = await deleteUserSessions(tx, targetId);
+    await audit(tx, actorId, { action: "user.password_reset", entityType: "user", entityId: targetId, details: { email: user.email, sessions } });
   });
 }
 
@@ -120,26 +120,26 @@ export async function resetPassword(db: Db, targetId: number, password: string, 
  * ends (the one they are using stays). The hash is replaced only if it is still the one checked.
  */
 export async function changeOwnPassword(db: Db, userId: number, current: string, next: string, keepSessionIdHash?: string): Promise<void> {
-  const user = findUserById(db, userId);
+  const user = await findUserById(db, userId);
   if (!user || !(await verifyPassword(current, user.passwordHash))) throw new AccountRuleError("wrong_password");
   const passwordHash = await hashPassword(next);
-  unitOfWork(db, async (tx) => {
-    if (!setPasswordHash(tx, userId, passwordHash, user.passwordHash)) throw new AccountRuleError("wrong_password");
-    const sessions = deleteUserSessions(tx, userId, keepSessionIdHash);
-    audit(tx, userId, { action: "user.password", entityType: "user", entityId: userId, details: { sessions } });
+  await unitOfWork(db, async (tx) => {
+    if (!await setPasswordHash(tx, userId, passwordHash, user.passwordHash)) throw new AccountRuleError("wrong_password");
+    const sessions = await deleteUserSessions(tx, userId, keepSessionIdHash);
+    await audit(tx, userId, { action: "user.password", entityType: "user", entityId: userId, details: { sessions } });
   });
 }
 
 /** Adds the user to the team with `role`, or changes their role there. False when it already is that. */
 export function setTeamRole(db: Db, teamId: number, targetId: number, role: TeamRole, actorId: ActorId): boolean {
   return unitOfWork(db, async (tx) => {
-    const team = teamIn(tx, teamId);
-    const user = userIn(tx, targetId);
-    const previous = findMembership(tx, teamId, targetId);
+    const team = await teamIn(tx, teamId);
+    const user = await userIn(tx, targetId);
+    const previous = await findMembership(tx, teamId, targetId);
     if (previous === role) return false;
-    if (previous === "owner" && countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
-    setMembership(tx, teamId, targetId, role);
-    audit(tx, actorId, {
+    if (previous === "owner" && await countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    await setMembership(tx, teamId, targetId, role);
+    await audit(tx, actorId, {
       action: previous ? "membership.role" : "membership.add",
       entityType: "user",
       entityId: targetId,
@@ -152,19 +152,19 @@ export function setTeamRole(db: Db, teamId: number, targetId: number, role: Team
 /** Takes the user out of the team. False when they were not in it. */
 export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId: ActorId): boolean {
   return unitOfWork(db, async (tx) => {
-    const team = teamIn(tx, teamId);
-    const user = userIn(tx, targetId);
-    const previous = findMembership(tx, teamId, targetId);
+    const team = await teamIn(tx, teamId);
+    const user = await userIn(tx, targetId);
+    const previous = await findMembership(tx, teamId, targetId);
     if (!previous) return false;
-    if (previous === "owner" && countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
-    removeMembership(tx, teamId, targetId);
-    audit(tx, actorId, { action: "membership.remove", entityType: "user", entityId: targetId, details: { email: user.email, teamId, team: team.name, previous } });
+    if (previous === "owner" && await countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    await removeMembership(tx, teamId, targetId);
+    await audit(tx, actorId, { action: "membership.remove", entityType: "user", entityId: targetId, details: { email: user.email, teamId, team: team.name, previous } });
     return true;
   });
 }
 
-function teamIn(tx: Executor, id: number): Team {
-  const team = findTeam(tx, id);
+async function teamIn(tx: Executor, id: number): Promise<Team> {
+  const team = await findTeam(tx, id);
   if (!team) throw new NotFoundError();
   return team;
 }
@@ -173,8 +173,8 @@ function teamIn(tx: Executor, id: number): Team {
 export function createTeam(db: Db, name: string, actorId: ActorId): Team {
   try {
     return unitOfWork(db, async (tx) => {
-      const team = insertTeam(tx, name);
-      audit(tx, actorId, { action: "team.create", entityType: "team", entityId: team.id, details: { name: team.name } });
+      const team = await insertTeam(tx, name);
+      await audit(tx, actorId, { action: "team.create", entityType: "team", entityId: team.id, details: { name: team.name } });
       return team;
     });
   } catch (error) {
@@ -187,10 +187,10 @@ export function createTeam(db: Db, name: string, actorId: ActorId): Team {
 export function renameTeamAs(db: Db, teamId: number, name: string, actorId: ActorId): boolean {
   try {
     return unitOfWork(db, async (tx) => {
-      const team = teamIn(tx, teamId);
+      const team = await teamIn(tx, teamId);
       if (team.name === name.trim()) return false;
-      renameTeam(tx, teamId, name);
-      audit(tx, actorId, { action: "team.rename", entityType: "team", entityId: teamId, details: { previous: team.name, name: name.trim() } });
+      await renameTeam(tx, teamId, name);
+      await audit(tx, actorId, { action: "team.rename", entityType: "team", entityId: teamId, details: { previous: team.name, name: name.trim() } });
       return true;
     });
   } catch (error) {
@@ -217,17 +217,17 @@ export interface SessionView {
 }
 
 /** The user's live sessions, the one in use marked. */
-export function ownSessions(db: Db, userId: number, currentIdHash: string | undefined, now = new Date()): SessionView[] {
-  return listUserSessions(db, userId, now).map((s) => ({ handle: sessionHandle(s.idHash), createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.idHash === currentIdHash }));
+export async function ownSessions(db: Db, userId: number, currentIdHash: string | undefined, now = new Date()): Promise<SessionView[]> {
+  return (await listUserSessions(db,userId,now)).map((s) => ({ handle: sessionHandle(s.idHash), createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.idHash === currentIdHash }));
 }
 
 /** Ends one of the user's own sessions; undefined when there is no such session, else whether it was the current one. */
 export function endOwnSession(db: Db, userId: number, handle: string, currentIdHash: string | undefined): { current: boolean } | undefined {
   return unitOfWork(db, async (tx) => {
-    const found = listUserSessions(tx, userId, new Date(0)).find((s) => sessionHandle(s.idHash) === handle);
-    if (!found || !deleteUserSession(tx, userId, found.idHash)) return undefined;
+    const found = (await listUserSessions(tx,userId,new Date(0))).find((s) => sessionHandle(s.idHash) === handle);
+    if (!found || !await deleteUserSession(tx, userId, found.idHash)) return undefined;
     const current = found.idHash === currentIdHash;
-    audit(tx, userId, { action: "session.end", entityType: "user", entityId: userId, details: { current } });
+    await audit(tx, userId, { action: "session.end", entityType: "user", entityId: userId, details: { current } });
     return { current };
   });
 }
@@ -235,8 +235,8 @@ export function endOwnSession(db: Db, userId: number, handle: string, currentIdH
 /** Ends every session of the user but the one in use; returns how many ended. */
 export function endOtherSessions(db: Db, userId: number, currentIdHash: string | undefined): number {
   return unitOfWork(db, async (tx) => {
-    const ended = currentIdHash === undefined ? 0 : deleteUserSessions(tx, userId, currentIdHash);
-    if (ended > 0) audit(tx, userId, { action: "session.end_others", entityType: "user", entityId: userId, details: { sessions: ended } });
+    const ended = currentIdHash === undefined ? 0 : await deleteUserSessions(tx, userId, currentIdHash);
+    if (ended > 0) await audit(tx, userId, { action: "session.end_others", entityType: "user", entityId: userId, details: { sessions: ended } });
     return ended;
   });
 }

@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { insertApiToken } from "../../db/queries/api-tokens.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { findUserByEmail, insertFirstAdmin, insertUser } from "../../db/queries/users.js";
@@ -21,10 +21,10 @@ export async function createUser(db: Db, account: NewAccount, actorId: number | 
   const passwordHash = await hashPassword(account.password);
   return unitOfWork(db, async (tx) => {
     const isAdmin = account.role === "admin";
-    const user = insertUser(tx, { email: account.email, name: account.name, isAdmin, passwordHash });
-    const teamId = isAdmin ? null : (account.teamId ?? defaultTeam(tx).id);
-    if (teamId !== null && account.role !== "admin") setMembership(tx, teamId, user.id, account.role);
-    recordAudit(tx, {
+    const user = await insertUser(tx, { email: account.email, name: account.name, isAdmin, passwordHash });
+    const teamId = isAdmin ? null : (account.teamId ?? (await defaultTeam(tx)).id);
+    if (teamId !== null && account.role !== "admin") await setMembership(tx, teamId, user.id, account.role);
+    await recordAudit(tx, {
       userId: actorId,
       systemActor: actorId === null ? "cli" : null,
       action: "user.create",
@@ -42,9 +42,9 @@ export async function createFirstAdmin(
   account: Omit<NewAccount, "role">,
 ): Promise<User | undefined> {
   const passwordHash = await hashPassword(account.password);
-  const user = insertFirstAdmin(db, { email: account.email, name: account.name, passwordHash });
+  const user = await insertFirstAdmin(db, { email: account.email, name: account.name, passwordHash });
   if (user) {
-    recordAudit(db, { userId: user.id, action: "setup.admin", entityType: "user", entityId: user.id });
+    await recordAudit(db, { userId: user.id, action: "setup.admin", entityType: "user", entityId: user.id });
   }
   return user;
 }
@@ -54,7 +54,7 @@ export async function createFirstAdmin(
  * so timing does not reveal which emails have accounts.
  */
 export async function authenticate(db: Db, email: string, password: string): Promise<User | undefined> {
-  const user = findUserByEmail(db, email);
+  const user = await findUserByEmail(db, email);
   if (!user || user.disabledAt) {
     await verifyPassword(password, await decoyHash());
     return undefined;
@@ -68,13 +68,13 @@ export const API_TOKEN_PREFIX = "bl_";
 export function createApiToken(db: Db, userId: number, name: string): { token: string; record: ApiToken } {
   const token = newSecretToken(API_TOKEN_PREFIX);
   return unitOfWork(db, async (tx) => {
-    const record = insertApiToken(tx, {
+    const record = await insertApiToken(tx, {
       userId,
       name,
       tokenHash: sha256(token),
       prefix: token.slice(0, API_TOKEN_PREFIX.length + 6),
     });
-    recordAudit(tx, { userId, action: "api_token.create", entityType: "api_token", entityId: record.id });
+    await recordAudit(tx, { userId, action: "api_token.create", entityType: "api_token", entityId: record.id });
     return { token, record };
   });
 }

@@ -174,19 +174,19 @@ export function waveSpans(db: Db, study: Study, waves: readonly Wave[], now: Dat
   const today = dayIn(now, study.timeZone);
   return waves
     .filter((w) => w.openedAt)
-    .map((w) => {
+    .map(async (w) => {
       const from = dayIn(w.openedAt!, study.timeZone);
       const to = w.closedAt ? dayIn(w.closedAt, study.timeZone) : today;
       // A closing recorded before the opening (clock or data error) is read as a one-day wave.
-      return { id: w.id, label: w.label, from, to: to < from ? from : to, sizes: new Map(listWaveSegments(db, w.id).map((r) => [r.segmentId, r.audienceSize])) };
+      return { id: w.id, label: w.label, from, to: to < from ? from : to, sizes: new Map((await listWaveSegments(db,w.id)).map((r) => [r.segmentId, r.audienceSize])) };
     });
 }
 
 /** The answer for a study, from its stored series and wave sizes. */
-export function loadAudienceGrowth(db: Db, study: Study, segmentIds: readonly number[], now = new Date()): AudienceAnswer {
+export async function loadAudienceGrowth(db: Db, study: Study, segmentIds: readonly number[], now = new Date()): Promise<AudienceAnswer> {
   return audienceGrowth({
     segmentIds,
-    waves: waveSpans(db, study, listWaves(db, study.id), now),
-    series: listAudienceSeries(db, study.id),
+    waves: waveSpans(db, study, await listWaves(db,study.id), now),
+    series: await listAudienceSeries(db, study.id),
   });
 }

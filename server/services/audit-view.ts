@@ -35,11 +35,11 @@ const isLocalized = (v: unknown): v is LocalizedText => !!v && typeof v === "obj
  * which study, wave, segment or question (by name, never by id or key), and its details follow
  * as named fields with readable values (dates in the study's zone, yes/no, lists), never JSON.
  */
-export function auditEntries(db: Db, study: Study, t: Translate, locale: Locale, fmt: Formatters): AuditLine[] {
+export async function auditEntries(db: Db, study: Study, t: Translate, locale: Locale, fmt: Formatters): Promise<AuditLine[]> {
   const fallback = study.defaultLocale;
-  const waves = listWaves(db, study.id);
-  const segments = listSegments(db, study.id);
-  const questions = loadQuestionnaire(db, study.id);
+  const waves = await listWaves(db, study.id);
+  const segments = await listSegments(db, study.id);
+  const questions = await loadQuestionnaire(db, study.id);
   const waveName = (id: unknown) => waves.find((w) => String(w.id) === String(id))?.label ?? t("audit.none");
   const segmentName = (key: unknown) => {
     const s = segments.find((x) => x.key === key || String(x.id) === String(key));
@@ -51,9 +51,9 @@ export function auditEntries(db: Db, study: Study, t: Translate, locale: Locale,
     return text ? (text.length > 80 ? `${text.slice(0, 79)}…` : text) : String(key ?? "");
   };
   let codeLabels: Map<string, string> | undefined;
-  const codeName = (code: unknown) => {
+  const codeName = async (code: unknown) => {
     codeLabels ??= new Map(
-      codeDefinitions(codedQuestions(questions)[0], questions, listTextAliases(db, study.id), study.brand, locale, fallback).map((d) => [d.code, d.label]),
+      codeDefinitions(codedQuestions(questions)[0], questions, await listTextAliases(db,study.id), study.brand, locale, fallback).map((d) => [d.code, d.label]),
     );
     return codeLabels.get(String(code)) ?? String(code);
   };
@@ -128,9 +128,9 @@ export function auditEntries(db: Db, study: Study, t: Translate, locale: Locale,
     return out;
   };
 
-  return studyAudit(db, study.id).map(({ entry, email }) => {
+  return (await studyAudit(db,study.id)).map(async ({ entry, email }) => {
     const d = (entry.details ?? {}) as Record<string, unknown>;
-    const link = entry.entityType === "link" ? findLink(db, Number(entry.entityId)) : undefined;
+    const link = entry.entityType === "link" ? await findLink(db, Number(entry.entityId)) : undefined;
     const exportKind = /^study\.export\.(.+)$/.exec(entry.action)?.[1];
     const format = exportKind ? (d["format"] ? t(`exports.links.${exportKind}.${String(d["format"])}`, { defaultValue: "" }) : "") || t(`audit.formats.${exportKind}`, { defaultValue: exportKind }) : "";
     const values = {
@@ -140,7 +140,7 @@ export function auditEntries(db: Db, study: Study, t: Translate, locale: Locale,
       segment: link ? segmentName(link.segmentId) : segmentName(d["key"]),
       question: questionName(d["key"]),
       alias: String(d["alias"] ?? ""),
-      target: codeName(d["code"]),
+      target: await codeName(d["code"]),
       direction: d["direction"] === "up" ? t("audit.up") : t("audit.down"),
       pageBreak: d["on"] ? t("audit.pageBreakOn") : t("audit.pageBreakOff"),
       format,

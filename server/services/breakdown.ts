@@ -26,14 +26,14 @@ export interface Breakdown {
  * page states its size); small cells are marked by the table's warnings. Unweighted: a cell is
  * already one profile group. Respondents without an answer form their own cell.
  */
-export function computeBreakdown(db: Db, results: StudyResults, variableKey: string | undefined, locale: Locale, t: Translate): Breakdown | null {
+export async function computeBreakdown(db: Db, results: StudyResults, variableKey: string | undefined, locale: Locale, t: Translate): Promise<Breakdown|null> {
   const variables = results.questions.filter((q) => q.profile === true && q.type === "single");
   const variable = variables.find((q) => q.key === variableKey) ?? variables[0];
   if (!variable) return null;
   const filter = { waveIds: [results.pre.id, results.post.id], includeFlagged: results.options.flagged };
   const levelOf = new Map<number, string>();
   const optionKey = new Map(variable.options.map((o) => [o.id, o.key]));
-  for (const c of listChoices(db, [variable.id], filter)) levelOf.set(c.responseId, optionKey.get(c.optionId)!);
+  for (const c of await listChoices(db, [variable.id], filter)) levelOf.set(c.responseId, optionKey.get(c.optionId)!);
 
   const exposed = results.segments.filter((s) => s.role === "exposed");
   const levels = [...variable.options.map((o) => o.key), NO_ANSWER_LEVEL];
@@ -51,7 +51,7 @@ export function computeBreakdown(db: Db, results: StudyResults, variableKey: str
   const metrics = metricDefinitions(results.questions);
   for (const m of metrics) {
     const tally = new Map<string, { x: number; n: number }>();
-    for (const o of listMetricOutcomes(db, m, filter)) {
+    for (const o of await listMetricOutcomes(db, m, filter)) {
       const segment = exposed.find((s) => s.id === o.segmentId);
       if (!segment) continue;
       const key = `${segment.key}|${levelOf.get(o.responseId) ?? NO_ANSWER_LEVEL}\u0000${o.waveId}`;

@@ -15,11 +15,11 @@ export interface WaveShift {
  * (domain/comparability.ts): the shifts to warn about before anyone reads a lift. Counts the
  * respondents the results count (completed, not excluded, flagged as the results choose).
  */
-export function waveShifts(db: Db, results: StudyResults): WaveShift[] {
+export async function waveShifts(db: Db, results: StudyResults): Promise<WaveShift[]> {
   const variables = results.questions.filter((q) => q.profile === true && q.type === "single");
   if (variables.length === 0) return [];
   const filter = { waveIds: [results.pre.id, results.post.id], includeFlagged: results.options.flagged };
-  const choices = listChoices(db, variables.map((q) => q.id), filter);
+  const choices = await listChoices(db, variables.map((q) => q.id), filter);
   const shifts: WaveShift[] = [];
   for (const segment of results.segments) {
     for (const variable of variables) {

@@ -126,12 +126,12 @@ function checkedQuestions(input: CompetitorInput): Array<{ q: CompetitorQuestion
 const estimateOf = (r: ReturnType<typeof netLift>): NetEstimate => ({ estimate: r.estimate, lower: r.lower, upper: r.upper, se: r.se, pValue: r.pValue });
 
 /** Competitors' shares and the net lift per metric with an aided list or coded mentions (SQL aggregates → stats). */
-export function competitorChecks(db: Db, input: CompetitorInput): CompetitorCheck[] {
+export async function competitorChecks(db: Db, input: CompetitorInput): Promise<CompetitorCheck[]> {
   const checked = checkedQuestions(input);
   if (checked.length === 0) return [];
   const questions = checked.map((c) => c.q);
-  const leads = sumBrandLeads(db, questions, input.filter);
-  const choices = countCompetitorChoices(db, questions, input.filter);
+  const leads = await sumBrandLeads(db, questions, input.filter);
+  const choices = await countCompetitorChoices(db, questions, input.filter);
   const conf = input.confidence;
 
   return checked.map(({ q, source, brandLabel, labels }) => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import {
   countPersonalLinks,
@@ -100,36 +100,36 @@ function segmentByKey(segments: readonly Segment[], key: string): Segment {
  * Without a label typed, it is named by its kind in `locale` (the researcher's language; the
  * study's default through the API), "До кампании 2" for a second one, never a bare "Pre".
  */
-export function addWave(db: Db, studyId: number, input: WaveInput, actorId: number, locale: Locale): Wave {
-  const segments = listSegments(db, studyId);
+export async function addWave(db: Db, studyId: number, input: WaveInput, actorId: number, locale: Locale): Promise<Wave> {
+  const segments = await listSegments(db, studyId);
   const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
   for (const key of keys) segmentByKey(segments, key);
   return unitOfWork(db, async (tx) => {
-    const existing = listWaves(tx, studyId).filter((w) => w.kind === input.kind).length;
+    const existing = (await listWaves(tx,studyId)).filter((w) => w.kind === input.kind).length;
     const label = input.label ?? `${translator(locale)(`study.defaultLabels.${input.kind}`)}${existing ? ` ${existing + 1}` : ""}`;
     const wave = createWave(tx, studyId, input.kind, label);
     for (const s of segments) {
       const target = own(input.targets, s.key) ?? null;
       const audienceSize = own(input.audience, s.key) ?? null;
-      if (target !== null || audienceSize !== null) setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
+      if (target !== null || audienceSize !== null) await setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
     }
-    recordAudit(tx, { userId: actorId, action: "wave.create", entityType: "wave", entityId: wave.id, details: { studyId, kind: input.kind, label } });
+    await recordAudit(tx, { userId: actorId, action: "wave.create", entityType: "wave", entityId: wave.id, details: { studyId, kind: input.kind, label } });
     return wave;
   });
 }
 
-export function setWaveTargets(db: Db, wave: Wave, input: Pick<WaveInput, "targets" | "audience">, actorId: number): void {
-  const segments = listSegments(db, wave.studyId);
-  unitOfWork(db, async (tx) => {
-    const current = new Map(listWaveSegments(tx, wave.id).map((r) => [r.segmentId, r]));
+export async function setWaveTargets(db: Db, wave: Wave, input: Pick<WaveInput, "targets" | "audience">, actorId: number): Promise<void> {
+  const segments = await listSegments(db, wave.studyId);
+  await unitOfWork(db, async (tx) => {
+    const current = new Map((await listWaveSegments(tx,wave.id)).map((r) => [r.segmentId, r]));
     for (const s of segments) {
       const before = current.get(s.id);
       const target = input.targets && Object.hasOwn(input.targets, s.key) ? (own(input.targets, s.key) ?? null) : (before?.target ?? null);
       const audienceSize =
         input.audience && Object.hasOwn(input.audience, s.key) ? (own(input.audience, s.key) ?? null) : (before?.audienceSize ?? null);
-      setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
+      await setWaveSegment(tx, wave.id, s.id, { target, audienceSize });
     }
-    recordAudit(tx, { userId: actorId, action: "wave.targets", entityType: "wave", entityId: wave.id, details: input });
+    await recordAudit(tx, { userId: actorId, action: "wave.targets", entityType: "wave", entityId: wave.id, details: input });
   });
 }
 
@@ -146,17 +146,17 @@ export class WaveNotOpenError extends HttpError {
 }
 
 /** Opens a wave (again): refused while the questionnaire is empty; an open wave keeps its opening time. */
-export function open(db: Db, wave: Wave, actorId: number): Link[] {
-  if (loadQuestionnaire(db, wave.studyId).length === 0) throw new EmptyQuestionnaireError();
+export async function open(db: Db, wave: Wave, actorId: number): Promise<Link[]> {
+  if ((await loadQuestionnaire(db,wave.studyId)).length === 0) throw new EmptyQuestionnaireError();
   return openWave(db, wave, actorId);
 }
 
-export function close(db: Db, wave: Wave, actorId: number): void {
+export async function close(db: Db, wave: Wave, actorId: number): Promise<void> {
   if (wave.status !== "open") throw new WaveNotOpenError();
-  closeWave(db, wave, actorId);
+  await closeWave(db, wave, actorId);
 }
 
-export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, actorId: number): void {
+export async function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, actorId: number): Promise<void> {
   const settings: LinkSettings = {
     sourceLabel: input.sourceLabel === undefined ? link.sourceLabel : input.sourceLabel || null,
     redirectComplete: input.redirectComplete === undefined ? link.redirectComplete : input.redirectComplete || null,
@@ -169,9 +169,9 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
   };
   // Requiring a signature over nothing would let every visit through while looking protected.
   if (settings.requireSignature && !settings.signedParams?.length) throw new SignatureWithoutParamsError();
-  unitOfWork(db, async (tx) => {
-    updateLinkSettings(tx, link.id, settings);
-    recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });
+  await unitOfWork(db, async (tx) => {
+    await updateLinkSettings(tx, link.id, settings);
+    await recordAudit(tx, { userId: actorId, action: "link.settings", entityType: "link", entityId: link.id, details: settings });
   });
 }
 
@@ -179,22 +179,22 @@ export function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, a
  * Stops a link (a leaked or misused one: its respondents get "not found", answers already given
  * stay) or lets it answer again. False when it already is so.
  */
-export function setLinkDisabled(db: Db, link: Link, disabled: boolean, actorId: number): boolean {
+export async function setLinkDisabled(db: Db, link: Link, disabled: boolean, actorId: number): Promise<boolean> {
   if (Boolean(link.disabledAt) === disabled) return false;
-  unitOfWork(db, async (tx) => {
-    setLinkDisabledAt(tx, link.id, disabled ? new Date() : null);
-    recordAudit(tx, { userId: actorId, action: disabled ? "link.disable" : "link.enable", entityType: "link", entityId: link.id });
+  await unitOfWork(db, async (tx) => {
+    await setLinkDisabledAt(tx, link.id, disabled ? new Date() : null);
+    await recordAudit(tx, { userId: actorId, action: disabled ? "link.disable" : "link.enable", entityType: "link", entityId: link.id });
   });
   return true;
 }
 
-export function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Link[] {
+export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Promise<Link[]> {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PERSONAL_LINKS) {
     throw new HttpError(422, "invalid_count", "validation", { count: `1..${MAX_PERSONAL_LINKS}` });
   }
-  const segment = segmentByKey(listSegments(db, wave.studyId), segmentKey);
+  const segment = segmentByKey(await listSegments(db,wave.studyId), segmentKey);
   const created = createPersonalLinks(db, wave.id, segment.id, n);
-  recordAudit(db, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count: n } });
+  await recordAudit(db, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count: n } });
   return created;
 }
 
@@ -202,8 +202,8 @@ export function linkUrl(baseUrl: string, token: string): string {
   return `${baseUrl}/s/${token}`;
 }
 
-export function findLinkOfWave(db: Db, wave: Wave, linkId: number): Link {
-  const link = findLink(db, linkId);
+export async function findLinkOfWave(db: Db, wave: Wave, linkId: number): Promise<Link> {
+  const link = await findLink(db, linkId);
   if (!link || link.waveId !== wave.id) throw new NotFoundError();
   return link;
 }
@@ -224,12 +224,12 @@ export interface SegmentStatus {
 }
 
 /** Everything the wave page and the progress API show, per segment. */
-export function waveStatus(db: Db, wave: Wave, baseUrl: string): SegmentStatus[] {
-  const segments = listSegments(db, wave.studyId);
-  const settings = new Map(listWaveSegments(db, wave.id).map((r) => [r.segmentId, r]));
-  const progress = new Map(waveProgress(db, wave.id).map((p) => [p.segmentId, p]));
-  const links = new Map(listOpenLinks(db, wave.id).map((l) => [l.segmentId, l]));
-  const personal = new Map(countPersonalLinks(db, wave.id).map((p) => [p.segmentId, p]));
+export async function waveStatus(db: Db, wave: Wave, baseUrl: string): Promise<SegmentStatus[]> {
+  const segments = await listSegments(db, wave.studyId);
+  const settings = new Map((await listWaveSegments(db,wave.id)).map((r) => [r.segmentId, r]));
+  const progress = new Map((await waveProgress(db,wave.id)).map((p) => [p.segmentId, p]));
+  const links = new Map((await listOpenLinks(db,wave.id)).map((l) => [l.segmentId, l]));
+  const personal = new Map((await countPersonalLinks(db,wave.id)).map((p) => [p.segmentId, p]));
   return segments.map((segment) => {
     const p = progress.get(segment.id);
     const target = settings.get(segment.id)?.target ?? null;

@@ -1,4 +1,4 @@
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { deleteQuestionMargins } from "../../db/queries/margins.js";
 import {
@@ -54,8 +54,8 @@ export function structureOf(q: QuestionDefinition): string {
   });
 }
 
-function findQuestion(db: Executor, studyId: number, key: string): SurveyQuestion {
-  const q = loadQuestionnaire(db, studyId).find((x) => x.key === key);
+async function findQuestion(db: Executor, studyId: number, key: string): Promise<SurveyQuestion> {
+  const q = (await loadQuestionnaire(db,studyId)).find((x) => x.key === key);
   if (!q) throw new NotFoundError();
   return q;
 }
@@ -64,14 +64,14 @@ export function isFrozen(db: Db, studyId: number): boolean {
   return studyHasOpenedWave(db, studyId);
 }
 
-export function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number, pageBreakAfter = false): void {
+export async function addQuestion(db: Db, studyId: number, def: QuestionDefinition, actorId: number, pageBreakAfter = false): Promise<void> {
   const parsed = questionDefinition.parse(def);
-  unitOfWork(db, async (tx) => {
-    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-    const existing = loadQuestionnaire(tx, studyId);
+  await unitOfWork(db, async (tx) => {
+    if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const existing = await loadQuestionnaire(tx, studyId);
     if (existing.some((q) => q.key === parsed.key)) throw new DuplicateKeyError(parsed.key);
-    insertQuestions(tx, studyId, [{ ...questionFromDefinition(parsed), pageBreakAfter }], existing.length);
-    recordAudit(tx, { userId: actorId, action: "question.add", entityType: "study", entityId: studyId, details: { key: parsed.key } });
+    await insertQuestions(tx, studyId, [{ ...questionFromDefinition(parsed), pageBreakAfter }], existing.length);
+    await recordAudit(tx, { userId: actorId, action: "question.add", entityType: "study", entityId: studyId, details: { key: parsed.key } });
   });
 }
 
@@ -90,21 +90,21 @@ export function saveQuestion(
 ): "wording" | "structure" | "none" {
   const parsed = questionDefinition.parse(def);
   return unitOfWork(db, async (tx) => {
-    const current = findQuestion(tx, studyId, key);
+    const current = await findQuestion(tx, studyId, key);
     const before = questionToDefinition(current);
     const breakAfter = pageBreakAfter ?? current.pageBreakAfter;
     const structural = structureOf(before) !== structureOf(parsed) || breakAfter !== current.pageBreakAfter;
     if (structural) {
-      if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-      if (parsed.key !== key && loadQuestionnaire(tx, studyId).some((q) => q.key === parsed.key)) {
+      if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+      if (parsed.key !== key && (await loadQuestionnaire(tx,studyId)).some((q) => q.key === parsed.key)) {
         throw new DuplicateKeyError(parsed.key);
       }
-      replaceQuestion(tx, current.id, { ...questionFromDefinition(parsed), pageBreakAfter: breakAfter });
+      await replaceQuestion(tx, current.id, { ...questionFromDefinition(parsed), pageBreakAfter: breakAfter });
       // Weighting targets describe the variable as it was: no longer a profile question, or other
       // levels, and they would no longer add up (levels are option keys; a renamed key is another level).
       const sameLevels = JSON.stringify(current.options.map((o) => o.key).sort()) === JSON.stringify((parsed.options ?? []).map((o) => o.key).sort());
-      const marginsRemoved = parsed.profile === true && sameLevels ? 0 : deleteQuestionMargins(tx, current.id);
-      recordAudit(tx, {
+      const marginsRemoved = parsed.profile === true && sameLevels ? 0 : await deleteQuestionMargins(tx, current.id);
+      await recordAudit(tx, {
         userId: actorId,
         action: "question.edit",
         entityType: "study",
@@ -114,14 +114,14 @@ export function saveQuestion(
       return "structure";
     }
     if (JSON.stringify(before) === JSON.stringify(parsed)) return "none";
-    updateWording(tx, current.id, {
+    await updateWording(tx, current.id, {
       text: parsed.text,
       help: parsed.help ?? null,
       scaleMinLabel: parsed.minLabel ?? null,
       scaleMaxLabel: parsed.maxLabel ?? null,
       options: (parsed.options ?? []).map((o) => ({ key: o.key, text: o.text })),
     });
-    recordAudit(tx, {
+    await recordAudit(tx, {
       userId: actorId,
       action: "question.wording",
       entityType: "study",
@@ -132,37 +132,37 @@ export function saveQuestion(
   });
 }
 
-export function deleteQuestion(db: Db, studyId: number, key: string, actorId: number): void {
-  unitOfWork(db, async (tx) => {
-    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-    const q = findQuestion(tx, studyId, key);
-    deleteQuestionById(tx, q.id);
-    setQuestionOrder(tx, loadQuestionnaire(tx, studyId).map((x) => x.id));
-    recordAudit(tx, { userId: actorId, action: "question.delete", entityType: "study", entityId: studyId, details: { key } });
+export async function deleteQuestion(db: Db, studyId: number, key: string, actorId: number): Promise<void> {
+  await unitOfWork(db, async (tx) => {
+    if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const q = await findQuestion(tx, studyId, key);
+    await deleteQuestionById(tx, q.id);
+    await setQuestionOrder(tx, (await loadQuestionnaire(tx,studyId)).map((x) => x.id));
+    await recordAudit(tx, { userId: actorId, action: "question.delete", entityType: "study", entityId: studyId, details: { key } });
   });
 }
 
 /** Adds or removes the page break after a question (structure: refused once a wave has opened). */
-export function setPageBreak(db: Db, studyId: number, key: string, on: boolean, actorId: number): void {
-  unitOfWork(db, async (tx) => {
-    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-    const q = findQuestion(tx, studyId, key);
+export async function setPageBreak(db: Db, studyId: number, key: string, on: boolean, actorId: number): Promise<void> {
+  await unitOfWork(db, async (tx) => {
+    if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const q = await findQuestion(tx, studyId, key);
     if (q.pageBreakAfter === on) return;
-    setQuestionPageBreak(tx, q.id, on);
-    recordAudit(tx, { userId: actorId, action: "question.page_break", entityType: "study", entityId: studyId, details: { key, on } });
+    await setQuestionPageBreak(tx, q.id, on);
+    await recordAudit(tx, { userId: actorId, action: "question.page_break", entityType: "study", entityId: studyId, details: { key, on } });
   });
 }
 
-export function moveQuestion(db: Db, studyId: number, key: string, direction: "up" | "down", actorId: number): void {
-  unitOfWork(db, async (tx) => {
-    if (studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-    const list = loadQuestionnaire(tx, studyId);
+export async function moveQuestion(db: Db, studyId: number, key: string, direction: "up" | "down", actorId: number): Promise<void> {
+  await unitOfWork(db, async (tx) => {
+    if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
+    const list = await loadQuestionnaire(tx, studyId);
     const i = list.findIndex((q) => q.key === key);
     if (i < 0) throw new NotFoundError();
     const j = direction === "up" ? i - 1 : i + 1;
     if (j < 0 || j >= list.length) return;
     [list[i], list[j]] = [list[j]!, list[i]!];
-    setQuestionOrder(tx, list.map((q) => q.id));
-    recordAudit(tx, { userId: actorId, action: "question.move", entityType: "study", entityId: studyId, details: { key, direction } });
+    await setQuestionOrder(tx, list.map((q) => q.id));
+    await recordAudit(tx, { userId: actorId, action: "question.move", entityType: "study", entityId: studyId, details: { key, direction } });
   });
 }

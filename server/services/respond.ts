@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import {
   claimPersonalLink,
   countCompleted,
@@ -36,9 +36,9 @@ import { flagCompletedResponse } from "../quality/flag-service.js";
 /** A link that answers: open, closed (known study, so its language), or unknown. */
 export type ResolvedLink = { kind: "open"; ctx: LinkContext } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-export function resolveLink(db: Db, token: string): ResolvedLink {
+export async function resolveLink(db: Db, token: string): Promise<ResolvedLink> {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
-  const ctx = findLinkContext(db, token);
+  const ctx = await findLinkContext(db, token);
   if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return { kind: "not_found" };
   return { kind: ctx.wave.status === "open" ? "open" : "closed", ctx };
 }
@@ -67,9 +67,9 @@ export function existingResponse(db: Executor, ctx: LinkContext, who: Respondent
  * again in the transaction that would complete their response: only the second check is
  * exact, because completes race between the two (see submitPage).
  */
-export function quotaFull(db: Executor, ctx: LinkContext): boolean {
-  const target = findTarget(db, ctx.wave.id, ctx.segment.id);
-  return target !== null && countCompleted(db, ctx.wave.id, ctx.segment.id) >= target;
+export async function quotaFull(db: Executor, ctx: LinkContext): Promise<boolean> {
+  const target = await findTarget(db, ctx.wave.id, ctx.segment.id);
+  return target !== null && await countCompleted(db, ctx.wave.id, ctx.segment.id) >= target;
 }
 
 // ------------------------------------------------------------------ form tokens
@@ -194,10 +194,10 @@ function settledOutcome(existing: SurveyResponse | undefined, ctx: LinkContext, 
   return undefined;
 }
 
-export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): SubmitOutcome {
+export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): Promise<SubmitOutcome> {
   const { ctx, who, form } = s;
   const posted = Number(s.body["_p"] ?? 0);
-  const existing = findResponseByNonce(db, form.nonce);
+  const existing = await findResponseByNonce(db, form.nonce);
   const settled = settledOutcome(existing, ctx, posted);
   if (settled) return settled;
 
@@ -213,18 +213,18 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
     return unitOfWork(db, 
       async (tx): Promise<SubmitOutcome> => {
         // Read again under the write lock: another instance may have stored or finished it meanwhile.
-        let response = findResponseByNonce(tx, form.nonce);
+        let response = await findResponseByNonce(tx, form.nonce);
         const settledNow = settledOutcome(response, ctx, posted);
         if (settledNow) return settledNow;
         const current = response?.currentPage ?? 0;
         if (!response) {
           if (ctx.link.kind === "open" && who.browserHash) {
-            const previous = findBrowserResponse(tx, ctx.wave.id, who.browserHash);
+            const previous = await findBrowserResponse(tx, ctx.wave.id, who.browserHash);
             if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
             if (previous && previous.status !== "partial") return { kind: "already_answered" };
           }
-          if (quotaFull(tx, ctx)) return { kind: "quota_full" };
-          if (ctx.link.kind === "personal" && !claimPersonalLink(tx, ctx.link.id)) return { kind: "already_answered" };
+          if (await quotaFull(tx, ctx)) return { kind: "quota_full" };
+          if (ctx.link.kind === "personal" && !await claimPersonalLink(tx, ctx.link.id)) return { kind: "already_answered" };
           response = insertResponse(tx, {
             waveId: ctx.wave.id,
             segmentId: ctx.segment.id,
@@ -241,30 +241,30 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           });
         } else if (qualityFlags.length && !response.qualityFlags?.some((f) => f.code === "honeypot")) {
           response = { ...response, qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] };
-          updateResponse(tx, response.id, { qualityFlags: response.qualityFlags });
+          await updateResponse(tx, response.id, { qualityFlags: response.qualityFlags });
         }
 
-        const stored = replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
+        const stored = await replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
         // Brand and competitor mentions of unaided answers, coded with the study's aliases.
-        codeStoredAnswers(tx, ctx.study.id, questions, stored);
+        await codeStoredAnswers(tx, ctx.study.id, questions, stored);
 
         if (!isLast) {
-          updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
+          await updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
           return { kind: "next_page", page: page.index + 1 };
         }
         // The quota again, under the write lock of this IMMEDIATE transaction: the check at the
         // start let everyone in who began before the target was reached, and two instances on one
         // file must not both read "2 of 3" and both complete. A response the quota stopped keeps
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
-        if (quotaFull(tx, ctx)) {
+        if (await quotaFull(tx, ctx)) {
           const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale };
-          updateResponse(tx, response.id, stopped);
+          await updateResponse(tx, response.id, stopped);
           return { kind: "quota_full", response: { ...response, ...stopped } };
         }
         // Every required question of the whole questionnaire, not only this page's: pages that
         // moved, or a crafted post, must not complete a response without them. Throwing rolls
         // the whole post back, so nothing of it is half-written.
-        const answered = new Set(listAnswers(tx, response.id).map((a) => a.questionId));
+        const answered = new Set((await listAnswers(tx,response.id)).map((a) => a.questionId));
         const missing = questions.filter((q) => q.required && !answered.has(q.id));
         if (missing.length) throw new MissingRequiredAnswers(missing.map((q) => q.key));
         const fields = {
@@ -274,10 +274,10 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
           currentPage: page.index,
           locale: s.locale,
         };
-        updateResponse(tx, response.id, fields);
+        await updateResponse(tx, response.id, fields);
         // Quality flags as the response completes (a study-wide recompute may refine speeders later).
-        const flags = flagCompletedResponse(tx, ctx.study.id, response.id, questions);
-        if (ctx.link.kind === "open") countLinkUse(tx, ctx.link.id);
+        const flags = await flagCompletedResponse(tx, ctx.study.id, response.id, questions);
+        if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
       }
@@ -286,7 +286,7 @@ export function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): 
     if (error instanceof MissingRequiredAnswers) return incompleteOutcome(questions, ctx.study.pageSize, order, error.keys);
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
     if (error instanceof DuplicateNonceError) {
-      const winner = findResponseByNonce(db, form.nonce);
+      const winner = await findResponseByNonce(db, form.nonce);
       if (winner?.status === "completed") return { kind: "completed", response: winner };
       if (winner?.status === "quota_full") return { kind: "quota_full", response: winner };
       return { kind: "next_page", page: winner?.currentPage ?? 0 };

@@ -125,8 +125,8 @@ export function metricLabel(t: Translate, name: string, question: SurveyQuestion
   return known !== key ? known : localize(question.text, locale, fallback) || name;
 }
 
-export function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): StudyResults | ResultsProblem {
-  const waves = listWaves(db, study.id);
+export async function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults|ResultsProblem> {
+  const waves = await listWaves(db, study.id);
   const chosenPre = options.pre ? waves.find((w) => w.id === options.pre) : undefined;
   const chosenPost = options.post ? waves.find((w) => w.id === options.post) : undefined;
   const defaults = defaultWaves(waves);
@@ -134,20 +134,20 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
   const post = chosenPost ?? defaults.post;
   if (!pre || !post || pre.id === post.id) return "no_waves";
 
-  const segments = listSegments(db, study.id);
-  const questions = loadQuestionnaire(db, study.id);
+  const segments = await listSegments(db, study.id);
+  const questions = await loadQuestionnaire(db, study.id);
   const metrics = metricDefinitions(questions);
   const filter = { waveIds: [pre.id, post.id], includeFlagged: options.flagged };
-  const respondents = countRespondents(db, filter);
-  const metricBases = countMetricBases(db, metrics, filter);
+  const respondents = await countRespondents(db, filter);
+  const metricBases = await countMetricBases(db, metrics, filter);
 
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const weighting = computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options }));
+  const weighting = await computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options }));
   const available = weighting !== null && weighting.problems.length === 0;
   const applied = available && options.weighted !== false;
-  const { counts, table } = liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases, applied ? weighting.shares : null);
+  const { counts, table } = await liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases, applied ? weighting.shares : null);
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const bases = metricBases.map(({ metric, waveId, segmentId, n, skipped, partial, excluded, decoy, flagged }) => ({
     metric,
@@ -161,7 +161,7 @@ export function computeResults(db: Db, study: Study, options: ResultsQuery, loca
     flagged,
     leftOut: skipped + partial + excluded + decoy + flagged,
   }));
-  const competitors = competitorChecks(db, { study, pre, post, segments, questions, table, filter, confidence: options.confidence as ConfidenceLevel, locale });
+  const competitors = await competitorChecks(db, { study, pre, post, segments, questions, table, filter, confidence: options.confidence as ConfidenceLevel, locale });
   return {
     study,
     waves,
@@ -187,8 +187,8 @@ function weightingInput({ study, pre, post, segments, questions, options }: Weig
 }
 
 /** The respondents and margins the results' weighted table was computed from (for the R script). */
-export function resultsWeightingCells(db: Db, results: WeightingScope): WeightingCell[] {
-  return weightingCells(db, weightingInput(results)) ?? [];
+export async function resultsWeightingCells(db: Db, results: WeightingScope): Promise<WeightingCell[]> {
+  return await weightingCells(db, weightingInput(results)) ?? [];
 }
 
 interface TableInput {
@@ -207,12 +207,12 @@ interface TableInput {
  * SQL counts → liftTable, with the study's audience sizes and campaign cost. Each metric has its
  * own base (who answered its question), so n differs between metrics of the same wave and segment.
  */
-function liftTableOf(
+async function liftTableOf(
   db: Db,
   { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
   bases: ReadonlyArray<Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">>,
   weightedShares: ReadonlyMap<string, WeightedShare> | null = null,
-): { counts: LiftTableCount[]; table: LiftTable } {
+): Promise<{ counts: LiftTableCount[]; table: LiftTable; }> {
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const known = new Set(metrics.map((m) => m.metric));
   const counts: LiftTableCount[] = [];
@@ -223,7 +223,7 @@ function liftTableOf(
   }
 
   // Audience sizes of the post wave describe the population the result speaks for.
-  const audience = new Map(listWaveSegments(db, post.id).map((r) => [r.segmentId, r.audienceSize]));
+  const audience = new Map((await listWaveSegments(db,post.id)).map((r) => [r.segmentId, r.audienceSize]));
   const table = liftTable({
     metrics: metrics.map((m) => ({ key: m.metric, label: metricLabels[m.metric]! })),
     segments: segments.map((s) => {
@@ -250,9 +250,9 @@ function liftTableOf(
  * flagged ones left out: the "without exclusions" side of the sensitivity view. The base rule is
  * the results' own (answered the question, no decoy), so the two sides differ only by the ledger.
  */
-export function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): LiftTable {
+export async function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): Promise<LiftTable> {
   const metrics = metricDefinitions(results.questions);
   const waveIds = [results.pre.id, results.post.id];
   const everyone = { waveIds, includeFlagged: true, includeExcluded: true };
-  return liftTableOf(db, { ...results, metrics, locale, t }, countMetricBases(db, metrics, everyone)).table;
+  return (await liftTableOf(db,{ ...results,metrics,locale,t },await countMetricBases(db,metrics,everyone))).table;
 }

@@ -10,9 +10,9 @@ export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
  * Without it both tables only grow (a login flood left every counter forever). Pure in `now`, so
  * tests call it with any time.
  */
-export function purgeExpired(db: Executor, now: Date): { sessions: number; rateLimits: number } {
+export async function purgeExpired(db: Executor, now: Date): Promise<{ sessions: number; rateLimits: number; }> {
   return {
-    sessions: deleteExpiredSessions(db, now),
-    rateLimits: deleteExpiredRateLimits(db, now),
+    sessions: await deleteExpiredSessions(db, now),
+    rateLimits: await deleteExpiredRateLimits(db, now),
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { updateStudy } from "../../db/queries/studies.js";
 import type { Study } from "../../db/schema.js";
@@ -19,11 +19,11 @@ export function newSigningSecret(): string {
  * Replaces the study's secret and records who did it (never the secret itself), in one
  * transaction. Signatures made with the old secret are refused from now on.
  */
-export function rotateSigningSecret(db: Db, study: Pick<Study, "id">, actorId: number, via: "web" | "api"): string {
+export async function rotateSigningSecret(db: Db, study: Pick<Study, "id">, actorId: number, via: "web" | "api"): Promise<string> {
   const secret = newSigningSecret();
-  unitOfWork(db, async (tx) => {
-    updateStudy(tx, study.id, { signingSecret: secret });
-    recordAudit(tx, { userId: actorId, action: "study.rotate_secret", entityType: "study", entityId: study.id, details: { via } });
+  await unitOfWork(db, async (tx) => {
+    await updateStudy(tx, study.id, { signingSecret: secret });
+    await recordAudit(tx, { userId: actorId, action: "study.rotate_secret", entityType: "study", entityId: study.id, details: { via } });
   });
   return secret;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { nanoid } from "nanoid";
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
 import { replaceMargins } from "../../db/queries/margins.js";
@@ -54,7 +54,7 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
 export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, options: Acting & { teamId?: number } = {}): Study {
   const { teamId, ...acting } = options;
   return unitOfWork(db, async (tx) => {
-    const study = insertStudy(tx, {
+    const study = await insertStudy(tx, {
       ...(teamId !== undefined ? { teamId } : {}),
       name: def.name,
       brand: def.brand,
@@ -71,16 +71,16 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
       campaignCost: def.campaignCost ?? null,
       costCurrency: def.currency ?? null,
     }, acting);
-    insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
-    if (def.margins?.length) insertDefinedMargins(tx, study.id, def.margins);
+    await insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
+    if (def.margins?.length) await insertDefinedMargins(tx, study.id, def.margins);
     return study;
   });
 }
 
 /** A definition's margins (checked by studyDefinition: every wave, known keys, sums of 1) for the new study. */
-function insertDefinedMargins(tx: Executor, studyId: number, entries: readonly MarginEntry[]): void {
-  const segmentIds = new Map(listSegments(tx, studyId).map((s) => [s.key, s.id]));
-  const questionIds = new Map(loadQuestionnaire(tx, studyId).map((q) => [q.key, q.id]));
+async function insertDefinedMargins(tx: Executor, studyId: number, entries: readonly MarginEntry[]): Promise<void> {
+  const segmentIds = new Map((await listSegments(tx,studyId)).map((s) => [s.key, s.id]));
+  const questionIds = new Map((await loadQuestionnaire(tx,studyId)).map((q) => [q.key, q.id]));
   const rows = cellsFromEntries(entries).map((c) => ({
     segmentId: segmentIds.get(c.segment.trim())!,
     waveId: null,
@@ -88,7 +88,7 @@ function insertDefinedMargins(tx: Executor, studyId: number, entries: readonly M
     optionKey: c.level.trim(),
     share: parseShare(c.share)!,
   }));
-  replaceMargins(tx, studyId, [], rows);
+  await replaceMargins(tx, studyId, [], rows);
 }
 
 export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {
@@ -101,22 +101,22 @@ export function createWave(db: Executor, studyId: number, kind: Wave["kind"], la
  */
 export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Link[] {
   return unitOfWork(db, async (tx) => {
-    if (wave.status !== "open") setWaveStatus(tx, wave.id, "open", acting.at ?? new Date());
-    const result = listSegments(tx, wave.studyId).map(
-      (segment) =>
-        findOpenLinkFor(tx, wave.id, segment.id) ??
-        insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open", ...(acting.at ? { createdAt: acting.at } : {}) }),
+    if (wave.status !== "open") await setWaveStatus(tx, wave.id, "open", acting.at ?? new Date());
+    const result = (await listSegments(tx,wave.studyId)).map(
+      async (segment) =>
+        await findOpenLinkFor(tx, wave.id, segment.id) ??
+        await insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open", ...(acting.at ? { createdAt: acting.at } : {}) }),
     );
-    recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.open", entityType: "wave", entityId: wave.id });
+    await recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.open", entityType: "wave", entityId: wave.id });
     return result;
   });
 }
 
 /** Closes a wave at `acting.at` (default now), by the user or `acting.systemActor`. */
-export function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): void {
-  unitOfWork(db, async (tx) => {
-    setWaveStatus(tx, wave.id, "closed", acting.at ?? new Date());
-    recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.close", entityType: "wave", entityId: wave.id });
+export async function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Promise<void> {
+  await unitOfWork(db, async (tx) => {
+    await setWaveStatus(tx, wave.id, "closed", acting.at ?? new Date());
+    await recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.close", entityType: "wave", entityId: wave.id });
   });
 }
 

@@ -8,8 +8,8 @@ export interface TeamOption {
 }
 
 /** Teams the actor may create studies in: where they are owner or researcher; every team for administrators. */
-export function creatableTeams(db: Executor, actor: Actor): TeamOption[] {
-  if (actor.isAdmin) return listTeams(db).map((t) => ({ id: t.id, name: t.name }));
+export async function creatableTeams(db: Executor, actor: Actor): Promise<TeamOption[]> {
+  if (actor.isAdmin) return (await listTeams(db)).map((t) => ({ id: t.id, name: t.name }));
   return teamsWithRole(actor, "researcher").map((m) => ({ id: m.teamId, name: m.teamName }));
 }
 
@@ -20,14 +20,14 @@ export type TeamChoice = { ok: true; teamId: number } | { ok: false; reason: "te
  * `team` field) must be one the actor may create in; without it, their only such team, or the
  * default team for an administrator; a member of several must say which.
  */
-export function chooseTeam(db: Executor, actor: Actor, requested: unknown): TeamChoice {
-  const options = creatableTeams(db, actor);
+export async function chooseTeam(db: Executor, actor: Actor, requested: unknown): Promise<TeamChoice> {
+  const options = await creatableTeams(db, actor);
   const wanted = typeof requested === "number" ? String(requested) : typeof requested === "string" ? requested.trim() : "";
   if (wanted !== "") {
     const found = options.find((t) => String(t.id) === wanted || t.name === wanted);
     return found ? { ok: true, teamId: found.id } : { ok: false, reason: "teamUnknown" };
   }
   if (options.length === 1) return { ok: true, teamId: options[0]!.id };
-  if (actor.isAdmin) return { ok: true, teamId: defaultTeam(db).id };
+  if (actor.isAdmin) return { ok: true, teamId: (await defaultTeam(db)).id };
   return { ok: false, reason: "teamRequired" };
 }

@@ -28,8 +28,8 @@ export const cellKey = (metric: string, segmentId: number, waveId: number) => `$
  * The margins of a segment for a wave: the wave's own when it has any, else the study-wide ones;
  * keyed by profile question key and option key. Empty when the segment has none.
  */
-export function marginsFor(rows: ReturnType<typeof listMargins>, questions: readonly SurveyQuestion[], segmentId: number, waveId: number): Margins {
-  const forSegment = rows.filter((r) => r.segmentId === segmentId);
+export async function marginsFor(rows: ReturnType<typeof listMargins>, questions: readonly SurveyQuestion[], segmentId: number, waveId: number): Promise<Margins> {
+  const forSegment = (await rows).filter((r) => r.segmentId === segmentId);
   const own = forSegment.filter((r) => r.waveId === waveId);
   const chosen = own.length > 0 ? own : forSegment.filter((r) => r.waveId === null);
   const keyOf = new Map(questions.map((q) => [q.id, q.key]));
@@ -61,21 +61,21 @@ type WeightingInput = { studyId: number; waves: readonly Wave[]; segments: reado
  * once; null when the study has no margins at all. The one reading behind the weighted results and
  * the R script's weighting data, so both weigh the same respondents.
  */
-export function weightingCells(db: Db, input: WeightingInput): WeightingCell[] | null {
-  const rows = listMargins(db, input.studyId);
+export async function weightingCells(db: Db, input: WeightingInput): Promise<WeightingCell[]|null> {
+  const rows = await listMargins(db, input.studyId);
   if (rows.length === 0) return null;
   const profileQuestions = input.questions.filter((q) => q.type === "single" && rows.some((r) => r.questionId === q.id));
   const optionKey = new Map(profileQuestions.flatMap((q) => q.options.map((o) => [o.id, o.key] as const)));
   const questionKey = new Map(profileQuestions.map((q) => [q.id, q.key]));
   const profiles = new Map<number, Record<string, string>>();
-  for (const c of listChoices(db, profileQuestions.map((q) => q.id), input.filter)) {
+  for (const c of await listChoices(db, profileQuestions.map((q) => q.id), input.filter)) {
     const answer = profiles.get(c.responseId) ?? {};
     answer[questionKey.get(c.questionId)!] = optionKey.get(c.optionId)!;
     profiles.set(c.responseId, answer);
   }
   const cells: WeightingCell[] = [];
   for (const metric of input.metrics) {
-    const outcomes = listMetricOutcomes(db, metric, input.filter);
+    const outcomes = await listMetricOutcomes(db, metric, input.filter);
     for (const segment of input.segments) {
       for (const wave of input.waves) {
         const cell = outcomes.filter((o) => o.segmentId === segment.id && o.waveId === wave.id);
@@ -83,7 +83,7 @@ export function weightingCells(db: Db, input: WeightingInput): WeightingCell[] |
           metric: metric.metric,
           segmentId: segment.id,
           waveId: wave.id,
-          margins: marginsFor(rows, profileQuestions, segment.id, wave.id),
+          margins: await marginsFor(rows, profileQuestions, segment.id, wave.id),
           y: cell.map((o) => o.y),
           profiles: cell.map((o) => profiles.get(o.responseId) ?? {}),
         });
@@ -99,8 +99,8 @@ export function weightingCells(db: Db, input: WeightingInput): WeightingCell[] |
  * when the study has no margins at all. A cell that cannot be weighted is listed in `problems`;
  * the caller then shows the unweighted table and says why.
  */
-export function computeWeighting(db: Db, input: WeightingInput): Weighting | null {
-  const cells = weightingCells(db, input);
+export async function computeWeighting(db: Db, input: WeightingInput): Promise<Weighting|null> {
+  const cells = await weightingCells(db, input);
   if (cells === null) return null;
   const shares = new Map<string, WeightedShare>();
   const problems: WeightingProblem[] = [];

@@ -1,4 +1,4 @@
-import type { Db, Executor } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { deleteMarginVariable, hasMarginVariable, listMargins, replaceMargins } from "../../db/queries/margins.js";
@@ -21,10 +21,10 @@ export interface StudyMarginContext {
   scope: MarginScope;
 }
 
-export function marginContext(db: Executor, studyId: number): StudyMarginContext {
-  const segments = listSegments(db, studyId);
-  const waves = listWaves(db, studyId);
-  const questions = loadQuestionnaire(db, studyId);
+export async function marginContext(db: Executor, studyId: number): Promise<StudyMarginContext> {
+  const segments = await listSegments(db, studyId);
+  const waves = await listWaves(db, studyId);
+  const questions = await loadQuestionnaire(db, studyId);
   return {
     segments,
     waves,
@@ -45,19 +45,19 @@ export type MarginImport = { ok: true; rows: number; removed: number } | { ok: f
  */
 export function importMargins(db: Db, study: Study, cells: readonly MarginCell[], actorId: number, how: { format: "csv" | "json"; via: "web" | "api" }): MarginImport {
   return unitOfWork(db, async (tx) => {
-    const context = marginContext(tx, study.id);
+    const context = await marginContext(tx, study.id);
     const checked = validateMargins(cells, context.scope);
     if (!checked.ok) return checked;
     const segmentId = new Map(context.segments.map((s) => [s.key, s.id]));
     const questionId = new Map(context.questions.map((q) => [q.key, q.id]));
     const waveLabel = (id: number | null) => (id === null ? null : (context.waves.find((w) => w.id === id)?.label ?? null));
-    const removed = replaceMargins(
+    const removed = await replaceMargins(
       tx,
       study.id,
       checked.groups.map((g) => ({ segmentId: segmentId.get(g.segment)!, waveId: g.waveId })),
       checked.margins.map((m) => ({ segmentId: segmentId.get(m.segment)!, waveId: m.waveId, questionId: questionId.get(m.variable)!, optionKey: m.level, share: m.share })),
     );
-    recordAudit(tx, {
+    await recordAudit(tx, {
       userId: actorId,
       action: "margins.import",
       entityType: "study",
@@ -69,13 +69,13 @@ export function importMargins(db: Db, study: Study, cells: readonly MarginCell[]
 }
 
 /** Deletes one variable's margins of one (segment, wave); a 404 when there are none. */
-export function deleteMargins(db: Db, study: Study, target: { segmentId: number; waveId: number | null; questionId: number }, actorId: number): void {
-  unitOfWork(db, async (tx) => {
+export async function deleteMargins(db: Db, study: Study, target: { segmentId: number; waveId: number | null; questionId: number }, actorId: number): Promise<void> {
+  await unitOfWork(db, async (tx) => {
     const scope = { segmentId: target.segmentId, waveId: target.waveId };
-    if (!hasMarginVariable(tx, study.id, scope, target.questionId)) throw new NotFoundError();
-    const context = marginContext(tx, study.id);
-    const removed = deleteMarginVariable(tx, study.id, scope, target.questionId);
-    recordAudit(tx, {
+    if (!await hasMarginVariable(tx, study.id, scope, target.questionId)) throw new NotFoundError();
+    const context = await marginContext(tx, study.id);
+    const removed = await deleteMarginVariable(tx, study.id, scope, target.questionId);
+    await recordAudit(tx, {
       userId: actorId,
       action: "margins.delete",
       entityType: "study",
@@ -117,9 +117,9 @@ export function resolvedMargins(context: StudyMarginContext, margins: readonly P
 export type ResolvedMargin = ReturnType<typeof resolvedMargins>[number];
 
 /** `{"margins": [...]}` exactly as an import takes it back: waves by label, every-wave as null. */
-export function marginsDocumentOf(db: Executor, studyId: number): { margins: MarginEntry[] } {
-  const context = marginContext(db, studyId);
-  const rows = resolvedMargins(context, listMargins(db, studyId));
+export async function marginsDocumentOf(db: Executor, studyId: number): Promise<{ margins: MarginEntry[]; }> {
+  const context = await marginContext(db, studyId);
+  const rows = resolvedMargins(context, await listMargins(db,studyId));
   return {
     margins: toMarginEntries(rows.map((r) => ({ segment: r.segment.key, wave: r.wave?.label ?? null, variable: r.question.key, level: r.margin.optionKey, share: r.margin.share }))),
   };

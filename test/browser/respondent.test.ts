@@ -8,7 +8,7 @@ describe.skipIf(!browserAvailable)("respondent in Chromium (375×667, keyboard o
   const ctx = useBrowserAndApp();
 
   it("answers, meets a validation error, fixes it and finishes", async () => {
-    const survey = openSurvey(ctx.live.db);
+    const survey = await openSurvey(ctx.live.db);
     const page = await ctx.browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
     await page.goto(`${ctx.live.base}/s/${survey.links["subscribers"]!.token}?lang=en`);
     // The tab shows a neutral title, never the brand (it would prime the unaided question).
@@ -90,7 +90,7 @@ describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, ite
     });
 
   it("makes every option a full-width 44 px row and every scale point a 44 px target that toggles its input, with a progress line and a favicon", async () => {
-    const survey = openSurvey(ctx.live.db, template());
+    const survey = await openSurvey(ctx.live.db, template());
     const page = await ctx.browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
     const url = `${ctx.live.base}/s/${survey.links["subscribers"]!.token}`;
     await page.goto(url);
@@ -213,7 +213,7 @@ describe.skipIf(!browserAvailable)("respondent answers on a phone (issue 12, ite
         { key: "more", type: "text", required: false, text: { ru: "Ещё?", en: "Anything else?" } },
       ],
     } as Parameters<typeof brandLiftDefinition>[0]);
-    const survey = openSurvey(ctx.live.db, def);
+    const survey = await openSurvey(ctx.live.db, def);
     const page = await ctx.browser.newPage({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
     await page.goto(`${ctx.live.base}/s/${survey.links["active_unsubscribed"]!.token}?lang=en`);
     expect(await page.textContent(".progress-label")).toBe("Page 1 of 2");

@@ -7,7 +7,7 @@ describe.skipIf(!browserAvailable)("results of the demo study in Chromium", () =
   const ctx = useBrowserAndApp();
 
   it("renders the tables and the SVG charts, and the printable report", async () => {
-    const { studyId } = createDemoStudy(ctx.live.db, { seed: 293, locale: "en", actorId: null });
+    const { studyId } = await createDemoStudy(ctx.live.db, { seed: 293, locale: "en", actorId: null });
     await addUser(ctx.live.db, "viewer");
     const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(`${ctx.live.base}/login?lang=en`);

@@ -21,9 +21,9 @@ const textDefinition = () => {
 };
 
 describe("aggregation", () => {
-  it("counts aware respondents and respondents per metric, segment and wave, as counted by hand", () => {
+  it("counts aware respondents and respondents per metric, segment and wave, as counted by hand", async () => {
     const db = freshDb();
-    const survey = openSurvey(db, textDefinition());
+    const survey = await openSurvey(db, textDefinition());
     const post = createWave(db, survey.study.id, "post", "Post");
     const [subs, active] = survey.segments;
     const id = survey.study.id;
@@ -32,30 +32,30 @@ describe("aggregation", () => {
       insertResponseWithAnswers(db, id, { waveId, segmentId, answers, ...extra });
 
     // Pre, subscribers: 4 counted (aided aware: 2; fav top-2: 3; unaided: 1), 1 excluded, 1 partial, 1 flagged.
-    add(pre, subs!.id, { aided: ["acme", "rival"], fav: 5, unaided: "Акме и кто-то" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 4, unaided: "не знаю" });
-    add(pre, subs!.id, { aided: ["rival"], fav: 4 });
-    add(pre, subs!.id, { aided: ["none"], fav: 1, unaided: "Acmeville" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { excluded: true });
-    add(pre, subs!.id, { aided: ["acme"] }, { status: "partial" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { flags: [{ code: "speeder" }] });
+    await add(pre, subs!.id, { aided: ["acme", "rival"], fav: 5, unaided: "Акме и кто-то" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 4, unaided: "не знаю" });
+    await add(pre, subs!.id, { aided: ["rival"], fav: 4 });
+    await add(pre, subs!.id, { aided: ["none"], fav: 1, unaided: "Acmeville" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { excluded: true });
+    await add(pre, subs!.id, { aided: ["acme"] }, { status: "partial" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { flags: [{ code: "speeder" }] });
     // Post, subscribers: 2 counted, both aided aware; multi with several positives counts once.
-    add(post.id, subs!.id, { aided: ["acme", "rival"], fav: 3 });
-    add(post.id, subs!.id, { aided: ["acme"], fav: 2, unaided: "ACME!" });
+    await add(post.id, subs!.id, { aided: ["acme", "rival"], fav: 3 });
+    await add(post.id, subs!.id, { aided: ["acme"], fav: 2, unaided: "ACME!" });
     // Pre, active: 1 counted, nothing aware.
-    add(pre, active!.id, { aided: ["none"], fav: 3 });
+    await add(pre, active!.id, { aided: ["none"], fav: 3 });
 
-    const metrics = metricDefinitions(loadQuestionnaire(db, id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db,id));
     expect(metrics.map((m) => m.metric)).toEqual(["aided_awareness", "favorability", "unaided_awareness"]);
 
     const all = { waveIds: [pre, post.id], includeFlagged: true };
-    const n = countRespondents(db, all).sort((a, b) => a.waveId - b.waveId || a.segmentId - b.segmentId);
+    const n = (await countRespondents(db,all)).sort((a, b) => a.waveId - b.waveId || a.segmentId - b.segmentId);
     expect(n).toEqual([
       { waveId: pre, segmentId: subs!.id, n: 5, excluded: 1, flagged: 1 },
       { waveId: pre, segmentId: active!.id, n: 1, excluded: 0, flagged: 0 },
       { waveId: post.id, segmentId: subs!.id, n: 2, excluded: 0, flagged: 0 },
     ]);
-    const x = countAware(db, metrics, all);
+    const x = await countAware(db, metrics, all);
     const get = (metric: string, waveId: number, segmentId: number) =>
       x.find((c) => c.metric === metric && c.waveId === waveId && c.segmentId === segmentId)?.x ?? 0;
     expect(get("aided_awareness", pre, subs!.id)).toBe(3); // two plus the flagged one
@@ -66,16 +66,16 @@ describe("aggregation", () => {
     expect(get("aided_awareness", pre, active!.id)).toBe(0);
 
     const clean = { waveIds: [pre, post.id], includeFlagged: false };
-    expect(countRespondents(db, clean).find((r) => r.waveId === pre && r.segmentId === subs!.id)?.n).toBe(4);
-    const cleanX = countAware(db, metrics, clean);
+    expect((await countRespondents(db,clean)).find((r) => r.waveId === pre && r.segmentId === subs!.id)?.n).toBe(4);
+    const cleanX = await countAware(db, metrics, clean);
     expect(cleanX.find((c) => c.metric === "aided_awareness" && c.waveId === pre && c.segmentId === subs!.id)?.x).toBe(2);
     expect(cleanX.find((c) => c.metric === "favorability" && c.waveId === pre && c.segmentId === subs!.id)?.x).toBe(3);
   });
 
-  it("uses an index for every metric count", () => {
+  it("uses an index for every metric count", async () => {
     const db = freshDb();
-    const survey = openSurvey(db, textDefinition());
-    const metrics = metricDefinitions(loadQuestionnaire(db, survey.study.id));
+    const survey = await openSurvey(db, textDefinition());
+    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
     const plan = db.$client
       .prepare(
         "EXPLAIN QUERY PLAN SELECT count(DISTINCT a.response_id) FROM answers a JOIN responses r ON r.id = a.response_id WHERE a.question_id = ? AND a.option_id IN (?) AND r.wave_id IN (?) AND r.status = 'completed' AND r.excluded = 0 GROUP BY r.wave_id, r.segment_id",
@@ -86,9 +86,9 @@ describe("aggregation", () => {
 });
 
 describe("metric bases", () => {
-  it("counts n as who answered, and who was left out of each metric, per wave and segment", () => {
+  it("counts n as who answered, and who was left out of each metric, per wave and segment", async () => {
     const db = freshDb();
-    const survey = openSurvey(db, textDefinition());
+    const survey = await openSurvey(db, textDefinition());
     const post = createWave(db, survey.study.id, "post", "Post");
     const [subs, active] = survey.segments;
     const id = survey.study.id;
@@ -97,22 +97,22 @@ describe("metric bases", () => {
       insertResponseWithAnswers(db, id, { waveId, segmentId, answers, ...extra });
 
     // The same respondents as above.
-    add(pre, subs!.id, { aided: ["acme", "rival"], fav: 5, unaided: "Акме и кто-то" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 4, unaided: "не знаю" });
-    add(pre, subs!.id, { aided: ["rival"], fav: 4 });
-    add(pre, subs!.id, { aided: ["none"], fav: 1, unaided: "Acmeville" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { excluded: true });
-    add(pre, subs!.id, { aided: ["acme"] }, { status: "partial" });
-    add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { flags: [{ code: "speeder" }] });
-    add(post.id, subs!.id, { aided: ["acme", "rival"], fav: 3 });
-    add(post.id, subs!.id, { aided: ["acme"], fav: 2, unaided: "ACME!" });
-    add(pre, active!.id, { aided: ["none"], fav: 3 });
+    await add(pre, subs!.id, { aided: ["acme", "rival"], fav: 5, unaided: "Акме и кто-то" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 4, unaided: "не знаю" });
+    await add(pre, subs!.id, { aided: ["rival"], fav: 4 });
+    await add(pre, subs!.id, { aided: ["none"], fav: 1, unaided: "Acmeville" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { excluded: true });
+    await add(pre, subs!.id, { aided: ["acme"] }, { status: "partial" });
+    await add(pre, subs!.id, { aided: ["acme"], fav: 5 }, { flags: [{ code: "speeder" }] });
+    await add(post.id, subs!.id, { aided: ["acme", "rival"], fav: 3 });
+    await add(post.id, subs!.id, { aided: ["acme"], fav: 2, unaided: "ACME!" });
+    await add(pre, active!.id, { aided: ["none"], fav: 3 });
     // A blank text answer is not an answer; a screened-out visitor is nobody's respondent.
-    add(post.id, subs!.id, { aided: ["rival"], fav: 4, unaided: "   " });
-    add(post.id, subs!.id, {}, { status: "screened_out" });
+    await add(post.id, subs!.id, { aided: ["rival"], fav: 4, unaided: "   " });
+    await add(post.id, subs!.id, {}, { status: "screened_out" });
 
-    const metrics = metricDefinitions(loadQuestionnaire(db, id));
-    const bases = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true });
+    const metrics = metricDefinitions(await loadQuestionnaire(db,id));
+    const bases = await countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true });
     const cell = (metric: string, waveId: number, segmentId: number) => {
       const found = bases.find((b) => b.metric === metric && b.waveId === waveId && b.segmentId === segmentId);
       if (!found) throw new Error(`no cell ${metric} ${waveId} ${segmentId}`);
@@ -129,39 +129,39 @@ describe("metric bases", () => {
     expect(cell("unaided_awareness", pre, active!.id)).toEqual({ x: 0, n: 0, skipped: 1, partial: 0, excluded: 0, decoy: 0, flagged: 0 });
 
     // Flagged responses off: the flagged one leaves n and is counted as flagged, not as skipped.
-    const clean = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: false });
+    const clean = await countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: false });
     const c = (metric: string) => clean.find((b) => b.metric === metric && b.waveId === pre && b.segmentId === subs!.id)!;
     expect(c("aided_awareness")).toMatchObject({ x: 2, n: 4, skipped: 0, partial: 1, excluded: 1, flagged: 1 });
     expect(c("unaided_awareness")).toMatchObject({ x: 1, n: 3, skipped: 1, partial: 1, excluded: 1, flagged: 1 });
 
     // Everyone (the sensitivity view): the excluded one is back in n, under the same base rule.
-    const everyone = countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true, includeExcluded: true });
+    const everyone = await countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true, includeExcluded: true });
     const e = (metric: string) => everyone.find((b) => b.metric === metric && b.waveId === pre && b.segmentId === subs!.id)!;
     expect(e("aided_awareness")).toMatchObject({ x: 4, n: 6, skipped: 0, partial: 1, excluded: 0, flagged: 0 });
     expect(e("unaided_awareness")).toMatchObject({ x: 1, n: 3, skipped: 3, partial: 1, excluded: 0 });
   });
 
-  it("leaves respondents who pick a decoy out of the metric's base, aware or not", () => {
+  it("leaves respondents who pick a decoy out of the metric's base, aware or not", async () => {
     const db = freshDb();
     const def = brandLiftDefinition();
     const aided = def.questions.find((q) => q.key === "aided")!;
     aided.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
     aided.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
-    const survey = openSurvey(db, def);
+    const survey = await openSurvey(db, def);
     const [subs] = survey.segments;
     const add = (aidedKeys: string[]) =>
       insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: subs!.id, answers: { aided: aidedKeys, fav: 3, recall: "no" } });
-    add(["acme"]);
-    add(["acme", "rival"]);
-    add(["rival"]);
-    add(["acme", "fake"]); // aware, but also "knows" the made-up brand
-    add(["fake"]);
-    add(["none"]);
+    await add(["acme"]);
+    await add(["acme", "rival"]);
+    await add(["rival"]);
+    await add(["acme", "fake"]); // aware, but also "knows" the made-up brand
+    await add(["fake"]);
+    await add(["none"]);
 
-    const metrics = metricDefinitions(loadQuestionnaire(db, survey.study.id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
     const aidedMetric = metrics.find((m) => m.metric === "aided_awareness")!;
     expect(aidedMetric.exclude).toHaveLength(1);
-    const bases = countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: true });
+    const bases = await countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: true });
     expect(bases.find((b) => b.metric === "aided_awareness")).toMatchObject({ x: 2, n: 4, skipped: 0, decoy: 2 });
     // Other metrics keep the decoy choosers.
     expect(bases.find((b) => b.metric === "favorability")).toMatchObject({ x: 0, n: 6, decoy: 0 });

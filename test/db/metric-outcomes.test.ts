@@ -15,14 +15,14 @@ function generator(seed: number) {
 }
 
 describe("respondent-level metric outcomes (for weighting)", () => {
-  it.each([1, 2, 3, 4, 5])("agree with the counted bases cell by cell, under every filter (seed %i)", (seed) => {
+  it.each([1, 2, 3, 4, 5])("agree with the counted bases cell by cell, under every filter (seed %i)", async (seed) => {
     const db = freshDb();
     const def = brandLiftDefinition();
     const aided = def.questions.find((q) => q.key === "aided")!;
     aided.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
     aided.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
     def.questions.push({ key: "unaided", type: "text", required: false, randomize: false, text: { ru: "Какие бренды вы знаете?" }, metric: { name: "unaided_awareness", match: ["Акме", "Acme"] } });
-    const survey = openSurvey(db, def);
+    const survey = await openSurvey(db, def);
     const post = createWave(db, survey.study.id, "post", "Post");
     const random = generator(seed);
     const choices = [["acme"], ["rival"], ["acme", "rival"], ["fake"], ["acme", "fake"], ["none"]];
@@ -31,7 +31,7 @@ describe("respondent-level metric outcomes (for weighting)", () => {
       if (random.next() < 0.9) answers["aided"] = random.pick(choices);
       if (random.next() < 0.85) answers["fav"] = 1 + Math.floor(random.next() * 5);
       if (random.next() < 0.7) answers["unaided"] = random.pick(["Acme", "акме!", "не знаю", "  ", "Rival"]);
-      insertResponseWithAnswers(db, survey.study.id, {
+      await insertResponseWithAnswers(db, survey.study.id, {
         waveId: random.next() < 0.5 ? survey.wave.id : post.id,
         segmentId: random.pick(survey.segments).id,
         answers,
@@ -40,16 +40,16 @@ describe("respondent-level metric outcomes (for weighting)", () => {
         ...(random.next() < 0.15 ? { flags: [{ code: "speeder" }] } : {}),
       });
     }
-    const metrics = metricDefinitions(loadQuestionnaire(db, survey.study.id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
     const filters: CountFilter[] = [
       { waveIds: [survey.wave.id, post.id], includeFlagged: true },
       { waveIds: [survey.wave.id, post.id], includeFlagged: false },
       { waveIds: [survey.wave.id, post.id], includeFlagged: true, includeExcluded: true },
     ];
     for (const filter of filters) {
-      const bases = countMetricBases(db, metrics, filter);
+      const bases = await countMetricBases(db, metrics, filter);
       for (const m of metrics) {
-        const outcomes = listMetricOutcomes(db, m, filter);
+        const outcomes = await listMetricOutcomes(db, m, filter);
         expect(new Set(outcomes.map((o) => o.responseId)).size, m.metric).toBe(outcomes.length);
         for (const b of bases.filter((x) => x.metric === m.metric)) {
           const cell = outcomes.filter((o) => o.waveId === b.waveId && o.segmentId === b.segmentId);

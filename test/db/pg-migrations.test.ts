@@ -225,9 +225,9 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
       const [pgStudy] = await db.insert(pgSchema.studies).values({ ...study, teamId: pgTeam!.id, createdBy: pgUser!.id }).returning();
       await db.insert(pgSchema.auditLog).values({ at: createdAt, userId: pgUser!.id, action: "trip", entityType: "study", entityId: String(pgStudy!.id), details });
 
-      const liteTeam = lite.insert(sqliteSchema.teams).values({ name: "Trip team", createdAt }).returning().get();
-      const liteUser = lite.insert(sqliteSchema.users).values(user).returning().get();
-      const liteStudy = lite.insert(sqliteSchema.studies).values({ ...study, teamId: liteTeam.id, createdBy: liteUser.id }).returning().get();
+      const liteTeam = await lite.insert(sqliteSchema.teams).values({ name: "Trip team",createdAt }).returning().get();
+      const liteUser = await lite.insert(sqliteSchema.users).values(user).returning().get();
+      const liteStudy = await lite.insert(sqliteSchema.studies).values({ ...study,teamId: liteTeam.id,createdBy: liteUser.id }).returning().get();
       lite.insert(sqliteSchema.auditLog).values({ at: createdAt, userId: liteUser.id, action: "trip", entityType: "study", entityId: String(liteStudy.id), details }).run();
 
       const pgRead = {

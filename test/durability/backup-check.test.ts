@@ -30,13 +30,13 @@ const backup = (databasePath: string, destination: string) =>
   });
 
 /** A live database with a study and some responses. */
-function liveDatabase(dir: string, responses = 50): string {
+async function liveDatabase(dir: string, responses = 50): Promise<string> {
   const file = join(dir, "live.db");
   const db = openDatabase(file);
   runMigrations(db);
-  const survey = openSurvey(db);
+  const survey = await openSurvey(db);
   for (let i = 0; i < responses; i++) {
-    insertResponseWithAnswers(db, survey.study.id, {
+    await insertResponseWithAnswers(db, survey.study.id, {
       waveId: survey.wave.id,
       segmentId: survey.segments[0]!.id,
       answers: { aided: ["acme"], recall: "yes", fav: 5, feedback: "x".repeat(2000) },
@@ -56,9 +56,9 @@ describe("npm run backup", () => {
     expect(readdirSync(dir)).toEqual([]);
   }, 30_000);
 
-  it("checks the copy before saying Backed up; the copy is 0600 and no secret is made", () => {
+  it("checks the copy before saying Backed up; the copy is 0600 and no secret is made", async () => {
     const dir = tempDir();
-    const live = liveDatabase(dir);
+    const live = await liveDatabase(dir);
     const run = backup(live, join(dir, "copy.db"));
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
@@ -71,7 +71,7 @@ describe("npm run backup", () => {
 describe("the backup check", () => {
   it("passes a good copy made while another connection writes, with the counts of the copied snapshot", async () => {
     const dir = tempDir();
-    const live = liveDatabase(dir, 300);
+    const live = await liveDatabase(dir, 300);
     const source = openDatabase(live);
     const writer = openDatabase(live);
     const survey = writer.$client.prepare("SELECT id, study_id FROM waves LIMIT 1").get() as { id: number; study_id: number };
@@ -80,7 +80,7 @@ describe("the backup check", () => {
     let written = 0;
     const writes = (async () => {
       while (writing) {
-        insertResponseWithAnswers(writer, survey.study_id, { waveId: survey.id, segmentId: segment, answers: { recall: "no" } });
+        await insertResponseWithAnswers(writer, survey.study_id, { waveId: survey.id, segmentId: segment, answers: { recall: "no" } });
         written++;
         await new Promise((r) => setImmediate(r));
       }
@@ -95,9 +95,9 @@ describe("the backup check", () => {
     closeDatabase(writer);
   }, 30_000);
 
-  it("refuses a corrupted, a truncated and a stale copy", () => {
+  it("refuses a corrupted, a truncated and a stale copy", async () => {
     const dir = tempDir();
-    const live = liveDatabase(dir, 200);
+    const live = await liveDatabase(dir, 200);
     const db = openDatabase(live);
     db.$client.pragma("wal_checkpoint(TRUNCATE)");
     const expected = tableCounts(db.$client);

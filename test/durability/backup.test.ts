@@ -14,21 +14,21 @@ describe("backup", () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-backup-"));
     const db = openDatabase(join(dir, "live.db"));
     runMigrations(db);
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const add = () =>
       insertResponseWithAnswers(db, survey.study.id, {
         waveId: survey.wave.id,
         segmentId: survey.segments[0]!.id,
         answers: { aided: ["acme"], recall: "yes", fav: 5, feedback: "x".repeat(2000) },
       });
-    for (let i = 0; i < 600; i++) add();
+    for (let i = 0; i < 600; i++) await add();
 
     // Writes interleave with the backup's steps.
     let writing = true;
     let written = 0;
     const writer = (async () => {
       while (writing) {
-        add();
+        await add();
         written++;
         await new Promise((r) => setImmediate(r));
       }
@@ -51,12 +51,12 @@ describe("backup", () => {
     closeDatabase(db);
   }, 60_000);
 
-  it("runs as `npm run backup -- FILE` and refuses to overwrite", () => {
+  it("runs as `npm run backup -- FILE` and refuses to overwrite", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-backup-cli-"));
     const live = join(dir, "live.db");
     const db = openDatabase(live);
     runMigrations(db);
-    openSurvey(db);
+    await openSurvey(db);
     closeDatabase(db);
     const { BASE_URL: _vitestOwn, ...env } = process.env;
     const run = () =>

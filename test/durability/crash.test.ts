@@ -39,7 +39,7 @@ describe("crash durability", () => {
     const path = join(dir, "crash.db");
     const setup = openDatabase(path);
     runMigrations(setup);
-    const tokens = Object.values(openSurvey(setup).links).map((l) => l.token);
+    const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
     closeDatabase(setup);
 
     const { child, url } = startServer(path);

@@ -19,7 +19,7 @@ describe("no lost responses under load", () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-load-"));
     const db = openDatabase(join(dir, "load.db"));
     runMigrations(db);
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const app = createApp({ db, config: testConfig() });
     const server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));

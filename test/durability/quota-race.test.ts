@@ -91,7 +91,7 @@ describe("quotas across processes", () => {
     const path = join(dir, "quota.db");
     const setup = openDatabase(path);
     runMigrations(setup);
-    const survey = openSurvey(setup, brandLiftDefinition({ pageSize: 2 }), { subscribers: TARGET });
+    const survey = await openSurvey(setup, brandLiftDefinition({ pageSize: 2 }), { subscribers: TARGET });
     const link = survey.links["subscribers"]!;
     closeDatabase(setup);
 

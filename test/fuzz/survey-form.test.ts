@@ -64,11 +64,11 @@ let cases = 0;
 beforeAll(async () => {
   // Production settings (cached templates): the fuzzer measures the app, not EJS recompiling.
   const { app, db, config } = freshApp({ production: true });
-  const single = openSurvey(db);
-  const multi = openSurvey(db, brandLiftDefinition({ name: "Multi", pageSize: 2 }));
-  const closed = openSurvey(db, brandLiftDefinition({ name: "Closed" }));
-  setWaveStatus(db, closed.wave.id, "closed", new Date());
-  const personal = Array.from({ length: 40 }, () => personalLink(db, single, "inactive"));
+  const single = await openSurvey(db);
+  const multi = await openSurvey(db, brandLiftDefinition({ name: "Multi", pageSize: 2 }));
+  const closed = await openSurvey(db,brandLiftDefinition({ name: "Closed" }));
+  await setWaveStatus(db, closed.wave.id, "closed", new Date());
+  const personal = Array.from({ length: 40 }, async () => personalLink(db, await single, "inactive"));
   w = { db, config, server: await listen(app), single, multi, closedToken: closed.links["subscribers"]!.token, personal, issued: new Set(), personalNext: 0 };
 });
 

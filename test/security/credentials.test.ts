@@ -19,14 +19,14 @@ import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
  */
 
 /** A study with a pre and a post wave of answers; every open answer carries a marker ("уникум") and a shared phrase. */
-function seed(db: Db) {
-  const survey = openSurvey(db);
-  const post = createWave(db, survey.study.id, "post", "Post");
-  const [subs] = survey.segments;
+async function seed(db: Db) {
+  const survey = await openSurvey(db);
+  const post = createWave(db, (await survey).study.id, "post", "Post");
+  const [subs] = (await survey).segments;
   const phrases = ["больше видео", "дешевле доставка"];
-  for (const waveId of [survey.wave.id, post.id]) {
+  for (const waveId of [(await survey).wave.id, post.id]) {
     for (let i = 0; i < 24; i++) {
-      insertResponseWithAnswers(db, survey.study.id, {
+      await insertResponseWithAnswers(db, (await survey).study.id, {
         waveId,
         segmentId: subs!.id,
         answers: { aided: i < (waveId === post.id ? 16 : 8) ? ["acme"] : ["none"], fav: 4, recall: "yes", feedback: `${phrases[i % 2]} уникум${i}` },
@@ -53,7 +53,7 @@ async function share(agent: Awaited<ReturnType<typeof loggedInAgent>>, studyId: 
 describe("personal links", () => {
   it("are downloaded and created by researchers only: a viewer gets 403 and no download link", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     await addUser(db, "viewer");
     const viewer = await loggedInAgent(app, "viewer@example.test");
     const wavePage = await viewer.get(`/waves/${survey.wave.id}?lang=en`).expect(200);
@@ -77,7 +77,7 @@ describe("personal links", () => {
 describe("share links", () => {
   it("stop when their study is archived, with a localized 410", async () => {
     const { app, db } = freshApp();
-    const survey = seed(db);
+    const survey = await seed(db);
     const agent = await researcherAgent(app, db);
     const url = await share(agent, survey.study.id);
     await request(app).get(url).expect(200);
@@ -94,7 +94,7 @@ describe("share links", () => {
 
   it("hide verbatims by default: themes keep their labels and counts, lose their examples", async () => {
     const { app, db } = freshApp();
-    const survey = seed(db);
+    const survey = await seed(db);
     const agent = await researcherAgent(app, db);
     // The researcher's own report shows them.
     const own = await agent.get(`/studies/${survey.study.id}/report?lang=en`).expect(200);
@@ -117,7 +117,7 @@ describe("share links", () => {
 
   it("show verbatims when the researcher chose so", async () => {
     const { app, db } = freshApp();
-    const survey = seed(db);
+    const survey = await seed(db);
     const agent = await researcherAgent(app, db);
     const url = await share(agent, survey.study.id, { verbatims: "1" });
     expect((await db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id)))).toMatchObject([{ showVerbatims: true }]);
@@ -157,7 +157,7 @@ describe("tokens in the log", () => {
 
   it("logs /r/:token and /s/:token for share and survey requests, never the token", async () => {
     const { app, db } = freshApp();
-    const survey = seed(db);
+    const survey = await seed(db);
     const agent = await researcherAgent(app, db);
     const shareUrl = await share(agent, survey.study.id);
     const shareToken = shareUrl.slice(3);

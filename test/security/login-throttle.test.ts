@@ -137,56 +137,56 @@ describe("guessing from one address is still limited", () => {
 describe("takeLoginAttempt", () => {
   const now = new Date("2030-01-01T12:00:00Z");
   const account = accountLimitKey("owner@example.test")!;
-  const spend = (db: Db, client: LoginClient, n: number) => {
-    for (let i = 0; i < n; i++) expect(takeLoginAttempt(db, client, now).allowed).toBe(true);
+  const spend = async (db: Db, client: LoginClient, n: number) => {
+    for (let i = 0; i < n; i++) expect((await takeLoginAttempt(db,client,now)).allowed).toBe(true);
   };
 
-  it("holds an address on one account after 10 failures, across all accounts after 20", () => {
+  it("holds an address on one account after 10 failures, across all accounts after 20", async () => {
     const db = freshDb();
-    spend(db, { address: "a", account }, LOGIN_LIMITS.pair);
-    expect(takeLoginAttempt(db, { address: "a", account }, now)).toEqual({ allowed: false, retryAfterSeconds: 900 });
+    await spend(db, { address: "a", account }, LOGIN_LIMITS.pair);
+    expect(await takeLoginAttempt(db, { address: "a", account }, now)).toEqual({ allowed: false, retryAfterSeconds: 900 });
     // Other addresses on the same account are not held.
-    expect(takeLoginAttempt(db, { address: "b", account }, now).allowed).toBe(true);
+    expect((await takeLoginAttempt(db,{ address: "b",account },now)).allowed).toBe(true);
     // The address's refused attempts on that account were not counted against the address.
     for (let i = 0; i < LOGIN_LIMITS.address - LOGIN_LIMITS.pair; i++) {
-      expect(takeLoginAttempt(db, { address: "a", account: accountLimitKey(`u${i}@example.test`) }, now).allowed).toBe(true);
+      expect((await takeLoginAttempt(db,{ address: "a",account: accountLimitKey(`u${i}@example.test`) },now)).allowed).toBe(true);
     }
-    const spray = takeLoginAttempt(db, { address: "a", account: accountLimitKey("new@example.test") }, new Date(now.getTime() + 60_000));
+    const spray = await takeLoginAttempt(db, { address: "a", account: accountLimitKey("new@example.test") }, new Date(now.getTime() + 60_000));
     expect(spray).toEqual({ allowed: false, retryAfterSeconds: 840 });
     // A refused spray leaves no row for the account it aimed at.
     expect(row(db, pairLimitKey("a", accountLimitKey("new@example.test")!))).toBeUndefined();
     // After the window, the address may try again.
-    expect(takeLoginAttempt(db, { address: "a", account }, new Date(now.getTime() + LOGIN_WINDOW_MS)).allowed).toBe(true);
+    expect((await takeLoginAttempt(db,{ address: "a",account },new Date(now.getTime()+LOGIN_WINDOW_MS))).allowed).toBe(true);
   });
 
-  it("does not count successes: the account's own counter is cleared, the address gets its attempt back", () => {
+  it("does not count successes: the account's own counter is cleared, the address gets its attempt back", async () => {
     const db = freshDb();
-    spend(db, { address: "a", account }, LOGIN_LIMITS.pair - 1);
-    const right = takeLoginAttempt(db, { address: "a", account }, now);
+    await spend(db, { address: "a", account }, LOGIN_LIMITS.pair - 1);
+    const right = await takeLoginAttempt(db,{ address: "a",account },now);
     if (!right.allowed) throw new Error("refused");
     right.succeeded();
     expect(row(db, pairLimitKey("a", account))).toBeUndefined();
     expect(row(db, "login-ip:a")!.hits).toBe(LOGIN_LIMITS.pair - 1);
   });
 
-  it("holds a known browser only by its own failures, then like any other browser", () => {
+  it("holds a known browser only by its own failures, then like any other browser", async () => {
     const db = freshDb();
     // Its address is spent by others.
-    spend(db, { address: "office" }, LOGIN_LIMITS.address);
+    await spend(db, { address: "office" }, LOGIN_LIMITS.address);
     const device: LoginClient = { address: "office", account, device: "n".repeat(22) };
-    spend(db, device, LOGIN_LIMITS.device);
-    expect(takeLoginAttempt(db, device, now).allowed).toBe(false);
+    await spend(db, device, LOGIN_LIMITS.device);
+    expect((await takeLoginAttempt(db,device,now)).allowed).toBe(false);
     expect(row(db, `login-device:${"n".repeat(22)}`)!.hits).toBe(LOGIN_LIMITS.device);
     // Elsewhere its spent device counter leaves it to the address limits.
-    expect(takeLoginAttempt(db, { ...device, address: "home" }, now).allowed).toBe(true);
+    expect((await takeLoginAttempt(db,{ ...device,address: "home" },now)).allowed).toBe(true);
   });
 
-  it("counts in one statement that never passes the limit nor moves the window", () => {
+  it("counts in one statement that never passes the limit nor moves the window", async () => {
     const db = freshDb();
-    for (let i = 1; i <= 3; i++) expect(takeRateLimit(db, "k", now, 1000, 3)).toEqual({ hits: i, resetAt: new Date(now.getTime() + 1000) });
-    expect(takeRateLimit(db, "k", new Date(now.getTime() + 999), 1000, 3)).toBeUndefined();
+    for (let i = 1; i <= 3; i++) expect(await takeRateLimit(db, "k", now, 1000, 3)).toEqual({ hits: i, resetAt: new Date(now.getTime() + 1000) });
+    expect(await takeRateLimit(db, "k", new Date(now.getTime() + 999), 1000, 3)).toBeUndefined();
     expect(row(db, "k")).toEqual({ hits: 3, reset_at: now.getTime() + 1000 });
-    expect(takeRateLimit(db, "k", new Date(now.getTime() + 1000), 1000, 3)).toEqual({ hits: 1, resetAt: new Date(now.getTime() + 2000) });
+    expect(await takeRateLimit(db, "k", new Date(now.getTime() + 1000), 1000, 3)).toEqual({ hits: 1, resetAt: new Date(now.getTime() + 2000) });
   });
 });
 

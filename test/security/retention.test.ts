@@ -38,17 +38,17 @@ describe("purgeExpired", () => {
     const db = freshDb();
     const user = await addUser(db, "researcher");
     const now = new Date("2030-01-01T12:00:00Z");
-    insertSession(db, sha256("expired"), user.id, new Date(now.getTime() - 3 * 60 * MINUTE), new Date(now.getTime() - MINUTE));
-    insertSession(db, sha256("live"), user.id, now, new Date(now.getTime() + 60 * MINUTE));
-    incrementRateLimit(db, "login-ip:ended", new Date(now.getTime() - 20 * MINUTE), LOGIN_WINDOW_MS);
-    incrementRateLimit(db, "login-ip:running", new Date(now.getTime() - 5 * MINUTE), LOGIN_WINDOW_MS);
+    await insertSession(db, sha256("expired"), user.id, new Date(now.getTime() - 3 * 60 * MINUTE), new Date(now.getTime() - MINUTE));
+    await insertSession(db, sha256("live"), user.id, now, new Date(now.getTime() + 60 * MINUTE));
+    await incrementRateLimit(db, "login-ip:ended", new Date(now.getTime() - 20 * MINUTE), LOGIN_WINDOW_MS);
+    await incrementRateLimit(db, "login-ip:running", new Date(now.getTime() - 5 * MINUTE), LOGIN_WINDOW_MS);
 
-    expect(purgeExpired(db, now)).toEqual({ sessions: 1, rateLimits: 1 });
+    expect(await purgeExpired(db, now)).toEqual({ sessions: 1, rateLimits: 1 });
     expect(db.$client.prepare("SELECT id_hash FROM sessions").pluck().all()).toEqual([sha256("live")]);
     expect(db.$client.prepare("SELECT key FROM rate_limits").pluck().all()).toEqual(["login-ip:running"]);
     // Idempotent; and once their time is up the rest goes too.
-    expect(purgeExpired(db, now)).toEqual({ sessions: 0, rateLimits: 0 });
-    expect(purgeExpired(db, new Date(now.getTime() + 2 * 60 * MINUTE))).toEqual({ sessions: 1, rateLimits: 1 });
+    expect(await purgeExpired(db, now)).toEqual({ sessions: 0, rateLimits: 0 });
+    expect(await purgeExpired(db, new Date(now.getTime() + 2 * 60 * MINUTE))).toEqual({ sessions: 1, rateLimits: 1 });
     closeDatabase(db);
   });
 
@@ -60,8 +60,8 @@ describe("purgeExpired", () => {
     runMigrations(db);
     const user = await addUser(db, "admin");
     const past = new Date(Date.now() - 2 * 60 * MINUTE);
-    insertSession(db, sha256("old"), user.id, past, new Date(past.getTime() + MINUTE));
-    incrementRateLimit(db, "login-ip:old", past, LOGIN_WINDOW_MS);
+    await insertSession(db, sha256("old"), user.id, past, new Date(past.getTime() + MINUTE));
+    await incrementRateLimit(db, "login-ip:old", past, LOGIN_WINDOW_MS);
     closeDatabase(db);
 
     const { BASE_URL: _vitestOwn, ...env } = process.env;
@@ -121,20 +121,20 @@ describe("a login flood", () => {
 
   const email = (i: number) => (i % 100 === 0 ? `${"x".repeat(20_000)}${i}@example.test` : `victim${i}@example.test`);
 
-  it("of 10,000 failed logins with varied emails from 50 addresses leaves at most 50 × 21 small rows (the throttle, in process)", () => {
+  it("of 10,000 failed logins with varied emails from 50 addresses leaves at most 50 × 21 small rows (the throttle, in process)", async () => {
     const db = freshDb();
     // What POST /login takes before checking a password; HTTP costs ~10 ms a request here, so the
     // HTTP test below is smaller.
     const ADDRESSES = 50;
     let checked = 0;
     for (let i = 0; i < 10_000; i++) {
-      if (takeLoginAttempt(db, { address: `203.0.113.${i % ADDRESSES}`, account: accountLimitKey(email(i)) }).allowed) checked++;
+      if ((await takeLoginAttempt(db,{ address: `203.0.113.${i%ADDRESSES}`,account: accountLimitKey(email(i)) })).allowed) checked++;
     }
     expect(checked).toBe(ADDRESSES * 20);
     const rows = countRows(db, "rate_limits");
     expect(rows).toBeLessThanOrEqual(ADDRESSES * BOUND_PER_ADDRESS);
     expect(db.$client.prepare("SELECT max(length(key)) FROM rate_limits").pluck().get()).toBeLessThanOrEqual(MAX_KEY);
-    purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
+    await purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
     expect(countRows(db, "rate_limits")).toBe(0);
     closeDatabase(db);
   });
@@ -167,7 +167,7 @@ describe("a login flood", () => {
       expect(countRows(db, "rate_limits")).toBeLessThanOrEqual(BOUND_PER_ADDRESS);
       expect(db.$client.prepare("SELECT max(length(key)) FROM rate_limits").pluck().get()).toBeLessThanOrEqual(MAX_KEY);
       expect(db.$client.prepare("SELECT count(*) FROM rate_limits WHERE key LIKE '%example.test%'").pluck().get()).toBe(0);
-      purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
+      await purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
       expect(countRows(db, "rate_limits")).toBe(0);
     } finally {
       await close(server);

@@ -93,7 +93,7 @@ describe("secrets at rest", () => {
     }
 
     // A respondent: the browser id cookie is stored only as a keyed hash.
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const respondent = request.agent(server);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const surveyPage = await respondent.get(url).expect(200);

@@ -79,7 +79,7 @@ describe("cookies", () => {
   it("are HttpOnly, SameSite=Lax, host-only, with a bounded session lifetime", async () => {
     const { app, db } = freshApp();
     await addUser(db, "researcher");
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const agent = request.agent(app);
     const login = await agent.get("/login?lang=en");
     const signedIn = await agent.post("/login").type("form").send({ email: "researcher@example.test", password: PASSWORD, _csrf: csrfFrom(login.text) });

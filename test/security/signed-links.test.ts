@@ -1,7 +1,7 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import { auditLog, links, responses, studies, type Link } from "../../db/schema.js";
 import { signParams } from "../../server/domain/pass-through.js";
 import { createApiToken } from "../../server/services/accounts.js";
@@ -15,9 +15,9 @@ import { snapshotAll, type Agent } from "./support.js";
  * then a missing or repeated one is a localized 403 that stores nothing.
  */
 
-const secretOf = (db: Db, studyId: number) => first(await db.select().from(studies).where(eq(studies.id, studyId)))!.signingSecret;
-const responseCount = (db: Db) => (await db.select().from(responses)).length;
-const linkRow = (db: Db, id: number) => first(await db.select().from(links).where(eq(links.id, id)))!;
+const secretOf = async (db: Db, studyId: number) => first(await db.select().from(studies).where(eq(studies.id, studyId)))!.signingSecret;
+const responseCount = async (db: Db) => (await db.select().from(responses)).length;
+const linkRow = async (db: Db, id: number) => first(await db.select().from(links).where(eq(links.id, id)))!;
 
 /** The hidden fields of the survey form on a page (as in respond.test.ts). */
 function hidden(html: string): Record<string, string> {
@@ -30,12 +30,12 @@ async function world() {
   const { app, db } = freshApp();
   const researcher = await addUser(db, "researcher");
   const viewer = await addUser(db, "viewer");
-  const survey = openSurvey(db);
+  const survey = await openSurvey(db);
   return { app, db, survey, researcher, viewer, studyId: survey.study.id };
 }
 
 /** A link of the open wave that signs `signed` and, when `required`, refuses to open without them. */
-function signingLink(db: Db, link: Link, signed: string[], required: boolean): Link {
+async function signingLink(db: Db, link: Link, signed: string[], required: boolean): Promise<Link> {
   (await db.update(links).set({ signedParams: signed, requireSignature: required }).where(eq(links.id, link.id)));
   return linkRow(db, link.id);
 }
@@ -43,7 +43,7 @@ function signingLink(db: Db, link: Link, signed: string[], required: boolean): L
 describe("the study's signing secret", () => {
   it("is shown to researchers on the settings page, with how to sign and a worked example, and never to viewers", async () => {
     const w = await world();
-    const secret = secretOf(w.db, w.studyId);
+    const secret = await secretOf(w.db, w.studyId);
     const researcher = await loggedInAgent(w.app, w.researcher.email);
     const page = await researcher.get(`/studies/${w.studyId}/settings`).set("Accept-Language", "en").expect(200);
     expect(page.text).toContain(secret);
@@ -66,8 +66,8 @@ describe("the study's signing secret", () => {
 
   it("rotates through a CSRF-protected form, audited without the secret, and signatures made with the old one then fail", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
-    const old = secretOf(w.db, w.studyId);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
+    const old = await secretOf(w.db, w.studyId);
     const oldUrl = `/s/${link.token}?rid=42&sig=${signParams(old, { rid: "42" }, ["rid"])}`;
     await request(w.app).get(oldUrl).expect(200);
 
@@ -79,12 +79,12 @@ describe("the study's signing secret", () => {
     const viewer = await loggedInAgent(w.app, w.viewer.email);
     const viewerCsrf = csrfFrom((await viewer.get("/account/tokens").expect(200)).text);
     await viewer.post(`/studies/${w.studyId}/signing-secret/rotate`).type("form").send({ _csrf: viewerCsrf }).expect(403);
-    expect(secretOf(w.db, w.studyId)).toBe(old);
+    expect(await secretOf(w.db, w.studyId)).toBe(old);
     expect(w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret")).all()).toEqual([]);
 
     const res = await researcher.post(`/studies/${w.studyId}/signing-secret/rotate`).type("form").send({ _csrf: csrf }).expect(303);
     expect(res.headers["location"]).toBe(`/studies/${w.studyId}/settings?done=rotated#signing`);
-    const secret = secretOf(w.db, w.studyId);
+    const secret = await secretOf(w.db, w.studyId);
     expect(secret).not.toBe(old);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const shown = await researcher.get(res.headers["location"]!).set("Accept-Language", "en").expect(200);
@@ -103,14 +103,14 @@ describe("the study's signing secret", () => {
     const refused = await request(w.app).get(oldUrl).expect(403);
     expect(refused.text).toContain("Недействительная ссылка");
     await request(w.app).get(`/s/${link.token}?rid=42&sig=${signParams(secret, { rid: "42" }, ["rid"])}`).expect(200);
-    expect(responseCount(w.db)).toBe(0);
+    expect(await responseCount(w.db)).toBe(0);
   });
 
   it("is read and rotated through the API by researchers; viewers get 403 and no secret", async () => {
     const w = await world();
     const researcherToken = createApiToken(w.db, w.researcher.id, "panel setup").token;
     const viewerToken = createApiToken(w.db, w.viewer.id, "reports").token;
-    const old = secretOf(w.db, w.studyId);
+    const old = await secretOf(w.db, w.studyId);
     const url = `/api/studies/${w.studyId}/signing-secret`;
 
     const read = await request(w.app).get(url).set("Authorization", `Bearer ${researcherToken}`).expect(200);
@@ -136,7 +136,7 @@ describe("the study's signing secret", () => {
     await request(w.app).post(`/api/studies/999999/signing-secret/rotate`).set("Authorization", `Bearer ${researcherToken}`).expect(404);
 
     const rotated = await request(w.app).post(`${url}/rotate`).set("Authorization", `Bearer ${researcherToken}`).expect(200);
-    const secret = secretOf(w.db, w.studyId);
+    const secret = await secretOf(w.db, w.studyId);
     expect(secret).not.toBe(old);
     expect(rotated.body.secret).toBe(secret);
     expect(rotated.body.example.sig).toBe(signParams(secret, { rid: "12345", panel: "7" }, ["rid", "panel"]));
@@ -157,8 +157,8 @@ describe("a link that requires signed parameters", () => {
 
   it("refuses an address without rid with a localized 403 page, on the page and on a post, storing nothing", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
-    const secret = secretOf(w.db, w.studyId);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
+    const secret = await secretOf(w.db, w.studyId);
     const ru = await request(w.app).get(`/s/${link.token}`).expect(403);
     expect(ru.text).toContain("Неполная ссылка");
     const en = await request(w.app).get(`/s/${link.token}?lang=en&src=vk`).expect(403);
@@ -174,13 +174,13 @@ describe("a link that requires signed parameters", () => {
     await agent.post(`/s/${link.token}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
     await agent.post(`/s/${link.token}?rid=42`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
     expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
-    expect(responseCount(w.db)).toBe(0);
+    expect(await responseCount(w.db)).toBe(0);
   });
 
   it("refuses rid sent twice, even with a valid signature for one of them, and stores nothing", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
-    const secret = secretOf(w.db, w.studyId);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
+    const secret = await secretOf(w.db, w.studyId);
     const sig42 = signParams(secret, { rid: "42" }, ["rid"]);
     for (const query of [`rid=42&rid=43&sig=${sig42}`, `rid=43&rid=42&sig=${sig42}`, `rid=42&rid=42&sig=${sig42}`]) {
       const res = await request(w.app).get(`/s/${link.token}?${query}&lang=en`).expect(403);
@@ -190,23 +190,23 @@ describe("a link that requires signed parameters", () => {
     const before = snapshotAll(w.db, ["rate_limits"]);
     await agent.post(`/s/${link.token}?rid=42&rid=43&sig=${sig42}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
     expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
-    expect(responseCount(w.db)).toBe(0);
+    expect(await responseCount(w.db)).toBe(0);
   });
 
   it("refuses rid sent twice on a link that signs rid without requiring it (it used to skip the check)", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], false);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], false);
     const agent = request.agent(w.app);
     await agent.get(`/s/${link.token}?rid=42&rid=43`).expect(403);
     const page = await agent.get(`/s/${link.token}`).expect(200);
     await agent.post(`/s/${link.token}?rid=42&rid=43`).type("form").send({ ...hidden(page.text), ...validAnswers() }).expect(403);
-    expect(responseCount(w.db)).toBe(0);
+    expect(await responseCount(w.db)).toBe(0);
   });
 
   it("refuses sig sent twice, with or without rid, and stores nothing", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
-    const secret = secretOf(w.db, w.studyId);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], true);
+    const secret = await secretOf(w.db, w.studyId);
     const sig42 = signParams(secret, { rid: "42" }, ["rid"]);
     await request(w.app).get(`/s/${link.token}?rid=42&sig=${sig42}&sig=${sig42}`).expect(403);
     await request(w.app).get(`/s/${link.token}?rid=42&sig=${sig42}&sig=forged`).expect(403);
@@ -215,14 +215,14 @@ describe("a link that requires signed parameters", () => {
     const before = snapshotAll(w.db, ["rate_limits"]);
     await agent.post(`/s/${link.token}?rid=42&sig=${sig42}&sig=${sig42}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
     expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
-    expect(responseCount(w.db)).toBe(0);
+    expect(await responseCount(w.db)).toBe(0);
   });
 
   it("answers a correct signature (200), completes, and keeps every signed parameter, listed among the others or not", async () => {
     const w = await world();
     // panel_id is signed but not among the link's other pass-through names: it is kept all the same.
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid", "panel_id"], true);
-    const secret = secretOf(w.db, w.studyId);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid", "panel_id"], true);
+    const secret = await secretOf(w.db, w.studyId);
     const values = { rid: "r 42/ж", panel_id: "7" };
     const sig = signParams(secret, values, ["rid", "panel_id"]);
     const url = `/s/${link.token}?rid=${encodeURIComponent(values.rid)}&panel_id=7&utm_source=vk&sig=${sig}`;
@@ -238,7 +238,7 @@ describe("a link that requires signed parameters", () => {
 
   it("is answered without signed parameters when the link does not require them", async () => {
     const w = await world();
-    const link = signingLink(w.db, w.survey.links["inactive"]!, ["rid"], false);
+    const link = await signingLink(w.db, w.survey.links["inactive"]!, ["rid"], false);
     await request(w.app).get(`/s/${link.token}?src=vk`).expect(200);
     await request(w.app).get(`/s/${link.token}?rid=42`).expect(403);
   });
@@ -262,20 +262,20 @@ describe("a link that requires signed parameters", () => {
     const refused = await save({ signedParams: "", requireSignature: "1" }).expect(422);
     expect(refused.text).toContain("Name at least one parameter that must be signed");
     await save({ signedParams: "sig", requireSignature: "1" }).expect(422);
-    expect(linkRow(w.db, link.id)).toMatchObject({ signedParams: null, requireSignature: false });
+    expect(await linkRow(w.db, link.id)).toMatchObject({ signedParams: null, requireSignature: false });
 
     await save({ signedParams: "rid", requireSignature: "1" }).expect(303);
-    expect(linkRow(w.db, link.id)).toMatchObject({ signedParams: ["rid"], requireSignature: true });
+    expect(await linkRow(w.db, link.id)).toMatchObject({ signedParams: ["rid"], requireSignature: true });
     const shown = await researcher.get(`/waves/${w.survey.wave.id}`).set("Accept-Language", "en").expect(200);
     expect(shown.text).toMatch(new RegExp(`id="l${link.id}_require" name="requireSignature" value="1"[^>]* checked`));
     expect(shown.text).toContain("Signed parameters required: rid");
     await request(w.app).get(`/s/${link.token}`).expect(403);
-    const entry = w.db.select().from(auditLog).where(eq(auditLog.action, "link.settings")).all().at(-1)!;
+    const entry = (await w.db.select().from(auditLog).where(eq(auditLog.action,"link.settings")).all()).at(-1)!;
     expect(entry.details).toMatchObject({ signedParams: ["rid"], requireSignature: true });
 
     // Unticked (the checkbox is then absent from the form): open again to visits without rid.
     await save({ signedParams: "rid" }).expect(303);
-    expect(linkRow(w.db, link.id)).toMatchObject({ signedParams: ["rid"], requireSignature: false });
+    expect(await linkRow(w.db, link.id)).toMatchObject({ signedParams: ["rid"], requireSignature: false });
     await request(w.app).get(`/s/${link.token}`).expect(200);
   });
 });

@@ -21,18 +21,18 @@ import { PASSWORD, addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers
 type Agent = ReturnType<typeof request.agent>;
 
 /** Every table an account change could write. */
-function snapshot(db: Db) {
+async function snapshot(db: Db) {
   return {
-    users: (await (await (await (await (await (await db.select().from(users)),
-    teams: db.select().from(teams)),
-    memberships: db.select().from(memberships)),
-    sessions: db.select().from(sessions)),
-    apiTokens: db.select().from(apiTokens)),
-    auditLog: db.select().from(auditLog)),
+    users: await db.select().from(users),
+    teams: await db.select().from(teams),
+    memberships: await db.select().from(memberships),
+    sessions: await db.select().from(sessions),
+    apiTokens: await db.select().from(apiTokens),
+    auditLog: await db.select().from(auditLog),
   };
 }
 
-function auditRows(db: Db, action: string) {
+async function auditRows(db: Db, action: string) {
   return (await db.select().from(auditLog).where(eq(auditLog.action, action)));
 }
 
@@ -44,8 +44,8 @@ async function post(agent: Agent, page: string, url: string, form: Record<string
 async function world() {
   const { app, db } = freshApp();
   const admin = await addUser(db, "admin");
-  const teamA = defaultTeam(db);
-  const teamB = insertTeam(db, "Brand B");
+  const teamA = await defaultTeam(db);
+  const teamB = await insertTeam(db, "Brand B");
   const owner = await addUser(db, "owner", "owner@example.test", teamA.id);
   const researcher = await addUser(db, "researcher", "researcher@example.test", teamA.id);
   const viewer = await addUser(db, "viewer", "viewer@example.test", teamA.id);
@@ -79,20 +79,20 @@ describe("administrators manage accounts", () => {
     const created = await post(admin, "/admin/users", "/admin/users", { name: "Brand lead", email: "lead@example.test", role: "owner", team: String(w.teamB.id), password: "a long password" });
     expect(created.status).toBe(303);
     const lead = findUserByEmail(w.db, "lead@example.test")!;
-    expect(membershipsOf(w.db, lead.id).map((m) => [m.teamName, m.role])).toEqual([["Brand B", "owner"]]);
-    expect(auditRows(w.db, "user.create").at(-1)).toMatchObject({ userId: w.admin.id, entityId: String(lead.id) });
+    expect((await membershipsOf(w.db,lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Brand B", "owner"]]);
+    expect((await auditRows(w.db,"user.create")).at(-1)).toMatchObject({ userId: w.admin.id, entityId: String(lead.id) });
 
     await post(admin, "/admin/users", "/admin/users", { name: "Ops", email: "ops@example.test", role: "admin", team: String(w.teamB.id), password: "a long password" }).then((r) => expect(r.status).toBe(303));
     const ops = findUserByEmail(w.db, "ops@example.test")!;
     expect(ops.isAdmin).toBe(true);
-    expect(membershipsOf(w.db, ops.id)).toEqual([]);
+    expect(await membershipsOf(w.db, ops.id)).toEqual([]);
 
     // A team that does not exist: 422, nothing written.
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const refused = await post(admin, "/admin/users", "/admin/users", { name: "X", email: "x@example.test", role: "viewer", team: "9999", password: "a long password" });
     expect(refused.status).toBe(422);
     expect(refused.text).toContain("Choose a team from the list.");
-    expect(snapshot(w.db)).toEqual({ ...before, sessions: snapshot(w.db).sessions });
+    expect(await snapshot(w.db)).toEqual({ ...before, sessions: (await snapshot(w.db)).sessions });
   });
 
   it("disabling a user ends their live session and revokes their API token at once; enabling lets them log in again", async () => {
@@ -110,7 +110,7 @@ describe("administrators manage accounts", () => {
     // Not only refused while disabled: the session rows are gone and the token is revoked.
     expect(w.db.select().from(sessions).where(eq(sessions.userId, w.researcher.id)).all()).toEqual([]);
     expect(w.db.select().from(apiTokens).where(eq(apiTokens.userId, w.researcher.id)).get()?.revokedAt).toBeInstanceOf(Date);
-    expect(auditRows(w.db, "user.disable")).toMatchObject([{ userId: w.admin.id, entityType: "user", entityId: String(w.researcher.id), details: { sessions: 1, tokens: 1 } }]);
+    expect(await auditRows(w.db, "user.disable")).toMatchObject([{ userId: w.admin.id, entityType: "user", entityId: String(w.researcher.id), details: { sessions: 1, tokens: 1 } }]);
     const page = await admin.get(`/admin/users/${w.researcher.id}`).set("Accept-Language", "en").expect(200);
     expect(page.text).toContain("disabled since");
     // The right password does not let a disabled user in.
@@ -121,16 +121,16 @@ describe("administrators manage accounts", () => {
     await post(admin, `/admin/users/${w.researcher.id}`, `/admin/users/${w.researcher.id}/enable`).then((r) => expect(r.status).toBe(303));
     const back = await loggedInAgent(w.app, w.researcher.email);
     await back.get("/studies").expect(200);
-    expect(membershipsOf(w.db, w.researcher.id).map((m) => m.role)).toEqual(["researcher"]);
+    expect((await membershipsOf(w.db,w.researcher.id)).map((m) => m.role)).toEqual(["researcher"]);
     // Revoked tokens stay revoked.
     await request(w.app).get("/api/me").set("Authorization", `Bearer ${token.token}`).expect(401);
-    expect(auditRows(w.db, "user.enable")).toMatchObject([{ userId: w.admin.id, entityId: String(w.researcher.id) }]);
+    expect(await auditRows(w.db, "user.enable")).toMatchObject([{ userId: w.admin.id, entityId: String(w.researcher.id) }]);
   });
 
   it("refuses an administrator disabling or unflagging themselves, and removing the last active administrator", async () => {
     const w = await world();
     const admin = await loggedInAgent(w.app, w.admin.email);
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const self = await post(admin, `/admin/users/${w.admin.id}`, `/admin/users/${w.admin.id}/disable`);
     expect(self.status).toBe(422);
     expect(self.text).toContain("You cannot disable your own account");
@@ -140,7 +140,7 @@ describe("administrators manage accounts", () => {
     const reset = await post(admin, `/admin/users/${w.admin.id}`, `/admin/users/${w.admin.id}/password`, { password: "a brand new password" });
     expect(reset.status).toBe(422);
     expect(reset.text).toContain("Change your own password on your account page");
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
 
     // The last active administrator cannot go, not even from the command line.
     const io = { out: () => {}, err: (l: string) => errors.push(l) };
@@ -151,7 +151,7 @@ describe("administrators manage accounts", () => {
       "Refused: this is the last active administrator; make someone else an administrator first.",
       "Refused: this is the last active administrator; make someone else an administrator first.",
     ]);
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
 
     // With a second administrator, one may unflag or disable the other.
     await post(admin, `/admin/users/${w.owner.id}`, `/admin/users/${w.owner.id}/admin`, { on: "1" }).then((r) => expect(r.status).toBe(303));
@@ -159,8 +159,8 @@ describe("administrators manage accounts", () => {
     const second = await loggedInAgent(w.app, w.owner.email);
     await post(second, `/admin/users/${w.admin.id}`, `/admin/users/${w.admin.id}/admin`, { on: "0" }).then((r) => expect(r.status).toBe(303));
     expect(findUserById(w.db, w.admin.id)!.isAdmin).toBe(false);
-    expect(auditRows(w.db, "user.admin_grant")).toMatchObject([{ userId: w.admin.id, entityId: String(w.owner.id) }]);
-    expect(auditRows(w.db, "user.admin_revoke")).toMatchObject([{ userId: w.owner.id, entityId: String(w.admin.id) }]);
+    expect(await auditRows(w.db, "user.admin_grant")).toMatchObject([{ userId: w.admin.id, entityId: String(w.owner.id) }]);
+    expect(await auditRows(w.db, "user.admin_revoke")).toMatchObject([{ userId: w.owner.id, entityId: String(w.admin.id) }]);
     // The former administrator's next request meets the admin pages' 403.
     await admin.get("/admin/users").expect(403);
   });
@@ -180,7 +180,7 @@ describe("administrators manage accounts", () => {
     const form = await login.get("/login").expect(200);
     await login.post("/login").type("form").send({ email: w.viewer.email, password: PASSWORD, _csrf: csrfFrom(form.text) }).expect(401);
     await loggedInAgent(w.app, w.viewer.email, "a password set by the admin");
-    expect(auditRows(w.db, "user.password_reset")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { sessions: 1 } }]);
+    expect(await auditRows(w.db, "user.password_reset")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { sessions: 1 } }]);
     // The audit never holds a password or its hash.
     expect(JSON.stringify(w.db.select().from(auditLog).all())).not.toMatch(/a password set by the admin|scrypt\$/);
   });
@@ -191,24 +191,24 @@ describe("administrators manage accounts", () => {
     const page = `/admin/users/${w.viewer.id}`;
     await post(admin, page, `${page}/teams`, { team: String(w.teamB.id), role: "researcher" }).then((r) => expect(r.status).toBe(303));
     await post(admin, page, `${page}/teams`, { team: String(w.teamA.id), role: "owner" }).then((r) => expect(r.status).toBe(303));
-    expect(membershipsOf(w.db, w.viewer.id).map((m) => [m.teamName, m.role])).toEqual([
+    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => [m.teamName, m.role])).toEqual([
       ["Brand B", "researcher"],
       ["Default", "owner"],
     ]);
     await post(admin, page, `${page}/teams/${w.teamB.id}/remove`).then((r) => expect(r.status).toBe(303));
-    expect(membershipsOf(w.db, w.viewer.id).map((m) => m.teamName)).toEqual(["Default"]);
-    expect(auditRows(w.db, "membership.add")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { team: "Brand B", role: "researcher" } }]);
-    expect(auditRows(w.db, "membership.role")).toMatchObject([{ details: { team: "Default", role: "owner", previous: "viewer" } }]);
-    expect(auditRows(w.db, "membership.remove")).toMatchObject([{ details: { team: "Brand B", previous: "researcher" } }]);
+    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
+    expect(await auditRows(w.db, "membership.add")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { team: "Brand B", role: "researcher" } }]);
+    expect(await auditRows(w.db, "membership.role")).toMatchObject([{ details: { team: "Default", role: "owner", previous: "viewer" } }]);
+    expect(await auditRows(w.db, "membership.remove")).toMatchObject([{ details: { team: "Brand B", previous: "researcher" } }]);
 
     // Not a member (any more): 404; an unknown team: 422; nothing written.
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     expect((await post(admin, page, `${page}/teams/${w.teamB.id}/remove`)).status).toBe(404);
     const unknown = await post(admin, page, `${page}/teams`, { team: "9999", role: "viewer" });
     expect(unknown.status).toBe(422);
     expect(unknown.text).toContain("Choose a team from the list.");
     expect((await post(admin, page, "/admin/users/9999/disable")).status).toBe(404);
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
   });
 
   it("lists teams with member and study counts, creates and renames them; names stay unique (422)", async () => {
@@ -222,9 +222,9 @@ describe("administrators manage accounts", () => {
 
     await post(admin, "/admin/teams", "/admin/teams", { name: "  Brand C " }).then((r) => expect(r.status).toBe(303));
     const brandC = w.db.select().from(teams).where(eq(teams.name, "Brand C")).get()!;
-    expect(auditRows(w.db, "team.create")).toMatchObject([{ userId: w.admin.id, entityId: String(brandC.id), details: { name: "Brand C" } }]);
+    expect(await auditRows(w.db, "team.create")).toMatchObject([{ userId: w.admin.id, entityId: String(brandC.id), details: { name: "Brand C" } }]);
 
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const taken = await post(admin, "/admin/teams", "/admin/teams", { name: "Brand B" });
     expect(taken.status).toBe(422);
     expect(taken.text).toContain("A team with this name already exists.");
@@ -235,25 +235,25 @@ describe("administrators manage accounts", () => {
     expect(empty.status).toBe(422);
     expect(empty.text).toContain("The team Brand C was not renamed");
     expect((await post(admin, "/admin/teams", "/admin/teams/9999", { name: "Nowhere" })).status).toBe(404);
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
 
     await post(admin, "/admin/teams", `/admin/teams/${brandC.id}`, { name: "Brand C (retail)" }).then((r) => expect(r.status).toBe(303));
     expect(w.db.select().from(teams).where(eq(teams.id, brandC.id)).get()!.name).toBe("Brand C (retail)");
-    expect(auditRows(w.db, "team.rename")).toMatchObject([{ userId: w.admin.id, details: { previous: "Brand C", name: "Brand C (retail)" } }]);
+    expect(await auditRows(w.db, "team.rename")).toMatchObject([{ userId: w.admin.id, details: { previous: "Brand C", name: "Brand C (retail)" } }]);
   });
 
   it("gives non-administrators a 403 on every admin page and form, writing nothing", async () => {
     const w = await world();
     for (const who of [w.owner, w.researcher, w.viewer]) {
       const agent = await loggedInAgent(w.app, who.email);
-      const before = snapshot(w.db);
+      const before = await snapshot(w.db);
       await agent.get("/admin/users").expect(403);
       await agent.get("/admin/teams").expect(403);
       await agent.get(`/admin/users/${w.admin.id}`).expect(403);
       const res = await post(agent, "/account", `/admin/users/${w.admin.id}/disable`);
       expect(res.status).toBe(403);
       expect((await post(agent, "/account", "/admin/teams", { name: "Mine" })).status).toBe(403);
-      expect(snapshot(w.db)).toEqual(before);
+      expect(await snapshot(w.db)).toEqual(before);
     }
   });
 });
@@ -267,23 +267,23 @@ describe("team owners manage their team's members", () => {
     expect(shown.text).toContain("viewer@example.test");
 
     await post(owner, page, `${page}/members`, { email: "OWNER-B@example.test", role: "researcher" }).then((r) => expect(r.status).toBe(303));
-    expect(membershipsOf(w.db, w.ownerB.id).map((m) => [m.teamName, m.role])).toEqual([
+    expect((await membershipsOf(w.db,w.ownerB.id)).map((m) => [m.teamName, m.role])).toEqual([
       ["Brand B", "owner"],
       ["Default", "researcher"],
     ]);
     await post(owner, page, `${page}/members/${w.viewer.id}`, { role: "researcher" }).then((r) => expect(r.status).toBe(303));
     await post(owner, page, `${page}/members/${w.researcher.id}/remove`).then((r) => expect(r.status).toBe(303));
-    expect(membershipsOf(w.db, w.researcher.id)).toEqual([]);
-    expect(auditRows(w.db, "membership.add")).toMatchObject([{ userId: w.owner.id, entityId: String(w.ownerB.id) }]);
-    expect(auditRows(w.db, "membership.role")).toMatchObject([{ userId: w.owner.id, entityId: String(w.viewer.id), details: { role: "researcher", previous: "viewer" } }]);
-    expect(auditRows(w.db, "membership.remove")).toMatchObject([{ userId: w.owner.id, entityId: String(w.researcher.id) }]);
+    expect(await membershipsOf(w.db, w.researcher.id)).toEqual([]);
+    expect(await auditRows(w.db, "membership.add")).toMatchObject([{ userId: w.owner.id, entityId: String(w.ownerB.id) }]);
+    expect(await auditRows(w.db, "membership.role")).toMatchObject([{ userId: w.owner.id, entityId: String(w.viewer.id), details: { role: "researcher", previous: "viewer" } }]);
+    expect(await auditRows(w.db, "membership.remove")).toMatchObject([{ userId: w.owner.id, entityId: String(w.researcher.id) }]);
     // The removed researcher no longer reaches the team's studies.
     const study = createStudyFromDefinition(w.db, brandLiftDefinition(), w.owner.id, { teamId: w.teamA.id });
     const removed = await loggedInAgent(w.app, w.researcher.email);
     await removed.get(`/studies/${study.id}`).expect(404);
 
     // Someone without an account: 422 with a message, nothing written.
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const unknown = await post(owner, page, `${page}/members`, { email: "nobody@example.test", role: "viewer" });
     expect(unknown.status).toBe(422);
     expect(unknown.text).toContain("There is no account with this email.");
@@ -291,7 +291,7 @@ describe("team owners manage their team's members", () => {
     expect(badRole.status).toBe(422);
     // A member of another team is not a member here: 404.
     expect((await post(owner, page, `${page}/members/${w.researcher.id}`, { role: "viewer" })).status).toBe(404);
-    expect(snapshot(w.db)).toEqual({ ...before, sessions: snapshot(w.db).sessions });
+    expect(await snapshot(w.db)).toEqual({ ...before, sessions: (await snapshot(w.db)).sessions });
   });
 
   it("cannot see or manage another team: the owner of team B gets the 404 of a team that does not exist", async () => {
@@ -303,7 +303,7 @@ describe("team owners manage their team's members", () => {
     expect(strip(other.text)).toBe(strip(missing.text));
     expect(other.text).not.toContain("viewer@example.test");
 
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const a = `/teams/${w.teamA.id}`;
     for (const [url, form] of [
       [`${a}/members`, { email: w.ownerB.email, role: "owner" }],
@@ -312,7 +312,7 @@ describe("team owners manage their team's members", () => {
     ] as const) {
       expect((await post(ownerB, `/teams/${w.teamB.id}`, url, form)).status).toBe(404);
     }
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
     // Their own team works; members of team A who are not owners get a 403 there.
     await ownerB.get(`/teams/${w.teamB.id}`).expect(200);
     await (await loggedInAgent(w.app, w.researcher.email)).get(a).expect(403);
@@ -324,7 +324,7 @@ describe("team owners manage their team's members", () => {
     const w = await world();
     const owner = await loggedInAgent(w.app, w.owner.email);
     const page = `/teams/${w.teamA.id}`;
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const remove = await post(owner, page, `${page}/members/${w.owner.id}/remove`);
     expect(remove.status).toBe(422);
     expect(remove.text).toContain("A team keeps at least one owner");
@@ -334,7 +334,7 @@ describe("team owners manage their team's members", () => {
     const admin = await loggedInAgent(w.app, w.admin.email);
     const viaAdmin = await post(admin, `/admin/users/${w.owner.id}`, `/admin/users/${w.owner.id}/teams/${w.teamA.id}/remove`);
     expect(viaAdmin.status).toBe(422);
-    expect(snapshot(w.db)).toEqual({ ...before, sessions: snapshot(w.db).sessions });
+    expect(await snapshot(w.db)).toEqual({ ...before, sessions: (await snapshot(w.db)).sessions });
 
     // With a second owner, the first may step down, and then lands on their account page.
     await post(owner, page, `${page}/members/${w.researcher.id}`, { role: "owner" }).then((r) => expect(r.status).toBe(303));
@@ -359,14 +359,14 @@ describe("every user's own account", () => {
     expect(mismatch.status).toBe(422);
     expect(findUserById(w.db, w.viewer.id)!.passwordHash).toBe(hash);
     await elsewhere.get("/studies").expect(200);
-    expect(auditRows(w.db, "user.password")).toEqual([]);
+    expect(await auditRows(w.db, "user.password")).toEqual([]);
 
     const ok = await post(here, "/account", "/account/password", { current: PASSWORD, password: "a new long password", confirm: "a new long password" });
     expect(ok.status).toBe(303);
     await here.get("/studies").expect(200);
     await expectLoggedOut(elsewhere);
     await loggedInAgent(w.app, w.viewer.email, "a new long password");
-    expect(auditRows(w.db, "user.password")).toMatchObject([{ userId: w.viewer.id, entityId: String(w.viewer.id), details: { sessions: 1 } }]);
+    expect(await auditRows(w.db, "user.password")).toMatchObject([{ userId: w.viewer.id, entityId: String(w.viewer.id), details: { sessions: 1 } }]);
   });
 
   it("lists the user's sessions with this one marked, and ends one, all others, or this one", async () => {
@@ -381,7 +381,7 @@ describe("every user's own account", () => {
     expect(handles).toHaveLength(3);
     expect(page.match(/this browser/g)).toHaveLength(1);
     // No session id or its stored hash on the page.
-    for (const s of w.db.select().from(sessions).all()) expect(page).not.toContain(s.idHash);
+    for (const s of await w.db.select().from(sessions).all()) expect(page).not.toContain(s.idHash);
 
     // The second browser ends the two sessions its page lists without the mark.
     const rows = sessionRows((await second.get("/account").expect(200)).text);
@@ -389,10 +389,10 @@ describe("every user's own account", () => {
     const otherHandles = rows.filter((r) => !r.current).map((r) => r.handle);
     expect(otherHandles).toHaveLength(2);
     // Someone else's handle does nothing: 404.
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     expect((await post(someoneElse, "/account", `/account/sessions/${otherHandles[0]}/end`)).status).toBe(404);
     expect((await post(someoneElse, "/account", "/account/sessions/not-a-handle/end")).status).toBe(404);
-    expect(snapshot(w.db).sessions.length).toBe(before.sessions.length);
+    expect((await (await snapshot(w.db)).sessions).length).toBe((await before.sessions).length);
 
     for (const handle of otherHandles) {
       await post(second, "/account", `/account/sessions/${handle}/end`).then((r) => expect(r.status).toBe(303));
@@ -400,7 +400,7 @@ describe("every user's own account", () => {
     await expectLoggedOut(here);
     await expectLoggedOut(third);
     await second.get("/studies").expect(200);
-    expect(auditRows(w.db, "session.end")).toMatchObject([
+    expect(await auditRows(w.db, "session.end")).toMatchObject([
       { userId: w.researcher.id, details: { current: false } },
       { userId: w.researcher.id, details: { current: false } },
     ]);
@@ -409,7 +409,7 @@ describe("every user's own account", () => {
     const fourth = await loggedInAgent(w.app, w.researcher.email);
     await post(fourth, "/account", "/account/sessions/end-others").then((r) => expect(r.status).toBe(303));
     await expectLoggedOut(second);
-    expect(auditRows(w.db, "session.end_others")).toMatchObject([{ userId: w.researcher.id, details: { sessions: 1 } }]);
+    expect(await auditRows(w.db, "session.end_others")).toMatchObject([{ userId: w.researcher.id, details: { sessions: 1 } }]);
     const own = sessionRows((await fourth.get("/account").expect(200)).text);
     expect(own).toEqual([{ handle: expect.any(String), current: true }]);
     const out = await post(fourth, "/account", `/account/sessions/${own[0]!.handle}/end`);
@@ -452,7 +452,7 @@ describe("links", () => {
   it("a researcher disables a link: respondents get 'not found', nothing is stored; enabling lets them in again", async () => {
     const { app, db } = freshApp();
     const researcher = await addUser(db, "researcher");
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const link = survey.links["subscribers"]!;
     const agent = await loggedInAgent(app, researcher.email);
     const respondent = request.agent(app);
@@ -463,7 +463,7 @@ describe("links", () => {
     const res = await post(agent, `/waves/${survey.wave.id}`, `/waves/${survey.wave.id}/links/${link.id}/disable`);
     expect(res.status).toBe(303);
     expect(first(await db.select().from(links).where(eq(links.id, link.id)))!.disabledAt).toBeInstanceOf(Date);
-    expect(auditRows(db, "link.disable")).toMatchObject([{ userId: researcher.id, entityType: "link", entityId: String(link.id) }]);
+    expect(await auditRows(db, "link.disable")).toMatchObject([{ userId: researcher.id, entityType: "link", entityId: String(link.id) }]);
     const wavePage = await agent.get(`/waves/${survey.wave.id}`).set("Accept-Language", "en").expect(200);
     expect(wavePage.text).toContain("Enable the link");
     const journal = await agent.get(`/studies/${survey.study.id}/audit`).set("Accept-Language", "en").expect(200);
@@ -478,7 +478,7 @@ describe("links", () => {
 
     await post(agent, `/waves/${survey.wave.id}`, `/waves/${survey.wave.id}/links/${link.id}/enable`).then((r) => expect(r.status).toBe(303));
     await request(app).get(`/s/${link.token}`).expect(200);
-    expect(auditRows(db, "link.enable")).toHaveLength(1);
+    expect(await auditRows(db, "link.enable")).toHaveLength(1);
     // A link of another wave is a 404 here.
     expect((await post(agent, `/waves/${survey.wave.id}`, `/waves/${survey.wave.id}/links/99999/disable`)).status).toBe(404);
   });
@@ -515,7 +515,7 @@ describe("CLI account commands", () => {
     expect(await cli("user:role", "--email", w.viewer.email, "--team", "Brand B", "--role", "researcher")).toMatchObject({ code: 0, out: 'viewer@example.test is researcher in team "Brand B".' });
     expect(await cli("user:role", "--email", w.viewer.email, "--team", "Brand B", "--role", "owner")).toMatchObject({ code: 0 });
     expect(await cli("user:remove", "--email", w.viewer.email, "--team", "Brand B")).toMatchObject({ code: 0 });
-    expect(membershipsOf(w.db, w.viewer.id).map((m) => m.teamName)).toEqual(["Default"]);
+    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
     expect(await cli("user:admin", "--email", w.viewer.email, "--on")).toMatchObject({ code: 0, out: "viewer@example.test is an administrator." });
     expect(findUserById(w.db, w.viewer.id)!.isAdmin).toBe(true);
     expect(await cli("user:admin", "--email", w.viewer.email, "--off")).toMatchObject({ code: 0 });
@@ -523,8 +523,8 @@ describe("CLI account commands", () => {
     expect(w.db.select().from(teams).where(eq(teams.id, w.teamB.id)).get()!.name).toBe("Brand Bee");
 
     // Entries after the set-up's (whose users were created by the command line too).
-    const setUp = auditRows(w.db, "user.create").length;
-    const rows = w.db.select().from(auditLog).where(eq(auditLog.systemActor, "cli")).all().slice(setUp);
+    const setUp = (await auditRows(w.db,"user.create")).length;
+    const rows = (await w.db.select().from(auditLog).where(eq(auditLog.systemActor,"cli")).all()).slice(setUp);
     expect(rows.map((r) => r.action)).toEqual([
       "user.disable",
       "user.enable",
@@ -541,7 +541,7 @@ describe("CLI account commands", () => {
 
   it("explains bad arguments (exit 2), unknown users and teams and broken rules (exit 1), writing nothing", async () => {
     const w = await world();
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const cases: Array<[string[], number, string]> = [
       [["user:disable"], 2, "--email is required."],
       [["user:disable", "--email", "nobody@example.test"], 1, "No user with email nobody@example.test."],
@@ -563,7 +563,7 @@ describe("CLI account commands", () => {
       expect(c.err[0]!.split("\n")[0], argv.join(" ")).toBe(line);
       expect(c.out).toEqual([]);
     }
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
     expect(w.db.select().from(memberships).where(and(eq(memberships.teamId, w.teamB.id), eq(memberships.userId, w.ownerB.id))).get()?.role).toBe("owner");
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { apiTokens } from "../../db/schema.js";
 import { sha256 } from "../../server/domain/secrets.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 describe("API tokens", () => {
   it("are shown once, stored hashed, accepted by the API, and refused once revoked", async () => {

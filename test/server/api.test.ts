@@ -67,8 +67,8 @@ function hidden(html: string): Record<string, string> {
 }
 
 /** A questionnaire as stored, without the ids that differ between two imports. */
-function questionnaireShape(db: Db, studyId: number) {
-  return loadQuestionnaire(db, studyId).map(({ id: _id, studyId: _s, options, ...q }) => ({
+async function questionnaireShape(db: Db, studyId: number) {
+  return (await loadQuestionnaire(db,studyId)).map(({ id: _id, studyId: _s, options, ...q }) => ({
     ...q,
     options: options.map(({ id: _oid, questionId: _q, ...o }) => o),
   }));
@@ -84,7 +84,7 @@ describe("JSON API: the fieldwork flow", () => {
     expect(studyId).toBeGreaterThan(0);
     expect(created.body.segments.map((s: Json) => s["key"])).toEqual(SEGMENTS);
     expect(created.body.questions.map((q: Json) => q["key"])).toEqual(QUESTIONS);
-    expect(created.body.questions.map((q: Json) => q["id"])).toEqual(loadQuestionnaire(t.db, studyId).map((q) => q.id));
+    expect(created.body.questions.map((q: Json) => q["id"])).toEqual((await loadQuestionnaire(t.db,studyId)).map((q) => q.id));
     expect(t.db.select().from(studies).get()).toMatchObject({ id: studyId, name: "Spring campaign", brand: "Acme" });
 
     const wave = await researcher
@@ -105,7 +105,7 @@ describe("JSON API: the fieldwork flow", () => {
     }
     expect(new Set(opened.body.links.map((l: Json) => l["token"])).size).toBe(3);
     expect(t.db.select().from(waves).get()).toMatchObject({ id: waveId, status: "open" });
-    expect(t.db.select().from(auditLog).all().map((a) => a.action)).toEqual(
+    expect((await t.db.select().from(auditLog).all()).map((a) => a.action)).toEqual(
       expect.arrayContaining(["study.create", "wave.create", "wave.open"]),
     );
 
@@ -159,7 +159,7 @@ describe("JSON API: the fieldwork flow", () => {
     expect(study.body.waves).toEqual([
       { id: waveId, kind: "pre", label: "До кампании", status: "closed", openedAt: expect.stringMatching(ISO_DATE), closedAt: expect.stringMatching(ISO_DATE) },
     ]);
-    expect(t.db.select().from(auditLog).all().map((a) => a.action)).toContain("wave.close");
+    expect((await t.db.select().from(auditLog).all()).map((a) => a.action)).toContain("wave.close");
   });
 
   it("validates wave bodies by field and names the next wave of a kind", async () => {
@@ -204,7 +204,7 @@ describe("JSON API: personal links", () => {
       expect(link).toEqual({ segment: "inactive", token: link["token"], url: t.linkUrl(link["token"]) });
     }
     expect(new Set(created.map((l) => l["token"])).size).toBe(5);
-    const stored = t.db.select().from(links).all().filter((l) => l.kind === "personal");
+    const stored = (await t.db.select().from(links).all()).filter((l) => l.kind === "personal");
     expect(stored.map((l) => l.token).sort()).toEqual(created.map((l) => l["token"]).sort());
 
     const refused: Array<[unknown, string, Record<string, unknown>]> = [
@@ -290,13 +290,13 @@ describe("JSON API: authorization", () => {
       [`/api/waves/${wave["id"]}/links`, { segment: "inactive", count: 1, kind: "personal" }],
     ];
     const reads = ["/api/me", "/api/studies", `/api/studies/${study["id"]}`, `/api/waves/${wave["id"]}/links`, `/api/waves/${wave["id"]}/progress`];
-    const before = { studies: t.db.select().from(studies).all().length, waves: t.db.select().from(waves).all().length, links: t.db.select().from(links).all().length };
+    const before = { studies: (await t.db.select().from(studies).all()).length, waves: (await t.db.select().from(waves).all()).length, links: (await t.db.select().from(links).all()).length };
 
     for (const [path, body] of writes) {
       const res = await t.as("viewer").post(path, body).expect(403);
       expect(res.body, path).toEqual({ error: { code: "forbidden", message: "Your role does not allow this action." } });
     }
-    expect({ studies: t.db.select().from(studies).all().length, waves: t.db.select().from(waves).all().length, links: t.db.select().from(links).all().length }).toEqual(before);
+    expect({ studies: (await t.db.select().from(studies).all()).length, waves: (await t.db.select().from(waves).all()).length, links: (await t.db.select().from(links).all()).length }).toEqual(before);
     expect(t.db.select().from(waves).get()!.status).toBe("open");
 
     for (const path of reads) {
@@ -401,8 +401,8 @@ describe("JSON API: study definition export", () => {
     const second = await createStudy(t, definition);
     expect(second["id"]).not.toBe(first["id"]);
     expect(second["segments"].map((s: Json) => s["key"])).toEqual(["subscribers", "control"]);
-    expect(questionnaireShape(t.db, second["id"])).toEqual(questionnaireShape(t.db, first["id"]));
-    expect(questionnaireShape(t.db, second["id"])).toHaveLength(5);
+    expect(await questionnaireShape(t.db, second["id"])).toEqual(questionnaireShape(t.db, first["id"]));
+    expect(await questionnaireShape(t.db, second["id"])).toHaveLength(5);
 
     const again = await t.as("viewer").get(`/api/studies/${second["id"]}`).expect(200);
     expect({ ...again.body, id }).toEqual(exported.body);

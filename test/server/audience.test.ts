@@ -157,8 +157,8 @@ describe("the audience chart", () => {
 });
 
 /** A study with a pre wave 2024-10-01..07 and a post wave 2024-11-24..30 (Moscow days). */
-function seedStudy(db: ReturnType<typeof freshApp>["db"]) {
-  const survey = openSurvey(db);
+async function seedStudy(db: ReturnType<typeof freshApp>["db"]) {
+  const survey = await openSurvey(db);
   const post = createWave(db, survey.study.id, "post", "Post");
   openWave(db, post, null);
   (await db.update(waves).set({ status: "closed", openedAt: new Date("2024-10-01T09:00:00Z"), closedAt: new Date("2024-10-07T18:00:00Z") }).where(eq(waves.id, survey.wave.id)));
@@ -172,7 +172,7 @@ const CSV = "Дата;Подписчики\n01.08.2024;47 000\n01.10.2024;48 000
 describe("audience page", () => {
   it("imports a pasted CSV for a researcher (303), shows the answer and what is stored, and deletes it", async () => {
     const { app, db } = freshApp();
-    const s = seedStudy(db);
+    const s = await seedStudy(db);
     await addUser(db, "researcher");
     const agent = await loggedInAgent(app, "researcher@example.test");
     const page = await agent.get(`/studies/${s.study.id}/audience?lang=ru`).expect(200);
@@ -184,7 +184,7 @@ describe("audience page", () => {
       .send({ _csrf: csrfFrom(page.text), segment: String(s.subscribers.id), measure: "subscribers", csv: CSV })
       .expect(303);
     expect(posted.headers["location"]).toBe(`/studies/${s.study.id}/audience?imported=4&s=${s.subscribers.id}&m=subscribers`);
-    expect(listAudienceSeries(db, s.study.id)).toHaveLength(4);
+    expect(await listAudienceSeries(db, s.study.id)).toHaveLength(4);
     const after = await agent.get(String(posted.headers["location"])).expect(200);
     expect(after.text).toContain("Загружено дней для сегмента «Подписчики» (подписчики): 4.");
     expect(after.text).toContain("Подписчики: 48\u00a0000 → 52\u00a0600, +9,6\u00a0% за период");
@@ -193,17 +193,17 @@ describe("audience page", () => {
 
     // Re-importing overwrites days; "replace" empties the series first.
     await agent.post(`/studies/${s.study.id}/audience`).type("form").send({ _csrf: csrfFrom(after.text), segment: String(s.subscribers.id), measure: "subscribers", csv: "date;n\n2024-11-30;53000\n" }).expect(303);
-    expect(listAudienceSeries(db, s.study.id).find((p) => p.day === "2024-11-30")!.count).toBe(53_000);
+    expect((await listAudienceSeries(db,s.study.id)).find((p) => p.day === "2024-11-30")!.count).toBe(53_000);
     await agent.post(`/studies/${s.study.id}/audience`).type("form").send({ _csrf: csrfFrom(after.text), segment: String(s.subscribers.id), measure: "subscribers", csv: "date;n\n2024-11-30;53000\n", replace: "1" }).expect(303);
-    expect(listAudienceSeries(db, s.study.id)).toHaveLength(1);
+    expect(await listAudienceSeries(db, s.study.id)).toHaveLength(1);
 
     await agent.post(`/studies/${s.study.id}/audience/delete`).type("form").send({ _csrf: csrfFrom(after.text), segment: String(s.subscribers.id), measure: "subscribers" }).expect(303);
-    expect(listAudienceSeries(db, s.study.id)).toHaveLength(0);
+    expect(await listAudienceSeries(db, s.study.id)).toHaveLength(0);
   });
 
   it("reports a bad line by its number and stores nothing", async () => {
     const { app, db } = freshApp();
-    const s = seedStudy(db);
+    const s = await seedStudy(db);
     await addUser(db, "researcher");
     const agent = await loggedInAgent(app, "researcher@example.test");
     const page = await agent.get(`/studies/${s.study.id}/audience?lang=ru`).expect(200);
@@ -224,7 +224,7 @@ describe("audience page", () => {
 
   it("lets a viewer read but not import (403), and refuses a post without its CSRF token", async () => {
     const { app, db } = freshApp();
-    const s = seedStudy(db);
+    const s = await seedStudy(db);
     await addUser(db, "viewer");
     await addUser(db, "researcher");
     const viewer = await loggedInAgent(app, "viewer@example.test");
@@ -239,14 +239,14 @@ describe("audience page", () => {
 
   it("answers the first question on the results page and the report, and in the JSON export", async () => {
     const { app, db } = freshApp();
-    const s = seedStudy(db);
-    upsertAudiencePoints(db, { studyId: s.study.id, segmentId: s.subscribers.id, measure: "subscribers" }, [
+    const s = await seedStudy(db);
+    await upsertAudiencePoints(db, { studyId: s.study.id, segmentId: s.subscribers.id, measure: "subscribers" }, [
       { day: "2024-08-01", count: 47_000 },
       { day: "2024-10-01", count: 48_000 },
       { day: "2024-11-30", count: 52_600 },
     ]);
-    setWaveSegment(db, s.pre.id, s.inactive.id, { target: null, audienceSize: 400_000 });
-    setWaveSegment(db, s.post.id, s.inactive.id, { target: null, audienceSize: 410_000 });
+    await setWaveSegment(db, s.pre.id, s.inactive.id, { target: null, audienceSize: 400_000 });
+    await setWaveSegment(db, s.post.id, s.inactive.id, { target: null, audienceSize: 410_000 });
     await addUser(db, "viewer");
     const agent = await loggedInAgent(app, "viewer@example.test");
     for (const path of ["results", "report"]) {

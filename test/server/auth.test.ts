@@ -6,6 +6,7 @@ import { sessions, users } from "../../db/schema.js";
 import { sha256 } from "../../server/domain/secrets.js";
 import { SESSION_COOKIE } from "../../server/middleware/session.js";
 import { PASSWORD, addUser, cookieValue, csrfFrom, freshApp, loggedInAgent, setCookie } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 describe("/setup", () => {
   it("creates the first admin while no user exists, signs them in, then disappears", async () => {
@@ -268,7 +269,7 @@ describe("roles", () => {
       .expect(303);
     const vera = first(await db.select().from(users).where(eq(users.email, "vera@example.test")))!;
     expect(vera.isAdmin).toBe(false);
-    expect(membershipsOf(db, vera.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
+    expect((await membershipsOf(db,vera.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     const dup = await agent
       .post("/admin/users")
       .type("form")

@@ -59,22 +59,22 @@ type Form = Record<string, string | string[]>;
 const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owner: 3, admin: 4 };
 
 /** Every table a workspace request could write (sessions and rate limits excepted), in full. */
-function snapshot(db: Db) {
+async function snapshot(db: Db) {
   return {
-    users: (await (await (await (await (await (await (await (await (await (await (await (await (await (await db.select().from(users)),
-    teams: db.select().from(teams)),
-    memberships: db.select().from(memberships)),
-    apiTokens: db.select().from(apiTokens)),
-    auditLog: db.select().from(auditLog)),
-    studies: db.select().from(studies)),
-    segments: db.select().from(segments)),
-    questions: db.select().from(questions)),
-    options: db.select().from(options)),
-    waves: db.select().from(waves)),
-    waveSegments: db.select().from(waveSegments)),
-    links: db.select().from(links)),
-    responses: db.select().from(responses)),
-    profileMargins: db.select().from(profileMargins)),
+    users: await db.select().from(users),
+    teams: await db.select().from(teams),
+    memberships: await db.select().from(memberships),
+    apiTokens: await db.select().from(apiTokens),
+    auditLog: await db.select().from(auditLog),
+    studies: await db.select().from(studies),
+    segments: await db.select().from(segments),
+    questions: await db.select().from(questions),
+    options: await db.select().from(options),
+    waves: await db.select().from(waves),
+    waveSegments: await db.select().from(waveSegments),
+    links: await db.select().from(links),
+    responses: await db.select().from(responses),
+    profileMargins: await db.select().from(profileMargins),
   };
 }
 
@@ -91,7 +91,7 @@ function declaredRoutes(router: Router): string[] {
 async function world() {
   const { app, db, config } = freshApp();
   // Team A (the default team) owns the studies below; team B is another brand of the same agency.
-  const otherTeam = insertTeam(db, "Other brand");
+  const otherTeam = await insertTeam(db, "Other brand");
   const people = {
     admin: await addUser(db, "admin"),
     owner: await addUser(db, "owner"),
@@ -121,13 +121,13 @@ async function world() {
   const openWaveRow = createWave(db, field.id, "pre", "Pre");
   const openLinks = openWave(db, openWaveRow, null);
   const draftWave = createWave(db, field.id, "post", "Post");
-  const teamId = defaultTeam(db).id;
+  const teamId = (await defaultTeam(db)).id;
   const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId };
   // The weighting targets a delete form names: the inactive audience's gender, for every wave.
   const marginTarget = {
-    segment: String(listSegments(db, study.id).find((x) => x.key === "inactive")!.id),
+    segment: String((await listSegments(db,study.id)).find((x) => x.key === "inactive")!.id),
     wave: "",
-    question: String(loadQuestionnaire(db, study.id).find((q) => q.key === "gender")!.id),
+    question: String((await loadQuestionnaire(db,study.id)).find((q) => q.key === "gender")!.id),
   };
   return { marginTarget, app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
 }
@@ -308,10 +308,10 @@ const PAGES: PageRoute[] = [
     role: "viewer",
     ok: 303,
     // Another session of the same user (ending the one in use would log the test's agent out).
-    url: (w, who) => {
+    url: async (w, who) => {
       const idHash = sha256(`second browser of ${who} ${Math.random()}`);
       const now = new Date();
-      insertSession(w.db, idHash, w.people[who === "anonymous" ? "viewer" : who].id, now, new Date(now.getTime() + 3_600_000));
+      await insertSession(w.db, idHash, w.people[who === "anonymous" ? "viewer" : who].id, now, new Date(now.getTime() + 3_600_000));
       return `/account/sessions/${sessionHandle(idHash)}/end`;
     },
   },
@@ -357,14 +357,14 @@ describe("authorization of the researcher pages", () => {
         expect(res.headers["location"]).toBe(`/login?next=${encodeURIComponent(url)}`);
         return;
       }
-      const before = snapshot(w.db);
+      const before = await snapshot(w.db);
       // Without a session or a token the CSRF check answers first…
       const bare = await request(w.app).post(url).set("Accept-Language", "en").type("form").send(route.form?.(w, "anonymous") ?? {}).expect(403);
       expect(bare.text).toContain("The form has expired");
       // …and with a valid token of the login page the role check sends the visitor to log in.
       const res = await anonymous.post(url).type("form").send({ ...(route.form?.(w, "anonymous") ?? {}), _csrf: csrf }).expect(303);
       expect(res.headers["location"]).toBe("/login?next=%2F");
-      expect(snapshot(w.db)).toEqual(before);
+      expect(await snapshot(w.db)).toEqual(before);
     });
   });
 
@@ -382,21 +382,21 @@ describe("authorization of the researcher pages", () => {
       const url = urlOf(route, w, who);
       const allowed = RANK[who] >= RANK[route.role];
       const form = route.form?.(w, who) ?? {};
-      const before = snapshot(w.db);
+      const before = await snapshot(w.db);
 
       if (route.method === "POST") {
         // Signed in but without the form's token: refused before anything else.
         const forged = await agent.post(url).set("Accept-Language", "en").type("form").send({ ...form, _csrf: "x".repeat(43) }).expect(403);
         expect(forged.text).toContain("The form has expired");
         await agent.post(url).type("form").send(form).expect(403);
-        expect(snapshot(w.db)).toEqual(before);
+        expect(await snapshot(w.db)).toEqual(before);
       }
 
       const res = route.method === "GET" ? await agent.get(url).set("Accept-Language", "en") : await agent.post(url).set("Accept-Language", "en").type("form").send({ ...form, _csrf: csrf });
       if (!allowed) {
         expect(res.status).toBe(403);
         expect(res.text).toContain("Access denied");
-        expect(snapshot(w.db)).toEqual(before);
+        expect(await snapshot(w.db)).toEqual(before);
         return;
       }
       expect(res.status, res.text.slice(0, 300)).toBe(route.ok);
@@ -409,10 +409,10 @@ describe("authorization of the researcher pages", () => {
     const researcher = await loggedInAgent(w.app, w.people.researcher.email);
     const viewer = await loggedInAgent(w.app, w.people.viewer.email);
     const viewerToken = csrfFrom((await viewer.get("/studies").expect(200)).text);
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     await researcher.post(`/studies/${w.params.studyId}/archive`).type("form").send({ _csrf: viewerToken }).expect(403);
     await researcher.post("/studies").type("form").send({ name: "X", brand: "Y", locale: "ru", _csrf: viewerToken }).expect(403);
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
   });
 
   it("shows viewers no editing controls", async () => {
@@ -494,7 +494,7 @@ describe("authorization of the JSON API", () => {
 
     it.each(API)("$method /api$pattern", async (route) => {
       const url = route.url(w);
-      const before = snapshot(w.db);
+      const before = await snapshot(w.db);
       let req = (route.method === "GET" ? request(w.app).get(url) : request(w.app).post(url)).set("Accept-Language", "en");
       if (who !== "anonymous") req = req.set("Authorization", `Bearer ${w.tokens[who].token}`);
       const res = await (route.body ? req.send(route.body) : req);
@@ -510,10 +510,10 @@ describe("authorization of the JSON API", () => {
         return;
       }
       // Refused: nothing written, apart from the token's "last used" time.
-      const after = snapshot(w.db);
-      expect({ ...after, apiTokens: after.apiTokens.map(({ lastUsedAt: _, ...t }) => t) }).toEqual({
+      const after = await snapshot(w.db);
+      expect({ ...after, apiTokens: (await after.apiTokens).map(({ lastUsedAt: _, ...t }) => t) }).toEqual({
         ...before,
-        apiTokens: before.apiTokens.map(({ lastUsedAt: _, ...t }) => t),
+        apiTokens: (await before.apiTokens).map(({ lastUsedAt: _, ...t }) => t),
       });
     });
   });
@@ -521,11 +521,11 @@ describe("authorization of the JSON API", () => {
   it("ignores the session cookie (no CSRF exposure) and pages ignore Bearer tokens", async () => {
     const w = await world();
     const researcher = await loggedInAgent(w.app, w.people.researcher.email);
-    const before = snapshot(w.db);
+    const before = await snapshot(w.db);
     const api = await researcher.post("/api/studies").send(definitionJson()).expect(401);
     expect(api.body.error.code).toBe("invalid_token");
     await researcher.get("/api/studies").expect(401);
-    expect(snapshot(w.db)).toEqual(before);
+    expect(await snapshot(w.db)).toEqual(before);
 
     const page = await request(w.app).get("/studies").set("Authorization", `Bearer ${w.tokens.researcher.token}`).expect(303);
     expect(page.headers["location"]).toBe("/login?next=%2Fstudies");
@@ -650,7 +650,7 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
 
     it.each(scoped)("%s", async (route) => {
       const url = urlForTeamA(route, w);
-      const before = snapshot(w.db);
+      const before = await snapshot(w.db);
       const form = formFor(route, w);
       let res;
       if (url.startsWith("/api/")) {
@@ -664,8 +664,8 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
         expect(res.text).not.toContain("Field");
       }
       expect(res.status, url).toBe(404);
-      const after = snapshot(w.db);
-      expect({ ...after, apiTokens: after.apiTokens.map(({ lastUsedAt: _, ...t }) => t) }).toEqual({ ...before, apiTokens: before.apiTokens.map(({ lastUsedAt: _, ...t }) => t) });
+      const after = await snapshot(w.db);
+      expect({ ...after, apiTokens: (await after.apiTokens).map(({ lastUsedAt: _, ...t }) => t) }).toEqual({ ...before, apiTokens: (await before.apiTokens).map(({ lastUsedAt: _, ...t }) => t) });
     });
 
     it("reaches their own team's study, and lists only it", async () => {
@@ -705,16 +705,16 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
     expect(w.db.select().from(studies).where(eq(studies.id, b.body.id)).get()?.teamId).toBe(w.theirs.teamId);
 
     // A researcher of both teams must say which; a team where they are only a viewer is refused.
-    setMembership(w.db, w.theirs.teamId, w.people.researcher.id, "researcher");
-    setMembership(w.db, w.theirs.teamId, w.people.viewer.id, "viewer");
-    const before = snapshot(w.db);
+    await setMembership(w.db, w.theirs.teamId, w.people.researcher.id, "researcher");
+    await setMembership(w.db, w.theirs.teamId, w.people.viewer.id, "viewer");
+    const before = await snapshot(w.db);
     const ambiguous = await api(w.tokens.researcher.token).post(definitionJson()).expect(422);
     expect(ambiguous.body.error.details).toEqual({ team: "Choose the team the study belongs to." });
     const notAllowed = await api(w.tokens.viewer.token).post({ ...definitionJson(), team: "Other brand" });
     expect(notAllowed.status).toBe(403);
     const unknown = await api(w.tokens.owner.token).post({ ...definitionJson(), team: "Other brand" }).expect(422);
     expect(unknown.body.error.details).toEqual({ team: "You cannot create studies in that team." });
-    expect(snapshot(w.db)).toEqual({ ...before, apiTokens: snapshot(w.db).apiTokens });
+    expect(await snapshot(w.db)).toEqual({ ...before, apiTokens: (await snapshot(w.db)).apiTokens });
     const named = await api(w.tokens.researcher.token).post({ ...definitionJson(), team: "Other brand" }).expect(201);
     expect(w.db.select().from(studies).where(eq(studies.id, named.body.id)).get()?.teamId).toBe(w.theirs.teamId);
 

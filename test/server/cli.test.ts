@@ -30,7 +30,7 @@ describe("CLI", () => {
     expect(user.out[0]).toContain("lead@example.test");
     const lead = findUserByEmail(db, "lead@example.test")!;
     expect(lead.isAdmin).toBe(false);
-    expect(membershipsOf(db, lead.id).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
+    expect((await membershipsOf(db,lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     // No user created it: the audit names the command line.
     const created = (await db.select().from(auditLog).where(eq(auditLog.action, "user.create")));
     expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String(findUserByEmail(db, "lead@example.test")!.id)]]);
@@ -50,7 +50,7 @@ describe("CLI", () => {
     expect(await runCli(["user:create", "--email", "x@y.test", "--password", "short", "--role", "boss"], db, bad.io)).toBe(2);
     expect(bad.err.join("\n")).toMatch(/--password must be at least 10 characters/);
     expect(bad.err.join("\n")).toMatch(/--role must be one of: admin, owner, researcher, viewer/);
-    expect(findUserByEmail(db, "x@y.test")).toBeUndefined();
+    expect(await findUserByEmail(db, "x@y.test")).toBeUndefined();
 
     const unknown = capture();
     expect(await runCli(["token:create", "--email", "nobody@y.test"], db, unknown.io)).toBe(1);

@@ -9,6 +9,7 @@ import { createWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+import { first, unitOfWork } from "../../db/client.js";
 
 /**
  * Competitors as a check (issue 11, item 7), on real migrated SQLite. The aided list of the
@@ -39,24 +40,24 @@ function leadMoments(w: Wave): { mean: number; variance: number } {
   return { mean, variance: d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1) };
 }
 
-function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof freshApp>["db"], survey: ReturnType<typeof openSurvey>) => void) {
+async function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof freshApp>["db"], survey: ReturnType<typeof openSurvey>) => void) {
   const { app, db } = freshApp();
-  const survey = openSurvey(db);
+  const survey = await openSurvey(db);
   const postWave = createWave(db, survey.study.id, "post", "Post");
   const subscribers = survey.segments.find((s) => s.key === "subscribers")!;
   for (const [waveId, w] of [
     [survey.wave.id, pre],
     [postWave.id, post],
   ] as const) {
-    for (let i = 0; i < w.n; i++) insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subscribers.id, answers: { aided: choices(w, i), fav: 3 } });
+    for (let i = 0; i < w.n; i++) await insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subscribers.id, answers: { aided: choices(w, i), fav: 3 } });
   }
   extra?.(db, survey);
   const study = first(await db.select().from(studies))!;
   return { app, db, survey, study, postWave };
 }
 
-function results(db: ReturnType<typeof freshApp>["db"], locale: "en" | "ru" = "en"): StudyResults {
-  const r = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), locale, translator(locale));
+async function results(db: ReturnType<typeof freshApp>["db"], locale: "en" | "ru" = "en"): Promise<StudyResults> {
+  const r = await computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), locale, translator(locale));
   if (r === "no_waves") throw new Error("expected results");
   return r;
 }
@@ -78,15 +79,15 @@ function expectedNet(pre: Wave, post: Wave) {
 }
 
 describe("competitor aggregates in SQL", () => {
-  it("count each competitor and sum d_i = b_i - C_i/K over the metric's base, per wave", () => {
-    const { db, survey, postWave } = seedStudy(TREND.pre, TREND.post, (db, survey) => {
+  it("count each competitor and sum d_i = b_i - C_i/K over the metric's base, per wave", async () => {
+    const { db, survey, postWave } = await seedStudy(TREND.pre, TREND.post, async (db, survey) => {
       // Left out of every base: a partial, an excluded and a flagged-but-counted respondent is in.
-      const segmentId = survey.segments[0]!.id;
-      insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId, status: "partial", answers: { aided: ["acme", "rival"] } });
-      insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId, excluded: true, answers: { aided: ["acme", "rival", "third"] } });
+      const segmentId = (await survey).segments[0]!.id;
+      await insertResponseWithAnswers(db, (await survey).study.id, { waveId: (await survey).wave.id, segmentId, status: "partial", answers: { aided: ["acme", "rival"] } });
+      await insertResponseWithAnswers(db, (await survey).study.id, { waveId: (await survey).wave.id, segmentId, excluded: true, answers: { aided: ["acme", "rival", "third"] } });
     });
     const filter = { waveIds: [survey.wave.id, postWave.id], includeFlagged: true };
-    const r = results(db);
+    const r = await results(db);
     const aided = r.questions.find((q) => q.key === "aided")!;
     const id = (key: string) => aided.options.find((o) => o.key === key)!.id;
     const question = {
@@ -100,9 +101,9 @@ describe("competitor aggregates in SQL", () => {
       ],
     };
     const subscribers = survey.segments[0]!.id;
-    const bases = countMetricBases(db, metricDefinitions(r.questions), filter).filter((b) => b.metric === "aided_awareness" && b.segmentId === subscribers);
-    const leads = sumBrandLeads(db, [question], filter);
-    const counts = countCompetitorChoices(db, [question], filter);
+    const bases = (await countMetricBases(db,metricDefinitions(r.questions),filter)).filter((b) => b.metric === "aided_awareness" && b.segmentId === subscribers);
+    const leads = await sumBrandLeads(db, [question], filter);
+    const counts = await countCompetitorChoices(db, [question], filter);
     for (const [waveId, w] of [
       [survey.wave.id, TREND.pre],
       [postWave.id, TREND.post],
@@ -133,8 +134,8 @@ describe("competitor aggregates in SQL", () => {
 
 describe("category trend", () => {
   it("brand and both competitors +10 pp: 'category trend', and a net lift whose interval contains 0", async () => {
-    const { app, db, survey } = seedStudy(TREND.pre, TREND.post);
-    const r = results(db);
+    const { app, db, survey } = await seedStudy(TREND.pre, TREND.post);
+    const r = await results(db);
     const check = r.competitors[0]!;
     const brand = check.brands[0]!.segments.find((s) => s.segment === "subscribers")!;
     expect(brand.pre).toMatchObject({ x: 120, n: 400, p: 0.3 });
@@ -197,8 +198,8 @@ describe("category trend", () => {
   });
 
   it("only the brand +10 pp: no 'category trend', a net lift above 0", async () => {
-    const { app, db, survey } = seedStudy(BRAND_ONLY.pre, BRAND_ONLY.post);
-    const r = results(db);
+    const { app, db, survey } = await seedStudy(BRAND_ONLY.pre, BRAND_ONLY.post);
+    const r = await results(db);
     const net = r.competitors[0]!.net[0]!;
     const expected = expectedNet(BRAND_ONLY.pre, BRAND_ONLY.post);
     expect(net.competitorLift.estimate).toBeCloseTo(0, 15);
@@ -220,7 +221,7 @@ describe("category trend", () => {
     expect(json.competitors[0]!.net[0]).toEqual(JSON.parse(JSON.stringify(net)));
   });
 
-  it("unaided answers: competitors coded in the text count, per respondent", () => {
+  it("unaided answers: competitors coded in the text count, per respondent", async () => {
     const def = brandLiftDefinition();
     def.questions.unshift({
       key: "unaided",
@@ -229,15 +230,15 @@ describe("category trend", () => {
       metric: { name: "unaided_awareness", match: ["Acme"] },
     } as (typeof def.questions)[number]);
     const { db } = freshApp();
-    const survey = openSurvey(db, def);
+    const survey = await openSurvey(db, def);
     const post = createWave(db, survey.study.id, "post", "Post");
     const segmentId = survey.segments[0]!.id;
     const answer = (waveId: number, text: string) => insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId, answers: { unaided: text, aided: ["none"] } });
-    for (let i = 0; i < 10; i++) answer(survey.wave.id, i < 3 ? "Acme, Rival" : i < 5 ? "Третий" : "не знаю");
-    for (let i = 0; i < 10; i++) answer(post.id, i < 6 ? "Acme и Rival, Third" : "Rival");
-    answer(post.id, "   "); // an empty answer is not in the base
-    unitOfWork(db, async (tx) => recodeStudy(tx, survey.study.id));
-    const r = results(db);
+    for (let i = 0; i < 10; i++) await answer(survey.wave.id, i < 3 ? "Acme, Rival" : i < 5 ? "Третий" : "не знаю");
+    for (let i = 0; i < 10; i++) await answer(post.id, i < 6 ? "Acme и Rival, Third" : "Rival");
+    await answer(post.id, "   "); // an empty answer is not in the base
+    await unitOfWork(db, async (tx) => recodeStudy(tx, survey.study.id));
+    const r = await results(db);
     const check = r.competitors.find((c) => c.metric === "unaided_awareness")!;
     expect(check.source).toBe("unaided");
     const cell = (code: string) => check.brands.find((b) => b.code === code)!.segments.find((s) => s.segment === "subscribers")!;

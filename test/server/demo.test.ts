@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "../../db/client.js";
+import { unitOfWork, type Db } from "../../db/client.js";
 import { studyAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listMargins } from "../../db/queries/margins.js";
@@ -111,8 +111,8 @@ function sqlCounts(db: Db, studyId: number) {
 }
 
 /** The demo's results; unweighted unless asked (the counts checked here are the plain ones). */
-function results(db: Db, demo: DemoStudy, weighted = false): StudyResults {
-  const r = computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({ weighted: weighted ? "1" : "0" }), "en", translator("en"));
+async function results(db: Db, demo: DemoStudy, weighted = false): Promise<StudyResults> {
+  const r = await computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({ weighted: weighted ? "1" : "0" }), "en", translator("en"));
   if (typeof r === "string") throw new Error(r);
   return r;
 }
@@ -183,8 +183,8 @@ describe("demo study", () => {
     expect(sortCounts(computed.counts)).toEqual(sortCounts(independent));
   });
 
-  it("is weighted by default (its margins cover every cell), over the same counts", () => {
-    const weighted = results(db, demo, true);
+  it("is weighted by default (its margins cover every cell), over the same counts", async () => {
+    const weighted = await results(db, demo, true);
     expect(weighted.weighting).toMatchObject({ available: true, applied: true, problems: [] });
     expect(weighted.table.rows.every((r) => r.weighted)).toBe(true);
     expect(sortCounts(weighted.counts.map(({ weighted: _, ...c }) => c))).toEqual(sortCounts(independent));
@@ -258,14 +258,14 @@ describe("demo study", () => {
     expect(totalAided.totalMethod).toBe("audience");
     expect(totalAided.liftedUsers).not.toBeNull();
   });
-  it("asks the profile questions last, answered by completed respondents, with targets for every segment; the subscribers' post wave is younger and more female", () => {
-    const qs = loadQuestionnaire(db, demo.studyId);
+  it("asks the profile questions last, answered by completed respondents, with targets for every segment; the subscribers' post wave is younger and more female", async () => {
+    const qs = await loadQuestionnaire(db, demo.studyId);
     expect(qs.slice(-2).map((q) => [q.key, q.type, q.profile, q.required, q.metricName])).toEqual([
       ["gender", "single", true, false, null],
       ["age_group", "single", true, false, null],
     ]);
     // The targets: each segment's age and gender mix for every wave, valid as a definition's margins.
-    const { margins } = marginsDocumentOf(db, demo.studyId);
+    const { margins } = await marginsDocumentOf(db, demo.studyId);
     expect(margins.map((m) => [m.segment, m.wave, m.variable])).toEqual(DEMO_SEGMENTS.flatMap((s) => [[s, null, "gender"], [s, null, "age_group"]]));
     for (const m of margins) expect(m.shares).toEqual(DEMO_MARGINS[m.segment as DemoSegment][m.variable as "gender" | "age_group"]);
     const definition = JSON.parse(JSON.stringify(toDefinition(findStudy(db, demo.studyId)!, listSegments(db, demo.studyId), qs, listMargins(db, demo.studyId))));
@@ -306,9 +306,9 @@ describe("demo study", () => {
     expect(Math.abs(share("post", "inactive", "gender", ["female"]) - share("pre", "inactive", "gender", ["female"]))).toBeLessThan(0.05);
   });
 
-  it("dates everything on one timeline before now: set-up, the pre wave, then the post wave; responses, links and audit inside it", () => {
+  it("dates everything on one timeline before now: set-up, the pre wave, then the post wave; responses, links and audit inside it", async () => {
     const study = findStudy(db, demo.studyId)!;
-    const [pre, post] = listWaves(db, demo.studyId);
+    const [pre, post] = await listWaves(db, demo.studyId);
     const ms = (d: Date | null | undefined) => d!.getTime();
     // Strictly in order: each wave opened before it closed, the pre wave closed before the post wave opened.
     const timeline = [ms(study.createdAt), ms(pre!.openedAt), ms(pre!.closedAt), ms(post!.openedAt), ms(post!.closedAt), now.getTime()];
@@ -325,7 +325,7 @@ describe("demo study", () => {
       for (const l of (await db.select().from(links).where(eq(links.waveId, w.id)))) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
     }
     // The audit tells the same story, in order; only the entry saying the demo was generated is stamped now.
-    const entries = studyAudit(db, demo.studyId).map((e) => e.entry).reverse();
+    const entries = (await studyAudit(db,demo.studyId)).map((e) => e.entry).reverse();
     const at = (action: string, entityId: number) => entries.filter((e) => e.action === action && e.entityId === String(entityId)).map((e) => ms(e.at));
     expect(at("study.create", demo.studyId)).toEqual([ms(study.createdAt)]);
     expect([...at("wave.open", pre!.id), ...at("wave.close", pre!.id), ...at("wave.open", post!.id), ...at("wave.close", post!.id)]).toEqual(timeline.slice(1, 5));
@@ -338,8 +338,8 @@ describe("demo study", () => {
     expect(computed.waves.map((w) => [ms(w.openedAt), ms(w.closedAt)])).toEqual([timeline.slice(1, 3), timeline.slice(3, 5)]);
   });
 
-  it("logs every action as the demo's, and every exclusion with its reason when its wave closed", () => {
-    const entries = studyAudit(db, demo.studyId).map((e) => e.entry);
+  it("logs every action as the demo's, and every exclusion with its reason when its wave closed", async () => {
+    const entries = (await studyAudit(db,demo.studyId)).map((e) => e.entry);
     expect(new Set(entries.map((e) => e.action))).toEqual(new Set(["study.create", "wave.open", "wave.close", "quality.exclude", "study.demo"]));
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
     const excluded = (await db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true))));
@@ -356,8 +356,8 @@ describe("demo study", () => {
     expect(logged).toEqual(excluded.map((r) => r.id).sort((a, b) => a - b));
   });
 
-  it("codes the aided list's competitors in the unaided answers from the start, as the survey codes a submission", () => {
-    const questions = loadQuestionnaire(db, demo.studyId);
+  it("codes the aided list's competitors in the unaided answers from the start, as the survey codes a submission", async () => {
+    const questions = await loadQuestionnaire(db, demo.studyId);
     const competitors = codeDefinitions(codedQuestions(questions)[0], questions, [], "Zerno", "ru", "ru").filter((d) => d.kind === "competitor");
     expect(competitors.map((d) => d.label)).toEqual(DEMO_COMPETITORS);
     const counts = db.$client
@@ -371,7 +371,7 @@ describe("demo study", () => {
     }
     // Coding the study again with its codebooks (as a recode after an alias does) changes nothing.
     const before = storedMentions(db, demo.studyId);
-    unitOfWork(db, async (tx) => recodeStudy(tx, demo.studyId));
+    await unitOfWork(db, async (tx) => recodeStudy(tx, demo.studyId));
     expect(storedMentions(db, demo.studyId)).toEqual(before);
   });
 
@@ -396,15 +396,15 @@ describe("demo study", () => {
 });
 
 describe("demo determinism", () => {
-  it("gives the same data and the same counts for the same seed, other data for another seed", () => {
+  it("gives the same data and the same counts for the same seed, other data for another seed", async () => {
     expect(generateDemoData(7, "en")).toEqual(generateDemoData(7, "en"));
     expect(generateDemoData(8, "en")).not.toEqual(generateDemoData(7, "en"));
-    const countsOf = (db: Db, seed: number) => {
-      const demo = createDemoStudy(db, { seed, locale: "en", actorId: null, now: new Date() });
-      return sortCounts(results(db, demo).counts).map(({ metric, segment, x, n }) => ({ metric, segment, x, n }));
+    const countsOf = async (db: Db, seed: number) => {
+      const demo = await createDemoStudy(db, { seed, locale: "en", actorId: null, now: new Date() });
+      return sortCounts((await results(db,demo)).counts).map(({ metric, segment, x, n }) => ({ metric, segment, x, n }));
     };
-    const first = countsOf(freshDb(), 7);
-    expect(countsOf(freshDb(), 7)).toEqual(first);
+    const first = await countsOf(freshDb(), 7);
+    expect(await countsOf(freshDb(), 7)).toEqual(first);
     expect(first.length).toBe(DEMO_METRICS.length * DEMO_SEGMENTS.length * 2);
     // Only the words differ between languages: the drawn respondents are the same.
     const ru = generateDemoData(7, "ru");
@@ -430,10 +430,10 @@ describe("npm run demo", () => {
   }
   const config = { baseUrl: "http://localhost:3999", defaultLocale: "en" as const };
 
-  it("prints the study URL and sends a newcomer to /setup when there is no account", () => {
+  it("prints the study URL and sends a newcomer to /setup when there is no account", async () => {
     const db = freshDb();
     const run = capture();
-    expect(runDemo([], db, config, run.io)).toBe(0);
+    expect(await runDemo([], db, config, run.io)).toBe(0);
     const text = run.out.join("\n");
     expect(text).toContain("http://localhost:3999/studies/1");
     expect(text).toContain("http://localhost:3999/studies/1/results");
@@ -445,15 +445,15 @@ describe("npm run demo", () => {
   it("makes the first administrator the owner, adds a second study on a second run, and speaks Russian", async () => {
     const db = freshDb();
     const admin = await addUser(db, "admin");
-    expect(runDemo(["--seed", "5"], db, config, capture().io)).toBe(0);
+    expect(await runDemo(["--seed", "5"], db, config, capture().io)).toBe(0);
     // The administrator owns the study; the demo, not they, did what the audit log lists.
     expect(findStudy(db, 1)!.createdBy).toBe(admin.id);
-    const entries = studyAudit(db, 1).map((e) => e.entry);
+    const entries = (await studyAudit(db,1)).map((e) => e.entry);
     expect(entries.length).toBeGreaterThan(5);
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
     expect((await db.select().from(responses).where(eq(responses.excluded, true))).map((r) => r.excludedBy)).not.toContain(admin.id);
     const second = capture();
-    expect(runDemo(["--locale", "ru"], db, config, second.io)).toBe(0);
+    expect(await runDemo(["--locale", "ru"], db, config, second.io)).toBe(0);
     const text = second.out.join("\n");
     expect(text).toContain("http://localhost:3999/studies/2");
     expect(text).toContain("уже было 1 демо-исследование");
@@ -463,13 +463,13 @@ describe("npm run demo", () => {
     expect(findStudy(db, 2)!.name).toBe("Демо: весенняя кампания Zerno");
   }, SLOW);
 
-  it("refuses bad arguments without writing", () => {
+  it("refuses bad arguments without writing", async () => {
     const db = freshDb();
     for (const args of [["--seed", "x"], ["--seed", "-1"], ["--locale", "de"], ["--nope"]]) {
       const run = capture();
-      expect(runDemo(args, db, config, run.io), args.join(" ")).toBe(2);
+      expect(await runDemo(args, db, config, run.io), args.join(" ")).toBe(2);
       expect(run.err.join("\n")).toContain("npm run demo");
     }
-    expect(findStudy(db, 1)).toBeUndefined();
+    expect(await findStudy(db, 1)).toBeUndefined();
   });
 });

@@ -21,11 +21,11 @@ if (!hasR && !inCI) console.warn("exports-r.test.ts: Rscript not found, the test
 
 async function script(options: ExportStudyOptions, query: Record<string, string> = {}) {
   const { app, db } = await exportsApp();
-  const fixture = seedExportStudy(db, options);
+  const fixture = await seedExportStudy(db, options);
   const agent = await loggedInAgent(app, "viewer@example.test");
-  const res = await agent.get(`/studies/${fixture.study.id}/results.R?${new URLSearchParams({ lang: "en", ...query })}`).expect(200);
-  const results = computeResults(db, fixture.study, resultsQuery.parse(query), "en", translator("en"));
-  if (results === "no_waves") throw new Error("no waves");
+  const res = await agent.get(`/studies/${(await fixture).study.id}/results.R?${new URLSearchParams({ lang: "en", ...query })}`).expect(200);
+  const results = await computeResults(db, (await fixture).study, resultsQuery.parse(query), "en", translator("en"));
+  if (await results === "no_waves") throw new Error("no waves");
   return { text: res.text, res, results, table: results.table, fixture };
 }
 
@@ -278,10 +278,10 @@ describe.skipIf(!hasR && !inCI)("results.R run with Rscript", () => {
 
   it("keeps a hostile study name a string: nothing in it runs", async () => {
     const { app, db } = await exportsApp();
-    const fixture = seedExportStudy(db);
+    const fixture = await seedExportStudy(db);
     const marker = join(tmpdir(), `brandlift-pwned-${process.pid}-${Date.now()}`);
     const { updateStudy } = await import("../../db/queries/studies.js");
-    updateStudy(db, fixture.study.id, { name: `x")\nfile.create("${marker}")\n#\u2028"`, brand: `\\"); file.create("${marker}"); ("` });
+    await updateStudy(db, fixture.study.id, { name: `x")\nfile.create("${marker}")\n#\u2028"`, brand: `\\"); file.create("${marker}"); ("` });
     const agent = await loggedInAgent(app, "viewer@example.test");
     const res = await agent.get(`/studies/${fixture.study.id}/results.R`).expect(200);
     const run = runR(res.text);

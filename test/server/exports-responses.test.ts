@@ -19,8 +19,8 @@ const QUESTION_COLUMNS = ["aided_acme", "aided_rival", "aided_none", "slogan", "
 async function setup() {
   const { app, db } = await exportsApp();
   // Another study's responses must not leak into this one's export.
-  seedExportStudy(db);
-  const fixture = seedExportStudy(db);
+  await seedExportStudy(db);
+  const fixture = await seedExportStudy(db);
   const viewer = await loggedInAgent(app, "viewer@example.test");
   await viewer.get("/?lang=en");
   return { app, db, fixture, viewer, base: `/studies/${fixture.study.id}` };
@@ -30,9 +30,9 @@ async function setup() {
  * What each completed response's row should hold, read naively (everything in memory, which is
  * fine for a test) and pivoted independently of the exporter.
  */
-function expectedRows(db: Db, fixture: ExportStudy): Cell[][] {
-  const waveIds = listWaves(db, fixture.study.id).map((w) => w.id);
-  const questions = loadQuestionnaire(db, fixture.study.id);
+async function expectedRows(db: Db, fixture: ExportStudy): Promise<Cell[][]> {
+  const waveIds = (await listWaves(db,fixture.study.id)).map((w) => w.id);
+  const questions = await loadQuestionnaire(db, fixture.study.id);
   const rows = (await db
     .select()
     .from(responses)
@@ -40,12 +40,12 @@ function expectedRows(db: Db, fixture: ExportStudy): Cell[][] {
     .orderBy(asc(responses.id))
     )
     .filter((r) => r.status === "completed");
-  return rows.map((r) => {
+  return rows.map(async (r) => {
     const list = (await db.select().from(answers).where(eq(answers.responseId, r.id)));
     const of = (key: string) => list.filter((a) => a.questionId === questions.find((q) => q.key === key)!.id);
     const option = (key: string, id: number | null) => questions.find((q) => q.key === key)!.options.find((o) => o.id === id)?.key ?? null;
     const aided = of("aided").map((a) => option("aided", a.optionId));
-    const wave = listWaves(db, fixture.study.id).find((w) => w.id === r.waveId)!;
+    const wave = (await listWaves(db,fixture.study.id)).find((w) => w.id === r.waveId)!;
     return [
       r.id,
       r.waveId,
@@ -82,7 +82,7 @@ describe("raw responses export", () => {
     const rows = parseCsv(withoutBom(res.text), ",");
     expect(rows[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     expect(rows.length - 1).toBe(fixture.completed);
-    expect(rows.slice(1)).toEqual(expectedRows(db, fixture).map((r) => r.map(asCsv)));
+    expect(rows.slice(1)).toEqual((await expectedRows(db,fixture)).map((r) => r.map(asCsv)));
 
     const col = (name: string) => rows[0]!.indexOf(name);
     const body = rows.slice(1);
@@ -125,7 +125,7 @@ describe("raw responses export", () => {
     expect(ru.name).toMatch(/study-\d+-responses-excel-ru\.csv/);
     expect(en.name).toMatch(/study-\d+-responses-excel-en\.csv/);
 
-    const expected = expectedRows(db, fixture).map((r) => r.map(asCsv));
+    const expected = (await expectedRows(db,fixture)).map((r) => r.map(asCsv));
     const rawRows = parseCsv(withoutBom(raw.text), ",");
     expect(rawRows.slice(1)).toEqual(expected);
     const duration = rawRows[0]!.indexOf("duration_s");
@@ -138,7 +138,7 @@ describe("raw responses export", () => {
     // Number cells differ only by the decimal mark; text cells (answers with "." in them) are untouched.
     const numeric = new Set(["response_id", "wave_id", "excluded", "duration_s", "aided_acme", "aided_rival", "aided_none", "fav"].map((c) => rawRows[0]!.indexOf(c)));
     expect(ruRows.slice(1).map((r) => r.map((cell, i) => (numeric.has(i) ? cell.replace(",", ".") : cell)))).toEqual(rawRows.slice(1));
-    expect(ruRows.slice(1).map((r) => Number(r[duration]!.replace(",", ".")))).toEqual(expectedRows(db, fixture).map((r) => r[10]));
+    expect(ruRows.slice(1).map((r) => Number(r[duration]!.replace(",", ".")))).toEqual((await expectedRows(db,fixture)).map((r) => r[10]));
 
     // The old delimiter parameter still answers: semicolon is the Russian Excel file, comma the raw one.
     expect((await get("delimiter=semicolon&lang=en")).text).toBe(ru.text);
@@ -160,7 +160,7 @@ describe("raw responses export", () => {
     });
     expect(read[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     // XML normalises line ends, so a CRLF typed in an answer reads back from XLSX as LF.
-    const expected = expectedRows(db, fixture).map((r) =>
+    const expected = (await expectedRows(db,fixture)).map((r) =>
       r.map((v) => (typeof v === "string" ? (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v).replace(/\r\n/g, "\n") : v)),
     );
     expect(read.slice(1)).toEqual(expected);
@@ -189,8 +189,8 @@ describe("raw responses export", () => {
 });
 
 /** 5,000 completed responses written straight with SQL (the survey flow is too slow for this many). */
-function bulkResponses(db: Db, fixture: ExportStudy, count: number): void {
-  const questions = loadQuestionnaire(db, fixture.study.id);
+async function bulkResponses(db: Db, fixture: ExportStudy, count: number): Promise<void> {
+  const questions = await loadQuestionnaire(db, fixture.study.id);
   const aided = questions.find((q) => q.key === "aided")!;
   const fav = questions.find((q) => q.key === "fav")!;
   const feedback = questions.find((q) => q.key === "feedback")!;
@@ -218,7 +218,7 @@ describe("raw responses export streams with bounded memory", () => {
 
   it("writes 5,000 responses in chunks read with .iterate(), never .all() on responses", async () => {
     const { db, fixture, viewer, base } = await setup();
-    bulkResponses(db, fixture, 5000);
+    await bulkResponses(db, fixture, 5000);
     const Statement = Object.getPrototypeOf(db.$client.prepare("SELECT 1")) as { all: () => unknown; iterate: () => unknown };
     const all = vi.spyOn(Statement, "all");
     const iterate = vi.spyOn(Statement, "iterate");
@@ -245,8 +245,8 @@ describe("raw responses export streams with bounded memory", () => {
 
   it("holds no statement open between chunks: the database takes writes while an export waits for its client", async () => {
     const { db, fixture } = await setup();
-    bulkResponses(db, fixture, 1200);
-    const layout = responseLayout(db, fixture.study, "en", translator("en"));
+    await bulkResponses(db, fixture, 1200);
+    const layout = await responseLayout(db, fixture.study, "en", translator("en"));
     let sinceLastPause = 0;
     let largestChunk = 0;
     let pauses = 0;
@@ -259,7 +259,7 @@ describe("raw responses export streams with bounded memory", () => {
         sinceLastPause = 0;
         pauses++;
         // A survey submission arriving meanwhile: fails with "connection busy" if a statement were open.
-        insertResponseWithAnswers(db, fixture.study.id, { waveId: fixture.post.id, segmentId: fixture.segments[0]!.id, answers: { aided: ["acme"], fav: 5 } });
+        await insertResponseWithAnswers(db, fixture.study.id, { waveId: fixture.post.id, segmentId: fixture.segments[0]!.id, answers: { aided: ["acme"], fav: 5 } });
       },
       closed: () => false,
     });
@@ -271,8 +271,8 @@ describe("raw responses export streams with bounded memory", () => {
 
   it("stops reading when the client has gone", async () => {
     const { db, fixture } = await setup();
-    bulkResponses(db, fixture, 2000);
-    const layout = responseLayout(db, fixture.study, "en", translator("en"));
+    await bulkResponses(db, fixture, 2000);
+    const layout = await responseLayout(db, fixture.study, "en", translator("en"));
     let gone = false;
     const count = await streamResponses(db, layout, {
       row: () => undefined,

@@ -57,12 +57,12 @@ function expectNoLiveFormula(cells: readonly string[]): void {
 
 async function setup(options: Parameters<typeof seedExportStudy>[1] = {}) {
   const { app, db, viewerToken } = await exportsApp();
-  const fixture = seedExportStudy(db, options);
+  const fixture = await seedExportStudy(db, options);
   const viewer = await loggedInAgent(app, "viewer@example.test");
   // Without Accept-Language the app picks Russian; ?lang=en is remembered in a cookie.
   await viewer.get("/?lang=en");
-  const results = (query: Record<string, string> = {}, locale: "en" | "ru" = "en") => {
-    const r = computeResults(db, fixture.study, resultsQuery.parse(query), locale, translator(locale));
+  const results = async (query: Record<string, string> = {}, locale: "en" | "ru" = "en") => {
+    const r = await computeResults(db, fixture.study, resultsQuery.parse(query), locale, translator(locale));
     if (r === "no_waves") throw new Error("no waves");
     return r;
   };
@@ -161,7 +161,7 @@ function expectRowsMatch(text: string, table: readonly LiftRow[], dialect: Diale
 describe("results exports", () => {
   it("the fixture has what the exports must cope with: a small-cell row, a total row, a fall, a flagged and an excluded response", async () => {
     const { results } = await setup();
-    const r = results();
+    const r = await results();
     const rows = r.table.rows;
     expect(rows.some((x) => x.warnings.includes("small_n"))).toBe(true);
     expect(rows.some((x) => x.kind === "total")).toBe(true);
@@ -175,7 +175,7 @@ describe("results exports", () => {
 
   it("CSV for an English reader by default: ',' and '.', rounded (percent and pp to 0.1, p to 4 decimals), units in the headers", async () => {
     const { viewer, results, base } = await setup();
-    const table = results().table.rows;
+    const table = (await results()).table.rows;
     const res = await viewer.get(`${base}/results.csv`).expect(200);
     expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
     expect(res.headers["content-disposition"]).toMatch(/^attachment; filename="?study-\d+-results-excel-en\.csv"?$/);
@@ -196,7 +196,7 @@ describe("results exports", () => {
     const { viewer, results, base } = await setup();
     const res = await viewer.get(`${base}/results.csv?lang=ru`).expect(200);
     expect(res.headers["content-disposition"]).toMatch(/study-\d+-results-excel-ru\.csv/);
-    const rows = expectRowsMatch(res.text, results({}, "ru").table.rows, EXCEL_RU);
+    const rows = expectRowsMatch(res.text, (await results({},"ru")).table.rows, EXCEL_RU);
     expectNoLiveFormula(rows.flat());
     expect(rows[0]![0]).toBe(RU.metric);
     expect(rows[0]).toContain("Прирост, п. п.");
@@ -221,17 +221,17 @@ describe("results exports", () => {
       const res = await viewer.get(`${base}/results.csv?format=${format}`).expect(200);
       expect(res.headers["content-disposition"]).toContain(`-results-${format}.csv`);
       names.add(String(res.headers["content-disposition"]));
-      expectRowsMatch(res.text, results().table.rows, dialect);
+      expectRowsMatch(res.text, (await results()).table.rows, dialect);
     }
     expect(names.size).toBe(3);
     // A Russian reader can ask for the English Excel dialect: commas and points, Russian headers.
     const ru = await viewer.get(`${base}/results.csv?lang=ru&format=excel-en`).expect(200);
-    expectRowsMatch(ru.text, results({}, "ru").table.rows, { ...EXCEL_EN, header: excelHeader(RU, messages.ru.exports.excelColumns) });
+    expectRowsMatch(ru.text, (await results({},"ru")).table.rows, { ...EXCEL_EN, header: excelHeader(RU, messages.ru.exports.excelColumns) });
   });
 
   it("raw CSV keeps full precision: the numbers of liftTable exactly, fractions 0..1", async () => {
     const { viewer, results, base } = await setup();
-    const table = results().table.rows;
+    const table = (await results()).table.rows;
     const res = await viewer.get(`${base}/results.csv?format=raw`).expect(200);
     const rows = expectRowsMatch(res.text, table, RAW_EN);
     const lower = rows[0]!.indexOf(EN.verdictLower);
@@ -270,7 +270,7 @@ describe("results exports", () => {
   it("CSV follows the query: waves, confidence, adjustment, flagged", async () => {
     const { viewer, results, base, fixture } = await setup();
     const query = { pre: String(fixture.pre.id), post: String(fixture.post.id), confidence: "0.9", adjustment: "bh", flagged: "0" };
-    const expected = results(query).table;
+    const expected = (await results(query)).table;
     expect(expected.confidenceLevel).toBe(0.9);
     expect(expected.rows.find((r) => r.id === "aided_awareness:active_unsubscribed")!.post.n).toBe(COUNTS.active_unsubscribed!.post.n);
     const raw = await viewer.get(`${base}/results.csv?${new URLSearchParams({ ...query, format: "raw" })}`).expect(200);
@@ -296,7 +296,7 @@ describe("results exports", () => {
 
   it("XLSX: one sheet per metric with the same numbers (as numbers), and a Methods sheet", async () => {
     const { viewer, results, base } = await setup();
-    const r = results();
+    const r = await results();
     const workbook = await xlsx(viewer.get(`${base}/results.xlsx`));
     const names = workbook.worksheets.map((w) => w.name);
     expect(names.length).toBe(Object.keys(r.metricLabels).length + 1);
@@ -337,7 +337,7 @@ describe("results exports", () => {
     expect(res.headers["content-type"]).toContain("application/json");
     expect(res.headers["content-disposition"]).toContain("attachment");
     const body = JSON.parse(res.text) as Record<string, any>;
-    const r = results();
+    const r = await results();
     expect(body["table"]).toEqual(JSON.parse(JSON.stringify(r.table)));
     expect(body["study"]).toMatchObject({ id: fixture.study.id, name: fixture.study.name, brand: "@SUM(1) Акме" });
     expect(body["waves"]["pre"]).toMatchObject({ id: fixture.pre.id, kind: "pre", label: "Pre «до»" });
@@ -471,11 +471,11 @@ describe("export routes: authorization and audit", () => {
     expect(inline.headers["content-disposition"]).toBeUndefined();
     expect(inline.body.table.rows.length).toBeGreaterThan(0);
 
-    const entries = db
-      .select()
-      .from(auditLog)
-      .where(and(like(auditLog.action, "study.export.%"), eq(auditLog.entityId, String(fixture.study.id))))
-      .all();
+    const entries = await db
+.select()
+.from(auditLog)
+.where(and(like(auditLog.action,"study.export.%"),eq(auditLog.entityId,String(fixture.study.id))))
+.all();
     const kinds = entries.map((e) => `${e.action} ${String(e.details?.["via"])}`).sort();
     const expected = ["results_csv", "results_xlsx", "results_json", "results_r", "responses_csv", "responses_xlsx", "codebook_csv"].flatMap((k) => [
       `study.export.${k} api`,
@@ -491,6 +491,6 @@ describe("export routes: authorization and audit", () => {
     const { api, results, fixture } = await setup();
     const query = { confidence: "0.99", adjustment: "bonferroni" };
     const body = (await api(`/api/studies/${fixture.study.id}/results?${new URLSearchParams(query)}`).expect(200)).body as { table: StudyResults["table"] };
-    expect(body.table).toEqual(JSON.parse(JSON.stringify(results(query).table)));
+    expect(body.table).toEqual(JSON.parse(JSON.stringify((await results(query)).table)));
   });
 });

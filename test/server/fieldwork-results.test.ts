@@ -31,10 +31,10 @@ async function signedIn(db: Db, app: ReturnType<typeof freshApp>["app"], role: "
 }
 
 /** n respondents of a segment in a wave, the first `aware` of them picking the brand. */
-function add(db: Db, survey: OpenSurvey, waveId: number, segment: string, n: number, aware: number) {
+async function add(db: Db, survey: OpenSurvey, waveId: number, segment: string, n: number, aware: number) {
   const segmentId = survey.segments.find((s) => s.key === segment)!.id;
   for (let i = 0; i < n; i++) {
-    insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId, answers: { aided: i < aware ? ["acme"] : ["none"], fav: 2, recall: "yes" } });
+    await insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId, answers: { aided: i < aware ? ["acme"] : ["none"], fav: 2, recall: "yes" } });
   }
 }
 
@@ -50,13 +50,13 @@ function rowOf(html: string, attribute: "data-baseline" | "data-detectable", met
 describe("results with only a pre wave: baseline levels", () => {
   it("shows each segment's share with its Wilson interval and n, under the results' base rule, in English and Russian", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
-    add(db, survey, survey.wave.id, "subscribers", 40, 12);
-    add(db, survey, survey.wave.id, "active_unsubscribed", 10, 1);
+    const survey = await openSurvey(db);
+    await add(db, survey, survey.wave.id, "subscribers", 40, 12);
+    await add(db, survey, survey.wave.id, "active_unsubscribed", 10, 1);
     // Skipped the aided question: out of aided awareness's base, in favourability's.
-    insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: survey.segments[0]!.id, answers: { fav: 5, recall: "yes" } });
+    await insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: survey.segments[0]!.id, answers: { fav: 5, recall: "yes" } });
     // Excluded: out of every base.
-    insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: survey.segments[0]!.id, answers: { aided: ["acme"], fav: 5, recall: "yes" }, excluded: true });
+    await insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId: survey.segments[0]!.id, answers: { aided: ["acme"], fav: 5, recall: "yes" }, excluded: true });
     const { get } = await signedIn(db, app, "viewer");
 
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
@@ -83,7 +83,7 @@ describe("results with only a pre wave: baseline levels", () => {
 
   it("still says only that two waves are needed when the pre wave has no responses", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const { get } = await signedIn(db, app, "viewer");
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
     expect(page).toContain("Results need two waves");
@@ -92,20 +92,20 @@ describe("results with only a pre wave: baseline levels", () => {
 });
 
 describe("results while the post wave runs: lift detectable yet?", () => {
-  function study(targetLift: number | null) {
+  async function study(targetLift: number | null) {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     (await db.update(studies).set({ targetLift }).where(eq(studies.id, survey.study.id)));
-    setWaveStatus(db, survey.wave.id, "closed", new Date());
+    await setWaveStatus(db, survey.wave.id, "closed", new Date());
     const post = createWave(db, survey.study.id, "post", "Post <b>");
-    setWaveStatus(db, post.id, "open", new Date());
+    await setWaveStatus(db, post.id, "open", new Date());
     return { app, db, survey, post };
   }
 
   it("with few responses: not yet, needing the n per wave sampleSizeTwoProportions gives at alpha / k", async () => {
-    const { app, db, survey, post } = study(0.05);
-    add(db, survey, survey.wave.id, "subscribers", 40, 12);
-    add(db, survey, post.id, "subscribers", 10, 5);
+    const { app, db, survey, post } = await study(0.05);
+    await add(db, survey, survey.wave.id, "subscribers", 40, 12);
+    await add(db, survey, post.id, "subscribers", 10, 5);
     const { get } = await signedIn(db, app);
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
 
@@ -132,9 +132,9 @@ describe("results while the post wave runs: lift detectable yet?", () => {
   });
 
   it("with enough: yes, and the detectable lift equals minimumDetectableLift at alpha / k", async () => {
-    const { app, db, survey, post } = study(0.25);
-    add(db, survey, survey.wave.id, "subscribers", 100, 30);
-    add(db, survey, post.id, "subscribers", 100, 45);
+    const { app, db, survey, post } = await study(0.25);
+    await add(db, survey, survey.wave.id, "subscribers", 100, 30);
+    await add(db, survey, post.id, "subscribers", 100, 45);
     const { get } = await signedIn(db, app);
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
     const row = rowOf(page, "data-detectable", "aided_awareness", "subscribers");
@@ -148,8 +148,8 @@ describe("results while the post wave runs: lift detectable yet?", () => {
   });
 
   it("without a target: the lift detectable now and, for researchers, a link to set the target", async () => {
-    const { app, db, survey, post } = study(null);
-    add(db, survey, survey.wave.id, "subscribers", 100, 30);
+    const { app, db, survey, post } = await study(null);
+    await add(db, survey, survey.wave.id, "subscribers", 100, 30);
     const { get } = await signedIn(db, app);
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
     // The post wave has no responses: the pre wave's levels, and nothing detectable yet.
@@ -158,7 +158,7 @@ describe("results while the post wave runs: lift detectable yet?", () => {
     expect(rowOf(page, "data-detectable", "aided_awareness", "subscribers")).toContain("no lift up to 100% is detectable yet");
     expect(page).toContain(`<a href="/studies/${survey.study.id}/settings#targetLift">Set the target lift</a>`);
 
-    add(db, survey, post.id, "subscribers", 100, 40);
+    await add(db, survey, post.id, "subscribers", 100, 40);
     const later = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
     expect(rowOf(later, "data-detectable", "aided_awareness", "subscribers")).toContain("detectable now: lifts of 22.4\u00a0pp or more");
     expect(later).not.toContain("The post wave has no responses yet");
@@ -170,10 +170,10 @@ describe("results while the post wave runs: lift detectable yet?", () => {
   });
 
   it("is gone once the post wave is closed: the comparison is final", async () => {
-    const { app, db, survey, post } = study(0.05);
-    add(db, survey, survey.wave.id, "subscribers", 40, 12);
-    add(db, survey, post.id, "subscribers", 40, 20);
-    setWaveStatus(db, post.id, "closed", new Date());
+    const { app, db, survey, post } = await study(0.05);
+    await add(db, survey, survey.wave.id, "subscribers", 40, 12);
+    await add(db, survey, post.id, "subscribers", 40, 20);
+    await setWaveStatus(db, post.id, "closed", new Date());
     const { get } = await signedIn(db, app);
     const page = (await get(`/studies/${survey.study.id}/results`).expect(200)).text;
     expect(page).not.toContain("Lift detectable yet?");
@@ -185,7 +185,7 @@ describe("the study's target lift", () => {
 
   it("is entered in pp, stored as a fraction, shown back in pp, cleared when emptied, and audited", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const { get, post } = await signedIn(db, app);
     const url = `/studies/${survey.study.id}/settings`;
     expect((await get(url).expect(200)).text).toContain("Target lift, percentage points");
@@ -209,7 +209,7 @@ describe("the study's target lift", () => {
     ["150", "ru"],
   ] as const)("refuses %s with a localized 422 and writes nothing (%s)", async (value, lang) => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     (await db.update(studies).set({ targetLift: 0.05 }).where(eq(studies.id, survey.study.id)));
     const before = findStudy(db, survey.study.id)!;
     const { post } = await signedIn(db, app);
@@ -221,7 +221,7 @@ describe("the study's target lift", () => {
         : "Введите прирост в процентных пунктах больше 0 и меньше 100, например 5 или 2,5.",
     );
     expect(res.text).toContain(`value="${value}"`);
-    expect(findStudy(db, survey.study.id)).toEqual(before);
+    expect(await findStudy(db, survey.study.id)).toEqual(before);
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "study.settings")))).toEqual([]);
   });
 

@@ -89,7 +89,7 @@ describe("locale negotiation", () => {
     const agent = await loggedInAgent(app, "researcher@example.test");
     const { insertStudy } = await import("../../db/queries/studies.js");
     const { defaultSegments } = await import("../../server/domain/segments.js");
-    insertStudy(db, {
+    await insertStudy(db, {
       name: "Весна",
       brand: "Акме",
       defaultLocale: "ru",

@@ -93,7 +93,7 @@ export function leaks(text: string): string[] {
 async function world() {
   const { app, db, config } = freshApp();
   const admin = await addUser(db, "admin");
-  const demo = createDemoStudy(db, { seed: 11, locale: "ru", actorId: admin.id });
+  const demo = await createDemoStudy(db, { seed: 11, locale: "ru", actorId: admin.id });
   const agent = await loggedInAgent(app, admin.email);
   const csrf = async (path: string) => csrfFrom((await agent.get(path).expect(200)).text);
 
@@ -138,7 +138,7 @@ async function world() {
   const demoWave = (await db.select().from(waves)).find((w) => w.id === demo.waveIds[0])!;
   const demoLink = (await db.select().from(links)).find((l) => l.waveId === demoWave.id)!;
   const demoQuestion = "unaided";
-  const teamId = defaultTeam(db).id;
+  const teamId = (await defaultTeam(db)).id;
   return { app, db, config, agent, studyId, demoId, preId, link, demoLink, share, demoQuestion, content, adminId: admin.id, teamId };
 }
 type World = Awaited<ReturnType<typeof world>>;
@@ -147,8 +147,8 @@ type World = Awaited<ReturnType<typeof world>>;
 function urlsFor(pattern: string, w: World): string[] {
   if (/\.(json|csv|xlsx|R)$/.test(pattern) || pattern === "/setup" || pattern === "/healthz") return [];
   const studies = pattern.includes(":studyId") ? [w.demoId, w.studyId] : [0];
-  return studies.map((id) => {
-    const waveId = id === w.demoId ? w.db.select().from(waves).all().find((x) => x.studyId === w.demoId)!.id : w.preId;
+  return studies.map(async (id) => {
+    const waveId = id === w.demoId ? (await w.db.select().from(waves).all()).find((x) => x.studyId === w.demoId)!.id : w.preId;
     return pattern
       .replace(":studyId", String(id))
       .replace(":waveId", String(waveId))
@@ -167,7 +167,7 @@ describe("every page in Russian speaks Russian", () => {
     const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), weightingRoutes(w.db), adminRoutes(w.db), teamRoutes(w.db), accountRoutes(w.db)];
     for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...urlsFor(pattern, w));
     // Pages a route reaches only with a query: a wave of another kind, the quality filters.
-    pages.push(`/waves/${w.db.select().from(waves).all().find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);
+    pages.push(`/waves/${(await w.db.select().from(waves).all()).find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);
     pages.push(`/studies/${w.demoId}/quality?state=excluded`, `/studies/${w.demoId}/quality?state=flagged`);
   }, 120_000);
 

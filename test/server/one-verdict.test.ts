@@ -36,7 +36,7 @@ beforeAll(async () => {
   app = made.app;
   const user = await addUser(made.db, "viewer");
   token = createApiToken(made.db, user.id, "one-verdict").token;
-  studyId = createDemoStudy(made.db, { seed: DEFAULT_SEED, locale: "ru", actorId: null }).studyId;
+  studyId = (await createDemoStudy(made.db,{ seed: DEFAULT_SEED,locale: "ru",actorId: null })).studyId;
   viewer = await loggedInAgent(app, "viewer@example.test");
 }, SLOW);
 

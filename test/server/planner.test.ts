@@ -33,15 +33,15 @@ const mdlCase = (p1: number, n: number) => {
   return c;
 };
 
-function demoStudy(db: Db) {
+async function demoStudy(db: Db) {
   const study = createStudyFromDefinition(db, brandLiftTemplate({ studyName: "Plan <b>", brand: "Acme", locale: "en" }), null);
-  return { study, segments: listSegments(db, study.id) };
+  return { study, segments: await listSegments(db, study.id) };
 }
 
 let nonce = 0;
-function addResponses(db: Db, waveId: number, segmentId: number, n: number, extra: { status?: "completed" | "partial"; excluded?: boolean } = {}) {
+async function addResponses(db: Db, waveId: number, segmentId: number, n: number, extra: { status?: "completed" | "partial"; excluded?: boolean } = {}) {
   for (let i = 0; i < n; i++) {
-    insertResponse(db, {
+    await insertResponse(db, {
       waveId,
       segmentId,
       nonce: `planner-${nonce++}`,
@@ -59,7 +59,7 @@ async function setup(role: "viewer" | "researcher" = "viewer") {
   const { app, db } = freshApp();
   const user = await addUser(db, role);
   const agent = await loggedInAgent(app, user.email);
-  const { study, segments } = demoStudy(db);
+  const { study, segments } = await demoStudy(db);
   const get = (query: string, lang: "en" | "ru" = "en") => agent.get(`/studies/${study.id}/planner${query}`).set("Accept-Language", lang);
   return { app, db, agent, study, segments, get };
 }
@@ -164,12 +164,12 @@ describe("planner: minimum detectable lift at current counts", () => {
     const [subscribers, active, inactive] = segments;
     const pre = createWave(db, study.id, "pre", "Pre <i>");
     const post = createWave(db, study.id, "post", "Post");
-    addResponses(db, pre.id, subscribers!.id, 100);
-    addResponses(db, pre.id, active!.id, 50);
-    addResponses(db, pre.id, inactive!.id, 10);
+    await addResponses(db, pre.id, subscribers!.id, 100);
+    await addResponses(db, pre.id, active!.id, 50);
+    await addResponses(db, pre.id, inactive!.id, 10);
     // Neither partial nor excluded responses count.
-    addResponses(db, pre.id, subscribers!.id, 7, { status: "partial" });
-    addResponses(db, pre.id, active!.id, 5, { excluded: true });
+    await addResponses(db, pre.id, subscribers!.id, 7, { status: "partial" });
+    await addResponses(db, pre.id, active!.id, 5, { excluded: true });
 
     const at31 = await get("?baseline=31&lift=5&confidence=95&power=80&family=1").expect(200);
     expect(at31.text).toContain(`<table id="wave-${pre.id}">`);
@@ -200,7 +200,7 @@ describe("planner: minimum detectable lift at current counts", () => {
     const { db, study, segments, get } = await setup();
     expect((await get("").expect(200)).text).toContain("No wave has responses yet.");
     const wave = createWave(db, study.id, "pre", "Pre");
-    addResponses(db, wave.id, segments[0]!.id, 40);
+    await addResponses(db, wave.id, segments[0]!.id, 40);
     const page = await get("", "ru").expect(200);
     expect(mdlOf(page.text, wave.id, "inactive")).toBeNull();
     expect(page.text).toContain("ответов пока нет");
@@ -265,7 +265,7 @@ describe("planner: bad input", () => {
 describe("planner: access", () => {
   it("sends anonymous visitors to the login page and back", async () => {
     const { app, db } = freshApp();
-    const { study } = demoStudy(db);
+    const { study } = await demoStudy(db);
     const res = await request(app).get(`/studies/${study.id}/planner?baseline=40`).expect(303);
     expect(res.headers["location"]).toBe(`/login?next=${encodeURIComponent(`/studies/${study.id}/planner?baseline=40`)}`);
   });

@@ -73,7 +73,7 @@ function templateSurvey(db: Db, locale: Lang = "ru") {
 describe("respondent pages", () => {
   it("shows the template's unaided question alone on the first page: no brand, no competitor, no aided list, a neutral title", async () => {
     const { app, db } = freshApp();
-    const survey = templateSurvey(db);
+    const survey = await templateSurvey(db);
     const url = `/s/${survey.links["inactive"]!.token}`;
     const agent = request.agent(app);
     for (const lang of ["ru", "en"]) {
@@ -100,8 +100,8 @@ describe("respondent pages", () => {
 
   it("titles message pages with the public title, or a generic one, never the study's name or brand", async () => {
     const { app, db } = freshApp();
-    const titled = templateSurvey(db);
-    const plain = openSurvey(db, brandLiftDefinition({ name: "Acme spring", brand: "Acme" }));
+    const titled = await templateSurvey(db);
+    const plain = await openSurvey(db,brandLiftDefinition({ name: "Acme spring",brand: "Acme" }));
 
     const open = await request(app).get(`/s/${plain.links["inactive"]!.token}?lang=en`).expect(200);
     expect(titleOf(open.text)).toBe("Survey");
@@ -114,7 +114,7 @@ describe("respondent pages", () => {
     expect(thanks.text).toContain("Спасибо!");
     expect(thanks.text).not.toContain(BRAND);
 
-    setWaveStatus(db, titled.wave.id, "closed", new Date());
+    await setWaveStatus(db, titled.wave.id, "closed", new Date());
     const closed = await request(app).get(`/s/${titled.links["inactive"]!.token}`).expect(410);
     expect(titleOf(closed.text)).toBe("Опрос: кофейни");
     expect(closed.text).toContain("Опрос закрыт");
@@ -127,7 +127,7 @@ describe("respondent pages", () => {
     const { app, db } = freshApp();
     const def = brandLiftDefinition({ pageSize: 3 });
     // A break after the first question: [aided] [recall fav feedback].
-    const survey = openSurvey(db, { ...def, questions: def.questions.map((q, i) => (i === 0 ? { ...q, pageBreakAfter: true } : q)) });
+    const survey = await openSurvey(db,{ ...def,questions: def.questions.map((q,i) => (i===0? { ...q,pageBreakAfter: true }:q)) });
     const url = `/s/${survey.links["subscribers"]!.token}?lang=en`;
     const agent = request.agent(app);
     const p1 = await agent.get(url).expect(200);
@@ -142,10 +142,10 @@ describe("respondent pages", () => {
 });
 
 describe("the demo study", () => {
-  it("has a neutral public title, the unaided question alone on page 1 and no priming problem", () => {
+  it("has a neutral public title, the unaided question alone on page 1 and no priming problem", async () => {
     for (const locale of ["ru", "en"] as const) {
       const { db } = freshApp();
-      const survey = openSurvey(db, demoDefinition(locale));
+      const survey = await openSurvey(db,demoDefinition(locale));
       const study = findStudy(db, survey.study.id)!;
       expect(study.publicTitle).toBe(locale === "ru" ? "Опрос: кофейни" : "Survey: coffee shops");
       for (const name of [DEMO_BRAND, ...DEMO_COMPETITORS]) expect(study.publicTitle).not.toContain(name);
@@ -166,7 +166,7 @@ describe("study definition JSON", () => {
     const def = withBreaks();
     const studyId = await importStudy(ws, def);
     expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос о кофейнях");
-    expect(loadQuestionnaire(ws.db, studyId).map((q) => [q.key, q.pageBreakAfter])).toEqual([
+    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => [q.key, q.pageBreakAfter])).toEqual([
       ["aided", true],
       ["recall", false],
       ["fav", true],
@@ -283,16 +283,16 @@ describe("builder", () => {
     const ws = await workspace();
     const studyId = await importStudy(ws, brandLiftDefinition());
     const list = `/studies/${studyId}/questions`;
-    const breaks = () => loadQuestionnaire(ws.db, studyId).map((q) => q.pageBreakAfter);
+    const breaks = async () => (await loadQuestionnaire(ws.db,studyId)).map((q) => q.pageBreakAfter);
 
     expect((await ws.get(list).expect(200)).text).toContain("Add a page break below");
     await ws.post(`${list}/recall/page-break`, { on: "1" }).expect(303);
-    expect(breaks()).toEqual([false, true, false, false]);
+    expect(await breaks()).toEqual([false, true, false, false]);
     const page = (await ws.get(list, "ru").expect(200)).text;
     expect(page).toContain("Разрыв страницы");
     expect(page).toContain("Убрать разрыв страницы");
     await ws.post(`${list}/recall/page-break`, { on: "0" }).expect(303);
-    expect(breaks()).toEqual([false, false, false, false]);
+    expect(await breaks()).toEqual([false, false, false, false]);
 
     // The editor's checkbox: ticked by the stored break, and saved with the question.
     const form = {
@@ -312,19 +312,19 @@ describe("builder", () => {
       metric_positive: "4, 5",
     };
     await ws.post(`${list}/fav`, { ...form, page_break_after: "1" }).expect(303).expect("Location", `${list}?done=saved`);
-    expect(breaks()).toEqual([false, false, true, false]);
+    expect(await breaks()).toEqual([false, false, true, false]);
     expect((await ws.get(`${list}/fav/edit`).expect(200)).text).toMatch(/name="page_break_after" value="1" checked/);
     await ws.post(list, { ...form, key: "fav2", page_break_after: "1" }).expect(303);
-    expect(breaks()).toEqual([false, false, true, false, true]);
+    expect(await breaks()).toEqual([false, false, true, false, true]);
     await ws.post(`${list}/fav`, form).expect(303);
-    expect(breaks()).toEqual([false, false, false, false, true]);
+    expect(await breaks()).toEqual([false, false, false, false, true]);
 
     // Once a wave has opened, breaks are structure: frozen like the order.
     const wave = await ws.post(`/studies/${studyId}/waves`, { kind: "pre", label: "" }).expect(303);
     await ws.post(`${wave.headers["location"]}/open`).expect(303);
     await ws.post(`${list}/recall/page-break`, { on: "1" }).expect(409);
     await ws.post(`${list}/fav`, { ...form, page_break_after: "1" }).expect(409);
-    expect(breaks()).toEqual([false, false, false, false, true]);
+    expect(await breaks()).toEqual([false, false, false, false, true]);
     expect((await ws.get(list).expect(200)).text).not.toContain("Add a page break below");
   });
 

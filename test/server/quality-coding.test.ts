@@ -13,6 +13,7 @@ import { MENTION_CASES, MENTION_CODES } from "../fixtures/quality/mentions.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { addUser, answerAllPages, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 describe("unaided-awareness coding: the mention table", () => {
   const codebook = compileCodebook(MENTION_CODES);
@@ -105,10 +106,10 @@ describe("coding pieces", () => {
 });
 
 describe("coding in a study", () => {
-  it("codes the brand and the aided question's competitors as answers arrive", () => {
+  it("codes the brand and the aided question's competitors as answers arrive", async () => {
     const { db } = freshApp();
-    const { study, pre, segments } = templateStudy(db);
-    const r = insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Старбакс, потом Шоколадница и Vkusno i tochka" } });
+    const { study, pre, segments } = await templateStudy(db);
+    const r = await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Старбакс, потом Шоколадница и Vkusno i tochka" } });
     const mentions = (await db
       .select({ code: textMentions.code, rank: textMentions.rank })
       .from(textMentions)
@@ -125,7 +126,7 @@ describe("coding in a study", () => {
 
   it("codes a survey submission with competitors and flags it as it completes", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftTemplate({ studyName: "S", brand: "Вкусно и точка", locale: "ru", competitors: ["Шоколадница"] }));
+    const survey = await openSurvey(db, brandLiftTemplate({ studyName: "S", brand: "Вкусно и точка", locale: "ru", competitors: ["Шоколадница"] }));
     const agent = request.agent(app);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     await answerAllPages(agent, url, {
@@ -149,16 +150,16 @@ describe("coding in a study", () => {
 
   it("lets a researcher add an alias from the review queue in one click; coding and the lift follow", async () => {
     const { app, db } = freshApp();
-    const { study, pre, post, segments } = templateStudy(db);
+    const { study, pre, post, segments } = await templateStudy(db);
     const seg = segments[0]!.id;
-    for (let i = 0; i < 10; i++) insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: seg, answers: { ...goodAnswers(), unaided: i < 2 ? "Вкусно и точка" : "не знаю" } });
-    for (let i = 0; i < 10; i++) insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg, answers: { ...goodAnswers(), unaided: i < 2 ? "Вкусно и точка" : i < 7 ? "ВиТ, Кофемания" : "вит" } });
-    const unaided = () => {
-      const r = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    for (let i = 0; i < 10; i++) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: seg, answers: { ...goodAnswers(), unaided: i < 2 ? "Вкусно и точка" : "не знаю" } });
+    for (let i = 0; i < 10; i++) await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg, answers: { ...goodAnswers(), unaided: i < 2 ? "Вкусно и точка" : i < 7 ? "ВиТ, Кофемания" : "вит" } });
+    const unaided = async () => {
+      const r = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
       if (r === "no_waves") throw new Error("waves");
       return r.counts.filter((c) => c.metric === "unaided_awareness").map((c) => c.x);
     };
-    expect(unaided()).toEqual([2, 2]);
+    expect(await unaided()).toEqual([2, 2]);
 
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
@@ -174,7 +175,7 @@ describe("coding in a study", () => {
       .send({ _csrf: csrfFrom(page.text), alias: "вит", code: "brand" })
       .expect(303)
       .expect("location", new RegExp(`/studies/${study.id}/quality/coding\\?added=`));
-    expect(unaided()).toEqual([2, 10]);
+    expect(await unaided()).toEqual([2, 10]);
     const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add")));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.userId).toBe(researcher.id);
@@ -197,7 +198,7 @@ describe("coding in a study", () => {
     // Removing the alias codes everything again.
     const alias = first(await db.select().from(textAliases))!;
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(303);
-    expect(unaided()).toEqual([2, 2]);
+    expect(await unaided()).toEqual([2, 2]);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/abc/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.remove")))).toHaveLength(1);
@@ -205,8 +206,8 @@ describe("coding in a study", () => {
 
   it("recodes after the question's own aliases change", async () => {
     const { app, db } = freshApp();
-    const { study, pre, segments } = templateStudy(db);
-    insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Теремок" } });
+    const { study, pre, segments } = await templateStudy(db);
+    await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Теремок" } });
     (await db.update(questions).set({ metricMatch: ["Вкусно и точка", "Теремок"] }).where(eq(questions.key, "unaided")));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
@@ -217,7 +218,7 @@ describe("coding in a study", () => {
 
   it("shows viewers the coding but not the forms, and refuses their changes", async () => {
     const { app, db } = freshApp();
-    const { study } = templateStudy(db);
+    const { study } = await templateStudy(db);
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
     const page = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);

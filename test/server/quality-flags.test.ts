@@ -9,6 +9,7 @@ import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { DEFAULT_QUALITY_SETTINGS, readQualitySettings, type QualitySettings } from "../../server/quality/settings.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
+import { unitOfWork, first } from "../../db/client.js";
 
 // A questionnaire of three scales (ids 1–3), an attention check (4: option 40 correct, 41 wrong),
 // a required text (5) and an optional one (6).
@@ -182,28 +183,28 @@ describe("gibberish heuristic", () => {
 });
 
 describe("recomputing the flags of a study", () => {
-  function seed(db: ReturnType<typeof freshDb>) {
-    const t = templateStudy(db);
+  async function seed(db: ReturnType<typeof freshDb>) {
+    const t = await templateStudy(db);
     const seg = t.segments[0]!.id;
     const ids: Record<string, number> = {};
-    for (let i = 0; i < 24; i++) insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, durationMs: 100_000 + i * 1000 });
-    ids["speeder"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, durationMs: 20_000 }).id;
-    ids["honeypot"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, flags: [{ code: "honeypot" }] }).id;
-    ids["first"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, browserHash: "same", completedAt: new Date(1_000) }).id;
-    ids["again"] = insertQualityResponse(db, t.study.id, { waveId: t.post.id, segmentId: seg, browserHash: "same", completedAt: new Date(2_000) }).id;
-    ids["straight"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, answers: { ...goodAnswers(), favorability: 5, consideration: 5 } }).id;
-    ids["gibberish"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, answers: { ...goodAnswers(), unaided: "фывапр" } }).id;
-    ids["partial"] = insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, status: "partial", durationMs: 1 }).id;
+    for (let i = 0; i < 24; i++) await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, durationMs: 100_000 + i * 1000 });
+    ids["speeder"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,durationMs: 20000 })).id;
+    ids["honeypot"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,flags: [{ code: "honeypot" }] })).id;
+    ids["first"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,browserHash: "same",completedAt: new Date(1000) })).id;
+    ids["again"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.post.id,segmentId: seg,browserHash: "same",completedAt: new Date(2000) })).id;
+    ids["straight"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,answers: { ...goodAnswers(),favorability: 5,consideration: 5 } })).id;
+    ids["gibberish"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,answers: { ...goodAnswers(),unaided: "фывапр" } })).id;
+    ids["partial"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,status: "partial",durationMs: 1 })).id;
     return { ...t, ids };
   }
-  const flagsById = (db: ReturnType<typeof freshDb>) => new Map((await db.select({ id: responses.id, f: responses.qualityFlags }).from(responses)).map((r) => [r.id, r.f]));
+  const flagsById = async (db: ReturnType<typeof freshDb>) => new Map((await db.select({ id: responses.id, f: responses.qualityFlags }).from(responses)).map((r) => [r.id, r.f]));
 
-  it("stores each response's flags (NULL when clean), in bounded batches, and is idempotent", () => {
+  it("stores each response's flags (NULL when clean), in bounded batches, and is idempotent", async () => {
     const db = freshDb();
-    const { study, ids } = seed(db);
-    const summary = recomputeStudyFlags(db, study.id, { batchSize: 7 });
+    const { study, ids } = await seed(db);
+    const summary = await recomputeStudyFlags(db, study.id, { batchSize: 7 });
     expect(summary).toMatchObject({ responses: 30, changed: 3, flagged: 4 });
-    const flags = flagsById(db);
+    const flags = await flagsById(db);
     expect(flags.get(ids["speeder"]!)).toEqual([{ code: "speeder", detail: "duration=20000;median=113000" }]);
     expect(flags.get(ids["honeypot"]!)).toEqual([{ code: "honeypot" }]);
     expect(flags.get(ids["first"]!)).toBeNull();
@@ -213,13 +214,13 @@ describe("recomputing the flags of a study", () => {
     expect(flags.get(ids["straight"]!)).toBeNull();
     expect(flags.get(ids["partial"]!)).toBeNull();
     expect([...flags.values()].filter((f) => f !== null && f.length === 0)).toEqual([]);
-    expect(recomputeStudyFlags(db, study.id, { batchSize: 500 }).changed).toBe(0);
+    expect((await recomputeStudyFlags(db,study.id,{ batchSize: 500 })).changed).toBe(0);
   });
 
   it("recomputes when a researcher changes the thresholds, with both steps in the audit log", async () => {
     const { app, db } = freshApp();
-    const { study, ids } = seed(db);
-    recomputeStudyFlags(db, study.id);
+    const { study, ids } = await seed(db);
+    await recomputeStudyFlags(db, study.id);
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
@@ -229,7 +230,7 @@ describe("recomputing the flags of a study", () => {
       .send({ _csrf: csrfFrom(page.text), speederPercent: "10", speederMinResponses: "20", straightlineMinQuestions: "2", exclusionMarginPp: "10", duplicateByNetwork: "0", duplicateAcrossWaves: ["0", "1"] })
       .expect(303);
     expect(res.headers["location"]).toBe(`/studies/${study.id}/quality?done=saved&n=2`);
-    const flags = flagsById(db);
+    const flags = await flagsById(db);
     expect(flags.get(ids["speeder"]!)).toBeNull(); // 20 s is not under 10% of 113 s
     expect(flags.get(ids["straight"]!)).toEqual([{ code: "straightlining", detail: "value=5;questions=2" }]);
     const notice = await agent.get(res.headers["location"]! + "&lang=en").expect(200);
@@ -258,7 +259,7 @@ describe("recomputing the flags of a study", () => {
 
   it("is refused to viewers", async () => {
     const { app, db } = freshApp();
-    const { study } = seed(db);
+    const { study } = await seed(db);
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
     const page = await agent.get(`/studies/${study.id}/quality`).expect(200);
@@ -266,15 +267,15 @@ describe("recomputing the flags of a study", () => {
     await agent.post(`/studies/${study.id}/quality/settings`).type("form").send({ _csrf: csrfFrom(page.text), speederPercent: "50" }).expect(403);
   });
 
-  it("recomputes 10,000 responses in a few seconds", () => {
+  it("recomputes 10,000 responses in a few seconds", async () => {
     const db = freshDb();
-    const { study, pre, post, segments } = templateStudy(db);
-    const questions = loadQuestionnaire(db, study.id);
+    const { study, pre, post, segments } = await templateStudy(db);
+    const questions = await loadQuestionnaire(db, study.id);
     const q = (key: string) => questions.find((x) => x.key === key)!;
     const attentionOk = q("attention").options.find((o) => o.attentionCheck)!.id;
     const attentionBad = q("attention").options.find((o) => !o.attentionCheck)!.id;
     const N = 10_000;
-    unitOfWork(db, async (tx) => {
+    await unitOfWork(db, async (tx) => {
       for (let i = 0; i < N; i++) {
         const r = first(await tx
           .insert(responses)
@@ -302,7 +303,7 @@ describe("recomputing the flags of a study", () => {
           );
       }
     });
-    const summary = recomputeStudyFlags(db, study.id);
+    const summary = await recomputeStudyFlags(db, study.id);
     expect(summary.responses).toBe(N);
     // 1000 browser duplicates, 200 failed attention checks (the 100 gibberish answers among them).
     expect(summary.flagged).toBe(1_180);

@@ -13,18 +13,19 @@ import { createPersonalLinks, createStudyFromDefinition } from "../../server/ser
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { first, unitOfWork } from "../../db/client.js";
 
 /**
  * Subscribers: pre 20 responses, 6 aware (aided); post 20 responses, 12 aware, of which 4 are
  * flagged speeders. Active, not subscribed: 12 and 12 responses, 3 and 6 aware.
  */
-function seed(db: ReturnType<typeof freshApp>["db"]) {
-  const t = templateStudy(db);
+async function seed(db: ReturnType<typeof freshApp>["db"]) {
+  const t = await templateStudy(db);
   const [subs, active] = t.segments;
-  const add = (waveId: number, segmentId: number, n: number, aware: number, flagged = 0) => {
+  const add = async (waveId: number, segmentId: number, n: number, aware: number, flagged = 0) => {
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
-      const r = insertQualityResponse(db, t.study.id, {
+      const r = await insertQualityResponse(db, t.study.id, {
         waveId,
         segmentId,
         answers: { ...goodAnswers(), aided: i < aware ? ["brand"] : ["none"], feedback: `ответ ${waveId}-${segmentId}-${i}` },
@@ -34,15 +35,15 @@ function seed(db: ReturnType<typeof freshApp>["db"]) {
     }
     return ids;
   };
-  add(t.pre.id, subs!.id, 20, 6);
-  const post = add(t.post.id, subs!.id, 20, 12, 4);
-  add(t.pre.id, active!.id, 12, 3);
-  add(t.post.id, active!.id, 12, 6);
+  await add(t.pre.id, subs!.id, 20, 6);
+  const post = await add(t.post.id, subs!.id, 20, 12, 4);
+  await add(t.pre.id, active!.id, 12, 3);
+  await add(t.post.id, active!.id, 12, 6);
   return { ...t, flagged: post.slice(0, 4), clean: post.slice(4) };
 }
 
-const aided = (db: ReturnType<typeof freshApp>["db"], study: Parameters<typeof computeResults>[1]) => {
-  const r = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+const aided = async (db: ReturnType<typeof freshApp>["db"], study: Parameters<typeof computeResults>[1]) => {
+  const r = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
   if (r === "no_waves") throw new Error("no waves");
   return r.table.rows.find((x) => x.id === "aided_awareness:subscribers")!;
 };
@@ -50,7 +51,7 @@ const aided = (db: ReturnType<typeof freshApp>["db"], study: Parameters<typeof c
 describe("exclusion ledger", () => {
   it("shows viewers the flagged responses with reasons and answers, without the forms", async () => {
     const { app, db } = freshApp();
-    const { study, flagged } = seed(db);
+    const { study, flagged } = await seed(db);
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
     const page = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
@@ -70,11 +71,11 @@ describe("exclusion ledger", () => {
 
   it("excludes and restores with a reason; the lift table, the audit log and the warnings follow", async () => {
     const { app, db } = freshApp();
-    const { study, flagged } = seed(db);
+    const { study, flagged } = await seed(db);
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
 
-    const before = aided(db, study);
+    const before = await aided(db, study);
     expect([before.pre.x, before.pre.n, before.post.x, before.post.n]).toEqual([6, 20, 12, 20]);
 
     const page = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
@@ -101,7 +102,7 @@ describe("exclusion ledger", () => {
     expect(excluded.every((r) => r.excludedAt instanceof Date)).toBe(true);
 
     // The lift table leaves them out: post 8 aware of 16.
-    const after = aided(db, study);
+    const after = await aided(db, study);
     expect([after.pre.x, after.pre.n, after.post.x, after.post.n]).toEqual([6, 20, 8, 16]);
     expect(after.absoluteLift.estimate).toBeCloseTo(8 / 16 - 6 / 20, 12);
 
@@ -132,9 +133,9 @@ describe("exclusion ledger", () => {
     expect(results.text).toContain("Lifts with and without exclusions");
     expect(results.text).toContain("20.0%"); // left out among post subscribers
     // Side by side: the total of both segments as reported (4 post subscribers left out) and over every response.
-    const computed = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    const computed = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (computed === "no_waves") throw new Error("no waves");
-    const sensitivity = sensitivityView(computed, liftTableWithoutExclusions(db, computed, "en", translator("en")), "en", translator("en"));
+    const sensitivity = sensitivityView(computed, await liftTableWithoutExclusions(db,computed,"en",translator("en")), "en", translator("en"));
     const aidedTotal = sensitivity.find((r) => r.metric === "Aided awareness")!;
     expect(aidedTotal).toMatchObject({ segment: "Total", total: true, reported: { n: "32 / 28" }, all: { n: "32 / 32" } });
     expect(results.text).toContain(aidedTotal.reported.lift);
@@ -154,7 +155,7 @@ describe("exclusion ledger", () => {
     ]);
     const last = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect([last.action, last.details]).toEqual(["quality.restore", { responseIds: flagged.slice(0, 2), requested: 2, reason: "Fast but attentive" }]);
-    const final = aided(db, study);
+    const final = await aided(db, study);
     expect([final.post.x, final.post.n]).toEqual([10, 18]);
     // 2 of 20 is 10%: not more than the margin.
     const calm = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
@@ -163,8 +164,8 @@ describe("exclusion ledger", () => {
 
   it("refuses bad decisions with 422 and messages in the reader's language", async () => {
     const { app, db } = freshApp();
-    const { study, flagged } = seed(db);
-    const other = seed(db);
+    const { study, flagged } = await seed(db);
+    const other = await seed(db);
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality`).expect(200);
@@ -201,8 +202,8 @@ describe("exclusion ledger", () => {
 
   it("filters by flag, state, wave and segment, and pages", async () => {
     const { app, db } = freshApp();
-    const { study, post, segments } = seed(db);
-    insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, flags: [{ code: "honeypot" }, { code: "attention", detail: "question=attention" }] });
+    const { study, post, segments } = await seed(db);
+    await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, flags: [{ code: "honeypot" }, { code: "attention", detail: "question=attention" }] });
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
     const count = async (q: string) => /(\d+) responses? match/.exec((await agent.get(`/studies/${study.id}/quality?lang=en&${q}`).expect(200)).text)?.[1];
@@ -261,7 +262,7 @@ describe("exclusion-rate warnings", () => {
 
   it("follow the margin set for the study", async () => {
     const { app, db } = freshApp();
-    const { study, flagged } = seed(db);
+    const { study, flagged } = await seed(db);
     (await db.update(responses).set({ excluded: true, excludedReason: "r" }).where(inArray(responses.id, flagged)));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
@@ -284,31 +285,31 @@ describe("exclusion-rate warnings", () => {
 
 describe("cross-wave duplicates", () => {
   /** Subscribers: 10 pre and 10 post responses, 3 and 6 aware; one post respondent answered the pre wave from the same browser. */
-  function seedDuplicates(db: ReturnType<typeof freshApp>["db"]) {
-    const t = templateStudy(db);
+  async function seedDuplicates(db: ReturnType<typeof freshApp>["db"]) {
+    const t = await templateStudy(db);
     const seg = t.segments[0]!.id;
-    const add = (waveId: number, i: number, aware: boolean, extra: { browserHash?: string; networkHash?: string } = {}) =>
-      insertQualityResponse(db, t.study.id, { waveId, segmentId: seg, completedAt: new Date(1_000_000 + waveId * 1_000 + i), answers: { ...goodAnswers(), aided: aware ? ["brand"] : ["none"] }, ...extra }).id;
+    const add = async (waveId: number, i: number, aware: boolean, extra: { browserHash?: string; networkHash?: string } = {}) =>
+      (await insertQualityResponse(db,t.study.id,{ waveId,segmentId: seg,completedAt: new Date(1000000+waveId*1000+i),answers: { ...goodAnswers(),aided: aware? ["brand"]:["none"] },...extra })).id;
     const pre = Array.from({ length: 10 }, (_, i) => add(t.pre.id, i, i < 3, i === 0 ? { browserHash: "same-browser", networkHash: "same-network" } : {}));
     const post = Array.from({ length: 10 }, (_, i) => add(t.post.id, i, i < 6, i === 0 ? { browserHash: "same-browser" } : i === 1 ? { networkHash: "same-network" } : {}));
     return { ...t, preIds: pre, again: post[0]!, networkOnly: post[1]! };
   }
-  const state = (db: ReturnType<typeof freshApp>["db"], id: number) => first(await db.select().from(responses).where(eq(responses.id, id)))!;
+  const state = async (db: ReturnType<typeof freshApp>["db"], id: number) => first(await db.select().from(responses).where(eq(responses.id, id)))!;
 
   it("are excluded from the later wave by the system when flags are computed; a network match alone is only flagged", async () => {
     const { app, db } = freshApp();
-    const { study, preIds, again, networkOnly } = seedDuplicates(db);
-    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+    const { study, preIds, again, networkOnly } = await seedDuplicates(db);
+    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
 
-    const summary = recomputeStudyFlags(db, study.id, { userId: null });
+    const summary = await recomputeStudyFlags(db, study.id, { userId: null });
     expect(summary.autoExcluded).toBe(1);
-    const duplicate = state(db, again);
+    const duplicate = await state(db, await again);
     expect([duplicate.excluded, duplicate.excludedBy, duplicate.excludedReason]).toEqual([true, null, `auto:cross_wave_duplicate;of=${preIds[0]};by=browser`]);
     expect(duplicate.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=browser;scope=study` }]);
     // The earlier wave keeps its response.
-    expect(state(db, preIds[0]!).excluded).toBe(false);
+    expect((await state(db,await preIds[0]!)).excluded).toBe(false);
     // Same network and device only: flagged, still counted.
-    const network = state(db, networkOnly);
+    const network = await state(db, await networkOnly);
     expect(network.excluded).toBe(false);
     expect(network.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=network;scope=study` }]);
 
@@ -318,8 +319,8 @@ describe("cross-wave duplicates", () => {
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recompute"))).map((a) => [a.userId, a.systemActor])).toEqual([[null, "system"]]);
 
     // Out of the post wave's base (the aware duplicate), and counted as excluded beside it.
-    expect(aided(db, study).post).toMatchObject({ x: 5, n: 9 });
-    const results = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    expect((await aided(db,study)).post).toMatchObject({ x: 5, n: 9 });
+    const results = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("no waves");
     const base = results.bases.find((b) => b.metric === "aided_awareness" && b.segment === "subscribers" && b.waveId === duplicate.waveId)!;
     expect(base).toMatchObject({ n: 9, excluded: 1, leftOut: 1 });
@@ -339,9 +340,9 @@ describe("cross-wave duplicates", () => {
 
   it("come back with one click in the ledger and stay back after the flags are recomputed", async () => {
     const { app, db } = freshApp();
-    const { study, again } = seedDuplicates(db);
-    recomputeStudyFlags(db, study.id);
-    expect(state(db, again).excluded).toBe(true);
+    const { study, again } = await seedDuplicates(db);
+    await recomputeStudyFlags(db, study.id);
+    expect((await state(db,await again)).excluded).toBe(true);
 
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
@@ -352,63 +353,63 @@ describe("cross-wave duplicates", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), one: `restore:${again}`, reason: "Different person on a shared tablet" })
       .expect(303);
-    expect(state(db, again)).toMatchObject({ excluded: false, excludedReason: null, excludedBy: null });
-    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+    expect(await state(db, await again)).toMatchObject({ excluded: false, excludedReason: null, excludedBy: null });
+    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
 
     // Neither a recompute on demand nor closing the wave excludes it again.
     await agent.post(`/studies/${study.id}/quality/recompute`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
-    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(0);
-    expect(state(db, again).excluded).toBe(false);
-    expect(aided(db, study).post).toMatchObject({ x: 6, n: 10 });
+    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(0);
+    expect((await state(db,await again)).excluded).toBe(false);
+    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")))).toHaveLength(1);
   });
 
-  it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", () => {
+  it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", async () => {
     const { db } = freshApp();
-    const { study, pre, post, segments, preIds } = seedDuplicates(db);
-    const later = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
-    const questionnaire = loadQuestionnaire(db, study.id);
-    unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
+    const { study, pre, post, segments, preIds } = await seedDuplicates(db);
+    const later = await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
+    const questionnaire = await loadQuestionnaire(db, study.id);
+    await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
     // seedDuplicates' own post duplicate was never flagged: only recomputes see stored responses.
-    expect(state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
+    expect(await state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
     const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")));
     expect(audit.map((a) => a.details)).toEqual([{ responseIds: [later.id], reason: "auto:cross_wave_duplicate" }]);
     // A response of the earliest wave has nothing earlier to repeat: flagged as a duplicate, never excluded.
-    const first = insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
-    unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
-    expect(state(db, first.id).excluded).toBe(false);
+    const first = await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
+    await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
+    expect((await state(db,first.id)).excluded).toBe(false);
   });
 
-  it("are found by the respondent id of personal links at recompute", () => {
+  it("are found by the respondent id of personal links at recompute", async () => {
     const { db } = freshApp();
-    const { study, pre, post, segments } = seedDuplicates(db);
+    const { study, pre, post, segments } = await seedDuplicates(db);
     const seg = segments[2]!.id;
     const [preLink] = createPersonalLinks(db, pre.id, seg, 1);
     const [postLink, otherLink] = createPersonalLinks(db, post.id, seg, 2);
-    const onLink = (waveId: number, linkId: number, rid: string) => {
-      const r = insertQualityResponse(db, study.id, { waveId, segmentId: seg });
+    const onLink = async (waveId: number, linkId: number, rid: string) => {
+      const r = await insertQualityResponse(db, study.id, { waveId, segmentId: seg });
       (await db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id)));
       return r.id;
     };
-    const first = onLink(pre.id, preLink!.id, "panel-42");
-    const second = onLink(post.id, postLink!.id, "panel-42");
-    const someoneElse = onLink(post.id, otherLink!.id, "panel-43");
+    const first = await onLink(pre.id, preLink!.id, "panel-42");
+    const second = await onLink(post.id, postLink!.id, "panel-42");
+    const someoneElse = await onLink(post.id, otherLink!.id, "panel-43");
     // The same rid on an open link proves nothing: anyone can type it.
-    const open = insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg });
+    const open = await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg });
     (await db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id)));
 
-    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(2); // the browser duplicate and the person
-    expect(state(db, second)).toMatchObject({ excluded: true, excludedReason: `auto:cross_wave_duplicate;of=${first};by=person` });
-    expect(state(db, someoneElse).excluded).toBe(false);
-    expect(state(db, open.id).excluded).toBe(false);
-    expect(state(db, first).excluded).toBe(false);
+    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(2); // the browser duplicate and the person
+    expect(await state(db, second)).toMatchObject({ excluded: true, excludedReason: `auto:cross_wave_duplicate;of=${first};by=person` });
+    expect((await state(db,someoneElse)).excluded).toBe(false);
+    expect((await state(db,open.id)).excluded).toBe(false);
+    expect((await state(db,first)).excluded).toBe(false);
   });
 
-  it("stay in when the study does not look for duplicates across waves", () => {
+  it("stay in when the study does not look for duplicates across waves", async () => {
     const { db } = freshApp();
-    const { study, again } = seedDuplicates(db);
-    saveQualitySettings(db, study.id, { duplicateAcrossWaves: false }, null, new Date());
-    expect(recomputeStudyFlags(db, study.id).autoExcluded).toBe(0);
-    expect(state(db, again).excluded).toBe(false);
+    const { study, again } = await seedDuplicates(db);
+    await saveQualitySettings(db, study.id, { duplicateAcrossWaves: false }, null, new Date());
+    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(0);
+    expect((await state(db,await again)).excluded).toBe(false);
   });
 });

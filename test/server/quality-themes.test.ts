@@ -187,12 +187,12 @@ describe("feedback themes", () => {
 
   it("appear on the results page per wave and segment, a dozen first and the rest folded, and in the printable report", async () => {
     const { app, db } = freshApp();
-    const { study, pre, post, segments } = templateStudy(db);
+    const { study, pre, post, segments } = await templateStudy(db);
     const add = (waveId: number, feedback: string) => insertQualityResponse(db, study.id, { waveId, segmentId: segments[0]!.id, answers: { ...goodAnswers(), feedback } });
     RUSSIAN.forEach((feedback) => add(post.id, feedback));
     [...ENGLISH, ...MANY].forEach((feedback) => add(pre.id, feedback));
     // An excluded response's answer is not summarised.
-    insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[0]!.id, excluded: true, answers: { ...goodAnswers(), feedback: "Цены на кофе" } });
+    await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[0]!.id, excluded: true, answers: { ...goodAnswers(), feedback: "Цены на кофе" } });
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
     const page = await agent.get(`/studies/${study.id}/results?lang=en`).expect(200);

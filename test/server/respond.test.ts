@@ -9,6 +9,7 @@ import { computeResults, resultsQuery } from "../../server/services/results.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition, openSurvey, personalLink, validAnswers } from "../fixtures/surveys.js";
 import { answerAllPages, freshApp } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -28,7 +29,7 @@ function post(agent: Agent, url: string, fields: Record<string, string>, answers
   return agent.post(url).type("form").send({ ...fields, ...answersToSend });
 }
 
-const all = (db: ReturnType<typeof freshApp>["db"]) => (await db.select().from(responses));
+const all = async (db: ReturnType<typeof freshApp>["db"]) => (await db.select().from(responses));
 
 describe("survey links", () => {
   it("answers an unknown token with a small localized 404 page", async () => {
@@ -42,8 +43,8 @@ describe("survey links", () => {
 
   it("answers 410 'closed' for a wave that is not open, in the study's language", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
-    setWaveStatus(db, survey.wave.id, "closed", new Date());
+    const survey = await openSurvey(db);
+    await setWaveStatus(db, survey.wave.id, "closed", new Date());
     const res = await request(app).get(`/s/${survey.links["subscribers"]!.token}`).expect(410);
     expect(res.text).toContain("Опрос закрыт");
     await request(app).post(`/s/${survey.links["subscribers"]!.token}?lang=en`).type("form").send({}).expect(410);
@@ -55,7 +56,7 @@ describe("survey links", () => {
 describe("survey page", () => {
   it("renders every question accessibly, in the study language, under 20 KB with its CSS", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const agent = request.agent(app);
     const res = await agent.get(`/s/${survey.links["inactive"]!.token}`).expect(200);
     expect(res.headers["cache-control"]).toBe("no-store");
@@ -78,7 +79,7 @@ describe("survey page", () => {
 
   it("lets the respondent switch to another language of the study", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const token = survey.links["inactive"]!.token;
     const ru = await request(app).get(`/s/${token}?rid=7`).set("Accept-Language", "en").expect(200);
     expect(ru.text).toContain(`href="/s/${token}?rid=7&amp;lang=en"`);
@@ -89,7 +90,7 @@ describe("survey page", () => {
 
   it("gzips pages", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const res = await request(app).get(`/s/${survey.links["inactive"]!.token}`).set("Accept-Encoding", "gzip").expect(200);
     expect(res.headers["content-encoding"]).toBe("gzip");
   });
@@ -98,7 +99,7 @@ describe("survey page", () => {
 describe("submission", () => {
   it("stores one completed response with its answers, then redirects to the thank-you page", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
@@ -107,7 +108,7 @@ describe("submission", () => {
     const thanks = await agent.get(`${url}/thanks?lang=ru`).expect(200);
     expect(thanks.text).toContain("Спасибо!");
 
-    const [response] = all(db);
+    const [response] = await all(db);
     expect(response).toMatchObject({
       status: "completed",
       waveId: survey.wave.id,
@@ -127,7 +128,7 @@ describe("submission", () => {
 
   it("stores exactly one response for a double click (same nonce)", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
@@ -135,13 +136,13 @@ describe("submission", () => {
     expect([a.status, b.status]).toEqual([303, 303]);
     const again = await post(agent, url, fields, validAnswers()).expect(303);
     expect(again.headers["location"]).toBe(`${url}/thanks?lang=ru`);
-    expect(all(db)).toHaveLength(1);
+    expect(await all(db)).toHaveLength(1);
     expect((await db.select().from(answers))).toHaveLength(5);
   });
 
   it("refuses a forged or missing form token without storing anything", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
@@ -150,12 +151,12 @@ describe("submission", () => {
     const other = `/s/${survey.links["inactive"]!.token}`;
     const res = await post(agent, other, fields, validAnswers()).expect(400);
     expect(res.text).toContain("Откройте опрос заново");
-    expect(all(db)).toHaveLength(0);
+    expect(await all(db)).toHaveLength(0);
   });
 
   it("claims a personal link once: of 20 simultaneous posts exactly one is stored", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const link = personalLink(db, survey);
     const url = `/s/${link.token}`;
     const forms = await Promise.all(Array.from({ length: 20 }, () => openForm(request.agent(app), url)));
@@ -164,14 +165,14 @@ describe("submission", () => {
     expect(statuses.filter((s) => s === 303)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
     expect(results.find((r) => r.status === 409)!.text).toContain("Ответ уже получен");
-    expect(all(db)).toHaveLength(1);
+    expect(await all(db)).toHaveLength(1);
     expect(first(await db.select().from(links).where(eq(links.id, link.id)))!.uses).toBe(1);
     await request(app).get(url).expect(200).expect(/Ответ уже получен/);
   });
 
   it("keeps one browser from answering an open link's wave twice", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const first = await openForm(agent, url);
@@ -186,7 +187,7 @@ describe("submission", () => {
     const other = request.agent(app);
     const theirs = await openForm(other, url);
     await post(other, url, theirs.fields, validAnswers()).expect(303);
-    expect(all(db)).toHaveLength(2);
+    expect(await all(db)).toHaveLength(2);
   });
 });
 
@@ -204,7 +205,7 @@ describe("validation", () => {
   for (const [what, change, key, ru, en] of cases) {
     it(`re-renders with the message and every answer kept when ${what} (ru, en)`, async () => {
       const { app, db } = freshApp();
-      const survey = openSurvey(db);
+      const survey = await openSurvey(db);
       const url = `/s/${survey.links["subscribers"]!.token}`;
       for (const [lang, text] of [["ru", ru], ["en", en]] as const) {
         const agent = request.agent(app);
@@ -222,14 +223,14 @@ describe("validation", () => {
         // The same form can be fixed and sent.
         await post(agent, url, hidden(res.text), validAnswers()).expect(303);
       }
-      expect(all(db).every((r) => r.status === "completed")).toBe(true);
-      expect(all(db)).toHaveLength(2);
+      expect((await all(db)).every((r) => r.status === "completed")).toBe(true);
+      expect(await all(db)).toHaveLength(2);
     });
   }
 
   it("stores no unknown fields and lets optional questions stay empty", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
@@ -242,7 +243,7 @@ describe("validation", () => {
 
   it("stores an XSS payload as text and shows it escaped", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const { fields } = await openForm(agent, url);
@@ -256,14 +257,14 @@ describe("validation", () => {
 
   it("refuses an oversized body with 413", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     await request(app)
       .post(url)
       .type("form")
       .send({ q_feedback: "x".repeat(300_000) })
       .expect(413);
-    expect(all(db)).toHaveLength(0);
+    expect(await all(db)).toHaveLength(0);
   });
 });
 
@@ -272,7 +273,7 @@ describe("option rotation", () => {
 
   it("shuffles per respondent, keeps the order on reload, pins 'none', and stores the order shown", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const agent = request.agent(app);
     const first = await openForm(agent, url);
@@ -293,7 +294,7 @@ describe("option rotation", () => {
 describe("multi-page surveys", () => {
   it("keeps a partial response server-side and resumes where the respondent left", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const url = `/s/${survey.links["active_unsubscribed"]!.token}`;
     const agent = request.agent(app);
     const p1 = await openForm(agent, `${url}?lang=en`);
@@ -303,7 +304,7 @@ describe("multi-page surveys", () => {
     const a = validAnswers();
     const next = await post(agent, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303);
     expect(next.headers["location"]).toBe(url);
-    expect(all(db)).toMatchObject([{ status: "partial", currentPage: 1, locale: "en" }]);
+    expect(await all(db)).toMatchObject([{ status: "partial", currentPage: 1, locale: "en" }]);
 
     // The tab is closed; the link is opened again later.
     const p2 = await openForm(agent, url);
@@ -314,15 +315,15 @@ describe("multi-page surveys", () => {
     await post(agent, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303);
     await post(agent, url, p2.fields, { q_fav: "5", q_feedback: "ok" }).expect(303).expect("Location", `${url}/thanks?lang=en`);
 
-    const [response] = all(db);
+    const [response] = await all(db);
     expect(response).toMatchObject({ status: "completed" });
     expect((await db.select().from(answers).where(eq(answers.responseId, response!.id)))).toHaveLength(5);
-    expect(all(db)).toHaveLength(1);
+    expect(await all(db)).toHaveLength(1);
   });
 
   it("resumes a personal link on another device", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 3 }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 3 }));
     const link = personalLink(db, survey);
     const url = `/s/${link.token}`;
     const phone = request.agent(app);
@@ -332,14 +333,14 @@ describe("multi-page surveys", () => {
     const p2 = await openForm(laptop, url);
     expect(p2.page.text).toContain('name="q_feedback"');
     await post(laptop, url, p2.fields, { q_feedback: "" }).expect(303);
-    expect(all(db)).toMatchObject([{ status: "completed" }]);
+    expect(await all(db)).toMatchObject([{ status: "completed" }]);
   });
 });
 
 describe("quotas", () => {
   it("sends new respondents to the quota-full page once the target is reached", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition(), { subscribers: 1 });
+    const survey = await openSurvey(db, brandLiftDefinition(), { subscribers: 1 });
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const early = request.agent(app);
     const late = request.agent(app);
@@ -351,14 +352,14 @@ describe("quotas", () => {
     expect(page.text).toContain("Ответов пока достаточно");
     const res = await post(late, url, lateForm.fields, validAnswers()).expect(200);
     expect(res.text).toContain("Ответов пока достаточно");
-    expect(all(db).filter((r) => r.status === "completed")).toHaveLength(1);
+    expect((await all(db)).filter((r) => r.status === "completed")).toHaveLength(1);
     // Other segments are not affected.
     await request.agent(app).get(`/s/${survey.links["inactive"]!.token}`).expect(200).expect(/name="q_aided"/);
   });
 
   it("checks the quota again as a response completes: target 3, ten respondents past page 1 of 2 → 3 completed, 7 quota_full", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 3 });
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 3 });
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const a = validAnswers();
     // Ten browsers (own cookie and user agent), each past page 1 while nobody has completed yet.
@@ -367,7 +368,7 @@ describe("quotas", () => {
       const p1 = await openForm(agent, url);
       await post(agent, url, p1.fields, { q_aided: a["q_aided"]!, q_recall: a["q_recall"]! }).expect(303).expect("Location", url);
     }
-    expect(all(db).map((r) => r.status)).toEqual(Array(10).fill("partial"));
+    expect((await all(db)).map((r) => r.status)).toEqual(Array(10).fill("partial"));
 
     const lastPages = await Promise.all(respondents.map((agent) => openForm(agent, url)));
     const ends = await Promise.all(respondents.map((agent, i) => post(agent, url, lastPages[i]!.fields, { q_fav: "4", q_feedback: "ok" })));
@@ -375,7 +376,7 @@ describe("quotas", () => {
     const stopped = ends.filter((r) => r.status === 200 && r.text.includes("Ответов пока достаточно"));
     expect([thanked.length, stopped.length]).toEqual([3, 7]);
 
-    const stored = all(db);
+    const stored = await all(db);
     expect(stored.filter((r) => r.status === "completed")).toHaveLength(3);
     const quotaFull = stored.filter((r) => r.status === "quota_full");
     expect(quotaFull).toHaveLength(7);
@@ -386,10 +387,10 @@ describe("quotas", () => {
     }
 
     // Fieldwork and results count the three completes only; the quota-fulls are not partials either.
-    const progress = waveProgress(db, survey.wave.id).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
+    const progress = (await waveProgress(db,survey.wave.id)).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
     expect(progress).toMatchObject({ completed: 3, partial: 0 });
     createWave(db, survey.study.id, "post", "Post");
-    const results = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
+    const results = await computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("expected results");
     expect(results.respondents.find((r) => r.waveId === survey.wave.id && r.segmentId === progress.segmentId)).toMatchObject({ n: 3 });
     const aided = results.counts.find((c) => c.metric === "aided_awareness" && c.segment === "subscribers" && c.wave === String(survey.wave.id));
@@ -405,12 +406,12 @@ describe("quotas", () => {
     expect((await late.get(url).expect(200)).text).toContain("Ответов пока достаточно");
     const retry = await post(late, url, lastPages[ends.findIndex((r) => r.status === 200)]!.fields, { q_fav: "4", q_feedback: "ok" }).expect(200);
     expect(retry.text).toContain("Ответов пока достаточно");
-    expect(all(db).filter((r) => r.status === "completed")).toHaveLength(3);
+    expect((await all(db)).filter((r) => r.status === "completed")).toHaveLength(3);
   });
 
   it("sends a respondent stopped at the last page to the panel's quota-full address with their {rid}", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
     const link = survey.links["subscribers"]!;
     (await db.update(links)
       .set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
@@ -428,7 +429,7 @@ describe("quotas", () => {
     await post(first, `/s/${link.token}?rid=r1`, p2first.fields, { q_fav: "5" })
       .expect(303)
       .expect("Location", "https://panel.example/q?status=full&id=r1");
-    expect(all(db).map((r) => [r.params?.["rid"], r.status])).toEqual([
+    expect((await all(db)).map((r) => [r.params?.["rid"], r.status])).toEqual([
       ["r1", "quota_full"],
       ["r2", "completed"],
     ]);
@@ -436,7 +437,7 @@ describe("quotas", () => {
 
   it("keeps a personal link stopped by the quota at its last page used: it shows the quota-full page, never the survey again", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
     const personal = personalLink(db, survey);
     const url = `/s/${personal.token}`;
     const a = validAnswers();
@@ -449,7 +450,7 @@ describe("quotas", () => {
 
     const p2 = await openForm(phone, url);
     expect((await post(phone, url, p2.fields, { q_fav: "4" }).expect(200)).text).toContain("Ответов пока достаточно");
-    const mine = all(db).find((r) => r.linkId === personal.id)!;
+    const mine = (await all(db)).find((r) => r.linkId === personal.id)!;
     expect(mine.status).toBe("quota_full");
     expect(first(await db.select().from(links).where(eq(links.id, personal.id)))!.uses).toBe(1);
     // Another device, later: the quota-full page, and a fresh form cannot start it again.
@@ -457,12 +458,12 @@ describe("quotas", () => {
     const again = await laptop.get(url).expect(200);
     expect(again.text).toContain("Ответов пока достаточно");
     expect(again.text).not.toContain('name="q_aided"');
-    expect(all(db).filter((r) => r.status === "completed")).toHaveLength(1);
+    expect((await all(db)).filter((r) => r.status === "completed")).toHaveLength(1);
   });
 
   it("redirects to the panel's quota-full address with {rid} encoded", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition(), { subscribers: 0 });
+    const survey = await openSurvey(db, brandLiftDefinition(), { subscribers: 0 });
     const link = survey.links["subscribers"]!;
     (await db.update(links).set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}" }).where(eq(links.id, link.id)));
     await request(app)
@@ -475,7 +476,7 @@ describe("quotas", () => {
 describe("pass-through parameters and panel exits", () => {
   it("stores whitelisted parameters only and redirects a complete with {rid} encoded", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
     (await db.update(links)
       .set({ redirectComplete: "https://panel.example/done?id={rid}&s=1", passParams: ["panel_id"] })
@@ -493,7 +494,7 @@ describe("pass-through parameters and panel exits", () => {
 
   it("refuses a signed parameter whose signature is wrong, accepts the right one", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
     (await db.update(links).set({ signedParams: ["rid"] }).where(eq(links.id, link.id)));
     const secret = first(await db.select().from(studies))!.signingSecret;
@@ -509,7 +510,7 @@ describe("pass-through parameters and panel exits", () => {
     await post(agent, url, fields, validAnswers()).expect(303);
     // Tampering between page and post is refused too, and stores nothing more.
     await post(request.agent(app), `/s/${link.token}?rid=43&sig=${good}`, fields, validAnswers()).expect(403);
-    expect(all(db)).toHaveLength(1);
+    expect(await all(db)).toHaveLength(1);
     expect(all(db)[0]!.params).toEqual({ rid: "42" });
   });
 });
@@ -517,7 +518,7 @@ describe("pass-through parameters and panel exits", () => {
 describe("bots", () => {
   it("flags a filled honeypot and sends it to the quality-fail exit", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
     (await db.update(links).set({ redirectQualityFail: "https://panel.example/bad?id={rid}" }).where(eq(links.id, link.id)));
     const agent = request.agent(app);
@@ -531,7 +532,7 @@ describe("bots", () => {
 
   it("sends a honeypot filled on the last page of a multi-page survey to the quality-fail exit, flagged once", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const link = survey.links["inactive"]!;
     (await db.update(links)
       .set({ redirectQualityFail: "https://panel.example/bad?id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
@@ -550,7 +551,7 @@ describe("bots", () => {
 
   it("rate-limits survey posts per address", async () => {
     const { app, db } = freshApp({ surveyPostLimit: 3 });
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     const url = `/s/${survey.links["inactive"]!.token}`;
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await request(app).post(url).type("form").send({})).status);

@@ -9,33 +9,34 @@ import { translator } from "../../server/i18n/index.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 const XSS = `<script>alert(1)</script>"'&`;
 
-function seed(db: ReturnType<typeof freshApp>["db"]) {
-  const survey = openSurvey(db);
+async function seed(db: ReturnType<typeof freshApp>["db"]) {
+  const survey = await openSurvey(db);
   const post = createWave(db, survey.study.id, "post", "Post");
   const [subs, active] = survey.segments;
-  const add = (waveId: number, segmentId: number, n: number, aware: number, fav: number) => {
+  const add = async (waveId: number, segmentId: number, n: number, aware: number, fav: number) => {
     for (let i = 0; i < n; i++) {
-      insertResponseWithAnswers(db, survey.study.id, {
+      await insertResponseWithAnswers(db, survey.study.id, {
         waveId,
         segmentId,
         answers: { aided: i < aware ? ["acme"] : ["none"], fav: i < fav ? 5 : 2, recall: "yes", feedback: `отзыв ${waveId}-${segmentId}-${i}` },
       });
     }
   };
-  add(survey.wave.id, subs!.id, 40, 12, 20);
-  add(post.id, subs!.id, 40, 24, 22);
-  add(survey.wave.id, active!.id, 10, 1, 5);
-  add(post.id, active!.id, 12, 6, 6);
+  await add(survey.wave.id, subs!.id, 40, 12, 20);
+  await add(post.id, subs!.id, 40, 24, 22);
+  await add(survey.wave.id, active!.id, 10, 1, 5);
+  await add(post.id, active!.id, 12, 6, 6);
   return { survey, post };
 }
 
 describe("results page", () => {
   it("shows every row of liftTable for the SQL counts, with plain-words verdicts", async () => {
     const { app, db } = freshApp();
-    const { survey, post } = seed(db);
+    const { survey, post } = await seed(db);
     await addUser(db, "viewer");
     const agent = await loggedInAgent(app, "viewer@example.test");
     const res = await agent.get(`/studies/${survey.study.id}/results?lang=en`).expect(200);
@@ -59,7 +60,7 @@ describe("results page", () => {
       waves: { pre: "pre", post: "post" },
       totalLabel: "Total",
     });
-    const computed = computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
+    const computed = await computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
     if (computed === "no_waves") throw new Error("expected results");
     expect(computed.pre.id).toBe(survey.wave.id);
     expect(computed.post.id).toBe(post.id);
@@ -81,7 +82,7 @@ describe("results page", () => {
 
   it("is in Russian with Russian number formats", async () => {
     const { app, db } = freshApp();
-    const { survey } = seed(db);
+    const { survey } = await seed(db);
     await addUser(db, "viewer");
     const agent = await loggedInAgent(app, "viewer@example.test");
     const res = await agent.get(`/studies/${survey.study.id}/results?lang=ru`).expect(200);
@@ -91,7 +92,7 @@ describe("results page", () => {
 
   it("refuses bad options with 422 and explains when there are not two waves", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db);
+    const survey = await openSurvey(db);
     await addUser(db, "viewer");
     const agent = await loggedInAgent(app, "viewer@example.test");
     await agent.get(`/studies/${survey.study.id}/results?confidence=0.5`).expect(422);
@@ -100,10 +101,10 @@ describe("results page", () => {
     expect(empty.text).toContain("Results need two waves");
   });
 
-  it("leaves flagged responses out when asked", () => {
+  it("leaves flagged responses out when asked", async () => {
     const { db } = freshApp();
-    const { survey } = seed(db);
-    insertResponseWithAnswers(db, survey.study.id, {
+    const { survey } = await seed(db);
+    await insertResponseWithAnswers(db, survey.study.id, {
       waveId: survey.wave.id,
       segmentId: survey.segments[0]!.id,
       answers: { aided: ["acme"], fav: 5, recall: "yes" },
@@ -111,8 +112,8 @@ describe("results page", () => {
     });
     const study = first(await db.select().from(studies))!;
     const t = translator("en");
-    const all = computeResults(db, study, resultsQuery.parse({ flagged: "1" }), "en", t);
-    const clean = computeResults(db, study, resultsQuery.parse({ flagged: ["0", "1"].slice(0, 1) }), "en", t);
+    const all = await computeResults(db, study, resultsQuery.parse({ flagged: "1" }), "en", t);
+    const clean = await computeResults(db, study, resultsQuery.parse({ flagged: ["0", "1"].slice(0, 1) }), "en", t);
     if (all === "no_waves" || clean === "no_waves") throw new Error("expected results");
     const row = (r: typeof all) => r.table.rows.find((x) => x.id === "aided_awareness:subscribers")!;
     expect(row(all).pre).toMatchObject({ x: 13, n: 41 });
@@ -123,12 +124,12 @@ describe("results page", () => {
 describe("XSS in results, report and charts", () => {
   it("escapes study, brand, question, option, segment and answer text everywhere", async () => {
     const { app, db } = freshApp();
-    const { survey } = seed(db);
+    const { survey } = await seed(db);
     (await db.update(studies).set({ name: XSS, brand: XSS }));
     (await db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided")));
     (await db.update(options).set({ text: { en: XSS, ru: XSS } }));
     (await db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers")));
-    insertResponseWithAnswers(db, survey.study.id, {
+    await insertResponseWithAnswers(db, survey.study.id, {
       waveId: survey.wave.id,
       segmentId: survey.segments[0]!.id,
       answers: { aided: ["acme"], fav: 5, recall: "yes", feedback: XSS },
@@ -147,7 +148,7 @@ describe("XSS in results, report and charts", () => {
 describe("share links", () => {
   it("show the report without login and stop after revocation", async () => {
     const { app, db } = freshApp();
-    const { survey } = seed(db);
+    const { survey } = await seed(db);
     await addUser(db, "researcher");
     const agent = await loggedInAgent(app, "researcher@example.test");
     const page = await agent.get(`/studies/${survey.study.id}/results?lang=en`);
@@ -166,7 +167,7 @@ describe("share links", () => {
 
   it("can only be created by researchers", async () => {
     const { app, db } = freshApp();
-    const { survey } = seed(db);
+    const { survey } = await seed(db);
     await addUser(db, "viewer");
     const agent = await loggedInAgent(app, "viewer@example.test");
     const page = await agent.get(`/studies/${survey.study.id}/results`);
@@ -176,30 +177,30 @@ describe("share links", () => {
 });
 
 describe("bases of the results", () => {
-  it("count who answered each metric's question; skips, partials, exclusions and decoy choosers are left out and counted beside", () => {
+  it("count who answered each metric's question; skips, partials, exclusions and decoy choosers are left out and counted beside", async () => {
     const { db } = freshApp();
     const def = brandLiftDefinition();
     const aidedQ = def.questions.find((q) => q.key === "aided")!;
     aidedQ.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
     aidedQ.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
-    const survey = openSurvey(db, def);
+    const survey = await openSurvey(db, def);
     const post = createWave(db, survey.study.id, "post", "Post");
     const subs = survey.segments[0]!.id;
     const add = (waveId: number, answers: Record<string, string | string[] | number>, extra = {}) =>
       insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subs, answers: { recall: "yes", ...answers }, ...extra });
     const pre = survey.wave.id;
-    add(pre, { aided: ["acme"], fav: 5 });
-    add(pre, { aided: ["acme"], fav: 5 });
-    add(pre, { aided: ["rival"], fav: 2 });
-    add(pre, { aided: ["rival"], fav: 2 });
-    add(pre, { aided: ["acme"] }); // skipped the favorability question
-    add(pre, { aided: ["acme", "fake"], fav: 5 }); // "knows" the made-up brand
-    add(pre, { aided: ["acme"] }, { status: "partial" });
-    add(pre, { aided: ["acme"], fav: 5 }, { excluded: true });
-    for (let i = 0; i < 5; i++) add(post.id, { aided: i < 4 ? ["acme"] : ["none"], fav: i < 3 ? 5 : 2 });
+    await add(pre, { aided: ["acme"], fav: 5 });
+    await add(pre, { aided: ["acme"], fav: 5 });
+    await add(pre, { aided: ["rival"], fav: 2 });
+    await add(pre, { aided: ["rival"], fav: 2 });
+    await add(pre, { aided: ["acme"] }); // skipped the favorability question
+    await add(pre, { aided: ["acme", "fake"], fav: 5 }); // "knows" the made-up brand
+    await add(pre, { aided: ["acme"] }, { status: "partial" });
+    await add(pre, { aided: ["acme"], fav: 5 }, { excluded: true });
+    for (let i = 0; i < 5; i++) await add(post.id, { aided: i < 4 ? ["acme"] : ["none"], fav: i < 3 ? 5 : 2 });
 
     const study = first(await db.select().from(studies))!;
-    const results = computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
+    const results = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("expected results");
     const count = (metric: string, wave: number) => results.counts.find((c) => c.metric === metric && c.segment === "subscribers" && c.wave === String(wave));
     // Aided: the skipper answered it and counts; the decoy chooser does not (aware or not).
@@ -216,7 +217,7 @@ describe("bases of the results", () => {
     expect(results.bases.filter((b) => b.segment !== "subscribers")).toEqual([]);
 
     // The sensitivity view brings the excluded response back, under the same base rule.
-    const everyone = liftTableWithoutExclusions(db, results, "en", translator("en"));
+    const everyone = await liftTableWithoutExclusions(db,results,"en",translator("en"));
     expect(everyone.rows.find((r) => r.id === "aided_awareness:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
     expect(everyone.rows.find((r) => r.id === "favorability:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
   });

@@ -5,6 +5,7 @@ import { answers, responses, studies } from "../../db/schema.js";
 import { createStudyFromDefinition } from "../../server/services/study-setup.js";
 import { brandLiftDefinition, openSurvey, validAnswers } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { first } from "../../db/client.js";
 
 /**
  * Issue 13.10: the page size decides which questions share a page, so it is frozen with the rest
@@ -31,7 +32,7 @@ describe("page size while a wave is open", () => {
   it("refuses a change with the localized 409 of a frozen questionnaire; the respondent half-way through keeps their pages", async () => {
     const { app, db } = freshApp();
     const researcher = await addUser(db, "researcher");
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const respondent = request.agent(app);
     const a = validAnswers();
@@ -63,7 +64,7 @@ describe("page size while a wave is open", () => {
   it("lets the page size change before any wave has opened", async () => {
     const { app, db } = freshApp();
     const researcher = await addUser(db, "researcher");
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2, name: "Other" }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2, name: "Other" }));
     const draft = createStudyFromDefinition(db, brandLiftDefinition({ pageSize: 2 }), researcher.id);
     expect(survey.study.id).not.toBe(draft.id);
     const agent = await loggedInAgent(app, researcher.email);
@@ -76,7 +77,7 @@ describe("page size while a wave is open", () => {
 describe("completing a response", () => {
   it("refuses to complete without a required answer of an earlier page, stores nothing of that post, and shows the page to answer", async () => {
     const { app, db } = freshApp();
-    const survey = openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
+    const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const url = `/s/${survey.links["subscribers"]!.token}`;
     const respondent = request.agent(app);
     const a = validAnswers();

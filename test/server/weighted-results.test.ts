@@ -24,7 +24,7 @@ describe("weighted results", () => {
     w = freshApp();
     const admin = await addUser(w.db, "admin");
     token = createApiToken(w.db, admin.id, "t").token;
-    studyId = createDemoStudy(w.db, { seed: 7, locale: "ru", actorId: null, now: new Date() }).studyId;
+    studyId = (await createDemoStudy(w.db,{ seed: 7,locale: "ru",actorId: null,now: new Date() })).studyId;
     agent = await loggedInAgent(w.app, admin.email);
   }, 60_000);
   const api = (path: string) => request(w.app).get(path).set("Authorization", `Bearer ${token}`).set("Accept-Language", "en");
@@ -88,10 +88,10 @@ describe("weighted results", () => {
   it("when a targeted group has nobody in a wave, says which segment, wave and group, and shows the unweighted table", async () => {
     const local = freshApp();
     const admin = await addUser(local.db, "admin");
-    const id = createDemoStudy(local.db, { seed: 3, locale: "en", actorId: null, now: new Date() }).studyId;
+    const id = (await createDemoStudy(local.db,{ seed: 3,locale: "en",actorId: null,now: new Date() })).studyId;
     const study = findStudy(local.db, id)!;
-    const gender = loadQuestionnaire(local.db, id).find((q) => q.key === "gender")!;
-    const inactive = listSegments(local.db, id).find((s) => s.key === "inactive")!;
+    const gender = (await loadQuestionnaire(local.db,id)).find((q) => q.key === "gender")!;
+    const inactive = (await listSegments(local.db,id)).find((s) => s.key === "inactive")!;
     // A made-up level with a share: nobody can be in it.
     local.unitOfWork(db, async (tx) =>
       replaceMargins(tx, study.id, [{ segmentId: inactive.id, waveId: null }], [

@@ -2,7 +2,7 @@ import request from "supertest";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Express } from "express";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
@@ -44,22 +44,22 @@ async function setUp() {
   createWave(db, study.id, "pre", "Pre");
   const post = createWave(db, study.id, "post", "Post");
   const ids = {
-    segments: Object.fromEntries(listSegments(db, study.id).map((s) => [s.key, s.id])) as Record<string, number>,
-    questions: Object.fromEntries(loadQuestionnaire(db, study.id).map((q) => [q.key, q.id])) as Record<string, number>,
+    segments: Object.fromEntries((await listSegments(db,study.id)).map((s) => [s.key, s.id])) as Record<string, number>,
+    questions: Object.fromEntries((await loadQuestionnaire(db,study.id)).map((q) => [q.key, q.id])) as Record<string, number>,
   };
   return { app, db, researcher, study, post, ids, url: `/studies/${study.id}/weighting` };
 }
 
 /** Stored margins as readable tuples: segment key, wave label (null: all waves), question key, level, share. */
-function stored(db: Db, studyId: number) {
-  const segments = new Map(listSegments(db, studyId).map((s) => [s.id, s.key]));
-  const qs = new Map(loadQuestionnaire(db, studyId).map((q) => [q.id, q.key]));
-  return listMargins(db, studyId)
+async function stored(db: Db, studyId: number) {
+  const segments = new Map((await listSegments(db,studyId)).map((s) => [s.id, s.key]));
+  const qs = new Map((await loadQuestionnaire(db,studyId)).map((q) => [q.id, q.key]));
+  return (await listMargins(db,studyId))
     .map((m) => [segments.get(m.segmentId), m.waveId === null ? null : m.waveId, qs.get(m.questionId), m.optionKey, m.share] as const)
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
-const everything = (db: Db) => ({ margins: (await (await db.select().from(profileMargins)), audit: db.select().from(auditLog)) });
+const everything = async (db: Db) => ({ margins: await db.select().from(profileMargins), audit: await db.select().from(auditLog) });
 const errorsOf = (html: string) => [...html.matchAll(/<ul class="errors">([\s\S]*?)<\/ul>/g)].flatMap((m) => [...m[1]!.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((l) => unescapeHtml(l[1]!)));
 
 const HEADER = "segment,wave,variable,level,share";
@@ -102,7 +102,7 @@ describe("profile questions in the builder", () => {
     expect(editor.text).toContain('<p class="hint" id="profile-hint">Single-choice questions about the respondent');
 
     await ws.post(`/studies/${study.id}/questions`, genderForm({ profile: "1" })).expect(303);
-    const saved = loadQuestionnaire(db, study.id).find((q) => q.key === "sex")!;
+    const saved = (await loadQuestionnaire(db,study.id)).find((q) => q.key === "sex")!;
     expect(saved).toMatchObject({ profile: true, required: false, metricName: null });
     const edit = await ws.get(`/studies/${study.id}/questions/sex/edit`).expect(200);
     expect(edit.text).toMatch(/<input type="checkbox" id="profile" name="profile" value="1"[^>]* checked>/);
@@ -112,7 +112,7 @@ describe("profile questions in the builder", () => {
     expect((await ws.get(`/studies/${study.id}/questions`, "ru").expect(200)).text).toContain("вопрос профиля");
 
     await ws.post(`/studies/${study.id}/questions/sex`, genderForm()).expect(303);
-    expect(loadQuestionnaire(db, study.id).find((q) => q.key === "sex")!.profile).toBe(false);
+    expect((await loadQuestionnaire(db,study.id)).find((q) => q.key === "sex")!.profile).toBe(false);
     const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "question.edit")));
     expect(audit.at(-1)).toMatchObject({ userId: ws.user.id, details: { key: "sex", newKey: "sex" } });
   });
@@ -121,7 +121,7 @@ describe("profile questions in the builder", () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
     const study = createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
-    const before = loadQuestionnaire(db, study.id).length;
+    const before = (await loadQuestionnaire(db,study.id)).length;
     const en = await ws.post(`/studies/${study.id}/questions`, genderForm({ type: "multi", profile: "1" })).expect(422);
     expect(en.text).toContain('<p class="error" id="profile-error">Only a single-choice question can be a profile question.</p>');
     expect(en.text).toMatch(/id="profile" name="profile" value="1"[^>]* checked aria-invalid="true">/);
@@ -129,7 +129,7 @@ describe("profile questions in the builder", () => {
     expect(ru.text).toContain("Вопросом профиля может быть только вопрос с одним ответом.");
     const metric = await ws.post(`/studies/${study.id}/questions`, genderForm({ profile: "1", metric_name: "women", o0_positive: "1" })).expect(422);
     expect(metric.text).toContain("A profile question describes the respondent and cannot be a metric");
-    expect(loadQuestionnaire(db, study.id)).toHaveLength(before);
+    expect(await loadQuestionnaire(db, study.id)).toHaveLength(before);
   });
 
   it("warns when a profile question comes before a metric question, and not when profile questions come last", async () => {
@@ -141,7 +141,7 @@ describe("profile questions in the builder", () => {
 
     // Right after the last metric question (consideration) it is fine; moved up past it, the age question draws the warning.
     for (let i = 0; i < 3; i++) await ws.post(`/studies/${template.id}/questions/age_group/move`, { direction: "up" }).expect(303);
-    expect(loadQuestionnaire(db, template.id).map((q) => q.key).slice(4, 7)).toEqual(["consideration", "age_group", "attention"]);
+    expect((await loadQuestionnaire(db,template.id)).map((q) => q.key).slice(4, 7)).toEqual(["consideration", "age_group", "attention"]);
     expect((await ws.get(`/studies/${template.id}/questions`).expect(200)).text).not.toContain('id="profile-warnings"');
     await ws.post(`/studies/${template.id}/questions/age_group/move`, { direction: "up" }).expect(303);
     const warned = await ws.get(`/studies/${template.id}/questions`).expect(200);
@@ -164,7 +164,7 @@ describe("profile questions in the builder", () => {
     const { profile: _, ...unticked } = form;
     const refused = await ws.post(`/studies/${study.id}/questions/gender`, unticked).expect(409);
     expect(refused.text).toContain("The questionnaire is frozen");
-    expect(loadQuestionnaire(db, study.id).find((q) => q.key === "gender")!.profile).toBe(true);
+    expect((await loadQuestionnaire(db,study.id)).find((q) => q.key === "gender")!.profile).toBe(true);
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, text_en: "What is your gender?" }).expect(303).expect("Location", `/studies/${study.id}/questions?done=wording`);
   });
 
@@ -175,17 +175,17 @@ describe("profile questions in the builder", () => {
     const form = formFields(page.text, `/studies/${study.id}/questions/gender`);
     // Wording only: the targets stay.
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, o0_en: "Woman" }).expect(303);
-    expect(stored(db, study.id).filter((m) => m[2] === "gender")).toHaveLength(4);
+    expect((await stored(db,study.id)).filter((m) => m[2] === "gender")).toHaveLength(4);
     // Another answer: the targets no longer add up over the answers; they go.
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, o3_key: "other", o3_en: "Other", option_rows: "4" }).expect(303);
-    expect(stored(db, study.id).filter((m) => m[2] === "gender")).toEqual([]);
-    expect(stored(db, study.id).filter((m) => m[2] === "age_group")).toHaveLength(5);
+    expect((await stored(db,study.id)).filter((m) => m[2] === "gender")).toEqual([]);
+    expect((await stored(db,study.id)).filter((m) => m[2] === "age_group")).toHaveLength(5);
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "question.edit"))).at(-1)!.details).toEqual({ key: "gender", newKey: "gender", marginsRemoved: 4 });
     // No longer a profile question: its targets go too; deleting a question takes its targets with it.
     const age = formFields((await ws.get(`/studies/${study.id}/questions/age_group/edit`).expect(200)).text, `/studies/${study.id}/questions/age_group`);
     const { profile: _, ...plain } = age;
     await ws.post(`/studies/${study.id}/questions/age_group`, plain).expect(303);
-    expect(stored(db, study.id)).toEqual([]);
+    expect(await stored(db, study.id)).toEqual([]);
   });
 });
 
@@ -230,7 +230,7 @@ describe("the Weighting page", () => {
     const { db, researcher: ws, study, post, url } = await setUp();
     const res = await ws.post(url, { margins: csv(...SUBSCRIBERS, "subscribers,post,gender,female,70%", "subscribers,Post,gender,male,30%") }).expect(303);
     expect(res.headers["location"]).toBe(`${url}?imported=9`);
-    expect(stored(db, study.id)).toEqual(
+    expect(await stored(db, study.id)).toEqual(
       [
         ["subscribers", null, "gender", "female", 0.62],
         ["subscribers", null, "gender", "male", 0.38],
@@ -290,8 +290,8 @@ describe("the Weighting page", () => {
       ],
     };
     await b.researcher.post(b.url, { margins: JSON.stringify(json, null, 2) }).expect(303).expect("Location", `${b.url}?imported=9`);
-    const relabel = (rows: ReturnType<typeof stored>, postId: number) => rows.map((r) => [r[0], r[1] === postId ? "Post" : r[1], r[2], r[3], r[4]]);
-    expect(relabel(stored(b.db, b.study.id), b.post.id)).toEqual(relabel(stored(a.db, a.study.id), a.post.id));
+    const relabel = async (rows: ReturnType<typeof stored>, postId: number) => (await rows).map((r) => [r[0], r[1] === postId ? "Post" : r[1], r[2], r[3], r[4]]);
+    expect(await relabel(stored(b.db, b.study.id), b.post.id)).toEqual(relabel(stored(a.db, a.study.id), a.post.id));
     expect(b.db.select().from(auditLog).where(eq(auditLog.action, "margins.import")).get()!.details).toMatchObject({ format: "json", via: "web" });
   });
 
@@ -342,13 +342,13 @@ describe("the Weighting page", () => {
   it.each(refusals)("refuses %s (422) with the row named, writing nothing", async (_name, text, messages) => {
     const { db, researcher: ws, url } = await setUp();
     await ws.post(url, { margins: csv("active_unsubscribed,,gender,female,0.5", "active_unsubscribed,,gender,male,0.5") }).expect(303);
-    const before = everything(db);
+    const before = await everything(db);
     const res = await ws.post(url, { margins: text }).expect(422);
     expect(res.text).toContain("Nothing was saved: correct these rows and import again.");
     expect(errorsOf(res.text)).toEqual(messages.map((m) => expect.stringContaining(m)));
     // What was pasted stays, to be corrected.
     expect(unescapeHtml(res.text)).toContain(text);
-    expect(everything(db)).toEqual(before);
+    expect(await everything(db)).toEqual(before);
   });
 
   it("says what is wrong in Russian, with a decimal comma", async () => {
@@ -359,7 +359,7 @@ describe("the Weighting page", () => {
       "Строка 4: в исследовании нет волны «Позже» (его волны: Pre, Post). Для всех волн оставьте волну пустой.",
     ]);
     expect(res.text).toContain("Ничего не сохранено: исправьте эти строки и загрузите снова.");
-    expect(listMargins(db, 1)).toEqual([]);
+    expect(await listMargins(db, 1)).toEqual([]);
   });
 
   it("replaces the targets of the segments and waves an import names, all their questions, and only those", async () => {
@@ -369,7 +369,7 @@ describe("the Weighting page", () => {
       .expect(303);
     const res = await ws.post(url, { margins: csv("subscribers,,gender,female,60%", "subscribers,,gender,male,40%") }).expect(303);
     expect(res.headers["location"]).toBe(`${url}?imported=2`);
-    expect(stored(db, study.id)).toEqual(
+    expect(await stored(db, study.id)).toEqual(
       [
         // Subscribers for all waves: only what the second import gave (the age targets went with the rest).
         ["subscribers", null, "gender", "female", 0.6],
@@ -392,7 +392,7 @@ describe("the Weighting page", () => {
     expect(page.text).toContain('aria-label="Delete the targets: Subscribers, Your gender, all waves"');
     const form = { segment: String(ids.segments["subscribers"]), wave: "", question: String(ids.questions["gender"]) };
     await ws.post(`${url}/delete`, form).expect(303).expect("Location", `${url}?deleted=1`);
-    expect(stored(db, study.id).map((m) => `${m[1] ?? "all"} ${m[2]}`)).toEqual([
+    expect((await stored(db,study.id)).map((m) => `${m[1] ?? "all"} ${m[2]}`)).toEqual([
       `${post.id} gender`,
       `${post.id} gender`,
       ...Array(5).fill("all age_group"),
@@ -402,14 +402,14 @@ describe("the Weighting page", () => {
       entityId: String(study.id),
       details: { segment: "subscribers", wave: null, variable: "gender", removed: 2 },
     });
-    const before = everything(db);
+    const before = await everything(db);
     await ws.post(`${url}/delete`, form).expect(404);
     await ws.post(`${url}/delete`, { ...form, wave: "abc" }).expect(404);
     await ws.post(`${url}/delete`, { ...form, question: "" }).expect(404);
-    expect(everything(db)).toEqual(before);
+    expect(await everything(db)).toEqual(before);
     // The wave's own targets are deleted by naming the wave.
     await ws.post(`${url}/delete`, { ...form, wave: String(post.id) }).expect(303);
-    expect(stored(db, study.id).every((m) => m[2] === "age_group")).toBe(true);
+    expect((await stored(db,study.id)).every((m) => m[2] === "age_group")).toBe(true);
   });
 
   it("lets a viewer read the targets without any form, and refuses a viewer's import and delete (403), writing nothing", async () => {
@@ -420,10 +420,10 @@ describe("the Weighting page", () => {
     expect(page.text).toContain("<caption>Your gender · all waves</caption>");
     expect([...page.text.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]).filter((a) => a !== "/logout")).toEqual([]);
     expect(page.text).not.toContain("Enter or import targets");
-    const before = everything(db);
+    const before = await everything(db);
     await viewer.post(url, { margins: csv("inactive,,gender,female,0.5", "inactive,,gender,male,0.5") }).expect(403);
     await viewer.post(`${url}/delete`, { segment: String(ids.segments["subscribers"]), wave: "", question: String(ids.questions["gender"]) }).expect(403);
-    expect(everything(db)).toEqual(before);
+    expect(await everything(db)).toEqual(before);
   });
 
   it("says so when the questionnaire has no profile question", async () => {
@@ -453,10 +453,10 @@ describe("weighting targets in the study definition", () => {
     const importedId = Number(/^\/studies\/(\d+)/.exec(imported.headers["location"]!)![1]);
     const copy = await ws.post(`/studies/${study.id}/duplicate`).expect(303);
     const copyId = Number(/^\/studies\/(\d+)/.exec(copy.headers["location"]!)![1]);
-    const allWaves = stored(db, study.id).filter((m) => m[1] === null);
+    const allWaves = (await stored(db,study.id)).filter((m) => m[1] === null);
     expect(allWaves).toHaveLength(9);
-    expect(stored(db, importedId)).toEqual(allWaves);
-    expect(stored(db, copyId)).toEqual(allWaves);
+    expect(await stored(db, importedId)).toEqual(allWaves);
+    expect(await stored(db, copyId)).toEqual(allWaves);
     const definition = (id: number) => toDefinition(findStudy(db, id)!, listSegments(db, id), loadQuestionnaire(db, id), listMargins(db, id));
     expect({ ...definition(importedId), name: "" }).toEqual({ ...definition(study.id), name: "" });
   });
@@ -514,7 +514,7 @@ describe("weighting targets through the API", () => {
   it("refuses what the page refuses (422 invalid_margins, details by JSON path), writing nothing", async () => {
     const { db, call } = await api();
     await call("researcher", "post", "/margins").send(document).expect(200);
-    const before = everything(db);
+    const before = await everything(db);
     const bad = await call("researcher", "post", "/margins")
       .send({ margins: [{ segment: "inactive", wave: "Later", variable: "gender", shares: { female: 0.6, male: 0.6 } }, { segment: "subscribers", variable: "gender", shares: { female: 1, male: 0, prefer_not: 0 } }] })
       .expect(422);
@@ -528,14 +528,14 @@ describe("weighting targets through the API", () => {
     expect(sum.body.error.details).toEqual({ "margins[0]": "Запись 1: доли (inactive, все волны, gender) в сумме дают 1,2, а не 1: они должны составлять 100% (±0,1%)." });
     const shape = await call("researcher", "post", "/margins").send({ targets: [] }).expect(422);
     expect(shape.body.error.details).toEqual({ "(root)": "“margins” does not fit the format {\"margins\": [{\"segment\", \"wave\", \"variable\", \"shares\": {answer: share}}]}.; “targets” does not fit the format {\"margins\": [{\"segment\", \"wave\", \"variable\", \"shares\": {answer: share}}]}." });
-    expect(everything(db)).toEqual(before);
+    expect(await everything(db)).toEqual(before);
   });
 
   it("lets a viewer read but not write (403)", async () => {
     const { db, call } = await api();
-    const before = everything(db);
+    const before = await everything(db);
     const res = await call("viewer", "post", "/margins").send(document).expect(403);
     expect(res.body.error.code).toBe("forbidden");
-    expect(everything(db)).toEqual(before);
+    expect(await everything(db)).toEqual(before);
   });
 });

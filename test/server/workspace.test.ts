@@ -2,7 +2,7 @@ import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { count, eq, getTableColumns } from "drizzle-orm";
 import type { Express } from "express";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
 import { auditLog, links, options, questions, responses, studies, waveSegments, waves } from "../../db/schema.js";
@@ -46,17 +46,17 @@ function idFrom(location: string | undefined, prefix: "studies" | "waves"): numb
   return Number(match[1]);
 }
 
-const rows = (db: Db) => ({
-  studies: first(await first(await first(await first(await first(await first(await db.select({ n: count() }).from(studies))!.n,
-  questions: db.select({ n: count() }).from(questions))!.n,
-  options: db.select({ n: count() }).from(options))!.n,
-  waves: db.select({ n: count() }).from(waves))!.n,
-  links: db.select({ n: count() }).from(links))!.n,
-  audit: db.select({ n: count() }).from(auditLog))!.n,
+const rows = async (db: Db) => ({
+  studies: first(await db.select({ n: count() }).from(studies))!.n,
+  questions: first(await db.select({ n: count() }).from(questions))!.n,
+  options: first(await db.select({ n: count() }).from(options))!.n,
+  waves: first(await db.select({ n: count() }).from(waves))!.n,
+  links: first(await db.select({ n: count() }).from(links))!.n,
+  audit: first(await db.select({ n: count() }).from(auditLog))!.n,
 });
 
 const definitionOf = (db: Db, studyId: number) => toDefinition(findStudy(db, studyId)!, listSegments(db, studyId), loadQuestionnaire(db, studyId));
-const questionKeys = (db: Db, studyId: number) => loadQuestionnaire(db, studyId).map((q) => q.key);
+const questionKeys = async (db: Db, studyId: number) => (await loadQuestionnaire(db,studyId)).map((q) => q.key);
 
 /** Imports a definition through the HTML import form; returns the new study's id. */
 async function importStudy(ws: Workspace, def: object = brandLiftDefinition()): Promise<number> {
@@ -138,7 +138,7 @@ describe("brand-lift template", () => {
     const studyId = idFrom(res.headers["location"], "studies");
     expect(res.headers["location"]).toBe(`/studies/${studyId}/questions`);
 
-    expect(findStudy(ws.db, studyId)).toMatchObject({
+    expect(await findStudy(ws.db, studyId)).toMatchObject({
       name: "Весна 2025",
       brand: "Акме",
       category: "кофейни",
@@ -147,9 +147,9 @@ describe("brand-lift template", () => {
       status: "active",
       createdBy: ws.user.id,
     });
-    expect(listSegments(ws.db, studyId).map((s) => s.key)).toEqual(SEGMENTS);
+    expect((await listSegments(ws.db,studyId)).map((s) => s.key)).toEqual(SEGMENTS);
 
-    const qs = loadQuestionnaire(ws.db, studyId);
+    const qs = await loadQuestionnaire(ws.db, studyId);
     const byKey = Object.fromEntries(qs.map((q) => [q.key, q]));
     // Ad recall names the brand: it comes after every awareness question.
     // The profile questions come last, on a page of their own.
@@ -242,7 +242,7 @@ describe("brand-lift template", () => {
   it("refuses more than 8 competitors with the message, keeping the values and creating nothing", async () => {
     const ws = await workspace();
     const nine = Array.from({ length: 9 }, (_, i) => `Конкурент ${i + 1}`).join("\n");
-    const before = rows(ws.db);
+    const before = await rows(ws.db);
 
     const en = await ws.post("/studies/template", { ...template, competitors: nine }).expect(422);
     expect(en.text).toContain("Too many lines: at most 8.");
@@ -252,14 +252,14 @@ describe("brand-lift template", () => {
 
     const ru = await ws.post("/studies/template", { ...template, competitors: nine }, "ru").expect(422);
     expect(ru.text).toContain("Слишком много строк: не больше 8.");
-    expect(rows(ws.db)).toEqual(before);
+    expect(await rows(ws.db)).toEqual(before);
   });
 
   it("builds the questionnaire without an advantages question when none are given", async () => {
     const ws = await workspace();
     const res = await ws.post("/studies/template", { ...template, advantages: "", competitors: "" }).expect(303);
     const studyId = idFrom(res.headers["location"], "studies");
-    expect(questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback", "gender", "age_group"]);
+    expect(await questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback", "gender", "age_group"]);
     expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
     expect(loadQuestionnaire(ws.db, studyId)[1]!.options.map((o) => o.key)).toEqual(["brand", "none"]);
   });
@@ -331,7 +331,7 @@ describe("questionnaire builder", () => {
       const res = await ws.post(`/studies/${studyId}/questions`, form).expect(303);
       expect(res.headers["location"]).toBe(`/studies/${studyId}/questions?done=saved`);
     }
-    expect(loadQuestionnaire(ws.db, studyId).map(questionToDefinition)).toEqual([
+    expect((await loadQuestionnaire(ws.db,studyId)).map(questionToDefinition)).toEqual([
       {
         key: "recall",
         type: "single",
@@ -375,7 +375,7 @@ describe("questionnaire builder", () => {
     expect(ru.text).toContain("Вопрос сохранён.");
     expect(ru.text).toContain("Видели ли вы рекламу Акме?");
     expect(ru.text).toContain("2 варианта");
-    expect(ws.db.select().from(auditLog).all().filter((a) => a.action === "question.add").map((a) => a.details)).toEqual([
+    expect((await ws.db.select().from(auditLog).all()).filter((a) => a.action === "question.add").map((a) => a.details)).toEqual([
       { key: "recall" },
       { key: "fav" },
       { key: "feedback" },
@@ -387,7 +387,7 @@ describe("questionnaire builder", () => {
     const studyId = await blankStudy(ws);
     const form = { ...recallForm(), o2_key: "maybe", o2_ru: "Кажется, у Ромашки", o2_en: "I think at Romashka's", o2_decoy: "1" };
     await ws.post(`/studies/${studyId}/questions`, form).expect(303);
-    expect(loadQuestionnaire(ws.db, studyId).map(questionToDefinition)[0]!.metric).toEqual({ name: "ad_recall", positive: ["yes"], exclude: ["maybe"] });
+    expect((await loadQuestionnaire(ws.db,studyId)).map(questionToDefinition)[0]!.metric).toEqual({ name: "ad_recall", positive: ["yes"], exclude: ["maybe"] });
     const editor = await ws.get(`/studies/${studyId}/questions/recall/edit`).expect(200);
     expect(editor.text).toContain("Decoy: leaves the respondent out of this metric");
     expect(editor.text).toMatch(/name="o2_decoy" value="1" checked/);
@@ -423,23 +423,23 @@ describe("questionnaire builder", () => {
     expect(formFields(taken.text, `/studies/${studyId}/questions/fav`)).toMatchObject({ key: "feedback", type: "scale", scale_max: "5" });
 
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "up" }).expect(303);
-    expect(questionKeys(ws.db, studyId)).toEqual(["fav", "ad_recall", "feedback"]);
+    expect(await questionKeys(ws.db, studyId)).toEqual(["fav", "ad_recall", "feedback"]);
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "up" }).expect(303); // already first
-    expect(questionKeys(ws.db, studyId)).toEqual(["fav", "ad_recall", "feedback"]);
+    expect(await questionKeys(ws.db, studyId)).toEqual(["fav", "ad_recall", "feedback"]);
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "down" }).expect(303);
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "down" }).expect(303);
-    expect(questionKeys(ws.db, studyId)).toEqual(["ad_recall", "feedback", "fav"]);
-    expect(loadQuestionnaire(ws.db, studyId).map((q) => q.position)).toEqual([0, 1, 2]);
+    expect(await questionKeys(ws.db, studyId)).toEqual(["ad_recall", "feedback", "fav"]);
+    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => q.position)).toEqual([0, 1, 2]);
 
     const deleted = await ws.post(`/studies/${studyId}/questions/feedback/delete`).expect(303);
     expect(deleted.headers["location"]).toBe(`/studies/${studyId}/questions?done=deleted`);
-    expect(questionKeys(ws.db, studyId)).toEqual(["ad_recall", "fav"]);
-    expect(loadQuestionnaire(ws.db, studyId).map((q) => q.position)).toEqual([0, 1]);
+    expect(await questionKeys(ws.db, studyId)).toEqual(["ad_recall", "fav"]);
+    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => q.position)).toEqual([0, 1]);
     expect((await ws.get(`/studies/${studyId}/questions?done=deleted`).expect(200)).text).toContain("Question deleted.");
 
     await ws.post(`/studies/${studyId}/questions/feedback/delete`).expect(404);
     await ws.get(`/studies/${studyId}/questions/feedback/edit`).expect(404);
-    expect(ws.db.select().from(auditLog).all().map((a) => a.action).filter((a) => a.startsWith("question."))).toEqual([
+    expect((await ws.db.select().from(auditLog).all()).map((a) => a.action).filter((a) => a.startsWith("question."))).toEqual([
       "question.add",
       "question.add",
       "question.add",
@@ -490,7 +490,7 @@ describe("questionnaire builder", () => {
     const ws = await workspace();
     const studyId = await blankStudy(ws);
     await ws.post(`/studies/${studyId}/questions`, recallForm()).expect(303);
-    const before = { rows: rows(ws.db), definition: definitionOf(ws.db, studyId) };
+    const before = { rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) };
 
     const res = await ws.post(`/studies/${studyId}/questions`, form).expect(422);
     expect(res.text).toContain(en);
@@ -504,7 +504,7 @@ describe("questionnaire builder", () => {
       expect(edit.text).toContain(en);
       expect(edit.text).toContain(`action="/studies/${studyId}/questions/recall"`);
     }
-    expect({ rows: rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
+    expect({ rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
   });
 });
 
@@ -528,7 +528,7 @@ describe("questionnaire freeze", () => {
     expect(list.text).toContain(`/studies/${studyId}/questions/recall/edit`);
 
     const recall = await editorForm(ws, studyId, "recall");
-    const before = { rows: rows(ws.db), definition: definitionOf(ws.db, studyId) };
+    const before = { rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) };
     const structural: Array<[string, () => request.Test]> = [
       ["type change", () => ws.post(`/studies/${studyId}/questions/recall`, { ...recall, type: "multi" })],
       ["new option", () => ws.post(`/studies/${studyId}/questions/recall`, { ...recall, o2_key: "maybe", o2_ru: "Может быть", o2_en: "Maybe" })],
@@ -548,7 +548,7 @@ describe("questionnaire freeze", () => {
     }
     const ru = await ws.post(`/studies/${studyId}/questions/recall/delete`, {}, "ru").expect(409);
     expect(ru.text).toContain("Анкета заморожена");
-    expect({ rows: rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
+    expect({ rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
   });
 
   it("saves every question's editor form unchanged (the form round-trips each type)", async () => {
@@ -558,20 +558,20 @@ describe("questionnaire freeze", () => {
       "studies",
     );
     await ws.post(`/waves/${await addWave(ws, template)}/open`).expect(303);
-    const before = { rows: rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) };
+    const before = { rows: await rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) };
     for (const id of [studyId, template]) {
-      for (const key of questionKeys(ws.db, id)) {
+      for (const key of await questionKeys(ws.db, id)) {
         const res = await ws.post(`/studies/${id}/questions/${key}`, await editorForm(ws, id, key));
         expect(res.status, key).toBe(303);
         expect(res.headers["location"], key).toBe(`/studies/${id}/questions?done=saved`);
       }
     }
-    expect({ rows: rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) }).toEqual(before);
+    expect({ rows: await rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) }).toEqual(before);
   });
 
   it("allows a wording-only edit, keeps the structure and ids, and logs it", async () => {
     const { ws, studyId } = await frozenStudy();
-    const idsBefore = loadQuestionnaire(ws.db, studyId).map((q) => [q.id, q.options.map((o) => o.id)]);
+    const idsBefore = (await loadQuestionnaire(ws.db,studyId)).map((q) => [q.id, q.options.map((o) => o.id)]);
     const form = await editorForm(ws, studyId, "recall");
     expect(form["text_ru"]).toBe("Видели ли вы рекламу Акме?");
 
@@ -580,9 +580,9 @@ describe("questionnaire freeze", () => {
     expect((await ws.get(`/studies/${studyId}/questions?done=wording`).expect(200)).text).toContain("Wording saved and logged.");
     expect((await ws.get(`/studies/${studyId}/questions?done=wording`, "ru").expect(200)).text).toContain("Видели ли вы рекламу Акме за последний месяц?");
 
-    const recall = loadQuestionnaire(ws.db, studyId).find((q) => q.key === "recall")!;
+    const recall = (await loadQuestionnaire(ws.db,studyId)).find((q) => q.key === "recall")!;
     expect(recall.text).toEqual({ ru: "Видели ли вы рекламу Акме за последний месяц?", en: "Have you seen Acme ads?" });
-    expect(loadQuestionnaire(ws.db, studyId).map((q) => [q.id, q.options.map((o) => o.id)])).toEqual(idsBefore);
+    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => [q.id, q.options.map((o) => o.id)])).toEqual(idsBefore);
 
     const entry = ws.db.select().from(auditLog).where(eq(auditLog.action, "question.wording")).all();
     expect(entry).toEqual([
@@ -613,10 +613,10 @@ describe("questionnaire freeze", () => {
     const fav = await editorForm(ws, studyId, "fav");
     await ws.post(`/studies/${studyId}/questions/fav`, { ...fav, max_label_ru: "Превосходно" }).expect(303).expect("Location", `/studies/${studyId}/questions?done=wording`);
 
-    const [aidedQ, , favQ] = loadQuestionnaire(ws.db, studyId);
+    const [aidedQ, , favQ] = await loadQuestionnaire(ws.db, studyId);
     expect(aidedQ!.options[0]!.text).toEqual({ ru: "Акме", en: "ACME Corp." });
     expect(favQ!.scaleMaxLabel).toEqual({ ru: "Превосходно", en: "Great" });
-    expect(ws.db.select().from(auditLog).where(eq(auditLog.action, "question.wording")).all().map((a) => a.details!["key"])).toEqual(["aided", "fav"]);
+    expect((await ws.db.select().from(auditLog).where(eq(auditLog.action,"question.wording")).all()).map((a) => a.details!["key"])).toEqual(["aided", "fav"]);
   });
 });
 
@@ -625,18 +625,18 @@ describe("questionnaire freeze", () => {
 describe("definition import", () => {
   it("answers invalid JSON with 422 and the parser's message, keeping the text", async () => {
     const ws = await workspace();
-    const before = rows(ws.db);
+    const before = await rows(ws.db);
     const res = await ws.post("/studies/import", { definition: '{"name": "Весна",' }).expect(422);
     expect(res.text).toContain("This is not valid JSON: ");
     expect(res.text).toContain('aria-describedby="definition-error"');
     expect(res.text).toContain("{&#34;name&#34;: &#34;Весна&#34;,</textarea>");
     expect((await ws.post("/studies/import", { definition: "" }, "ru").expect(422)).text).toContain("Это некорректный JSON: ");
-    expect(rows(ws.db)).toEqual(before);
+    expect(await rows(ws.db)).toEqual(before);
   });
 
   it("lists every problem of a definition by its JSON path, creating nothing", async () => {
     const ws = await workspace();
-    const before = rows(ws.db);
+    const before = await rows(ws.db);
     const broken = {
       name: "Broken",
       brand: "Acme",
@@ -656,7 +656,7 @@ describe("definition import", () => {
     expect(res.text).toContain("<li><code>questions[2].key</code>: must be lower-case letters");
     expect(formFields(res.text, "/studies/import")["definition"]).toBe(JSON.stringify(broken));
     expect((await ws.post("/studies/import", { definition: JSON.stringify(broken) }, "ru").expect(422)).text).toContain("В описании есть ошибки:");
-    expect(rows(ws.db)).toEqual(before);
+    expect(await rows(ws.db)).toEqual(before);
   });
 
   it("creates the study of a valid definition", async () => {
@@ -665,7 +665,7 @@ describe("definition import", () => {
     const res = await ws.post("/studies/import", { definition: JSON.stringify(def) }).expect(303);
     const studyId = idFrom(res.headers["location"], "studies");
     expect(res.headers["location"]).toBe(`/studies/${studyId}`);
-    expect(findStudy(ws.db, studyId)).toMatchObject({ name: "Импорт", brand: "Acme", pageSize: 2, campaignCost: 99_000, costCurrency: "RUB", createdBy: ws.user.id });
+    expect(await findStudy(ws.db, studyId)).toMatchObject({ name: "Импорт", brand: "Acme", pageSize: 2, campaignCost: 99_000, costCurrency: "RUB", createdBy: ws.user.id });
     expect(definitionOf(ws.db, studyId).questions).toEqual(def.questions);
     const page = await ws.get(`/studies/${studyId}`).expect(200);
     expect(page.text).toContain("<h1>Импорт</h1>");
@@ -742,9 +742,9 @@ describe("duplicate", () => {
     expect(copy.updatedAt.getTime()).toBeGreaterThanOrEqual(original.updatedAt.getTime());
     expect(copy.status).toBe("active");
 
-    const segmentShape = (id: number) => listSegments(ws.db, id).map(({ key, label, role, position }) => ({ key, label, role, position }));
-    expect(segmentShape(copyId)).toEqual(segmentShape(originalId));
-    expect(segmentShape(copyId).at(-1)).toEqual({ key: "control", label: { ru: "Контроль", en: "Control group" }, role: "control", position: 3 });
+    const segmentShape = async (id: number) => (await listSegments(ws.db,id)).map(({ key, label, role, position }) => ({ key, label, role, position }));
+    expect(await segmentShape(copyId)).toEqual(segmentShape(originalId));
+    expect((await segmentShape(copyId)).at(-1)).toEqual({ key: "control", label: { ru: "Контроль", en: "Control group" }, role: "control", position: 3 });
     expect(definitionOf(ws.db, copyId).questions).toEqual(definitionOf(ws.db, originalId).questions);
     expect(definitionOf(ws.db, copyId)).toEqual({ ...definitionOf(ws.db, originalId), name: "Осень (copy)" });
     expect(ws.db.select().from(waves).where(eq(waves.studyId, copyId)).all()).toEqual([]);
@@ -768,7 +768,7 @@ describe("duplicate", () => {
     expect(taken.text).toContain('value="More"');
     const reserved = await ws.post(`/studies/${studyId}/segments`, { key: "total", labelRu: "Всего", labelEn: "Total", role: "exposed" }, "ru").expect(422);
     expect(reserved.text).toContain("Этот ключ уже занят.");
-    expect(listSegments(ws.db, studyId).map((s) => s.key)).toEqual(SEGMENTS);
+    expect((await listSegments(ws.db,studyId)).map((s) => s.key)).toEqual(SEGMENTS);
   });
 });
 
@@ -784,7 +784,7 @@ describe("study settings", () => {
       .post(`/studies/${studyId}/settings`, { ...form, name: "Весна", category: "кофейни", defaultLocale: "en", locales: ["en"], pageSize: "3", campaignCost: "250000.5", costCurrency: "usd" })
       .expect(303);
     expect(res.headers["location"]).toBe(`/studies/${studyId}/settings?saved=1`);
-    expect(findStudy(ws.db, studyId)).toMatchObject({
+    expect(await findStudy(ws.db, studyId)).toMatchObject({
       name: "Весна",
       brand: "Acme",
       category: "кофейни",
@@ -802,7 +802,7 @@ describe("study settings", () => {
 
     // Emptied optional fields become null again.
     await ws.post(`/studies/${studyId}/settings`, { ...form, category: "", pageSize: "", campaignCost: "", costCurrency: "" }).expect(303);
-    expect(findStudy(ws.db, studyId)).toMatchObject({ category: null, pageSize: null, campaignCost: null, costCurrency: null });
+    expect(await findStudy(ws.db, studyId)).toMatchObject({ category: null, pageSize: null, campaignCost: null, costCurrency: null });
   });
 
   const invalid: Array<[string, Form, string, string]> = [
@@ -817,19 +817,19 @@ describe("study settings", () => {
     const ws = await workspace();
     const studyId = await importStudy(ws);
     const form = formFields((await ws.get(`/studies/${studyId}/settings`).expect(200)).text, `/studies/${studyId}/settings`);
-    const before = findStudy(ws.db, studyId);
+    const before = await findStudy(ws.db, studyId);
     const res = await ws.post(`/studies/${studyId}/settings`, { ...form, name: "Новое имя", ...change }).expect(422);
     expect(res.text).toContain(en);
     expect(formFields(res.text, `/studies/${studyId}/settings`)["name"]).toBe("Новое имя");
     expect((await ws.post(`/studies/${studyId}/settings`, { ...form, ...change }, "ru").expect(422)).text).toContain(ru);
-    expect(findStudy(ws.db, studyId)).toEqual(before);
+    expect(await findStudy(ws.db, studyId)).toEqual(before);
   });
 });
 
 // ------------------------------------------------------------------------------------------------
 
-const waveRow = (db: Db, waveId: number) => first(await db.select().from(waves).where(eq(waves.id, waveId)))!;
-const openLinks = (db: Db, waveId: number) =>
+const waveRow = async (db: Db, waveId: number) => first(await db.select().from(waves).where(eq(waves.id, waveId)))!;
+const openLinks = async (db: Db, waveId: number) =>
   (await db.select().from(links).where(eq(links.waveId, waveId))).filter((l) => l.kind === "open");
 
 describe("waves", () => {
@@ -844,9 +844,9 @@ describe("waves", () => {
     const waveId = idFrom(res.headers["location"], "waves");
     expect(res.headers["location"]).toBe(`/waves/${waveId}`);
     // Named by its kind in the researcher's language (this agent reads English).
-    expect(waveRow(ws.db, waveId)).toMatchObject({ studyId, kind: "pre", label: "Before the campaign", status: "draft", openedAt: null });
-    const segmentIds = Object.fromEntries(listSegments(ws.db, studyId).map((s) => [s.key, s.id]));
-    const settings = ws.db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId)).all();
+    expect(await waveRow(ws.db, waveId)).toMatchObject({ studyId, kind: "pre", label: "Before the campaign", status: "draft", openedAt: null });
+    const segmentIds = Object.fromEntries((await listSegments(ws.db,studyId)).map((s) => [s.key, s.id]));
+    const settings = await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId,waveId)).all();
     expect(settings.sort((a, b) => a.segmentId - b.segmentId)).toEqual([
       { waveId, segmentId: segmentIds["subscribers"], target: 200, audienceSize: 12_000 },
       { waveId, segmentId: segmentIds["inactive"], target: 150, audienceSize: null },
@@ -865,19 +865,19 @@ describe("waves", () => {
 
     // Further waves: named by kind and number, or by the label given.
     const second = await addWave(ws, studyId);
-    expect(waveRow(ws.db, second).label).toBe("Before the campaign 2");
+    expect((await waveRow(ws.db,second)).label).toBe("Before the campaign 2");
     const post = await addWave(ws, studyId, { kind: "post", label: "После кампании" });
-    expect(waveRow(ws.db, post)).toMatchObject({ kind: "post", label: "После кампании", position: 2 });
+    expect(await waveRow(ws.db, post)).toMatchObject({ kind: "post", label: "После кампании", position: 2 });
   });
 
   it("refuses a target that is not a whole number, creating nothing", async () => {
     const ws = await workspace();
     const studyId = await importStudy(ws);
-    const before = rows(ws.db);
+    const before = await rows(ws.db);
     await ws.post(`/studies/${studyId}/waves`, { kind: "pre", target_subscribers: "12.5" }).expect(422);
     await ws.post(`/studies/${studyId}/waves`, { kind: "pre", audience_inactive: "-1" }).expect(422);
     await ws.post(`/studies/${studyId}/waves`, { kind: "middle" }).expect(422);
-    expect(rows(ws.db)).toEqual(before);
+    expect(await rows(ws.db)).toEqual(before);
   });
 
   it("opens a wave with exactly one open link per segment, each shown with an inline QR code; opening again changes nothing", async () => {
@@ -887,11 +887,11 @@ describe("waves", () => {
 
     const res = await ws.post(`/waves/${waveId}/open`).expect(303);
     expect(res.headers["location"]).toBe(`/waves/${waveId}?done=opened`);
-    const wave = waveRow(ws.db, waveId);
+    const wave = await waveRow(ws.db, waveId);
     expect(wave.status).toBe("open");
     expect(wave.openedAt).toBeInstanceOf(Date);
-    const created = openLinks(ws.db, waveId);
-    const segmentIds = listSegments(ws.db, studyId).map((s) => s.id);
+    const created = await openLinks(ws.db, waveId);
+    const segmentIds = (await listSegments(ws.db,studyId)).map((s) => s.id);
     expect(created.map((l) => l.segmentId).sort()).toEqual(segmentIds.sort());
     for (const link of created) expect(link.token).toMatch(TOKEN);
 
@@ -906,8 +906,8 @@ describe("waves", () => {
     expect(ru.text).toContain("QR-код ссылки для сегмента «Подписчики»");
 
     await ws.post(`/waves/${waveId}/open`).expect(303);
-    expect(openLinks(ws.db, waveId)).toEqual(created);
-    expect(waveRow(ws.db, waveId).openedAt).toEqual(wave.openedAt);
+    expect(await openLinks(ws.db, waveId)).toEqual(created);
+    expect((await waveRow(ws.db,waveId)).openedAt).toEqual(wave.openedAt);
     expect(ws.db.select({ n: count() }).from(links).get()!.n).toBe(3);
 
     expect((await ws.get(`/studies/${studyId}`).expect(200)).text).toContain("the questionnaire structure is frozen");
@@ -918,7 +918,7 @@ describe("waves", () => {
     const studyId = await blankStudy(ws);
     const waveId = await addWave(ws, studyId);
     await ws.post(`/waves/${waveId}/open`).expect(409);
-    expect(waveRow(ws.db, waveId)).toMatchObject({ status: "draft", openedAt: null });
+    expect(await waveRow(ws.db, waveId)).toMatchObject({ status: "draft", openedAt: null });
     expect(ws.db.select({ n: count() }).from(links).get()!.n).toBe(0);
   });
 
@@ -945,7 +945,7 @@ describe("waves", () => {
 
     const closed = await ws.post(`/waves/${waveId}/close`).expect(303);
     expect(closed.headers["location"]).toBe(`/waves/${waveId}?done=closed`);
-    expect(waveRow(ws.db, waveId)).toMatchObject({ status: "closed", closedAt: expect.any(Date) });
+    expect(await waveRow(ws.db, waveId)).toMatchObject({ status: "closed", closedAt: expect.any(Date) });
     const page = await ws.get(closed.headers["location"]!).expect(200);
     expect(page.text).toContain("Wave closed: its links no longer accept answers.");
     expect(page.text).toContain("Reopen wave");
@@ -954,14 +954,14 @@ describe("waves", () => {
     await request(ws.app).post(`/s/${token}`).type("form").send(validAnswers()).expect(410);
 
     await ws.post(`/waves/${waveId}/open`).expect(303);
-    expect(waveRow(ws.db, waveId)).toMatchObject({ status: "open", closedAt: null });
-    expect(openLinks(ws.db, waveId).map((l) => l.token)).toContain(token);
-    expect(openLinks(ws.db, waveId)).toHaveLength(3);
+    expect(await waveRow(ws.db, waveId)).toMatchObject({ status: "open", closedAt: null });
+    expect((await openLinks(ws.db,waveId)).map((l) => l.token)).toContain(token);
+    expect(await openLinks(ws.db, waveId)).toHaveLength(3);
     await request(ws.app).get(`/s/${token}`).expect(200);
 
     const draft = await addWave(ws, studyId, { kind: "post" });
     await ws.post(`/waves/${draft}/close`).expect(409);
-    expect(waveRow(ws.db, draft).status).toBe("draft");
+    expect((await waveRow(ws.db,draft)).status).toBe("draft");
   });
 
   it("saves link settings with http(s) redirect templates and refuses anything else (422)", async () => {
@@ -971,10 +971,10 @@ describe("waves", () => {
     await ws.post(`/waves/${waveId}/open`).expect(303);
     const page = await ws.get(`/waves/${waveId}`).expect(200);
     const linkIds = [...page.text.matchAll(new RegExp(`action="/waves/${waveId}/links/(\\d+)"`, "g"))].map((m) => Number(m[1]));
-    expect(linkIds.sort()).toEqual(openLinks(ws.db, waveId).map((l) => l.id).sort());
+    expect(linkIds.sort()).toEqual((await openLinks(ws.db,waveId)).map((l) => l.id).sort());
     const linkId = linkIds[0]!;
     const link = () => ws.db.select().from(links).where(eq(links.id, linkId)).get()!;
-    const before = link();
+    const before = await link();
 
     const refused: Form[] = [
       { redirectComplete: "javascript:alert(1)" },
@@ -987,7 +987,7 @@ describe("waves", () => {
       expect(res.status, JSON.stringify(bad)).toBe(422);
       expect(res.text).toContain("Some values are invalid.");
     }
-    expect(link()).toEqual(before);
+    expect(await link()).toEqual(before);
 
     const res = await ws
       .post(`/waves/${waveId}/links/${linkId}`, {
@@ -1001,7 +1001,7 @@ describe("waves", () => {
       })
       .expect(303);
     expect(res.headers["location"]).toBe(`/waves/${waveId}?done=link`);
-    expect(link()).toMatchObject({
+    expect(await link()).toMatchObject({
       sourceLabel: "Пост ВКонтакте",
       redirectComplete: "https://panel.example/complete?rid={rid}",
       redirectScreenout: "http://panel.example/screenout?rid={rid}",
@@ -1046,9 +1046,9 @@ describe("waves", () => {
     expect(ru.text).toContain("Создано 3 персональные ссылки.");
     expect(ru.text).toContain("использовано 0 из 3");
 
-    const personal = ws.db.select().from(links).where(eq(links.waveId, waveId)).orderBy(links.id).all().filter((l) => l.kind === "personal");
+    const personal = (await ws.db.select().from(links).where(eq(links.waveId,waveId)).orderBy(links.id).all()).filter((l) => l.kind === "personal");
     expect(personal).toHaveLength(3);
-    const inactiveId = listSegments(ws.db, studyId).find((s) => s.key === "inactive")!.id;
+    const inactiveId = (await listSegments(ws.db,studyId)).find((s) => s.key === "inactive")!.id;
     for (const l of personal) expect(l).toMatchObject({ segmentId: inactiveId, uses: 0, token: expect.stringMatching(TOKEN) });
 
     const csv = await ws.get(`/waves/${waveId}/personal-links.csv`).expect(200);
@@ -1067,7 +1067,7 @@ describe("waves", () => {
     const ws = await workspace();
     const studyId = await importStudy(ws);
     const waveId = await addWave(ws, studyId);
-    const before = rows(ws.db);
+    const before = await rows(ws.db);
     for (const form of [
       { segment: "inactive", count: "0" },
       { segment: "inactive", count: "20000" },
@@ -1078,7 +1078,7 @@ describe("waves", () => {
       const res = await ws.post(`/waves/${waveId}/personal`, form);
       expect(res.status, JSON.stringify(form)).toBe(422);
     }
-    expect(rows(ws.db)).toEqual(before);
+    expect(await rows(ws.db)).toEqual(before);
     const csv = await ws.get(`/waves/${waveId}/personal-links.csv`).expect(200);
     expect(csv.text).toBe("\uFEFFsegment,url,token,used\r\n");
   });
@@ -1104,13 +1104,13 @@ describe("fieldwork monitoring", () => {
     const studyId = await importStudy(ws, brandLiftDefinition({ pageSize: 2 }));
     const waveId = await addWave(ws, studyId, { target_subscribers: "4", target_inactive: "10" });
     await ws.post(`/waves/${waveId}/open`).expect(303);
-    const segmentKeys = new Map(listSegments(ws.db, studyId).map((s) => [s.id, s.key]));
-    const token = (key: string) => openLinks(ws.db, waveId).find((l) => segmentKeys.get(l.segmentId) === key)!.token;
+    const segmentKeys = new Map((await listSegments(ws.db,studyId)).map((s) => [s.id, s.key]));
+    const token = async (key: string) => (await openLinks(ws.db,waveId)).find((l) => segmentKeys.get(l.segmentId) === key)!.token;
 
-    await answer(ws.app, token("subscribers"), 2);
-    await answer(ws.app, token("subscribers"), 2);
-    await answer(ws.app, token("subscribers"), 1);
-    expect(ws.db.select().from(responses).all().map((r) => r.status).sort()).toEqual(["completed", "completed", "partial"]);
+    await answer(ws.app, await token("subscribers"), 2);
+    await answer(ws.app, await token("subscribers"), 2);
+    await answer(ws.app, await token("subscribers"), 1);
+    expect((await ws.db.select().from(responses).all()).map((r) => r.status).sort()).toEqual(["completed", "completed", "partial"]);
 
     const res = await ws.get(`/waves/${waveId}/progress.json`).expect(200);
     expect(res.headers["cache-control"]).toBe("no-store");
@@ -1163,14 +1163,14 @@ describe("wave targets, archive and escaping", () => {
     const res = await ws.post(`/waves/${waveId}/targets`, { ...form, target_subscribers: "", target_inactive: "300", audience_inactive: "5000000" }).expect(303);
     expect(res.headers["location"]).toBe(`/waves/${waveId}?done=targets`);
     expect((await ws.get(res.headers["location"]!).expect(200)).text).toContain("Targets saved.");
-    const bySegment = new Map(ws.db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId)).all().map((r) => [r.segmentId, [r.target, r.audienceSize]]));
-    expect(listSegments(ws.db, studyId).map((s) => bySegment.get(s.id))).toEqual([
+    const bySegment = new Map((await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId,waveId)).all()).map((r) => [r.segmentId, [r.target, r.audienceSize]]));
+    expect((await listSegments(ws.db,studyId)).map((s) => bySegment.get(s.id))).toEqual([
       [null, null],
       [null, null],
       [300, 5_000_000],
     ]);
     await ws.post(`/waves/${waveId}/targets`, { ...form, target_inactive: "many" }).expect(422);
-    expect(ws.db.select().from(waveSegments).all().find((r) => r.target === 300)).toBeDefined();
+    expect((await ws.db.select().from(waveSegments).all()).find((r) => r.target === 300)).toBeDefined();
   });
 
   it("archives and restores a study", async () => {
@@ -1186,7 +1186,7 @@ describe("wave targets, archive and escaping", () => {
     expect((await ws.get("/studies").expect(200)).text).toContain("<td>archived</td>");
     await ws.post(`/studies/${studyId}/archive`, { to: "active" }).expect(303);
     expect(findStudy(ws.db, studyId)!.status).toBe("active");
-    expect(ws.db.select().from(auditLog).all().map((a) => a.action).filter((a) => a.startsWith("study.a") || a.startsWith("study.r"))).toEqual(["study.archive", "study.restore"]);
+    expect((await ws.db.select().from(auditLog).all()).map((a) => a.action).filter((a) => a.startsWith("study.a") || a.startsWith("study.r"))).toEqual(["study.archive", "study.restore"]);
   });
 
   it("escapes researcher-entered text on every workspace page", async () => {

@@ -59,7 +59,7 @@ describe("profile questions in the study definition", () => {
     ]);
   });
 
-  it("survives export and import: profile: true on the question, nothing on the others; targets for every wave in `margins`", () => {
+  it("survives export and import: profile: true on the question, nothing on the others; targets for every wave in `margins`", async () => {
     const db = freshDb();
     const def = studyDefinition.parse(
       definitionWith([gender], {
@@ -70,7 +70,7 @@ describe("profile questions in the study definition", () => {
       }),
     );
     const study = createStudyFromDefinition(db, def, null);
-    const exported = JSON.parse(JSON.stringify(toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id))));
+    const exported = JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id))));
     expect(exported.questions.at(-1).profile).toBe(true);
     expect(exported.questions.slice(0, -1).map((q: { profile?: boolean }) => q.profile)).toEqual([undefined, undefined, undefined, undefined]);
     // In the study's order (segments, then the question's options), whatever order they came in.
@@ -82,9 +82,9 @@ describe("profile questions in the study definition", () => {
     const again = createStudyFromDefinition(db, studyDefinition.parse(exported), null);
     const definitionOf = (id: number) => toDefinition(findStudy(db, id)!, listSegments(db, id), loadQuestionnaire(db, id), listMargins(db, id));
     expect({ ...definitionOf(again.id), name: "" }).toEqual({ ...definitionOf(study.id), name: "" });
-    expect(loadQuestionnaire(db, again.id).map((q) => q.profile)).toEqual([false, false, false, false, true]);
+    expect((await loadQuestionnaire(db,again.id)).map((q) => q.profile)).toEqual([false, false, false, false, true]);
     // Without margins the definition has no `margins` field at all.
-    expect(toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id))).not.toHaveProperty("margins");
+    expect(toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id))).not.toHaveProperty("margins");
   });
 
   it("checks a definition's margins as an import does, naming the entry; no wave can be named", () => {
@@ -122,7 +122,7 @@ describe("profile questions in the study definition", () => {
 describe("the brand-lift template's profile questions", () => {
   const template = (locale: "ru" | "en") => brandLiftTemplate({ studyName: "T", brand: "Акме", category: "кофейни", locale, competitors: ["Ромашка"], advantages: ["Быстро"] });
 
-  it.each(["ru", "en"] as const)("asks gender and age group last (%s), on a page of their own, optional, with prefer-not, never a metric", (locale) => {
+  it.each(["ru", "en"] as const)("asks gender and age group last (%s), on a page of their own, optional, with prefer-not, never a metric", async (locale) => {
     const def: StudyDefinition = template(locale);
     const keys = def.questions.map((q) => q.key);
     expect(keys.slice(-2)).toEqual(["gender", "age_group"]);
@@ -150,7 +150,7 @@ describe("the brand-lift template's profile questions", () => {
     expect(def.questions.at(-3)).toMatchObject({ key: "feedback", pageBreakAfter: true });
     const db = freshDb();
     const study = createStudyFromDefinition(db, { ...def, pageSize: 50 }, null);
-    const pages = paginate(loadQuestionnaire(db, study.id), 50);
+    const pages = paginate(await loadQuestionnaire(db,study.id), 50);
     expect(pages.at(-1)!.map((q) => q.key)).toEqual(["gender", "age_group"]);
   });
 });
