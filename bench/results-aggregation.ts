@@ -38,10 +38,10 @@ interface Timing {
   cpu: number;
 }
 
-function time(fn: () => unknown): Timing {
+async function time(fn: () => unknown): Promise<Timing> {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  fn();
+  await fn();
   const wall = performance.now() - start;
   const used = process.cpuUsage(cpu);
   return { wall, cpu: (used.user + used.system) / 1000 };
@@ -53,9 +53,11 @@ function fastest(list: readonly Timing[]): Timing {
 }
 
 /** Best of `runs` calls after one warm-up call. */
-function best(fn: () => unknown, runs: number): Timing {
-  fn();
-  return fastest(Array.from({ length: runs }, () => time(fn)));
+async function best(fn: () => unknown, runs: number): Promise<Timing> {
+  await fn();
+  const times: Timing[] = [];
+  for (let i = 0; i < runs; i++) times.push(await time(fn));
+  return fastest(times);
 }
 
 const BASELINE_SQL = `
@@ -105,16 +107,16 @@ async function measure(db: Db, g: Generated, runs: number): Promise<Measured> {
   const ours: Timing[] = [];
   const baseline: Timing[] = [];
   for (let i = 0; i < runs; i++) {
-    ours.push(time(() => computeResults(db, g.study, options, "en", t)));
-    baseline.push(time(() => baselineStatement.all(...waveIds)));
+    ours.push(await time(() => computeResults(db, g.study, options, "en", t)));
+    baseline.push(await time(() => baselineStatement.all(...waveIds)));
   }
 
   // Where computeResults spends its time: the SQL aggregates one by one; the rest is JavaScript.
   const questions = await loadQuestionnaire(db, g.study.id);
   const metrics = metricDefinitions(questions);
   const filter = { waveIds, includeFlagged: options.flagged };
-  const phases: Record<string, Timing> = { "countRespondents (SQL)": best(() => countRespondents(db, filter), PHASE_RUNS) };
-  for (const m of metrics) phases[`countAware ${m.metric} (${m.kind})`] = best(() => countAware(db, [m], filter), PHASE_RUNS);
+  const phases: Record<string, Timing> = { "countRespondents (SQL)": await best(() => countRespondents(db, filter), PHASE_RUNS) };
+  for (const m of metrics) phases[`countAware ${m.metric} (${m.kind})`] = await best(() => countAware(db, [m], filter), PHASE_RUNS);
   return { ours: fastest(ours), baseline: fastest(baseline), phases };
 }
 

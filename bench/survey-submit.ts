@@ -135,7 +135,7 @@ try {
 
   // Diagnostic: the same app and writes on a fresh copy of the setup, without an fsync per commit.
   const normalPath = join(dir, "normal.db");
-  const normalLinks = createBenchDatabase(normalPath).links;
+  const normalLinks = (await createBenchDatabase(normalPath)).links;
   const normal = await startServer("app", { BENCH_DB: normalPath, BENCH_SECRET: secret, BENCH_SYNCHRONOUS: "NORMAL" });
   let normalResult: LoadResult;
   try {

@@ -17,6 +17,8 @@ export type Executor = BaseSQLiteDatabase<"async", unknown, typeof schema>;
 export type Db = Executor & { $client: Database.Database };
 
 export const DEFAULT_DATABASE_PATH = "./data/brandlift.db";
+/** How long a single statement outside a unit of work waits for another process's write lock. */
+const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens the SQLite file (creating its folder) with the pragmas the app relies on:
@@ -37,7 +39,7 @@ export function openDatabase(path: string = DEFAULT_DATABASE_PATH, options: { mu
   if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 50");
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   cacheStatements(sqlite);
   const db = drizzle(sqlite, { schema });
   engines.set(db, sqliteEngine(sqlite));
@@ -125,7 +127,8 @@ function sqliteEngine(client: Database.Database): SqliteEngine {
   return engine;
 }
 
-const BUSY_ATTEMPTS = 8;
+/** About five seconds of retries in all, like the busy timeout of a single statement. */
+const BUSY_ATTEMPTS = 30;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const isBusy = (error: unknown) => error instanceof Error && "code" in error && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED");
 
@@ -145,14 +148,18 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
   await previous;
   try {
     for (let attempt = 1; ; attempt++) {
+      // The lock is asked for without SQLite's blocking wait, so waiting never freezes the event loop.
+      engine.client.pragma("busy_timeout = 0");
       try {
         engine.client.exec("BEGIN IMMEDIATE");
         break;
       } catch (error) {
         if (!isBusy(error)) throw error;
         if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
-        await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+      } finally {
+        engine.client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
+      await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
     }
     engine.open = true;
     try {

@@ -92,7 +92,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
   }
 
   /** The user named by --email: a usage error without it (2), "not found" when there is none (1). */
-  const userArg = async (): Promise<User|number> => {
+  const userArg = async (): Promise<User | number> => {
     if (!values["email"]) {
       io.err(`--email is required.\n${USAGE}`);
       return 2;
@@ -104,7 +104,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
     }
     return user;
   };
-  const teamArg = async (): Promise<Team|number> => {
+  const teamArg = async (): Promise<Team | number> => {
     const name = values["team"]?.trim();
     if (!name) {
       io.err(`--team is required.\n${USAGE}`);
@@ -173,7 +173,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
     const team = await teamArg();
     if (typeof team === "number") return team;
     if (command === "user:remove") {
-      if (!await findMembership(db, team.id, user.id)) {
+      if (!(await findMembership(db, team.id, user.id))) {
         io.err(`${user.email} is not in team "${team.name}".`);
         return 1;
       }
@@ -245,7 +245,7 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
       io.err(values["email"] ? `No user with email ${values["email"]}.` : `--email is required.\n${USAGE}`);
       return values["email"] ? 1 : 2;
     }
-    const { token } = createApiToken(db, user.id, values["name"] ?? "cli");
+    const { token } = await createApiToken(db, user.id, values["name"] ?? "cli");
     // The token alone on stdout, so scripts can capture it: TOKEN=$(npm run -s cli -- token:create ...)
     io.out(token);
     return 0;

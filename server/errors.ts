@@ -2,6 +2,7 @@
  * Typed errors carry an HTTP status, a stable machine code (the JSON API's `error.code`) and the
  * i18n key of the message a user sees. The error middleware turns them into pages or JSON.
  */
+import { DatabaseBusy } from "../db/client.js";
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -63,6 +64,8 @@ export class TooManyRequestsError extends HttpError {
  * (malformed JSON, oversized body) and must not become a 500.
  */
 export function fromBodyParserError(error: unknown): HttpError | undefined {
+  // The database stayed locked by another process through every retry: nothing was written.
+  if (error instanceof DatabaseBusy) return new HttpError(503, "database_busy", "unavailable");
   // Express's router marks a malformed percent-encoding in a path parameter as a 400 URIError.
   if (error instanceof URIError) return new BadRequestError();
   if (typeof error !== "object" || error === null || !("type" in error)) return undefined;

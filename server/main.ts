@@ -25,7 +25,7 @@ async function start(): Promise<void> {
   const db = openDatabaseOrExit(config.databasePath, { migrate: true });
   await purge(db);
   // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).
-  setInterval(() => purge(db), PURGE_INTERVAL_MS).unref();
+  setInterval(() => void purge(db), PURGE_INTERVAL_MS).unref();
   const app = createApp({ db, config });
 
   const server = app.listen(config.port, config.host, () => {

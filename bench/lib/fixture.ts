@@ -48,11 +48,11 @@ export async function createBenchStudy(db: Db): Promise<BenchStudy> {
     competitors: ["Rival", "Other Brew", "Third Cup"],
     advantages: ["Fresh beans every day", "Open 24 hours", "Free delivery"],
   });
-  const study = createStudyFromDefinition(db, definition, null);
-  const pre = createWave(db, study.id, "pre", "Before the campaign");
-  const post = createWave(db, study.id, "post", "After the campaign");
-  const preLinks = openWave(db, pre, null);
-  const postLinks = openWave(db, post, null);
+  const study = await createStudyFromDefinition(db, definition, null);
+  const pre = await createWave(db, study.id, "pre", "Before the campaign");
+  const post = await createWave(db, study.id, "post", "After the campaign");
+  const preLinks = await openWave(db, pre, null);
+  const postLinks = await openWave(db, post, null);
   return { study, pre, post, links: { pre: preLinks, post: postLinks }, questions: await loadQuestionnaire(db, study.id) };
 }
 

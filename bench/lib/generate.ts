@@ -40,8 +40,8 @@ const DAY = 24 * 3600 * 1000;
 export async function generateDatabase(path: string, n: number, onProgress?: (done: number) => void): Promise<Generated> {
   const started = performance.now();
   const setup = await createBenchDatabase(path);
-  const q = async (key: string): Promise<SurveyQuestion> => {
-    const found = (await setup).questions.find((x) => x.key === key);
+  const q = (key: string): SurveyQuestion => {
+    const found = setup.questions.find((x) => x.key === key);
     if (!found) throw new Error(`template has no question ${key}`);
     return found;
   };
@@ -50,14 +50,14 @@ export async function generateDatabase(path: string, n: number, onProgress?: (do
     if (!found) throw new Error(`question ${question.key} has no option ${key}`);
     return found.id;
   };
-  const unaided = await q("unaided");
-  const aided = await q("aided");
-  const adRecall = await q("ad_recall");
-  const advantages = await q("advantages");
-  const favorability = await q("favorability");
-  const consideration = await q("consideration");
-  const attention = await q("attention");
-  const feedback = await q("feedback");
+  const unaided = q("unaided");
+  const aided = q("aided");
+  const adRecall = q("ad_recall");
+  const advantages = q("advantages");
+  const favorability = q("favorability");
+  const consideration = q("consideration");
+  const attention = q("attention");
+  const feedback = q("feedback");
   const competitors = aided.options.filter((o) => o.key.startsWith("competitor_")).map((o) => o.id);
   const advantageIds = advantages.options.filter((o) => o.key.startsWith("advantage_")).map((o) => o.id);
   const brandOption = optionId(aided, "brand");
@@ -116,15 +116,15 @@ export async function generateDatabase(path: string, n: number, onProgress?: (do
     return answerId++;
   };
 
-  const batch = sqlite.transaction(async (from: number, to: number) => {
+  const batch = sqlite.transaction((from: number, to: number) => {
     const bytes = randomBytes((to - from) * (16 + 32 + 32));
     for (let i = from; i < to; i++) {
       const id = firstResponseId + i;
       const post = i % 2 === 1;
-      const wave = post ? (await setup).post : (await setup).pre;
+      const wave = post ? setup.post : setup.pre;
       const s = random();
       const seg = s < segmentShare[0]! ? 0 : s < segmentShare[1]! ? 1 : 2;
-      const link = (post ? (await setup).links.post : (await setup).links.pre)[seg]!;
+      const link = (post ? setup.links.post : setup.links.pre)[seg]!;
       const partial = chance(0.05);
       const excluded = !partial && chance(0.02);
       const flagged = !partial && !excluded && chance(0.03);
@@ -180,7 +180,7 @@ export async function generateDatabase(path: string, n: number, onProgress?: (do
     }
   });
   for (let from = 0; from < n; from += BATCH) {
-    await batch(from, Math.min(n, from + BATCH));
+    batch(from, Math.min(n, from + BATCH));
     onProgress?.(Math.min(n, from + BATCH));
   }
   for (const ix of indexes) sqlite.exec(ix.sql);

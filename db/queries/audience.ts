@@ -25,7 +25,7 @@ export async function upsertAudiencePoints(
   options: { replace?: boolean } = {},
 ): Promise<number> {
   return unitOfWork(db, async (tx) => {
-    if (options.replace) deleteAudienceSeries(tx, key);
+    if (options.replace) await deleteAudienceSeries(tx, key);
     for (let i = 0; i < points.length; i += CHUNK) {
       const rows = points.slice(i, i + CHUNK).map((p) => ({ ...key, day: p.day, count: p.count }));
       await tx.insert(audiencePoints)

@@ -30,7 +30,7 @@ export async function incrementRateLimit(db: Executor, key: string, now: Date, w
 export async function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): Promise<{ hits: number; resetAt: Date } | undefined> {
   const resetAt = new Date(now.getTime() + windowMs);
   const expired = sql`${rateLimits.resetAt} <= ${now.getTime()}`;
-  return one(await db
+  return first(await db
     .insert(rateLimits)
     .values({ key, hits: 1, resetAt })
     .onConflictDoUpdate({

@@ -38,7 +38,7 @@ export async function insertStudy(db: Executor, input: NewStudy, acting: Acting 
     for (const [position, s] of segmentList.entries()) {
       await tx.insert(segments).values({ studyId: study.id, position, ...s });
     }
-    recordAudit(tx, {
+    await recordAudit(tx, {
       userId: acting.systemActor ? null : input.createdBy,
       ...acting,
       action: "study.create",

@@ -124,7 +124,7 @@ async function writeWave(
   await unitOfWork(db, async (tx) => {
     const texts: Array<{ id: number; questionId: number; valueText: string | null }> = [];
     const excluded = new Map<string, number[]>();
-    list.forEach(async (r, i) => {
+    for (const [i, r] of list.entries()) {
       const segmentId = segmentIds.get(r.segment)!;
       const linkId = linkIds.get(segmentId)!;
       // Never started before the wave opened: the first completes come a questionnaire's length after it.
@@ -154,7 +154,7 @@ async function writeWave(
       const stored = await replaceAnswers(tx, response.id, [], answerRows(questions, r.answers));
       for (const a of stored) if (a.valueText !== null) texts.push(a);
       if (completed) await countLinkUse(tx, linkId);
-    });
+    }
     // Coded as the survey codes a submission: the brand and the aided list's competitors.
     await codeStoredAnswers(tx, wave.studyId, questions, texts);
     // One entry per reason, as a researcher excludes a selection in the ledger.
@@ -181,7 +181,7 @@ export async function createDemoStudy(db: Db, options: DemoOptions, data: DemoDa
   const now = (options.now ?? new Date()).getTime();
   const t = translator(locale);
   const setUpAt = new Date(now - (PERIODS.pre.from + SETUP_DAYS) * DAY_MS);
-  const study = createStudyFromDefinition(db, demoDefinition(locale), actorId, { ...DEMO, at: setUpAt });
+  const study = await createStudyFromDefinition(db, demoDefinition(locale), actorId, { ...DEMO, at: setUpAt });
   const questions = await loadQuestionnaire(db, study.id);
   const segments = await listSegments(db, study.id);
   const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
@@ -201,7 +201,7 @@ export async function createDemoStudy(db: Db, options: DemoOptions, data: DemoDa
       await setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
     }
     const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
-    const links = openWave(db, wave, null, { ...DEMO, at: new Date(period.start) });
+    const links = await openWave(db, wave, null, { ...DEMO, at: new Date(period.start) });
     const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
     await closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(period.end) });
     // The exclusions, made once the wave closed, are logged after its closing.

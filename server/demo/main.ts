@@ -46,12 +46,12 @@ export async function runDemo(argv: string[], db: Db, config: Pick<Config, "base
 
   const users = (await listUsers(db)).filter((u) => !u.disabledAt);
   const actor = users.find((u) => u.isAdmin) ?? users[0] ?? null;
-  const previous = (await listStudySummaries(db,null)).filter((s) => s.brand === DEMO_BRAND).length;
+  const previous = (await listStudySummaries(db, null)).filter((s) => s.brand === DEMO_BRAND).length;
 
   const started = performance.now();
   const demo = await createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
   const seconds = new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
-  const study = (await listStudySummaries(db,null)).find((s) => s.id === demo.studyId)!;
+  const study = (await listStudySummaries(db, null)).find((s) => s.id === demo.studyId)!;
 
   const pct = (p: number) => `${Math.round(p * 100)}%`;
   const aided = demo.trueLifts.aided_awareness;
@@ -71,12 +71,12 @@ export async function runDemo(argv: string[], db: Db, config: Pick<Config, "base
   return 0;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const db = openDatabase(config.databasePath);
   try {
     runMigrations(db);
-    process.exitCode = runDemo(process.argv.slice(2), db, config, {
+    process.exitCode = await runDemo(process.argv.slice(2), db, config, {
       out: (line) => process.stdout.write(line + "\n"),
       err: (line) => process.stderr.write(line + "\n"),
     });
@@ -86,5 +86,5 @@ function main(): void {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main();
+  await main();
 }

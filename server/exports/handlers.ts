@@ -66,11 +66,11 @@ function noWaves(req: Request, res: Response): void {
 const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
 
 /** Results exports: query → computeResults → one format. `inline` answers JSON without a download name (the API's /results). */
-function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Study, inline = false): RequestHandler {
+function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Promise<Study>, inline = false): RequestHandler {
   return async (req, res) => {
-    const study = studyOf(req);
+    const study = await studyOf(req);
     const options = await parseExportQuery(db, study, req.query, req.t);
-    const results = loadResults(db, study, options, req.locale, req.t);
+    const results = await loadResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
     const dialect = dialectOf(req, options);
     await audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
@@ -105,7 +105,7 @@ async function sendResults(
       return;
     case "results_json":
       if (!inline) res.attachment(fileName(study, "results.json"));
-      res.json(resultsJson(results, req.locale, undefined, audienceJson(await loadAudienceGrowth(db,study,results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
+      res.json(resultsJson(results, req.locale, undefined, audienceJson(await loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
       return;
     case "results_xlsx":
       res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);
@@ -119,7 +119,7 @@ async function sendResults(
         const key = segmentKey.get(row.segmentId);
         if (key !== undefined && row.audienceSize) audience.set(key, row.audienceSize);
       }
-      const weighting = results.options.weighted ? rWeightingData(await resultsWeightingCells(db,results), segmentKey, { pre: results.pre.id, post: results.post.id }) : undefined;
+      const weighting = results.options.weighted ? rWeightingData(await resultsWeightingCells(db, results), segmentKey, { pre: results.pre.id, post: results.post.id }) : undefined;
       res.attachment(fileName(study, "results.R")).type("text/plain; charset=utf-8");
       res.send(resultsRScript(results, { audience, ...(weighting ? { weighting } : {}) }));
       return;
@@ -130,9 +130,9 @@ async function sendResults(
 }
 
 /** Raw responses (CSV or XLSX, streamed) and the codebook CSV. */
-function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "codebook_csv", studyOf: (req: Request) => Study): RequestHandler {
+function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "codebook_csv", studyOf: (req: Request) => Promise<Study>): RequestHandler {
   return async (req, res) => {
-    const study = studyOf(req);
+    const study = await studyOf(req);
     // Only the CSV dialect applies here; wave and result options are ignored.
     const options = await parseExportQuery(db, study, { format: req.query["format"], delimiter: req.query["delimiter"] }, req.t);
     const dialect = dialectOf(req, options);
@@ -154,7 +154,7 @@ function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "co
 }
 
 /** Every export handler for a way of finding the study in the request. */
-export function exportHandlers(db: Db, studyOf: (req: Request) => Study) {
+export function exportHandlers(db: Db, studyOf: (req: Request) => Promise<Study>) {
   return {
     resultsCsv: resultsHandler(db, "results_csv", studyOf),
     resultsXlsx: resultsHandler(db, "results_xlsx", studyOf),

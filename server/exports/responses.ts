@@ -118,8 +118,8 @@ export async function responseLayout(db: Db, study: Study, locale: Locale, t: Tr
     codebook,
     placements,
     optionKeys: new Map(questions.flatMap((q) => q.options.map((o) => [o.id, o.key] as const))),
-    waves: new Map((await listWaves(db,study.id)).map((w) => [w.id, { label: w.label, kind: w.kind }])),
-    segments: new Map((await listSegments(db,study.id)).map((s) => [s.id, s.key])),
+    waves: new Map((await listWaves(db, study.id)).map((w) => [w.id, { label: w.label, kind: w.kind }])),
+    segments: new Map((await listSegments(db, study.id)).map((s) => [s.id, s.key])),
   };
 }
 

@@ -45,7 +45,7 @@ export async function parseExportQuery(db: Db, study: Study, query: unknown, t: 
   }
   const options = parsed.data;
   if (options.pre !== undefined || options.post !== undefined) {
-    const ids = new Set((await listWaves(db,study.id)).map((w) => w.id));
+    const ids = new Set((await listWaves(db, study.id)).map((w) => w.id));
     const details: Record<string, string> = {};
     if (options.pre !== undefined && !ids.has(options.pre)) details["pre"] = t("exports.errors.unknownWave");
     if (options.post !== undefined && !ids.has(options.post)) details["post"] = t("exports.errors.unknownWave");
@@ -56,7 +56,7 @@ export async function parseExportQuery(db: Db, study: Study, query: unknown, t: 
 }
 
 /** computeResults for an export; "no_waves" when the study has no two waves to compare. */
-export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): StudyResults | "no_waves" {
+export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): Promise<StudyResults | "no_waves"> {
   const { delimiter: _delimiter, format: _format, ...resultOptions } = options;
   return computeResults(db, study, resultOptions, locale, t);
 }

@@ -30,13 +30,13 @@ const WAVE_PATH = /^\/waves\/(\d+)(?:\/|$)/;
  * Routes then only say which role they need (`requireRole`), which reads the role found here.
  */
 export function studyScope(db: Db): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     if (!req.user) return next();
     const study = STUDY_PATH.exec(req.path);
     const wave = study ? null : WAVE_PATH.exec(req.path);
     if (!study && !wave) return next();
     const id = Number((study ?? wave)![1]);
-    const found = Number.isSafeInteger(id) ? (study ? studyTeam(db, id) : waveTeam(db, id)) : undefined;
+    const found = Number.isSafeInteger(id) ? await (study ? studyTeam(db, id) : waveTeam(db, id)) : undefined;
     const role = found ? roleInTeam(req.user, found.teamId) : null;
     if (!found || !role) return next(new NotFoundError());
     req.studyAccess = { studyId: found.studyId, teamId: found.teamId, role };
@@ -80,7 +80,7 @@ export function bearerToken(db: Db): RequestHandler {
     const found = await findUserByApiToken(db, sha256(match[1]!));
     if (!found) return next(new UnauthorizedError("invalid_token", "invalidToken"));
     await markApiTokenUsed(db, found.tokenId, new Date());
-    req.user = toActor(db, found.user);
+    req.user = await toActor(db, found.user);
     next();
   };
 }

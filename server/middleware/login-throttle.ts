@@ -40,7 +40,7 @@ export interface LoginClient {
 }
 
 export type LoginAttempt =
-  | { allowed: true; /** Call it when the password was right: the attempt does not count. */ succeeded: () => void }
+  | { allowed: true; /** Call it when the password was right: the attempt does not count. */ succeeded: () => Promise<void> }
   | { allowed: false; retryAfterSeconds: number };
 
 interface Counter {
@@ -81,12 +81,14 @@ export async function takeLoginAttempt(db: Executor, client: LoginClient, now = 
         continue;
       }
       for (const c of taken) await decrementRateLimit(db, c.key);
-      const resetAt = getRateLimit(db, key)?.resetAt.getTime() ?? now.getTime() + LOGIN_WINDOW_MS;
+      const resetAt = (await getRateLimit(db, key))?.resetAt.getTime() ?? now.getTime() + LOGIN_WINDOW_MS;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((resetAt - now.getTime()) / 1000)) };
     }
     return {
       allowed: true,
-      succeeded: () => taken.forEach((c) => (c.clears ? deleteRateLimit(db, c.key) : decrementRateLimit(db, c.key))),
+      succeeded: async () => {
+        for (const c of taken) await (c.clears ? deleteRateLimit(db, c.key) : decrementRateLimit(db, c.key));
+      },
     };
   };
   const attempt = await take(loginCounters(client));

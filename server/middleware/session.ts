@@ -31,7 +31,7 @@ export function sessionMiddleware(db: Db): RequestHandler {
       await touchSession(db, idHash, now, new Date(now.getTime() + SESSION_TTL_MS));
       res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
     }
-    req.user = toActor(db, found.user);
+    req.user = await toActor(db, found.user);
     req.sessionIdHash = idHash;
     res.locals["user"] = req.user;
     next();
@@ -48,7 +48,7 @@ export async function startSession(db: Db, req: Request, res: Response, user: Us
   const now = new Date();
   await insertSession(db, sha256(raw), user.id, now, new Date(now.getTime() + SESSION_TTL_MS));
   res.cookie(SESSION_COOKIE, raw, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
-  req.user = toActor(db, user);
+  req.user = await toActor(db, user);
   req.sessionIdHash = sha256(raw);
 }
 

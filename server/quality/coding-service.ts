@@ -15,7 +15,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { Locale, Study, TextAlias } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { codeText, type Codebook } from "../domain/text-coding.js";
-import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueue, type CodeDefinition, type ReviewQueue } from "./coding.js";
+import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
 
 /** Coding of text answers against the study's codes: at submission, for the whole study, and the review queue. */
 
@@ -37,7 +37,7 @@ export async function codeStoredAnswers(
   const coded = new Set(codedQuestions(questions).map((q) => q.id));
   const toCode = stored.filter((a) => a.valueText !== null && coded.has(a.questionId));
   if (toCode.length === 0) return;
-  const codebooks = studyCodebooks(questions, await listTextAliases(tx,studyId));
+  const codebooks = studyCodebooks(questions, await listTextAliases(tx, studyId));
   const rows = toCode.flatMap((a) => codeText(a.valueText!, codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
   await insertMentionRows(tx, rows);
 }
@@ -47,9 +47,9 @@ export async function codeStoredAnswers(
  * inserts the new ones, in batches, inside the caller's transaction (so readers see the old
  * coding or the new, never half).
  */
-export async function recodeStudy(tx: Executor, studyId: number): Promise<{ answers: number; mentions: number; }> {
+export async function recodeStudy(tx: Executor, studyId: number): Promise<{ answers: number; mentions: number }> {
   const questions = await loadQuestionnaire(tx, studyId);
-  const codebooks = studyCodebooks(questions, await listTextAliases(tx,studyId));
+  const codebooks = studyCodebooks(questions, await listTextAliases(tx, studyId));
   const questionIds = [...codebooks.keys()];
   await deleteMentionsOfQuestions(tx, questionIds);
   let answers = 0;
@@ -81,19 +81,18 @@ export async function codingOverview(db: Db, study: Study, locale: Locale, queue
   const coded = codedQuestions(questions);
   const aliases = await listTextAliases(db, study.id);
   const definitions = codeDefinitions(coded[0], questions, aliases, study.brand, locale, study.defaultLocale);
-  const waveIds = (await listWaves(db,study.id)).map((w) => w.id);
+  const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
   const questionIds = coded.map((q) => q.id);
-  const counts = new Map((await countMentions(db,questionIds,waveIds)).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
+  const counts = new Map((await countMentions(db, questionIds, waveIds)).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
   const codebooks = studyCodebooks(questions, aliases);
-  async function* items() {
-    for (let after = 0; ; ) {
-      const batch = await listAnswersForReview(db, questionIds, waveIds, after, CODING_BATCH_SIZE);
-      if (batch.length === 0) return;
-      yield* batch;
-      after = batch[batch.length - 1]!.id;
-    }
+  const queue = reviewQueueBuilder(codebooks);
+  for (let after = 0; ; ) {
+    const batch = await listAnswersForReview(db, questionIds, waveIds, after, CODING_BATCH_SIZE);
+    if (batch.length === 0) break;
+    for (const item of batch) queue.add(item);
+    after = batch[batch.length - 1]!.id;
   }
-  return { questions: coded, definitions, counts, queue: reviewQueue(items(), codebooks, queueLimit) };
+  return { questions: coded, definitions, counts, queue: queue.result(queueLimit) };
 }
 
 export type AliasProblem = { field: "alias" | "code"; message: "required" | "tooLong" | "unknownCode" | "taken"; takenBy?: string };
@@ -102,13 +101,13 @@ export type AliasProblem = { field: "alias" | "code"; message: "required" | "too
  * Adds a researcher alias to a code and recodes the study, in one transaction with its audit
  * entry. Refused when the alias is empty, too long, or already stands for a code (any source).
  */
-export async function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): Promise<AliasProblem|{ recoded: number; }> {
+export async function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): Promise<AliasProblem | { recoded: number }> {
   const alias = input.alias.trim();
   const form = aliasForm(alias);
   if (!form) return { field: "alias", message: "required" };
   if (alias.length > MAX_ALIAS_LENGTH) return { field: "alias", message: "tooLong" };
   const questions = await loadQuestionnaire(db, study.id);
-  const definitions = codeDefinitions(codedQuestions(questions)[0], questions, await listTextAliases(db,study.id), study.brand, locale, study.defaultLocale);
+  const definitions = codeDefinitions(codedQuestions(questions)[0], questions, await listTextAliases(db, study.id), study.brand, locale, study.defaultLocale);
   const target = definitions.find((d) => d.code === input.code);
   if (!target) return { field: "code", message: "unknownCode" };
   const owner = definitions.find((d) => d.aliases.some((a) => aliasForm(a.text) === form));
@@ -129,7 +128,7 @@ export async function addAlias(db: Db, study: Study, userId: number, input: { al
 }
 
 /** Removes a researcher alias and recodes the study; false when the study has no such alias. */
-export function removeAlias(db: Db, study: Study, userId: number, aliasId: number): boolean {
+export function removeAlias(db: Db, study: Study, userId: number, aliasId: number): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
       const removed = await deleteTextAlias(tx, study.id, aliasId);
       if (!removed) return false;

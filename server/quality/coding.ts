@@ -134,12 +134,22 @@ export function reviewQueue(
   codebooks: ReadonlyMap<number, Codebook>,
   limit = 100,
 ): ReviewQueue {
+  const queue = reviewQueueBuilder(codebooks);
+  for (const item of items) queue.add(item);
+  return queue.result(limit);
+}
+
+/** reviewQueue fed one answer at a time, for answers read in batches from the database. */
+export function reviewQueueBuilder(codebooks: ReadonlyMap<number, Codebook>): {
+  add(item: { id: number; questionId: number; text: string }): void;
+  result(limit: number): ReviewQueue;
+} {
   const groups = new Map<string, ReviewGroup>();
   let answers = 0;
   let uncoded = 0;
-  for (const item of items) {
+  const add = (item: { id: number; questionId: number; text: string }) => {
     const codebook = codebooks.get(item.questionId);
-    if (!codebook) continue;
+    if (!codebook) return;
     answers++;
     const forms = new Set<string>();
     let named = false;
@@ -169,9 +179,12 @@ export function reviewQueue(
       if (g) g.count++;
       else groups.set(form, { form, count: 1, example: item.text });
     }
-  }
-  const sorted = [...groups.values()].sort((a, b) => b.count - a.count || (a.form < b.form ? -1 : a.form > b.form ? 1 : 0));
-  return { groups: sorted.slice(0, limit), answers, uncoded };
+  };
+  const result = (limit: number): ReviewQueue => {
+    const sorted = [...groups.values()].sort((a, b) => b.count - a.count || (a.form < b.form ? -1 : a.form > b.form ? 1 : 0));
+    return { groups: sorted.slice(0, limit), answers, uncoded };
+  };
+  return { add, result };
 }
 
 /** The normalised form an alias is stored and compared under. */

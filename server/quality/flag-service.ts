@@ -20,11 +20,13 @@ import {
   CROSS_WAVE_REASON,
   crossWaveDuplicates,
   crossWaveReason,
-  findEarlier,
+  duplicateOf,
+  earlierKeys,
   flagContext,
   responseFlags,
   sameFlags,
   type FlagQuestion,
+  type DuplicateOf,
   type FlagResponse,
   type ResponseTiming,
 } from "./flags.js";
@@ -37,8 +39,8 @@ import { readQualitySettings, type QualitySettings } from "./settings.js";
 
 export const FLAG_BATCH_SIZE = 500;
 
-export function loadQualitySettings(db: Executor, studyId: number): QualitySettings {
-  return readQualitySettings(findQualitySettings(db, studyId)?.settings);
+export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
+  return readQualitySettings((await findQualitySettings(db, studyId))?.settings);
 }
 
 /** The questionnaire as the flag rules see it. */
@@ -78,8 +80,8 @@ export interface RecomputeSummary {
 export async function recomputeStudyFlags(db: Db, studyId: number, options: { userId?: number | null; batchSize?: number; now?: Date } = {}): Promise<RecomputeSummary> {
   const started = performance.now();
   const batchSize = options.batchSize ?? FLAG_BATCH_SIZE;
-  const settings = loadQualitySettings(db, studyId);
-  const questions = flagQuestions(await loadQuestionnaire(db,studyId));
+  const settings = await loadQualitySettings(db, studyId);
+  const questions = flagQuestions(await loadQuestionnaire(db, studyId));
   const read = readQuestionIds(questions);
   const waves = await listWaves(db, studyId);
   const waveIds = waves.map((w) => w.id);
@@ -132,7 +134,7 @@ export async function recomputeStudyFlags(db: Db, studyId: number, options: { us
     }
   }
 
-  const autoExcluded = settings.duplicateAcrossWaves ? excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
+  const autoExcluded = settings.duplicateAcrossWaves ? await excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
 
   const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
   await unitOfWork(db, async (tx) => {
@@ -157,23 +159,25 @@ export async function recomputeStudyFlags(db: Db, studyId: number, options: { us
  * excluded, in one transaction with one audit entry. A response the system excluded before, or
  * that a researcher restored, is never excluded again: restoring sticks.
  */
-function excludeCrossWaveDuplicates(
+async function excludeCrossWaveDuplicates(
   db: Db,
   studyId: number,
   timings: readonly ResponseTiming[],
   wavePosition: ReadonlyMap<number, number>,
   excluded: ReadonlySet<number>,
   now: Date,
-): number {
+): Promise<number> {
   const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
   if (candidates.length === 0) return 0;
   return unitOfWork(db, async (tx) => {
-      const decided = await decidedResponseIds(tx, studyId);
-      const changed = candidates.filter(async ([id, d]) => !decided.has(id) && await excludeBySystem(tx, id, crossWaveReason(d), now)).map(([id]) => id);
-      if (changed.length) await recordAutoExclusion(tx, studyId, changed);
-      return changed.length;
+    const decided = await decidedResponseIds(tx, studyId);
+    const changed: number[] = [];
+    for (const [id, d] of candidates) {
+      if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) changed.push(id);
     }
-  );
+    if (changed.length) await recordAutoExclusion(tx, studyId, changed);
+    return changed.length;
+  });
 }
 
 /** The audit entry of the system's exclusions (no user), listed in the ledger's history. */
@@ -196,20 +200,22 @@ async function recordAutoExclusion(tx: Executor, studyId: number, responseIds: n
 export async function flagCompletedResponse(tx: Executor, studyId: number, responseId: number, questionnaire: readonly SurveyQuestion[]): Promise<QualityFlag[]> {
   const response = await findResponseById(tx, responseId);
   if (!response || response.status !== "completed") return response?.qualityFlags ?? [];
-  const settings = loadQualitySettings(tx, studyId);
+  const settings = await loadQualitySettings(tx, studyId);
   const questions = flagQuestions(questionnaire);
   const studyWaves = settings.duplicateAcrossWaves ? await listWaves(tx, studyId) : [];
   const studyWaveIds = settings.duplicateAcrossWaves ? studyWaves.map((w) => w.id) : [response.waveId];
   const median = await waveDurationMedian(tx, response.waveId);
-  const duplicate = findEarlier(
-    response,
-    (key) => {
-      const [scope, kind, hash] = key.split("|") as [string, "b" | "n", string];
-      const ids = scope === "s" ? studyWaveIds : [response.waveId];
-      return firstWithHash(tx, ids, kind === "b" ? "browser" : "network", hash, response.id);
-    },
-    settings,
-  );
+  // findEarlier's lookups, one query each, stopping at the first match.
+  let duplicate: DuplicateOf | undefined;
+  for (const k of earlierKeys(response, settings)) {
+    const [scope, kind, hash] = k.key.split("|") as [string, "b" | "n", string];
+    const ids = scope === "s" ? studyWaveIds : [response.waveId];
+    const earlier = await firstWithHash(tx, ids, kind === "b" ? "browser" : "network", hash, response.id);
+    if (earlier) {
+      duplicate = duplicateOf(response, k, earlier);
+      break;
+    }
+  }
   const record: FlagResponse = {
     id: response.id,
     waveId: response.waveId,
@@ -247,7 +253,7 @@ async function excludeIfSameBrowserAnsweredBefore(
   if (position === undefined) return;
   const earlier = waves.filter((w) => w.position < position).map((w) => w.id);
   const first = await firstWithHash(tx, earlier, "browser", response.browserHash, response.id);
-  if (first && await excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date())) {
+  if (first && (await excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date()))) {
     await recordAutoExclusion(tx, studyId, [response.id]);
   }
 }

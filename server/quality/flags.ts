@@ -122,17 +122,36 @@ export function findEarlier(
   lookup: (key: string) => Pick<ResponseTiming, "id" | "waveId"> | undefined,
   settings: QualitySettings,
 ): DuplicateOf | undefined {
+  for (const k of earlierKeys(t, settings)) {
+    const earlier = lookup(k.key);
+    if (earlier) return duplicateOf(t, k, earlier);
+  }
+  return undefined;
+}
+
+export interface EarlierKey {
+  key: string;
+  by: DuplicateOf["by"];
+  scope: DuplicateOf["scope"];
+}
+
+/** The keys findEarlier looks up, in its order (for a lookup that has to be awaited). */
+export function earlierKeys(t: Pick<ResponseTiming, "waveId" | "browserHash" | "networkHash">, settings: QualitySettings): EarlierKey[] {
+  const keys: EarlierKey[] = [];
   const scopes: Array<["wave" | "study", string]> = [["wave", `w${t.waveId}`]];
   if (settings.duplicateAcrossWaves) scopes.push(["study", "s"]);
   for (const [scope, prefix] of scopes) {
     const hashes: Array<["browser" | "network", string | null]> = [["browser", t.browserHash], ["network", settings.duplicateByNetwork ? t.networkHash : null]];
     for (const [by, hash] of hashes) {
-      if (!hash) continue;
-      const earlier = lookup(`${prefix}|${by === "browser" ? "b" : "n"}|${hash}`);
-      if (earlier) return { of: earlier.id, by, scope: scope === "study" && earlier.waveId === t.waveId ? "wave" : scope };
+      if (hash) keys.push({ key: `${prefix}|${by === "browser" ? "b" : "n"}|${hash}`, by, scope });
     }
   }
-  return undefined;
+  return keys;
+}
+
+/** The duplicate `earlier`, found under `k`, makes of `t`. */
+export function duplicateOf(t: Pick<ResponseTiming, "waveId">, k: EarlierKey, earlier: Pick<ResponseTiming, "id" | "waveId">): DuplicateOf {
+  return { of: earlier.id, by: k.by, scope: k.scope === "study" && earlier.waveId === t.waveId ? "wave" : k.scope };
 }
 
 /** An earlier wave's completed response that a later wave's response repeats. */

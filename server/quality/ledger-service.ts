@@ -68,8 +68,8 @@ export type ExclusionOutcome = { ok: true; changed: number[] } | { ok: false; un
  * refuse the whole change.
  */
 export async function changeExclusion(db: Db, study: Study, userId: number, change: ExclusionChange, now = new Date()): Promise<ExclusionOutcome> {
-  const waveIds = (await listWaves(db,study.id)).map((w) => w.id);
-  const found = new Set(existingResponseIds(db, waveIds, change.ids));
+  const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
+  const found = new Set(await existingResponseIds(db, waveIds, change.ids));
   const unknown = change.ids.filter((id) => !found.has(id));
   if (unknown.length) return { ok: false, unknown };
   return unitOfWork(db, async (tx) => {
@@ -135,10 +135,10 @@ export interface LedgerPage {
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** The text of a response's answers, question by question in questionnaire order. */
-async function answerTexts(questions: readonly SurveyQuestion[], rows: ReturnType<typeof listAnswersOf>, locale: Locale, fallback: Locale): Promise<LedgerAnswer[]> {
+function answerTexts(questions: readonly SurveyQuestion[], rows: Awaited<ReturnType<typeof listAnswersOf>>, locale: Locale, fallback: Locale): LedgerAnswer[] {
   const out: LedgerAnswer[] = [];
   for (const q of questions) {
-    const mine = (await rows).filter((a) => a.questionId === q.id);
+    const mine = rows.filter((a) => a.questionId === q.id);
     if (mine.length === 0) continue;
     const value =
       q.type === "single" || q.type === "multi"
@@ -217,14 +217,14 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
 
   return {
     query,
-    rows: rows.map(async (r) => ({
+    rows: rows.map((r) => ({
       id: r.id,
       wave: waves.find((w) => w.id === r.waveId)?.label ?? "",
       segment: segmentLabel(r.segmentId),
       completedAt: r.completedAt,
       durationSeconds: r.durationMs === null ? null : Math.round(r.durationMs / 1000),
       flags: describe(r.qualityFlags),
-      answers: await answerTexts(
+      answers: answerTexts(
         questions,
         answers.filter((a) => a.responseId === r.id),
         locale,
@@ -248,7 +248,7 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
     warnings: warningSentences(exclusionWarnings(cells, settings.exclusionMarginPp), waves, segmentLabel, t, locale),
     settings,
     flagsComputedAt: settingsRow?.flagsComputedAt ?? null,
-    history: (await qualityAudit(db,study.id,20))
+    history: (await qualityAudit(db, study.id, 20))
       .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore" || entry.action === "quality.auto_exclude")
       .map(({ entry, email }) => ({
         at: entry.at,

@@ -66,14 +66,14 @@ export function accountRoutes(db: Db): Router {
     res.redirect(303, "/account?done=password");
   });
 
-  router.post("/account/sessions/end-others", (req, res) => {
-    endOtherSessions(db, req.user!.id, req.sessionIdHash);
+  router.post("/account/sessions/end-others", async (req, res) => {
+    await endOtherSessions(db, req.user!.id, req.sessionIdHash);
     res.redirect(303, "/account?done=othersEnded");
   });
 
   router.post("/account/sessions/:sessionId/end", async (req, res) => {
     const handle = String(req.params["sessionId"]);
-    const ended = /^[0-9a-f]{32}$/.test(handle) ? endOwnSession(db, req.user!.id, handle, req.sessionIdHash) : undefined;
+    const ended = /^[0-9a-f]{32}$/.test(handle) ? await endOwnSession(db, req.user!.id, handle, req.sessionIdHash) : undefined;
     if (!ended) throw new NotFoundError();
     // Ending the session in use is logging out.
     if (ended.current) {
@@ -98,7 +98,7 @@ export function accountRoutes(db: Db): Router {
   router.post("/account/tokens", async (req, res) => {
     const form = parseForm(tokenForm, req.body, req.t);
     if (!form.ok) return res.status(422).render("account/tokens", await tokensPage(req.user!.id, form.errors));
-    const { token } = createApiToken(db, req.user!.id, form.data.name);
+    const { token } = await createApiToken(db, req.user!.id, form.data.name);
     // The token is in this response only: keep it out of every cache.
     res.set("Cache-Control", "no-store");
     res.status(201).render("account/tokens", await tokensPage(req.user!.id, {}, token));
@@ -108,11 +108,11 @@ export function accountRoutes(db: Db): Router {
     const id = Number(req.params["id"]);
     const revoked =
       Number.isSafeInteger(id) &&
-      await unitOfWork(db, async (tx) => {
-        if (!await revokeApiToken(tx, req.user!.id, id, new Date())) return false;
+      (await unitOfWork(db, async (tx) => {
+        if (!(await revokeApiToken(tx, req.user!.id, id, new Date()))) return false;
         await recordAudit(tx, { userId: req.user!.id, action: "api_token.revoke", entityType: "api_token", entityId: id });
         return true;
-      });
+      }));
     if (!revoked) throw new NotFoundError();
     res.redirect(303, "/account/tokens");
   });

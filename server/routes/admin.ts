@@ -67,7 +67,7 @@ export function adminRoutes(db: Db): Router {
   // ---------------------------------------------------------------------------------- users
 
   const usersPage = async (values: Record<string, unknown>, errors: FieldErrors, notice = "") => {
-    const byUser = new Map<number, ReturnType<typeof listAllMemberships>>();
+    const byUser = new Map<number, Awaited<ReturnType<typeof listAllMemberships>>>();
     for (const m of await listAllMemberships(db)) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
     return {
       users: (await listUsers(db)).map((u) => ({ ...u, memberships: byUser.get(u.id) ?? [] })),
@@ -92,7 +92,7 @@ export function adminRoutes(db: Db): Router {
     const { team, ...account } = form.data;
     // An administrator sees every team and joins none; a team role needs a team that exists (none: the default team).
     const teamId = account.role !== "admin" && team ? Number(team) : undefined;
-    if (teamId !== undefined && !await findTeam(db, teamId)) {
+    if (teamId !== undefined && !(await findTeam(db, teamId))) {
       return res.status(422).render("admin/users", await usersPage(values, { team: req.t("accounts.errors.team") }));
     }
     try {
@@ -139,7 +139,7 @@ export function adminRoutes(db: Db): Router {
   router.post("/admin/users/:userId/disable", async (req, res) => {
     const user = await userFrom(req);
     try {
-      done(res, user, disableUser(db, user.id, req.user!.id) ? "disabled" : "unchanged");
+      done(res, user, (await disableUser(db, user.id, req.user!.id)) ? "disabled" : "unchanged");
     } catch (error) {
       await refusedOnUserPage(req, res, user, error);
     }
@@ -147,14 +147,14 @@ export function adminRoutes(db: Db): Router {
 
   router.post("/admin/users/:userId/enable", async (req, res) => {
     const user = await userFrom(req);
-    done(res, user, enableUser(db, user.id, req.user!.id) ? "enabled" : "unchanged");
+    done(res, user, (await enableUser(db, user.id, req.user!.id)) ? "enabled" : "unchanged");
   });
 
   router.post("/admin/users/:userId/admin", async (req, res) => {
     const user = await userFrom(req);
     const on = req.body?.on === "1";
     try {
-      done(res, user, setAdmin(db, user.id, on, req.user!.id) ? (on ? "adminOn" : "adminOff") : "unchanged");
+      done(res, user, (await setAdmin(db, user.id, on, req.user!.id)) ? (on ? "adminOn" : "adminOff") : "unchanged");
     } catch (error) {
       await refusedOnUserPage(req, res, user, error);
     }
@@ -179,7 +179,7 @@ export function adminRoutes(db: Db): Router {
     const team = await findTeam(db, Number(form.data.team));
     if (!team) return res.status(422).render("admin/user", await userPage(req, user, { team: req.t("accounts.errors.team") }));
     try {
-      done(res, user, setTeamRole(db, team.id, user.id, form.data.role, req.user!.id) ? "role" : "unchanged");
+      done(res, user, (await setTeamRole(db, team.id, user.id, form.data.role, req.user!.id)) ? "role" : "unchanged");
     } catch (error) {
       await refusedOnUserPage(req, res, user, error);
     }
@@ -189,7 +189,7 @@ export function adminRoutes(db: Db): Router {
     const user = await userFrom(req);
     const teamId = idParam(req, "teamId");
     try {
-      if (!removeFromTeam(db, teamId, user.id, req.user!.id)) throw new NotFoundError();
+      if (!(await removeFromTeam(db, teamId, user.id, req.user!.id))) throw new NotFoundError();
       done(res, user, "removed");
     } catch (error) {
       await refusedOnUserPage(req, res, user, error);
@@ -214,7 +214,7 @@ export function adminRoutes(db: Db): Router {
     const form = parseForm(teamNameForm, req.body, req.t);
     if (!form.ok) return res.status(422).render("admin/teams", await teamsPage(req, form.errors, "", { name: req.body?.name }));
     try {
-      createTeam(db, form.data.name, req.user!.id);
+      await createTeam(db, form.data.name, req.user!.id);
       res.redirect(303, "/admin/teams?done=created");
     } catch (error) {
       if (!(error instanceof AccountRuleError)) throw error;
@@ -228,7 +228,7 @@ export function adminRoutes(db: Db): Router {
     const form = parseForm(teamNameForm, req.body, req.t);
     if (!form.ok) return res.status(422).render("admin/teams", await teamsPage(req, {}, req.t("accounts.teams.renameInvalid", { team: team.name, problem: Object.values(form.errors)[0] })));
     try {
-      res.redirect(303, `/admin/teams?done=${renameTeamAs(db, team.id, form.data.name, req.user!.id) ? "renamed" : "unchanged"}`);
+      res.redirect(303, `/admin/teams?done=${(await renameTeamAs(db, team.id, form.data.name, req.user!.id)) ? "renamed" : "unchanged"}`);
     } catch (error) {
       if (!(error instanceof AccountRuleError)) throw error;
       res.status(422).render("admin/teams", await teamsPage(req, {}, req.t(`accounts.rules.${error.rule}`)));

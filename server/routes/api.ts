@@ -125,22 +125,22 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     if (!choice.ok) throw new HttpError(422, choice.reason === "teamRequired" ? "team_required" : "team_unknown", "validation", { team: req.t(`teams.${choice.reason}`) });
     const parsed = studyDefinition.safeParse(plain ? body : req.body);
     if (!parsed.success) throw new HttpError(422, "invalid_definition", "validation", detailsByPath(parsed.error, req.t));
-    const study = createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: choice.teamId });
+    const study = await createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: choice.teamId });
     res.status(201).json({
       id: study.id,
-      segments: listSegments(db, study.id).map((s) => ({ id: s.id, key: s.key })),
-      questions: loadQuestionnaire(db, study.id).map((q) => ({ id: q.id, key: q.key })),
+      segments: (await listSegments(db, study.id)).map((s) => ({ id: s.id, key: s.key })),
+      questions: (await loadQuestionnaire(db, study.id)).map((q) => ({ id: q.id, key: q.key })),
     });
   });
 
   router.get("/studies/:id", requireRole("viewer"), async (req, res) => {
     const study = await studyParam(db, req);
-    const definition = toDefinition(study, listSegments(db, study.id), loadQuestionnaire(db, study.id), listMargins(db, study.id));
+    const definition = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id));
     res.json({
       id: study.id,
       status: study.status,
       ...definition,
-      waves: listWaves(db, study.id).map((w) => ({
+      waves: (await listWaves(db, study.id)).map((w) => ({
         id: w.id,
         kind: w.kind,
         label: w.label,
@@ -160,8 +160,8 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   // The signing secret panels sign pass-through parameters with: researchers only, like the
   // settings page; the answer says how to sign, with a worked example.
-  router.get("/studies/:id/signing-secret", requireRole("researcher"), (req, res) => {
-    res.json(signingGuide(studyParam(db, req)));
+  router.get("/studies/:id/signing-secret", requireRole("researcher"), async (req, res) => {
+    res.json(signingGuide(await studyParam(db, req)));
   });
 
   router.post("/studies/:id/signing-secret/rotate", requireRole("researcher"), async (req, res) => {
@@ -175,22 +175,22 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   // every (segment, wave) it names, all or nothing (422 `invalid_margins`, details by JSON path).
 
   router.get("/studies/:id/margins", requireRole("viewer"), async (req, res) => {
-    res.json(await marginsDocumentOf(db, studyParam(db, req).id));
+    res.json(await marginsDocumentOf(db, (await studyParam(db, req)).id));
   });
 
   router.post("/studies/:id/margins", requireRole("researcher"), async (req, res) => {
     const study = await studyParam(db, req);
     const parsed = cellsFromDocument(req.body);
-    const result = parsed.ok ? importMargins(db, study, parsed.cells, req.user!.id, { format: "json", via: "api" }) : parsed;
+    const result = parsed.ok ? await importMargins(db, study, parsed.cells, req.user!.id, { format: "json", via: "api" }) : parsed;
     if (!result.ok) throw new HttpError(422, "invalid_margins", "validation", marginErrorDetails(result.errors, req.t));
-    res.json({ imported: result.rows, removed: result.removed, ...await marginsDocumentOf(db, study.id) });
+    res.json({ imported: result.rows, removed: result.removed, ...(await marginsDocumentOf(db, study.id)) });
   });
 
   // -------------------------------------------------------------------- waves
 
   router.post("/waves/:id/open", requireRole("researcher"), async (req, res) => {
     const wave = await waveParam(db, req);
-    const keys = new Map(listSegments(db, wave.studyId).map((s) => [s.id, s.key]));
+    const keys = new Map((await listSegments(db, wave.studyId)).map((s) => [s.id, s.key]));
     const links = await open(db, wave, req.user!.id);
     res.json({ links: links.map((l) => ({ segment: keys.get(l.segmentId)!, token: l.token, url: linkUrl(baseUrl, l.token) })) });
   });
@@ -202,7 +202,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   });
 
   router.get("/waves/:id/links", requireRole("viewer"), async (req, res) => {
-    const status = await waveStatus(db, waveParam(db, req), baseUrl);
+    const status = await waveStatus(db, await waveParam(db, req), baseUrl);
     res.json({
       links: status.flatMap(({ segment, link }) =>
         link ? [{ segment: segment.key, token: link.token, url: link.url, kind: link.kind, sourceLabel: link.sourceLabel, uses: link.uses }] : [],
@@ -218,8 +218,8 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     res.status(201).json({ links: links.map((l) => ({ segment: input.segment, token: l.token, url: linkUrl(baseUrl, l.token) })) });
   });
 
-  router.get("/waves/:id/progress", requireRole("viewer"), (req, res) => {
-    res.json({ segments: progressJson(waveStatus(db, waveParam(db, req), baseUrl)) });
+  router.get("/waves/:id/progress", requireRole("viewer"), async (req, res) => {
+    res.json({ segments: progressJson(await waveStatus(db, await waveParam(db, req), baseUrl)) });
   });
 
   // ------------------------------------------------------------ results and exports

@@ -45,7 +45,7 @@ export function audienceRoutes(db: Db): Router {
       study,
       segments: segments.map((s) => ({ id: s.id, label: label(s.id) })),
       measures: AUDIENCE_MEASURES.map((m) => ({ key: m, label: req.t(`audience.measures.${m}`) })),
-      stored: (await listAudienceSeriesSummaries(db,study.id)).map((r) => ({
+      stored: (await listAudienceSeriesSummaries(db, study.id)).map((r) => ({
         ...r,
         segment: label(r.segmentId),
         measureLabel: req.t(`audience.measures.${r.measure}`),
@@ -77,13 +77,13 @@ export function audienceRoutes(db: Db): Router {
     const segmentId = Number(body["segment"]);
     const measure = body["measure"];
     const errors: Record<string, string> = {};
-    if (!(await listSegments(db,study.id)).some((s) => s.id === segmentId)) errors["segment"] = req.t("audience.errors.segment");
+    if (!(await listSegments(db, study.id)).some((s) => s.id === segmentId)) errors["segment"] = req.t("audience.errors.segment");
     if (!isMeasure(measure)) errors["measure"] = req.t("audience.errors.measure");
     return { segmentId, measure: isMeasure(measure) ? measure : "subscribers", errors };
   }
 
   router.get("/studies/:studyId/audience", requireRole("viewer"), async (req, res) => {
-    res.render("audience/index", await page(req, await studyFrom(db,req)));
+    res.render("audience/index", await page(req, await studyFrom(db, req)));
   });
 
   router.post("/studies/:studyId/audience", researcher, async (req, res) => {

@@ -45,7 +45,7 @@ export function authRoutes(db: Db, secret: string): Router {
 
   // /setup exists only while there is no user at all; afterwards it is a plain 404.
   const setupOpen = async (_req: Request, _res: unknown, next: (e?: unknown) => void) =>
-    await countUsers(db) === 0 ? next() : next(new NotFoundError());
+    (await countUsers(db)) === 0 ? next() : next(new NotFoundError());
 
   router.get("/setup", setupOpen, (_req, res) => {
     res.render("auth/setup", { values: {}, errors: {}, minPassword: MIN_PASSWORD_LENGTH });
@@ -67,7 +67,7 @@ export function authRoutes(db: Db, secret: string): Router {
   });
 
   router.get("/login", async (req, res) => {
-    if (await countUsers(db) === 0) return res.redirect(303, "/setup");
+    if ((await countUsers(db)) === 0) return res.redirect(303, "/setup");
     if (req.user) return res.redirect(303, safeNextPath(req.query["next"]));
     res.render("auth/login", {
       values: {},
@@ -102,7 +102,7 @@ export function authRoutes(db: Db, secret: string): Router {
         notice: "",
       });
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     trustDevice(req, res, secret, form.email);
     await startSession(db, req, res, user);
     res.redirect(303, safeNextPath(form.next));

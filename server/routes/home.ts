@@ -7,7 +7,7 @@ export function homeRoutes(db: Db): Router {
   const router = Router();
   router.get("/", async (req, res) => {
     if (req.user) return res.redirect(303, "/studies");
-    res.redirect(303, await countUsers(db) === 0 ? "/setup" : "/login");
+    res.redirect(303, (await countUsers(db)) === 0 ? "/setup" : "/login");
   });
   return router;
 }

@@ -82,7 +82,7 @@ export function qualityRoutes(db: Db): Router {
   }
 
   router.get("/studies/:studyId/quality", viewer, async (req, res) => {
-    await renderLedger(req, res, await studyFrom(db,req), 200);
+    await renderLedger(req, res, await studyFrom(db, req), 200);
   });
 
   router.post("/studies/:studyId/quality/exclusions", researcher, async (req, res) => {
@@ -102,7 +102,7 @@ export function qualityRoutes(db: Db): Router {
     const study = await studyFrom(db, req);
     const form = parseForm(qualitySettingsForm, req.body, req.t);
     if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
-    const before = loadQualitySettings(db, study.id);
+    const before = await loadQualitySettings(db, study.id);
     await unitOfWork(db, async (tx) => {
       await saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
       await recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
@@ -143,7 +143,7 @@ export function qualityRoutes(db: Db): Router {
   }
 
   router.get("/studies/:studyId/quality/coding", viewer, async (req, res) => {
-    await renderCoding(req, res, await studyFrom(db,req), 200);
+    await renderCoding(req, res, await studyFrom(db, req), 200);
   });
 
   router.post("/studies/:studyId/quality/coding/aliases", researcher, async (req, res) => {
@@ -170,7 +170,7 @@ export function qualityRoutes(db: Db): Router {
   router.post("/studies/:studyId/quality/coding/aliases/:aliasId/delete", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
     const id = idParam(req.params["aliasId"]);
-    if (id === undefined || !removeAlias(db, study, req.user!.id, id)) throw new NotFoundError();
+    if (id === undefined || !(await removeAlias(db, study, req.user!.id, id))) throw new NotFoundError();
     res.redirect(303, `/studies/${study.id}/quality/coding?done=removed`);
   });
 

@@ -33,7 +33,7 @@ export function questionRoutes(db: Db, secret: string): Router {
       warnings: primingWarnings(study, questions, req.t, req.locale),
       profileWarnings: profileWarnings(study.defaultLocale, questions, req.t, req.locale),
       isUnaided,
-      frozen: isFrozen(db, study.id),
+      frozen: await isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: notices[String(req.query["done"])] ?? "",
       localize,
@@ -53,31 +53,31 @@ export function questionRoutes(db: Db, secret: string): Router {
 
   router.get("/studies/:studyId/questions/new", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    res.render("questions/edit", editor(study, formFromQuestion(undefined), {}, isFrozen(db, study.id), null));
+    res.render("questions/edit", editor(study, formFromQuestion(undefined), {}, await isFrozen(db, study.id), null));
   });
 
   router.get("/studies/:studyId/questions/:key/edit", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const q = (await loadQuestionnaire(db,study.id)).find((x) => x.key === req.params["key"]);
+    const q = (await loadQuestionnaire(db, study.id)).find((x) => x.key === req.params["key"]);
     if (!q) throw new NotFoundError();
-    res.render("questions/edit", editor(study, formFromQuestion(q), {}, isFrozen(db, study.id), q.key));
+    res.render("questions/edit", editor(study, formFromQuestion(q), {}, await isFrozen(db, study.id), q.key));
   });
 
   /** Parses the editor form; on errors re-renders it (422) with every value kept. */
-  function parseEditor(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
+  async function parseEditor(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
     const parsed = questionDefinition.safeParse(questionFromForm(req.body ?? {}));
     if (parsed.success) return parsed.data;
-    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), formErrors(parsed.error.issues, req.t), isFrozen(db, study.id), editingKey));
+    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), formErrors(parsed.error.issues, req.t), await isFrozen(db, study.id), editingKey));
     return undefined;
   }
 
-  function duplicateKey(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
-    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), { key: req.t("validation.duplicateKey") }, isFrozen(db, study.id), editingKey));
+  async function duplicateKey(req: Request, res: Response, study: { id: number; name: string }, editingKey: string | null) {
+    res.status(422).render("questions/edit", editor(study, formFromBody(req.body ?? {}), { key: req.t("validation.duplicateKey") }, await isFrozen(db, study.id), editingKey));
   }
 
   router.post("/studies/:studyId/questions", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = parseEditor(req, res, study, null);
+    const def = await parseEditor(req, res, study, null);
     if (!def) return;
     try {
       await addQuestion(db, study.id, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
@@ -91,11 +91,11 @@ export function questionRoutes(db: Db, secret: string): Router {
   router.post("/studies/:studyId/questions/:key", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
     const key = String(req.params["key"]);
-    const def = parseEditor(req, res, study, key);
+    const def = await parseEditor(req, res, study, key);
     if (!def) return;
     let change;
     try {
-      change = saveQuestion(db, study.id, key, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
+      change = await saveQuestion(db, study.id, key, def, req.user!.id, pageBreakFromForm(req.body ?? {}));
     } catch (error) {
       if (error instanceof DuplicateKeyError) return duplicateKey(req, res, study, key);
       throw error;

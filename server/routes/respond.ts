@@ -81,7 +81,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   }
 
   /** Resolves the link or answers 404/410 itself; also checks signed pass-through parameters. */
-  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string,string>; }|undefined> {
+  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string, string> } | undefined> {
     res.set("Cache-Control", "no-store");
     const resolved = await resolveLink(db, String(req.params["token"]));
     if (resolved.kind !== "open") {
@@ -153,8 +153,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     if (!loaded) return;
     const { ctx, params } = loaded;
     const who = respondent(req, res);
-    const questions = loadSurvey(db, ctx);
-    const existing = existingResponse(db, ctx, who);
+    const questions = await loadSurvey(db, ctx);
+    const existing = await existingResponse(db, ctx, who);
     // A response the quota stopped at its last page (a personal link stays used) sees the quota-full exit again.
     if (existing?.status === "quota_full") return quotaFullExit(res, ctx, { ...params, ...(existing.params ?? {}) });
     if (existing && existing.status !== "partial") return message(res, 200, "already", ctx.study);
@@ -179,7 +179,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const form = readFormToken(secret, ctx.link.token, req.body ?? {});
     if (!form) return message(res, 400, "expired", ctx.study);
     const who = respondent(req, res);
-    const questions = loadSurvey(db, ctx);
+    const questions = await loadSurvey(db, ctx);
     const honeypot = req.body?.website;
     const outcome = await submitPage(db, questions, {
       ctx,

@@ -95,10 +95,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       const s = results.segments.find((x) => x.id === id);
       return s ? localize(s.label, req.locale, study.defaultLocale) || s.key : "";
     };
-    const audience = results.waves.map(async (w) => ({
-      wave: w,
-      sizes: new Map((await listWaveSegments(db,w.id)).map((r) => [r.segmentId, r.audienceSize])),
-    }));
+    const audience: Array<{ wave: (typeof results.waves)[number]; sizes: Map<number, number | null> }> = [];
+    for (const w of results.waves) {
+      audience.push({ wave: w, sizes: new Map((await listWaveSegments(db, w.id)).map((r) => [r.segmentId, r.audienceSize])) });
+    }
     const excluded = results.respondents.reduce((n, r) => n + r.excluded, 0);
 
     // Data quality: differential exclusion between the compared waves and segments, the lifts
@@ -112,12 +112,12 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
         return { waveId: r.waveId, segmentId: r.segmentId, completed: r.n + leftOut, leftOut };
       })
       .sort((a, b) => segmentOrder.indexOf(a.segmentId) - segmentOrder.indexOf(b.segmentId) || waveOrder.indexOf(a.waveId) - waveOrder.indexOf(b.waveId));
-    const margin = loadQualitySettings(db, study.id).exclusionMarginPp;
+    const margin = (await loadQualitySettings(db, study.id)).exclusionMarginPp;
     const exclusion = {
       margin,
       warnings: warningSentences(exclusionWarnings(cells, margin), results.waves, segmentLabel, req.t, req.locale),
     };
-    const sensitivity = sensitivityView(results, await liftTableWithoutExclusions(db,results,req.locale,req.t), req.locale, req.t);
+    const sensitivity = sensitivityView(results, await liftTableWithoutExclusions(db, results, req.locale, req.t), req.locale, req.t);
     const themes = await feedbackThemes(db, {
       questions: results.questions,
       waves: results.waves,
@@ -131,7 +131,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     return {
       fieldwork: fieldworkData(req, study, results),
       weighting: weightingView(results, req.locale, req.t),
-      shifts: shiftsView(await waveShifts(db,results), results, req.locale, req.t),
+      shifts: shiftsView(await waveShifts(db, results), results, req.locale, req.t),
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       exclusion,
@@ -149,9 +149,9 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       feedbackSummary: feedbackSummary(themes, req.t),
       feedbackAllUrl: feedback.length === FEEDBACK_SAMPLE && req.query["feedback"] !== "all" ? `?${allFeedbackQuery(req)}#feedback` : null,
       audience,
-      hasAudience: audience.some(async (a) => [...(await a).sizes.values()].some((v) => v !== null)),
+      hasAudience: audience.some((a) => [...a.sizes.values()].some((v) => v !== null)),
       // "Is the audience growing?": imported series, else the sizes typed per wave.
-      audienceGrowth: audienceView(await loadAudienceGrowth(db,study,results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
+      audienceGrowth: audienceView(await loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), { segmentLabel, segmentKey: (id: number) => results.segments.find((s) => s.id === id)?.key ?? "" }, req.locale, req.t),
       audienceImportUrl: req.user && can(req, "researcher") ? `/studies/${study.id}/audience` : null,
       headline: results.table.rows.filter((r) => r.kind === "total" || results.segments.length === 1),
       segmentLabel,
@@ -204,7 +204,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   router.get("/studies/:studyId/results", viewer, async (req, res) => {
     const study = await studyFrom(db, req);
     const canShare = can(req, "researcher");
-    const shares = canShare ? (await listShareLinks(db,study.id)).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
+    const shares = canShare ? (await listShareLinks(db, study.id)).map((s) => ({ ...s, url: `${baseUrl}/r/${s.token}` })) : [];
     await render(req, res, "results/index", study, { canShare, shares });
   });
 
@@ -219,7 +219,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   });
 
   router.get("/studies/:studyId/report", viewer, async (req, res) => {
-    await render(req, res, "results/report", await studyFrom(db,req), { shared: false });
+    await render(req, res, "results/report", await studyFrom(db, req), { shared: false });
   });
 
   router.post("/studies/:studyId/share", requireRole("researcher"), async (req, res) => {
@@ -237,7 +237,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   router.post("/studies/:studyId/share/:shareId/revoke", requireRole("researcher"), async (req, res) => {
     const study = await studyFrom(db, req);
     const id = Number(req.params["shareId"]);
-    if (!Number.isSafeInteger(id) || !await revokeShareLink(db, study.id, id, new Date())) throw new NotFoundError();
+    if (!Number.isSafeInteger(id) || !(await revokeShareLink(db, study.id, id, new Date()))) throw new NotFoundError();
     await recordAudit(db, { userId: req.user!.id, action: "share.revoke", entityType: "study", entityId: study.id, details: { shareId: id } });
     res.redirect(303, `/studies/${study.id}/results#share`);
   });

@@ -159,7 +159,7 @@ export function studyRoutes(db: Db): Router {
   router.get("/studies/new", researcher, async (req, res) => res.render("studies/new", await newPage(req)));
 
   /** The team a form asks for, or the form's field error saying why it cannot be used. */
-  const teamFor = async (req: Request): Promise<{ teamId: number; errors?: undefined; }|{ teamId?: undefined; errors: FieldErrors; }> => {
+  const teamFor = async (req: Request): Promise<{ teamId: number; errors?: undefined } | { teamId?: undefined; errors: FieldErrors }> => {
     const choice = await chooseTeam(db, req.user!, req.body?.team);
     return choice.ok ? { teamId: choice.teamId } : { errors: { team: req.t(`teams.${choice.reason}`) } };
   };
@@ -189,7 +189,7 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(templateForm, req.body, req.t);
     const team = await teamFor(req);
     if (!form.ok || team.errors) return res.status(422).render("studies/new", await newPage(req, req.body ?? {}, { ...(form.ok ? {} : form.errors), ...team.errors }));
-    const study = createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id, { teamId: team.teamId });
+    const study = await createStudyFromDefinition(db, brandLiftTemplate(form.data), req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}/questions`);
   });
 
@@ -208,7 +208,7 @@ export function studyRoutes(db: Db): Router {
     if (!parsed.success) {
       return res.status(422).render("studies/new", await newPage(req, { definition: raw, team: req.body?.team }, {}, definitionErrors(parsed.error, req.t)));
     }
-    const study = createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: team.teamId });
+    const study = await createStudyFromDefinition(db, parsed.data, req.user!.id, { teamId: team.teamId });
     res.redirect(303, `/studies/${study.id}`);
   });
 
@@ -218,7 +218,7 @@ export function studyRoutes(db: Db): Router {
       study,
       segments: await listSegments(db, study.id),
       waves: await listWaves(db, study.id),
-      frozen: isFrozen(db, study.id),
+      frozen: await isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
       errors: {},
@@ -228,15 +228,15 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/export.json", async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id));
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id));
     await recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
     res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
   });
 
   router.post("/studies/:studyId/duplicate", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id));
-    const copy = createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id));
+    const copy = await createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
     await recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
   });
@@ -258,7 +258,7 @@ export function studyRoutes(db: Db): Router {
     const study = await studyFrom(db, req);
     const notices: Record<string, string> = { saved: req.t("settingsPage.saved"), rotated: req.t("signing.rotated") };
     const done = req.query["saved"] === "1" ? "saved" : req.query["done"] === "rotated" ? "rotated" : "";
-    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: notices[done] ?? "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id), signing: signingGuide(study) });
+    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: notices[done] ?? "", zones: zoneChoices(req.t, req.locale), frozen: await isFrozen(db, study.id), signing: signingGuide(study) });
   });
 
   router.post("/studies/:studyId/signing-secret/rotate", researcher, async (req, res) => {
@@ -272,7 +272,7 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
-      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: isFrozen(db, study.id), signing: signingGuide(study) });
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: await isFrozen(db, study.id), signing: signingGuide(study) });
     }
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).
@@ -281,7 +281,7 @@ export function studyRoutes(db: Db): Router {
       // The page size decides which questions share a page: respondents half-way through would
       // find their pages moved (and skip required questions), so it is structure, frozen with the rest.
       const current = await findStudy(tx, study.id);
-      if (current && current.pageSize !== fields.pageSize && await studyHasOpenedWave(tx, study.id)) throw new QuestionnaireFrozenError();
+      if (current && current.pageSize !== fields.pageSize && (await studyHasOpenedWave(tx, study.id))) throw new QuestionnaireFrozenError();
       await updateStudy(tx, study.id, fields);
       await recordAudit(tx, { userId: req.user!.id, action: "study.settings", entityType: "study", entityId: study.id, details: fields });
     });
@@ -299,7 +299,7 @@ export function studyRoutes(db: Db): Router {
         study,
         segments,
         waves: await listWaves(db, study.id),
-        frozen: isFrozen(db, study.id),
+        frozen: await isFrozen(db, study.id),
         canEdit: true,
         notice: "",
         errors,

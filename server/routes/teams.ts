@@ -37,7 +37,7 @@ export function teamRoutes(db: Db): Router {
 
   async function memberId(req: Request, team: Team): Promise<number> {
     const id = Number(req.params["userId"]);
-    if (!Number.isSafeInteger(id) || !await findMembership(db, team.id, id)) throw new NotFoundError();
+    if (!Number.isSafeInteger(id) || !(await findMembership(db, team.id, id))) throw new NotFoundError();
     return id;
   }
 
@@ -77,7 +77,7 @@ export function teamRoutes(db: Db): Router {
     const user = await findUserByEmail(db, form.data.email);
     if (!user) return res.status(422).render("teams/show", await page(req, team, { email: req.t("accounts.errors.noAccount") }, "", values));
     try {
-      after(req, res, team, setTeamRole(db, team.id, user.id, form.data.role, req.user!.id) ? "added" : "unchanged", false);
+      after(req, res, team, (await setTeamRole(db, team.id, user.id, form.data.role, req.user!.id)) ? "added" : "unchanged", false);
     } catch (error) {
       await refused(req, res, team, error);
     }
@@ -89,7 +89,7 @@ export function teamRoutes(db: Db): Router {
     const form = parseForm(roleForm, req.body, req.t);
     if (!form.ok) return res.status(422).render("teams/show", await page(req, team, {}, Object.values(form.errors)[0]));
     try {
-      const changed = setTeamRole(db, team.id, userId, form.data.role, req.user!.id);
+      const changed = await setTeamRole(db, team.id, userId, form.data.role, req.user!.id);
       after(req, res, team, changed ? "role" : "unchanged", userId === req.user!.id && !req.user!.isAdmin && form.data.role !== "owner");
     } catch (error) {
       await refused(req, res, team, error);
@@ -100,7 +100,7 @@ export function teamRoutes(db: Db): Router {
     const team = await teamFrom(req);
     const userId = await memberId(req, team);
     try {
-      removeFromTeam(db, team.id, userId, req.user!.id);
+      await removeFromTeam(db, team.id, userId, req.user!.id);
       after(req, res, team, "removed", userId === req.user!.id && !req.user!.isAdmin);
     } catch (error) {
       await refused(req, res, team, error);

@@ -80,7 +80,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
 
   router.get("/waves/:waveId", async (req, res) => {
     const wave = await waveFrom(req);
-    const study = findStudy(db, wave.studyId)!;
+    const study = (await findStudy(db, wave.studyId))!;
     useStudyZone(req, study);
     const statuses = await waveStatus(db, wave, baseUrl);
     const qr = new Map<number, string>();
@@ -110,7 +110,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
   router.get("/waves/:waveId/progress.json", async (req, res) => {
     const wave = await waveFrom(req);
     res.set("Cache-Control", "no-store");
-    res.json({ wave: { id: wave.id, status: wave.status }, segments: progressJson(await waveStatus(db,wave,baseUrl)) });
+    res.json({ wave: { id: wave.id, status: wave.status }, segments: progressJson(await waveStatus(db, wave, baseUrl)) });
   });
 
   router.post("/waves/:waveId/open", researcher, async (req, res) => {

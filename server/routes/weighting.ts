@@ -22,7 +22,7 @@ export function weightingRoutes(db: Db): Router {
 
   async function page(req: Request, study: Study, text = "", errors: string[] = []) {
     const context = await marginContext(db, study.id);
-    const view = weightingView(context, resolvedMargins(context, await listMargins(db,study.id)), study.defaultLocale, req.t, req.locale);
+    const view = weightingView(context, resolvedMargins(context, await listMargins(db, study.id)), study.defaultLocale, req.t, req.locale);
     return { study, view, canEdit: can(req, "researcher"), notice: notice(req), text, errors, ...marginExamples(view) };
   }
 
@@ -34,20 +34,20 @@ export function weightingRoutes(db: Db): Router {
   }
 
   router.get("/studies/:studyId/weighting", requireRole("viewer"), async (req, res) => {
-    res.render("weighting/index", await page(req, await studyFrom(db,req)));
+    res.render("weighting/index", await page(req, await studyFrom(db, req)));
   });
 
   router.post("/studies/:studyId/weighting", researcher, async (req, res) => {
-    const study = await studyFrom(db,req);
+    const study = await studyFrom(db, req);
     const text = typeof req.body?.margins === "string" ? req.body.margins : "";
     const parsed = parseMarginsText(text);
-    const result = parsed.ok ? importMargins(db, study, parsed.cells, req.user!.id, { format: parsed.format, via: "web" }) : parsed;
+    const result = parsed.ok ? await importMargins(db, study, parsed.cells, req.user!.id, { format: parsed.format, via: "web" }) : parsed;
     if (!result.ok) return res.status(422).render("weighting/index", await page(req, study, text, marginErrorMessages(result.errors, req.t)));
     res.redirect(303, `/studies/${study.id}/weighting?imported=${result.rows}`);
   });
 
   router.post("/studies/:studyId/weighting/delete", researcher, async (req, res) => {
-    const study = await studyFrom(db,req);
+    const study = await studyFrom(db, req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const segmentId = idOf(body["segment"]);
     const questionId = idOf(body["question"]);

@@ -53,7 +53,6 @@ async function audit(tx: Executor, actorId: ActorId, entry: Omit<AuditEntry, "us
   await recordAudit(tx, { ...entry, userId: actorId, systemActor: actorId === null ? "cli" : null });
 }
 
-
 async function userIn(tx: Executor, id: number): Promise<User> {
   const user = await findUserById(tx, id);
   if (!user) throw new NotFoundError();
@@ -65,12 +64,12 @@ async function userIn(tx: Executor, id: number): Promise<User> {
  * same transaction as the flag, so no request of that user runs after the commit. Memberships
  * stay (enabling gives the same access back); tokens stay revoked. False when already disabled.
  */
-export function disableUser(db: Db, targetId: number, actorId: ActorId, now = new Date()): boolean {
+export function disableUser(db: Db, targetId: number, actorId: ActorId, now = new Date()): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
     const user = await userIn(tx, targetId);
     if (actorId === targetId) throw new AccountRuleError("self_disable");
     if (user.disabledAt) return false;
-    if (user.isAdmin && await countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    if (user.isAdmin && (await countActiveAdmins(tx)) <= 1) throw new AccountRuleError("last_admin");
     await setUserDisabled(tx, targetId, now);
     const sessions = await deleteUserSessions(tx, targetId);
     const tokens = await revokeAllApiTokens(tx, targetId, now);
@@ -80,7 +79,7 @@ export function disableUser(db: Db, targetId: number, actorId: ActorId, now = ne
 }
 
 /** Lets a disabled user sign in again (with their memberships; their old tokens stay revoked). */
-export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean {
+export function enableUser(db: Db, targetId: number, actorId: ActorId): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
     const user = await userIn(tx, targetId);
     if (!user.disabledAt) return false;
@@ -91,12 +90,12 @@ export function enableUser(db: Db, targetId: number, actorId: ActorId): boolean 
 }
 
 /** Makes the user an administrator of the install, or takes the flag away. False when nothing changes. */
-export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId): boolean {
+export function setAdmin(db: Db, targetId: number, on: boolean, actorId: ActorId): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
     const user = await userIn(tx, targetId);
     if (!on && actorId === targetId) throw new AccountRuleError("self_admin");
     if (user.isAdmin === on) return false;
-    if (!on && !user.disabledAt && await countActiveAdmins(tx) <= 1) throw new AccountRuleError("last_admin");
+    if (!on && !user.disabledAt && (await countActiveAdmins(tx)) <= 1) throw new AccountRuleError("last_admin");
     await setUserAdmin(tx, targetId, on);
     await audit(tx, actorId, { action: on ? "user.admin_grant" : "user.admin_revoke", entityType: "user", entityId: targetId, details: { email: user.email } });
     return true;
@@ -124,20 +123,20 @@ export async function changeOwnPassword(db: Db, userId: number, current: string,
   if (!user || !(await verifyPassword(current, user.passwordHash))) throw new AccountRuleError("wrong_password");
   const passwordHash = await hashPassword(next);
   await unitOfWork(db, async (tx) => {
-    if (!await setPasswordHash(tx, userId, passwordHash, user.passwordHash)) throw new AccountRuleError("wrong_password");
+    if (!(await setPasswordHash(tx, userId, passwordHash, user.passwordHash))) throw new AccountRuleError("wrong_password");
     const sessions = await deleteUserSessions(tx, userId, keepSessionIdHash);
     await audit(tx, userId, { action: "user.password", entityType: "user", entityId: userId, details: { sessions } });
   });
 }
 
 /** Adds the user to the team with `role`, or changes their role there. False when it already is that. */
-export function setTeamRole(db: Db, teamId: number, targetId: number, role: TeamRole, actorId: ActorId): boolean {
+export function setTeamRole(db: Db, teamId: number, targetId: number, role: TeamRole, actorId: ActorId): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
     const team = await teamIn(tx, teamId);
     const user = await userIn(tx, targetId);
     const previous = await findMembership(tx, teamId, targetId);
     if (previous === role) return false;
-    if (previous === "owner" && await countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    if (previous === "owner" && (await countOwners(tx, teamId)) <= 1) throw new AccountRuleError("last_owner");
     await setMembership(tx, teamId, targetId, role);
     await audit(tx, actorId, {
       action: previous ? "membership.role" : "membership.add",
@@ -150,13 +149,13 @@ export function setTeamRole(db: Db, teamId: number, targetId: number, role: Team
 }
 
 /** Takes the user out of the team. False when they were not in it. */
-export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId: ActorId): boolean {
+export function removeFromTeam(db: Db, teamId: number, targetId: number, actorId: ActorId): Promise<boolean> {
   return unitOfWork(db, async (tx) => {
     const team = await teamIn(tx, teamId);
     const user = await userIn(tx, targetId);
     const previous = await findMembership(tx, teamId, targetId);
     if (!previous) return false;
-    if (previous === "owner" && await countOwners(tx, teamId) <= 1) throw new AccountRuleError("last_owner");
+    if (previous === "owner" && (await countOwners(tx, teamId)) <= 1) throw new AccountRuleError("last_owner");
     await removeMembership(tx, teamId, targetId);
     await audit(tx, actorId, { action: "membership.remove", entityType: "user", entityId: targetId, details: { email: user.email, teamId, team: team.name, previous } });
     return true;
@@ -170,9 +169,9 @@ async function teamIn(tx: Executor, id: number): Promise<Team> {
 }
 
 /** A new team (names are unique: `team_name_taken`). */
-export function createTeam(db: Db, name: string, actorId: ActorId): Team {
+export async function createTeam(db: Db, name: string, actorId: ActorId): Promise<Team> {
   try {
-    return unitOfWork(db, async (tx) => {
+    return await unitOfWork(db, async (tx) => {
       const team = await insertTeam(tx, name);
       await audit(tx, actorId, { action: "team.create", entityType: "team", entityId: team.id, details: { name: team.name } });
       return team;
@@ -184,9 +183,9 @@ export function createTeam(db: Db, name: string, actorId: ActorId): Team {
 }
 
 /** Renames a team (names stay unique: `team_name_taken`). False when the name is the same. */
-export function renameTeamAs(db: Db, teamId: number, name: string, actorId: ActorId): boolean {
+export async function renameTeamAs(db: Db, teamId: number, name: string, actorId: ActorId): Promise<boolean> {
   try {
-    return unitOfWork(db, async (tx) => {
+    return await unitOfWork(db, async (tx) => {
       const team = await teamIn(tx, teamId);
       if (team.name === name.trim()) return false;
       await renameTeam(tx, teamId, name);
@@ -218,14 +217,14 @@ export interface SessionView {
 
 /** The user's live sessions, the one in use marked. */
 export async function ownSessions(db: Db, userId: number, currentIdHash: string | undefined, now = new Date()): Promise<SessionView[]> {
-  return (await listUserSessions(db,userId,now)).map((s) => ({ handle: sessionHandle(s.idHash), createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.idHash === currentIdHash }));
+  return (await listUserSessions(db, userId, now)).map((s) => ({ handle: sessionHandle(s.idHash), createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, current: s.idHash === currentIdHash }));
 }
 
 /** Ends one of the user's own sessions; undefined when there is no such session, else whether it was the current one. */
-export function endOwnSession(db: Db, userId: number, handle: string, currentIdHash: string | undefined): { current: boolean } | undefined {
+export function endOwnSession(db: Db, userId: number, handle: string, currentIdHash: string | undefined): Promise<{ current: boolean } | undefined> {
   return unitOfWork(db, async (tx) => {
-    const found = (await listUserSessions(tx,userId,new Date(0))).find((s) => sessionHandle(s.idHash) === handle);
-    if (!found || !await deleteUserSession(tx, userId, found.idHash)) return undefined;
+    const found = (await listUserSessions(tx, userId, new Date(0))).find((s) => sessionHandle(s.idHash) === handle);
+    if (!found || !(await deleteUserSession(tx, userId, found.idHash))) return undefined;
     const current = found.idHash === currentIdHash;
     await audit(tx, userId, { action: "session.end", entityType: "user", entityId: userId, details: { current } });
     return { current };
@@ -233,7 +232,7 @@ export function endOwnSession(db: Db, userId: number, handle: string, currentIdH
 }
 
 /** Ends every session of the user but the one in use; returns how many ended. */
-export function endOtherSessions(db: Db, userId: number, currentIdHash: string | undefined): number {
+export function endOtherSessions(db: Db, userId: number, currentIdHash: string | undefined): Promise<number> {
   return unitOfWork(db, async (tx) => {
     const ended = currentIdHash === undefined ? 0 : await deleteUserSessions(tx, userId, currentIdHash);
     if (ended > 0) await audit(tx, userId, { action: "session.end_others", entityType: "user", entityId: userId, details: { sessions: ended } });

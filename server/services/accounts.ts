@@ -65,7 +65,7 @@ export async function authenticate(db: Db, email: string, password: string): Pro
 export const API_TOKEN_PREFIX = "bl_";
 
 /** Creates an API token; the clear token is returned once and only its hash is stored. */
-export function createApiToken(db: Db, userId: number, name: string): { token: string; record: ApiToken } {
+export function createApiToken(db: Db, userId: number, name: string): Promise<{ token: string; record: ApiToken }> {
   const token = newSecretToken(API_TOKEN_PREFIX);
   return unitOfWork(db, async (tx) => {
     const record = await insertApiToken(tx, {

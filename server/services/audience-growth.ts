@@ -170,23 +170,23 @@ export function dayIn(at: Date, timeZone: string | null | undefined): string {
 }
 
 /** The study's opened waves as day spans, with the audience sizes typed for them. */
-export function waveSpans(db: Db, study: Study, waves: readonly Wave[], now: Date): WaveSpan[] {
+export async function waveSpans(db: Db, study: Study, waves: readonly Wave[], now: Date): Promise<WaveSpan[]> {
   const today = dayIn(now, study.timeZone);
-  return waves
-    .filter((w) => w.openedAt)
-    .map(async (w) => {
-      const from = dayIn(w.openedAt!, study.timeZone);
-      const to = w.closedAt ? dayIn(w.closedAt, study.timeZone) : today;
-      // A closing recorded before the opening (clock or data error) is read as a one-day wave.
-      return { id: w.id, label: w.label, from, to: to < from ? from : to, sizes: new Map((await listWaveSegments(db,w.id)).map((r) => [r.segmentId, r.audienceSize])) };
-    });
+  const spans: WaveSpan[] = [];
+  for (const w of waves.filter((w) => w.openedAt)) {
+    const from = dayIn(w.openedAt!, study.timeZone);
+    const to = w.closedAt ? dayIn(w.closedAt, study.timeZone) : today;
+    // A closing recorded before the opening (clock or data error) is read as a one-day wave.
+    spans.push({ id: w.id, label: w.label, from, to: to < from ? from : to, sizes: new Map((await listWaveSegments(db, w.id)).map((r) => [r.segmentId, r.audienceSize])) });
+  }
+  return spans;
 }
 
 /** The answer for a study, from its stored series and wave sizes. */
 export async function loadAudienceGrowth(db: Db, study: Study, segmentIds: readonly number[], now = new Date()): Promise<AudienceAnswer> {
   return audienceGrowth({
     segmentIds,
-    waves: waveSpans(db, study, await listWaves(db,study.id), now),
+    waves: await waveSpans(db, study, await listWaves(db, study.id), now),
     series: await listAudienceSeries(db, study.id),
   });
 }

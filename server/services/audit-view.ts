@@ -50,10 +50,11 @@ export async function auditEntries(db: Db, study: Study, t: Translate, locale: L
     const text = q ? localize(q.text, locale, fallback) : "";
     return text ? (text.length > 80 ? `${text.slice(0, 79)}…` : text) : String(key ?? "");
   };
+  const aliases = await listTextAliases(db, study.id);
   let codeLabels: Map<string, string> | undefined;
-  const codeName = async (code: unknown) => {
+  const codeName = (code: unknown) => {
     codeLabels ??= new Map(
-      codeDefinitions(codedQuestions(questions)[0], questions, await listTextAliases(db,study.id), study.brand, locale, fallback).map((d) => [d.code, d.label]),
+      codeDefinitions(codedQuestions(questions)[0], questions, aliases, study.brand, locale, fallback).map((d) => [d.code, d.label]),
     );
     return codeLabels.get(String(code)) ?? String(code);
   };
@@ -128,19 +129,20 @@ export async function auditEntries(db: Db, study: Study, t: Translate, locale: L
     return out;
   };
 
-  return (await studyAudit(db,study.id)).map(async ({ entry, email }) => {
+  const lines: AuditLine[] = [];
+  for (const { entry, email } of await studyAudit(db, study.id)) {
     const d = (entry.details ?? {}) as Record<string, unknown>;
     const link = entry.entityType === "link" ? await findLink(db, Number(entry.entityId)) : undefined;
     const exportKind = /^study\.export\.(.+)$/.exec(entry.action)?.[1];
     const format = exportKind ? (d["format"] ? t(`exports.links.${exportKind}.${String(d["format"])}`, { defaultValue: "" }) : "") || t(`audit.formats.${exportKind}`, { defaultValue: exportKind }) : "";
     const values = {
-      study: entry.entityType === "study" ? (findStudy(db, Number(entry.entityId))?.name ?? study.name) : study.name,
-      from: findStudy(db, Number(d["from"]))?.name ?? t("audit.none"),
+      study: entry.entityType === "study" ? ((await findStudy(db, Number(entry.entityId)))?.name ?? study.name) : study.name,
+      from: (await findStudy(db, Number(d["from"])))?.name ?? t("audit.none"),
       wave: link ? waveName(link.waveId) : waveName(entry.entityId),
       segment: link ? segmentName(link.segmentId) : segmentName(d["key"]),
       question: questionName(d["key"]),
       alias: String(d["alias"] ?? ""),
-      target: await codeName(d["code"]),
+      target: codeName(d["code"]),
       direction: d["direction"] === "up" ? t("audit.up") : t("audit.down"),
       pageBreak: d["on"] ? t("audit.pageBreakOn") : t("audit.pageBreakOff"),
       format,
@@ -150,6 +152,7 @@ export async function auditEntries(db: Db, study: Study, t: Translate, locale: L
     // Entries of exports carry the export's options: the dialect is said by the sentence already.
     const details = detailsOf(entry.action, exportKind ? Object.fromEntries(Object.entries(d).filter(([k]) => k !== "format")) : d);
     const who = email ?? t(`audit.actors.${entry.systemActor ?? "system"}`, { defaultValue: t("audit.actors.system") });
-    return { at: entry.at, who, sentence, details };
-  });
+    lines.push({ at: entry.at, who, sentence, details });
+  }
+  return lines;
 }

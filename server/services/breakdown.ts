@@ -26,7 +26,7 @@ export interface Breakdown {
  * page states its size); small cells are marked by the table's warnings. Unweighted: a cell is
  * already one profile group. Respondents without an answer form their own cell.
  */
-export async function computeBreakdown(db: Db, results: StudyResults, variableKey: string | undefined, locale: Locale, t: Translate): Promise<Breakdown|null> {
+export async function computeBreakdown(db: Db, results: StudyResults, variableKey: string | undefined, locale: Locale, t: Translate): Promise<Breakdown | null> {
   const variables = results.questions.filter((q) => q.profile === true && q.type === "single");
   const variable = variables.find((q) => q.key === variableKey) ?? variables[0];
   if (!variable) return null;

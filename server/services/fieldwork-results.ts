@@ -42,14 +42,14 @@ const segmentLabels = (segments: readonly Segment[], locale: Locale, fallback: L
  * Baseline levels of a study that has no comparison yet (computeResults said "no_waves"): the
  * pre wave (else the first wave) when it has respondents in some metric's base; null otherwise.
  */
-export async function computeBaseline(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<BaselineData|null> {
-  const wave = defaultWaves(await listWaves(db,study.id)).pre;
+export async function computeBaseline(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<BaselineData | null> {
+  const wave = defaultWaves(await listWaves(db, study.id)).pre;
   if (!wave) return null;
   const questions = await loadQuestionnaire(db, study.id);
   const metrics = metricDefinitions(questions);
   const segments = await listSegments(db, study.id);
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
-  const counts = (await countMetricBases(db,metrics,{ waveIds: [wave.id],includeFlagged: options.flagged })).map((b) => ({
+  const counts = (await countMetricBases(db, metrics, { waveIds: [wave.id], includeFlagged: options.flagged })).map((b) => ({
     metric: b.metric,
     segment: segmentKey.get(b.segmentId)!,
     x: b.x,

@@ -105,9 +105,9 @@ export async function addWave(db: Db, studyId: number, input: WaveInput, actorId
   const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
   for (const key of keys) segmentByKey(segments, key);
   return unitOfWork(db, async (tx) => {
-    const existing = (await listWaves(tx,studyId)).filter((w) => w.kind === input.kind).length;
+    const existing = (await listWaves(tx, studyId)).filter((w) => w.kind === input.kind).length;
     const label = input.label ?? `${translator(locale)(`study.defaultLabels.${input.kind}`)}${existing ? ` ${existing + 1}` : ""}`;
-    const wave = createWave(tx, studyId, input.kind, label);
+    const wave = await createWave(tx, studyId, input.kind, label);
     for (const s of segments) {
       const target = own(input.targets, s.key) ?? null;
       const audienceSize = own(input.audience, s.key) ?? null;
@@ -121,7 +121,7 @@ export async function addWave(db: Db, studyId: number, input: WaveInput, actorId
 export async function setWaveTargets(db: Db, wave: Wave, input: Pick<WaveInput, "targets" | "audience">, actorId: number): Promise<void> {
   const segments = await listSegments(db, wave.studyId);
   await unitOfWork(db, async (tx) => {
-    const current = new Map((await listWaveSegments(tx,wave.id)).map((r) => [r.segmentId, r]));
+    const current = new Map((await listWaveSegments(tx, wave.id)).map((r) => [r.segmentId, r]));
     for (const s of segments) {
       const before = current.get(s.id);
       const target = input.targets && Object.hasOwn(input.targets, s.key) ? (own(input.targets, s.key) ?? null) : (before?.target ?? null);
@@ -147,7 +147,7 @@ export class WaveNotOpenError extends HttpError {
 
 /** Opens a wave (again): refused while the questionnaire is empty; an open wave keeps its opening time. */
 export async function open(db: Db, wave: Wave, actorId: number): Promise<Link[]> {
-  if ((await loadQuestionnaire(db,wave.studyId)).length === 0) throw new EmptyQuestionnaireError();
+  if ((await loadQuestionnaire(db, wave.studyId)).length === 0) throw new EmptyQuestionnaireError();
   return openWave(db, wave, actorId);
 }
 
@@ -192,8 +192,8 @@ export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n
   if (!Number.isInteger(n) || n < 1 || n > MAX_PERSONAL_LINKS) {
     throw new HttpError(422, "invalid_count", "validation", { count: `1..${MAX_PERSONAL_LINKS}` });
   }
-  const segment = segmentByKey(await listSegments(db,wave.studyId), segmentKey);
-  const created = createPersonalLinks(db, wave.id, segment.id, n);
+  const segment = segmentByKey(await listSegments(db, wave.studyId), segmentKey);
+  const created = await createPersonalLinks(db, wave.id, segment.id, n);
   await recordAudit(db, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count: n } });
   return created;
 }
@@ -226,10 +226,10 @@ export interface SegmentStatus {
 /** Everything the wave page and the progress API show, per segment. */
 export async function waveStatus(db: Db, wave: Wave, baseUrl: string): Promise<SegmentStatus[]> {
   const segments = await listSegments(db, wave.studyId);
-  const settings = new Map((await listWaveSegments(db,wave.id)).map((r) => [r.segmentId, r]));
-  const progress = new Map((await waveProgress(db,wave.id)).map((p) => [p.segmentId, p]));
-  const links = new Map((await listOpenLinks(db,wave.id)).map((l) => [l.segmentId, l]));
-  const personal = new Map((await countPersonalLinks(db,wave.id)).map((p) => [p.segmentId, p]));
+  const settings = new Map((await listWaveSegments(db, wave.id)).map((r) => [r.segmentId, r]));
+  const progress = new Map((await waveProgress(db, wave.id)).map((p) => [p.segmentId, p]));
+  const links = new Map((await listOpenLinks(db, wave.id)).map((l) => [l.segmentId, l]));
+  const personal = new Map((await countPersonalLinks(db, wave.id)).map((p) => [p.segmentId, p]));
   return segments.map((segment) => {
     const p = progress.get(segment.id);
     const target = settings.get(segment.id)?.target ?? null;

@@ -55,12 +55,12 @@ export function structureOf(q: QuestionDefinition): string {
 }
 
 async function findQuestion(db: Executor, studyId: number, key: string): Promise<SurveyQuestion> {
-  const q = (await loadQuestionnaire(db,studyId)).find((x) => x.key === key);
+  const q = (await loadQuestionnaire(db, studyId)).find((x) => x.key === key);
   if (!q) throw new NotFoundError();
   return q;
 }
 
-export function isFrozen(db: Db, studyId: number): boolean {
+export function isFrozen(db: Db, studyId: number): Promise<boolean> {
   return studyHasOpenedWave(db, studyId);
 }
 
@@ -80,14 +80,14 @@ export async function addQuestion(db: Db, studyId: number, def: QuestionDefiniti
  * no wave has opened. A page break after the question (undefined: as stored) is structure too:
  * it changes what respondents see beside what. Returns what kind of change was made.
  */
-export function saveQuestion(
+export async function saveQuestion(
   db: Db,
   studyId: number,
   key: string,
   def: QuestionDefinition,
   actorId: number,
   pageBreakAfter?: boolean,
-): "wording" | "structure" | "none" {
+): Promise<"wording" | "structure" | "none"> {
   const parsed = questionDefinition.parse(def);
   return unitOfWork(db, async (tx) => {
     const current = await findQuestion(tx, studyId, key);
@@ -96,7 +96,7 @@ export function saveQuestion(
     const structural = structureOf(before) !== structureOf(parsed) || breakAfter !== current.pageBreakAfter;
     if (structural) {
       if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
-      if (parsed.key !== key && (await loadQuestionnaire(tx,studyId)).some((q) => q.key === parsed.key)) {
+      if (parsed.key !== key && (await loadQuestionnaire(tx, studyId)).some((q) => q.key === parsed.key)) {
         throw new DuplicateKeyError(parsed.key);
       }
       await replaceQuestion(tx, current.id, { ...questionFromDefinition(parsed), pageBreakAfter: breakAfter });
@@ -137,7 +137,7 @@ export async function deleteQuestion(db: Db, studyId: number, key: string, actor
     if (await studyHasOpenedWave(tx, studyId)) throw new QuestionnaireFrozenError();
     const q = await findQuestion(tx, studyId, key);
     await deleteQuestionById(tx, q.id);
-    await setQuestionOrder(tx, (await loadQuestionnaire(tx,studyId)).map((x) => x.id));
+    await setQuestionOrder(tx, (await loadQuestionnaire(tx, studyId)).map((x) => x.id));
     await recordAudit(tx, { userId: actorId, action: "question.delete", entityType: "study", entityId: studyId, details: { key } });
   });
 }

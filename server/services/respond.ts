@@ -57,7 +57,7 @@ export function respondentHashes(secret: string, browserId: string | undefined, 
 }
 
 /** The response this visitor already has on this wave: by link for personal links, by browser for open ones. */
-export function existingResponse(db: Executor, ctx: LinkContext, who: Respondent): SurveyResponse | undefined {
+export async function existingResponse(db: Executor, ctx: LinkContext, who: Respondent): Promise<SurveyResponse | undefined> {
   if (ctx.link.kind === "personal") return findLinkResponse(db, ctx.link.id);
   return who.browserHash ? findBrowserResponse(db, ctx.wave.id, who.browserHash) : undefined;
 }
@@ -69,7 +69,7 @@ export function existingResponse(db: Executor, ctx: LinkContext, who: Respondent
  */
 export async function quotaFull(db: Executor, ctx: LinkContext): Promise<boolean> {
   const target = await findTarget(db, ctx.wave.id, ctx.segment.id);
-  return target !== null && await countCompleted(db, ctx.wave.id, ctx.segment.id) >= target;
+  return target !== null && (await countCompleted(db, ctx.wave.id, ctx.segment.id)) >= target;
 }
 
 // ------------------------------------------------------------------ form tokens
@@ -136,7 +136,7 @@ export function optionOrders(questions: readonly SurveyQuestion[], seed: string)
   return order;
 }
 
-export function loadSurvey(db: Db, ctx: LinkContext): SurveyQuestion[] {
+export function loadSurvey(db: Db, ctx: LinkContext): Promise<SurveyQuestion[]> {
   return loadQuestionnaire(db, ctx.study.id);
 }
 
@@ -210,7 +210,7 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
   const qualityFlags: QualityFlag[] = s.honeypotFilled ? [{ code: "honeypot" }] : [];
 
   try {
-    return unitOfWork(db, 
+    return await unitOfWork(db,
       async (tx): Promise<SubmitOutcome> => {
         // Read again under the write lock: another instance may have stored or finished it meanwhile.
         let response = await findResponseByNonce(tx, form.nonce);
@@ -224,8 +224,8 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
             if (previous && previous.status !== "partial") return { kind: "already_answered" };
           }
           if (await quotaFull(tx, ctx)) return { kind: "quota_full" };
-          if (ctx.link.kind === "personal" && !await claimPersonalLink(tx, ctx.link.id)) return { kind: "already_answered" };
-          response = insertResponse(tx, {
+          if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) return { kind: "already_answered" };
+          response = await insertResponse(tx, {
             waveId: ctx.wave.id,
             segmentId: ctx.segment.id,
             linkId: ctx.link.id,
@@ -264,7 +264,7 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
         // Every required question of the whole questionnaire, not only this page's: pages that
         // moved, or a crafted post, must not complete a response without them. Throwing rolls
         // the whole post back, so nothing of it is half-written.
-        const answered = new Set((await listAnswers(tx,response.id)).map((a) => a.questionId));
+        const answered = new Set((await listAnswers(tx, response.id)).map((a) => a.questionId));
         const missing = questions.filter((q) => q.required && !answered.has(q.id));
         if (missing.length) throw new MissingRequiredAnswers(missing.map((q) => q.key));
         const fields = {

@@ -125,7 +125,7 @@ export function metricLabel(t: Translate, name: string, question: SurveyQuestion
   return known !== key ? known : localize(question.text, locale, fallback) || name;
 }
 
-export async function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults|ResultsProblem> {
+export async function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults | ResultsProblem> {
   const waves = await listWaves(db, study.id);
   const chosenPre = options.pre ? waves.find((w) => w.id === options.pre) : undefined;
   const chosenPost = options.post ? waves.find((w) => w.id === options.post) : undefined;
@@ -188,7 +188,7 @@ function weightingInput({ study, pre, post, segments, questions, options }: Weig
 
 /** The respondents and margins the results' weighted table was computed from (for the R script). */
 export async function resultsWeightingCells(db: Db, results: WeightingScope): Promise<WeightingCell[]> {
-  return await weightingCells(db, weightingInput(results)) ?? [];
+  return (await weightingCells(db, weightingInput(results))) ?? [];
 }
 
 interface TableInput {
@@ -212,7 +212,7 @@ async function liftTableOf(
   { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
   bases: ReadonlyArray<Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">>,
   weightedShares: ReadonlyMap<string, WeightedShare> | null = null,
-): Promise<{ counts: LiftTableCount[]; table: LiftTable; }> {
+): Promise<{ counts: LiftTableCount[]; table: LiftTable }> {
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
   const known = new Set(metrics.map((m) => m.metric));
   const counts: LiftTableCount[] = [];
@@ -223,7 +223,7 @@ async function liftTableOf(
   }
 
   // Audience sizes of the post wave describe the population the result speaks for.
-  const audience = new Map((await listWaveSegments(db,post.id)).map((r) => [r.segmentId, r.audienceSize]));
+  const audience = new Map((await listWaveSegments(db, post.id)).map((r) => [r.segmentId, r.audienceSize]));
   const table = liftTable({
     metrics: metrics.map((m) => ({ key: m.metric, label: metricLabels[m.metric]! })),
     segments: segments.map((s) => {
@@ -254,5 +254,5 @@ export async function liftTableWithoutExclusions(db: Db, results: StudyResults, 
   const metrics = metricDefinitions(results.questions);
   const waveIds = [results.pre.id, results.post.id];
   const everyone = { waveIds, includeFlagged: true, includeExcluded: true };
-  return (await liftTableOf(db,{ ...results,metrics,locale,t },await countMetricBases(db,metrics,everyone))).table;
+  return (await liftTableOf(db, { ...results, metrics, locale, t }, await countMetricBases(db, metrics, everyone))).table;
 }

@@ -10,7 +10,7 @@ export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
  * Without it both tables only grow (a login flood left every counter forever). Pure in `now`, so
  * tests call it with any time.
  */
-export async function purgeExpired(db: Executor, now: Date): Promise<{ sessions: number; rateLimits: number; }> {
+export async function purgeExpired(db: Executor, now: Date): Promise<{ sessions: number; rateLimits: number }> {
   return {
     sessions: await deleteExpiredSessions(db, now),
     rateLimits: await deleteExpiredRateLimits(db, now),

@@ -51,7 +51,7 @@ export function questionFromDefinition(q: DefinedQuestion): NewQuestion {
  * created it, for `options.teamId` (the default team when not given); `options` may also name a
  * system actor in the audit instead (the demo) and date it.
  */
-export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, options: Acting & { teamId?: number } = {}): Study {
+export async function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId: number | null, options: Acting & { teamId?: number } = {}): Promise<Study> {
   const { teamId, ...acting } = options;
   return unitOfWork(db, async (tx) => {
     const study = await insertStudy(tx, {
@@ -79,8 +79,8 @@ export function createStudyFromDefinition(db: Db, def: StudyDefinition, actorId:
 
 /** A definition's margins (checked by studyDefinition: every wave, known keys, sums of 1) for the new study. */
 async function insertDefinedMargins(tx: Executor, studyId: number, entries: readonly MarginEntry[]): Promise<void> {
-  const segmentIds = new Map((await listSegments(tx,studyId)).map((s) => [s.key, s.id]));
-  const questionIds = new Map((await loadQuestionnaire(tx,studyId)).map((q) => [q.key, q.id]));
+  const segmentIds = new Map((await listSegments(tx, studyId)).map((s) => [s.key, s.id]));
+  const questionIds = new Map((await loadQuestionnaire(tx, studyId)).map((q) => [q.key, q.id]));
   const rows = cellsFromEntries(entries).map((c) => ({
     segmentId: segmentIds.get(c.segment.trim())!,
     waveId: null,
@@ -91,7 +91,7 @@ async function insertDefinedMargins(tx: Executor, studyId: number, entries: read
   await replaceMargins(tx, studyId, [], rows);
 }
 
-export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Wave {
+export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Promise<Wave> {
   return insertWave(db, { studyId, kind, label, ...(targets ? { targets } : {}) });
 }
 
@@ -99,14 +99,16 @@ export function createWave(db: Executor, studyId: number, kind: Wave["kind"], la
  * Opens a wave: one open link per segment is created the first time (reopening keeps them).
  * `acting.at` dates the opening (the demo's waves ran in the past); `acting.systemActor` acts instead of a user.
  */
-export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Link[] {
+export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Promise<Link[]> {
   return unitOfWork(db, async (tx) => {
     if (wave.status !== "open") await setWaveStatus(tx, wave.id, "open", acting.at ?? new Date());
-    const result = (await listSegments(tx,wave.studyId)).map(
-      async (segment) =>
-        await findOpenLinkFor(tx, wave.id, segment.id) ??
-        await insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open", ...(acting.at ? { createdAt: acting.at } : {}) }),
-    );
+    const result: Link[] = [];
+    for (const segment of await listSegments(tx, wave.studyId)) {
+      result.push(
+        (await findOpenLinkFor(tx, wave.id, segment.id)) ??
+          (await insertLink(tx, { token: newLinkToken(), waveId: wave.id, segmentId: segment.id, kind: "open", ...(acting.at ? { createdAt: acting.at } : {}) })),
+      );
+    }
     await recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.open", entityType: "wave", entityId: wave.id });
     return result;
   });
@@ -121,8 +123,10 @@ export async function closeWave(db: Db, wave: Wave, actorId: number | null, acti
 }
 
 /** N single-use links for one segment of a wave. */
-export function createPersonalLinks(db: Db, waveId: number, segmentId: number, n: number): Link[] {
-  return unitOfWork(db, async (tx) =>
-    Array.from({ length: n }, () => insertLink(tx, { token: newLinkToken(), waveId, segmentId, kind: "personal" })),
-  );
+export function createPersonalLinks(db: Db, waveId: number, segmentId: number, n: number): Promise<Link[]> {
+  return unitOfWork(db, async (tx) => {
+    const links: Link[] = [];
+    for (let i = 0; i < n; i++) links.push(await insertLink(tx, { token: newLinkToken(), waveId, segmentId, kind: "personal" }));
+    return links;
+  });
 }

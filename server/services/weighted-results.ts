@@ -28,8 +28,8 @@ export const cellKey = (metric: string, segmentId: number, waveId: number) => `$
  * The margins of a segment for a wave: the wave's own when it has any, else the study-wide ones;
  * keyed by profile question key and option key. Empty when the segment has none.
  */
-export async function marginsFor(rows: ReturnType<typeof listMargins>, questions: readonly SurveyQuestion[], segmentId: number, waveId: number): Promise<Margins> {
-  const forSegment = (await rows).filter((r) => r.segmentId === segmentId);
+export function marginsFor(rows: Awaited<ReturnType<typeof listMargins>>, questions: readonly SurveyQuestion[], segmentId: number, waveId: number): Margins {
+  const forSegment = rows.filter((r) => r.segmentId === segmentId);
   const own = forSegment.filter((r) => r.waveId === waveId);
   const chosen = own.length > 0 ? own : forSegment.filter((r) => r.waveId === null);
   const keyOf = new Map(questions.map((q) => [q.id, q.key]));
@@ -61,7 +61,7 @@ type WeightingInput = { studyId: number; waves: readonly Wave[]; segments: reado
  * once; null when the study has no margins at all. The one reading behind the weighted results and
  * the R script's weighting data, so both weigh the same respondents.
  */
-export async function weightingCells(db: Db, input: WeightingInput): Promise<WeightingCell[]|null> {
+export async function weightingCells(db: Db, input: WeightingInput): Promise<WeightingCell[] | null> {
   const rows = await listMargins(db, input.studyId);
   if (rows.length === 0) return null;
   const profileQuestions = input.questions.filter((q) => q.type === "single" && rows.some((r) => r.questionId === q.id));
@@ -83,7 +83,7 @@ export async function weightingCells(db: Db, input: WeightingInput): Promise<Wei
           metric: metric.metric,
           segmentId: segment.id,
           waveId: wave.id,
-          margins: await marginsFor(rows, profileQuestions, segment.id, wave.id),
+          margins: marginsFor(rows, profileQuestions, segment.id, wave.id),
           y: cell.map((o) => o.y),
           profiles: cell.map((o) => profiles.get(o.responseId) ?? {}),
         });
@@ -99,7 +99,7 @@ export async function weightingCells(db: Db, input: WeightingInput): Promise<Wei
  * when the study has no margins at all. A cell that cannot be weighted is listed in `problems`;
  * the caller then shows the unweighted table and says why.
  */
-export async function computeWeighting(db: Db, input: WeightingInput): Promise<Weighting|null> {
+export async function computeWeighting(db: Db, input: WeightingInput): Promise<Weighting | null> {
   const cells = await weightingCells(db, input);
   if (cells === null) return null;
   const shares = new Map<string, WeightedShare>();

@@ -43,8 +43,8 @@ export type MarginImport = { ok: true; rows: number; removed: number } | { ok: f
  * Checks margins against the study and, when every one is good, replaces the margins of each
  * (segment, wave) they name, with the audit entry, in one transaction; nothing is written otherwise.
  */
-export function importMargins(db: Db, study: Study, cells: readonly MarginCell[], actorId: number, how: { format: "csv" | "json"; via: "web" | "api" }): MarginImport {
-  return unitOfWork(db, async (tx) => {
+export function importMargins(db: Db, study: Study, cells: readonly MarginCell[], actorId: number, how: { format: "csv" | "json"; via: "web" | "api" }): Promise<MarginImport> {
+  return unitOfWork(db, async (tx): Promise<MarginImport> => {
     const context = await marginContext(tx, study.id);
     const checked = validateMargins(cells, context.scope);
     if (!checked.ok) return checked;
@@ -72,7 +72,7 @@ export function importMargins(db: Db, study: Study, cells: readonly MarginCell[]
 export async function deleteMargins(db: Db, study: Study, target: { segmentId: number; waveId: number | null; questionId: number }, actorId: number): Promise<void> {
   await unitOfWork(db, async (tx) => {
     const scope = { segmentId: target.segmentId, waveId: target.waveId };
-    if (!await hasMarginVariable(tx, study.id, scope, target.questionId)) throw new NotFoundError();
+    if (!(await hasMarginVariable(tx, study.id, scope, target.questionId))) throw new NotFoundError();
     const context = await marginContext(tx, study.id);
     const removed = await deleteMarginVariable(tx, study.id, scope, target.questionId);
     await recordAudit(tx, {
@@ -117,9 +117,9 @@ export function resolvedMargins(context: StudyMarginContext, margins: readonly P
 export type ResolvedMargin = ReturnType<typeof resolvedMargins>[number];
 
 /** `{"margins": [...]}` exactly as an import takes it back: waves by label, every-wave as null. */
-export async function marginsDocumentOf(db: Executor, studyId: number): Promise<{ margins: MarginEntry[]; }> {
+export async function marginsDocumentOf(db: Executor, studyId: number): Promise<{ margins: MarginEntry[] }> {
   const context = await marginContext(db, studyId);
-  const rows = resolvedMargins(context, await listMargins(db,studyId));
+  const rows = resolvedMargins(context, await listMargins(db, studyId));
   return {
     margins: toMarginEntries(rows.map((r) => ({ segment: r.segment.key, wave: r.wave?.label ?? null, variable: r.question.key, level: r.margin.optionKey, share: r.margin.share }))),
   };

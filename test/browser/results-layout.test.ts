@@ -53,7 +53,7 @@ describe.skipIf(!browserAvailable)("the results page and report lead with the an
   let studyId: number;
 
   beforeAll(async () => {
-    studyId = (await createDemoStudy(ctx.live.db,{ seed: 293,locale: "ru",actorId: null })).studyId;
+    studyId = (await createDemoStudy(ctx.live.db, { seed: 293, locale: "ru", actorId: null })).studyId;
     await addUser(ctx.live.db, "viewer");
   }, 90_000);
 

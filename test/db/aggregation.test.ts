@@ -24,7 +24,7 @@ describe("aggregation", () => {
   it("counts aware respondents and respondents per metric, segment and wave, as counted by hand", async () => {
     const db = freshDb();
     const survey = await openSurvey(db, textDefinition());
-    const post = createWave(db, survey.study.id, "post", "Post");
+    const post = await createWave(db, survey.study.id, "post", "Post");
     const [subs, active] = survey.segments;
     const id = survey.study.id;
     const pre = survey.wave.id;
@@ -45,11 +45,11 @@ describe("aggregation", () => {
     // Pre, active: 1 counted, nothing aware.
     await add(pre, active!.id, { aided: ["none"], fav: 3 });
 
-    const metrics = metricDefinitions(await loadQuestionnaire(db,id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db, id));
     expect(metrics.map((m) => m.metric)).toEqual(["aided_awareness", "favorability", "unaided_awareness"]);
 
     const all = { waveIds: [pre, post.id], includeFlagged: true };
-    const n = (await countRespondents(db,all)).sort((a, b) => a.waveId - b.waveId || a.segmentId - b.segmentId);
+    const n = (await countRespondents(db, all)).sort((a, b) => a.waveId - b.waveId || a.segmentId - b.segmentId);
     expect(n).toEqual([
       { waveId: pre, segmentId: subs!.id, n: 5, excluded: 1, flagged: 1 },
       { waveId: pre, segmentId: active!.id, n: 1, excluded: 0, flagged: 0 },
@@ -66,7 +66,7 @@ describe("aggregation", () => {
     expect(get("aided_awareness", pre, active!.id)).toBe(0);
 
     const clean = { waveIds: [pre, post.id], includeFlagged: false };
-    expect((await countRespondents(db,clean)).find((r) => r.waveId === pre && r.segmentId === subs!.id)?.n).toBe(4);
+    expect((await countRespondents(db, clean)).find((r) => r.waveId === pre && r.segmentId === subs!.id)?.n).toBe(4);
     const cleanX = await countAware(db, metrics, clean);
     expect(cleanX.find((c) => c.metric === "aided_awareness" && c.waveId === pre && c.segmentId === subs!.id)?.x).toBe(2);
     expect(cleanX.find((c) => c.metric === "favorability" && c.waveId === pre && c.segmentId === subs!.id)?.x).toBe(3);
@@ -75,7 +75,7 @@ describe("aggregation", () => {
   it("uses an index for every metric count", async () => {
     const db = freshDb();
     const survey = await openSurvey(db, textDefinition());
-    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db, survey.study.id));
     const plan = db.$client
       .prepare(
         "EXPLAIN QUERY PLAN SELECT count(DISTINCT a.response_id) FROM answers a JOIN responses r ON r.id = a.response_id WHERE a.question_id = ? AND a.option_id IN (?) AND r.wave_id IN (?) AND r.status = 'completed' AND r.excluded = 0 GROUP BY r.wave_id, r.segment_id",
@@ -89,7 +89,7 @@ describe("metric bases", () => {
   it("counts n as who answered, and who was left out of each metric, per wave and segment", async () => {
     const db = freshDb();
     const survey = await openSurvey(db, textDefinition());
-    const post = createWave(db, survey.study.id, "post", "Post");
+    const post = await createWave(db, survey.study.id, "post", "Post");
     const [subs, active] = survey.segments;
     const id = survey.study.id;
     const pre = survey.wave.id;
@@ -111,7 +111,7 @@ describe("metric bases", () => {
     await add(post.id, subs!.id, { aided: ["rival"], fav: 4, unaided: "   " });
     await add(post.id, subs!.id, {}, { status: "screened_out" });
 
-    const metrics = metricDefinitions(await loadQuestionnaire(db,id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db, id));
     const bases = await countMetricBases(db, metrics, { waveIds: [pre, post.id], includeFlagged: true });
     const cell = (metric: string, waveId: number, segmentId: number) => {
       const found = bases.find((b) => b.metric === metric && b.waveId === waveId && b.segmentId === segmentId);
@@ -158,7 +158,7 @@ describe("metric bases", () => {
     await add(["fake"]);
     await add(["none"]);
 
-    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db, survey.study.id));
     const aidedMetric = metrics.find((m) => m.metric === "aided_awareness")!;
     expect(aidedMetric.exclude).toHaveLength(1);
     const bases = await countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: true });

@@ -23,7 +23,7 @@ describe("respondent-level metric outcomes (for weighting)", () => {
     aided.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
     def.questions.push({ key: "unaided", type: "text", required: false, randomize: false, text: { ru: "Какие бренды вы знаете?" }, metric: { name: "unaided_awareness", match: ["Акме", "Acme"] } });
     const survey = await openSurvey(db, def);
-    const post = createWave(db, survey.study.id, "post", "Post");
+    const post = await createWave(db, survey.study.id, "post", "Post");
     const random = generator(seed);
     const choices = [["acme"], ["rival"], ["acme", "rival"], ["fake"], ["acme", "fake"], ["none"]];
     for (let i = 0; i < 120; i++) {
@@ -40,7 +40,7 @@ describe("respondent-level metric outcomes (for weighting)", () => {
         ...(random.next() < 0.15 ? { flags: [{ code: "speeder" }] } : {}),
       });
     }
-    const metrics = metricDefinitions(await loadQuestionnaire(db,survey.study.id));
+    const metrics = metricDefinitions(await loadQuestionnaire(db, survey.study.id));
     const filters: CountFilter[] = [
       { waveIds: [survey.wave.id, post.id], includeFlagged: true },
       { waveIds: [survey.wave.id, post.id], includeFlagged: false },

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -85,7 +86,7 @@ describe("migration 0009 (teams)", () => {
     expect(upTo).toBeGreaterThan(0);
     writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }));
     const db = openDatabase(":memory:");
-    migrate(db, { migrationsFolder: before });
+    migrate(drizzle(db.$client), { migrationsFolder: before });
     const sqlite = db.$client;
     const addUser = sqlite.prepare("INSERT INTO users (email, name, password_hash, role, created_at) VALUES (?, ?, 'h', ?, 0)");
     for (const [email, role] of [["ada@x.test", "admin"], ["rita@x.test", "researcher"], ["vic@x.test", "viewer"]] as const) addUser.run(email, email, role);

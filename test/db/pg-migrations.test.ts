@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
+import { closeDatabase, first, one, openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import * as pgSchema from "../../db/pg/schema.js";
 import * as sqliteSchema from "../../db/schema.js";
@@ -225,10 +225,10 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
       const [pgStudy] = await db.insert(pgSchema.studies).values({ ...study, teamId: pgTeam!.id, createdBy: pgUser!.id }).returning();
       await db.insert(pgSchema.auditLog).values({ at: createdAt, userId: pgUser!.id, action: "trip", entityType: "study", entityId: String(pgStudy!.id), details });
 
-      const liteTeam = await lite.insert(sqliteSchema.teams).values({ name: "Trip team",createdAt }).returning().get();
-      const liteUser = await lite.insert(sqliteSchema.users).values(user).returning().get();
-      const liteStudy = await lite.insert(sqliteSchema.studies).values({ ...study,teamId: liteTeam.id,createdBy: liteUser.id }).returning().get();
-      lite.insert(sqliteSchema.auditLog).values({ at: createdAt, userId: liteUser.id, action: "trip", entityType: "study", entityId: String(liteStudy.id), details }).run();
+      const liteTeam = one(await lite.insert(sqliteSchema.teams).values({ name: "Trip team", createdAt }).returning());
+      const liteUser = one(await lite.insert(sqliteSchema.users).values(user).returning());
+      const liteStudy = one(await lite.insert(sqliteSchema.studies).values({ ...study, teamId: liteTeam.id, createdBy: liteUser.id }).returning());
+      await lite.insert(sqliteSchema.auditLog).values({ at: createdAt, userId: liteUser.id, action: "trip", entityType: "study", entityId: String(liteStudy.id), details });
 
       const pgRead = {
         user: (await db.select().from(pgSchema.users).where(eq(pgSchema.users.email, user.email)))[0]!,
@@ -236,9 +236,9 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
         audit: (await db.select().from(pgSchema.auditLog).where(eq(pgSchema.auditLog.action, "trip")))[0]!,
       };
       const liteRead = {
-        user: lite.select().from(sqliteSchema.users).where(eq(sqliteSchema.users.email, user.email)).get()!,
-        study: lite.select().from(sqliteSchema.studies).where(eq(sqliteSchema.studies.id, liteStudy.id)).get()!,
-        audit: lite.select().from(sqliteSchema.auditLog).where(eq(sqliteSchema.auditLog.action, "trip")).get()!,
+        user: first(await lite.select().from(sqliteSchema.users).where(eq(sqliteSchema.users.email, user.email)))!,
+        study: first(await lite.select().from(sqliteSchema.studies).where(eq(sqliteSchema.studies.id, liteStudy.id)))!,
+        audit: first(await lite.select().from(sqliteSchema.auditLog).where(eq(sqliteSchema.auditLog.action, "trip")))!,
       };
       const withoutIds = <T extends Record<string, unknown>>(row: T, ...keys: Array<keyof T>) =>
         Object.fromEntries(Object.entries(row).filter(([k]) => !keys.includes(k as keyof T)));

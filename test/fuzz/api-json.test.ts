@@ -36,10 +36,10 @@ beforeAll(async () => {
   db = made.db;
   const researcher = await addUser(db, "researcher");
   const viewer = await addUser(db, "viewer");
-  token = createApiToken(db, researcher.id, "fuzz").token;
-  viewerToken = createApiToken(db, viewer.id, "fuzz viewer").token;
-  survey = openSurvey(db);
-  draftWaveId = createWave(db, survey.study.id, "post", "Post").id;
+  token = (await createApiToken(db, researcher.id, "fuzz")).token;
+  viewerToken = (await createApiToken(db, viewer.id, "fuzz viewer")).token;
+  survey = await openSurvey(db);
+  draftWaveId = (await createWave(db, survey.study.id, "post", "Post")).id;
   server = await listen(made.app);
 });
 
@@ -241,12 +241,12 @@ function authHeader(auth: StructuredCase["auth"]): Record<string, string> {
 const statuses = new Map<number, number>();
 
 /** The definition of every stored study parses again: nothing invalid got in through the API. */
-function studiesRoundTrip(only?: number): string[] {
+async function studiesRoundTrip(only?: number): Promise<string[]> {
   const bad: string[] = [];
   const all = db.$client.prepare("SELECT id FROM studies").all() as Array<{ id: number }>;
   for (const { id } of only === undefined ? all : [{ id: only }]) {
-    const study = findStudy(db, id)!;
-    const parsed = studyDefinition.safeParse(JSON.parse(JSON.stringify(toDefinition(study, listSegments(db, id), loadQuestionnaire(db, id)))));
+    const study = (await findStudy(db, id))!;
+    const parsed = studyDefinition.safeParse(JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db, id), await loadQuestionnaire(db, id)))));
     if (!parsed.success) bad.push(`study ${id}: ${parsed.error.message.slice(0, 300)}`);
   }
   return bad;
@@ -345,7 +345,7 @@ describe("fuzzing the JSON API", () => {
       fc.asyncProperty(structured, async (c) => {
         const body = JSON.stringify(c.body);
         const res = await post(url(c), { "Content-Type": "application/json", ...authHeader(c.auth) }, body);
-        if (res.status === 201 && c.endpoint === "studies") expect(studiesRoundTrip((JSON.parse(res.text) as { id: number }).id)).toEqual([]);
+        if (res.status === 201 && c.endpoint === "studies") expect(await studiesRoundTrip((JSON.parse(res.text) as { id: number }).id)).toEqual([]);
       }),
       { seed: SEEDS.api, numRuns: STRUCTURED_RUNS, endOnFailure: true },
     );
@@ -370,7 +370,7 @@ describe("fuzzing the JSON API", () => {
   }, 60_000);
 
   it("leaves valid data, Object.prototype untouched and the server answering", async () => {
-    expect(studiesRoundTrip()).toEqual([]);
+    expect(await studiesRoundTrip()).toEqual([]);
     expect(invalidRows(db)).toEqual({});
     expect(prototypePollution()).toEqual([]);
     const health = await send(server, "GET", "/healthz");

@@ -31,8 +31,8 @@ beforeAll(async () => {
   const made = freshApp({ production: true });
   db = made.db;
   const researcher = await addUser(db, "researcher");
-  draftStudyId = createStudyFromDefinition(db, brandLiftDefinition({ name: "Draft" }), researcher.id).id;
-  field = openSurvey(db, brandLiftDefinition({ name: "Field" }));
+  draftStudyId = (await createStudyFromDefinition(db, brandLiftDefinition({ name: "Draft" }), researcher.id)).id;
+  field = await openSurvey(db, brandLiftDefinition({ name: "Field" }));
   server = await listen(made.app);
   const login = await send(server, "GET", "/login");
   const csrfCookie = cookieOf(login, "bl_csrf")!;
@@ -143,10 +143,10 @@ const caseArb = fc.record({
   bytes: fc.option(fc.constantFrom(...INVALID_UTF8), { freq: 8 }),
 });
 
-function studiesRoundTrip(): string[] {
+async function studiesRoundTrip(): Promise<string[]> {
   const bad: string[] = [];
   for (const { id } of db.$client.prepare("SELECT id FROM studies").all() as Array<{ id: number }>) {
-    const parsed = studyDefinition.safeParse(JSON.parse(JSON.stringify(toDefinition(findStudy(db, id)!, listSegments(db, id), loadQuestionnaire(db, id)))));
+    const parsed = studyDefinition.safeParse(JSON.parse(JSON.stringify(toDefinition((await findStudy(db, id))!, await listSegments(db, id), await loadQuestionnaire(db, id)))));
     if (!parsed.success) bad.push(`study ${id}: ${parsed.error.message.slice(0, 300)}`);
   }
   return bad;
@@ -183,7 +183,7 @@ describe("fuzzing the researcher's forms", () => {
   });
 
   it("leaves only valid studies and answers, an unpolluted Object.prototype and a working server", async () => {
-    expect(studiesRoundTrip()).toEqual([]);
+    expect(await studiesRoundTrip()).toEqual([]);
     expect(invalidRows(db)).toEqual({});
     expect(prototypePollution()).toEqual([]);
     expect((await send(server, "GET", "/healthz")).status).toBe(200);

@@ -66,9 +66,10 @@ beforeAll(async () => {
   const { app, db, config } = freshApp({ production: true });
   const single = await openSurvey(db);
   const multi = await openSurvey(db, brandLiftDefinition({ name: "Multi", pageSize: 2 }));
-  const closed = await openSurvey(db,brandLiftDefinition({ name: "Closed" }));
+  const closed = await openSurvey(db, brandLiftDefinition({ name: "Closed" }));
   await setWaveStatus(db, closed.wave.id, "closed", new Date());
-  const personal = Array.from({ length: 40 }, async () => personalLink(db, await single, "inactive"));
+  const personal: Link[] = [];
+  for (let i = 0; i < 40; i++) personal.push(await personalLink(db, single, "inactive"));
   w = { db, config, server: await listen(app), single, multi, closedToken: closed.links["subscribers"]!.token, personal, issued: new Set(), personalNext: 0 };
 });
 

@@ -22,9 +22,9 @@ let sessionCookie: string;
 beforeAll(async () => {
   const made = freshApp({ production: true });
   db = made.db;
-  survey = openSurvey(db);
+  survey = await openSurvey(db);
   const researcher = await addUser(db, "researcher");
-  apiToken = createApiToken(db, researcher.id, "urls").token;
+  apiToken = (await createApiToken(db, researcher.id, "urls")).token;
   server = await listen(made.app);
   const login = await send(server, "GET", "/login");
   const csrfCookie = cookieOf(login, "bl_csrf")!;

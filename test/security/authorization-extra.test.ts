@@ -23,19 +23,20 @@ const EXCEPT = ["sessions", "rate_limits", "api_tokens"];
 async function build() {
   const { app, db } = freshApp({ production: true });
   const people = { viewer: await addUser(db, "viewer"), researcher: await addUser(db, "researcher"), admin: await addUser(db, "admin") };
-  const tokens = Object.fromEntries(Object.entries(people).map(([role, u]) => [role, createApiToken(db, u.id, role).token])) as Record<Role, string>;
+  const tokens = {} as Record<Role, string>;
+  for (const [role, u] of Object.entries(people)) tokens[role as Role] = (await createApiToken(db, u.id, role)).token;
   // Study A with two waves of data, study B beside it.
   const a = await openSurvey(db);
-  const post = createWave(db, (await a).study.id, "post", "Post");
-  for (const wave of [(await a).wave.id, post.id]) {
+  const post = await createWave(db, a.study.id, "post", "Post");
+  for (const wave of [a.wave.id, post.id]) {
     for (let i = 0; i < 4; i++) {
-      await insertResponseWithAnswers(db, (await a).study.id, { waveId: wave, segmentId: (await a).segments[0]!.id, answers: { aided: i % 2 ? ["acme"] : ["none"], recall: "yes", fav: 5 } });
+      await insertResponseWithAnswers(db, a.study.id, { waveId: wave, segmentId: a.segments[0]!.id, answers: { aided: i % 2 ? ["acme"] : ["none"], recall: "yes", fav: 5 } });
     }
   }
   const b = await openSurvey(db, brandLiftDefinition({ name: "Study B" }));
-  const bResponse = await insertResponseWithAnswers(db, (await b).study.id, { waveId: (await b).wave.id, segmentId: (await b).segments[0]!.id, answers: { aided: ["acme"], recall: "no", fav: 2 } });
-  const bPost = createWave(db, (await b).study.id, "post", "Post");
-  await insertResponseWithAnswers(db, (await b).study.id, { waveId: bPost.id, segmentId: (await b).segments[0]!.id, answers: { aided: ["acme"], recall: "yes", fav: 4 } });
+  const bResponse = await insertResponseWithAnswers(db, b.study.id, { waveId: b.wave.id, segmentId: b.segments[0]!.id, answers: { aided: ["acme"], recall: "no", fav: 2 } });
+  const bPost = await createWave(db, b.study.id, "post", "Post");
+  await insertResponseWithAnswers(db, b.study.id, { waveId: bPost.id, segmentId: b.segments[0]!.id, answers: { aided: ["acme"], recall: "yes", fav: 4 } });
   // Study C is still in its first wave: no results to compare yet.
   const c = await openSurvey(db, brandLiftDefinition({ name: "Study C" }));
   const server = await listen(app);
@@ -48,7 +49,7 @@ async function build() {
     csrf[role] = await csrfOf(agents[role]);
   }
   // A share link of each study, made by the researcher.
-  for (const study of [(await a).study.id, (await b).study.id, (await c).study.id]) {
+  for (const study of [a.study.id, b.study.id, c.study.id]) {
     await agents.researcher.post(`/studies/${study}/share`).type("form").send({ _csrf: csrf.researcher }).expect(303);
   }
   const shares = db.$client.prepare("SELECT id, token, study_id AS studyId FROM share_links ORDER BY id").all() as Array<{ id: number; token: string; studyId: number }>;
@@ -174,7 +175,7 @@ describe("share links", () => {
     const res = await request(w.server).get(`/r/${shareC.token}`);
     expect(res.status).toBe(200);
     expect(res.text).toContain("Study C");
-    expect(res.text).not.toContain(`/studies/${(await w.c).study.id}/settings`);
+    expect(res.text).not.toContain(`/studies/${w.c.study.id}/settings`);
   });
 
   it("stop at their expiry and cannot be revoked through another study's URL", async () => {
@@ -205,18 +206,18 @@ describe("cross-study access", () => {
     const res = await w.agents.researcher
       .post(`/studies/${A}/quality/exclusions`)
       .type("form")
-      .send({ ids: String((await w.bResponse).id), reason: "not mine", action: "exclude", _csrf: w.csrf.researcher });
+      .send({ ids: String(w.bResponse.id), reason: "not mine", action: "exclude", _csrf: w.csrf.researcher });
     expect(res.status).toBe(422);
     expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
-    expect(w.db.$client.prepare("SELECT excluded FROM responses WHERE id = ?").pluck().get((await w.bResponse).id)).toBe(0);
+    expect(w.db.$client.prepare("SELECT excluded FROM responses WHERE id = ?").pluck().get(w.bResponse.id)).toBe(0);
   });
 
   it("cannot open another study's wave or question through this study's URL", async () => {
     await w.agents.researcher.get(`/studies/${A}/questions/nosuchkey/edit`).expect(404);
-    const bLink = (await w.b).links["subscribers"]!;
+    const bLink = w.b.links["subscribers"]!;
     const before = snapshotAll(w.db, EXCEPT);
     // A link of study B's wave under study A's wave: not found, settings unchanged.
-    await w.agents.researcher.post(`/waves/${(await w.a).wave.id}/links/${bLink.id}`).type("form").send({ sourceLabel: "hijack", _csrf: w.csrf.researcher }).expect(404);
+    await w.agents.researcher.post(`/waves/${w.a.wave.id}/links/${bLink.id}`).type("form").send({ sourceLabel: "hijack", _csrf: w.csrf.researcher }).expect(404);
     expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
   });
 });

@@ -21,12 +21,12 @@ import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 /** A study with a pre and a post wave of answers; every open answer carries a marker ("уникум") and a shared phrase. */
 async function seed(db: Db) {
   const survey = await openSurvey(db);
-  const post = createWave(db, (await survey).study.id, "post", "Post");
-  const [subs] = (await survey).segments;
+  const post = await createWave(db, survey.study.id, "post", "Post");
+  const [subs] = survey.segments;
   const phrases = ["больше видео", "дешевле доставка"];
-  for (const waveId of [(await survey).wave.id, post.id]) {
+  for (const waveId of [survey.wave.id, post.id]) {
     for (let i = 0; i < 24; i++) {
-      await insertResponseWithAnswers(db, (await survey).study.id, {
+      await insertResponseWithAnswers(db, survey.study.id, {
         waveId,
         segmentId: subs!.id,
         answers: { aided: i < (waveId === post.id ? 16 : 8) ? ["acme"] : ["none"], fav: 4, recall: "yes", feedback: `${phrases[i % 2]} уникум${i}` },
@@ -61,9 +61,9 @@ describe("personal links", () => {
     const csv = await viewer.get(`/waves/${survey.wave.id}/personal-links.csv`).set("Accept-Language", "en").expect(403);
     expect(csv.text).toContain("Access denied");
     expect(csv.text).not.toContain("/s/");
-    const before = (await db.select().from(links));
+    const before = await db.select().from(links);
     await viewer.post(`/waves/${survey.wave.id}/personal`).type("form").send({ _csrf: csrfFrom(wavePage.text), segment: "subscribers", count: "3" }).expect(403);
-    expect((await db.select().from(links))).toEqual(before);
+    expect(await db.select().from(links)).toEqual(before);
 
     const researcher = await researcherAgent(app, db);
     const page = await researcher.get(`/waves/${survey.wave.id}`).expect(200);
@@ -102,7 +102,7 @@ describe("share links", () => {
     expect(own.text).toContain('class="examples"');
 
     const url = await share(agent, survey.study.id);
-    expect((await db.select().from(shareLinks))).toMatchObject([{ showVerbatims: false }]);
+    expect(await db.select().from(shareLinks)).toMatchObject([{ showVerbatims: false }]);
     const shared = await request(app).get(`${url}?lang=en`).expect(200);
     expect(shared.text).not.toContain("уникум");
     expect(shared.text).not.toContain('class="examples"');
@@ -120,7 +120,7 @@ describe("share links", () => {
     const survey = await seed(db);
     const agent = await researcherAgent(app, db);
     const url = await share(agent, survey.study.id, { verbatims: "1" });
-    expect((await db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id)))).toMatchObject([{ showVerbatims: true }]);
+    expect(await db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id))).toMatchObject([{ showVerbatims: true }]);
     const shared = await request(app).get(`${url}?lang=en`).expect(200);
     expect(shared.text).toContain("уникум");
     expect(shared.text).toContain('class="examples"');

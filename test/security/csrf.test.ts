@@ -36,8 +36,8 @@ beforeAll(async () => {
   db = made.db;
   const user = await addUser(db, "admin", "lead@example.test");
   const survey = await openSurvey(db);
-  const draft = createWave(db, survey.study.id, "post", "Post");
-  const token = createApiToken(db, user.id, "t");
+  const draft = await createWave(db, survey.study.id, "post", "Post");
+  const token = await createApiToken(db, user.id, "t");
   server = await listen(app);
   researcher = await login(server, user.email);
   // The same person in another browser: a genuine token, but of another session.

@@ -22,7 +22,7 @@ const hidden = (html: string) =>
 async function build() {
   const { app, db } = freshApp({ production: true });
   const user = await addUser(db, "researcher");
-  const apiToken = createApiToken(db, user.id, "exports").token;
+  const apiToken = (await createApiToken(db, user.id, "exports")).token;
   const server = await listen(app);
   const agent = await login(server, user.email);
   const csrf = await csrfOf(agent);

@@ -61,18 +61,18 @@ beforeAll(async () => {
   const { app, db } = freshApp({ production: true });
   const user = await addUser(db, "researcher");
   await addUser(db, "admin");
-  apiToken = createApiToken(db, user.id, "headers").token;
+  apiToken = (await createApiToken(db, user.id, "headers")).token;
   const survey = await openSurvey(db);
   studyId = survey.study.id;
   waveId = survey.wave.id;
   surveyToken = survey.links["subscribers"]!.token;
-  const post = createWave(db, studyId, "post", "Post");
+  const post = await createWave(db, studyId, "post", "Post");
   for (const wave of [survey.wave.id, post.id]) {
     for (let i = 0; i < 6; i++) {
       await insertResponseWithAnswers(db, studyId, { waveId: wave, segmentId: survey.segments[0]!.id, answers: { aided: i % 2 ? ["acme"] : ["none"], recall: "yes", fav: 4, feedback: "ok" } });
     }
   }
-  const closed = await openSurvey(db,brandLiftDefinition({ name: "Closed" }));
+  const closed = await openSurvey(db, brandLiftDefinition({ name: "Closed" }));
   await setWaveStatus(db, closed.wave.id, "closed", new Date());
   closedToken = closed.links["subscribers"]!.token;
   server = await listen(app);

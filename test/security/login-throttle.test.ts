@@ -138,7 +138,7 @@ describe("takeLoginAttempt", () => {
   const now = new Date("2030-01-01T12:00:00Z");
   const account = accountLimitKey("owner@example.test")!;
   const spend = async (db: Db, client: LoginClient, n: number) => {
-    for (let i = 0; i < n; i++) expect((await takeLoginAttempt(db,client,now)).allowed).toBe(true);
+    for (let i = 0; i < n; i++) expect((await takeLoginAttempt(db, client, now)).allowed).toBe(true);
   };
 
   it("holds an address on one account after 10 failures, across all accounts after 20", async () => {
@@ -146,25 +146,25 @@ describe("takeLoginAttempt", () => {
     await spend(db, { address: "a", account }, LOGIN_LIMITS.pair);
     expect(await takeLoginAttempt(db, { address: "a", account }, now)).toEqual({ allowed: false, retryAfterSeconds: 900 });
     // Other addresses on the same account are not held.
-    expect((await takeLoginAttempt(db,{ address: "b",account },now)).allowed).toBe(true);
+    expect((await takeLoginAttempt(db, { address: "b", account }, now)).allowed).toBe(true);
     // The address's refused attempts on that account were not counted against the address.
     for (let i = 0; i < LOGIN_LIMITS.address - LOGIN_LIMITS.pair; i++) {
-      expect((await takeLoginAttempt(db,{ address: "a",account: accountLimitKey(`u${i}@example.test`) },now)).allowed).toBe(true);
+      expect((await takeLoginAttempt(db, { address: "a", account: accountLimitKey(`u${i}@example.test`) }, now)).allowed).toBe(true);
     }
     const spray = await takeLoginAttempt(db, { address: "a", account: accountLimitKey("new@example.test") }, new Date(now.getTime() + 60_000));
     expect(spray).toEqual({ allowed: false, retryAfterSeconds: 840 });
     // A refused spray leaves no row for the account it aimed at.
     expect(row(db, pairLimitKey("a", accountLimitKey("new@example.test")!))).toBeUndefined();
     // After the window, the address may try again.
-    expect((await takeLoginAttempt(db,{ address: "a",account },new Date(now.getTime()+LOGIN_WINDOW_MS))).allowed).toBe(true);
+    expect((await takeLoginAttempt(db, { address: "a", account }, new Date(now.getTime() + LOGIN_WINDOW_MS))).allowed).toBe(true);
   });
 
   it("does not count successes: the account's own counter is cleared, the address gets its attempt back", async () => {
     const db = freshDb();
     await spend(db, { address: "a", account }, LOGIN_LIMITS.pair - 1);
-    const right = await takeLoginAttempt(db,{ address: "a",account },now);
+    const right = await takeLoginAttempt(db, { address: "a", account }, now);
     if (!right.allowed) throw new Error("refused");
-    right.succeeded();
+    await right.succeeded();
     expect(row(db, pairLimitKey("a", account))).toBeUndefined();
     expect(row(db, "login-ip:a")!.hits).toBe(LOGIN_LIMITS.pair - 1);
   });
@@ -175,10 +175,10 @@ describe("takeLoginAttempt", () => {
     await spend(db, { address: "office" }, LOGIN_LIMITS.address);
     const device: LoginClient = { address: "office", account, device: "n".repeat(22) };
     await spend(db, device, LOGIN_LIMITS.device);
-    expect((await takeLoginAttempt(db,device,now)).allowed).toBe(false);
+    expect((await takeLoginAttempt(db, device, now)).allowed).toBe(false);
     expect(row(db, `login-device:${"n".repeat(22)}`)!.hits).toBe(LOGIN_LIMITS.device);
     // Elsewhere its spent device counter leaves it to the address limits.
-    expect((await takeLoginAttempt(db,{ ...device,address: "home" },now)).allowed).toBe(true);
+    expect((await takeLoginAttempt(db, { ...device, address: "home" }, now)).allowed).toBe(true);
   });
 
   it("counts in one statement that never passes the limit nor moves the window", async () => {

@@ -128,7 +128,7 @@ describe("a login flood", () => {
     const ADDRESSES = 50;
     let checked = 0;
     for (let i = 0; i < 10_000; i++) {
-      if ((await takeLoginAttempt(db,{ address: `203.0.113.${i%ADDRESSES}`,account: accountLimitKey(email(i)) })).allowed) checked++;
+      if ((await takeLoginAttempt(db, { address: `203.0.113.${i % ADDRESSES}`, account: accountLimitKey(email(i)) })).allowed) checked++;
     }
     expect(checked).toBe(ADDRESSES * 20);
     const rows = countRows(db, "rate_limits");

@@ -87,7 +87,7 @@ describe("secrets at rest", () => {
     const tokensPage = await researcherLogin.get("/account/tokens").expect(200);
     const shown = await researcherLogin.post("/account/tokens").type("form").send({ name: "script", _csrf: csrfFrom(tokensPage.text) }).expect(201);
     secrets["API token (page)"] = /<code class="token">([^<]+)<\/code>/.exec(shown.text)![1]!;
-    secrets["API token (service)"] = createApiToken(db, 1, "cli").token;
+    secrets["API token (service)"] = (await createApiToken(db, 1, "cli")).token;
     for (const token of [secrets["API token (page)"], secrets["API token (service)"]]) {
       await request(server).get("/api/me").set("Authorization", `Bearer ${token}`).expect(200);
     }

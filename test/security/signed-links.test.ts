@@ -36,7 +36,7 @@ async function world() {
 
 /** A link of the open wave that signs `signed` and, when `required`, refuses to open without them. */
 async function signingLink(db: Db, link: Link, signed: string[], required: boolean): Promise<Link> {
-  (await db.update(links).set({ signedParams: signed, requireSignature: required }).where(eq(links.id, link.id)));
+  await db.update(links).set({ signedParams: signed, requireSignature: required }).where(eq(links.id, link.id));
   return linkRow(db, link.id);
 }
 
@@ -80,7 +80,7 @@ describe("the study's signing secret", () => {
     const viewerCsrf = csrfFrom((await viewer.get("/account/tokens").expect(200)).text);
     await viewer.post(`/studies/${w.studyId}/signing-secret/rotate`).type("form").send({ _csrf: viewerCsrf }).expect(403);
     expect(await secretOf(w.db, w.studyId)).toBe(old);
-    expect(w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret")).all()).toEqual([]);
+    expect(await w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret"))).toEqual([]);
 
     const res = await researcher.post(`/studies/${w.studyId}/signing-secret/rotate`).type("form").send({ _csrf: csrf }).expect(303);
     expect(res.headers["location"]).toBe(`/studies/${w.studyId}/settings?done=rotated#signing`);
@@ -92,7 +92,7 @@ describe("the study's signing secret", () => {
     expect(shown.text).toContain(secret);
     expect(shown.text).not.toContain(old);
 
-    const entries = w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret")).all();
+    const entries = await w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret"));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ userId: w.researcher.id, entityType: "study", entityId: String(w.studyId), details: { via: "web" } });
     expect(JSON.stringify(entries)).not.toContain(secret);
@@ -108,8 +108,8 @@ describe("the study's signing secret", () => {
 
   it("is read and rotated through the API by researchers; viewers get 403 and no secret", async () => {
     const w = await world();
-    const researcherToken = createApiToken(w.db, w.researcher.id, "panel setup").token;
-    const viewerToken = createApiToken(w.db, w.viewer.id, "reports").token;
+    const researcherToken = (await createApiToken(w.db, w.researcher.id, "panel setup")).token;
+    const viewerToken = (await createApiToken(w.db, w.viewer.id, "reports")).token;
     const old = await secretOf(w.db, w.studyId);
     const url = `/api/studies/${w.studyId}/signing-secret`;
 
@@ -141,7 +141,7 @@ describe("the study's signing secret", () => {
     expect(rotated.body.secret).toBe(secret);
     expect(rotated.body.example.sig).toBe(signParams(secret, { rid: "12345", panel: "7" }, ["rid", "panel"]));
     expect((await request(w.app).get(url).set("Authorization", `Bearer ${researcherToken}`).expect(200)).body.secret).toBe(secret);
-    const entries = w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret")).all();
+    const entries = await w.db.select().from(auditLog).where(eq(auditLog.action, "study.rotate_secret"));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ userId: w.researcher.id, entityId: String(w.studyId), details: { via: "api" } });
   });
@@ -229,7 +229,7 @@ describe("a link that requires signed parameters", () => {
     const agent = request.agent(w.app);
     const page = await agent.get(url).expect(200);
     await agent.post(url).type("form").send({ ...hidden(page.text), ...validAnswers() }).expect(303);
-    const stored = w.db.select().from(responses).all();
+    const stored = await w.db.select().from(responses);
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ status: "completed", params: { rid: "r 42/ж", panel_id: "7", utm_source: "vk" } });
     // One of the two left out: refused, though the signature of the other alone would be right.
@@ -270,7 +270,7 @@ describe("a link that requires signed parameters", () => {
     expect(shown.text).toMatch(new RegExp(`id="l${link.id}_require" name="requireSignature" value="1"[^>]* checked`));
     expect(shown.text).toContain("Signed parameters required: rid");
     await request(w.app).get(`/s/${link.token}`).expect(403);
-    const entry = (await w.db.select().from(auditLog).where(eq(auditLog.action,"link.settings")).all()).at(-1)!;
+    const entry = (await w.db.select().from(auditLog).where(eq(auditLog.action, "link.settings"))).at(-1)!;
     expect(entry.details).toMatchObject({ signedParams: ["rid"], requireSignature: true });
 
     // Unticked (the checkbox is then absent from the form): open again to visits without rid.

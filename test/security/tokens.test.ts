@@ -62,7 +62,7 @@ beforeAll(async () => {
   const made = freshApp({ production: true });
   db = made.db;
   await addUser(db, "researcher");
-  survey = openSurvey(db);
+  survey = await openSurvey(db);
   server = await listen(made.app);
   researcher = await login(server, "researcher@example.test");
 });
@@ -119,7 +119,8 @@ describe("link and share tokens", () => {
     const nonce = /name="_n" value="([^"]+)"/.exec(survey2.text)![1]!;
     expect(nonce.length * 6).toBeGreaterThanOrEqual(128 - 4); // 16 bytes, base64url: 22 symbols
     const user = await addUser(db, "viewer", "tokens@example.test");
-    const apiTokens = Array.from({ length: 50 }, () => createApiToken(db, user.id, "t").token);
+    const apiTokens: string[] = [];
+    for (let i = 0; i < 50; i++) apiTokens.push((await createApiToken(db, user.id, "t")).token);
     expect(new Set(apiTokens).size).toBe(50);
     for (const t of apiTokens) expect(t).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
   });

@@ -1,7 +1,7 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import { defaultTeam, insertTeam, membershipsOf } from "../../db/queries/teams.js";
 import { findUserByEmail, findUserById } from "../../db/queries/users.js";
 import { apiTokens, auditLog, links, memberships, responses, sessions, teams, users } from "../../db/schema.js";
@@ -33,7 +33,7 @@ async function snapshot(db: Db) {
 }
 
 async function auditRows(db: Db, action: string) {
-  return (await db.select().from(auditLog).where(eq(auditLog.action, action)));
+  return await db.select().from(auditLog).where(eq(auditLog.action, action));
 }
 
 async function post(agent: Agent, page: string, url: string, form: Record<string, string> = {}) {
@@ -78,12 +78,12 @@ describe("administrators manage accounts", () => {
 
     const created = await post(admin, "/admin/users", "/admin/users", { name: "Brand lead", email: "lead@example.test", role: "owner", team: String(w.teamB.id), password: "a long password" });
     expect(created.status).toBe(303);
-    const lead = findUserByEmail(w.db, "lead@example.test")!;
-    expect((await membershipsOf(w.db,lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Brand B", "owner"]]);
-    expect((await auditRows(w.db,"user.create")).at(-1)).toMatchObject({ userId: w.admin.id, entityId: String(lead.id) });
+    const lead = (await findUserByEmail(w.db, "lead@example.test"))!;
+    expect((await membershipsOf(w.db, lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Brand B", "owner"]]);
+    expect((await auditRows(w.db, "user.create")).at(-1)).toMatchObject({ userId: w.admin.id, entityId: String(lead.id) });
 
     await post(admin, "/admin/users", "/admin/users", { name: "Ops", email: "ops@example.test", role: "admin", team: String(w.teamB.id), password: "a long password" }).then((r) => expect(r.status).toBe(303));
-    const ops = findUserByEmail(w.db, "ops@example.test")!;
+    const ops = (await findUserByEmail(w.db, "ops@example.test"))!;
     expect(ops.isAdmin).toBe(true);
     expect(await membershipsOf(w.db, ops.id)).toEqual([]);
 
@@ -99,7 +99,7 @@ describe("administrators manage accounts", () => {
     const w = await world();
     const admin = await loggedInAgent(w.app, w.admin.email);
     const user = await loggedInAgent(w.app, w.researcher.email);
-    const token = createApiToken(w.db, w.researcher.id, "script");
+    const token = await createApiToken(w.db, w.researcher.id, "script");
     await user.get("/studies").expect(200);
     await request(w.app).get("/api/me").set("Authorization", `Bearer ${token.token}`).expect(200);
 
@@ -108,8 +108,8 @@ describe("administrators manage accounts", () => {
     await expectLoggedOut(user);
     await request(w.app).get("/api/me").set("Authorization", `Bearer ${token.token}`).expect(401);
     // Not only refused while disabled: the session rows are gone and the token is revoked.
-    expect(w.db.select().from(sessions).where(eq(sessions.userId, w.researcher.id)).all()).toEqual([]);
-    expect(w.db.select().from(apiTokens).where(eq(apiTokens.userId, w.researcher.id)).get()?.revokedAt).toBeInstanceOf(Date);
+    expect(await w.db.select().from(sessions).where(eq(sessions.userId, w.researcher.id))).toEqual([]);
+    expect(first(await w.db.select().from(apiTokens).where(eq(apiTokens.userId, w.researcher.id)))?.revokedAt).toBeInstanceOf(Date);
     expect(await auditRows(w.db, "user.disable")).toMatchObject([{ userId: w.admin.id, entityType: "user", entityId: String(w.researcher.id), details: { sessions: 1, tokens: 1 } }]);
     const page = await admin.get(`/admin/users/${w.researcher.id}`).set("Accept-Language", "en").expect(200);
     expect(page.text).toContain("disabled since");
@@ -121,7 +121,7 @@ describe("administrators manage accounts", () => {
     await post(admin, `/admin/users/${w.researcher.id}`, `/admin/users/${w.researcher.id}/enable`).then((r) => expect(r.status).toBe(303));
     const back = await loggedInAgent(w.app, w.researcher.email);
     await back.get("/studies").expect(200);
-    expect((await membershipsOf(w.db,w.researcher.id)).map((m) => m.role)).toEqual(["researcher"]);
+    expect((await membershipsOf(w.db, w.researcher.id)).map((m) => m.role)).toEqual(["researcher"]);
     // Revoked tokens stay revoked.
     await request(w.app).get("/api/me").set("Authorization", `Bearer ${token.token}`).expect(401);
     expect(await auditRows(w.db, "user.enable")).toMatchObject([{ userId: w.admin.id, entityId: String(w.researcher.id) }]);
@@ -155,10 +155,10 @@ describe("administrators manage accounts", () => {
 
     // With a second administrator, one may unflag or disable the other.
     await post(admin, `/admin/users/${w.owner.id}`, `/admin/users/${w.owner.id}/admin`, { on: "1" }).then((r) => expect(r.status).toBe(303));
-    expect(findUserById(w.db, w.owner.id)!.isAdmin).toBe(true);
+    expect((await findUserById(w.db, w.owner.id))!.isAdmin).toBe(true);
     const second = await loggedInAgent(w.app, w.owner.email);
     await post(second, `/admin/users/${w.admin.id}`, `/admin/users/${w.admin.id}/admin`, { on: "0" }).then((r) => expect(r.status).toBe(303));
-    expect(findUserById(w.db, w.admin.id)!.isAdmin).toBe(false);
+    expect((await findUserById(w.db, w.admin.id))!.isAdmin).toBe(false);
     expect(await auditRows(w.db, "user.admin_grant")).toMatchObject([{ userId: w.admin.id, entityId: String(w.owner.id) }]);
     expect(await auditRows(w.db, "user.admin_revoke")).toMatchObject([{ userId: w.owner.id, entityId: String(w.admin.id) }]);
     // The former administrator's next request meets the admin pages' 403.
@@ -182,7 +182,7 @@ describe("administrators manage accounts", () => {
     await loggedInAgent(w.app, w.viewer.email, "a password set by the admin");
     expect(await auditRows(w.db, "user.password_reset")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { sessions: 1 } }]);
     // The audit never holds a password or its hash.
-    expect(JSON.stringify(w.db.select().from(auditLog).all())).not.toMatch(/a password set by the admin|scrypt\$/);
+    expect(JSON.stringify(await w.db.select().from(auditLog))).not.toMatch(/a password set by the admin|scrypt\$/);
   });
 
   it("adds a user to a team, changes their role there and removes them", async () => {
@@ -191,12 +191,12 @@ describe("administrators manage accounts", () => {
     const page = `/admin/users/${w.viewer.id}`;
     await post(admin, page, `${page}/teams`, { team: String(w.teamB.id), role: "researcher" }).then((r) => expect(r.status).toBe(303));
     await post(admin, page, `${page}/teams`, { team: String(w.teamA.id), role: "owner" }).then((r) => expect(r.status).toBe(303));
-    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => [m.teamName, m.role])).toEqual([
+    expect((await membershipsOf(w.db, w.viewer.id)).map((m) => [m.teamName, m.role])).toEqual([
       ["Brand B", "researcher"],
       ["Default", "owner"],
     ]);
     await post(admin, page, `${page}/teams/${w.teamB.id}/remove`).then((r) => expect(r.status).toBe(303));
-    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
+    expect((await membershipsOf(w.db, w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
     expect(await auditRows(w.db, "membership.add")).toMatchObject([{ userId: w.admin.id, entityId: String(w.viewer.id), details: { team: "Brand B", role: "researcher" } }]);
     expect(await auditRows(w.db, "membership.role")).toMatchObject([{ details: { team: "Default", role: "owner", previous: "viewer" } }]);
     expect(await auditRows(w.db, "membership.remove")).toMatchObject([{ details: { team: "Brand B", previous: "researcher" } }]);
@@ -213,7 +213,7 @@ describe("administrators manage accounts", () => {
 
   it("lists teams with member and study counts, creates and renames them; names stay unique (422)", async () => {
     const w = await world();
-    createStudyFromDefinition(w.db, brandLiftDefinition({ name: "B study" }), w.ownerB.id, { teamId: w.teamB.id });
+    await createStudyFromDefinition(w.db, brandLiftDefinition({ name: "B study" }), w.ownerB.id, { teamId: w.teamB.id });
     const admin = await loggedInAgent(w.app, w.admin.email);
     const list = await admin.get("/admin/teams").set("Accept-Language", "en").expect(200);
     const row = (name: string, text: string) => new RegExp(`>${name}</a></td>\\s*<td>(\\d+)</td>\\s*<td>(\\d+)</td>`).exec(text)?.slice(1);
@@ -221,7 +221,7 @@ describe("administrators manage accounts", () => {
     expect(row("Default", list.text)).toEqual(["3", "0"]);
 
     await post(admin, "/admin/teams", "/admin/teams", { name: "  Brand C " }).then((r) => expect(r.status).toBe(303));
-    const brandC = w.db.select().from(teams).where(eq(teams.name, "Brand C")).get()!;
+    const brandC = first(await w.db.select().from(teams).where(eq(teams.name, "Brand C")))!;
     expect(await auditRows(w.db, "team.create")).toMatchObject([{ userId: w.admin.id, entityId: String(brandC.id), details: { name: "Brand C" } }]);
 
     const before = await snapshot(w.db);
@@ -238,7 +238,7 @@ describe("administrators manage accounts", () => {
     expect(await snapshot(w.db)).toEqual(before);
 
     await post(admin, "/admin/teams", `/admin/teams/${brandC.id}`, { name: "Brand C (retail)" }).then((r) => expect(r.status).toBe(303));
-    expect(w.db.select().from(teams).where(eq(teams.id, brandC.id)).get()!.name).toBe("Brand C (retail)");
+    expect(first(await w.db.select().from(teams).where(eq(teams.id, brandC.id)))!.name).toBe("Brand C (retail)");
     expect(await auditRows(w.db, "team.rename")).toMatchObject([{ userId: w.admin.id, details: { previous: "Brand C", name: "Brand C (retail)" } }]);
   });
 
@@ -267,7 +267,7 @@ describe("team owners manage their team's members", () => {
     expect(shown.text).toContain("viewer@example.test");
 
     await post(owner, page, `${page}/members`, { email: "OWNER-B@example.test", role: "researcher" }).then((r) => expect(r.status).toBe(303));
-    expect((await membershipsOf(w.db,w.ownerB.id)).map((m) => [m.teamName, m.role])).toEqual([
+    expect((await membershipsOf(w.db, w.ownerB.id)).map((m) => [m.teamName, m.role])).toEqual([
       ["Brand B", "owner"],
       ["Default", "researcher"],
     ]);
@@ -278,7 +278,7 @@ describe("team owners manage their team's members", () => {
     expect(await auditRows(w.db, "membership.role")).toMatchObject([{ userId: w.owner.id, entityId: String(w.viewer.id), details: { role: "researcher", previous: "viewer" } }]);
     expect(await auditRows(w.db, "membership.remove")).toMatchObject([{ userId: w.owner.id, entityId: String(w.researcher.id) }]);
     // The removed researcher no longer reaches the team's studies.
-    const study = createStudyFromDefinition(w.db, brandLiftDefinition(), w.owner.id, { teamId: w.teamA.id });
+    const study = await createStudyFromDefinition(w.db, brandLiftDefinition(), w.owner.id, { teamId: w.teamA.id });
     const removed = await loggedInAgent(w.app, w.researcher.email);
     await removed.get(`/studies/${study.id}`).expect(404);
 
@@ -350,14 +350,14 @@ describe("every user's own account", () => {
     const w = await world();
     const here = await loggedInAgent(w.app, w.viewer.email);
     const elsewhere = await loggedInAgent(w.app, w.viewer.email);
-    const hash = findUserById(w.db, w.viewer.id)!.passwordHash;
+    const hash = (await findUserById(w.db, w.viewer.id))!.passwordHash;
 
     const wrong = await post(here, "/account", "/account/password", { current: "not my password", password: "a new long password", confirm: "a new long password" });
     expect(wrong.status).toBe(422);
     expect(wrong.text).toContain("The current password is wrong.");
     const mismatch = await post(here, "/account", "/account/password", { current: PASSWORD, password: "a new long password", confirm: "something else" });
     expect(mismatch.status).toBe(422);
-    expect(findUserById(w.db, w.viewer.id)!.passwordHash).toBe(hash);
+    expect((await findUserById(w.db, w.viewer.id))!.passwordHash).toBe(hash);
     await elsewhere.get("/studies").expect(200);
     expect(await auditRows(w.db, "user.password")).toEqual([]);
 
@@ -381,7 +381,7 @@ describe("every user's own account", () => {
     expect(handles).toHaveLength(3);
     expect(page.match(/this browser/g)).toHaveLength(1);
     // No session id or its stored hash on the page.
-    for (const s of await w.db.select().from(sessions).all()) expect(page).not.toContain(s.idHash);
+    for (const s of await w.db.select().from(sessions)) expect(page).not.toContain(s.idHash);
 
     // The second browser ends the two sessions its page lists without the mark.
     const rows = sessionRows((await second.get("/account").expect(200)).text);
@@ -392,7 +392,7 @@ describe("every user's own account", () => {
     const before = await snapshot(w.db);
     expect((await post(someoneElse, "/account", `/account/sessions/${otherHandles[0]}/end`)).status).toBe(404);
     expect((await post(someoneElse, "/account", "/account/sessions/not-a-handle/end")).status).toBe(404);
-    expect((await (await snapshot(w.db)).sessions).length).toBe((await before.sessions).length);
+    expect((await snapshot(w.db)).sessions.length).toBe(before.sessions.length);
 
     for (const handle of otherHandles) {
       await post(second, "/account", `/account/sessions/${handle}/end`).then((r) => expect(r.status).toBe(303));
@@ -462,7 +462,7 @@ describe("links", () => {
 
     const res = await post(agent, `/waves/${survey.wave.id}`, `/waves/${survey.wave.id}/links/${link.id}/disable`);
     expect(res.status).toBe(303);
-    expect(first(await db.select().from(links).where(eq(links.id, link.id)))!.disabledAt).toBeInstanceOf(Date);
+    expect((await db.select().from(links).where(eq(links.id, link.id)))[0]!.disabledAt).toBeInstanceOf(Date);
     expect(await auditRows(db, "link.disable")).toMatchObject([{ userId: researcher.id, entityType: "link", entityId: String(link.id) }]);
     const wavePage = await agent.get(`/waves/${survey.wave.id}`).set("Accept-Language", "en").expect(200);
     expect(wavePage.text).toContain("Enable the link");
@@ -470,9 +470,9 @@ describe("links", () => {
     expect(journal.text).toContain("Disabled the link of “Pre”");
 
     await request(app).get(`/s/${link.token}`).expect(404);
-    const before = (await db.select().from(responses));
+    const before = await db.select().from(responses);
     await respondent.post(`/s/${link.token}`).type("form").send({ ...hidden, q_unaided: "Acme" }).expect(404);
-    expect((await db.select().from(responses))).toEqual(before);
+    expect(await db.select().from(responses)).toEqual(before);
     // Other segments' links still work.
     await request(app).get(`/s/${survey.links["inactive"]!.token}`).expect(200);
 
@@ -499,7 +499,7 @@ describe("CLI account commands", () => {
       return { code, out: c.out.join("\n"), err: c.err.join("\n") };
     };
     const user = await loggedInAgent(w.app, w.researcher.email);
-    const token = createApiToken(w.db, w.researcher.id, "script");
+    const token = await createApiToken(w.db, w.researcher.id, "script");
 
     expect(await cli("user:disable", "--email", w.researcher.email)).toMatchObject({ code: 0, out: "researcher@example.test is disabled (sessions ended, API tokens revoked)." });
     await expectLoggedOut(user);
@@ -515,16 +515,16 @@ describe("CLI account commands", () => {
     expect(await cli("user:role", "--email", w.viewer.email, "--team", "Brand B", "--role", "researcher")).toMatchObject({ code: 0, out: 'viewer@example.test is researcher in team "Brand B".' });
     expect(await cli("user:role", "--email", w.viewer.email, "--team", "Brand B", "--role", "owner")).toMatchObject({ code: 0 });
     expect(await cli("user:remove", "--email", w.viewer.email, "--team", "Brand B")).toMatchObject({ code: 0 });
-    expect((await membershipsOf(w.db,w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
+    expect((await membershipsOf(w.db, w.viewer.id)).map((m) => m.teamName)).toEqual(["Default"]);
     expect(await cli("user:admin", "--email", w.viewer.email, "--on")).toMatchObject({ code: 0, out: "viewer@example.test is an administrator." });
-    expect(findUserById(w.db, w.viewer.id)!.isAdmin).toBe(true);
+    expect((await findUserById(w.db, w.viewer.id))!.isAdmin).toBe(true);
     expect(await cli("user:admin", "--email", w.viewer.email, "--off")).toMatchObject({ code: 0 });
     expect(await cli("team:rename", "--team", "Brand B", "--name", "Brand Bee")).toMatchObject({ code: 0 });
-    expect(w.db.select().from(teams).where(eq(teams.id, w.teamB.id)).get()!.name).toBe("Brand Bee");
+    expect(first(await w.db.select().from(teams).where(eq(teams.id, w.teamB.id)))!.name).toBe("Brand Bee");
 
     // Entries after the set-up's (whose users were created by the command line too).
-    const setUp = (await auditRows(w.db,"user.create")).length;
-    const rows = (await w.db.select().from(auditLog).where(eq(auditLog.systemActor,"cli")).all()).slice(setUp);
+    const setUp = (await auditRows(w.db, "user.create")).length;
+    const rows = (await w.db.select().from(auditLog).where(eq(auditLog.systemActor, "cli"))).slice(setUp);
     expect(rows.map((r) => r.action)).toEqual([
       "user.disable",
       "user.enable",
@@ -564,6 +564,6 @@ describe("CLI account commands", () => {
       expect(c.out).toEqual([]);
     }
     expect(await snapshot(w.db)).toEqual(before);
-    expect(w.db.select().from(memberships).where(and(eq(memberships.teamId, w.teamB.id), eq(memberships.userId, w.ownerB.id))).get()?.role).toBe("owner");
+    expect(first(await w.db.select().from(memberships).where(and(eq(memberships.teamId, w.teamB.id), eq(memberships.userId, w.ownerB.id))))?.role).toBe("owner");
   });
 });

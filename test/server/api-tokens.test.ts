@@ -20,7 +20,7 @@ describe("API tokens", () => {
     const token = /<code class="token">([^<]+)<\/code>/.exec(created.text)![1]!;
     expect(token).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
 
-    const stored = (await db.select().from(apiTokens));
+    const stored = await db.select().from(apiTokens);
     expect(stored).toHaveLength(1);
     expect(stored[0]!.tokenHash).toBe(sha256(token));
     expect(JSON.stringify(stored)).not.toContain(token);
@@ -46,7 +46,7 @@ describe("API tokens", () => {
     const owner = await addUser(db, "researcher");
     await addUser(db, "admin");
     const { createApiToken } = await import("../../server/services/accounts.js");
-    const { record } = createApiToken(db, owner.id, "mine");
+    const { record } = await createApiToken(db, owner.id, "mine");
     const intruder = await loggedInAgent(app, "admin@example.test");
     const page = await intruder.get("/account/tokens");
     await intruder.post(`/account/tokens/${record.id}/revoke`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(404);
@@ -57,7 +57,7 @@ describe("API tokens", () => {
     const { app, db } = freshApp();
     const user = await addUser(db, "viewer");
     const { createApiToken } = await import("../../server/services/accounts.js");
-    const { token } = createApiToken(db, user.id, "t");
+    const { token } = await createApiToken(db, user.id, "t");
     const res = await request(app).get("/api/studies").set("Authorization", `Bearer ${token}`).expect(200);
     expect(res.body).toEqual({ studies: [] });
   });

@@ -1,7 +1,7 @@
 import express from "express";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { auditLog, links, studies, waves } from "../../db/schema.js";
 import { errorHandler, notFound } from "../../server/middleware/errors.js";
@@ -29,7 +29,7 @@ async function setup() {
   const tokens = {} as Record<Role, string>;
   for (const role of ["admin", "researcher", "viewer"] as const) {
     const user = await addUser(db, role);
-    tokens[role] = createApiToken(db, user.id, `${role} token`).token;
+    tokens[role] = (await createApiToken(db, user.id, `${role} token`)).token;
   }
   const as = (role: Role) => ({
     get: (path: string) => request(app).get(path).set("Authorization", `Bearer ${tokens[role]}`).set("Accept-Language", "en"),
@@ -68,7 +68,7 @@ function hidden(html: string): Record<string, string> {
 
 /** A questionnaire as stored, without the ids that differ between two imports. */
 async function questionnaireShape(db: Db, studyId: number) {
-  return (await loadQuestionnaire(db,studyId)).map(({ id: _id, studyId: _s, options, ...q }) => ({
+  return (await loadQuestionnaire(db, studyId)).map(({ id: _id, studyId: _s, options, ...q }) => ({
     ...q,
     options: options.map(({ id: _oid, questionId: _q, ...o }) => o),
   }));
@@ -84,8 +84,8 @@ describe("JSON API: the fieldwork flow", () => {
     expect(studyId).toBeGreaterThan(0);
     expect(created.body.segments.map((s: Json) => s["key"])).toEqual(SEGMENTS);
     expect(created.body.questions.map((q: Json) => q["key"])).toEqual(QUESTIONS);
-    expect(created.body.questions.map((q: Json) => q["id"])).toEqual((await loadQuestionnaire(t.db,studyId)).map((q) => q.id));
-    expect(t.db.select().from(studies).get()).toMatchObject({ id: studyId, name: "Spring campaign", brand: "Acme" });
+    expect(created.body.questions.map((q: Json) => q["id"])).toEqual((await loadQuestionnaire(t.db, studyId)).map((q) => q.id));
+    expect(first(await t.db.select().from(studies))).toMatchObject({ id: studyId, name: "Spring campaign", brand: "Acme" });
 
     const wave = await researcher
       .post(`/api/studies/${studyId}/waves`, { kind: "pre", targets: { subscribers: 2, inactive: 50 }, audience: { subscribers: 12_000 } })
@@ -104,8 +104,8 @@ describe("JSON API: the fieldwork flow", () => {
       expect(link).toEqual({ segment: link["segment"], token: link["token"], url: t.linkUrl(link["token"]) });
     }
     expect(new Set(opened.body.links.map((l: Json) => l["token"])).size).toBe(3);
-    expect(t.db.select().from(waves).get()).toMatchObject({ id: waveId, status: "open" });
-    expect((await t.db.select().from(auditLog).all()).map((a) => a.action)).toEqual(
+    expect(first(await t.db.select().from(waves))).toMatchObject({ id: waveId, status: "open" });
+    expect((await t.db.select().from(auditLog)).map((a) => a.action)).toEqual(
       expect.arrayContaining(["study.create", "wave.create", "wave.open"]),
     );
 
@@ -159,7 +159,7 @@ describe("JSON API: the fieldwork flow", () => {
     expect(study.body.waves).toEqual([
       { id: waveId, kind: "pre", label: "До кампании", status: "closed", openedAt: expect.stringMatching(ISO_DATE), closedAt: expect.stringMatching(ISO_DATE) },
     ]);
-    expect((await t.db.select().from(auditLog).all()).map((a) => a.action)).toContain("wave.close");
+    expect((await t.db.select().from(auditLog)).map((a) => a.action)).toContain("wave.close");
   });
 
   it("validates wave bodies by field and names the next wave of a kind", async () => {
@@ -180,7 +180,7 @@ describe("JSON API: the fieldwork flow", () => {
     expect(Object.keys(notObject.body.error.details)).toEqual(["(root)"]);
     const noBody = await researcher.post(`/api/studies/${id}/waves`).expect(422);
     expect(noBody.body.error.code).toBe("validation_failed");
-    expect(t.db.select().from(waves).all()).toEqual([]);
+    expect(await t.db.select().from(waves)).toEqual([]);
 
     const first = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre" }).expect(201);
     const second = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre" }).expect(201);
@@ -204,7 +204,7 @@ describe("JSON API: personal links", () => {
       expect(link).toEqual({ segment: "inactive", token: link["token"], url: t.linkUrl(link["token"]) });
     }
     expect(new Set(created.map((l) => l["token"])).size).toBe(5);
-    const stored = (await t.db.select().from(links).all()).filter((l) => l.kind === "personal");
+    const stored = (await t.db.select().from(links)).filter((l) => l.kind === "personal");
     expect(stored.map((l) => l.token).sort()).toEqual(created.map((l) => l["token"]).sort());
 
     const refused: Array<[unknown, string, Record<string, unknown>]> = [
@@ -264,7 +264,7 @@ describe("JSON API: study definition import", () => {
       "questions[2].key": expect.stringContaining("lower-case"),
       "questions[3].type": expect.any(String),
     });
-    expect(t.db.select().from(studies).all()).toEqual([]);
+    expect(await t.db.select().from(studies)).toEqual([]);
     const ru = await request(t.app).post("/api/studies").set("Authorization", `Bearer ${t.tokens.researcher}`).set("Accept-Language", "ru").send(def).expect(422);
     expect(ru.body.error).toEqual({ ...res.body.error, message: "Некоторые значения некорректны." });
 
@@ -290,14 +290,14 @@ describe("JSON API: authorization", () => {
       [`/api/waves/${wave["id"]}/links`, { segment: "inactive", count: 1, kind: "personal" }],
     ];
     const reads = ["/api/me", "/api/studies", `/api/studies/${study["id"]}`, `/api/waves/${wave["id"]}/links`, `/api/waves/${wave["id"]}/progress`];
-    const before = { studies: (await t.db.select().from(studies).all()).length, waves: (await t.db.select().from(waves).all()).length, links: (await t.db.select().from(links).all()).length };
+    const before = { studies: (await t.db.select().from(studies)).length, waves: (await t.db.select().from(waves)).length, links: (await t.db.select().from(links)).length };
 
     for (const [path, body] of writes) {
       const res = await t.as("viewer").post(path, body).expect(403);
       expect(res.body, path).toEqual({ error: { code: "forbidden", message: "Your role does not allow this action." } });
     }
-    expect({ studies: (await t.db.select().from(studies).all()).length, waves: (await t.db.select().from(waves).all()).length, links: (await t.db.select().from(links).all()).length }).toEqual(before);
-    expect(t.db.select().from(waves).get()!.status).toBe("open");
+    expect({ studies: (await t.db.select().from(studies)).length, waves: (await t.db.select().from(waves)).length, links: (await t.db.select().from(links)).length }).toEqual(before);
+    expect(first(await t.db.select().from(waves))!.status).toBe("open");
 
     for (const path of reads) {
       const res = await t.as("viewer").get(path).expect(200);
@@ -351,7 +351,7 @@ describe("JSON API: authorization", () => {
       expect(res.status, path).toBe(404);
       expect(res.body, path).toEqual({ error: { code: "not_found", message: "There is nothing at this address. Check the link." } });
     }
-    expect(t.db.select().from(waves).all()).toHaveLength(1);
+    expect(await t.db.select().from(waves)).toHaveLength(1);
   });
 });
 
@@ -381,7 +381,7 @@ describe("JSON API: study definition export", () => {
     const exported = await t.as("viewer").get(`/api/studies/${first["id"]}`).expect(200);
     const { id, status, waves: waveList, ...definition } = exported.body as Json;
     expect(id).toBe(first["id"]);
-    expect(status).toBe(t.db.select().from(studies).get()!.status);
+    expect(status).toBe((await t.db.select().from(studies))[0]!.status);
     expect(waveList).toEqual([]);
     expect(definition).toMatchObject({
       name: "Spring campaign",
@@ -401,7 +401,7 @@ describe("JSON API: study definition export", () => {
     const second = await createStudy(t, definition);
     expect(second["id"]).not.toBe(first["id"]);
     expect(second["segments"].map((s: Json) => s["key"])).toEqual(["subscribers", "control"]);
-    expect(await questionnaireShape(t.db, second["id"])).toEqual(questionnaireShape(t.db, first["id"]));
+    expect(await questionnaireShape(t.db, second["id"])).toEqual(await questionnaireShape(t.db, first["id"]));
     expect(await questionnaireShape(t.db, second["id"])).toHaveLength(5);
 
     const again = await t.as("viewer").get(`/api/studies/${second["id"]}`).expect(200);

@@ -159,10 +159,10 @@ describe("the audience chart", () => {
 /** A study with a pre wave 2024-10-01..07 and a post wave 2024-11-24..30 (Moscow days). */
 async function seedStudy(db: ReturnType<typeof freshApp>["db"]) {
   const survey = await openSurvey(db);
-  const post = createWave(db, survey.study.id, "post", "Post");
-  openWave(db, post, null);
-  (await db.update(waves).set({ status: "closed", openedAt: new Date("2024-10-01T09:00:00Z"), closedAt: new Date("2024-10-07T18:00:00Z") }).where(eq(waves.id, survey.wave.id)));
-  (await db.update(waves).set({ status: "closed", openedAt: new Date("2024-11-24T09:00:00Z"), closedAt: new Date("2024-11-30T18:00:00Z") }).where(eq(waves.id, post.id)));
+  const post = await createWave(db, survey.study.id, "post", "Post");
+  await openWave(db, post, null);
+  await db.update(waves).set({ status: "closed", openedAt: new Date("2024-10-01T09:00:00Z"), closedAt: new Date("2024-10-07T18:00:00Z") }).where(eq(waves.id, survey.wave.id));
+  await db.update(waves).set({ status: "closed", openedAt: new Date("2024-11-24T09:00:00Z"), closedAt: new Date("2024-11-30T18:00:00Z") }).where(eq(waves.id, post.id));
   const segment = (key: string) => survey.segments.find((s) => s.key === key)!;
   return { study: survey.study, pre: survey.wave, post, subscribers: segment("subscribers"), inactive: segment("inactive") };
 }
@@ -193,7 +193,7 @@ describe("audience page", () => {
 
     // Re-importing overwrites days; "replace" empties the series first.
     await agent.post(`/studies/${s.study.id}/audience`).type("form").send({ _csrf: csrfFrom(after.text), segment: String(s.subscribers.id), measure: "subscribers", csv: "date;n\n2024-11-30;53000\n" }).expect(303);
-    expect((await listAudienceSeries(db,s.study.id)).find((p) => p.day === "2024-11-30")!.count).toBe(53_000);
+    expect((await listAudienceSeries(db, s.study.id)).find((p) => p.day === "2024-11-30")!.count).toBe(53_000);
     await agent.post(`/studies/${s.study.id}/audience`).type("form").send({ _csrf: csrfFrom(after.text), segment: String(s.subscribers.id), measure: "subscribers", csv: "date;n\n2024-11-30;53000\n", replace: "1" }).expect(303);
     expect(await listAudienceSeries(db, s.study.id)).toHaveLength(1);
 
@@ -216,10 +216,10 @@ describe("audience page", () => {
     expect(res.text).toContain("Ничего не загружено");
     // The pasted text is kept for correcting.
     expect(res.text).toContain("02.10.2024;сорок");
-    expect((await db.select().from(audiencePoints))).toHaveLength(0);
+    expect(await db.select().from(audiencePoints)).toHaveLength(0);
     // A segment of another study is refused.
     await agent.post(`/studies/${s.study.id}/audience`).type("form").send({ _csrf: csrfFrom(page.text), segment: "999", measure: "subscribers", csv: CSV }).expect(422);
-    expect((await db.select().from(audiencePoints))).toHaveLength(0);
+    expect(await db.select().from(audiencePoints)).toHaveLength(0);
   });
 
   it("lets a viewer read but not import (403), and refuses a post without its CSRF token", async () => {
@@ -234,7 +234,7 @@ describe("audience page", () => {
     await viewer.post(`/studies/${s.study.id}/audience/delete`).type("form").send({ _csrf: csrfFrom(page.text), segment: String(s.subscribers.id), measure: "subscribers" }).expect(403);
     const researcher = await loggedInAgent(app, "researcher@example.test");
     await researcher.post(`/studies/${s.study.id}/audience`).type("form").send({ segment: String(s.subscribers.id), measure: "subscribers", csv: CSV }).expect(403);
-    expect((await db.select().from(audiencePoints))).toHaveLength(0);
+    expect(await db.select().from(audiencePoints)).toHaveLength(0);
   });
 
   it("answers the first question on the results page and the report, and in the JSON export", async () => {

@@ -269,7 +269,7 @@ describe("roles", () => {
       .expect(303);
     const vera = first(await db.select().from(users).where(eq(users.email, "vera@example.test")))!;
     expect(vera.isAdmin).toBe(false);
-    expect((await membershipsOf(db,vera.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
+    expect((await membershipsOf(db, vera.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     const dup = await agent
       .post("/admin/users")
       .type("form")

@@ -1,7 +1,7 @@
 import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Router } from "express";
-import type { Db } from "../../db/client.js";
+import { first, type Db } from "../../db/client.js";
 import {
   apiTokens,
   auditLog,
@@ -104,30 +104,30 @@ async function world() {
     viewer: await addUser(db, "viewer", "viewer-b@example.test", otherTeam.id),
   };
   const tokens = {
-    admin: createApiToken(db, people.admin.id, "admin token"),
-    owner: createApiToken(db, people.owner.id, "owner token"),
-    researcher: createApiToken(db, people.researcher.id, "researcher token"),
-    viewer: createApiToken(db, people.viewer.id, "viewer token"),
+    admin: await createApiToken(db, people.admin.id, "admin token"),
+    owner: await createApiToken(db, people.owner.id, "owner token"),
+    researcher: await createApiToken(db, people.researcher.id, "researcher token"),
+    viewer: await createApiToken(db, people.viewer.id, "viewer token"),
   };
   const outsiderTokens = {
-    owner: createApiToken(db, outsiders.owner.id, "owner B token"),
-    researcher: createApiToken(db, outsiders.researcher.id, "researcher B token"),
-    viewer: createApiToken(db, outsiders.viewer.id, "viewer B token"),
+    owner: await createApiToken(db, outsiders.owner.id, "owner B token"),
+    researcher: await createApiToken(db, outsiders.researcher.id, "researcher B token"),
+    viewer: await createApiToken(db, outsiders.viewer.id, "viewer B token"),
   };
   // Team B's own study: outsiders are real members with work of their own, not users without a team.
-  const theirs = createStudyFromDefinition(db, brandLiftDefinition({ name: "Theirs" }), outsiders.researcher.id, { teamId: otherTeam.id });
-  const study = createStudyFromDefinition(db, withProfile(), people.researcher.id);
-  const field = createStudyFromDefinition(db, brandLiftDefinition({ name: "Field" }), people.researcher.id);
-  const openWaveRow = createWave(db, field.id, "pre", "Pre");
-  const openLinks = openWave(db, openWaveRow, null);
-  const draftWave = createWave(db, field.id, "post", "Post");
+  const theirs = await createStudyFromDefinition(db, brandLiftDefinition({ name: "Theirs" }), outsiders.researcher.id, { teamId: otherTeam.id });
+  const study = await createStudyFromDefinition(db, withProfile(), people.researcher.id);
+  const field = await createStudyFromDefinition(db, brandLiftDefinition({ name: "Field" }), people.researcher.id);
+  const openWaveRow = await createWave(db, field.id, "pre", "Pre");
+  const openLinks = await openWave(db, openWaveRow, null);
+  const draftWave = await createWave(db, field.id, "post", "Post");
   const teamId = (await defaultTeam(db)).id;
   const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId };
   // The weighting targets a delete form names: the inactive audience's gender, for every wave.
   const marginTarget = {
-    segment: String((await listSegments(db,study.id)).find((x) => x.key === "inactive")!.id),
+    segment: String((await listSegments(db, study.id)).find((x) => x.key === "inactive")!.id),
     wave: "",
-    question: String((await loadQuestionnaire(db,study.id)).find((q) => q.key === "gender")!.id),
+    question: String((await loadQuestionnaire(db, study.id)).find((q) => q.key === "gender")!.id),
   };
   return { marginTarget, app, db, config, people, tokens, outsiders, outsiderTokens, theirs, params };
 }
@@ -171,7 +171,7 @@ interface PageRoute {
   /** Status of an allowed request. */
   ok: number;
   /** The URL when the pattern's parameters are not enough. */
-  url?: (w: World, who: Who) => string;
+  url?: (w: World, who: Who) => string | Promise<string>;
   form?: (w: World, who: Who) => Form;
 }
 
@@ -328,7 +328,7 @@ const PAGES: PageRoute[] = [
   },
 ];
 
-function urlOf(route: PageRoute, w: World, who: Who): string {
+async function urlOf(route: PageRoute, w: World, who: Who): Promise<string> {
   if (route.url) return route.url(w, who);
   return route.pattern.replace(/:(\w+)/g, (_, name: string) => String((w.params as Record<string, number | string>)[name]));
 }
@@ -351,7 +351,7 @@ describe("authorization of the researcher pages", () => {
     });
 
     it.each(PAGES)("$method $pattern", async (route) => {
-      const url = urlOf(route, w, "anonymous");
+      const url = await urlOf(route, w, "anonymous");
       if (route.method === "GET") {
         const res = await request(w.app).get(url).set("Accept-Language", "en").expect(303);
         expect(res.headers["location"]).toBe(`/login?next=${encodeURIComponent(url)}`);
@@ -379,7 +379,7 @@ describe("authorization of the researcher pages", () => {
     });
 
     it.each(PAGES)("$method $pattern", async (route) => {
-      const url = urlOf(route, w, who);
+      const url = await urlOf(route, w, who);
       const allowed = RANK[who] >= RANK[route.role];
       const form = route.form?.(w, who) ?? {};
       const before = await snapshot(w.db);
@@ -511,9 +511,9 @@ describe("authorization of the JSON API", () => {
       }
       // Refused: nothing written, apart from the token's "last used" time.
       const after = await snapshot(w.db);
-      expect({ ...after, apiTokens: (await after.apiTokens).map(({ lastUsedAt: _, ...t }) => t) }).toEqual({
+      expect({ ...after, apiTokens: after.apiTokens.map(({ lastUsedAt: _, ...t }) => t) }).toEqual({
         ...before,
-        apiTokens: (await before.apiTokens).map(({ lastUsedAt: _, ...t }) => t),
+        apiTokens: before.apiTokens.map(({ lastUsedAt: _, ...t }) => t),
       });
     });
   });
@@ -665,7 +665,7 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
       }
       expect(res.status, url).toBe(404);
       const after = await snapshot(w.db);
-      expect({ ...after, apiTokens: (await after.apiTokens).map(({ lastUsedAt: _, ...t }) => t) }).toEqual({ ...before, apiTokens: (await before.apiTokens).map(({ lastUsedAt: _, ...t }) => t) });
+      expect({ ...after, apiTokens: after.apiTokens.map(({ lastUsedAt: _, ...t }) => t) }).toEqual({ ...before, apiTokens: before.apiTokens.map(({ lastUsedAt: _, ...t }) => t) });
     });
 
     it("reaches their own team's study, and lists only it", async () => {
@@ -702,7 +702,7 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
       post: (body: object) => request(w.app).post("/api/studies").set("Accept-Language", "en").set("Authorization", `Bearer ${token}`).send(body),
     });
     const b = await api(w.outsiderTokens.researcher.token).post(definitionJson()).expect(201);
-    expect(w.db.select().from(studies).where(eq(studies.id, b.body.id)).get()?.teamId).toBe(w.theirs.teamId);
+    expect(first(await w.db.select().from(studies).where(eq(studies.id, b.body.id)))?.teamId).toBe(w.theirs.teamId);
 
     // A researcher of both teams must say which; a team where they are only a viewer is refused.
     await setMembership(w.db, w.theirs.teamId, w.people.researcher.id, "researcher");
@@ -716,7 +716,7 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
     expect(unknown.body.error.details).toEqual({ team: "You cannot create studies in that team." });
     expect(await snapshot(w.db)).toEqual({ ...before, apiTokens: (await snapshot(w.db)).apiTokens });
     const named = await api(w.tokens.researcher.token).post({ ...definitionJson(), team: "Other brand" }).expect(201);
-    expect(w.db.select().from(studies).where(eq(studies.id, named.body.id)).get()?.teamId).toBe(w.theirs.teamId);
+    expect(first(await w.db.select().from(studies).where(eq(studies.id, named.body.id)))?.teamId).toBe(w.theirs.teamId);
 
     // The same on the page: the form offers the teams, and without a choice says so.
     const page = await loggedInAgent(w.app, w.people.researcher.email);

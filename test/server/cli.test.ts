@@ -28,12 +28,12 @@ describe("CLI", () => {
       await runCli(["user:create", "--email", "Lead@Example.test", "--password", "a long password", "--role", "viewer"], db, user.io),
     ).toBe(0);
     expect(user.out[0]).toContain("lead@example.test");
-    const lead = findUserByEmail(db, "lead@example.test")!;
+    const lead = (await findUserByEmail(db, "lead@example.test"))!;
     expect(lead.isAdmin).toBe(false);
-    expect((await membershipsOf(db,lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
+    expect((await membershipsOf(db, lead.id)).map((m) => [m.teamName, m.role])).toEqual([["Default", "viewer"]]);
     // No user created it: the audit names the command line.
-    const created = (await db.select().from(auditLog).where(eq(auditLog.action, "user.create")));
-    expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String(findUserByEmail(db, "lead@example.test")!.id)]]);
+    const created = await db.select().from(auditLog).where(eq(auditLog.action, "user.create"));
+    expect(created.map((a) => [a.userId, a.systemActor, a.entityId])).toEqual([[null, "cli", String((await findUserByEmail(db, "lead@example.test"))!.id)]]);
 
     const tok = capture();
     expect(await runCli(["token:create", "--email", "lead@example.test", "--name", "ci"], db, tok.io)).toBe(0);
@@ -65,7 +65,7 @@ describe("CLI", () => {
     expect(await runCli(["user:create", "--email", "d@y.test", "--password", "a long password", "--role", "admin"], db, dup.io)).toBe(1);
   });
 
-  it("runs as `npm run cli` against the DATABASE_PATH file", () => {
+  it("runs as `npm run cli` against the DATABASE_PATH file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-cli-"));
     // vitest exports its own BASE_URL ("/"); a real shell would not have it.
     const { BASE_URL: _ignored, ...parentEnv } = process.env;
@@ -84,7 +84,7 @@ describe("CLI", () => {
     expect(token.status).toBe(0);
     expect(token.stdout.trim()).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
     const db = openDatabase(env.DATABASE_PATH);
-    expect(findUserByEmail(db, "ops@example.test")?.isAdmin).toBe(true);
+    expect((await findUserByEmail(db, "ops@example.test"))?.isAdmin).toBe(true);
     closeDatabase(db);
   }, 30_000);
 

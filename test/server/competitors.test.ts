@@ -40,10 +40,10 @@ function leadMoments(w: Wave): { mean: number; variance: number } {
   return { mean, variance: d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1) };
 }
 
-async function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof freshApp>["db"], survey: ReturnType<typeof openSurvey>) => void) {
+async function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof freshApp>["db"], survey: Awaited<ReturnType<typeof openSurvey>>) => Promise<void> | void) {
   const { app, db } = freshApp();
   const survey = await openSurvey(db);
-  const postWave = createWave(db, survey.study.id, "post", "Post");
+  const postWave = await createWave(db, survey.study.id, "post", "Post");
   const subscribers = survey.segments.find((s) => s.key === "subscribers")!;
   for (const [waveId, w] of [
     [survey.wave.id, pre],
@@ -51,7 +51,7 @@ async function seedStudy(pre: Wave, post: Wave, extra?: (db: ReturnType<typeof f
   ] as const) {
     for (let i = 0; i < w.n; i++) await insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subscribers.id, answers: { aided: choices(w, i), fav: 3 } });
   }
-  extra?.(db, survey);
+  await extra?.(db, survey);
   const study = first(await db.select().from(studies))!;
   return { app, db, survey, study, postWave };
 }
@@ -82,9 +82,9 @@ describe("competitor aggregates in SQL", () => {
   it("count each competitor and sum d_i = b_i - C_i/K over the metric's base, per wave", async () => {
     const { db, survey, postWave } = await seedStudy(TREND.pre, TREND.post, async (db, survey) => {
       // Left out of every base: a partial, an excluded and a flagged-but-counted respondent is in.
-      const segmentId = (await survey).segments[0]!.id;
-      await insertResponseWithAnswers(db, (await survey).study.id, { waveId: (await survey).wave.id, segmentId, status: "partial", answers: { aided: ["acme", "rival"] } });
-      await insertResponseWithAnswers(db, (await survey).study.id, { waveId: (await survey).wave.id, segmentId, excluded: true, answers: { aided: ["acme", "rival", "third"] } });
+      const segmentId = survey.segments[0]!.id;
+      await insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId, status: "partial", answers: { aided: ["acme", "rival"] } });
+      await insertResponseWithAnswers(db, survey.study.id, { waveId: survey.wave.id, segmentId, excluded: true, answers: { aided: ["acme", "rival", "third"] } });
     });
     const filter = { waveIds: [survey.wave.id, postWave.id], includeFlagged: true };
     const r = await results(db);
@@ -101,7 +101,7 @@ describe("competitor aggregates in SQL", () => {
       ],
     };
     const subscribers = survey.segments[0]!.id;
-    const bases = (await countMetricBases(db,metricDefinitions(r.questions),filter)).filter((b) => b.metric === "aided_awareness" && b.segmentId === subscribers);
+    const bases = (await countMetricBases(db, metricDefinitions(r.questions), filter)).filter((b) => b.metric === "aided_awareness" && b.segmentId === subscribers);
     const leads = await sumBrandLeads(db, [question], filter);
     const counts = await countCompetitorChoices(db, [question], filter);
     for (const [waveId, w] of [
@@ -231,7 +231,7 @@ describe("category trend", () => {
     } as (typeof def.questions)[number]);
     const { db } = freshApp();
     const survey = await openSurvey(db, def);
-    const post = createWave(db, survey.study.id, "post", "Post");
+    const post = await createWave(db, survey.study.id, "post", "Post");
     const segmentId = survey.segments[0]!.id;
     const answer = (waveId: number, text: string) => insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId, answers: { unaided: text, aided: ["none"] } });
     for (let i = 0; i < 10; i++) await answer(survey.wave.id, i < 3 ? "Acme, Rival" : i < 5 ? "Третий" : "не знаю");

@@ -112,7 +112,7 @@ function sqlCounts(db: Db, studyId: number) {
 
 /** The demo's results; unweighted unless asked (the counts checked here are the plain ones). */
 async function results(db: Db, demo: DemoStudy, weighted = false): Promise<StudyResults> {
-  const r = await computeResults(db, findStudy(db, demo.studyId)!, resultsQuery.parse({ weighted: weighted ? "1" : "0" }), "en", translator("en"));
+  const r = await computeResults(db, (await findStudy(db, demo.studyId))!, resultsQuery.parse({ weighted: weighted ? "1" : "0" }), "en", translator("en"));
   if (typeof r === "string") throw new Error(r);
   return r;
 }
@@ -137,11 +137,11 @@ describe("demo study", () => {
   let computed: StudyResults;
   let independent: LiftTableCount[];
   const now = new Date();
-  beforeAll(() => {
+  beforeAll(async () => {
     db = freshDb();
-    demo = createDemoStudy(db, { seed: DEFAULT_SEED, locale: "ru", actorId: null, now });
+    demo = await createDemoStudy(db, { seed: DEFAULT_SEED, locale: "ru", actorId: null, now });
     data = generateDemoData(DEFAULT_SEED, "ru");
-    computed = results(db, demo);
+    computed = await results(db, demo);
     independent = countsFromRecords(data, demo.waveIds);
   }, SLOW);
 
@@ -239,8 +239,8 @@ describe("demo study", () => {
     expect(demo.trueLifts.aided_awareness.inactive.lift).toBe(0);
   });
 
-  it("records the study like a real one: template questions, waves closed in the past, audience sizes, links used", () => {
-    const study = findStudy(db, demo.studyId)!;
+  it("records the study like a real one: template questions, waves closed in the past, audience sizes, links used", async () => {
+    const study = (await findStudy(db, demo.studyId))!;
     expect(study).toMatchObject({ brand: "Zerno", defaultLocale: "ru", campaignCost: 450_000, costCurrency: "RUB", pageSize: 3 });
     expect(computed.waves.map((w) => [w.kind, w.status])).toEqual([
       ["pre", "closed"],
@@ -268,7 +268,7 @@ describe("demo study", () => {
     const { margins } = await marginsDocumentOf(db, demo.studyId);
     expect(margins.map((m) => [m.segment, m.wave, m.variable])).toEqual(DEMO_SEGMENTS.flatMap((s) => [[s, null, "gender"], [s, null, "age_group"]]));
     for (const m of margins) expect(m.shares).toEqual(DEMO_MARGINS[m.segment as DemoSegment][m.variable as "gender" | "age_group"]);
-    const definition = JSON.parse(JSON.stringify(toDefinition(findStudy(db, demo.studyId)!, listSegments(db, demo.studyId), qs, listMargins(db, demo.studyId))));
+    const definition = JSON.parse(JSON.stringify(toDefinition((await findStudy(db, demo.studyId))!, await listSegments(db, demo.studyId), qs, await listMargins(db, demo.studyId))));
     expect(studyDefinition.safeParse(definition).success).toBe(true);
 
     // Stored answers equal the generator's records: completed respondents only, some skipping or preferring not to say.
@@ -307,7 +307,7 @@ describe("demo study", () => {
   });
 
   it("dates everything on one timeline before now: set-up, the pre wave, then the post wave; responses, links and audit inside it", async () => {
-    const study = findStudy(db, demo.studyId)!;
+    const study = (await findStudy(db, demo.studyId))!;
     const [pre, post] = await listWaves(db, demo.studyId);
     const ms = (d: Date | null | undefined) => d!.getTime();
     // Strictly in order: each wave opened before it closed, the pre wave closed before the post wave opened.
@@ -315,17 +315,17 @@ describe("demo study", () => {
     timeline.slice(1).forEach((t, i) => expect(t, `step ${i + 1}`).toBeGreaterThan(timeline[i]!));
     for (const w of [pre!, post!]) {
       expect(ms(w.createdAt)).toBe(ms(study.createdAt));
-      const wave = (await db.select().from(responses).where(eq(responses.waveId, w.id)));
+      const wave = await db.select().from(responses).where(eq(responses.waveId, w.id));
       for (const r of wave) {
         expect(ms(r.startedAt)).toBeGreaterThanOrEqual(ms(w.openedAt));
         expect(ms(r.completedAt ?? r.startedAt)).toBeLessThanOrEqual(ms(w.closedAt));
         if (r.completedAt) expect(ms(r.completedAt) - ms(r.startedAt)).toBe(r.durationMs);
         if (r.excluded) expect(ms(r.excludedAt)).toBe(ms(w.closedAt));
       }
-      for (const l of (await db.select().from(links).where(eq(links.waveId, w.id)))) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
+      for (const l of await db.select().from(links).where(eq(links.waveId, w.id))) expect(ms(l.createdAt)).toBe(ms(w.openedAt));
     }
     // The audit tells the same story, in order; only the entry saying the demo was generated is stamped now.
-    const entries = (await studyAudit(db,demo.studyId)).map((e) => e.entry).reverse();
+    const entries = (await studyAudit(db, demo.studyId)).map((e) => e.entry).reverse();
     const at = (action: string, entityId: number) => entries.filter((e) => e.action === action && e.entityId === String(entityId)).map((e) => ms(e.at));
     expect(at("study.create", demo.studyId)).toEqual([ms(study.createdAt)]);
     expect([...at("wave.open", pre!.id), ...at("wave.close", pre!.id), ...at("wave.open", post!.id), ...at("wave.close", post!.id)]).toEqual(timeline.slice(1, 5));
@@ -339,10 +339,10 @@ describe("demo study", () => {
   });
 
   it("logs every action as the demo's, and every exclusion with its reason when its wave closed", async () => {
-    const entries = (await studyAudit(db,demo.studyId)).map((e) => e.entry);
+    const entries = (await studyAudit(db, demo.studyId)).map((e) => e.entry);
     expect(new Set(entries.map((e) => e.action))).toEqual(new Set(["study.create", "wave.open", "wave.close", "quality.exclude", "study.demo"]));
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
-    const excluded = (await db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true))));
+    const excluded = await db.select().from(responses).where(and(inArray(responses.waveId, [...demo.waveIds]), eq(responses.excluded, true)));
     expect(excluded.length).toBe([...data.pre, ...data.post].filter((r) => r.excluded).length);
     const exclusions = entries.filter((e) => e.action === "quality.exclude");
     for (const r of excluded) {
@@ -401,7 +401,7 @@ describe("demo determinism", () => {
     expect(generateDemoData(8, "en")).not.toEqual(generateDemoData(7, "en"));
     const countsOf = async (db: Db, seed: number) => {
       const demo = await createDemoStudy(db, { seed, locale: "en", actorId: null, now: new Date() });
-      return sortCounts((await results(db,demo)).counts).map(({ metric, segment, x, n }) => ({ metric, segment, x, n }));
+      return sortCounts((await results(db, demo)).counts).map(({ metric, segment, x, n }) => ({ metric, segment, x, n }));
     };
     const first = await countsOf(freshDb(), 7);
     expect(await countsOf(freshDb(), 7)).toEqual(first);
@@ -447,8 +447,8 @@ describe("npm run demo", () => {
     const admin = await addUser(db, "admin");
     expect(await runDemo(["--seed", "5"], db, config, capture().io)).toBe(0);
     // The administrator owns the study; the demo, not they, did what the audit log lists.
-    expect(findStudy(db, 1)!.createdBy).toBe(admin.id);
-    const entries = (await studyAudit(db,1)).map((e) => e.entry);
+    expect((await findStudy(db, 1))!.createdBy).toBe(admin.id);
+    const entries = (await studyAudit(db, 1)).map((e) => e.entry);
     expect(entries.length).toBeGreaterThan(5);
     for (const e of entries) expect([e.action, e.userId, e.systemActor]).toEqual([e.action, null, "demo"]);
     expect((await db.select().from(responses).where(eq(responses.excluded, true))).map((r) => r.excludedBy)).not.toContain(admin.id);
@@ -460,7 +460,7 @@ describe("npm run demo", () => {
     expect(text).toMatch(/\(seed \d+\): \d+ ответ(а|ов)? в 2 волнах/);
     expect(text).toContain(admin.email);
     expect(text).not.toContain("/setup");
-    expect(findStudy(db, 2)!.name).toBe("Демо: весенняя кампания Zerno");
+    expect((await findStudy(db, 2))!.name).toBe("Демо: весенняя кампания Zerno");
   }, SLOW);
 
   it("refuses bad arguments without writing", async () => {

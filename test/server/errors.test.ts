@@ -51,7 +51,7 @@ describe("JSON API errors", () => {
     const { app, db } = freshApp();
     const user = await addUser(db, "viewer");
     const { createApiToken } = await import("../../server/services/accounts.js");
-    const { token } = createApiToken(db, user.id, "t");
+    const { token } = await createApiToken(db, user.id, "t");
     const missing = await request(app).get("/api/nothing").set("Authorization", `Bearer ${token}`).expect(404);
     expect(missing.body.error.code).toBe("not_found");
     const broken = await request(app)

@@ -203,11 +203,11 @@ describe.skipIf(!hasR && !inCI)("results.R of a weighted table run with Rscript 
   it("reproduces the demo study as downloaded (weighted by default), and its unweighted table too", async () => {
     const { app, db } = freshApp();
     await addUser(db, "viewer");
-    const demo = await createDemoStudy(db,{ seed: DEFAULT_SEED,locale: "en",actorId: null });
-    const study = findStudy(db, demo.studyId)!;
+    const demo = await createDemoStudy(db, { seed: DEFAULT_SEED, locale: "en", actorId: null });
+    const study = (await findStudy(db, demo.studyId))!;
     const agent = await loggedInAgent(app, "viewer@example.test");
     const weighted = await agent.get(`/studies/${study.id}/results.R?lang=en`).expect(200);
-    const results = await computeResults(db,study,resultsQuery.parse({}),"en",translator("en"));
+    const results = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("no waves");
     expect(results.options.weighted).toBe(true);
     expect(weighted.text).toContain("weighted <- TRUE");

@@ -23,9 +23,9 @@ async function script(options: ExportStudyOptions, query: Record<string, string>
   const { app, db } = await exportsApp();
   const fixture = await seedExportStudy(db, options);
   const agent = await loggedInAgent(app, "viewer@example.test");
-  const res = await agent.get(`/studies/${(await fixture).study.id}/results.R?${new URLSearchParams({ lang: "en", ...query })}`).expect(200);
-  const results = await computeResults(db, (await fixture).study, resultsQuery.parse(query), "en", translator("en"));
-  if (await results === "no_waves") throw new Error("no waves");
+  const res = await agent.get(`/studies/${fixture.study.id}/results.R?${new URLSearchParams({ lang: "en", ...query })}`).expect(200);
+  const results = await computeResults(db, fixture.study, resultsQuery.parse(query), "en", translator("en"));
+  if (results === "no_waves") throw new Error("no waves");
   return { text: res.text, res, results, table: results.table, fixture };
 }
 

@@ -31,22 +31,23 @@ async function setup() {
  * fine for a test) and pivoted independently of the exporter.
  */
 async function expectedRows(db: Db, fixture: ExportStudy): Promise<Cell[][]> {
-  const waveIds = (await listWaves(db,fixture.study.id)).map((w) => w.id);
+  const waveIds = (await listWaves(db, fixture.study.id)).map((w) => w.id);
   const questions = await loadQuestionnaire(db, fixture.study.id);
-  const rows = (await db
-    .select()
-    .from(responses)
-    .where(inArray(responses.waveId, waveIds))
-    .orderBy(asc(responses.id))
-    )
-    .filter((r) => r.status === "completed");
-  return rows.map(async (r) => {
-    const list = (await db.select().from(answers).where(eq(answers.responseId, r.id)));
+  const rows = (
+    await db
+      .select()
+      .from(responses)
+      .where(inArray(responses.waveId, waveIds))
+      .orderBy(asc(responses.id))
+  ).filter((r) => r.status === "completed");
+  const expected: Cell[][] = [];
+  for (const r of rows) {
+    const list = await db.select().from(answers).where(eq(answers.responseId, r.id));
     const of = (key: string) => list.filter((a) => a.questionId === questions.find((q) => q.key === key)!.id);
     const option = (key: string, id: number | null) => questions.find((q) => q.key === key)!.options.find((o) => o.id === id)?.key ?? null;
     const aided = of("aided").map((a) => option("aided", a.optionId));
-    const wave = (await listWaves(db,fixture.study.id)).find((w) => w.id === r.waveId)!;
-    return [
+    const wave = (await listWaves(db, fixture.study.id)).find((w) => w.id === r.waveId)!;
+    expected.push([
       r.id,
       r.waveId,
       wave.label,
@@ -65,8 +66,9 @@ async function expectedRows(db: Db, fixture: ExportStudy): Promise<Cell[][]> {
       option("slogan", of("slogan")[0]?.optionId ?? null),
       of("fav")[0]?.valueNumber ?? null,
       of("feedback")[0]?.valueText ?? null,
-    ];
-  });
+    ]);
+  }
+  return expected;
 }
 
 /** A cell as the CSV writes it: numbers plainly, text neutralised, null empty. */
@@ -82,7 +84,7 @@ describe("raw responses export", () => {
     const rows = parseCsv(withoutBom(res.text), ",");
     expect(rows[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     expect(rows.length - 1).toBe(fixture.completed);
-    expect(rows.slice(1)).toEqual((await expectedRows(db,fixture)).map((r) => r.map(asCsv)));
+    expect(rows.slice(1)).toEqual((await expectedRows(db, fixture)).map((r) => r.map(asCsv)));
 
     const col = (name: string) => rows[0]!.indexOf(name);
     const body = rows.slice(1);
@@ -112,7 +114,7 @@ describe("raw responses export", () => {
   it("CSV dialects: Russian readers get ';' and a decimal comma, English ',' and '.'; every dialect parses back to the same values", async () => {
     const { db, fixture, viewer, base } = await setup();
     // A duration with a fraction of a second, so a decimal mark is written.
-    const first = expectedRows(db, fixture)[0]![0] as number;
+    const first = (await expectedRows(db, fixture))[0]![0] as number;
     db.$client.prepare("UPDATE responses SET duration_ms = 61234 WHERE id = ?").run(first);
     const get = async (query: string) => {
       const res = await viewer.get(`${base}/responses.csv?${query}`).expect(200);
@@ -125,7 +127,7 @@ describe("raw responses export", () => {
     expect(ru.name).toMatch(/study-\d+-responses-excel-ru\.csv/);
     expect(en.name).toMatch(/study-\d+-responses-excel-en\.csv/);
 
-    const expected = (await expectedRows(db,fixture)).map((r) => r.map(asCsv));
+    const expected = (await expectedRows(db, fixture)).map((r) => r.map(asCsv));
     const rawRows = parseCsv(withoutBom(raw.text), ",");
     expect(rawRows.slice(1)).toEqual(expected);
     const duration = rawRows[0]!.indexOf("duration_s");
@@ -138,7 +140,7 @@ describe("raw responses export", () => {
     // Number cells differ only by the decimal mark; text cells (answers with "." in them) are untouched.
     const numeric = new Set(["response_id", "wave_id", "excluded", "duration_s", "aided_acme", "aided_rival", "aided_none", "fav"].map((c) => rawRows[0]!.indexOf(c)));
     expect(ruRows.slice(1).map((r) => r.map((cell, i) => (numeric.has(i) ? cell.replace(",", ".") : cell)))).toEqual(rawRows.slice(1));
-    expect(ruRows.slice(1).map((r) => Number(r[duration]!.replace(",", ".")))).toEqual((await expectedRows(db,fixture)).map((r) => r[10]));
+    expect(ruRows.slice(1).map((r) => Number(r[duration]!.replace(",", ".")))).toEqual((await expectedRows(db, fixture)).map((r) => r[10]));
 
     // The old delimiter parameter still answers: semicolon is the Russian Excel file, comma the raw one.
     expect((await get("delimiter=semicolon&lang=en")).text).toBe(ru.text);
@@ -160,7 +162,7 @@ describe("raw responses export", () => {
     });
     expect(read[0]).toEqual([...FIXED_COLUMNS, ...QUESTION_COLUMNS]);
     // XML normalises line ends, so a CRLF typed in an answer reads back from XLSX as LF.
-    const expected = (await expectedRows(db,fixture)).map((r) =>
+    const expected = (await expectedRows(db, fixture)).map((r) =>
       r.map((v) => (typeof v === "string" ? (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v).replace(/\r\n/g, "\n") : v)),
     );
     expect(read.slice(1)).toEqual(expected);

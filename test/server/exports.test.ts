@@ -196,7 +196,7 @@ describe("results exports", () => {
     const { viewer, results, base } = await setup();
     const res = await viewer.get(`${base}/results.csv?lang=ru`).expect(200);
     expect(res.headers["content-disposition"]).toMatch(/study-\d+-results-excel-ru\.csv/);
-    const rows = expectRowsMatch(res.text, (await results({},"ru")).table.rows, EXCEL_RU);
+    const rows = expectRowsMatch(res.text, (await results({}, "ru")).table.rows, EXCEL_RU);
     expectNoLiveFormula(rows.flat());
     expect(rows[0]![0]).toBe(RU.metric);
     expect(rows[0]).toContain("Прирост, п. п.");
@@ -226,7 +226,7 @@ describe("results exports", () => {
     expect(names.size).toBe(3);
     // A Russian reader can ask for the English Excel dialect: commas and points, Russian headers.
     const ru = await viewer.get(`${base}/results.csv?lang=ru&format=excel-en`).expect(200);
-    expectRowsMatch(ru.text, (await results({},"ru")).table.rows, { ...EXCEL_EN, header: excelHeader(RU, messages.ru.exports.excelColumns) });
+    expectRowsMatch(ru.text, (await results({}, "ru")).table.rows, { ...EXCEL_EN, header: excelHeader(RU, messages.ru.exports.excelColumns) });
   });
 
   it("raw CSV keeps full precision: the numbers of liftTable exactly, fractions 0..1", async () => {
@@ -425,8 +425,8 @@ describe("export routes: query validation and studies without waves", () => {
   it("answers 409 no_waves for a study without two waves", async () => {
     const { app, db, viewerToken } = await exportsApp();
     // One wave only: nothing to compare.
-    const empty = createStudyFromDefinition(db, brandLiftDefinition(), null);
-    createWave(db, empty.id, "pre", "Pre");
+    const empty = await createStudyFromDefinition(db, brandLiftDefinition(), null);
+    await createWave(db, empty.id, "pre", "Pre");
     const res = await request(app).get(`/api/studies/${empty.id}/results`).set("Authorization", `Bearer ${viewerToken}`).expect(409);
     expect(res.body.error.code).toBe("no_waves");
     const agent = await loggedInAgent(app, "viewer@example.test");
@@ -472,10 +472,9 @@ describe("export routes: authorization and audit", () => {
     expect(inline.body.table.rows.length).toBeGreaterThan(0);
 
     const entries = await db
-.select()
-.from(auditLog)
-.where(and(like(auditLog.action,"study.export.%"),eq(auditLog.entityId,String(fixture.study.id))))
-.all();
+      .select()
+      .from(auditLog)
+      .where(and(like(auditLog.action, "study.export.%"), eq(auditLog.entityId, String(fixture.study.id))));
     const kinds = entries.map((e) => `${e.action} ${String(e.details?.["via"])}`).sort();
     const expected = ["results_csv", "results_xlsx", "results_json", "results_r", "responses_csv", "responses_xlsx", "codebook_csv"].flatMap((k) => [
       `study.export.${k} api`,

@@ -95,9 +95,9 @@ describe("results while the post wave runs: lift detectable yet?", () => {
   async function study(targetLift: number | null) {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
-    (await db.update(studies).set({ targetLift }).where(eq(studies.id, survey.study.id)));
+    await db.update(studies).set({ targetLift }).where(eq(studies.id, survey.study.id));
     await setWaveStatus(db, survey.wave.id, "closed", new Date());
-    const post = createWave(db, survey.study.id, "post", "Post <b>");
+    const post = await createWave(db, survey.study.id, "post", "Post <b>");
     await setWaveStatus(db, post.id, "open", new Date());
     return { app, db, survey, post };
   }
@@ -190,13 +190,13 @@ describe("the study's target lift", () => {
     const url = `/studies/${survey.study.id}/settings`;
     expect((await get(url).expect(200)).text).toContain("Target lift, percentage points");
     await post(url, { ...form, targetLift: " 2,5 " }).expect(303);
-    expect(findStudy(db, survey.study.id)!.targetLift).toBe(0.025);
+    expect((await findStudy(db, survey.study.id))!.targetLift).toBe(0.025);
     await post(url, { ...form, targetLift: "7" }).expect(303);
-    expect(findStudy(db, survey.study.id)!.targetLift).toBe(0.07);
+    expect((await findStudy(db, survey.study.id))!.targetLift).toBe(0.07);
     expect((await get(url).expect(200)).text).toMatch(/id="targetLift" name="targetLift" type="text" value="7"/);
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "study.settings"))).at(-1)!.details).toMatchObject({ targetLift: 0.07 });
     await post(url, { ...form, targetLift: "" }).expect(303);
-    expect(findStudy(db, survey.study.id)!.targetLift).toBeNull();
+    expect((await findStudy(db, survey.study.id))!.targetLift).toBeNull();
   });
 
   it.each([
@@ -210,8 +210,8 @@ describe("the study's target lift", () => {
   ] as const)("refuses %s with a localized 422 and writes nothing (%s)", async (value, lang) => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
-    (await db.update(studies).set({ targetLift: 0.05 }).where(eq(studies.id, survey.study.id)));
-    const before = findStudy(db, survey.study.id)!;
+    await db.update(studies).set({ targetLift: 0.05 }).where(eq(studies.id, survey.study.id));
+    const before = (await findStudy(db, survey.study.id))!;
     const { post } = await signedIn(db, app);
     const res = await post(`/studies/${survey.study.id}/settings`, { ...form, name: "Changed", targetLift: value }, lang).expect(422);
     const error = /<p class="error" id="targetLift-error">([^<]*)<\/p>/.exec(res.text)?.[1];
@@ -222,7 +222,7 @@ describe("the study's target lift", () => {
     );
     expect(res.text).toContain(`value="${value}"`);
     expect(await findStudy(db, survey.study.id)).toEqual(before);
-    expect((await db.select().from(auditLog).where(eq(auditLog.action, "study.settings")))).toEqual([]);
+    expect(await db.select().from(auditLog).where(eq(auditLog.action, "study.settings"))).toEqual([]);
   });
 
   it("travels in the study definition as a fraction: imported, exported, refused outside (0, 1)", async () => {
@@ -230,13 +230,13 @@ describe("the study's target lift", () => {
     const { post } = await signedIn(db, app);
     const ok = await post("/studies/import", { definition: JSON.stringify(brandLiftDefinition({ targetLift: 0.04 })) }).expect(303);
     const id = Number(/^\/studies\/(\d+)/.exec(ok.headers["location"]!)![1]);
-    const stored = findStudy(db, id)!;
+    const stored = (await findStudy(db, id))!;
     expect(stored.targetLift).toBe(0.04);
-    expect(toDefinition(stored, listSegments(db, id), loadQuestionnaire(db, id)).targetLift).toBe(0.04);
+    expect(toDefinition(stored, await listSegments(db, id), await loadQuestionnaire(db, id)).targetLift).toBe(0.04);
     for (const bad of [5, 0, 1, -0.1, "0.05"]) {
       const res = await post("/studies/import", { definition: JSON.stringify({ ...brandLiftDefinition(), targetLift: bad }) }).expect(422);
       expect(res.text).toContain("targetLift");
     }
-    expect((await db.select().from(studies))).toHaveLength(1);
+    expect(await db.select().from(studies)).toHaveLength(1);
   });
 });

@@ -33,7 +33,7 @@ describe("bounded study definitions (API)", () => {
   beforeAll(async () => {
     ({ app, db } = freshApp());
     const researcher = await addUser(db, "researcher");
-    token = createApiToken(db, researcher.id, "import").token;
+    token = (await createApiToken(db, researcher.id, "import")).token;
   });
   const post = (body: unknown, lang = "en") => request(app).post("/api/studies").set("Authorization", `Bearer ${token}`).set("Accept-Language", lang).send(body as object);
 
@@ -46,7 +46,7 @@ describe("bounded study definitions (API)", () => {
     expect(res.body.error.details["questions[0].metric.match"]).toBe(`At most ${MAX_ALIASES_PER_METRIC} aliases per metric.`);
     const ru = await post(def, "ru").expect(422);
     expect(ru.body.error.details["questions[0].metric.match"]).toBe(`Не больше ${MAX_ALIASES_PER_METRIC} вариантов написания на метрику.`);
-    expect((await db.select().from(studies))).toHaveLength(before);
+    expect(await db.select().from(studies)).toHaveLength(before);
 
     // The limit itself is accepted.
     def.questions[0] = textMetric("unaided", aliases(MAX_ALIASES_PER_METRIC));
@@ -120,7 +120,7 @@ describe("bounded study definitions (import page and builder)", () => {
   it("names the alias bound in the question editor", async () => {
     const { app, db } = freshApp();
     const researcher = await addUser(db, "researcher");
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), researcher.id);
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), researcher.id);
     const agent = await loggedInAgent(app, researcher.email);
     const csrf = csrfFrom((await agent.get(`/studies/${study.id}/questions/new`).expect(200)).text);
     const res = await agent

@@ -63,7 +63,7 @@ describe("server/main.ts", () => {
           setTimeout(() => req.end(body.slice(10)), 500);
         }, 700);
       });
-      const exit = await exited(child);
+      const exit = exited(child);
       // No CSRF token, so 403 — what matters is that it was answered, not cut off.
       expect(await answered).toBe(403);
       expect(await exit).toBe(0);

@@ -127,11 +127,7 @@ async function world() {
     .expect(303);
   await agent.post("/account/tokens").type("form").send({ _csrf: await csrf("/account/tokens?lang=ru"), name: "отчёт" });
 
-  const content = (await db
-    .select({ text: answers.valueText })
-    .from(answers)
-    .where(isNotNull(answers.valueText))
-    )
+  const content = (await db.select({ text: answers.valueText }).from(answers).where(isNotNull(answers.valueText)))
     .map((a) => a.text!)
     .concat(["зерно кофе", "случайные ответы", "Acme и Утро", "Хороший кофе"]);
   const share = (await db.select().from(shareLinks))[0]!;
@@ -144,19 +140,23 @@ async function world() {
 type World = Awaited<ReturnType<typeof world>>;
 
 /** Real URLs for a route pattern: each study-scoped pattern for both studies. */
-function urlsFor(pattern: string, w: World): string[] {
+async function urlsFor(pattern: string, w: World): Promise<string[]> {
   if (/\.(json|csv|xlsx|R)$/.test(pattern) || pattern === "/setup" || pattern === "/healthz") return [];
   const studies = pattern.includes(":studyId") ? [w.demoId, w.studyId] : [0];
-  return studies.map(async (id) => {
-    const waveId = id === w.demoId ? (await w.db.select().from(waves).all()).find((x) => x.studyId === w.demoId)!.id : w.preId;
-    return pattern
-      .replace(":studyId", String(id))
-      .replace(":waveId", String(waveId))
-      .replace(":key", w.demoQuestion)
-      .replace(":userId", String(w.adminId))
-      .replace(":teamId", String(w.teamId))
-      .replace(":token", pattern.startsWith("/r/") ? w.share.token : w.link.token);
-  });
+  const urls: string[] = [];
+  for (const id of studies) {
+    const waveId = id === w.demoId ? (await w.db.select().from(waves)).find((x) => x.studyId === w.demoId)!.id : w.preId;
+    urls.push(
+      pattern
+        .replace(":studyId", String(id))
+        .replace(":waveId", String(waveId))
+        .replace(":key", w.demoQuestion)
+        .replace(":userId", String(w.adminId))
+        .replace(":teamId", String(w.teamId))
+        .replace(":token", pattern.startsWith("/r/") ? w.share.token : w.link.token),
+    );
+  }
+  return urls;
 }
 
 describe("every page in Russian speaks Russian", () => {
@@ -165,9 +165,9 @@ describe("every page in Russian speaks Russian", () => {
   beforeAll(async () => {
     w = await world();
     const routers = [homeRoutes(w.db), authRoutes(w.db, "s"), studyRoutes(w.db), questionRoutes(w.db, "s"), waveRoutes(w.db, ""), resultRoutes(w.db, ""), qualityRoutes(w.db), plannerRoutes(w.db), weightingRoutes(w.db), adminRoutes(w.db), teamRoutes(w.db), accountRoutes(w.db)];
-    for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...urlsFor(pattern, w));
+    for (const pattern of new Set(routers.flatMap(getRoutes))) pages.push(...(await urlsFor(pattern, w)));
     // Pages a route reaches only with a query: a wave of another kind, the quality filters.
-    pages.push(`/waves/${(await w.db.select().from(waves).all()).find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);
+    pages.push(`/waves/${(await w.db.select().from(waves)).find((x) => x.studyId === w.studyId && x.kind === "post")!.id}`);
     pages.push(`/studies/${w.demoId}/quality?state=excluded`, `/studies/${w.demoId}/quality?state=flagged`);
   }, 120_000);
 
@@ -225,7 +225,7 @@ describe("a study's time zone", () => {
     const { app, db } = freshApp();
     const admin = await addUser(db, "admin");
     const agent = await loggedInAgent(app, admin.email);
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), admin.id);
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), admin.id);
     const url = `/studies/${study.id}/settings`;
     const page = await agent.get(`${url}?lang=ru`).expect(200);
     expect(page.text).toContain("Часовой пояс");
@@ -237,10 +237,10 @@ describe("a study's time zone", () => {
 
     const bad = await agent.post(`${url}?lang=ru`).type("form").send({ ...form, timeZone: "Mars/Olympus" }).expect(422);
     expect(bad.text).toContain("Выберите часовой пояс из списка.");
-    expect(findStudy(db, study.id)!.timeZone).toBeNull();
+    expect((await findStudy(db, study.id))!.timeZone).toBeNull();
 
     await agent.post(url).type("form").send({ ...form, timeZone: "Asia/Vladivostok" }).expect(303);
-    expect(findStudy(db, study.id)!.timeZone).toBe("Asia/Vladivostok");
+    expect((await findStudy(db, study.id))!.timeZone).toBe("Asia/Vladivostok");
     const saved = (await db.select().from(auditLog)).at(-1)!;
     const audit = await agent.get(`/studies/${study.id}/audit?lang=ru`).expect(200);
     const vladivostok = new Intl.DateTimeFormat("ru-RU", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Vladivostok" }).format(saved.at);
@@ -255,6 +255,6 @@ describe("a study's time zone", () => {
 
     // Back to the server's zone.
     await agent.post(url).type("form").send({ ...form, timeZone: "" }).expect(303);
-    expect(findStudy(db, study.id)!.timeZone).toBeNull();
+    expect((await findStudy(db, study.id))!.timeZone).toBeNull();
   });
 });

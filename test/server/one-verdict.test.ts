@@ -35,8 +35,8 @@ beforeAll(async () => {
   const made = freshApp();
   app = made.app;
   const user = await addUser(made.db, "viewer");
-  token = createApiToken(made.db, user.id, "one-verdict").token;
-  studyId = (await createDemoStudy(made.db,{ seed: DEFAULT_SEED,locale: "ru",actorId: null })).studyId;
+  token = (await createApiToken(made.db, user.id, "one-verdict")).token;
+  studyId = (await createDemoStudy(made.db, { seed: DEFAULT_SEED, locale: "ru", actorId: null })).studyId;
   viewer = await loggedInAgent(app, "viewer@example.test");
 }, SLOW);
 

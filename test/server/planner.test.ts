@@ -34,7 +34,7 @@ const mdlCase = (p1: number, n: number) => {
 };
 
 async function demoStudy(db: Db) {
-  const study = createStudyFromDefinition(db, brandLiftTemplate({ studyName: "Plan <b>", brand: "Acme", locale: "en" }), null);
+  const study = await createStudyFromDefinition(db, brandLiftTemplate({ studyName: "Plan <b>", brand: "Acme", locale: "en" }), null);
   return { study, segments: await listSegments(db, study.id) };
 }
 
@@ -100,7 +100,7 @@ describe("planner: sample size", () => {
 
   it("takes k from the study's exposed segments: a control segment is not in the family", async () => {
     const { db, segments, get } = await setup();
-    (await db.update(segmentsTable).set({ role: "control" }).where(eq(segmentsTable.id, segments[2]!.id)));
+    await db.update(segmentsTable).set({ role: "control" }).where(eq(segmentsTable.id, segments[2]!.id));
     const page = await get("").expect(200);
     // R: power.prop.test(p1 = 0.3, p2 = 0.35, power = 0.8, sig.level = 0.025, tol = 1e-12)$n = 1666.8359068094937
     expect(dataValue(page.text, "per-segment")).toBe(1667);
@@ -162,8 +162,8 @@ describe("planner: minimum detectable lift at current counts", () => {
   it("equals R's power.prop.test(n, p1, power)$p2 − p1 per segment, for waves with responses only", async () => {
     const { db, study, segments, get } = await setup();
     const [subscribers, active, inactive] = segments;
-    const pre = createWave(db, study.id, "pre", "Pre <i>");
-    const post = createWave(db, study.id, "post", "Post");
+    const pre = await createWave(db, study.id, "pre", "Pre <i>");
+    const post = await createWave(db, study.id, "post", "Post");
     await addResponses(db, pre.id, subscribers!.id, 100);
     await addResponses(db, pre.id, active!.id, 50);
     await addResponses(db, pre.id, inactive!.id, 10);
@@ -199,7 +199,7 @@ describe("planner: minimum detectable lift at current counts", () => {
   it("says so when no wave has responses, and shows a wave's empty segments as such", async () => {
     const { db, study, segments, get } = await setup();
     expect((await get("").expect(200)).text).toContain("No wave has responses yet.");
-    const wave = createWave(db, study.id, "pre", "Pre");
+    const wave = await createWave(db, study.id, "pre", "Pre");
     await addResponses(db, wave.id, segments[0]!.id, 40);
     const page = await get("", "ru").expect(200);
     expect(mdlOf(page.text, wave.id, "inactive")).toBeNull();

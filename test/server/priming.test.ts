@@ -101,7 +101,7 @@ describe("respondent pages", () => {
   it("titles message pages with the public title, or a generic one, never the study's name or brand", async () => {
     const { app, db } = freshApp();
     const titled = await templateSurvey(db);
-    const plain = await openSurvey(db,brandLiftDefinition({ name: "Acme spring",brand: "Acme" }));
+    const plain = await openSurvey(db, brandLiftDefinition({ name: "Acme spring", brand: "Acme" }));
 
     const open = await request(app).get(`/s/${plain.links["inactive"]!.token}?lang=en`).expect(200);
     expect(titleOf(open.text)).toBe("Survey");
@@ -127,7 +127,7 @@ describe("respondent pages", () => {
     const { app, db } = freshApp();
     const def = brandLiftDefinition({ pageSize: 3 });
     // A break after the first question: [aided] [recall fav feedback].
-    const survey = await openSurvey(db,{ ...def,questions: def.questions.map((q,i) => (i===0? { ...q,pageBreakAfter: true }:q)) });
+    const survey = await openSurvey(db, { ...def, questions: def.questions.map((q, i) => (i === 0 ? { ...q, pageBreakAfter: true } : q)) });
     const url = `/s/${survey.links["subscribers"]!.token}?lang=en`;
     const agent = request.agent(app);
     const p1 = await agent.get(url).expect(200);
@@ -145,11 +145,11 @@ describe("the demo study", () => {
   it("has a neutral public title, the unaided question alone on page 1 and no priming problem", async () => {
     for (const locale of ["ru", "en"] as const) {
       const { db } = freshApp();
-      const survey = await openSurvey(db,demoDefinition(locale));
-      const study = findStudy(db, survey.study.id)!;
+      const survey = await openSurvey(db, demoDefinition(locale));
+      const study = (await findStudy(db, survey.study.id))!;
       expect(study.publicTitle).toBe(locale === "ru" ? "Опрос: кофейни" : "Survey: coffee shops");
       for (const name of [DEMO_BRAND, ...DEMO_COMPETITORS]) expect(study.publicTitle).not.toContain(name);
-      expect(primingProblems(study, loadQuestionnaire(db, study.id))).toEqual([]);
+      expect(primingProblems(study, await loadQuestionnaire(db, study.id))).toEqual([]);
     }
   });
 });
@@ -165,8 +165,8 @@ describe("study definition JSON", () => {
     const ws = await workspace();
     const def = withBreaks();
     const studyId = await importStudy(ws, def);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос о кофейнях");
-    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => [q.key, q.pageBreakAfter])).toEqual([
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBe("Опрос о кофейнях");
+    expect((await loadQuestionnaire(ws.db, studyId)).map((q) => [q.key, q.pageBreakAfter])).toEqual([
       ["aided", true],
       ["recall", false],
       ["fav", true],
@@ -177,8 +177,8 @@ describe("study definition JSON", () => {
     expect(exported.publicTitle).toBe("Опрос о кофейнях");
     expect(exported.questions).toEqual(def.questions);
     const again = await importStudy(ws, exported);
-    const definitionOf = (id: number) => toDefinition(findStudy(ws.db, id)!, listSegments(ws.db, id), loadQuestionnaire(ws.db, id));
-    expect(definitionOf(again)).toEqual(definitionOf(studyId));
+    const definitionOf = async (id: number) => toDefinition((await findStudy(ws.db, id))!, await listSegments(ws.db, id), await loadQuestionnaire(ws.db, id));
+    expect(await definitionOf(again)).toEqual(await definitionOf(studyId));
   });
 
   it("exports the template's page break after the unaided question and drops one after the last question", () => {
@@ -202,7 +202,7 @@ describe("study definition JSON", () => {
     expect(page.text).toContain(path);
     expect(page.text).toContain(message);
 
-    const token = createApiToken(ws.db, ws.user.id, "t").token;
+    const token = (await createApiToken(ws.db, ws.user.id, "t")).token;
     const api = await request(ws.app).post("/api/studies").set("Authorization", `Bearer ${token}`).send(def).expect(422);
     expect(JSON.stringify(api.body)).toContain(path);
     expect(JSON.stringify(api.body)).toContain(message);
@@ -260,7 +260,7 @@ describe("builder", () => {
 
     // Fix one rule after another; each warning goes away.
     await ws.post(`/studies/${studyId}/settings`, { name: "Осень", brand: "Acme", category: "", publicTitle: "Brand survey", defaultLocale: "en", locales: ["en", "ru"], pageSize: "", campaignCost: "", costCurrency: "" }).expect(303);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Brand survey");
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBe("Brand survey");
     expect(warningsOf((await ws.get(list).expect(200)).text)).toHaveLength(2);
     await ws.post(`${list}/fav/move`, { direction: "down" }).expect(303);
     expect(warningsOf((await ws.get(list).expect(200)).text)).toHaveLength(1);
@@ -283,7 +283,7 @@ describe("builder", () => {
     const ws = await workspace();
     const studyId = await importStudy(ws, brandLiftDefinition());
     const list = `/studies/${studyId}/questions`;
-    const breaks = async () => (await loadQuestionnaire(ws.db,studyId)).map((q) => q.pageBreakAfter);
+    const breaks = async () => (await loadQuestionnaire(ws.db, studyId)).map((q) => q.pageBreakAfter);
 
     expect((await ws.get(list).expect(200)).text).toContain("Add a page break below");
     await ws.post(`${list}/recall/page-break`, { on: "1" }).expect(303);
@@ -335,10 +335,10 @@ describe("builder", () => {
     expect(settings).toContain("Название для респондентов");
     const form = { name: "Spring campaign", brand: "Acme", category: "", publicTitle: "  Опрос о кофейнях ", defaultLocale: "ru", locales: ["ru", "en"], pageSize: "", campaignCost: "", costCurrency: "" };
     await ws.post(`/studies/${studyId}/settings`, form).expect(303);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос о кофейнях");
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBe("Опрос о кофейнях");
     const preview = await ws.get(`/studies/${studyId}/preview`).expect(200);
     expect(titleOf(preview.text)).toBe("Опрос о кофейнях");
     await ws.post(`/studies/${studyId}/settings`, { ...form, publicTitle: "" }).expect(303);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBeNull();
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBeNull();
   });
 });

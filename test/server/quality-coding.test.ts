@@ -110,13 +110,12 @@ describe("coding in a study", () => {
     const { db } = freshApp();
     const { study, pre, segments } = await templateStudy(db);
     const r = await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Старбакс, потом Шоколадница и Vkusno i tochka" } });
-    const mentions = (await db
+    const mentions = await db
       .select({ code: textMentions.code, rank: textMentions.rank })
       .from(textMentions)
       .innerJoin(answers, eq(answers.id, textMentions.answerId))
       .where(eq(answers.responseId, r.id))
-      .orderBy(textMentions.rank)
-      );
+      .orderBy(textMentions.rank);
     expect(mentions).toEqual([
       { code: "competitor_3", rank: 0 },
       { code: "competitor_1", rank: 1 },
@@ -142,7 +141,7 @@ describe("coding in a study", () => {
     const stored = first(await db.select().from(responses))!;
     expect(stored.status).toBe("completed");
     expect(stored.qualityFlags).toEqual([{ code: "attention", detail: "question=attention" }]);
-    expect((await db.select({ code: textMentions.code, rank: textMentions.rank }).from(textMentions).orderBy(textMentions.rank))).toEqual([
+    expect(await db.select({ code: textMentions.code, rank: textMentions.rank }).from(textMentions).orderBy(textMentions.rank)).toEqual([
       { code: "competitor_1", rank: 0 },
       { code: "brand", rank: 1 },
     ]);
@@ -176,7 +175,7 @@ describe("coding in a study", () => {
       .expect(303)
       .expect("location", new RegExp(`/studies/${study.id}/quality/coding\\?added=`));
     expect(await unaided()).toEqual([2, 10]);
-    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add")));
+    const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add"));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.userId).toBe(researcher.id);
     expect(audit[0]!.details).toMatchObject({ code: "brand", alias: "вит", answers: 20 });
@@ -201,19 +200,19 @@ describe("coding in a study", () => {
     expect(await unaided()).toEqual([2, 2]);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/abc/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
-    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.remove")))).toHaveLength(1);
+    expect(await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.remove"))).toHaveLength(1);
   });
 
   it("recodes after the question's own aliases change", async () => {
     const { app, db } = freshApp();
     const { study, pre, segments } = await templateStudy(db);
     await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided: "Теремок" } });
-    (await db.update(questions).set({ metricMatch: ["Вкусно и точка", "Теремок"] }).where(eq(questions.key, "unaided")));
+    await db.update(questions).set({ metricMatch: ["Вкусно и точка", "Теремок"] }).where(eq(questions.key, "unaided"));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality/coding`).expect(200);
     await agent.post(`/studies/${study.id}/quality/coding/recode`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
-    expect((await db.select({ code: textMentions.code }).from(textMentions))).toEqual([{ code: "brand" }]);
+    expect(await db.select({ code: textMentions.code }).from(textMentions)).toEqual([{ code: "brand" }]);
   });
 
   it("shows viewers the coding but not the forms, and refuses their changes", async () => {

@@ -9,7 +9,7 @@ import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { DEFAULT_QUALITY_SETTINGS, readQualitySettings, type QualitySettings } from "../../server/quality/settings.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
-import { unitOfWork, first } from "../../db/client.js";
+import { first, one, unitOfWork } from "../../db/client.js";
 
 // A questionnaire of three scales (ids 1–3), an attention check (4: option 40 correct, 41 wrong),
 // a required text (5) and an optional one (6).
@@ -188,13 +188,13 @@ describe("recomputing the flags of a study", () => {
     const seg = t.segments[0]!.id;
     const ids: Record<string, number> = {};
     for (let i = 0; i < 24; i++) await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, durationMs: 100_000 + i * 1000 });
-    ids["speeder"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,durationMs: 20000 })).id;
-    ids["honeypot"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,flags: [{ code: "honeypot" }] })).id;
-    ids["first"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,browserHash: "same",completedAt: new Date(1000) })).id;
-    ids["again"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.post.id,segmentId: seg,browserHash: "same",completedAt: new Date(2000) })).id;
-    ids["straight"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,answers: { ...goodAnswers(),favorability: 5,consideration: 5 } })).id;
-    ids["gibberish"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,answers: { ...goodAnswers(),unaided: "фывапр" } })).id;
-    ids["partial"] = (await insertQualityResponse(db,t.study.id,{ waveId: t.pre.id,segmentId: seg,status: "partial",durationMs: 1 })).id;
+    ids["speeder"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, durationMs: 20_000 })).id;
+    ids["honeypot"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, flags: [{ code: "honeypot" }] })).id;
+    ids["first"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, browserHash: "same", completedAt: new Date(1_000) })).id;
+    ids["again"] = (await insertQualityResponse(db, t.study.id, { waveId: t.post.id, segmentId: seg, browserHash: "same", completedAt: new Date(2_000) })).id;
+    ids["straight"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, answers: { ...goodAnswers(), favorability: 5, consideration: 5 } })).id;
+    ids["gibberish"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, answers: { ...goodAnswers(), unaided: "фывапр" } })).id;
+    ids["partial"] = (await insertQualityResponse(db, t.study.id, { waveId: t.pre.id, segmentId: seg, status: "partial", durationMs: 1 })).id;
     return { ...t, ids };
   }
   const flagsById = async (db: ReturnType<typeof freshDb>) => new Map((await db.select({ id: responses.id, f: responses.qualityFlags }).from(responses)).map((r) => [r.id, r.f]));
@@ -214,7 +214,7 @@ describe("recomputing the flags of a study", () => {
     expect(flags.get(ids["straight"]!)).toBeNull();
     expect(flags.get(ids["partial"]!)).toBeNull();
     expect([...flags.values()].filter((f) => f !== null && f.length === 0)).toEqual([]);
-    expect((await recomputeStudyFlags(db,study.id,{ batchSize: 500 })).changed).toBe(0);
+    expect((await recomputeStudyFlags(db, study.id, { batchSize: 500 })).changed).toBe(0);
   });
 
   it("recomputes when a researcher changes the thresholds, with both steps in the audit log", async () => {
@@ -235,11 +235,7 @@ describe("recomputing the flags of a study", () => {
     expect(flags.get(ids["straight"]!)).toEqual([{ code: "straightlining", detail: "value=5;questions=2" }]);
     const notice = await agent.get(res.headers["location"]! + "&lang=en").expect(200);
     expect(notice.text).toContain("Thresholds saved and flags recomputed: 2 responses changed.");
-    const actions = (await db
-      .select({ action: auditLog.action, userId: auditLog.userId })
-      .from(auditLog)
-      )
-      .filter((a) => a.action.startsWith("quality."));
+    const actions = (await db.select({ action: auditLog.action, userId: auditLog.userId }).from(auditLog)).filter((a) => a.action.startsWith("quality."));
     expect(actions).toEqual([
       // The first recompute left the post wave's browser duplicate of a pre response out, as the system.
       { action: "quality.auto_exclude", userId: null },
@@ -277,30 +273,29 @@ describe("recomputing the flags of a study", () => {
     const N = 10_000;
     await unitOfWork(db, async (tx) => {
       for (let i = 0; i < N; i++) {
-        const r = first(await tx
-          .insert(responses)
-          .values({
-            waveId: i % 2 ? post.id : pre.id,
-            segmentId: segments[i % 3]!.id,
-            nonce: randomBytes(12).toString("base64url"),
-            status: "completed",
-            locale: "ru",
-            startedAt: new Date(0),
-            completedAt: new Date(1_000_000 + i),
-            durationMs: 60_000 + ((i * 7919) % 120_000),
-            browserHash: `b${i % 9_000}`,
-            networkHash: `n${i}`,
-          })
-          .returning({ id: responses.id })
-          );
-        (await tx.insert(answers)
-          .values([
-            { responseId: r.id, questionId: q("favorability").id, valueNumber: 1 + (i % 5) },
-            { responseId: r.id, questionId: q("consideration").id, valueNumber: 1 + ((i >> 1) % 5) },
-            { responseId: r.id, questionId: q("attention").id, optionId: i % 50 ? attentionOk : attentionBad },
-            { responseId: r.id, questionId: q("unaided").id, valueText: i % 100 ? "Вкусно и точка, Шоколадница" : "asdf" },
-          ])
-          );
+        const r = one(
+          await tx
+            .insert(responses)
+            .values({
+              waveId: i % 2 ? post.id : pre.id,
+              segmentId: segments[i % 3]!.id,
+              nonce: randomBytes(12).toString("base64url"),
+              status: "completed",
+              locale: "ru",
+              startedAt: new Date(0),
+              completedAt: new Date(1_000_000 + i),
+              durationMs: 60_000 + ((i * 7919) % 120_000),
+              browserHash: `b${i % 9_000}`,
+              networkHash: `n${i}`,
+            })
+            .returning({ id: responses.id }),
+        );
+        await tx.insert(answers).values([
+          { responseId: r.id, questionId: q("favorability").id, valueNumber: 1 + (i % 5) },
+          { responseId: r.id, questionId: q("consideration").id, valueNumber: 1 + ((i >> 1) % 5) },
+          { responseId: r.id, questionId: q("attention").id, optionId: i % 50 ? attentionOk : attentionBad },
+          { responseId: r.id, questionId: q("unaided").id, valueText: i % 100 ? "Вкусно и точка, Шоколадница" : "asdf" },
+        ]);
       }
     });
     const summary = await recomputeStudyFlags(db, study.id);

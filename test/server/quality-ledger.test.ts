@@ -66,7 +66,7 @@ describe("exclusion ledger", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), ids: String(flagged[0]), action: "exclude", reason: "x" })
       .expect(403);
-    expect((await db.select().from(responses).where(eq(responses.excluded, true)))).toEqual([]);
+    expect(await db.select().from(responses).where(eq(responses.excluded, true))).toEqual([]);
   });
 
   it("excludes and restores with a reason; the lift table, the audit log and the warnings follow", async () => {
@@ -92,7 +92,7 @@ describe("exclusion ledger", () => {
       .send({ _csrf: csrfFrom(page.text), ids: String(flagged[0]), one: `exclude:${flagged[3]}`, reason: "Speeder" })
       .expect(303);
 
-    const excluded = (await db.select().from(responses).where(eq(responses.excluded, true)).orderBy(responses.id));
+    const excluded = await db.select().from(responses).where(eq(responses.excluded, true)).orderBy(responses.id);
     expect(excluded.map((r) => [r.id, r.excludedReason, r.excludedBy])).toEqual([
       [flagged[0], "Speeders, checked by hand", researcher.id],
       [flagged[1], "Speeders, checked by hand", researcher.id],
@@ -106,7 +106,7 @@ describe("exclusion ledger", () => {
     expect([after.pre.x, after.pre.n, after.post.x, after.post.n]).toEqual([6, 20, 8, 16]);
     expect(after.absoluteLift.estimate).toBeCloseTo(8 / 16 - 6 / 20, 12);
 
-    const audit = (await db.select().from(auditLog).where(inArray(auditLog.action, ["quality.exclude", "quality.restore"])).orderBy(auditLog.id));
+    const audit = await db.select().from(auditLog).where(inArray(auditLog.action, ["quality.exclude", "quality.restore"])).orderBy(auditLog.id);
     expect(audit.map((a) => [a.action, a.userId, a.entityType, a.entityId, a.details])).toEqual([
       ["quality.exclude", researcher.id, "study", String(study.id), { responseIds: flagged.slice(0, 3), requested: 3, reason: "Speeders, checked by hand" }],
       ["quality.exclude", researcher.id, "study", String(study.id), { responseIds: [flagged[3]], requested: 1, reason: "Speeder" }],
@@ -135,7 +135,7 @@ describe("exclusion ledger", () => {
     // Side by side: the total of both segments as reported (4 post subscribers left out) and over every response.
     const computed = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (computed === "no_waves") throw new Error("no waves");
-    const sensitivity = sensitivityView(computed, await liftTableWithoutExclusions(db,computed,"en",translator("en")), "en", translator("en"));
+    const sensitivity = sensitivityView(computed, await liftTableWithoutExclusions(db, computed, "en", translator("en")), "en", translator("en"));
     const aidedTotal = sensitivity.find((r) => r.metric === "Aided awareness")!;
     expect(aidedTotal).toMatchObject({ segment: "Total", total: true, reported: { n: "32 / 28" }, all: { n: "32 / 32" } });
     expect(results.text).toContain(aidedTotal.reported.lift);
@@ -148,7 +148,7 @@ describe("exclusion ledger", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), ids: flagged.slice(0, 2).map(String), action: "restore", reason: "Fast but attentive" })
       .expect(303);
-    const restored = (await db.select().from(responses).where(inArray(responses.id, flagged.slice(0, 2))));
+    const restored = await db.select().from(responses).where(inArray(responses.id, flagged.slice(0, 2)));
     expect(restored.map((r) => [r.excluded, r.excludedReason, r.excludedBy, r.excludedAt])).toEqual([
       [false, null, null, null],
       [false, null, null, null],
@@ -190,7 +190,7 @@ describe("exclusion ledger", () => {
     // Another study's response: nothing changes.
     const foreign = await post({ ids: [String(flagged[0]), String(other.flagged[0])], action: "exclude", reason: "r" }, "en").expect(422);
     expect(foreign.text).toContain(`Not completed responses of this study: ${other.flagged[0]}.`);
-    expect((await db.select().from(responses).where(eq(responses.excluded, true)))).toEqual([]);
+    expect(await db.select().from(responses).where(eq(responses.excluded, true))).toEqual([]);
     expect((await db.select().from(auditLog)).filter((a) => a.action.startsWith("quality."))).toEqual([]);
 
     // Bad filters are a 422 too, never a 500.
@@ -226,7 +226,7 @@ describe("exclusion ledger", () => {
 describe("quality pages of a study without waves or coded questions", () => {
   it("render empty, never a 500", async () => {
     const { app, db } = freshApp();
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), null);
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), null);
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const ledger = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
@@ -263,7 +263,7 @@ describe("exclusion-rate warnings", () => {
   it("follow the margin set for the study", async () => {
     const { app, db } = freshApp();
     const { study, flagged } = await seed(db);
-    (await db.update(responses).set({ excluded: true, excludedReason: "r" }).where(inArray(responses.id, flagged)));
+    await db.update(responses).set({ excluded: true, excludedReason: "r" }).where(inArray(responses.id, flagged));
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/results?lang=ru`).expect(200);
@@ -289,9 +289,11 @@ describe("cross-wave duplicates", () => {
     const t = await templateStudy(db);
     const seg = t.segments[0]!.id;
     const add = async (waveId: number, i: number, aware: boolean, extra: { browserHash?: string; networkHash?: string } = {}) =>
-      (await insertQualityResponse(db,t.study.id,{ waveId,segmentId: seg,completedAt: new Date(1000000+waveId*1000+i),answers: { ...goodAnswers(),aided: aware? ["brand"]:["none"] },...extra })).id;
-    const pre = Array.from({ length: 10 }, (_, i) => add(t.pre.id, i, i < 3, i === 0 ? { browserHash: "same-browser", networkHash: "same-network" } : {}));
-    const post = Array.from({ length: 10 }, (_, i) => add(t.post.id, i, i < 6, i === 0 ? { browserHash: "same-browser" } : i === 1 ? { networkHash: "same-network" } : {}));
+      (await insertQualityResponse(db, t.study.id, { waveId, segmentId: seg, completedAt: new Date(1_000_000 + waveId * 1_000 + i), answers: { ...goodAnswers(), aided: aware ? ["brand"] : ["none"] }, ...extra })).id;
+    const pre: number[] = [];
+    for (let i = 0; i < 10; i++) pre.push(await add(t.pre.id, i, i < 3, i === 0 ? { browserHash: "same-browser", networkHash: "same-network" } : {}));
+    const post: number[] = [];
+    for (let i = 0; i < 10; i++) post.push(await add(t.post.id, i, i < 6, i === 0 ? { browserHash: "same-browser" } : i === 1 ? { networkHash: "same-network" } : {}));
     return { ...t, preIds: pre, again: post[0]!, networkOnly: post[1]! };
   }
   const state = async (db: ReturnType<typeof freshApp>["db"], id: number) => first(await db.select().from(responses).where(eq(responses.id, id)))!;
@@ -299,27 +301,27 @@ describe("cross-wave duplicates", () => {
   it("are excluded from the later wave by the system when flags are computed; a network match alone is only flagged", async () => {
     const { app, db } = freshApp();
     const { study, preIds, again, networkOnly } = await seedDuplicates(db);
-    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
+    expect((await aided(db, study)).post).toMatchObject({ x: 6, n: 10 });
 
     const summary = await recomputeStudyFlags(db, study.id, { userId: null });
     expect(summary.autoExcluded).toBe(1);
-    const duplicate = await state(db, await again);
+    const duplicate = await state(db, again);
     expect([duplicate.excluded, duplicate.excludedBy, duplicate.excludedReason]).toEqual([true, null, `auto:cross_wave_duplicate;of=${preIds[0]};by=browser`]);
     expect(duplicate.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=browser;scope=study` }]);
     // The earlier wave keeps its response.
-    expect((await state(db,await preIds[0]!)).excluded).toBe(false);
+    expect((await state(db, preIds[0]!)).excluded).toBe(false);
     // Same network and device only: flagged, still counted.
-    const network = await state(db, await networkOnly);
+    const network = await state(db, networkOnly);
     expect(network.excluded).toBe(false);
     expect(network.qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=network;scope=study` }]);
 
-    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")));
+    const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude"));
     expect(audit.map((a) => [a.userId, a.systemActor, a.entityType, a.entityId, a.details])).toEqual([[null, "system", "study", String(study.id), { responseIds: [again], reason: "auto:cross_wave_duplicate" }]]);
     // The recomputation without a user is the system's too.
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recompute"))).map((a) => [a.userId, a.systemActor])).toEqual([[null, "system"]]);
 
     // Out of the post wave's base (the aware duplicate), and counted as excluded beside it.
-    expect((await aided(db,study)).post).toMatchObject({ x: 5, n: 9 });
+    expect((await aided(db, study)).post).toMatchObject({ x: 5, n: 9 });
     const results = await computeResults(db, study, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("no waves");
     const base = results.bases.find((b) => b.metric === "aided_awareness" && b.segment === "subscribers" && b.waveId === duplicate.waveId)!;
@@ -342,7 +344,7 @@ describe("cross-wave duplicates", () => {
     const { app, db } = freshApp();
     const { study, again } = await seedDuplicates(db);
     await recomputeStudyFlags(db, study.id);
-    expect((await state(db,await again)).excluded).toBe(true);
+    expect((await state(db, again)).excluded).toBe(true);
 
     const researcher = await addUser(db, "researcher");
     const agent = await loggedInAgent(app, researcher.email);
@@ -353,15 +355,15 @@ describe("cross-wave duplicates", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), one: `restore:${again}`, reason: "Different person on a shared tablet" })
       .expect(303);
-    expect(await state(db, await again)).toMatchObject({ excluded: false, excludedReason: null, excludedBy: null });
-    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
+    expect(await state(db, again)).toMatchObject({ excluded: false, excludedReason: null, excludedBy: null });
+    expect((await aided(db, study)).post).toMatchObject({ x: 6, n: 10 });
 
     // Neither a recompute on demand nor closing the wave excludes it again.
     await agent.post(`/studies/${study.id}/quality/recompute`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
-    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(0);
-    expect((await state(db,await again)).excluded).toBe(false);
-    expect((await aided(db,study)).post).toMatchObject({ x: 6, n: 10 });
-    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")))).toHaveLength(1);
+    expect((await recomputeStudyFlags(db, study.id)).autoExcluded).toBe(0);
+    expect((await state(db, again)).excluded).toBe(false);
+    expect((await aided(db, study)).post).toMatchObject({ x: 6, n: 10 });
+    expect(await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude"))).toHaveLength(1);
   });
 
   it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", async () => {
@@ -372,23 +374,23 @@ describe("cross-wave duplicates", () => {
     await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
     // seedDuplicates' own post duplicate was never flagged: only recomputes see stored responses.
     expect(await state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
-    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude")));
+    const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude"));
     expect(audit.map((a) => a.details)).toEqual([{ responseIds: [later.id], reason: "auto:cross_wave_duplicate" }]);
     // A response of the earliest wave has nothing earlier to repeat: flagged as a duplicate, never excluded.
     const first = await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
     await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
-    expect((await state(db,first.id)).excluded).toBe(false);
+    expect((await state(db, first.id)).excluded).toBe(false);
   });
 
   it("are found by the respondent id of personal links at recompute", async () => {
     const { db } = freshApp();
     const { study, pre, post, segments } = await seedDuplicates(db);
     const seg = segments[2]!.id;
-    const [preLink] = createPersonalLinks(db, pre.id, seg, 1);
-    const [postLink, otherLink] = createPersonalLinks(db, post.id, seg, 2);
+    const [preLink] = await createPersonalLinks(db, pre.id, seg, 1);
+    const [postLink, otherLink] = await createPersonalLinks(db, post.id, seg, 2);
     const onLink = async (waveId: number, linkId: number, rid: string) => {
       const r = await insertQualityResponse(db, study.id, { waveId, segmentId: seg });
-      (await db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id)));
+      await db.update(responses).set({ linkId, params: { rid } }).where(eq(responses.id, r.id));
       return r.id;
     };
     const first = await onLink(pre.id, preLink!.id, "panel-42");
@@ -396,20 +398,20 @@ describe("cross-wave duplicates", () => {
     const someoneElse = await onLink(post.id, otherLink!.id, "panel-43");
     // The same rid on an open link proves nothing: anyone can type it.
     const open = await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: seg });
-    (await db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id)));
+    await db.update(responses).set({ params: { rid: "panel-42" } }).where(eq(responses.id, open.id));
 
-    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(2); // the browser duplicate and the person
+    expect((await recomputeStudyFlags(db, study.id)).autoExcluded).toBe(2); // the browser duplicate and the person
     expect(await state(db, second)).toMatchObject({ excluded: true, excludedReason: `auto:cross_wave_duplicate;of=${first};by=person` });
-    expect((await state(db,someoneElse)).excluded).toBe(false);
-    expect((await state(db,open.id)).excluded).toBe(false);
-    expect((await state(db,first)).excluded).toBe(false);
+    expect((await state(db, someoneElse)).excluded).toBe(false);
+    expect((await state(db, open.id)).excluded).toBe(false);
+    expect((await state(db, first)).excluded).toBe(false);
   });
 
   it("stay in when the study does not look for duplicates across waves", async () => {
     const { db } = freshApp();
     const { study, again } = await seedDuplicates(db);
     await saveQualitySettings(db, study.id, { duplicateAcrossWaves: false }, null, new Date());
-    expect((await recomputeStudyFlags(db,study.id)).autoExcluded).toBe(0);
-    expect((await state(db,await again)).excluded).toBe(false);
+    expect((await recomputeStudyFlags(db, study.id)).autoExcluded).toBe(0);
+    expect((await state(db, again)).excluded).toBe(false);
   });
 });

@@ -189,8 +189,8 @@ describe("feedback themes", () => {
     const { app, db } = freshApp();
     const { study, pre, post, segments } = await templateStudy(db);
     const add = (waveId: number, feedback: string) => insertQualityResponse(db, study.id, { waveId, segmentId: segments[0]!.id, answers: { ...goodAnswers(), feedback } });
-    RUSSIAN.forEach((feedback) => add(post.id, feedback));
-    [...ENGLISH, ...MANY].forEach((feedback) => add(pre.id, feedback));
+    for (const feedback of RUSSIAN) await add(post.id, feedback);
+    for (const feedback of [...ENGLISH, ...MANY]) await add(pre.id, feedback);
     // An excluded response's answer is not summarised.
     await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[0]!.id, excluded: true, answers: { ...goodAnswers(), feedback: "Цены на кофе" } });
     const viewer = await addUser(db, "viewer");

@@ -38,7 +38,7 @@ async function secondPage(agent: Agent, url: string): Promise<string> {
 describe("survey page weight", () => {
   it("keeps the template's longest page and its stylesheet under 20 KB uncompressed, in 2 requests, with no script", async () => {
     const { app, db } = freshApp();
-    const survey = await openSurvey(db,heaviestTemplate());
+    const survey = await openSurvey(db, heaviestTemplate());
     const agent = request.agent(app);
     const html = await secondPage(agent, `/s/${survey.links["subscribers"]!.token}`);
     expect(html).toContain("Конкурент с длинным названием 8");
@@ -72,7 +72,7 @@ describe("survey page weight", () => {
 describe("survey page markup", () => {
   it("wraps every option and scale point in its own label, so the whole row toggles the input", async () => {
     const { app, db } = freshApp();
-    const survey = await openSurvey(db,brandLiftDefinition());
+    const survey = await openSurvey(db, brandLiftDefinition());
     const html = (await request(app).get(`/s/${survey.links["inactive"]!.token}?lang=en`).expect(200)).text;
     const inputs = [...html.matchAll(/<input type="(?:radio|checkbox)"[^>]*>/g)];
     expect(inputs).toHaveLength(5 + 2 + 5);
@@ -86,7 +86,7 @@ describe("survey page markup", () => {
 
   it("shows a progress line on multi-page surveys only, counting the page shown", async () => {
     const { app, db } = freshApp();
-    const multi = await openSurvey(db,heaviestTemplate());
+    const multi = await openSurvey(db, heaviestTemplate());
     const agent = request.agent(app);
     const url = `/s/${multi.links["subscribers"]!.token}`;
     const first = (await agent.get(url).expect(200)).text;
@@ -97,7 +97,7 @@ describe("survey page markup", () => {
     expect(second).toContain("Page 2 of 3");
     expect(second).toContain('max="3" value="2"');
 
-    const single = await openSurvey(db,brandLiftDefinition({ name: "One page" }));
+    const single = await openSurvey(db, brandLiftDefinition({ name: "One page" }));
     const one = (await request(app).get(`/s/${single.links["inactive"]!.token}`).expect(200)).text;
     expect(one).not.toContain("<progress");
     expect(one).not.toContain("progress-label");

@@ -29,7 +29,7 @@ function post(agent: Agent, url: string, fields: Record<string, string>, answers
   return agent.post(url).type("form").send({ ...fields, ...answersToSend });
 }
 
-const all = async (db: ReturnType<typeof freshApp>["db"]) => (await db.select().from(responses));
+const all = async (db: ReturnType<typeof freshApp>["db"]) => await db.select().from(responses);
 
 describe("survey links", () => {
   it("answers an unknown token with a small localized 404 page", async () => {
@@ -48,7 +48,7 @@ describe("survey links", () => {
     const res = await request(app).get(`/s/${survey.links["subscribers"]!.token}`).expect(410);
     expect(res.text).toContain("Опрос закрыт");
     await request(app).post(`/s/${survey.links["subscribers"]!.token}?lang=en`).type("form").send({}).expect(410);
-    const draft = createWave(db, survey.study.id, "post", "Post");
+    const draft = await createWave(db, survey.study.id, "post", "Post");
     expect(draft.status).toBe("draft");
   });
 });
@@ -119,7 +119,7 @@ describe("submission", () => {
     expect(response!.durationMs).toBeGreaterThanOrEqual(0);
     expect(response!.browserHash).toMatch(/^[\w-]{43}$/);
     expect(response!.networkHash).not.toContain("127.0.0.1");
-    const rows = (await db.select().from(answers).where(eq(answers.responseId, response!.id)));
+    const rows = await db.select().from(answers).where(eq(answers.responseId, response!.id));
     expect(rows).toHaveLength(5); // two options + single + scale + text
     expect(rows.find((r) => r.valueNumber !== null)?.valueNumber).toBe(4);
     expect(rows.find((r) => r.valueText !== null)?.valueText).toBe("Больше видео");
@@ -137,7 +137,7 @@ describe("submission", () => {
     const again = await post(agent, url, fields, validAnswers()).expect(303);
     expect(again.headers["location"]).toBe(`${url}/thanks?lang=ru`);
     expect(await all(db)).toHaveLength(1);
-    expect((await db.select().from(answers))).toHaveLength(5);
+    expect(await db.select().from(answers)).toHaveLength(5);
   });
 
   it("refuses a forged or missing form token without storing anything", async () => {
@@ -157,7 +157,7 @@ describe("submission", () => {
   it("claims a personal link once: of 20 simultaneous posts exactly one is stored", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
-    const link = personalLink(db, survey);
+    const link = await personalLink(db, survey);
     const url = `/s/${link.token}`;
     const forms = await Promise.all(Array.from({ length: 20 }, () => openForm(request.agent(app), url)));
     const results = await Promise.all(forms.map(({ fields }) => post(request.agent(app), url, fields, validAnswers())));
@@ -236,7 +236,7 @@ describe("validation", () => {
     const { fields } = await openForm(agent, url);
     const { q_feedback: _skip, ...rest } = validAnswers();
     await post(agent, url, fields, { ...rest, q_unknown: "x", extra: "y", __proto__: "z" }).expect(303);
-    const rows = (await db.select().from(answers));
+    const rows = await db.select().from(answers);
     expect(rows).toHaveLength(4);
     expect(rows.some((r) => r.valueText !== null)).toBe(false);
   });
@@ -287,7 +287,7 @@ describe("option rotation", () => {
     for (const o of orders) expect(o.endsWith(",none")).toBe(true);
 
     await post(agent, url, first.fields, validAnswers()).expect(303);
-    expect(all(db)[0]!.optionOrder).toEqual({ aided: order(first.page.text) });
+    expect((await all(db))[0]!.optionOrder).toEqual({ aided: order(first.page.text) });
   });
 });
 
@@ -317,14 +317,14 @@ describe("multi-page surveys", () => {
 
     const [response] = await all(db);
     expect(response).toMatchObject({ status: "completed" });
-    expect((await db.select().from(answers).where(eq(answers.responseId, response!.id)))).toHaveLength(5);
+    expect(await db.select().from(answers).where(eq(answers.responseId, response!.id))).toHaveLength(5);
     expect(await all(db)).toHaveLength(1);
   });
 
   it("resumes a personal link on another device", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 3 }));
-    const link = personalLink(db, survey);
+    const link = await personalLink(db, survey);
     const url = `/s/${link.token}`;
     const phone = request.agent(app);
     const p1 = await openForm(phone, url);
@@ -382,14 +382,14 @@ describe("quotas", () => {
     expect(quotaFull).toHaveLength(7);
     // Their answers are kept (five rows each: two aided options, recall, fav, feedback), not counted.
     for (const r of quotaFull) {
-      expect((await db.select().from(answers).where(eq(answers.responseId, r.id)))).toHaveLength(5);
+      expect(await db.select().from(answers).where(eq(answers.responseId, r.id))).toHaveLength(5);
       expect(r.completedAt).toBeNull();
     }
 
     // Fieldwork and results count the three completes only; the quota-fulls are not partials either.
-    const progress = (await waveProgress(db,survey.wave.id)).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
+    const progress = (await waveProgress(db, survey.wave.id)).find((p) => p.segmentId === survey.links["subscribers"]!.segmentId)!;
     expect(progress).toMatchObject({ completed: 3, partial: 0 });
-    createWave(db, survey.study.id, "post", "Post");
+    await createWave(db, survey.study.id, "post", "Post");
     const results = await computeResults(db, first(await db.select().from(studies))!, resultsQuery.parse({}), "en", translator("en"));
     if (results === "no_waves") throw new Error("expected results");
     expect(results.respondents.find((r) => r.waveId === survey.wave.id && r.segmentId === progress.segmentId)).toMatchObject({ n: 3 });
@@ -413,10 +413,9 @@ describe("quotas", () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
     const link = survey.links["subscribers"]!;
-    (await db.update(links)
+    await db.update(links)
       .set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
-      .where(eq(links.id, link.id))
-      );
+      .where(eq(links.id, link.id));
     const a = validAnswers();
     const [first, second] = [request.agent(app), request.agent(app)];
     for (const [agent, rid] of [[first, "r1"], [second, "r2"]] as const) {
@@ -438,7 +437,7 @@ describe("quotas", () => {
   it("keeps a personal link stopped by the quota at its last page used: it shows the quota-full page, never the survey again", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }), { subscribers: 1 });
-    const personal = personalLink(db, survey);
+    const personal = await personalLink(db, survey);
     const url = `/s/${personal.token}`;
     const a = validAnswers();
     const phone = request.agent(app);
@@ -465,7 +464,7 @@ describe("quotas", () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftDefinition(), { subscribers: 0 });
     const link = survey.links["subscribers"]!;
-    (await db.update(links).set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}" }).where(eq(links.id, link.id)));
+    await db.update(links).set({ redirectQuotaFull: "https://panel.example/q?status=full&id={rid}" }).where(eq(links.id, link.id));
     await request(app)
       .get(`/s/${link.token}?rid=a%20b%26c`)
       .expect(303)
@@ -478,10 +477,9 @@ describe("pass-through parameters and panel exits", () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
-    (await db.update(links)
+    await db.update(links)
       .set({ redirectComplete: "https://panel.example/done?id={rid}&s=1", passParams: ["panel_id"] })
-      .where(eq(links.id, link.id))
-      );
+      .where(eq(links.id, link.id));
     const url = `/s/${link.token}?rid=r%2F1%20x&utm_source=vk&utm_campaign=spring&panel_id=9&evil=1&__proto__=x`;
     const agent = request.agent(app);
     const { page, fields } = await openForm(agent, url);
@@ -489,14 +487,14 @@ describe("pass-through parameters and panel exits", () => {
     const action = /action="([^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, "&");
     const res = await post(agent, action, fields, validAnswers()).expect(303);
     expect(res.headers["location"]).toBe("https://panel.example/done?id=r%2F1%20x&s=1");
-    expect(all(db)[0]!.params).toEqual({ rid: "r/1 x", utm_source: "vk", utm_campaign: "spring", panel_id: "9" });
+    expect((await all(db))[0]!.params).toEqual({ rid: "r/1 x", utm_source: "vk", utm_campaign: "spring", panel_id: "9" });
   });
 
   it("refuses a signed parameter whose signature is wrong, accepts the right one", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
-    (await db.update(links).set({ signedParams: ["rid"] }).where(eq(links.id, link.id)));
+    await db.update(links).set({ signedParams: ["rid"] }).where(eq(links.id, link.id));
     const secret = first(await db.select().from(studies))!.signingSecret;
     const good = signParams(secret, { rid: "42" }, ["rid"]);
 
@@ -511,7 +509,7 @@ describe("pass-through parameters and panel exits", () => {
     // Tampering between page and post is refused too, and stores nothing more.
     await post(request.agent(app), `/s/${link.token}?rid=43&sig=${good}`, fields, validAnswers()).expect(403);
     expect(await all(db)).toHaveLength(1);
-    expect(all(db)[0]!.params).toEqual({ rid: "42" });
+    expect((await all(db))[0]!.params).toEqual({ rid: "42" });
   });
 });
 
@@ -520,24 +518,23 @@ describe("bots", () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
     const link = survey.links["inactive"]!;
-    (await db.update(links).set({ redirectQualityFail: "https://panel.example/bad?id={rid}" }).where(eq(links.id, link.id)));
+    await db.update(links).set({ redirectQualityFail: "https://panel.example/bad?id={rid}" }).where(eq(links.id, link.id));
     const agent = request.agent(app);
     const url = `/s/${link.token}?rid=5`;
     const { fields } = await openForm(agent, url);
     await post(agent, url, fields, { ...validAnswers(), website: "http://spam" })
       .expect(303)
       .expect("Location", "https://panel.example/bad?id=5");
-    expect(all(db)[0]!.qualityFlags).toEqual([{ code: "honeypot" }]);
+    expect((await all(db))[0]!.qualityFlags).toEqual([{ code: "honeypot" }]);
   });
 
   it("sends a honeypot filled on the last page of a multi-page survey to the quality-fail exit, flagged once", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2 }));
     const link = survey.links["inactive"]!;
-    (await db.update(links)
+    await db.update(links)
       .set({ redirectQualityFail: "https://panel.example/bad?id={rid}", redirectComplete: "https://panel.example/ok?id={rid}" })
-      .where(eq(links.id, link.id))
-      );
+      .where(eq(links.id, link.id));
     const agent = request.agent(app);
     const url = `/s/${link.token}?rid=7`;
     const p1 = await openForm(agent, url);
@@ -546,7 +543,7 @@ describe("bots", () => {
     await post(agent, url, p2.fields, { q_fav: "4", website: "spam" }).expect(303).expect("Location", "https://panel.example/bad?id=7");
     // A retry of the same post finds the stored decision.
     await post(agent, url, p2.fields, { q_fav: "4", website: "spam" }).expect(303).expect("Location", "https://panel.example/bad?id=7");
-    expect(all(db)[0]!.qualityFlags!.filter((f) => f.code === "honeypot")).toHaveLength(1);
+    expect((await all(db))[0]!.qualityFlags!.filter((f) => f.code === "honeypot")).toHaveLength(1);
   });
 
   it("rate-limits survey posts per address", async () => {

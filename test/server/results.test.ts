@@ -15,7 +15,7 @@ const XSS = `<script>alert(1)</script>"'&`;
 
 async function seed(db: ReturnType<typeof freshApp>["db"]) {
   const survey = await openSurvey(db);
-  const post = createWave(db, survey.study.id, "post", "Post");
+  const post = await createWave(db, survey.study.id, "post", "Post");
   const [subs, active] = survey.segments;
   const add = async (waveId: number, segmentId: number, n: number, aware: number, fav: number) => {
     for (let i = 0; i < n; i++) {
@@ -125,10 +125,10 @@ describe("XSS in results, report and charts", () => {
   it("escapes study, brand, question, option, segment and answer text everywhere", async () => {
     const { app, db } = freshApp();
     const { survey } = await seed(db);
-    (await db.update(studies).set({ name: XSS, brand: XSS }));
-    (await db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided")));
-    (await db.update(options).set({ text: { en: XSS, ru: XSS } }));
-    (await db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers")));
+    await db.update(studies).set({ name: XSS, brand: XSS });
+    await db.update(questions).set({ text: { en: XSS, ru: XSS } }).where(eq(questions.key, "aided"));
+    await db.update(options).set({ text: { en: XSS, ru: XSS } });
+    await db.update(segments).set({ label: { en: XSS, ru: XSS } }).where(eq(segments.key, "subscribers"));
     await insertResponseWithAnswers(db, survey.study.id, {
       waveId: survey.wave.id,
       segmentId: survey.segments[0]!.id,
@@ -184,7 +184,7 @@ describe("bases of the results", () => {
     aidedQ.options!.splice(3, 0, { key: "fake", text: { ru: "Выдуманный", en: "Made up" }, exclusive: false, pinned: false, attentionCheck: false });
     aidedQ.metric = { name: "aided_awareness", positive: ["acme"], exclude: ["fake"] };
     const survey = await openSurvey(db, def);
-    const post = createWave(db, survey.study.id, "post", "Post");
+    const post = await createWave(db, survey.study.id, "post", "Post");
     const subs = survey.segments[0]!.id;
     const add = (waveId: number, answers: Record<string, string | string[] | number>, extra = {}) =>
       insertResponseWithAnswers(db, survey.study.id, { waveId, segmentId: subs, answers: { recall: "yes", ...answers }, ...extra });
@@ -217,7 +217,7 @@ describe("bases of the results", () => {
     expect(results.bases.filter((b) => b.segment !== "subscribers")).toEqual([]);
 
     // The sensitivity view brings the excluded response back, under the same base rule.
-    const everyone = await liftTableWithoutExclusions(db,results,"en",translator("en"));
+    const everyone = await liftTableWithoutExclusions(db, results, "en", translator("en"));
     expect(everyone.rows.find((r) => r.id === "aided_awareness:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
     expect(everyone.rows.find((r) => r.id === "favorability:subscribers")!.pre).toMatchObject({ x: 4, n: 6 });
   });

@@ -57,7 +57,7 @@ describe("page size while a wave is open", () => {
     const p2 = await openForm(respondent, url);
     expect(p2.page.text).toContain('name="q_fav"');
     await respondent.post(url).type("form").send({ ...p2.fields, q_fav: "4", q_feedback: "" }).expect(303);
-    const [response] = (await db.select().from(responses));
+    const [response] = await db.select().from(responses);
     expect(response!.status).toBe("completed");
   });
 
@@ -65,7 +65,7 @@ describe("page size while a wave is open", () => {
     const { app, db } = freshApp();
     const researcher = await addUser(db, "researcher");
     const survey = await openSurvey(db, brandLiftDefinition({ pageSize: 2, name: "Other" }));
-    const draft = createStudyFromDefinition(db, brandLiftDefinition({ pageSize: 2 }), researcher.id);
+    const draft = await createStudyFromDefinition(db, brandLiftDefinition({ pageSize: 2 }), researcher.id);
     expect(survey.study.id).not.toBe(draft.id);
     const agent = await loggedInAgent(app, researcher.email);
     const csrf = csrfFrom((await agent.get(`/studies/${draft.id}/settings`).expect(200)).text);
@@ -86,18 +86,18 @@ describe("completing a response", () => {
 
     // The pages move under the respondent (as a page-size change did before it was frozen):
     // page 2 is now only the optional feedback, and the required "fav" is on page 1 they passed.
-    (await db.update(studies).set({ pageSize: 3 }).where(eq(studies.id, survey.study.id)));
+    await db.update(studies).set({ pageSize: 3 }).where(eq(studies.id, survey.study.id));
     const p2 = await openForm(respondent, url);
     expect(p2.page.text).toContain('name="q_feedback"');
     expect(p2.page.text).not.toContain('name="q_fav"');
-    const before = (await db.select().from(answers));
+    const before = await db.select().from(answers);
     const refused = await respondent.post(url).type("form").send({ ...p2.fields, q_feedback: "More videos" }).expect(422);
     expect(refused.text).toContain("Some required questions are still unanswered");
     expect(refused.text).toContain('name="q_fav"');
     expect(refused.text).toMatch(/id="q_fav-error"/);
-    const [partial] = (await db.select().from(responses));
+    const [partial] = await db.select().from(responses);
     expect(partial).toMatchObject({ status: "partial", completedAt: null });
-    expect((await db.select().from(answers))).toEqual(before);
+    expect(await db.select().from(answers)).toEqual(before);
 
     // In Russian too.
     const ru = await respondent.post(`${url}?lang=ru`).type("form").send({ ...p2.fields, _l: "ru", q_feedback: "Больше видео" }).expect(422);
@@ -108,8 +108,8 @@ describe("completing a response", () => {
     await respondent.post(url).type("form").send({ ...fix, q_aided: a["q_aided"]!, q_recall: a["q_recall"]!, q_fav: "5" }).expect(303);
     const last = await openForm(respondent, url);
     await respondent.post(url).type("form").send({ ...last.fields, q_feedback: "More videos" }).expect(303);
-    const [done] = (await db.select().from(responses));
+    const [done] = await db.select().from(responses);
     expect(done!.status).toBe("completed");
-    expect((await db.select().from(answers).where(eq(answers.responseId, done!.id)))).toHaveLength(5);
+    expect(await db.select().from(answers).where(eq(answers.responseId, done!.id))).toHaveLength(5);
   });
 });

@@ -1,6 +1,7 @@
 import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
+import { unitOfWork } from "../../db/client.js";
 import { replaceMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
@@ -23,8 +24,8 @@ describe("weighted results", () => {
   beforeAll(async () => {
     w = freshApp();
     const admin = await addUser(w.db, "admin");
-    token = createApiToken(w.db, admin.id, "t").token;
-    studyId = (await createDemoStudy(w.db,{ seed: 7,locale: "ru",actorId: null,now: new Date() })).studyId;
+    token = (await createApiToken(w.db, admin.id, "t")).token;
+    studyId = (await createDemoStudy(w.db, { seed: 7, locale: "ru", actorId: null, now: new Date() })).studyId;
     agent = await loggedInAgent(w.app, admin.email);
   }, 60_000);
   const api = (path: string) => request(w.app).get(path).set("Authorization", `Bearer ${token}`).set("Accept-Language", "en");
@@ -88,12 +89,12 @@ describe("weighted results", () => {
   it("when a targeted group has nobody in a wave, says which segment, wave and group, and shows the unweighted table", async () => {
     const local = freshApp();
     const admin = await addUser(local.db, "admin");
-    const id = (await createDemoStudy(local.db,{ seed: 3,locale: "en",actorId: null,now: new Date() })).studyId;
-    const study = findStudy(local.db, id)!;
-    const gender = (await loadQuestionnaire(local.db,id)).find((q) => q.key === "gender")!;
-    const inactive = (await listSegments(local.db,id)).find((s) => s.key === "inactive")!;
+    const id = (await createDemoStudy(local.db, { seed: 3, locale: "en", actorId: null, now: new Date() })).studyId;
+    const study = (await findStudy(local.db, id))!;
+    const gender = (await loadQuestionnaire(local.db, id)).find((q) => q.key === "gender")!;
+    const inactive = (await listSegments(local.db, id)).find((s) => s.key === "inactive")!;
     // A made-up level with a share: nobody can be in it.
-    local.unitOfWork(db, async (tx) =>
+    await unitOfWork(local.db, async (tx) =>
       replaceMargins(tx, study.id, [{ segmentId: inactive.id, waveId: null }], [
         { segmentId: inactive.id, waveId: null, questionId: gender.id, optionKey: "female", share: 0.5 },
         { segmentId: inactive.id, waveId: null, questionId: gender.id, optionKey: "male", share: 0.4 },
@@ -103,10 +104,10 @@ describe("weighted results", () => {
     const agentLocal = await loggedInAgent(local.app, admin.email);
     const page = (await agentLocal.get(`/studies/${id}/results?lang=en`).expect(200)).text;
     expect(page).toContain("Unweighted: the waves could not be weighted to the population margins.");
-    const preLabel = local.db.select().from(waves).where(eq(waves.studyId, id)).all()[0]!.label;
+    const preLabel = (await local.db.select().from(waves).where(eq(waves.studyId, id)))[0]!.label;
     expect(page).toContain(`, ${preLabel}: nobody answered`);
     expect(page).not.toContain('name="weighted"');
-    const body = (await request(local.app).get(`/api/studies/${id}/results`).set("Authorization", `Bearer ${createApiToken(local.db, admin.id, "t").token}`).expect(200)).body;
+    const body = (await request(local.app).get(`/api/studies/${id}/results`).set("Authorization", `Bearer ${(await createApiToken(local.db, admin.id, "t")).token}`).expect(200)).body;
     expect(body.weighting.available).toBe(false);
     expect(body.weighting.problems[0].problem).toEqual({ kind: "empty_level", variable: "gender", level: "nobody" });
     expect(body.table.rows.every((r: { weighted: boolean }) => !r.weighted)).toBe(true);

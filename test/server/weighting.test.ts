@@ -40,21 +40,21 @@ async function setUp() {
   const { app, db } = freshApp();
   const researcher = await signIn(app, db, "researcher");
   const def = brandLiftTemplate({ studyName: "Весна", brand: "Акме", category: "кофейни", locale: "en", competitors: ["Ромашка"], advantages: ["Быстро"] });
-  const study = createStudyFromDefinition(db, def, researcher.user.id);
-  createWave(db, study.id, "pre", "Pre");
-  const post = createWave(db, study.id, "post", "Post");
+  const study = await createStudyFromDefinition(db, def, researcher.user.id);
+  await createWave(db, study.id, "pre", "Pre");
+  const post = await createWave(db, study.id, "post", "Post");
   const ids = {
-    segments: Object.fromEntries((await listSegments(db,study.id)).map((s) => [s.key, s.id])) as Record<string, number>,
-    questions: Object.fromEntries((await loadQuestionnaire(db,study.id)).map((q) => [q.key, q.id])) as Record<string, number>,
+    segments: Object.fromEntries((await listSegments(db, study.id)).map((s) => [s.key, s.id])) as Record<string, number>,
+    questions: Object.fromEntries((await loadQuestionnaire(db, study.id)).map((q) => [q.key, q.id])) as Record<string, number>,
   };
   return { app, db, researcher, study, post, ids, url: `/studies/${study.id}/weighting` };
 }
 
 /** Stored margins as readable tuples: segment key, wave label (null: all waves), question key, level, share. */
 async function stored(db: Db, studyId: number) {
-  const segments = new Map((await listSegments(db,studyId)).map((s) => [s.id, s.key]));
-  const qs = new Map((await loadQuestionnaire(db,studyId)).map((q) => [q.id, q.key]));
-  return (await listMargins(db,studyId))
+  const segments = new Map((await listSegments(db, studyId)).map((s) => [s.id, s.key]));
+  const qs = new Map((await loadQuestionnaire(db, studyId)).map((q) => [q.id, q.key]));
+  return (await listMargins(db, studyId))
     .map((m) => [segments.get(m.segmentId), m.waveId === null ? null : m.waveId, qs.get(m.questionId), m.optionKey, m.share] as const)
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
@@ -96,13 +96,13 @@ describe("profile questions in the builder", () => {
   it("saves the checkbox, shows it ticked in the editor and the question marked in the list; unticked, it is no longer one", async () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
     const editor = await ws.get(`/studies/${study.id}/questions/new`).expect(200);
     expect(editor.text).toContain('<label for="profile">Profile question (used for weighting and breakdowns)</label>');
     expect(editor.text).toContain('<p class="hint" id="profile-hint">Single-choice questions about the respondent');
 
     await ws.post(`/studies/${study.id}/questions`, genderForm({ profile: "1" })).expect(303);
-    const saved = (await loadQuestionnaire(db,study.id)).find((q) => q.key === "sex")!;
+    const saved = (await loadQuestionnaire(db, study.id)).find((q) => q.key === "sex")!;
     expect(saved).toMatchObject({ profile: true, required: false, metricName: null });
     const edit = await ws.get(`/studies/${study.id}/questions/sex/edit`).expect(200);
     expect(edit.text).toMatch(/<input type="checkbox" id="profile" name="profile" value="1"[^>]* checked>/);
@@ -112,16 +112,16 @@ describe("profile questions in the builder", () => {
     expect((await ws.get(`/studies/${study.id}/questions`, "ru").expect(200)).text).toContain("вопрос профиля");
 
     await ws.post(`/studies/${study.id}/questions/sex`, genderForm()).expect(303);
-    expect((await loadQuestionnaire(db,study.id)).find((q) => q.key === "sex")!.profile).toBe(false);
-    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "question.edit")));
+    expect((await loadQuestionnaire(db, study.id)).find((q) => q.key === "sex")!.profile).toBe(false);
+    const audit = await db.select().from(auditLog).where(eq(auditLog.action, "question.edit"));
     expect(audit.at(-1)).toMatchObject({ userId: ws.user.id, details: { key: "sex", newKey: "sex" } });
   });
 
   it("refuses a profile mark on a multiple-choice question with the message beside the box, in English and Russian, adding nothing", async () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
-    const before = (await loadQuestionnaire(db,study.id)).length;
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
+    const before = (await loadQuestionnaire(db, study.id)).length;
     const en = await ws.post(`/studies/${study.id}/questions`, genderForm({ type: "multi", profile: "1" })).expect(422);
     expect(en.text).toContain('<p class="error" id="profile-error">Only a single-choice question can be a profile question.</p>');
     expect(en.text).toMatch(/id="profile" name="profile" value="1"[^>]* checked aria-invalid="true">/);
@@ -135,13 +135,13 @@ describe("profile questions in the builder", () => {
   it("warns when a profile question comes before a metric question, and not when profile questions come last", async () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
-    const template = createStudyFromDefinition(db, brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "en" }), ws.user.id);
+    const template = await createStudyFromDefinition(db, brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "en" }), ws.user.id);
     const clean = await ws.get(`/studies/${template.id}/questions`).expect(200);
     expect(clean.text).not.toContain('id="profile-warnings"');
 
     // Right after the last metric question (consideration) it is fine; moved up past it, the age question draws the warning.
     for (let i = 0; i < 3; i++) await ws.post(`/studies/${template.id}/questions/age_group/move`, { direction: "up" }).expect(303);
-    expect((await loadQuestionnaire(db,template.id)).map((q) => q.key).slice(4, 7)).toEqual(["consideration", "age_group", "attention"]);
+    expect((await loadQuestionnaire(db, template.id)).map((q) => q.key).slice(4, 7)).toEqual(["consideration", "age_group", "attention"]);
     expect((await ws.get(`/studies/${template.id}/questions`).expect(200)).text).not.toContain('id="profile-warnings"');
     await ws.post(`/studies/${template.id}/questions/age_group/move`, { direction: "up" }).expect(303);
     const warned = await ws.get(`/studies/${template.id}/questions`).expect(200);
@@ -156,15 +156,15 @@ describe("profile questions in the builder", () => {
   it("freezes the mark with the rest of the structure once a wave has opened (409); wording stays editable", async () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
-    const study = createStudyFromDefinition(db, brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "en" }), ws.user.id);
-    openWave(db, createWave(db, study.id, "pre", "Pre"), ws.user.id);
+    const study = await createStudyFromDefinition(db, brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "en" }), ws.user.id);
+    await openWave(db, await createWave(db, study.id, "pre", "Pre"), ws.user.id);
     const page = await ws.get(`/studies/${study.id}/questions/gender/edit`).expect(200);
     const form = formFields(page.text, `/studies/${study.id}/questions/gender`);
     expect(form["profile"]).toBe("1");
     const { profile: _, ...unticked } = form;
     const refused = await ws.post(`/studies/${study.id}/questions/gender`, unticked).expect(409);
     expect(refused.text).toContain("The questionnaire is frozen");
-    expect((await loadQuestionnaire(db,study.id)).find((q) => q.key === "gender")!.profile).toBe(true);
+    expect((await loadQuestionnaire(db, study.id)).find((q) => q.key === "gender")!.profile).toBe(true);
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, text_en: "What is your gender?" }).expect(303).expect("Location", `/studies/${study.id}/questions?done=wording`);
   });
 
@@ -175,11 +175,11 @@ describe("profile questions in the builder", () => {
     const form = formFields(page.text, `/studies/${study.id}/questions/gender`);
     // Wording only: the targets stay.
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, o0_en: "Woman" }).expect(303);
-    expect((await stored(db,study.id)).filter((m) => m[2] === "gender")).toHaveLength(4);
+    expect((await stored(db, study.id)).filter((m) => m[2] === "gender")).toHaveLength(4);
     // Another answer: the targets no longer add up over the answers; they go.
     await ws.post(`/studies/${study.id}/questions/gender`, { ...form, o3_key: "other", o3_en: "Other", option_rows: "4" }).expect(303);
-    expect((await stored(db,study.id)).filter((m) => m[2] === "gender")).toEqual([]);
-    expect((await stored(db,study.id)).filter((m) => m[2] === "age_group")).toHaveLength(5);
+    expect((await stored(db, study.id)).filter((m) => m[2] === "gender")).toEqual([]);
+    expect((await stored(db, study.id)).filter((m) => m[2] === "age_group")).toHaveLength(5);
     expect((await db.select().from(auditLog).where(eq(auditLog.action, "question.edit"))).at(-1)!.details).toEqual({ key: "gender", newKey: "gender", marginsRemoved: 4 });
     // No longer a profile question: its targets go too; deleting a question takes its targets with it.
     const age = formFields((await ws.get(`/studies/${study.id}/questions/age_group/edit`).expect(200)).text, `/studies/${study.id}/questions/age_group`);
@@ -290,9 +290,9 @@ describe("the Weighting page", () => {
       ],
     };
     await b.researcher.post(b.url, { margins: JSON.stringify(json, null, 2) }).expect(303).expect("Location", `${b.url}?imported=9`);
-    const relabel = async (rows: ReturnType<typeof stored>, postId: number) => (await rows).map((r) => [r[0], r[1] === postId ? "Post" : r[1], r[2], r[3], r[4]]);
-    expect(await relabel(stored(b.db, b.study.id), b.post.id)).toEqual(relabel(stored(a.db, a.study.id), a.post.id));
-    expect(b.db.select().from(auditLog).where(eq(auditLog.action, "margins.import")).get()!.details).toMatchObject({ format: "json", via: "web" });
+    const relabel = (rows: Awaited<ReturnType<typeof stored>>, postId: number) => rows.map((r) => [r[0], r[1] === postId ? "Post" : r[1], r[2], r[3], r[4]]);
+    expect(relabel(await stored(b.db, b.study.id), b.post.id)).toEqual(relabel(await stored(a.db, a.study.id), a.post.id));
+    expect(first(await b.db.select().from(auditLog).where(eq(auditLog.action, "margins.import")))!.details).toMatchObject({ format: "json", via: "web" });
   });
 
   const refusals: Array<[string, string, string[]]> = [
@@ -381,7 +381,7 @@ describe("the Weighting page", () => {
         ["inactive", null, "gender", "male", 0.5],
       ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
-    const audits = (await db.select().from(auditLog).where(eq(auditLog.action, "margins.import")));
+    const audits = await db.select().from(auditLog).where(eq(auditLog.action, "margins.import"));
     expect(audits.map((a) => a.details)).toMatchObject([{ rows: 11, removed: 0 }, { rows: 2, removed: 7, replaced: [{ segment: "subscribers", wave: null }] }]);
   });
 
@@ -392,7 +392,7 @@ describe("the Weighting page", () => {
     expect(page.text).toContain('aria-label="Delete the targets: Subscribers, Your gender, all waves"');
     const form = { segment: String(ids.segments["subscribers"]), wave: "", question: String(ids.questions["gender"]) };
     await ws.post(`${url}/delete`, form).expect(303).expect("Location", `${url}?deleted=1`);
-    expect((await stored(db,study.id)).map((m) => `${m[1] ?? "all"} ${m[2]}`)).toEqual([
+    expect((await stored(db, study.id)).map((m) => `${m[1] ?? "all"} ${m[2]}`)).toEqual([
       `${post.id} gender`,
       `${post.id} gender`,
       ...Array(5).fill("all age_group"),
@@ -409,7 +409,7 @@ describe("the Weighting page", () => {
     expect(await everything(db)).toEqual(before);
     // The wave's own targets are deleted by naming the wave.
     await ws.post(`${url}/delete`, { ...form, wave: String(post.id) }).expect(303);
-    expect((await stored(db,study.id)).every((m) => m[2] === "age_group")).toBe(true);
+    expect((await stored(db, study.id)).every((m) => m[2] === "age_group")).toBe(true);
   });
 
   it("lets a viewer read the targets without any form, and refuses a viewer's import and delete (403), writing nothing", async () => {
@@ -429,7 +429,7 @@ describe("the Weighting page", () => {
   it("says so when the questionnaire has no profile question", async () => {
     const { app, db } = freshApp();
     const ws = await signIn(app, db, "researcher");
-    const study = createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), ws.user.id);
     const page = await ws.get(`/studies/${study.id}/weighting`).expect(200);
     expect(page.text).toContain("The questionnaire has no profile question yet.");
     expect(page.text).toContain("No waves yet: give targets for all waves (leave the wave empty).");
@@ -453,12 +453,12 @@ describe("weighting targets in the study definition", () => {
     const importedId = Number(/^\/studies\/(\d+)/.exec(imported.headers["location"]!)![1]);
     const copy = await ws.post(`/studies/${study.id}/duplicate`).expect(303);
     const copyId = Number(/^\/studies\/(\d+)/.exec(copy.headers["location"]!)![1]);
-    const allWaves = (await stored(db,study.id)).filter((m) => m[1] === null);
+    const allWaves = (await stored(db, study.id)).filter((m) => m[1] === null);
     expect(allWaves).toHaveLength(9);
     expect(await stored(db, importedId)).toEqual(allWaves);
     expect(await stored(db, copyId)).toEqual(allWaves);
-    const definition = (id: number) => toDefinition(findStudy(db, id)!, listSegments(db, id), loadQuestionnaire(db, id), listMargins(db, id));
-    expect({ ...definition(importedId), name: "" }).toEqual({ ...definition(study.id), name: "" });
+    const definition = async (id: number) => toDefinition((await findStudy(db, id))!, await listSegments(db, id), await loadQuestionnaire(db, id), await listMargins(db, id));
+    expect({ ...(await definition(importedId)), name: "" }).toEqual({ ...(await definition(study.id)), name: "" });
   });
 
   it("refuses an import whose targets do not fit, with the path and message, creating nothing", async () => {
@@ -468,7 +468,7 @@ describe("weighting targets in the study definition", () => {
     const res = await ws.post("/studies/import", { definition: JSON.stringify({ ...def, margins: [{ segment: "inactive", variable: "gender", shares: { female: 0.5, male: 0.4 } }] }) }).expect(422);
     expect(unescapeHtml(res.text)).toContain("the shares of inactive, all waves, gender sum to 0.9, not 1");
     expect(res.text).toContain("margins[0]");
-    expect((await db.select().from(questions))).toHaveLength(before);
+    expect(await db.select().from(questions)).toHaveLength(before);
   });
 });
 
@@ -476,7 +476,7 @@ describe("weighting targets through the API", () => {
   async function api() {
     const set = await setUp();
     const viewer = await addUser(set.db, "viewer");
-    const tokens = { researcher: createApiToken(set.db, set.researcher.user.id, "r").token, viewer: createApiToken(set.db, viewer.id, "v").token };
+    const tokens = { researcher: (await createApiToken(set.db, set.researcher.user.id, "r")).token, viewer: (await createApiToken(set.db, viewer.id, "v")).token };
     const call = (who: keyof typeof tokens, method: "get" | "post", path: string, lang: Lang = "en") =>
       request(set.app)[method](`/api/studies/${set.study.id}${path}`).set("Authorization", `Bearer ${tokens[who]}`).set("Accept-Language", lang);
     return { ...set, call };

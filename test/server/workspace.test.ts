@@ -55,8 +55,8 @@ const rows = async (db: Db) => ({
   audit: first(await db.select({ n: count() }).from(auditLog))!.n,
 });
 
-const definitionOf = (db: Db, studyId: number) => toDefinition(findStudy(db, studyId)!, listSegments(db, studyId), loadQuestionnaire(db, studyId));
-const questionKeys = async (db: Db, studyId: number) => (await loadQuestionnaire(db,studyId)).map((q) => q.key);
+const definitionOf = async (db: Db, studyId: number) => toDefinition((await findStudy(db, studyId))!, await listSegments(db, studyId), await loadQuestionnaire(db, studyId));
+const questionKeys = async (db: Db, studyId: number) => (await loadQuestionnaire(db, studyId)).map((q) => q.key);
 
 /** Imports a definition through the HTML import form; returns the new study's id. */
 async function importStudy(ws: Workspace, def: object = brandLiftDefinition()): Promise<number> {
@@ -147,7 +147,7 @@ describe("brand-lift template", () => {
       status: "active",
       createdBy: ws.user.id,
     });
-    expect((await listSegments(ws.db,studyId)).map((s) => s.key)).toEqual(SEGMENTS);
+    expect((await listSegments(ws.db, studyId)).map((s) => s.key)).toEqual(SEGMENTS);
 
     const qs = await loadQuestionnaire(ws.db, studyId);
     const byKey = Object.fromEntries(qs.map((q) => [q.key, q]));
@@ -158,7 +158,7 @@ describe("brand-lift template", () => {
     // The unaided question ends the first page; respondents see a neutral title, never the brand.
     expect(qs.map((q) => q.pageBreakAfter)).toEqual([true, false, false, false, false, false, false, true, false, false]);
     expect(qs.map((q) => q.profile)).toEqual([false, false, false, false, false, false, false, false, true, true]);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBe("Опрос: кофейни");
 
     const aided = byKey["aided"]!;
     expect(aided.randomize).toBe(true);
@@ -260,8 +260,8 @@ describe("brand-lift template", () => {
     const res = await ws.post("/studies/template", { ...template, advantages: "", competitors: "" }).expect(303);
     const studyId = idFrom(res.headers["location"], "studies");
     expect(await questionKeys(ws.db, studyId)).toEqual(["unaided", "aided", "ad_recall", "favorability", "consideration", "attention", "feedback", "gender", "age_group"]);
-    expect(findStudy(ws.db, studyId)!.publicTitle).toBe("Опрос: кофейни");
-    expect(loadQuestionnaire(ws.db, studyId)[1]!.options.map((o) => o.key)).toEqual(["brand", "none"]);
+    expect((await findStudy(ws.db, studyId))!.publicTitle).toBe("Опрос: кофейни");
+    expect((await loadQuestionnaire(ws.db, studyId))[1]!.options.map((o) => o.key)).toEqual(["brand", "none"]);
   });
 });
 
@@ -331,7 +331,7 @@ describe("questionnaire builder", () => {
       const res = await ws.post(`/studies/${studyId}/questions`, form).expect(303);
       expect(res.headers["location"]).toBe(`/studies/${studyId}/questions?done=saved`);
     }
-    expect((await loadQuestionnaire(ws.db,studyId)).map(questionToDefinition)).toEqual([
+    expect((await loadQuestionnaire(ws.db, studyId)).map(questionToDefinition)).toEqual([
       {
         key: "recall",
         type: "single",
@@ -375,7 +375,7 @@ describe("questionnaire builder", () => {
     expect(ru.text).toContain("Вопрос сохранён.");
     expect(ru.text).toContain("Видели ли вы рекламу Акме?");
     expect(ru.text).toContain("2 варианта");
-    expect((await ws.db.select().from(auditLog).all()).filter((a) => a.action === "question.add").map((a) => a.details)).toEqual([
+    expect((await ws.db.select().from(auditLog)).filter((a) => a.action === "question.add").map((a) => a.details)).toEqual([
       { key: "recall" },
       { key: "fav" },
       { key: "feedback" },
@@ -387,7 +387,7 @@ describe("questionnaire builder", () => {
     const studyId = await blankStudy(ws);
     const form = { ...recallForm(), o2_key: "maybe", o2_ru: "Кажется, у Ромашки", o2_en: "I think at Romashka's", o2_decoy: "1" };
     await ws.post(`/studies/${studyId}/questions`, form).expect(303);
-    expect((await loadQuestionnaire(ws.db,studyId)).map(questionToDefinition)[0]!.metric).toEqual({ name: "ad_recall", positive: ["yes"], exclude: ["maybe"] });
+    expect((await loadQuestionnaire(ws.db, studyId)).map(questionToDefinition)[0]!.metric).toEqual({ name: "ad_recall", positive: ["yes"], exclude: ["maybe"] });
     const editor = await ws.get(`/studies/${studyId}/questions/recall/edit`).expect(200);
     expect(editor.text).toContain("Decoy: leaves the respondent out of this metric");
     expect(editor.text).toMatch(/name="o2_decoy" value="1" checked/);
@@ -395,7 +395,7 @@ describe("questionnaire builder", () => {
 
     const both = await ws.post(`/studies/${studyId}/questions/recall`, { ...form, o0_decoy: "1" }, "ru").expect(422);
     expect(both.text).toContain("Приманка исключает выбравших её из метрики, поэтому не может в ней засчитываться.");
-    expect(loadQuestionnaire(ws.db, studyId)[0]!.metricExclude).toEqual(["maybe"]);
+    expect((await loadQuestionnaire(ws.db, studyId))[0]!.metricExclude).toEqual(["maybe"]);
   });
 
   it("edits, moves and deletes questions", async () => {
@@ -410,7 +410,7 @@ describe("questionnaire builder", () => {
     const edited = { ...unticked, key: "ad_recall", type: "multi", o2_key: "not_sure", o2_ru: "Не помню", o2_en: "Not sure", o2_exclusive: "1", o1_positive: "1" };
     const saved = await ws.post(`/studies/${studyId}/questions/recall`, edited).expect(303);
     expect(saved.headers["location"]).toBe(`/studies/${studyId}/questions?done=saved`);
-    const recall = questionToDefinition(loadQuestionnaire(ws.db, studyId)[0]!);
+    const recall = questionToDefinition((await loadQuestionnaire(ws.db, studyId))[0]!);
     expect(recall).toMatchObject({ key: "ad_recall", type: "multi", metric: { name: "ad_recall", positive: ["no"] } });
     expect(recall.options!.map((o) => [o.key, o.text.ru, o.exclusive])).toEqual([
       ["yes", "Да", false],
@@ -429,17 +429,17 @@ describe("questionnaire builder", () => {
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "down" }).expect(303);
     await ws.post(`/studies/${studyId}/questions/fav/move`, { direction: "down" }).expect(303);
     expect(await questionKeys(ws.db, studyId)).toEqual(["ad_recall", "feedback", "fav"]);
-    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => q.position)).toEqual([0, 1, 2]);
+    expect((await loadQuestionnaire(ws.db, studyId)).map((q) => q.position)).toEqual([0, 1, 2]);
 
     const deleted = await ws.post(`/studies/${studyId}/questions/feedback/delete`).expect(303);
     expect(deleted.headers["location"]).toBe(`/studies/${studyId}/questions?done=deleted`);
     expect(await questionKeys(ws.db, studyId)).toEqual(["ad_recall", "fav"]);
-    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => q.position)).toEqual([0, 1]);
+    expect((await loadQuestionnaire(ws.db, studyId)).map((q) => q.position)).toEqual([0, 1]);
     expect((await ws.get(`/studies/${studyId}/questions?done=deleted`).expect(200)).text).toContain("Question deleted.");
 
     await ws.post(`/studies/${studyId}/questions/feedback/delete`).expect(404);
     await ws.get(`/studies/${studyId}/questions/feedback/edit`).expect(404);
-    expect((await ws.db.select().from(auditLog).all()).map((a) => a.action).filter((a) => a.startsWith("question."))).toEqual([
+    expect((await ws.db.select().from(auditLog)).map((a) => a.action).filter((a) => a.startsWith("question."))).toEqual([
       "question.add",
       "question.add",
       "question.add",
@@ -490,7 +490,7 @@ describe("questionnaire builder", () => {
     const ws = await workspace();
     const studyId = await blankStudy(ws);
     await ws.post(`/studies/${studyId}/questions`, recallForm()).expect(303);
-    const before = { rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) };
+    const before = { rows: await rows(ws.db), definition: await definitionOf(ws.db, studyId) };
 
     const res = await ws.post(`/studies/${studyId}/questions`, form).expect(422);
     expect(res.text).toContain(en);
@@ -504,7 +504,7 @@ describe("questionnaire builder", () => {
       expect(edit.text).toContain(en);
       expect(edit.text).toContain(`action="/studies/${studyId}/questions/recall"`);
     }
-    expect({ rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
+    expect({ rows: await rows(ws.db), definition: await definitionOf(ws.db, studyId) }).toEqual(before);
   });
 });
 
@@ -528,7 +528,7 @@ describe("questionnaire freeze", () => {
     expect(list.text).toContain(`/studies/${studyId}/questions/recall/edit`);
 
     const recall = await editorForm(ws, studyId, "recall");
-    const before = { rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) };
+    const before = { rows: await rows(ws.db), definition: await definitionOf(ws.db, studyId) };
     const structural: Array<[string, () => request.Test]> = [
       ["type change", () => ws.post(`/studies/${studyId}/questions/recall`, { ...recall, type: "multi" })],
       ["new option", () => ws.post(`/studies/${studyId}/questions/recall`, { ...recall, o2_key: "maybe", o2_ru: "Может быть", o2_en: "Maybe" })],
@@ -548,7 +548,7 @@ describe("questionnaire freeze", () => {
     }
     const ru = await ws.post(`/studies/${studyId}/questions/recall/delete`, {}, "ru").expect(409);
     expect(ru.text).toContain("Анкета заморожена");
-    expect({ rows: await rows(ws.db), definition: definitionOf(ws.db, studyId) }).toEqual(before);
+    expect({ rows: await rows(ws.db), definition: await definitionOf(ws.db, studyId) }).toEqual(before);
   });
 
   it("saves every question's editor form unchanged (the form round-trips each type)", async () => {
@@ -558,7 +558,7 @@ describe("questionnaire freeze", () => {
       "studies",
     );
     await ws.post(`/waves/${await addWave(ws, template)}/open`).expect(303);
-    const before = { rows: await rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) };
+    const before = { rows: await rows(ws.db), fixture: await definitionOf(ws.db, studyId), template: await definitionOf(ws.db, template) };
     for (const id of [studyId, template]) {
       for (const key of await questionKeys(ws.db, id)) {
         const res = await ws.post(`/studies/${id}/questions/${key}`, await editorForm(ws, id, key));
@@ -566,12 +566,12 @@ describe("questionnaire freeze", () => {
         expect(res.headers["location"], key).toBe(`/studies/${id}/questions?done=saved`);
       }
     }
-    expect({ rows: await rows(ws.db), fixture: definitionOf(ws.db, studyId), template: definitionOf(ws.db, template) }).toEqual(before);
+    expect({ rows: await rows(ws.db), fixture: await definitionOf(ws.db, studyId), template: await definitionOf(ws.db, template) }).toEqual(before);
   });
 
   it("allows a wording-only edit, keeps the structure and ids, and logs it", async () => {
     const { ws, studyId } = await frozenStudy();
-    const idsBefore = (await loadQuestionnaire(ws.db,studyId)).map((q) => [q.id, q.options.map((o) => o.id)]);
+    const idsBefore = (await loadQuestionnaire(ws.db, studyId)).map((q) => [q.id, q.options.map((o) => o.id)]);
     const form = await editorForm(ws, studyId, "recall");
     expect(form["text_ru"]).toBe("Видели ли вы рекламу Акме?");
 
@@ -580,11 +580,11 @@ describe("questionnaire freeze", () => {
     expect((await ws.get(`/studies/${studyId}/questions?done=wording`).expect(200)).text).toContain("Wording saved and logged.");
     expect((await ws.get(`/studies/${studyId}/questions?done=wording`, "ru").expect(200)).text).toContain("Видели ли вы рекламу Акме за последний месяц?");
 
-    const recall = (await loadQuestionnaire(ws.db,studyId)).find((q) => q.key === "recall")!;
+    const recall = (await loadQuestionnaire(ws.db, studyId)).find((q) => q.key === "recall")!;
     expect(recall.text).toEqual({ ru: "Видели ли вы рекламу Акме за последний месяц?", en: "Have you seen Acme ads?" });
-    expect((await loadQuestionnaire(ws.db,studyId)).map((q) => [q.id, q.options.map((o) => o.id)])).toEqual(idsBefore);
+    expect((await loadQuestionnaire(ws.db, studyId)).map((q) => [q.id, q.options.map((o) => o.id)])).toEqual(idsBefore);
 
-    const entry = ws.db.select().from(auditLog).where(eq(auditLog.action, "question.wording")).all();
+    const entry = await ws.db.select().from(auditLog).where(eq(auditLog.action, "question.wording"));
     expect(entry).toEqual([
       expect.objectContaining({
         userId: ws.user.id,
@@ -616,7 +616,7 @@ describe("questionnaire freeze", () => {
     const [aidedQ, , favQ] = await loadQuestionnaire(ws.db, studyId);
     expect(aidedQ!.options[0]!.text).toEqual({ ru: "Акме", en: "ACME Corp." });
     expect(favQ!.scaleMaxLabel).toEqual({ ru: "Превосходно", en: "Great" });
-    expect((await ws.db.select().from(auditLog).where(eq(auditLog.action,"question.wording")).all()).map((a) => a.details!["key"])).toEqual(["aided", "fav"]);
+    expect((await ws.db.select().from(auditLog).where(eq(auditLog.action, "question.wording"))).map((a) => a.details!["key"])).toEqual(["aided", "fav"]);
   });
 });
 
@@ -666,7 +666,7 @@ describe("definition import", () => {
     const studyId = idFrom(res.headers["location"], "studies");
     expect(res.headers["location"]).toBe(`/studies/${studyId}`);
     expect(await findStudy(ws.db, studyId)).toMatchObject({ name: "Импорт", brand: "Acme", pageSize: 2, campaignCost: 99_000, costCurrency: "RUB", createdBy: ws.user.id });
-    expect(definitionOf(ws.db, studyId).questions).toEqual(def.questions);
+    expect((await definitionOf(ws.db, studyId)).questions).toEqual(def.questions);
     const page = await ws.get(`/studies/${studyId}`).expect(200);
     expect(page.text).toContain("<h1>Импорт</h1>");
   });
@@ -681,11 +681,11 @@ describe("definition export", () => {
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
     expect(res.headers["content-disposition"]).toMatch(new RegExp(`^attachment; filename="?study-${studyId}\\.json"?$`));
     const exported = JSON.parse(res.text);
-    expect(exported).toEqual(JSON.parse(JSON.stringify(definitionOf(ws.db, studyId))));
-    expect(ws.db.select().from(auditLog).where(eq(auditLog.action, "study.export")).get()).toMatchObject({ userId: ws.user.id, entityId: String(studyId) });
+    expect(exported).toEqual(JSON.parse(JSON.stringify(await definitionOf(ws.db, studyId))));
+    expect(first(await ws.db.select().from(auditLog).where(eq(auditLog.action, "study.export")))).toMatchObject({ userId: ws.user.id, entityId: String(studyId) });
 
     const again = await ws.post("/studies/import", { definition: res.text }).expect(303);
-    expect(definitionOf(ws.db, idFrom(again.headers["location"], "studies"))).toEqual(definitionOf(ws.db, studyId));
+    expect(await definitionOf(ws.db, idFrom(again.headers["location"], "studies"))).toEqual(await definitionOf(ws.db, studyId));
   });
 });
 
@@ -717,7 +717,7 @@ describe("duplicate", () => {
     const originalId = await importStudy(ws, def);
     await ws.post(`/studies/${originalId}/segments`, { key: "control", labelRu: "Контроль", labelEn: "Control group", role: "control" }).expect(303);
     await ws.post(`/studies/${originalId}/archive`).expect(303);
-    const original = findStudy(ws.db, originalId)!;
+    const original = (await findStudy(ws.db, originalId))!;
     expect(original.status).toBe("archived");
 
     // Another researcher makes the copy.
@@ -725,7 +725,7 @@ describe("duplicate", () => {
     const res = await other.post(`/studies/${originalId}/duplicate`).expect(303);
     const copyId = idFrom(res.headers["location"], "studies");
     expect(res.headers["location"]).toBe(`/studies/${copyId}?duplicated=1`);
-    const copy = findStudy(ws.db, copyId)!;
+    const copy = (await findStudy(ws.db, copyId))!;
 
     for (const column of [...COPIED, ...SAME_TEAM]) expect(copy[column], column).toEqual(original[column]);
     expect(copy.category).toBe("кофейни");
@@ -742,14 +742,14 @@ describe("duplicate", () => {
     expect(copy.updatedAt.getTime()).toBeGreaterThanOrEqual(original.updatedAt.getTime());
     expect(copy.status).toBe("active");
 
-    const segmentShape = async (id: number) => (await listSegments(ws.db,id)).map(({ key, label, role, position }) => ({ key, label, role, position }));
-    expect(await segmentShape(copyId)).toEqual(segmentShape(originalId));
+    const segmentShape = async (id: number) => (await listSegments(ws.db, id)).map(({ key, label, role, position }) => ({ key, label, role, position }));
+    expect(await segmentShape(copyId)).toEqual(await segmentShape(originalId));
     expect((await segmentShape(copyId)).at(-1)).toEqual({ key: "control", label: { ru: "Контроль", en: "Control group" }, role: "control", position: 3 });
-    expect(definitionOf(ws.db, copyId).questions).toEqual(definitionOf(ws.db, originalId).questions);
-    expect(definitionOf(ws.db, copyId)).toEqual({ ...definitionOf(ws.db, originalId), name: "Осень (copy)" });
-    expect(ws.db.select().from(waves).where(eq(waves.studyId, copyId)).all()).toEqual([]);
+    expect((await definitionOf(ws.db, copyId)).questions).toEqual((await definitionOf(ws.db, originalId)).questions);
+    expect(await definitionOf(ws.db, copyId)).toEqual({ ...(await definitionOf(ws.db, originalId)), name: "Осень (copy)" });
+    expect(await ws.db.select().from(waves).where(eq(waves.studyId, copyId))).toEqual([]);
 
-    expect(ws.db.select().from(auditLog).where(eq(auditLog.action, "study.duplicate")).get()).toMatchObject({
+    expect(first(await ws.db.select().from(auditLog).where(eq(auditLog.action, "study.duplicate")))).toMatchObject({
       userId: other.user.id,
       entityId: String(copyId),
       details: { from: originalId },
@@ -768,7 +768,7 @@ describe("duplicate", () => {
     expect(taken.text).toContain('value="More"');
     const reserved = await ws.post(`/studies/${studyId}/segments`, { key: "total", labelRu: "Всего", labelEn: "Total", role: "exposed" }, "ru").expect(422);
     expect(reserved.text).toContain("Этот ключ уже занят.");
-    expect((await listSegments(ws.db,studyId)).map((s) => s.key)).toEqual(SEGMENTS);
+    expect((await listSegments(ws.db, studyId)).map((s) => s.key)).toEqual(SEGMENTS);
   });
 });
 
@@ -798,7 +798,7 @@ describe("study settings", () => {
     expect(saved.text).toContain("Settings saved.");
     expect(formFields(saved.text, `/studies/${studyId}/settings`)).toMatchObject({ locales: "en", defaultLocale: "en", pageSize: "3", costCurrency: "USD" });
     expect((await ws.get(res.headers["location"]!, "ru").expect(200)).text).toContain("Настройки сохранены.");
-    expect(ws.db.select().from(auditLog).where(eq(auditLog.action, "study.settings")).get()).toMatchObject({ userId: ws.user.id, entityId: String(studyId) });
+    expect(first(await ws.db.select().from(auditLog).where(eq(auditLog.action, "study.settings")))).toMatchObject({ userId: ws.user.id, entityId: String(studyId) });
 
     // Emptied optional fields become null again.
     await ws.post(`/studies/${studyId}/settings`, { ...form, category: "", pageSize: "", campaignCost: "", costCurrency: "" }).expect(303);
@@ -845,8 +845,8 @@ describe("waves", () => {
     expect(res.headers["location"]).toBe(`/waves/${waveId}`);
     // Named by its kind in the researcher's language (this agent reads English).
     expect(await waveRow(ws.db, waveId)).toMatchObject({ studyId, kind: "pre", label: "Before the campaign", status: "draft", openedAt: null });
-    const segmentIds = Object.fromEntries((await listSegments(ws.db,studyId)).map((s) => [s.key, s.id]));
-    const settings = await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId,waveId)).all();
+    const segmentIds = Object.fromEntries((await listSegments(ws.db, studyId)).map((s) => [s.key, s.id]));
+    const settings = await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId));
     expect(settings.sort((a, b) => a.segmentId - b.segmentId)).toEqual([
       { waveId, segmentId: segmentIds["subscribers"], target: 200, audienceSize: 12_000 },
       { waveId, segmentId: segmentIds["inactive"], target: 150, audienceSize: null },
@@ -865,7 +865,7 @@ describe("waves", () => {
 
     // Further waves: named by kind and number, or by the label given.
     const second = await addWave(ws, studyId);
-    expect((await waveRow(ws.db,second)).label).toBe("Before the campaign 2");
+    expect((await waveRow(ws.db, second)).label).toBe("Before the campaign 2");
     const post = await addWave(ws, studyId, { kind: "post", label: "После кампании" });
     expect(await waveRow(ws.db, post)).toMatchObject({ kind: "post", label: "После кампании", position: 2 });
   });
@@ -891,7 +891,7 @@ describe("waves", () => {
     expect(wave.status).toBe("open");
     expect(wave.openedAt).toBeInstanceOf(Date);
     const created = await openLinks(ws.db, waveId);
-    const segmentIds = (await listSegments(ws.db,studyId)).map((s) => s.id);
+    const segmentIds = (await listSegments(ws.db, studyId)).map((s) => s.id);
     expect(created.map((l) => l.segmentId).sort()).toEqual(segmentIds.sort());
     for (const link of created) expect(link.token).toMatch(TOKEN);
 
@@ -907,8 +907,8 @@ describe("waves", () => {
 
     await ws.post(`/waves/${waveId}/open`).expect(303);
     expect(await openLinks(ws.db, waveId)).toEqual(created);
-    expect((await waveRow(ws.db,waveId)).openedAt).toEqual(wave.openedAt);
-    expect(ws.db.select({ n: count() }).from(links).get()!.n).toBe(3);
+    expect((await waveRow(ws.db, waveId)).openedAt).toEqual(wave.openedAt);
+    expect(first(await ws.db.select({ n: count() }).from(links))!.n).toBe(3);
 
     expect((await ws.get(`/studies/${studyId}`).expect(200)).text).toContain("the questionnaire structure is frozen");
   });
@@ -919,7 +919,7 @@ describe("waves", () => {
     const waveId = await addWave(ws, studyId);
     await ws.post(`/waves/${waveId}/open`).expect(409);
     expect(await waveRow(ws.db, waveId)).toMatchObject({ status: "draft", openedAt: null });
-    expect(ws.db.select({ n: count() }).from(links).get()!.n).toBe(0);
+    expect(first(await ws.db.select({ n: count() }).from(links))!.n).toBe(0);
   });
 
   it("explains the 409 of an empty questionnaire and of closing a draft wave, in English and Russian", async () => {
@@ -940,7 +940,7 @@ describe("waves", () => {
     const studyId = await importStudy(ws);
     const waveId = await addWave(ws, studyId);
     await ws.post(`/waves/${waveId}/open`).expect(303);
-    const token = openLinks(ws.db, waveId)[0]!.token;
+    const token = (await openLinks(ws.db, waveId))[0]!.token;
     await request(ws.app).get(`/s/${token}`).expect(200);
 
     const closed = await ws.post(`/waves/${waveId}/close`).expect(303);
@@ -955,13 +955,13 @@ describe("waves", () => {
 
     await ws.post(`/waves/${waveId}/open`).expect(303);
     expect(await waveRow(ws.db, waveId)).toMatchObject({ status: "open", closedAt: null });
-    expect((await openLinks(ws.db,waveId)).map((l) => l.token)).toContain(token);
+    expect((await openLinks(ws.db, waveId)).map((l) => l.token)).toContain(token);
     expect(await openLinks(ws.db, waveId)).toHaveLength(3);
     await request(ws.app).get(`/s/${token}`).expect(200);
 
     const draft = await addWave(ws, studyId, { kind: "post" });
     await ws.post(`/waves/${draft}/close`).expect(409);
-    expect((await waveRow(ws.db,draft)).status).toBe("draft");
+    expect((await waveRow(ws.db, draft)).status).toBe("draft");
   });
 
   it("saves link settings with http(s) redirect templates and refuses anything else (422)", async () => {
@@ -971,9 +971,9 @@ describe("waves", () => {
     await ws.post(`/waves/${waveId}/open`).expect(303);
     const page = await ws.get(`/waves/${waveId}`).expect(200);
     const linkIds = [...page.text.matchAll(new RegExp(`action="/waves/${waveId}/links/(\\d+)"`, "g"))].map((m) => Number(m[1]));
-    expect(linkIds.sort()).toEqual((await openLinks(ws.db,waveId)).map((l) => l.id).sort());
+    expect(linkIds.sort()).toEqual((await openLinks(ws.db, waveId)).map((l) => l.id).sort());
     const linkId = linkIds[0]!;
-    const link = () => ws.db.select().from(links).where(eq(links.id, linkId)).get()!;
+    const link = async () => first(await ws.db.select().from(links).where(eq(links.id, linkId)))!;
     const before = await link();
 
     const refused: Form[] = [
@@ -1030,7 +1030,7 @@ describe("waves", () => {
     // A link of another wave is not found through this one.
     const other = await addWave(ws, studyId, { kind: "post" });
     await ws.post(`/waves/${other}/links/${linkId}`, { sourceLabel: "x" }).expect(404);
-    expect(link().sourceLabel).toBe("Пост ВКонтакте");
+    expect((await link()).sourceLabel).toBe("Пост ВКонтакте");
   });
 
   it("creates personal links and downloads them as CSV with full URLs", async () => {
@@ -1046,9 +1046,9 @@ describe("waves", () => {
     expect(ru.text).toContain("Создано 3 персональные ссылки.");
     expect(ru.text).toContain("использовано 0 из 3");
 
-    const personal = (await ws.db.select().from(links).where(eq(links.waveId,waveId)).orderBy(links.id).all()).filter((l) => l.kind === "personal");
+    const personal = (await ws.db.select().from(links).where(eq(links.waveId, waveId)).orderBy(links.id)).filter((l) => l.kind === "personal");
     expect(personal).toHaveLength(3);
-    const inactiveId = (await listSegments(ws.db,studyId)).find((s) => s.key === "inactive")!.id;
+    const inactiveId = (await listSegments(ws.db, studyId)).find((s) => s.key === "inactive")!.id;
     for (const l of personal) expect(l).toMatchObject({ segmentId: inactiveId, uses: 0, token: expect.stringMatching(TOKEN) });
 
     const csv = await ws.get(`/waves/${waveId}/personal-links.csv`).expect(200);
@@ -1104,13 +1104,13 @@ describe("fieldwork monitoring", () => {
     const studyId = await importStudy(ws, brandLiftDefinition({ pageSize: 2 }));
     const waveId = await addWave(ws, studyId, { target_subscribers: "4", target_inactive: "10" });
     await ws.post(`/waves/${waveId}/open`).expect(303);
-    const segmentKeys = new Map((await listSegments(ws.db,studyId)).map((s) => [s.id, s.key]));
-    const token = async (key: string) => (await openLinks(ws.db,waveId)).find((l) => segmentKeys.get(l.segmentId) === key)!.token;
+    const segmentKeys = new Map((await listSegments(ws.db, studyId)).map((s) => [s.id, s.key]));
+    const token = async (key: string) => (await openLinks(ws.db, waveId)).find((l) => segmentKeys.get(l.segmentId) === key)!.token;
 
     await answer(ws.app, await token("subscribers"), 2);
     await answer(ws.app, await token("subscribers"), 2);
     await answer(ws.app, await token("subscribers"), 1);
-    expect((await ws.db.select().from(responses).all()).map((r) => r.status).sort()).toEqual(["completed", "completed", "partial"]);
+    expect((await ws.db.select().from(responses)).map((r) => r.status).sort()).toEqual(["completed", "completed", "partial"]);
 
     const res = await ws.get(`/waves/${waveId}/progress.json`).expect(200);
     expect(res.headers["cache-control"]).toBe("no-store");
@@ -1163,30 +1163,30 @@ describe("wave targets, archive and escaping", () => {
     const res = await ws.post(`/waves/${waveId}/targets`, { ...form, target_subscribers: "", target_inactive: "300", audience_inactive: "5000000" }).expect(303);
     expect(res.headers["location"]).toBe(`/waves/${waveId}?done=targets`);
     expect((await ws.get(res.headers["location"]!).expect(200)).text).toContain("Targets saved.");
-    const bySegment = new Map((await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId,waveId)).all()).map((r) => [r.segmentId, [r.target, r.audienceSize]]));
-    expect((await listSegments(ws.db,studyId)).map((s) => bySegment.get(s.id))).toEqual([
+    const bySegment = new Map((await ws.db.select().from(waveSegments).where(eq(waveSegments.waveId, waveId))).map((r) => [r.segmentId, [r.target, r.audienceSize]]));
+    expect((await listSegments(ws.db, studyId)).map((s) => bySegment.get(s.id))).toEqual([
       [null, null],
       [null, null],
       [300, 5_000_000],
     ]);
     await ws.post(`/waves/${waveId}/targets`, { ...form, target_inactive: "many" }).expect(422);
-    expect((await ws.db.select().from(waveSegments).all()).find((r) => r.target === 300)).toBeDefined();
+    expect((await ws.db.select().from(waveSegments)).find((r) => r.target === 300)).toBeDefined();
   });
 
   it("archives and restores a study", async () => {
     const ws = await workspace();
     const studyId = await importStudy(ws);
     await ws.post(`/studies/${studyId}/archive`, { to: "archived" }).expect(303).expect("Location", `/studies/${studyId}`);
-    expect(findStudy(ws.db, studyId)!.status).toBe("archived");
+    expect((await findStudy(ws.db, studyId))!.status).toBe("archived");
     // A double submit does not flip it back.
     await ws.post(`/studies/${studyId}/archive`, { to: "archived" }).expect(303);
-    expect(findStudy(ws.db, studyId)!.status).toBe("archived");
+    expect((await findStudy(ws.db, studyId))!.status).toBe("archived");
     const page = await ws.get(`/studies/${studyId}`).expect(200);
     expect(page.text).toContain("Restore from archive");
     expect((await ws.get("/studies").expect(200)).text).toContain("<td>archived</td>");
     await ws.post(`/studies/${studyId}/archive`, { to: "active" }).expect(303);
-    expect(findStudy(ws.db, studyId)!.status).toBe("active");
-    expect((await ws.db.select().from(auditLog).all()).map((a) => a.action).filter((a) => a.startsWith("study.a") || a.startsWith("study.r"))).toEqual(["study.archive", "study.restore"]);
+    expect((await findStudy(ws.db, studyId))!.status).toBe("active");
+    expect((await ws.db.select().from(auditLog)).map((a) => a.action).filter((a) => a.startsWith("study.a") || a.startsWith("study.r"))).toEqual(["study.archive", "study.restore"]);
   });
 
   it("escapes researcher-entered text on every workspace page", async () => {

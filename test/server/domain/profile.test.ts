@@ -69,8 +69,8 @@ describe("profile questions in the study definition", () => {
         ],
       }),
     );
-    const study = createStudyFromDefinition(db, def, null);
-    const exported = JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id), await listMargins(db,study.id))));
+    const study = await createStudyFromDefinition(db, def, null);
+    const exported = JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id))));
     expect(exported.questions.at(-1).profile).toBe(true);
     expect(exported.questions.slice(0, -1).map((q: { profile?: boolean }) => q.profile)).toEqual([undefined, undefined, undefined, undefined]);
     // In the study's order (segments, then the question's options), whatever order they came in.
@@ -79,12 +79,12 @@ describe("profile questions in the study definition", () => {
       { segment: "inactive", wave: null, variable: "gender", shares: { female: 0.52, male: 0.48 } },
     ]);
 
-    const again = createStudyFromDefinition(db, studyDefinition.parse(exported), null);
-    const definitionOf = (id: number) => toDefinition(findStudy(db, id)!, listSegments(db, id), loadQuestionnaire(db, id), listMargins(db, id));
-    expect({ ...definitionOf(again.id), name: "" }).toEqual({ ...definitionOf(study.id), name: "" });
-    expect((await loadQuestionnaire(db,again.id)).map((q) => q.profile)).toEqual([false, false, false, false, true]);
+    const again = await createStudyFromDefinition(db, studyDefinition.parse(exported), null);
+    const definitionOf = async (id: number) => toDefinition((await findStudy(db, id))!, await listSegments(db, id), await loadQuestionnaire(db, id), await listMargins(db, id));
+    expect({ ...(await definitionOf(again.id)), name: "" }).toEqual({ ...(await definitionOf(study.id)), name: "" });
+    expect((await loadQuestionnaire(db, again.id)).map((q) => q.profile)).toEqual([false, false, false, false, true]);
     // Without margins the definition has no `margins` field at all.
-    expect(toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id))).not.toHaveProperty("margins");
+    expect(toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id))).not.toHaveProperty("margins");
   });
 
   it("checks a definition's margins as an import does, naming the entry; no wave can be named", () => {
@@ -149,8 +149,8 @@ describe("the brand-lift template's profile questions", () => {
     // A page break before them: with any page size they are alone on the last page.
     expect(def.questions.at(-3)).toMatchObject({ key: "feedback", pageBreakAfter: true });
     const db = freshDb();
-    const study = createStudyFromDefinition(db, { ...def, pageSize: 50 }, null);
-    const pages = paginate(await loadQuestionnaire(db,study.id), 50);
+    const study = await createStudyFromDefinition(db, { ...def, pageSize: 50 }, null);
+    const pages = paginate(await loadQuestionnaire(db, study.id), 50);
     expect(pages.at(-1)!.map((q) => q.key)).toEqual(["gender", "age_group"]);
   });
 });

@@ -92,8 +92,8 @@ describe("decoy options of a metric (metric.exclude)", () => {
 
   it("survives export and import, and the template's advantage question leaves decoy choosers out", async () => {
     const db = freshDb();
-    const study = createStudyFromDefinition(db, withExclude(["rival"]).data!, null);
-    const exported = JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db,study.id), await loadQuestionnaire(db,study.id))));
+    const study = await createStudyFromDefinition(db, withExclude(["rival"]).data!, null);
+    const exported = JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id))));
     expect(studyDefinition.parse(exported).questions[0]!.metric).toEqual({ name: "aided_awareness", positive: ["acme"], exclude: ["rival"] });
     const template = brandLiftTemplate({ studyName: "T", brand: "Акме", locale: "ru", competitors: ["Ромашка"], advantages: ["Быстро", "Дёшево"] });
     expect(template.questions.find((q) => q.key === "advantages")!.metric).toEqual({ name: "advantage_awareness", positive: ["advantage_1", "advantage_2"], exclude: ["decoy"] });
