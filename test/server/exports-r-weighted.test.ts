@@ -170,7 +170,8 @@ describe("results.R of a weighted table: what it carries", () => {
   });
 });
 
-describe.skipIf(!hasR && !inCI)("results.R of a weighted table run with Rscript and survey", () => {
+// Each case runs Rscript, which rakes every cell: seconds here, far longer on a loaded CI machine.
+describe.skipIf(!hasR && !inCI)("results.R of a weighted table run with Rscript and survey", { timeout: 180_000 }, () => {
   it("finds Rscript with the survey package (required when CI is set)", () => {
     expect(hasR, "Rscript with the survey package is required in CI: install r-base-core r-cran-survey").toBe(true);
   });
