@@ -2,6 +2,8 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
+import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import type { SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
@@ -140,6 +142,7 @@ const isBusy = (error: unknown) => error instanceof Error && "code" in error && 
  */
 export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
   if (transactions.has(db)) return work(db);
+  if (postgresPools.has(db)) return postgresUnitOfWork(db, work);
   const engine = engines.get(db);
   if (!engine) throw new Error("unitOfWork: not a database opened by openDatabase");
   const previous = engine.queue;
@@ -177,6 +180,10 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
   }
 }
 
+export async function closePostgres(db: Executor): Promise<void> {
+  await postgresPools.get(db)?.end();
+}
+
 export function closeDatabase(db: Db): void {
   if (db.$client.open) db.$client.close();
 }
@@ -195,5 +202,74 @@ export function affectedRows(result: unknown): number {
 
 /** Rows of a hand-written query (drizzle's `sql`), for what the query builder cannot say. */
 export async function rawRows<T>(db: Executor, query: SQL): Promise<T[]> {
+  if (isPostgres(db)) return (await (db as unknown as NodePgDatabase).execute(query)).rows as T[];
   return db.all<T>(query);
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+const postgresPools = new WeakMap<object, pg.Pool>();
+const postgresTransactions = new WeakSet<object>();
+
+/** Whether this database (or unit of work) is on PostgreSQL: for the few statements that differ. */
+export function isPostgres(db: Executor): boolean {
+  return postgresPools.has(db) || postgresTransactions.has(db);
+}
+
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const JSON_OID = 114;
+
+/**
+ * A pool on a PostgreSQL database with the same data API as SQLite. The queries use the one schema
+ * (db/schema.ts); its column mappings expect what SQLite hands back, so the pool does too: 64-bit
+ * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
+ */
+export function openPostgres(url: string, options: { max?: number } = {}): Db {
+  // Process-wide: drizzle passes its own per-query type table, which falls back to these.
+  pg.types.setTypeParser(INT8, Number);
+  pg.types.setTypeParser(NUMERIC, Number);
+  pg.types.setTypeParser(JSON_OID, (value: string) => value);
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  const db = drizzlePostgres(pool);
+  postgresPools.set(db, pool);
+  return db as unknown as Db;
+}
+
+/** The pool behind a PostgreSQL database (closing it, tests). */
+export function postgresPool(db: Executor): pg.Pool | undefined {
+  return postgresPools.get(db);
+}
+
+const SERIALIZATION_FAILURE = "40001";
+const DEADLOCK = "40P01";
+const isRetryable = (error: unknown): boolean => {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  return code === SERIALIZATION_FAILURE || code === DEADLOCK;
+};
+
+/**
+ * SERIALIZABLE stands in for SQLite's single writer: a unit of work sees and writes as if it ran
+ * alone, and when PostgreSQL cannot promise that it fails the commit, which is retried here with
+ * growing pauses (the work only touches the database, so running it again is safe).
+ */
+async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (db as unknown as NodePgDatabase).transaction(
+        async (tx) => {
+          postgresTransactions.add(tx);
+          transactions.add(tx);
+          return work(tx as unknown as Executor);
+        },
+        { isolationLevel: "serializable" },
+      );
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
+      await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+  }
 }

@@ -1,7 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import type { Db } from "./client.js";
+import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
+import type { Db, Executor } from "./client.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -22,4 +24,11 @@ export function runMigrations(db: Db): void {
   } finally {
     if (enforced) sqlite.pragma("foreign_keys = ON");
   }
+}
+
+export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations-pg", import.meta.url));
+
+/** Applies the committed PostgreSQL migrations (db/migrations-pg) not yet applied; DDL is transactional there. */
+export async function runPostgresMigrations(db: Executor): Promise<void> {
+  await migratePostgres(db as unknown as NodePgDatabase, { migrationsFolder: POSTGRES_MIGRATIONS_FOLDER });
 }

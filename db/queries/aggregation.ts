@@ -1,5 +1,6 @@
-import { and, count, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, sql, type SQL, isNotNull } from "drizzle-orm";
 import { type Executor } from "../client.js";
+import { countWhere, FALSE, TRUE } from "../portable.js";
 import { answers, responses, textMentions } from "../schema.js";
 
 /**
@@ -59,9 +60,9 @@ export async function countRespondents(db: Executor, filter: CountFilter): Promi
     .select({
       waveId: responses.waveId,
       segmentId: responses.segmentId,
-      n: sql<number>`sum((${filter.includeExcluded ? sql`1` : sql`${responses.excluded} = 0`}) AND (${filter.includeFlagged ? sql`1` : sql`${responses.qualityFlags} IS NULL`}))`,
-      excluded: sql<number>`sum(${responses.excluded} = 1)`,
-      flagged: sql<number>`sum(${responses.excluded} = 0 AND ${responses.qualityFlags} IS NOT NULL)`,
+      n: countWhere(and(filter.includeExcluded ? TRUE : eq(responses.excluded, false), filter.includeFlagged ? TRUE : isNull(responses.qualityFlags))!),
+      excluded: countWhere(eq(responses.excluded, true)),
+      flagged: countWhere(and(eq(responses.excluded, false), isNotNull(responses.qualityFlags))!),
     })
     .from(responses)
     .where(and(inArray(responses.waveId, [...filter.waveIds]), eq(responses.status, "completed")))
@@ -146,16 +147,16 @@ const list = (values: ReadonlyArray<number | string>) =>
 export async function countMetricBases(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): Promise<MetricBase[]> {
   if (filter.waveIds.length === 0 || metrics.length === 0) return [];
   const waveIds = [...filter.waveIds];
-  const completed = sql`${responses.status} = 'completed'`;
-  const notExcluded = filter.includeExcluded ? sql`1` : sql`${responses.excluded} = 0`;
+  const completed = eq(responses.status, "completed");
+  const notExcluded = filter.includeExcluded ? TRUE : eq(responses.excluded, false);
   const cells = (await db
     .select({
       waveId: responses.waveId,
       segmentId: responses.segmentId,
-      partial: sql<number>`sum(${responses.status} = 'partial')`,
-      excluded: filter.includeExcluded ? sql<number>`0` : sql<number>`sum(${completed} AND ${responses.excluded} = 1)`,
-      flagged: filter.includeFlagged ? sql<number>`0` : sql<number>`sum(${completed} AND ${notExcluded} AND ${responses.qualityFlags} IS NOT NULL)`,
-      counted: sql<number>`sum(${completed} AND ${notExcluded} AND (${filter.includeFlagged ? sql`1` : sql`${responses.qualityFlags} IS NULL`}))`,
+      partial: countWhere(eq(responses.status, "partial")),
+      excluded: filter.includeExcluded ? sql<number>`0` : countWhere(and(completed, eq(responses.excluded, true))!),
+      flagged: filter.includeFlagged ? sql<number>`0` : countWhere(and(completed, notExcluded, isNotNull(responses.qualityFlags))!),
+      counted: countWhere(and(completed, notExcluded, filter.includeFlagged ? TRUE : isNull(responses.qualityFlags))!),
     })
     .from(responses)
     .where(and(inArray(responses.waveId, waveIds), inArray(responses.status, ["completed", "partial"])))
@@ -163,14 +164,14 @@ export async function countMetricBases(db: Executor, metrics: readonly MetricDef
 
   const out: MetricBase[] = [];
   for (const m of metrics) {
-    const positive = m.positive.length === 0 ? sql`0` : positiveAnswer(m);
+    const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
     const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
     // A decoy row of a respondent who also picked a positive option: the respondent leaves x as well as n.
     const alsoPositive =
       m.positive.length === 0
-        ? sql`0`
+        ? FALSE
         : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
-    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
+    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
     const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
     const rows = (await db
       .select({
@@ -240,9 +241,9 @@ export interface MetricOutcome {
  */
 export async function listMetricOutcomes(db: Executor, m: MetricDefinition, filter: CountFilter): Promise<MetricOutcome[]> {
   if (filter.waveIds.length === 0) return [];
-  const positive = m.positive.length === 0 ? sql`0` : positiveAnswer(m);
+  const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
   const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
-  const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : sql`0`;
+  const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
   const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
   const rows = (await db
     .select({

@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { rawRows, type Executor } from "../client.js";
+import { TRUE } from "../portable.js";
 import { answers, responses, textMentions } from "../schema.js";
 import { eligible, type CountFilter } from "./aggregation.js";
 
@@ -72,7 +73,7 @@ function answerRows(q: CompetitorQuestion, filter: CountFilter): SQL {
 /** No decoy among the respondent's answers to the question (always true without decoys). */
 function noDecoy(q: CompetitorQuestion): SQL {
   const exclude = q.kind === "options" ? (q.exclude ?? []) : [];
-  if (exclude.length === 0) return sql`1`;
+  if (exclude.length === 0) return TRUE;
   return sql`NOT EXISTS (SELECT 1 FROM ${answers} AS dq WHERE dq.response_id = ${answers.responseId} AND dq.question_id = ${q.questionId} AND dq.option_id IN (${list(exclude)}))`;
 }
 
@@ -87,13 +88,13 @@ export async function countCompetitorChoices(db: Executor, questions: readonly C
     const rows: Array<{ waveId: number; segmentId: number; match: number | string; x: number }> = await (
       q.kind === "options"
         ? rawRows<{ waveId: number; segmentId: number; match: number; x: number }>(db, sql`
-            SELECT ${responses.waveId} AS waveId, ${responses.segmentId} AS segmentId, ${answers.optionId} AS match,
+            SELECT ${responses.waveId} AS "waveId", ${responses.segmentId} AS "segmentId", ${answers.optionId} AS "match",
                    count(DISTINCT ${answers.responseId}) AS x
             FROM ${answers} INNER JOIN ${responses} ON ${responses.id} = ${answers.responseId}
             WHERE ${answerRows(q, filter)} AND ${answers.optionId} IN (${matches}) AND ${noDecoy(q)}
             GROUP BY ${responses.waveId}, ${responses.segmentId}, ${answers.optionId}`)
         : rawRows<{ waveId: number; segmentId: number; match: string; x: number }>(db, sql`
-            SELECT ${responses.waveId} AS waveId, ${responses.segmentId} AS segmentId, tm.code AS match,
+            SELECT ${responses.waveId} AS "waveId", ${responses.segmentId} AS "segmentId", tm.code AS "match",
                    count(DISTINCT ${answers.responseId}) AS x
             FROM ${textMentions} AS tm
               INNER JOIN ${answers} ON ${answers.id} = tm.answer_id
@@ -119,29 +120,31 @@ export async function sumBrandLeads(db: Executor, questions: readonly Competitor
     const k = q.competitors.length;
     if (k === 0 || q.brand.length === 0) continue;
     const brand = list(q.brand);
+    // K is our own count of competitors, written as a literal so both engines type the products as integers.
+    const K = sql.raw(String(k));
     const rivals = list(q.competitors.map((c) => c.match));
     const perResponse =
       q.kind === "options"
         ? sql`
             SELECT ${responses.waveId} AS wave_id, ${responses.segmentId} AS segment_id,
-                   max(${answers.optionId} IN (${brand})) AS b,
+                   max(CASE WHEN ${answers.optionId} IN (${brand}) THEN 1 ELSE 0 END) AS b,
                    count(DISTINCT CASE WHEN ${answers.optionId} IN (${rivals}) THEN ${answers.optionId} END) AS c
             FROM ${answers} INNER JOIN ${responses} ON ${responses.id} = ${answers.responseId}
             WHERE ${answerRows(q, filter)} AND ${noDecoy(q)}
-            GROUP BY ${answers.responseId}`
+            GROUP BY ${answers.responseId}, ${responses.waveId}, ${responses.segmentId}`
         : sql`
             SELECT ${responses.waveId} AS wave_id, ${responses.segmentId} AS segment_id,
-                   coalesce(max(tm.code IN (${brand})), 0) AS b,
+                   coalesce(max(CASE WHEN tm.code IN (${brand}) THEN 1 ELSE 0 END), 0) AS b,
                    count(DISTINCT CASE WHEN tm.code IN (${rivals}) THEN tm.code END) AS c
             FROM ${answers} INNER JOIN ${responses} ON ${responses.id} = ${answers.responseId}
               LEFT JOIN ${textMentions} AS tm ON tm.answer_id = ${answers.id}
             WHERE ${answerRows(q, filter)}
-            GROUP BY ${answers.responseId}`;
+            GROUP BY ${answers.responseId}, ${responses.waveId}, ${responses.segmentId}`;
     const rows = await rawRows<{ waveId: number; segmentId: number; n: number; brand: number; lead: number; leadSquares: number; chosen: number; chosenSquares: number }>(db, sql`
-      SELECT wave_id AS waveId, segment_id AS segmentId, count(*) AS n, sum(b) AS brand,
-             sum(${k} * b - c) AS lead, sum((${k} * b - c) * (${k} * b - c)) AS leadSquares,
-             sum(c) AS chosen, sum(c * c) AS chosenSquares
-      FROM (${perResponse})
+      SELECT wave_id AS "waveId", segment_id AS "segmentId", count(*) AS n, sum(b) AS brand,
+             sum(${K} * b - c) AS lead, sum((${K} * b - c) * (${K} * b - c)) AS "leadSquares",
+             sum(c) AS chosen, sum(c * c) AS "chosenSquares"
+      FROM (${perResponse}) AS per_response
       GROUP BY wave_id, segment_id`);
     for (const r of rows) {
       out.push({

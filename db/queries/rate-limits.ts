@@ -53,7 +53,7 @@ export async function getRateLimit(db: Executor, key: string): Promise<{ hits: n
 
 export async function decrementRateLimit(db: Executor, key: string): Promise<void> {
   await db.update(rateLimits)
-    .set({ hits: sql`MAX(${rateLimits.hits} - 1, 0)` })
+    .set({ hits: sql`CASE WHEN ${rateLimits.hits} > 0 THEN ${rateLimits.hits} - 1 ELSE 0 END` })
     .where(eq(rateLimits.key, key));
 }
 
