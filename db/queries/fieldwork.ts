@@ -1,5 +1,6 @@
 import { and, asc, count, eq, isNotNull, max, sql } from "drizzle-orm";
 import { one, affectedRows, first, unitOfWork, type Db, type Executor } from "../client.js";
+import { countWhere } from "../portable.js";
 import {
   links,
   responses,
@@ -213,10 +214,10 @@ export async function waveProgress(db: Executor, waveId: number): Promise<Segmen
   const rows = (await db
     .select({
       segmentId: responses.segmentId,
-      completed: sql<number>`sum(${responses.status} = 'completed' AND ${responses.excluded} = 0)`,
-      partial: sql<number>`sum(${responses.status} = 'partial')`,
-      excluded: sql<number>`sum(${responses.excluded} = 1)`,
-      lastCompletedAt: sql<number | null>`max(${responses.completedAt})`,
+      completed: countWhere(and(eq(responses.status, "completed"), eq(responses.excluded, false))!),
+      partial: countWhere(eq(responses.status, "partial")),
+      excluded: countWhere(eq(responses.excluded, true)),
+      lastCompletedAt: sql<number | null>`max(${responses.completedAt})`.mapWith((v) => (v === null ? null : Number(v))),
     })
     .from(responses)
     .where(eq(responses.waveId, waveId))

@@ -3,7 +3,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePostgres, first, isPostgres, openPostgres, rawRows, unitOfWork, type Db } from "../../db/client.js";
 import { runPostgresMigrations } from "../../db/migrate.js";
-import { setWaveStatus } from "../../db/queries/fieldwork.js";
+import { setWaveStatus, waveProgress } from "../../db/queries/fieldwork.js";
 import { findUserByEmail } from "../../db/queries/users.js";
 import { createWave, openWave } from "../../server/services/study-setup.js";
 import { answers, responses, teams, users } from "../../db/schema.js";
@@ -106,6 +106,11 @@ describe.runIf(postgresTestsRun("postgres-engine.test.ts"))("the data API on Pos
     const postLinks = await openWave(db, post, null);
     for (const link of postLinks) await answerAllPages(request.agent(app), `/s/${link.token}`, validAnswers());
     await agent.get(`/studies/${survey.study.id}/results`).expect(200);
+    // The wave page's fieldwork counts: one completed response per segment answered.
+    await agent.get(`/waves/${post.id}?lang=en`).expect(200);
+    const progress = await waveProgress(db, post.id);
+    expect(progress.map((p) => [p.completed, p.partial, p.excluded])).toEqual(postLinks.map(() => [1, 0, 0]));
+    expect(progress.every((p) => p.lastCompletedAt instanceof Date && p.medianDurationMs !== null)).toBe(true);
     const json = JSON.parse((await agent.get(`/studies/${survey.study.id}/results.json`).expect(200)).text) as { table: { rows: Array<{ segment: string; pre: { n: number }; post: { n: number } }> } };
     const subscribers = json.table.rows.filter((r) => r.segment === "subscribers");
     expect(subscribers.length).toBeGreaterThan(0);
