@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { isPostgres, type Executor } from "./client.js";
 
 /**
  * SQL that means the same on SQLite and PostgreSQL, for the few things the query builder does not
@@ -12,4 +13,30 @@ export const FALSE = sql`FALSE`;
 /** How many rows of the group satisfy `condition` (an aggregate FILTER: SQLite 3.30+, PostgreSQL 9.4+). */
 export function countWhere(condition: SQL): SQL<number> {
   return sql<number>`count(*) FILTER (WHERE ${condition})`.mapWith(Number);
+}
+
+const jsonKey = (key: string): string => {
+  // Keys are ours (identifiers in this code), never a user's text: checked, then written as a literal.
+  if (!/^[A-Za-z_]\w*$/.test(key)) throw new RangeError(`not a JSON key of ours: ${key}`);
+  return key;
+};
+
+/** A field of a JSON object as text: json_extract on SQLite, ->> on PostgreSQL. */
+export function jsonField(db: Executor, json: SQL, key: string): SQL<string | null> {
+  return isPostgres(db) ? sql<string | null>`(${json} ->> ${sql.raw(`'${jsonKey(key)}'`)})` : sql<string | null>`json_extract(${json}, ${sql.raw(`'$.${jsonKey(key)}'`)})`;
+}
+
+/**
+ * The elements of a JSON array (or of the array at `key` of an object), as a FROM item named
+ * `alias` whose column `value` is each element: json_each on SQLite, json_array_elements on
+ * PostgreSQL (as text with `asText`, e.g. ids to CAST).
+ */
+export function jsonElements(db: Executor, json: SQL, alias: string, options: { key?: string; asText?: boolean } = {}): SQL {
+  const name = sql.raw(jsonKey(alias));
+  if (isPostgres(db)) {
+    const array = options.key === undefined ? json : sql`(${json} -> ${sql.raw(`'${jsonKey(options.key)}'`)})`;
+    const fn = sql.raw(options.asText ? "json_array_elements_text" : "json_array_elements");
+    return sql`${fn}(${array}) AS ${name}(value)`;
+  }
+  return options.key === undefined ? sql`json_each(${json}) AS ${name}` : sql`json_each(${json}, ${sql.raw(`'$.${jsonKey(options.key)}'`)}) AS ${name}`;
 }

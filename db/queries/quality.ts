@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, like, sql, type SQL } from "drizzle-orm";
 import { one, first, rawRows, type Executor } from "../client.js";
+import { countWhere, jsonElements, jsonField } from "../portable.js";
 import { countedTextAnswers } from "./feedback.js";
 import {
   answers,
@@ -86,7 +87,7 @@ export async function listCompletedTimings(db: Executor, waveIds: readonly numbe
       durationMs: responses.durationMs,
       browserHash: responses.browserHash,
       networkHash: responses.networkHash,
-      person: sql<string | null>`CASE WHEN ${links.kind} = 'personal' THEN json_extract(${responses.params}, '$.rid') END`,
+      person: sql<string | null>`CASE WHEN ${links.kind} = 'personal' THEN ${jsonField(db, sql`${responses.params}`, "rid")} END`,
       qualityFlags: responses.qualityFlags,
       excluded: responses.excluded,
     })
@@ -186,11 +187,11 @@ export interface LedgerFilter {
   offset: number;
 }
 
-function ledgerWhere(f: LedgerFilter): SQL {
+function ledgerWhere(db: Executor, f: LedgerFilter): SQL {
   const conditions: SQL[] = [inArray(responses.waveId, [...f.waveIds]), eq(responses.status, "completed")];
   if (f.state === "flagged") conditions.push(isNotNull(responses.qualityFlags));
   if (f.state === "excluded") conditions.push(eq(responses.excluded, true));
-  if (f.flag) conditions.push(sql`EXISTS (SELECT 1 FROM json_each(${responses.qualityFlags}) WHERE json_extract(json_each.value, '$.code') = ${f.flag})`);
+  if (f.flag) conditions.push(sql`EXISTS (SELECT 1 FROM ${jsonElements(db, sql`${responses.qualityFlags}`, "flag")} WHERE ${jsonField(db, sql`flag.value`, "code")} = ${f.flag})`);
   if (f.waveId) conditions.push(eq(responses.waveId, f.waveId));
   if (f.segmentId) conditions.push(eq(responses.segmentId, f.segmentId));
   return and(...conditions)!;
@@ -199,7 +200,7 @@ function ledgerWhere(f: LedgerFilter): SQL {
 /** One page of completed responses for the ledger, newest first, and how many match in all. */
 export async function listLedger(db: Executor, f: LedgerFilter): Promise<{ rows: SurveyResponse[]; total: number }> {
   if (f.waveIds.length === 0) return { rows: [], total: 0 };
-  const where = ledgerWhere(f);
+  const where = ledgerWhere(db, f);
   const total = first(await db.select({ n: count() }).from(responses).where(where))?.n ?? 0;
   const rows = (await db.select().from(responses).where(where).orderBy(desc(responses.id)).limit(f.limit).offset(f.offset));
   return { rows, total };
@@ -209,16 +210,17 @@ export async function listLedger(db: Executor, f: LedgerFilter): Promise<{ rows:
 export async function countFlags(db: Executor, waveIds: readonly number[]): Promise<Array<{ code: string; n: number; excluded: number }>> {
   if (waveIds.length === 0) return [];
   // json_each has its own "id" column: every column is qualified.
+  const code = jsonField(db, sql`f.value`, "code");
   return rawRows<{ code: string; n: number; excluded: number }>(db, sql`
-    SELECT json_extract(f.value, '$.code') AS code,
+    SELECT ${code} AS code,
            count(DISTINCT r.id) AS n,
-           count(DISTINCT CASE WHEN r.excluded = 1 THEN r.id END) AS excluded
-    FROM ${responses} AS r, json_each(r.quality_flags) AS f
+           count(DISTINCT CASE WHEN r.excluded THEN r.id END) AS excluded
+    FROM ${responses} AS r, ${jsonElements(db, sql`r.quality_flags`, "f")}
     WHERE r.wave_id IN (${sql.join(
       waveIds.map((id) => sql`${id}`),
       sql`, `,
     )}) AND r.status = 'completed' AND r.quality_flags IS NOT NULL
-    GROUP BY json_extract(f.value, '$.code')`);
+    GROUP BY ${code}`);
 }
 
 /** Which of `ids` are completed responses of these waves. */
@@ -269,7 +271,7 @@ export async function excludeBySystem(db: Executor, id: number, reason: string, 
 export async function decidedResponseIds(db: Executor, studyId: number): Promise<Set<number>> {
   const rows = await rawRows<{ id: number }>(db, sql`
     SELECT DISTINCT CAST(j.value AS INTEGER) AS id
-    FROM ${auditLog} AS a, json_each(a.details, '$.responseIds') AS j
+    FROM ${auditLog} AS a, ${jsonElements(db, sql`a.details`, "j", { key: "responseIds", asText: true })}
     WHERE a.entity_type = 'study' AND a.entity_id = ${String(studyId)} AND a.action IN ('quality.auto_exclude', 'quality.restore')`);
   return new Set(rows.map((r) => r.id));
 }
@@ -353,7 +355,7 @@ export async function countMentions(db: Executor, questionIds: readonly number[]
     .select({
       code: textMentions.code,
       n: count(),
-      first: sql<number>`sum(${textMentions.rank} = 0)`,
+      first: countWhere(eq(textMentions.rank, 0)),
     })
     .from(textMentions)
     .innerJoin(answers, eq(answers.id, textMentions.answerId))

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePostgres, first, isPostgres, openPostgres, rawRows, unitOfWork, type Db } from "../../db/client.js";
 import { runPostgresMigrations } from "../../db/migrate.js";
 import { setWaveStatus, waveProgress } from "../../db/queries/fieldwork.js";
+import { recordAudit } from "../../db/queries/audit.js";
+import { countFlags, decidedResponseIds, listLedger } from "../../db/queries/quality.js";
 import { findUserByEmail } from "../../db/queries/users.js";
 import { createWave, openWave } from "../../server/services/study-setup.js";
 import { answers, responses, teams, users } from "../../db/schema.js";
@@ -90,6 +92,27 @@ describe.runIf(postgresTestsRun("postgres-engine.test.ts"))("the data API on Pos
     const thanked = (r: unknown) => String((r as { headers?: Record<string, unknown> }).headers?.["location"]).includes("/thanks");
     expect([a, b].filter(thanked)).toHaveLength(1);
     expect((await db.select().from(responses).where(eq(responses.linkId, personal.id))).length).toBe(1);
+  });
+
+  it("reads quality flags and the audit's response ids out of JSON, as on SQLite", async () => {
+    const survey = await openSurvey(db);
+    const app = createApp({ db, config: testConfig() });
+    await answerAllPages(request.agent(app), `/s/${survey.links["subscribers"]!.token}`, validAnswers());
+    const [response] = await db.select().from(responses).where(eq(responses.waveId, survey.wave.id));
+    await db.update(responses).set({ qualityFlags: [{ code: "speeder" }, { code: "straightliner" }] }).where(eq(responses.id, response!.id));
+    expect((await countFlags(db, [survey.wave.id])).sort((a, b) => a.code.localeCompare(b.code))).toEqual([
+      { code: "speeder", n: 1, excluded: 0 },
+      { code: "straightliner", n: 1, excluded: 0 },
+    ]);
+    const flagged = await listLedger(db, { waveIds: [survey.wave.id], state: "flagged", flag: "speeder", limit: 10, offset: 0 });
+    expect(flagged.rows.map((r) => r.id)).toEqual([response!.id]);
+    await recordAudit(db, { userId: null, action: "quality.auto_exclude", entityType: "study", entityId: String(survey.study.id), details: { responseIds: [response!.id] } });
+    expect([...(await decidedResponseIds(db, survey.study.id))]).toEqual([response!.id]);
+
+    await addUser(db, "viewer", "viewer@example.test");
+    const viewer = await loggedInAgent(app, "viewer@example.test");
+    await viewer.get(`/studies/${survey.study.id}/quality?state=flagged&flag=speeder`).expect(200);
+    await viewer.get(`/studies/${survey.study.id}/quality/coding`).expect(200);
   });
 
   it("serves the app: a user signs in, sees the studies page and a study's results (page and JSON)", async () => {
