@@ -188,6 +188,12 @@ export function closeDatabase(db: Db): void {
   if (db.$client.open) db.$client.close();
 }
 
+/** A unique constraint refused the row, on either engine (drizzle may wrap the driver's error as `cause`). */
+export function isUniqueViolation(error: unknown): boolean {
+  const codes = [(error as { code?: unknown }).code, (error as { cause?: { code?: unknown } }).cause?.code];
+  return codes.includes("SQLITE_CONSTRAINT_UNIQUE") || codes.includes("23505");
+}
+
 /** The one row a statement must produce (an insert's `.returning()`); throws when there is none. */
 export function one<T>(rows: readonly T[]): T {
   if (rows.length === 0) throw new Error("expected a row, the statement returned none");

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
-import { one, first, type Executor } from "../client.js";
+import { isUniqueViolation, one, first, type Executor } from "../client.js";
 import { answers, responses, textMentions, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
@@ -20,7 +20,7 @@ export async function insertResponse(db: Executor, response: NewResponse): Promi
   try {
     return one(await db.insert(responses).values(response).returning());
   } catch (error) {
-    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new DuplicateNonceError();
+    if (isUniqueViolation(error)) throw new DuplicateNonceError();
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import { one, affectedRows, first, type Executor } from "../client.js";
+import { isUniqueViolation, one, affectedRows, first, type Executor } from "../client.js";
 import { DEFAULT_TEAM_NAME, memberships, studies, teams, users, waves, type Team, type TeamRole } from "../schema.js";
 
 export interface TeamMembership {
@@ -31,7 +31,7 @@ export async function insertTeam(db: Executor, name: string): Promise<Team> {
   try {
     return one(await db.insert(teams).values({ name: name.trim() }).returning());
   } catch (error) {
-    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TeamNameTakenError();
+    if (isUniqueViolation(error)) throw new TeamNameTakenError();
     throw error;
   }
 }
@@ -41,7 +41,7 @@ export async function renameTeam(db: Executor, id: number, name: string): Promis
   try {
     await db.update(teams).set({ name: name.trim() }).where(eq(teams.id, id));
   } catch (error) {
-    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new TeamNameTakenError();
+    if (isUniqueViolation(error)) throw new TeamNameTakenError();
     throw error;
   }
 }

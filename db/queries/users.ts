@@ -1,5 +1,5 @@
 import { and, asc, count, eq, isNull } from "drizzle-orm";
-import { one, affectedRows, first, unitOfWork, type Executor } from "../client.js";
+import { isUniqueViolation, one, affectedRows, first, unitOfWork, type Executor } from "../client.js";
 import { users, type NewUser, type User } from "../schema.js";
 
 export function normalizeEmail(email: string): string {
@@ -36,7 +36,7 @@ export async function insertUser(db: Executor, user: NewUser): Promise<User> {
       .values({ ...user, email: normalizeEmail(user.email) })
       .returning());
   } catch (error) {
-    if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new EmailTakenError();
+    if (isUniqueViolation(error)) throw new EmailTakenError();
     throw error;
   }
 }

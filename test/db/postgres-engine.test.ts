@@ -6,7 +6,7 @@ import { runPostgresMigrations } from "../../db/migrate.js";
 import { setWaveStatus, waveProgress } from "../../db/queries/fieldwork.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { countFlags, decidedResponseIds, listLedger } from "../../db/queries/quality.js";
-import { findUserByEmail } from "../../db/queries/users.js";
+import { EmailTakenError, findUserByEmail } from "../../db/queries/users.js";
 import { createWave, openWave } from "../../server/services/study-setup.js";
 import { answers, responses, teams, users } from "../../db/schema.js";
 import { createApp } from "../../server/app.js";
@@ -92,6 +92,21 @@ describe.runIf(postgresTestsRun("postgres-engine.test.ts"))("the data API on Pos
     const thanked = (r: unknown) => String((r as { headers?: Record<string, unknown> }).headers?.["location"]).includes("/thanks");
     expect([a, b].filter(thanked)).toHaveLength(1);
     expect((await db.select().from(responses).where(eq(responses.linkId, personal.id))).length).toBe(1);
+  });
+
+  it("turns unique violations into the same answers as on SQLite: a double-clicked form stores one response, a taken email is refused", async () => {
+    const survey = await openSurvey(db);
+    const app = createApp({ db, config: testConfig() });
+    const phone = request.agent(app);
+    const url = `/s/${survey.links["subscribers"]!.token}`;
+    const html = (await phone.get(url).expect(200)).text;
+    const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="(_\w)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+    const send = () => phone.post(url).type("form").send({ ...hidden, ...validAnswers() });
+    const [one, two] = await Promise.all([send(), send()]);
+    expect([one.status, two.status]).toEqual([303, 303]);
+    expect(await db.select().from(responses).where(eq(responses.waveId, survey.wave.id))).toHaveLength(1);
+    await addUser(db, "viewer", "taken@example.test");
+    await expect(addUser(db, "viewer", "TAKEN@example.test")).rejects.toBeInstanceOf(EmailTakenError);
   });
 
   it("reads quality flags and the audit's response ids out of JSON, as on SQLite", async () => {
