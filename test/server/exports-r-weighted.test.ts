@@ -1,7 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findStudy } from "../../db/queries/studies.js";
 import { createDemoStudy } from "../../server/demo/create.js";
@@ -13,6 +10,7 @@ import { translator } from "../../server/i18n/index.js";
 import { computeResults, resultsQuery } from "../../server/services/results.js";
 import type { WeightingCell } from "../../server/services/weighted-results.js";
 import { liftTable, type LiftTable, type LiftTableCount, type LiftTableInput } from "../../stats/index.js";
+import { differences, runR as runRScript } from "../fixtures/exports/r-script.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
 
 /**
@@ -25,22 +23,13 @@ const hasR = spawnSync("Rscript", ["-e", 'quit(status = !requireNamespace("surve
 const inCI = Boolean(process.env.CI);
 if (!hasR && !inCI) console.warn("exports-r-weighted.test.ts: Rscript with the survey package not found, skipped (install r-base-core r-cran-survey)");
 
-function runR(source: string): { status: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), "brandlift-rw-"));
-  try {
-    const file = join(dir, "results.R");
-    writeFileSync(file, source);
-    const run = spawnSync("Rscript", ["--vanilla", file], { cwd: dir, encoding: "utf8", timeout: 180_000 });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Raking every cell in R takes seconds: three minutes per script at most. */
+const runR = (source: string) => runRScript(source, 180_000);
 
 function maxDiff(stdout: string, quantity: string): number {
-  const m = new RegExp(`^max_abs_diff +${quantity} +(\\S+)`, "m").exec(stdout);
-  if (!m) throw new Error(`no max_abs_diff line for ${quantity}`);
-  return Number(m[1]);
+  const value = differences(stdout).get(quantity);
+  if (value === undefined) throw new Error(`no max_abs_diff line for ${quantity}`);
+  return value;
 }
 
 function expectWeightedAgreement(text: string, table: LiftTable): string {

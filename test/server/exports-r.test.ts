@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { translator } from "../../server/i18n/index.js";
 import { computeResults, resultsQuery } from "../../server/services/results.js";
 import { liftTable, type LiftTable, type LiftTableInput } from "../../stats/index.js";
 import { exportsApp } from "../fixtures/exports/harness.js";
+import { differences, runR as runRScript } from "../fixtures/exports/r-script.js";
 import { FORMULAS, XSS, seedExportStudy, type ExportStudyOptions } from "../fixtures/exports/study.js";
 import { loggedInAgent } from "../helpers.js";
 
@@ -48,24 +49,9 @@ function tableScript(input: LiftTableInput): { text: string; table: LiftTable } 
   return { text, table };
 }
 
-function runR(source: string): { status: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), "brandlift-r-"));
-  try {
-    const file = join(dir, "results.R");
-    writeFileSync(file, source);
-    const run = spawnSync("Rscript", ["--vanilla", file], { cwd: dir, encoding: "utf8", timeout: 120_000 });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Runs a script; a long one (large samples, R's root finding) gets two minutes. */
+const runR = (source: string) => runRScript(source, 120_000);
 
-/** `max_abs_diff <quantity> <value>` lines of the script's output. */
-function differences(stdout: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of stdout.matchAll(/^max_abs_diff +(\S+) +(\S+)/gm)) out.set(m[1]!, Number(m[2]));
-  return out;
-}
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
