@@ -234,11 +234,15 @@ const JSON_OID = 114;
  * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
  */
 export function openPostgres(url: string, options: { max?: number } = {}): Db {
+  return onPostgresPool(new pg.Pool({ connectionString: url, max: options.max ?? 10 }));
+}
+
+/** The data API over a pool the caller built (its own connection settings, a pool that provisions its database first). */
+export function onPostgresPool(pool: pg.Pool): Db {
   // Process-wide: drizzle passes its own per-query type table, which falls back to these.
   pg.types.setTypeParser(INT8, Number);
   pg.types.setTypeParser(NUMERIC, Number);
   pg.types.setTypeParser(JSON_OID, (value: string) => value);
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
   const db = drizzlePostgres(pool);
   postgresPools.set(db, pool);
   return db as unknown as Db;

@@ -7,11 +7,16 @@ import type { AccountKind, User } from "../db/schema.js";
 import { createApp } from "../server/app.js";
 import { testConfig, type Config } from "../server/config.js";
 import { createUser } from "../server/services/accounts.js";
+import { freshPostgresDb, TEST_ENGINE } from "./support/postgres.js";
 
 export const PASSWORD = "correct horse battery";
 
-/** A migrated in-memory database: the same migrations as production, on a real SQLite. */
+/**
+ * A migrated, empty database: the same migrations as production, on a real SQLite in memory or,
+ * when the suite runs on PostgreSQL (TEST_ENGINE=postgres), a real PostgreSQL database of its own.
+ */
 export function freshDb(): Db {
+  if (TEST_ENGINE === "postgres") return freshPostgresDb();
   const db = openDatabase(":memory:");
   runMigrations(db);
   return db;

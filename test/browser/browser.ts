@@ -9,6 +9,8 @@ import { openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import { createApp } from "../../server/app.js";
 import { testConfig } from "../../server/config.js";
+import { freshDb } from "../helpers.js";
+import { TEST_ENGINE } from "../support/postgres.js";
 
 /** Debian's Chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
@@ -36,15 +38,19 @@ export interface LiveApp {
   close: () => Promise<void>;
 }
 
-/** The real app on a temporary SQLite file, listening on a free loopback port. */
+/** The real app on a temporary SQLite file (or the suite's PostgreSQL), listening on a free loopback port. */
 export async function liveApp(): Promise<LiveApp> {
-  const dir = mkdtempSync(join(tmpdir(), "bl-browser-"));
-  const db = openDatabase(join(dir, "browser.db"));
-  runMigrations(db);
+  const db = TEST_ENGINE === "postgres" ? freshDb() : sqliteFile();
   const server: Server = createApp({ db, config: testConfig({ baseUrl: "http://127.0.0.1" }) }).listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { db, base, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function sqliteFile(): Db {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), "bl-browser-")), "browser.db"));
+  runMigrations(db);
+  return db;
 }
 
 /** Presses Tab until the focused element matches `selector` (keyboard only, as a user would). */

@@ -1,4 +1,5 @@
 import type { Page } from "playwright-core";
+import { sqlRows, sqlValue } from "../support/sql.js";
 import { describe, expect, it } from "vitest";
 import { brandLiftTemplate, MAX_ADVANTAGES, MAX_COMPETITORS } from "../../server/domain/template.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
@@ -41,10 +42,10 @@ describe.skipIf(!browserAvailable)("respondent in Chromium (375×667, keyboard o
     expect(await page.textContent("h1")).toBe("Thank you!");
     await screenshot(page, "respondent-thanks");
 
-    const stored = ctx.live.db.$client.prepare("SELECT status FROM responses").all();
+    const stored = await sqlRows(ctx.live.db, "SELECT status FROM responses");
     expect(stored).toEqual([{ status: "completed" }]);
-    const text = ctx.live.db.$client.prepare("SELECT value_text FROM answers WHERE value_text IS NOT NULL").get() as { value_text: string };
-    expect(text.value_text).toBe("Больше видео <b>");
+    const text = await sqlValue<string>(ctx.live.db, "SELECT value_text FROM answers WHERE value_text IS NOT NULL");
+    expect(text).toBe("Больше видео <b>");
   }, 60_000);
 });
 

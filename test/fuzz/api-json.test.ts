@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { sqlRows, sqlValue } from "../support/sql.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
@@ -48,18 +49,18 @@ afterAll(async () => {
 });
 
 /** Rows of the tables the API writes (audit log and token "last used" aside). */
-function tableCounts() {
-  const n = (t: string) => (db.$client.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+async function tableCounts() {
+  const n = async (t: string) => (await sqlValue<number>(db, `SELECT count(*) AS n FROM ${t}`))!;
   return {
-    studies: n("studies"),
-    segments: n("segments"),
-    questions: n("questions"),
-    options: n("options"),
-    waves: n("waves"),
-    waveSegments: n("wave_segments"),
-    links: n("links"),
-    users: n("users"),
-    apiTokens: n("api_tokens"),
+    studies: await n("studies"),
+    segments: await n("segments"),
+    questions: await n("questions"),
+    options: await n("options"),
+    waves: await n("waves"),
+    waveSegments: await n("wave_segments"),
+    links: await n("links"),
+    users: await n("users"),
+    apiTokens: await n("api_tokens"),
   };
 }
 
@@ -243,7 +244,7 @@ const statuses = new Map<number, number>();
 /** The definition of every stored study parses again: nothing invalid got in through the API. */
 async function studiesRoundTrip(only?: number): Promise<string[]> {
   const bad: string[] = [];
-  const all = db.$client.prepare("SELECT id FROM studies").all() as Array<{ id: number }>;
+  const all = await sqlRows<{ id: number }>(db, "SELECT id FROM studies ORDER BY id");
   for (const { id } of only === undefined ? all : [{ id: only }]) {
     const study = (await findStudy(db, id))!;
     const parsed = studyDefinition.safeParse(JSON.parse(JSON.stringify(toDefinition(study, await listSegments(db, id), await loadQuestionnaire(db, id)))));
@@ -253,7 +254,7 @@ async function studiesRoundTrip(only?: number): Promise<string[]> {
 }
 
 async function post(path: string, headers: Record<string, string>, body: Buffer | string | undefined) {
-  const before = tableCounts();
+  const before = await tableCounts();
   const res = await send(server, path === "/api/me" ? "GET" : "POST", path, { headers, ...(body === undefined ? {} : { body }) });
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
   expect(res.status, `${path} → ${res.status} ${res.text.slice(0, 300)}`).toBeLessThan(500);
@@ -261,7 +262,7 @@ async function post(path: string, headers: Record<string, string>, body: Buffer 
   const parsed = JSON.parse(res.text) as { error?: { code?: unknown } };
   if (res.status >= 400) {
     expect(typeof parsed.error?.code).toBe("string");
-    expect(tableCounts(), `refused ${path} (${res.status}) wrote rows`).toEqual(before);
+    expect(await tableCounts(), `refused ${path} (${res.status}) wrote rows`).toEqual(before);
   }
   return res;
 }
@@ -371,7 +372,7 @@ describe("fuzzing the JSON API", () => {
 
   it("leaves valid data, Object.prototype untouched and the server answering", async () => {
     expect(await studiesRoundTrip()).toEqual([]);
-    expect(invalidRows(db)).toEqual({});
+    expect(await invalidRows(db)).toEqual({});
     expect(prototypePollution()).toEqual([]);
     const health = await send(server, "GET", "/healthz");
     expect(health.status).toBe(200);

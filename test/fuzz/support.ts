@@ -4,6 +4,7 @@ import fc from "fast-check";
 import type { Db } from "../../db/client.js";
 import { RESPONSE_STATUSES } from "../../db/schema.js";
 import { MAX_TEXT_ANSWER } from "../../server/domain/study-definition.js";
+import { sqlRows, sqlValue } from "../support/sql.js";
 
 /**
  * Shared pieces of the fuzz suites: one listening server per suite (supertest would otherwise
@@ -129,13 +130,10 @@ export const longText = fc
 
 // ------------------------------------------------------------------------------------- invariants
 
-function rows<T>(db: Db, sql: string): T[] {
-  return db.$client.prepare(sql).all() as T[];
-}
-
 /**
  * Every way a stored response or answer could be invalid, each as a query returning the
- * offending rows; an empty result everywhere means the database holds only valid data.
+ * offending rows; an empty result everywhere means the database holds only valid data. Written in
+ * the SQL both engines read (TRUE/FALSE, no scalar min/max), so the checks hold on PostgreSQL too.
  */
 const VIOLATIONS: Record<string, string> = {
   "response status outside the allowed set": `
@@ -158,27 +156,27 @@ const VIOLATIONS: Record<string, string> = {
     WHERE q.type IN ('single', 'multi') AND (a.option_id IS NULL OR a.value_number IS NOT NULL OR a.value_text IS NOT NULL)`,
   "several answers to a single, scale or text question": `
     SELECT a.response_id, a.question_id, count(*) AS n FROM answers a JOIN questions q ON q.id = a.question_id
-    WHERE q.type IN ('single', 'scale', 'text') GROUP BY a.response_id, a.question_id HAVING n > 1`,
+    WHERE q.type IN ('single', 'scale', 'text') GROUP BY a.response_id, a.question_id HAVING count(*) > 1`,
   "the same option twice in one response": `
     SELECT response_id, option_id, count(*) AS n FROM answers WHERE option_id IS NOT NULL
-    GROUP BY response_id, option_id HAVING n > 1`,
+    GROUP BY response_id, option_id HAVING count(*) > 1`,
   "an exclusive option combined with another": `
     SELECT a.response_id, a.question_id FROM answers a JOIN options o ON o.id = a.option_id
-    WHERE o.exclusive = 1 AND EXISTS (
+    WHERE o.exclusive = TRUE AND EXISTS (
       SELECT 1 FROM answers b WHERE b.response_id = a.response_id AND b.question_id = a.question_id AND b.id != a.id)`,
   "scale value missing, fractional or out of bounds": `
     SELECT a.id, a.value_number FROM answers a JOIN questions q ON q.id = a.question_id
     WHERE q.type = 'scale' AND (a.option_id IS NOT NULL OR a.value_text IS NOT NULL OR a.value_number IS NULL
-      OR a.value_number != CAST(a.value_number AS INTEGER)
+      OR a.value_number != round(a.value_number)
       OR a.value_number < coalesce(q.scale_min, 1) OR a.value_number > coalesce(q.scale_max, 5))`,
   "text answer missing, empty or too long": `
     SELECT a.id, length(a.value_text) AS len FROM answers a JOIN questions q ON q.id = a.question_id
     WHERE q.type = 'text' AND (a.option_id IS NOT NULL OR a.value_number IS NOT NULL OR a.value_text IS NULL
       OR length(trim(a.value_text)) = 0
-      OR length(a.value_text) > min(coalesce(q.max_length, ${MAX_TEXT_ANSWER}), ${MAX_TEXT_ANSWER}))`,
+      OR length(a.value_text) > ${MAX_TEXT_ANSWER} OR length(a.value_text) > coalesce(q.max_length, ${MAX_TEXT_ANSWER}))`,
   "completed response missing a required answer": `
     SELECT r.id, q.key FROM responses r JOIN waves w ON w.id = r.wave_id JOIN questions q ON q.study_id = w.study_id
-    WHERE r.status = 'completed' AND q.required = 1
+    WHERE r.status = 'completed' AND q.required = TRUE
       AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.response_id = r.id AND a.question_id = q.id)`,
   "personal link used more than once": `
     SELECT l.id FROM links l WHERE l.kind = 'personal'
@@ -191,18 +189,18 @@ const VIOLATIONS: Record<string, string> = {
 };
 
 /** The violated invariants with a few offending rows each; `{}` when the data is valid. */
-export function invalidRows(db: Db): Record<string, unknown[]> {
+export async function invalidRows(db: Db): Promise<Record<string, unknown[]>> {
   const found: Record<string, unknown[]> = {};
   for (const [what, sql] of Object.entries(VIOLATIONS)) {
-    const bad = rows(db, sql);
+    const bad = await sqlRows(db, sql);
     if (bad.length) found[what] = bad.slice(0, 5);
   }
   return found;
 }
 
-export function counts(db: Db): { responses: number; answers: number; mentions: number } {
-  const one = (table: string) => (db.$client.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  return { responses: one("responses"), answers: one("answers"), mentions: one("text_mentions") };
+export async function counts(db: Db): Promise<{ responses: number; answers: number; mentions: number }> {
+  const one = async (table: string) => (await sqlValue<number>(db, `SELECT count(*) AS n FROM ${table}`))!;
+  return { responses: await one("responses"), answers: await one("answers"), mentions: await one("text_mentions") };
 }
 
 /** Names that would show up on every object if a parser had written through `__proto__`. */

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { sqlColumn, sqlRows, sqlValue } from "../support/sql.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
@@ -256,9 +257,9 @@ async function formFields(c: Case, path: string, query: string): Promise<{ field
     case "replayedElsewhere": {
       // The latest stored nonce, correctly signed for this link (the form signature is HMAC("form|link|nonce|t")):
       // a resume when it is this link's response, refused when it belongs to another link.
-      const stored = w.db.$client.prepare("SELECT nonce, started_at AS t FROM responses ORDER BY id DESC LIMIT 1").get() as { nonce: string; t: number } | undefined;
+      const stored = (await sqlRows<{ nonce: string; t: number }>(w.db, "SELECT nonce, started_at AS t FROM responses ORDER BY id DESC LIMIT 1"))[0];
       if (!stored) return { fields: [["_n", "A".repeat(22)]], cookie: undefined, valid: false };
-      const sameLink = w.db.$client.prepare("SELECT 1 FROM responses r JOIN links l ON l.id = r.link_id WHERE r.nonce = ? AND l.token = ?").get(stored.nonce, token);
+      const sameLink = await sqlValue(w.db, "SELECT 1 FROM responses r JOIN links l ON l.id = r.link_id WHERE r.nonce = ? AND l.token = ?", [stored.nonce, token]);
       const resigned = { _n: stored.nonce, _t: stored.t, _s: hmac(secret, `form|${token}|${stored.nonce}|${stored.t}`), _p: 0 };
       return { fields: asPairs(resigned), cookie: undefined, valid: sameLink !== undefined };
     }
@@ -297,7 +298,7 @@ async function runCase(c: Case) {
   const urlencoded = c.contentType.startsWith("application/x-www-form-urlencoded") && !/charset=(?!utf-8|iso-8859-1)/.test(c.contentType);
   const mayStore = valid && !repeatsToken && urlencoded && (c.target === "open" || c.target === "multipage" || c.target === "personal");
 
-  const before = counts(w.db);
+  const before = await counts(w.db);
   const payload = body([...fields, ...c.answers], c.raw);
   const headers: Record<string, string> = {};
   if (c.contentType) headers["Content-Type"] = c.contentType;
@@ -305,7 +306,7 @@ async function runCase(c: Case) {
   const res = await send(w.server, "POST", `${path}${query}`, { headers, body: payload });
 
   expect(res.status, `POST ${path}${query} → ${res.status}\n${res.text.slice(0, 300)}`).toBeLessThan(500);
-  if (!mayStore) expect(counts(w.db), `a refused post (${c.token}, ${c.target}) stored something`).toEqual(before);
+  if (!mayStore) expect(await counts(w.db), `a refused post (${c.token}, ${c.target}) stored something`).toEqual(before);
 
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
   // A multi-page survey moved on: fetch the next page in the same browser and post the fuzzed answers to it too.
@@ -341,13 +342,13 @@ const caseArb = (raw: boolean): fc.Arbitrary<Case> =>
   });
 
 /** The invariants are SQL over the whole database: checked every few cases and at the end. */
-function checkInvariantsSometimes() {
-  if (++cases % 10 === 0) checkInvariants();
+async function checkInvariantsSometimes() {
+  if (++cases % 10 === 0) await checkInvariants();
 }
 
-function checkInvariants() {
-  expect(invalidRows(w.db)).toEqual({});
-  const nonces = w.db.$client.prepare("SELECT nonce FROM responses").pluck().all() as string[];
+async function checkInvariants() {
+  expect(await invalidRows(w.db)).toEqual({});
+  const nonces = await sqlColumn<string>(w.db, "SELECT nonce FROM responses");
   expect(nonces.filter((n) => !w.issued.has(n)), "responses stored under a nonce no survey page issued").toEqual([]);
 }
 
@@ -356,37 +357,37 @@ describe("fuzzing the respondent form", () => {
     await fc.assert(
       fc.asyncProperty(caseArb(false), async (c) => {
         await runCase(c);
-        checkInvariantsSometimes();
+        await checkInvariantsSometimes();
       }),
       { seed: SEEDS.survey, numRuns: SURVEY_RUNS, endOnFailure: true },
     );
-    checkInvariants();
+    await checkInvariants();
     // The run stored real responses and reached every outcome, so the invariants were tested on data.
-    expect(counts(w.db).responses).toBeGreaterThan(50);
+    expect((await counts(w.db)).responses).toBeGreaterThan(50);
     for (const status of [303, 400, 404, 410, 422]) expect(statuses.get(status) ?? 0, `status ${status} never answered`).toBeGreaterThan(0);
-    if (process.env["FUZZ_STATS"]) console.log("survey fuzz", Object.fromEntries(statuses), counts(w.db));
+    if (process.env["FUZZ_STATS"]) console.log("survey fuzz", Object.fromEntries(statuses), await counts(w.db));
   }, 60_000);
 
   it(`survives ${RAW_RUNS} raw bodies with broken percent-encodings and invalid UTF-8`, async () => {
     await fc.assert(
       fc.asyncProperty(caseArb(true), async (c) => {
         await runCase(c);
-        checkInvariantsSometimes();
+        await checkInvariantsSometimes();
       }),
       { seed: SEEDS.surveyRaw, numRuns: RAW_RUNS, endOnFailure: true },
     );
-    checkInvariants();
+    await checkInvariants();
   }, 60_000);
 
   it("refuses bodies beyond the limit with 413 and stores nothing", async () => {
     const path = `/s/${w.single.links["subscribers"]!.token}`;
     for (const size of [256 * 1024 + 1, 300_000, 1_100_000]) {
       const { fields } = await fetchForm(path);
-      const before = counts(w.db);
+      const before = await counts(w.db);
       const payload = Buffer.from(new URLSearchParams({ ...fields, ...(validAnswers() as Record<string, string>), q_feedback: "x".repeat(size) }).toString());
       const res = await send(w.server, "POST", path, { headers: { "Content-Type": FORM }, body: payload });
       expect(res.status).toBe(413);
-      expect(counts(w.db)).toEqual(before);
+      expect(await counts(w.db)).toEqual(before);
     }
     // Too many fields is refused as well, without a 5xx.
     const many = Array.from({ length: 2500 }, (_, i) => `f${i}=1`).join("&");
@@ -402,7 +403,7 @@ describe("fuzzing the respondent form", () => {
     const pairs: Pair[] = [...Object.entries(fields), ...Object.entries(validAnswers()).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x): Pair => [k, x]) : [[k, v] as Pair])), ...names.map((n): Pair => [n, "polluted"])];
     const res = await send(w.server, "POST", `${path}?${query}`, { headers: { "Content-Type": FORM, Cookie: cookie ?? "" }, body: body(pairs, null) });
     expect(res.status).toBe(303);
-    const stored = w.db.$client.prepare("SELECT params FROM responses WHERE nonce = ?").pluck().get(fields["_n"]) as string | null;
+    const stored = (await sqlValue<string | null>(w.db, "SELECT params FROM responses WHERE nonce = ?", [fields["_n"]])) ?? null;
     expect(stored === null || !stored.includes("polluted")).toBe(true);
     expect(prototypePollution()).toEqual([]);
   });
@@ -417,7 +418,7 @@ describe("fuzzing the respondent form", () => {
     const res = await send(w.server, "POST", path, { headers: { "Content-Type": FORM }, body: body(pairs, null) });
     expect(res.status, res.text.slice(0, 500)).toBe(303);
     expect(String(res.headers["location"])).toMatch(new RegExp(`^${path}/thanks(\\?|$)`));
-    checkInvariants();
+    await checkInvariants();
     expect(prototypePollution()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { membershipsOf } from "../../db/queries/teams.js";
+import { sqlRows } from "../support/sql.js";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
@@ -190,7 +191,7 @@ describe("login and logout", () => {
       .send({ email: "researcher@example.test", password: PASSWORD, _csrf: csrfFrom(page.text) });
     expect(right.status).toBe(429);
     // Keyed by hashes of the address and the normalised email, never the raw text a client sent.
-    const keys = db.$client.prepare("SELECT key, hits FROM rate_limits ORDER BY key").all() as { key: string; hits: number }[];
+    const keys = await sqlRows<{ key: string; hits: number }>(db, "SELECT key, hits FROM rate_limits ORDER BY key");
     expect(keys.map((k) => k.key.replace(/[0-9a-f]{64}$/, "<sha256>"))).toEqual([
       expect.stringMatching(/^login-ip:/),
       "login-pair:<sha256>",
@@ -251,7 +252,7 @@ describe("roles", () => {
     const list = await agent.get("/studies").expect(200);
     expect(list.text).toContain("Spring &lt;campaign&gt;");
     expect(list.text).toContain("0 responses");
-    const segs = db.$client.prepare("SELECT key FROM segments ORDER BY position").all();
+    const segs = await sqlRows(db, "SELECT key FROM segments ORDER BY position");
     expect(segs).toEqual([{ key: "subscribers" }, { key: "active_unsubscribed" }, { key: "inactive" }]);
     await agent.get("/admin/users").expect(403);
   });

@@ -1,4 +1,5 @@
 import { and, eq, inArray } from "drizzle-orm";
+import { sqlRows } from "../support/sql.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unitOfWork, type Db } from "../../db/client.js";
 import { studyAudit } from "../../db/queries/audit.js";
@@ -88,25 +89,15 @@ const sortCounts = (c: readonly LiftTableCount[]) =>
   [...c].sort((a, b) => `${a.metric}|${a.segment}|${a.wave}`.localeCompare(`${b.metric}|${b.segment}|${b.wave}`));
 
 /** n per wave and segment, and x for two metrics, by plain SQL over the stored rows. */
-function sqlCounts(db: Db, studyId: number) {
-  const eligible = `r.status = 'completed' AND r.excluded = 0 AND s.study_id = ?`;
-  const n = db.$client
-    .prepare(`SELECT r.wave_id AS wave, s.key AS segment, count(*) AS n FROM responses r JOIN segments s ON s.id = r.segment_id WHERE ${eligible} GROUP BY 1, 2`)
-    .all(studyId) as Array<{ wave: number; segment: string; n: number }>;
-  const aided = db.$client
-    .prepare(
-      `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
+async function sqlCounts(db: Db, studyId: number) {
+  const eligible = `r.status = 'completed' AND r.excluded = FALSE AND s.study_id = ?`;
+  const n = (await sqlRows<{ wave: number; segment: string; n: number }>(db, `SELECT r.wave_id AS wave, s.key AS segment, count(*) AS n FROM responses r JOIN segments s ON s.id = r.segment_id WHERE ${eligible} GROUP BY 1, 2`, [studyId]));
+  const aided = (await sqlRows<{ wave: number; segment: string; x: number }>(db, `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
        JOIN answers a ON a.response_id = r.id JOIN questions q ON q.id = a.question_id JOIN options o ON o.id = a.option_id
-       WHERE q.key = 'aided' AND o.key = 'brand' AND ${eligible} GROUP BY 1, 2`,
-    )
-    .all(studyId) as Array<{ wave: number; segment: string; x: number }>;
-  const unaided = db.$client
-    .prepare(
-      `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
+       WHERE q.key = 'aided' AND o.key = 'brand' AND ${eligible} GROUP BY 1, 2`, [studyId]));
+  const unaided = (await sqlRows<{ wave: number; segment: string; x: number }>(db, `SELECT r.wave_id AS wave, s.key AS segment, count(DISTINCT r.id) AS x FROM responses r JOIN segments s ON s.id = r.segment_id
        JOIN answers a ON a.response_id = r.id JOIN questions q ON q.id = a.question_id JOIN text_mentions m ON m.answer_id = a.id
-       WHERE q.key = 'unaided' AND m.code = 'brand' AND ${eligible} GROUP BY 1, 2`,
-    )
-    .all(studyId) as Array<{ wave: number; segment: string; x: number }>;
+       WHERE q.key = 'unaided' AND m.code = 'brand' AND ${eligible} GROUP BY 1, 2`, [studyId]));
   return { n, aided, unaided };
 }
 
@@ -121,13 +112,9 @@ async function results(db: Db, demo: DemoStudy, weighted = false): Promise<Study
 const numbers = ({ metricLabel: _m, segmentLabel: _s, ...row }: LiftRow) => row;
 
 /** Every mention of the study's text answers as (answer, code, rank), in a fixed order. */
-function storedMentions(db: Db, studyId: number) {
-  return db.$client
-    .prepare(
-      `SELECT m.answer_id AS answer, m.code AS code, m.rank AS rank FROM text_mentions m JOIN answers a ON a.id = m.answer_id
-       JOIN responses r ON r.id = a.response_id JOIN waves w ON w.id = r.wave_id WHERE w.study_id = ? ORDER BY 1, 2, 3`,
-    )
-    .all(studyId) as Array<{ answer: number; code: string; rank: number }>;
+async function storedMentions(db: Db, studyId: number) {
+  return (await sqlRows<{ answer: number; code: string; rank: number }>(db, `SELECT m.answer_id AS answer, m.code AS code, m.rank AS rank FROM text_mentions m JOIN answers a ON a.id = m.answer_id
+       JOIN responses r ON r.id = a.response_id JOIN waves w ON w.id = r.wave_id WHERE w.study_id = ? ORDER BY 1, 2, 3`, [studyId]));
 }
 
 describe("demo study", () => {
@@ -145,8 +132,8 @@ describe("demo study", () => {
     independent = countsFromRecords(data, demo.waveIds);
   }, SLOW);
 
-  it("stores what the generator produced: SQL counts equal the records' counts", () => {
-    const { n, aided, unaided } = sqlCounts(db, demo.studyId);
+  it("stores what the generator produced: SQL counts equal the records' counts", async () => {
+    const { n, aided, unaided } = await sqlCounts(db, demo.studyId);
     const key = (wave: number | string, segment: string) => `${wave}|${segment}`;
     const fromRecords = new Map(independent.map((c) => [`${c.metric}|${key(c.wave, c.segment)}`, c]));
     expect(n).toHaveLength(6);
@@ -249,9 +236,7 @@ describe("demo study", () => {
     const [pre, post] = computed.waves;
     expect(pre!.closedAt!.getTime()).toBeLessThan(post!.openedAt!.getTime());
     expect(post!.closedAt!.getTime()).toBeLessThan(Date.now());
-    const uses = db.$client
-      .prepare(`SELECT l.uses AS uses, (SELECT count(*) FROM responses r WHERE r.link_id = l.id AND r.status = 'completed') AS completed FROM links l JOIN waves w ON w.id = l.wave_id WHERE w.study_id = ?`)
-      .all(demo.studyId) as Array<{ uses: number; completed: number }>;
+    const uses = (await sqlRows<{ uses: number; completed: number }>(db, `SELECT l.uses AS uses, (SELECT count(*) FROM responses r WHERE r.link_id = l.id AND r.status = 'completed') AS completed FROM links l JOIN waves w ON w.id = l.wave_id WHERE w.study_id = ?`, [demo.studyId]));
     expect(uses).toHaveLength(6);
     for (const u of uses) expect(u.uses).toBe(u.completed);
     const totalAided = computed.table.rows.find((r) => r.id === "aided_awareness:total")!;
@@ -272,13 +257,9 @@ describe("demo study", () => {
     expect(studyDefinition.safeParse(definition).success).toBe(true);
 
     // Stored answers equal the generator's records: completed respondents only, some skipping or preferring not to say.
-    const rows = db.$client
-      .prepare(
-        `SELECT r.wave_id AS wave, s.key AS segment, q.key AS question, o.key AS level, count(*) AS n FROM answers a JOIN responses r ON r.id = a.response_id
+    const rows = (await sqlRows<{ wave: number; segment: string; question: "gender" | "age_group"; level: string; n: number }>(db, `SELECT r.wave_id AS wave, s.key AS segment, q.key AS question, o.key AS level, count(*) AS n FROM answers a JOIN responses r ON r.id = a.response_id
          JOIN segments s ON s.id = r.segment_id JOIN questions q ON q.id = a.question_id JOIN options o ON o.id = a.option_id
-         WHERE q.profile = 1 AND s.study_id = ? GROUP BY 1, 2, 3, 4`,
-      )
-      .all(demo.studyId) as Array<{ wave: number; segment: string; question: "gender" | "age_group"; level: string; n: number }>;
+         WHERE q.profile = TRUE AND s.study_id = ? GROUP BY 1, 2, 3, 4`, [demo.studyId]));
     const fromRecords = new Map<string, number>();
     DEMO_WAVES.forEach((wave, i) => {
       for (const r of data[wave]) {
@@ -360,19 +341,15 @@ describe("demo study", () => {
     const questions = await loadQuestionnaire(db, demo.studyId);
     const competitors = codeDefinitions(codedQuestions(questions)[0], questions, [], "Zerno", "ru", "ru").filter((d) => d.kind === "competitor");
     expect(competitors.map((d) => d.label)).toEqual(DEMO_COMPETITORS);
-    const counts = db.$client
-      .prepare(
-        `SELECT r.wave_id AS wave, m.code AS code, count(*) AS n FROM text_mentions m JOIN answers a ON a.id = m.answer_id
-         JOIN responses r ON r.id = a.response_id WHERE r.wave_id IN (?, ?) GROUP BY 1, 2`,
-      )
-      .all(...demo.waveIds) as Array<{ wave: number; code: string; n: number }>;
+    const counts = (await sqlRows<{ wave: number; code: string; n: number }>(db, `SELECT r.wave_id AS wave, m.code AS code, count(*) AS n FROM text_mentions m JOIN answers a ON a.id = m.answer_id
+         JOIN responses r ON r.id = a.response_id WHERE r.wave_id IN (?, ?) GROUP BY 1, 2`, demo.waveIds));
     for (const wave of demo.waveIds) {
       for (const { code } of competitors) expect(counts.find((c) => c.wave === wave && c.code === code)?.n ?? 0, `${code} in wave ${wave}`).toBeGreaterThan(50);
     }
     // Coding the study again with its codebooks (as a recode after an alias does) changes nothing.
-    const before = storedMentions(db, demo.studyId);
+    const before = await storedMentions(db, demo.studyId);
     await unitOfWork(db, async (tx) => recodeStudy(tx, demo.studyId));
-    expect(storedMentions(db, demo.studyId)).toEqual(before);
+    expect(await storedMentions(db, demo.studyId)).toEqual(before);
   });
 
   it("shows real unaided competitor shares on the results, equal to the records' counts and moving between the waves", () => {

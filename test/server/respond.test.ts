@@ -1,6 +1,6 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { answers, links, responses, studies } from "../../db/schema.js";
 import { setWaveStatus, waveProgress } from "../../db/queries/fieldwork.js";
 import { signParams } from "../../server/domain/pass-through.js";
@@ -29,7 +29,8 @@ function post(agent: Agent, url: string, fields: Record<string, string>, answers
   return agent.post(url).type("form").send({ ...fields, ...answersToSend });
 }
 
-const all = async (db: ReturnType<typeof freshApp>["db"]) => await db.select().from(responses);
+// In insertion order: without ORDER BY, PostgreSQL returns updated rows wherever their new version landed.
+const all = async (db: ReturnType<typeof freshApp>["db"]) => await db.select().from(responses).orderBy(asc(responses.id));
 
 describe("survey links", () => {
   it("answers an unknown token with a small localized 404 page", async () => {

@@ -1,0 +1,23 @@
+/**
+ * Hand-written SQL for tests that check what is stored, on whichever engine the test database is:
+ * `?` placeholders (turned into `$1…` for PostgreSQL). Write it in the dialect both accept —
+ * TRUE/FALSE for booleans, lower-case aliases (PostgreSQL folds unquoted ones).
+ */
+import { isPostgres, postgresPool, type Db } from "../../db/client.js";
+
+export async function sqlRows<T>(db: Db, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  if (!isPostgres(db)) return db.$client.prepare(text).all(...params) as T[];
+  let n = 0;
+  const numbered = text.replace(/\?/g, () => `$${++n}`);
+  return (await postgresPool(db)!.query(numbered, [...params])).rows as T[];
+}
+
+/** The first column of every row. */
+export async function sqlColumn<T>(db: Db, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  return (await sqlRows<Record<string, T>>(db, text, params)).map((row) => Object.values(row)[0]!);
+}
+
+/** The first column of the first row, or undefined. */
+export async function sqlValue<T>(db: Db, text: string, params: readonly unknown[] = []): Promise<T | undefined> {
+  return (await sqlColumn<T>(db, text, params))[0];
+}
