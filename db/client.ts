@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import type { SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
@@ -212,7 +213,23 @@ export async function rawRows<T>(db: Executor, query: SQL): Promise<T[]> {
   return db.all<T>(query);
 }
 
+/**
+ * Rows of a hand-written query as arrays of values in select order: for long reads (exports),
+ * where building an object per row costs SQLite a third of its time. Outside units of work only.
+ */
+export async function rawValues<T extends unknown[]>(db: Executor, query: SQL): Promise<T[]> {
+  const pool = postgresPools.get(db);
+  if (pool) {
+    const { sql: text, params } = postgresDialect.sqlToQuery(query);
+    return (await pool.query<T>({ text, values: params, rowMode: "array" })).rows;
+  }
+  if (isPostgres(db)) throw new Error("rawValues: not inside a unit of work on PostgreSQL");
+  return db.values<T>(query);
+}
+
 // ---------------------------------------------------------------- PostgreSQL
+
+const postgresDialect = new PgDialect();
 
 const postgresPools = new WeakMap<object, pg.Pool>();
 const postgresTransactions = new WeakSet<object>();

@@ -1,5 +1,5 @@
-import { and, asc, count, eq, isNotNull, max, sql } from "drizzle-orm";
-import { one, affectedRows, first, unitOfWork, type Db, type Executor } from "../client.js";
+import { and, asc, count, eq, gt, isNotNull, max, sql } from "drizzle-orm";
+import { one, affectedRows, first, unitOfWork, type Executor } from "../client.js";
 import { countWhere } from "../portable.js";
 import {
   links,
@@ -161,18 +161,39 @@ export async function listOpenLinks(db: Executor, waveId: number): Promise<Array
     .map((r) => ({ ...r.link, segmentKey: r.segmentKey }));
 }
 
-/** Personal links of a wave, for the CSV download: row by row, never all in memory. */
-export function* iteratePersonalLinks(db: Db, waveId: number): Generator<{ token: string; uses: number; segmentKey: string }> {
-  const query = db
-    .select({ token: links.token, uses: links.uses, segmentKey: segments.key })
-    .from(links)
-    .innerJoin(segments, eq(segments.id, links.segmentId))
-    .where(and(eq(links.waveId, waveId), eq(links.kind, "personal")))
-    .orderBy(asc(segments.position), asc(links.id))
-    .toSQL();
-  // drizzle's sync select has no iterator; better-sqlite3's statement does.
-  const rows = db.$client.prepare(query.sql).raw().iterate(...query.params) as IterableIterator<[string, number, string]>;
-  for (const [token, uses, segmentKey] of rows) yield { token, uses, segmentKey };
+/** How many personal links one query of iteratePersonalLinks reads. */
+export const PERSONAL_LINKS_CHUNK = 1000;
+
+/**
+ * Personal links of a wave for the CSV download, in segment order then creation order, read in
+ * chunks (keyset on the link id within each segment, by the (wave_id, segment_id) index): memory
+ * holds one chunk, and no query stays open while the caller waits for its client.
+ */
+export async function* iteratePersonalLinks(
+  db: Executor,
+  waveId: number,
+  chunkSize = PERSONAL_LINKS_CHUNK,
+): AsyncGenerator<{ token: string; uses: number; segmentKey: string }> {
+  const wave = first(await db.select({ studyId: waves.studyId }).from(waves).where(eq(waves.id, waveId)));
+  if (!wave) return;
+  const studySegments = await db
+    .select({ id: segments.id, key: segments.key })
+    .from(segments)
+    .where(eq(segments.studyId, wave.studyId))
+    .orderBy(asc(segments.position), asc(segments.id));
+  for (const segment of studySegments) {
+    for (let after = 0; ; ) {
+      const chunk = await db
+        .select({ id: links.id, token: links.token, uses: links.uses })
+        .from(links)
+        .where(and(eq(links.waveId, waveId), eq(links.segmentId, segment.id), eq(links.kind, "personal"), gt(links.id, after)))
+        .orderBy(asc(links.id))
+        .limit(chunkSize);
+      for (const link of chunk) yield { token: link.token, uses: link.uses, segmentKey: segment.key };
+      if (chunk.length < chunkSize) break;
+      after = chunk[chunk.length - 1]!.id;
+    }
+  }
 }
 
 export async function countPersonalLinks(db: Executor, waveId: number): Promise<Array<{ segmentId: number; total: number; used: number }>> {

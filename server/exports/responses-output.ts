@@ -12,7 +12,7 @@ import { xlsxCell } from "./xlsx.js";
 type Out = Writable & { destroyed: boolean };
 
 /** Resolves once `out` has drained, or at once when it does not need to, or when it closes. */
-function drained(out: Out): Promise<void> {
+export function drained(out: Out): Promise<void> {
   if (out.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

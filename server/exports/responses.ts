@@ -1,23 +1,24 @@
-import type { Db } from "../../db/client.js";
+import { eq, inArray, min, sql, type SQL } from "drizzle-orm";
+import { first, isPostgres, rawValues, type Executor } from "../../db/client.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
-import type { Locale, QualityFlag, Study } from "../../db/schema.js";
+import { responses, waves, type Locale, type QualityFlag, type Study } from "../../db/schema.js";
 import { localize, scaleValues, type SurveyQuestion } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
 
 /**
  * Raw responses of a study, one row per completed response (excluded ones too, marked), one
- * column per question (one 0/1 column per option of a multi question), read from SQLite in
- * chunks of CHUNK_SIZE responses and pivoted while streaming: memory holds one chunk, never the
- * study.
+ * column per question (one 0/1 column per option of a multi question), read in chunks of
+ * CHUNK_SIZE responses (one query each, on SQLite or PostgreSQL) and pivoted while streaming:
+ * memory holds one chunk, never the study.
  *
- * Why chunks and not one long `.iterate()`: better-sqlite3 has one connection per process, and
- * while a statement is being iterated that connection refuses writes ("busy executing a query").
- * Holding an iterator open across `await`s for a slow client would block every survey
- * submission. So each chunk is iterated synchronously (`.iterate()`, rows handed to the writer
- * one by one), the statement is finished, and only then does the export wait for the client to
- * drain (keyset pagination on the response id: `id > last ORDER BY id LIMIT n`). Responses
+ * Why chunks and not one long cursor: no statement, cursor or transaction stays open while the
+ * export waits for a slow client. On SQLite a statement being iterated would make the process's
+ * one connection refuse writes (every survey submission); on PostgreSQL it would hold a pooled
+ * connection and an old snapshot for as long as the download lasts. So each chunk is one
+ * query (keyset pagination on the response id: `id > last ORDER BY id LIMIT n`), its rows are
+ * handed to the writer, and only then does the export wait for the client to drain. Responses
  * completed while an export runs may appear in it if their id is still ahead; none is repeated.
  */
 
@@ -70,7 +71,7 @@ export interface ResponseLayout {
 }
 
 /** Column names, the codebook (texts in `locale`) and where each question's answers go. */
-export async function responseLayout(db: Db, study: Study, locale: Locale, t: Translate): Promise<ResponseLayout> {
+export async function responseLayout(db: Executor, study: Study, locale: Locale, t: Translate): Promise<ResponseLayout> {
   const questions = await loadQuestionnaire(db, study.id);
   const text = (value: Parameters<typeof localize>[0]) => localize(value, locale, study.defaultLocale);
   const columns: string[] = [];
@@ -145,12 +146,16 @@ export function codebookRows(layout: ResponseLayout, t: Translate): Cell[][] {
 
 /**
  * One chunk: completed responses after `after` in id order, each with its answers (LEFT JOIN).
- * The unary + keeps SQLite off the (wave_id, status, …) indexes, which are not in id order and
- * would make every chunk sort the rest of the study (quadratic in its size); instead it walks the
- * primary key from `after` and stops at the chunk's last row, so the whole export reads each
- * response once. The first chunk starts at the study's first response (FIRST_SQL, by index).
+ * On SQLite the unary + keeps the planner off the (wave_id, status, …) indexes, which are not in
+ * id order and would make every chunk sort the rest of the study (quadratic in its size); instead
+ * it walks the primary key from `after` and stops at the chunk's last row, so the whole export
+ * reads each response once. PostgreSQL has no unary + for text and plans this without the hint.
+ * JSON columns come back as their stored text on both engines (db/client.ts), `excluded` as 0/1
+ * on SQLite and a boolean on PostgreSQL.
  */
-const CHUNK_SQL = `
+function chunkQuery(db: Executor, studyId: number, after: number, limit: number): SQL {
+  const unindexed = (column: string) => sql.raw(isPostgres(db) ? column : `+${column}`);
+  return sql`
 SELECT r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at,
        r.completed_at, r.duration_ms, r.locale, r.params, r.quality_flags,
        a.question_id, a.option_id, a.value_number, a.value_text
@@ -158,22 +163,21 @@ FROM (
   SELECT id, wave_id, segment_id, status, excluded, excluded_reason, started_at, completed_at,
          duration_ms, locale, params, quality_flags
   FROM responses
-  WHERE +wave_id IN (SELECT id FROM waves WHERE study_id = @study)
-    AND +status = 'completed' AND id > @after
+  WHERE ${unindexed("wave_id")} IN (SELECT id FROM waves WHERE study_id = ${studyId})
+    AND ${unindexed("status")} = 'completed' AND id > ${after}
   ORDER BY id
-  LIMIT @limit
+  LIMIT ${limit}
 ) AS r
 LEFT JOIN answers AS a ON a.response_id = r.id
 ORDER BY r.id, a.question_id, a.id`;
-
-const FIRST_SQL = `SELECT min(id) FROM responses WHERE wave_id IN (SELECT id FROM waves WHERE study_id = ?)`;
+}
 
 type ChunkRow = [
   id: number,
   waveId: number,
   segmentId: number,
   status: string,
-  excluded: number,
+  excluded: number | boolean,
   excludedReason: string | null,
   startedAt: number,
   completedAt: number | null,
@@ -186,6 +190,12 @@ type ChunkRow = [
   valueNumber: number | null,
   valueText: string | null,
 ];
+
+/** The study's first response id (by the wave index), where the chunks start; null without responses. */
+async function firstResponseId(db: Executor, studyId: number): Promise<number | null> {
+  const studyWaves = db.select({ id: waves.id }).from(waves).where(eq(waves.studyId, studyId));
+  return first(await db.select({ id: min(responses.id) }).from(responses).where(inArray(responses.waveId, studyWaves)))?.id ?? null;
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -262,7 +272,7 @@ class Pivot {
 export interface ResponseSink {
   /** Receives each response's row, in response id order. Synchronous: no awaiting inside a chunk. */
   row(cells: Cell[]): void;
-  /** Called between chunks, with no statement open: wait here for the client to drain. */
+  /** Called between chunks, with no query open: wait here for the client to drain. */
   pause(): Promise<void>;
   /** True when the client went away: the export stops. */
   closed(): boolean;
@@ -272,19 +282,16 @@ export interface ResponseSink {
  * Streams every completed response of the layout's study to `sink`, chunk by chunk (see the top
  * of this file). Returns the number of responses written.
  */
-export async function streamResponses(db: Db, layout: ResponseLayout, sink: ResponseSink, chunkSize = CHUNK_SIZE): Promise<number> {
+export async function streamResponses(db: Executor, layout: ResponseLayout, sink: ResponseSink, chunkSize = CHUNK_SIZE): Promise<number> {
   const pivot = new Pivot(layout);
-  const first = db.$client.prepare(FIRST_SQL).pluck().get(layout.studyId) as number | null;
-  if (first === null) return 0;
-  let after = first - 1;
+  const start = await firstResponseId(db, layout.studyId);
+  if (start === null) return 0;
+  let after = start - 1;
   let written = 0;
   for (;;) {
     let inChunk = 0;
     let current: number | null = null;
-    // Prepared per chunk (the connection caches it): another export may share the statement
-    // between our chunks, so its mode is set again each time.
-    const statement = db.$client.prepare(CHUNK_SQL).raw(true);
-    for (const r of statement.iterate({ study: layout.studyId, after, limit: chunkSize }) as IterableIterator<ChunkRow>) {
+    for (const r of await rawValues<ChunkRow>(db, chunkQuery(db, layout.studyId, after, chunkSize))) {
       if (r[0] !== current) {
         if (current !== null) sink.row(pivot.finish());
         current = r[0];

@@ -6,6 +6,7 @@ import { findStudy, listSegments } from "../../db/queries/studies.js";
 import type { Segment, Wave } from "../../db/schema.js";
 import { toCsvRow } from "../domain/csv.js";
 import { NotFoundError, ValidationError } from "../errors.js";
+import { drained } from "../exports/responses-output.js";
 import { can, requireRole } from "../middleware/auth.js";
 import {
   addPersonalLinks,
@@ -188,10 +189,13 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     const wave = await waveFrom(req);
     res.set("Cache-Control", "no-store");
     res.attachment(`wave-${wave.id}-personal-links.csv`).type("text/csv; charset=utf-8");
-    // BOM so that Excel reads UTF-8; rows are written as they are read.
+    // BOM so that Excel reads UTF-8; rows are written as they are read, waiting while the client
+    // is behind (the reader holds nothing open meanwhile), and not read at all once it has gone.
     res.write("\uFEFF" + toCsvRow(["segment", "url", "token", "used"]));
-    for (const row of iteratePersonalLinks(db, wave.id)) {
-      res.write(toCsvRow([row.segmentKey, linkUrl(baseUrl, row.token), row.token, row.uses > 0 ? "yes" : "no"]));
+    for await (const row of iteratePersonalLinks(db, wave.id)) {
+      if (res.destroyed) return;
+      const ok = res.write(toCsvRow([row.segmentKey, linkUrl(baseUrl, row.token), row.token, row.uses > 0 ? "yes" : "no"]));
+      if (!ok) await drained(res);
     }
     res.end();
   });
