@@ -8,7 +8,7 @@
  * times as integer milliseconds, JSON as its text, integers exact past 2^53 — except booleans,
  * which become PostgreSQL booleans the way the app reads them (1 is true, anything else false).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { is } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
@@ -99,14 +99,12 @@ interface JournalEntry {
  */
 export function openSource(path: string): Database.Database {
   if (path === ":memory:" || path === "" || path.startsWith("file:")) throw new CopyError(`the source must be a SQLite file, not ${JSON.stringify(path)}`);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new CopyError(`no SQLite database at ${path} (check --from or DATABASE_PATH)`);
   let source: Database.Database;
   try {
     source = new Database(path, { readonly: true, fileMustExist: true });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new CopyError(
-      code === "SQLITE_CANTOPEN" ? `no SQLite database at ${path} (check --from or DATABASE_PATH)` : `cannot open the SQLite database ${path}: ${(error as Error).message}`,
-    );
+    throw new CopyError(`cannot open the SQLite database ${path}: ${(error as Error).message}`);
   }
   try {
     const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, "utf8")) as { entries: JournalEntry[] };
