@@ -122,6 +122,18 @@ describe("db:copy on the command line: one clear line and a non-zero exit", () =
     expect(spawnSync("ls", [join(dir, "missing")]).status).not.toBe(0);
   });
 
+  it("refuses a database at another version's migrations, and a file that is not Brand Lift's", () => {
+    const behind = join(dir, "behind.db");
+    const db = openDatabase(behind);
+    runMigrations(db);
+    db.$client.exec("DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)");
+    closeDatabase(db);
+    expect(() => openSource(behind)).toThrow(new CopyError(`${behind} is 1 migration(s) behind this version: start the app on it once (it migrates at start), stop it, then copy`));
+    const other = join(dir, "other.db");
+    closeDatabase(openDatabase(other));
+    expect(() => openSource(other)).toThrow(/is not a Brand Lift database \(no such table: __drizzle_migrations\)$/);
+  });
+
   it("asks for --to", () => {
     const run = runCli(["--from", sqlitePath]);
     expect(run.status).toBe(2);
