@@ -256,7 +256,8 @@ export async function listMetricOutcomes(db: Executor, m: MetricDefinition, filt
     .from(answers)
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(eq(answers.questionId, m.questionId), eligible(filter), ...answered))
-    .groupBy(answers.responseId)
+    // The wave and segment are one per response; PostgreSQL wants them grouped by all the same.
+    .groupBy(answers.responseId, responses.waveId, responses.segmentId)
     .orderBy(answers.responseId));
   return rows.filter((r) => r.decoy === 0).map((r) => ({ responseId: r.responseId, waveId: r.waveId, segmentId: r.segmentId, y: r.aware ? 1 : 0 }));
 }
