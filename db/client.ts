@@ -181,10 +181,16 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
 }
 
 export async function closePostgres(db: Executor): Promise<void> {
-  await postgresPools.get(db)?.end();
+  const pool = postgresPools.get(db);
+  if (pool && !pool.ended) await pool.end();
 }
 
-export function closeDatabase(db: Db): void {
+/**
+ * Closes either engine's database: the SQLite file at once (before this returns), the PostgreSQL
+ * pool once its connections have ended. Closing twice does nothing.
+ */
+export async function closeDatabase(db: Db): Promise<void> {
+  if (postgresPools.has(db)) return closePostgres(db);
   if (db.$client.open) db.$client.close();
 }
 
@@ -233,12 +239,15 @@ const JSON_OID = 114;
  * (db/schema.ts); its column mappings expect what SQLite hands back, so the pool does too: 64-bit
  * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
  */
-export function openPostgres(url: string, options: { max?: number } = {}): Db {
+export function openPostgres(url: string, options: { max?: number; onIdleError?: (error: Error) => void } = {}): Db {
   // Process-wide: drizzle passes its own per-query type table, which falls back to these.
   pg.types.setTypeParser(INT8, Number);
   pg.types.setTypeParser(NUMERIC, Number);
   pg.types.setTypeParser(JSON_OID, (value: string) => value);
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle connection the server drops (restart, failover) is an 'error' event, fatal to the
+  // process unless handled; the pool has discarded it already and the next query opens a new one.
+  pool.on("error", options.onIdleError ?? (() => undefined));
   const db = drizzlePostgres(pool);
   postgresPools.set(db, pool);
   return db as unknown as Db;
