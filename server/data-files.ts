@@ -151,18 +151,31 @@ export async function openConfiguredDatabaseOrExit(
   }
 }
 
-/** Opens the pool and makes a first round trip (the migrations, or `SELECT 1`), so a bad URL fails here. */
+/**
+ * Opens the pool and makes a first round trip, so a bad URL fails here: whatever stops that first
+ * `SELECT 1` is the environment's doing (TLS asked of a server without it, a malformed option…)
+ * and becomes a configuration line; a failing migration is only when it is a known condition.
+ */
 export async function openPostgresDatabase(url: string, options: { migrate: boolean; onIdleError?: (error: Error) => void }): Promise<Db> {
   const db = openPostgres(url, options.onIdleError ? { onIdleError: options.onIdleError } : {});
+  let connected = false;
   try {
+    await rawRows(db, sql`SELECT 1`);
+    connected = true;
     if (options.migrate) await runPostgresMigrations(db);
-    else await rawRows(db, sql`SELECT 1`);
     return db;
   } catch (error) {
     await closeDatabase(db).catch(() => undefined);
-    const problem = postgresConnectionProblem(error, url);
+    const problem = postgresConnectionProblem(error, url) ?? (connected ? undefined : unknownConnectionProblem(error, url));
     throw problem === undefined ? error : new ConfigError([problem]);
   }
+}
+
+function unknownConnectionProblem(error: unknown, url: string): string {
+  // drizzle reports "Failed query: …"; the driver's reason is its cause.
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const message = ((cause as Error).message || String(cause)).split("\n")[0];
+  return `DATABASE_URL: cannot connect to the PostgreSQL database ${redactUrl(url)} (${message}): check the URL and its options against the server`;
 }
 
 /** What an operator can do about each way a connection fails (network errors, then PostgreSQL's SQLSTATEs). */

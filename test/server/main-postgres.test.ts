@@ -129,7 +129,7 @@ describe.runIf(postgresTestsRun("main-postgres.test.ts"))("server/main.ts on Pos
     expect([result.code, result.stdout]).toEqual([0, expect.stringMatching(/^Created admin cli@example\.test/)]);
   }, SPAWN_TIMEOUT);
 
-  it("refuses a wrong password and a database that does not exist, in one line", async () => {
+  it("refuses a wrong password, a database that does not exist and TLS the server lacks, in one line", async () => {
     const wrongPassword = new URL(requireTestDatabaseUrl());
     wrongPassword.password = "not-the-password";
     expectOneLineRefusal(
@@ -141,6 +141,13 @@ describe.runIf(postgresTestsRun("main-postgres.test.ts"))("server/main.ts on Pos
     expectOneLineRefusal(
       await run("server/main.ts", { DATABASE_URL: missing.toString(), SESSION_SECRET: SECRET }),
       /\(3D000\): there is no database brandlift_never_created on the server/,
+    );
+    // Any other failure of the first connection is a configuration line too (this server has no TLS).
+    const tls = new URL(database.url);
+    tls.searchParams.set("sslmode", "verify-full");
+    expectOneLineRefusal(
+      await run("server/main.ts", { DATABASE_URL: tls.toString(), SESSION_SECRET: SECRET }),
+      /^Invalid configuration: DATABASE_URL: cannot connect to the PostgreSQL database .*sslmode=verify-full \(The server does not support SSL connections\): check the URL/,
     );
   }, SPAWN_TIMEOUT);
 });
