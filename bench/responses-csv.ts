@@ -98,7 +98,7 @@ log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} complete
 const db = openDatabase(path);
 const user = await createUser(db, { email: "bench@example.test", name: "Bench", password: "a long benchmark password", role: "viewer" }, null);
 const { token } = await createApiToken(db, user.id, "bench");
-closeDatabase(db);
+await closeDatabase(db);
 
 // Baseline: one statement reading every row the export reads, in the same order, with the cheapest
 // plan (responses in rowid order, each one's answers by answers_response_idx, no sort; the unary +

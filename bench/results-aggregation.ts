@@ -167,7 +167,7 @@ for (const size of SIZES) {
       met: null,
     });
   } finally {
-    closeDatabase(db);
+    await closeDatabase(db);
   }
 }
 

@@ -182,10 +182,16 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
 }
 
 export async function closePostgres(db: Executor): Promise<void> {
-  await postgresPools.get(db)?.end();
+  const pool = postgresPools.get(db);
+  if (pool && !pool.ended) await pool.end();
 }
 
-export function closeDatabase(db: Db): void {
+/**
+ * Closes either engine's database: the SQLite file at once (before this returns), the PostgreSQL
+ * pool once its connections have ended. Closing twice does nothing.
+ */
+export async function closeDatabase(db: Db): Promise<void> {
+  if (postgresPools.has(db)) return closePostgres(db);
   if (db.$client.open) db.$client.close();
 }
 
@@ -250,8 +256,12 @@ const JSON_OID = 114;
  * (db/schema.ts); its column mappings expect what SQLite hands back, so the pool does too: 64-bit
  * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
  */
-export function openPostgres(url: string, options: { max?: number } = {}): Db {
-  return onPostgresPool(new pg.Pool({ connectionString: url, max: options.max ?? 10 }));
+export function openPostgres(url: string, options: { max?: number; onIdleError?: (error: Error) => void } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle connection the server drops (restart, failover) is an 'error' event, fatal to the
+  // process unless handled; the pool has discarded it already and the next query opens a new one.
+  pool.on("error", options.onIdleError ?? (() => undefined));
+  return onPostgresPool(pool);
 }
 
 /** The data API over a pool the caller built (its own connection settings, a pool that provisions its database first). */

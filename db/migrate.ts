@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import type { NodePgDatabase } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
-import type { Db, Executor } from "./client.js";
+import { postgresPool, type Db, type Executor } from "./client.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -28,7 +28,32 @@ export function runMigrations(db: Db): void {
 
 export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations-pg", import.meta.url));
 
-/** Applies the committed PostgreSQL migrations (db/migrations-pg) not yet applied; DDL is transactional there. */
+/** Any fixed number: the advisory lock only this app's migrations take. */
+const MIGRATION_LOCK = 4_815_162_342;
+
+/**
+ * Applies the committed PostgreSQL migrations (db/migrations-pg) not yet applied; DDL is
+ * transactional there. Several instances starting at once on a new database would each create
+ * drizzle's bookkeeping and apply the same migrations (and all but one fail), so they take turns
+ * under a session advisory lock on one connection; the later ones find nothing left to apply.
+ */
 export async function runPostgresMigrations(db: Executor): Promise<void> {
-  await migratePostgres(db as unknown as NodePgDatabase, { migrationsFolder: POSTGRES_MIGRATIONS_FOLDER });
+  const pool = postgresPool(db);
+  if (!pool) throw new Error("runPostgresMigrations: not a database opened by openPostgres");
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      await migratePostgres(drizzlePostgres(client), { migrationsFolder: POSTGRES_MIGRATIONS_FOLDER });
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  } catch (error) {
+    failed = error as Error;
+    throw error;
+  } finally {
+    // A connection that failed (or may still hold the lock) is discarded, not handed out again.
+    client.release(failed);
+  }
 }

@@ -97,6 +97,13 @@ export async function backupAndCheck(db: Db, destination: string): Promise<{ pag
 
 async function main(): Promise<void> {
   restrictNewFiles();
+  if (process.env["DATABASE_URL"]?.trim()) {
+    process.stderr.write(
+      "DATABASE_URL is set: this install keeps its data in PostgreSQL, which npm run backup does not copy (it copies a SQLite file). Back it up with PostgreSQL's own tools: pg_dump --format=custom --file=FILE \"$DATABASE_URL\" (restore with pg_restore), or the server's continuous archiving. Nothing was backed up.\n",
+    );
+    process.exitCode = 2;
+    return;
+  }
   const target = process.argv[2];
   if (!target) {
     process.stderr.write("Usage: npm run backup -- FILE\n");
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
     process.stderr.write(`Backup failed: ${reason}. No copy was kept at ${destination}.\n`);
     process.exitCode = 1;
   } finally {
-    closeDatabase(db);
+    await closeDatabase(db);
   }
 }
 

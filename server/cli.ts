@@ -7,7 +7,7 @@ import { findUserByEmail } from "../db/queries/users.js";
 import { findMembership, findTeamByName, insertTeam, TeamNameTakenError } from "../db/queries/teams.js";
 import { ACCOUNT_KINDS, DEFAULT_TEAM_NAME, TEAM_ROLES, type Team, type User } from "../db/schema.js";
 import { loadConfigOrExit } from "./config.js";
-import { openDatabaseOrExit, restrictNewFiles } from "./data-files.js";
+import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./domain/passwords.js";
 import {
   AccountRuleError,
@@ -258,14 +258,14 @@ export async function runCli(argv: string[], db: Db, io: CliIo): Promise<number>
 async function main(): Promise<void> {
   restrictNewFiles();
   const config = loadConfigOrExit();
-  const db = openDatabaseOrExit(config.databasePath, { migrate: true });
+  const db = await openConfiguredDatabaseOrExit(config, { migrate: true });
   try {
     process.exitCode = await runCli(process.argv.slice(2), db, {
       out: (line) => process.stdout.write(line + "\n"),
       err: (line) => process.stderr.write(line + "\n"),
     });
   } finally {
-    closeDatabase(db);
+    await closeDatabase(db);
   }
 }
 

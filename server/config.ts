@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { DEFAULT_DATABASE_PATH } from "../db/client.js";
+import { DEFAULT_DATABASE_PATH, isPostgresUrl } from "../db/client.js";
 import { LOCALES, type Locale } from "../db/schema.js";
 import { ensureDataFolder, writeFileAtomic } from "./data-files.js";
 
@@ -14,6 +14,8 @@ export interface Config {
   port: number;
   host: string;
   databasePath: string;
+  /** A PostgreSQL database (postgres:// or postgresql://), used instead of databasePath when set; undefined on SQLite. */
+  databaseUrl: string | undefined;
   /** Public origin used in links and QR codes, without a trailing slash. */
   baseUrl: string;
   sessionSecret: string;
@@ -29,6 +31,13 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
   DATABASE_PATH: z.string().min(1).default(DEFAULT_DATABASE_PATH),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((u) => (u?.trim() === "" ? undefined : u?.trim()))
+    .refine((u) => u === undefined || (isPostgresUrl(u) && URL.canParse(u)), {
+      message: "must be a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (or postgresql://…); unset it to use the SQLite file of DATABASE_PATH",
+    }),
   BASE_URL: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -95,14 +104,16 @@ export class ConfigError extends Error {
 /** Reads and checks the environment once; every problem is listed together. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  // Checked beside the schema's problems, so a start refused for both says both.
+  if (env["DATABASE_URL"]?.trim() && env["SESSION_SECRET"] === undefined) problems.push(SECRET_REQUIRED_WITH_POSTGRES);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     port: e.PORT,
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
     baseUrl: e.BASE_URL ?? `http://${displayHost(e.HOST)}:${e.PORT}`,
     sessionSecret: e.SESSION_SECRET ?? persistedSecret(e.DATABASE_PATH),
     trustProxy: e.TRUST_PROXY,
@@ -110,6 +121,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     surveyPostLimit: e.SURVEY_POST_LIMIT,
     production: e.NODE_ENV === "production",
   };
+}
+
+/**
+ * On SQLite a missing secret is generated and kept beside the file; a PostgreSQL install has no
+ * such folder, and its instances must all sign with the same key.
+ */
+const SECRET_REQUIRED_WITH_POSTGRES =
+  "SESSION_SECRET: required with DATABASE_URL (every instance on the database must use the same one): generate it once with `openssl rand -hex 32` and give it to each instance";
+
+/** Where the database is, for logs and messages: the SQLite file, or the PostgreSQL URL without its password. */
+export function databaseLabel(config: Pick<Config, "databasePath" | "databaseUrl">): string {
+  if (config.databaseUrl === undefined) return config.databasePath;
+  return redactUrl(config.databaseUrl);
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(a PostgreSQL URL)";
+  }
 }
 
 /** For entry points: a bad environment prints the list of problems and exits, with no stack trace. */
@@ -193,6 +227,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     port: 0,
     host: "127.0.0.1",
     databasePath: ":memory:",
+    databaseUrl: undefined,
     baseUrl: "http://localhost:3000",
     sessionSecret: randomBytes(32).toString("hex"),
     trustProxy: false,

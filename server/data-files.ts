@@ -14,9 +14,10 @@ import {
 } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, dirname, resolve } from "node:path";
-import { closeDatabase, openDatabase, type Db } from "../db/client.js";
-import { runMigrations } from "../db/migrate.js";
-import { ConfigError, orExit } from "./config.js";
+import { sql } from "drizzle-orm";
+import { closeDatabase, openDatabase, openPostgres, rawRows, type Db } from "../db/client.js";
+import { runMigrations, runPostgresMigrations } from "../db/migrate.js";
+import { ConfigError, orExit, redactUrl, type Config } from "./config.js";
 
 /**
  * The database, its WAL and SHM, backups and the session secret hold every answer and the key
@@ -119,7 +120,8 @@ export function openDatabaseOrExit(path: string, { migrate }: { migrate: boolean
       if (migrate) runMigrations(db);
       return db;
     } catch (error) {
-      if (db) closeDatabase(db);
+      // A SQLite file closes before closeDatabase returns: nothing to wait for.
+      if (db) void closeDatabase(db);
       // drizzle wraps a failing statement's SqliteError in its own error, as `cause`.
       const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
       if (typeof code !== "string" || !/^(SQLITE_(CANTOPEN|READONLY|PERM|NOTADB|CORRUPT|FULL|IOERR)|E[A-Z]+$)/.test(code)) throw error;
@@ -128,4 +130,81 @@ export function openDatabaseOrExit(path: string, { migrate }: { migrate: boolean
       ]);
     }
   });
+}
+
+/**
+ * Opens the configured database for an entry point: the PostgreSQL pool when DATABASE_URL is set
+ * (migrated, when asked, before anything is served), the SQLite file otherwise. A server that
+ * cannot be reached or refuses the login is one line and exit 2, as a bad file is.
+ */
+export async function openConfiguredDatabaseOrExit(
+  config: Pick<Config, "databasePath" | "databaseUrl">,
+  options: { migrate: boolean; onIdleError?: (error: Error) => void },
+): Promise<Db> {
+  if (config.databaseUrl === undefined) return openDatabaseOrExit(config.databasePath, options);
+  try {
+    return await openPostgresDatabase(config.databaseUrl, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Opens the pool and makes a first round trip, so a bad URL fails here: whatever stops that first
+ * `SELECT 1` is the environment's doing (TLS asked of a server without it, a malformed option…)
+ * and becomes a configuration line; a failing migration is only when it is a known condition.
+ */
+export async function openPostgresDatabase(url: string, options: { migrate: boolean; onIdleError?: (error: Error) => void }): Promise<Db> {
+  const db = openPostgres(url, options.onIdleError ? { onIdleError: options.onIdleError } : {});
+  let connected = false;
+  try {
+    await rawRows(db, sql`SELECT 1`);
+    connected = true;
+    if (options.migrate) await runPostgresMigrations(db);
+    return db;
+  } catch (error) {
+    await closeDatabase(db).catch(() => undefined);
+    const problem = postgresConnectionProblem(error, url) ?? (connected ? undefined : unknownConnectionProblem(error, url));
+    throw problem === undefined ? error : new ConfigError([problem]);
+  }
+}
+
+function unknownConnectionProblem(error: unknown, url: string): string {
+  // drizzle reports "Failed query: …"; the driver's reason is its cause.
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const message = ((cause as Error).message || String(cause)).split("\n")[0];
+  return `DATABASE_URL: cannot connect to the PostgreSQL database ${redactUrl(url)} (${message}): check the URL and its options against the server`;
+}
+
+/** What an operator can do about each way a connection fails (network errors, then PostgreSQL's SQLSTATEs). */
+const CONNECTION_HINTS: Record<string, (u: URL) => string> = {
+  ECONNREFUSED: (u) => `nothing accepts connections at ${u.hostname}:${u.port || 5432}: start PostgreSQL there, or fix the host and port`,
+  ECONNRESET: (u) => `${u.hostname}:${u.port || 5432} closed the connection: check that it is a PostgreSQL server and that it accepts this client (pg_hba.conf, TLS)`,
+  ETIMEDOUT: (u) => `${u.hostname}:${u.port || 5432} does not answer: check the host, the port and the firewall`,
+  EHOSTUNREACH: (u) => `${u.hostname} cannot be reached from this machine: check the host and the network`,
+  ENETUNREACH: (u) => `${u.hostname} cannot be reached from this machine: check the host and the network`,
+  ENOTFOUND: (u) => `the host name ${u.hostname} does not resolve: fix the host`,
+  EAI_AGAIN: (u) => `the host name ${u.hostname} could not be resolved (DNS did not answer): fix the host or the DNS`,
+  "28P01": (u) => `the server refused the password of user ${decodeURIComponent(u.username) || "(none given)"}: fix the user name and password`,
+  "28000": (u) => `the server does not let user ${decodeURIComponent(u.username) || "(none given)"} in from here (pg_hba.conf): allow this client, or use another user`,
+  "3D000": (u) => `there is no database ${decodeURIComponent(u.pathname.slice(1)) || "(none named)"} on the server: create it (createdb), or fix the database name at the end of the URL`,
+  "42501": (u) => `user ${decodeURIComponent(u.username) || "(none given)"} may not create the app's tables: grant it CREATE on the database (or make it the owner)`,
+  "53300": () => "the server has no connection left (too many clients): raise max_connections or lower the pools of other instances",
+  "57P03": () => "the server is starting up or shutting down: start the app again once it accepts connections",
+};
+
+/** The one line saying why the database at `url` could not be used, or undefined for any other error. */
+export function postgresConnectionProblem(error: unknown, url: string): string | undefined {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  const hint = typeof code === "string" ? CONNECTION_HINTS[code] : undefined;
+  if (!hint) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return `DATABASE_URL: cannot use the PostgreSQL database ${redactUrl(url)} (${code}): ${hint(parsed)}`;
 }

@@ -1,7 +1,7 @@
 import { closeDatabase, type Db } from "../db/client.js";
 import { createApp } from "./app.js";
-import { loadConfigOrExit } from "./config.js";
-import { openDatabaseOrExit, restrictNewFiles } from "./data-files.js";
+import { databaseLabel, loadConfigOrExit } from "./config.js";
+import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { logger } from "./logger.js";
 import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
@@ -22,7 +22,10 @@ async function start(): Promise<void> {
   restrictNewFiles();
   const config = loadConfigOrExit();
 
-  const db = openDatabaseOrExit(config.databasePath, { migrate: true });
+  const db = await openConfiguredDatabaseOrExit(config, {
+    migrate: true,
+    onIdleError: (error) => logger.warn("a PostgreSQL connection was lost while idle; the pool opens a new one", { error: error.message }),
+  });
   await purge(db);
   // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).
   setInterval(() => void purge(db), PURGE_INTERVAL_MS).unref();
@@ -33,7 +36,7 @@ async function start(): Promise<void> {
     const port = typeof address === "object" && address ? address.port : config.port;
     // PORT=0 picks a free port: show the one actually taken.
     const url = config.port === 0 ? config.baseUrl.replace(/:\d+$/, `:${port}`) : config.baseUrl;
-    logger.info("listening", { url, database: config.databasePath });
+    logger.info("listening", { url, database: databaseLabel(config) });
     process.stdout.write(`\nBrand Lift is running: open ${url}\n\n`);
   });
 
@@ -44,9 +47,10 @@ async function start(): Promise<void> {
     logger.info("shutting down", { signal });
     // Stop accepting, let requests in flight finish, then close the database.
     server.close(() => {
-      closeDatabase(db);
-      logger.info("stopped");
-      process.exit(0);
+      void closeDatabase(db).finally(() => {
+        logger.info("stopped");
+        process.exit(0);
+      });
     });
     // Keep-alive connections become idle once their last response is out: close them as they do.
     server.closeIdleConnections();
@@ -54,8 +58,7 @@ async function start(): Promise<void> {
     setTimeout(() => {
       logger.warn("forced exit after grace period", { graceMs: SHUTDOWN_GRACE_MS });
       server.closeAllConnections();
-      closeDatabase(db);
-      process.exit(1);
+      void closeDatabase(db).finally(() => process.exit(1));
     }, SHUTDOWN_GRACE_MS).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

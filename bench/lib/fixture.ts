@@ -65,6 +65,6 @@ export async function createBenchDatabase(path: string): Promise<BenchStudy> {
     await closeWave(db, created.pre, null);
     return created;
   } finally {
-    closeDatabase(db);
+    await closeDatabase(db);
   }
 }

@@ -1,11 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
-import { runMigrations } from "../../db/migrate.js";
+import { closeDatabase, type Db } from "../../db/client.js";
 import { listStudySummaries } from "../../db/queries/studies.js";
 import { listUsers } from "../../db/queries/users.js";
 import type { Config } from "../config.js";
 import { loadConfigOrExit } from "../config.js";
+import { openConfiguredDatabaseOrExit } from "../data-files.js";
 import { isLocale, translator } from "../i18n/index.js";
 import { createDemoStudy } from "./create.js";
 import { DEFAULT_SEED, DEMO_SEGMENTS } from "./generate.js";
@@ -73,15 +73,14 @@ export async function runDemo(argv: string[], db: Db, config: Pick<Config, "base
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const db = openDatabase(config.databasePath);
+  const db = await openConfiguredDatabaseOrExit(config, { migrate: true });
   try {
-    runMigrations(db);
     process.exitCode = await runDemo(process.argv.slice(2), db, config, {
       out: (line) => process.stdout.write(line + "\n"),
       err: (line) => process.stderr.write(line + "\n"),
     });
   } finally {
-    closeDatabase(db);
+    await closeDatabase(db);
   }
 }
 

@@ -42,21 +42,21 @@ describe("migrations", () => {
     );
   });
 
-  it("apply again to a migrated database without any change", () => {
+  it("apply again to a migrated database without any change", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-migrate-"));
     const path = join(dir, "again.db");
     const first = openDatabase(path);
     runMigrations(first);
     const before = schemaDump(first);
     const applied = first.$client.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
-    closeDatabase(first);
+    await closeDatabase(first);
 
     const second = openDatabase(path);
     runMigrations(second);
     expect(schemaDump(second)).toEqual(before);
     expect(second.$client.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual(applied);
     expect(applied.n).toBe(readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith(".sql")).length);
-    closeDatabase(second);
+    await closeDatabase(second);
   });
 
   it("match db/schema.ts: drizzle-kit finds nothing left to generate", () => {
@@ -116,7 +116,7 @@ describe("migration 0009 (teams)", () => {
 });
 
 describe("database client", () => {
-  it("sets WAL, foreign keys, synchronous=FULL and a busy timeout on a file database", () => {
+  it("sets WAL, foreign keys, synchronous=FULL and a busy timeout on a file database", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bl-pragmas-"));
     const db = openDatabase(join(dir, "nested", "folder", "p.db"));
     const pragma = (name: string) => db.$client.pragma(name, { simple: true });
@@ -124,7 +124,7 @@ describe("database client", () => {
     expect(pragma("foreign_keys")).toBe(1);
     expect(pragma("synchronous")).toBe(2); // FULL
     expect(pragma("busy_timeout")).toBe(5000);
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 
   it("enforces foreign keys and CHECK constraints", () => {
@@ -140,7 +140,7 @@ describe("database client", () => {
     ).toThrow(/CHECK/);
   });
 
-  it("reuses prepared statements, never one busy in an iterator, and hands them back in default mode", () => {
+  it("reuses prepared statements, never one busy in an iterator, and hands them back in default mode", async () => {
     const db = openDatabase(":memory:");
     const sql = "SELECT 1 AS one UNION ALL SELECT 2";
     const first = db.$client.prepare(sql);
@@ -154,6 +154,6 @@ describe("database client", () => {
     expect(other.all()).toEqual([{ one: 1 }, { one: 2 }]);
     iterator.return?.();
     expect(db.$client.prepare("CREATE TABLE t (x)").reader).toBe(false);
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 });

@@ -145,7 +145,7 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
   afterAll(async () => {
     await pool?.end();
     await database?.drop();
-    if (sqliteDb) closeDatabase(sqliteDb);
+    if (sqliteDb) await closeDatabase(sqliteDb);
     if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
   });
 
@@ -267,7 +267,7 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
         details: JSON.stringify(details),
       });
     } finally {
-      closeDatabase(lite);
+      await closeDatabase(lite);
     }
   });
 });

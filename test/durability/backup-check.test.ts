@@ -42,7 +42,7 @@ async function liveDatabase(dir: string, responses = 50): Promise<string> {
       answers: { aided: ["acme"], recall: "yes", fav: 5, feedback: "x".repeat(2000) },
     });
   }
-  closeDatabase(db);
+  await closeDatabase(db);
   return file;
 }
 
@@ -91,8 +91,8 @@ describe("the backup check", () => {
     expect(written).toBeGreaterThan(0);
     expect(tables["responses"]).toBeGreaterThanOrEqual(300);
     expect(checkBackup(join(dir, "copy.db"), tables)).toEqual([]);
-    closeDatabase(source);
-    closeDatabase(writer);
+    await closeDatabase(source);
+    await closeDatabase(writer);
   }, 30_000);
 
   it("refuses a corrupted, a truncated and a stale copy", async () => {
@@ -103,7 +103,7 @@ describe("the backup check", () => {
     const expected = tableCounts(db.$client);
     const pageSize = db.$client.pragma("page_size", { simple: true }) as number;
     const root = db.$client.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'answers'").pluck().get() as number;
-    closeDatabase(db);
+    await closeDatabase(db);
 
     const copy = (name: string) => {
       const file = join(dir, name);

@@ -47,8 +47,8 @@ describe("backup", () => {
     // The snapshot holds whole responses only.
     const answers = (restored.$client.prepare("SELECT count(*) AS n FROM answers").get() as { n: number }).n;
     expect(answers).toBe(n * 4);
-    closeDatabase(restored);
-    closeDatabase(db);
+    await closeDatabase(restored);
+    await closeDatabase(db);
   }, 60_000);
 
   it("runs as `npm run backup -- FILE` and refuses to overwrite", async () => {
@@ -57,7 +57,7 @@ describe("backup", () => {
     const db = openDatabase(live);
     runMigrations(db);
     await openSurvey(db);
-    closeDatabase(db);
+    await closeDatabase(db);
     const { BASE_URL: _vitestOwn, ...env } = process.env;
     const run = () =>
       spawnSync("node_modules/.bin/tsx", ["server/backup.ts", join(dir, "b.db")], { env: { ...env, DATABASE_PATH: live }, encoding: "utf8" });
@@ -66,7 +66,7 @@ describe("backup", () => {
     expect(first.stdout).toContain("Backed up");
     const copy = openDatabase(join(dir, "b.db"));
     expect((copy.$client.prepare("SELECT count(*) AS n FROM studies").get() as { n: number }).n).toBe(1);
-    closeDatabase(copy);
+    await closeDatabase(copy);
     const second = run();
     expect(second.status).toBe(1);
     expect(second.stderr).toContain("already exists");

@@ -40,7 +40,7 @@ describe("crash durability", () => {
     const setup = openDatabase(path);
     runMigrations(setup);
     const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
-    closeDatabase(setup);
+    await closeDatabase(setup);
 
     const { child, url } = startServer(path);
     const base = await url;
@@ -78,6 +78,6 @@ describe("crash durability", () => {
       .prepare("SELECT r.id FROM responses r LEFT JOIN answers a ON a.response_id = r.id GROUP BY r.id HAVING count(a.id) <> 5")
       .all();
     expect(partial).toEqual([]);
-    closeDatabase(db);
+    await closeDatabase(db);
   }, 60_000);
 });

@@ -48,6 +48,6 @@ describe("no lost responses under load", () => {
     expect(stored.map((r) => r.nonce).sort()).toEqual([...acknowledged].sort());
     const answers = db.$client.prepare("SELECT count(*) AS n FROM answers").get() as { n: number };
     expect(answers.n).toBe(acknowledged.length * 5);
-    closeDatabase(db);
+    await closeDatabase(db);
   }, 60_000);
 });

@@ -93,7 +93,7 @@ describe("quotas across processes", () => {
     runMigrations(setup);
     const survey = await openSurvey(setup, brandLiftDefinition({ pageSize: 2 }), { subscribers: TARGET });
     const link = survey.links["subscribers"]!;
-    closeDatabase(setup);
+    await closeDatabase(setup);
 
     const secret = randomBytes(32).toString("hex");
     const servers = [startServer(path, secret), startServer(path, secret)];
@@ -125,6 +125,6 @@ describe("quotas across processes", () => {
     // Every response kept both pages' answers (five rows each), completed or stopped.
     const answerCounts = db.$client.prepare("SELECT count(a.id) AS n FROM responses r LEFT JOIN answers a ON a.response_id = r.id GROUP BY r.id").all();
     expect(answerCounts).toEqual(Array(RESPONDENTS).fill({ n: 5 }));
-    closeDatabase(db);
+    await closeDatabase(db);
   }, 90_000);
 });

@@ -14,10 +14,10 @@ export interface HttpResult {
 export function http(
   agent: Agent,
   url: string,
-  options: { method?: string; body?: string; cookie?: string } = {},
+  options: { method?: string; body?: string; cookie?: string; headers?: Record<string, string> } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.cookie) headers["Cookie"] = options.cookie;
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/x-www-form-urlencoded";

@@ -49,7 +49,7 @@ describe("purgeExpired", () => {
     // Idempotent; and once their time is up the rest goes too.
     expect(await purgeExpired(db, now)).toEqual({ sessions: 0, rateLimits: 0 });
     expect(await purgeExpired(db, new Date(now.getTime() + 2 * 60 * MINUTE))).toEqual({ sessions: 1, rateLimits: 1 });
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 
   it("runs when the server starts (npm start)", async () => {
@@ -62,7 +62,7 @@ describe("purgeExpired", () => {
     const past = new Date(Date.now() - 2 * 60 * MINUTE);
     await insertSession(db, sha256("old"), user.id, past, new Date(past.getTime() + MINUTE));
     await incrementRateLimit(db, "login-ip:old", past, LOGIN_WINDOW_MS);
-    closeDatabase(db);
+    await closeDatabase(db);
 
     const { BASE_URL: _vitestOwn, ...env } = process.env;
     const child = spawn("node_modules/.bin/tsx", ["server/main.ts"], {
@@ -92,7 +92,7 @@ describe("purgeExpired", () => {
     const after = openDatabase(file);
     expect(countRows(after, "sessions")).toBe(0);
     expect(countRows(after, "rate_limits")).toBe(0);
-    closeDatabase(after);
+    await closeDatabase(after);
   }, 40_000);
 });
 
@@ -136,7 +136,7 @@ describe("a login flood", () => {
     expect(db.$client.prepare("SELECT max(length(key)) FROM rate_limits").pluck().get()).toBeLessThanOrEqual(MAX_KEY);
     await purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
     expect(countRows(db, "rate_limits")).toBe(0);
-    closeDatabase(db);
+    await closeDatabase(db);
   });
 
   it("through POST /login (600 failures with varied and huge emails from one address) leaves at most 21 small rows", async () => {
@@ -171,7 +171,7 @@ describe("a login flood", () => {
       expect(countRows(db, "rate_limits")).toBe(0);
     } finally {
       await close(server);
-      closeDatabase(db);
+      await closeDatabase(db);
     }
   }, 60_000);
 });

@@ -138,7 +138,7 @@ describe("secrets at rest", () => {
 
     // And once the file is closed (the WAL folded in and removed).
     await close(server);
-    closeDatabase(db);
+    await closeDatabase(db);
     search("closed");
     expect(readFileSync(file).length).toBeGreaterThan(4096);
   }, 30_000);

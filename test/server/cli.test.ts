@@ -85,7 +85,7 @@ describe("CLI", () => {
     expect(token.stdout.trim()).toMatch(/^bl_[A-Za-z0-9_-]{43}$/);
     const db = openDatabase(env.DATABASE_PATH);
     expect((await findUserByEmail(db, "ops@example.test"))?.isAdmin).toBe(true);
-    closeDatabase(db);
+    await closeDatabase(db);
   }, 30_000);
 
   it("prints configuration problems without a stack trace", () => {

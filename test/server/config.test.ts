@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../server/config.js";
+import { ConfigError, databaseLabel, loadConfig } from "../../server/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults", () => {
@@ -35,6 +35,7 @@ describe("loadConfig", () => {
       port: 8080,
       host: "0.0.0.0",
       databasePath: ":memory:",
+      databaseUrl: undefined,
       baseUrl: "https://lift.example.test",
       sessionSecret: "s".repeat(40),
       trustProxy: 1,
@@ -67,5 +68,49 @@ describe("loadConfig", () => {
     expect(readFileSync(file, "utf8").trim()).toBe(first);
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect(loadConfig(env).sessionSecret).toBe(first);
+  });
+
+  describe("DATABASE_URL", () => {
+    const secret = "0123456789abcdef".repeat(4);
+    const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+
+    it("takes a postgres:// or postgresql:// URL, keeps no secret file, and shows it without its password", () => {
+      const dir = mkdtempSync(join(tmpdir(), "bl-config-pg-"));
+      for (const url of ["postgres://app:s3cret@db.internal:5433/brandlift", "postgresql://app:s3cret@db.internal/brandlift?sslmode=require"]) {
+        const config = loadConfig({ DATABASE_URL: url, SESSION_SECRET: secret, DATABASE_PATH: join(dir, "unused", "x.db") });
+        expect(config.databaseUrl).toBe(url);
+        expect(config.sessionSecret).toBe(secret);
+        expect(databaseLabel(config)).not.toContain("s3cret");
+        expect(databaseLabel(config)).toContain("app:***@db.internal");
+      }
+      expect(existsSync(join(dir, "unused"))).toBe(false);
+      expect(loadConfig({ DATABASE_PATH: ":memory:", DATABASE_URL: "" }).databaseUrl).toBeUndefined();
+      expect(databaseLabel(loadConfig({ DATABASE_PATH: ":memory:" }))).toBe(":memory:");
+    });
+
+    it("refuses anything but a PostgreSQL URL, naming the variable", () => {
+      for (const url of ["mysql://app@db/brandlift", "./data/brandlift.db", "http://db:5432/brandlift", "postgres//db/brandlift", "postgres://[bad"]) {
+        const problems = problemsOf({ DATABASE_URL: url, SESSION_SECRET: secret });
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(/^DATABASE_URL: must be a PostgreSQL URL, postgres:\/\//);
+        expect(new ConfigError(problems).message.split("\n")).toHaveLength(1);
+      }
+    });
+
+    it("requires SESSION_SECRET with PostgreSQL (no folder to keep a generated one; instances must share it)", () => {
+      const problems = problemsOf({ DATABASE_URL: "postgres://app@db/brandlift" });
+      expect(problems).toEqual([expect.stringMatching(/^SESSION_SECRET: required with DATABASE_URL .*openssl rand -hex 32/)]);
+      // Both problems of a start refused for two reasons are said at once.
+      expect(problemsOf({ DATABASE_URL: "mysql://db/x" })).toEqual([expect.stringMatching(/^DATABASE_URL:/), expect.stringMatching(/^SESSION_SECRET:/)]);
+      expect(problemsOf({ DATABASE_URL: "postgres://app@db/brandlift", SESSION_SECRET: "short" })).toEqual([expect.stringMatching(/^SESSION_SECRET: must be at least 32/)]);
+    });
   });
 });

@@ -12,7 +12,7 @@ describe("error pages", () => {
     await agent.get("/studies").expect(200);
     const logged = vi.spyOn(logger, "error").mockImplementation(() => undefined);
     // A real failure deep inside a handler: the database goes away under a signed-in user.
-    closeDatabase(db);
+    await closeDatabase(db);
     const res = await agent.get("/studies?lang=ru").expect(500);
     expect(res.text).toContain("Что-то пошло не так");
     expect(res.text).not.toMatch(/database|connection|TypeError|at \w+ \(/i);

@@ -12,7 +12,7 @@ describe("GET /healthz", () => {
 
   it("answers 503 when the database is unusable", async () => {
     const { app, db } = freshApp();
-    closeDatabase(db);
+    await closeDatabase(db);
     const res = await request(app).get("/healthz").expect(503);
     expect(res.body).toEqual({ status: "unavailable" });
   });

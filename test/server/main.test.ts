@@ -75,6 +75,6 @@ describe("server/main.ts", () => {
     const db = openDatabase(join(dir, "data", "brandlift.db"));
     const migrated = db.$client.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
     expect(migrated.n).toBeGreaterThan(0);
-    closeDatabase(db);
+    await closeDatabase(db);
   }, 40_000);
 });
