@@ -90,7 +90,7 @@ describe("db:copy on the command line: one clear line and a non-zero exit", () =
     sqlitePath = join(dir, "source.db");
     const db = openDatabase(sqlitePath);
     runMigrations(db);
-    closeDatabase(db);
+    await closeDatabase(db);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -127,10 +127,10 @@ describe("db:copy on the command line: one clear line and a non-zero exit", () =
     const db = openDatabase(behind);
     runMigrations(db);
     db.$client.exec("DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)");
-    closeDatabase(db);
+    await closeDatabase(db);
     expect(() => openSource(behind)).toThrow(new CopyError(`${behind} is 1 migration(s) behind this version: start the app on it once (it migrates at start), stop it, then copy`));
     const other = join(dir, "other.db");
-    closeDatabase(openDatabase(other));
+    await closeDatabase(openDatabase(other));
     expect(() => openSource(other)).toThrow(/is not a Brand Lift database \(no such table: __drizzle_migrations\)$/);
   });
 
@@ -202,7 +202,7 @@ describe.runIf(postgresTestsRun("pg-copy.test.ts"))("db:copy into a real Postgre
   afterAll(async () => {
     if (copy) await closePostgres(copy);
     await target?.drop();
-    if (source) closeDatabase(source);
+    if (source) await closeDatabase(source);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -302,7 +302,7 @@ describe.runIf(postgresTestsRun("pg-copy.test.ts"))("db:copy into a real Postgre
     const writer = openDatabase(broken);
     // PostgreSQL's json refuses what SQLite kept as text: the copy must fail as a whole.
     writer.$client.exec(`UPDATE audit_log SET details = '{not json' WHERE id = ${handWrittenAuditId}`);
-    closeDatabase(writer);
+    await closeDatabase(writer);
     const reader = openSource(broken);
     try {
       await expect(copyToPostgres(reader, other.url)).rejects.toThrow(/^copying table audit_log failed in the batch starting at id = \d+: invalid input syntax for type json.*; nothing was written to PostgreSQL$/);
