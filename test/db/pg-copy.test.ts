@@ -85,7 +85,7 @@ describe("db:copy order", () => {
 describe("db:copy on the command line: one clear line and a non-zero exit", () => {
   let dir: string;
   let sqlitePath: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "brandlift-copy-cli-"));
     sqlitePath = join(dir, "source.db");
     const db = openDatabase(sqlitePath);
@@ -122,7 +122,7 @@ describe("db:copy on the command line: one clear line and a non-zero exit", () =
     expect(spawnSync("ls", [join(dir, "missing")]).status).not.toBe(0);
   });
 
-  it("refuses a database at another version's migrations, and a file that is not Brand Lift's", () => {
+  it("refuses a database at another version's migrations, and a file that is not Brand Lift's", async () => {
     const behind = join(dir, "behind.db");
     const db = openDatabase(behind);
     runMigrations(db);
