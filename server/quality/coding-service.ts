@@ -60,36 +60,59 @@ export interface RecodeStep {
   next: RecodeCursor | null;
 }
 
+/** What one chunk codes, read from the database: the codebook's sources and the chunk's answers. */
+async function readRecodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit: number) {
+  const questions = await loadQuestionnaire(db, studyId);
+  const aliases = await listTextAliases(db, studyId);
+  const codebooks = studyCodebooks(questions, aliases);
+  const questionIds = [...codebooks.keys()].sort((a, b) => a - b);
+  const questionId = questionIds.find((id) => id >= cursor.questionId);
+  const after = questionId === cursor.questionId ? { responseId: cursor.afterResponseId, answerId: cursor.afterAnswerId } : { responseId: 0, answerId: 0 };
+  const batch = questionId === undefined ? [] : await listTextAnswersAfter(db, questionId, after, limit);
+  return { signature: JSON.stringify([questions, aliases]), codebooks, questionIds, questionId, batch };
+}
+
+type RecodeChunkInput = Awaited<ReturnType<typeof readRecodeChunk>>;
+
+const sameInput = (a: RecodeChunkInput, b: RecodeChunkInput) =>
+  a.signature === b.signature && a.batch.length === b.batch.length && a.batch.every((x, i) => x.id === b.batch[i]!.id && x.valueText === b.batch[i]!.valueText);
+
+/** The mentions of the chunk's answers: CPU work (fuzzy matching), no database. */
+function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; code: string; rank: number }> {
+  if (input.questionId === undefined) return [];
+  const codebook = input.codebooks.get(input.questionId)!;
+  return input.batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
+}
+
 /**
  * Codes one chunk of the study's text answers again, in its own unit of work (or the caller's):
  * their mentions are deleted and inserted anew, so each answer always carries the coding of one
- * codebook and a chunk run twice gives the same rows. The codebook is read under the chunk's lock:
- * when aliases change during a recode, the recode started by the last change codes every chunk
- * with it, so concurrent recodes end in the same state as one. Answers stored between chunks are
- * coded at submission with the codebook of that moment, which already holds the new alias.
+ * codebook and a chunk run twice gives the same rows. The coding itself (most of the time) is done
+ * before the write lock is taken; under the lock the chunk's inputs are read again and the coding
+ * is only redone if they changed meanwhile. So the codebook that counts is the one under the
+ * lock: when aliases change during a recode, the recode started by the last change codes every
+ * chunk with it, and concurrent recodes end in the same state as one. Answers stored between
+ * chunks are coded at submission with the codebook of that moment, which already holds the alias.
  */
-export function recodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit = RECODE_CHUNK_SIZE): Promise<RecodeStep> {
+export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit = RECODE_CHUNK_SIZE): Promise<RecodeStep> {
+  const planned = await readRecodeChunk(db, studyId, cursor, limit);
+  const plannedRows = codeRecodeChunk(planned);
   return unitOfWork(db, async (tx) => {
-    const questions = await loadQuestionnaire(tx, studyId);
-    const codebooks = studyCodebooks(questions, await listTextAliases(tx, studyId));
-    const questionIds = [...codebooks.keys()].sort((a, b) => a - b);
-    const questionId = questionIds.find((id) => id >= cursor.questionId);
-    if (questionId === undefined) return { answers: 0, mentions: 0, next: null };
-    const after = questionId === cursor.questionId ? { responseId: cursor.afterResponseId, answerId: cursor.afterAnswerId } : { responseId: 0, answerId: 0 };
-    const batch = await listTextAnswersAfter(tx, questionId, after, limit);
-    const codebook = codebooks.get(questionId)!;
-    const rows = batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
-    await deleteMentionsOfAnswers(tx, batch.map((a) => a.id));
+    const input = await readRecodeChunk(tx, studyId, cursor, limit);
+    if (input.questionId === undefined) return { answers: 0, mentions: 0, next: null };
+    const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
+    await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
-    const last = batch.at(-1);
-    const following = questionIds.find((id) => id > questionId);
+    const questionId = input.questionId;
+    const last = input.batch.at(-1);
+    const following = input.questionIds.find((id) => id > questionId);
     const next =
-      last && batch.length === limit
+      last && input.batch.length === limit
         ? { questionId, afterResponseId: last.responseId, afterAnswerId: last.id }
         : following === undefined
           ? null
           : { questionId: following, afterResponseId: 0, afterAnswerId: 0 };
-    return { answers: batch.length, mentions: rows.length, next };
+    return { answers: input.batch.length, mentions: rows.length, next };
   });
 }
 
@@ -115,7 +138,9 @@ export async function recodeStudy(db: Executor, studyId: number, options: ChunkO
 }
 
 /** Recodes the study and records the recode (what it did) in the audit log once it is complete. */
-async function recodeAudited(db: Db, studyId: number, userId: number, options: ChunkOptions<RecodeCursor>): Promise<{ answers: number; mentions: number }> {
+type RecodeOptions = ChunkOptions<RecodeCursor> & { limit?: number };
+
+async function recodeAudited(db: Db, studyId: number, userId: number, options: RecodeOptions): Promise<{ answers: number; mentions: number }> {
   const recoded = await recodeStudy(db, studyId, options);
   await recordAudit(db, { userId, action: "quality.recode", entityType: "study", entityId: studyId, details: recoded });
   return recoded;
@@ -163,7 +188,7 @@ export async function addAlias(
   userId: number,
   input: { alias: string; code: string },
   locale: Locale,
-  options: ChunkOptions<RecodeCursor> = {},
+  options: RecodeOptions = {},
 ): Promise<AliasProblem | { recoded: number }> {
   const alias = input.alias.trim();
   const form = aliasForm(alias);
@@ -183,7 +208,7 @@ export async function addAlias(
 }
 
 /** Removes a researcher alias (with its audit entry), then recodes the study; false when the study has no such alias. */
-export async function removeAlias(db: Db, study: Study, userId: number, aliasId: number, options: ChunkOptions<RecodeCursor> = {}): Promise<boolean> {
+export async function removeAlias(db: Db, study: Study, userId: number, aliasId: number, options: RecodeOptions = {}): Promise<boolean> {
   const removed = await unitOfWork(db, async (tx) => {
     const alias = await deleteTextAlias(tx, study.id, aliasId);
     if (alias) await recordAudit(tx, { userId, action: "quality.alias.remove", entityType: "study", entityId: study.id, details: { code: alias.code, alias: alias.alias } });
@@ -195,6 +220,6 @@ export async function removeAlias(db: Db, study: Study, userId: number, aliasId:
 }
 
 /** The coding page's "code all answers again": a recode in chunks, audited when complete. */
-export function recodeAll(db: Db, studyId: number, userId: number, options: ChunkOptions<RecodeCursor> = {}): Promise<{ answers: number; mentions: number }> {
+export function recodeAll(db: Db, studyId: number, userId: number, options: RecodeOptions = {}): Promise<{ answers: number; mentions: number }> {
   return recodeAudited(db, studyId, userId, options);
 }

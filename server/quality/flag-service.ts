@@ -40,7 +40,7 @@ import type { ChunkOptions } from "../services/chunks.js";
 
 export const FLAG_BATCH_SIZE = 500;
 /** Responses whose flags (or exclusion) are written per unit of work: one holds the write lock well under 50 ms (bench/write-locks.ts). */
-export const FLAG_WRITE_CHUNK = 100;
+export const FLAG_WRITE_CHUNK = 50;
 
 export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
   return readQualitySettings((await findQualitySettings(db, studyId))?.settings);

@@ -7,7 +7,7 @@ import { runChunks, type ChunkOptions } from "./chunks.js";
 export const PURGE_INTERVAL_MS = 15 * 60 * 1000;
 
 /** Rows deleted per unit of work: a login flood can leave many, and one chunk holds the write lock well under 50 ms. */
-export const PURGE_CHUNK = 1000;
+export const PURGE_CHUNK = 500;
 
 type PurgeCursor = "sessions" | "rateLimits";
 
