@@ -45,6 +45,7 @@ observeUnitsOfWork((event) => holds.push(event.ms));
 
 interface Measured {
   longest: number;
+  median: number;
   units: number;
   wallMs: number;
 }
@@ -55,7 +56,8 @@ async function measure(job: () => Promise<unknown>): Promise<Measured> {
   const started = performance.now();
   await job();
   const wallMs = performance.now() - started;
-  return { longest: holds.length ? Math.max(...holds) : wallMs, units: holds.length, wallMs };
+  const sorted = [...holds].sort((a, b) => a - b);
+  return { longest: sorted.at(-1) ?? wallMs, median: sorted[Math.floor(sorted.length / 2)] ?? wallMs, units: holds.length, wallMs };
 }
 
 const researcher = await createUser(db, { email: "bench@example.test", name: "Bench", password: "correct horse battery", role: "researcher" }, null);
@@ -134,13 +136,13 @@ const jobs: Array<[string, () => Promise<unknown>]> = [
 ];
 
 const rows: Row[] = [
-  { name: `survey submission (median of ${SUBMISSIONS})`, ours: fmtMs(baseline), baseline: fmtMs(baseline), ratio: "1.00", target: `< ${TARGET_MS} ms`, met: baseline < TARGET_MS },
+  { name: `survey submission (median of ${SUBMISSIONS}; longest ${fmtMs(submissionHolds.at(-1)!)})`, ours: fmtMs(baseline), baseline: fmtMs(baseline), ratio: "1.00", target: `< ${TARGET_MS} ms`, met: baseline < TARGET_MS },
 ];
 for (const [name, job] of jobs) {
   log(`${name}…`);
   const m = await measure(job);
   rows.push({
-    name: `${name}: ${m.units ? `${fmtInt(m.units)} units of work` : "no unit of work"}, ${fmtMs(m.wallMs)} in all`,
+    name: `${name}: ${m.units ? `${fmtInt(m.units)} units of work (median hold ${fmtMs(m.median)})` : "no unit of work"}, ${fmtMs(m.wallMs)} in all`,
     ours: fmtMs(m.longest),
     baseline: fmtMs(baseline),
     ratio: fmtRatio(m.longest / baseline),

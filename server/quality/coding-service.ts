@@ -64,12 +64,11 @@ export interface RecodeStep {
 async function readRecodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit: number) {
   const questions = await loadQuestionnaire(db, studyId);
   const aliases = await listTextAliases(db, studyId);
-  const codebooks = studyCodebooks(questions, aliases);
-  const questionIds = [...codebooks.keys()].sort((a, b) => a - b);
+  const questionIds = codedQuestions(questions).map((q) => q.id).sort((a, b) => a - b);
   const questionId = questionIds.find((id) => id >= cursor.questionId);
   const after = questionId === cursor.questionId ? { responseId: cursor.afterResponseId, answerId: cursor.afterAnswerId } : { responseId: 0, answerId: 0 };
   const batch = questionId === undefined ? [] : await listTextAnswersAfter(db, questionId, after, limit);
-  return { signature: JSON.stringify([questions, aliases]), codebooks, questionIds, questionId, batch };
+  return { signature: JSON.stringify([questions, aliases]), questions, aliases, questionIds, questionId, batch };
 }
 
 type RecodeChunkInput = Awaited<ReturnType<typeof readRecodeChunk>>;
@@ -77,10 +76,10 @@ type RecodeChunkInput = Awaited<ReturnType<typeof readRecodeChunk>>;
 const sameInput = (a: RecodeChunkInput, b: RecodeChunkInput) =>
   a.signature === b.signature && a.batch.length === b.batch.length && a.batch.every((x, i) => x.id === b.batch[i]!.id && x.valueText === b.batch[i]!.valueText);
 
-/** The mentions of the chunk's answers: CPU work (fuzzy matching), no database. */
+/** The mentions of the chunk's answers: CPU work (codebooks, fuzzy matching), no database. */
 function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; code: string; rank: number }> {
   if (input.questionId === undefined) return [];
-  const codebook = input.codebooks.get(input.questionId)!;
+  const codebook = studyCodebooks(input.questions, input.aliases).get(input.questionId)!;
   return input.batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
 }
 
