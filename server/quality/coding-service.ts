@@ -44,7 +44,7 @@ export async function codeStoredAnswers(
 }
 
 /** Text answers recoded per unit of work: one chunk holds the write lock for well under 50 ms (bench/write-locks.ts). */
-export const RECODE_CHUNK_SIZE = 500;
+export const RECODE_CHUNK_SIZE = 250;
 
 /** Where a recode goes on: the coded question, and the last (response, answer) done in it. */
 export interface RecodeCursor {

@@ -125,7 +125,7 @@ export async function closeWave(db: Db, wave: Wave, actorId: number | null, acti
 }
 
 /** Personal links inserted per unit of work: one chunk holds the write lock well under 50 ms (bench/write-locks.ts). */
-export const PERSONAL_LINKS_CHUNK = 200;
+export const PERSONAL_LINKS_CHUNK = 100;
 
 /**
  * Generation stopped after some chunks had committed (the database stayed busy): `created` links
