@@ -4,8 +4,8 @@ import { join } from "node:path";
 import request from "supertest";
 import { afterAll, describe, expect, it } from "vitest";
 import { inArray, eq } from "drizzle-orm";
-import { closeDatabase, observeUnitsOfWork, openDatabase, type Db } from "../../db/client.js";
-import { runMigrations } from "../../db/migrate.js";
+import { closeDatabase, closePostgres, observeUnitsOfWork, openDatabase, openPostgres, type Db } from "../../db/client.js";
+import { runMigrations, runPostgresMigrations } from "../../db/migrate.js";
 import { listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertSession } from "../../db/queries/sessions.js";
@@ -21,6 +21,7 @@ import { purgeExpired } from "../../server/services/retention.js";
 import { openWave, PERSONAL_LINKS_CHUNK, PersonalLinksIncompleteError } from "../../server/services/study-setup.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, answerAllPages } from "../helpers.js";
+import { createThrowawayDatabase, postgresTestsRun } from "../support/postgres.js";
 
 /**
  * Issue 15, item 4: long writes commit in chunks, each its own unit of work, so a survey posted
@@ -281,5 +282,35 @@ describe("purging in chunks", () => {
     expect(units).toBe(4);
     expect((await db.select().from(sessions)).map((s) => s.idHash)).toEqual(["live"]);
     close();
+  });
+});
+
+describe.runIf(postgresTestsRun("chunked-writes.test.ts"))("the chunked jobs on PostgreSQL", () => {
+  it("recode, personal links and purge give the same end state, chunk by chunk", async () => {
+    const database = await createThrowawayDatabase();
+    const db = openPostgres(database.url, { max: 4 });
+    try {
+      await runPostgresMigrations(db);
+      const { study, pre } = await codedStudy(db, 11);
+      const researcher = await addUser(db, "researcher");
+      const recoded = await countUnits(() => addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru", { limit: 3 }));
+      expect(recoded.result).toEqual({ recoded: 11 });
+      expect(recoded.units).toBe(1 + 4);
+      expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
+
+      const made = await countUnits(() => addPersonalLinks(db, pre, "subscribers", PERSONAL_LINKS_CHUNK + 1, researcher.id));
+      expect(made.units).toBe(2);
+      expect(new Set(made.result.map((l) => l.token)).size).toBe(PERSONAL_LINKS_CHUNK + 1);
+
+      const now = new Date("2030-01-01T12:00:00Z");
+      const past = new Date(now.getTime() - 60_000);
+      for (let i = 0; i < 5; i++) await insertSession(db, `expired-${i}`, researcher.id, past, past);
+      const purged = await countUnits(() => purgeExpired(db, now, { limit: 2 }));
+      expect(purged.result).toEqual({ sessions: 5, rateLimits: 0 });
+      expect(await db.select().from(sessions)).toEqual([]);
+    } finally {
+      await closePostgres(db);
+      await database.drop();
+    }
   });
 });
