@@ -130,6 +130,29 @@ function sqliteEngine(client: Database.Database): SqliteEngine {
   return engine;
 }
 
+/** What an observer of units of work hears: how long one held its transaction, and how it ended. */
+export interface UnitOfWorkEvent {
+  /** From the transaction's start (on SQLite: the write lock taken) to its commit or rollback. */
+  ms: number;
+  committed: boolean;
+}
+
+const observers = new Set<(event: UnitOfWorkEvent) => void>();
+
+/**
+ * Listens to every unit of work of this process as it ends (benchmarks measure lock holds, tests
+ * count chunks); returns the function that stops listening. Without a listener nothing is timed.
+ */
+export function observeUnitsOfWork(listener: (event: UnitOfWorkEvent) => void): () => void {
+  observers.add(listener);
+  return () => observers.delete(listener);
+}
+
+function notify(started: number, committed: boolean): void {
+  const event = { ms: performance.now() - started, committed };
+  for (const listener of observers) listener(event);
+}
+
 /** About five seconds of retries in all, like the busy timeout of a single statement. */
 const BUSY_ATTEMPTS = 30;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -166,14 +189,17 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
       await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
     }
     engine.open = true;
+    const started = observers.size ? performance.now() : 0;
     try {
       const result = await work(engine.tx);
       engine.open = false;
       engine.client.exec("COMMIT");
+      if (observers.size) notify(started, true);
       return result;
     } catch (error) {
       engine.open = false;
       if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+      if (observers.size) notify(started, false);
       throw error;
     }
   } finally {
@@ -294,8 +320,9 @@ const isRetryable = (error: unknown): boolean => {
  */
 async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const started = observers.size ? performance.now() : 0;
     try {
-      return await (db as unknown as NodePgDatabase).transaction(
+      const result = await (db as unknown as NodePgDatabase).transaction(
         async (tx) => {
           postgresTransactions.add(tx);
           transactions.add(tx);
@@ -303,7 +330,10 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
         },
         { isolationLevel: "serializable" },
       );
+      if (observers.size) notify(started, true);
+      return result;
     } catch (error) {
+      if (observers.size) notify(started, false);
       if (!isRetryable(error)) throw error;
       if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
       await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));

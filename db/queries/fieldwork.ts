@@ -52,6 +52,12 @@ export async function insertLink(
   return one(await db.insert(links).values(link).returning());
 }
 
+/** Several links in one statement (a chunk of personal links), returned in insertion order. */
+export async function insertLinks(db: Executor, rows: ReadonlyArray<Pick<Link, "token" | "waveId" | "segmentId" | "kind">>): Promise<Link[]> {
+  if (rows.length === 0) return [];
+  return (await db.insert(links).values([...rows]).returning()).sort((a, b) => a.id - b.id);
+}
+
 export async function findOpenLinkFor(db: Executor, waveId: number, segmentId: number): Promise<Link | undefined> {
   return first(await db
     .select()

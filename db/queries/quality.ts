@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, like, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, sql, type SQL } from "drizzle-orm";
 import { one, first, rawRows, type Executor } from "../client.js";
 import { countWhere, jsonElements, jsonField } from "../portable.js";
 import { countedTextAnswers } from "./feedback.js";
@@ -301,22 +301,30 @@ export async function qualityAudit(db: Executor, studyId: number, limit: number)
 
 // ---------------------------------------------------------------- coding
 
-/** Text answers to the questions, by id after `afterId`, at most `limit` (every response status). */
-export async function listTextAnswers(db: Executor, questionIds: readonly number[], afterId: number, limit: number) {
-  if (questionIds.length === 0) return [];
+/**
+ * Text answers to one question after the (response id, answer id) pair, at most `limit`, in that
+ * order: a range of the (question, option, response) index, so each chunk of a recode reads only
+ * its own rows (an `id > afterId` walk over several questions made SQLite sort them all each time).
+ */
+export async function listTextAnswersAfter(db: Executor, questionId: number, after: { responseId: number; answerId: number }, limit: number) {
   return db
-    .select({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText })
+    .select({ id: answers.id, responseId: answers.responseId, questionId: answers.questionId, valueText: answers.valueText })
     .from(answers)
-    .where(and(inArray(answers.questionId, [...questionIds]), isNotNull(answers.valueText), gt(answers.id, afterId)))
-    .orderBy(asc(answers.id))
+    .where(
+      and(
+        eq(answers.questionId, questionId),
+        isNull(answers.optionId),
+        sql`(${answers.responseId}, ${answers.id}) > (${after.responseId}, ${after.answerId})`,
+        isNotNull(answers.valueText),
+      ),
+    )
+    .orderBy(asc(answers.responseId), asc(answers.id))
     .limit(limit);
 }
 
-export async function deleteMentionsOfQuestions(db: Executor, questionIds: readonly number[]): Promise<void> {
-  if (questionIds.length === 0) return;
-  await db.delete(textMentions)
-    .where(inArray(textMentions.answerId, db.select({ id: answers.id }).from(answers).where(inArray(answers.questionId, [...questionIds]))))
-    ;
+export async function deleteMentionsOfAnswers(db: Executor, answerIds: readonly number[]): Promise<void> {
+  if (answerIds.length === 0) return;
+  await db.delete(textMentions).where(inArray(textMentions.answerId, [...answerIds]));
 }
 
 export async function insertMentionRows(db: Executor, rows: ReadonlyArray<{ answerId: number; code: string; rank: number }>): Promise<void> {

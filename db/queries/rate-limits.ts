@@ -1,4 +1,4 @@
-import { eq, like, lt, sql } from "drizzle-orm";
+import { eq, inArray, like, lt, sql } from "drizzle-orm";
 import { one, affectedRows, first, type Executor } from "../client.js";
 import { rateLimits } from "../schema.js";
 
@@ -65,6 +65,8 @@ export async function deleteRateLimitsWithPrefix(db: Executor, prefix: string): 
   await db.delete(rateLimits).where(like(rateLimits.key, `${prefix.replace(/[%_]/g, "")}%`));
 }
 
-export async function deleteExpiredRateLimits(db: Executor, now: Date): Promise<number> {
-  return affectedRows(await db.delete(rateLimits).where(lt(rateLimits.resetAt, now)));
+/** Deletes at most `limit` ended windows (a purge goes in chunks); returns how many. */
+export async function deleteExpiredRateLimits(db: Executor, now: Date, limit: number): Promise<number> {
+  const expired = db.select({ key: rateLimits.key }).from(rateLimits).where(lt(rateLimits.resetAt, now)).limit(limit);
+  return affectedRows(await db.delete(rateLimits).where(inArray(rateLimits.key, expired)));
 }

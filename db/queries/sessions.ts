@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, lt, ne } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lt, ne } from "drizzle-orm";
 import { affectedRows, first, type Executor } from "../client.js";
 import { sessions, users, type User } from "../schema.js";
 
@@ -26,8 +26,10 @@ export async function deleteSession(db: Executor, idHash: string): Promise<void>
   await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteExpiredSessions(db: Executor, now: Date): Promise<number> {
-  return affectedRows(await db.delete(sessions).where(lt(sessions.expiresAt, now)));
+/** Deletes at most `limit` expired sessions (a purge goes in chunks); returns how many. */
+export async function deleteExpiredSessions(db: Executor, now: Date, limit: number): Promise<number> {
+  const expired = db.select({ idHash: sessions.idHash }).from(sessions).where(lt(sessions.expiresAt, now)).limit(limit);
+  return affectedRows(await db.delete(sessions).where(inArray(sessions.idHash, expired)));
 }
 
 /** The user's live sessions, most recently seen first. */

@@ -3,18 +3,19 @@ import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
   countMentions,
-  deleteMentionsOfQuestions,
+  deleteMentionsOfAnswers,
   deleteTextAlias,
   insertMentionRows,
   insertTextAlias,
   listAnswersForReview,
   listTextAliases,
-  listTextAnswers,
+  listTextAnswersAfter,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { Locale, Study, TextAlias } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { codeText, type Codebook } from "../domain/text-coding.js";
+import { runChunks, type ChunkOptions } from "../services/chunks.js";
 import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
 
 /** Coding of text answers against the study's codes: at submission, for the whole study, and the review queue. */
@@ -42,28 +43,106 @@ export async function codeStoredAnswers(
   await insertMentionRows(tx, rows);
 }
 
+/** Text answers recoded per unit of work: one chunk holds the write lock for well under 50 ms (bench/write-locks.ts). */
+export const RECODE_CHUNK_SIZE = 250;
+
+/** Where a recode goes on: the coded question, and the last (response, answer) done in it. */
+export interface RecodeCursor {
+  questionId: number;
+  afterResponseId: number;
+  afterAnswerId: number;
+}
+export const RECODE_START: RecodeCursor = { questionId: 0, afterResponseId: 0, afterAnswerId: 0 };
+
+export interface RecodeStep {
+  answers: number;
+  mentions: number;
+  next: RecodeCursor | null;
+}
+
+/** What one chunk codes, read from the database: the codebook's sources and the chunk's answers. */
+async function readRecodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit: number) {
+  const questions = await loadQuestionnaire(db, studyId);
+  const aliases = await listTextAliases(db, studyId);
+  const questionIds = codedQuestions(questions).map((q) => q.id).sort((a, b) => a - b);
+  const questionId = questionIds.find((id) => id >= cursor.questionId);
+  const after = questionId === cursor.questionId ? { responseId: cursor.afterResponseId, answerId: cursor.afterAnswerId } : { responseId: 0, answerId: 0 };
+  const batch = questionId === undefined ? [] : await listTextAnswersAfter(db, questionId, after, limit);
+  return { signature: JSON.stringify([questions, aliases]), questions, aliases, questionIds, questionId, batch };
+}
+
+type RecodeChunkInput = Awaited<ReturnType<typeof readRecodeChunk>>;
+
+const sameInput = (a: RecodeChunkInput, b: RecodeChunkInput) =>
+  a.signature === b.signature && a.batch.length === b.batch.length && a.batch.every((x, i) => x.id === b.batch[i]!.id && x.valueText === b.batch[i]!.valueText);
+
+/** The mentions of the chunk's answers: CPU work (codebooks, fuzzy matching), no database. */
+function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; code: string; rank: number }> {
+  if (input.questionId === undefined) return [];
+  const codebook = studyCodebooks(input.questions, input.aliases).get(input.questionId)!;
+  return input.batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
+}
+
 /**
- * Codes every text answer of the study's coded questions again: deletes their mentions and
- * inserts the new ones, in batches, inside the caller's transaction (so readers see the old
- * coding or the new, never half).
+ * Codes one chunk of the study's text answers again, in its own unit of work (or the caller's):
+ * their mentions are deleted and inserted anew, so each answer always carries the coding of one
+ * codebook and a chunk run twice gives the same rows. The coding itself (most of the time) is done
+ * before the write lock is taken; under the lock the chunk's inputs are read again and the coding
+ * is only redone if they changed meanwhile. So the codebook that counts is the one under the
+ * lock: when aliases change during a recode, the recode started by the last change codes every
+ * chunk with it, and concurrent recodes end in the same state as one. Answers stored between
+ * chunks are coded at submission with the codebook of that moment, which already holds the alias.
  */
-export async function recodeStudy(tx: Executor, studyId: number): Promise<{ answers: number; mentions: number }> {
-  const questions = await loadQuestionnaire(tx, studyId);
-  const codebooks = studyCodebooks(questions, await listTextAliases(tx, studyId));
-  const questionIds = [...codebooks.keys()];
-  await deleteMentionsOfQuestions(tx, questionIds);
-  let answers = 0;
-  let mentions = 0;
-  for (let after = 0; ; ) {
-    const batch = await listTextAnswers(tx, questionIds, after, CODING_BATCH_SIZE);
-    if (batch.length === 0) break;
-    const rows = batch.flatMap((a) => codeText(a.valueText ?? "", codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
+export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit = RECODE_CHUNK_SIZE): Promise<RecodeStep> {
+  const planned = await readRecodeChunk(db, studyId, cursor, limit);
+  const plannedRows = codeRecodeChunk(planned);
+  return unitOfWork(db, async (tx) => {
+    const input = await readRecodeChunk(tx, studyId, cursor, limit);
+    if (input.questionId === undefined) return { answers: 0, mentions: 0, next: null };
+    const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
+    await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
-    answers += batch.length;
-    mentions += rows.length;
-    after = batch[batch.length - 1]!.id;
-  }
-  return { answers, mentions };
+    const questionId = input.questionId;
+    const last = input.batch.at(-1);
+    const following = input.questionIds.find((id) => id > questionId);
+    const next =
+      last && input.batch.length === limit
+        ? { questionId, afterResponseId: last.responseId, afterAnswerId: last.id }
+        : following === undefined
+          ? null
+          : { questionId: following, afterResponseId: 0, afterAnswerId: 0 };
+    return { answers: input.batch.length, mentions: rows.length, next };
+  });
+}
+
+/**
+ * Codes every text answer of the study's coded questions again, chunk by chunk (recodeChunk), each
+ * committed on its own so survey posts go on meanwhile; readers may see the old coding of some
+ * answers and the new of others until the last chunk. Interrupted (a crash, a busy database), the
+ * data stays coded answer by answer and running the recode again (the coding page's button)
+ * finishes it. Given a unit of work, it all runs inside that one.
+ */
+export async function recodeStudy(db: Executor, studyId: number, options: ChunkOptions<RecodeCursor> & { limit?: number; from?: RecodeCursor } = {}): Promise<{ answers: number; mentions: number }> {
+  const total = { answers: 0, mentions: 0 };
+  await runChunks(
+    options.from ?? RECODE_START,
+    (cursor) => recodeChunk(db, studyId, cursor, options.limit),
+    (step) => {
+      total.answers += step.answers;
+      total.mentions += step.mentions;
+    },
+    options,
+  );
+  return total;
+}
+
+/** Recodes the study and records the recode (what it did) in the audit log once it is complete. */
+type RecodeOptions = ChunkOptions<RecodeCursor> & { limit?: number };
+
+async function recodeAudited(db: Db, studyId: number, userId: number, options: RecodeOptions): Promise<{ answers: number; mentions: number }> {
+  const recoded = await recodeStudy(db, studyId, options);
+  await recordAudit(db, { userId, action: "quality.recode", entityType: "study", entityId: studyId, details: recoded });
+  return recoded;
 }
 
 export interface CodingOverview {
@@ -98,10 +177,18 @@ export async function codingOverview(db: Db, study: Study, locale: Locale, queue
 export type AliasProblem = { field: "alias" | "code"; message: "required" | "tooLong" | "unknownCode" | "taken"; takenBy?: string };
 
 /**
- * Adds a researcher alias to a code and recodes the study, in one transaction with its audit
- * entry. Refused when the alias is empty, too long, or already stands for a code (any source).
+ * Adds a researcher alias to a code (with its audit entry, in one transaction), then recodes the
+ * study in chunks (recodeAudited). Refused when the alias is empty, too long, or already stands
+ * for a code (any source).
  */
-export async function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): Promise<AliasProblem | { recoded: number }> {
+export async function addAlias(
+  db: Db,
+  study: Study,
+  userId: number,
+  input: { alias: string; code: string },
+  locale: Locale,
+  options: RecodeOptions = {},
+): Promise<AliasProblem | { recoded: number }> {
   const alias = input.alias.trim();
   const form = aliasForm(alias);
   if (!form) return { field: "alias", message: "required" };
@@ -112,35 +199,26 @@ export async function addAlias(db: Db, study: Study, userId: number, input: { al
   if (!target) return { field: "code", message: "unknownCode" };
   const owner = definitions.find((d) => d.aliases.some((a) => aliasForm(a.text) === form));
   if (owner) return { field: "alias", message: "taken", takenBy: owner.label };
-  return unitOfWork(db, async (tx) => {
-      await insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
-      const recoded = await recodeStudy(tx, study.id);
-      await recordAudit(tx, {
-        userId,
-        action: "quality.alias.add",
-        entityType: "study",
-        entityId: study.id,
-        details: { code: target.code, alias, answers: recoded.answers, mentions: recoded.mentions },
-      });
-      return { recoded: recoded.answers };
-    }
-  );
+  await unitOfWork(db, async (tx) => {
+    await insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
+    await recordAudit(tx, { userId, action: "quality.alias.add", entityType: "study", entityId: study.id, details: { code: target.code, alias } });
+  });
+  return { recoded: (await recodeAudited(db, study.id, userId, options)).answers };
 }
 
-/** Removes a researcher alias and recodes the study; false when the study has no such alias. */
-export function removeAlias(db: Db, study: Study, userId: number, aliasId: number): Promise<boolean> {
-  return unitOfWork(db, async (tx) => {
-      const removed = await deleteTextAlias(tx, study.id, aliasId);
-      if (!removed) return false;
-      const recoded = await recodeStudy(tx, study.id);
-      await recordAudit(tx, {
-        userId,
-        action: "quality.alias.remove",
-        entityType: "study",
-        entityId: study.id,
-        details: { code: removed.code, alias: removed.alias, answers: recoded.answers, mentions: recoded.mentions },
-      });
-      return true;
-    }
-  );
+/** Removes a researcher alias (with its audit entry), then recodes the study; false when the study has no such alias. */
+export async function removeAlias(db: Db, study: Study, userId: number, aliasId: number, options: RecodeOptions = {}): Promise<boolean> {
+  const removed = await unitOfWork(db, async (tx) => {
+    const alias = await deleteTextAlias(tx, study.id, aliasId);
+    if (alias) await recordAudit(tx, { userId, action: "quality.alias.remove", entityType: "study", entityId: study.id, details: { code: alias.code, alias: alias.alias } });
+    return alias;
+  });
+  if (!removed) return false;
+  await recodeAudited(db, study.id, userId, options);
+  return true;
+}
+
+/** The coding page's "code all answers again": a recode in chunks, audited when complete. */
+export function recodeAll(db: Db, studyId: number, userId: number, options: RecodeOptions = {}): Promise<{ answers: number; mentions: number }> {
+  return recodeAudited(db, studyId, userId, options);
 }

@@ -31,6 +31,7 @@ import {
   type ResponseTiming,
 } from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
+import type { ChunkOptions } from "../services/chunks.js";
 
 /**
  * Loading and storing quality flags: the whole study in bounded batches (a recompute), or one
@@ -38,6 +39,8 @@ import { readQualitySettings, type QualitySettings } from "./settings.js";
  */
 
 export const FLAG_BATCH_SIZE = 500;
+/** Responses whose flags (or exclusion) are written per unit of work: one holds the write lock well under 50 ms (bench/write-locks.ts). */
+export const FLAG_WRITE_CHUNK = 50;
 
 export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
   return readQualitySettings((await findQualitySettings(db, studyId))?.settings);
@@ -74,12 +77,21 @@ export interface RecomputeSummary {
 /**
  * Recomputes the flags of every completed response of the study with its current settings.
  * Two passes in batches of `batchSize` responses: timings and hashes first (for wave medians
- * and duplicates), then answers, each batch's changes written in one transaction. The summary
- * is recorded in the audit log when `userId` is given (null for the system).
+ * and duplicates), then answers, read outside any transaction; the changes are written
+ * `writeChunk` responses per unit of work, so survey posts go on between them. Each write sets a
+ * response's whole flag list, so an interrupted recompute leaves every response flagged by one
+ * computation or the other and running it again finishes it. Responses completing meanwhile are
+ * flagged as they complete (flagCompletedResponse) and left alone here. The summary is recorded
+ * in the audit log when `userId` is given (null for the system).
  */
-export async function recomputeStudyFlags(db: Db, studyId: number, options: { userId?: number | null; batchSize?: number; now?: Date } = {}): Promise<RecomputeSummary> {
+export async function recomputeStudyFlags(
+  db: Db,
+  studyId: number,
+  options: { userId?: number | null; batchSize?: number; writeChunk?: number; now?: Date } & ChunkOptions<number> = {},
+): Promise<RecomputeSummary> {
   const started = performance.now();
   const batchSize = options.batchSize ?? FLAG_BATCH_SIZE;
+  const writeChunk = options.writeChunk ?? FLAG_WRITE_CHUNK;
   const settings = await loadQualitySettings(db, studyId);
   const questions = flagQuestions(await loadQuestionnaire(db, studyId));
   const read = readQuestionIds(questions);
@@ -126,15 +138,19 @@ export async function recomputeStudyFlags(db: Db, studyId: number, options: { us
       if (flags.length) flagged++;
       if (!sameFlags(before, flags)) updates.push([t.id, flags]);
     }
-    if (updates.length) {
+    for (let j = 0; j < updates.length; j += writeChunk) {
+      const chunk = updates.slice(j, j + writeChunk);
       await unitOfWork(db, async (tx) => {
-        for (const [id, flags] of updates) await setQualityFlags(tx, id, flags);
+        for (const [id, flags] of chunk) await setQualityFlags(tx, id, flags);
       });
-      changed += updates.length;
+      changed += chunk.length;
+      await options.afterChunk?.(chunk.at(-1)![0]);
     }
   }
 
-  const autoExcluded = settings.duplicateAcrossWaves ? await excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date()) : 0;
+  const autoExcluded = settings.duplicateAcrossWaves
+    ? await excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date(), writeChunk)
+    : 0;
 
   const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
   await unitOfWork(db, async (tx) => {
@@ -156,8 +172,9 @@ export async function recomputeStudyFlags(db: Db, studyId: number, options: { us
 
 /**
  * Excludes, on the system's behalf, the cross-wave duplicates (crossWaveDuplicates) not yet
- * excluded, in one transaction with one audit entry. A response the system excluded before, or
- * that a researcher restored, is never excluded again: restoring sticks.
+ * excluded, `chunk` per transaction, each with the audit entry of its own exclusions. A response
+ * the system excluded before, or that a researcher restored, is never excluded again: restoring
+ * sticks (checked under each chunk's lock, so a restore made between chunks counts).
  */
 async function excludeCrossWaveDuplicates(
   db: Db,
@@ -166,18 +183,22 @@ async function excludeCrossWaveDuplicates(
   wavePosition: ReadonlyMap<number, number>,
   excluded: ReadonlySet<number>,
   now: Date,
+  chunk: number,
 ): Promise<number> {
   const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
-  if (candidates.length === 0) return 0;
-  return unitOfWork(db, async (tx) => {
-    const decided = await decidedResponseIds(tx, studyId);
-    const changed: number[] = [];
-    for (const [id, d] of candidates) {
-      if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) changed.push(id);
-    }
-    if (changed.length) await recordAutoExclusion(tx, studyId, changed);
-    return changed.length;
-  });
+  let total = 0;
+  for (let i = 0; i < candidates.length; i += chunk) {
+    total += await unitOfWork(db, async (tx) => {
+      const decided = await decidedResponseIds(tx, studyId);
+      const changed: number[] = [];
+      for (const [id, d] of candidates.slice(i, i + chunk)) {
+        if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) changed.push(id);
+      }
+      if (changed.length) await recordAutoExclusion(tx, studyId, changed);
+      return changed.length;
+    });
+  }
+  return total;
 }
 
 /** The audit entry of the system's exclusions (no user), listed in the ledger's history. */

@@ -7,7 +7,7 @@ import type { Study } from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { parseForm, type FieldErrors } from "../forms.js";
 import { can, requireRole } from "../middleware/auth.js";
-import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeStudy, removeAlias } from "../quality/coding-service.js";
+import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeAll, removeAlias } from "../quality/coding-service.js";
 import { FLAG_CODES } from "../quality/flags.js";
 import { loadQualitySettings, recomputeStudyFlags } from "../quality/flag-service.js";
 import { changeExclusion, exclusionForm, ledgerPage, ledgerQuery, type LedgerQuery } from "../quality/ledger-service.js";
@@ -176,12 +176,7 @@ export function qualityRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/quality/coding/recode", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const recoded = await unitOfWork(db, async (tx) => {
-        const r = await recodeStudy(tx, study.id);
-        await recordAudit(tx, { userId: req.user!.id, action: "quality.recode", entityType: "study", entityId: study.id, details: r });
-        return r;
-      }
-    );
+    const recoded = await recodeAll(db, study.id, req.user!.id);
     res.redirect(303, `/studies/${study.id}/quality/coding?done=recoded&n=${recoded.answers}`);
   });
 

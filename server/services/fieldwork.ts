@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { unitOfWork, type Db } from "../../db/client.js";
+import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import {
   countPersonalLinks,
@@ -19,7 +19,8 @@ import { WAVE_KINDS, type Link, type Locale, type Segment, type Wave } from "../
 import { SIGNATURE_PARAM } from "../domain/pass-through.js";
 import { translator } from "../i18n/index.js";
 import { HttpError, NotFoundError } from "../errors.js";
-import { closeWave, createPersonalLinks, createWave, openWave } from "./study-setup.js";
+import type { ChunkOptions } from "./chunks.js";
+import { closeWave, createPersonalLinks, createWave, openWave, PersonalLinksIncompleteError } from "./study-setup.js";
 
 /** Fieldwork: waves, their targets and audience sizes, links and their settings, progress. */
 
@@ -188,14 +189,30 @@ export async function setLinkDisabled(db: Db, link: Link, disabled: boolean, act
   return true;
 }
 
-export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Promise<Link[]> {
+/**
+ * N personal links, committed in chunks (createPersonalLinks) with the audit entry in the last.
+ * Stopped part-way, the request fails with PersonalLinksIncompleteError (a 503 saying so) and the
+ * links made so far are audited with their own count, when the database allows it by then.
+ */
+export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number, options: ChunkOptions<number> = {}): Promise<Link[]> {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PERSONAL_LINKS) {
     throw new HttpError(422, "invalid_count", "validation", { count: `1..${MAX_PERSONAL_LINKS}` });
   }
   const segment = segmentByKey(await listSegments(db, wave.studyId), segmentKey);
-  const created = await createPersonalLinks(db, wave.id, segment.id, n);
-  await recordAudit(db, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count: n } });
-  return created;
+  const audit = (tx: Executor, count: number, requested?: number) =>
+    recordAudit(tx, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count, ...(requested ? { requested } : {}) } });
+  try {
+    return await createPersonalLinks(db, wave.id, segment.id, n, { ...options, lastChunk: (tx) => audit(tx, n) });
+  } catch (error) {
+    if (error instanceof PersonalLinksIncompleteError) {
+      try {
+        await audit(db, error.created, n);
+      } catch {
+        // Still busy: the links stay unaudited; the user is told about them all the same.
+      }
+    }
+    throw error;
+  }
 }
 
 export function linkUrl(baseUrl: string, token: string): string {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { nanoid } from "nanoid";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit, type Acting } from "../../db/queries/audit.js";
-import { findOpenLinkFor, insertLink, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
+import { findOpenLinkFor, insertLink, insertLinks, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
 import { replaceMargins } from "../../db/queries/margins.js";
 import { insertQuestions, loadQuestionnaire, type NewQuestion } from "../../db/queries/questionnaire.js";
 import { insertStudy, listSegments } from "../../db/queries/studies.js";
@@ -10,6 +10,8 @@ import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
 import { cellsFromEntries, parseShare, type MarginEntry } from "../domain/margins.js";
 import { defaultSegments } from "../domain/segments.js";
 import type { DefinedQuestion, StudyDefinition } from "../domain/study-definition.js";
+import { HttpError } from "../errors.js";
+import { runChunks, type ChunkOptions } from "./chunks.js";
 
 /**
  * Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. A token
@@ -122,11 +124,56 @@ export async function closeWave(db: Db, wave: Wave, actorId: number | null, acti
   });
 }
 
-/** N single-use links for one segment of a wave. */
-export function createPersonalLinks(db: Db, waveId: number, segmentId: number, n: number): Promise<Link[]> {
-  return unitOfWork(db, async (tx) => {
-    const links: Link[] = [];
-    for (let i = 0; i < n; i++) links.push(await insertLink(tx, { token: newLinkToken(), waveId, segmentId, kind: "personal" }));
-    return links;
-  });
+/** Personal links inserted per unit of work: one chunk holds the write lock well under 50 ms (bench/write-locks.ts). */
+export const PERSONAL_LINKS_CHUNK = 100;
+
+/**
+ * Generation stopped after some chunks had committed (the database stayed busy): `created` links
+ * exist and the request is answered with this error, so the user never takes part of a batch for
+ * all of it.
+ */
+export class PersonalLinksIncompleteError extends HttpError {
+  constructor(
+    readonly created: number,
+    readonly requested: number,
+    override readonly cause: unknown,
+  ) {
+    super(503, "personal_links_incomplete", "personalLinksIncomplete");
+  }
+}
+
+/**
+ * N single-use links for one segment of a wave, PERSONAL_LINKS_CHUNK per unit of work; `lastChunk`
+ * runs inside the last one (the audit entry of the whole batch commits with its last links).
+ * The chunks already committed are kept when a later one fails: an unused personal link is inert
+ * (it only lets one respondent answer), the wave page counts every link there is, and deleting
+ * them again would need the very write lock that was not to be had (and a crash could not undo
+ * them anyway). The caller gets PersonalLinksIncompleteError with the count instead.
+ */
+export async function createPersonalLinks(
+  db: Executor,
+  waveId: number,
+  segmentId: number,
+  n: number,
+  options: ChunkOptions<number> & { lastChunk?: (tx: Executor) => Promise<void> } = {},
+): Promise<Link[]> {
+  const created: Link[] = [];
+  try {
+    await runChunks(
+      n,
+      (remaining) =>
+        unitOfWork(db, async (tx) => {
+          const size = Math.min(remaining, PERSONAL_LINKS_CHUNK);
+          const links = await insertLinks(tx, Array.from({ length: size }, () => ({ token: newLinkToken(), waveId, segmentId, kind: "personal" as const })));
+          if (size === remaining) await options.lastChunk?.(tx);
+          return { links, next: size === remaining ? null : remaining - size };
+        }),
+      (step) => created.push(...step.links),
+      options,
+    );
+  } catch (error) {
+    if (created.length === 0) throw error;
+    throw new PersonalLinksIncompleteError(created.length, n, error);
+  }
+  return created;
 }

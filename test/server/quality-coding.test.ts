@@ -178,7 +178,10 @@ describe("coding in a study", () => {
     const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add"));
     expect(audit).toHaveLength(1);
     expect(audit[0]!.userId).toBe(researcher.id);
-    expect(audit[0]!.details).toMatchObject({ code: "brand", alias: "вит", answers: 20 });
+    expect(audit[0]!.details).toEqual({ code: "brand", alias: "вит" });
+    // The recode that follows, in chunks, is audited once it is complete.
+    const recode = await db.select().from(auditLog).where(eq(auditLog.action, "quality.recode"));
+    expect(recode.map((r) => r.details)).toEqual([{ answers: 20, mentions: (await db.select().from(textMentions)).length }]);
 
     const after = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
     expect(after.text).not.toMatch(/<th scope="row">вит<\/th>/);

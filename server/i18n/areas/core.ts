@@ -413,6 +413,10 @@ export const en = {
     invalidToken: { title: "Invalid token", message: "The API token is missing, wrong or revoked." },
     validation: { title: "Invalid input", message: "Some values are invalid." },
     unavailable: { title: "Temporarily unavailable", message: "The service is temporarily unavailable." },
+    personalLinksIncomplete: {
+      title: "Only some of the links were created",
+      message: "The database was busy and generation stopped part-way. The links created so far are valid and counted on the wave page; create the rest there.",
+    },
     internal: {
       title: "Something went wrong",
       message: "An unexpected error occurred. It has been logged; please try again later.",
@@ -846,6 +850,10 @@ export const ru = {
     invalidToken: { title: "Неверный токен", message: "API-токен не передан, неверен или отозван." },
     validation: { title: "Некорректные данные", message: "Некоторые значения некорректны." },
     unavailable: { title: "Временно недоступно", message: "Сервис временно недоступен." },
+    personalLinksIncomplete: {
+      title: "Создана только часть ссылок",
+      message: "База данных была занята, и создание ссылок прервалось. Уже созданные ссылки действуют и учтены на странице волны; создайте недостающие там.",
+    },
     internal: {
       title: "Что-то пошло не так",
       message: "Произошла непредвиденная ошибка. Она записана в журнал; попробуйте позже.",
