@@ -17,7 +17,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export type ServerKind = "app" | "hello" | "form";
+export type ServerKind = "app" | "hello" | "form" | "insert";
 
 export function startServer(kind: ServerKind, env: Record<string, string> = {}): Promise<RunningServer> {
   const child: ChildProcess = fork(SERVER_SCRIPT, [kind], {
