@@ -179,7 +179,7 @@ for (const size of SIZES) {
     }
     // On PostgreSQL the phases' CPU is in the server: compare wall times there.
     phaseRows.push({
-      name: onPostgres ? `${fmtInt(size)}: sum of the SQL phases / computeResults (wall)` : `${fmtInt(size)}: sum of the SQL phases / the rest (JS)`,
+      name: onPostgres ? `${fmtInt(size)}: sum of the SQL phases / computeResults (wall)` : `${fmtInt(size)}: sum of the SQL phases / the rest (other queries, JS)`,
       ours: onPostgres
         ? `${fmtMs(sqlWall)} / ${fmtMs(m.ours.wall)}`
         : `cpu ${fmtMs(sqlCpu)} / ${m.ours.cpu > sqlCpu ? fmtMs(m.ours.cpu - sqlCpu) : "~0 ms"}`,
