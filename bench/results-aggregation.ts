@@ -6,26 +6,31 @@
  * value, wave and segment of the completed, non-excluded responses of the two waves.
  * Targets: computeResults at most 2x the baseline, and under 1 s for 1,000,000 responses.
  *
- * The database is a temp file filled by bench/lib/generate.ts outside the timed part (3 segments x
- * 2 waves, every template question answered: about 8 answer rows per response), then read through
- * a connection opened like the app's (db/client.ts). Times are the best of 5 runs (3 at 1,000,000)
+ * The database (BENCH_ENGINE, bench/lib/engine.ts: a temp SQLite file, or a scratch PostgreSQL
+ * database on the DATABASE_URL server) is filled by bench/lib/generate.ts outside the timed part
+ * (3 segments x 2 waves, every template question answered: about 8 answer rows per response), then
+ * read through a connection opened like the app's (db/client.ts: openDatabase or openPostgres); on
+ * PostgreSQL the baseline is the same query through the same pool, as a named prepared statement. Times are the best of 5 runs (3 at 1,000,000)
  * after a warm-up run, alternating ours and the baseline; then each SQL phase of computeResults alone.
  * Wall time decides the targets; this process's CPU time is printed beside it, because on a shared
- * machine the wall time of a single-threaded query also counts the time other processes held the CPU.
+ * machine the wall time of a single-threaded query also counts the time other processes held the CPU
+ * (on PostgreSQL the query runs in the server process, so this process's CPU time leaves it out).
  *
- * Run: npx tsx bench/results-aggregation.ts [--quick]   (or npm run bench; --quick: 100,000 only)
+ * Run: npx tsx bench/results-aggregation.ts [--quick]   (or npm run bench; --quick: 100,000 only;
+ *      BENCH_ENGINE=postgres with DATABASE_URL)
  */
-import { join } from "node:path";
-import { closeDatabase, openDatabase, type Db } from "../db/client.js";
+import { closeDatabase, postgresPool, type Db } from "../db/client.js";
 import { countAware, countRespondents } from "../db/queries/aggregation.js";
 import { loadQuestionnaire } from "../db/queries/questionnaire.js";
 import { translator } from "../server/i18n/index.js";
 import { computeResults, metricDefinitions, resultsQuery, type StudyResults } from "../server/services/results.js";
+import { benchEngine, engineLabel, engineLine, newStore, openStore } from "./lib/engine.js";
 import { tempDir } from "./lib/fixture.js";
 import { generateDatabase, type Generated } from "./lib/generate.js";
 import { QUICK, fmtInt, fmtMs, fmtRatio, log, machineLine, printTable, type Row } from "./lib/report.js";
 
-const SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
+/** BENCH_RESULTS_SIZES=100000,… overrides the sizes (a busy machine, a slow server). */
+const SIZES = process.env["BENCH_RESULTS_SIZES"]?.split(",").map(Number) ?? (QUICK ? [100_000] : [100_000, 1_000_000]);
 /** Best of this many runs after a warm-up; 3 at 1,000,000, where the baseline alone takes seconds per run. */
 const runsFor = (size: number) => (size >= 1_000_000 ? 3 : 5);
 const PHASE_RUNS = 2;
@@ -60,11 +65,23 @@ async function best(fn: () => unknown, runs: number): Promise<Timing> {
   return fastest(times);
 }
 
+const engine = engineLabel(benchEngine());
+const onPostgres = benchEngine() === "postgres";
+
+/** The same query on both engines; only the parameter markers and the boolean literal differ. */
 const BASELINE_SQL = `
   SELECT a.question_id, a.option_id, a.value_number, r.wave_id, r.segment_id, count(*) AS x
   FROM answers a JOIN responses r ON r.id = a.response_id
-  WHERE r.wave_id IN (?, ?) AND r.status = 'completed' AND r.excluded = 0
+  WHERE r.wave_id IN (${onPostgres ? "$1, $2" : "?, ?"}) AND r.status = 'completed' AND r.excluded = ${onPostgres ? "false" : "0"}
   GROUP BY a.question_id, a.option_id, a.value_number, r.wave_id, r.segment_id`;
+
+/** The bare query, run directly on the driver: a cached prepared statement on either engine. */
+function baselineQuery(db: Db): (waveIds: number[]) => Promise<BaselineRow[]> {
+  const pool = postgresPool(db);
+  if (pool) return async (waveIds) => (await pool.query<BaselineRow>({ name: "baseline", text: BASELINE_SQL, values: waveIds })).rows;
+  const statement = db.$client.prepare(BASELINE_SQL);
+  return (waveIds) => Promise.resolve(statement.all(...waveIds) as BaselineRow[]);
+}
 
 interface BaselineRow {
   question_id: number;
@@ -97,18 +114,18 @@ async function measure(db: Db, g: Generated, runs: number): Promise<Measured> {
   const options = resultsQuery.parse({});
   const t = translator("en");
   const waveIds = [g.pre.id, g.post.id];
-  const baselineStatement = db.$client.prepare(BASELINE_SQL);
+  const baseline = baselineQuery(db);
   const results = await computeResults(db, g.study, options, "en", t);
   if (results === "no_waves") throw new Error("the study has no two waves");
-  checkAgreement(results, baselineStatement.all(...waveIds) as BaselineRow[], g);
+  checkAgreement(results, await baseline(waveIds), g);
 
   // The calls above were the warm-up of both (page cache, statements); alternate so drift in
   // machine load hits both.
   const ours: Timing[] = [];
-  const baseline: Timing[] = [];
+  const baselines: Timing[] = [];
   for (let i = 0; i < runs; i++) {
     ours.push(await time(() => computeResults(db, g.study, options, "en", t)));
-    baseline.push(await time(() => baselineStatement.all(...waveIds)));
+    baselines.push(await time(() => baseline(waveIds)));
   }
 
   // Where computeResults spends its time: the SQL aggregates one by one; the rest is JavaScript.
@@ -117,7 +134,7 @@ async function measure(db: Db, g: Generated, runs: number): Promise<Measured> {
   const filter = { waveIds, includeFlagged: options.flagged };
   const phases: Record<string, Timing> = { "countRespondents (SQL)": await best(() => countRespondents(db, filter), PHASE_RUNS) };
   for (const m of metrics) phases[`countAware ${m.metric} (${m.kind})`] = await best(() => countAware(db, [m], filter), PHASE_RUNS);
-  return { ours: fastest(ours), baseline: fastest(baseline), phases };
+  return { ours: fastest(ours), baseline: fastest(baselines), phases };
 }
 
 const both = (t: Timing) => `${fmtMs(t.wall)} (cpu ${fmtMs(t.cpu)})`;
@@ -126,16 +143,17 @@ const dir = tempDir("results");
 const rows: Row[] = [];
 const phaseRows: Row[] = [];
 for (const size of SIZES) {
-  const path = join(dir, `results-${size}.db`);
-  log(`generating ${fmtInt(size)} responses…`);
-  const g = await generateDatabase(path, size);
-  log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
-  const db = openDatabase(path);
+  const store = await newStore(`results${size}`, dir);
+  log(`${engine}: generating ${fmtInt(size)} responses…`);
+  const g = await generateDatabase(store.location, size);
+  log(`${engine}: generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
+  rows.push({ name: `generating ${fmtInt(size)} responses (outside the timings)`, ours: `${g.seconds.toFixed(1)} s`, baseline: "-", ratio: "-", target: "-", met: null });
+  const db = openStore(store.location);
   try {
     const m = await measure(db, g, runsFor(size));
     const ratio = m.ours.wall / m.baseline.wall;
     const cpuRatio = m.ours.cpu / m.baseline.cpu;
-    log(`${fmtInt(size)}: computeResults ${both(m.ours)}, GROUP BY ${both(m.baseline)}`);
+    log(`${engine} ${fmtInt(size)}: computeResults ${both(m.ours)}, GROUP BY ${both(m.baseline)}`);
     rows.push({
       name: `computeResults, ${fmtInt(size)} responses (best of ${runsFor(size)})`,
       ours: both(m.ours),
@@ -155,12 +173,16 @@ for (const size of SIZES) {
       });
     }
     const sqlCpu = Object.values(m.phases).reduce((a, b) => a + b.cpu, 0);
+    const sqlWall = Object.values(m.phases).reduce((a, b) => a + b.wall, 0);
     for (const [name, phase] of Object.entries(m.phases)) {
       phaseRows.push({ name: `${fmtInt(size)}: ${name}`, ours: both(phase), baseline: "-", ratio: "-", target: "-", met: null });
     }
+    // On PostgreSQL the phases' CPU is in the server: compare wall times there.
     phaseRows.push({
-      name: `${fmtInt(size)}: sum of the SQL phases / the rest (JS)`,
-      ours: `cpu ${fmtMs(sqlCpu)} / ${m.ours.cpu > sqlCpu ? fmtMs(m.ours.cpu - sqlCpu) : "~0 ms"}`,
+      name: onPostgres ? `${fmtInt(size)}: sum of the SQL phases / computeResults (wall)` : `${fmtInt(size)}: sum of the SQL phases / the rest (other queries, JS)`,
+      ours: onPostgres
+        ? `${fmtMs(sqlWall)} / ${fmtMs(m.ours.wall)}`
+        : `cpu ${fmtMs(sqlCpu)} / ${m.ours.cpu > sqlCpu ? fmtMs(m.ours.cpu - sqlCpu) : "~0 ms"}`,
       baseline: "-",
       ratio: "-",
       target: "-",
@@ -168,9 +190,12 @@ for (const size of SIZES) {
     });
   } finally {
     await closeDatabase(db);
+    await store.drop();
   }
 }
 
 console.log(machineLine());
-printTable("Results aggregation: computeResults vs bare SQLite GROUP BY over the same answers (best run after a warm-up)", rows);
-printTable(`Phases of computeResults (each query alone, best of ${PHASE_RUNS} after a warm-up)`, phaseRows);
+console.log(await engineLine());
+const cpuNote = onPostgres ? "; cpu: this process only, the queries run in the PostgreSQL server" : "";
+printTable(`[${engine}] Results aggregation: computeResults vs bare ${engine} GROUP BY over the same answers (best run after a warm-up${cpuNote})`, rows);
+printTable(`[${engine}] Phases of computeResults (each query alone, best of ${PHASE_RUNS} after a warm-up)`, phaseRows);

@@ -1,10 +1,18 @@
 /**
  * `npm run bench`: runs every benchmark in bench/ one after another, each in its own process so
  * one's heap and JIT state do not colour the next. Each prints its baseline and ratio itself.
+ *
+ * On SQLite always; when DATABASE_URL is a postgres:// URL, the benchmarks that support it run a
+ * second time on PostgreSQL (BENCH_ENGINE=postgres, in scratch databases they create and drop on
+ * that server: bench/lib/engine.ts).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { postgresServerUrl, type EngineName } from "./lib/engine.js";
+
+/** The benchmarks that run on PostgreSQL too (the CSV export is SQLite-only for now). */
+const ON_POSTGRES = new Set(["survey-page.ts", "survey-submit.ts", "results-aggregation.ts"]);
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const only = process.argv.slice(2);
@@ -13,11 +21,17 @@ const files = readdirSync(dir)
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
+const engines: EngineName[] = postgresServerUrl() ? ["sqlite", "postgres"] : ["sqlite"];
+if (process.env["DATABASE_URL"] && !postgresServerUrl()) process.stdout.write("DATABASE_URL is not a postgres:// URL: SQLite only\n");
+
 let failed = 0;
-for (const file of files) {
-  process.stdout.write(`\n== ${file}\n`);
-  const run = spawnSync(process.execPath, ["--import", "tsx", `${dir}${file}`], { stdio: "inherit" });
-  if (run.status !== 0) failed++;
+for (const engine of engines) {
+  for (const file of files) {
+    if (engine === "postgres" && !ON_POSTGRES.has(file)) continue;
+    process.stdout.write(`\n== ${file} (${engine === "postgres" ? "PostgreSQL" : "SQLite"})\n`);
+    const run = spawnSync(process.execPath, ["--import", "tsx", `${dir}${file}`], { stdio: "inherit", env: { ...process.env, BENCH_ENGINE: engine } });
+    if (run.status !== 0) failed++;
+  }
 }
 if (files.length === 0) process.stdout.write("no benchmarks found\n");
 process.exitCode = failed ? 1 : 0;

@@ -6,6 +6,8 @@
 #                                          (when TEST_DATABASE_URL is set already: only run CMD)
 #   scripts/test-postgres.sh start        start one; prints `export TEST_DATABASE_URL=…` and
 #                                          `export TEST_POSTGRES_DIR=…` lines for eval
+#   scripts/test-postgres.sh start --durable   the same with PostgreSQL's durable defaults (fsync,
+#                                          synchronous_commit, full_page_writes on): for benchmarks
 #   scripts/test-postgres.sh stop DIR     stop the server started in DIR and remove DIR
 #
 # Needs PostgreSQL's server binaries (Debian: apt-get install postgresql; no cluster of the
@@ -49,7 +51,10 @@ free_port() {
 }
 
 start() {
-  local bin dir port password
+  local bin dir port password durability
+  # Durability settings off by default: the cluster lives for one test run.
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${1:-}" = "--durable" ]; then durability=""; fi
   bin=$(bindir)
   SERVER_USER=$(server_user)
   # /tmp rather than $TMPDIR: the server's user must be able to reach the folder.
@@ -63,9 +68,8 @@ start() {
     -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   rm -f "$dir/pwfile"
   port=$(free_port)
-  # Durability settings off: the cluster lives for one test run.
   as_server_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir $durability -c max_connections=200" \
     start >/dev/null || { cat "$dir/server.log" >&2; die "the server did not start"; }
   echo "export TEST_DATABASE_URL=postgres://postgres:$password@127.0.0.1:$port/postgres"
   echo "export TEST_POSTGRES_DIR=$dir"
@@ -82,7 +86,8 @@ stop() {
 
 case "${1:-}" in
   start)
-    start
+    [ $# -le 2 ] && { [ $# -eq 1 ] || [ "$2" = "--durable" ]; } || die "usage: $0 start [--durable]"
+    start "${2:-}"
     ;;
   stop)
     [ $# -eq 2 ] || die "usage: $0 stop DIR"

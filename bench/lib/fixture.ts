@@ -1,17 +1,19 @@
 /**
- * A real, migrated SQLite file with one brand-lift study, two waves and their open links, built
- * with the app's own services (no test helpers), in a temporary folder removed on exit.
+ * A real, migrated database with one brand-lift study, two waves and their open links, built with
+ * the app's own services (no test helpers): a SQLite file in a temporary folder removed on exit, or
+ * a PostgreSQL scratch database (bench/lib/engine.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
-import { runMigrations } from "../../db/migrate.js";
+import { closeDatabase, isPostgresUrl, type Db } from "../../db/client.js";
+import { runMigrations, runPostgresMigrations } from "../../db/migrate.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { Link, Study, Wave } from "../../db/schema.js";
 import { brandLiftTemplate } from "../../server/domain/template.js";
 import type { SurveyQuestion } from "../../server/domain/questionnaire.js";
 import { closeWave, createStudyFromDefinition, createWave, openWave } from "../../server/services/study-setup.js";
+import { openStore } from "./engine.js";
 
 export const BRAND = "Acme";
 
@@ -56,11 +58,12 @@ export async function createBenchStudy(db: Db): Promise<BenchStudy> {
   return { study, pre, post, links: { pre: preLinks, post: postLinks }, questions: await loadQuestionnaire(db, study.id) };
 }
 
-/** A migrated database file with the study; the post wave is open, the pre wave closed. */
-export async function createBenchDatabase(path: string): Promise<BenchStudy> {
-  const db = openDatabase(path);
+/** A migrated database (file path or postgres:// URL) with the study; the post wave is open, the pre wave closed. */
+export async function createBenchDatabase(location: string): Promise<BenchStudy> {
+  const db = openStore(location);
   try {
-    runMigrations(db);
+    if (isPostgresUrl(location)) await runPostgresMigrations(db);
+    else runMigrations(db);
     const created = await createBenchStudy(db);
     await closeWave(db, created.pre, null);
     return created;

@@ -17,7 +17,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export type ServerKind = "app" | "hello" | "form";
+export type ServerKind = "app" | "hello" | "form" | "insert";
 
 export function startServer(kind: ServerKind, env: Record<string, string> = {}): Promise<RunningServer> {
   const child: ChildProcess = fork(SERVER_SCRIPT, [kind], {
@@ -107,6 +107,11 @@ export interface LoadOptions {
   serverPid?: number;
   /** Changes every request before it is sent (fresh nonces, cookies). */
   setupRequest?: (request: autocannon.Request) => autocannon.Request;
+  /**
+   * A sequence each connection sends in turn, again and again, sharing a context per connection
+   * (a respondent's pages); replaces method, headers, body and setupRequest.
+   */
+  requests?: autocannon.Request[];
 }
 
 export function load(o: LoadOptions): Promise<LoadResult> {
@@ -124,7 +129,7 @@ export function load(o: LoadOptions): Promise<LoadResult> {
         url: o.url,
         connections: o.connections ?? 10,
         ...(o.amount !== undefined ? { amount: o.amount } : { duration: o.duration ?? 5 }),
-        requests: [request],
+        requests: o.requests ?? [request],
         timeout: 10,
       },
       (error, result) => {
