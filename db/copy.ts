@@ -11,12 +11,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { is } from "drizzle-orm";
-import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import { getTableConfig, SQLiteTable, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import pg from "pg";
-import type { Executor } from "./client.js";
 import { isPostgresUrl } from "./client.js";
-import { MIGRATIONS_FOLDER, runPostgresMigrations } from "./migrate.js";
+import { MIGRATIONS_FOLDER, migratePostgresConnection } from "./migrate.js";
 import * as schema from "./schema.js";
 
 /** A refusal or failure worth one line to the operator (no stack trace). */
@@ -207,7 +205,7 @@ export async function copyToPostgres(source: Database.Database, url: string, opt
   }
   try {
     try {
-      await runPostgresMigrations(drizzlePostgres(client) as unknown as Executor);
+      await migratePostgresConnection(client);
     } catch (error) {
       throw new CopyError(`applying the PostgreSQL migrations to ${redactUrl(url)} failed: ${(error as Error).message}`);
     }

@@ -4,6 +4,7 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import { postgresPool, type Db, type Executor } from "./client.js";
+import type pg from "pg";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url));
 
@@ -43,17 +44,22 @@ export async function runPostgresMigrations(db: Executor): Promise<void> {
   const client = await pool.connect();
   let failed: Error | undefined;
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    try {
-      await migratePostgres(drizzlePostgres(client), { migrationsFolder: POSTGRES_MIGRATIONS_FOLDER });
-    } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
-    }
+    await migratePostgresConnection(client);
   } catch (error) {
     failed = error as Error;
     throw error;
   } finally {
     // A connection that failed (or may still hold the lock) is discarded, not handed out again.
     client.release(failed);
+  }
+}
+
+/** The same, on one connection the caller holds (db:copy migrates on the connection it copies over). */
+export async function migratePostgresConnection(client: pg.Client | pg.PoolClient): Promise<void> {
+  await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+  try {
+    await migratePostgres(drizzlePostgres(client), { migrationsFolder: POSTGRES_MIGRATIONS_FOLDER });
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
   }
 }

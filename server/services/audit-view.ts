@@ -137,7 +137,8 @@ export async function auditEntries(db: Db, study: Study, t: Translate, locale: L
     const format = exportKind ? (d["format"] ? t(`exports.links.${exportKind}.${String(d["format"])}`, { defaultValue: "" }) : "") || t(`audit.formats.${exportKind}`, { defaultValue: exportKind }) : "";
     const values = {
       study: entry.entityType === "study" ? ((await findStudy(db, Number(entry.entityId)))?.name ?? study.name) : study.name,
-      from: (await findStudy(db, Number(d["from"])))?.name ?? t("audit.none"),
+      // Only entries that copied a study carry "from"; PostgreSQL refuses NaN as an id where SQLite found nothing.
+      from: (d["from"] != null && Number.isSafeInteger(Number(d["from"])) ? (await findStudy(db, Number(d["from"])))?.name : undefined) ?? t("audit.none"),
       wave: link ? waveName(link.waveId) : waveName(entry.entityId),
       segment: link ? segmentName(link.segmentId) : segmentName(d["key"]),
       question: questionName(d["key"]),
