@@ -6,6 +6,7 @@ import { createWave } from "../../server/services/study-setup.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp } from "../helpers.js";
+import { sqlColumn, sqlRows, sqlValue } from "../support/sql.js";
 import { close, csrfOf, listen, login, snapshotAll, type Agent } from "./support.js";
 
 /**
@@ -52,7 +53,7 @@ async function build() {
   for (const study of [a.study.id, b.study.id, c.study.id]) {
     await agents.researcher.post(`/studies/${study}/share`).type("form").send({ _csrf: csrf.researcher }).expect(303);
   }
-  const shares = db.$client.prepare("SELECT id, token, study_id AS studyId FROM share_links ORDER BY id").all() as Array<{ id: number; token: string; studyId: number }>;
+  const shares = await sqlRows<{ id: number; token: string; studyId: number }>(db, 'SELECT id, token, study_id AS "studyId" FROM share_links ORDER BY id');
   return { db, server, agents, csrf, tokens, a, b, c, bResponse, shares };
 }
 
@@ -104,7 +105,7 @@ describe.each(["anonymous", "viewer", "researcher", "admin"] as const)("results,
 
   for (const route of POSTS) {
     it(`POST ${route.url.replace(String(A), ":studyId")}`, async () => {
-      const before = snapshotAll(w.db, EXCEPT);
+      const before = await snapshotAll(w.db, EXCEPT);
       const res = await w.agents[who].post(route.url).type("form").send({ ...route.form, _csrf: w.csrf[who] });
       if (who === "anonymous") {
         expect(res.status).toBe(303);
@@ -116,23 +117,23 @@ describe.each(["anonymous", "viewer", "researcher", "admin"] as const)("results,
         expect(res.status).not.toBe(403);
         return;
       }
-      expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
+      expect(await snapshotAll(w.db, EXCEPT)).toEqual(before);
     });
   }
 
   it("POST /studies/:studyId/share/:shareId/revoke", async () => {
     const share = w.shares[0]!;
-    const before = snapshotAll(w.db, EXCEPT);
+    const before = await snapshotAll(w.db, EXCEPT);
     const res = await w.agents[who].post(`/studies/${A}/share/${share.id}/revoke`).type("form").send({ _csrf: w.csrf[who] });
     if (RANK[who] >= RANK.researcher) {
       expect(res.status).toBe(303);
       expect((await request(w.server).get(`/r/${share.token}`)).status).toBe(404);
       // Restore it for the next role.
-      w.db.$client.prepare("UPDATE share_links SET revoked_at = NULL WHERE id = ?").run(share.id);
+      await sqlRows(w.db, "UPDATE share_links SET revoked_at = NULL WHERE id = ?", [share.id]);
       return;
     }
     expect(res.status).toBe(who === "anonymous" ? 303 : 403);
-    expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
+    expect(await snapshotAll(w.db, EXCEPT)).toEqual(before);
     expect((await request(w.server).get(`/r/${share.token}`)).status).toBe(200);
   });
 });
@@ -160,7 +161,7 @@ describe("share links", () => {
     // No form, no CSRF token, no survey or share tokens, no export or workspace links for the reader.
     expect(res.text).not.toMatch(/<form[^>]*method="post"/i);
     expect(res.text).not.toContain('name="_csrf"');
-    const linkTokens = w.db.$client.prepare("SELECT token FROM links").pluck().all() as string[];
+    const linkTokens = await sqlColumn<string>(w.db, "SELECT token FROM links");
     for (const t of [...linkTokens, shareB!.token]) expect(res.text).not.toContain(t);
     expect(res.text).not.toMatch(/href="\/studies\/\d+\/(responses|results)\.(csv|xlsx)/);
     // The token opens the report, not the workspace.
@@ -180,16 +181,16 @@ describe("share links", () => {
 
   it("stop at their expiry and cannot be revoked through another study's URL", async () => {
     const [shareA, shareB] = w.shares;
-    const before = snapshotAll(w.db, EXCEPT);
+    const before = await snapshotAll(w.db, EXCEPT);
     // Study B's share id under study A's URL: not found, not revoked.
     await w.agents.researcher.post(`/studies/${A}/share/${shareB!.id}/revoke`).type("form").send({ _csrf: w.csrf.researcher }).expect(404);
     await w.agents.researcher.post(`/studies/${A}/share/999999/revoke`).type("form").send({ _csrf: w.csrf.researcher }).expect(404);
     await w.agents.researcher.post(`/studies/${A}/share/abc/revoke`).type("form").send({ _csrf: w.csrf.researcher }).expect(404);
-    expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
+    expect(await snapshotAll(w.db, EXCEPT)).toEqual(before);
     await request(w.server).get(`/r/${shareB!.token}`).expect(200);
-    w.db.$client.prepare("UPDATE share_links SET expires_at = ? WHERE id = ?").run(Date.now() - 1000, shareA!.id);
+    await sqlRows(w.db, "UPDATE share_links SET expires_at = ? WHERE id = ?", [Date.now() - 1000, shareA!.id]);
     await request(w.server).get(`/r/${shareA!.token}`).expect(404);
-    w.db.$client.prepare("UPDATE share_links SET expires_at = NULL WHERE id = ?").run(shareA!.id);
+    await sqlRows(w.db, "UPDATE share_links SET expires_at = NULL WHERE id = ?", [shareA!.id]);
   });
 
   it("are listed only to those who may revoke them: a viewer's results page shows no share token", async () => {
@@ -202,22 +203,22 @@ describe("share links", () => {
 
 describe("cross-study access", () => {
   it("cannot exclude another study's response through this study's quality page", async () => {
-    const before = snapshotAll(w.db, EXCEPT);
+    const before = await snapshotAll(w.db, EXCEPT);
     const res = await w.agents.researcher
       .post(`/studies/${A}/quality/exclusions`)
       .type("form")
       .send({ ids: String(w.bResponse.id), reason: "not mine", action: "exclude", _csrf: w.csrf.researcher });
     expect(res.status).toBe(422);
-    expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
-    expect(w.db.$client.prepare("SELECT excluded FROM responses WHERE id = ?").pluck().get(w.bResponse.id)).toBe(0);
+    expect(await snapshotAll(w.db, EXCEPT)).toEqual(before);
+    expect(await sqlValue(w.db, "SELECT count(*) FROM responses WHERE id = ? AND excluded = FALSE", [w.bResponse.id])).toBe(1);
   });
 
   it("cannot open another study's wave or question through this study's URL", async () => {
     await w.agents.researcher.get(`/studies/${A}/questions/nosuchkey/edit`).expect(404);
     const bLink = w.b.links["subscribers"]!;
-    const before = snapshotAll(w.db, EXCEPT);
+    const before = await snapshotAll(w.db, EXCEPT);
     // A link of study B's wave under study A's wave: not found, settings unchanged.
     await w.agents.researcher.post(`/waves/${w.a.wave.id}/links/${bLink.id}`).type("form").send({ sourceLabel: "hijack", _csrf: w.csrf.researcher }).expect(404);
-    expect(snapshotAll(w.db, EXCEPT)).toEqual(before);
+    expect(await snapshotAll(w.db, EXCEPT)).toEqual(before);
   });
 });

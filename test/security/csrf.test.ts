@@ -7,6 +7,7 @@ import { createApiToken } from "../../server/services/accounts.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp } from "../helpers.js";
+import { sqlValue } from "../support/sql.js";
 import { appRoutes, close, csrfOf, listen, login, snapshotAll, type Agent } from "./support.js";
 
 /**
@@ -46,7 +47,7 @@ beforeAll(async () => {
   otherToken = await csrfOf(otherBrowser);
   anonymousToken = csrfFrom((await request(server).get("/login")).text);
   await researcher.post(`/studies/${survey.study.id}/share`).type("form").send({ _csrf: ownToken }).expect(303);
-  const share = db.$client.prepare("SELECT id FROM share_links").pluck().get() as number;
+  const share = (await sqlValue<number>(db, "SELECT id FROM share_links ORDER BY id"))!;
   params = {
     studyId: String(survey.study.id),
     waveId: String(draft.id),
@@ -87,10 +88,10 @@ describe("CSRF on every state-changing researcher route", () => {
         ["a JSON body", () => researcher.post(url).set("Content-Type", "application/json").send(JSON.stringify({ _csrf: otherToken }))],
       ];
       for (const [what, attempt] of attempts) {
-        const before = snapshotAll(db);
+        const before = await snapshotAll(db);
         const res = await attempt();
         if (res.status !== 403) failures.push(`${method} ${url} with ${what}: ${res.status}`);
-        const after = snapshotAll(db);
+        const after = await snapshotAll(db);
         if (JSON.stringify(after) !== JSON.stringify(before)) failures.push(`${method} ${url} with ${what}: the database changed`);
       }
     }

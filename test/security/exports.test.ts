@@ -3,6 +3,7 @@ import request from "supertest";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApiToken } from "../../server/services/accounts.js";
 import { addUser, freshApp } from "../helpers.js";
+import { sqlRows } from "../support/sql.js";
 import { FORMULA_START, PLAIN_NUMBER, close, csrfOf, formulaCells, listen, login, parseCsv } from "./support.js";
 
 /**
@@ -58,7 +59,7 @@ async function build() {
     const created = await agent.post(`/studies/${studyId}/waves`).type("form").send({ _csrf: csrf, kind, label: `=${kind}()` }).expect(303);
     const waveId = Number(/\/waves\/(\d+)/.exec(created.headers["location"] as string)![1]);
     await agent.post(`/waves/${waveId}/open`).type("form").send({ _csrf: csrf }).expect(303);
-    const links = db.$client.prepare("SELECT id, token FROM links WHERE wave_id = ? ORDER BY id").all(waveId) as Array<{ id: number; token: string }>;
+    const links = await sqlRows<{ id: number; token: string }>(db, "SELECT id, token FROM links WHERE wave_id = ? ORDER BY id", [waveId]);
     for (const link of links) {
       await agent.post(`/waves/${waveId}/links/${link.id}`).type("form").send({ _csrf: csrf, sourceLabel: "=source()" }).expect(303);
       for (const formula of FORMULAS) {
@@ -71,9 +72,9 @@ async function build() {
     }
   }
   // Forms trim what is typed; a tab or carriage return in front can still reach the database another way.
-  db.$client.prepare("UPDATE answers SET value_text = char(9) || '=1+1' WHERE id = (SELECT min(id) FROM answers WHERE value_text IS NOT NULL)").run();
-  db.$client.prepare("UPDATE answers SET value_text = char(13) || '=1+1' WHERE id = (SELECT max(id) FROM answers WHERE value_text IS NOT NULL)").run();
-  db.$client.prepare("UPDATE segments SET label = json_object('ru', char(9) || '=tab', 'en', char(9) || '=tab') WHERE key = 'active_unsubscribed' AND study_id = ?").run(studyId);
+  await sqlRows(db, "UPDATE answers SET value_text = ? WHERE id = (SELECT min(id) FROM answers WHERE value_text IS NOT NULL)", ["\t=1+1"]);
+  await sqlRows(db, "UPDATE answers SET value_text = ? WHERE id = (SELECT max(id) FROM answers WHERE value_text IS NOT NULL)", ["\r=1+1"]);
+  await sqlRows(db, "UPDATE segments SET label = ? WHERE key = 'active_unsubscribed' AND study_id = ?", [JSON.stringify({ ru: "\t=tab", en: "\t=tab" }), studyId]);
   return { db, server, agent, apiToken, studyId };
 }
 

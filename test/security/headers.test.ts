@@ -7,6 +7,7 @@ import { createWave } from "../../server/services/study-setup.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
 import { addUser, freshApp } from "../helpers.js";
+import { sqlValue } from "../support/sql.js";
 import { activeMarkup, close, csrfOf, listen, login, type Agent } from "./support.js";
 
 /**
@@ -79,7 +80,7 @@ beforeAll(async () => {
   researcher = await login(server, user.email);
   admin = await login(server, "admin@example.test");
   await researcher.post(`/studies/${studyId}/share`).type("form").send({ _csrf: await csrfOf(researcher) }).expect(303);
-  shareUrl = `/r/${db.$client.prepare("SELECT token FROM share_links").pluck().get() as string}`;
+  shareUrl = `/r/${(await sqlValue<string>(db, "SELECT token FROM share_links ORDER BY id"))!}`;
 });
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import {
 import { accountLimitKey } from "../../server/middleware/rate-limit.js";
 import { SESSION_COOKIE } from "../../server/middleware/session.js";
 import { PASSWORD, addUser, csrfFrom, freshApp, freshDb, setCookie } from "../helpers.js";
+import { sqlRows, sqlValue } from "../support/sql.js";
 
 /**
  * Issue 13, item 3: ten wrong passwords from anyone locked the real owner out for 15 minutes
@@ -41,10 +42,8 @@ async function browser(app: Express, lang = "en") {
   };
 }
 
-function row(db: Db, key: string): { hits: number; reset_at: number } | undefined {
-  return db.$client.prepare("SELECT hits, reset_at FROM rate_limits WHERE key = ?").get(key) as
-    | { hits: number; reset_at: number }
-    | undefined;
+async function row(db: Db, key: string): Promise<{ hits: number; reset_at: number } | undefined> {
+  return (await sqlRows<{ hits: number; reset_at: number }>(db, "SELECT hits, reset_at FROM rate_limits WHERE key = ?", [key]))[0];
 }
 
 describe("login throttling cannot lock the owner out", () => {
@@ -122,11 +121,11 @@ describe("guessing from one address is still limited", () => {
     // knocking on does not move the end of the window.
     const key = pairLimitKey("198.51.100.66", accountLimitKey(victim.email)!);
     expect(key).toMatch(/^login-pair:[0-9a-f]{64}$/);
-    const before = row(db, key)!;
+    const before = (await row(db, key))!;
     expect(before.hits).toBe(LOGIN_LIMITS.pair);
     for (let i = 0; i < 5; i++) await guesser.login(GUESSER, "victim@example.test", PASSWORD).expect(429);
-    expect(row(db, key)).toEqual(before);
-    expect(db.$client.prepare("SELECT count(*) FROM rate_limits").pluck().get()).toBe(2); // the pair and the address
+    expect(await row(db, key)).toEqual(before);
+    expect(await sqlValue(db, "SELECT count(*) FROM rate_limits")).toBe(2); // the pair and the address
 
     // Another account from the same address is not held by this one's counter.
     await addUser(db, "viewer", "other@example.test");
@@ -154,7 +153,7 @@ describe("takeLoginAttempt", () => {
     const spray = await takeLoginAttempt(db, { address: "a", account: accountLimitKey("new@example.test") }, new Date(now.getTime() + 60_000));
     expect(spray).toEqual({ allowed: false, retryAfterSeconds: 840 });
     // A refused spray leaves no row for the account it aimed at.
-    expect(row(db, pairLimitKey("a", accountLimitKey("new@example.test")!))).toBeUndefined();
+    expect(await row(db, pairLimitKey("a", accountLimitKey("new@example.test")!))).toBeUndefined();
     // After the window, the address may try again.
     expect((await takeLoginAttempt(db, { address: "a", account }, new Date(now.getTime() + LOGIN_WINDOW_MS))).allowed).toBe(true);
   });
@@ -165,8 +164,8 @@ describe("takeLoginAttempt", () => {
     const right = await takeLoginAttempt(db, { address: "a", account }, now);
     if (!right.allowed) throw new Error("refused");
     await right.succeeded();
-    expect(row(db, pairLimitKey("a", account))).toBeUndefined();
-    expect(row(db, "login-ip:a")!.hits).toBe(LOGIN_LIMITS.pair - 1);
+    expect(await row(db, pairLimitKey("a", account))).toBeUndefined();
+    expect((await row(db, "login-ip:a"))!.hits).toBe(LOGIN_LIMITS.pair - 1);
   });
 
   it("holds a known browser only by its own failures, then like any other browser", async () => {
@@ -176,7 +175,7 @@ describe("takeLoginAttempt", () => {
     const device: LoginClient = { address: "office", account, device: "n".repeat(22) };
     await spend(db, device, LOGIN_LIMITS.device);
     expect((await takeLoginAttempt(db, device, now)).allowed).toBe(false);
-    expect(row(db, `login-device:${"n".repeat(22)}`)!.hits).toBe(LOGIN_LIMITS.device);
+    expect((await row(db, `login-device:${"n".repeat(22)}`))!.hits).toBe(LOGIN_LIMITS.device);
     // Elsewhere its spent device counter leaves it to the address limits.
     expect((await takeLoginAttempt(db, { ...device, address: "home" }, now)).allowed).toBe(true);
   });
@@ -185,7 +184,7 @@ describe("takeLoginAttempt", () => {
     const db = freshDb();
     for (let i = 1; i <= 3; i++) expect(await takeRateLimit(db, "k", now, 1000, 3)).toEqual({ hits: i, resetAt: new Date(now.getTime() + 1000) });
     expect(await takeRateLimit(db, "k", new Date(now.getTime() + 999), 1000, 3)).toBeUndefined();
-    expect(row(db, "k")).toEqual({ hits: 3, reset_at: now.getTime() + 1000 });
+    expect(await row(db, "k")).toEqual({ hits: 3, reset_at: now.getTime() + 1000 });
     expect(await takeRateLimit(db, "k", new Date(now.getTime() + 1000), 1000, 3)).toEqual({ hits: 1, resetAt: new Date(now.getTime() + 2000) });
   });
 });

@@ -14,6 +14,7 @@ import { takeLoginAttempt } from "../../server/middleware/login-throttle.js";
 import { accountLimitKey, MAX_EMAIL_LENGTH } from "../../server/middleware/rate-limit.js";
 import { purgeExpired } from "../../server/services/retention.js";
 import { addUser, csrfFrom, freshDb } from "../helpers.js";
+import { sqlColumn, sqlValue } from "../support/sql.js";
 import { close, listen } from "./support.js";
 
 /**
@@ -29,8 +30,8 @@ afterAll(() => {
 const MINUTE = 60_000;
 const LOGIN_WINDOW_MS = 15 * MINUTE;
 
-function countRows(db: ReturnType<typeof freshDb>, table: string): number {
-  return db.$client.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+async function countRows(db: ReturnType<typeof freshDb>, table: string): Promise<number> {
+  return (await sqlValue<number>(db, `SELECT count(*) FROM ${table}`))!;
 }
 
 describe("purgeExpired", () => {
@@ -44,8 +45,8 @@ describe("purgeExpired", () => {
     await incrementRateLimit(db, "login-ip:running", new Date(now.getTime() - 5 * MINUTE), LOGIN_WINDOW_MS);
 
     expect(await purgeExpired(db, now)).toEqual({ sessions: 1, rateLimits: 1 });
-    expect(db.$client.prepare("SELECT id_hash FROM sessions").pluck().all()).toEqual([sha256("live")]);
-    expect(db.$client.prepare("SELECT key FROM rate_limits").pluck().all()).toEqual(["login-ip:running"]);
+    expect(await sqlColumn(db, "SELECT id_hash FROM sessions")).toEqual([sha256("live")]);
+    expect(await sqlColumn(db, "SELECT key FROM rate_limits")).toEqual(["login-ip:running"]);
     // Idempotent; and once their time is up the rest goes too.
     expect(await purgeExpired(db, now)).toEqual({ sessions: 0, rateLimits: 0 });
     expect(await purgeExpired(db, new Date(now.getTime() + 2 * 60 * MINUTE))).toEqual({ sessions: 1, rateLimits: 1 });
@@ -90,8 +91,8 @@ describe("purgeExpired", () => {
       process.kill(-child.pid!, "SIGKILL");
     }
     const after = openDatabase(file);
-    expect(countRows(after, "sessions")).toBe(0);
-    expect(countRows(after, "rate_limits")).toBe(0);
+    expect(await countRows(after, "sessions")).toBe(0);
+    expect(await countRows(after, "rate_limits")).toBe(0);
     await closeDatabase(after);
   }, 40_000);
 });
@@ -131,11 +132,11 @@ describe("a login flood", () => {
       if ((await takeLoginAttempt(db, { address: `203.0.113.${i % ADDRESSES}`, account: accountLimitKey(email(i)) })).allowed) checked++;
     }
     expect(checked).toBe(ADDRESSES * 20);
-    const rows = countRows(db, "rate_limits");
+    const rows = await countRows(db, "rate_limits");
     expect(rows).toBeLessThanOrEqual(ADDRESSES * BOUND_PER_ADDRESS);
-    expect(db.$client.prepare("SELECT max(length(key)) FROM rate_limits").pluck().get()).toBeLessThanOrEqual(MAX_KEY);
+    expect(await sqlValue<number>(db, "SELECT max(length(key)) FROM rate_limits")).toBeLessThanOrEqual(MAX_KEY);
     await purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
-    expect(countRows(db, "rate_limits")).toBe(0);
+    expect(await countRows(db, "rate_limits")).toBe(0);
     await closeDatabase(db);
   });
 
@@ -164,11 +165,11 @@ describe("a login flood", () => {
       }
       expect(statuses.get(401)).toBe(20);
       expect(statuses.get(429)).toBe(580);
-      expect(countRows(db, "rate_limits")).toBeLessThanOrEqual(BOUND_PER_ADDRESS);
-      expect(db.$client.prepare("SELECT max(length(key)) FROM rate_limits").pluck().get()).toBeLessThanOrEqual(MAX_KEY);
-      expect(db.$client.prepare("SELECT count(*) FROM rate_limits WHERE key LIKE '%example.test%'").pluck().get()).toBe(0);
+      expect(await countRows(db, "rate_limits")).toBeLessThanOrEqual(BOUND_PER_ADDRESS);
+      expect(await sqlValue<number>(db, "SELECT max(length(key)) FROM rate_limits")).toBeLessThanOrEqual(MAX_KEY);
+      expect(await sqlValue(db, "SELECT count(*) FROM rate_limits WHERE key LIKE '%example.test%'")).toBe(0);
       await purgeExpired(db, new Date(Date.now() + LOGIN_WINDOW_MS + 1000));
-      expect(countRows(db, "rate_limits")).toBe(0);
+      expect(await countRows(db, "rate_limits")).toBe(0);
     } finally {
       await close(server);
       await closeDatabase(db);

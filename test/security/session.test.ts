@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { sha256 } from "../../server/domain/secrets.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { PASSWORD, addUser, cookieValue, csrfFrom, freshApp, setCookie } from "../helpers.js";
+import { sqlColumn, sqlValue } from "../support/sql.js";
 
 /**
  * Sessions beyond test/server/auth.test.ts (which checks the cookie flags of the session, the
@@ -33,7 +34,7 @@ describe("session fixation", () => {
     expect(issued).not.toBe(planted);
     expect(issued).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await request(app).get("/studies").set("Cookie", `${SESSION}=${planted}`).expect(303).expect("Location", "/login?next=%2Fstudies");
-    expect(db.$client.prepare("SELECT count(*) FROM sessions WHERE id_hash IN (?, ?)").pluck().get(planted, sha256(planted))).toBe(0);
+    expect(await sqlValue(db, "SELECT count(*) FROM sessions WHERE id_hash IN (?, ?)", [planted, sha256(planted)])).toBe(0);
   });
 
   it("does not hand a victim's login to an attacker who planted their own live session", async () => {
@@ -65,10 +66,10 @@ describe("session fixation", () => {
     const page = await agent.get("/login");
     const before = csrfFrom(page.text);
     await agent.post("/login").type("form").send({ email: "researcher@example.test", password: PASSWORD, _csrf: before }).expect(303);
-    const studies = db.$client.prepare("SELECT count(*) FROM studies").pluck();
-    const n = studies.get();
+    const studies = () => sqlValue<number>(db, "SELECT count(*) FROM studies");
+    const n = await studies();
     await agent.post("/studies").type("form").send({ name: "X", brand: "Y", locale: "ru", _csrf: before }).expect(403);
-    expect(studies.get()).toBe(n);
+    expect(await studies()).toBe(n);
     const after = csrfFrom((await agent.get("/studies").expect(200)).text);
     expect(after).not.toBe(before);
     await agent.post("/studies").type("form").send({ name: "X", brand: "Y", locale: "ru", _csrf: after }).expect(303);
@@ -125,7 +126,7 @@ describe("login rate limit per address", () => {
     expect(more.slice(0, 10).every((s) => s === 401)).toBe(true);
     expect(more[10]).toBe(429);
     // The limit is in the database (shared by every instance), not in process memory.
-    const keys = db.$client.prepare("SELECT key FROM rate_limits").pluck().all() as string[];
+    const keys = await sqlColumn<string>(db, "SELECT key FROM rate_limits");
     expect(keys.some((k) => k.startsWith("login-ip:"))).toBe(true);
     // Nothing sensitive in the counters: no password.
     expect(keys.join("\n")).not.toContain("wrong password");

@@ -124,14 +124,14 @@ describe("the study's signing secret", () => {
       example: { params: { rid: "12345", panel: "7" }, signedParams: ["rid", "panel"], canonical: "panel=7&rid=12345", sig: signParams(old, { rid: "12345", panel: "7" }, ["rid", "panel"]) },
     });
 
-    const before = snapshotAll(w.db, ["api_tokens"]);
+    const before = await snapshotAll(w.db, ["api_tokens"]);
     for (const [method, path] of [["get", url], ["post", `${url}/rotate`]] as const) {
       const res = await request(w.app)[method](path).set("Authorization", `Bearer ${viewerToken}`).set("Accept-Language", "en").expect(403);
       expect(res.body).toEqual({ error: { code: "forbidden", message: "Your role does not allow this action." } });
       expect(JSON.stringify(res.body)).not.toContain(old);
       await request(w.app)[method](path).expect(401);
     }
-    expect(snapshotAll(w.db, ["api_tokens"])).toEqual(before);
+    expect(await snapshotAll(w.db, ["api_tokens"])).toEqual(before);
     await request(w.app).get(`/api/studies/999999/signing-secret`).set("Authorization", `Bearer ${researcherToken}`).expect(404);
     await request(w.app).post(`/api/studies/999999/signing-secret/rotate`).set("Authorization", `Bearer ${researcherToken}`).expect(404);
 
@@ -170,10 +170,10 @@ describe("a link that requires signed parameters", () => {
     expect((await request(w.app).get(`/s/${link.token}?rid=42`).expect(403)).text).toContain("Неполная ссылка");
 
     const { agent, fields } = await genuineForm(w.app, link.token, secret);
-    const before = snapshotAll(w.db, ["rate_limits"]);
+    const before = await snapshotAll(w.db, ["rate_limits"]);
     await agent.post(`/s/${link.token}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
     await agent.post(`/s/${link.token}?rid=42`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
-    expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
+    expect(await snapshotAll(w.db, ["rate_limits"])).toEqual(before);
     expect(await responseCount(w.db)).toBe(0);
   });
 
@@ -187,9 +187,9 @@ describe("a link that requires signed parameters", () => {
       expect(res.text, query).toContain("Invalid link");
     }
     const { agent, fields } = await genuineForm(w.app, link.token, secret);
-    const before = snapshotAll(w.db, ["rate_limits"]);
+    const before = await snapshotAll(w.db, ["rate_limits"]);
     await agent.post(`/s/${link.token}?rid=42&rid=43&sig=${sig42}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
-    expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
+    expect(await snapshotAll(w.db, ["rate_limits"])).toEqual(before);
     expect(await responseCount(w.db)).toBe(0);
   });
 
@@ -212,9 +212,9 @@ describe("a link that requires signed parameters", () => {
     await request(w.app).get(`/s/${link.token}?rid=42&sig=${sig42}&sig=forged`).expect(403);
     await request(w.app).get(`/s/${link.token}?sig=a&sig=b`).expect(403);
     const { agent, fields } = await genuineForm(w.app, link.token, secret);
-    const before = snapshotAll(w.db, ["rate_limits"]);
+    const before = await snapshotAll(w.db, ["rate_limits"]);
     await agent.post(`/s/${link.token}?rid=42&sig=${sig42}&sig=${sig42}`).type("form").send({ ...fields, ...validAnswers() }).expect(403);
-    expect(snapshotAll(w.db, ["rate_limits"])).toEqual(before);
+    expect(await snapshotAll(w.db, ["rate_limits"])).toEqual(before);
     expect(await responseCount(w.db)).toBe(0);
   });
 

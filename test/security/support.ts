@@ -2,8 +2,9 @@ import type { Server } from "node:http";
 import type { Express } from "express";
 import request from "supertest";
 import { expect } from "vitest";
-import type { Db } from "../../db/client.js";
+import { isPostgres, type Db } from "../../db/client.js";
 import { PASSWORD, csrfFrom } from "../helpers.js";
+import { sqlColumn, sqlRows } from "../support/sql.js";
 
 /** Shared pieces of the security suites. */
 
@@ -49,13 +50,24 @@ export function appRoutes(app: Express): string[] {
   return walk((app as unknown as { router: { stack: Layer[] } }).router.stack, "");
 }
 
-/** Every table of the database, every row: what a refused request must leave exactly as it was. */
-export function snapshotAll(db: Db, except: readonly string[] = []): Record<string, unknown[]> {
-  const tables = db.$client
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' ORDER BY name")
-    .pluck()
-    .all() as string[];
-  return Object.fromEntries(tables.filter((t) => !except.includes(t)).map((t) => [t, db.$client.prepare(`SELECT * FROM "${t}"`).all()]));
+/**
+ * Every table of the database, every row: what a refused request must leave exactly as it was.
+ * Rows are sorted (by their JSON) so the comparison does not depend on storage order, which
+ * PostgreSQL does not keep stable (an UPDATE moves a row even when it writes the same values).
+ */
+export async function snapshotAll(db: Db, except: readonly string[] = []): Promise<Record<string, unknown[]>> {
+  const tables = isPostgres(db)
+    ? await sqlColumn<string>(
+        db,
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE '__drizzle%' ORDER BY table_name",
+      )
+    : await sqlColumn<string>(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' ORDER BY name");
+  const snapshot: Record<string, unknown[]> = {};
+  for (const table of tables.filter((t) => !except.includes(t))) {
+    const rows = await sqlRows<unknown>(db, `SELECT * FROM "${table}"`);
+    snapshot[table] = rows.map((row) => [JSON.stringify(row), row] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+  }
+  return snapshot;
 }
 
 // ------------------------------------------------------------------------------------------- XSS

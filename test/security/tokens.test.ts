@@ -6,6 +6,7 @@ import { createApiToken } from "../../server/services/accounts.js";
 import { newLinkToken } from "../../server/services/study-setup.js";
 import { openSurvey, type OpenSurvey } from "../fixtures/surveys.js";
 import { addUser, cookieValue, freshApp, setCookie } from "../helpers.js";
+import { sqlColumn } from "../support/sql.js";
 import { close, csrfOf, listen, login, type Agent } from "./support.js";
 
 /**
@@ -80,8 +81,8 @@ describe("link and share tokens", () => {
   it("personal links made through the wave page: 10,000 in one request, distinct from each other and from open links", async () => {
     const csrf = await csrfOf(researcher);
     await researcher.post(`/waves/${survey.wave.id}/personal`).type("form").send({ _csrf: csrf, segment: "inactive", count: "10000" }).expect(303);
-    const personal = db.$client.prepare("SELECT token FROM links WHERE kind = 'personal'").pluck().all() as string[];
-    const open = db.$client.prepare("SELECT token FROM links WHERE kind = 'open'").pluck().all() as string[];
+    const personal = await sqlColumn<string>(db, "SELECT token FROM links WHERE kind = 'personal'");
+    const open = await sqlColumn<string>(db, "SELECT token FROM links WHERE kind = 'open'");
     expectUnguessable(personal, "personal link", 10_000);
     expect(open.filter((t) => personal.includes(t))).toEqual([]);
     for (const t of open) {
@@ -99,7 +100,7 @@ describe("link and share tokens", () => {
     for (let i = 0; i < n; i++) {
       await researcher.post(`/studies/${survey.study.id}/share`).type("form").send({ _csrf: csrf }).expect(303);
     }
-    const tokens = db.$client.prepare("SELECT token FROM share_links").pluck().all() as string[];
+    const tokens = await sqlColumn<string>(db, "SELECT token FROM share_links");
     expect(tokens).toHaveLength(n);
     expectUnguessable(tokens, "share link", n);
     // A truncated or altered token reads nothing.

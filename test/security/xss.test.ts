@@ -3,6 +3,7 @@ import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
 import { addUser, freshApp, PASSWORD } from "../helpers.js";
+import { sqlRows, sqlValue } from "../support/sql.js";
 import { XSS_PAYLOADS, close, csrfOf, expectEscaped as expectEscapedOne, listen, login, unescapeHtml, type Agent } from "./support.js";
 
 /**
@@ -131,7 +132,7 @@ async function build(group: string[]): Promise<World> {
     const waveId = Number(/\/waves\/(\d+)/.exec(created.headers["location"] as string)![1]);
     waveIds.push(waveId);
     await form(researcher, `/waves/${waveId}/open`, {}).expect(303);
-    const links = db.$client.prepare("SELECT id, token FROM links WHERE wave_id = ? AND kind = 'open' ORDER BY id").all(waveId) as Array<{ id: number; token: string }>;
+    const links = await sqlRows<{ id: number; token: string }>(db, "SELECT id, token FROM links WHERE wave_id = ? AND kind = 'open' ORDER BY id", [waveId]);
     for (const link of links) {
       await form(researcher, `/waves/${waveId}/links/${link.id}`, { sourceLabel: p }).expect(303);
       linkTokens.push(link.token);
@@ -158,7 +159,7 @@ async function build(group: string[]): Promise<World> {
 
   // A share link, a user and an API token named with the payload.
   await form(researcher, `/studies/${studyId}/share`, { days: "" }).expect(303);
-  const shareToken = db.$client.prepare("SELECT token FROM share_links WHERE study_id = ?").pluck().get(studyId) as string;
+  const shareToken = (await sqlValue<string>(db, "SELECT token FROM share_links WHERE study_id = ? ORDER BY id", [studyId]))!;
   const adminCsrf = await csrfOf(admin);
   await form(admin, "/admin/users", { name: p, email: "named@example.test", role: "viewer", password: PASSWORD }, adminCsrf).expect(303);
   rerendered.push(["add user with a short password", (await form(admin, "/admin/users", { name: p, email: "other@example.test", role: "viewer", password: "short" }, adminCsrf).expect(422)).text]);

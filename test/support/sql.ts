@@ -1,12 +1,21 @@
 /**
  * Hand-written SQL for tests that check what is stored, on whichever engine the test database is:
  * `?` placeholders (turned into `$1…` for PostgreSQL). Write it in the dialect both accept —
- * TRUE/FALSE for booleans, lower-case aliases (PostgreSQL folds unquoted ones).
+ * TRUE/FALSE for booleans, lower-case aliases (PostgreSQL folds unquoted ones). Writes go through
+ * sqlRows too (they return no rows).
  */
 import { isPostgres, postgresPool, type Db } from "../../db/client.js";
 
 export async function sqlRows<T>(db: Db, text: string, params: readonly unknown[] = []): Promise<T[]> {
-  if (!isPostgres(db)) return db.$client.prepare(text).all(...params) as T[];
+  if (!isPostgres(db)) {
+    const statement = db.$client.prepare(text);
+    // better-sqlite3 refuses all() on a statement that returns no rows (UPDATE, INSERT, DELETE…).
+    if (!statement.reader) {
+      statement.run(...params);
+      return [];
+    }
+    return statement.all(...params) as T[];
+  }
   let n = 0;
   const numbered = text.replace(/\?/g, () => `$${++n}`);
   return (await postgresPool(db)!.query(numbered, [...params])).rows as T[];
