@@ -60,21 +60,23 @@ const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owne
 
 /** Every table a workspace request could write (sessions and rate limits excepted), in full. */
 async function snapshot(db: Db) {
+  // Sorted by content: PostgreSQL returns an updated row wherever its new version landed.
+  const inOrder = <T,>(rows: T[]): T[] => rows.map((row) => [JSON.stringify(row), row] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
   return {
-    users: await db.select().from(users),
-    teams: await db.select().from(teams),
-    memberships: await db.select().from(memberships),
-    apiTokens: await db.select().from(apiTokens),
-    auditLog: await db.select().from(auditLog),
-    studies: await db.select().from(studies),
-    segments: await db.select().from(segments),
-    questions: await db.select().from(questions),
-    options: await db.select().from(options),
-    waves: await db.select().from(waves),
-    waveSegments: await db.select().from(waveSegments),
-    links: await db.select().from(links),
-    responses: await db.select().from(responses),
-    profileMargins: await db.select().from(profileMargins),
+    users: inOrder(await db.select().from(users)),
+    teams: inOrder(await db.select().from(teams)),
+    memberships: inOrder(await db.select().from(memberships)),
+    apiTokens: inOrder(await db.select().from(apiTokens)),
+    auditLog: inOrder(await db.select().from(auditLog)),
+    studies: inOrder(await db.select().from(studies)),
+    segments: inOrder(await db.select().from(segments)),
+    questions: inOrder(await db.select().from(questions)),
+    options: inOrder(await db.select().from(options)),
+    waves: inOrder(await db.select().from(waves)),
+    waveSegments: inOrder(await db.select().from(waveSegments)),
+    links: inOrder(await db.select().from(links)),
+    responses: inOrder(await db.select().from(responses)),
+    profileMargins: inOrder(await db.select().from(profileMargins)),
   };
 }
 
