@@ -1,4 +1,5 @@
 import request from "supertest";
+import { inContentOrder } from "../support/sql.js";
 import { describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
 import { first, type Db } from "../../db/client.js";
@@ -23,12 +24,12 @@ type Agent = ReturnType<typeof request.agent>;
 /** Every table an account change could write. */
 async function snapshot(db: Db) {
   return {
-    users: await db.select().from(users),
-    teams: await db.select().from(teams),
-    memberships: await db.select().from(memberships),
-    sessions: await db.select().from(sessions),
-    apiTokens: await db.select().from(apiTokens),
-    auditLog: await db.select().from(auditLog),
+    users: inContentOrder(await db.select().from(users)),
+    teams: inContentOrder(await db.select().from(teams)),
+    memberships: inContentOrder(await db.select().from(memberships)),
+    sessions: inContentOrder(await db.select().from(sessions)),
+    apiTokens: inContentOrder(await db.select().from(apiTokens)),
+    auditLog: inContentOrder(await db.select().from(auditLog)),
   };
 }
 

@@ -1,4 +1,5 @@
 import request from "supertest";
+import { inContentOrder } from "../support/sql.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Router } from "express";
 import { first, type Db } from "../../db/client.js";
@@ -60,23 +61,21 @@ const RANK: Record<Who, number> = { anonymous: 0, viewer: 1, researcher: 2, owne
 
 /** Every table a workspace request could write (sessions and rate limits excepted), in full. */
 async function snapshot(db: Db) {
-  // Sorted by content: PostgreSQL returns an updated row wherever its new version landed.
-  const inOrder = <T,>(rows: T[]): T[] => rows.map((row) => [JSON.stringify(row), row] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
   return {
-    users: inOrder(await db.select().from(users)),
-    teams: inOrder(await db.select().from(teams)),
-    memberships: inOrder(await db.select().from(memberships)),
-    apiTokens: inOrder(await db.select().from(apiTokens)),
-    auditLog: inOrder(await db.select().from(auditLog)),
-    studies: inOrder(await db.select().from(studies)),
-    segments: inOrder(await db.select().from(segments)),
-    questions: inOrder(await db.select().from(questions)),
-    options: inOrder(await db.select().from(options)),
-    waves: inOrder(await db.select().from(waves)),
-    waveSegments: inOrder(await db.select().from(waveSegments)),
-    links: inOrder(await db.select().from(links)),
-    responses: inOrder(await db.select().from(responses)),
-    profileMargins: inOrder(await db.select().from(profileMargins)),
+    users: inContentOrder(await db.select().from(users)),
+    teams: inContentOrder(await db.select().from(teams)),
+    memberships: inContentOrder(await db.select().from(memberships)),
+    apiTokens: inContentOrder(await db.select().from(apiTokens)),
+    auditLog: inContentOrder(await db.select().from(auditLog)),
+    studies: inContentOrder(await db.select().from(studies)),
+    segments: inContentOrder(await db.select().from(segments)),
+    questions: inContentOrder(await db.select().from(questions)),
+    options: inContentOrder(await db.select().from(options)),
+    waves: inContentOrder(await db.select().from(waves)),
+    waveSegments: inContentOrder(await db.select().from(waveSegments)),
+    links: inContentOrder(await db.select().from(links)),
+    responses: inContentOrder(await db.select().from(responses)),
+    profileMargins: inContentOrder(await db.select().from(profileMargins)),
   };
 }
 

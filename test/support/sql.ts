@@ -30,3 +30,14 @@ export async function sqlColumn<T>(db: Db, text: string, params: readonly unknow
 export async function sqlValue<T>(db: Db, text: string, params: readonly unknown[] = []): Promise<T | undefined> {
   return (await sqlColumn<T>(db, text, params))[0];
 }
+
+/**
+ * Rows sorted by their content, for comparing whole tables: without ORDER BY, PostgreSQL returns
+ * an updated row wherever its new version landed, SQLite in rowid order.
+ */
+export function inContentOrder<T>(rows: readonly T[]): T[] {
+  return rows
+    .map((row) => [JSON.stringify(row), row] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, row]) => row);
+}
