@@ -245,6 +245,17 @@ export async function copyToPostgres(source: Database.Database, url: string, opt
         options.onTable?.(tableName(table), copied);
       }
 
+      // Copying questions and options fired the version triggers on the target; the copy keeps the
+      // versions it read (a changed value is kept by the trigger as written).
+      const versions = source.prepare("SELECT id, version FROM studies").raw().all() as Array<[number, number]>;
+      if (versions.length > 0) {
+        await client.query(
+          `UPDATE "studies" AS s SET "version" = v.version FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bigint[]) AS version) AS v
+           WHERE s."id" = v.id AND s."version" <> v.version`,
+          [versions.map((v) => String(v[0])), versions.map((v) => String(v[1]))],
+        );
+      }
+
       for (const { table_name: name, column_name: column } of identities) {
         if (!sqliteCounts.has(name)) continue;
         const { rows } = await client.query<{ max: string | null }>(`SELECT max(${quote(column)})::text AS max FROM ${quote(name)}`);

@@ -44,6 +44,11 @@ export const WAVE_KINDS = ["pre", "post", "tracking"] as const;
 export const WAVE_STATUSES = ["draft", "open", "closed"] as const;
 export const LINK_KINDS = ["open", "personal"] as const;
 export const RESPONSE_STATUSES = ["partial", "completed", "screened_out", "quota_full"] as const;
+/** Work that grows with a study's size, run in the background in resumable chunks (server/jobs/). */
+export const JOB_KINDS = ["recode", "flags", "personal_links", "wave_close", "themes", "results", "response_checks"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export const JOB_STATUSES = ["queued", "running", "done", "failed"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 const createdAt = () =>
   integer("created_at", { mode: "timestamp_ms" })
@@ -198,6 +203,12 @@ export const studies = sqliteTable(
     targetLift: real("target_lift"),
     campaignCost: real("campaign_cost"),
     costCurrency: text("cost_currency"),
+    /**
+     * Raised by database triggers (see the migration "study_version") on every change to the study,
+     * its questions or options: caches of what respondents see are keyed by it, so an instance never
+     * serves a questionnaire another instance has changed.
+     */
+    version: integer("version").notNull().default(1),
     createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" })
@@ -419,9 +430,15 @@ export const responses = sqliteTable(
     excludedReason: text("excluded_reason"),
     excludedBy: integer("excluded_by").references(() => users.id, { onDelete: "set null" }),
     excludedAt: integer("excluded_at", { mode: "timestamp_ms" }),
+    /**
+     * When the background checks (coding of text answers, quality flags that compare with the rest
+     * of the wave) ran on this response; null: not yet. Set after commit, never on the respondent's path.
+     */
+    checkedAt: integer("checked_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     uniqueIndex("responses_nonce_unique").on(t.nonce),
+    index("responses_unchecked_idx").on(t.waveId, t.id).where(sql`${t.checkedAt} IS NULL`),
     index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
     index("responses_link_idx").on(t.linkId),
     // Duplicate checks find the earliest completed response with a hash: the order is in the index.
@@ -622,3 +639,74 @@ export type Answer = typeof answers.$inferSelect;
 export type ShareLink = typeof shareLinks.$inferSelect;
 export type QualitySettingsRow = typeof qualitySettings.$inferSelect;
 export type TextAlias = typeof textAliases.$inferSelect;
+
+// ---------------------------------------------------------------- background work
+
+/**
+ * A durable unit of background work (server/jobs/): written in the same transaction as the change
+ * that needs it, claimed by one instance at a time under a lease, advanced chunk by chunk with its
+ * cursor saved after each, so a crash resumes where it stopped.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    teamId: integer("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    studyId: integer("study_id").references(() => studies.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: JOB_KINDS }).notNull(),
+    /** What to do (kind-specific, fixed when queued). */
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** Where the work stands (kind-specific, saved after every chunk). */
+    cursor: text("cursor", { mode: "json" }).$type<Record<string, unknown>>(),
+    status: text("status", { enum: JOB_STATUSES }).notNull().default("queued"),
+    done: integer("done").notNull().default(0),
+    /** Units of work in all, when known (for progress). */
+    total: integer("total"),
+    attempts: integer("attempts").notNull().default(0),
+    /** The instance working on it and until when; an expired lease is taken over. */
+    leaseOwner: text("lease_owner"),
+    leaseUntil: integer("lease_until", { mode: "timestamp_ms" }),
+    /** Why it failed (an error code, translated when shown). */
+    error: text("error"),
+    createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+      .notNull()
+      .$defaultFn(() => new Date()),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("jobs_status_idx").on(t.status, t.leaseUntil),
+    index("jobs_study_idx").on(t.studyId, t.kind, t.status),
+    index("jobs_team_idx").on(t.teamId),
+    check("jobs_kind_check", sql`${t.kind} IN (${inList(JOB_KINDS)})`),
+    check("jobs_status_check", sql`${t.status} IN (${inList(JOB_STATUSES)})`),
+  ],
+);
+
+/**
+ * Results computed in the background for one version of a study's data, read by pages instead of
+ * computing on the request; `dataVersion` says what they were computed from (compared to decide freshness).
+ */
+export const resultSnapshots = sqliteTable(
+  "result_snapshots",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    /** Which view of the results (waves compared, weighting, sensitivity…), as a stable key. */
+    variant: text("variant").notNull(),
+    dataVersion: text("data_version").notNull(),
+    /** The computed results as JSON text, stored as written. */
+    payload: text("payload").notNull(),
+    computedAt: integer("computed_at", { mode: "timestamp_ms" }).notNull(),
+    durationMs: integer("duration_ms").notNull(),
+  },
+  (t) => [uniqueIndex("result_snapshots_study_variant_unique").on(t.studyId, t.variant)],
+);
+
+export type Job = typeof jobs.$inferSelect;
+export type ResultSnapshot = typeof resultSnapshots.$inferSelect;

@@ -161,6 +161,7 @@ export const studies = pgTable(
     targetLift: doublePrecision("target_lift"),
     campaignCost: doublePrecision("campaign_cost"),
     costCurrency: text("cost_currency"),
+    version: bigint("version", { mode: "number" }).notNull().default(1),
     createdBy: bigint("created_by", { mode: "number" }).references(() => users.id, { onDelete: "set null" }),
     createdAt: timestampMs("created_at").notNull().$defaultFn(() => new Date()),
     updatedAt: timestampMs("updated_at").notNull().$defaultFn(() => new Date()),
@@ -324,9 +325,11 @@ export const responses = pgTable(
     excludedReason: text("excluded_reason"),
     excludedBy: bigint("excluded_by", { mode: "number" }).references(() => users.id, { onDelete: "set null" }),
     excludedAt: timestampMs("excluded_at"),
+    checkedAt: timestampMs("checked_at"),
   },
   (t) => [
     uniqueIndex("responses_nonce_unique").on(t.nonce),
+    index("responses_unchecked_idx").on(t.waveId, t.id).where(sql`${t.checkedAt} IS NULL`),
     index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
     index("responses_link_idx").on(t.linkId),
     index("responses_browser_idx").on(t.waveId, t.browserHash, t.status, t.completedAt),
@@ -444,5 +447,51 @@ export const profileMargins = pgTable(
     uniqueIndex("profile_margins_study_wide_unique").on(t.studyId, t.segmentId, t.questionId, t.optionKey).where(sql`${t.waveId} IS NULL`),
     index("profile_margins_question_idx").on(t.questionId),
     check("profile_margins_share_check", sql`${t.share} >= 0 AND ${t.share} <= 1`),
+  ],
+);
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
+    teamId: bigint("team_id", { mode: "number" }).notNull().references(() => teams.id, { onDelete: "cascade" }),
+    studyId: bigint("study_id", { mode: "number" }).references(() => studies.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["recode", "flags", "personal_links", "wave_close", "themes", "results", "response_checks"] }).notNull(),
+    params: json("params").$type<DataOf<typeof sqlite.jobs.params>>(),
+    cursor: json("cursor").$type<DataOf<typeof sqlite.jobs.cursor>>(),
+    status: text("status", { enum: ["queued", "running", "done", "failed"] }).notNull().default("queued"),
+    done: bigint("done", { mode: "number" }).notNull().default(0),
+    total: bigint("total", { mode: "number" }),
+    attempts: bigint("attempts", { mode: "number" }).notNull().default(0),
+    leaseOwner: text("lease_owner"),
+    leaseUntil: timestampMs("lease_until"),
+    error: text("error"),
+    createdBy: bigint("created_by", { mode: "number" }).references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestampMs("created_at").notNull().$defaultFn(() => new Date()),
+    updatedAt: timestampMs("updated_at").notNull().$defaultFn(() => new Date()),
+    finishedAt: timestampMs("finished_at"),
+  },
+  (t) => [
+    index("jobs_status_idx").on(t.status, t.leaseUntil),
+    index("jobs_study_idx").on(t.studyId, t.kind, t.status),
+    index("jobs_team_idx").on(t.teamId),
+    check("jobs_kind_check", sql`${t.kind} IN ('recode', 'flags', 'personal_links', 'wave_close', 'themes', 'results', 'response_checks')`),
+    check("jobs_status_check", sql`${t.status} IN ('queued', 'running', 'done', 'failed')`),
+  ],
+);
+
+export const resultSnapshots = pgTable(
+  "result_snapshots",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
+    studyId: bigint("study_id", { mode: "number" }).notNull().references(() => studies.id, { onDelete: "cascade" }),
+    variant: text("variant").notNull(),
+    dataVersion: text("data_version").notNull(),
+    payload: text("payload").notNull(),
+    computedAt: timestampMs("computed_at").notNull(),
+    durationMs: bigint("duration_ms", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("result_snapshots_study_variant_unique").on(t.studyId, t.variant),
   ],
 );

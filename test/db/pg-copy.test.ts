@@ -13,6 +13,9 @@ import {
   apiTokens,
   audiencePoints,
   auditLog,
+  jobs,
+  resultSnapshots,
+  studies,
   qualitySettings,
   rateLimits,
   responses,
@@ -177,6 +180,10 @@ describe.runIf(postgresTestsRun("pg-copy.test.ts"))("db:copy into a real Postgre
     await source.insert(audiencePoints).values({ studyId, segmentId: segment!.id, measure: "subscribers", day: "2026-11-01", count: 1 });
     await source.insert(qualitySettings).values({ studyId, settings: { speederFraction: 0.4 }, updatedBy: admin.id });
     await source.insert(rateLimits).values({ key: "login:ip:x", hits: 3, resetAt: new Date(now + 900_000) });
+    await source.insert(jobs).values({ teamId: team!.id, studyId, kind: "recode", params: { alias: "Зёрнышко" }, cursor: { after: 12 }, status: "running", done: 3, total: 9, leaseOwner: "i-1", leaseUntil: new Date(now) });
+    await source.insert(resultSnapshots).values({ studyId, variant: "default", dataVersion: "v1", payload: '{ "a" : 1 }', computedAt: new Date(now), durationMs: 5 });
+    // A version the triggers did not produce: the copy keeps it although copying questions fires them there.
+    await source.update(studies).set({ version: 1234 }).where(eq(studies.id, studyId));
     const [audit] = await source
       .insert(auditLog)
       .values({ userId: null, systemActor: "cli", action: "team.create", entityType: "team", entityId: String(team!.id), details: null })

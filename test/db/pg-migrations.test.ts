@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -171,7 +171,8 @@ describe.skipIf(!postgresTestsRun("pg-migrations.test.ts"))("PostgreSQL migratio
     const before = await applied();
     await migrate(drizzle(pool!), { migrationsFolder: PG_MIGRATIONS_FOLDER });
     expect(await applied()).toEqual(before);
-    expect(before.n).toBe(1);
+    expect(before.n).toBe(readdirSync(PG_MIGRATIONS_FOLDER).filter((f) => f.endsWith(".sql")).length);
+    expect(before.n).toBeGreaterThan(1);
   });
 
   it("refuse a value outside an enum's CHECK, and a second study-wide margin (the partial unique index)", async () => {
