@@ -282,8 +282,9 @@ const JSON_OID = 114;
  * (db/schema.ts); its column mappings expect what SQLite hands back, so the pool does too: 64-bit
  * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
  */
-export function openPostgres(url: string, options: { max?: number; onIdleError?: (error: Error) => void } = {}): Db {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+export function openPostgres(url: string, options: { max?: number; connectTimeoutMs?: number; onIdleError?: (error: Error) => void } = {}): Db {
+  // Without a connect timeout a host that drops packets holds every query for the OS's TCP timeout (minutes).
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   // An idle connection the server drops (restart, failover) is an 'error' event, fatal to the
   // process unless handled; the pool has discarded it already and the next query opens a new one.
   pool.on("error", options.onIdleError ?? (() => undefined));

@@ -10,12 +10,21 @@ import { ensureDataFolder, writeFileAtomic } from "./data-files.js";
 /** Express "trust proxy": off, a hop count, or a comma-separated list of addresses/subnets. Never `true`. */
 export type TrustProxy = false | number | string;
 
+export interface PoolSettings {
+  max: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = { max: 10, connectTimeoutMs: 10_000 };
+
 export interface Config {
   port: number;
   host: string;
   databasePath: string;
   /** A PostgreSQL database (postgres:// or postgresql://), used instead of databasePath when set; undefined on SQLite. */
   databaseUrl: string | undefined;
+  /** PostgreSQL only: connections per instance, and how long a new connection may take before it fails. */
+  databasePool: PoolSettings;
   /** Public origin used in links and QR codes, without a trailing slash. */
   baseUrl: string;
   sessionSecret: string;
@@ -38,6 +47,8 @@ const envSchema = z.object({
     .refine((u) => u === undefined || (isPostgresUrl(u) && URL.canParse(u)), {
       message: "must be a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (or postgresql://…); unset it to use the SQLite file of DATABASE_PATH",
     }),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_POOL.max),
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(600).default(DEFAULT_POOL.connectTimeoutMs / 1000),
   BASE_URL: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -114,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
     databaseUrl: e.DATABASE_URL,
+    databasePool: { max: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT * 1000 },
     baseUrl: e.BASE_URL ?? `http://${displayHost(e.HOST)}:${e.PORT}`,
     sessionSecret: e.SESSION_SECRET ?? persistedSecret(e.DATABASE_PATH),
     trustProxy: e.TRUST_PROXY,
@@ -228,6 +240,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     host: "127.0.0.1",
     databasePath: ":memory:",
     databaseUrl: undefined,
+    databasePool: DEFAULT_POOL,
     baseUrl: "http://localhost:3000",
     sessionSecret: randomBytes(32).toString("hex"),
     trustProxy: false,
