@@ -77,7 +77,7 @@ describe.runIf(postgresTestsRun("main-postgres.test.ts"))("server/main.ts on Pos
   });
 
   it("migrates a new database, serves /healthz and /setup, and closes its pool on SIGTERM", async () => {
-    const server = startServerProcess({ DATABASE_URL: database.url, SESSION_SECRET: SECRET, LOG_SILENT: "0" }, { drop: ["DATABASE_PATH", "SESSION_SECRET"] });
+    const server = startServerProcess({ DATABASE_URL: database.url, SESSION_SECRET: SECRET, LOG_SILENT: "0" }, { drop: ["DATABASE_PATH", "SESSION_SECRET"], timeoutMs: SPAWN_TIMEOUT });
     try {
       const url = await server.url;
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
