@@ -15,7 +15,8 @@ describe("loadConfig", () => {
       trustProxy: false,
       defaultLocale: "ru",
       surveyPostLimit: 120,
-      production: false,
+      // Deployed unless NODE_ENV=development: templates cached (test/server/deployed.test.ts).
+      production: true,
     });
   });
 
