@@ -32,7 +32,11 @@ export interface Config {
   defaultLocale: Locale;
   /** Survey form posts allowed per client address per minute (generous: carriers and offices share addresses). */
   surveyPostLimit: number;
-  /** True in production: error pages never carry details, cookies are marked Secure behind HTTPS. */
+  /**
+   * False only under NODE_ENV=development (what `npm run dev` sets): templates are then read again
+   * on every render, so an edited view shows on reload (tsx watch restarts only for imported code).
+   * Otherwise — unset included — the app runs as deployed, each template compiled once.
+   */
   production: boolean;
 }
 
@@ -131,7 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     defaultLocale: e.DEFAULT_LOCALE,
     surveyPostLimit: e.SURVEY_POST_LIMIT,
-    production: e.NODE_ENV === "production",
+    production: e.NODE_ENV !== "development",
   };
 }
 
@@ -246,7 +250,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxy: false,
     defaultLocale: "en",
     surveyPostLimit: 10_000,
-    production: false,
+    production: true,
     ...overrides,
   };
 }

@@ -19,7 +19,8 @@ describe("loadConfig", () => {
       defaultLocale: "ru",
       surveyPostLimit: 120,
       databasePool: { max: 10, connectTimeoutMs: 10_000 },
-      production: false,
+      // Deployed unless NODE_ENV=development: templates cached (test/server/deployed.test.ts).
+      production: true,
     });
   });
 
