@@ -7,11 +7,11 @@ import type { JobHandlers } from "./contract.js";
 
 /** The step of each kind of background job this app runs ("results" belongs to the results snapshots). */
 export const JOB_HANDLERS: JobHandlers = {
-  recode: recodeJobStep,
-  flags: recomputeJobStep,
+  recode: recodeJobStep(),
+  flags: recomputeJobStep(),
   // Closing a wave makes its median final: the study's flags are recomputed.
-  wave_close: recomputeJobStep,
-  personal_links: personalLinksJobStep,
+  wave_close: recomputeJobStep(),
+  personal_links: personalLinksJobStep(),
   themes: themesJobStep,
-  response_checks: responseChecksStep,
+  response_checks: responseChecksStep(),
 };

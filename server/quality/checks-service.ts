@@ -26,9 +26,9 @@ interface ChecksCursor {
 }
 
 /** What a step reads: the batch, its answers and what the coding and flags depend on. */
-async function readChecks(db: Executor, studyId: number, after: number) {
+async function readChecks(db: Executor, studyId: number, after: number, limit: number) {
   const waves = await listWaves(db, studyId);
-  const batch = await listUncheckedResponses(db, waves.map((w) => w.id), after, CHECKS_BATCH_SIZE);
+  const batch = await listUncheckedResponses(db, waves.map((w) => w.id), after, limit);
   if (batch.length === 0) return { waves, batch, signature: "" };
   const questions = await loadQuestionnaire(db, studyId);
   const aliases = await listTextAliases(db, studyId);
@@ -60,21 +60,21 @@ async function planChecks(db: Executor, studyId: number, input: ChecksInput): Pr
 }
 
 /**
- * One step: a batch of the study's unchecked responses after the cursor, coded and flagged outside
+ * One step: a batch of the study's unchecked responses (`limit`) after the cursor, coded and flagged outside
  * any lock, then written in one unit of work with the job's cursor: mentions replaced, flags and
  * exclusions written, `checked_at` set. Under the lock the batch is read again and, if a page was
  * stored or an alias or setting changed meanwhile, planned again there, so what is written always
  * matches what is stored. The step is idempotent: mentions are replaced, not added.
  */
-export const responseChecksStep: JobStep = async (db, job, run) => {
+export const responseChecksStep = (limit = CHECKS_BATCH_SIZE): JobStep => async (db, job, run) => {
   const studyId = job.studyId!;
   const c = cursorOf<ChecksCursor>(job);
   const checked = c.checked ?? 0;
-  const planned = await readChecks(db, studyId, c.after ?? 0);
+  const planned = await readChecks(db, studyId, c.after ?? 0, limit);
   if (planned.batch.length === 0) return { cursor: null, done: checked, total: checked, result: { checked } };
   const plan = await planChecks(db, studyId, planned);
   return unitOfWork(db, async (tx): Promise<StepResult> => {
-    const input = await readChecks(tx, studyId, c.after ?? 0);
+    const input = await readChecks(tx, studyId, c.after ?? 0, limit);
     const final = input.signature === planned.signature ? plan : await planChecks(tx, studyId, input);
     const now = new Date();
     await deleteMentionsOfAnswers(tx, final.codedAnswerIds);

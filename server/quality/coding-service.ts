@@ -165,17 +165,17 @@ interface RecodeJobCursor extends RecodeCursor {
 }
 
 /**
- * The "recode" job (server/jobs/): one chunk of recodeChunk per step, its cursor saved in the
+ * The "recode" job (server/jobs/): one chunk of recodeChunk (`limit` answers) per step, its cursor saved in the
  * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
  * records the recode (what it did) in the audit log, on behalf of whoever asked for it.
  */
-export const recodeJobStep: JobStep = async (db, job, run) => {
+export const recodeJobStep = (limit = RECODE_CHUNK_SIZE): JobStep => async (db, job, run) => {
   const studyId = job.studyId!;
   const c = cursorOf<RecodeJobCursor>(job);
   const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };
   const total = c.total ?? (await countTextAnswers(db, codedQuestions(await loadQuestionnaire(db, studyId)).map((q) => q.id)));
   let result!: Awaited<ReturnType<JobStep>>;
-  await recodeChunk(db, studyId, from, RECODE_CHUNK_SIZE, async (tx, step) => {
+  await recodeChunk(db, studyId, from, limit, async (tx, step) => {
     const answers = (c.answers ?? 0) + step.answers;
     const mentions = (c.mentions ?? 0) + step.mentions;
     if (step.next) {

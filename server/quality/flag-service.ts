@@ -331,10 +331,13 @@ async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCur
 }
 
 /**
- * The "flags" and "wave_close" jobs: a recompute of the study's flags, step by step, recorded in
+ * The "flags" and "wave_close" jobs: a recompute of the study's flags, `batchSize` responses a step, recorded in
  * the audit log on behalf of whoever asked for it (the system when nobody did).
  */
-export const recomputeJobStep: JobStep = (db, job, run) => recomputeStep(db, job.studyId!, cursorOf<RecomputeCursor>(job), { userId: job.createdBy }, run.save);
+export const recomputeJobStep =
+  (batchSize = FLAG_STEP_SIZE): JobStep =>
+  (db, job, run) =>
+    recomputeStep(db, job.studyId!, cursorOf<RecomputeCursor>(job), { userId: job.createdBy, batchSize }, run.save);
 
 /**
  * Recomputes the study's flags in this process, step by step as the job does (scripts, tests);

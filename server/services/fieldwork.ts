@@ -264,15 +264,15 @@ export async function queuePersonalLinks(db: Db, wave: Wave, segmentKey: string,
 }
 
 /**
- * One step of a "personal_links" job: PERSONAL_LINKS_CHUNK links and the job's cursor in one unit
+ * One step of a "personal_links" job: `chunk` links and the job's cursor in one unit
  * of work, so a crash never makes a chunk twice; the audit entry of the whole batch commits with
  * the last links. The links are listed, and downloaded, on the wave page.
  */
-export const personalLinksJobStep: JobStep = async (db, job, run) => {
+export const personalLinksJobStep = (chunk = PERSONAL_LINKS_CHUNK): JobStep => async (db, job, run) => {
   const p = job.params as unknown as PersonalLinksParams;
   const made = cursorOf<{ made: number }>(job).made ?? 0;
   return unitOfWork(db, async (tx) => {
-    const size = Math.min(PERSONAL_LINKS_CHUNK, p.count - made);
+    const size = Math.min(chunk, p.count - made);
     await insertPersonalLinks(tx, p.waveId, p.segmentId, size);
     const done = made + size;
     const finished = done >= p.count;
