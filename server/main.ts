@@ -1,5 +1,6 @@
 import { closeDatabase, type Db } from "../db/client.js";
 import { createApp } from "./app.js";
+import { JobRunner } from "./jobs/runner.js";
 import { databaseLabel, loadConfigOrExit } from "./config.js";
 import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { logger } from "./logger.js";
@@ -30,6 +31,9 @@ async function start(): Promise<void> {
   // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).
   setInterval(() => void purge(db), PURGE_INTERVAL_MS).unref();
   const app = createApp({ db, config });
+  // Background jobs (recodes, flag recomputes, personal links, themes, the checks of new
+  // responses): one at a time, step by step, beside the requests; polls, and hears this process's nudges.
+  const jobs = new JobRunner(db).start();
 
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
@@ -45,12 +49,16 @@ async function start(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down", { signal });
+    // The job in hand stops after its current step and is given back (another instance, or the next start, resumes it).
+    const jobsStopped = jobs.stop();
     // Stop accepting, let requests in flight finish, then close the database.
     server.close(() => {
-      void closeDatabase(db).finally(() => {
-        logger.info("stopped");
-        process.exit(0);
-      });
+      void jobsStopped
+        .then(() => closeDatabase(db))
+        .finally(() => {
+          logger.info("stopped");
+          process.exit(0);
+        });
     });
     // Keep-alive connections become idle once their last response is out: close them as they do.
     server.closeIdleConnections();

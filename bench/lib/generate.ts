@@ -226,8 +226,8 @@ function fillSqlite(path: string, setup: BenchStudy, n: number, onProgress?: (do
   for (const ix of indexes) sqlite.exec(`DROP INDEX "${ix.name}"`);
   const insertResponse = sqlite.prepare(
     `INSERT INTO responses (id, wave_id, segment_id, link_id, nonce, status, locale, started_at, completed_at, duration_ms,
-       current_page, params, option_order, browser_hash, network_hash, quality_flags, excluded, excluded_reason, excluded_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       current_page, params, option_order, browser_hash, network_hash, quality_flags, excluded, excluded_reason, excluded_at, checked_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertAnswer = sqlite.prepare("INSERT INTO answers (id, response_id, question_id, option_id, value_number, value_text) VALUES (?, ?, ?, ?, ?, ?)");
   const insertMention = sqlite.prepare("INSERT INTO text_mentions (answer_id, code, rank) VALUES (?, ?, ?)");
@@ -238,6 +238,8 @@ function fillSqlite(path: string, setup: BenchStudy, n: number, onProgress?: (do
       insertResponse.run(
         r.id, r.waveId, r.segmentId, r.linkId, r.nonce, r.status, r.locale, r.startedAt, r.completedAt, r.durationMs,
         r.params, r.optionOrder, r.browserHash, r.networkHash, r.qualityFlags, r.excluded ? 1 : 0, r.excludedReason, r.excludedAt,
+        // Coded and flagged as generated: no background checks pending.
+        r.completedAt ?? r.startedAt,
       ),
     answer: (...row) => insertAnswer.run(...row),
     mention: (...row) => insertMention.run(...row),
@@ -256,9 +258,9 @@ function fillSqlite(path: string, setup: BenchStudy, n: number, onProgress?: (do
 
 const RESPONSE_COLUMNS =
   "id, wave_id, segment_id, link_id, nonce, status, locale, started_at, completed_at, duration_ms, params, option_order, browser_hash, network_hash, quality_flags, excluded, excluded_reason, excluded_at";
-const INSERT_RESPONSES = `INSERT INTO responses (${RESPONSE_COLUMNS}, current_page)
+const INSERT_RESPONSES = `INSERT INTO responses (${RESPONSE_COLUMNS}, current_page, checked_at)
   SELECT id, wave_id, segment_id, link_id, nonce, status, locale, started_at, completed_at, duration_ms, params::json, option_order::json,
-         browser_hash, network_hash, quality_flags::json, excluded, excluded_reason, excluded_at, 0
+         browser_hash, network_hash, quality_flags::json, excluded, excluded_reason, excluded_at, 0, coalesce(completed_at, started_at)
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],
               $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::boolean[], $17::text[], $18::bigint[])
        AS t(${RESPONSE_COLUMNS})`;

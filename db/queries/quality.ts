@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, lte, sql, type SQL } from "drizzle-orm";
 import { one, first, rawRows, type Executor } from "../client.js";
 import { countWhere, jsonElements, jsonField } from "../portable.js";
 import { countedTextAnswers } from "./feedback.js";
@@ -8,11 +8,13 @@ import {
   links,
   qualitySettings,
   responses,
+  resultSnapshots,
   textAliases,
   textMentions,
   users,
   type QualityFlag,
   type QualitySettingsRow,
+  type ResultSnapshot,
   type SurveyResponse,
   type TextAlias,
 } from "../schema.js";
@@ -75,27 +77,90 @@ export interface TimingRow {
   excluded: boolean;
 }
 
-/** Completed responses of the waves, by id after `afterId`, at most `limit`. */
+const timingColumns = (db: Executor) => ({
+  id: responses.id,
+  waveId: responses.waveId,
+  segmentId: responses.segmentId,
+  completedAt: responses.completedAt,
+  durationMs: responses.durationMs,
+  browserHash: responses.browserHash,
+  networkHash: responses.networkHash,
+  person: sql<string | null>`CASE WHEN ${links.kind} = 'personal' THEN ${jsonField(db, sql`${responses.params}`, "rid")} END`,
+  qualityFlags: responses.qualityFlags,
+  excluded: responses.excluded,
+});
+
+/**
+ * Completed responses of the waves, by id after `afterId`, at most `limit`. Walked in primary-key
+ * order (`+wave_id` keeps SQLite off the wave indexes, which would read and sort every completed
+ * response of the waves for each batch): a batch reads about `limit` rows, plus those of other
+ * studies stored in between.
+ */
 export async function listCompletedTimings(db: Executor, waveIds: readonly number[], afterId: number, limit: number): Promise<TimingRow[]> {
   if (waveIds.length === 0) return [];
   return db
-    .select({
-      id: responses.id,
-      waveId: responses.waveId,
-      segmentId: responses.segmentId,
-      completedAt: responses.completedAt,
-      durationMs: responses.durationMs,
-      browserHash: responses.browserHash,
-      networkHash: responses.networkHash,
-      person: sql<string | null>`CASE WHEN ${links.kind} = 'personal' THEN ${jsonField(db, sql`${responses.params}`, "rid")} END`,
-      qualityFlags: responses.qualityFlags,
-      excluded: responses.excluded,
-    })
+    .select(timingColumns(db))
     .from(responses)
     .leftJoin(links, eq(links.id, responses.linkId))
-    .where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
+    .where(and(inArray(sql`+${responses.waveId}`, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
     .orderBy(asc(responses.id))
     .limit(limit);
+}
+
+export async function countCompletedIn(db: Executor, waveIds: readonly number[]): Promise<number> {
+  if (waveIds.length === 0) return 0;
+  return first(await db.select({ n: count() }).from(responses).where(and(inArray(responses.waveId, [...waveIds]), eq(responses.status, "completed"))))?.n ?? 0;
+}
+
+export type UncheckedRow = TimingRow & { status: SurveyResponse["status"] };
+
+/**
+ * Responses of the waves whose background checks have not run, by id after `afterId` (the partial
+ * index on unchecked responses), at most `limit`.
+ */
+export async function listUncheckedResponses(db: Executor, waveIds: readonly number[], afterId: number, limit: number): Promise<UncheckedRow[]> {
+  if (waveIds.length === 0) return [];
+  return db
+    .select({ ...timingColumns(db), status: responses.status })
+    .from(responses)
+    .leftJoin(links, eq(links.id, responses.linkId))
+    .where(and(inArray(responses.waveId, [...waveIds]), isNull(responses.checkedAt), gt(responses.id, afterId)))
+    .orderBy(asc(responses.id))
+    .limit(limit);
+}
+
+/** Marks responses checked (in the unit of work that read and checked them; a page stored later sets it back to null). */
+export async function markChecked(db: Executor, ids: readonly number[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.update(responses).set({ checkedAt: at }).where(and(inArray(responses.id, [...ids]), isNull(responses.checkedAt)));
+}
+
+export interface HashRow {
+  id: number;
+  waveId: number;
+  completedAt: Date | null;
+  value: string | null;
+}
+
+/** Completed responses of the waves carrying one of the browser (or network) hashes: the candidates for "the earlier response with this hash". */
+export async function completedWithHashes(db: Executor, waveIds: readonly number[], kind: "browser" | "network", hashes: readonly string[]): Promise<HashRow[]> {
+  if (waveIds.length === 0 || hashes.length === 0) return [];
+  const column = kind === "browser" ? responses.browserHash : responses.networkHash;
+  return db
+    .select({ id: responses.id, waveId: responses.waveId, completedAt: responses.completedAt, value: column })
+    .from(responses)
+    .where(and(inArray(responses.waveId, [...waveIds]), inArray(column, [...hashes]), eq(responses.status, "completed")));
+}
+
+/** Completed responses on personal links of the waves whose respondent id (`rid`) is one of `persons`. */
+export async function completedWithPersons(db: Executor, waveIds: readonly number[], persons: readonly string[]): Promise<HashRow[]> {
+  if (waveIds.length === 0 || persons.length === 0) return [];
+  const rid = jsonField(db, sql`${responses.params}`, "rid");
+  return db
+    .select({ id: responses.id, waveId: responses.waveId, completedAt: responses.completedAt, value: rid })
+    .from(responses)
+    .innerJoin(links, eq(links.id, responses.linkId))
+    .where(and(inArray(responses.waveId, [...waveIds]), eq(links.kind, "personal"), eq(responses.status, "completed"), inArray(rid, [...persons])));
 }
 
 export interface AnswerRow {
@@ -322,6 +387,12 @@ export async function listTextAnswersAfter(db: Executor, questionId: number, aft
     .limit(limit);
 }
 
+/** Text answers to the questions (what a recode goes through), for progress. */
+export async function countTextAnswers(db: Executor, questionIds: readonly number[]): Promise<number> {
+  if (questionIds.length === 0) return 0;
+  return first(await db.select({ n: count() }).from(answers).where(and(inArray(answers.questionId, [...questionIds]), isNull(answers.optionId), isNotNull(answers.valueText))))?.n ?? 0;
+}
+
 export async function deleteMentionsOfAnswers(db: Executor, answerIds: readonly number[]): Promise<void> {
   if (answerIds.length === 0) return;
   await db.delete(textMentions).where(inArray(textMentions.answerId, [...answerIds]));
@@ -381,21 +452,55 @@ export async function countMentions(db: Executor, questionIds: readonly number[]
 
 // ---------------------------------------------------------------- themes
 
-/** Open answers for themes: completed, not excluded (and not flagged unless included) responses, in answer id order. */
-export async function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
-  if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
-  const conditions = countedTextAnswers(f);
+type ThemeFilter = { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean };
+
+/**
+ * The id of the last answer a theme summary reads when at most `limit` are read (in answer id
+ * order), or null when there are no more than that: themes of a huge study are summarised from its
+ * first `limit` answers.
+ */
+export async function themeAnswerCutoff(db: Executor, f: ThemeFilter & { limit: number }): Promise<number | null> {
+  if (f.questionIds.length === 0 || f.waveIds.length === 0) return null;
+  const row = first(
+    await db
+      .select({ id: answers.id })
+      .from(answers)
+      .innerJoin(responses, eq(responses.id, answers.responseId))
+      .where(and(...countedTextAnswers(f)))
+      .orderBy(asc(answers.id))
+      .limit(1)
+      .offset(f.limit - 1),
+  );
+  return row?.id ?? null;
+}
+
+/** The open answers of one question, wave and segment that themes summarise, up to answer `maxId` (null: all). */
+export async function listGroupThemeAnswers(db: Executor, g: { questionId: number; waveId: number; segmentId: number; includeFlagged: boolean; maxId: number | null }) {
+  const conditions = countedTextAnswers({ questionIds: [g.questionId], waveIds: [g.waveId], includeFlagged: g.includeFlagged });
+  conditions.push(eq(responses.segmentId, g.segmentId));
+  if (g.maxId !== null) conditions.push(lte(answers.id, g.maxId));
   return db
-    .select({
-      answerId: answers.id,
-      questionId: answers.questionId,
-      waveId: responses.waveId,
-      segmentId: responses.segmentId,
-      text: sql<string>`${answers.valueText}`,
-    })
+    .select({ text: sql<string>`${answers.valueText}` })
     .from(answers)
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(...conditions))
-    .orderBy(asc(answers.id))
-    .limit(f.limit);
+    .orderBy(asc(answers.id));
+}
+
+/** Theme snapshots live beside the results' in result_snapshots, under variants starting with "themes:". */
+const themeVariant = (variant: string) => {
+  if (!variant.startsWith("themes:")) throw new Error(`not a theme snapshot: ${variant}`);
+  return variant;
+};
+
+export async function findThemeSnapshot(db: Executor, studyId: number, variant: string): Promise<ResultSnapshot | undefined> {
+  return first(await db.select().from(resultSnapshots).where(and(eq(resultSnapshots.studyId, studyId), eq(resultSnapshots.variant, themeVariant(variant)))));
+}
+
+export async function saveThemeSnapshot(db: Executor, snapshot: Omit<ResultSnapshot, "id">): Promise<void> {
+  const { studyId, variant, ...rest } = snapshot;
+  await db
+    .insert(resultSnapshots)
+    .values({ studyId, variant: themeVariant(variant), ...rest })
+    .onConflictDoUpdate({ target: [resultSnapshots.studyId, resultSnapshots.variant], set: rest });
 }

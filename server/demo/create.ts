@@ -148,6 +148,8 @@ async function writeWave(
         // Excluded by the demo (no user), when the wave closed; the audit entry below says so.
         excludedBy: null,
         excludedAt: r.excluded ? new Date(period.end) : null,
+        // Coded below and flagged by the generator: no background checks pending.
+        checkedAt: new Date(completed ? at : period.end),
       });
       if (r.excluded) excluded.set(r.excludedReason ?? "", [...(excluded.get(r.excludedReason ?? "") ?? []), response.id]);
       // A new response has no answers to replace: nothing to delete first.

@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.js";
+import type { Db, Executor } from "../../db/client.js";
 import type { Job, JobKind } from "../../db/schema.js";
 
 /**
@@ -13,8 +13,25 @@ export interface StepResult {
   /** Units done so far and in all (progress shown to researchers); total null while unknown. */
   done: number;
   total: number | null;
+  /** When finished: what the job did (counts shown to researchers), kept in the job's cursor column. */
+  result?: Record<string, unknown>;
 }
 
-export type JobStep = (db: Db, job: Job) => Promise<StepResult>;
+/**
+ * What the runner lends a step. A step that writes saves its result with `save` inside its own
+ * unit of work, after its writes: the chunk and the cursor past it commit together, and a runner
+ * that has lost its lease meanwhile (another took the job over) rolls the chunk back. A step that
+ * does not call it is saved by the runner after it returns (fine for reads and idempotent writes).
+ */
+export interface StepContext {
+  save(tx: Executor, result: StepResult): Promise<void>;
+}
+
+export type JobStep = (db: Db, job: Job, run: StepContext) => Promise<StepResult>;
 
 export type JobHandlers = Partial<Record<JobKind, JobStep>>;
+
+/** A job's cursor as a step reads it: null before the first step. */
+export function cursorOf<T extends object>(job: Pick<Job, "cursor">): Partial<T> {
+  return (job.cursor ?? {}) as Partial<T>;
+}

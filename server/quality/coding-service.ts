@@ -10,15 +10,21 @@ import {
   listAnswersForReview,
   listTextAliases,
   listTextAnswersAfter,
+  countTextAnswers,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { Locale, Study, TextAlias } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { codeText, type Codebook } from "../domain/text-coding.js";
 import { runChunks, type ChunkOptions } from "../services/chunks.js";
+import { cursorOf, type JobStep } from "../jobs/contract.js";
+import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
 import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
 
-/** Coding of text answers against the study's codes: at submission, for the whole study, and the review queue. */
+/**
+ * Coding of text answers against the study's codes: answers as they are stored (the background
+ * checks after a submission, the demo), the whole study again (a recode job), and the review queue.
+ */
 
 export const CODING_BATCH_SIZE = 1000;
 export const MAX_ALIAS_LENGTH = 100;
@@ -28,7 +34,7 @@ export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: re
   return new Map(codedQuestions(questions).map((q) => [q.id, codebookOf(codeDefinitions(q, questions, aliases, "", "ru", "ru"))]));
 }
 
-/** Codes answers just stored by the survey flow (same transaction): brand and competitors. */
+/** Codes answers just stored (in the caller's transaction): brand and competitors. */
 export async function codeStoredAnswers(
   tx: Executor,
   studyId: number,
@@ -91,14 +97,26 @@ function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; cod
  * is only redone if they changed meanwhile. So the codebook that counts is the one under the
  * lock: when aliases change during a recode, the recode started by the last change codes every
  * chunk with it, and concurrent recodes end in the same state as one. Answers stored between
- * chunks are coded at submission with the codebook of that moment, which already holds the alias.
+ * chunks are coded by their background checks (server/quality/checks-service.ts) with the codebook
+ * of that moment, read under their own lock, which already holds the alias.
  */
-export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit = RECODE_CHUNK_SIZE): Promise<RecodeStep> {
+export async function recodeChunk(
+  db: Executor,
+  studyId: number,
+  cursor: RecodeCursor,
+  limit = RECODE_CHUNK_SIZE,
+  /** Runs in the chunk's unit of work after its writes (a job saves its cursor there). */
+  also?: (tx: Executor, step: RecodeStep) => Promise<void>,
+): Promise<RecodeStep> {
   const planned = await readRecodeChunk(db, studyId, cursor, limit);
   const plannedRows = codeRecodeChunk(planned);
   return unitOfWork(db, async (tx) => {
     const input = await readRecodeChunk(tx, studyId, cursor, limit);
-    if (input.questionId === undefined) return { answers: 0, mentions: 0, next: null };
+    if (input.questionId === undefined) {
+      const none = { answers: 0, mentions: 0, next: null };
+      await also?.(tx, none);
+      return none;
+    }
     const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
     await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
@@ -111,7 +129,9 @@ export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeC
         : following === undefined
           ? null
           : { questionId: following, afterResponseId: 0, afterAnswerId: 0 };
-    return { answers: input.batch.length, mentions: rows.length, next };
+    const step = { answers: input.batch.length, mentions: rows.length, next };
+    await also?.(tx, step);
+    return step;
   });
 }
 
@@ -119,8 +139,9 @@ export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeC
  * Codes every text answer of the study's coded questions again, chunk by chunk (recodeChunk), each
  * committed on its own so survey posts go on meanwhile; readers may see the old coding of some
  * answers and the new of others until the last chunk. Interrupted (a crash, a busy database), the
- * data stays coded answer by answer and running the recode again (the coding page's button)
- * finishes it. Given a unit of work, it all runs inside that one.
+ * data stays coded answer by answer and running the recode again finishes it. The app recodes
+ * through the "recode" job (recodeJobStep, same chunks); this runs one in the caller's process
+ * (scripts, tests). Given a unit of work, it all runs inside that one.
  */
 export async function recodeStudy(db: Executor, studyId: number, options: ChunkOptions<RecodeCursor> & { limit?: number; from?: RecodeCursor } = {}): Promise<{ answers: number; mentions: number }> {
   const total = { answers: 0, mentions: 0 };
@@ -136,13 +157,41 @@ export async function recodeStudy(db: Executor, studyId: number, options: ChunkO
   return total;
 }
 
-/** Recodes the study and records the recode (what it did) in the audit log once it is complete. */
-type RecodeOptions = ChunkOptions<RecodeCursor> & { limit?: number };
+/** A recode job's cursor: where the next chunk starts, and what the chunks before it did. */
+interface RecodeJobCursor extends RecodeCursor {
+  answers: number;
+  mentions: number;
+  total: number;
+}
 
-async function recodeAudited(db: Db, studyId: number, userId: number, options: RecodeOptions): Promise<{ answers: number; mentions: number }> {
-  const recoded = await recodeStudy(db, studyId, options);
-  await recordAudit(db, { userId, action: "quality.recode", entityType: "study", entityId: studyId, details: recoded });
-  return recoded;
+/**
+ * The "recode" job (server/jobs/): one chunk of recodeChunk (`limit` answers) per step, its cursor saved in the
+ * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
+ * records the recode (what it did) in the audit log, on behalf of whoever asked for it.
+ */
+export const recodeJobStep = (limit = RECODE_CHUNK_SIZE): JobStep => async (db, job, run) => {
+  const studyId = job.studyId!;
+  const c = cursorOf<RecodeJobCursor>(job);
+  const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };
+  const total = c.total ?? (await countTextAnswers(db, codedQuestions(await loadQuestionnaire(db, studyId)).map((q) => q.id)));
+  let result!: Awaited<ReturnType<JobStep>>;
+  await recodeChunk(db, studyId, from, limit, async (tx, step) => {
+    const answers = (c.answers ?? 0) + step.answers;
+    const mentions = (c.mentions ?? 0) + step.mentions;
+    if (step.next) {
+      result = { cursor: { ...step.next, answers, mentions, total }, done: answers, total: Math.max(total, answers) };
+    } else {
+      await recordAudit(tx, { userId: job.createdBy, ...(job.createdBy === null ? { systemActor: "system" as const } : {}), action: "quality.recode", entityType: "study", entityId: studyId, details: { answers, mentions } });
+      result = { cursor: null, done: answers, total: answers, result: { answers, mentions } };
+    }
+    await run.save(tx, result);
+  });
+  return result;
+};
+
+/** Queues a recode of the study in the caller's unit of work (one waiting recode does for any number of changes). */
+function queueRecode(tx: Executor, study: Study, userId: number) {
+  return enqueueJob(tx, { teamId: study.teamId, studyId: study.id, kind: "recode", createdBy: userId });
 }
 
 export interface CodingOverview {
@@ -177,18 +226,11 @@ export async function codingOverview(db: Db, study: Study, locale: Locale, queue
 export type AliasProblem = { field: "alias" | "code"; message: "required" | "tooLong" | "unknownCode" | "taken"; takenBy?: string };
 
 /**
- * Adds a researcher alias to a code (with its audit entry, in one transaction), then recodes the
- * study in chunks (recodeAudited). Refused when the alias is empty, too long, or already stands
- * for a code (any source).
+ * Adds a researcher alias to a code, with its audit entry and the recode of the study queued in
+ * the same transaction (the recode runs in the background, chunk by chunk). Refused when the alias
+ * is empty, too long, or already stands for a code (any source).
  */
-export async function addAlias(
-  db: Db,
-  study: Study,
-  userId: number,
-  input: { alias: string; code: string },
-  locale: Locale,
-  options: RecodeOptions = {},
-): Promise<AliasProblem | { recoded: number }> {
+export async function addAlias(db: Db, study: Study, userId: number, input: { alias: string; code: string }, locale: Locale): Promise<AliasProblem | { queued: true }> {
   const alias = input.alias.trim();
   const form = aliasForm(alias);
   if (!form) return { field: "alias", message: "required" };
@@ -202,23 +244,28 @@ export async function addAlias(
   await unitOfWork(db, async (tx) => {
     await insertTextAlias(tx, { studyId: study.id, code: target.code, alias, normalized: form, createdBy: userId });
     await recordAudit(tx, { userId, action: "quality.alias.add", entityType: "study", entityId: study.id, details: { code: target.code, alias } });
+    await queueRecode(tx, study, userId);
   });
-  return { recoded: (await recodeAudited(db, study.id, userId, options)).answers };
+  nudgeJobs();
+  return { queued: true };
 }
 
-/** Removes a researcher alias (with its audit entry), then recodes the study; false when the study has no such alias. */
-export async function removeAlias(db: Db, study: Study, userId: number, aliasId: number, options: RecodeOptions = {}): Promise<boolean> {
+/** Removes a researcher alias (with its audit entry and a queued recode); false when the study has no such alias. */
+export async function removeAlias(db: Db, study: Study, userId: number, aliasId: number): Promise<boolean> {
   const removed = await unitOfWork(db, async (tx) => {
     const alias = await deleteTextAlias(tx, study.id, aliasId);
-    if (alias) await recordAudit(tx, { userId, action: "quality.alias.remove", entityType: "study", entityId: study.id, details: { code: alias.code, alias: alias.alias } });
+    if (alias) {
+      await recordAudit(tx, { userId, action: "quality.alias.remove", entityType: "study", entityId: study.id, details: { code: alias.code, alias: alias.alias } });
+      await queueRecode(tx, study, userId);
+    }
     return alias;
   });
-  if (!removed) return false;
-  await recodeAudited(db, study.id, userId, options);
-  return true;
+  if (removed) nudgeJobs();
+  return removed !== undefined;
 }
 
-/** The coding page's "code all answers again": a recode in chunks, audited when complete. */
-export function recodeAll(db: Db, studyId: number, userId: number, options: RecodeOptions = {}): Promise<{ answers: number; mentions: number }> {
-  return recodeAudited(db, studyId, userId, options);
+/** The coding page's "code all answers again": a recode queued in the background, audited when complete. */
+export async function recodeAll(db: Db, study: Study, userId: number): Promise<void> {
+  await unitOfWork(db, (tx) => queueRecode(tx, study, userId));
+  nudgeJobs();
 }

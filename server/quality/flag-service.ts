@@ -2,45 +2,49 @@ import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
+  completedWithHashes,
+  completedWithPersons,
+  countCompletedIn,
   decidedResponseIds,
   excludeBySystem,
   findQualitySettings,
-  findResponseById,
-  firstWithHash,
   listAnswersOf,
   listCompletedTimings,
   markFlagsComputed,
   setQualityFlags,
   waveDurationMedian,
+  type HashRow,
+  type TimingRow,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { QualityFlag, SurveyResponse, Wave } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
+import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
+import type { ChunkOptions } from "../services/chunks.js";
 import {
   CROSS_WAVE_REASON,
-  crossWaveDuplicates,
   crossWaveReason,
-  duplicateOf,
-  earlierKeys,
-  flagContext,
+  findEarlier,
   responseFlags,
   sameFlags,
-  type FlagQuestion,
+  type CrossWaveDuplicate,
   type DuplicateOf,
-  type FlagResponse,
+  type FlagAnswer,
+  type FlagQuestion,
   type ResponseTiming,
 } from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
-import type { ChunkOptions } from "../services/chunks.js";
 
 /**
- * Loading and storing quality flags: the whole study in bounded batches (a recompute), or one
- * response as it completes (inside the survey flow's transaction). The rules are in flags.ts.
+ * Loading and storing quality flags: the whole study in resumable steps (a recompute, run as a
+ * background job), a batch of responses after they are stored (their background checks,
+ * checks-service.ts), and the flags a response's own answers give as it completes. The rules are
+ * in flags.ts; here the study-wide facts they need (wave medians, the earlier response with the
+ * same hash) are read from the database for one batch at a time.
  */
 
-export const FLAG_BATCH_SIZE = 500;
-/** Responses whose flags (or exclusion) are written per unit of work: one holds the write lock well under 50 ms (bench/write-locks.ts). */
-export const FLAG_WRITE_CHUNK = 50;
+/** Completed responses flagged per step: one step's reads, and its unit of work, stay short (bench/write-locks.ts). */
+export const FLAG_STEP_SIZE = 100;
 
 export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
   return readQualitySettings((await findQualitySettings(db, studyId))?.settings);
@@ -58,147 +62,150 @@ export function flagQuestions(questions: readonly SurveyQuestion[]): FlagQuestio
 }
 
 /** Questions whose answers some rule reads: scale, attention checks, required text. */
-function readQuestionIds(questions: readonly FlagQuestion[]): number[] {
+export function readQuestionIds(questions: readonly FlagQuestion[]): number[] {
   return questions.filter((q) => q.type === "scale" || q.correctOptionIds.length > 0 || (q.type === "text" && q.required)).map((q) => q.id);
 }
 
-export interface RecomputeSummary {
-  /** Completed responses looked at. */
-  responses: number;
-  /** Responses whose flags changed. */
-  changed: number;
-  /** Responses carrying at least one flag afterwards. */
+/**
+ * The flags a completed response's own answers give (straight-lining, attention checks, empty or
+ * gibberish text; the honeypot kept): no other response is read, so they are set in the
+ * respondent's transaction as it completes. Speeders (the wave's median) and duplicates (other
+ * responses' hashes) are added by the background checks that follow (checks-service.ts).
+ */
+export async function ownFlags(
+  tx: Executor,
+  studyId: number,
+  response: Pick<SurveyResponse, "id" | "waveId" | "completedAt" | "durationMs" | "browserHash" | "networkHash" | "qualityFlags">,
+  questionnaire: readonly SurveyQuestion[],
+  answers: readonly FlagAnswer[],
+): Promise<QualityFlag[]> {
+  const record = { ...response, completedAt: response.completedAt?.getTime() ?? 0, flags: response.qualityFlags, answers };
+  return responseFlags(record, flagQuestions(questionnaire), { waves: new Map(), duplicates: new Map() }, await loadQualitySettings(tx, studyId));
+}
+
+// ---------------------------------------------------------------- flagging a batch
+
+/** What flagging a batch needs to know of its study. */
+export interface FlagStudy {
+  studyId: number;
+  settings: QualitySettings;
+  questions: FlagQuestion[];
+  waves: readonly Wave[];
+  /** Median duration and count of timed completed responses, per wave. */
+  medians: ReadonlyMap<number, { median: number; count: number }>;
+}
+
+/** A batch's flags as computed (outside any lock), and the cross-wave duplicates to exclude. */
+export interface FlagPlan {
+  updates: Array<[number, QualityFlag[]]>;
+  /** Responses of the batch carrying a flag afterwards. */
   flagged: number;
-  /** Cross-wave duplicates the system excluded in this run. */
-  autoExcluded: number;
-  ms: number;
+  exclusions: Array<[number, CrossWaveDuplicate]>;
+}
+
+const toTiming = (r: TimingRow): ResponseTiming => ({
+  id: r.id,
+  waveId: r.waveId,
+  completedAt: r.completedAt?.getTime() ?? 0,
+  durationMs: r.durationMs,
+  browserHash: r.browserHash,
+  networkHash: r.networkHash,
+  person: r.person,
+});
+
+/** The earliest row per key, by `order` (then id). */
+function earliestBy(rows: readonly HashRow[], keysOf: (r: HashRow) => string[], order: (r: HashRow) => number[]): Map<string, HashRow> {
+  const out = new Map<string, HashRow>();
+  const before = (a: HashRow, b: HashRow) => {
+    const x = [...order(a), a.id];
+    const y = [...order(b), b.id];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]!;
+    return false;
+  };
+  for (const r of rows) {
+    for (const key of keysOf(r)) {
+      const seen = out.get(key);
+      if (!seen || before(r, seen)) out.set(key, r);
+    }
+  }
+  return out;
 }
 
 /**
- * Recomputes the flags of every completed response of the study with its current settings.
- * Two passes in batches of `batchSize` responses: timings and hashes first (for wave medians
- * and duplicates), then answers, read outside any transaction; the changes are written
- * `writeChunk` responses per unit of work, so survey posts go on between them. Each write sets a
- * response's whole flag list, so an interrupted recompute leaves every response flagged by one
- * computation or the other and running it again finishes it. Responses completing meanwhile are
- * flagged as they complete (flagCompletedResponse) and left alone here. The summary is recorded
- * in the audit log when `userId` is given (null for the system).
+ * Flags of a batch of completed responses, and which of them repeat an earlier wave, as the
+ * whole-study rules of flags.ts give them (flagContext, crossWaveDuplicates): the earliest
+ * completed response with each of the batch's hashes (and personal-link respondent ids) is read
+ * from the database, so a batch needs no other state than the wave medians.
  */
-export async function recomputeStudyFlags(
-  db: Db,
-  studyId: number,
-  options: { userId?: number | null; batchSize?: number; writeChunk?: number; now?: Date } & ChunkOptions<number> = {},
-): Promise<RecomputeSummary> {
-  const started = performance.now();
-  const batchSize = options.batchSize ?? FLAG_BATCH_SIZE;
-  const writeChunk = options.writeChunk ?? FLAG_WRITE_CHUNK;
-  const settings = await loadQualitySettings(db, studyId);
-  const questions = flagQuestions(await loadQuestionnaire(db, studyId));
-  const read = readQuestionIds(questions);
-  const waves = await listWaves(db, studyId);
-  const waveIds = waves.map((w) => w.id);
+export async function planFlags(db: Executor, study: FlagStudy, batch: readonly TimingRow[]): Promise<FlagPlan> {
+  const { settings } = study;
+  const plan: FlagPlan = { updates: [], flagged: 0, exclusions: [] };
+  if (batch.length === 0) return plan;
+  const timings = batch.map(toTiming);
+  const allWaves = study.waves.map((w) => w.id);
+  const hashWaves = settings.duplicateAcrossWaves ? allWaves : [...new Set(timings.map((t) => t.waveId))];
+  const distinct = (values: Array<string | null | undefined>) => [...new Set(values.filter((v): v is string => !!v))];
+  const browsers = await completedWithHashes(db, hashWaves, "browser", distinct(timings.map((t) => t.browserHash)));
+  const networks = settings.duplicateByNetwork ? await completedWithHashes(db, hashWaves, "network", distinct(timings.map((t) => t.networkHash))) : [];
 
-  const timings: ResponseTiming[] = [];
-  const stored = new Map<number, QualityFlag[] | null>();
-  const excluded = new Set<number>();
-  for (let after = 0; ; ) {
-    const batch = await listCompletedTimings(db, waveIds, after, batchSize);
-    if (batch.length === 0) break;
-    for (const r of batch) {
-      timings.push({
-        id: r.id,
-        waveId: r.waveId,
-        completedAt: r.completedAt?.getTime() ?? 0,
-        durationMs: r.durationMs,
-        browserHash: r.browserHash,
-        networkHash: r.networkHash,
-        person: r.person,
-      });
-      stored.set(r.id, r.qualityFlags);
-      if (r.excluded) excluded.add(r.id);
-    }
-    after = batch[batch.length - 1]!.id;
+  // flagContext's keys: per wave, and per study when duplicates across waves count.
+  const byTime = (r: HashRow) => [r.completedAt?.getTime() ?? 0];
+  const hashKeys = (kind: string) => (r: HashRow) => [`w${r.waveId}|${kind}|${r.value}`, ...(settings.duplicateAcrossWaves ? [`s|${kind}|${r.value}`] : [])];
+  const earliest = new Map([...earliestBy(browsers, hashKeys("b"), byTime), ...earliestBy(networks, hashKeys("n"), byTime)]);
+  const answersByResponse = new Map<number, FlagAnswer[]>();
+  for (const a of await listAnswersOf(db, batch.map((r) => r.id), readQuestionIds(study.questions))) {
+    const list = answersByResponse.get(a.responseId);
+    if (list) list.push(a);
+    else answersByResponse.set(a.responseId, [a]);
   }
-  const ctx = flagContext(timings, settings);
-
-  let changed = 0;
-  let flagged = 0;
-  for (let i = 0; i < timings.length; i += batchSize) {
-    const batch = timings.slice(i, i + batchSize);
-    const answersByResponse = new Map<number, FlagResponse["answers"][number][]>();
-    for (const a of await listAnswersOf(db, batch.map((t) => t.id), read)) {
-      const list = answersByResponse.get(a.responseId);
-      if (list) list.push(a);
-      else answersByResponse.set(a.responseId, [a]);
-    }
-    const updates: Array<[number, QualityFlag[]]> = [];
-    for (const t of batch) {
-      const before = stored.get(t.id) ?? null;
-      const flags = responseFlags({ ...t, flags: before, answers: answersByResponse.get(t.id) ?? [] }, questions, ctx, settings);
-      if (flags.length) flagged++;
-      if (!sameFlags(before, flags)) updates.push([t.id, flags]);
-    }
-    for (let j = 0; j < updates.length; j += writeChunk) {
-      const chunk = updates.slice(j, j + writeChunk);
-      await unitOfWork(db, async (tx) => {
-        for (const [id, flags] of chunk) await setQualityFlags(tx, id, flags);
-      });
-      changed += chunk.length;
-      await options.afterChunk?.(chunk.at(-1)![0]);
-    }
+  for (const [i, row] of batch.entries()) {
+    const t = timings[i]!;
+    // The earliest response with a key is "earlier" than every other one with it, never than itself.
+    const duplicate: DuplicateOf | undefined = findEarlier(t, (key) => {
+      const e = earliest.get(key);
+      return e && e.id !== t.id ? e : undefined;
+    }, settings);
+    const ctx = { waves: study.medians, duplicates: new Map(duplicate ? [[t.id, duplicate]] : []) };
+    const flags = responseFlags({ ...t, flags: row.qualityFlags, answers: answersByResponse.get(t.id) ?? [] }, study.questions, ctx, settings);
+    if (flags.length) plan.flagged++;
+    if (!sameFlags(row.qualityFlags, flags)) plan.updates.push([t.id, flags]);
   }
 
-  const autoExcluded = settings.duplicateAcrossWaves
-    ? await excludeCrossWaveDuplicates(db, studyId, timings, new Map(waves.map((w) => [w.id, w.position])), excluded, options.now ?? new Date(), writeChunk)
-    : 0;
-
-  const summary = { responses: timings.length, changed, flagged, autoExcluded, ms: Math.round(performance.now() - started) };
-  await unitOfWork(db, async (tx) => {
-    await markFlagsComputed(tx, studyId, options.now ?? new Date());
-    if (options.userId !== undefined) {
-      await recordAudit(tx, {
-        userId: options.userId,
-        // No user: the app recomputed on its own.
-        systemActor: options.userId === null ? "system" : null,
-        action: "quality.recompute",
-        entityType: "study",
-        entityId: studyId,
-        details: { responses: summary.responses, changed, flagged },
-      });
+  if (settings.duplicateAcrossWaves) {
+    const position = new Map(study.waves.map((w) => [w.id, w.position]));
+    const byWaveThenTime = (r: HashRow) => [position.get(r.waveId) ?? 0, r.completedAt?.getTime() ?? 0];
+    const firstBrowser = earliestBy(browsers, (r) => [`browser|${r.value}`], byWaveThenTime);
+    const persons = await completedWithPersons(db, allWaves, distinct(timings.map((t) => t.person)));
+    const firstPerson = earliestBy(persons, (r) => [`person|${r.value}`], byWaveThenTime);
+    for (const [i, row] of batch.entries()) {
+      if (row.excluded) continue;
+      const t = timings[i]!;
+      const keys: Array<[CrossWaveDuplicate["by"], HashRow | undefined]> = [
+        ["browser", t.browserHash ? firstBrowser.get(`browser|${t.browserHash}`) : undefined],
+        ["person", t.person ? firstPerson.get(`person|${t.person}`) : undefined],
+      ];
+      const found = keys.find(([, e]) => e && (position.get(e.waveId) ?? 0) < (position.get(t.waveId) ?? 0));
+      if (found) plan.exclusions.push([t.id, { of: found[1]!.id, by: found[0] }]);
     }
-  });
-  return summary;
+  }
+  return plan;
 }
 
 /**
- * Excludes, on the system's behalf, the cross-wave duplicates (crossWaveDuplicates) not yet
- * excluded, `chunk` per transaction, each with the audit entry of its own exclusions. A response
+ * Writes a batch's flags and its cross-wave exclusions (in the caller's unit of work). A response
  * the system excluded before, or that a researcher restored, is never excluded again: restoring
- * sticks (checked under each chunk's lock, so a restore made between chunks counts).
+ * sticks (checked here, under the lock). Returns how many the system excluded.
  */
-async function excludeCrossWaveDuplicates(
-  db: Db,
-  studyId: number,
-  timings: readonly ResponseTiming[],
-  wavePosition: ReadonlyMap<number, number>,
-  excluded: ReadonlySet<number>,
-  now: Date,
-  chunk: number,
-): Promise<number> {
-  const candidates = [...crossWaveDuplicates(timings, wavePosition)].filter(([id]) => !excluded.has(id));
-  let total = 0;
-  for (let i = 0; i < candidates.length; i += chunk) {
-    total += await unitOfWork(db, async (tx) => {
-      const decided = await decidedResponseIds(tx, studyId);
-      const changed: number[] = [];
-      for (const [id, d] of candidates.slice(i, i + chunk)) {
-        if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) changed.push(id);
-      }
-      if (changed.length) await recordAutoExclusion(tx, studyId, changed);
-      return changed.length;
-    });
+export async function writeFlagPlan(tx: Executor, studyId: number, plan: FlagPlan, now: Date): Promise<number> {
+  for (const [id, flags] of plan.updates) await setQualityFlags(tx, id, flags);
+  if (plan.exclusions.length === 0) return 0;
+  const decided = await decidedResponseIds(tx, studyId);
+  const excluded: number[] = [];
+  for (const [id, d] of plan.exclusions) {
+    if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) excluded.push(id);
   }
-  return total;
+  if (excluded.length) await recordAutoExclusion(tx, studyId, excluded);
+  return excluded.length;
 }
 
 /** The audit entry of the system's exclusions (no user), listed in the ledger's history. */
@@ -213,68 +220,135 @@ async function recordAutoExclusion(tx: Executor, studyId: number, responseIds: n
   });
 }
 
-/**
- * Flags one response that has just completed, inside the transaction that completes it: the
- * wave's current median (including this response) and the earlier responses with its hashes.
- * A recompute later may differ for speeders, as the median moves while the wave fills.
- */
-export async function flagCompletedResponse(tx: Executor, studyId: number, responseId: number, questionnaire: readonly SurveyQuestion[]): Promise<QualityFlag[]> {
-  const response = await findResponseById(tx, responseId);
-  if (!response || response.status !== "completed") return response?.qualityFlags ?? [];
-  const settings = await loadQualitySettings(tx, studyId);
-  const questions = flagQuestions(questionnaire);
-  const studyWaves = settings.duplicateAcrossWaves ? await listWaves(tx, studyId) : [];
-  const studyWaveIds = settings.duplicateAcrossWaves ? studyWaves.map((w) => w.id) : [response.waveId];
-  const median = await waveDurationMedian(tx, response.waveId);
-  // findEarlier's lookups, one query each, stopping at the first match.
-  let duplicate: DuplicateOf | undefined;
-  for (const k of earlierKeys(response, settings)) {
-    const [scope, kind, hash] = k.key.split("|") as [string, "b" | "n", string];
-    const ids = scope === "s" ? studyWaveIds : [response.waveId];
-    const earlier = await firstWithHash(tx, ids, kind === "b" ? "browser" : "network", hash, response.id);
-    if (earlier) {
-      duplicate = duplicateOf(response, k, earlier);
-      break;
-    }
+/** Median duration and count of each wave's timed completed responses (one index range scan each). */
+export async function waveMedians(db: Executor, waveIds: readonly number[]): Promise<Map<number, { median: number; count: number }>> {
+  const out = new Map<number, { median: number; count: number }>();
+  for (const id of waveIds) {
+    const m = await waveDurationMedian(db, id);
+    if (m) out.set(id, m);
   }
-  const record: FlagResponse = {
-    id: response.id,
-    waveId: response.waveId,
-    completedAt: response.completedAt?.getTime() ?? 0,
-    durationMs: response.durationMs,
-    browserHash: response.browserHash,
-    networkHash: response.networkHash,
-    flags: response.qualityFlags,
-    answers: await listAnswersOf(tx, [response.id], readQuestionIds(questions)),
+  return out;
+}
+
+// ---------------------------------------------------------------- the whole study
+
+/** Where a recompute stands: the last response flagged, the medians it judges by, and its counts so far. */
+interface RecomputeCursor {
+  after: number;
+  /** [wave id, median, count]: fixed at the start, so every response is judged against the same medians. */
+  medians: Array<[number, number, number]>;
+  total: number;
+  responses: number;
+  changed: number;
+  flagged: number;
+  autoExcluded: number;
+}
+
+export interface RecomputeSummary {
+  /** Completed responses looked at. */
+  responses: number;
+  /** Responses whose flags changed. */
+  changed: number;
+  /** Responses carrying at least one flag afterwards. */
+  flagged: number;
+  /** Cross-wave duplicates the system excluded in this run. */
+  autoExcluded: number;
+}
+
+interface RecomputeOptions {
+  /** Who the audit entry names when the recompute is complete: a user, null for the system, undefined for no entry. */
+  userId?: number | null;
+  batchSize?: number;
+  now?: Date;
+}
+
+type Save = (tx: Executor, result: StepResult) => Promise<void>;
+
+/**
+ * One step of recomputing the flags of every completed response of the study with its current
+ * settings: the first step fixes the wave medians, each next one flags `batchSize` responses in id
+ * order (planFlags, read outside any lock) and writes what changed and the cross-wave exclusions in
+ * one unit of work, with `save` (the job's cursor) inside it; the last marks the study's flags
+ * computed and records the recompute in the audit log. Each write sets a response's whole flag
+ * list, so a step run twice gives the same rows. Responses completing meanwhile are flagged by
+ * their own background checks, and by this recompute too once it reaches their id.
+ */
+async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCursor>, options: RecomputeOptions, save: Save | undefined): Promise<StepResult> {
+  const batchSize = options.batchSize ?? FLAG_STEP_SIZE;
+  const now = options.now ?? new Date();
+  const waves = await listWaves(db, studyId);
+  const waveIds = waves.map((w) => w.id);
+  if (from.medians === undefined) {
+    const medians = [...(await waveMedians(db, waveIds))].map(([id, m]): [number, number, number] => [id, m.median, m.count]);
+    const total = await countCompletedIn(db, waveIds);
+    return { cursor: { after: 0, medians, total, responses: 0, changed: 0, flagged: 0, autoExcluded: 0 }, done: 0, total };
+  }
+  const c = from as RecomputeCursor;
+  const batch = await listCompletedTimings(db, waveIds, c.after, batchSize);
+  if (batch.length === 0) {
+    const summary: RecomputeSummary = { responses: c.responses, changed: c.changed, flagged: c.flagged, autoExcluded: c.autoExcluded };
+    const result = { cursor: null, done: c.responses, total: c.responses, result: { ...summary } };
+    await unitOfWork(db, async (tx) => {
+      await markFlagsComputed(tx, studyId, now);
+      if (options.userId !== undefined) {
+        await recordAudit(tx, {
+          userId: options.userId,
+          // No user: the app recomputed on its own.
+          systemActor: options.userId === null ? "system" : null,
+          action: "quality.recompute",
+          entityType: "study",
+          entityId: studyId,
+          details: { responses: summary.responses, changed: summary.changed, flagged: summary.flagged },
+        });
+      }
+      await save?.(tx, result);
+    });
+    return result;
+  }
+  const study: FlagStudy = {
+    studyId,
+    settings: await loadQualitySettings(db, studyId),
+    questions: flagQuestions(await loadQuestionnaire(db, studyId)),
+    waves,
+    medians: new Map(c.medians.map(([id, median, count]) => [id, { median, count }])),
   };
-  const ctx = {
-    waves: new Map(median ? [[response.waveId, median]] : []),
-    duplicates: new Map(duplicate ? [[response.id, duplicate]] : []),
-  };
-  const flags = responseFlags(record, questions, ctx, settings);
-  if (!sameFlags(response.qualityFlags, flags)) await setQualityFlags(tx, response.id, flags);
-  if (settings.duplicateAcrossWaves) await excludeIfSameBrowserAnsweredBefore(tx, studyId, response, studyWaves);
-  return flags;
+  const plan = await planFlags(db, study, batch);
+  const responses = c.responses + batch.length;
+  return unitOfWork(db, async (tx) => {
+    const excluded = await writeFlagPlan(tx, studyId, plan, now);
+    const cursor: RecomputeCursor = {
+      ...c,
+      after: batch.at(-1)!.id,
+      responses,
+      changed: c.changed + plan.updates.length,
+      flagged: c.flagged + plan.flagged,
+      autoExcluded: c.autoExcluded + excluded,
+    };
+    const result = { cursor: { ...cursor }, done: responses, total: Math.max(c.total, responses) };
+    await save?.(tx, result);
+    return result;
+  });
 }
 
 /**
- * The respondent-side half of the cross-wave rule: a response completing in a later wave whose
- * browser id completed an earlier wave is excluded at once (an index lookup per earlier wave, in
- * the completing transaction). Matches by a personal link's respondent id need a scan of the
- * earlier waves, so they wait for the next recompute (wave close, or on demand).
+ * The "flags" and "wave_close" jobs: a recompute of the study's flags, `batchSize` responses a step, recorded in
+ * the audit log on behalf of whoever asked for it (the system when nobody did).
  */
-async function excludeIfSameBrowserAnsweredBefore(
-  tx: Executor,
-  studyId: number,
-  response: Pick<SurveyResponse, "id" | "waveId" | "browserHash" | "excluded">,
-  waves: readonly Wave[],
-): Promise<void> {
-  if (!response.browserHash || response.excluded) return;
-  const position = waves.find((w) => w.id === response.waveId)?.position;
-  if (position === undefined) return;
-  const earlier = waves.filter((w) => w.position < position).map((w) => w.id);
-  const first = await firstWithHash(tx, earlier, "browser", response.browserHash, response.id);
-  if (first && (await excludeBySystem(tx, response.id, crossWaveReason({ of: first.id, by: "browser" }), new Date()))) {
-    await recordAutoExclusion(tx, studyId, [response.id]);
+export const recomputeJobStep =
+  (batchSize = FLAG_STEP_SIZE): JobStep =>
+  (db, job, run) =>
+    recomputeStep(db, job.studyId!, cursorOf<RecomputeCursor>(job), { userId: job.createdBy, batchSize }, run.save);
+
+/**
+ * Recomputes the study's flags in this process, step by step as the job does (scripts, tests);
+ * `afterChunk` is called after each step that wrote, with the lock free.
+ */
+export async function recomputeStudyFlags(db: Db, studyId: number, options: RecomputeOptions & ChunkOptions<number> = {}): Promise<RecomputeSummary> {
+  let cursor: Partial<RecomputeCursor> = {};
+  for (;;) {
+    const step = await recomputeStep(db, studyId, cursor, options, undefined);
+    if (step.cursor === null) return step.result as unknown as RecomputeSummary;
+    cursor = step.cursor as unknown as RecomputeCursor;
+    if (cursor.after) await options.afterChunk?.(cursor.after);
   }
 }

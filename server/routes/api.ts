@@ -5,7 +5,9 @@ import { findWave, listWaves } from "../../db/queries/fieldwork.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
-import type { Study, Wave } from "../../db/schema.js";
+import { listRecentStudyJobs } from "../../db/queries/jobs.js";
+import { JOB_KINDS, type Job, type Study, type Wave } from "../../db/schema.js";
+import { RECENT_JOBS_MS } from "../jobs/progress.js";
 import type { Config } from "../config.js";
 import type { Translate } from "../i18n/index.js";
 import { toDefinition } from "../domain/definition-export.js";
@@ -57,6 +59,20 @@ function marginErrorDetails(errors: readonly MarginError[], t: Translate): Recor
     details[key] = Object.hasOwn(details, key) ? `${details[key]}; ${message}` : message;
   }
   return details;
+}
+
+/** A job as the API shows it: what, where it stands, its outcome or error code. */
+function jobJson(job: Job) {
+  return {
+    kind: job.kind,
+    status: job.status,
+    done: job.done,
+    total: job.total,
+    result: job.status === "done" ? job.cursor : null,
+    error: job.error,
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt,
+  };
 }
 
 /** Parses a request body or throws 422 `validation_failed` with the problems by field. */
@@ -214,8 +230,15 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
   router.post("/waves/:id/links", requireRole("researcher"), async (req, res) => {
     const wave = await waveParam(db, req);
     const input = parseBody(personalLinksInput, req.body);
-    const links = await addPersonalLinks(db, wave, input.segment, input.count, req.user!.id);
+    // Answered with the links themselves, so made within the request, chunk by chunk, giving the event loop back between chunks.
+    const links = await addPersonalLinks(db, wave, input.segment, input.count, req.user!.id, { afterChunk: () => new Promise<void>((resolve) => setImmediate(resolve)) });
     res.status(201).json({ links: links.map((l) => ({ segment: input.segment, token: l.token, url: linkUrl(baseUrl, l.token) })) });
+  });
+
+  // Background work of the study (recodes, flag recomputes, personal links…): state and progress, no ids.
+  router.get("/studies/:id/jobs", requireRole("viewer"), async (req, res) => {
+    const study = await studyParam(db, req);
+    res.json({ jobs: (await listRecentStudyJobs(db, study.id, JOB_KINDS, new Date(Date.now() - RECENT_JOBS_MS))).map(jobJson) });
   });
 
   router.get("/waves/:id/progress", requireRole("viewer"), async (req, res) => {

@@ -9,7 +9,11 @@ import { parseForm, type FieldErrors } from "../forms.js";
 import { can, requireRole } from "../middleware/auth.js";
 import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeAll, removeAlias } from "../quality/coding-service.js";
 import { FLAG_CODES } from "../quality/flags.js";
-import { loadQualitySettings, recomputeStudyFlags } from "../quality/flag-service.js";
+import { loadQualitySettings } from "../quality/flag-service.js";
+import { formatters } from "../i18n/index.js";
+import { enqueueJob, nudgeJobs, startJob } from "../jobs/queue.js";
+import { JOBS_REFRESH_SECONDS, jobsPanel } from "../jobs/progress.js";
+import type { JobKind } from "../../db/schema.js";
 import { changeExclusion, exclusionForm, ledgerPage, ledgerQuery, type LedgerQuery } from "../quality/ledger-service.js";
 import { qualitySettingsForm, settingsFormValues } from "../quality/settings.js";
 import { studyFrom } from "./studies.js";
@@ -43,6 +47,12 @@ export function qualityRoutes(db: Db): Router {
   const viewer = requireRole("viewer");
   const researcher = requireRole("researcher");
 
+  /** The study's background work of these kinds, and the page's reload while it runs. */
+  async function jobsOf(req: Request, study: Study, kinds: readonly JobKind[]) {
+    const jobs = await jobsPanel(db, study.id, kinds, req.t, formatters(req.locale).number);
+    return { jobs, refreshSeconds: jobs.active ? JOBS_REFRESH_SECONDS : 0 };
+  }
+
   function parseLedgerQuery(req: Request): LedgerQuery {
     const parsed = ledgerQuery.safeParse(req.query);
     if (!parsed.success) throw new ValidationError({ filter: req.t("quality.errors.badFilter") });
@@ -60,9 +70,7 @@ export function qualityRoutes(db: Db): Router {
         case "restore":
           return req.t(`quality.ledger.done.${req.query["done"]}`, { count });
         case "saved":
-          return req.t("quality.settings.saved", { count });
-        case "recomputed":
-          return req.t("quality.settings.recomputed", { count });
+          return req.t("quality.settings.saved");
         default:
           return "";
       }
@@ -78,6 +86,7 @@ export function qualityRoutes(db: Db): Router {
       settingsErrors: form.settingsErrors ?? {},
       settingsValues: form.settingsValues ?? settingsFormValues(page.settings),
       notice,
+      ...(await jobsOf(req, study, ["flags", "wave_close"])),
     });
   }
 
@@ -103,34 +112,28 @@ export function qualityRoutes(db: Db): Router {
     const form = parseForm(qualitySettingsForm, req.body, req.t);
     if (!form.ok) return renderLedger(req, res, study, 422, { settingsErrors: form.errors, settingsValues: req.body ?? {} });
     const before = await loadQualitySettings(db, study.id);
+    // The thresholds and the recompute they call for commit together; the recompute runs in the background.
     await unitOfWork(db, async (tx) => {
       await saveQualitySettings(tx, study.id, form.data, req.user!.id, new Date());
       await recordAudit(tx, { userId: req.user!.id, action: "quality.settings", entityType: "study", entityId: study.id, details: { before, after: form.data } });
+      await enqueueJob(tx, { teamId: study.teamId, studyId: study.id, kind: "flags", createdBy: req.user!.id });
     });
-    const summary = await recomputeStudyFlags(db, study.id, { userId: req.user!.id });
-    res.redirect(303, `/studies/${study.id}/quality?done=saved&n=${summary.changed}`);
+    nudgeJobs();
+    res.redirect(303, `/studies/${study.id}/quality?done=saved`);
   });
 
   router.post("/studies/:studyId/quality/recompute", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const summary = await recomputeStudyFlags(db, study.id, { userId: req.user!.id });
-    res.redirect(303, `/studies/${study.id}/quality?done=recomputed&n=${summary.changed}`);
+    await startJob(db, { teamId: study.teamId, studyId: study.id, kind: "flags", createdBy: req.user!.id });
+    res.redirect(303, `/studies/${study.id}/quality`);
   });
 
   // ---------------------------------------------------------------- coding
 
   async function renderCoding(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown> } = {}) {
     const overview = await codingOverview(db, study, req.locale);
-    const n = Number(req.query["n"]);
-    const count = Number.isSafeInteger(n) && n >= 0 ? n : 0;
     const added = typeof req.query["added"] === "string" ? req.query["added"].slice(0, MAX_ALIAS_LENGTH) : "";
-    const notice = added
-      ? req.t("quality.coding.added", { alias: added, count })
-      : req.query["done"] === "removed"
-        ? req.t("quality.coding.removed")
-        : req.query["done"] === "recoded"
-          ? req.t("quality.coding.recoded", { count })
-          : "";
+    const notice = added ? req.t("quality.coding.added", { alias: added }) : req.query["done"] === "removed" ? req.t("quality.coding.removed") : "";
     res.status(status).render("quality/coding", {
       study,
       overview,
@@ -139,6 +142,7 @@ export function qualityRoutes(db: Db): Router {
       values: form.values ?? {},
       maxAlias: MAX_ALIAS_LENGTH,
       notice,
+      ...(await jobsOf(req, study, ["recode"])),
     });
   }
 
@@ -163,7 +167,7 @@ export function qualityRoutes(db: Db): Router {
               : req.t("quality.errors.aliasTaken", { alias: form.data.alias.trim(), owner: outcome.takenBy ?? "" });
       return renderCoding(req, res, study, 422, { errors: { [outcome.field]: message }, values });
     }
-    const params = new URLSearchParams({ added: form.data.alias.trim(), n: String(outcome.recoded) });
+    const params = new URLSearchParams({ added: form.data.alias.trim() });
     res.redirect(303, `/studies/${study.id}/quality/coding?${params.toString()}`);
   });
 
@@ -176,8 +180,8 @@ export function qualityRoutes(db: Db): Router {
 
   router.post("/studies/:studyId/quality/coding/recode", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const recoded = await recodeAll(db, study.id, req.user!.id);
-    res.redirect(303, `/studies/${study.id}/quality/coding?done=recoded&n=${recoded.answers}`);
+    await recodeAll(db, study, req.user!.id);
+    res.redirect(303, `/studies/${study.id}/quality/coding`);
   });
 
   return router;

@@ -20,7 +20,7 @@ import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
-import { feedbackThemes } from "../quality/themes-service.js";
+import { storedThemes } from "../quality/themes-service.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
 import { baselineOfResults, computeBaseline, detectabilityOfResults } from "../services/fieldwork-results.js";
@@ -118,7 +118,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       warnings: warningSentences(exclusionWarnings(cells, margin), results.waves, segmentLabel, req.t, req.locale),
     };
     const sensitivity = sensitivityView(results, await liftTableWithoutExclusions(db, results, req.locale, req.t), req.locale, req.t);
-    const themes = await feedbackThemes(db, {
+    const stored = await storedThemes(db, study, {
       questions: results.questions,
       waves: results.waves,
       segments: results.segments,
@@ -128,6 +128,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       locale: req.locale,
       fallback: study.defaultLocale,
     });
+    const themes = stored.themes;
     return {
       fieldwork: fieldworkData(req, study, results),
       weighting: weightingView(results, req.locale, req.t),
@@ -137,6 +138,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       exclusion,
       sensitivity,
       themes,
+      // How fresh the themes are (computed in the background, see themes-service.ts).
+      themesState: { computedAt: stored.computedAt, updating: stored.updating },
       study,
       results,
       view,

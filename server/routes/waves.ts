@@ -9,13 +9,13 @@ import { NotFoundError, ValidationError } from "../errors.js";
 import { drained } from "../exports/responses-output.js";
 import { can, requireRole } from "../middleware/auth.js";
 import {
-  addPersonalLinks,
   addWave,
   close,
   findLinkOfWave,
   linkSettingsInput,
   linkUrl,
   open,
+  queuePersonalLinks,
   saveLinkSettings,
   setLinkDisabled,
   setWaveTargets,
@@ -24,7 +24,8 @@ import {
   waveStatus,
   progressJson,
 } from "../services/fieldwork.js";
-import { recomputeStudyFlags } from "../quality/flag-service.js";
+import { formatters } from "../i18n/index.js";
+import { JOBS_REFRESH_SECONDS, jobsPanel } from "../jobs/progress.js";
 import { studyFrom } from "./studies.js";
 import { useStudyZone } from "../middleware/locale.js";
 
@@ -97,14 +98,17 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       linkDisabled: req.t("accounts.links.disabledNotice"),
       linkEnabled: req.t("accounts.links.enabledNotice"),
     };
-    const generated = Number(req.query["generated"]);
+    // What closing this wave and making its personal links started in the background.
+    const jobs = await jobsPanel(db, study.id, ["wave_close", "personal_links"], req.t, formatters(req.locale).number, (j) => j.params?.["waveId"] === wave.id);
     res.render("waves/show", {
       study,
       wave,
       statuses,
       qr,
       canEdit: can(req, "researcher"),
-      notice: Number.isInteger(generated) && generated > 0 ? req.t("wave.generated", { count: generated }) : (notices[String(req.query["done"])] ?? ""),
+      notice: notices[String(req.query["done"])] ?? "",
+      jobs,
+      refreshSeconds: jobs.active ? JOBS_REFRESH_SECONDS : 0,
     });
   });
 
@@ -122,9 +126,8 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
 
   router.post("/waves/:waveId/close", researcher, async (req, res) => {
     const wave = await waveFrom(req);
+    // Closing queues the recompute of the flags (speeders are judged against the wave's median, final now).
     await close(db, wave, req.user!.id);
-    // Speeders are judged against the wave's median: now that it is final, flag again.
-    await recomputeStudyFlags(db, wave.studyId, { userId: req.user!.id });
     res.redirect(303, `/waves/${wave.id}?done=closed`);
   });
 
@@ -180,8 +183,9 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     const wave = await waveFrom(req);
     const count = Number(req.body?.count);
     const segment = typeof req.body?.segment === "string" ? req.body.segment : "";
-    const created = await addPersonalLinks(db, wave, segment, count, req.user!.id);
-    res.redirect(303, `/waves/${wave.id}?generated=${created.length}`);
+    // Made in the background (up to 10,000): the wave page shows the progress, then lists them for download.
+    await queuePersonalLinks(db, wave, segment, count, req.user!.id);
+    res.redirect(303, `/waves/${wave.id}`);
   });
 
   // Each personal link answers once as its respondent: a credential, so researchers only.

@@ -14,13 +14,15 @@ import {
   type LinkSettings,
 } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import { listSegments } from "../../db/queries/studies.js";
-import { WAVE_KINDS, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
+import { findStudy, listSegments } from "../../db/queries/studies.js";
+import { WAVE_KINDS, type Job, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
 import { SIGNATURE_PARAM } from "../domain/pass-through.js";
 import { translator } from "../i18n/index.js";
 import { HttpError, NotFoundError } from "../errors.js";
+import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
+import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
 import type { ChunkOptions } from "./chunks.js";
-import { closeWave, createPersonalLinks, createWave, openWave, PersonalLinksIncompleteError } from "./study-setup.js";
+import { closeWave, createPersonalLinks, createWave, insertPersonalLinks, openWave, PersonalLinksIncompleteError, PERSONAL_LINKS_CHUNK } from "./study-setup.js";
 
 /** Fieldwork: waves, their targets and audience sizes, links and their settings, progress. */
 
@@ -152,9 +154,18 @@ export async function open(db: Db, wave: Wave, actorId: number): Promise<Link[]>
   return openWave(db, wave, actorId);
 }
 
+/**
+ * Closes an open wave, and queues in the same transaction the recompute of the study's flags
+ * (the "wave_close" job): speeders are judged against each wave's median, final now.
+ */
 export async function close(db: Db, wave: Wave, actorId: number): Promise<void> {
   if (wave.status !== "open") throw new WaveNotOpenError();
-  await closeWave(db, wave, actorId);
+  await unitOfWork(db, async (tx) => {
+    const study = await findStudy(tx, wave.studyId);
+    await closeWave(tx, wave, actorId);
+    if (study) await enqueueJob(tx, { teamId: study.teamId, studyId: study.id, kind: "wave_close", params: { waveId: wave.id }, createdBy: actorId });
+  });
+  nudgeJobs();
 }
 
 export async function saveLinkSettings(db: Db, link: Link, input: LinkSettingsInput, actorId: number): Promise<void> {
@@ -189,24 +200,38 @@ export async function setLinkDisabled(db: Db, link: Link, disabled: boolean, act
   return true;
 }
 
-/**
- * N personal links, committed in chunks (createPersonalLinks) with the audit entry in the last.
- * Stopped part-way, the request fails with PersonalLinksIncompleteError (a 503 saying so) and the
- * links made so far are audited with their own count, when the database allows it by then.
- */
-export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number, options: ChunkOptions<number> = {}): Promise<Link[]> {
+function checkPersonalLinkCount(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_PERSONAL_LINKS) {
     throw new HttpError(422, "invalid_count", "validation", { count: `1..${MAX_PERSONAL_LINKS}` });
   }
+}
+
+const recordPersonalLinks = (tx: Executor, actorId: number | null, waveId: number, segmentKey: string, count: number, requested?: number) =>
+  recordAudit(tx, {
+    userId: actorId,
+    ...(actorId === null ? { systemActor: "system" as const } : {}),
+    action: "link.personal",
+    entityType: "wave",
+    entityId: waveId,
+    details: { segment: segmentKey, count, ...(requested ? { requested } : {}) },
+  });
+
+/**
+ * N personal links made at once, committed in chunks (createPersonalLinks) with the audit entry in
+ * the last: the API, whose caller gets the links in its answer. Stopped part-way, the request
+ * fails with PersonalLinksIncompleteError (a 503 saying so) and the links made so far are audited
+ * with their own count, when the database allows it by then. The researcher pages queue a job
+ * instead (queuePersonalLinks).
+ */
+export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number, options: ChunkOptions<number> = {}): Promise<Link[]> {
+  checkPersonalLinkCount(n);
   const segment = segmentByKey(await listSegments(db, wave.studyId), segmentKey);
-  const audit = (tx: Executor, count: number, requested?: number) =>
-    recordAudit(tx, { userId: actorId, action: "link.personal", entityType: "wave", entityId: wave.id, details: { segment: segmentKey, count, ...(requested ? { requested } : {}) } });
   try {
-    return await createPersonalLinks(db, wave.id, segment.id, n, { ...options, lastChunk: (tx) => audit(tx, n) });
+    return await createPersonalLinks(db, wave.id, segment.id, n, { ...options, lastChunk: (tx) => recordPersonalLinks(tx, actorId, wave.id, segmentKey, n) });
   } catch (error) {
     if (error instanceof PersonalLinksIncompleteError) {
       try {
-        await audit(db, error.created, n);
+        await recordPersonalLinks(db, actorId, wave.id, segmentKey, error.created, n);
       } catch {
         // Still busy: the links stay unaudited; the user is told about them all the same.
       }
@@ -214,6 +239,49 @@ export async function addPersonalLinks(db: Db, wave: Wave, segmentKey: string, n
     throw error;
   }
 }
+
+/** What a "personal_links" job makes. */
+interface PersonalLinksParams {
+  waveId: number;
+  segmentId: number;
+  segment: string;
+  count: number;
+}
+
+/**
+ * Queues N personal links for a segment of the wave (the "personal_links" job); refused at once
+ * (422) for a count outside 1..MAX_PERSONAL_LINKS or an unknown segment.
+ */
+export async function queuePersonalLinks(db: Db, wave: Wave, segmentKey: string, n: number, actorId: number): Promise<Job> {
+  checkPersonalLinkCount(n);
+  const segment = segmentByKey(await listSegments(db, wave.studyId), segmentKey);
+  const study = await findStudy(db, wave.studyId);
+  if (!study) throw new NotFoundError();
+  const params: PersonalLinksParams = { waveId: wave.id, segmentId: segment.id, segment: segment.key, count: n };
+  const job = await unitOfWork(db, (tx) => enqueueJob(tx, { teamId: study.teamId, studyId: study.id, kind: "personal_links", params: { ...params }, createdBy: actorId }));
+  nudgeJobs();
+  return job;
+}
+
+/**
+ * One step of a "personal_links" job: `chunk` links and the job's cursor in one unit
+ * of work, so a crash never makes a chunk twice; the audit entry of the whole batch commits with
+ * the last links. The links are listed, and downloaded, on the wave page.
+ */
+export const personalLinksJobStep = (chunk = PERSONAL_LINKS_CHUNK): JobStep => async (db, job, run) => {
+  const p = job.params as unknown as PersonalLinksParams;
+  const made = cursorOf<{ made: number }>(job).made ?? 0;
+  return unitOfWork(db, async (tx) => {
+    const size = Math.min(chunk, p.count - made);
+    await insertPersonalLinks(tx, p.waveId, p.segmentId, size);
+    const done = made + size;
+    const finished = done >= p.count;
+    if (finished) await recordPersonalLinks(tx, job.createdBy, p.waveId, p.segment, p.count);
+    const result: StepResult = finished ? { cursor: null, done, total: p.count, result: { count: done } } : { cursor: { made: done }, done, total: p.count };
+    await run.save(tx, result);
+    return result;
+  });
+};
 
 export function linkUrl(baseUrl: string, token: string): string {
   return `${baseUrl}/s/${token}`;

@@ -25,8 +25,7 @@ import { fillRedirect } from "../domain/pass-through.js";
 import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
 import { rotatedOrder } from "../domain/rotation.js";
 import { hmac, safeEqual } from "../domain/secrets.js";
-import { codeStoredAnswers } from "../quality/coding-service.js";
-import { flagCompletedResponse } from "../quality/flag-service.js";
+import { ownFlags } from "../quality/flag-service.js";
 
 /**
  * The respondent flow, free of Express: resolve a link, decide what a visitor sees, and store a
@@ -244,12 +243,11 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
           await updateResponse(tx, response.id, { qualityFlags: response.qualityFlags });
         }
 
-        const stored = await replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
-        // Brand and competitor mentions of unaided answers, coded with the study's aliases.
-        await codeStoredAnswers(tx, ctx.study.id, questions, stored);
+        await replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
 
+        // checkedAt null: the background checks (coding, wave-comparing flags) run after commit (server/quality/checks-service.ts).
         if (!isLast) {
-          await updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale });
+          await updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale, checkedAt: null });
           return { kind: "next_page", page: page.index + 1 };
         }
         // The quota again, under the write lock of this IMMEDIATE transaction: the check at the
@@ -258,13 +256,14 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
         if (await quotaFull(tx, ctx)) {
           const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale };
-          await updateResponse(tx, response.id, stopped);
+          await updateResponse(tx, response.id, { ...stopped, checkedAt: null });
           return { kind: "quota_full", response: { ...response, ...stopped } };
         }
         // Every required question of the whole questionnaire, not only this page's: pages that
         // moved, or a crafted post, must not complete a response without them. Throwing rolls
         // the whole post back, so nothing of it is half-written.
-        const answered = new Set((await listAnswers(tx, response.id)).map((a) => a.questionId));
+        const given = await listAnswers(tx, response.id);
+        const answered = new Set(given.map((a) => a.questionId));
         const missing = questions.filter((q) => q.required && !answered.has(q.id));
         if (missing.length) throw new MissingRequiredAnswers(missing.map((q) => q.key));
         const fields = {
@@ -274,9 +273,9 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
           currentPage: page.index,
           locale: s.locale,
         };
-        await updateResponse(tx, response.id, fields);
-        // Quality flags as the response completes (a study-wide recompute may refine speeders later).
-        const flags = await flagCompletedResponse(tx, ctx.study.id, response.id, questions);
+        // The flags its own answers give, as it completes; speeders and duplicates come with the background checks.
+        const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, given);
+        await updateResponse(tx, response.id, { ...fields, qualityFlags: flags.length ? flags : null, checkedAt: null });
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };

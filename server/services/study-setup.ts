@@ -117,7 +117,7 @@ export function openWave(db: Db, wave: Wave, actorId: number | null, acting: Act
 }
 
 /** Closes a wave at `acting.at` (default now), by the user or `acting.systemActor`. */
-export async function closeWave(db: Db, wave: Wave, actorId: number | null, acting: Acting = {}): Promise<void> {
+export async function closeWave(db: Executor, wave: Wave, actorId: number | null, acting: Acting = {}): Promise<void> {
   await unitOfWork(db, async (tx) => {
     await setWaveStatus(tx, wave.id, "closed", acting.at ?? new Date());
     await recordAudit(tx, { userId: acting.systemActor ? null : actorId, ...acting, action: "wave.close", entityType: "wave", entityId: wave.id });
@@ -126,6 +126,11 @@ export async function closeWave(db: Db, wave: Wave, actorId: number | null, acti
 
 /** Personal links inserted per unit of work: one chunk holds the write lock well under 50 ms (bench/write-locks.ts). */
 export const PERSONAL_LINKS_CHUNK = 100;
+
+/** `n` new personal links of a wave's segment (one statement: callers keep `n` to a chunk). */
+export function insertPersonalLinks(tx: Executor, waveId: number, segmentId: number, n: number): Promise<Link[]> {
+  return insertLinks(tx, Array.from({ length: n }, () => ({ token: newLinkToken(), waveId, segmentId, kind: "personal" as const })));
+}
 
 /**
  * Generation stopped after some chunks had committed (the database stayed busy): `created` links
@@ -164,7 +169,7 @@ export async function createPersonalLinks(
       (remaining) =>
         unitOfWork(db, async (tx) => {
           const size = Math.min(remaining, PERSONAL_LINKS_CHUNK);
-          const links = await insertLinks(tx, Array.from({ length: size }, () => ({ token: newLinkToken(), waveId, segmentId, kind: "personal" as const })));
+          const links = await insertPersonalLinks(tx, waveId, segmentId, size);
           if (size === remaining) await options.lastChunk?.(tx);
           return { links, next: size === remaining ? null : remaining - size };
         }),

@@ -9,12 +9,14 @@ import { runMigrations, runPostgresMigrations } from "../../db/migrate.js";
 import { listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertSession } from "../../db/queries/sessions.js";
-import { answers, auditLog, links, responses, sessions, textMentions, type Study, type Wave } from "../../db/schema.js";
+import { answers, auditLog, jobs, links, responses, sessions, textMentions, type Study, type Wave } from "../../db/schema.js";
 import { createApp } from "../../server/app.js";
 import { testConfig } from "../../server/config.js";
 import { translator } from "../../server/i18n/index.js";
 import { codeText } from "../../server/domain/text-coding.js";
-import { addAlias, recodeChunk, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
+import { addAlias, recodeChunk, recodeJobStep, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
+import { JOB_HANDLERS } from "../../server/jobs/kinds.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { addPersonalLinks } from "../../server/services/fieldwork.js";
 import { purgeExpired } from "../../server/services/retention.js";
@@ -110,34 +112,41 @@ async function submitThrough(other: Db, token: string, unaided: string) {
 }
 
 describe("recoding after an alias change, in chunks", () => {
-  it("commits chunk by chunk, lets a survey post through between two, and ends as the whole-study coding", async () => {
+  it("commits chunk by chunk in the background, lets a survey post through between two, and ends as the whole-study coding", async () => {
     const { db, other, close } = twoConnections();
     const { study, pre } = await codedStudy(db, 24);
     const researcher = await addUser(db, "researcher");
     const [link] = await openWave(db, pre, null);
 
-    let posted = 0;
-    const { result, units } = await countUnits((aside) =>
-      addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru", {
-        limit: 5,
-        afterChunk: async () => {
-          if (posted++ === 1) {
+    const added = await countUnits(() => addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru"));
+    // The alias, its audit entry and the queued recode: one unit of work, nothing recoded yet.
+    expect(added).toEqual({ result: { queued: true }, units: 1 });
+    const recoding = await db.select().from(jobs);
+    expect(recoding.map((j) => [j.kind, j.status, j.createdBy])).toEqual([["recode", "queued", researcher.id]]);
+
+    let steps = 0;
+    const { units } = await countUnits((aside) =>
+      runJobsUntilIdle(db, {
+        handlers: { ...JOB_HANDLERS, recode: recodeJobStep(5) },
+        afterStep: async (job) => {
+          if (job.kind === "recode" && ++steps === 2) {
             const done = await aside(() => submitThrough(other, link!.token, "вит, конечно"));
             expect(done.status).toBe(303);
           }
         },
       }),
     );
-    // The 24 answers and the one posted after the second chunk (a later response: ahead of the cursor).
-    expect(result).toEqual({ recoded: 25 });
-    // The alias with its audit entry, then five full chunks and an empty last one (the recode's
-    // audit entry is a single statement after them).
-    expect(units).toBe(1 + 6);
+    // Claims, five full chunks and an empty last one (with the audit entry), and the checks of the late response.
+    expect(units).toBeGreaterThan(6);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recode"))).map((a) => [a.userId, a.details])).toEqual([
+      [researcher.id, { answers: 25, mentions: (await db.select().from(textMentions)).length }],
+    ]);
 
     const late = (await db.select().from(responses).orderBy(responses.id)).at(-1)!;
     expect(late.status).toBe("completed");
+    expect(late.checkedAt).toBeInstanceOf(Date);
     const lateUnaided = (await db.select().from(answers).where(eq(answers.responseId, late.id))).find((a) => a.valueText === "вит, конечно")!;
-    // Coded at submission with the new alias already in the codebook.
+    // Coded by its background checks, with the new alias already in the codebook.
     expect((await storedMentions(db)).filter((m) => m.answerId === lateUnaided.id)).toEqual([{ answerId: lateUnaided.id, code: "brand", rank: 0 }]);
     expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
     close();
@@ -243,7 +252,7 @@ describe("flag recompute in chunks", () => {
     }
     const flagsNow = async () => (await db.select({ id: responses.id, flags: responses.qualityFlags }).from(responses).orderBy(responses.id)).map((r) => [r.id, r.flags]);
 
-    await recomputeStudyFlags(db, study.id, { writeChunk: 10_000 });
+    await recomputeStudyFlags(db, study.id, { batchSize: 10_000 });
     const whole = await flagsNow();
     expect(whole.filter(([, flags]) => flags !== null).length).toBeGreaterThan(3);
     await db.update(responses).set({ qualityFlags: null });
@@ -251,7 +260,7 @@ describe("flag recompute in chunks", () => {
     let paused = false;
     const { units } = await countUnits((aside) =>
       recomputeStudyFlags(db, study.id, {
-        writeChunk: 3,
+        batchSize: 3,
         afterChunk: async () => {
           if (paused) return;
           paused = true;
@@ -261,7 +270,7 @@ describe("flag recompute in chunks", () => {
     );
     expect(units).toBeGreaterThan(2);
     const chunked = await flagsNow();
-    // The late response was flagged as it completed; the recompute did not know it and left it be.
+    // The late response, stored after the recompute started, is one it reaches too (ids in order).
     const late = chunked.at(-1)!;
     expect(chunked.slice(0, -1)).toEqual(whole);
     expect(late[0]).toBeGreaterThan(whole.at(-1)![0] as number);
@@ -293,9 +302,12 @@ describe.runIf(postgresTestsRun("chunked-writes.test.ts"))("the chunked jobs on 
       await runPostgresMigrations(db);
       const { study, pre } = await codedStudy(db, 11);
       const researcher = await addUser(db, "researcher");
-      const recoded = await countUnits(() => addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru", { limit: 3 }));
-      expect(recoded.result).toEqual({ recoded: 11 });
-      expect(recoded.units).toBe(1 + 4);
+      await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
+      let steps = 0;
+      const chunkOfThree = recodeJobStep(3);
+      await runJobsUntilIdle(db, { handlers: { ...JOB_HANDLERS, recode: (...args) => (steps++, chunkOfThree(...args)) } });
+      // Four chunks of at most three answers, the last one finishing the job.
+      expect(steps).toBe(4);
       expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
 
       const made = await countUnits(() => addPersonalLinks(db, pre, "subscribers", PERSONAL_LINKS_CHUNK + 1, researcher.id));

@@ -1,4 +1,5 @@
 import express from "express";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import request from "supertest";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
@@ -69,6 +70,7 @@ describe("personal links", () => {
     const page = await researcher.get(`/waves/${survey.wave.id}`).expect(200);
     expect(page.text).toContain("personal-links.csv");
     await researcher.post(`/waves/${survey.wave.id}/personal`).type("form").send({ _csrf: csrfFrom(page.text), segment: "subscribers", count: "3" }).expect(303);
+    await runJobsUntilIdle(db);
     const download = await researcher.get(`/waves/${survey.wave.id}/personal-links.csv`).expect(200);
     expect(download.text.trim().split("\n")).toHaveLength(4);
   });
@@ -96,6 +98,9 @@ describe("share links", () => {
     const { app, db } = freshApp();
     const survey = await seed(db);
     const agent = await researcherAgent(app, db);
+    // Themes are summarised in the background once a page asks for them.
+    await agent.get(`/studies/${survey.study.id}/report?lang=en`).expect(200);
+    await runJobsUntilIdle(db);
     // The researcher's own report shows them.
     const own = await agent.get(`/studies/${survey.study.id}/report?lang=en`).expect(200);
     expect(own.text).toContain("уникум");
@@ -119,6 +124,8 @@ describe("share links", () => {
     const { app, db } = freshApp();
     const survey = await seed(db);
     const agent = await researcherAgent(app, db);
+    await agent.get(`/studies/${survey.study.id}/report?lang=en`).expect(200);
+    await runJobsUntilIdle(db);
     const url = await share(agent, survey.study.id, { verbatims: "1" });
     expect(await db.select().from(shareLinks).where(eq(shareLinks.studyId, survey.study.id))).toMatchObject([{ showVerbatims: true }]);
     const shared = await request(app).get(`${url}?lang=en`).expect(200);

@@ -454,6 +454,7 @@ const API: ApiRoute[] = [
   { method: "GET", pattern: "/waves/:id/links", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/links` },
   { method: "POST", pattern: "/waves/:id/links", role: "researcher", ok: 201, url: (w) => `/api/waves/${w.params.waveId}/links`, body: { segment: "inactive", count: 2, kind: "personal" } },
   { method: "GET", pattern: "/waves/:id/progress", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/progress` },
+  { method: "GET", pattern: "/studies/:id/jobs", role: "viewer", ok: 200, url: (w) => `/api/studies/${w.params.studyId}/jobs` },
   { method: "GET", pattern: "/studies/:id/margins", role: "viewer", ok: 200, url: (w) => `/api/studies/${w.params.studyId}/margins` },
   {
     method: "POST",

@@ -14,6 +14,7 @@ import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/q
 import { openSurvey } from "../fixtures/surveys.js";
 import { addUser, answerAllPages, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 import { first } from "../../db/client.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 
 describe("unaided-awareness coding: the mention table", () => {
   const codebook = compileCodebook(MENTION_CODES);
@@ -123,7 +124,7 @@ describe("coding in a study", () => {
     ]);
   });
 
-  it("codes a survey submission with competitors and flags it as it completes", async () => {
+  it("codes a survey submission with competitors in the background after it commits; its own flags come as it completes", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db, brandLiftTemplate({ studyName: "S", brand: "Вкусно и точка", locale: "ru", competitors: ["Шоколадница"] }));
     const agent = request.agent(app);
@@ -140,7 +141,16 @@ describe("coding in a study", () => {
     });
     const stored = first(await db.select().from(responses))!;
     expect(stored.status).toBe("completed");
+    // The failed attention check needs only the response itself: flagged in the respondent's transaction.
     expect(stored.qualityFlags).toEqual([{ code: "attention", detail: "question=attention" }]);
+    // The coding waits for the background checks: nothing in the respondent's transaction.
+    expect(stored.checkedAt).toBeNull();
+    expect(await db.select().from(textMentions)).toEqual([]);
+
+    await runJobsUntilIdle(db);
+    const checked = first(await db.select().from(responses))!;
+    expect(checked.checkedAt).toBeInstanceOf(Date);
+    expect(checked.qualityFlags).toEqual([{ code: "attention", detail: "question=attention" }]);
     expect(await db.select({ code: textMentions.code, rank: textMentions.rank }).from(textMentions).orderBy(textMentions.rank)).toEqual([
       { code: "competitor_1", rank: 0 },
       { code: "brand", rank: 1 },
@@ -174,6 +184,15 @@ describe("coding in a study", () => {
       .send({ _csrf: csrfFrom(page.text), alias: "вит", code: "brand" })
       .expect(303)
       .expect("location", new RegExp(`/studies/${study.id}/quality/coding\\?added=`));
+    // The recode is queued with the alias and runs in the background; the page says so and reloads itself.
+    expect(await unaided()).toEqual([2, 2]);
+    const queued = await agent.get(`/studies/${study.id}/quality/coding?lang=en&added=%D0%B2%D0%B8%D1%82`).expect(200);
+    expect(queued.text).toContain("Alias “вит” added; the answers are being coded again in the background.");
+    expect(queued.text).toContain("Coding all answers again: waiting to start.");
+    expect(queued.text).toContain('<meta http-equiv="refresh" content="3">');
+    const queuedRu = await agent.get(`/studies/${study.id}/quality/coding?lang=ru`).expect(200);
+    expect(queuedRu.text).toContain("Перекодировка всех ответов: ждёт начала.");
+    await runJobsUntilIdle(db);
     expect(await unaided()).toEqual([2, 10]);
     const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.alias.add"));
     expect(audit).toHaveLength(1);
@@ -185,6 +204,9 @@ describe("coding in a study", () => {
 
     const after = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
     expect(after.text).not.toMatch(/<th scope="row">вит<\/th>/);
+    expect(after.text).toContain("All answers coded again: 20 answers.");
+    expect(after.text).not.toContain('http-equiv="refresh"');
+    expect((await agent.get(`/studies/${study.id}/quality/coding?lang=ru`).expect(200)).text).toContain("Все ответы перекодированы: 20 ответов.");
 
     // The same words cannot stand for two brands: a 422 in the reader's language.
     const taken = await agent
@@ -200,6 +222,7 @@ describe("coding in a study", () => {
     // Removing the alias codes everything again.
     const alias = first(await db.select().from(textAliases))!;
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(303);
+    await runJobsUntilIdle(db);
     expect(await unaided()).toEqual([2, 2]);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/${alias.id}/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
     await agent.post(`/studies/${study.id}/quality/coding/aliases/abc/delete`).type("form").send({ _csrf: csrfFrom(after.text) }).expect(404);
@@ -215,6 +238,7 @@ describe("coding in a study", () => {
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality/coding`).expect(200);
     await agent.post(`/studies/${study.id}/quality/coding/recode`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
+    await runJobsUntilIdle(db);
     expect(await db.select({ code: textMentions.code }).from(textMentions)).toEqual([{ code: "brand" }]);
   });
 

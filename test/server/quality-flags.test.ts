@@ -10,6 +10,7 @@ import { DEFAULT_QUALITY_SETTINGS, readQualitySettings, type QualitySettings } f
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
 import { first, unitOfWork } from "../../db/client.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 
 // A questionnaire of three scales (ids 1–3), an attention check (4: option 40 correct, 41 wrong),
 // a required text (5) and an optional one (6).
@@ -229,12 +230,21 @@ describe("recomputing the flags of a study", () => {
       .type("form")
       .send({ _csrf: csrfFrom(page.text), speederPercent: "10", speederMinResponses: "20", straightlineMinQuestions: "2", exclusionMarginPp: "10", duplicateByNetwork: "0", duplicateAcrossWaves: ["0", "1"] })
       .expect(303);
-    expect(res.headers["location"]).toBe(`/studies/${study.id}/quality?done=saved&n=2`);
+    expect(res.headers["location"]).toBe(`/studies/${study.id}/quality?done=saved`);
+    // Saved at once, recomputed in the background: the page says both, and reloads itself meanwhile.
+    const queued = await agent.get(res.headers["location"]! + "&lang=en").expect(200);
+    expect(queued.text).toContain("Thresholds saved; the flags are being recomputed in the background.");
+    expect(queued.text).toContain("Recomputing quality flags: waiting to start.");
+    expect(queued.text).toContain('<meta http-equiv="refresh" content="3">');
+    expect((await flagsById(db)).get(ids["straight"]!)).toBeNull();
+    await runJobsUntilIdle(db);
     const flags = await flagsById(db);
     expect(flags.get(ids["speeder"]!)).toBeNull(); // 20 s is not under 10% of 113 s
     expect(flags.get(ids["straight"]!)).toEqual([{ code: "straightlining", detail: "value=5;questions=2" }]);
-    const notice = await agent.get(res.headers["location"]! + "&lang=en").expect(200);
-    expect(notice.text).toContain("Thresholds saved and flags recomputed: 2 responses changed.");
+    const notice = await agent.get(`/studies/${study.id}/quality?lang=en`).expect(200);
+    expect(notice.text).toContain("Flags recomputed: 2 responses changed.");
+    expect(notice.text).not.toContain('http-equiv="refresh"');
+    expect((await agent.get(`/studies/${study.id}/quality?lang=ru`).expect(200)).text).toContain("Отметки пересчитаны: изменились 2 анкеты.");
     const actions = (await db.select({ action: auditLog.action, userId: auditLog.userId }).from(auditLog)).filter((a) => a.action.startsWith("quality."));
     expect(actions).toEqual([
       // The first recompute left the post wave's browser duplicate of a pre response out, as the system.
@@ -310,7 +320,6 @@ describe("recomputing the flags of a study", () => {
     expect(summary.responses).toBe(N);
     // 1000 browser duplicates, 200 failed attention checks (the 100 gibberish answers among them).
     expect(summary.flagged).toBe(1_180);
-    console.info(`recomputed the flags of ${N} responses in ${summary.ms} ms (${summary.flagged} flagged)`);
     expect(first(await db.select().from(responses).where(eq(responses.id, 1)))).toBeDefined();
   });
 });

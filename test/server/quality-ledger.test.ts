@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import { saveQualitySettings } from "../../db/queries/quality.js";
-import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { auditLog, responses } from "../../db/schema.js";
 import { translator } from "../../server/i18n/index.js";
-import { flagCompletedResponse, recomputeStudyFlags } from "../../server/quality/flag-service.js";
+import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { exclusionForm } from "../../server/quality/ledger-service.js";
 import { exclusionWarnings } from "../../server/quality/warnings.js";
 import { sensitivityView } from "../../server/presenters/results.js";
@@ -13,7 +13,7 @@ import { createPersonalLinks, createStudyFromDefinition } from "../../server/ser
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
-import { first, unitOfWork } from "../../db/client.js";
+import { first } from "../../db/client.js";
 
 /**
  * Subscribers: pre 20 responses, 6 aware (aided); post 20 responses, 12 aware, of which 4 are
@@ -360,26 +360,36 @@ describe("cross-wave duplicates", () => {
 
     // Neither a recompute on demand nor closing the wave excludes it again.
     await agent.post(`/studies/${study.id}/quality/recompute`).type("form").send({ _csrf: csrfFrom(page.text) }).expect(303);
+    await runJobsUntilIdle(db);
     expect((await recomputeStudyFlags(db, study.id)).autoExcluded).toBe(0);
     expect((await state(db, again)).excluded).toBe(false);
     expect((await aided(db, study)).post).toMatchObject({ x: 6, n: 10 });
     expect(await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude"))).toHaveLength(1);
   });
 
-  it("are excluded as they complete when the browser id matches (the respondent's transaction: index lookups)", async () => {
+  it("are excluded by the background checks that follow a submission when the browser id matches", async () => {
     const { db } = freshApp();
-    const { study, pre, post, segments, preIds } = await seedDuplicates(db);
-    const later = await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
-    const questionnaire = await loadQuestionnaire(db, study.id);
-    await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, later.id, questionnaire));
-    // seedDuplicates' own post duplicate was never flagged: only recomputes see stored responses.
-    expect(await state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser` });
+    const { study, pre, post, segments, preIds, again } = await seedDuplicates(db);
+    // Stored as a submission leaves it: its checks not yet run.
+    const submitted = async (waveId: number, segmentId: number) => {
+      const r = await insertQualityResponse(db, study.id, { waveId, segmentId, browserHash: "same-browser" });
+      await db.update(responses).set({ checkedAt: null }).where(eq(responses.id, r.id));
+      return r;
+    };
+    const later = await submitted(post.id, segments[1]!.id);
+    expect((await state(db, later.id)).excluded).toBe(false);
+    await runJobsUntilIdle(db);
+    // seedDuplicates' own post duplicate was stored as checked: only recomputes see stored responses.
+    expect(await state(db, later.id)).toMatchObject({ excluded: true, excludedBy: null, excludedReason: `auto:cross_wave_duplicate;of=${preIds[0]};by=browser`, checkedAt: expect.any(Date) });
+    // Flagged as a repeat of the earliest response with its browser in its own wave, excluded for the earlier wave's.
+    expect((await state(db, later.id)).qualityFlags).toEqual([{ code: "duplicate", detail: `of=${again};by=browser;scope=wave` }]);
     const audit = await db.select().from(auditLog).where(eq(auditLog.action, "quality.auto_exclude"));
     expect(audit.map((a) => a.details)).toEqual([{ responseIds: [later.id], reason: "auto:cross_wave_duplicate" }]);
     // A response of the earliest wave has nothing earlier to repeat: flagged as a duplicate, never excluded.
-    const first = await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[1]!.id, browserHash: "same-browser" });
-    await unitOfWork(db, async (tx) => flagCompletedResponse(tx, study.id, first.id, questionnaire));
+    const first = await submitted(pre.id, segments[1]!.id);
+    await runJobsUntilIdle(db);
     expect((await state(db, first.id)).excluded).toBe(false);
+    expect((await state(db, first.id)).qualityFlags).toEqual([{ code: "duplicate", detail: `of=${preIds[0]};by=browser;scope=wave` }]);
   });
 
   it("are found by the respondent id of personal links at recompute", async () => {

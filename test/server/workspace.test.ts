@@ -9,6 +9,7 @@ import { auditLog, links, options, questions, responses, studies, waveSegments, 
 import { questionToDefinition, toDefinition } from "../../server/domain/definition-export.js";
 import { brandLiftDefinition, validAnswers } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 
 /**
  * The researcher workspace (HTML pages, cookie session + CSRF): the brand-lift template, the
@@ -949,6 +950,12 @@ describe("waves", () => {
     const page = await ws.get(closed.headers["location"]!).expect(200);
     expect(page.text).toContain("Wave closed: its links no longer accept answers.");
     expect(page.text).toContain("Reopen wave");
+    // Closing queued the recompute of the flags (speeders against the final median) with it.
+    expect(page.text).toContain("Recomputing quality flags now that the wave is closed: waiting to start.");
+    await runJobsUntilIdle(ws.db);
+    const recomputed = await ws.get(`/waves/${waveId}`).expect(200);
+    expect(recomputed.text).toContain("Flags recomputed now that the wave is closed: 0 responses changed.");
+    expect((await ws.get(`/waves/${waveId}`, "ru").expect(200)).text).toContain("Волна закрыта, отметки пересчитаны: изменилось 0 анкет.");
     expect((await request(ws.app).get(`/s/${token}`).set("Accept-Language", "ru").expect(410)).text).toContain("Опрос закрыт");
     expect((await request(ws.app).get(`/s/${token}?lang=en`).expect(410)).text).toContain("This survey is closed");
     await request(ws.app).post(`/s/${token}`).type("form").send(validAnswers()).expect(410);
@@ -1040,8 +1047,16 @@ describe("waves", () => {
     await ws.post(`/waves/${waveId}/open`).expect(303);
 
     const res = await ws.post(`/waves/${waveId}/personal`, { segment: "inactive", count: "3" }).expect(303);
-    expect(res.headers["location"]).toBe(`/waves/${waveId}?generated=3`);
-    expect((await ws.get(res.headers["location"]!).expect(200)).text).toContain("3 personal links created.");
+    expect(res.headers["location"]).toBe(`/waves/${waveId}`);
+    // Made in the background: the wave page shows the work waiting, and reloads itself until it is done.
+    const waiting = await ws.get(res.headers["location"]!).expect(200);
+    expect(waiting.text).toContain("Making personal links: waiting to start.");
+    expect(waiting.text).toContain('<meta http-equiv="refresh" content="3">');
+    expect((await ws.get(res.headers["location"]!, "ru").expect(200)).text).toContain("Создание персональных ссылок: ждёт начала.");
+    await runJobsUntilIdle(ws.db);
+    const made = await ws.get(res.headers["location"]!).expect(200);
+    expect(made.text).toContain("3 personal links created.");
+    expect(made.text).not.toContain('http-equiv="refresh"');
     const ru = await ws.get(res.headers["location"]!, "ru").expect(200);
     expect(ru.text).toContain("Создано 3 персональные ссылки.");
     expect(ru.text).toContain("использовано 0 из 3");
