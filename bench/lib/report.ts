@@ -17,16 +17,18 @@ export interface Row {
 }
 
 export function printTable(title: string, rows: readonly Row[]): void {
-  const header = { name: "measurement", ours: "ours", baseline: "baseline", ratio: "ratio", target: "target", status: "result" };
-  const lines = rows.map((r) => ({ ...r, status: r.met === null ? "info" : r.met ? "met" : "MISSED" }));
-  const width = (key: keyof typeof header) => Math.max(header[key].length, ...lines.map((l) => String(l[key]).length));
-  const keys = Object.keys(header) as Array<keyof typeof header>;
-  const widths = keys.map(width);
-  const fmt = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
+  const lines = rows.map((r) => [r.name, r.ours, r.baseline, r.ratio, r.target, r.met === null ? "info" : r.met ? "met" : "MISSED"]);
+  printGrid(title, ["measurement", "ours", "baseline", "ratio", "target", "result"], lines);
+}
+
+/** A Markdown table with any columns, padded for reading in a terminal. */
+export function printGrid(title: string, header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const fmt = (cells: readonly string[]) => "| " + widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ") + " |";
   console.log(`\n${title}`);
-  console.log(fmt(keys.map((k) => header[k])));
+  console.log(fmt(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
-  for (const l of lines) console.log(fmt(keys.map((k) => String(l[k]))));
+  for (const r of rows) console.log(fmt(r));
   console.log("");
 }
 
