@@ -225,6 +225,12 @@ try {
     `[${engine}] Respondents while a researcher loads every heavy page of a study with ${fmtInt(textAnswers)} text answers (${fmtInt(g.responses)} responses): open-loop ${RATE} page submissions/s (${perSecond.toFixed(1)} respondents/s, ${PAGES} pages each); baseline: the same respondents without the researcher`,
     rows,
   );
+  if (quiet.completed < quiet.started || q.p99 > 1000) {
+    console.log(
+      `NOTE: the quiet phase already queues (p99 ${fmtMs(q.p99)}, ${quiet.completed} of ${quiet.started} respondents completed): this server cannot take ${RATE} ` +
+        `page submissions/s on this machine, so the loaded phase measures overload more than waiting on the researcher; BENCH_HEAVY_RATE sets a lower rate.`,
+    );
+  }
   printGrid(
     `[${engine}] The researcher's requests during the loaded phase, one after another (respondents arriving meanwhile)`,
     ["request", "path", "status", "time", "size"],
