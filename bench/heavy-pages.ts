@@ -30,8 +30,8 @@
  * Sizes: BENCH_HEAVY_TEXT_ANSWERS (60000; --quick 6000), BENCH_HEAVY_RATE page submissions per
  * second (20), BENCH_HEAVY_QUIET_SECONDS (15; --quick 5), BENCH_HEAVY_LINKS (10000; --quick
  * 1000), BENCH_HEAVY_MAX_BACKGROUND_SECONDS (300: how long to wait for background jobs),
- * BENCH_HEAVY_MAX_SECONDS (420: steps not started by then are listed as skipped),
- * BENCH_HEAVY_STEP_TIMEOUT_SECONDS (180: a request taking longer is given up and listed as an error).
+ * BENCH_HEAVY_MAX_SECONDS (300: steps not started by then are listed as skipped),
+ * BENCH_HEAVY_STEP_TIMEOUT_SECONDS (120: a request taking longer is given up and listed as an error).
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -68,9 +68,9 @@ const QUIET_SECONDS = envNumber("BENCH_HEAVY_QUIET_SECONDS", QUICK ? 5 : 15);
 const LINKS = envNumber("BENCH_HEAVY_LINKS", QUICK ? 1_000 : 10_000);
 const MAX_BACKGROUND_SECONDS = envNumber("BENCH_HEAVY_MAX_BACKGROUND_SECONDS", 300);
 /** The researcher's steps start within this many seconds; later ones are listed as skipped. */
-const MAX_SECONDS = envNumber("BENCH_HEAVY_MAX_SECONDS", 420);
+const MAX_SECONDS = envNumber("BENCH_HEAVY_MAX_SECONDS", 300);
 /** One researcher request that takes longer is given up (as a browser would) and listed as an error. */
-const STEP_TIMEOUT_SECONDS = envNumber("BENCH_HEAVY_STEP_TIMEOUT_SECONDS", 180);
+const STEP_TIMEOUT_SECONDS = envNumber("BENCH_HEAVY_STEP_TIMEOUT_SECONDS", 120);
 const WARMUP_SECONDS = 3;
 const SETTLE_SECONDS = 5;
 /** Unaided answers (one per response) and feedback (a quarter of the 95 % completed): text answers per response. */
@@ -234,7 +234,13 @@ try {
   printGrid(
     `[${engine}] The researcher's requests during the loaded phase, one after another (respondents arriving meanwhile)`,
     ["request", "path", "status", "time", "size"],
-    researcher.steps.map((s) => [s.name, `${s.method} ${s.path.replace(/\/r\/[\w-]+/, "/r/…")}`, String(s.status), fmtMs(s.ms), `${fmtInt(s.bytes / 1024)} KB`]),
+    researcher.steps.map((s) => [
+      s.name,
+      `${s.method} ${s.path.replace(/\/r\/[\w-]+/, "/r/…")}`,
+      s.error ? `${s.status} (${s.error})` : String(s.status),
+      fmtMs(s.ms),
+      `${fmtInt(s.bytes / 1024)} KB`,
+    ]),
   );
 } finally {
   researcher.close();

@@ -17,10 +17,10 @@ export function percentiles(values: readonly number[]): Percentiles {
 
 export class LatencyBook {
   private readonly byKind = new Map<string, number[]>();
-  /** Responses per kind and status ("GET 200", "POST 303", "POST error"). */
+  /** Responses per kind and status ("GET 200", "POST 303", "POST error ECONNRESET"). */
   readonly statuses = new Map<string, number>();
 
-  add(kind: string, ms: number, status: number | "error"): void {
+  add(kind: string, ms: number, status: number | string): void {
     let list = this.byKind.get(kind);
     if (!list) this.byKind.set(kind, (list = []));
     list.push(ms);

@@ -19,7 +19,9 @@ export interface Step {
 }
 
 export class Researcher {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  // A connection per request: a kept-alive socket the server closed while this browser waited
+  // minutes for a slow page would fail the next request for a reason of the client's own.
+  private readonly agent = new Agent({ keepAlive: false });
   private readonly cookies = new Map<string, string>();
   private csrf = "";
   readonly steps: Step[] = [];
@@ -46,9 +48,13 @@ export class Researcher {
   }
 
   /** One timed request with this browser's cookies; `anonymous` sends none (a share link's visitor). */
-  async request(name: string, path: string, o: { form?: Record<string, string>; anonymous?: boolean; record?: boolean } = {}): Promise<HttpAnswer | undefined> {
+  async request(
+    name: string,
+    path: string,
+    o: { form?: Record<string, string>; anonymous?: boolean; record?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<HttpAnswer | undefined> {
     const method = o.form ? "POST" : "GET";
-    const headers: Record<string, string> = o.anonymous ? {} : this.cookieHeader();
+    const headers: Record<string, string> = { ...(o.anonymous ? {} : this.cookieHeader()), ...o.headers };
     let body: string | undefined;
     if (o.form) {
       headers["content-type"] = "application/x-www-form-urlencoded";
@@ -60,7 +66,7 @@ export class Researcher {
     try {
       answer = await httpRequest(this.agent, this.base + path, { method, headers, ...(body !== undefined ? { body } : {}), timeoutMs: this.timeoutMs });
     } catch (e) {
-      error = (e as Error).message;
+      error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
     const ms = performance.now() - started;
     if (answer && !o.anonymous) this.remember(answer);

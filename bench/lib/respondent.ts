@@ -195,8 +195,8 @@ export async function respondOnce(agent: Agent, base: string, o: FlowOptions): P
       const answer = await run();
       o.latencies?.add(kind, performance.now() - started, answer.status);
       return answer;
-    } catch {
-      o.latencies?.add(kind, performance.now() - started, "error");
+    } catch (error) {
+      o.latencies?.add(kind, performance.now() - started, `error ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       return undefined;
     }
   };
