@@ -244,7 +244,6 @@ try {
   );
 } finally {
   researcher.close();
-  arrivals.close();
   await closeDatabase(watch);
   await app.stop();
   await store.drop();
