@@ -6,14 +6,14 @@
  *
  *   quiet   respondents only, for BENCH_HEAVY_QUIET_SECONDS: the baseline;
  *   loaded  the same respondents while one logged-in researcher (a researcher account of the
- *           study's team, logged in through the form) loads every heavy page of the study one
- *           after another: results page, results JSON, printable report, breakdown, quality
- *           ledger (flags), coding page, the anonymous share-link report (alone, then five at
- *           once); then adds a coding alias, recomputes the quality flags, closes a wave and makes
- *           10,000 personal links (each post followed by the page it redirects to, as a browser
- *           does) and downloads them; then every export. Respondents keep arriving for
- *           SETTLE_SECONDS after the last step and until no background job is queued or running,
- *           so work moved off the request path is measured too.
+ *           study's team, logged in through the form) works one request after another: the
+ *           results page, the coding page, the anonymous share-link report; adds a coding alias,
+ *           recomputes the quality flags, closes a wave, makes 10,000 personal links (each post
+ *           followed by the page it redirects to, as a browser does: the coding page, the quality
+ *           ledger, the wave page); five share-link reports at once; results JSON, printable
+ *           report, breakdown, quality ledger, the personal links CSV; every export. Respondents
+ *           keep arriving for SETTLE_SECONDS after the last step and until no background job is
+ *           queued or running, so work moved off the request path is measured too.
  *
  * Reported per phase: every respondent request's latency (p50, p99, max; POST and GET apart),
  * and the server's own event-loop delay (perf_hooks.monitorEventLoopDelay inside the server,
@@ -138,19 +138,13 @@ try {
 
   const loaded = await phase("loaded", async () => {
     const r = researcher;
+    // The issue's headline operations first (a time budget cuts the list from the end), exports last.
+    const page = (name: string, path: string): [string, string, () => Promise<unknown>] => [name, path, () => r.request(name, path)];
+    const shareReport = (name: string) => r.request(name, `/r/${share.token}`, { anonymous: true });
     const steps: Array<[name: string, path: string, run: () => Promise<unknown>]> = [
-      ["results page", `${S}/results`, () => r.request("results page", `${S}/results`)],
-      ["results JSON", `${S}/results.json`, () => r.request("results JSON", `${S}/results.json`)],
-      ["printable report", `${S}/report`, () => r.request("printable report", `${S}/report`)],
-      ["breakdown", `${S}/breakdown`, () => r.request("breakdown", `${S}/breakdown`)],
-      ["quality ledger (flags)", `${S}/quality`, () => r.request("quality ledger (flags)", `${S}/quality`)],
-      ["coding page", `${S}/quality/coding`, () => r.request("coding page", `${S}/quality/coding`)],
-      ["share-link report (anonymous)", "/r/…", () => r.request("share-link report (anonymous)", `/r/${share.token}`, { anonymous: true })],
-      [
-        "share-link report, 5 at once",
-        "/r/…",
-        () => Promise.all(Array.from({ length: 5 }, (_, i) => r.request(`share-link report, ${i + 1} of 5 at once`, `/r/${share.token}`, { anonymous: true }))),
-      ],
+      page("results page", `${S}/results`),
+      page("coding page", `${S}/quality/coding`),
+      ["share-link report (anonymous)", "/r/…", () => shareReport("share-link report (anonymous)")],
       ["add a coding alias", `${S}/quality/coding/aliases`, () => r.post("add a coding alias", `${S}/quality/coding/aliases`, { alias: "Akme", code: BRAND_CODE })],
       ["recompute quality flags", `${S}/quality/recompute`, () => r.post("recompute quality flags", `${S}/quality/recompute`, {})],
       ["close a wave", `/waves/${tracking.id}/close`, () => r.post("close a wave", `/waves/${tracking.id}/close`, {})],
@@ -159,11 +153,14 @@ try {
         `/waves/${g.post.id}/personal`,
         () => r.post(`make ${fmtInt(LINKS)} personal links`, `/waves/${g.post.id}/personal`, { count: String(LINKS), segment: segmentKey }),
       ],
-      ["personal links CSV", `/waves/${g.post.id}/personal-links.csv`, () => r.request("personal links CSV", `/waves/${g.post.id}/personal-links.csv`)],
-      // Exports last: the XLSX of every response is the longest, and what the time budget cuts first.
-      ...["results.csv", "results.R", "codebook.csv", "results.xlsx", "responses.csv", "responses.xlsx"].map(
-        (file): [string, string, () => Promise<unknown>] => [`export ${file}`, `${S}/${file}`, () => r.request(`export ${file}`, `${S}/${file}`)],
-      ),
+      ["share-link report, 5 at once", "/r/…", () => Promise.all(Array.from({ length: 5 }, (_, i) => shareReport(`share-link report, ${i + 1} of 5 at once`)))],
+      page("results JSON", `${S}/results.json`),
+      page("printable report", `${S}/report`),
+      page("breakdown", `${S}/breakdown`),
+      page("quality ledger (flags)", `${S}/quality`),
+      page("personal links CSV", `/waves/${g.post.id}/personal-links.csv`),
+      // The XLSX of every response is the longest: what the time budget cuts first.
+      ...["results.csv", "results.R", "codebook.csv", "results.xlsx", "responses.csv", "responses.xlsx"].map((file) => page(`export ${file}`, `${S}/${file}`)),
     ];
     const begun = performance.now();
     for (const [name, path, run] of steps) {
