@@ -44,7 +44,7 @@ export function machineLine(): string {
 
 export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 /** Milliseconds; autocannon reports whole milliseconds, so 0 means under one. */
-export const fmtMs = (ms: number) => (ms === 0 ? "< 1 ms" : (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + " ms");
+export const fmtMs = (ms: number) => (ms === 0 ? "< 1 ms" : (ms >= 100 ? fmtInt(ms) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) + " ms");
 export const fmtRatio = (r: number) => r.toFixed(2);
 export const fmtMb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0) + " MB";
 
