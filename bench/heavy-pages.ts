@@ -204,6 +204,9 @@ try {
     { name: "server event-loop delay max", ours: fmtMs(loaded.loop.max), baseline: fmtMs(quiet.loop.max), ratio: fmtTimes(loaded.loop.max, quiet.loop.max), target: "-", met: null },
     { name: "respondents completed / started", ours: `${fmtInt(loaded.completed)} / ${fmtInt(loaded.started)}`, baseline: `${fmtInt(quiet.completed)} / ${fmtInt(quiet.started)}`, ratio: "-", target: "all", met: loaded.completed === loaded.started },
     { name: "respondent answers other than GET 200 / POST 303", ours: unexpected(loaded.latencies), baseline: unexpected(quiet.latencies), ratio: "-", target: "none", met: unexpected(loaded.latencies) === "none" },
+    ...[...new Set([...loaded.latencies.notes.keys(), ...quiet.latencies.notes.keys()])].map(
+      (what): Row => ({ name: what, ours: fmtInt(loaded.latencies.notes.get(what) ?? 0), baseline: fmtInt(quiet.latencies.notes.get(what) ?? 0), ratio: "-", target: "-", met: null }),
+    ),
     { name: "phase length (s)", ours: loaded.seconds.toFixed(1), baseline: quiet.seconds.toFixed(1), ratio: "-", target: "-", met: null },
     { name: "researcher's requests, sum of their times", ours: fmtMs(researcherMs), baseline: "-", ratio: "-", target: "-", met: null },
     { name: "background work after the last step", ours: `${Math.max(0, backgroundSeconds).toFixed(1)} s${stillPending ? `, ${stillPending} jobs still pending` : ""}`, baseline: "-", ratio: "-", target: "-", met: null },

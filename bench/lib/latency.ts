@@ -19,6 +19,12 @@ export class LatencyBook {
   private readonly byKind = new Map<string, number[]>();
   /** Responses per kind and status ("GET 200", "POST 303", "POST error ECONNRESET"). */
   readonly statuses = new Map<string, number>();
+  /** Things worth counting that are not answers (a request sent again). */
+  readonly notes = new Map<string, number>();
+
+  note(what: string): void {
+    this.notes.set(what, (this.notes.get(what) ?? 0) + 1);
+  }
 
   add(kind: string, ms: number, status: number | string): void {
     let list = this.byKind.get(kind);
@@ -44,5 +50,6 @@ export class LatencyBook {
   clear(): void {
     this.byKind.clear();
     this.statuses.clear();
+    this.notes.clear();
   }
 }

@@ -160,23 +160,41 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** One request over node:http (keep-alive through `agent`); rejects on a network error or after `timeoutMs`. */
+/** Errors of a kept-alive connection the server closed while the request was on its way. */
+const RESET = new Set(["ECONNRESET", "EPIPE"]);
+
+/**
+ * One request over node:http (keep-alive through `agent`); rejects on a network error or after
+ * `timeoutMs`. A request on a reused connection that the server reset before answering is sent
+ * again once on a new connection, as browsers do (a server busy past its keep-alive timeout
+ * closes the connection just as the next request arrives); `onRetry` is told.
+ */
 export function httpRequest(
   agent: Agent,
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number; onRetry?: () => void } = {},
+  retried = false,
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.body !== undefined) headers["content-length"] = String(Buffer.byteLength(options.body));
+    let answered = false;
     const req = request(url, { method: options.method ?? "GET", agent, headers }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
       res.on("error", reject);
     });
-    req.setTimeout(options.timeoutMs ?? 120_000, () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
+    req.setTimeout(options.timeoutMs ?? 120_000, () => req.destroy(Object.assign(new Error("no answer in time"), { code: "TIMEOUT" })));
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (!answered && !retried && req.reusedSocket && RESET.has(error.code ?? "")) {
+        options.onRetry?.();
+        httpRequest(agent, url, options, true).then(resolve, reject);
+      } else {
+        reject(error);
+      }
+    });
     req.end(options.body);
   });
 }
@@ -189,6 +207,7 @@ export async function respondOnce(agent: Agent, base: string, o: FlowOptions): P
   const answers = o.answers ?? TEMPLATE_ANSWERS;
   const who = newIdentity();
   let cookie: string | undefined;
+  const onRetry = () => o.latencies?.note("kept-alive connection reset before an answer, sent again (as browsers do)");
   const timed = async (kind: "GET" | "POST", run: () => Promise<HttpAnswer>): Promise<HttpAnswer | undefined> => {
     const started = performance.now();
     try {
@@ -201,7 +220,7 @@ export async function respondOnce(agent: Agent, base: string, o: FlowOptions): P
     }
   };
   for (let page = 0; page < o.pages; page++) {
-    const got = await timed("GET", () => httpRequest(agent, base + o.path, { headers: { ...identityHeaders(who), ...(cookie ? { cookie } : {}) } }));
+    const got = await timed("GET", () => httpRequest(agent, base + o.path, { headers: { ...identityHeaders(who), ...(cookie ? { cookie } : {}) }, onRetry }));
     if (!got || got.status !== 200) return false;
     cookie ??= browserCookie(got.headers["set-cookie"]);
     const form = readForm(got.body);
@@ -211,6 +230,7 @@ export async function respondOnce(agent: Agent, base: string, o: FlowOptions): P
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", ...identityHeaders(who), ...(cookie ? { cookie } : {}) },
         body: pageBody(form, answers),
+        onRetry,
       }),
     );
     if (!posted || posted.status !== 303) return false;

@@ -11,9 +11,6 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { onServerCore, pinLoadGenerator } from "./cpu.js";
 
-// Whatever benchmark imports this measures servers: keep the load generator off their core.
-pinLoadGenerator();
-
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BASELINE_SCRIPT = fileURLToPath(new URL("./baseline-server.ts", import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -36,6 +33,8 @@ const APP_VARIABLES = ["PORT", "HOST", "DATABASE_PATH", "DATABASE_URL", "BASE_UR
  * configuration, plus `env`; resolves once it prints "open http://…".
  */
 export function spawnServer(name: string, command: string, args: readonly string[], env: Record<string, string>): Promise<RunningServer> {
+  // This process measures servers from now on: keep it off their core.
+  pinLoadGenerator();
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !APP_VARIABLES.includes(k)));
   const pinned = onServerCore(command, args);
   const child: ChildProcess = spawn(pinned.command, pinned.args, {
