@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { newLinkToken } from "../../server/services/study-setup.js";
 import { openSurvey, type OpenSurvey } from "../fixtures/surveys.js";
@@ -78,9 +79,10 @@ describe("link and share tokens", () => {
     expectUnguessable(tokens, "link token", 10_000);
   });
 
-  it("personal links made through the wave page: 10,000 in one request, distinct from each other and from open links", async () => {
+  it("personal links made through the wave page: 10,000 asked in one request (made by its background job), distinct from each other and from open links", async () => {
     const csrf = await csrfOf(researcher);
     await researcher.post(`/waves/${survey.wave.id}/personal`).type("form").send({ _csrf: csrf, segment: "inactive", count: "10000" }).expect(303);
+    await runJobsUntilIdle(db);
     const personal = await sqlColumn<string>(db, "SELECT token FROM links WHERE kind = 'personal'");
     const open = await sqlColumn<string>(db, "SELECT token FROM links WHERE kind = 'open'");
     expectUnguessable(personal, "personal link", 10_000);
