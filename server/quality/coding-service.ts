@@ -169,7 +169,10 @@ interface RecodeJobCursor extends RecodeCursor {
  * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
  * records the recode (what it did) in the audit log, on behalf of whoever asked for it.
  */
-export const recodeJobStep = (limit = RECODE_CHUNK_SIZE): JobStep => async (db, job, run) => {
+/** Text answers recoded per step of a recode job: the step's coding runs on the event loop too, so fewer than a chunk's (bench/write-locks.ts). */
+export const RECODE_JOB_STEP = 100;
+
+export const recodeJobStep = (limit = RECODE_JOB_STEP): JobStep => async (db, job, run) => {
   const studyId = job.studyId!;
   const c = cursorOf<RecodeJobCursor>(job);
   const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };

@@ -44,7 +44,7 @@ import { readQualitySettings, type QualitySettings } from "./settings.js";
  */
 
 /** Completed responses flagged per step: one step's reads, and its unit of work, stay short (bench/write-locks.ts). */
-export const FLAG_STEP_SIZE = 100;
+export const FLAG_STEP_SIZE = 50;
 
 export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
   return readQualitySettings((await findQualitySettings(db, studyId))?.settings);
