@@ -4,7 +4,7 @@ import { deleteMentionsOfAnswers, insertMentionRows, listAnswersOf, listTextAlia
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { codeText } from "../domain/text-coding.js";
 import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
-import { studyCodebooks } from "./coding-service.js";
+import { studyCodebooksOf } from "./coding-service.js";
 import { flagQuestions, loadQualitySettings, planFlags, waveMedians, writeFlagPlan, type FlagPlan } from "./flag-service.js";
 
 /**
@@ -55,7 +55,7 @@ interface ChecksPlan {
 /** The coding (CPU: codebooks, fuzzy matching) and the flags of a batch, as read. */
 async function planChecks(db: Executor, studyId: number, input: ChecksInput, medians: ReadonlyMap<number, { median: number; count: number }>): Promise<ChecksPlan> {
   const { questions = [], aliases = [], settings, answers = [], batch, waves } = input;
-  const codebooks = studyCodebooks(questions, aliases);
+  const codebooks = studyCodebooksOf(JSON.stringify([questions, aliases]), questions, aliases);
   const coded = answers.filter((a) => a.optionId === null && a.valueText !== null && codebooks.has(a.questionId));
   const mentions = coded.flatMap((a) => codeText(a.valueText!, codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
   const completed = batch.filter((r): r is UncheckedRow => r.status === "completed");
