@@ -254,6 +254,8 @@ export class JobRunner {
       leaseUntil: finished ? null : this.leaseUntil(now),
       finishedAt: finished ? now : null,
       updatedAt: now,
+      // A step that failed before and has now gone through leaves no error behind.
+      error: null,
     });
     if (!ok) throw new LeaseLostError(job.id);
   }
