@@ -4,7 +4,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "data/", "public/", "db/migrations/", "db/migrations-pg/"] },
+  { ignores: ["node_modules/", "dist/", "data/", "public/", "db/migrations/", "db/migrations-pg/"] },
   {
     files: ["**/*.ts", "**/*.mts"],
     languageOptions: {

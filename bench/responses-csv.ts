@@ -1,6 +1,6 @@
 /**
- * Benchmark: the raw responses CSV export of 1,000,000 responses, end to end: the real app
- * (NODE_ENV=production, its own process, 127.0.0.1) streams GET /api/studies/:id/responses.csv
+ * Benchmark: the raw responses CSV export of 1,000,000 responses, end to end: the app as deployed
+ * (its own process started as `npm start` starts it: bench/lib/app-server.ts) streams GET /api/studies/:id/responses.csv
  * (server/exports: keyset chunks of 500 responses pivoted to one row each, written with
  * backpressure) to this process, which reads and counts the rows. Reported: rows per second
  * and the server process's peak RSS (VmHWM from /proc, so every byte ever resident counts).
@@ -17,7 +17,7 @@
  *
  * Run: npx tsx bench/responses-csv.ts [--quick]   (or npm run bench; --quick: 100,000 responses)
  */
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
@@ -27,7 +27,9 @@ import { createApiToken, createUser } from "../server/services/accounts.js";
 import { tempDir } from "./lib/fixture.js";
 import { generateDatabase } from "./lib/generate.js";
 import { QUICK, fmtInt, fmtMb, fmtRatio, log, machineLine, printTable } from "./lib/report.js";
-import { startServer, type RunningServer } from "./lib/servers.js";
+import { appLaunch, startAppServer } from "./lib/app-server.js";
+import { pinningLine } from "./lib/cpu.js";
+import { memoryOf, type RunningServer } from "./lib/servers.js";
 
 const RESPONSES = QUICK ? 100_000 : 1_000_000;
 const TARGET_ROWS_PER_S = 100_000;
@@ -35,13 +37,6 @@ const TARGET_RSS_BYTES = 200 * 1024 * 1024;
 const MAX_SECONDS = 60;
 /** The gzip run is informational: rated on what arrives within this time. */
 const GZIP_SECONDS = QUICK ? 5 : 15;
-
-/** Resident and peak resident memory of a process, in bytes (Linux). */
-function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-}
 
 interface Download {
   status: number;
@@ -140,7 +135,7 @@ raw.close();
 log(`baseline: ${fmtInt(baselineRows)} responses read in ${baselineSeconds.toFixed(2)} s${baseline.complete ? "" : " (stopped there)"}`);
 
 async function exportOnce(gzip: boolean): Promise<{ d: Download; before: number; peak: number }> {
-  const app: RunningServer = await startServer("app", { BENCH_DB: path, BENCH_SECRET: "b".repeat(64) });
+  const app: RunningServer = await startAppServer({ database: path, sessionSecret: randomBytes(32).toString("hex") });
   try {
     const before = memoryOf(app.pid).rss;
     const d = await download(`${app.url}/api/studies/${g.study.id}/responses.csv`, token, gzip, gzip ? GZIP_SECONDS : MAX_SECONDS);
@@ -160,6 +155,8 @@ log(`export (gzip): ${fmtInt(gz.d.rows)} rows, ${fmtMb(gz.d.bytes)} compressed i
 const rate = plain.d.rows / plain.d.seconds;
 const baselineRate = baselineRows / baselineSeconds;
 console.log(machineLine());
+console.log(appLaunch().description);
+console.log(pinningLine());
 printTable(`Raw responses CSV export, ${fmtInt(RESPONSES)} responses (${fmtInt(g.completed)} completed rows) vs bare SQLite read of the same rows`, [
   {
     name: "rows/s",

@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
-import type { SQL } from "drizzle-orm";
+import { sql, type Column, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
 
@@ -265,6 +265,17 @@ const postgresDialect = new PgDialect();
 
 const postgresPools = new WeakMap<object, pg.Pool>();
 const postgresTransactions = new WeakSet<object>();
+/** A PostgreSQL transaction's database and connection: prepared queries run on its connection. */
+const postgresConnections = new WeakMap<object, { db: Executor; client: pg.PoolClient }>();
+
+/** Marks a drizzle transaction on PostgreSQL as one of ours (a unit of work or a light write). */
+function adoptPostgresTransaction(db: Executor, tx: object): Executor {
+  postgresTransactions.add(tx);
+  transactions.add(tx);
+  // drizzle keeps the transaction's pool connection on its session (not part of its typed API).
+  postgresConnections.set(tx, { db, client: (tx as { session?: { client?: pg.PoolClient } }).session!.client! });
+  return tx as unknown as Executor;
+}
 
 /** Whether this database (or unit of work) is on PostgreSQL: for the few statements that differ. */
 export function isPostgres(db: Executor): boolean {
@@ -282,8 +293,9 @@ const JSON_OID = 114;
  * (db/schema.ts); its column mappings expect what SQLite hands back, so the pool does too: 64-bit
  * integers (ids, millisecond times, counts) and numerics (sums) as numbers, JSON as its text.
  */
-export function openPostgres(url: string, options: { max?: number; onIdleError?: (error: Error) => void } = {}): Db {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+export function openPostgres(url: string, options: { max?: number; connectTimeoutMs?: number; onIdleError?: (error: Error) => void } = {}): Db {
+  // Without a connect timeout a host that drops packets holds every query for the OS's TCP timeout (minutes).
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   // An idle connection the server drops (restart, failover) is an 'error' event, fatal to the
   // process unless handled; the pool has discarded it already and the next query opens a new one.
   pool.on("error", options.onIdleError ?? (() => undefined));
@@ -323,11 +335,7 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
     const started = observers.size ? performance.now() : 0;
     try {
       const result = await (db as unknown as NodePgDatabase).transaction(
-        async (tx) => {
-          postgresTransactions.add(tx);
-          transactions.add(tx);
-          return work(tx as unknown as Executor);
-        },
+        async (tx) => work(adoptPostgresTransaction(db, tx)),
         { isolationLevel: "serializable" },
       );
       if (observers.size) notify(started, true);
@@ -339,4 +347,86 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
       await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
     }
   }
+}
+
+/**
+ * A write whose loss in a crash is harmless (a rate-limit counter), as a short transaction of its
+ * own that does not cost a durable commit. PostgreSQL: READ COMMITTED (concurrent writers of one
+ * row queue on its lock instead of failing as SERIALIZABLE units of work would) with
+ * synchronous_commit off for this transaction only: the commit is visible to every instance at
+ * once and only waits for the WAL writer, not for a flush. SQLite: `work` runs on the database as
+ * it is (autocommit); SQLite's counters belong in the unit of work they go with (see the callers).
+ */
+export async function lightWrite<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  if (transactions.has(db) || !postgresPools.has(db)) return work(db);
+  return (db as unknown as NodePgDatabase).transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL synchronous_commit = off`);
+    return work(adoptPostgresTransaction(db, tx));
+  });
+}
+
+// ---------------------------------------------------------------- prepared queries
+
+/** A query drizzle has turned into SQL once, run with its placeholders' values. */
+export interface Prepared<R> {
+  execute(placeholderValues?: Record<string, unknown>): Promise<R>;
+}
+
+const preparedNames = new Set<string>();
+
+/**
+ * A query built once per database rather than on every call (drizzle turning a builder into SQL
+ * was most of a survey request's CPU). `build` writes it with drizzle's builder and
+ * `sql.placeholder(…)` wherever a value goes; the returned accessor gives it prepared for the
+ * executor at hand (the database or a unit of work's), to run with `.execute({ name: value })`:
+ * - SQLite: prepared once on the connection; the database's own copy refuses to run while a unit
+ *   of work holds the connection, as every other query outside it does;
+ * - PostgreSQL: a named statement (`name`, unique per query) the server parses once per pool
+ *   connection; a transaction runs the pool's prepared query on its own connection.
+ */
+export function preparedQuery<Q extends Prepared<unknown>>(name: string, build: (db: Executor) => { prepare(): Q }): (db: Executor) => Q {
+  if (preparedNames.has(name)) throw new Error(`preparedQuery: the name ${name} is taken`);
+  preparedNames.add(name);
+  const byExecutor = new WeakMap<object, Q>();
+  const prepared = (db: Executor): Q => {
+    const known = byExecutor.get(db);
+    if (known) return known;
+    const query = prepareFor(db);
+    byExecutor.set(db, query);
+    return query;
+  };
+  const prepareFor = (db: Executor): Q => {
+    const connection = postgresConnections.get(db);
+    if (connection) return onConnection(prepared(connection.db), connection.client);
+    if (postgresPools.has(db)) return (build(db) as unknown as { prepare(name: string): Q }).prepare(name);
+    const query = build(db).prepare();
+    const engine = engines.get(db);
+    return engine ? outsideUnitsOfWork(query, engine) : query;
+  };
+  return prepared;
+}
+
+/** node-postgres' prepared query runs on its `client` (the pool's): the same query on a transaction's connection. */
+function onConnection<Q extends object>(query: Q, client: pg.PoolClient): Q {
+  if (!("client" in query)) throw new Error("preparedQuery: drizzle's prepared query no longer keeps its client");
+  return Object.create(query, { client: { value: client } }) as Q;
+}
+
+function outsideUnitsOfWork<Q extends Prepared<unknown>>(query: Q, engine: SqliteEngine): Q {
+  const execute = (values?: Record<string, unknown>) => {
+    if (engine.open) throw new Error("a query ran outside the unit of work holding the connection's transaction");
+    // drizzle's SQLite result runs its statement when `then` is called: now, while the check holds.
+    return query.execute(values).then((result) => result);
+  };
+  return Object.create(query, { execute: { value: execute } }) as Q;
+}
+
+/**
+ * A placeholder for a value written to `column`, encoded as the column encodes values (JSON,
+ * times), with null kept as NULL: a bare placeholder encodes null too (JSON columns would store
+ * the text "null", time columns throw).
+ */
+export function columnPlaceholder(column: Column, name: string): SQL {
+  const encoder = { mapToDriverValue: (value: unknown) => (value === null ? null : column.mapToDriverValue(value)) };
+  return sql`${sql.param(sql.placeholder(name), encoder)}`;
 }

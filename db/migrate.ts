@@ -1,12 +1,12 @@
-import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
 import { postgresPool, type Db, type Executor } from "./client.js";
+import { projectPath } from "./project-root.js";
 import type pg from "pg";
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations", import.meta.url));
+export const MIGRATIONS_FOLDER = projectPath("db", "migrations");
 
 /**
  * Applies the committed drizzle-kit migrations not yet applied; a no-op on an up-to-date file.
@@ -27,7 +27,7 @@ export function runMigrations(db: Db): void {
   }
 }
 
-export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL("./migrations-pg", import.meta.url));
+export const POSTGRES_MIGRATIONS_FOLDER = projectPath("db", "migrations-pg");
 
 /** Any fixed number: the advisory lock only this app's migrations take. */
 const MIGRATION_LOCK = 4_815_162_342;

@@ -1,9 +1,9 @@
-import { fileURLToPath } from "node:url";
 import compression from "compression";
 import cookieParser from "cookie-parser";
 import express, { type Express } from "express";
 import helmet from "helmet";
 import type { Db } from "../db/client.js";
+import { projectPath } from "../db/project-root.js";
 import { loadAssets } from "./assets.js";
 import type { Config } from "./config.js";
 import { studyScope } from "./middleware/auth.js";
@@ -30,7 +30,7 @@ import { teamRoutes } from "./routes/teams.js";
 import { waveRoutes } from "./routes/waves.js";
 import { weightingRoutes } from "./routes/weighting.js";
 
-const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
+const VIEWS_DIR = projectPath("views");
 
 /** Form bodies are small; anything larger is refused with 413 before it is parsed. */
 export const FORM_BODY_LIMIT = "100kb";
@@ -47,7 +47,10 @@ export function createApp({ db, config }: AppDeps): Express {
   app.set("trust proxy", config.trustProxy);
   app.set("views", VIEWS_DIR);
   app.set("view engine", "ejs");
-  if (config.production) app.set("view cache", true);
+  // Set from the config, not left to Express's reading of NODE_ENV: unset NODE_ENV caches too.
+  // "env" also keeps stack traces out of Express's fallback error page.
+  app.set("env", config.production ? "production" : "development");
+  app.set("view cache", config.production);
   // Only `a=1&a=2` style forms: no nested objects from query strings.
   app.set("query parser", "simple");
 

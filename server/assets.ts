@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import express, { type RequestHandler } from "express";
+import { projectPath } from "../db/project-root.js";
 
-const PUBLIC_DIR = fileURLToPath(new URL("../public", import.meta.url));
+const PUBLIC_DIR = projectPath("public");
 
 export interface Assets {
   /** Fingerprinted URLs: the content hash is in the URL, so each can be cached forever. */

@@ -10,12 +10,21 @@ import { ensureDataFolder, writeFileAtomic } from "./data-files.js";
 /** Express "trust proxy": off, a hop count, or a comma-separated list of addresses/subnets. Never `true`. */
 export type TrustProxy = false | number | string;
 
+export interface PoolSettings {
+  max: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = { max: 10, connectTimeoutMs: 10_000 };
+
 export interface Config {
   port: number;
   host: string;
   databasePath: string;
   /** A PostgreSQL database (postgres:// or postgresql://), used instead of databasePath when set; undefined on SQLite. */
   databaseUrl: string | undefined;
+  /** PostgreSQL only: connections per instance, and how long a new connection may take before it fails. */
+  databasePool: PoolSettings;
   /** Public origin used in links and QR codes, without a trailing slash. */
   baseUrl: string;
   sessionSecret: string;
@@ -23,7 +32,11 @@ export interface Config {
   defaultLocale: Locale;
   /** Survey form posts allowed per client address per minute (generous: carriers and offices share addresses). */
   surveyPostLimit: number;
-  /** True in production: error pages never carry details, cookies are marked Secure behind HTTPS. */
+  /**
+   * False only under NODE_ENV=development (what `npm run dev` sets): templates are then read again
+   * on every render, so an edited view shows on reload (tsx watch restarts only for imported code).
+   * Otherwise — unset included — the app runs as deployed, each template compiled once.
+   */
   production: boolean;
 }
 
@@ -38,6 +51,8 @@ const envSchema = z.object({
     .refine((u) => u === undefined || (isPostgresUrl(u) && URL.canParse(u)), {
       message: "must be a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (or postgresql://…); unset it to use the SQLite file of DATABASE_PATH",
     }),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_POOL.max),
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(600).default(DEFAULT_POOL.connectTimeoutMs / 1000),
   BASE_URL: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -114,12 +129,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
     databaseUrl: e.DATABASE_URL,
+    databasePool: { max: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT * 1000 },
     baseUrl: e.BASE_URL ?? `http://${displayHost(e.HOST)}:${e.PORT}`,
     sessionSecret: e.SESSION_SECRET ?? persistedSecret(e.DATABASE_PATH),
     trustProxy: e.TRUST_PROXY,
     defaultLocale: e.DEFAULT_LOCALE,
     surveyPostLimit: e.SURVEY_POST_LIMIT,
-    production: e.NODE_ENV === "production",
+    production: e.NODE_ENV !== "development",
   };
 }
 
@@ -228,12 +244,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     host: "127.0.0.1",
     databasePath: ":memory:",
     databaseUrl: undefined,
+    databasePool: DEFAULT_POOL,
     baseUrl: "http://localhost:3000",
     sessionSecret: randomBytes(32).toString("hex"),
     trustProxy: false,
     defaultLocale: "en",
     surveyPostLimit: 10_000,
-    production: false,
+    production: true,
     ...overrides,
   };
 }

@@ -17,7 +17,7 @@ import { basename, dirname, resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { closeDatabase, openDatabase, openPostgres, rawRows, type Db } from "../db/client.js";
 import { runMigrations, runPostgresMigrations } from "../db/migrate.js";
-import { ConfigError, orExit, redactUrl, type Config } from "./config.js";
+import { ConfigError, DEFAULT_POOL, orExit, redactUrl, type Config, type PoolSettings } from "./config.js";
 
 /**
  * The database, its WAL and SHM, backups and the session secret hold every answer and the key
@@ -138,12 +138,12 @@ export function openDatabaseOrExit(path: string, { migrate }: { migrate: boolean
  * cannot be reached or refuses the login is one line and exit 2, as a bad file is.
  */
 export async function openConfiguredDatabaseOrExit(
-  config: Pick<Config, "databasePath" | "databaseUrl">,
+  config: Pick<Config, "databasePath" | "databaseUrl"> & Partial<Pick<Config, "databasePool">>,
   options: { migrate: boolean; onIdleError?: (error: Error) => void },
 ): Promise<Db> {
   if (config.databaseUrl === undefined) return openDatabaseOrExit(config.databasePath, options);
   try {
-    return await openPostgresDatabase(config.databaseUrl, options);
+    return await openPostgresDatabase(config.databaseUrl, { ...options, ...(config.databasePool ? { pool: config.databasePool } : {}) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
@@ -156,8 +156,12 @@ export async function openConfiguredDatabaseOrExit(
  * `SELECT 1` is the environment's doing (TLS asked of a server without it, a malformed option…)
  * and becomes a configuration line; a failing migration is only when it is a known condition.
  */
-export async function openPostgresDatabase(url: string, options: { migrate: boolean; onIdleError?: (error: Error) => void }): Promise<Db> {
-  const db = openPostgres(url, options.onIdleError ? { onIdleError: options.onIdleError } : {});
+export async function openPostgresDatabase(
+  url: string,
+  options: { migrate: boolean; onIdleError?: (error: Error) => void; pool?: PoolSettings },
+): Promise<Db> {
+  const pool = options.pool ?? DEFAULT_POOL;
+  const db = openPostgres(url, { max: pool.max, connectTimeoutMs: pool.connectTimeoutMs, ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}) });
   let connected = false;
   try {
     await rawRows(db, sql`SELECT 1`);
@@ -182,6 +186,8 @@ function unknownConnectionProblem(error: unknown, url: string): string {
 const CONNECTION_HINTS: Record<string, (u: URL) => string> = {
   ECONNREFUSED: (u) => `nothing accepts connections at ${u.hostname}:${u.port || 5432}: start PostgreSQL there, or fix the host and port`,
   ECONNRESET: (u) => `${u.hostname}:${u.port || 5432} closed the connection: check that it is a PostgreSQL server and that it accepts this client (pg_hba.conf, TLS)`,
+  CONNECT_TIMEOUT: (u) =>
+    `${u.hostname}:${u.port || 5432} did not complete a connection in time: check the host, the port and the firewall (DATABASE_CONNECT_TIMEOUT sets how long to wait)`,
   ETIMEDOUT: (u) => `${u.hostname}:${u.port || 5432} does not answer: check the host, the port and the firewall`,
   EHOSTUNREACH: (u) => `${u.hostname} cannot be reached from this machine: check the host and the network`,
   ENETUNREACH: (u) => `${u.hostname} cannot be reached from this machine: check the host and the network`,
@@ -197,7 +203,10 @@ const CONNECTION_HINTS: Record<string, (u: URL) => string> = {
 
 /** The one line saying why the database at `url` could not be used, or undefined for any other error. */
 export function postgresConnectionProblem(error: unknown, url: string): string | undefined {
-  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  // node-postgres's own timeout (connectionTimeoutMillis) carries no code, only this message.
+  const timedOut = /connection timeout/i.test((cause as Error)?.message ?? "");
+  const code = timedOut ? "CONNECT_TIMEOUT" : ((error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code);
   const hint = typeof code === "string" ? CONNECTION_HINTS[code] : undefined;
   if (!hint) return undefined;
   let parsed: URL;

@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { JobRunner } from "./jobs/runner.js";
 import { databaseLabel, loadConfigOrExit } from "./config.js";
 import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js";
+import { startEventLoopProbe } from "./event-loop-probe.js";
 import { logger } from "./logger.js";
 import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
@@ -21,6 +22,9 @@ async function purge(db: Db): Promise<void> {
 
 async function start(): Promise<void> {
   restrictNewFiles();
+  // Benchmarks only (bench/heavy-pages.ts): this process's event-loop delay, written to the file.
+  const eventLoopFile = process.env["BENCH_EVENT_LOOP_FILE"];
+  if (eventLoopFile) startEventLoopProbe(eventLoopFile);
   const config = loadConfigOrExit();
 
   const db = await openConfiguredDatabaseOrExit(config, {

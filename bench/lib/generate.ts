@@ -83,8 +83,19 @@ interface Counts {
   completed: number;
 }
 
+export interface GenerateOptions {
+  onProgress?: (done: number) => void;
+  /**
+   * Text answers as varied as people's: each unaided and feedback answer gets two made-up words
+   * (names of places, typos) after the usual text, so hardly two are alike (the coding review
+   * queue and themes see tens of thousands of distinct texts, not a dozen). Off by default: the
+   * other benchmarks keep their data as measured before.
+   */
+  variedTexts?: boolean;
+}
+
 /** The synthetic respondents, batch by batch, from ids onwards; the same sequence on either engine. */
-function respondents(setup: BenchStudy, firstResponseId: number, firstAnswerId: number) {
+function respondents(setup: BenchStudy, firstResponseId: number, firstAnswerId: number, variedTexts = false) {
   const q = (key: string): SurveyQuestion => {
     const found = setup.questions.find((x) => x.key === key);
     if (!found) throw new Error(`template has no question ${key}`);
@@ -130,6 +141,9 @@ function respondents(setup: BenchStudy, firstResponseId: number, firstAnswerId: 
   const unawareTexts = ["Rival, Other Brew", "не помню", "Third Cup", "Rival", "Старбакс, Шоколадница", "no idea"];
   const awareTexts = ["Acme", "Acme, Rival", "Rival, Acme and Third Cup", "акме? Acme", "Acme coffee"];
   const feedbackTexts = ["More seats by the window", "Cheaper coffee please", "Faster service in the morning", "Больше десертов", "Всё отлично"];
+  const syllables = ["ka", "lo", "mi", "ran", "tes", "vo", "bri", "du", "ne", "sol", "ча", "ко", "ми", "ро", "ту", "зел"];
+  const word = () => Array.from({ length: 2 + Math.floor(random() * 2) }, () => pick(syllables)).join("");
+  const text = (list: readonly string[]) => (variedTexts ? `${pick(list)}, ${word()} ${word()}` : pick(list));
   const flags = JSON.stringify([{ code: "honeypot" }]);
   const params = JSON.stringify({ src: "vk", utm_campaign: "spring" });
   const t0 = Date.UTC(2024, 3, 1);
@@ -179,7 +193,7 @@ function respondents(setup: BenchStudy, firstResponseId: number, firstAnswerId: 
       const p = base[seg]! + (post ? lift[seg]! : 0);
       // unaided awareness: a text answer, coded as a brand mention when the brand is named
       const aware = chance(p * 0.6);
-      const textId = answer(id, unaided.id, null, null, aware ? pick(awareTexts) : pick(unawareTexts));
+      const textId = answer(id, unaided.id, null, null, text(aware ? awareTexts : unawareTexts));
       if (aware) {
         sink.mention(textId, BRAND_CODE, chance(0.7) ? 0 : 1);
         counts.mentions++;
@@ -199,21 +213,21 @@ function respondents(setup: BenchStudy, firstResponseId: number, firstAnswerId: 
       // attention check: most pass
       const att = chance(0.92) ? attentionIds.find((a) => a.right)! : pick(attentionIds);
       answer(id, attention.id, att.id, null, null);
-      if (chance(0.25)) answer(id, feedback.id, null, null, pick(feedbackTexts));
+      if (chance(0.25)) answer(id, feedback.id, null, null, text(feedbackTexts));
     }
   };
   return { fill, counts };
 }
 
 /** Fills `location` (a SQLite file path or a postgres:// URL) with the study and n responses. */
-export async function generateDatabase(location: string, n: number, onProgress?: (done: number) => void): Promise<Generated> {
+export async function generateDatabase(location: string, n: number, options: GenerateOptions = {}): Promise<Generated> {
   const started = performance.now();
   const setup = await createBenchDatabase(location);
-  const counts = isPostgresUrl(location) ? await fillPostgres(location, setup, n, onProgress) : fillSqlite(location, setup, n, onProgress);
+  const counts = isPostgresUrl(location) ? await fillPostgres(location, setup, n, options) : fillSqlite(location, setup, n, options);
   return { ...setup, responses: n, ...counts, seconds: (performance.now() - started) / 1000 };
 }
 
-function fillSqlite(path: string, setup: BenchStudy, n: number, onProgress?: (done: number) => void): Counts {
+function fillSqlite(path: string, setup: BenchStudy, n: number, { onProgress, variedTexts }: GenerateOptions): Counts {
   const sqlite = new Database(path);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = OFF");
@@ -232,7 +246,7 @@ function fillSqlite(path: string, setup: BenchStudy, n: number, onProgress?: (do
   const insertAnswer = sqlite.prepare("INSERT INTO answers (id, response_id, question_id, option_id, value_number, value_text) VALUES (?, ?, ?, ?, ?, ?)");
   const insertMention = sqlite.prepare("INSERT INTO text_mentions (answer_id, code, rank) VALUES (?, ?, ?)");
   const maxId = (table: string) => (sqlite.prepare(`SELECT max(id) AS m FROM ${table}`).get() as { m: number | null }).m ?? 0;
-  const { fill, counts } = respondents(setup, maxId("responses") + 1, maxId("answers") + 1);
+  const { fill, counts } = respondents(setup, maxId("responses") + 1, maxId("answers") + 1, variedTexts);
   const sink: Sink = {
     response: (r) =>
       insertResponse.run(
@@ -269,7 +283,7 @@ const INSERT_ANSWERS = `INSERT INTO answers (id, response_id, question_id, optio
 const INSERT_MENTIONS = `INSERT INTO text_mentions (answer_id, code, rank) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])`;
 const LOADED_TABLES = ["responses", "answers", "text_mentions"];
 
-async function fillPostgres(url: string, setup: BenchStudy, n: number, onProgress?: (done: number) => void): Promise<Counts> {
+async function fillPostgres(url: string, setup: BenchStudy, n: number, { onProgress, variedTexts }: GenerateOptions): Promise<Counts> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -294,7 +308,7 @@ async function fillPostgres(url: string, setup: BenchStudy, n: number, onProgres
     for (const ix of indexes) await client.query(`DROP INDEX "${ix.name}"`);
 
     const maxId = async (table: string) => (await client.query<{ m: number | null }>(`SELECT max(id)::float8 AS m FROM ${table}`)).rows[0]!.m ?? 0;
-    const { fill, counts } = respondents(setup, (await maxId("responses")) + 1, (await maxId("answers")) + 1);
+    const { fill, counts } = respondents(setup, (await maxId("responses")) + 1, (await maxId("answers")) + 1, variedTexts);
     const columns = () => ({
       responses: Array.from({ length: 18 }, () => [] as unknown[]),
       answers: Array.from({ length: 6 }, () => [] as unknown[]),

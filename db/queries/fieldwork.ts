@@ -1,8 +1,9 @@
 import { and, asc, count, eq, gt, isNotNull, max, sql } from "drizzle-orm";
-import { one, affectedRows, first, unitOfWork, type Executor } from "../client.js";
+import { one, affectedRows, first, preparedQuery, unitOfWork, type Executor } from "../client.js";
 import { countWhere } from "../portable.js";
 import {
   links,
+  qualitySettings,
   responses,
   segments,
   studies,
@@ -71,28 +72,50 @@ export interface LinkContext {
   wave: Wave;
   segment: Segment;
   study: Study;
+  /**
+   * The study's stored quality settings (null: defaults), read in the same query: a completing
+   * response's own flags need them, and a statement of its own would cost every last page.
+   */
+  qualitySettings?: Record<string, unknown> | null;
 }
 
-/** Everything a survey page needs to know about a link, in one query. */
-export async function findLinkContext(db: Executor, token: string): Promise<LinkContext | undefined> {
-  return first(await db
-    .select({ link: links, wave: waves, segment: segments, study: studies })
+const linkContextQuery = preparedQuery("respond_link_context", (db) =>
+  db
+    .select({ link: links, wave: waves, segment: segments, study: studies, qualitySettings: qualitySettings.settings })
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
     .innerJoin(studies, eq(studies.id, waves.studyId))
-    .where(eq(links.token, token)));
+    .leftJoin(qualitySettings, eq(qualitySettings.studyId, studies.id))
+    .where(eq(links.token, sql.placeholder("token"))),
+);
+
+/**
+ * Everything a survey page needs to know about a link, in one query, read on every request: the
+ * study row's `version` in it is what keys the caches of its questionnaire and rendered pages.
+ */
+export async function findLinkContext(db: Executor, token: string): Promise<LinkContext | undefined> {
+  return first(await linkContextQuery(db).execute({ token }));
 }
 
-/** The completes wanted for a wave and segment; null when no target is set. */
-export async function findTarget(db: Executor, waveId: number, segmentId: number): Promise<number | null> {
-  return (
-    first(await db
-      .select({ target: waveSegments.target })
-      .from(waveSegments)
-      .where(and(eq(waveSegments.waveId, waveId), eq(waveSegments.segmentId, segmentId)))
-      )?.target ?? null
-  );
+const quotaQuery = preparedQuery("respond_quota", (db) =>
+  db
+    .select({
+      target: waveSegments.target,
+      // Counted only when there is a target to reach.
+      completed: sql<number>`CASE WHEN ${waveSegments.target} IS NULL THEN 0 ELSE (SELECT count(*) FROM ${responses} WHERE ${and(
+        eq(responses.waveId, waveSegments.waveId),
+        eq(responses.segmentId, waveSegments.segmentId),
+        eq(responses.status, "completed"),
+      )}) END`.mapWith(Number),
+    })
+    .from(waveSegments)
+    .where(and(eq(waveSegments.waveId, sql.placeholder("wave")), eq(waveSegments.segmentId, sql.placeholder("segment")))),
+);
+
+/** The completes wanted for a wave and segment (null: no target) and how many there are, in one query. */
+export async function findQuota(db: Executor, waveId: number, segmentId: number): Promise<{ target: number | null; completed: number }> {
+  return first(await quotaQuery(db).execute({ wave: waveId, segment: segmentId })) ?? { target: null, completed: 0 };
 }
 
 export async function setTarget(db: Executor, waveId: number, segmentId: number, target: number | null): Promise<void> {
@@ -101,32 +124,27 @@ export async function setTarget(db: Executor, waveId: number, segmentId: number,
     .onConflictDoUpdate({ target: [waveSegments.waveId, waveSegments.segmentId], set: { target } });
 }
 
-export async function countCompleted(db: Executor, waveId: number, segmentId: number): Promise<number> {
-  return (
-    first(await db
-      .select({ n: count() })
-      .from(responses)
-      .where(and(eq(responses.waveId, waveId), eq(responses.segmentId, segmentId), eq(responses.status, "completed")))
-      )?.n ?? 0
-  );
-}
+const claimQuery = preparedQuery("respond_claim_personal_link", (db) =>
+  db
+    .update(links)
+    .set({ uses: sql`${links.uses} + 1` })
+    .where(and(eq(links.id, sql.placeholder("link")), eq(links.kind, "personal"), eq(links.uses, 0))),
+);
 
 /**
  * Claims the single use of a personal link: only one of any number of concurrent claims
  * changes the row. Returns false when it was already used.
  */
 export async function claimPersonalLink(db: Executor, linkId: number): Promise<boolean> {
-  return (
-    affectedRows(await db
-      .update(links)
-      .set({ uses: sql`${links.uses} + 1` })
-      .where(and(eq(links.id, linkId), eq(links.kind, "personal"), eq(links.uses, 0)))
-      ) === 1
-  );
+  return affectedRows(await claimQuery(db).execute({ link: linkId })) === 1;
 }
 
+const linkUseQuery = preparedQuery("respond_count_link_use", (db) =>
+  db.update(links).set({ uses: sql`${links.uses} + 1` }).where(eq(links.id, sql.placeholder("link"))),
+);
+
 export async function countLinkUse(db: Executor, linkId: number): Promise<void> {
-  await db.update(links).set({ uses: sql`${links.uses} + 1` }).where(eq(links.id, linkId));
+  await linkUseQuery(db).execute({ link: linkId });
 }
 
 export async function findWave(db: Executor, id: number): Promise<Wave | undefined> {

@@ -1,5 +1,5 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
-import { one, type Executor } from "../client.js";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { one, preparedQuery, type Executor } from "../client.js";
 import { options, questions, type LocalizedText, type Question, type QuestionOption, type QuestionType } from "../schema.js";
 
 export interface NewOption {
@@ -46,15 +46,23 @@ export async function insertQuestions(db: Executor, studyId: number, list: reado
   }
 }
 
-/** The questionnaire in order, each question with its options in order: two queries. */
-export async function loadQuestionnaire(db: Executor, studyId: number): Promise<Array<Question & { options: QuestionOption[] }>> {
-  const qs = (await db.select().from(questions).where(eq(questions.studyId, studyId)).orderBy(asc(questions.position)));
-  if (qs.length === 0) return [];
-  const opts = (await db
+const questionsQuery = preparedQuery("questionnaire_questions", (db) =>
+  db.select().from(questions).where(eq(questions.studyId, sql.placeholder("study"))).orderBy(asc(questions.position)),
+);
+
+const optionsQuery = preparedQuery("questionnaire_options", (db) =>
+  db
     .select()
     .from(options)
-    .where(inArray(options.questionId, qs.map((q) => q.id)))
-    .orderBy(asc(options.questionId), asc(options.position)));
+    .where(inArray(options.questionId, db.select({ id: questions.id }).from(questions).where(eq(questions.studyId, sql.placeholder("study")))))
+    .orderBy(asc(options.questionId), asc(options.position)),
+);
+
+/** The questionnaire in order, each question with its options in order: two queries. */
+export async function loadQuestionnaire(db: Executor, studyId: number): Promise<Array<Question & { options: QuestionOption[] }>> {
+  const qs = await questionsQuery(db).execute({ study: studyId });
+  if (qs.length === 0) return [];
+  const opts = await optionsQuery(db).execute({ study: studyId });
   const byQuestion = new Map<number, QuestionOption[]>();
   for (const o of opts) {
     const list = byQuestion.get(o.questionId);

@@ -1,5 +1,5 @@
-import { eq, inArray, like, lt, sql } from "drizzle-orm";
-import { one, affectedRows, first, type Executor } from "../client.js";
+import { eq, inArray, lt, sql } from "drizzle-orm";
+import { one, affectedRows, first, preparedQuery, type Executor } from "../client.js";
 import { rateLimits } from "../schema.js";
 
 /**
@@ -22,26 +22,30 @@ export async function incrementRateLimit(db: Executor, key: string, now: Date, w
   return row;
 }
 
-/**
- * Takes one hit in a fixed window only while fewer than `limit` have been taken, in one statement:
- * a new or expired window starts at 1; a spent one is left as it is (the count never passes
- * `limit`, and knocking again does not move the window's end). Undefined means refused.
- */
-export async function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): Promise<{ hits: number; resetAt: Date } | undefined> {
-  const resetAt = new Date(now.getTime() + windowMs);
-  const expired = sql`${rateLimits.resetAt} <= ${now.getTime()}`;
-  return first(await db
+const windowEnded = sql`${rateLimits.resetAt} <= ${sql.placeholder("now")}`;
+const takeQuery = preparedQuery("rate_limit_take", (db) =>
+  db
     .insert(rateLimits)
-    .values({ key, hits: 1, resetAt })
+    .values({ key: sql.placeholder("key"), hits: 1, resetAt: sql.placeholder("resetAt") })
     .onConflictDoUpdate({
       target: rateLimits.key,
       set: {
-        hits: sql`CASE WHEN ${expired} THEN 1 ELSE ${rateLimits.hits} + 1 END`,
-        resetAt: sql`CASE WHEN ${expired} THEN ${resetAt.getTime()} ELSE ${rateLimits.resetAt} END`,
+        hits: sql`CASE WHEN ${windowEnded} THEN 1 ELSE ${rateLimits.hits} + 1 END`,
+        resetAt: sql`CASE WHEN ${windowEnded} THEN ${sql.placeholder("resetAtMs")} ELSE ${rateLimits.resetAt} END`,
       },
-      setWhere: sql`${expired} OR ${rateLimits.hits} < ${limit}`,
+      setWhere: sql`${windowEnded} OR ${rateLimits.hits} < ${sql.placeholder("limit")}`,
     })
-    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt }));
+    .returning({ hits: rateLimits.hits, resetAt: rateLimits.resetAt }),
+);
+
+/**
+ * Takes one hit in a fixed window only while fewer than `limit` have been taken, in one statement
+ * (built once): a new or expired window starts at 1; a spent one is left as it is (the count never
+ * passes `limit`, and knocking again does not move the window's end). Undefined means refused.
+ */
+export async function takeRateLimit(db: Executor, key: string, now: Date, windowMs: number, limit: number): Promise<{ hits: number; resetAt: Date } | undefined> {
+  const resetAt = new Date(now.getTime() + windowMs);
+  return first(await takeQuery(db).execute({ key, resetAt, resetAtMs: resetAt.getTime(), now: now.getTime(), limit }));
 }
 
 export async function getRateLimit(db: Executor, key: string): Promise<{ hits: number; resetAt: Date } | undefined> {
@@ -59,10 +63,6 @@ export async function decrementRateLimit(db: Executor, key: string): Promise<voi
 
 export async function deleteRateLimit(db: Executor, key: string): Promise<void> {
   await db.delete(rateLimits).where(eq(rateLimits.key, key));
-}
-
-export async function deleteRateLimitsWithPrefix(db: Executor, prefix: string): Promise<void> {
-  await db.delete(rateLimits).where(like(rateLimits.key, `${prefix.replace(/[%_]/g, "")}%`));
 }
 
 /** Deletes at most `limit` ended windows (a purge goes in chunks); returns how many. */

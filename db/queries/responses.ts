@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
-import { isUniqueViolation, one, first, type Executor } from "../client.js";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { columnPlaceholder, isUniqueViolation, one, first, preparedQuery, type Executor } from "../client.js";
 import { answers, responses, textMentions, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
@@ -25,25 +25,101 @@ export async function insertResponse(db: Executor, response: NewResponse): Promi
   }
 }
 
-export async function findResponseByNonce(db: Executor, nonce: string): Promise<SurveyResponse | undefined> {
-  return first(await db.select().from(responses).where(eq(responses.nonce, nonce)));
+/** What a respondent's first stored page writes into their response. */
+export type StartedResponse = Pick<
+  SurveyResponse,
+  "waveId" | "segmentId" | "linkId" | "nonce" | "status" | "locale" | "startedAt" | "currentPage" | "params" | "optionOrder" | "browserHash" | "networkHash" | "qualityFlags"
+>;
+
+const STARTED_COLUMNS = [
+  "waveId",
+  "segmentId",
+  "linkId",
+  "nonce",
+  "status",
+  "locale",
+  "startedAt",
+  "currentPage",
+  "params",
+  "optionOrder",
+  "browserHash",
+  "networkHash",
+  "qualityFlags",
+] as const satisfies ReadonlyArray<keyof StartedResponse>;
+
+const startQuery = preparedQuery("respond_start_response", (db) =>
+  db
+    .insert(responses)
+    .values(Object.fromEntries(STARTED_COLUMNS.map((c) => [c, columnPlaceholder(responses[c], c)])) as unknown as NewResponse)
+    .returning(),
+);
+
+/** insertResponse for the survey's own writes, with the columns a first page sets (a query built once). */
+export async function startResponse(db: Executor, response: StartedResponse): Promise<SurveyResponse> {
+  try {
+    return one(await startQuery(db).execute(response));
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new DuplicateNonceError();
+    throw error;
+  }
 }
+
+const byNonceQuery = preparedQuery("respond_response_by_nonce", (db) =>
+  db.select().from(responses).where(eq(responses.nonce, sql.placeholder("nonce"))),
+);
+
+export async function findResponseByNonce(db: Executor, nonce: string): Promise<SurveyResponse | undefined> {
+  return first(await byNonceQuery(db).execute({ nonce }));
+}
+
+const byBrowserQuery = preparedQuery("respond_response_by_browser", (db) =>
+  db
+    .select()
+    .from(responses)
+    .where(and(eq(responses.waveId, sql.placeholder("wave")), eq(responses.browserHash, sql.placeholder("browser"))))
+    .orderBy(desc(responses.id))
+    .limit(1),
+);
 
 /** This browser's latest response to a wave, if any (open links). */
 export async function findBrowserResponse(db: Executor, waveId: number, browserHash: string): Promise<SurveyResponse | undefined> {
-  return first(await db
-    .select()
-    .from(responses)
-    .where(and(eq(responses.waveId, waveId), eq(responses.browserHash, browserHash)))
-    .orderBy(desc(responses.id)));
+  return first(await byBrowserQuery(db).execute({ wave: waveId, browser: browserHash }));
 }
+
+const byLinkQuery = preparedQuery("respond_response_by_link", (db) =>
+  db.select().from(responses).where(eq(responses.linkId, sql.placeholder("link"))).orderBy(desc(responses.id)).limit(1),
+);
 
 /** The response started on a personal link, if any. */
 export async function findLinkResponse(db: Executor, linkId: number): Promise<SurveyResponse | undefined> {
-  return first(await db.select().from(responses).where(eq(responses.linkId, linkId)).orderBy(desc(responses.id)));
+  return first(await byLinkQuery(db).execute({ link: linkId }));
 }
 
-/** Replaces the answers of the given questions (a page re-submitted replaces, never duplicates). */
+/** Longest list of answer rows inserted by a statement built once per length (a page's answers); longer lists are built each time. */
+const PREPARED_ANSWER_ROWS = 64;
+const answerInserts = Array.from({ length: PREPARED_ANSWER_ROWS + 1 }, (_, n) =>
+  n === 0
+    ? undefined
+    : preparedQuery(`respond_insert_answers_${n}`, (db) =>
+        db
+          .insert(answers)
+          .values(
+            Array.from({ length: n }, (_, i) => ({
+              responseId: sql.placeholder("response"),
+              questionId: sql.placeholder(`q${i}`),
+              optionId: sql.placeholder(`o${i}`),
+              valueNumber: sql.placeholder(`n${i}`),
+              valueText: sql.placeholder(`t${i}`),
+            })),
+          )
+          .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText }),
+      ),
+);
+
+/**
+ * Replaces the answers of the given questions (a page re-submitted replaces, never duplicates):
+ * `questionIds` are those that may have answers stored already (none: nothing to delete).
+ */
 export async function replaceAnswers(
   db: Executor,
   responseId: number,
@@ -54,10 +130,36 @@ export async function replaceAnswers(
     await db.delete(answers).where(and(eq(answers.responseId, responseId), inArray(answers.questionId, questionIds)));
   }
   if (!rows.length) return [];
-  return db
-    .insert(answers)
-    .values(rows.map((r) => ({ ...r, responseId })))
-    .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText });
+  const prepared = answerInserts[rows.length];
+  if (!prepared) {
+    return db
+      .insert(answers)
+      .values(rows.map((r) => ({ ...r, responseId })))
+      .returning({ id: answers.id, questionId: answers.questionId, valueText: answers.valueText });
+  }
+  const values: Record<string, unknown> = { response: responseId };
+  rows.forEach((r, i) => {
+    values[`q${i}`] = r.questionId;
+    values[`o${i}`] = r.optionId;
+    values[`n${i}`] = r.valueNumber;
+    values[`t${i}`] = r.valueText;
+  });
+  return prepared(db).execute(values);
+}
+
+const answerValuesQuery = preparedQuery("respond_answer_values", (db) =>
+  db
+    .select({ questionId: answers.questionId, optionId: answers.optionId, valueNumber: answers.valueNumber, valueText: answers.valueText })
+    .from(answers)
+    .where(eq(answers.responseId, sql.placeholder("response"))),
+);
+
+/** A response's answers as far as it got (which questions it answered, and what its own quality flags read). */
+export async function listAnswerValues(
+  db: Executor,
+  responseId: number,
+): Promise<Array<{ questionId: number; optionId: number | null; valueNumber: number | null; valueText: string | null }>> {
+  return answerValuesQuery(db).execute({ response: responseId });
 }
 
 export async function insertMentions(db: Executor, answerId: number, mentions: ReadonlyArray<{ code: string; rank: number }>): Promise<void> {
@@ -66,6 +168,30 @@ export async function insertMentions(db: Executor, answerId: number, mentions: R
 
 export async function updateResponse(db: Executor, id: number, fields: Partial<NewResponse>): Promise<void> {
   await db.update(responses).set(fields).where(eq(responses.id, id));
+}
+
+/** Where a respondent's response stands after a page: status, page reached, language, its end when it has one, and its own flags. */
+export type ResponseProgress = Pick<SurveyResponse, "status" | "currentPage" | "locale" | "completedAt" | "durationMs" | "qualityFlags">;
+
+const progressQuery = preparedQuery("respond_response_progress", (db) =>
+  db
+    .update(responses)
+    .set({
+      status: columnPlaceholder(responses.status, "status"),
+      currentPage: columnPlaceholder(responses.currentPage, "currentPage"),
+      locale: columnPlaceholder(responses.locale, "locale"),
+      completedAt: columnPlaceholder(responses.completedAt, "completedAt"),
+      durationMs: columnPlaceholder(responses.durationMs, "durationMs"),
+      qualityFlags: columnPlaceholder(responses.qualityFlags, "qualityFlags"),
+      // New answers: the background checks (coding, wave-comparing flags) run on it again.
+      checkedAt: sql`NULL`,
+    })
+    .where(eq(responses.id, sql.placeholder("id"))),
+);
+
+/** updateResponse for the survey's own writes after each page (a query built once). */
+export async function setResponseProgress(db: Executor, id: number, progress: ResponseProgress): Promise<void> {
+  await progressQuery(db).execute({ id, ...progress });
 }
 
 export async function listAnswers(db: Executor, responseId: number) {

@@ -128,16 +128,24 @@ export interface MatchedSpan {
   distance: number;
 }
 
-/** The normalised words of an answer and the spans naming codes, overlaps resolved. */
+/**
+ * Words of an answer that are coded: brands are named near the start of an answer to "which
+ * brands do you know", and coding costs words × aliases, so a 2,000-character answer must not cost
+ * sixty times a short one (on the background worker and in every recode after an alias).
+ */
+export const CODED_WORDS = 60;
+
+/** The normalised words of an answer and the spans naming codes among its first CODED_WORDS, overlaps resolved. */
 export function matchSpans(text: string, codebook: Codebook): { words: string[]; spans: MatchedSpan[] } {
   const words = normalizeText(text).split(" ").filter(Boolean);
   if (words.length === 0 || codebook.aliases.length === 0) return { words, spans: [] };
-  const analysed = words.map(analyse);
+  const coded = Math.min(words.length, CODED_WORDS);
+  const analysed = words.slice(0, coded).map(analyse);
   const candidates: Array<MatchedSpan & { letters: number }> = [];
   const widest = codebook.maxWords + 1;
-  for (let start = 0; start < words.length; start++) {
+  for (let start = 0; start < coded; start++) {
     let key = "";
-    for (let size = 1; size <= widest && start + size <= words.length; size++) {
+    for (let size = 1; size <= widest && start + size <= coded; size++) {
       const last = analysed[start + size - 1]!;
       const head = key;
       key += last.key;

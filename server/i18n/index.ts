@@ -80,9 +80,14 @@ export function negotiateLocale(s: LocaleSources): Locale {
   return s.fallback;
 }
 
+let serverZone: { tz: string | undefined; zone: string } | undefined;
+
 /** The server's own zone (the TZ environment variable, else the system's): pages outside a study use it. */
 export function serverTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  // Asking Intl costs more than the rest of a survey request's formatting: once per TZ value.
+  const tz = process.env["TZ"];
+  if (serverZone?.tz !== tz || !serverZone) serverZone = { tz, zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" };
+  return serverZone.zone;
 }
 
 /**

@@ -1,81 +1,44 @@
-import type { Request, RequestHandler } from "express";
-import { ipKeyGenerator, rateLimit, type Options, type Store } from "express-rate-limit";
-import type { Db } from "../../db/client.js";
-import {
-  decrementRateLimit,
-  deleteRateLimit,
-  deleteRateLimitsWithPrefix,
-  getRateLimit,
-  incrementRateLimit,
-} from "../../db/queries/rate-limits.js";
+import type { Request } from "express";
+import { ipKeyGenerator } from "express-rate-limit";
+import { isPostgres, lightWrite, type Db, type Executor } from "../../db/client.js";
+import { takeRateLimit } from "../../db/queries/rate-limits.js";
 import { normalizeEmail } from "../../db/queries/users.js";
 import { sha256 } from "../domain/secrets.js";
-import { TooManyRequestsError } from "../errors.js";
 
 /**
- * express-rate-limit store backed by the rate_limits table: counters outlive restarts and are
- * shared by every instance on the same database (DESIGN: no such state in process memory).
+ * The survey post limit: posts per client address per window, counted in the rate_limits table,
+ * so every instance on the database shares the count (DESIGN: no such state in process memory).
+ * Where a count is written decides what it costs:
+ * - SQLite (`countsInUnitOfWork`): as the first write of the submission's own unit of work, which
+ *   commits both at once. SQLite has one writer at a time, so this adds one statement and no
+ *   commit; only a post refused before its unit of work (an unknown link, an expired form, an
+ *   unreadable body) counts alone, in a commit of its own as every post did before.
+ * - PostgreSQL: alone, before the submission, in a light write (db/client.ts: no flush to wait
+ *   for). Inside the SERIALIZABLE unit of work, concurrent posts from one address (an office, a
+ *   carrier's NAT) would all update the one counter row, and all but one would fail and retry
+ *   their whole submission.
+ * A refused post does not count (takeRateLimit), so knocking on does not move the window's end.
  */
-export class SqliteRateLimitStore implements Store {
-  localKeys = false;
-  private windowMs = 60_000;
+export class SurveyPostLimit {
+  readonly countsInUnitOfWork: boolean;
 
   constructor(
     private readonly db: Db,
-    readonly prefix: string,
-  ) {}
-
-  init(options: Options): void {
-    this.windowMs = options.windowMs;
+    readonly windowMs: number,
+    readonly limit: number,
+  ) {
+    this.countsInUnitOfWork = !isPostgres(db);
   }
 
-  async get(key: string) {
-    const row = await getRateLimit(this.db, this.prefix + key);
-    return row ? { totalHits: row.hits, resetTime: row.resetAt } : undefined;
+  /** Counts a post from `address` on `db` (the submission's unit of work, or the database); false: over the limit. */
+  async take(db: Executor, address: string, now = new Date()): Promise<boolean> {
+    return (await takeRateLimit(db, `survey-post:${address}`, now, this.windowMs, this.limit)) !== undefined;
   }
 
-  async increment(key: string) {
-    const row = await incrementRateLimit(this.db, this.prefix + key, new Date(), this.windowMs);
-    return { totalHits: row.hits, resetTime: row.resetAt };
+  /** Counts a post that has no unit of work of its own to count in. */
+  takeAlone(address: string, now = new Date()): Promise<boolean> {
+    return lightWrite(this.db, (tx) => this.take(tx, address, now));
   }
-
-  async decrement(key: string): Promise<void> {
-    await decrementRateLimit(this.db, this.prefix + key);
-  }
-
-  async resetKey(key: string): Promise<void> {
-    await deleteRateLimit(this.db, this.prefix + key);
-  }
-
-  async resetAll(): Promise<void> {
-    await deleteRateLimitsWithPrefix(this.db, this.prefix);
-  }
-}
-
-export interface LimitSettings {
-  /** Store key prefix, one per limiter. */
-  name: string;
-  windowMs: number;
-  limit: number;
-  /** The counter's key; undefined leaves the request to the other limiters (nothing is stored). */
-  key: (req: Request) => string | undefined;
-  /** Count only failed attempts (status ≥ 400), as for logins. */
-  onlyFailures?: boolean;
-}
-
-/** A limiter that answers 429 through the app's error handler (localized page or JSON). */
-export function limiter(db: Db, s: LimitSettings): RequestHandler {
-  return rateLimit({
-    windowMs: s.windowMs,
-    limit: s.limit,
-    store: new SqliteRateLimitStore(db, `${s.name}:`),
-    keyGenerator: (req) => s.key(req) ?? "",
-    skip: (req) => s.key(req) === undefined,
-    skipSuccessfulRequests: s.onlyFailures ?? false,
-    standardHeaders: "draft-7",
-    legacyHeaders: false,
-    handler: (_req, _res, next) => next(new TooManyRequestsError()),
-  });
 }
 
 /** The client address as Express resolved it (honouring TRUST_PROXY), IPv6 grouped by /56. */

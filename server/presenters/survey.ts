@@ -3,6 +3,7 @@ import { fieldName } from "../domain/answers.js";
 import { localize, scaleValues, type SurveyQuestion } from "../domain/questionnaire.js";
 import { applyOrder } from "../domain/rotation.js";
 import type { SurveyPage } from "../services/respond.js";
+import { standIn } from "./page-skeleton.js";
 
 /** What survey/page.ejs needs for one question: texts resolved, options ordered, answers kept. */
 export interface QuestionView {
@@ -54,5 +55,27 @@ export function questionViews(
       textValue: q.type === "text" ? (kept[q.key]?.[0] ?? "") : "",
       error: errors[q.key] ?? "",
     };
+  });
+}
+
+/**
+ * questionViews for a page skeleton (presenters/page-skeleton.ts): each option of a choice stands
+ * in by its position, so one rendering serves every order; nothing is checked (a clean page).
+ */
+export function standInViews(views: readonly QuestionView[]): QuestionView[] {
+  return views.map((view, q) =>
+    view.options.length === 0
+      ? view
+      : { ...view, options: view.options.map((_, i) => ({ key: standIn(`o${q}.${i}.key`), text: standIn(`o${q}.${i}.text`), checked: false })) },
+  );
+}
+
+/** The values of standInViews' stand-ins for one respondent: the page's options in the order they see them. */
+export function optionValues(page: SurveyPage, locale: Locale, fallback: Locale, into: Map<string, string>): void {
+  page.questions.forEach((question, q) => {
+    applyOrder(question.options, page.order[question.key]).forEach((o, i) => {
+      into.set(`o${q}.${i}.key`, o.key);
+      into.set(`o${q}.${i}.text`, localize(o.text, locale, fallback));
+    });
   });
 }

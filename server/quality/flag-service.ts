@@ -78,9 +78,12 @@ export async function ownFlags(
   response: Pick<SurveyResponse, "id" | "waveId" | "completedAt" | "durationMs" | "browserHash" | "networkHash" | "qualityFlags">,
   questionnaire: readonly SurveyQuestion[],
   answers: readonly FlagAnswer[],
+  /** The stored settings when the caller has read them already (undefined: read them here; null: none stored). */
+  stored?: Record<string, unknown> | null,
 ): Promise<QualityFlag[]> {
   const record = { ...response, completedAt: response.completedAt?.getTime() ?? 0, flags: response.qualityFlags, answers };
-  return responseFlags(record, flagQuestions(questionnaire), { waves: new Map(), duplicates: new Map() }, await loadQualitySettings(tx, studyId));
+  const settings = stored === undefined ? await loadQualitySettings(tx, studyId) : readQualitySettings(stored ?? undefined);
+  return responseFlags(record, flagQuestions(questionnaire), { waves: new Map(), duplicates: new Map() }, settings);
 }
 
 // ---------------------------------------------------------------- flagging a batch

@@ -1,21 +1,24 @@
-import express, { Router, type Request, type Response } from "express";
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Db } from "../../db/client.js";
 import type { LinkContext } from "../../db/queries/fieldwork.js";
 import type { Locale, Study } from "../../db/schema.js";
 import { checkSignature, pickParams } from "../domain/pass-through.js";
 import { localize } from "../domain/questionnaire.js";
 import { newSecretToken } from "../domain/secrets.js";
+import { TooManyRequestsError } from "../errors.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
-import { clientAddress, limiter } from "../middleware/rate-limit.js";
+import { Lru } from "../lru.js";
+import { clientAddress, SurveyPostLimit } from "../middleware/rate-limit.js";
+import { fillSkeleton, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import { respondentTitle } from "../presenters/priming.js";
-import { questionViews } from "../presenters/survey.js";
+import { optionValues, questionViews, standInViews } from "../presenters/survey.js";
 import {
   errorMessages,
   existingResponse,
   exitRedirect,
-  loadSurvey,
   newFormToken,
   optionOrders,
+  questionnaireCache,
   quotaFull,
   readFormToken,
   resolveLink,
@@ -33,8 +36,18 @@ import {
 export const SURVEY_BODY_LIMIT = "256kb";
 const BROWSER_COOKIE = "bl_rid";
 const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
+const POST_WINDOW_MS = 60_000;
+/** Rendered survey pages kept per process (a page is a few kilobytes: per study version, page and language). */
+const PAGES_KEPT = 500;
 
 type MessageKind = "thanks" | "already" | "quotaFull" | "closed" | "notFound" | "badSignature" | "unsigned" | "expired";
+
+/** A link or post turned away before any survey page: the message page to answer with. */
+interface Refusal {
+  status: number;
+  kind: MessageKind;
+  study?: Pick<Study, "publicTitle">;
+}
 
 /**
  * The respondent's pages: `/s/:token` shows the questionnaire (or the page reached), a POST
@@ -43,6 +56,9 @@ type MessageKind = "thanks" | "already" | "quotaFull" | "closed" | "notFound" | 
  */
 export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number): Router {
   const router = Router();
+  const questionnaires = questionnaireCache(db);
+  const skeletons = new Lru<string, Skeleton>(PAGES_KEPT);
+  const postLimit = new SurveyPostLimit(db, POST_WINDOW_MS, postLimitPerMinute);
 
   /** The study's language unless the respondent chose another of the study's languages. */
   function useSurveyLocale(req: Request, res: Response, study: Pick<Study, "locales" | "defaultLocale"> | undefined, chosenBefore?: unknown): Locale {
@@ -68,41 +84,52 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   }
 
   /** A long-lived random browser id (stored only as a salted hash): resumes and "already answered". */
-  function browserId(req: Request, res: Response): string {
+  function browserId(req: Request, res: Response): { id: string; isNew: boolean } {
     const current: unknown = req.cookies?.[BROWSER_COOKIE];
-    if (typeof current === "string" && /^[A-Za-z0-9_-]{43}$/.test(current)) return current;
+    if (typeof current === "string" && /^[A-Za-z0-9_-]{43}$/.test(current)) return { id: current, isNew: false };
     const id = newSecretToken();
     res.cookie(BROWSER_COOKIE, id, { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/s", maxAge: ONE_YEAR_MS });
-    return id;
+    return { id, isNew: true };
   }
 
   function respondent(req: Request, res: Response): Respondent {
-    return respondentHashes(secret, browserId(req, res), clientAddress(req), req.get("user-agent") ?? "");
+    const browser = browserId(req, res);
+    return respondentHashes(secret, browser.id, clientAddress(req), req.get("user-agent") ?? "", browser.isNew);
   }
 
-  /** Resolves the link or answers 404/410 itself; also checks signed pass-through parameters. */
-  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string, string> } | undefined> {
+  /** Resolves the link, or says why not (404/410, a refused signature); also checks signed pass-through parameters. */
+  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string, string> } | { refusal: Refusal }> {
     res.set("Cache-Control", "no-store");
     const resolved = await resolveLink(db, String(req.params["token"]));
     if (resolved.kind !== "open") {
       useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
-      if (resolved.kind === "closed") message(res, 410, "closed", resolved.ctx.study);
-      else message(res, 404, "notFound");
-      return undefined;
+      return { refusal: resolved.kind === "closed" ? { status: 410, kind: "closed", study: resolved.ctx.study } : { status: 404, kind: "notFound" } };
     }
     const found = resolved.ctx;
     useSurveyLocale(req, res, found.study, req.body?._l);
     const query = req.query as Record<string, unknown>;
     // Checked before anything is read or written for this visitor: a refused link stores nothing.
     const refusal = checkSignature(found.study.signingSecret, query, found.link);
-    if (refusal) {
-      message(res, 403, refusal === "missing" ? "unsigned" : "badSignature", found.study);
-      return undefined;
-    }
+    if (refusal) return { refusal: { status: 403, kind: refusal === "missing" ? "unsigned" : "badSignature", study: found.study } };
     // A signed parameter is passed through even when not listed among the link's others.
     const signed = found.link.signedParams ?? [];
     const params = pickParams(query, [...(found.link.passParams ?? []), ...signed], signed);
     return { ctx: found, params };
+  }
+
+  function refuse(res: Response, refusal: Refusal) {
+    message(res, refusal.status, refusal.kind, refusal.study);
+  }
+
+  function tooManyPosts(res: Response, next: NextFunction) {
+    res.set("Retry-After", String(Math.ceil(postLimit.windowMs / 1000)));
+    next(new TooManyRequestsError());
+  }
+
+  /** A post turned away before its unit of work still counts against its sender's limit. */
+  async function refusePost(req: Request, res: Response, next: NextFunction, refusal: Refusal) {
+    if (!(await postLimit.takeAlone(clientAddress(req)))) return tooManyPosts(res, next);
+    refuse(res, refusal);
   }
 
   /** The quota-full exit, the same at the start, at the last page and on a revisit: the panel's redirect or our page. */
@@ -118,6 +145,19 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     return s ? `?${s}` : "";
   }
 
+  /** What page.ejs shows besides the questions: the links to the study's other languages, the form's address. */
+  function pageChrome(req: Request, ctx: LinkContext) {
+    const locale = req.locale;
+    const langLinks = ctx.study.locales
+      .filter((l) => l !== locale)
+      .map((l) => {
+        const search = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
+        search.set("lang", l);
+        return { locale: l, href: `/s/${ctx.link.token}?${search.toString()}` };
+      });
+    return { studyTitle: respondentTitle(ctx.study, req.t), langLinks, action: `/s/${ctx.link.token}${queryString(req, ["lang"])}` };
+  }
+
   function renderPage(
     req: Request,
     res: Response,
@@ -129,31 +169,55 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     errors: Record<string, string> = {},
     notice = "",
   ) {
-    const locale = req.locale;
-    const langLinks = ctx.study.locales
-      .filter((l) => l !== locale)
-      .map((l) => {
-        const search = new URLSearchParams(req.originalUrl.split("?")[1] ?? "");
-        search.set("lang", l);
-        return { locale: l, href: `/s/${ctx.link.token}?${search.toString()}` };
-      });
     res.status(status).render("respond/page", {
-      studyTitle: respondentTitle(ctx.study, req.t),
+      ...pageChrome(req, ctx),
       page,
-      questions: questionViews(page, locale, ctx.study.defaultLocale, kept, errors),
+      questions: questionViews(page, req.locale, ctx.study.defaultLocale, kept, errors),
       form,
-      action: `/s/${ctx.link.token}${queryString(req, ["lang"])}`,
-      langLinks,
       notice,
     });
   }
 
+  /**
+   * A survey page as first shown (nothing kept, no errors), from the page's skeleton kept per
+   * study version, page and language: only the form token, the addresses and the order of
+   * options are the respondent's own. The first request for a skeleton renders the page as usual.
+   */
+  async function showPage(req: Request, res: Response, ctx: LinkContext, page: SurveyPage, form: FormToken) {
+    const key = `${ctx.study.id}|${ctx.study.version}|${page.index}|${req.locale}`;
+    const skeleton = skeletons.get(key);
+    if (!skeleton) {
+      renderPage(req, res, ctx, page, form);
+      const html = await renderToString(res, "respond/page", {
+        ...pageChrome(req, ctx),
+        langLinks: pageChrome(req, ctx).langLinks.map((l) => ({ ...l, href: standIn(`lang.${l.locale}`) })),
+        action: standIn("action"),
+        page,
+        questions: standInViews(questionViews(page, req.locale, ctx.study.defaultLocale, {}, {})),
+        form: { nonce: standIn("nonce"), startedAt: standIn("startedAt"), signature: standIn("signature") },
+        notice: "",
+      });
+      skeletons.set(key, skeletonOf(html));
+      return;
+    }
+    const chrome = pageChrome(req, ctx);
+    const values = new Map<string, string>([
+      ["nonce", form.nonce],
+      ["startedAt", String(form.startedAt)],
+      ["signature", form.signature],
+      ["action", chrome.action],
+    ]);
+    for (const l of chrome.langLinks) values.set(`lang.${l.locale}`, l.href);
+    optionValues(page, req.locale, ctx.study.defaultLocale, values);
+    res.type("html").send(fillSkeleton(skeleton, values));
+  }
+
   router.get("/s/:token", async (req, res) => {
     const loaded = await load(req, res);
-    if (!loaded) return;
+    if ("refusal" in loaded) return refuse(res, loaded.refusal);
     const { ctx, params } = loaded;
     const who = respondent(req, res);
-    const questions = await loadSurvey(db, ctx);
+    const questions = await questionnaires(ctx.study);
     const existing = await existingResponse(db, ctx, who);
     // A response the quota stopped at its last page (a personal link stays used) sees the quota-full exit again.
     if (existing?.status === "quota_full") return quotaFullExit(res, ctx, { ...params, ...(existing.params ?? {}) });
@@ -162,24 +226,31 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       // Resume in the language the respondent chose, unless they switch again.
       useSurveyLocale(req, res, ctx.study, existing.locale);
       const page = surveyPage(questions, ctx.study.pageSize, existing.currentPage, existing.optionOrder ?? {});
-      return renderPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
+      return showPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
     if (await quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
     const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
-    renderPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
+    await showPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
   });
 
-  const postLimit = limiter(db, { name: "survey-post", windowMs: 60_000, limit: postLimitPerMinute, key: clientAddress });
-  const body = express.urlencoded({ extended: false, limit: SURVEY_BODY_LIMIT, parameterLimit: 2000 });
+  const parseBody = express.urlencoded({ extended: false, limit: SURVEY_BODY_LIMIT, parameterLimit: 2000 });
+  /** The form body; one refused (too large, malformed) still counts as a post. */
+  const body: RequestHandler = (req, res, next) =>
+    parseBody(req, res, (error?: unknown) => {
+      if (!error) return next();
+      postLimit.takeAlone(clientAddress(req)).then((allowed) => (allowed ? next(error) : tooManyPosts(res, next)), next);
+    });
 
-  router.post("/s/:token", postLimit, body, async (req, res) => {
+  router.post("/s/:token", body, async (req, res, next) => {
+    const address = clientAddress(req);
     const loaded = await load(req, res);
-    if (!loaded) return;
+    if ("refusal" in loaded) return refusePost(req, res, next, loaded.refusal);
     const { ctx, params } = loaded;
     const form = readFormToken(secret, ctx.link.token, req.body ?? {});
-    if (!form) return message(res, 400, "expired", ctx.study);
+    if (!form) return refusePost(req, res, next, { status: 400, kind: "expired", study: ctx.study });
+    if (!postLimit.countsInUnitOfWork && !(await postLimit.takeAlone(address))) return tooManyPosts(res, next);
     const who = respondent(req, res);
-    const questions = await loadSurvey(db, ctx);
+    const questions = await questionnaires(ctx.study);
     const honeypot = req.body?.website;
     const outcome = await submitPage(db, questions, {
       ctx,
@@ -191,9 +262,12 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       // Absent is fine (tools post the form contract directly); anything typed in it is a bot's mark.
       honeypotFilled: typeof honeypot === "string" ? honeypot.trim() !== "" : honeypot !== undefined,
       now: new Date(),
+      ...(postLimit.countsInUnitOfWork ? { countPost: (tx) => postLimit.take(tx, address) } : {}),
     });
 
     switch (outcome.kind) {
+      case "rate_limited":
+        return tooManyPosts(res, next);
       case "invalid": {
         const errors = errorMessages(outcome.validation.errors, outcome.page.questions, req.t, (q, key) =>
           localize(q.options.find((o) => o.key === key)?.text, req.locale, ctx.study.defaultLocale),
@@ -234,4 +308,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   });
 
   return router;
+}
+
+/** A view rendered to a string, with the response's locals (its language), without sending it. */
+function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => res.render(view, locals, (error: Error | null, html: string) => (error ? reject(error) : resolve(html))));
 }

@@ -1,30 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import {
-  claimPersonalLink,
-  countCompleted,
-  countLinkUse,
-  findLinkContext,
-  findTarget,
-  type LinkContext,
-} from "../../db/queries/fieldwork.js";
+import { claimPersonalLink, countLinkUse, findLinkContext, findQuota, type LinkContext } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
   findBrowserResponse,
   findLinkResponse,
   findResponseByNonce,
-  insertResponse,
-  listAnswers,
+  listAnswerValues,
   replaceAnswers,
+  setResponseProgress,
+  startResponse,
   updateResponse,
 } from "../../db/queries/responses.js";
-import type { Locale, QualityFlag, SurveyResponse } from "../../db/schema.js";
+import type { Locale, QualityFlag, Study, SurveyResponse } from "../../db/schema.js";
 import { validatePage, type AnswerError, type PageValidation } from "../domain/answers.js";
 import { fillRedirect } from "../domain/pass-through.js";
 import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
 import { rotatedOrder } from "../domain/rotation.js";
 import { hmac, safeEqual } from "../domain/secrets.js";
+import { Lru } from "../lru.js";
 import { ownFlags } from "../quality/flag-service.js";
 
 /**
@@ -46,19 +41,25 @@ export async function resolveLink(db: Db, token: string): Promise<ResolvedLink> 
 export interface Respondent {
   browserHash: string | null;
   networkHash: string;
+  /** The browser id was made for this request: nothing can be stored under it yet. */
+  newBrowser: boolean;
 }
 
-export function respondentHashes(secret: string, browserId: string | undefined, ip: string, userAgent: string): Respondent {
+export function respondentHashes(secret: string, browserId: string | undefined, ip: string, userAgent: string, newBrowser = false): Respondent {
   return {
     browserHash: browserId ? hmac(secret, `browser|${browserId}`) : null,
     networkHash: hmac(secret, `network|${ip}|${userAgent}`),
+    newBrowser,
   };
 }
+
+/** Whether this browser may have responses to look up (not the case for an id just made). */
+const knownBrowser = (who: Respondent): who is Respondent & { browserHash: string } => who.browserHash !== null && !who.newBrowser;
 
 /** The response this visitor already has on this wave: by link for personal links, by browser for open ones. */
 export async function existingResponse(db: Executor, ctx: LinkContext, who: Respondent): Promise<SurveyResponse | undefined> {
   if (ctx.link.kind === "personal") return findLinkResponse(db, ctx.link.id);
-  return who.browserHash ? findBrowserResponse(db, ctx.wave.id, who.browserHash) : undefined;
+  return knownBrowser(who) ? findBrowserResponse(db, ctx.wave.id, who.browserHash) : undefined;
 }
 
 /**
@@ -67,8 +68,8 @@ export async function existingResponse(db: Executor, ctx: LinkContext, who: Resp
  * exact, because completes race between the two (see submitPage).
  */
 export async function quotaFull(db: Executor, ctx: LinkContext): Promise<boolean> {
-  const target = await findTarget(db, ctx.wave.id, ctx.segment.id);
-  return target !== null && (await countCompleted(db, ctx.wave.id, ctx.segment.id)) >= target;
+  const { target, completed } = await findQuota(db, ctx.wave.id, ctx.segment.id);
+  return target !== null && completed >= target;
 }
 
 // ------------------------------------------------------------------ form tokens
@@ -135,11 +136,41 @@ export function optionOrders(questions: readonly SurveyQuestion[], seed: string)
   return order;
 }
 
-export function loadSurvey(db: Db, ctx: LinkContext): Promise<SurveyQuestion[]> {
-  return loadQuestionnaire(db, ctx.study.id);
+/** Studies whose questionnaire one process keeps (a questionnaire is a few kilobytes to tens of them). */
+const QUESTIONNAIRES_KEPT = 200;
+
+/**
+ * The questionnaires respondents are answering, kept in process per study and `studies.version`
+ * (raised by database triggers on any change of the study, its questions or options). The version
+ * comes from the link-context query of the same request, so a change made through any instance is
+ * seen at the very next request: an old version's entry is only never asked for again. What is
+ * kept is frozen, as every request shares it.
+ */
+export function questionnaireCache(db: Db, capacity = QUESTIONNAIRES_KEPT): (study: Pick<Study, "id" | "version">) => Promise<readonly SurveyQuestion[]> {
+  const kept = new Lru<number, { version: number; questions: Promise<readonly SurveyQuestion[]> }>(capacity);
+  return (study) => {
+    const entry = kept.get(study.id);
+    if (entry?.version === study.version) return entry.questions;
+    const questions = loadQuestionnaire(db, study.id).then(frozen);
+    // Requests arriving while it loads share the one read; a failed read is not kept.
+    kept.set(study.id, { version: study.version, questions });
+    questions.catch(() => {
+      if (kept.get(study.id)?.questions === questions) kept.delete(study.id);
+    });
+    return questions;
+  };
 }
 
-export function surveyPage(questions: SurveyQuestion[], pageSize: number | null, index: number, order: Record<string, string[]>): SurveyPage {
+function frozen(questions: SurveyQuestion[]): readonly SurveyQuestion[] {
+  for (const q of questions) {
+    for (const o of q.options) Object.freeze(o);
+    Object.freeze(q.options);
+    Object.freeze(q);
+  }
+  return Object.freeze(questions);
+}
+
+export function surveyPage(questions: readonly SurveyQuestion[], pageSize: number | null, index: number, order: Record<string, string[]>): SurveyPage {
   const pages = paginate(questions, pageSize);
   const i = Math.min(Math.max(index, 0), pages.length - 1);
   const before = pages.slice(0, i).reduce((n, p) => n + p.length, 0);
@@ -156,6 +187,8 @@ export type SubmitOutcome =
   /** The segment's quota is full: at the start (nothing stored), or as the last page came (`response`, kept as quota_full). */
   | { kind: "quota_full"; response?: SurveyResponse }
   | { kind: "expired" }
+  /** Over the sender's limit of posts: only the count was written. */
+  | { kind: "rate_limited" }
   /** The last page came without answers to required questions of earlier pages: nothing stored, their page shown again. */
   | { kind: "incomplete"; page: SurveyPage; errors: Record<string, AnswerError> };
 
@@ -168,17 +201,18 @@ export interface Submission {
   locale: Locale;
   honeypotFilled: boolean;
   now: Date;
+  /**
+   * Counts the post against its sender's limit as the first write of the submission's unit of
+   * work, so both share one commit; false: over the limit, nothing else is read or written.
+   * Absent when the caller counts posts elsewhere.
+   */
+  countPost?: (tx: Executor) => Promise<boolean>;
 }
 
 /**
- * Stores one submitted page. Validation happens before any write; then one immediate
- * transaction creates or advances the response. A nonce seen before is a retry and stores
- * nothing new; a personal link is claimed atomically, so of many simultaneous posts one wins.
- */
-/**
  * What a post means given the response its nonce already names (if any): a retry of a finished
- * response, a page that does not belong to it, or undefined to go on. Checked once before
- * validating and again inside the transaction, where another instance may have moved it on.
+ * response, a page that does not belong to it, or undefined to go on. Read inside the
+ * transaction, where no other instance can move it on meanwhile.
  */
 function settledOutcome(existing: SurveyResponse | undefined, ctx: LinkContext, posted: number): SubmitOutcome | undefined {
   if (existing && (existing.linkId !== ctx.link.id || existing.waveId !== ctx.wave.id)) return { kind: "expired" };
@@ -193,38 +227,56 @@ function settledOutcome(existing: SurveyResponse | undefined, ctx: LinkContext, 
   return undefined;
 }
 
-export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submission): Promise<SubmitOutcome> {
+/**
+ * Required questions of the whole questionnaire left without an answer once this page is stored,
+ * not only this page's: pages that moved, or a crafted post, must not complete a response without them.
+ */
+function missingRequired(questions: readonly SurveyQuestion[], answeredBefore: readonly number[], page: SurveyPage, validation: PageValidation): string[] {
+  const onPage = new Set(page.questions.map((q) => q.id));
+  const answered = new Set([...answeredBefore.filter((id) => !onPage.has(id)), ...validation.rows.map((r) => r.questionId)]);
+  return questions.filter((q) => q.required && !answered.has(q.id)).map((q) => q.key);
+}
+
+/**
+ * Stores one submitted page in one unit of work (one commit): the post's count, the response
+ * read by its nonce, validation (an invalid page writes nothing), then the response created or
+ * advanced. A nonce seen before is a retry and stores nothing new; a personal link is claimed
+ * atomically, so of many simultaneous posts one wins.
+ */
+export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s: Submission): Promise<SubmitOutcome> {
   const { ctx, who, form } = s;
   const posted = Number(s.body["_p"] ?? 0);
-  const existing = await findResponseByNonce(db, form.nonce);
-  const settled = settledOutcome(existing, ctx, posted);
-  if (settled) return settled;
-
-  const order = existing?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
-  const page = surveyPage(questions, ctx.study.pageSize, posted, order);
-  const validation = validatePage(page.questions, s.body);
-  if (Object.keys(validation.errors).length > 0) return { kind: "invalid", validation, page };
-
-  const isLast = page.index === page.count - 1;
   const qualityFlags: QualityFlag[] = s.honeypotFilled ? [{ code: "honeypot" }] : [];
 
   try {
     return await unitOfWork(db,
       async (tx): Promise<SubmitOutcome> => {
-        // Read again under the write lock: another instance may have stored or finished it meanwhile.
+        if (s.countPost && !(await s.countPost(tx))) return { kind: "rate_limited" };
+        // Read under the write lock: another instance may have stored or finished it meanwhile.
         let response = await findResponseByNonce(tx, form.nonce);
-        const settledNow = settledOutcome(response, ctx, posted);
-        if (settledNow) return settledNow;
-        const current = response?.currentPage ?? 0;
+        const settled = settledOutcome(response, ctx, posted);
+        if (settled) return settled;
+        const order = response?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
+        const page = surveyPage(questions, ctx.study.pageSize, posted, order);
+        const validation = validatePage(page.questions, s.body);
+        if (Object.keys(validation.errors).length > 0) return { kind: "invalid", validation, page };
+
+        const isLast = page.index === page.count - 1;
+        const given = response ? await listAnswerValues(tx, response.id) : [];
+        const answeredBefore = [...new Set(given.map((a) => a.questionId))];
+        // An incomplete last page stores nothing (checked before a personal link is claimed).
+        const missing = isLast ? missingRequired(questions, answeredBefore, page, validation) : [];
+        const startedNow = !response;
         if (!response) {
-          if (ctx.link.kind === "open" && who.browserHash) {
+          if (ctx.link.kind === "open" && knownBrowser(who)) {
             const previous = await findBrowserResponse(tx, ctx.wave.id, who.browserHash);
             if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
             if (previous && previous.status !== "partial") return { kind: "already_answered" };
           }
           if (await quotaFull(tx, ctx)) return { kind: "quota_full" };
+          if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
           if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) return { kind: "already_answered" };
-          response = await insertResponse(tx, {
+          response = await startResponse(tx, {
             waveId: ctx.wave.id,
             segmentId: ctx.segment.id,
             linkId: ctx.link.id,
@@ -232,6 +284,7 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
             status: "partial",
             locale: s.locale,
             startedAt: new Date(form.startedAt),
+            currentPage: isLast ? page.index : page.index + 1,
             params: Object.keys(s.params).length ? s.params : null,
             optionOrder: Object.keys(order).length ? order : null,
             browserHash: who.browserHash,
@@ -242,30 +295,34 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
           response = { ...response, qualityFlags: [...(response.qualityFlags ?? []), ...qualityFlags] };
           await updateResponse(tx, response.id, { qualityFlags: response.qualityFlags });
         }
+        const current = response.currentPage;
+        const onPage = new Set(page.questions.map((q) => q.id));
+        const storeAnswers = () => replaceAnswers(tx, response.id, answeredBefore.filter((id) => onPage.has(id)), validation.rows);
 
-        await replaceAnswers(tx, response.id, page.questions.map((q) => q.id), validation.rows);
-
-        // checkedAt null: the background checks (coding, wave-comparing flags) run after commit (server/quality/checks-service.ts).
-        if (!isLast) {
-          await updateResponse(tx, response.id, { currentPage: Math.max(current, page.index + 1), locale: s.locale, checkedAt: null });
-          return { kind: "next_page", page: page.index + 1 };
-        }
         // The quota again, under the write lock of this IMMEDIATE transaction: the check at the
         // start let everyone in who began before the target was reached, and two instances on one
         // file must not both read "2 of 3" and both complete. A response the quota stopped keeps
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
-        if (await quotaFull(tx, ctx)) {
-          const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale };
-          await updateResponse(tx, response.id, { ...stopped, checkedAt: null });
+        // (A response started by this very post was checked above, in this transaction.)
+        if (isLast && !startedNow && (await quotaFull(tx, ctx))) {
+          await storeAnswers();
+          const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale, completedAt: null, durationMs: null };
+          await setResponseProgress(tx, response.id, { ...stopped, qualityFlags: response.qualityFlags });
           return { kind: "quota_full", response: { ...response, ...stopped } };
         }
-        // Every required question of the whole questionnaire, not only this page's: pages that
-        // moved, or a crafted post, must not complete a response without them. Throwing rolls
-        // the whole post back, so nothing of it is half-written.
-        const given = await listAnswers(tx, response.id);
-        const answered = new Set(given.map((a) => a.questionId));
-        const missing = questions.filter((q) => q.required && !answered.has(q.id));
-        if (missing.length) throw new MissingRequiredAnswers(missing.map((q) => q.key));
+        if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
+
+        // Coding of text answers and the flags that compare with the wave come after commit, in the
+        // background (server/quality/checks-service.ts): the progress written below leaves the response unchecked.
+        await storeAnswers();
+
+        if (!isLast) {
+          if (!startedNow) {
+            const progress = { status: "partial" as const, currentPage: Math.max(current, page.index + 1), locale: s.locale, completedAt: null, durationMs: null };
+            await setResponseProgress(tx, response.id, { ...progress, qualityFlags: response.qualityFlags });
+          }
+          return { kind: "next_page", page: page.index + 1 };
+        }
         const fields = {
           status: "completed" as const,
           completedAt: s.now,
@@ -273,16 +330,17 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
           currentPage: page.index,
           locale: s.locale,
         };
-        // The flags its own answers give, as it completes; speeders and duplicates come with the background checks.
-        const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, given);
-        await updateResponse(tx, response.id, { ...fields, qualityFlags: flags.length ? flags : null, checkedAt: null });
+        // The flags its own answers give, as it completes (every answer: earlier pages' and this one's);
+        // speeders and duplicates come with the background checks.
+        const answersNow = [...given.filter((a) => !onPage.has(a.questionId)), ...validation.rows];
+        const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, answersNow, ctx.qualitySettings);
+        await setResponseProgress(tx, response.id, { ...fields, qualityFlags: flags.length ? flags : null });
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
       }
     );
   } catch (error) {
-    if (error instanceof MissingRequiredAnswers) return incompleteOutcome(questions, ctx.study.pageSize, order, error.keys);
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
     if (error instanceof DuplicateNonceError) {
       const winner = await findResponseByNonce(db, form.nonce);
@@ -294,14 +352,8 @@ export async function submitPage(db: Db, questions: SurveyQuestion[], s: Submiss
   }
 }
 
-class MissingRequiredAnswers extends Error {
-  constructor(readonly keys: string[]) {
-    super("missing required answers");
-  }
-}
-
 /** The page holding the first unanswered required question, each of them on it marked "required". */
-function incompleteOutcome(questions: SurveyQuestion[], pageSize: number | null, order: Record<string, string[]>, keys: readonly string[]): SubmitOutcome {
+function incompleteOutcome(questions: readonly SurveyQuestion[], pageSize: number | null, order: Record<string, string[]>, keys: readonly string[]): SubmitOutcome {
   const pages = paginate(questions, pageSize);
   const index = Math.max(0, pages.findIndex((p) => p.some((q) => keys.includes(q.key))));
   const page = surveyPage(questions, pageSize, index, order);

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:http";
 import { eq, sql } from "drizzle-orm";
@@ -8,6 +7,7 @@ import { links, responses } from "../../db/schema.js";
 import { brandLiftDefinition, openSurvey, personalLink } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, PASSWORD } from "../helpers.js";
 import { createThrowawayDatabase, postgresTestsRun, type ThrowawayDatabase } from "../support/postgres.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { hiddenFields, http, type HttpResult } from "./survey-client.js";
 
 /**
@@ -25,12 +25,9 @@ const PAGE_1 = "q_aided=acme&q_aided=rival&q_recall=yes";
 const PAGE_2 = "q_fav=4&q_feedback=%D0%BE%D0%BA";
 const ALL_ANSWERS = `${PAGE_1}&${PAGE_2}`;
 
-function startInstance(url: string): { child: ChildProcess; base: Promise<string> } {
-  const { BASE_URL: _vitestOwn, DATABASE_PATH: _path, ...env } = process.env;
-  const child = spawn("node_modules/.bin/tsx", ["server/main.ts"], {
-    env: {
-      ...env,
-      PORT: "0",
+function startInstance(url: string): ServerProcess {
+  return startServerProcess(
+    {
       DATABASE_URL: url,
       SESSION_SECRET: SECRET,
       TRUST_PROXY: "1",
@@ -38,24 +35,8 @@ function startInstance(url: string): { child: ChildProcess; base: Promise<string
       DEFAULT_LOCALE: "en",
       LOG_SILENT: "1",
     },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let output = "";
-  child.stderr!.on("data", (c) => (output += c));
-  const base = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 90_000);
-    child.stdout!.on("data", (c) => {
-      output += c;
-      const m = /open (http:\/\/\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  return { child, base };
+    { drop: ["DATABASE_PATH"], timeoutMs: 90_000 },
+  );
 }
 
 /** Every answer any instance gave, to check that none was a 5xx. */
@@ -121,15 +102,15 @@ describe.runIf(postgresTestsRun("instances-postgres.test.ts"))("three instances 
   let database: ThrowawayDatabase;
   let db: Db;
   let bases: string[];
-  const children: ChildProcess[] = [];
+  const children: ServerProcess[] = [];
   const browser = (first = 0) => new Browser(bases, freshAddress(), first);
 
   beforeAll(async () => {
     database = await createThrowawayDatabase();
     // All three at once on an empty database: each applies the migrations at start.
     const instances = Array.from({ length: INSTANCES }, () => startInstance(database.url));
-    children.push(...instances.map((i) => i.child));
-    bases = await Promise.all(instances.map((i) => i.base));
+    children.push(...instances);
+    bases = await Promise.all(instances.map((i) => i.url));
     expect(new Set(bases).size).toBe(INSTANCES);
     db = openPostgres(database.url, { max: 4 });
     await addUser(db, "researcher", RESEARCHER);
@@ -137,12 +118,7 @@ describe.runIf(postgresTestsRun("instances-postgres.test.ts"))("three instances 
 
   afterAll(async () => {
     agent.destroy();
-    for (const child of children) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((r) => child.once("exit", r));
-      process.kill(-child.pid!, "SIGTERM");
-      await exited;
-    }
+    for (const child of children) await child.stop();
     if (db) await closeDatabase(db);
     await database?.drop();
   });

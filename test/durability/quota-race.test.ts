@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { Agent } from "node:http";
@@ -8,44 +7,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import { brandLiftDefinition, openSurvey } from "../fixtures/surveys.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { hiddenFields, http, type HttpResult } from "./survey-client.js";
 
 /**
  * Two real server processes (`server/main.ts`, as `npm start` runs it) on one SQLite file, with one
  * session secret so a form rendered by one is accepted by the other, as behind a load balancer.
  */
-function startServer(databasePath: string, secret: string): { child: ChildProcess; url: Promise<string> } {
-  const { BASE_URL: _vitestOwn, ...env } = process.env;
-  const child = spawn("node_modules/.bin/tsx", ["server/main.ts"], {
-    env: { ...env, PORT: "0", DATABASE_PATH: databasePath, SESSION_SECRET: secret, LOG_SILENT: "1", SURVEY_POST_LIMIT: "1000000" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let output = "";
-  child.stderr!.on("data", (c) => (output += c));
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 30_000);
-    child.stdout!.on("data", (c) => {
-      output += c;
-      const m = /open (http:\/\/\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  return { child, url };
+function startServer(databasePath: string, secret: string): ServerProcess {
+  return startServerProcess({ DATABASE_PATH: databasePath, SESSION_SECRET: secret, LOG_SILENT: "1", SURVEY_POST_LIMIT: "1000000" });
 }
 
-const started: ChildProcess[] = [];
+const started: ServerProcess[] = [];
 afterEach(async () => {
-  for (const child of started.splice(0)) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(-child.pid!, "SIGTERM");
-    await exited;
-  }
+  for (const server of started.splice(0)) await server.stop();
 });
 
 const RESPONDENTS = 24;
@@ -97,7 +72,7 @@ describe("quotas across processes", () => {
 
     const secret = randomBytes(32).toString("hex");
     const servers = [startServer(path, secret), startServer(path, secret)];
-    started.push(...servers.map((s) => s.child));
+    started.push(...servers);
     const bases = await Promise.all(servers.map((s) => s.url));
     expect(new Set(bases).size).toBe(2);
 

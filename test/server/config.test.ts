@@ -1,8 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { ConfigError, databaseLabel, loadConfig } from "../../server/config.js";
+import { openPostgresDatabase } from "../../server/data-files.js";
 
 describe("loadConfig", () => {
   it("has working defaults", () => {
@@ -15,7 +18,9 @@ describe("loadConfig", () => {
       trustProxy: false,
       defaultLocale: "ru",
       surveyPostLimit: 120,
-      production: false,
+      databasePool: { max: 10, connectTimeoutMs: 10_000 },
+      // Deployed unless NODE_ENV=development: templates cached (test/server/deployed.test.ts).
+      production: true,
     });
   });
 
@@ -29,6 +34,8 @@ describe("loadConfig", () => {
       TRUST_PROXY: "1",
       DEFAULT_LOCALE: "en",
       SURVEY_POST_LIMIT: "500",
+      DATABASE_POOL_SIZE: "25",
+      DATABASE_CONNECT_TIMEOUT: "3",
       NODE_ENV: "production",
     });
     expect(config).toEqual({
@@ -36,6 +43,7 @@ describe("loadConfig", () => {
       host: "0.0.0.0",
       databasePath: ":memory:",
       databaseUrl: undefined,
+      databasePool: { max: 25, connectTimeoutMs: 3000 },
       baseUrl: "https://lift.example.test",
       sessionSecret: "s".repeat(40),
       trustProxy: 1,
@@ -49,13 +57,13 @@ describe("loadConfig", () => {
   it("lists every invalid variable at once", () => {
     let caught: unknown;
     try {
-      loadConfig({ PORT: "http", BASE_URL: "ftp://x", SESSION_SECRET: "short", DEFAULT_LOCALE: "de" });
+      loadConfig({ PORT: "http", BASE_URL: "ftp://x", SESSION_SECRET: "short", DEFAULT_LOCALE: "de", DATABASE_POOL_SIZE: "0", DATABASE_CONNECT_TIMEOUT: "soon" });
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const problems = (caught as ConfigError).problems.join("\n");
-    for (const name of ["PORT", "BASE_URL", "SESSION_SECRET", "DEFAULT_LOCALE"]) expect(problems).toContain(name);
+    for (const name of ["PORT", "BASE_URL", "SESSION_SECRET", "DEFAULT_LOCALE", "DATABASE_POOL_SIZE", "DATABASE_CONNECT_TIMEOUT"]) expect(problems).toContain(name);
   });
 
   it("generates a missing SESSION_SECRET once and keeps it in the data folder", () => {
@@ -111,6 +119,27 @@ describe("loadConfig", () => {
       // Both problems of a start refused for two reasons are said at once.
       expect(problemsOf({ DATABASE_URL: "mysql://db/x" })).toEqual([expect.stringMatching(/^DATABASE_URL:/), expect.stringMatching(/^SESSION_SECRET:/)]);
       expect(problemsOf({ DATABASE_URL: "postgres://app@db/brandlift", SESSION_SECRET: "short" })).toEqual([expect.stringMatching(/^SESSION_SECRET: must be at least 32/)]);
+    });
+
+    it("gives up on a server that accepts the connection but never answers, within DATABASE_CONNECT_TIMEOUT, in one line", async () => {
+      // Not PostgreSQL: a socket that stays silent, as a host behind a dropping firewall would.
+      const silent = createServer(() => undefined).listen(0, "127.0.0.1");
+      await once(silent, "listening");
+      const port = (silent.address() as AddressInfo).port;
+      try {
+        const refused = await openPostgresDatabase(`postgres://app:s3cret@127.0.0.1:${port}/brandlift`, { migrate: false, pool: { max: 1, connectTimeoutMs: 300 } }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(refused).toBeInstanceOf(ConfigError);
+        const message = (refused as ConfigError).message;
+        expect(message).toContain(`127.0.0.1:${port} did not complete a connection in time`);
+        expect(message).toContain("DATABASE_CONNECT_TIMEOUT");
+        expect(message).not.toContain("s3cret");
+        expect(message.split("\n")).toHaveLength(1);
+      } finally {
+        silent.close();
+      }
     });
   });
 });

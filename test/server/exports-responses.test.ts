@@ -206,7 +206,7 @@ describe("raw responses export streams in chunks", () => {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(xlsx.body as Parameters<typeof workbook.xlsx.load>[0]);
     expect(workbook.getWorksheet("Responses")!.actualRowCount).toBe(fixture.completed + 5000 + 1);
-  });
+  }, 60_000);
 
   it("holds nothing open between chunks: writes succeed while an export waits for its client, and later chunks see them", async () => {
     const { db, fixture } = await setup();

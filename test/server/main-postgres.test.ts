@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createThrowawayDatabase, postgresTestsRun, requireTestDatabaseUrl, type ThrowawayDatabase } from "../support/postgres.js";
+import { startServerProcess } from "../support/server-process.js";
 
 const SECRET = randomBytes(32).toString("hex");
 /** Each test starts tsx processes, which take seconds each on a loaded machine. */
@@ -76,36 +77,18 @@ describe.runIf(postgresTestsRun("main-postgres.test.ts"))("server/main.ts on Pos
   });
 
   it("migrates a new database, serves /healthz and /setup, and closes its pool on SIGTERM", async () => {
-    const child: ChildProcess = spawn("node_modules/.bin/tsx", ["server/main.ts"], {
-      env: envWith({ DATABASE_URL: database.url, SESSION_SECRET: SECRET }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stderr!.on("data", (c) => (output += c));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const server = startServerProcess({ DATABASE_URL: database.url, SESSION_SECRET: SECRET, LOG_SILENT: "0" }, { drop: ["DATABASE_PATH", "SESSION_SECRET"], timeoutMs: SPAWN_TIMEOUT });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 30_000);
-        child.stdout!.on("data", (c) => {
-          output += c;
-          const m = /open (http:\/\/\S+)/.exec(output);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
-        void exited.then((code) => reject(new Error(`exited with ${code}:\n${output}`)));
-      });
+      const url = await server.url;
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: "ok" });
       const setup = await fetch(`${url}/setup`);
       expect(setup.status).toBe(200);
       // The log names the database without its password.
-      expect(output).toContain(`"database":"${new URL(database.url).protocol}//postgres:***@`);
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
-      expect(output).toContain('"msg":"stopped"');
+      expect(server.output()).toContain(`"database":"${new URL(database.url).protocol}//postgres:***@`);
+      expect(await server.stop()).toBe(0);
+      expect(server.output()).toContain('"msg":"stopped"');
     } finally {
-      child.kill("SIGKILL");
+      if (server.child.exitCode === null) server.child.kill("SIGKILL");
     }
 
     const client = new pg.Client({ connectionString: database.url });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../db/client.js";
 
-/** Starts `server/main.ts` as `npm start` would, on a free port and a new database file. */
+/** Starts `server/main.ts` from source, on a free port and a new database file (deployed.test.ts runs `npm start`). */
 function startServer(dir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const { BASE_URL: _vitestOwn, ...env } = process.env;
   const child = spawn("node_modules/.bin/tsx", ["server/main.ts"], {

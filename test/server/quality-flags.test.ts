@@ -322,5 +322,5 @@ describe("recomputing the flags of a study", () => {
     // 1000 browser duplicates, 200 failed attention checks (the 100 gibberish answers among them).
     expect(summary.flagged).toBe(1_180);
     expect(first(await db.select().from(responses).where(eq(responses.id, 1)))).toBeDefined();
-  });
+  }, 90_000);
 });
