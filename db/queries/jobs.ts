@@ -75,7 +75,7 @@ export async function saveJobStep(
   db: Executor,
   id: number,
   owner: string,
-  fields: Pick<Job, "cursor" | "done" | "total" | "status" | "leaseUntil" | "finishedAt" | "updatedAt"> & { leaseOwner?: string | null },
+  fields: Pick<Job, "cursor" | "done" | "total" | "status" | "leaseUntil" | "finishedAt" | "updatedAt"> & { leaseOwner?: string | null; error?: string | null },
 ): Promise<boolean> {
   return affectedRows(await db.update(jobs).set(fields).where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner)))) > 0;
 }

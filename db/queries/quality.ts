@@ -191,10 +191,6 @@ export async function listAnswersOf(db: Executor, responseIds: readonly number[]
     .orderBy(asc(answers.id));
 }
 
-export async function findResponseById(db: Executor, id: number): Promise<SurveyResponse | undefined> {
-  return first(await db.select().from(responses).where(eq(responses.id, id)));
-}
-
 /** Stores a response's flags; an empty list is stored as NULL (what "not flagged" means to aggregation). */
 export async function setQualityFlags(db: Executor, responseId: number, flags: readonly QualityFlag[]): Promise<void> {
   await db.update(responses)
@@ -217,24 +213,6 @@ export async function waveDurationMedian(db: Executor, waveId: number): Promise<
     .map((r) => r.d ?? 0);
   const median = middle.reduce((s, d) => s + d, 0) / middle.length;
   return { median, count: n };
-}
-
-/** The first completed response (by completion, then id) of the waves with this hash, other than `exceptId`. */
-export async function firstWithHash(
-  db: Executor,
-  waveIds: readonly number[],
-  kind: "browser" | "network",
-  hash: string,
-  exceptId: number,
-): Promise<{ id: number; waveId: number } | undefined> {
-  if (waveIds.length === 0) return undefined;
-  const column = kind === "browser" ? responses.browserHash : responses.networkHash;
-  return first(await db
-    .select({ id: responses.id, waveId: responses.waveId })
-    .from(responses)
-    .where(and(inArray(responses.waveId, [...waveIds]), eq(column, hash), eq(responses.status, "completed"), sql`${responses.id} <> ${exceptId}`))
-    .orderBy(asc(responses.completedAt), asc(responses.id))
-    .limit(1));
 }
 
 // ---------------------------------------------------------------- the ledger

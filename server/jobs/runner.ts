@@ -32,6 +32,11 @@ export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_MS = 1_000;
 export const DEFAULT_SLICE_MS = 1_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/**
+ * A step that wrote nothing (it did not save itself) is saved by the runner at most this often:
+ * run again after a crash it gives the same result, and each save is a commit (on SQLite a sync).
+ */
+const SAVE_QUIET_STEPS_MS = 1_000;
 /** A study whose response checks failed is not queued again for this long (its error stays visible). */
 const FAILED_CHECKS_PAUSE_MS = 10 * 60_000;
 /** Jobs runUntilIdle runs at most: more means work that never ends (a bug), not a busy test. */
@@ -198,9 +203,12 @@ export class JobRunner {
       return;
     }
     const sliceEnd = performance.now() + this.sliceMs;
+    let savedAt = performance.now();
+    /** A step's result not saved yet (a quiet step, see SAVE_QUIET_STEPS_MS). */
+    let unsaved = false;
     for (;;) {
       if (this.stopping) {
-        await this.release(job, { retryAt: null, countAttempt: false });
+        await this.giveBack(job, unsaved);
         return;
       }
       const saved = { done: false };
@@ -213,7 +221,10 @@ export class JobRunner {
       let result: StepResult;
       try {
         result = await handler(this.db, job, run);
-        if (!saved.done) await unitOfWork(this.db, (tx) => run.save(tx, result));
+        const due = result.cursor === null || performance.now() - savedAt >= SAVE_QUIET_STEPS_MS;
+        if (!saved.done && due) await unitOfWork(this.db, (tx) => run.save(tx, result));
+        if (saved.done) savedAt = performance.now();
+        unsaved = !saved.done;
       } catch (error) {
         await this.stepFailed(job, error);
         return;
@@ -224,7 +235,7 @@ export class JobRunner {
       await this.options.afterStep?.(job);
       await yieldToEventLoop();
       if (performance.now() > sliceEnd && (await hasClaimableJob(this.db, this.now(), job.id))) {
-        await this.release(job, { retryAt: null, countAttempt: false });
+        await this.giveBack(job, unsaved);
         return;
       }
     }
@@ -243,6 +254,8 @@ export class JobRunner {
       leaseUntil: finished ? null : this.leaseUntil(now),
       finishedAt: finished ? now : null,
       updatedAt: now,
+      // A step that failed before and has now gone through leaves no error behind.
+      error: null,
     });
     if (!ok) throw new LeaseLostError(job.id);
   }
@@ -269,6 +282,14 @@ export class JobRunner {
     } catch (writeError) {
       logger.error("background job: could not record a failed step", writeError, { job: job.id });
     }
+  }
+
+  /** Hands a job back before its end (stopping, or another job's turn), with the cursor it reached. */
+  private async giveBack(job: Job, unsaved: boolean): Promise<void> {
+    await unitOfWork(this.db, async (tx) => {
+      if (unsaved) await this.save(tx, job, { cursor: job.cursor, done: job.done, total: job.total });
+      await releaseJob(tx, job.id, this.owner, { retryAt: null, countAttempt: false, now: this.now() });
+    });
   }
 
   private async release(job: Job, how: { retryAt: Date | null; countAttempt: boolean; error?: string }): Promise<void> {

@@ -4,7 +4,7 @@ import { deleteMentionsOfAnswers, insertMentionRows, listAnswersOf, listTextAlia
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { codeText } from "../domain/text-coding.js";
 import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
-import { studyCodebooks } from "./coding-service.js";
+import { studyCodebooksOf } from "./coding-service.js";
 import { flagQuestions, loadQualitySettings, planFlags, waveMedians, writeFlagPlan, type FlagPlan } from "./flag-service.js";
 
 /**
@@ -18,11 +18,17 @@ import { flagQuestions, loadQualitySettings, planFlags, waveMedians, writeFlagPl
  */
 
 /** Responses checked per step (each has a handful of answers). */
-export const CHECKS_BATCH_SIZE = 50;
+export const CHECKS_BATCH_SIZE = 25;
+
+/** How long a checks job judges speeders by the same wave medians before it reads them again. */
+export const MEDIANS_MAX_AGE_MS = 60_000;
 
 interface ChecksCursor {
   after: number;
   checked: number;
+  /** [wave id, median, count] of the study's waves, read at `mediansAt` (a scan of each wave: not every step). */
+  medians: Array<[number, number, number]>;
+  mediansAt: number;
 }
 
 /** What a step reads: the batch, its answers and what the coding and flags depend on. */
@@ -47,14 +53,14 @@ interface ChecksPlan {
 }
 
 /** The coding (CPU: codebooks, fuzzy matching) and the flags of a batch, as read. */
-async function planChecks(db: Executor, studyId: number, input: ChecksInput): Promise<ChecksPlan> {
+async function planChecks(db: Executor, studyId: number, input: ChecksInput, medians: ReadonlyMap<number, { median: number; count: number }>): Promise<ChecksPlan> {
   const { questions = [], aliases = [], settings, answers = [], batch, waves } = input;
-  const codebooks = studyCodebooks(questions, aliases);
+  const codebooks = studyCodebooksOf(JSON.stringify([questions, aliases]), questions, aliases);
   const coded = answers.filter((a) => a.optionId === null && a.valueText !== null && codebooks.has(a.questionId));
   const mentions = coded.flatMap((a) => codeText(a.valueText!, codebooks.get(a.questionId)!).map((m) => ({ answerId: a.id, ...m })));
   const completed = batch.filter((r): r is UncheckedRow => r.status === "completed");
   const flags = settings
-    ? await planFlags(db, { studyId, settings, questions: flagQuestions(questions), waves, medians: await waveMedians(db, [...new Set(completed.map((r) => r.waveId))]) }, completed)
+    ? await planFlags(db, { studyId, settings, questions: flagQuestions(questions), waves, medians }, completed)
     : { updates: [], flagged: 0, exclusions: [] };
   return { codedAnswerIds: coded.map((a) => a.id), mentions, flags };
 }
@@ -70,12 +76,19 @@ export const responseChecksStep = (limit = CHECKS_BATCH_SIZE): JobStep => async 
   const studyId = job.studyId!;
   const c = cursorOf<ChecksCursor>(job);
   const checked = c.checked ?? 0;
+  if (c.mediansAt === undefined || Date.now() - c.mediansAt > MEDIANS_MAX_AGE_MS) {
+    // A step of its own: speeders are judged against the wave medians of the last minute.
+    const waves = await listWaves(db, studyId);
+    const medians = [...(await waveMedians(db, waves.map((w) => w.id)))].map(([id, m]): [number, number, number] => [id, m.median, m.count]);
+    return { cursor: { after: c.after ?? 0, checked, medians, mediansAt: Date.now() }, done: checked, total: null };
+  }
+  const medians = new Map((c.medians ?? []).map(([id, median, count]) => [id, { median, count }]));
   const planned = await readChecks(db, studyId, c.after ?? 0, limit);
   if (planned.batch.length === 0) return { cursor: null, done: checked, total: checked, result: { checked } };
-  const plan = await planChecks(db, studyId, planned);
+  const plan = await planChecks(db, studyId, planned, medians);
   return unitOfWork(db, async (tx): Promise<StepResult> => {
     const input = await readChecks(tx, studyId, c.after ?? 0, limit);
-    const final = input.signature === planned.signature ? plan : await planChecks(tx, studyId, input);
+    const final = input.signature === planned.signature ? plan : await planChecks(tx, studyId, input, medians);
     const now = new Date();
     await deleteMentionsOfAnswers(tx, final.codedAnswerIds);
     await insertMentionRows(tx, final.mentions);
@@ -83,7 +96,7 @@ export const responseChecksStep = (limit = CHECKS_BATCH_SIZE): JobStep => async 
     await markChecked(tx, input.batch.map((r) => r.id), now);
     const done = checked + input.batch.length;
     const result: StepResult = input.batch.length
-      ? { cursor: { after: input.batch.at(-1)!.id, checked: done }, done, total: null }
+      ? { cursor: { ...c, after: input.batch.at(-1)!.id, checked: done }, done, total: null }
       : { cursor: null, done, total: done, result: { checked: done } };
     await run.save(tx, result);
     return result;

@@ -34,6 +34,23 @@ export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: re
   return new Map(codedQuestions(questions).map((q) => [q.id, codebookOf(codeDefinitions(q, questions, aliases, "", "ru", "ru"))]));
 }
 
+/**
+ * The same, remembered for the last few inputs: every step of a recode or of the checks of new
+ * responses codes with the codebooks of the same questionnaire and aliases, and compiling them is
+ * a few milliseconds a step. A pure function of its input (keyed by all of it), so no instance can
+ * serve another's stale data.
+ */
+const compiled = new Map<string, Map<number, Codebook>>();
+export function studyCodebooksOf(signature: string, questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
+  let codebooks = compiled.get(signature);
+  if (!codebooks) {
+    codebooks = studyCodebooks(questions, aliases);
+    if (compiled.size >= 8) compiled.delete(compiled.keys().next().value!);
+    compiled.set(signature, codebooks);
+  }
+  return codebooks;
+}
+
 /** Codes answers just stored (in the caller's transaction): brand and competitors. */
 export async function codeStoredAnswers(
   tx: Executor,
@@ -85,7 +102,7 @@ const sameInput = (a: RecodeChunkInput, b: RecodeChunkInput) =>
 /** The mentions of the chunk's answers: CPU work (codebooks, fuzzy matching), no database. */
 function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; code: string; rank: number }> {
   if (input.questionId === undefined) return [];
-  const codebook = studyCodebooks(input.questions, input.aliases).get(input.questionId)!;
+  const codebook = studyCodebooksOf(input.signature, input.questions, input.aliases).get(input.questionId)!;
   return input.batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
 }
 
@@ -169,7 +186,10 @@ interface RecodeJobCursor extends RecodeCursor {
  * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
  * records the recode (what it did) in the audit log, on behalf of whoever asked for it.
  */
-export const recodeJobStep = (limit = RECODE_CHUNK_SIZE): JobStep => async (db, job, run) => {
+/** Text answers recoded per step of a recode job: the step's coding runs on the event loop too, so fewer than a chunk's (bench/write-locks.ts). */
+export const RECODE_JOB_STEP = 100;
+
+export const recodeJobStep = (limit = RECODE_JOB_STEP): JobStep => async (db, job, run) => {
   const studyId = job.studyId!;
   const c = cursorOf<RecodeJobCursor>(job);
   const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };

@@ -44,7 +44,7 @@ import { readQualitySettings, type QualitySettings } from "./settings.js";
  */
 
 /** Completed responses flagged per step: one step's reads, and its unit of work, stay short (bench/write-locks.ts). */
-export const FLAG_STEP_SIZE = 100;
+export const FLAG_STEP_SIZE = 50;
 
 export async function loadQualitySettings(db: Executor, studyId: number): Promise<QualitySettings> {
   return readQualitySettings((await findQualitySettings(db, studyId))?.settings);
@@ -317,17 +317,14 @@ async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCur
   };
   const plan = await planFlags(db, study, batch);
   const responses = c.responses + batch.length;
+  const next = (excluded: number) => {
+    const cursor: RecomputeCursor = { ...c, after: batch.at(-1)!.id, responses, changed: c.changed + plan.updates.length, flagged: c.flagged + plan.flagged, autoExcluded: c.autoExcluded + excluded };
+    return { cursor: { ...cursor }, done: responses, total: Math.max(c.total, responses) };
+  };
+  // Nothing to write (a recompute that changes little): no unit of work; the runner saves the cursor now and then.
+  if (plan.updates.length === 0 && plan.exclusions.length === 0) return next(0);
   return unitOfWork(db, async (tx) => {
-    const excluded = await writeFlagPlan(tx, studyId, plan, now);
-    const cursor: RecomputeCursor = {
-      ...c,
-      after: batch.at(-1)!.id,
-      responses,
-      changed: c.changed + plan.updates.length,
-      flagged: c.flagged + plan.flagged,
-      autoExcluded: c.autoExcluded + excluded,
-    };
-    const result = { cursor: { ...cursor }, done: responses, total: Math.max(c.total, responses) };
+    const result = next(await writeFlagPlan(tx, studyId, plan, now));
     await save?.(tx, result);
     return result;
   });

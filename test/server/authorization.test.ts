@@ -6,6 +6,7 @@ import { first, type Db } from "../../db/client.js";
 import {
   apiTokens,
   auditLog,
+  jobs,
   links,
   memberships,
   options,
@@ -75,6 +76,8 @@ async function snapshot(db: Db) {
     waveSegments: inContentOrder(await db.select().from(waveSegments)),
     links: inContentOrder(await db.select().from(links)),
     responses: inContentOrder(await db.select().from(responses)),
+    // A refused request queues no background work either.
+    jobs: inContentOrder(await db.select().from(jobs)),
     profileMargins: inContentOrder(await db.select().from(profileMargins)),
   };
 }
