@@ -229,7 +229,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       return showPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
     if (await quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
-    const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
+    // Only the first page's options are ordered here: the same seed orders the rest as the first page is stored.
+    const first = surveyPage(questions, ctx.study.pageSize, 0, {});
+    const page = { ...first, order: optionOrders(first.questions, rotationSeed(ctx, who)) };
     await showPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
   });
 

@@ -47,9 +47,13 @@ export interface Respondent {
 }
 
 export function respondentHashes(secret: string, browserId: string | undefined, ip: string, userAgent: string, newBrowser = false): Respondent {
+  let networkHash: string | undefined;
   return {
     browserHash: browserId ? hmac(secret, `browser|${browserId}`) : null,
-    networkHash: hmac(secret, `network|${ip}|${userAgent}`),
+    // Only a stored page needs it: a page view does not compute it.
+    get networkHash() {
+      return (networkHash ??= hmac(secret, `network|${ip}|${userAgent}`));
+    },
     newBrowser,
   };
 }
@@ -336,7 +340,9 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
-      }
+      },
+      // Pages posted at the same moment share one commit (SQLite), each answered once it is durable.
+      { groupCommit: true },
     );
   } catch (error) {
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.
