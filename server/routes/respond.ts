@@ -185,12 +185,12 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
    */
   async function showPage(req: Request, res: Response, ctx: LinkContext, page: SurveyPage, form: FormToken) {
     const key = `${ctx.study.id}|${ctx.study.version}|${page.index}|${req.locale}`;
+    const chrome = pageChrome(req, ctx);
     const skeleton = skeletons.get(key);
     if (!skeleton) {
-      renderPage(req, res, ctx, page, form);
       const html = await renderToString(res, "respond/page", {
-        ...pageChrome(req, ctx),
-        langLinks: pageChrome(req, ctx).langLinks.map((l) => ({ ...l, href: standIn(`lang.${l.locale}`) })),
+        studyTitle: chrome.studyTitle,
+        langLinks: chrome.langLinks.map((l) => ({ ...l, href: standIn(`lang.${l.locale}`) })),
         action: standIn("action"),
         page,
         questions: standInViews(questionViews(page, req.locale, ctx.study.defaultLocale, {}, {})),
@@ -198,9 +198,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
         notice: "",
       });
       skeletons.set(key, skeletonOf(html));
-      return;
+      return renderPage(req, res, ctx, page, form);
     }
-    const chrome = pageChrome(req, ctx);
     const values = new Map<string, string>([
       ["nonce", form.nonce],
       ["startedAt", String(form.startedAt)],

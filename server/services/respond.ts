@@ -192,7 +192,7 @@ export type SubmitOutcome =
   /** The segment's quota is full: at the start (nothing stored), or as the last page came (`response`, kept as quota_full). */
   | { kind: "quota_full"; response?: SurveyResponse }
   | { kind: "expired" }
-  /** Over the sender's limit of posts: only the count was written. */
+  /** Over the sender's limit of posts: nothing was read or written for it. */
   | { kind: "rate_limited" }
   /** The last page came without answers to required questions of earlier pages: nothing stored, their page shown again. */
   | { kind: "incomplete"; page: SurveyPage; errors: Record<string, AnswerError> };
