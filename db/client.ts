@@ -98,6 +98,8 @@ interface SqliteEngine {
   viaTx: boolean;
   /** Units of work queue here, one at a time per connection. */
   queue: Promise<void>;
+  /** Units asking to commit together, gathered until the event loop's next check phase. */
+  forming?: GroupedUnit[];
 }
 
 const engines = new WeakMap<object, SqliteEngine>();
@@ -158,36 +160,33 @@ const BUSY_ATTEMPTS = 30;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const isBusy = (error: unknown) => error instanceof Error && "code" in error && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED");
 
+/** What a unit of work may ask for besides its work. */
+export interface UnitOfWorkOptions {
+  /**
+   * Group commit (SQLite): commit together with the other units asking for it in the same turn of
+   * the event loop, in one transaction where each unit has a savepoint of its own (one that throws
+   * is rolled back alone) and one commit, one flush to disk, for all; each caller is answered once
+   * that commit is durable. For short writes that many requests make at once (a survey page). On
+   * PostgreSQL the server already lets concurrent commits share a flush.
+   */
+  groupCommit?: boolean;
+}
+
 /**
  * Runs `work` as one transaction: committed when it resolves, rolled back when it throws. Inside
  * another unit of work it simply joins it. On SQLite the write lock is taken up front (BEGIN
  * IMMEDIATE); when another process holds it, the attempt is retried with growing pauses that do not
  * block the event loop, and after BUSY_ATTEMPTS a DatabaseBusy is thrown (a 503, never a 500).
  */
-export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
   if (transactions.has(db)) return work(db);
   if (postgresPools.has(db)) return postgresUnitOfWork(db, work);
   const engine = engines.get(db);
   if (!engine) throw new Error("unitOfWork: not a database opened by openDatabase");
-  const previous = engine.queue;
-  let release!: () => void;
-  engine.queue = new Promise<void>((resolve) => (release = resolve));
-  await previous;
+  if (options.groupCommit) return groupedUnitOfWork(engine, work);
+  const release = await takeTurn(engine);
   try {
-    for (let attempt = 1; ; attempt++) {
-      // The lock is asked for without SQLite's blocking wait, so waiting never freezes the event loop.
-      engine.client.pragma("busy_timeout = 0");
-      try {
-        engine.client.exec("BEGIN IMMEDIATE");
-        break;
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
-      } finally {
-        engine.client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-      await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
-    }
+    await beginImmediate(engine);
     engine.open = true;
     const started = observers.size ? performance.now() : 0;
     try {
@@ -201,6 +200,99 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
       if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
       if (observers.size) notify(started, false);
       throw error;
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Waits for the connection's earlier units of work; the function returned lets the next one go. */
+async function takeTurn(engine: SqliteEngine): Promise<() => void> {
+  const previous = engine.queue;
+  let release!: () => void;
+  engine.queue = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  return release;
+}
+
+async function beginImmediate(engine: SqliteEngine): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    // The lock is asked for without SQLite's blocking wait, so waiting never freezes the event loop.
+    engine.client.pragma("busy_timeout = 0");
+    try {
+      engine.client.exec("BEGIN IMMEDIATE");
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
+    } finally {
+      engine.client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
+  }
+}
+
+interface GroupedUnit {
+  work: (tx: Executor) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+function groupedUnitOfWork<T>(engine: SqliteEngine, work: (tx: Executor) => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let group = engine.forming;
+    if (!group) {
+      const formed: GroupedUnit[] = [];
+      engine.forming = group = formed;
+      // Requests whose data is in by now reach here in this same poll phase: they join.
+      setImmediate(() => {
+        engine.forming = undefined;
+        void commitGroup(engine, formed);
+      });
+    }
+    group.push({ work, resolve: resolve as (value: unknown) => void, reject });
+  });
+}
+
+/**
+ * One transaction for a group: each unit in a savepoint, then one commit. Nobody hears back before
+ * the commit (a caller acting on its answer would otherwise query mid-transaction, or report a
+ * write that is not yet durable); if the transaction itself fails, every unit of the group fails.
+ */
+async function commitGroup(engine: SqliteEngine, group: readonly GroupedUnit[]): Promise<void> {
+  const release = await takeTurn(engine);
+  let started: number | undefined;
+  try {
+    await beginImmediate(engine);
+    engine.open = true;
+    started = observers.size ? performance.now() : 0;
+    const answers: Array<{ committed: boolean; answer: () => void }> = [];
+    for (const unit of group) {
+      engine.client.exec("SAVEPOINT grouped_unit");
+      try {
+        const value = await unit.work(engine.tx);
+        engine.client.exec("RELEASE grouped_unit");
+        answers.push({ committed: true, answer: () => unit.resolve(value) });
+      } catch (error) {
+        // An error that ended SQLite's transaction takes the whole group with it (below).
+        if (!engine.client.inTransaction) throw error;
+        engine.client.exec("ROLLBACK TO grouped_unit");
+        engine.client.exec("RELEASE grouped_unit");
+        answers.push({ committed: false, answer: () => unit.reject(error) });
+      }
+    }
+    engine.open = false;
+    engine.client.exec("COMMIT");
+    for (const { committed, answer } of answers) {
+      if (observers.size) notify(started, committed);
+      answer();
+    }
+  } catch (error) {
+    engine.open = false;
+    if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+    for (const unit of group) {
+      if (observers.size && started !== undefined) notify(started, false);
+      unit.reject(error);
     }
   } finally {
     release();

@@ -185,12 +185,12 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
    */
   async function showPage(req: Request, res: Response, ctx: LinkContext, page: SurveyPage, form: FormToken) {
     const key = `${ctx.study.id}|${ctx.study.version}|${page.index}|${req.locale}`;
+    const chrome = pageChrome(req, ctx);
     const skeleton = skeletons.get(key);
     if (!skeleton) {
-      renderPage(req, res, ctx, page, form);
       const html = await renderToString(res, "respond/page", {
-        ...pageChrome(req, ctx),
-        langLinks: pageChrome(req, ctx).langLinks.map((l) => ({ ...l, href: standIn(`lang.${l.locale}`) })),
+        studyTitle: chrome.studyTitle,
+        langLinks: chrome.langLinks.map((l) => ({ ...l, href: standIn(`lang.${l.locale}`) })),
         action: standIn("action"),
         page,
         questions: standInViews(questionViews(page, req.locale, ctx.study.defaultLocale, {}, {})),
@@ -198,9 +198,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
         notice: "",
       });
       skeletons.set(key, skeletonOf(html));
-      return;
+      return renderPage(req, res, ctx, page, form);
     }
-    const chrome = pageChrome(req, ctx);
     const values = new Map<string, string>([
       ["nonce", form.nonce],
       ["startedAt", String(form.startedAt)],
@@ -229,7 +228,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       return showPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
     if (await quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
-    const page = surveyPage(questions, ctx.study.pageSize, 0, optionOrders(questions, rotationSeed(ctx, who)));
+    // Only the first page's options are ordered here: the same seed orders the rest as the first page is stored.
+    const first = surveyPage(questions, ctx.study.pageSize, 0, {});
+    const page = { ...first, order: optionOrders(first.questions, rotationSeed(ctx, who)) };
     await showPage(req, res, ctx, page, newFormToken(secret, ctx.link.token));
   });
 

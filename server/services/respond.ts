@@ -46,9 +46,13 @@ export interface Respondent {
 }
 
 export function respondentHashes(secret: string, browserId: string | undefined, ip: string, userAgent: string, newBrowser = false): Respondent {
+  let networkHash: string | undefined;
   return {
     browserHash: browserId ? hmac(secret, `browser|${browserId}`) : null,
-    networkHash: hmac(secret, `network|${ip}|${userAgent}`),
+    // Only a stored page needs it: a page view does not compute it.
+    get networkHash() {
+      return (networkHash ??= hmac(secret, `network|${ip}|${userAgent}`));
+    },
     newBrowser,
   };
 }
@@ -187,7 +191,7 @@ export type SubmitOutcome =
   /** The segment's quota is full: at the start (nothing stored), or as the last page came (`response`, kept as quota_full). */
   | { kind: "quota_full"; response?: SurveyResponse }
   | { kind: "expired" }
-  /** Over the sender's limit of posts: only the count was written. */
+  /** Over the sender's limit of posts: nothing was read or written for it. */
   | { kind: "rate_limited" }
   /** The last page came without answers to required questions of earlier pages: nothing stored, their page shown again. */
   | { kind: "incomplete"; page: SurveyPage; errors: Record<string, AnswerError> };
@@ -338,7 +342,9 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
-      }
+      },
+      // Pages posted at the same moment share one commit (SQLite), each answered once it is durable.
+      { groupCommit: true },
     );
   } catch (error) {
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.

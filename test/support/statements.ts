@@ -8,7 +8,7 @@ import pg from "pg";
 import { isPostgres, type Db } from "../../db/client.js";
 
 export interface StatementTally {
-  /** The statements that read or write data (not BEGIN/COMMIT, not connection settings). */
+  /** The statements that read or write data (not BEGIN/COMMIT, savepoints or connection settings). */
   statements: string[];
   /** Commits that wait for the disk: of transactions that wrote, and of writes outside a transaction. */
   durableCommits: number;
@@ -86,6 +86,8 @@ function tally(log: readonly string[]): StatementTally {
       else if (wrote) result.durableCommits++;
     } else if (t === "rollback") {
       inTransaction = false;
+    } else if (/^(savepoint|release|rollback to)\b/.test(t)) {
+      // A unit of work's own part of a group commit (db/client.ts).
     } else {
       result.statements.push(text);
       const writes = /^(insert|update|delete)\b/.test(t);
