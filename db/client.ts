@@ -207,6 +207,53 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
   }
 }
 
+/**
+ * Runs `work` in one read-only transaction: every query of it sees the same committed state of the
+ * database, whatever is written meanwhile (WAL on SQLite, REPEATABLE READ on PostgreSQL), and takes
+ * no write lock. For long reads on a connection of their own (the results worker): on SQLite it
+ * holds the connection like a unit of work, so nothing else may use that connection meanwhile.
+ */
+export async function readConsistently<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  if (postgresPools.has(db)) {
+    return (db as unknown as NodePgDatabase).transaction(
+      async (tx) => {
+        postgresTransactions.add(tx);
+        return work(tx as unknown as Executor);
+      },
+      { isolationLevel: "repeatable read", accessMode: "read only" },
+    );
+  }
+  const engine = engines.get(db);
+  if (!engine) throw new Error("readConsistently: not a database opened by openDatabase");
+  const previous = engine.queue;
+  let release!: () => void;
+  engine.queue = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  try {
+    engine.client.exec("BEGIN DEFERRED");
+    engine.open = true;
+    try {
+      const result = await work(engine.tx);
+      engine.open = false;
+      engine.client.exec("COMMIT");
+      return result;
+    } catch (error) {
+      engine.open = false;
+      if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Where another thread or process finds this database: the SQLite file's path or the PostgreSQL URL; undefined for a database in memory. */
+export function databaseLocation(db: Db): string | undefined {
+  const pool = postgresPools.get(db);
+  if (pool) return pool.options.connectionString;
+  return db.$client.memory ? undefined : db.$client.name;
+}
+
 export async function closePostgres(db: Executor): Promise<void> {
   const pool = postgresPools.get(db);
   if (pool && !pool.ended) await pool.end();

@@ -276,3 +276,18 @@ export async function listChoices(
     .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
     ;
 }
+
+/** Chosen options per wave, segment and single-choice question (profile questions): how many answers each, for the given waves. */
+export async function countChoices(
+  db: Executor,
+  questionIds: readonly number[],
+  filter: CountFilter,
+): Promise<Array<{ waveId: number; segmentId: number; questionId: number; optionId: number; n: number }>> {
+  if (filter.waveIds.length === 0 || questionIds.length === 0) return [];
+  return db
+    .select({ waveId: responses.waveId, segmentId: responses.segmentId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}`, n: count() })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
+    .groupBy(responses.waveId, responses.segmentId, answers.questionId, answers.optionId);
+}

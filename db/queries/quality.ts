@@ -381,10 +381,11 @@ export async function countMentions(db: Executor, questionIds: readonly number[]
 
 // ---------------------------------------------------------------- themes
 
-/** Open answers for themes: completed, not excluded (and not flagged unless included) responses, in answer id order. */
-export async function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean; limit: number }) {
+/** Open answers for themes: completed, not excluded (and not flagged unless included) responses (of one segment when given), in answer id order. */
+export async function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; segmentId?: number; includeFlagged: boolean; limit: number }) {
   if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
   const conditions = countedTextAnswers(f);
+  if (f.segmentId !== undefined) conditions.push(eq(responses.segmentId, f.segmentId));
   return db
     .select({
       answerId: answers.id,
