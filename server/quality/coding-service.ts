@@ -17,6 +17,7 @@ import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { codeText, type Codebook } from "../domain/text-coding.js";
 import { runChunks, type ChunkOptions } from "../services/chunks.js";
 import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /** Coding of text answers against the study's codes: at submission, for the whole study, and the review queue. */
 
@@ -102,6 +103,7 @@ export async function recodeChunk(db: Executor, studyId: number, cursor: RecodeC
     const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
     await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
+    if (input.batch.length) await markResultsStale(tx, studyId);
     const questionId = input.questionId;
     const last = input.batch.at(-1);
     const following = input.questionIds.find((id) => id > questionId);

@@ -32,6 +32,7 @@ import {
 } from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
 import type { ChunkOptions } from "../services/chunks.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /**
  * Loading and storing quality flags: the whole study in bounded batches (a recompute), or one
@@ -142,6 +143,7 @@ export async function recomputeStudyFlags(
       const chunk = updates.slice(j, j + writeChunk);
       await unitOfWork(db, async (tx) => {
         for (const [id, flags] of chunk) await setQualityFlags(tx, id, flags);
+        await markResultsStale(tx, studyId);
       });
       changed += chunk.length;
       await options.afterChunk?.(chunk.at(-1)![0]);
@@ -194,7 +196,10 @@ async function excludeCrossWaveDuplicates(
       for (const [id, d] of candidates.slice(i, i + chunk)) {
         if (!decided.has(id) && (await excludeBySystem(tx, id, crossWaveReason(d), now))) changed.push(id);
       }
-      if (changed.length) await recordAutoExclusion(tx, studyId, changed);
+      if (changed.length) {
+        await recordAutoExclusion(tx, studyId, changed);
+        await markResultsStale(tx, studyId);
+      }
       return changed.length;
     });
   }

@@ -6,7 +6,7 @@ import { baselineFrom, baselineScope, type BaselineCounts, type BaselineData } f
 import { assembleResults, resultsScope, type ResultsFreshness, type ResultsProblem, type ResultsQuery, type StudyResults } from "../services/results.js";
 import { variantOf, type SnapshotRequest } from "./compute.js";
 import type { ResultsData } from "./gather.js";
-import { refreshSnapshot, triggerResultsRefresh } from "./refresh.js";
+import { refreshSnapshot, snapshotSettings, triggerResultsRefresh } from "./refresh.js";
 import { findSnapshot, type ComputedSnapshot } from "./store.js";
 import { resultsDataVersion } from "./version.js";
 
@@ -16,27 +16,7 @@ import { resultsDataVersion } from "./version.js";
  * - a small study (at most `syncLimit` responses) is computed now, on the request, and stored;
  * - a larger one gets its last snapshot marked as not current while a recomputation runs in the
  *   background, or "computing" when it has none yet (the page says so and reloads).
- *
- * SYNC_LIMIT: computing the results of 5,000 responses took ~0.1 s on the reference machine
- * (~20 µs a response, SQLite, in process): about what a researcher's page may wait, and the longest
- * the event loop may be held for it. Every study of the test suite and the demo (~3,000) is below,
- * so they always show current numbers; a study past it is computed in the worker thread.
  */
-export const SYNC_LIMIT = 5_000;
-
-export interface SnapshotSettings {
-  /** Responses (all waves of the study) up to which results are computed on the request. */
-  syncLimit: number;
-}
-
-const settings = new WeakMap<Db, SnapshotSettings>();
-
-/** Overrides the settings for one database (tests take the large-study path with syncLimit 0). */
-export function configureResultsSnapshots(db: Db, overrides: Partial<SnapshotSettings>): void {
-  settings.set(db, { ...settingsOf(db), ...overrides });
-}
-
-const settingsOf = (db: Db): SnapshotSettings => settings.get(db) ?? { syncLimit: SYNC_LIMIT };
 
 /** A snapshot's aggregates with how fresh they are, or "computing" (a large study's first computation is running). */
 export type SnapshotRead<T> = { data: T; freshness: ResultsFreshness } | "computing";
@@ -62,7 +42,7 @@ export async function readSnapshot<T>(db: Db, studyId: number, request: Snapshot
   const version = await resultsDataVersion(db, studyId);
   const row = await findSnapshot(db, studyId, variantOf(request));
   if (row && row.dataVersion === version) return read<T>(row, true);
-  if (await isSmall(db, studyId, settingsOf(db).syncLimit)) {
+  if (await isSmall(db, studyId, snapshotSettings(db).syncLimit)) {
     const computed = await refreshSnapshot(db, studyId, request, "inline");
     if (computed) return read<T>(computed, true);
   } else {

@@ -1,15 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { and, count, eq, inArray, isNull, max, sql } from "drizzle-orm";
 import { first, type Executor } from "../../db/client.js";
-import { responses, resultSnapshots, segments, studies, waves } from "../../db/schema.js";
+import { profileMargins, responses, resultSnapshots, segments, studies, waves } from "../../db/schema.js";
 
 /**
  * The data version of a study's results: a short string that changes whenever anything the
  * results are computed from changes, read in a few index lookups (no scan of the responses):
  *
  * - `studies.version`: the study row, its questions and options (raised by triggers);
+ * - the weighting margins: how many and the newest id (they are only ever replaced: deleted and
+ *   inserted anew), over the (study, …) unique index;
  * - the study's results epoch (`markResultsStale`): replaced by every change the rest cannot see
- *   (exclusions, quality flags, coding, weighting margins, background checks);
+ *   (exclusions, quality flags, coding, background checks);
  * - per wave: its status, the newest response not yet checked (max id over the partial index
  *   responses_unchecked_idx: every new response arrives unchecked, and ids only grow) and the number
  *   of partial responses (a partial one that completes, is screened out or stopped by a quota
@@ -40,7 +42,8 @@ export async function resultsDataVersion(db: Executor, studyId: number): Promise
       .groupBy(responses.waveId);
     for (const r of rows) partial.set(r.waveId, r.n);
   }
-  const parts = [`s${study?.version ?? 0}`, `e${epoch?.token ?? "0"}`];
+  const margins = first(await db.select({ n: count(), newest: max(profileMargins.id) }).from(profileMargins).where(eq(profileMargins.studyId, studyId)));
+  const parts = [`s${study?.version ?? 0}`, `e${epoch?.token ?? "0"}`, `m${margins?.n ?? 0}.${margins?.newest ?? 0}`];
   for (const w of studyWaves) {
     // One lookup at the end of the wave's range of the partial index: `max` over `checked_at IS NULL`.
     const newest = first(await db.select({ id: max(responses.id) }).from(responses).where(and(eq(responses.waveId, w.id), isNull(responses.checkedAt))));
@@ -56,7 +59,7 @@ export const EPOCH_VARIANT = "epoch";
  * Marks every snapshot of the study as out of date, inside the caller's unit of work: replaces the
  * study's results epoch, which is part of the data version. Called by every write the data version
  * cannot see by itself: exclusions and restores, quality flags, recoding of text answers,
- * weighting margins, background checks of new responses (checked_at). The next page view serves
+ * background checks of new responses (checked_at). The next page view serves
  * the last snapshot marked as updating and starts a recomputation.
  */
 export async function markResultsStale(db: Executor, studyId: number): Promise<void> {
