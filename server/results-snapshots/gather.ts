@@ -1,5 +1,5 @@
 import type { Executor } from "../../db/client.js";
-import { countChoices, countMetricBases, countRespondents, type MetricBase, type RespondentCount } from "../../db/queries/aggregation.js";
+import { countChoices, countMetricBasesWithEveryone, countRespondents, type MetricBase, type RespondentCount } from "../../db/queries/aggregation.js";
 import { listFeedback } from "../../db/queries/feedback.js";
 import type { WeightedShare } from "../../stats/index.js";
 import { computeThemeGroups, feedbackQuestions, type ThemeGroupData } from "../quality/themes-service.js";
@@ -56,8 +56,7 @@ export async function gatherResultsData(db: Executor, scope: ResultsScope): Prom
   const metrics = metricDefinitions(questions);
   const filter = { waveIds: [pre.id, post.id], includeFlagged: scope.flagged };
   const respondents = await countRespondents(db, filter);
-  const bases = await countMetricBases(db, metrics, filter);
-  const everyone = await countMetricBases(db, metrics, { ...filter, includeFlagged: true, includeExcluded: true });
+  const { bases, everyone } = await countMetricBasesWithEveryone(db, metrics, filter);
   const weighting = await computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options: { flagged: scope.flagged } }));
   const competitors = await countCompetitors(db, study, questions, filter);
   const profiles = await countChoices(db, shiftVariables(questions).map((q) => q.id), filter);
