@@ -11,8 +11,8 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { postgresServerUrl, type EngineName } from "./lib/engine.js";
 
-/** The benchmarks that run on PostgreSQL too (the CSV export is SQLite-only for now). */
-const ON_POSTGRES = new Set(["survey-page.ts", "survey-submit.ts", "results-aggregation.ts"]);
+/** The benchmarks that run on PostgreSQL too. */
+const ON_POSTGRES = new Set(["survey-page.ts", "survey-submit.ts", "results-aggregation.ts", "responses-csv.ts"]);
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const only = process.argv.slice(2);

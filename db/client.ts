@@ -295,12 +295,14 @@ export async function rawRows<T>(db: Executor, query: SQL): Promise<T[]> {
 /**
  * Rows of a hand-written query as arrays of values in select order: for long reads (exports),
  * where building an object per row costs SQLite a third of its time. Outside units of work only.
+ * On PostgreSQL `name` prepares it as a named statement (SQLite caches every statement by its text).
  */
-export async function rawValues<T extends unknown[]>(db: Executor, query: SQL): Promise<T[]> {
+export async function rawValues<T extends unknown[]>(db: Executor, query: SQL, options: { name?: string } = {}): Promise<T[]> {
   const pool = postgresPools.get(db);
   if (pool) {
     const { sql: text, params } = postgresDialect.sqlToQuery(query);
-    return (await pool.query<T>({ text, values: params, rowMode: "array" })).rows;
+    // A name makes PostgreSQL plan the statement once per connection (its text must never change under that name).
+    return (await pool.query<T>({ text, values: params, rowMode: "array", ...(options.name ? { name: options.name } : {}) })).rows;
   }
   if (isPostgres(db)) throw new Error("rawValues: not inside a unit of work on PostgreSQL");
   return db.values<T>(query);

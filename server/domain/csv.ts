@@ -44,7 +44,10 @@ export function csvRowEncoder(delimiter: CsvDelimiter = ",", decimal: CsvDecimal
     if (value === null || value === undefined) return "";
     if (typeof value === "number") {
       if (!Number.isFinite(value)) return "";
-      return decimal === "." ? String(value) : String(value).replace(".", decimal);
+      if (decimal === ".") return String(value);
+      const text = String(value).replace(".", decimal);
+      // Only a decimal mark that is also the delimiter needs quotes: a number has no quote or line break.
+      return decimal === delimiter && text.includes(delimiter) ? `"${text}"` : text;
     }
     const first = value.charCodeAt(0);
     // = + - @ tab CR: neutralizeFormula's leading apostrophe.

@@ -153,11 +153,13 @@ export function codebookRows(layout: ResponseLayout, t: Translate): Cell[][] {
  * instead, which JSON.parse reads at native speed. JSON columns go in as their stored text, so the
  * cells are byte for byte what was stored; `excluded` is 0/1 on SQLite and a boolean on PostgreSQL.
  *
- * On SQLite the unary + keeps the planner off the (wave_id, status, …) indexes, which are not in
- * id order and would make every chunk sort the rest of the study (quadratic in its size); instead
- * it walks the primary key from `after` and stops at the chunk's last row, so the whole export
- * reads each response once (its answers by the (response_id, question_id) index). PostgreSQL has
- * no unary + for text and plans this without the hint.
+ * Each chunk must walk the primary key from `after` and stop at its last row, so the whole export
+ * reads each response once (its answers by the (response_id, question_id) index); any other plan
+ * makes every chunk sort the rest of the study (quadratic in its size). On SQLite the unary +
+ * keeps the planner off the (wave_id, status, …) indexes, which are not in id order. On
+ * PostgreSQL the study's waves are an array computed once (= ANY(ARRAY(…))), a filter on that walk:
+ * as a subquery (IN (SELECT …)) they made a hash join that read and sorted every remaining
+ * response for each chunk (200 ms a chunk at 100,000 responses, 35 ms so).
  */
 function chunkQuery(db: Executor, studyId: number, after: number, limit: number): SQL {
   if (isPostgres(db)) {
@@ -167,7 +169,7 @@ SELECT json_build_array(r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.e
        (SELECT coalesce(json_agg(json_build_array(a.question_id, a.option_id, a.value_number, a.value_text) ORDER BY a.question_id, a.id), '[]'::json)
         FROM answers AS a WHERE a.response_id = r.id))::text
 FROM responses AS r
-WHERE r.wave_id IN (SELECT id FROM waves WHERE study_id = ${studyId}) AND r.status = 'completed' AND r.id > ${after}
+WHERE r.wave_id = ANY(ARRAY(SELECT id FROM waves WHERE study_id = ${studyId})) AND r.status = 'completed' AND r.id > ${after}
 ORDER BY r.id
 LIMIT ${limit}`;
   }
@@ -304,7 +306,7 @@ export async function streamResponses(db: Executor, layout: ResponseLayout, sink
   let after = start - 1;
   let written = 0;
   for (;;) {
-    const chunk = await rawValues<[string]>(db, chunkQuery(db, layout.studyId, after, chunkSize));
+    const chunk = await rawValues<[string]>(db, chunkQuery(db, layout.studyId, after, chunkSize), { name: "responses_export_chunk" });
     if (chunk.length === 0) break;
     for (const [json] of chunk) {
       const r = JSON.parse(json) as ChunkRow;
