@@ -16,7 +16,8 @@ import { profileMargins, responses, resultSnapshots, segments, studies, waves } 
  *   responses_unchecked_idx: every new response arrives unchecked, and ids only grow) and the number
  *   of partial responses (a partial one that completes, is screened out or stopped by a quota
  *   lowers it; while it is being answered, new responses raise the max id instead). That count
- *   walks the (wave, segment, status) index over the partial responses only.
+ *   walks the (wave, segment, status) index over the partial responses only, of open waves (and
+ *   of waves closed in the last ten minutes): a closed wave's partial responses never complete.
  *
  * A snapshot is current when its version equals this one. Whatever writes to the data without
  * changing one of these must call markResultsStale in its unit of work.
@@ -29,16 +30,20 @@ export async function resultsDataVersion(db: Executor, studyId: number): Promise
       .from(resultSnapshots)
       .where(and(eq(resultSnapshots.studyId, studyId), eq(resultSnapshots.variant, EPOCH_VARIANT))),
   );
-  const studyWaves = await db.select({ id: waves.id, status: waves.status }).from(waves).where(eq(waves.studyId, studyId)).orderBy(waves.id);
+  const studyWaves = await db.select({ id: waves.id, status: waves.status, closedAt: waves.closedAt }).from(waves).where(eq(waves.studyId, studyId)).orderBy(waves.id);
   const segmentIds = (await db.select({ id: segments.id }).from(segments).where(eq(segments.studyId, studyId))).map((s) => s.id);
-  const waveIds = studyWaves.map((w) => w.id);
+  // A closed wave takes no more answers (its links answer 410), so its partial responses can no
+  // longer complete: counted only while open, and for a while after closing, for a post that
+  // read the wave as open just before.
+  const settled = Date.now() - CLOSE_SETTLE_MS;
+  const live = studyWaves.filter((w) => w.status !== "closed" || (w.closedAt?.getTime() ?? 0) > settled).map((w) => w.id);
   const partial = new Map<number, number>();
-  if (waveIds.length > 0 && segmentIds.length > 0) {
+  if (live.length > 0 && segmentIds.length > 0) {
     // Every column of the (wave, segment, status, excluded) index up to status is given: a walk over the partial responses alone.
     const rows = await db
       .select({ waveId: responses.waveId, n: count() })
       .from(responses)
-      .where(and(inArray(responses.waveId, waveIds), inArray(responses.segmentId, segmentIds), eq(responses.status, "partial")))
+      .where(and(inArray(responses.waveId, live), inArray(responses.segmentId, segmentIds), eq(responses.status, "partial")))
       .groupBy(responses.waveId);
     for (const r of rows) partial.set(r.waveId, r.n);
   }
@@ -47,10 +52,13 @@ export async function resultsDataVersion(db: Executor, studyId: number): Promise
   for (const w of studyWaves) {
     // One lookup at the end of the wave's range of the partial index: `max` over `checked_at IS NULL`.
     const newest = first(await db.select({ id: max(responses.id) }).from(responses).where(and(eq(responses.waveId, w.id), isNull(responses.checkedAt))));
-    parts.push(`w${w.id}${w.status.charAt(0)}${newest?.id ?? 0}p${partial.get(w.id) ?? 0}`);
+    parts.push(`w${w.id}${w.status.charAt(0)}${newest?.id ?? 0}p${live.includes(w.id) ? (partial.get(w.id) ?? 0) : "-"}`);
   }
   return parts.join(".");
 }
+
+/** How long after a wave closes its partial responses are still watched (a post that began before may still commit). */
+const CLOSE_SETTLE_MS = 10 * 60 * 1000;
 
 /** The row of result_snapshots that holds a study's results epoch (in data_version) rather than results. */
 export const EPOCH_VARIANT = "epoch";
