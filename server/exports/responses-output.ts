@@ -52,12 +52,13 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
   const { delimiter, decimal } = dialect;
   const encode = csvRowEncoder(delimiter, decimal);
   let buffer = BOM + toCsvRow(layout.columns, delimiter, decimal);
-  let taken: Promise<void> | null = null;
+  // The client's taking of the last chunk written, while the next one is read and encoded.
+  const last: { taken: Promise<void> | null } = { taken: null };
   const flush = async () => {
-    if (taken) await taken;
-    taken = null;
+    if (last.taken) await last.taken;
+    last.taken = null;
     if (out.destroyed) return;
-    if (!out.write(buffer)) taken = drained(out);
+    if (!out.write(buffer)) last.taken = drained(out);
     buffer = "";
   };
   const count = await streamResponses(db, layout, {
@@ -67,7 +68,7 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
     pause: flush,
     closed: () => out.destroyed,
   });
-  if (taken) await taken;
+  if (last.taken) await last.taken;
   if (!out.destroyed) out.end(buffer);
   return count;
 }
