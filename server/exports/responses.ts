@@ -208,7 +208,34 @@ async function firstResponseId(db: Executor, studyId: number): Promise<number | 
   return first(await db.select({ id: min(responses.id) }).from(responses).where(inArray(responses.waveId, studyWaves)))?.id ?? null;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const DAY_MS = 86_400_000;
+/** The last millisecond toISOString writes with a four-digit year (9999-12-31T23:59:59.999Z). */
+const LAST_PLAIN_MS = 253_402_300_799_999;
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+
+/**
+ * Date.prototype.toISOString for the export's two times per row, byte for byte: a Date and its
+ * formatting per value was a sixth of the export's time. The calendar day is formatted once per
+ * day seen (by Date itself), the time of day by arithmetic; anything unusual goes through Date.
+ */
+function isoFormatter(): (ms: number | null) => string | null {
+  const days = new Map<number, string>();
+  return (ms) => {
+    if (ms === null) return null;
+    if (!Number.isInteger(ms) || ms < 0 || ms > LAST_PLAIN_MS) return new Date(ms).toISOString();
+    const day = Math.floor(ms / DAY_MS);
+    let date = days.get(day);
+    if (date === undefined) days.set(day, (date = new Date(day * DAY_MS).toISOString().slice(0, 11)));
+    let rest = ms - day * DAY_MS;
+    const hours = Math.floor(rest / 3_600_000);
+    rest -= hours * 3_600_000;
+    const minutes = Math.floor(rest / 60_000);
+    rest -= minutes * 60_000;
+    const seconds = Math.floor(rest / 1000);
+    return `${date}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(rest - seconds * 1000)}Z`;
+  };
+}
 
 function flagCodes(json: string | null): string | null {
   if (json === null) return null;
@@ -229,6 +256,7 @@ class Pivot {
   private readonly cells: Cell[];
   private readonly multis: Array<{ questionId: number; first: number; count: number }>;
   private readonly answered = new Set<number>();
+  private readonly iso = isoFormatter();
   constructor(private readonly layout: ResponseLayout) {
     this.cells = new Array<Cell>(layout.columns.length).fill(null);
     this.multis = [...layout.placements].flatMap(([questionId, p]) => (p.kind === "multi" ? [{ questionId, first: p.first, count: p.count }] : []));
@@ -247,8 +275,8 @@ class Pivot {
     cells[5] = r[3];
     cells[6] = r[4] ? 1 : 0;
     cells[7] = r[5];
-    cells[8] = iso(r[6]);
-    cells[9] = iso(r[7]);
+    cells[8] = this.iso(r[6]);
+    cells[9] = this.iso(r[7]);
     cells[10] = r[8] === null ? null : r[8] / 1000;
     cells[11] = r[9];
     cells[12] = r[10];

@@ -83,12 +83,13 @@ export async function gatherResultsData(db: Executor, scope: ResultsScope): Prom
 }
 
 /**
- * The verbatims a page lists: of the wave and segment chosen (all when none), newest first, at
- * most `limit` (≤ FEEDBACK_ALL), from the latest ones per wave and segment that were read.
+ * The verbatims a page lists: answers to the questionnaire's open questions (a snapshot may be of
+ * an older one), of the wave and segment chosen (all when none), newest first, at most `limit`
+ * (≤ FEEDBACK_ALL), from the latest ones per wave and segment that were read.
  */
-export function feedbackOf(data: Pick<ResultsData, "feedback">, f: { waveId?: number | undefined; segmentId?: number | undefined; limit: number }) {
+export function feedbackOf(data: Pick<ResultsData, "feedback">, f: { questionIds: ReadonlySet<number>; waveId?: number | undefined; segmentId?: number | undefined; limit: number }) {
   return data.feedback
-    .filter((e) => (!f.waveId || e.waveId === f.waveId) && (!f.segmentId || e.segmentId === f.segmentId))
+    .filter((e) => f.questionIds.has(e.questionId) && (!f.waveId || e.waveId === f.waveId) && (!f.segmentId || e.segmentId === f.segmentId))
     .sort((a, b) => (b.completedAt ?? -Infinity) - (a.completedAt ?? -Infinity) || b.answerId - a.answerId)
     .slice(0, f.limit)
     .map((e) => ({ ...e, completedAt: e.completedAt === null ? null : new Date(e.completedAt) }));

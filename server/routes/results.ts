@@ -87,7 +87,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const feedbackQuestions = results.questions.filter((q) => q.type === "text" && !q.metricName);
     const waveId = Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined;
     const segmentId = Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined;
-    const feedback = feedbackQuestions.length === 0 ? [] : feedbackOf(results.data, {
+    const feedback = feedbackOf(results.data, {
+      questionIds: new Set(feedbackQuestions.map((q) => q.id)),
       waveId,
       segmentId,
       // A short sample on the page; all of them (up to a bound) on request.
