@@ -4,26 +4,30 @@
  * (server/exports: keyset chunks of 500 responses pivoted to one row each, written with
  * backpressure) to this process, which reads and counts the rows. Reported: rows per second
  * and the server process's peak RSS (VmHWM from /proc, so every byte ever resident counts).
- * Baseline measured in the same run: bare better-sqlite3 reading the same rows (completed
- * responses of the study LEFT JOIN their answers, in response order) with one statement and
- * doing nothing with them, in this process, for at most 10 s: the ceiling of any export that
- * reads SQLite.
+ * Baseline measured in the same run: the bare driver reading the same rows (completed responses
+ * of the study LEFT JOIN their answers, in response order) with one statement and doing nothing
+ * with them, in this process, for at most 10 s: the ceiling of any export that reads the engine
+ * row by row (better-sqlite3 iterating one statement; on PostgreSQL a server-side cursor fetched
+ * 10,000 rows at a time through node-postgres).
  * Targets: at least 100,000 rows/s; peak RSS under 200 MB.
  *
- * The database is a temp file filled by bench/lib/generate.ts outside the timed part (about
- * 8 answer rows per response). An export that runs past 60 s is stopped and rated on the rows
+ * The database (BENCH_ENGINE, bench/lib/engine.ts: a temp SQLite file, or a scratch PostgreSQL
+ * database on the DATABASE_URL server) is filled by bench/lib/generate.ts outside the timed part
+ * (about 8 answer rows per response). An export that runs past 60 s is stopped and rated on the rows
  * received by then. An informational second run asks for gzip (as browsers do) and is rated on
  * its first 15 s.
  *
- * Run: npx tsx bench/responses-csv.ts [--quick]   (or npm run bench; --quick: 100,000 responses)
+ * Run: npx tsx bench/responses-csv.ts [--quick]   (or npm run bench; --quick: 100,000 responses;
+ *      BENCH_ENGINE=postgres with DATABASE_URL)
  */
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
-import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import Database from "better-sqlite3";
-import { closeDatabase, openDatabase } from "../db/client.js";
+import pg from "pg";
+import { closeDatabase } from "../db/client.js";
 import { createApiToken, createUser } from "../server/services/accounts.js";
+import { benchEngine, engineLabel, engineLine, newStore, openStore } from "./lib/engine.js";
 import { tempDir } from "./lib/fixture.js";
 import { generateDatabase } from "./lib/generate.js";
 import { QUICK, fmtInt, fmtMb, fmtRatio, log, machineLine, printTable } from "./lib/report.js";
@@ -84,54 +88,83 @@ function download(url: string, token: string, gzip: boolean, maxSeconds: number)
   });
 }
 
+const engine = engineLabel(benchEngine());
 const dir = tempDir("export");
-const path = join(dir, "export.db");
-log(`generating ${fmtInt(RESPONSES)} responses…`);
+const store = await newStore("export", dir);
+const path = store.location;
+log(`${engine}: generating ${fmtInt(RESPONSES)} responses…`);
 const g = await generateDatabase(path, RESPONSES);
 log(`generated ${fmtInt(g.responses)} responses (${fmtInt(g.completed)} completed), ${fmtInt(g.answers)} answers in ${g.seconds.toFixed(1)} s`);
 
-const db = openDatabase(path);
+const db = openStore(path);
 const user = await createUser(db, { email: "bench@example.test", name: "Bench", password: "a long benchmark password", role: "viewer" }, null);
 const { token } = await createApiToken(db, user.id, "bench");
 await closeDatabase(db);
 
 // Baseline: one statement reading every row the export reads, in the same order, with the cheapest
-// plan (responses in rowid order, each one's answers by answers_response_idx, no sort; the unary +
-// keeps SQLite from choosing a wave index that would need a sort of every row).
-const raw = new Database(path, { readonly: true });
-const baselineStatement = raw
-  .prepare(
-    `SELECT r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at, r.completed_at,
+// plan (responses in id order, each one's answers by answers_response_idx, no sort; on SQLite the
+// unary + keeps the planner from choosing a wave index that would need a sort of every row).
+const onPostgres = benchEngine() === "postgres";
+const BASELINE_SQL = `SELECT r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at, r.completed_at,
             r.duration_ms, r.locale, r.params, r.quality_flags, a.question_id, a.option_id, a.value_number, a.value_text
      FROM responses r LEFT JOIN answers a ON a.response_id = r.id
-     WHERE +r.wave_id IN (SELECT id FROM waves WHERE study_id = ?) AND +r.status = 'completed'
-     ORDER BY r.id, a.question_id, a.id`,
-  )
-  .raw(true);
+     WHERE ${onPostgres ? "r.wave_id" : "+r.wave_id"} IN (SELECT id FROM waves WHERE study_id = ${onPostgres ? "$1" : "?"}) AND ${onPostgres ? "r.status" : "+r.status"} = 'completed'
+     ORDER BY r.id, a.question_id, a.id`;
 /** Reads for at most BASELINE_SECONDS (a rate needs no more), counting responses (CSV rows). */
 const BASELINE_SECONDS = QUICK ? 5 : 10;
-function readAll(): { responses: number; seconds: number; complete: boolean } {
-  const start = performance.now();
-  let responses = 0;
-  let last = -1;
-  let rows = 0;
-  for (const row of baselineStatement.iterate(g.study.id) as IterableIterator<unknown[]>) {
-    if (row[0] !== last) {
-      last = row[0] as number;
-      responses++;
+type Baseline = { responses: number; seconds: number; complete: boolean };
+function readAllSqlite(): Baseline {
+  const raw = new Database(path, { readonly: true });
+  try {
+    const start = performance.now();
+    let responses = 0;
+    let last = -1;
+    let rows = 0;
+    for (const row of raw.prepare(BASELINE_SQL).raw(true).iterate(g.study.id) as IterableIterator<unknown[]>) {
+      if (row[0] !== last) {
+        last = row[0] as number;
+        responses++;
+      }
+      if (++rows % 10_000 === 0 && performance.now() - start > BASELINE_SECONDS * 1000) {
+        // Leaving the loop early finishes the statement (better-sqlite3 resets it on return).
+        return { responses, seconds: (performance.now() - start) / 1000, complete: false };
+      }
     }
-    if (++rows % 10_000 === 0 && performance.now() - start > BASELINE_SECONDS * 1000) {
-      // Leaving the loop early finishes the statement (better-sqlite3 resets it on return).
-      return { responses, seconds: (performance.now() - start) / 1000, complete: false };
-    }
+    return { responses, seconds: (performance.now() - start) / 1000, complete: true };
+  } finally {
+    raw.close();
   }
-  return { responses, seconds: (performance.now() - start) / 1000, complete: true };
 }
-// The file was just written, so its pages are in the OS cache for this read as for the export.
-const baseline = readAll();
+async function readAllPostgres(): Promise<Baseline> {
+  const client = new pg.Client({ connectionString: path });
+  await client.connect();
+  try {
+    await client.query("BEGIN READ ONLY");
+    const start = performance.now();
+    await client.query({ text: `DECLARE baseline NO SCROLL CURSOR FOR ${BASELINE_SQL}`, values: [g.study.id] });
+    let responses = 0;
+    let last = -1;
+    for (;;) {
+      const batch = await client.query<unknown[]>({ text: "FETCH 10000 FROM baseline", rowMode: "array" });
+      for (const row of batch.rows) {
+        if (row[0] !== last) {
+          last = row[0] as number;
+          responses++;
+        }
+      }
+      const seconds = (performance.now() - start) / 1000;
+      if (batch.rows.length < 10_000) return { responses, seconds, complete: true };
+      if (seconds > BASELINE_SECONDS) return { responses, seconds, complete: false };
+    }
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    await client.end();
+  }
+}
+// The database was just written, so its pages are in the cache for this read as for the export.
+const baseline = onPostgres ? await readAllPostgres() : readAllSqlite();
 const baselineRows = baseline.responses;
 const baselineSeconds = baseline.seconds;
-raw.close();
 log(`baseline: ${fmtInt(baselineRows)} responses read in ${baselineSeconds.toFixed(2)} s${baseline.complete ? "" : " (stopped there)"}`);
 
 async function exportOnce(gzip: boolean): Promise<{ d: Download; before: number; peak: number }> {
@@ -154,10 +187,12 @@ log(`export (gzip): ${fmtInt(gz.d.rows)} rows, ${fmtMb(gz.d.bytes)} compressed i
 
 const rate = plain.d.rows / plain.d.seconds;
 const baselineRate = baselineRows / baselineSeconds;
+await store.drop();
 console.log(machineLine());
 console.log(appLaunch().description);
 console.log(pinningLine());
-printTable(`Raw responses CSV export, ${fmtInt(RESPONSES)} responses (${fmtInt(g.completed)} completed rows) vs bare SQLite read of the same rows`, [
+console.log(await engineLine());
+printTable(`[${engine}] Raw responses CSV export, ${fmtInt(RESPONSES)} responses (${fmtInt(g.completed)} completed rows) vs bare ${engine} read of the same rows`, [
   {
     name: "rows/s",
     ours: fmtInt(rate),

@@ -172,7 +172,10 @@ const jobs: Array<[string, () => Promise<unknown>]> = [
   ["recompute quality flags (flags job)", () => startJob(db, { teamId: study.teamId, studyId: study.id, kind: "flags", createdBy: researcher.id })],
   ["close a wave (wave_close job: flag recompute)", () => close(db, { ...generated.post, status: "open" }, researcher.id)],
   [`${fmtInt(PERSONAL_LINKS)} personal links (personal_links job)`, async () => queuePersonalLinks(db, generated.pre, (await listSegments(db, study.id))[0]!.key, PERSONAL_LINKS, researcher.id)],
-  ["themes of open answers (themes job)", () => startJob(db, { teamId: study.teamId, studyId: study.id, kind: "themes", params: { flagged: true } })],
+  [
+    "results snapshot with themes (results job: worker thread)",
+    () => startJob(db, { teamId: study.teamId, studyId: study.id, kind: "results", params: { kind: "results", pre: generated.pre.id, post: generated.post.id, flagged: true } }),
+  ],
   [
     `checks of ${fmtInt(UNCHECKED)} new responses (response_checks job: coding, wave flags)`,
     async () => {

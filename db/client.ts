@@ -206,6 +206,50 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
   }
 }
 
+/**
+ * Runs `work` in one read-only transaction: every query of it sees the same committed state of the
+ * database, whatever is written meanwhile (WAL on SQLite, REPEATABLE READ on PostgreSQL), and takes
+ * no write lock. For long reads on a connection of their own (the results worker): on SQLite it
+ * holds the connection like a unit of work, so nothing else may use that connection meanwhile.
+ */
+export async function readConsistently<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  if (postgresPools.has(db)) {
+    return (db as unknown as NodePgDatabase).transaction(
+      async (tx) => {
+        postgresTransactions.add(tx);
+        return work(tx as unknown as Executor);
+      },
+      { isolationLevel: "repeatable read", accessMode: "read only" },
+    );
+  }
+  const engine = engines.get(db);
+  if (!engine) throw new Error("readConsistently: not a database opened by openDatabase");
+  const release = await takeTurn(engine);
+  try {
+    engine.client.exec("BEGIN DEFERRED");
+    engine.open = true;
+    try {
+      const result = await work(engine.tx);
+      engine.open = false;
+      engine.client.exec("COMMIT");
+      return result;
+    } catch (error) {
+      engine.open = false;
+      if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    release();
+  }
+}
+
+/** Where another thread or process finds this database: the SQLite file's path or the PostgreSQL URL; undefined for a database in memory. */
+export function databaseLocation(db: Db): string | undefined {
+  const pool = postgresPools.get(db);
+  if (pool) return pool.options.connectionString;
+  return db.$client.memory ? undefined : db.$client.name;
+}
+
 /** Waits for the connection's earlier units of work; the function returned lets the next one go. */
 async function takeTurn(engine: SqliteEngine): Promise<() => void> {
   const previous = engine.queue;
@@ -340,12 +384,14 @@ export async function rawRows<T>(db: Executor, query: SQL): Promise<T[]> {
 /**
  * Rows of a hand-written query as arrays of values in select order: for long reads (exports),
  * where building an object per row costs SQLite a third of its time. Outside units of work only.
+ * On PostgreSQL `name` prepares it as a named statement (SQLite caches every statement by its text).
  */
-export async function rawValues<T extends unknown[]>(db: Executor, query: SQL): Promise<T[]> {
+export async function rawValues<T extends unknown[]>(db: Executor, query: SQL, options: { name?: string } = {}): Promise<T[]> {
   const pool = postgresPools.get(db);
   if (pool) {
     const { sql: text, params } = postgresDialect.sqlToQuery(query);
-    return (await pool.query<T>({ text, values: params, rowMode: "array" })).rows;
+    // A name makes PostgreSQL plan the statement once per connection (its text must never change under that name).
+    return (await pool.query<T>({ text, values: params, rowMode: "array", ...(options.name ? { name: options.name } : {}) })).rows;
   }
   if (isPostgres(db)) throw new Error("rawValues: not inside a unit of work on PostgreSQL");
   return db.values<T>(query);

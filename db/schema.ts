@@ -45,7 +45,7 @@ export const WAVE_STATUSES = ["draft", "open", "closed"] as const;
 export const LINK_KINDS = ["open", "personal"] as const;
 export const RESPONSE_STATUSES = ["partial", "completed", "screened_out", "quota_full"] as const;
 /** Work that grows with a study's size, run in the background in resumable chunks (server/jobs/). */
-export const JOB_KINDS = ["recode", "flags", "personal_links", "wave_close", "themes", "results", "response_checks"] as const;
+export const JOB_KINDS = ["recode", "flags", "personal_links", "wave_close", "results", "response_checks"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ["queued", "running", "done", "failed"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -456,7 +456,7 @@ export const jobs = pgTable(
     id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
     teamId: bigint("team_id", { mode: "number" }).notNull().references(() => teams.id, { onDelete: "cascade" }),
     studyId: bigint("study_id", { mode: "number" }).references(() => studies.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["recode", "flags", "personal_links", "wave_close", "themes", "results", "response_checks"] }).notNull(),
+    kind: text("kind", { enum: ["recode", "flags", "personal_links", "wave_close", "results", "response_checks"] }).notNull(),
     params: json("params").$type<DataOf<typeof sqlite.jobs.params>>(),
     cursor: json("cursor").$type<DataOf<typeof sqlite.jobs.cursor>>(),
     status: text("status", { enum: ["queued", "running", "done", "failed"] }).notNull().default("queued"),
@@ -475,7 +475,7 @@ export const jobs = pgTable(
     index("jobs_status_idx").on(t.status, t.leaseUntil),
     index("jobs_study_idx").on(t.studyId, t.kind, t.status),
     index("jobs_team_idx").on(t.teamId),
-    check("jobs_kind_check", sql`${t.kind} IN ('recode', 'flags', 'personal_links', 'wave_close', 'themes', 'results', 'response_checks')`),
+    check("jobs_kind_check", sql`${t.kind} IN ('recode', 'flags', 'personal_links', 'wave_close', 'results', 'response_checks')`),
     check("jobs_status_check", sql`${t.status} IN ('queued', 'running', 'done', 'failed')`),
   ],
 );

@@ -208,6 +208,88 @@ export async function countMetricBases(db: Executor, metrics: readonly MetricDef
   return out;
 }
 
+/**
+ * countMetricBases for `filter` and for everyone (excluded and flagged responses counted too: the
+ * sensitivity view) in one reading: the grouped queries also group by whether a response is
+ * excluded and whether it is flagged, and each side sums the groups it counts. A response is in
+ * exactly one such group, so the distinct counts add up; half the work of two calls.
+ */
+export async function countMetricBasesWithEveryone(db: Executor, metrics: readonly MetricDefinition[], filter: CountFilter): Promise<{ bases: MetricBase[]; everyone: MetricBase[] }> {
+  if (filter.waveIds.length === 0 || metrics.length === 0) return { bases: [], everyone: [] };
+  const waveIds = [...filter.waveIds];
+  const completed = eq(responses.status, "completed");
+  const isFlagged = sql<number>`CASE WHEN ${responses.qualityFlags} IS NULL THEN 0 ELSE 1 END`;
+  const cells = await db
+    .select({
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      partial: countWhere(eq(responses.status, "partial")),
+      excluded: countWhere(and(completed, eq(responses.excluded, true))!),
+      flagged: countWhere(and(completed, eq(responses.excluded, false), isNotNull(responses.qualityFlags))!),
+      clean: countWhere(and(completed, eq(responses.excluded, false), isNull(responses.qualityFlags))!),
+    })
+    .from(responses)
+    .where(and(inArray(responses.waveId, waveIds), inArray(responses.status, ["completed", "partial"])))
+    .groupBy(responses.waveId, responses.segmentId);
+
+  const bases: MetricBase[] = [];
+  const everyone: MetricBase[] = [];
+  const counts = (r: { answered: number; aware: number; decoy: number; awareDecoy: number } | undefined) => r ?? { answered: 0, aware: 0, decoy: 0, awareDecoy: 0 };
+  for (const m of metrics) {
+    const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
+    const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
+    const alsoPositive =
+      m.positive.length === 0
+        ? FALSE
+        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
+    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
+    const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
+    const rows = await db
+      .select({
+        waveId: responses.waveId,
+        segmentId: responses.segmentId,
+        excluded: responses.excluded,
+        flagged: isFlagged,
+        answered: sql<number>`count(DISTINCT ${answers.responseId})`,
+        aware: sql<number>`count(DISTINCT CASE WHEN ${positive} THEN ${answers.responseId} END)`,
+        decoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} THEN ${answers.responseId} END)` : sql<number>`0`,
+        awareDecoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} AND ${alsoPositive} THEN ${answers.responseId} END)` : sql<number>`0`,
+      })
+      .from(answers)
+      .innerJoin(responses, eq(responses.id, answers.responseId))
+      .where(and(eq(answers.questionId, m.questionId), inArray(responses.waveId, waveIds), completed, ...answered))
+      .groupBy(responses.waveId, responses.segmentId, responses.excluded, isFlagged);
+    for (const c of cells) {
+      const mine = rows.filter((r) => r.waveId === c.waveId && r.segmentId === c.segmentId);
+      const sum = (keep: (r: (typeof rows)[number]) => boolean) =>
+        mine.filter(keep).reduce((t, r) => ({ answered: t.answered + r.answered, aware: t.aware + r.aware, decoy: t.decoy + r.decoy, awareDecoy: t.awareDecoy + r.awareDecoy }), counts(undefined));
+      const counted = sum((r) => !r.excluded && (filter.includeFlagged || !Number(r.flagged)));
+      const all = sum(() => true);
+      const base = { metric: m.metric, waveId: c.waveId, segmentId: c.segmentId, partial: c.partial ?? 0 };
+      const countedN = (c.clean ?? 0) + (filter.includeFlagged ? (c.flagged ?? 0) : 0);
+      bases.push({
+        ...base,
+        x: counted.aware - counted.awareDecoy,
+        n: counted.answered - counted.decoy,
+        skipped: countedN - counted.answered,
+        excluded: c.excluded ?? 0,
+        decoy: counted.decoy,
+        flagged: filter.includeFlagged ? 0 : (c.flagged ?? 0),
+      });
+      everyone.push({
+        ...base,
+        x: all.aware - all.awareDecoy,
+        n: all.answered - all.decoy,
+        skipped: (c.clean ?? 0) + (c.flagged ?? 0) + (c.excluded ?? 0) - all.answered,
+        excluded: 0,
+        decoy: all.decoy,
+        flagged: 0,
+      });
+    }
+  }
+  return { bases, everyone };
+}
+
 /** Whether an answer row counts as "aware" for the metric. */
 function positiveAnswer(m: MetricDefinition): SQL {
   if (m.kind === "options") return sql`${answers.optionId} IN (${list(m.positive)})`;
@@ -275,4 +357,19 @@ export async function listChoices(
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
     ;
+}
+
+/** Chosen options per wave, segment and single-choice question (profile questions): how many answers each, for the given waves. */
+export async function countChoices(
+  db: Executor,
+  questionIds: readonly number[],
+  filter: CountFilter,
+): Promise<Array<{ waveId: number; segmentId: number; questionId: number; optionId: number; n: number }>> {
+  if (filter.waveIds.length === 0 || questionIds.length === 0) return [];
+  return db
+    .select({ waveId: responses.waveId, segmentId: responses.segmentId, questionId: answers.questionId, optionId: sql<number>`${answers.optionId}`, n: count() })
+    .from(answers)
+    .innerJoin(responses, eq(responses.id, answers.responseId))
+    .where(and(inArray(answers.questionId, [...questionIds]), sql`${answers.optionId} IS NOT NULL`, eligible(filter)))
+    .groupBy(responses.waveId, responses.segmentId, answers.questionId, answers.optionId);
 }

@@ -34,6 +34,7 @@ export async function listFeedback(db: Executor, f: FeedbackFilter) {
   if (f.segmentId) conditions.push(eq(responses.segmentId, f.segmentId));
   return db
     .select({
+      answerId: answers.id,
       text: answers.valueText,
       questionId: answers.questionId,
       waveId: responses.waveId,

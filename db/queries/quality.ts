@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, sql, type SQL } from "drizzle-orm";
 import { one, first, rawRows, type Executor } from "../client.js";
 import { countWhere, jsonElements, jsonField } from "../portable.js";
 import { countedTextAnswers } from "./feedback.js";
@@ -8,13 +8,11 @@ import {
   links,
   qualitySettings,
   responses,
-  resultSnapshots,
   textAliases,
   textMentions,
   users,
   type QualityFlag,
   type QualitySettingsRow,
-  type ResultSnapshot,
   type SurveyResponse,
   type TextAlias,
 } from "../schema.js";
@@ -430,55 +428,22 @@ export async function countMentions(db: Executor, questionIds: readonly number[]
 
 // ---------------------------------------------------------------- themes
 
-type ThemeFilter = { questionIds: readonly number[]; waveIds: readonly number[]; includeFlagged: boolean };
-
-/**
- * The id of the last answer a theme summary reads when at most `limit` are read (in answer id
- * order), or null when there are no more than that: themes of a huge study are summarised from its
- * first `limit` answers.
- */
-export async function themeAnswerCutoff(db: Executor, f: ThemeFilter & { limit: number }): Promise<number | null> {
-  if (f.questionIds.length === 0 || f.waveIds.length === 0) return null;
-  const row = first(
-    await db
-      .select({ id: answers.id })
-      .from(answers)
-      .innerJoin(responses, eq(responses.id, answers.responseId))
-      .where(and(...countedTextAnswers(f)))
-      .orderBy(asc(answers.id))
-      .limit(1)
-      .offset(f.limit - 1),
-  );
-  return row?.id ?? null;
-}
-
-/** The open answers of one question, wave and segment that themes summarise, up to answer `maxId` (null: all). */
-export async function listGroupThemeAnswers(db: Executor, g: { questionId: number; waveId: number; segmentId: number; includeFlagged: boolean; maxId: number | null }) {
-  const conditions = countedTextAnswers({ questionIds: [g.questionId], waveIds: [g.waveId], includeFlagged: g.includeFlagged });
-  conditions.push(eq(responses.segmentId, g.segmentId));
-  if (g.maxId !== null) conditions.push(lte(answers.id, g.maxId));
+/** Open answers for themes: completed, not excluded (and not flagged unless included) responses (of one segment when given), in answer id order. */
+export async function listThemeAnswers(db: Executor, f: { questionIds: readonly number[]; waveIds: readonly number[]; segmentId?: number; includeFlagged: boolean; limit: number }) {
+  if (f.questionIds.length === 0 || f.waveIds.length === 0) return [];
+  const conditions = countedTextAnswers(f);
+  if (f.segmentId !== undefined) conditions.push(eq(responses.segmentId, f.segmentId));
   return db
-    .select({ text: sql<string>`${answers.valueText}` })
+    .select({
+      answerId: answers.id,
+      questionId: answers.questionId,
+      waveId: responses.waveId,
+      segmentId: responses.segmentId,
+      text: sql<string>`${answers.valueText}`,
+    })
     .from(answers)
     .innerJoin(responses, eq(responses.id, answers.responseId))
     .where(and(...conditions))
-    .orderBy(asc(answers.id));
-}
-
-/** Theme snapshots live beside the results' in result_snapshots, under variants starting with "themes:". */
-const themeVariant = (variant: string) => {
-  if (!variant.startsWith("themes:")) throw new Error(`not a theme snapshot: ${variant}`);
-  return variant;
-};
-
-export async function findThemeSnapshot(db: Executor, studyId: number, variant: string): Promise<ResultSnapshot | undefined> {
-  return first(await db.select().from(resultSnapshots).where(and(eq(resultSnapshots.studyId, studyId), eq(resultSnapshots.variant, themeVariant(variant)))));
-}
-
-export async function saveThemeSnapshot(db: Executor, snapshot: Omit<ResultSnapshot, "id">): Promise<void> {
-  const { studyId, variant, ...rest } = snapshot;
-  await db
-    .insert(resultSnapshots)
-    .values({ studyId, variant: themeVariant(variant), ...rest })
-    .onConflictDoUpdate({ target: [resultSnapshots.studyId, resultSnapshots.variant], set: rest });
+    .orderBy(asc(answers.id))
+    .limit(f.limit);
 }

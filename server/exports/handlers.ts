@@ -63,15 +63,31 @@ function noWaves(req: Request, res: Response): void {
   res.render("error", { status: 409, title, message, locale: req.locale, t: req.t });
 }
 
+/** Seconds a client is asked to wait while a large study's first results are computed. */
+const COMPUTING_RETRY_S = 5;
+
+/** 503 `results_computing` with Retry-After: a large study's first results are being computed (JSON under /api, else a page that reloads). */
+function computing(req: Request, res: Response): void {
+  const message = req.t("freshness.apiComputing");
+  res.status(503).set("Retry-After", String(COMPUTING_RETRY_S));
+  if (isApi(req)) {
+    res.json({ error: { code: "results_computing", message } });
+    return;
+  }
+  res.set("Refresh", String(COMPUTING_RETRY_S));
+  res.render("error", { status: 503, title: req.t("freshness.computingTitle"), message: req.t("freshness.computing"), locale: req.locale, t: req.t });
+}
+
 const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
 
-/** Results exports: query → computeResults → one format. `inline` answers JSON without a download name (the API's /results). */
+/** Results exports: query → the results' snapshot (as the page shows it) → one format. `inline` answers JSON without a download name (the API's /results). */
 function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Promise<Study>, inline = false): RequestHandler {
   return async (req, res) => {
     const study = await studyOf(req);
     const options = await parseExportQuery(db, study, req.query, req.t);
     const results = await loadResults(db, study, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
+    if (results === "computing") return computing(req, res);
     const dialect = dialectOf(req, options);
     await audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
     await sendResults(db, kind, req, res, study, results, dialect, inline);

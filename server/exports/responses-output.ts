@@ -1,55 +1,74 @@
 import type { Writable } from "node:stream";
 import ExcelJS from "exceljs";
 import type { Db } from "../../db/client.js";
-import { toCsvRow } from "../domain/csv.js";
+import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
-import { codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { codebookRows, streamResponses, type ResponseLayout } from "./responses.js";
 import { xlsxCell } from "./xlsx.js";
 
 /** A response stream that may go away (the HTTP response, or a plain stream in tests). */
 type Out = Writable & { destroyed: boolean };
 
-/** Resolves once `out` has drained, or at once when it does not need to, or when it closes. */
-export function drained(out: Out): Promise<void> {
-  if (out.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off("close", done);
-      resolve();
-    };
-    // `once`, not on/off: compression moves "drain" listeners to its gzip stream, where `off` on
-    // the response would not find them (a listener leaked per chunk).
-    out.once("drain", done);
-    out.on("close", done);
-  });
-}
-
-const csvCell = (v: Cell): Cell => (typeof v === "number" && !Number.isFinite(v) ? null : v);
+/** Who waits for a stream to drain: one "drain" and one "close" listener per stream, for its whole life. */
+const drainWaiters = new WeakMap<Out, { waiting: Array<() => void> }>();
 
 /**
- * Raw responses as CSV (BOM, RFC 4180, text neutralised by toCsvRow), written chunk by chunk:
- * each chunk's rows go out in one write, and the next chunk is read only after the client has
- * taken it (the return value of write and the "drain" event, which compression forwards).
+ * Resolves once `out` has drained, or when it closes (at once when it is gone). The stream gets
+ * one listener of each kind the first time, never one per wait: compression moves "drain"
+ * listeners to its gzip stream, where neither `off` nor `once`'s own removal on the response finds
+ * them, so a listener per wait leaked one per chunk (and each drain then called them all).
+ */
+export function drained(out: Out): Promise<void> {
+  if (out.destroyed) return Promise.resolve();
+  let state = drainWaiters.get(out);
+  if (!state) {
+    const created = { waiting: [] as Array<() => void> };
+    const wake = () => {
+      const waiting = created.waiting;
+      created.waiting = [];
+      for (const resolve of waiting) resolve();
+    };
+    out.on("drain", wake);
+    out.on("close", wake);
+    drainWaiters.set(out, created);
+    state = created;
+  }
+  const waiting = state.waiting;
+  return new Promise((resolve) => waiting.push(resolve));
+}
+
+/**
+ * Raw responses as CSV (BOM, RFC 4180, text neutralised as toCsvRow does), written chunk by
+ * chunk: each chunk's rows go out in one write. The next chunk is read and encoded while the
+ * client takes the last one; before it is written, the export waits until the client has taken
+ * the one before (the return value of write and the "drain" event, which compression forwards),
+ * so at most two chunks wait in memory and the server never idles while the client reads.
  * The dialect sets the delimiter and decimal mark; nothing is rounded (the numbers are ids,
  * answers and durations in milliseconds, exact as they are).
  */
 export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect): Promise<number> {
   const { delimiter, decimal } = dialect;
+  const encode = csvRowEncoder(delimiter, decimal);
   let buffer = BOM + toCsvRow(layout.columns, delimiter, decimal);
+  // The client's taking of the last chunk written, while the next one is read and encoded.
+  const last: { taken: Promise<void> | null } = { taken: null };
   const flush = async () => {
-    const ok = out.write(buffer);
+    if (last.taken) await last.taken;
+    last.taken = null;
+    if (out.destroyed) return;
+    if (!out.write(buffer)) last.taken = drained(out);
     buffer = "";
-    if (!ok) await drained(out);
   };
   const count = await streamResponses(db, layout, {
     row: (cells) => {
-      buffer += toCsvRow(cells.map(csvCell), delimiter, decimal);
+      buffer += encode(cells);
     },
     pause: flush,
     closed: () => out.destroyed,
   });
+  if (last.taken) await last.taken;
   if (!out.destroyed) out.end(buffer);
   return count;
 }

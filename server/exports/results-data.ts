@@ -4,7 +4,8 @@ import { listWaves } from "../../db/queries/fieldwork.js";
 import type { Locale, Study } from "../../db/schema.js";
 import { ValidationError } from "../errors.js";
 import type { Translate } from "../i18n/index.js";
-import { computeResults, resultsQuery, type StudyResults } from "../services/results.js";
+import { loadStudyResults } from "../results-snapshots/load.js";
+import { resultsQuery, type StudyResults } from "../services/results.js";
 import { CSV_FORMATS, LEGACY_DELIMITERS } from "./csv-dialect.js";
 
 /**
@@ -55,8 +56,12 @@ export async function parseExportQuery(db: Db, study: Study, query: unknown, t: 
   return options;
 }
 
-/** computeResults for an export; "no_waves" when the study has no two waves to compare. */
-export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): Promise<StudyResults | "no_waves"> {
+/**
+ * The results for an export, from the same snapshot as the page (server/results-snapshots/load.ts);
+ * "no_waves" when the study has no two waves to compare, "computing" while a large study's first
+ * results are computed.
+ */
+export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): Promise<StudyResults | "no_waves" | "computing"> {
   const { delimiter: _delimiter, format: _format, ...resultOptions } = options;
-  return computeResults(db, study, resultOptions, locale, t);
+  return loadStudyResults(db, study, resultOptions, locale, t);
 }

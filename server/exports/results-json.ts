@@ -30,6 +30,8 @@ export interface ResultsJson {
   competitors: CompetitorCheck[];
   /** "Is the audience growing?": per segment and measure, start and end counts over the study's period, change, percent, and the growth before the campaign; null when not computed. */
   audience: AudienceJson | null;
+  /** When and from how many completed responses of the compared waves these numbers were computed; `current` false: the data changed since and they are being recomputed. */
+  freshness: { computedAt: string; responses: number; current: boolean };
 }
 
 export interface WaveJson {
@@ -83,5 +85,6 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     table: results.table,
     competitors: results.competitors,
     audience,
+    freshness: { computedAt: results.freshness.computedAt.toISOString(), responses: results.freshness.responses, current: results.freshness.current },
   };
 }

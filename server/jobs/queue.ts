@@ -16,7 +16,7 @@ export interface JobSpec {
  * Kinds whose work reads everything it needs when it runs: a queued job that has not started yet
  * does what a second one would, so asking twice reuses it (with equal params).
  */
-const COALESCED: ReadonlySet<JobKind> = new Set(["recode", "flags", "wave_close", "themes"]);
+const COALESCED: ReadonlySet<JobKind> = new Set(["recode", "flags", "wave_close"]);
 
 /**
  * Queues a job in the caller's unit of work (`tx`), so it exists exactly when the change that

@@ -13,7 +13,16 @@ import { awarenessBars, liftDots, type ChartText } from "./charts.js";
 
 const MINUS = "\u2212";
 
-export function numberFormats(locale: Locale) {
+/** Intl formatters are costly to build (a page asked for them hundreds of times): one set per locale. */
+const formatsByLocale = new Map<Locale, ReturnType<typeof buildNumberFormats>>();
+
+export function numberFormats(locale: Locale): ReturnType<typeof buildNumberFormats> {
+  let formats = formatsByLocale.get(locale);
+  if (!formats) formatsByLocale.set(locale, (formats = buildNumberFormats(locale)));
+  return formats;
+}
+
+function buildNumberFormats(locale: Locale) {
   const tag = locale === "ru" ? "ru-RU" : "en-GB";
   const pct = new Intl.NumberFormat(tag, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
   const pct0 = new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 0 });

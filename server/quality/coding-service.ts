@@ -20,6 +20,7 @@ import { runChunks, type ChunkOptions } from "../services/chunks.js";
 import { cursorOf, type JobStep } from "../jobs/contract.js";
 import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
 import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /**
  * Coding of text answers against the study's codes: answers as they are stored (the background
@@ -137,6 +138,7 @@ export async function recodeChunk(
     const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
     await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
+    if (input.batch.length) await markResultsStale(tx, studyId);
     const questionId = input.questionId;
     const last = input.batch.at(-1);
     const following = input.questionIds.find((id) => id > questionId);

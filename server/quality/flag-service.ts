@@ -34,6 +34,7 @@ import {
   type ResponseTiming,
 } from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /**
  * Loading and storing quality flags: the whole study in resumable steps (a recompute, run as a
@@ -201,6 +202,8 @@ export async function planFlags(db: Executor, study: FlagStudy, batch: readonly 
  */
 export async function writeFlagPlan(tx: Executor, studyId: number, plan: FlagPlan, now: Date): Promise<number> {
   for (const [id, flags] of plan.updates) await setQualityFlags(tx, id, flags);
+  // Flags and exclusions change what results count; the data version cannot see them by itself.
+  if (plan.updates.length > 0 || plan.exclusions.length > 0) await markResultsStale(tx, studyId);
   if (plan.exclusions.length === 0) return 0;
   const decided = await decidedResponseIds(tx, studyId);
   const excluded: number[] = [];

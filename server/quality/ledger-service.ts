@@ -13,6 +13,7 @@ import { FLAG_CODES } from "./flags.js";
 import { exclusionReason, flagLabel, flagReason, isSystemReason } from "./presenter.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
 import { exclusionWarnings, type RateCell, type RateWarning } from "./warnings.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /** The exclusion ledger: flagged responses with their reasons and answers; exclude and restore. */
 
@@ -74,6 +75,7 @@ export async function changeExclusion(db: Db, study: Study, userId: number, chan
   if (unknown.length) return { ok: false, unknown };
   return unitOfWork(db, async (tx) => {
       const changed = await setExclusion(tx, change.ids, change.excluded ? { excluded: true, reason: change.reason, by: userId, at: now } : { excluded: false });
+      if (changed.length) await markResultsStale(tx, study.id);
       await recordAudit(tx, {
         userId,
         action: change.excluded ? "quality.exclude" : "quality.restore",

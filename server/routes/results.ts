@@ -3,7 +3,6 @@ import { nanoid } from "nanoid";
 import { z } from "zod";
 import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
-import { listFeedback } from "../../db/queries/feedback.js";
 import { listWaveSegments } from "../../db/queries/fieldwork.js";
 import { findLiveShareLink, insertShareLink, listShareLinks, revokeShareLink } from "../../db/queries/share-links.js";
 import { findStudy } from "../../db/queries/studies.js";
@@ -20,11 +19,13 @@ import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
-import { storedThemes } from "../quality/themes-service.js";
+import { feedbackThemes } from "../quality/themes-service.js";
+import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
+import { loadBaseline, loadStudyResults } from "../results-snapshots/load.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
-import { baselineOfResults, computeBaseline, detectabilityOfResults } from "../services/fieldwork-results.js";
-import { computeResults, liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
+import { baselineOfResults, detectabilityOfResults } from "../services/fieldwork-results.js";
+import { liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
 import { audienceView } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
@@ -32,7 +33,8 @@ import { useStudyZone } from "../middleware/locale.js";
 
 /** Verbatims shown beside the themes, and the most shown with "all answers". */
 const FEEDBACK_SAMPLE = 8;
-const FEEDBACK_ALL = 500;
+/** Seconds after which the "being computed" page reloads itself. */
+const COMPUTING_REFRESH_S = 5;
 /** Themes per wave and segment in the printable report. */
 const REPORT_THEMES = 3;
 /** Verbatims in the printable report (the page shows FEEDBACK_SAMPLE and links to all). */
@@ -83,11 +85,12 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const segmentParam = Number(req.query["fseg"]);
     const waveParam = Number(req.query["fwave"]);
     const feedbackQuestions = results.questions.filter((q) => q.type === "text" && !q.metricName);
-    const feedback = await listFeedback(db, {
-      questionIds: feedbackQuestions.map((q) => q.id),
-      waveIds: results.waves.map((w) => w.id),
-      waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
-      segmentId: Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined,
+    const waveId = Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined;
+    const segmentId = Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined;
+    const feedback = feedbackOf(results.data, {
+      questionIds: new Set(feedbackQuestions.map((q) => q.id)),
+      waveId,
+      segmentId,
       // A short sample on the page; all of them (up to a bound) on request.
       limit: req.query["feedback"] === "all" ? FEEDBACK_ALL : FEEDBACK_SAMPLE,
     });
@@ -118,30 +121,27 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       warnings: warningSentences(exclusionWarnings(cells, margin), results.waves, segmentLabel, req.t, req.locale),
     };
     const sensitivity = sensitivityView(results, await liftTableWithoutExclusions(db, results, req.locale, req.t), req.locale, req.t);
-    const stored = await storedThemes(db, study, {
+    const themes = feedbackThemes(results.data.themes, {
       questions: results.questions,
       waves: results.waves,
       segments: results.segments,
-      includeFlagged,
-      waveId: Number.isSafeInteger(waveParam) && waveParam > 0 ? waveParam : undefined,
-      segmentId: Number.isSafeInteger(segmentParam) && segmentParam > 0 ? segmentParam : undefined,
+      waveId,
+      segmentId,
       locale: req.locale,
       fallback: study.defaultLocale,
     });
-    const themes = stored.themes;
     return {
       fieldwork: fieldworkData(req, study, results),
       weighting: weightingView(results, req.locale, req.t),
-      shifts: shiftsView(await waveShifts(db, results), results, req.locale, req.t),
+      shifts: shiftsView(waveShifts(results), results, req.locale, req.t),
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       exclusion,
       sensitivity,
       themes,
-      // How fresh the themes are (computed in the background, see themes-service.ts).
-      themesState: { computedAt: stored.computedAt, updating: stored.updating },
       study,
       results,
+      freshness: results.freshness,
       view,
       feedback: feedback.map((f) => ({
         ...f,
@@ -176,14 +176,24 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     };
   }
 
+  /** A large study's first results are being computed: a page that says so and reloads itself. */
+  function computing(res: Response, study: Study, shared: boolean) {
+    res.set("Refresh", String(COMPUTING_REFRESH_S));
+    res.render("results/computing", { study, shared });
+  }
+
   async function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
     const options = parseOptions(req);
-    const results = await computeResults(db, study, options, req.locale, req.t);
+    const results = await loadStudyResults(db, study, options, req.locale, req.t);
+    const shared = extra["shared"] === true;
+    if (results === "computing") return computing(res, study, shared);
     if (results === "no_waves") {
       // Only a baseline so far: its levels, when the pre wave has respondents.
-      const baseline = await computeBaseline(db, study, options, req.locale, req.t);
+      const loaded = await loadBaseline(db, study, options, req.locale, req.t);
+      if (loaded === "computing") return computing(res, study, shared);
+      const baseline = loaded?.baseline ?? null;
       const fieldwork = { baseline: baseline ? baselineView(baseline, "only_pre", req.locale, req.t) : null, detect: null, setTargetUrl: null };
-      return res.render("results/empty", { study, shared: extra["shared"] === true, fieldwork });
+      return res.render("results/empty", { study, shared, fieldwork, freshness: baseline ? loaded!.freshness : null });
     }
     const data = await pageData(req, study, results);
     // A share link made without verbatims: themes keep their labels and counts, lose their examples.
@@ -214,7 +224,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   router.get("/studies/:studyId/breakdown", viewer, async (req, res) => {
     const study = await studyFrom(db, req);
     const options = parseOptions(req);
-    const results = await computeResults(db, study, options, req.locale, req.t);
+    const results = await loadStudyResults(db, study, options, req.locale, req.t);
+    if (results === "computing") return computing(res, study, false);
     if (results === "no_waves") return res.redirect(303, `/studies/${study.id}/results`);
     const by = typeof req.query["by"] === "string" ? req.query["by"] : undefined;
     const breakdown = await computeBreakdown(db, results, by, req.locale, req.t);

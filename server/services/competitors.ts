@@ -1,7 +1,7 @@
 import { categoryTrend, netLift, wilson, type ConfidenceLevel, type Interval, type LiftTable, type Verdict } from "../../stats/index.js";
-import type { Db } from "../../db/client.js";
+import type { Executor } from "../../db/client.js";
 import type { CountFilter } from "../../db/queries/aggregation.js";
-import { countCompetitorChoices, sumBrandLeads, type BrandLeadSums, type CompetitorQuestion } from "../../db/queries/competitors.js";
+import { countCompetitorChoices, sumBrandLeads, type BrandLeadSums, type CompetitorCount, type CompetitorQuestion } from "../../db/queries/competitors.js";
 import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
@@ -73,13 +73,18 @@ export interface CompetitorInput {
   segments: readonly Segment[];
   questions: readonly SurveyQuestion[];
   table: LiftTable;
-  filter: CountFilter;
   confidence: ConfidenceLevel;
   locale: Locale;
 }
 
+/** The SQL aggregates behind the checks (see db/queries/competitors.ts), for every checked metric. */
+export interface CompetitorCounts {
+  leads: BrandLeadSums[];
+  choices: CompetitorCount[];
+}
+
 /** The metrics that can be checked against competitors, with the competitors' labels. */
-function checkedQuestions(input: CompetitorInput): Array<{ q: CompetitorQuestion; source: CompetitorCheck["source"]; brandLabel: string; labels: Map<string, string> }> {
+function checkedQuestions(input: Pick<CompetitorInput, "study" | "questions" | "locale">): Array<{ q: CompetitorQuestion; source: CompetitorCheck["source"]; brandLabel: string; labels: Map<string, string> }> {
   const { study, questions, locale } = input;
   const aided = aidedQuestion(questions);
   // Competitors are the aided list's brand options: not the brand, not "none"/"other" (the coding's
@@ -125,13 +130,18 @@ function checkedQuestions(input: CompetitorInput): Array<{ q: CompetitorQuestion
 
 const estimateOf = (r: ReturnType<typeof netLift>): NetEstimate => ({ estimate: r.estimate, lower: r.lower, upper: r.upper, se: r.se, pValue: r.pValue });
 
-/** Competitors' shares and the net lift per metric with an aided list or coded mentions (SQL aggregates → stats). */
-export async function competitorChecks(db: Db, input: CompetitorInput): Promise<CompetitorCheck[]> {
+/** The SQL aggregates of every metric with an aided list or coded mentions (what competitorChecksOf reads). */
+export async function countCompetitors(db: Executor, study: Study, questions: readonly SurveyQuestion[], filter: CountFilter): Promise<CompetitorCounts> {
+  // Which options and codes are counted does not depend on the reader's language, only their labels do.
+  const checked = checkedQuestions({ study, questions, locale: study.defaultLocale }).map((c) => c.q);
+  if (checked.length === 0) return { leads: [], choices: [] };
+  return { leads: await sumBrandLeads(db, checked, filter), choices: await countCompetitorChoices(db, checked, filter) };
+}
+
+/** Competitors' shares and the net lift per metric with an aided list or coded mentions (the SQL aggregates → stats). */
+export function competitorChecksOf({ leads, choices }: CompetitorCounts, input: CompetitorInput): CompetitorCheck[] {
   const checked = checkedQuestions(input);
   if (checked.length === 0) return [];
-  const questions = checked.map((c) => c.q);
-  const leads = await sumBrandLeads(db, questions, input.filter);
-  const choices = await countCompetitorChoices(db, questions, input.filter);
   const conf = input.confidence;
 
   return checked.map(({ q, source, brandLabel, labels }) => {

@@ -1,10 +1,10 @@
-import type { Db } from "../../db/client.js";
-import { countMetricBases } from "../../db/queries/aggregation.js";
+import type { Executor } from "../../db/client.js";
+import { countMetricBases, countRespondents, type MetricBase } from "../../db/queries/aggregation.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
-import { localize } from "../domain/questionnaire.js";
+import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
 import { baselineLevels, detectability, type BaselineCell, type Detectability, type FieldworkCount } from "./fieldwork-status.js";
 import { defaultWaves, metricDefinitions, metricLabel, type ResultsQuery, type StudyResults } from "./results.js";
@@ -38,25 +38,50 @@ export interface DetectabilityData extends Detectability {
 const segmentLabels = (segments: readonly Segment[], locale: Locale, fallback: Locale): Labelled[] =>
   segments.map((s) => ({ key: s.key, label: localize(s.label, locale, fallback) || s.key }));
 
-/**
- * Baseline levels of a study that has no comparison yet (computeResults said "no_waves"): the
- * pre wave (else the first wave) when it has respondents in some metric's base; null otherwise.
- */
-export async function computeBaseline(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<BaselineData | null> {
+/** What a baseline is computed over: the pre wave (else the first wave), segments and questionnaire. */
+export interface BaselineScope {
+  study: Study;
+  wave: Wave;
+  segments: Segment[];
+  questions: SurveyQuestion[];
+}
+
+/** The counts behind a baseline (countMetricBases of its wave), JSON as it is: what a snapshot stores. */
+export interface BaselineCounts {
+  /** Completed responses of the wave ("from N responses"). */
+  responses: number;
+  bases: MetricBase[];
+}
+
+export async function baselineScope(db: Executor, study: Study): Promise<BaselineScope | null> {
   const wave = defaultWaves(await listWaves(db, study.id)).pre;
   if (!wave) return null;
-  const questions = await loadQuestionnaire(db, study.id);
+  return { study, wave, segments: await listSegments(db, study.id), questions: await loadQuestionnaire(db, study.id) };
+}
+
+export async function gatherBaselineCounts(db: Executor, scope: BaselineScope, flagged: boolean): Promise<BaselineCounts> {
+  const filter = { waveIds: [scope.wave.id], includeFlagged: flagged };
+  const respondents = await countRespondents(db, filter);
+  return {
+    responses: respondents.reduce((n, r) => n + r.n + r.excluded + (flagged ? 0 : r.flagged), 0),
+    bases: await countMetricBases(db, metricDefinitions(scope.questions), filter),
+  };
+}
+
+/**
+ * Baseline levels of a study that has no comparison yet (the results said "no_waves"): the
+ * pre wave (else the first wave) when it has respondents in some metric's base; null otherwise.
+ */
+export function baselineFrom(scope: BaselineScope, counts: BaselineCounts, options: Pick<ResultsQuery, "confidence">, locale: Locale, t: Translate): BaselineData | null {
+  const { study, wave, segments, questions } = scope;
   const metrics = metricDefinitions(questions);
-  const segments = await listSegments(db, study.id);
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
-  const counts = (await countMetricBases(db, metrics, { waveIds: [wave.id], includeFlagged: options.flagged })).map((b) => ({
-    metric: b.metric,
-    segment: segmentKey.get(b.segmentId)!,
-    x: b.x,
-    n: b.n,
-  }));
+  const known = new Set(metrics.map((m) => m.metric));
+  const cells = counts.bases
+    .filter((b) => known.has(b.metric) && segmentKey.has(b.segmentId))
+    .map((b) => ({ metric: b.metric, segment: segmentKey.get(b.segmentId)!, x: b.x, n: b.n }));
   const labels = metrics.map((m) => ({ key: m.metric, label: metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale) }));
-  const data = baselineOf(wave, options.confidence, labels, segmentLabels(segments, locale, study.defaultLocale), counts);
+  const data = baselineOf(wave, options.confidence, labels, segmentLabels(segments, locale, study.defaultLocale), cells);
   return data.cells.length ? data : null;
 }
 

@@ -8,17 +8,18 @@ import {
   type LiftTableCount,
   type WeightedShare,
 } from "../../stats/index.js";
-import type { Db } from "../../db/client.js";
-import { countMetricBases, countRespondents, type MetricBase, type MetricDefinition, type RespondentCount } from "../../db/queries/aggregation.js";
+import type { Db, Executor } from "../../db/client.js";
+import type { MetricBase, MetricDefinition, RespondentCount } from "../../db/queries/aggregation.js";
 import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
-import { competitorChecks, type CompetitorCheck } from "./competitors.js";
-import { cellKey, computeWeighting, weightingCells, type WeightingCell, type WeightingProblem } from "./weighted-results.js";
+import { competitorChecksOf, type CompetitorCheck } from "./competitors.js";
+import { cellKey, weightingCells, type WeightingCell, type WeightingProblem } from "./weighted-results.js";
 import type { Translate } from "../i18n/index.js";
+import { gatherResultsData, type ResultsData } from "../results-snapshots/gather.js";
 
 /**
  * Results of a study: SQL counts per metric × segment × wave, handed to stats/liftTable.
@@ -90,6 +91,15 @@ export type MetricBaseCell = Omit<MetricBase, "segmentId" | "x"> & {
   leftOut: number;
 };
 
+/** How fresh the numbers are: when and from how many responses they were computed, and whether the data changed since. */
+export interface ResultsFreshness {
+  computedAt: Date;
+  /** Completed responses of the compared waves the numbers were computed from. */
+  responses: number;
+  /** False: the data changed after they were computed; a recomputation is under way (these are the last numbers). */
+  current: boolean;
+}
+
 export interface StudyResults {
   study: Study;
   waves: Wave[];
@@ -114,6 +124,9 @@ export interface StudyResults {
    * the profile variables used.
    */
   weighting: { available: boolean; applied: boolean; variables: string[]; problems: WeightingProblem[] } | null;
+  /** The aggregates everything above was computed from (one reading of the data: the sensitivity view, shifts, themes and verbatims come from it too). */
+  data: ResultsData;
+  freshness: ResultsFreshness;
 }
 
 export type ResultsProblem = "no_waves";
@@ -125,7 +138,20 @@ export function metricLabel(t: Translate, name: string, question: SurveyQuestion
   return known !== key ? known : localize(question.text, locale, fallback) || name;
 }
 
-export async function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults | ResultsProblem> {
+/** What the results of a study are computed over: its waves, the compared pair, segments and questionnaire. */
+export interface ResultsScope {
+  study: Study;
+  waves: Wave[];
+  pre: Wave;
+  post: Wave;
+  segments: Segment[];
+  questions: SurveyQuestion[];
+  /** Whether flagged (not excluded) responses count. */
+  flagged: boolean;
+}
+
+/** The waves compared (the options' or the defaults), segments and questionnaire: a few small reads. */
+export async function resultsScope(db: Executor, study: Study, options: Pick<ResultsQuery, "pre" | "post" | "flagged">): Promise<ResultsScope | ResultsProblem> {
   const waves = await listWaves(db, study.id);
   const chosenPre = options.pre ? waves.find((w) => w.id === options.pre) : undefined;
   const chosenPost = options.post ? waves.find((w) => w.id === options.post) : undefined;
@@ -133,35 +159,62 @@ export async function computeResults(db: Db, study: Study, options: ResultsQuery
   const pre = chosenPre ?? defaults.pre;
   const post = chosenPost ?? defaults.post;
   if (!pre || !post || pre.id === post.id) return "no_waves";
+  return { study, waves, pre, post, segments: await listSegments(db, study.id), questions: await loadQuestionnaire(db, study.id), flagged: options.flagged };
+}
 
-  const segments = await listSegments(db, study.id);
-  const questions = await loadQuestionnaire(db, study.id);
+/**
+ * Results computed now from the database, without a snapshot: the scope, every aggregate, then
+ * the table. Pages, exports and the API read them through server/results-snapshots (the same
+ * computation, stored per data version); this is that computation in one call (tests, benchmarks).
+ */
+export async function computeResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults | ResultsProblem> {
+  const scope = await resultsScope(db, study, options);
+  if (scope === "no_waves") return scope;
+  const data = await gatherResultsData(db, scope);
+  return assembleResults(db, scope, data, options, { computedAt: new Date(), responses: data.responses, current: true }, locale, t);
+}
+
+/**
+ * The results from their aggregates, in the reader's language: the lift table (weighted when asked
+ * and possible), labels, bases, competitors. Cheap (no per-response work): it runs on every page
+ * view. The aggregates may be of an older questionnaire (a stale snapshot): cells of metrics or
+ * segments that no longer exist are left out.
+ */
+export async function assembleResults(
+  db: Executor,
+  scope: ResultsScope,
+  data: ResultsData,
+  options: ResultsQuery,
+  freshness: ResultsFreshness,
+  locale: Locale,
+  t: Translate,
+): Promise<StudyResults> {
+  const { study, waves, pre, post, segments, questions } = scope;
   const metrics = metricDefinitions(questions);
-  const filter = { waveIds: [pre.id, post.id], includeFlagged: options.flagged };
-  const respondents = await countRespondents(db, filter);
-  const metricBases = await countMetricBases(db, metrics, filter);
-
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const weighting = await computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options }));
+  const weighting = data.weighting;
   const available = weighting !== null && weighting.problems.length === 0;
   const applied = available && options.weighted !== false;
-  const { counts, table } = await liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, metricBases, applied ? weighting.shares : null);
+  const { counts, table } = await liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, data.bases, applied ? new Map(weighting.shares) : null);
   const segmentKey = new Map(segments.map((s) => [s.id, s.key]));
-  const bases = metricBases.map(({ metric, waveId, segmentId, n, skipped, partial, excluded, decoy, flagged }) => ({
-    metric,
-    segment: segmentKey.get(segmentId)!,
-    waveId,
-    n,
-    skipped,
-    partial,
-    excluded,
-    decoy,
-    flagged,
-    leftOut: skipped + partial + excluded + decoy + flagged,
-  }));
-  const competitors = await competitorChecks(db, { study, pre, post, segments, questions, table, filter, confidence: options.confidence as ConfidenceLevel, locale });
+  const known = new Set(metrics.map((m) => m.metric));
+  const bases = data.bases
+    .filter((b) => known.has(b.metric) && segmentKey.has(b.segmentId))
+    .map(({ metric, waveId, segmentId, n, skipped, partial, excluded, decoy, flagged }) => ({
+      metric,
+      segment: segmentKey.get(segmentId)!,
+      waveId,
+      n,
+      skipped,
+      partial,
+      excluded,
+      decoy,
+      flagged,
+      leftOut: skipped + partial + excluded + decoy + flagged,
+    }));
+  const competitors = competitorChecksOf(data.competitors, { study, pre, post, segments, questions, table, confidence: options.confidence as ConfidenceLevel, locale });
   return {
     study,
     waves,
@@ -171,18 +224,20 @@ export async function computeResults(db: Db, study: Study, options: ResultsQuery
     questions,
     options: { ...options, weighted: applied },
     counts,
-    respondents,
+    respondents: data.respondents.filter((r) => segmentKey.has(r.segmentId)),
     bases,
     table,
     metricLabels,
     competitors,
     weighting: weighting && { available, applied, variables: weighting.variables, problems: weighting.problems },
+    data,
+    freshness,
   };
 }
 
 type WeightingScope = Pick<StudyResults, "study" | "pre" | "post" | "segments" | "questions"> & { options: Pick<ResultsQuery, "flagged"> };
 
-function weightingInput({ study, pre, post, segments, questions, options }: WeightingScope) {
+export function weightingInput({ study, pre, post, segments, questions, options }: WeightingScope) {
   return { studyId: study.id, waves: [pre, post], segments, questions, metrics: metricDefinitions(questions), filter: { waveIds: [pre.id, post.id], includeFlagged: options.flagged } };
 }
 
@@ -208,7 +263,7 @@ interface TableInput {
  * own base (who answered its question), so n differs between metrics of the same wave and segment.
  */
 async function liftTableOf(
-  db: Db,
+  db: Executor,
   { study, pre, post, segments, metrics, metricLabels, options, locale, t }: TableInput,
   bases: ReadonlyArray<Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">>,
   weightedShares: ReadonlyMap<string, WeightedShare> | null = null,
@@ -217,7 +272,7 @@ async function liftTableOf(
   const known = new Set(metrics.map((m) => m.metric));
   const counts: LiftTableCount[] = [];
   for (const b of bases) {
-    if (b.n === 0 || !known.has(b.metric)) continue;
+    if (b.n === 0 || !known.has(b.metric) || !segmentKey.has(b.segmentId)) continue;
     const weighted = weightedShares?.get(cellKey(b.metric, b.segmentId, b.waveId));
     counts.push({ metric: b.metric, segment: segmentKey.get(b.segmentId)!, wave: String(b.waveId), x: b.x, n: b.n, ...(weighted ? { weighted } : {}) });
   }
@@ -249,10 +304,9 @@ async function liftTableOf(
  * The same lift table over every completed response of the two waves, neither excluded nor
  * flagged ones left out: the "without exclusions" side of the sensitivity view. The base rule is
  * the results' own (answered the question, no decoy), so the two sides differ only by the ledger.
+ * Counted in the same reading of the data as the results (ResultsData.everyone).
  */
-export async function liftTableWithoutExclusions(db: Db, results: StudyResults, locale: Locale, t: Translate): Promise<LiftTable> {
+export async function liftTableWithoutExclusions(db: Executor, results: StudyResults, locale: Locale, t: Translate): Promise<LiftTable> {
   const metrics = metricDefinitions(results.questions);
-  const waveIds = [results.pre.id, results.post.id];
-  const everyone = { waveIds, includeFlagged: true, includeExcluded: true };
-  return (await liftTableOf(db, { ...results, metrics, locale, t }, await countMetricBases(db, metrics, everyone))).table;
+  return (await liftTableOf(db, { ...results, metrics, locale, t }, results.data.everyone)).table;
 }

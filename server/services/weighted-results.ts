@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.js";
+import type { Executor } from "../../db/client.js";
 import { listChoices, listMetricOutcomes, type CountFilter, type MetricDefinition } from "../../db/queries/aggregation.js";
 import { listMargins } from "../../db/queries/margins.js";
 import type { Segment, Wave } from "../../db/schema.js";
@@ -61,7 +61,7 @@ type WeightingInput = { studyId: number; waves: readonly Wave[]; segments: reado
  * once; null when the study has no margins at all. The one reading behind the weighted results and
  * the R script's weighting data, so both weigh the same respondents.
  */
-export async function weightingCells(db: Db, input: WeightingInput): Promise<WeightingCell[] | null> {
+export async function weightingCells(db: Executor, input: WeightingInput): Promise<WeightingCell[] | null> {
   const rows = await listMargins(db, input.studyId);
   if (rows.length === 0) return null;
   const profileQuestions = input.questions.filter((q) => q.type === "single" && rows.some((r) => r.questionId === q.id));
@@ -99,7 +99,7 @@ export async function weightingCells(db: Db, input: WeightingInput): Promise<Wei
  * when the study has no margins at all. A cell that cannot be weighted is listed in `problems`;
  * the caller then shows the unweighted table and says why.
  */
-export async function computeWeighting(db: Db, input: WeightingInput): Promise<Weighting | null> {
+export async function computeWeighting(db: Executor, input: WeightingInput): Promise<Weighting | null> {
   const cells = await weightingCells(db, input);
   if (cells === null) return null;
   const shares = new Map<string, WeightedShare>();

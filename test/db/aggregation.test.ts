@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isPostgres } from "../../db/client.js";
-import { countAware, countMetricBases, countRespondents } from "../../db/queries/aggregation.js";
+import { countAware, countMetricBases, countMetricBasesWithEveryone, countRespondents } from "../../db/queries/aggregation.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { metricDefinitions } from "../../server/services/results.js";
@@ -182,6 +182,13 @@ describe("metric bases", () => {
     const e = (metric: string) => everyone.find((b) => b.metric === metric && b.waveId === pre && b.segmentId === subs!.id)!;
     expect(e("aided_awareness")).toMatchObject({ x: 4, n: 6, skipped: 0, partial: 1, excluded: 0, flagged: 0 });
     expect(e("unaided_awareness")).toMatchObject({ x: 1, n: 3, skipped: 3, partial: 1, excluded: 0 });
+
+    // Both sides in one reading (the results' snapshot) count exactly what the two calls count.
+    for (const includeFlagged of [true, false]) {
+      const both = await countMetricBasesWithEveryone(db, metrics, { waveIds: [pre, post.id], includeFlagged });
+      expect(both.bases).toEqual(includeFlagged ? bases : clean);
+      expect(both.everyone).toEqual(everyone);
+    }
   });
 
   it("leaves respondents who pick a decoy out of the metric's base, aware or not", async () => {
@@ -208,5 +215,8 @@ describe("metric bases", () => {
     expect(bases.find((b) => b.metric === "aided_awareness")).toMatchObject({ x: 2, n: 4, skipped: 0, decoy: 2 });
     // Other metrics keep the decoy choosers.
     expect(bases.find((b) => b.metric === "favorability")).toMatchObject({ x: 0, n: 6, decoy: 0 });
+    const both = await countMetricBasesWithEveryone(db, metrics, { waveIds: [survey.wave.id], includeFlagged: false });
+    expect(both.bases).toEqual(await countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: false }));
+    expect(both.everyone).toEqual(await countMetricBases(db, metrics, { waveIds: [survey.wave.id], includeFlagged: true, includeExcluded: true }));
   });
 });

@@ -1,3 +1,5 @@
+import { EventEmitter } from "node:events";
+import { PassThrough, Writable } from "node:stream";
 import ExcelJS from "exceljs";
 import { asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -5,6 +7,7 @@ import type { Db } from "../../db/client.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { answers, responses } from "../../db/schema.js";
+import { drained } from "../../server/exports/responses-output.js";
 import { CHUNK_SIZE, FIXED_COLUMNS, responseLayout, streamResponses, type Cell } from "../../server/exports/responses.js";
 import { translator } from "../../server/i18n/index.js";
 import { parseCsv, withoutBom } from "../fixtures/exports/csv.js";
@@ -234,5 +237,22 @@ describe("raw responses export streams in chunks", () => {
       closed: () => gone,
     });
     expect(count).toBe(CHUNK_SIZE);
+  });
+});
+
+describe("waiting for a slow client", () => {
+  it("keeps one drain listener however many chunks wait, also where compression moves drain listeners to its gzip stream", async () => {
+    // As compression does: "drain" listeners of the response are added to the gzip stream instead.
+    const gzip = new EventEmitter();
+    const out = Object.assign(new PassThrough(), { destroyed: false }) as unknown as Writable & { destroyed: boolean };
+    const on = out.on.bind(out);
+    out.on = ((event: string, listener: (...args: unknown[]) => void) => (event === "drain" ? (gzip.on(event, listener), out) : on(event, listener))) as typeof out.on;
+    for (let chunk = 0; chunk < 20; chunk++) {
+      const waiting = drained(out);
+      gzip.emit("drain");
+      await waiting;
+    }
+    expect(gzip.listenerCount("drain")).toBe(1);
+    expect(out.listenerCount("close")).toBe(1);
   });
 });

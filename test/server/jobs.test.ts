@@ -280,7 +280,7 @@ describe("failures", () => {
     expect(calls).toBe(1);
     expect(first(await jobRows(db))).toMatchObject({ status: "running", attempts: 1, error: "internal", leaseOwner: null });
     // A job whose step failed before and then goes through leaves no error behind (the flags job waits out its pause meanwhile).
-    const probe = await startJob(db, { teamId: study.teamId, studyId: study.id, kind: "themes", params: { flagged: true } });
+    const probe = await startJob(db, { teamId: study.teamId, studyId: study.id, kind: "results" });
     await db.update(jobs).set({ error: "internal" }).where(eq(jobs.id, probe.id));
     await runJobsUntilIdle(db, { checkResponses: false });
     expect(first(await db.select().from(jobs).where(eq(jobs.id, probe.id)))).toMatchObject({ status: "done", error: null });

@@ -1,7 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
-import { jobs, resultSnapshots } from "../../db/schema.js";
-import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { stemWord, summarizeThemes, themeTokens, type ThemeAnswer } from "../../server/quality/themes.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
@@ -198,18 +195,7 @@ describe("feedback themes", () => {
     await insertQualityResponse(db, study.id, { waveId: post.id, segmentId: segments[0]!.id, excluded: true, answers: { ...goodAnswers(), feedback: "Цены на кофе" } });
     const viewer = await addUser(db, "viewer");
     const agent = await loggedInAgent(app, viewer.email);
-    // Summarised in the background: the first visit queues the computation and says so.
-    const first = await agent.get(`/studies/${study.id}/results?lang=en`).expect(200);
-    expect(first.text).toContain("Themes are being computed in the background; reload the page in a moment.");
-    expect(first.text).not.toContain("<summary>Pre · Subscribers");
-    expect(await db.select().from(jobs).where(eq(jobs.kind, "themes"))).toHaveLength(1);
-    // Another visit meanwhile queues nothing more.
-    await agent.get(`/studies/${study.id}/results?lang=en`).expect(200);
-    expect(await db.select().from(jobs).where(eq(jobs.kind, "themes"))).toHaveLength(1);
-    await runJobsUntilIdle(db);
     const page = await agent.get(`/studies/${study.id}/results?lang=en`).expect(200);
-    expect(page.text).toMatch(/Themes as computed [^<]+\./);
-    expect(page.text).not.toContain("An update is being computed.");
     expect(page.text).toContain("Themes: What would you change about Вкусно и точка?");
     expect(page.text).toContain("<summary>Pre · Subscribers: 57 answers</summary>");
     expect(page.text).toContain("<summary>Post · Subscribers: 17 answers</summary>");
@@ -225,19 +211,11 @@ describe("feedback themes", () => {
     const onlyPost = await agent.get(`/studies/${study.id}/results?lang=en&fwave=${post.id}`).expect(200);
     expect(onlyPost.text).not.toContain("Pre · Subscribers");
     const report = await agent.get(`/studies/${study.id}/report?lang=ru`).expect(200);
-    expect(report.text).toMatch(/Темы по состоянию на [^<]+\./);
     expect(report.text).toContain("<h4>Темы: ");
     expect(report.text).toContain("<h5>Post · Подписчики: 17 ответов</h5>");
     expect(report.text).toContain('<li><strong>быстрая доставка</strong> <span class="hint">4 (24\u00a0%)</span>');
     // On paper the first 3 themes per group (REPORT_THEMES): the other 16 of Pre are counted.
     expect(report.text).toContain("<p class=\"hint\">Ещё 16 тем — на странице результатов.</p>");
     expect(report.text).not.toContain("all-themes");
-
-    // An old snapshot is shown, said to be updating, and its update queued once.
-    await db.update(resultSnapshots).set({ computedAt: new Date(Date.now() - 3_600_000) });
-    const stale = await agent.get(`/studies/${study.id}/results?lang=en`).expect(200);
-    expect(stale.text).toContain("<summary>Pre · Subscribers: 57 answers</summary>");
-    expect(stale.text).toContain("An update is being computed.");
-    expect(await db.select().from(jobs).where(eq(jobs.status, "queued"))).toHaveLength(1);
   });
 });

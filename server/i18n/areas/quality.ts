@@ -180,9 +180,6 @@ export const en = {
     more_other: "{{count}} more themes on the results page.",
     listed_one: "The most common {{count}} is listed.",
     listed_other: "The {{count}} most common are listed.",
-    asOf: "Themes as computed {{date}}.",
-    computing: "Themes are being computed in the background; reload the page in a moment.",
-    updating: "An update is being computed.",
   },
   errors: {
     reasonRequired: "Give a reason for the decision.",
@@ -403,9 +400,6 @@ export const ru = {
     listed_few: "Показаны {{count}} самые частые.",
     listed_many: "Показаны {{count}} самых частых.",
     listed_other: "Показаны {{count}} самой частой.",
-    asOf: "Темы по состоянию на {{date}}.",
-    computing: "Темы считаются в фоне; обновите страницу через минуту.",
-    updating: "Считается обновление.",
   },
   errors: {
     reasonRequired: "Укажите причину решения.",
