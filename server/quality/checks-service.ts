@@ -6,6 +6,7 @@ import { codeText } from "../domain/text-coding.js";
 import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
 import { studyCodebooksOf } from "./coding-service.js";
 import { flagQuestions, loadQualitySettings, planFlags, waveMedians, writeFlagPlan, type FlagPlan } from "./flag-service.js";
+import { markResultsStale } from "../results-snapshots/version.js";
 
 /**
  * The background checks of stored responses (the "response_checks" job), run after the
@@ -94,6 +95,9 @@ export const responseChecksStep = (limit = CHECKS_BATCH_SIZE): JobStep => async 
     await insertMentionRows(tx, final.mentions);
     await writeFlagPlan(tx, studyId, final.flags, now);
     await markChecked(tx, input.batch.map((r) => r.id), now);
+    // Checked responses leave the unchecked index, which can bring the data version back to a value
+    // it had before they arrived: a new epoch keeps a snapshot of that earlier state from passing as current.
+    if (input.batch.length) await markResultsStale(tx, studyId);
     const done = checked + input.batch.length;
     const result: StepResult = input.batch.length
       ? { cursor: { ...c, after: input.batch.at(-1)!.id, checked: done }, done, total: null }

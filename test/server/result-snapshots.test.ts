@@ -70,7 +70,8 @@ describe("the data version", () => {
 
     const partial = await add(post.id, true, "partial");
     await changed("a new response");
-    await updateResponse(db, partial.id, { status: "completed", completedAt: new Date() });
+    // As the survey stores its last page: completed and waiting for its background checks.
+    await updateResponse(db, partial.id, { status: "completed", completedAt: new Date(), checkedAt: null });
     await changed("a partial response completed");
     await changeExclusion(db, survey.study, (await addUser(db, "researcher")).id, { excluded: true, ids: [partial.id], reason: "test" });
     await changed("an exclusion");
@@ -87,6 +88,18 @@ describe("the data version", () => {
     const before = await version();
     await insertResponseWithAnswers(db, other.study.id, { waveId: other.wave.id, segmentId: other.segments[0]!.id, answers: { aided: ["acme"] } });
     expect(await version()).toBe(before);
+  });
+  it("does not come back to a value it had once the background checks of a new response ran", async () => {
+    const db = freshDb();
+    const { survey, post, add } = await seed(db);
+    const arrived = await add(post.id, true);
+    const before = await resultsDataVersion(db, survey.study.id);
+    // Its last page posted again, as the survey stores it: unchecked until the response checks job has run.
+    await updateResponse(db, arrived.id, { checkedAt: null, durationMs: 61_000 });
+    const unchecked = await resultsDataVersion(db, survey.study.id);
+    await runJobsUntilIdle(db);
+    const checked = await resultsDataVersion(db, survey.study.id);
+    expect(new Set([before, unchecked, checked]).size).toBe(3);
   });
 });
 
