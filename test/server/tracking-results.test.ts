@@ -1,62 +1,7 @@
-import request from "supertest";
 import { describe, expect, it } from "vitest";
-import type { Db } from "../../db/client.js";
-import { listSegments } from "../../db/queries/studies.js";
-import type { Wave } from "../../db/schema.js";
-import { createApiToken } from "../../server/services/accounts.js";
-import { createWave } from "../../server/services/study-setup.js";
 import type { LiftRow, TrendSeries } from "../../stats/index.js";
-import { brandLiftDefinition } from "../fixtures/surveys.js";
-import { insertResponseWithAnswers } from "../fixtures/responses.js";
-import { addUser, freshApp } from "../helpers.js";
-
-type Json = Record<string, any>;
-const LABELS = ["Baseline", "Month 1", "Month 2", "Month 3"];
-
-/** Aware of n per segment and wave, varied by seed (a small deterministic generator). */
-function plan(seed: number) {
-  let state = seed;
-  const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const n = { subscribers: 40, active_unsubscribed: 32, inactive: 30 } as Record<string, number>;
-  const base = { subscribers: 0.2, active_unsubscribed: 0.3, inactive: 0.25 } as Record<string, number>;
-  const step = { subscribers: 0.17, active_unsubscribed: 0, inactive: 0.02 } as Record<string, number>;
-  return (segment: string, wave: number) => {
-    const p = Math.min(0.95, base[segment]! + step[segment]! * wave + (next() - 0.5) * 0.1);
-    return { n: n[segment]!, aware: Math.round(p * n[segment]!) };
-  };
-}
-
-async function trackingStudy(db: Db, seed: number) {
-  const user = await addUser(db, "researcher", `r${seed}@example.test`);
-  const token = (await createApiToken(db, user.id, "token")).token;
-  return { token, user };
-}
-
-async function seedStudy(app: Parameters<typeof request>[0], db: Db, seed: number) {
-  const { token } = await trackingStudy(db, seed);
-  const kpis = [
-    { metric: "aided_awareness", segment: "subscribers", lift: 0.05, by: "Month 3" },
-    { metric: "aided_awareness", segment: "active_unsubscribed", level: 0.9, by: "Month 2" },
-    { metric: "aided_awareness", segment: "inactive", lift: 0.05, by: "Month 1" },
-    { metric: "favorability", segment: "subscribers", level: 0.5, by: "Month 9" },
-  ];
-  const created = (await request(app).post("/api/studies").set("Authorization", `Bearer ${token}`).send({ ...JSON.parse(JSON.stringify(brandLiftDefinition())), kpis }).expect(201)).body as Json;
-  const studyId = created["id"] as number;
-  const segments = await listSegments(db, studyId);
-  const waves: Wave[] = [];
-  for (const [i, label] of LABELS.entries()) waves.push(await createWave(db, studyId, i === 0 ? "pre" : "post", label));
-  const counts = plan(seed);
-  for (const [k, wave] of waves.entries()) {
-    for (const s of segments) {
-      const { n, aware } = counts(s.key, k);
-      for (let i = 0; i < n; i++) {
-        await insertResponseWithAnswers(db, studyId, { waveId: wave.id, segmentId: s.id, answers: { aided: i < aware ? ["acme"] : ["none"], fav: i % 3 === 0 ? 2 : 4, recall: "yes", feedback: "ok" } });
-      }
-    }
-  }
-  const get = async (query = ""): Promise<Json> => (await request(app).get(`/api/studies/${studyId}/results.json${query}`).set("Authorization", `Bearer ${token}`).expect(200)).body as Json;
-  return { studyId, waves, get };
-}
+import { seedStudy, type Json } from "../fixtures/tracking.js";
+import { freshApp } from "../helpers.js";
 
 describe("trends and KPIs in the results JSON", () => {
   it("has the shapes the issue states: trends per metric × segment and kpis with statuses", async () => {
