@@ -160,6 +160,6 @@ export function kpiStatusText(k: Pick<KpiResult, "status" | "respondentsNeeded" 
   if (k.respondentsNeeded === null) return t("tracking.kpi.notYetOnTarget");
   const more = k.respondentsNeeded - (k.respondents ?? 0);
   return more > 0
-    ? t("tracking.kpi.notYetMore", { count: more, more: f.integer(more), needed: f.integer(k.respondentsNeeded) })
+    ? t("tracking.kpi.notYetMore", { count: more, more: f.integer(more), needed: f.integer(k.respondentsNeeded), now: f.integer(k.respondents ?? 0) })
     : t("tracking.kpi.notYetSize", { needed: f.integer(k.respondentsNeeded) });
 }

@@ -143,11 +143,11 @@ describe("KPI statuses on the results page", () => {
     const expected = {
       en: {
         target: ["lift +5.0 pp against the baseline by “Month 3”", "level 90.0% by “Month 2”", "lift +5.0 pp against the baseline by “Month 1”", "level 50.0% by “Month 9”"],
-        status: ["met", "not met", /^not yet — [\d,]+ more respondents per wave would decide it \([\d,]+ in the segment\)$/, "the wave has not run yet"],
+        status: ["met", "not met", /^not yet — [\d,]+ more respondents per wave would decide it \([\d,]+ in the segment instead of [\d,]+\)$/, "the wave has not run yet"],
       },
       ru: {
         target: ["прирост +5,0 п. п. к исходной волне не позже волны «Month 3»", "уровень 90,0 % не позже волны «Month 2»", "прирост +5,0 п. п. к исходной волне не позже волны «Month 1»", "уровень 50,0 % не позже волны «Month 9»"],
-        status: ["достигнут", "не достигнут", /^пока не ясно — решат? ещё [\d ]+ респондент(а|ов)? на волну \([\d ]+ в сегменте\)$/, "волна ещё не проводилась"],
+        status: ["достигнут", "не достигнут", /^пока не ясно — решат? ещё [\d ]+ респондент(а|ов)? на волну \(в сегменте [\d ]+ вместо [\d ]+\)$/, "волна ещё не проводилась"],
       },
     };
     for (const locale of LOCALES) {
@@ -172,7 +172,8 @@ describe("KPI statuses on the results page", () => {
       const notYet = kpis[2]!;
       expect(notYet.status).toBe("not_yet");
       expect(shown.rows[2]![4]).toContain(text(numberFormats(locale).integer(notYet.respondentsNeeded! - notYet.respondents!)));
-      expect(shown.rows[2]![4]).toContain(`(${text(numberFormats(locale).integer(notYet.respondentsNeeded!))} `);
+      const [needed, now] = [notYet.respondentsNeeded!, notYet.respondents!].map((n) => text(numberFormats(locale).integer(n)));
+      expect(shown.rows[2]![4]).toContain(locale === "en" ? `(${needed} in the segment instead of ${now})` : `(в сегменте ${needed} вместо ${now})`);
       // Segment labels, never the segment or metric keys or the status codes.
       for (const key of ["aided_awareness", "favorability", "active_unsubscribed", "subscribers", "not_yet", "not_met", "wave_missing", "no_data"]) {
         expect(shown.text, key).not.toContain(key);
