@@ -47,6 +47,8 @@ export interface TrendSeriesView {
 export interface TrendsView {
   /** Sentences stating each family's size: "verdicts account for N comparisons". */
   family: string[];
+  /** Whether the shares are weighted, when the results are: null when nothing is weighted. */
+  weighting: string | null;
   metrics: Array<{ label: string; series: TrendSeriesView[] }>;
 }
 
@@ -119,6 +121,7 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
       family: [...kinds.values()].map((fam) =>
         t(`tracking.trends.family.${fam.kind}`, { count: fam.size, segments: f.integer(fam.segments), comparisons: f.integer(fam.comparisons), method: t(`resultsPage.adjustments.${fam.adjustment}`) }),
       ),
+      weighting: trends.series.some((s) => s.weighted) ? t("tracking.trends.weighted") : results.weighting?.applied ? t("tracking.trends.unweighted") : null,
       metrics: metrics.map((metric) => ({
         label: metricLabel(metric),
         series: trends.series.flatMap((s, i) => (s.metric === metric ? [seriesView(s, i)] : [])),

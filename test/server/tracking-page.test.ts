@@ -1,6 +1,10 @@
 import request from "supertest";
 import { describe, expect, it } from "vitest";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { insertKpis } from "../../db/queries/kpis.js";
 import { insertShareLink } from "../../db/queries/share-links.js";
+import { listSegments } from "../../db/queries/studies.js";
+import { createDemoStudy } from "../../server/demo/create.js";
 import { messages, translator } from "../../server/i18n/index.js";
 import { numberFormats } from "../../server/presenters/results.js";
 import type { KpiResult } from "../../server/services/tracking.js";
@@ -212,5 +216,30 @@ describe("the planner proposes the wave size that decides each KPI not decided y
     const kpis = (await other.get(`/studies/${decided.studyId}/results.json`).expect(200)).body["kpis"] as KpiResult[];
     expect(kpis[0]!.status).toBe("met");
     expect(text((await other.get(`/studies/${decided.studyId}/planner?lang=en`).expect(200)).text)).toContain(translator("en")("tracking.planner.none"));
+  });
+});
+
+describe("weighted trends on the page", () => {
+  it("say they are weighted and show the JSON's weighted numbers", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const admin = await addUser(db, "admin");
+    const { studyId } = await createDemoStudy(db, { seed: 7, locale: "ru", actorId: null, now: new Date() });
+    // A KPI makes a two-wave study show its trends; the demo has margins for every segment.
+    const segment = (await listSegments(db, studyId)).find((s) => s.role === "exposed")!;
+    const waves = await listWaves(db, studyId);
+    await insertKpis(db, studyId, [{ position: 0, metric: "aided_awareness", segmentId: segment.id, kind: "lift", target: 0.05, byWave: waves[1]!.label }]);
+    const agent = await loggedInAgent(app, admin.email);
+    for (const locale of LOCALES) {
+      const json = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}`).expect(200)).body as Json;
+      const trends = json["trends"] as Trends;
+      expect(trends.series.every((s) => s.weighted && s.interval === "wald")).toBe(true);
+      const page = (await agent.get(`/studies/${studyId}/results?lang=${locale}`).expect(200)).text;
+      expectSameTrends(page, json, locale, `weighted ${locale}`);
+      expect(text(page)).toContain(text(translator(locale)("tracking.trends.weighted")));
+      const plainJson = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}&weighted=0`).expect(200)).body as Json;
+      const plainPage = (await agent.get(`/studies/${studyId}/results?lang=${locale}&weighted=0`).expect(200)).text;
+      expectSameTrends(plainPage, plainJson, locale, `unweighted ${locale}`);
+      expect(text(plainPage)).not.toContain(text(translator(locale)("tracking.trends.weighted")));
+    }
   });
 });

@@ -29,6 +29,8 @@ export const en = {
     verdictVsBaseline: "Verdict against the baseline",
     baseline: "baseline",
     noData: "no responses",
+    weighted: "Shares are weighted to the segments’ margins in every wave (Wald intervals of the raked shares).",
+    unweighted: "Shares are not weighted here: not every wave could be weighted to the margins, so the trends use the plain shares throughout.",
   },
   kpi: {
     heading: "KPIs",
@@ -97,6 +99,8 @@ export const ru: typeof en = {
     verdictVsBaseline: "Вывод к исходной волне",
     baseline: "исходная",
     noData: "нет ответов",
+    weighted: "Доли взвешены по маргиналам сегментов в каждой волне (интервалы Вальда для взвешенных долей).",
+    unweighted: "Доли здесь не взвешены: не каждую волну удалось взвесить по маргиналам, поэтому динамика везде по невзвешенным долям.",
   },
   kpi: {
     heading: "KPI",
