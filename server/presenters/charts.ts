@@ -271,7 +271,7 @@ function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, l
   const plotHeight = wide ? 150 : 140;
   const plot = width - left - right;
   const shown = points.flatMap((p) => (p.share ? [p.share] : []));
-  const axis = shareAxis(Math.min(1, ...shown.map((s) => s.lower)), Math.max(0, ...shown.map((s) => s.upper)));
+  const axis = shown.length ? shareAxis(Math.min(...shown.map((s) => s.lower)), Math.max(...shown.map((s) => s.upper))) : { lo: 0, hi: 1, step: 0.25 };
   const col = plot / Math.max(1, points.length);
   const x = (i: number) => left + col * (i + 0.5);
   const y = (share: number) => top + (1 - (Math.max(axis.lo, Math.min(axis.hi, share)) - axis.lo) / (axis.hi - axis.lo)) * plotHeight;
@@ -306,12 +306,14 @@ function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, l
     );
     if (values) parts.push(`<text x="${cx}" y="${fixed(y(upper) - 5)}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#222">${escapeXml(text.percent(p.share.p))}</text>`);
   });
-  // Wave labels under the axis; on a narrow chart with many waves, every few (the table lists all).
+  // Wave labels under the axis; on a narrow chart with many waves, every few and always the
+  // latest (the table lists all).
   const stride = Math.max(1, Math.ceil((6 * CHAR_WIDTH + 6) / col));
+  const last = points.length - 1;
   const labelTop = top + plotHeight + 18;
   let lines = 1;
   points.forEach((p, i) => {
-    if (i % stride !== 0) return;
+    if (i !== last && (i % stride !== 0 || last - i < stride)) return;
     const room = Math.min(col * stride, 2 * Math.min(x(i), width - x(i))) - 6;
     const wrapped = wrapLabel(p.label, Math.max(3, Math.floor(room / CHAR_WIDTH)));
     lines = Math.max(lines, wrapped.length);
