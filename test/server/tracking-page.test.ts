@@ -104,6 +104,9 @@ describe("trends on the results page and the share-link report", () => {
           expectSameTrends(page, json, locale, `page ${seed} ${query}`);
           const shared = (await request(app).get(`/r/${share.token}?${query}`).expect(200)).text;
           expectSameTrends(shared, json, locale, `share ${seed} ${query}`);
+          // The KPI table of the share link is the page's, and has a row per KPI of the JSON.
+          expect(shownKpis(shared).rows).toEqual(shownKpis(page).rows);
+          expect(shownKpis(page).rows).toHaveLength((json["kpis"] as unknown[]).length);
           // The family's size, as a sentence.
           const family = trends.families.find((fam) => fam.kind === "segments")!;
           expect(family.size).toBe(15);
