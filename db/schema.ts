@@ -619,6 +619,41 @@ export const profileMargins = sqliteTable(
   ],
 );
 
+/** Kinds of KPI target: a lift of the share against the baseline wave, or a level of the share. */
+export const KPI_KINDS = ["lift", "level"] as const;
+
+/**
+ * KPIs agreed up front (study definition `kpis`): per metric and segment, a target lift against
+ * the baseline or a target level (fractions), by the wave with the label `byWave`. The wave is
+ * named by label because a tracking study's later waves do not exist when the KPIs are agreed.
+ */
+export const kpis = sqliteTable(
+  "kpis",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    /** The order of the definition (its KPIs are listed in it). */
+    position: integer("position").notNull(),
+    /** A metric name of the study's questionnaire. */
+    metric: text("metric").notNull(),
+    segmentId: integer("segment_id")
+      .notNull()
+      .references(() => segments.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: KPI_KINDS }).notNull(),
+    target: real("target").notNull(),
+    byWave: text("by_wave").notNull(),
+  },
+  (t) => [
+    uniqueIndex("kpis_study_position_unique").on(t.studyId, t.position),
+    index("kpis_segment_idx").on(t.segmentId),
+    check("kpis_kind_check", sql`${t.kind} IN ('lift', 'level')`),
+    check("kpis_target_check", sql`${t.target} > 0 AND ${t.target} < 1`),
+  ],
+);
+
+export type Kpi = typeof kpis.$inferSelect;
 export type ProfileMargin = typeof profileMargins.$inferSelect;
 export type AudiencePoint = typeof audiencePoints.$inferSelect;
 export type Team = typeof teams.$inferSelect;

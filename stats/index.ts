@@ -50,3 +50,7 @@ export { chiSquareIndependence } from "./chi-square.js";
 export type { ChiSquareResult } from "./chi-square.js";
 export { kishEffectiveN, rake, RAKING_MAX_ITERATIONS, RAKING_TOLERANCE, rakedProportion, RakingDidNotConverge, SHARE_SUM_TOLERANCE } from "./raking.js";
 export type { RakedProportion, RakeOptions, RakingMargins, RakingRow } from "./raking.js";
+export { trendComparisons, trends } from "./trend.js";
+export type { TrendChange, TrendFamily, TrendInput, TrendPoint, TrendSeries, Trends } from "./trend.js";
+export { evaluateKpis, KPI_STATUSES, kpiStatusOf } from "./kpi.js";
+export type { KpiEvaluation, KpiEvaluationInput, KpiInput, KpiStatus, KpiTarget } from "./kpi.js";

@@ -297,7 +297,7 @@ interface Settings {
 }
 
 /** One wave of one segment: its counts, and its weighted share when the table is weighted. */
-type Sample = Counts & { weighted?: WeightedShare };
+export type Sample = Counts & { weighted?: WeightedShare };
 
 interface Part {
   segment: LiftTableSegment;
@@ -322,6 +322,14 @@ function waldShare(s: Sample, z: number): ShareWithLimits {
 function weightedWave(s: Sample, z: number): WaveEstimate {
   const nEff = effectiveNOf(s);
   return { x: s.x, n: s.n, ...waldShare(s, z), nEff, designEffect: s.n / nEff };
+}
+
+/**
+ * One wave of one segment as a row prints it at critical value z: Wilson, or when weighted the
+ * Wald limits of the raked share. Exported for the trend series, so a wave reads the same there.
+ */
+export function segmentWave(s: Sample, z: number): WaveEstimate {
+  return s.weighted ? weightedWave(s, z) : { x: s.x, n: s.n, p: s.x / s.n, ...wilsonUnchecked(s.x, s.n, z) };
 }
 
 /**
@@ -618,6 +626,21 @@ export function segmentMeasure(pre: Counts, post: Counts): Measure {
   };
 }
 
+/**
+ * A weighted segment's lift as a measure: the raked shares' difference, Var = se1^2 + se2^2, Wald
+ * interval and z-test, "enough data" by the effective sizes. Exported for the trend series.
+ */
+export function weightedSegmentMeasure(pre: Sample, post: Sample): Measure {
+  const estimate = shareOf(post) - shareOf(pre);
+  const variance = varianceOf(pre) + varianceOf(post);
+  return {
+    ...waldMeasure(estimate, variance),
+    sharesAt: (z) => ({ pre: waldShare(pre, z), post: waldShare(post, z) }),
+    probabilityOfRise: normalProbabilityPositive(estimate, variance),
+    enoughData: Math.min(effectiveNOf(pre), effectiveNOf(post)) >= SMALL_N,
+  };
+}
+
 /** The verdict of a measure whose family adjustment gave adjustedPValue (steps 4 of liftTable). */
 export interface Decision {
   verdict: Verdict;
@@ -676,7 +699,6 @@ function segmentDraft(metric: string, metricLabel: string, part: Part, settings:
 function weightedSegmentDraft(metric: string, metricLabel: string, part: Part, settings: Settings): Draft {
   const { pre, post, segment } = part;
   const role = segment.role ?? "exposed";
-  const estimate = shareOf(post) - shareOf(pre);
   const liftVariance = varianceOf(pre) + varianceOf(post);
   const n1 = effectiveNOf(pre);
   const n2 = effectiveNOf(post);
@@ -684,12 +706,7 @@ function weightedSegmentDraft(metric: string, metricLabel: string, part: Part, s
     identity: segmentIdentity(metric, metricLabel, segment, role),
     pre: weightedWave(pre, settings.z),
     post: weightedWave(post, settings.z),
-    lift: {
-      ...waldMeasure(estimate, liftVariance),
-      sharesAt: (z) => ({ pre: waldShare(pre, z), post: waldShare(post, z) }),
-      probabilityOfRise: normalProbabilityPositive(estimate, liftVariance),
-      enoughData: Math.min(n1, n2) >= SMALL_N,
-    },
+    lift: weightedSegmentMeasure(pre, post),
     liftInterval: "wald",
     weighted: true,
     liftVariance,

@@ -450,6 +450,26 @@ export const profileMargins = pgTable(
   ],
 );
 
+export const kpis = pgTable(
+  "kpis",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
+    studyId: bigint("study_id", { mode: "number" }).notNull().references(() => studies.id, { onDelete: "cascade" }),
+    position: bigint("position", { mode: "number" }).notNull(),
+    metric: text("metric").notNull(),
+    segmentId: bigint("segment_id", { mode: "number" }).notNull().references(() => segments.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["lift", "level"] }).notNull(),
+    target: doublePrecision("target").notNull(),
+    byWave: text("by_wave").notNull(),
+  },
+  (t) => [
+    uniqueIndex("kpis_study_position_unique").on(t.studyId, t.position),
+    index("kpis_segment_idx").on(t.segmentId),
+    check("kpis_kind_check", sql`${t.kind} IN ('lift', 'level')`),
+    check("kpis_target_check", sql`${t.target} > 0 AND ${t.target} < 1`),
+  ],
+);
+
 export const jobs = pgTable(
   "jobs",
   {

@@ -1,4 +1,4 @@
-import type { ProfileMargin, Segment, Study } from "../../db/schema.js";
+import type { Kpi, ProfileMargin, Segment, Study } from "../../db/schema.js";
 import { toMarginEntries, type MarginEntry } from "./margins.js";
 import type { SurveyQuestion } from "./questionnaire.js";
 import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from "./study-definition.js";
@@ -10,7 +10,13 @@ import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from ".
  * `margins` given, the weighting targets for every wave come along (`margins`, when there are
  * any); a wave's own targets do not: a definition has no waves.
  */
-export function toDefinition(study: Study, segments: readonly Segment[], questions: readonly SurveyQuestion[], margins: readonly ProfileMargin[] = []): StudyDefinitionJson {
+export function toDefinition(
+  study: Study,
+  segments: readonly Segment[],
+  questions: readonly SurveyQuestion[],
+  margins: readonly ProfileMargin[] = [],
+  kpis: ReadonlyArray<Pick<Kpi, "metric" | "kind" | "target" | "byWave"> & { segmentKey: string }> = [],
+): StudyDefinitionJson {
   const entries = studyWideMargins(segments, questions, margins);
   return {
     name: study.name,
@@ -29,6 +35,7 @@ export function toDefinition(study: Study, segments: readonly Segment[], questio
       q.pageBreakAfter && i < questions.length - 1 ? [questionToDefinition(q), { type: PAGE_BREAK }] : [questionToDefinition(q)],
     ),
     ...(entries.length ? { margins: entries } : {}),
+    ...(kpis.length ? { kpis: kpis.map((k) => ({ metric: k.metric, segment: k.segmentKey, [k.kind]: k.target, by: k.byWave })) } : {}),
   };
 }
 

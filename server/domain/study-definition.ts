@@ -184,6 +184,27 @@ export const segmentDefinition = z
   })
   .strict();
 
+export const MAX_KPIS = 50;
+
+/** A target share or lift: a fraction strictly between 0 and 1. */
+const kpiFraction = z.number().gt(0, "tracking.definition.fraction").lt(1, "tracking.definition.fraction");
+
+/**
+ * A KPI agreed up front: a metric of the questionnaire in a segment, a target lift against the
+ * baseline or a target level (fractions), by the wave of that label (which need not exist yet).
+ * Metric and segment are checked against the rest of the definition (studyDefinition).
+ */
+export const kpiDefinition = z
+  .object({
+    metric: z.string(),
+    segment: z.string(),
+    lift: kpiFraction.optional(),
+    level: kpiFraction.optional(),
+    by: z.string().trim().min(1).max(100),
+  })
+  .strict()
+  .refine((k) => (k.lift === undefined) !== (k.level === undefined), { message: "tracking.definition.liftOrLevel", path: ["lift"] });
+
 /** An IANA zone name the runtime knows ("Europe/Moscow", "UTC"). */
 export function isTimeZone(value: string): boolean {
   try {
@@ -217,6 +238,8 @@ export const studyDefinition = z
      * them (server/domain/margins.ts). A definition has no waves, so no entry names one.
      */
     margins: z.array(marginEntry).max(MARGINS_MAX_CELLS, "safety.import.tooManyValues").optional(),
+    /** KPIs agreed up front (see kpiDefinition). */
+    kpis: z.array(kpiDefinition).max(MAX_KPIS, "tracking.definition.tooMany").optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -242,6 +265,12 @@ export const studyDefinition = z
       });
     };
     unique(d.segments ?? [], "segments", "segment");
+    const metrics = new Set(d.questions.flatMap((q) => (q.metric ? [q.metric.name] : [])));
+    const segmentKeys = new Set((d.segments ?? defaultSegments()).map((s) => s.key));
+    d.kpis?.forEach((k, i) => {
+      if (!metrics.has(k.metric)) ctx.addIssue({ code: "custom", path: ["kpis", i, "metric"], message: "tracking.definition.unknownMetric" });
+      if (!segmentKeys.has(k.segment)) ctx.addIssue({ code: "custom", path: ["kpis", i, "segment"], message: "tracking.definition.unknownSegment" });
+    });
     if (d.locales && !d.locales.includes(d.locale)) {
       ctx.addIssue({ code: "custom", path: ["locales"], message: "must include the study's locale" });
     }
@@ -249,11 +278,12 @@ export const studyDefinition = z
 
 export type StudyDefinition = z.output<typeof studyDefinition>;
 export type QuestionDefinition = z.output<typeof questionDefinition>;
+export type KpiDefinition = z.output<typeof kpiDefinition>;
 /** The definition as JSON carries it (page breaks as elements of `questions`): what export writes. */
 export type StudyDefinitionJson = z.input<typeof studyDefinition>;
 
 /** A message that is an i18n key ("safety.import.tooManyAliases"), translated with its bound. */
-export const MESSAGE_KEY = /^(safety|weighting)\.[\w.]+$/;
+export const MESSAGE_KEY = /^(safety|weighting|tracking)\.[\w.]+$/;
 
 /** An issue's message in the reader's language: i18n keys translated (with their bound, or the margin error they carry). */
 export function issueMessage(i: z.core.$ZodIssue, t: Translate): string {

@@ -26,6 +26,21 @@ export interface ResultsJson {
   bases: MetricBaseCell[];
   /** stats/liftTable's output as it is. */
   table: LiftTable;
+  /**
+   * stats/trends' output as it is: per metric × segment, each wave's share with its interval and its
+   * change against the previous wave and the baseline with verdicts; `familySize` says how many
+   * comparisons each verdict is adjusted for. Wave keys are wave ids as strings, as in `counts`;
+   * the waves are those with responses, in the study's order, the first the baseline. Null with
+   * fewer than two such waves.
+   */
+  trends: StudyResults["trends"];
+  /**
+   * The study's KPIs: `kind` "lift" (against the baseline) or "level", `target` a fraction, `wave`
+   * the label of the wave it is due by (`waveId` null while the study has none of that label),
+   * `status` "met" | "not_met" | "not_yet" (with `respondentsNeeded` per wave to decide) |
+   * "wave_missing" | "no_data", and the estimate and interval it was read off.
+   */
+  kpis: StudyResults["kpis"];
   /** Competitors as a check: each brand's share per segment and wave, the brand's lift net of the average competitor. */
   competitors: CompetitorCheck[];
   /** "Is the audience growing?": per segment and measure, start and end counts over the study's period, change, percent, and the growth before the campaign; null when not computed. */
@@ -83,6 +98,8 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     counts: results.counts,
     bases: results.bases,
     table: results.table,
+    trends: results.trends,
+    kpis: results.kpis,
     competitors: results.competitors,
     audience,
     freshness: { computedAt: results.freshness.computedAt.toISOString(), responses: results.freshness.responses, current: results.freshness.current },

@@ -216,7 +216,7 @@ function dotsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | 
   return svg(id, width, height, text, [...ticks, ...parts]);
 }
 
-function svg(id: string, width: number, height: number, text: ChartText, parts: string[]): string {
+function svg(id: string, width: number, height: number, text: Pick<ChartText, "title" | "description">, parts: string[]): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-labelledby="${id}-t ${id}-d" font-family="${FONT}">` +
     `<title id="${id}-t">${escapeXml(text.title)}</title><desc id="${id}-d">${escapeXml(text.description)}</desc>` +
@@ -227,4 +227,99 @@ function svg(id: string, width: number, height: number, text: ChartText, parts: 
 
 function truncate(s: string, max: number): string {
   return [...s].length > max ? [...s].slice(0, max - 1).join("") + "…" : s;
+}
+
+/** One wave of a trend chart: its label and share with interval, or null without responses. */
+export interface TrendChartPoint {
+  label: string;
+  share: { p: number; lower: number; upper: number } | null;
+}
+
+export interface TrendChartText {
+  title: string;
+  description: string;
+  percent: (share: number) => string;
+}
+
+/**
+ * A metric's share in one segment per wave with its interval (the trend table's numbers): dots
+ * joined by a line, whiskers for the intervals, the baseline hollow. The axis spans the intervals
+ * in round steps, so a few points of change stay visible. Waves without responses leave a gap.
+ */
+export function trendLine(points: readonly TrendChartPoint[], text: TrendChartText): string {
+  return layouts(trendLayout(points, text, "wide"), trendLayout(points, text, "narrow"));
+}
+
+/** Round axis bounds and step (shares) around [min, max]: at most 5 steps. */
+export function shareAxis(min: number, max: number): { lo: number; hi: number; step: number } {
+  const span = Math.max(0, max - min);
+  const step = [0.05, 0.1, 0.2, 0.25].find((s) => span / s <= 4) ?? 0.25;
+  const lo = Math.max(0, Math.floor(min / step + 1e-9) * step);
+  let hi = Math.min(1, Math.ceil(max / step - 1e-9) * step);
+  if (hi - lo < step - 1e-9) hi = Math.min(1, lo + step);
+  return { lo, hi: hi > lo ? hi : lo + step, step };
+}
+
+function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, layout: "wide" | "narrow"): string {
+  const id = nextId();
+  const wide = layout === "wide";
+  const width = wide ? 640 : 340;
+  // Room for a tick label such as "100 %" left of the axis.
+  const left = 46;
+  const right = 10;
+  const top = 20;
+  const plotHeight = wide ? 150 : 140;
+  const plot = width - left - right;
+  const shown = points.flatMap((p) => (p.share ? [p.share] : []));
+  const axis = shown.length ? shareAxis(Math.min(...shown.map((s) => s.lower)), Math.max(...shown.map((s) => s.upper))) : { lo: 0, hi: 1, step: 0.25 };
+  const col = plot / Math.max(1, points.length);
+  const x = (i: number) => left + col * (i + 0.5);
+  const y = (share: number) => top + (1 - (Math.max(axis.lo, Math.min(axis.hi, share)) - axis.lo) / (axis.hi - axis.lo)) * plotHeight;
+  const parts: string[] = [];
+  for (let k = 0; axis.lo + k * axis.step <= axis.hi + 1e-9; k++) {
+    const tick = axis.lo + k * axis.step;
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${fixed(y(tick))}" y2="${fixed(y(tick))}" stroke="#ddd"/>`,
+      `<text x="${left - 6}" y="${fixed(y(tick) + 4)}" text-anchor="end" font-size="${TICK_SIZE}" fill="#555">${escapeXml(text.percent(tick))}</text>`,
+    );
+  }
+  // The line, broken where a wave has no responses.
+  let path = "";
+  points.forEach((p, i) => {
+    if (!p.share) return;
+    path += `${points[i - 1]?.share ? "L" : "M"}${fixed(x(i))} ${fixed(y(p.share.p))} `;
+  });
+  if (path) parts.push(`<path d="${path.trim()}" fill="none" stroke="${POST}" stroke-width="2"/>`);
+  // Values above the whiskers only where a column has room for them.
+  const values = col >= 58;
+  points.forEach((p, i) => {
+    if (!p.share) return;
+    const cx = fixed(x(i));
+    const { lower, upper } = p.share;
+    parts.push(
+      `<line x1="${cx}" x2="${cx}" y1="${fixed(y(lower))}" y2="${fixed(y(upper))}" stroke="#222" stroke-width="1.5"/>`,
+      `<line x1="${fixed(x(i) - 4)}" x2="${fixed(x(i) + 4)}" y1="${fixed(y(lower))}" y2="${fixed(y(lower))}" stroke="#222" stroke-width="1.5"/>`,
+      `<line x1="${fixed(x(i) - 4)}" x2="${fixed(x(i) + 4)}" y1="${fixed(y(upper))}" y2="${fixed(y(upper))}" stroke="#222" stroke-width="1.5"/>`,
+      i === 0
+        ? `<circle cx="${cx}" cy="${fixed(y(p.share.p))}" r="5" fill="#fff" stroke="${PRE}" stroke-width="2" data-p="${p.share.p}"/>`
+        : `<circle cx="${cx}" cy="${fixed(y(p.share.p))}" r="5" fill="${POST}" data-p="${p.share.p}"/>`,
+    );
+    if (values) parts.push(`<text x="${cx}" y="${fixed(y(upper) - 5)}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#222">${escapeXml(text.percent(p.share.p))}</text>`);
+  });
+  // Wave labels under the axis; on a narrow chart with many waves, every few and always the
+  // latest (the table lists all).
+  const stride = Math.max(1, Math.ceil((6 * CHAR_WIDTH + 6) / col));
+  const last = points.length - 1;
+  const labelTop = top + plotHeight + 18;
+  let lines = 1;
+  points.forEach((p, i) => {
+    if (i !== last && (i % stride !== 0 || last - i < stride)) return;
+    const room = Math.min(col * stride, 2 * Math.min(x(i), width - x(i))) - 6;
+    const wrapped = wrapLabel(p.label, Math.max(3, Math.floor(room / CHAR_WIDTH)));
+    lines = Math.max(lines, wrapped.length);
+    const spans = wrapped.map((l, j) => `<tspan x="${fixed(x(i))}" dy="${j === 0 ? 0 : LINE_HEIGHT}">${escapeXml(l)}</tspan>`).join("");
+    parts.push(`<text x="${fixed(x(i))}" y="${labelTop}" text-anchor="middle" font-size="${LABEL_SIZE}" fill="#222">${spans}</text>`);
+  });
+  const height = labelTop + (lines - 1) * LINE_HEIGHT + 8;
+  return svg(id, width, height, text, parts);
 }

@@ -126,8 +126,11 @@ function headlineText(rows: readonly LiftRow[], locale: Locale, t: Translate): s
 
 const lowerFirst = (s: string) => (s ? s[0]!.toLocaleLowerCase() + s.slice(1) : s);
 
-/** A row's verdict and the interval printed with it, formatted: shared by the page, the report and the sensitivity view. */
-export function verdictText(row: LiftRow, locale: Locale, t: Translate) {
+/** What a verdict is printed from: a lift table row, or a trend's change (stats/trend.ts) in the same terms. */
+export type VerdictFields = Pick<LiftRow, "verdict" | "verdictEstimate" | "verdictInterval" | "verdictLevel">;
+
+/** A row's verdict and the interval printed with it, formatted: shared by the page, the report, the sensitivity view and the trends. */
+export function verdictText(row: VerdictFields, locale: Locale, t: Translate) {
   const f = numberFormats(locale);
   return {
     verdict: t(`verdict.labels.${row.verdict}`),

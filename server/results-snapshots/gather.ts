@@ -23,6 +23,12 @@ export interface ResultsData {
   bases: MetricBase[];
   /** The same over every completed response, excluded and flagged ones too (the sensitivity view). */
   everyone: MetricBase[];
+  /**
+   * Aware counts and bases per metric × wave × segment of every wave of the study (the trends and
+   * KPIs), from the same reading as `bases` (whose cells are these cells of the compared waves).
+   * Absent in snapshots stored before trends existed: read as `bases`.
+   */
+  series?: SeriesCell[];
   /** Raked shares per cell ("metric|segmentId|waveId"), the profile variables and the cells that could not be weighted; null without margins. */
   weighting: { shares: Array<[string, WeightedShare]>; variables: string[]; problems: WeightingProblem[] } | null;
   competitors: CompetitorCounts;
@@ -33,6 +39,8 @@ export interface ResultsData {
   /** The latest open answers per wave and segment (FEEDBACK_ALL each), newest first: any filter of the list is a merge of these. */
   feedback: FeedbackEntry[];
 }
+
+export type SeriesCell = Pick<MetricBase, "metric" | "waveId" | "segmentId" | "x" | "n">;
 
 export interface FeedbackEntry {
   answerId: number;
@@ -56,8 +64,14 @@ export async function gatherResultsData(db: Executor, scope: ResultsScope): Prom
   const metrics = metricDefinitions(questions);
   const filter = { waveIds: [pre.id, post.id], includeFlagged: scope.flagged };
   const respondents = await countRespondents(db, filter);
-  const { bases, everyone } = await countMetricBasesWithEveryone(db, metrics, filter);
-  const weighting = await computeWeighting(db, weightingInput({ study, pre, post, segments, questions, options: { flagged: scope.flagged } }));
+  // Every wave in one reading: the compared pair's cells are the same counts as a pair-only query's.
+  const compared = (b: { waveId: number }) => b.waveId === pre.id || b.waveId === post.id;
+  const all = await countMetricBasesWithEveryone(db, metrics, { ...filter, waveIds: waves.map((w) => w.id) });
+  const bases = all.bases.filter(compared);
+  const everyone = all.everyone.filter(compared);
+  const series = all.bases.map(({ metric, waveId, segmentId, x, n }) => ({ metric, waveId, segmentId, x, n }));
+  // Weighted shares of every wave (for weighted trends); the pair's table reads its own cells.
+  const weighting = await computeWeighting(db, { ...weightingInput({ study, pre, post, segments, questions, options: { flagged: scope.flagged } }), waves, filter: { ...filter, waveIds: waves.map((w) => w.id) } });
   const competitors = await countCompetitors(db, study, questions, filter);
   const profiles = await countChoices(db, shiftVariables(questions).map((q) => q.id), filter);
   const themes = await computeThemeGroups(db, { questions, waves, segments, includeFlagged: scope.flagged });
@@ -74,6 +88,7 @@ export async function gatherResultsData(db: Executor, scope: ResultsScope): Prom
     respondents,
     bases,
     everyone,
+    series,
     weighting: weighting && { shares: [...weighting.shares], variables: weighting.variables, problems: weighting.problems },
     competitors,
     profiles,

@@ -2,6 +2,7 @@ import express, { Router, type Request } from "express";
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { findWave, listWaves } from "../../db/queries/fieldwork.js";
+import { listKpis } from "../../db/queries/kpis.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
@@ -151,7 +152,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   router.get("/studies/:id", requireRole("viewer"), async (req, res) => {
     const study = await studyParam(db, req);
-    const definition = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id));
+    const definition = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
     res.json({
       id: study.id,
       status: study.status,

@@ -3,13 +3,17 @@ import type { Db } from "../../db/client.js";
 import { countRespondents } from "../../db/queries/aggregation.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listSegments } from "../../db/queries/studies.js";
-import type { Locale, Segment, Wave } from "../../db/schema.js";
+import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { minimumDetectableLift, planningAlpha, sampleSizeTwoProportions } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
 import { numberFormats } from "../presenters/results.js";
 import type { FieldErrors } from "../forms.js";
 import type { Translate } from "../i18n/index.js";
 import { requireRole } from "../middleware/auth.js";
+import { kpiViews, type KpiView } from "../presenters/tracking.js";
+import { loadStudyResults } from "../results-snapshots/load.js";
+import { resultsQuery } from "../services/results.js";
+import { listKpis } from "../../db/queries/kpis.js";
 import { studyFrom } from "./studies.js";
 
 /**
@@ -168,6 +172,18 @@ export async function detectableByWave(db: Db, studyId: number, input: PlannerIn
     }));
 }
 
+/**
+ * The wave size that would decide each KPI not decided yet (stats/kpi.ts respondentsNeeded), read
+ * from the results as the results page shows them by default; null for a study without KPIs.
+ */
+export async function kpiWaveSizes(db: Db, study: Study, locale: Locale, t: Translate): Promise<{ computing: boolean; kpis: KpiView[] } | null> {
+  if ((await listKpis(db, study.id)).length === 0) return null;
+  const results = await loadStudyResults(db, study, resultsQuery.parse({}), locale, t);
+  if (results === "computing") return { computing: true, kpis: [] };
+  if (results === "no_waves") return { computing: false, kpis: [] };
+  return { computing: false, kpis: kpiViews(results, locale, t).filter((k) => k.needed !== null) };
+}
+
 export function plannerRoutes(db: Db): Router {
   const router = Router();
 
@@ -183,6 +199,7 @@ export function plannerRoutes(db: Db): Router {
       confidenceLevels: PLANNER_CONFIDENCE_LEVELS,
       pp,
       decimal: (value: number) => formatDecimal(value, req.locale, 2),
+      kpiSizes: await kpiWaveSizes(db, study, req.locale, req.t),
     };
     if (!parsed.ok) {
       return res.status(422).render("planner/index", { ...common, errors: parsed.errors, plan: null, waves: [] });

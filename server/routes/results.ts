@@ -17,6 +17,7 @@ import { can, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
 import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
+import { trackingView } from "../presenters/tracking.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
@@ -136,6 +137,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       shifts: shiftsView(waveShifts(results), results, req.locale, req.t),
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
+      tracking: trackingView(results, req.locale, req.t),
       exclusion,
       sensitivity,
       themes,

@@ -6,17 +6,20 @@ import {
   type ConfidenceLevel,
   type LiftTable,
   type LiftTableCount,
+  type Trends,
   type WeightedShare,
 } from "../../stats/index.js";
 import type { Db, Executor } from "../../db/client.js";
 import type { MetricBase, MetricDefinition, RespondentCount } from "../../db/queries/aggregation.js";
 import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
+import { listKpis } from "../../db/queries/kpis.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
 import { competitorChecksOf, type CompetitorCheck } from "./competitors.js";
+import { tracking, type KpiResult } from "./tracking.js";
 import { cellKey, weightingCells, type WeightingCell, type WeightingProblem } from "./weighted-results.js";
 import type { Translate } from "../i18n/index.js";
 import { gatherResultsData, type ResultsData } from "../results-snapshots/gather.js";
@@ -124,6 +127,10 @@ export interface StudyResults {
    * the profile variables used.
    */
   weighting: { available: boolean; applied: boolean; variables: string[]; problems: WeightingProblem[] } | null;
+  /** Every metric × segment over the waves with responses (stats/trend.ts); null with fewer than two such waves. Weighted when the table is and every wave could be weighted. */
+  trends: Trends | null;
+  /** The study's KPIs with their statuses (stats/kpi.ts), read off the same counts. */
+  kpis: KpiResult[];
   /** The aggregates everything above was computed from (one reading of the data: the sensitivity view, shifts, themes and verbatims come from it too). */
   data: ResultsData;
   freshness: ResultsFreshness;
@@ -194,7 +201,8 @@ export async function assembleResults(
   const metricLabels = Object.fromEntries(
     metrics.map((m) => [m.metric, metricLabel(t, m.metric, questions.find((q) => q.id === m.questionId)!, locale, study.defaultLocale)]),
   );
-  const weighting = data.weighting;
+  // A snapshot carries every wave's weighting (the trends); the pair's table needs only its own cells.
+  const weighting = data.weighting && { ...data.weighting, problems: data.weighting.problems.filter((p) => p.waveId === pre.id || p.waveId === post.id) };
   const available = weighting !== null && weighting.problems.length === 0;
   const applied = available && options.weighted !== false;
   const { counts, table } = await liftTableOf(db, { study, pre, post, segments, metrics, metricLabels, options, locale, t }, data.bases, applied ? new Map(weighting.shares) : null);
@@ -214,6 +222,16 @@ export async function assembleResults(
       flagged,
       leftOut: skipped + partial + excluded + decoy + flagged,
     }));
+  const tracked = tracking({
+    waves,
+    segments,
+    metrics: metrics.map((m) => m.metric),
+    series: data.series ?? data.bases,
+    weightedShares: applied && data.weighting!.problems.length === 0 ? new Map(data.weighting!.shares) : null,
+    kpis: await listKpis(db, study.id),
+    confidence: options.confidence as ConfidenceLevel,
+    adjustment: options.adjustment,
+  });
   const competitors = competitorChecksOf(data.competitors, { study, pre, post, segments, questions, table, confidence: options.confidence as ConfidenceLevel, locale });
   return {
     study,
@@ -229,6 +247,8 @@ export async function assembleResults(
     table,
     metricLabels,
     competitors,
+    trends: tracked.trends,
+    kpis: tracked.kpis,
     weighting: weighting && { available, applied, variables: weighting.variables, problems: weighting.problems },
     data,
     freshness,

@@ -3,13 +3,14 @@ import { nanoid } from "nanoid";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { findOpenLinkFor, insertLink, insertLinks, insertWave, setWaveStatus } from "../../db/queries/fieldwork.js";
+import { insertKpis } from "../../db/queries/kpis.js";
 import { replaceMargins } from "../../db/queries/margins.js";
 import { insertQuestions, loadQuestionnaire, type NewQuestion } from "../../db/queries/questionnaire.js";
 import { insertStudy, listSegments } from "../../db/queries/studies.js";
 import { LOCALES, type Link, type Study, type Wave } from "../../db/schema.js";
 import { cellsFromEntries, parseShare, type MarginEntry } from "../domain/margins.js";
 import { defaultSegments } from "../domain/segments.js";
-import type { DefinedQuestion, StudyDefinition } from "../domain/study-definition.js";
+import type { DefinedQuestion, KpiDefinition, StudyDefinition } from "../domain/study-definition.js";
 import { HttpError } from "../errors.js";
 import { runChunks, type ChunkOptions } from "./chunks.js";
 
@@ -75,6 +76,7 @@ export async function createStudyFromDefinition(db: Db, def: StudyDefinition, ac
     }, acting);
     await insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
     if (def.margins?.length) await insertDefinedMargins(tx, study.id, def.margins);
+    if (def.kpis?.length) await insertDefinedKpis(tx, study.id, def.kpis);
     return study;
   });
 }
@@ -91,6 +93,23 @@ async function insertDefinedMargins(tx: Executor, studyId: number, entries: read
     share: parseShare(c.share)!,
   }));
   await replaceMargins(tx, studyId, [], rows);
+}
+
+/** A definition's KPIs (metric and segment checked by studyDefinition) for the new study. */
+async function insertDefinedKpis(tx: Executor, studyId: number, list: readonly KpiDefinition[]): Promise<void> {
+  const segmentIds = new Map((await listSegments(tx, studyId)).map((s) => [s.key, s.id]));
+  await insertKpis(
+    tx,
+    studyId,
+    list.map((k, position) => ({
+      position,
+      metric: k.metric,
+      segmentId: segmentIds.get(k.segment)!,
+      kind: k.lift !== undefined ? "lift" : "level",
+      target: k.lift ?? k.level!,
+      byWave: k.by,
+    })),
+  );
 }
 
 export function createWave(db: Executor, studyId: number, kind: Wave["kind"], label: string, targets?: Record<number, number | null>): Promise<Wave> {

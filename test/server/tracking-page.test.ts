@@ -1,0 +1,248 @@
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { insertKpis } from "../../db/queries/kpis.js";
+import { insertShareLink } from "../../db/queries/share-links.js";
+import { listSegments } from "../../db/queries/studies.js";
+import { createDemoStudy } from "../../server/demo/create.js";
+import { messages, translator } from "../../server/i18n/index.js";
+import { numberFormats } from "../../server/presenters/results.js";
+import type { KpiResult } from "../../server/services/tracking.js";
+import type { TrendChange, Trends } from "../../stats/index.js";
+import { seedStudy, type Json } from "../fixtures/tracking.js";
+import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+
+/**
+ * The trends and KPI statuses on the results page, the share-link report and the planner: every
+ * number shown is the results JSON's (one truth per number), verdicts worded as the lift table
+ * words them, KPI statuses in words in both languages, no keys shown.
+ */
+
+const SLOW = 120_000;
+const LOCALES = ["en", "ru"] as const;
+
+const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+/** A cell's text as a reader sees it: tags dropped, entities read, spaces collapsed. */
+const text = (html: string) => unescape(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
+
+interface ShownRow {
+  wave: number;
+  share: string;
+  vsPrevious: string;
+  vsPreviousVerdict: string;
+  vsBaseline: string;
+  vsBaselineVerdict: string;
+}
+
+/** Each trend block of the page (in order): its rows' cells and its chart's dots (wide layout). */
+function shownTrends(html: string) {
+  const section = /<section class="trends"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+  return [...section.matchAll(/<div class="trend" id="trend-\d+">([\s\S]*?)<\/table>/g)].map((m) => {
+    const block = m[1]!;
+    const cell = (row: string, cls: string) => text(new RegExp(`<td[^>]*class="${cls}[" ][^>]*>([\\s\\S]*?)</td>`).exec(row)?.[1] ?? "");
+    const rows: ShownRow[] = [...block.matchAll(/<tr data-wave="(\d+)">([\s\S]*?)<\/tr>/g)].map((r) => ({
+      wave: Number(r[1]),
+      share: cell(r[2]!, "share"),
+      vsPrevious: cell(r[2]!, "vs-previous"),
+      vsPreviousVerdict: cell(r[2]!, "(?:verdict )?vs-previous-verdict"),
+      vsBaseline: cell(r[2]!, "vs-baseline"),
+      vsBaselineVerdict: cell(r[2]!, "(?:verdict )?vs-baseline-verdict"),
+    }));
+    const wide = /<div class="chart-wide">([\s\S]*?)<\/div>/.exec(block)?.[1] ?? "";
+    const dots = [...wide.matchAll(/<circle [^>]*data-p="([^"]+)"/g)].map((d) => Number(d[1]));
+    return { heading: text(/<h4>([\s\S]*?)<\/h4>/.exec(block)?.[1] ?? ""), rows, dots };
+  });
+}
+
+function expectedChange(c: TrendChange | null, locale: "en" | "ru") {
+  if (!c) return { value: "—", verdict: "—" };
+  const f = numberFormats(locale);
+  const t = translator(locale);
+  return {
+    value: text(`${f.pp(c.change.estimate)} [${f.ppNumber(c.verdictInterval.lower)}; ${f.ppNumber(c.verdictInterval.upper)}] ${t("verdict.interval", { level: f.level(c.verdictLevel) })}`),
+    verdict: messages[locale].verdict.labels[c.verdict],
+  };
+}
+
+/** The page's trends against the JSON's, row by row and dot by dot. */
+function expectSameTrends(html: string, json: Json, locale: "en" | "ru", where: string) {
+  const trends = json["trends"] as Trends;
+  const f = numberFormats(locale);
+  const shown = shownTrends(html);
+  expect(shown, where).toHaveLength(trends.series.length);
+  trends.series.forEach((series, i) => {
+    const block = shown[i]!;
+    expect(block.rows.map((r) => String(r.wave)), `${where} waves`).toEqual(series.points.map((p) => p.wave));
+    expect(block.dots, `${where} chart`).toEqual(series.points.flatMap((p) => (p.share ? [p.share.p] : [])));
+    series.points.forEach((point, j) => {
+      const row = block.rows[j]!;
+      const at = `${where} ${series.metric}/${series.segment}/${point.wave}`;
+      expect(row.share, at).toBe(point.share ? text(`${f.percent(point.share.p)} [${f.percent(point.share.lower)}; ${f.percent(point.share.upper)}]`) : text(translator(locale)("tracking.trends.noData")));
+      const previous = expectedChange(point.vsPrevious, locale);
+      const baseline = expectedChange(point.vsBaseline, locale);
+      expect([row.vsPrevious, row.vsPreviousVerdict], at).toEqual([previous.value, previous.verdict]);
+      expect([row.vsBaseline, row.vsBaselineVerdict], at).toEqual([baseline.value, baseline.verdict]);
+    });
+  });
+}
+
+describe("trends on the results page and the share-link report", () => {
+  it("show the JSON's numbers in every row, chart and verdict over a grid of studies and settings", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    for (const seed of [3, 7]) {
+      const { studyId } = await seedStudy(app, db, seed);
+      const agent = await loggedInAgent(app, `r${seed}@example.test`);
+      const user = (await addUser(db, "viewer", `v${seed}@example.test`)).id;
+      const share = await insertShareLink(db, { studyId, token: `tracking-share-token-${seed}-abcdef`, createdBy: user, expiresAt: null, showVerbatims: false });
+      for (const setting of [{ confidence: "0.95", adjustment: "holm" }, { confidence: "0.9", adjustment: "bh" }]) {
+        for (const locale of LOCALES) {
+          const query = new URLSearchParams({ ...setting, lang: locale }).toString();
+          const json = (await agent.get(`/studies/${studyId}/results.json?${query}`).expect(200)).body as Json;
+          const trends = json["trends"] as Trends;
+          expect(trends.waves).toHaveLength(4);
+          const page = (await agent.get(`/studies/${studyId}/results?${query}`).expect(200)).text;
+          expectSameTrends(page, json, locale, `page ${seed} ${query}`);
+          const shared = (await request(app).get(`/r/${share.token}?${query}`).expect(200)).text;
+          expectSameTrends(shared, json, locale, `share ${seed} ${query}`);
+          // The KPI table of the share link is the page's, and has a row per KPI of the JSON.
+          expect(shownKpis(shared).rows).toEqual(shownKpis(page).rows);
+          expect(shownKpis(page).rows).toHaveLength((json["kpis"] as unknown[]).length);
+          // The family's size, as a sentence.
+          const family = trends.families.find((fam) => fam.kind === "segments")!;
+          expect(family.size).toBe(15);
+          expect(text(page)).toContain(locale === "en" ? `Verdicts account for ${family.size} comparisons per metric` : `Выводы учитывают ${family.size} сравнений на метрику`);
+        }
+      }
+    }
+  });
+
+  it("is left out with two waves and no KPIs, and shown with two waves and a KPI", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const plain = await seedStudy(app, db, 5, { kpis: [], labels: ["Baseline", "Month 1"] });
+    const agent = await loggedInAgent(app, "r5@example.test");
+    const page = (await agent.get(`/studies/${plain.studyId}/results?lang=en`).expect(200)).text;
+    expect(page).not.toContain('id="trends"');
+    expect(page).not.toContain('id="kpis"');
+
+    const tracked = await seedStudy(app, db, 6, { kpis: [{ metric: "aided_awareness", segment: "subscribers", lift: 0.05, by: "Month 1" }], labels: ["Baseline", "Month 1"] });
+    const other = await loggedInAgent(app, "r6@example.test");
+    const json = (await other.get(`/studies/${tracked.studyId}/results.json?lang=en`).expect(200)).body as Json;
+    const shown = (await other.get(`/studies/${tracked.studyId}/results?lang=en`).expect(200)).text;
+    expect(shown).toContain('id="kpis"');
+    expectSameTrends(shown, json, "en", "two waves with a KPI");
+  });
+});
+
+/** The KPI table's rows as a reader sees them. */
+function shownKpis(html: string) {
+  const section = /<section class="kpis"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+  return {
+    text: text(section),
+    rows: [...section.matchAll(/<tr class="kpi-[a-z_]+">([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]!))),
+  };
+}
+
+describe("KPI statuses on the results page", () => {
+  it("says each status in words, in English and Russian, with labels and no keys", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const { studyId } = await seedStudy(app, db, 7);
+    const agent = await loggedInAgent(app, "r7@example.test");
+    const expected = {
+      en: {
+        target: ["lift +5.0 pp against the baseline by “Month 3”", "level 90.0% by “Month 2”", "lift +5.0 pp against the baseline by “Month 1”", "level 50.0% by “Month 9”"],
+        status: ["met", "not met", /^not yet — [\d,]+ more respondents per wave would decide it \([\d,]+ in the segment instead of [\d,]+\)$/, "the wave has not run yet"],
+      },
+      ru: {
+        target: ["прирост +5,0 п. п. к исходной волне не позже волны «Month 3»", "уровень 90,0 % не позже волны «Month 2»", "прирост +5,0 п. п. к исходной волне не позже волны «Month 1»", "уровень 50,0 % не позже волны «Month 9»"],
+        status: ["достигнут", "не достигнут", /^пока не ясно — решат? ещё [\d ]+ респондент(а|ов)? на волну \(в сегменте [\d ]+ вместо [\d ]+\)$/, "волна ещё не проводилась"],
+      },
+    };
+    for (const locale of LOCALES) {
+      const json = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}`).expect(200)).body as Json;
+      const kpis = json["kpis"] as KpiResult[];
+      const html = (await agent.get(`/studies/${studyId}/results?lang=${locale}`).expect(200)).text;
+      const shown = shownKpis(html);
+      expect(shown.rows).toHaveLength(4);
+      const e = expected[locale];
+      const metricLabel = new Map((json["metrics"] as Array<{ key: string; label: string }>).map((m) => [m.key, m.label]));
+      const segmentLabel = new Map((json["segments"] as Array<{ key: string; label: string }>).map((s) => [s.key, s.label]));
+      shown.rows.forEach((row, i) => {
+        const [metric, segment, target, , status] = row;
+        expect(metric).toBe(text(metricLabel.get(kpis[i]!.metric)!));
+        expect(segment).toBe(text(segmentLabel.get(kpis[i]!.segment)!));
+        expect(target).toBe(text(e.target[i]!));
+        const want = e.status[i]!;
+        if (typeof want === "string") expect(status).toBe(want);
+        else expect(status).toMatch(want);
+      });
+      // not yet: the respondents more per wave are the JSON's needed less the wave's respondents.
+      const notYet = kpis[2]!;
+      expect(notYet.status).toBe("not_yet");
+      expect(shown.rows[2]![4]).toContain(text(numberFormats(locale).integer(notYet.respondentsNeeded! - notYet.respondents!)));
+      const [needed, now] = [notYet.respondentsNeeded!, notYet.respondents!].map((n) => text(numberFormats(locale).integer(n)));
+      expect(shown.rows[2]![4]).toContain(locale === "en" ? `(${needed} in the segment instead of ${now})` : `(в сегменте ${needed} вместо ${now})`);
+      // Segment labels, never the segment or metric keys or the status codes.
+      for (const key of ["aided_awareness", "favorability", "active_unsubscribed", "subscribers", "not_yet", "not_met", "wave_missing", "no_data"]) {
+        expect(shown.text, key).not.toContain(key);
+      }
+      const trendsText = text(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]);
+      for (const key of ["aided_awareness", "active_unsubscribed", "no_change", "not_enough_data"]) expect(trendsText, key).not.toContain(key);
+    }
+  });
+});
+
+describe("the planner proposes the wave size that decides each KPI not decided yet", () => {
+  it("lists the not-yet KPI with the JSON's respondents needed, in both languages", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const { studyId } = await seedStudy(app, db, 7);
+    const agent = await loggedInAgent(app, "r7@example.test");
+    const kpis = (await agent.get(`/studies/${studyId}/results.json`).expect(200)).body["kpis"] as KpiResult[];
+    const notYet = kpis.filter((k) => k.status === "not_yet");
+    expect(notYet).toHaveLength(1);
+    for (const locale of LOCALES) {
+      const html = (await agent.get(`/studies/${studyId}/planner?lang=${locale}`).expect(200)).text;
+      const section = /<section aria-labelledby="kpi-sizes-heading"[\s\S]*?<\/section>/.exec(html)![0];
+      expect([...section.matchAll(/<data class="kpi-size" value="(\d+)">/g)].map((m) => Number(m[1]))).toEqual(notYet.map((k) => k.respondentsNeeded));
+      expect(text(section)).toContain(translator(locale)("tracking.planner.heading"));
+      expect(text(section)).not.toContain("aided_awareness");
+      expect(text(section)).not.toContain("inactive ");
+    }
+  });
+
+  it("has no KPI section for a study without KPIs, and says when every KPI is decided", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const plain = await seedStudy(app, db, 5, { kpis: [], labels: ["Baseline", "Month 1"] });
+    const agent = await loggedInAgent(app, "r5@example.test");
+    expect((await agent.get(`/studies/${plain.studyId}/planner?lang=en`).expect(200)).text).not.toContain("kpi-sizes");
+    const decided = await seedStudy(app, db, 8, { kpis: [{ metric: "aided_awareness", segment: "subscribers", lift: 0.05, by: "Month 3" }] });
+    const other = await loggedInAgent(app, "r8@example.test");
+    const kpis = (await other.get(`/studies/${decided.studyId}/results.json`).expect(200)).body["kpis"] as KpiResult[];
+    expect(kpis[0]!.status).toBe("met");
+    expect(text((await other.get(`/studies/${decided.studyId}/planner?lang=en`).expect(200)).text)).toContain(translator("en")("tracking.planner.none"));
+  });
+});
+
+describe("weighted trends on the page", () => {
+  it("say they are weighted and show the JSON's weighted numbers", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const admin = await addUser(db, "admin");
+    const { studyId } = await createDemoStudy(db, { seed: 7, locale: "ru", actorId: null, now: new Date() });
+    // A KPI makes a two-wave study show its trends; the demo has margins for every segment.
+    const segment = (await listSegments(db, studyId)).find((s) => s.role === "exposed")!;
+    const waves = await listWaves(db, studyId);
+    await insertKpis(db, studyId, [{ position: 0, metric: "aided_awareness", segmentId: segment.id, kind: "lift", target: 0.05, byWave: waves[1]!.label }]);
+    const agent = await loggedInAgent(app, admin.email);
+    for (const locale of LOCALES) {
+      const json = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}`).expect(200)).body as Json;
+      const trends = json["trends"] as Trends;
+      expect(trends.series.every((s) => s.weighted && s.interval === "wald")).toBe(true);
+      const page = (await agent.get(`/studies/${studyId}/results?lang=${locale}`).expect(200)).text;
+      expectSameTrends(page, json, locale, `weighted ${locale}`);
+      expect(text(page)).toContain(text(translator(locale)("tracking.trends.weighted")));
+      const plainJson = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}&weighted=0`).expect(200)).body as Json;
+      const plainPage = (await agent.get(`/studies/${studyId}/results?lang=${locale}&weighted=0`).expect(200)).text;
+      expectSameTrends(plainPage, plainJson, locale, `unweighted ${locale}`);
+      expect(text(plainPage)).not.toContain(text(translator(locale)("tracking.trends.weighted")));
+    }
+  });
+});
