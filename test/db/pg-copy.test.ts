@@ -14,6 +14,7 @@ import {
   audiencePoints,
   auditLog,
   jobs,
+  kpis,
   resultSnapshots,
   studies,
   qualitySettings,
@@ -181,6 +182,7 @@ describe.runIf(postgresTestsRun("pg-copy.test.ts"))("db:copy into a real Postgre
     await source.insert(qualitySettings).values({ studyId, settings: { speederFraction: 0.4 }, updatedBy: admin.id });
     await source.insert(rateLimits).values({ key: "login:ip:x", hits: 3, resetAt: new Date(now + 900_000) });
     await source.insert(jobs).values({ teamId: team!.id, studyId, kind: "recode", params: { alias: "Зёрнышко" }, cursor: { after: 12 }, status: "running", done: 3, total: 9, leaseOwner: "i-1", leaseUntil: new Date(now) });
+    await source.insert(kpis).values({ studyId, position: 0, metric: "aided_awareness", segmentId: segment!.id, kind: "lift", target: 0.05, byWave: "Месяц 3" });
     await source.insert(resultSnapshots).values({ studyId, variant: "default", dataVersion: "v1", payload: '{ "a" : 1 }', computedAt: new Date(now), durationMs: 5 });
     // A version the triggers did not produce: the copy keeps it although copying questions fires them there.
     await source.update(studies).set({ version: 1234 }).where(eq(studies.id, studyId));
