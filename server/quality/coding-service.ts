@@ -7,7 +7,6 @@ import {
   deleteTextAlias,
   insertMentionRows,
   insertTextAlias,
-  listAnswersForReview,
   listTextAliases,
   listTextAnswersAfter,
   countTextAnswers,
@@ -19,15 +18,15 @@ import { codeText, type Codebook } from "../domain/text-coding.js";
 import { runChunks, type ChunkOptions } from "../services/chunks.js";
 import { cursorOf, type JobStep } from "../jobs/contract.js";
 import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
-import { aliasForm, codebookOf, codedQuestions, codeDefinitions, reviewQueueBuilder, type CodeDefinition, type ReviewQueue } from "./coding.js";
+import { aliasForm, codebookOf, codedQuestions, codeDefinitions, type CodeDefinition } from "./coding.js";
 import { markResultsStale } from "../results-snapshots/version.js";
+import { loadReviewQueue, type ReviewQueueRead } from "./review-queue.js";
 
 /**
  * Coding of text answers against the study's codes: answers as they are stored (the background
  * checks after a submission, the demo), the whole study again (a recode job), and the review queue.
  */
 
-export const CODING_BATCH_SIZE = 1000;
 export const MAX_ALIAS_LENGTH = 100;
 
 /** A codebook per coded question. */
@@ -222,11 +221,12 @@ export interface CodingOverview {
   definitions: CodeDefinition[];
   /** Answers per code, and how often it was named first. */
   counts: Map<string, { n: number; first: number }>;
-  queue: ReviewQueue;
+  /** The review queue as last computed (review-queue.ts); null while a large study's first one is. */
+  queue: ReviewQueueRead | null;
 }
 
 /** The coding page: codes with their aliases and counts, and the review queue. */
-export async function codingOverview(db: Db, study: Study, locale: Locale, queueLimit = 100): Promise<CodingOverview> {
+export async function codingOverview(db: Db, study: Study, locale: Locale): Promise<CodingOverview> {
   const questions = await loadQuestionnaire(db, study.id);
   const coded = codedQuestions(questions);
   const aliases = await listTextAliases(db, study.id);
@@ -234,15 +234,8 @@ export async function codingOverview(db: Db, study: Study, locale: Locale, queue
   const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
   const questionIds = coded.map((q) => q.id);
   const counts = new Map((await countMentions(db, questionIds, waveIds)).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
-  const codebooks = studyCodebooks(questions, aliases);
-  const queue = reviewQueueBuilder(codebooks);
-  for (let after = 0; ; ) {
-    const batch = await listAnswersForReview(db, questionIds, waveIds, after, CODING_BATCH_SIZE);
-    if (batch.length === 0) break;
-    for (const item of batch) queue.add(item);
-    after = batch[batch.length - 1]!.id;
-  }
-  return { questions: coded, definitions, counts, queue: queue.result(queueLimit) };
+  const queue = await loadReviewQueue(db, { studyId: study.id, aliases, codebooks: studyCodebooks(questions, aliases), questionIds, waveIds });
+  return { questions: coded, definitions, counts, queue };
 }
 
 export type AliasProblem = { field: "alias" | "code"; message: "required" | "tooLong" | "unknownCode" | "taken"; takenBy?: string };

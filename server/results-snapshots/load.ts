@@ -22,7 +22,7 @@ import { resultsDataVersion } from "./version.js";
 export type SnapshotRead<T> = { data: T; freshness: ResultsFreshness } | "computing";
 
 /** Whether the study has at most `limit` responses: counts no further than limit + 1. */
-async function isSmall(db: Db, studyId: number, limit: number): Promise<boolean> {
+export async function isSmall(db: Db, studyId: number, limit: number): Promise<boolean> {
   const some = db
     .select({ one: sql`1` })
     .from(responses)
