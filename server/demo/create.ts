@@ -3,7 +3,7 @@ import { recordAudit, type Acting } from "../../db/queries/audit.js";
 import { countLinkUse, insertWave, setWaveSegment } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertResponse, replaceAnswers, type AnswerInsert } from "../../db/queries/responses.js";
-import { listSegments } from "../../db/queries/studies.js";
+import { findStudy, listSegments } from "../../db/queries/studies.js";
 import type { Locale, Question, QuestionOption, Wave } from "../../db/schema.js";
 import { paginate } from "../domain/questionnaire.js";
 import { brandLiftTemplate } from "../domain/template.js";
@@ -38,7 +38,7 @@ import { DEMO_ALIASES, DEMO_BRAND, DEMO_COMPETITORS } from "./texts.js";
  * every action is in the audit log as the "demo" system actor, not as the user who ran it.
  */
 
-const DAY_MS = 24 * 3600 * 1000;
+export const DAY_MS = 24 * 3600 * 1000;
 /** Fieldwork periods, in days before `now`: the pre wave closes weeks before the post wave opens. */
 const PERIODS: Record<DemoWaveKind, { from: number; to: number }> = {
   pre: { from: 42, to: 35 },
@@ -46,7 +46,7 @@ const PERIODS: Record<DemoWaveKind, { from: number; to: number }> = {
 };
 /** Days between setting the study up and opening the pre wave. */
 const SETUP_DAYS = 3;
-const DEMO: Acting = { systemActor: "demo" };
+export const DEMO: Acting = { systemActor: "demo" };
 
 export interface DemoOptions {
   /** Same seed, same responses. */
@@ -174,6 +174,56 @@ async function writeWave(
   });
 }
 
+/** One wave of a demo study: its kind and label, fieldwork dates, audience sizes and respondents. */
+export interface DemoWave {
+  kind: Wave["kind"];
+  label: string;
+  /** Fieldwork period in ms since the epoch. */
+  period: { start: number; end: number };
+  audience: Record<DemoSegment, number>;
+  responses: readonly DemoResponse[];
+}
+
+/**
+ * Writes a demo study's waves as fieldwork would have made them: all planned when the study was
+ * set up, each opened and closed on its period's dates, then its respondents. Returns the wave ids
+ * and the number of responses written.
+ */
+export async function writeDemoWaves(db: Db, studyId: number, waves: readonly DemoWave[], setUpAt: Date): Promise<{ waveIds: number[]; responses: number }> {
+  const study = (await findStudy(db, studyId))!;
+  const questions = await loadQuestionnaire(db, studyId);
+  const segments = await listSegments(db, studyId);
+  const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
+  // The page each respondent is on as the survey paginates: the last for a complete one, else the page after its last answer.
+  const pages = paginate(questions, study.pageSize);
+  const pageOfKey = new Map(pages.flatMap((p, i) => p.map((q) => [q.key, i] as const)));
+  const pageOf = (r: DemoResponse) =>
+    r.status === "completed" ? pages.length - 1 : Math.max(-1, ...Object.keys(r.answers).map((k) => pageOfKey.get(k) ?? -1)) + 1;
+
+  const created: Wave[] = [];
+  for (const w of waves) created.push(await insertWave(db, { studyId, kind: w.kind, label: w.label, createdAt: setUpAt }));
+  let written = 0;
+  for (const [i, w] of waves.entries()) {
+    const wave = created[i]!;
+    for (const s of segments) await setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize: w.audience[s.key as DemoSegment] ?? null });
+    const links = await openWave(db, wave, null, { ...DEMO, at: new Date(w.period.start) });
+    const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
+    await closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(w.period.end) });
+    // The exclusions, made once the wave closed, are logged after its closing.
+    await writeWave(db, wave, w.responses, questions, segmentIds, linkIds, w.period, pageOf);
+    written += w.responses.length;
+  }
+  return { waveIds: created.map((w) => w.id), responses: written };
+}
+
+/** Stamped now, after the fieldwork dates: the one entry that says when the demo was generated. */
+export async function auditDemo(db: Db, studyId: number, seed: number, responses: number): Promise<void> {
+  await recordAudit(db, { userId: null, ...DEMO, action: "study.demo", entityType: "study", entityId: studyId, details: { seed, responses } });
+}
+
+/** The study is set up this many days before its first wave opens. */
+export const setUpBefore = (firstWaveStart: number) => new Date(firstWaveStart - SETUP_DAYS * DAY_MS);
+
 /**
  * Creates one demo study with both waves and all responses; returns its ids and the lifts built
  * into the data. Every call creates a new study (ids differ; counts are the same for a seed).
@@ -182,36 +232,16 @@ export async function createDemoStudy(db: Db, options: DemoOptions, data: DemoDa
   const { locale, actorId } = options;
   const now = (options.now ?? new Date()).getTime();
   const t = translator(locale);
-  const setUpAt = new Date(now - (PERIODS.pre.from + SETUP_DAYS) * DAY_MS);
+  const waves: DemoWave[] = DEMO_WAVES.map((kind) => ({
+    kind,
+    label: t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"),
+    period: { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS },
+    audience: AUDIENCE[kind],
+    responses: data[kind],
+  }));
+  const setUpAt = setUpBefore(waves[0]!.period.start);
   const study = await createStudyFromDefinition(db, demoDefinition(locale), actorId, { ...DEMO, at: setUpAt });
-  const questions = await loadQuestionnaire(db, study.id);
-  const segments = await listSegments(db, study.id);
-  const segmentIds = new Map(segments.map((s) => [s.key, s.id]));
-  // The page each respondent is on as the survey paginates: the last for a complete one, else the page after its last answer.
-  const pages = paginate(questions, study.pageSize);
-  const pageOfKey = new Map(pages.flatMap((p, i) => p.map((q) => [q.key, i] as const)));
-  const pageOf = (r: DemoResponse) =>
-    r.status === "completed" ? pages.length - 1 : Math.max(-1, ...Object.keys(r.answers).map((k) => pageOfKey.get(k) ?? -1)) + 1;
-
-  const waveIds: number[] = [];
-  let written = 0;
-  for (const kind of DEMO_WAVES) {
-    // Both waves were planned when the study was set up; each opened and closed on its period's dates.
-    const wave = await insertWave(db, { studyId: study.id, kind, label: t(kind === "pre" ? "demo.wavePre" : "demo.wavePost"), createdAt: setUpAt });
-    for (const s of segments) {
-      const audienceSize = AUDIENCE[kind][s.key as DemoSegment] ?? null;
-      await setWaveSegment(db, wave.id, s.id, { target: DEMO_TARGET, audienceSize });
-    }
-    const period = { start: now - PERIODS[kind].from * DAY_MS, end: now - PERIODS[kind].to * DAY_MS };
-    const links = await openWave(db, wave, null, { ...DEMO, at: new Date(period.start) });
-    const linkIds = new Map(links.map((l) => [l.segmentId, l.id]));
-    await closeWave(db, { ...wave, status: "open" }, null, { ...DEMO, at: new Date(period.end) });
-    // The exclusions, made once the wave closed, are logged after its closing.
-    await writeWave(db, wave, data[kind], questions, segmentIds, linkIds, period, pageOf);
-    waveIds.push(wave.id);
-    written += data[kind].length;
-  }
-  // Stamped now, after the fieldwork dates: the one entry that says when the demo was generated.
-  await recordAudit(db, { userId: null, ...DEMO, action: "study.demo", entityType: "study", entityId: study.id, details: { seed: options.seed, responses: written } });
-  return { studyId: study.id, waveIds: [waveIds[0]!, waveIds[1]!], trueLifts: trueLifts(), responses: written };
+  const written = await writeDemoWaves(db, study.id, waves, setUpAt);
+  await auditDemo(db, study.id, options.seed, written.responses);
+  return { studyId: study.id, waveIds: [written.waveIds[0]!, written.waveIds[1]!], trueLifts: trueLifts(), responses: written.responses };
 }

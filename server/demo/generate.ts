@@ -213,14 +213,33 @@ function durationMs(r: Random): number {
   return Math.max(50_000, Math.round(MEDIAN_DURATION_MS * Math.exp(0.35 * r.normal())));
 }
 
+/**
+ * What a wave's respondents are drawn from: the generating probabilities, the pool of other brand
+ * names (the aided list changed between the campaign's waves), how often those who recall the ads
+ * write about them, and the profile mix. The pre/post study and the tracking study share it.
+ */
+export interface WaveDraw {
+  rate: (metric: DemoMetric, segment: DemoSegment) => number;
+  names: DemoWaveKind;
+  /** Share of feedback from ad recallers that is about the campaign; 0 draws nothing. */
+  campaignFeedback: number;
+  mix: Record<DemoSegment, ProfileMix>;
+}
+
+/** The pre and post waves of the campaign study. */
+const CAMPAIGN_DRAWS: Record<DemoWaveKind, WaveDraw> = {
+  pre: { rate: (m, s) => TRUE_RATES[m][s].pre, names: "pre", campaignFeedback: 0, mix: RESPONDENT_MIX.pre },
+  post: { rate: (m, s) => TRUE_RATES[m][s].post, names: "post", campaignFeedback: 0.35, mix: RESPONDENT_MIX.post },
+};
+
 /** Flags in the data-quality module's codes and `key=value;…` details (server/quality/flags.ts). */
 const speederFlag = (duration: number): QualityFlag => ({ code: "speeder", detail: `duration=${duration};median=${MEDIAN_DURATION_MS}` });
 const attentionFlag: QualityFlag = { code: "attention", detail: "question=attention" };
 
-function unaidedText(r: Random, locale: Locale, wave: DemoWaveKind, namesBrand: boolean): string {
+function unaidedText(r: Random, locale: Locale, wave: WaveDraw, namesBrand: boolean): string {
   const names: string[] = [];
   // One draw per name whatever the pool, so the waves' pools differ without moving the seed's other draws.
-  const others = OTHER_NAMES[wave][locale];
+  const others = OTHER_NAMES[wave.names][locale];
   const count = r.weighted([0.25, 0.4, 0.25, 0.1]);
   for (let i = 0; i < count; i++) {
     const name = r.pick(others);
@@ -234,15 +253,15 @@ function unaidedText(r: Random, locale: Locale, wave: DemoWaveKind, namesBrand: 
   return names.length ? names.join(r.chance(0.8) ? ", " : " ") : r.pick(DONT_KNOW[locale]);
 }
 
-function feedbackText(r: Random, locale: Locale, wave: DemoWaveKind, favorable: boolean, adRecall: boolean): string {
+function feedbackText(r: Random, locale: Locale, wave: WaveDraw, favorable: boolean, adRecall: boolean): string {
   const pool = FEEDBACK[locale];
-  if (wave === "post" && adRecall && r.chance(0.35)) return r.pick(pool.campaign);
+  if (wave.campaignFeedback > 0 && adRecall && r.chance(wave.campaignFeedback)) return r.pick(pool.campaign);
   if (favorable) return r.pick(r.chance(0.85) ? pool.positive : pool.neutral);
   return r.pick(r.chance(0.55) ? pool.neutral : pool.negative);
 }
 
-function attentiveAnswers(r: Random, segment: DemoSegment, wave: DemoWaveKind, locale: Locale): DemoAnswers {
-  const p = (m: DemoMetric) => TRUE_RATES[m][segment][wave];
+function attentiveAnswers(r: Random, segment: DemoSegment, wave: WaveDraw, locale: Locale): DemoAnswers {
+  const p = (m: DemoMetric) => wave.rate(m, segment);
   const aided = r.chance(p("aided_awareness"));
   const unaided = aided && r.chance(p("unaided_awareness") / p("aided_awareness"));
   const advantage = aided && r.chance(p("advantage_awareness") / p("aided_awareness"));
@@ -283,7 +302,7 @@ function inattentiveAnswers(r: Random): DemoAnswers {
   };
 }
 
-function respondent(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLocale: Locale, otherLocale: Locale): DemoResponse {
+function respondent(r: Random, segment: DemoSegment, wave: WaveDraw, studyLocale: Locale, otherLocale: Locale): DemoResponse {
   const locale = r.chance(OTHER_LOCALE_SHARE) ? otherLocale : studyLocale;
   const source = r.pick(SOURCES[segment]);
   const params: Record<string, string> = { src: source };
@@ -314,7 +333,7 @@ function respondent(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLo
   return { ...base, durationMs: durationMs(r), flags: null, excluded: false, excludedReason: null, answers };
 }
 
-function partial(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLocale: Locale, otherLocale: Locale): DemoResponse {
+function partial(r: Random, segment: DemoSegment, wave: WaveDraw, studyLocale: Locale, otherLocale: Locale): DemoResponse {
   const full = respondent(r, segment, wave, studyLocale, otherLocale);
   // They left after the survey's second page (unaided alone on the first; aided, advantages, ad recall).
   const { unaided, aided, advantages, ad_recall } = full.answers;
@@ -331,30 +350,39 @@ function partial(r: Random, segment: DemoSegment, wave: DemoWaveKind, studyLocal
 
 /** All demo responses of both waves, each wave in order of time. Pure: no I/O, no clock. */
 export function generateDemoData(seed: number, studyLocale: Locale): DemoData {
+  const [pre, post] = generateWaves(seed, studyLocale, DEMO_WAVES.map((w) => CAMPAIGN_DRAWS[w]));
+  return { pre: pre!, post: post! };
+}
+
+/**
+ * Responses of a series of waves, each drawn from its WaveDraw and in order of time; one random
+ * stream for the answers and one for the profile questions, so the same seed gives the same data.
+ */
+export function generateWaves(seed: number, studyLocale: Locale, draws: readonly WaveDraw[]): DemoResponse[][] {
   const r = seededRandom(seed);
   const otherLocale: Locale = studyLocale === "ru" ? "en" : "ru";
-  const data: DemoData = { pre: [], post: [] };
-  for (const wave of DEMO_WAVES) {
+  const data = draws.map((draw) => {
+    const wave: DemoResponse[] = [];
     for (const segment of DEMO_SEGMENTS) {
       const completes = BASE_COMPLETES[segment] + r.int(-40, 40);
-      for (let i = 0; i < completes; i++) data[wave].push(respondent(r, segment, wave, studyLocale, otherLocale));
+      for (let i = 0; i < completes; i++) wave.push(respondent(r, segment, draw, studyLocale, otherLocale));
       const partials = Math.round(completes * PARTIAL_SHARE);
-      for (let i = 0; i < partials; i++) data[wave].push(partial(r, segment, wave, studyLocale, otherLocale));
+      for (let i = 0; i < partials; i++) wave.push(partial(r, segment, draw, studyLocale, otherLocale));
     }
-    data[wave].sort((a, b) => a.at - b.at);
-  }
+    return wave.sort((a, b) => a.at - b.at);
+  });
   // Completed respondents reached the last page, the profile questions.
   const p = seededRandom((seed ^ PROFILE_STREAM) >>> 0);
-  for (const wave of DEMO_WAVES) {
-    for (const response of data[wave]) {
+  draws.forEach((draw, i) => {
+    for (const response of data[i]!) {
       if (response.status !== "completed") continue;
-      const shares = RESPONDENT_MIX[wave][response.segment];
+      const shares = draw.mix[response.segment];
       const gender = profileAnswer(p, GENDERS, shares.gender);
       const age = profileAnswer(p, AGE_GROUP_KEYS, shares.age_group);
       if (gender) response.answers.gender = gender;
       if (age) response.answers.age_group = age;
     }
-  }
+  });
   return data;
 }
 

@@ -8,6 +8,10 @@ import { loadConfigOrExit } from "../config.js";
 import { openConfiguredDatabaseOrExit } from "../data-files.js";
 import { isLocale, translator } from "../i18n/index.js";
 import { createDemoStudy } from "./create.js";
+import { createTrackingDemoStudy } from "./tracking.js";
+import { findStudy } from "../../db/queries/studies.js";
+import type { Locale } from "../../db/schema.js";
+import { computeResults, resultsQuery } from "../services/results.js";
 import { DEFAULT_SEED, DEMO_SEGMENTS } from "./generate.js";
 import { DEMO_BRAND } from "./texts.js";
 
@@ -22,12 +26,21 @@ export interface DemoIo {
   err: (line: string) => void;
 }
 
+const STATUS_WORD: Record<string, string> = { met: "kpiMet", not_met: "kpiNotMet", not_yet: "kpiNotYet" };
+
+/** The KPI statuses the results compute for a study (what its results page will show). */
+async function kpiStatuses(db: Db, studyId: number, locale: Locale) {
+  const study = (await findStudy(db, studyId))!;
+  const results = await computeResults(db, study, resultsQuery.parse({}), locale, translator(locale));
+  return typeof results === "string" ? [] : results.kpis;
+}
+
 /** Runs the demo command on `db`; returns the process exit code. */
 export async function runDemo(argv: string[], db: Db, config: Pick<Config, "baseUrl" | "defaultLocale">, io: DemoIo): Promise<number> {
   let t = translator(config.defaultLocale);
-  let values: { seed?: string; locale?: string };
+  let values: { seed?: string; locale?: string; tracking?: boolean };
   try {
-    values = parseArgs({ args: argv, options: { seed: { type: "string" }, locale: { type: "string" } }, strict: true }).values;
+    values = parseArgs({ args: argv, options: { seed: { type: "string" }, locale: { type: "string" }, tracking: { type: "boolean" } }, strict: true }).values;
   } catch (error) {
     io.err(`${(error as Error).message}\n${t("demo.console.usage")}`);
     return 2;
@@ -49,18 +62,27 @@ export async function runDemo(argv: string[], db: Db, config: Pick<Config, "base
   const previous = (await listStudySummaries(db, null)).filter((s) => s.brand === DEMO_BRAND).length;
 
   const started = performance.now();
-  const demo = await createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
-  const seconds = new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
-  const study = (await listStudySummaries(db, null)).find((s) => s.id === demo.studyId)!;
-
+  const seconds = () => new Intl.NumberFormat(locale === "ru" ? "ru-RU" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format((performance.now() - started) / 1000);
   const pct = (p: number) => `${Math.round(p * 100)}%`;
-  const aided = demo.trueLifts.aided_awareness;
   const segmentLabel = (key: string) => t(`segments.${key}`);
-  const studyUrl = `${config.baseUrl}/studies/${demo.studyId}`;
-
-  io.out(t("demo.console.created", { name: study.name, seed, responses: t("studies.responses", { count: demo.responses }), seconds }));
+  let studyId: number;
+  if (values.tracking) {
+    const demo = await createTrackingDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
+    studyId = demo.studyId;
+    const study = (await listStudySummaries(db, null)).find((s) => s.id === studyId)!;
+    io.out(t("demo.console.trackingCreated", { name: study.name, seed, responses: t("studies.responses", { count: demo.responses }), seconds: seconds() }));
+    const statuses = await kpiStatuses(db, studyId, locale);
+    io.out(t("demo.console.trackingKpis", { kpis: statuses.map((k) => `${t(`metrics.${k.metric}`)}, ${segmentLabel(k.segment)}: ${t(`demo.console.${STATUS_WORD[k.status] ?? "kpiNotYet"}`)}`).join("; ") }));
+  } else {
+    const demo = await createDemoStudy(db, { seed, locale, actorId: actor?.id ?? null });
+    studyId = demo.studyId;
+    const study = (await listStudySummaries(db, null)).find((s) => s.id === studyId)!;
+    const aided = demo.trueLifts.aided_awareness;
+    io.out(t("demo.console.created", { name: study.name, seed, responses: t("studies.responses", { count: demo.responses }), seconds: seconds() }));
+    io.out(t("demo.console.trueLifts", { lifts: DEMO_SEGMENTS.map((s) => `${segmentLabel(s)} ${pct(aided[s].pre)} → ${pct(aided[s].post)}`).join("; ") }));
+  }
   if (previous > 0) io.out(t("demo.console.previous", { count: previous }));
-  io.out(t("demo.console.trueLifts", { lifts: DEMO_SEGMENTS.map((s) => `${segmentLabel(s)} ${pct(aided[s].pre)} → ${pct(aided[s].post)}`).join("; ") }));
+  const studyUrl = `${config.baseUrl}/studies/${studyId}`;
   io.out("");
   io.out(t("demo.console.open"));
   io.out(`  ${studyUrl}`);

@@ -9,8 +9,12 @@ export const en = {
   },
   wavePre: "Before the campaign",
   wavePost: "After the campaign",
+  tracking: {
+    studyName: "Demo: {{brand}} monthly tracking",
+    baseline: "Baseline, {{month}}",
+  },
   console: {
-    usage: "Usage: npm run demo -- [--seed N] [--locale ru|en]",
+    usage: "Usage: npm run demo -- [--seed N] [--locale ru|en] [--tracking]",
     badSeed: "--seed must be a whole number between 0 and 4294967295.",
     badLocale: "--locale must be ru or en.",
     created: "Demo study “{{name}}” created (seed {{seed}}): {{responses}} in 2 waves and 3 segments, in {{seconds}} s.",
@@ -22,6 +26,11 @@ export const en = {
     noUser: "No account exists yet: first open {{url}} to create the administrator, then the study.",
     login: "Log in as any user of this database (for example {{email}}).",
     trueLifts: "Built-in true lifts of aided awareness (pre → post): {{lifts}}.",
+    trackingCreated: "Demo tracking study “{{name}}” created (seed {{seed}}): {{responses}} in a baseline and 3 monthly waves, 3 segments, in {{seconds}} s.",
+    trackingKpis: "KPIs agreed up front: {{kpis}}.",
+    kpiMet: "met",
+    kpiNotMet: "not met",
+    kpiNotYet: "not decided yet",
   },
 };
 
@@ -35,8 +44,12 @@ export const ru = {
   },
   wavePre: "До кампании",
   wavePost: "После кампании",
+  tracking: {
+    studyName: "Демо: ежемесячный трекинг {{brand}}",
+    baseline: "Базовая волна, {{month}}",
+  },
   console: {
-    usage: "Запуск: npm run demo -- [--seed N] [--locale ru|en]",
+    usage: "Запуск: npm run demo -- [--seed N] [--locale ru|en] [--tracking]",
     badSeed: "--seed — целое число от 0 до 4294967295.",
     badLocale: "--locale — ru или en.",
     created: "Демо-исследование «{{name}}» создано (seed {{seed}}): {{responses}} в 2 волнах и 3 сегментах, за {{seconds}} с.",
@@ -50,5 +63,10 @@ export const ru = {
     noUser: "Учётных записей ещё нет: сначала откройте {{url}} и создайте администратора, затем исследование.",
     login: "Войдите любым пользователем этой базы (например, {{email}}).",
     trueLifts: "Заложенный истинный прирост знания с подсказкой (до → после): {{lifts}}.",
+    trackingCreated: "Демо-трекинг «{{name}}» создан (seed {{seed}}): {{responses}} в базовой и 3 ежемесячных волнах, 3 сегментах, за {{seconds}} с.",
+    trackingKpis: "KPI, согласованные заранее: {{kpis}}.",
+    kpiMet: "достигнут",
+    kpiNotMet: "не достигнут",
+    kpiNotYet: "пока не ясно",
   },
 };
