@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Locale } from "../../db/schema.js";
+import { monthLabel } from "../domain/periods.js";
 import { translator } from "../i18n/index.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 import { auditDemo, DEMO, demoDefinition, setUpBefore, writeDemoWaves, type DemoWave } from "./create.js";
@@ -97,14 +98,6 @@ const draws: WaveDraw[] = CAMPAIGN_FEEDBACK.map((campaignFeedback, i) => ({
 /** Respondents of the four waves, baseline first. Pure: the same seed gives the same data. */
 export function generateTrackingData(seed: number, locale: Locale): DemoResponse[][] {
   return generateWaves(seed, locale, draws);
-}
-
-/** "October 2026" / "Октябрь 2026": the month a wave's fieldwork ends in, in the study's language and time zone. */
-export function monthLabel(at: Date, locale: Locale, timeZone: string): string {
-  const tag = locale === "ru" ? "ru-RU" : "en-GB";
-  const month = new Intl.DateTimeFormat(tag, { month: "long", timeZone }).format(at);
-  const year = new Intl.DateTimeFormat(tag, { year: "numeric", timeZone }).format(at).replace(/\D/g, "");
-  return `${month.charAt(0).toLocaleUpperCase(tag)}${month.slice(1)} ${year}`;
 }
 
 export interface TrackingDemoOptions {

@@ -25,6 +25,7 @@ import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 import { chooseTeam, creatableTeams } from "../services/teams.js";
 import { visibleTeamIds } from "../domain/access.js";
+import { nextMonthLabel } from "../domain/periods.js";
 
 const newStudyForm = z.object({
   name: formText(z, 200),
@@ -215,10 +216,12 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId", async (req, res) => {
     const study = await studyFrom(db, req);
+    const waves = await listWaves(db, study.id);
     res.render("studies/show", {
       study,
       segments: await listSegments(db, study.id),
-      waves: await listWaves(db, study.id),
+      waves,
+      nextMonth: nextMonthLabel(waves, req.locale, study.timeZone),
       frozen: await isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",

@@ -17,6 +17,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
 import { WAVE_KINDS, type Job, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
 import { SIGNATURE_PARAM } from "../domain/pass-through.js";
+import { nextMonthLabel } from "../domain/periods.js";
 import { translator } from "../i18n/index.js";
 import { HttpError, NotFoundError } from "../errors.js";
 import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
@@ -99,17 +100,27 @@ function segmentByKey(segments: readonly Segment[], key: string): Segment {
 }
 
 /**
+ * The name of a wave nobody named: a tracking wave is the next month (one wave a month by
+ * default), any other its kind, numbered from the second ("До кампании 2"), never a bare "Pre".
+ */
+export async function defaultWaveLabel(db: Executor, studyId: number, waves: readonly Wave[], kind: Wave["kind"], locale: Locale): Promise<string> {
+  if (kind === "tracking") return nextMonthLabel(waves, locale, (await findStudy(db, studyId))?.timeZone ?? null);
+  const existing = waves.filter((w) => w.kind === kind).length;
+  return `${translator(locale)(`study.defaultLabels.${kind}`)}${existing ? ` ${existing + 1}` : ""}`;
+}
+
+/**
  * Adds a wave after the study's last one, with targets and audience sizes per segment key.
- * Without a label typed, it is named by its kind in `locale` (the researcher's language; the
- * study's default through the API), "До кампании 2" for a second one, never a bare "Pre".
+ * Without a label typed, it is named by defaultWaveLabel in `locale` (the researcher's language;
+ * the study's default through the API).
  */
 export async function addWave(db: Db, studyId: number, input: WaveInput, actorId: number, locale: Locale): Promise<Wave> {
   const segments = await listSegments(db, studyId);
   const keys = new Set([...Object.keys(input.targets ?? {}), ...Object.keys(input.audience ?? {})]);
   for (const key of keys) segmentByKey(segments, key);
   return unitOfWork(db, async (tx) => {
-    const existing = (await listWaves(tx, studyId)).filter((w) => w.kind === input.kind).length;
-    const label = input.label ?? `${translator(locale)(`study.defaultLabels.${input.kind}`)}${existing ? ` ${existing + 1}` : ""}`;
+    const waves = await listWaves(tx, studyId);
+    const label = input.label ?? (await defaultWaveLabel(tx, studyId, waves, input.kind, locale));
     const wave = await createWave(tx, studyId, input.kind, label);
     for (const s of segments) {
       const target = own(input.targets, s.key) ?? null;

@@ -1,5 +1,6 @@
 import express from "express";
 import request from "supertest";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { first, type Db } from "../../db/client.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
@@ -186,6 +187,20 @@ describe("JSON API: the fieldwork flow", () => {
     const second = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre" }).expect(201);
     const post = await researcher.post(`/api/studies/${id}/waves`, { kind: "post", label: "After launch" }).expect(201);
     expect([first.body.label, second.body.label, post.body.label]).toEqual(["До кампании", "До кампании 2", "After launch"]);
+  });
+
+  it("names an unnamed tracking wave by the month after the last wave's", async () => {
+    const t = await setup();
+    const researcher = t.as("researcher");
+    const { id } = await createStudy(t);
+    const baseline = await researcher.post(`/api/studies/${id}/waves`, { kind: "pre", label: "Baseline" }).expect(201);
+    // The baseline ran in late August (the study's zone is Moscow): the next month is September.
+    await t.db.update(waves).set({ openedAt: new Date(Date.UTC(2026, 7, 24, 12)) }).where(eq(waves.id, baseline.body.id));
+    const september = await researcher.post(`/api/studies/${id}/waves`, { kind: "tracking" }).expect(201);
+    await t.db.update(waves).set({ openedAt: new Date(Date.UTC(2026, 8, 24, 12)) }).where(eq(waves.id, september.body.id));
+    const october = await researcher.post(`/api/studies/${id}/waves`, { kind: "tracking" }).expect(201);
+    const typed = await researcher.post(`/api/studies/${id}/waves`, { kind: "tracking", label: "Black Friday" }).expect(201);
+    expect([september.body.label, october.body.label, typed.body.label]).toEqual(["Сентябрь 2026", "Октябрь 2026", "Black Friday"]);
   });
 });
 

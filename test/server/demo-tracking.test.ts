@@ -8,12 +8,12 @@ import { DEFAULT_SEED, DEMO_METRICS, DEMO_SEGMENTS, type DemoResponse } from "..
 import {
   createTrackingDemoStudy,
   generateTrackingData,
-  monthLabel,
   trackingPeriods,
   TRACKING_KPIS,
   TRACKING_WAVES,
   type TrackingDemoStudy,
 } from "../../server/demo/tracking.js";
+import { monthLabel } from "../../server/domain/periods.js";
 import { translator } from "../../server/i18n/index.js";
 import { computeResults, resultsQuery, type StudyResults } from "../../server/services/results.js";
 import { freshDb } from "../helpers.js";
@@ -101,7 +101,7 @@ describe("the tracking demo study", () => {
       TRACKING_KPIS.map((k) => [k.metric, k.segment, demo.labels[k.by], k.expected]),
     );
     const notYet = results.kpis.find((k) => k.status === "not_yet")!;
-    expect(notYet.respondentsNeeded).toBeGreaterThan(notYet.respondents);
+    expect(notYet.respondentsNeeded!).toBeGreaterThan(notYet.respondents!);
   });
 
   it("estimates each KPI from the shares counted here in the generator's records", () => {
