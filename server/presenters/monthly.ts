@@ -1,4 +1,5 @@
 import type { Locale, Wave } from "../../db/schema.js";
+import { SMALL_N } from "../../stats/verdict.js";
 import { localize } from "../domain/questionnaire.js";
 import { formatters, type Translate } from "../i18n/index.js";
 import { DEFAULT_MIN_COUNT } from "../quality/themes.js";
@@ -214,7 +215,7 @@ export function monthlyView(report: MonthlyReport, results: StudyResults, locale
     : null;
   const rules = [
     t("monthly.methods.ruleAudience"),
-    t("monthly.methods.ruleAwareness"),
+    t("monthly.methods.ruleAwareness", { small: SMALL_N }),
     t("monthly.methods.ruleFeedback", { min: DEFAULT_MIN_COUNT, shift: f.percentWhole(THEME_SHIFT) }),
   ];
 
