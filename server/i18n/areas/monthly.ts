@@ -69,7 +69,7 @@ export const en = {
     fellPrefix: "Less often",
     themesHeading: "Themes of the month",
   },
-  trendsIntro: "The trends of every metric and segment up to this month (later waves are not shown).",
+  trendsIntro: "KPIs due by this month and the trends of every metric and segment up to it (later waves are not shown).",
   methods: {
     heading: "Methods",
     compared: "Compared: “{{month}}” against the previous wave “{{previous}}” and the baseline “{{baseline}}”. Changes and verdicts are those of the study’s trends: Newcombe’s interval of a difference of two shares (Wald of the raked shares when weighted) and its test.",
@@ -184,7 +184,7 @@ export const ru: typeof en = {
     fellPrefix: "Реже",
     themesHeading: "Темы месяца",
   } as typeof en.feedback,
-  trendsIntro: "Динамика каждой метрики и сегмента до этого месяца включительно (более поздние волны не показаны).",
+  trendsIntro: "KPI со сроком до этого месяца и динамика каждой метрики и сегмента до него включительно (более поздние волны не показаны).",
   methods: {
     heading: "Методика",
     compared: "Сравниваются: «{{month}}» с предыдущей волной «{{previous}}» и исходной волной «{{baseline}}». Изменения и выводы — те же, что в динамике исследования: интервал Ньюкомба для разности двух долей (при взвешивании — интервал Вальда взвешенных долей) и соответствующий ему тест.",
