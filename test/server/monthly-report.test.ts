@@ -21,7 +21,7 @@ import { addUser, freshApp, loggedInAgent } from "../helpers.js";
  * XLSX's sheets; the list by month on the study and results pages.
  */
 
-const SLOW = 180_000;
+const SLOW = 360_000;
 const LOCALES = ["en", "ru"] as const;
 const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 /** What a reader sees: tags dropped, entities read, spaces collapsed. */
