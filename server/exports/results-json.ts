@@ -58,7 +58,7 @@ export interface WaveJson {
   closedAt: string | null;
 }
 
-const waveJson = (w: Wave): WaveJson => ({
+export const waveJson = (w: Wave): WaveJson => ({
   id: w.id,
   kind: w.kind,
   label: w.label,

@@ -23,6 +23,7 @@ import * as weightingArea from "./areas/weighting.js";
 import * as jobsArea from "./areas/jobs.js";
 import * as freshnessArea from "./areas/freshness.js";
 import * as trackingArea from "./areas/tracking.js";
+import * as monthlyArea from "./areas/monthly.js";
 
 export type Translate = TFunction;
 export { LOCALES, type Locale };
@@ -32,8 +33,8 @@ export { LOCALES, type Locale };
  * added in both at once, and parallel work does not collide on one file); the core area lands at
  * the top level, each other area under its own key.
  */
-const en = { ...coreArea.en, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en, time: timeArea.en, audit: auditArea.en, safety: safetyArea.en, signing: signingArea.en, teams: teamsArea.en, accounts: accountsArea.en, weighting: weightingArea.en, weightedResults: weightedResultsArea.en, breakdown: breakdownArea.en, jobs: jobsArea.en, freshness: freshnessArea.en, tracking: trackingArea.en };
-const ru = { ...coreArea.ru, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru, time: timeArea.ru, audit: auditArea.ru, safety: safetyArea.ru, signing: signingArea.ru, teams: teamsArea.ru, accounts: accountsArea.ru, weighting: weightingArea.ru, weightedResults: weightedResultsArea.ru, breakdown: breakdownArea.ru, jobs: jobsArea.ru, freshness: freshnessArea.ru, tracking: trackingArea.ru };
+const en = { ...coreArea.en, audience: audienceArea.en, exports: exportsArea.en, planner: plannerArea.en, demo: demoArea.en, quality: qualityArea.en, priming: primingArea.en, verdict: verdictArea.en, fieldwork: fieldworkArea.en, competitors: competitorsArea.en, time: timeArea.en, audit: auditArea.en, safety: safetyArea.en, signing: signingArea.en, teams: teamsArea.en, accounts: accountsArea.en, weighting: weightingArea.en, weightedResults: weightedResultsArea.en, breakdown: breakdownArea.en, jobs: jobsArea.en, freshness: freshnessArea.en, tracking: trackingArea.en, monthly: monthlyArea.en };
+const ru = { ...coreArea.ru, audience: audienceArea.ru, exports: exportsArea.ru, planner: plannerArea.ru, demo: demoArea.ru, quality: qualityArea.ru, priming: primingArea.ru, verdict: verdictArea.ru, fieldwork: fieldworkArea.ru, competitors: competitorsArea.ru, time: timeArea.ru, audit: auditArea.ru, safety: safetyArea.ru, signing: signingArea.ru, teams: teamsArea.ru, accounts: accountsArea.ru, weighting: weightingArea.ru, weightedResults: weightedResultsArea.ru, breakdown: breakdownArea.ru, jobs: jobsArea.ru, freshness: freshnessArea.ru, tracking: trackingArea.ru, monthly: monthlyArea.ru };
 
 export const messages = { en, ru } as const;
 

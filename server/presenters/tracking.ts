@@ -75,19 +75,15 @@ export interface TrackingView {
   kpiNote: string | null;
 }
 
-export function trackingView(results: StudyResults, locale: Locale, t: Translate): TrackingView {
+/** `always`: show the trends whatever the number of waves (a monthly report's first month has two). */
+export function trackingView(results: StudyResults, locale: Locale, t: Translate, options: { always?: boolean } = {}): TrackingView {
   const f = numberFormats(locale);
   const segmentLabel = new Map(results.segments.map((s) => [s.key, localize(s.label, locale, results.study.defaultLocale) || s.key]));
   const metricLabel = (key: string) => results.metricLabels[key] ?? key;
   const waveLabel = new Map(results.waves.map((w) => [String(w.id), w.label]));
   const trends = results.trends;
-  const showTrends = trends !== null && (trends.waves.length >= TRENDS_FROM_WAVES || results.kpis.length > 0);
-
-  const change = (c: TrendChange | null): ChangeView | null => {
-    if (!c) return null;
-    const v = verdictText({ verdict: c.verdict, verdictEstimate: c.change.estimate, verdictInterval: c.verdictInterval, verdictLevel: c.verdictLevel }, locale, t);
-    return { verdict: v.verdict, verdictKey: c.verdict, lift: v.lift, interval: v.interval, level: v.level };
-  };
+  const showTrends = trends !== null && (options.always === true || trends.waves.length >= TRENDS_FROM_WAVES || results.kpis.length > 0);
+  const change = (c: TrendChange | null) => changeView(c, locale, t);
   const seriesView = (s: TrendSeries, index: number): TrendSeriesView => {
     const metric = metricLabel(s.metric);
     const segment = segmentLabel.get(s.segment) ?? s.segment;
@@ -132,6 +128,13 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
   const kpis = kpiViews(results, locale, t);
   const kpiNote = kpis.length ? t("tracking.kpi.note", { count: results.kpis.length, level: f.level(results.kpis[0]!.intervalLevel) }) : null;
   return { trends: trendsView, kpis, kpiNote };
+}
+
+/** A change of a trend as its table shows it: the verdict in words, the lift, its verdict interval and level. */
+export function changeView(c: TrendChange | null, locale: Locale, t: Translate): ChangeView | null {
+  if (!c) return null;
+  const v = verdictText({ verdict: c.verdict, verdictEstimate: c.change.estimate, verdictInterval: c.verdictInterval, verdictLevel: c.verdictLevel }, locale, t);
+  return { verdict: v.verdict, verdictKey: c.verdict, lift: v.lift, interval: v.interval, level: v.level };
 }
 
 /** The study's KPIs as the page and the planner show them: labels, never keys. */

@@ -31,6 +31,9 @@ import { audienceView } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
 import { useStudyZone } from "../middleware/locale.js";
+import { monthList } from "../presenters/monthly.js";
+import { monthWaves } from "../services/monthly.js";
+import { monthlyHandlers, type SharedStudy } from "./monthly.js";
 
 /** Verbatims shown beside the themes, and the most shown with "all answers". */
 const FEEDBACK_SAMPLE = 8;
@@ -138,6 +141,8 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       marginsUrl: req.user && can(req, "viewer") ? `/studies/${study.id}/weighting` : null,
       competitors: competitorsView(results, req.locale, req.t),
       tracking: trackingView(results, req.locale, req.t),
+      months: monthList(monthWaves(results.waves), req.locale, study.timeZone, req.t),
+      monthBase: `/studies/${study.id}/months`,
       exclusion,
       sensitivity,
       themes,
@@ -258,9 +263,9 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     res.redirect(303, `/studies/${study.id}/results#share`);
   });
 
-  // A share link shows the report to anyone holding it, without an account.
-  router.get("/r/:token", async (req, res) => {
-    res.set("Cache-Control", "no-store");
+  /** The study a share link names, for anyone holding it (no account): 404 for an unknown, expired or revoked link, 410 once archived. */
+  async function sharedStudy(req: Request): Promise<SharedStudy> {
+    req.res!.set("Cache-Control", "no-store");
     const token = String(req.params["token"]);
     const link = /^[A-Za-z0-9_-]{20,64}$/.test(token) ? await findLiveShareLink(db, token, new Date()) : undefined;
     const study = link ? await findStudy(db, link.studyId) : undefined;
@@ -268,9 +273,22 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     // Archiving a study ends its sharing, as it ends its survey links.
     if (study.status === "archived") throw new HttpError(410, "share_archived", "shareArchived");
     useStudyZone(req, study);
-    res.set("X-Robots-Tag", "noindex");
-    await render(req, res, "results/report", study, { shared: true, hideVerbatims: !link.showVerbatims });
+    req.res!.set("X-Robots-Tag", "noindex");
+    return { study, token, showVerbatims: link.showVerbatims };
+  }
+
+  // A share link shows the report to anyone holding it, without an account.
+  router.get("/r/:token", async (req, res) => {
+    const share = await sharedStudy(req);
+    await render(req, res, "results/report", share.study, { shared: true, hideVerbatims: !share.showVerbatims, monthBase: `/r/${share.token}/months` });
   });
+
+  // The monthly reports of a tracking study: the file routes first (":waveId" would take "12.json").
+  const monthly = monthlyHandlers(db, { studyFrom, sharedStudy });
+  router.get("/studies/:studyId/months/:waveId.xlsx", viewer, monthly.xlsx);
+  router.get("/studies/:studyId/months/:waveId.json", viewer, monthly.json);
+  router.get("/studies/:studyId/months/:waveId", viewer, monthly.page);
+  router.get("/r/:token/months/:waveId", monthly.shared);
 
   return router;
 }

@@ -18,6 +18,8 @@ import { serverTimeZone, zoneName, type Formatters, type Translate } from "../i1
 import { NotFoundError } from "../errors.js";
 import { formText, parseForm, type FieldErrors } from "../forms.js";
 import { can, requireRole } from "../middleware/auth.js";
+import { monthList } from "../presenters/monthly.js";
+import { monthWaves } from "../services/monthly.js";
 import { useStudyZone } from "../middleware/locale.js";
 import { auditEntries } from "../services/audit-view.js";
 import { isFrozen, QuestionnaireFrozenError } from "../services/questionnaire-edit.js";
@@ -222,6 +224,7 @@ export function studyRoutes(db: Db): Router {
       segments: await listSegments(db, study.id),
       waves,
       nextMonth: nextMonthLabel(waves, req.locale, study.timeZone),
+      months: monthList(monthWaves(waves), req.locale, study.timeZone, req.t),
       frozen: await isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
@@ -299,10 +302,12 @@ export function studyRoutes(db: Db): Router {
     const errors = form.ok ? {} : form.errors;
     if (form.ok && segments.some((s) => s.key === form.data.key)) errors["key"] = req.t("validation.duplicateKey");
     if (!form.ok || Object.keys(errors).length) {
+      const waves = await listWaves(db, study.id);
       return res.status(422).render("studies/show", {
         study,
         segments,
-        waves: await listWaves(db, study.id),
+        waves,
+        months: monthList(monthWaves(waves), req.locale, study.timeZone, req.t),
         frozen: await isFrozen(db, study.id),
         canEdit: true,
         notice: "",

@@ -588,6 +588,8 @@ const NOT_STUDY_SCOPED = [
   "POST /s/:token",
   "GET /s/:token/thanks",
   "GET /r/:token",
+  // A monthly report through a share link: the link's study only (routes/monthly.ts).
+  "GET /r/:token/months/:waveId",
   "GET /admin/users",
   "POST /admin/users",
   // Accounts and teams: administrators only (requireRole("admin")).

@@ -395,6 +395,9 @@ export const en = {
     emptyQuestionnaire: { title: "The questionnaire is empty", message: "Add questions before opening a wave." },
     waveNotOpen: { title: "The wave is not open", message: "Only an open wave can be closed." },
     shareArchived: { title: "This report is no longer shared", message: "Its study has been archived, which ends every share link of it." },
+    monthNotInStudy: { title: "No such month", message: "This study has no wave with this number, so there is no monthly report for it." },
+    monthBaseline: { title: "The baseline has no monthly report", message: "The baseline is what every month is compared with; open the report of a later wave." },
+    monthNotTracking: { title: "Not a tracking study yet", message: "Monthly reports start when a study has a baseline and at least two more waves." },
     frozen: {
       title: "The questionnaire is frozen",
       message: "A wave of this study has been opened, so its structure (types, options, metrics, order, pages) can no longer change: pre and post must measure the same thing. Wording can still be corrected.",
@@ -829,6 +832,9 @@ export const ru = {
     emptyQuestionnaire: { title: "Анкета пуста", message: "Добавьте вопросы, прежде чем открывать волну." },
     waveNotOpen: { title: "Волна не открыта", message: "Закрыть можно только открытую волну." },
     shareArchived: { title: "Отчёт больше не доступен по ссылке", message: "Исследование отправлено в архив, и все ссылки на его отчёт перестали действовать." },
+    monthNotInStudy: { title: "Такого месяца нет", message: "В исследовании нет волны с таким номером, поэтому и отчёта за месяц нет." },
+    monthBaseline: { title: "У исходной волны нет отчёта за месяц", message: "С исходной волной сравнивается каждый месяц; откройте отчёт одной из следующих волн." },
+    monthNotTracking: { title: "Это пока не трекинговое исследование", message: "Отчёты по месяцам появляются, когда у исследования есть исходная волна и ещё хотя бы две." },
     frozen: {
       title: "Анкета заморожена",
       message: "Волна этого исследования уже открывалась, поэтому структуру анкеты (типы, варианты, метрики, порядок, страницы) менять нельзя: до и после кампании нужно измерять одно и то же. Формулировки исправлять можно.",
