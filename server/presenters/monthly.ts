@@ -126,29 +126,25 @@ export function monthlyView(report: MonthlyReport, results: StudyResults, locale
     vsBaseline: changeView(c.vsBaseline, locale, t),
   }));
   const exposed = awareness.changes.filter((c) => c.role === "exposed");
-  const named = (verdict: "rise" | "fall") =>
-    list(exposed.filter((c) => c.vsPrevious?.verdict === verdict).map((c) => t("monthly.awareness.item", { metric: metricOf(c.metric), segment: segmentOfKey(c.segment), lift: f.pp(c.vsPrevious!.change.estimate) })));
-  const unclear = list(exposed.filter((c) => !c.vsPrevious || c.vsPrevious.verdict === "not_enough_data").map((c) => t("monthly.awareness.itemPlain", { metric: metricOf(c.metric), segment: segmentOfKey(c.segment) })));
-  const previousLabel = report.previous.label;
-  let awarenessSentence: string;
-  if (awareness.metrics.length === 0) awarenessSentence = t("monthly.awareness.noMetric");
-  else if (awareness.answer === "yes") awarenessSentence = t("monthly.awareness.rose", { previous: previousLabel, rose: named("rise") });
-  else if (awareness.answer === "no") {
-    const fell = named("fall");
+  // One sentence per comparison: since the baseline, then over the month (the same comparison in the first month).
+  const comparison = (side: "vsBaseline" | "vsPrevious", scope: "sinceBaseline" | "overMonth", wave: string): string => {
+    const named = (verdict: "rise" | "fall") =>
+      list(exposed.filter((c) => c[side]?.verdict === verdict).map((c) => t("monthly.awareness.item", { metric: metricOf(c.metric), segment: segmentOfKey(c.segment), lift: f.pp(c[side]!.change.estimate) })));
     const rose = named("rise");
-    awarenessSentence = fell ? t(rose ? "monthly.awareness.fellAndRose" : "monthly.awareness.fell", { previous: previousLabel, fell, rose }) : t("monthly.awareness.flat", { previous: previousLabel });
-  } else if (exposed.some((c) => c.vsPrevious)) awarenessSentence = t("monthly.awareness.notYet", { previous: previousLabel, unclear });
-  else awarenessSentence = t("monthly.awareness.notYetNoData", { previous: previousLabel });
+    const fell = named("fall");
+    if (fell) return t(rose ? `monthly.awareness.${scope}.fellAndRose` : `monthly.awareness.${scope}.fell`, { wave, fell, rose });
+    if (rose) return t(`monthly.awareness.${scope}.rose`, { wave, rose });
+    if (!exposed.some((c) => c[side])) return t(`monthly.awareness.${scope}.noData`, { wave });
+    const unclear = list(exposed.filter((c) => !c[side] || c[side].verdict === "not_enough_data").map((c) => t("monthly.awareness.itemPlain", { metric: metricOf(c.metric), segment: segmentOfKey(c.segment) })));
+    return unclear ? t(`monthly.awareness.${scope}.notYet`, { wave, unclear }) : t(`monthly.awareness.${scope}.flat`, { wave });
+  };
+  const previousLabel = report.previous.label;
+  const firstMonth = report.previous.id === report.baseline.id;
+  const awarenessSentence =
+    awareness.metrics.length === 0
+      ? t("monthly.awareness.noMetric")
+      : [comparison("vsBaseline", "sinceBaseline", report.baseline.label), ...(firstMonth ? [] : [comparison("vsPrevious", "overMonth", previousLabel)])].join(" ");
   const awarenessMore: string[] = [];
-  const sinceBaseline = exposed.filter((c) => c.vsBaseline);
-  if (sinceBaseline.length) {
-    awarenessMore.push(
-      t("monthly.awareness.baseline", {
-        baseline: report.baseline.label,
-        list: list(sinceBaseline.map((c) => t("monthly.awareness.baselineItem", { metric: metricOf(c.metric), segment: segmentOfKey(c.segment), verdict: t(`verdict.labels.${c.vsBaseline!.verdict}`), lift: f.pp(c.vsBaseline!.change.estimate) }))),
-      }),
-    );
-  }
   awarenessMore.push(
     awareness.kpis.length
       ? t("monthly.awareness.kpis", { list: list(awareness.kpis.map((k) => t("monthly.awareness.kpiItem", { metric: metricOf(k.metric), segment: segmentOfKey(k.segment), status: kpiStatusText(k, locale, t) }))) })

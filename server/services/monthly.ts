@@ -100,14 +100,17 @@ export interface AwarenessAnswer {
 }
 
 /**
- * Rule, over the awareness metrics × exposed segments, each one's change against the previous wave
- * with its verdict (the trends' verdicts, adjusted for the series' family):
- * - "yes": at least one rose, none fell;
- * - "no": at least one fell, or every one has a verdict of no change (enough respondents, no
- *   detectable change);
+ * Rule, over the awareness metrics × exposed segments, each one's changes against the baseline and
+ * against the previous wave with their verdicts (the trends' verdicts, adjusted for the series'
+ * family). "Growing" is read over the whole series, not the month alone: a monthly step is small
+ * beside the interval a month's sample gives, so a month without a detectable change says little
+ * when awareness stands well above the baseline.
+ * - "yes": at least one rose (against the baseline or the previous wave), none fell against either;
+ * - "no": at least one fell against either, or every one has a verdict of no change against both
+ *   (enough respondents, no detectable change);
  * - "not yet": otherwise — nothing rose or fell and some change has too few respondents or no data
  *   (or the study measures no awareness metric).
- * The change against the baseline and the KPI statuses are stated beside it, not part of the rule.
+ * The KPI statuses are stated beside it, not part of the rule.
  */
 export function awarenessAnswer(trends: Trends | null, month: Wave, metrics: readonly string[], kpis: KpiResult[]): AwarenessAnswer {
   const measured = AWARENESS_METRICS.filter((m) => metrics.includes(m));
@@ -119,7 +122,7 @@ export function awarenessAnswer(trends: Trends | null, month: Wave, metrics: rea
     changes.push({ metric: s.metric, segment: s.segment, role: s.role, vsPrevious: point?.vsPrevious ?? null, vsBaseline: point?.vsBaseline ?? null });
   }
   const exposed = changes.filter((c) => c.role === "exposed");
-  const verdicts = exposed.map((c) => c.vsPrevious?.verdict ?? null);
+  const verdicts = exposed.flatMap((c) => [c.vsPrevious?.verdict ?? null, c.vsBaseline?.verdict ?? null]);
   let answer: MonthAnswer = "not_yet";
   if (verdicts.includes("fall")) answer = "no";
   else if (verdicts.includes("rise")) answer = "yes";

@@ -38,7 +38,8 @@ function change(verdict: Verdict): TrendChange {
   const estimate = verdict === "rise" ? 0.1 : verdict === "fall" ? -0.1 : 0;
   return { from: "11", to: "12", change: { estimate, lower: estimate - 0.05, upper: estimate + 0.05 }, pValue: 0.5, adjustedPValue: 0.5, verdict, verdictInterval: { lower: estimate - 0.05, upper: estimate + 0.05 }, verdictLevel: 0.99 };
 }
-function trendsOf(cells: Array<{ metric: string; segment: string; role?: "exposed" | "control"; verdict: Verdict | null }>): Trends {
+/** `verdict` for both changes of the month, or `previous` / `baseline` each. */
+function trendsOf(cells: Array<{ metric: string; segment: string; role?: "exposed" | "control"; verdict?: Verdict | null; previous?: Verdict | null; baseline?: Verdict | null }>): Trends {
   return {
     waves: ["10", "11", "12"],
     baseline: "10",
@@ -54,10 +55,12 @@ function trendsOf(cells: Array<{ metric: string; segment: string; role?: "expose
       interval: "newcombe",
       family: `${c.metric}:segments`,
       familySize: 9,
-      points: [{ wave: "12", share: null, vsPrevious: c.verdict && change(c.verdict), vsBaseline: c.verdict && change(c.verdict) }],
+      points: [{ wave: "12", share: null, vsPrevious: orNull(c.previous === undefined ? c.verdict : c.previous), vsBaseline: orNull(c.baseline === undefined ? c.verdict : c.baseline) }],
     })),
   };
 }
+
+const orNull = (v: Verdict | null | undefined) => (v ? change(v) : null);
 
 describe("is awareness growing?", () => {
   const metrics = ["aided_awareness", "favorability"];
@@ -65,11 +68,19 @@ describe("is awareness growing?", () => {
   it("yes when an exposed awareness series rose against the previous wave and none fell", () => {
     expect(rule([{ metric: "aided_awareness", segment: "a", verdict: "rise" }, { metric: "aided_awareness", segment: "b", verdict: "not_enough_data" }])).toBe("yes");
   });
+  it("yes when one rose since the baseline though no month-on-month change is detectable", () => {
+    expect(rule([{ metric: "aided_awareness", segment: "a", previous: "no_change", baseline: "rise" }, { metric: "aided_awareness", segment: "b", verdict: "no_change" }])).toBe("yes");
+  });
+  it("no when one fell over the month though it stands above the baseline, or fell since the baseline", () => {
+    expect(rule([{ metric: "aided_awareness", segment: "a", previous: "fall", baseline: "rise" }])).toBe("no");
+    expect(rule([{ metric: "aided_awareness", segment: "a", previous: "rise", baseline: "fall" }])).toBe("no");
+  });
   it("no when one fell, even with another rising; no when every one shows no change", () => {
     expect(rule([{ metric: "aided_awareness", segment: "a", verdict: "rise" }, { metric: "aided_awareness", segment: "b", verdict: "fall" }])).toBe("no");
     expect(rule([{ metric: "aided_awareness", segment: "a", verdict: "no_change" }, { metric: "aided_awareness", segment: "b", verdict: "no_change" }])).toBe("no");
   });
   it("not yet when nothing moved and some series have too few respondents or no data", () => {
+    expect(rule([{ metric: "aided_awareness", segment: "a", previous: "no_change", baseline: "not_enough_data" }])).toBe("not_yet");
     expect(rule([{ metric: "aided_awareness", segment: "a", verdict: "no_change" }, { metric: "aided_awareness", segment: "b", verdict: "not_enough_data" }])).toBe("not_yet");
     expect(rule([{ metric: "aided_awareness", segment: "a", verdict: "no_change" }, { metric: "aided_awareness", segment: "b", verdict: null }])).toBe("not_yet");
   });
