@@ -43,7 +43,7 @@ const threads = new Set<WorkerThread<{ id: number }, { id: number }>>();
 export class WorkerThread<Message extends { id: number }, Reply extends { id: number }> {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly tasks = new Map<number, TaskListener<Reply>>();
+  private readonly tasks = new Map<number, { listener: TaskListener<Reply>; worker: Worker }>();
 
   constructor(
     private readonly name: string,
@@ -52,10 +52,13 @@ export class WorkerThread<Message extends { id: number }, Reply extends { id: nu
     threads.add(this as unknown as WorkerThread<{ id: number }, { id: number }>);
   }
 
-  private failAll(error: Error): void {
-    const tasks = [...this.tasks.values()];
-    this.tasks.clear();
-    for (const task of tasks) task.fail(error);
+  /** Fails the tasks of thread `w` (those of a thread started after it go on). */
+  private failAll(w: Worker, error: Error): void {
+    for (const [id, task] of [...this.tasks]) {
+      if (task.worker !== w) continue;
+      this.tasks.delete(id);
+      task.listener.fail(error);
+    }
   }
 
   private started(): Worker {
@@ -65,40 +68,42 @@ export class WorkerThread<Message extends { id: number }, Reply extends { id: nu
     w.unref();
     w.on("message", (reply: Reply) => {
       const task = this.tasks.get(reply.id);
-      if (task?.reply(reply)) this.end(reply.id);
+      if (task?.listener.reply(reply)) this.end(reply.id);
     });
     // A crashed thread fails what it had; the next task starts a new one.
     w.on("error", (error) => {
       if (this.worker === w) this.worker = undefined;
-      this.failAll(error);
+      this.failAll(w, error);
     });
     w.on("exit", (code) => {
       if (this.worker === w) this.worker = undefined;
-      this.failAll(new Error(`${this.name} exited (${code})`));
+      this.failAll(w, new Error(`${this.name} exited (${code})`));
     });
     this.worker = w;
     return w;
   }
 
   private end(id: number): void {
+    const task = this.tasks.get(id);
     this.tasks.delete(id);
-    if (this.tasks.size === 0) this.worker?.unref();
+    if (task && ![...this.tasks.values()].some((t) => t.worker === task.worker)) task.worker.unref();
   }
 
   /** Starts a task: `listener` gets its replies until it says the last came, or the thread fails. */
   open(listener: TaskListener<Reply>): Task<Message> {
     const w = this.started();
     const id = this.nextId++;
-    this.tasks.set(id, listener);
+    const task = { listener, worker: w };
+    this.tasks.set(id, task);
     // Kept alive while it works for someone (a request, a script awaiting a job), never when idle.
     w.ref();
     return {
       id,
       post: (message, transfer) => {
-        if (this.tasks.get(id) === listener && this.worker === w) w.postMessage(message, transfer);
+        if (this.tasks.get(id) === task) w.postMessage(message, transfer);
       },
       close: () => {
-        if (this.tasks.get(id) === listener) this.end(id);
+        if (this.tasks.get(id) === task) this.end(id);
       },
     };
   }
@@ -108,7 +113,7 @@ export class WorkerThread<Message extends { id: number }, Reply extends { id: nu
     const w = this.worker;
     this.worker = undefined;
     if (!w) return;
-    this.failAll(new Error(`${this.name} stopped`));
+    this.failAll(w, new Error(`${this.name} stopped`));
     await w.terminate();
   }
 }
