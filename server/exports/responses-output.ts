@@ -56,10 +56,11 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
     if (out.destroyed) return;
     if (!out.write(buffer)) last.taken = drained(out);
     buffer = "";
-    // A client that takes each chunk at once (the socket's buffer had room) never makes the export
-    // wait, and on SQLite reading a chunk awaits nothing either: without this turn of the event
-    // loop the whole export ran as one task, holding every respondent for seconds.
-    if (!last.taken) await new Promise((resolve) => setImmediate(resolve));
+    // A turn of the event loop after every chunk, whatever the client: one that takes each chunk at
+    // once (the kernel's socket buffer had room) never makes the export wait, or emits "drain" in
+    // the same task (process.nextTick), and on SQLite reading a chunk awaits nothing either:
+    // without this turn the whole export ran as one task, holding every respondent for seconds.
+    await new Promise((resolve) => setImmediate(resolve));
   };
   const count = await streamResponses(db, layout, {
     row: (cells) => {
