@@ -20,7 +20,7 @@ import { buildApp } from "./lib/app-server.js";
 import { postgresServerUrl, type EngineName } from "./lib/engine.js";
 
 /** The benchmarks that run on PostgreSQL too. */
-const ON_POSTGRES = new Set(["survey-page.ts", "survey-submit.ts", "results-aggregation.ts", "heavy-pages.ts", "responses-csv.ts", "results-page.ts"]);
+const ON_POSTGRES = new Set(["survey-page.ts", "survey-submit.ts", "results-aggregation.ts", "heavy-pages.ts", "responses-csv.ts", "responses-xlsx.ts", "results-page.ts"]);
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
 const args = process.argv.slice(2);

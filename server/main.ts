@@ -4,6 +4,7 @@ import { JobRunner } from "./jobs/runner.js";
 import { databaseLabel, loadConfigOrExit } from "./config.js";
 import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js";
 import { startEventLoopProbe } from "./event-loop-probe.js";
+import { stopWorkerThreads } from "./worker-thread.js";
 import { logger } from "./logger.js";
 import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
@@ -57,7 +58,8 @@ async function start(): Promise<void> {
     const jobsStopped = jobs.stop();
     // Stop accepting, let requests in flight finish, then close the database.
     server.close(() => {
-      void jobsStopped
+      // Worker threads (results snapshots, workbooks) have nothing in flight once the requests are done.
+      void Promise.all([jobsStopped, stopWorkerThreads()])
         .then(() => closeDatabase(db))
         .finally(() => {
           logger.info("stopped");

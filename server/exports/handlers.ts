@@ -14,6 +14,8 @@ import { resultsJson } from "./results-json.js";
 import { audienceJson } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { writeResultsXlsx } from "./results-xlsx.js";
+import { logger } from "../logger.js";
+import { redactPath } from "../middleware/request-log.js";
 
 /**
  * Request handlers of every export, shared by the researcher pages (cookie session, routes/exports.ts)
@@ -80,6 +82,26 @@ function computing(req: Request, res: Response): void {
 
 const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
 
+/**
+ * Runs an export that streams to `res`. A failure before the first byte goes to the error handler
+ * (a localized page or JSON error; the download headers are taken back so the page is not saved as
+ * the file); after it, too late for a status, the connection is cut so the client sees the download
+ * fail rather than get a file that looks whole.
+ */
+async function streamed(req: Request, res: Response, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (!res.headersSent) {
+      res.removeHeader("Content-Disposition");
+      res.removeHeader("Content-Type");
+      throw error;
+    }
+    logger.error("export failed while streaming", error, { method: req.method, path: redactPath(req.originalUrl) });
+    res.destroy();
+  }
+}
+
 /** Results exports: query → the results' snapshot (as the page shows it) → one format. `inline` answers JSON without a download name (the API's /results). */
 function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Promise<Study>, inline = false): RequestHandler {
   return async (req, res) => {
@@ -125,7 +147,7 @@ async function sendResults(
       return;
     case "results_xlsx":
       res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);
-      await writeResultsXlsx(results, req.locale, req.t, res);
+      await streamed(req, res, () => writeResultsXlsx(results, req.locale, req.t, res));
       return;
     case "results_r": {
       const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
@@ -161,11 +183,11 @@ function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "co
     }
     if (kind === "responses_csv") {
       res.attachment(csvFileName(study.id, "responses", dialect)).type("text/csv; charset=utf-8");
-      await writeResponsesCsv(db, layout, res, dialect);
+      await streamed(req, res, () => writeResponsesCsv(db, layout, res, dialect));
       return;
     }
     res.attachment(fileName(study, "responses.xlsx")).type(XLSX_TYPE);
-    await writeResponsesXlsx(db, layout, req.t, res);
+    await streamed(req, res, () => writeResponsesXlsx(db, layout, req.t, res));
   };
 }
 

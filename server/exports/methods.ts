@@ -53,6 +53,8 @@ export function methodsLines(results: StudyResults, locale: Locale, t: Translate
     [m("units"), m("unitsText")],
     [m("reproduce"), m("reproduceText")],
     [m("generated"), generatedAt.toISOString()],
+    // As the page says it: from which snapshot, and whether it is being updated (a large study's, after a change).
+    [m("freshness"), m(results.freshness.current ? "freshnessCurrent" : "freshnessStale", { at: results.freshness.computedAt.toISOString(), count: results.freshness.responses })],
   );
   return lines;
 }

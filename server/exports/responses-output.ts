@@ -1,15 +1,11 @@
-import type { Writable } from "node:stream";
-import ExcelJS from "exceljs";
 import type { Db } from "../../db/client.js";
 import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
-import { codebookRows, streamResponses, type ResponseLayout } from "./responses.js";
+import { codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { WorkbookTask, type Out } from "./xlsx-pool.js";
 import { xlsxCell } from "./xlsx.js";
-
-/** A response stream that may go away (the HTTP response, or a plain stream in tests). */
-type Out = Writable & { destroyed: boolean };
 
 /** Who waits for a stream to drain: one "drain" and one "close" listener per stream, for its whole life. */
 const drainWaiters = new WeakMap<Out, { waiting: Array<() => void> }>();
@@ -60,6 +56,11 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
     if (out.destroyed) return;
     if (!out.write(buffer)) last.taken = drained(out);
     buffer = "";
+    // A turn of the event loop after every chunk, whatever the client: one that takes each chunk at
+    // once (the kernel's socket buffer had room) never makes the export wait, or emits "drain" in
+    // the same task (process.nextTick), and on SQLite reading a chunk awaits nothing either:
+    // without this turn the whole export ran as one task, holding every respondent for seconds.
+    await new Promise((resolve) => setImmediate(resolve));
   };
   const count = await streamResponses(db, layout, {
     row: (cells) => {
@@ -78,53 +79,41 @@ export function codebookCsv(layout: ResponseLayout, t: Translate, dialect: CsvDi
   return BOM + codebookRows(layout, t).map((r) => toCsvRow(r, dialect.delimiter, dialect.decimal)).join("");
 }
 
-/** Bytes exceljs has handed to the zip archiver for the entry being written but the archiver has not compressed yet. */
-function pendingInArchiver(sheet: ExcelJS.Worksheet): number {
-  // exceljs's worksheet stream (StreamBuf) ignores backpressure; the archiver reads it through a
-  // readable-stream PassThrough whose buffered length is the only measure of what is waiting.
-  // Internal fields: if a later version lacks them, this reports 0 and the export still works
-  // (yielding once per chunk), only without the memory bound.
-  const stream = (sheet as unknown as { stream?: { pipes?: Array<{ _writableState?: { length?: number }; _readableState?: { length?: number } }> } }).stream;
-  const pipe = stream?.pipes?.[0];
-  return (pipe?._writableState?.length ?? 0) + (pipe?._readableState?.length ?? 0);
-}
-
-const ARCHIVER_BACKLOG = 1 << 20;
-
 /**
- * Raw responses as XLSX with exceljs's streaming writer (no shared strings, so nothing grows with
- * the row count): a Responses sheet written chunk by chunk, then the Codebook sheet. Between
- * chunks the export waits until the archiver has compressed what it was given (at most about
- * 1 MB of XML waits) and the client has drained.
+ * Raw responses as XLSX, built in the XLSX worker thread (xlsx-pool.ts, workbooks.ts): exceljs's
+ * streaming writer (no shared strings, so nothing grows with the row count) writes a Responses
+ * sheet chunk by chunk, then the Codebook sheet. Here the chunks are only read and pivoted (as for
+ * the CSV) and their cells made safe; each goes to the worker once it has taken the one before,
+ * and the next is read only once the client has drained: the XML and its compression, most of an
+ * XLSX export's time, never run on the event loop that serves respondents.
  */
 export async function writeResponsesXlsx(db: Db, layout: ResponseLayout, t: Translate, out: Out): Promise<number> {
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
-  workbook.creator = "Brand Lift";
-  const sheet = workbook.addWorksheet(t("exports.responses.sheet"), { views: [{ state: "frozen", ySplit: 1 }] });
-  const header = sheet.addRow(layout.columns.map(xlsxCell));
-  header.font = { bold: true };
-  header.commit();
+  const book = new WorkbookTask(out, {
+    kind: "responses",
+    spec: {
+      sheet: t("exports.responses.sheet"),
+      columns: layout.columns.map(xlsxCell),
+      codebook: { name: t("exports.codebook.sheet"), rows: codebookRows(layout, t).map((cells) => cells.map(xlsxCell)) },
+    },
+  });
+  let rows: Cell[][] = [];
+  const send = () => {
+    const chunk = rows;
+    rows = [];
+    return book.rows(chunk);
+  };
   const count = await streamResponses(db, layout, {
-    row: (cells) => sheet.addRow(cells.map(xlsxCell)).commit(),
+    // A copy of each row (the pivot reuses its array), its cells made safe for the sheet.
+    row: (cells) => rows.push(cells.map(xlsxCell)),
     pause: async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      while (!out.destroyed && pendingInArchiver(sheet) > ARCHIVER_BACKLOG) {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      await send();
       if (out.writableNeedDrain) await drained(out);
     },
-    closed: () => out.destroyed,
+    closed: () => out.destroyed || book.finished,
   });
   if (out.destroyed) return count;
-  sheet.commit();
-  const codebook = workbook.addWorksheet(t("exports.codebook.sheet"), { views: [{ state: "frozen", ySplit: 1 }] });
-  codebook.columns = [{ width: 28 }, { width: 16 }, { width: 50 }, { width: 14 }, { width: 30 }, { width: 18 }, { width: 50 }, { width: 20 }];
-  codebookRows(layout, t).forEach((cells, i) => {
-    const row = codebook.addRow(cells.map(xlsxCell));
-    if (i === 0) row.font = { bold: true };
-    row.commit();
-  });
-  codebook.commit();
-  await workbook.commit();
+  if (rows.length > 0) await send();
+  await book.end();
+  if (!out.destroyed) out.end();
   return count;
 }

@@ -1,10 +1,11 @@
 import type { Writable } from "node:stream";
-import ExcelJS from "exceljs";
 import type { Locale } from "../../db/schema.js";
 import type { Translate } from "../i18n/index.js";
 import type { StudyResults } from "../services/results.js";
 import { methodsLines } from "./methods.js";
 import { resultColumns, type CellValue, type ColumnFormat } from "./results-columns.js";
+import type { WorkbookSpec } from "./workbooks.js";
+import { writeWorkbookInWorker } from "./xlsx-pool.js";
 import { xlsxCell } from "./xlsx.js";
 
 /** Excel shows fractions as percentages; the stored values stay the fractions of the CSV and JSON. */
@@ -31,39 +32,34 @@ export function sheetName(label: string, taken: Set<string>): string {
 }
 
 /**
- * The results as an XLSX workbook: one sheet per metric (header row, then its segment rows and
- * total row, numbers as numbers) and a Methods sheet. Small (a row per segment), so it is built
- * in memory and written to `out` in one go.
+ * The results as a workbook: one sheet per metric (header row, then its segment rows and total
+ * row, numbers as numbers) and a Methods sheet (with how fresh the results are).
  */
-export async function writeResultsXlsx(results: StudyResults, locale: Locale, t: Translate, out: Writable, generatedAt = new Date()): Promise<void> {
-  const workbook = new ExcelJS.Workbook();
-  workbook.creator = "Brand Lift";
-  workbook.created = generatedAt;
+export function resultsWorkbook(results: StudyResults, locale: Locale, t: Translate, generatedAt: Date): WorkbookSpec {
   const columns = resultColumns(results.table, locale, t, { withMetric: false });
   const taken = new Set<string>([t("exports.methods.sheet").toLowerCase()]);
   // Every metric gets its sheet, even one whose rows could not be computed (see Methods).
-  for (const metric of Object.keys(results.metricLabels)) {
-    const sheet = workbook.addWorksheet(sheetName(results.metricLabels[metric] ?? metric, taken), {
-      views: [{ state: "frozen", ySplit: 1, xSplit: 1 }],
-    });
-    sheet.columns = columns.map((c) => ({
-      key: c.key,
-      width: c.format === "text" ? (c.key === "summary" ? 80 : 24) : 12,
-      style: NUMBER_FORMATS[c.format] ? { numFmt: NUMBER_FORMATS[c.format]! } : {},
-    }));
-    const header = sheet.getRow(1);
-    header.values = columns.map((c) => xlsxCell(c.header));
-    header.font = { bold: true };
-    for (const row of results.table.rows.filter((r) => r.metric === metric)) {
-      sheet.addRow(columns.map((c) => xlsxCell(c.value(row) as CellValue)));
-    }
-  }
-  const methods = workbook.addWorksheet(sheetName(t("exports.methods.sheet"), new Set()));
-  methods.columns = [{ width: 40 }, { width: 120 }];
-  const head = methods.addRow([xlsxCell(t("exports.methods.item")), xlsxCell(t("exports.methods.value"))]);
-  head.font = { bold: true };
-  for (const [item, value] of methodsLines(results, locale, t, generatedAt)) {
-    methods.addRow([xlsxCell(item), xlsxCell(value)]).alignment = { wrapText: true, vertical: "top" };
-  }
-  await workbook.xlsx.write(out);
+  const metricSheets = Object.keys(results.metricLabels).map((metric) => ({
+    name: sheetName(results.metricLabels[metric] ?? metric, taken),
+    frozen: { rows: 1, columns: 1 },
+    columns: columns.map((c) => ({ width: c.format === "text" ? (c.key === "summary" ? 80 : 24) : 12, ...(NUMBER_FORMATS[c.format] ? { numFmt: NUMBER_FORMATS[c.format]! } : {}) })),
+    rows: [columns.map((c) => xlsxCell(c.header)), ...results.table.rows.filter((r) => r.metric === metric).map((row) => columns.map((c) => xlsxCell(c.value(row) as CellValue)))],
+  }));
+  const methods = {
+    name: sheetName(t("exports.methods.sheet"), new Set()),
+    frozen: null,
+    columns: [{ width: 40 }, { width: 120 }],
+    rows: [[xlsxCell(t("exports.methods.item")), xlsxCell(t("exports.methods.value"))], ...methodsLines(results, locale, t, generatedAt).map(([item, value]) => [xlsxCell(item), xlsxCell(value)])],
+    wrap: true,
+  };
+  return { created: generatedAt.toISOString(), sheets: [...metricSheets, methods] };
+}
+
+/**
+ * Writes the results workbook to `out`. Small (a row per segment), but exceljs and its zip take
+ * a few hundred milliseconds of CPU for it: the cells are gathered here, the workbook is built in
+ * the XLSX worker thread (xlsx-pool.ts).
+ */
+export async function writeResultsXlsx(results: StudyResults, locale: Locale, t: Translate, out: Writable & { destroyed: boolean }, generatedAt = new Date()): Promise<void> {
+  await writeWorkbookInWorker(out, { kind: "results", spec: resultsWorkbook(results, locale, t, generatedAt) });
 }
