@@ -102,7 +102,7 @@ async function demoStudy(db: Db, seed: number, locale: Locale): Promise<Study> {
 }
 
 describe("the breakdown from its snapshot", () => {
-  it("equals the breakdown computed on the request, over a grid of studies, variables, filters, levels and adjustments", { timeout: 120_000 }, async () => {
+  it("equals the breakdown computed on the request, over a grid of studies, variables, filters, levels and adjustments", { timeout: 240_000 }, async () => {
     const db = freshDb();
     const studies = [
       { study: await demoStudy(db, 7, "ru"), locale: "ru" as const },
