@@ -170,6 +170,14 @@ export interface UnitOfWorkOptions {
    * PostgreSQL the server already lets concurrent commits share a flush.
    */
   groupCommit?: boolean;
+  /**
+   * PostgreSQL: run at READ COMMITTED rather than SERIALIZABLE. Each statement sees what was
+   * committed before it began, concurrent writers of a row queue on its lock instead of failing,
+   * and nothing is retried but a deadlock: for a short, hot unit of work (a survey page) that
+   * takes the row locks its correctness needs itself (SELECT … FOR UPDATE, an atomic
+   * UPDATE … WHERE). No effect on SQLite, whose units of work hold its only write lock.
+   */
+  readCommitted?: boolean;
 }
 
 /**
@@ -180,7 +188,7 @@ export interface UnitOfWorkOptions {
  */
 export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
   if (transactions.has(db)) return work(db);
-  if (postgresPools.has(db)) return postgresUnitOfWork(db, work);
+  if (postgresPools.has(db)) return postgresUnitOfWork(db, work, options.readCommitted ? "read committed" : "serializable");
   const engine = engines.get(db);
   if (!engine) throw new Error("unitOfWork: not a database opened by openDatabase");
   if (options.groupCommit) return groupedUnitOfWork(engine, work);
@@ -466,15 +474,16 @@ const isRetryable = (error: unknown): boolean => {
 /**
  * SERIALIZABLE stands in for SQLite's single writer: a unit of work sees and writes as if it ran
  * alone, and when PostgreSQL cannot promise that it fails the commit, which is retried here with
- * growing pauses (the work only touches the database, so running it again is safe).
+ * growing pauses (the work only touches the database, so running it again is safe). READ COMMITTED
+ * (see UnitOfWorkOptions) only ever fails that way on a deadlock, retried the same.
  */
-async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promise<T>, isolationLevel: "serializable" | "read committed"): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const started = observers.size ? performance.now() : 0;
     try {
       const result = await (db as unknown as NodePgDatabase).transaction(
         async (tx) => work(adoptPostgresTransaction(db, tx)),
-        { isolationLevel: "serializable" },
+        { isolationLevel },
       );
       if (observers.size) notify(started, true);
       return result;

@@ -40,3 +40,12 @@ export function jsonElements(db: Executor, json: SQL, alias: string, options: { 
   }
   return options.key === undefined ? sql`json_each(${json}) AS ${name}` : sql`json_each(${json}, ${sql.raw(`'$.${jsonKey(options.key)}'`)}) AS ${name}`;
 }
+
+/**
+ * The select `query` locking the rows it returns until commit on PostgreSQL (`FOR UPDATE`, which
+ * drizzle's PostgreSQL builder has); on SQLite, which has no such clause and needs none (a unit of
+ * work holds its only write lock), the query as it is.
+ */
+export function forUpdate<Q extends object>(db: Executor, query: Q): Q {
+  return isPostgres(db) ? (query as unknown as { for(strength: "update"): Q }).for("update") : query;
+}

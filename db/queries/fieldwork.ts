@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, isNotNull, max, sql } from "drizzle-orm";
-import { one, affectedRows, first, preparedQuery, unitOfWork, type Executor } from "../client.js";
-import { countWhere } from "../portable.js";
+import { one, affectedRows, first, isPostgres, preparedQuery, unitOfWork, type Executor } from "../client.js";
+import { countWhere, forUpdate } from "../portable.js";
 import {
   links,
   qualitySettings,
@@ -116,6 +116,26 @@ const quotaQuery = preparedQuery("respond_quota", (db) =>
 /** The completes wanted for a wave and segment (null: no target) and how many there are, in one query. */
 export async function findQuota(db: Executor, waveId: number, segmentId: number): Promise<{ target: number | null; completed: number }> {
   return first(await quotaQuery(db).execute({ wave: waveId, segment: segmentId })) ?? { target: null, completed: 0 };
+}
+
+const lockQuotaQuery = preparedQuery("respond_lock_quota", (db) =>
+  forUpdate(
+    db,
+    db
+      .select({ target: waveSegments.target })
+      .from(waveSegments)
+      .where(and(eq(waveSegments.waveId, sql.placeholder("wave")), eq(waveSegments.segmentId, sql.placeholder("segment")), isNotNull(waveSegments.target))),
+  ),
+);
+
+/**
+ * Locks a wave and segment's quota row until commit when it has a target (PostgreSQL at READ
+ * COMMITTED; SQLite's unit of work holds the write lock already): a unit of work that may
+ * complete a response takes it before counting the completes (findQuota), so completes of one
+ * segment are counted and written one unit at a time, each counting those committed before it.
+ */
+export async function lockQuota(db: Executor, waveId: number, segmentId: number): Promise<void> {
+  if (isPostgres(db)) await lockQuotaQuery(db).execute({ wave: waveId, segment: segmentId });
 }
 
 export async function setTarget(db: Executor, waveId: number, segmentId: number, target: number | null): Promise<void> {

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { columnPlaceholder, isUniqueViolation, one, first, preparedQuery, type Executor } from "../client.js";
-import { answers, responses, textMentions, type NewResponse, type SurveyResponse } from "../schema.js";
+import { columnPlaceholder, isPostgres, isUniqueViolation, one, first, preparedQuery, type Executor } from "../client.js";
+import { forUpdate } from "../portable.js";
+import { answers, responses, textMentions, waveSegments, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
   questionId: number;
@@ -70,6 +71,62 @@ const byNonceQuery = preparedQuery("respond_response_by_nonce", (db) =>
 
 export async function findResponseByNonce(db: Executor, nonce: string): Promise<SurveyResponse | undefined> {
   return first(await byNonceQuery(db).execute({ nonce }));
+}
+
+const lockedByNonceQuery = preparedQuery("respond_response_by_nonce_locked", (db) =>
+  forUpdate(db, db.select().from(responses).where(eq(responses.nonce, sql.placeholder("nonce")))),
+);
+
+const lockedByNonceWithQuotaQuery = preparedQuery("respond_response_by_nonce_locked_quota", (db) =>
+  forUpdate(
+    db,
+    db
+      .select({
+        response: responses,
+        // Evaluated as the response row is read: locks the segment's quota row (when it has a target) in the same statement.
+        quota: sql<number | null>`(SELECT ${waveSegments.target} FROM ${waveSegments} WHERE ${and(
+          eq(waveSegments.waveId, sql.placeholder("wave")),
+          eq(waveSegments.segmentId, sql.placeholder("segment")),
+        )} AND ${waveSegments.target} IS NOT NULL FOR UPDATE)`,
+      })
+      .from(responses)
+      .where(eq(responses.nonce, sql.placeholder("nonce"))),
+  ),
+);
+
+/**
+ * The response a posted form names, read in the submission's unit of work. On PostgreSQL, where
+ * that unit runs at READ COMMITTED, the row stays locked until commit, so two posts of one form
+ * take turns (the second reads what the first stored); with `quota` (a post of the last page,
+ * which may complete the response) the segment's quota row is locked by the same statement, so
+ * the completes of a segment take turns in counting them (db/queries/fieldwork.ts lockQuota).
+ * On SQLite the unit of work holds the write lock already: a plain read.
+ */
+export async function findResponseForPost(db: Executor, nonce: string, quota: { waveId: number; segmentId: number } | null): Promise<SurveyResponse | undefined> {
+  if (!isPostgres(db)) return findResponseByNonce(db, nonce);
+  if (!quota) return first(await lockedByNonceQuery(db).execute({ nonce }));
+  return first(await lockedByNonceWithQuotaQuery(db).execute({ nonce, wave: quota.waveId, segment: quota.segmentId }))?.response;
+}
+
+const lockedByBrowserQuery = preparedQuery("respond_response_by_browser_locked", (db) =>
+  forUpdate(
+    db,
+    db
+      .select()
+      .from(responses)
+      .where(and(eq(responses.waveId, sql.placeholder("wave")), eq(responses.browserHash, sql.placeholder("browser"))))
+      .orderBy(desc(responses.id))
+      .limit(1),
+  ),
+);
+
+/**
+ * findBrowserResponse in a submission's unit of work: on PostgreSQL the row is locked, so a post
+ * from a second tab waits for one completing that response and reads it completed.
+ */
+export async function findBrowserResponseForPost(db: Executor, waveId: number, browserHash: string): Promise<SurveyResponse | undefined> {
+  if (!isPostgres(db)) return findBrowserResponse(db, waveId, browserHash);
+  return first(await lockedByBrowserQuery(db).execute({ wave: waveId, browser: browserHash }));
 }
 
 const byBrowserQuery = preparedQuery("respond_response_by_browser", (db) =>

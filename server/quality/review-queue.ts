@@ -2,7 +2,7 @@ import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { listAnswersForReview } from "../../db/queries/quality.js";
 import type { TextAlias } from "../../db/schema.js";
 import type { Codebook } from "../domain/text-coding.js";
-import { logger } from "../logger.js";
+import { backgroundSettled, runInBackground } from "../results-snapshots/background.js";
 import { isSmall } from "../results-snapshots/load.js";
 import { snapshotSettings } from "../results-snapshots/refresh.js";
 import { findSnapshot, saveSnapshot, type ComputedSnapshot } from "../results-snapshots/store.js";
@@ -70,29 +70,21 @@ async function computeQueue(db: Db, input: ReviewQueueInput, version: string, ba
   };
 }
 
-const running = new WeakMap<Db, Map<number, Promise<void>>>();
-
-function runningOn(db: Db): Map<number, Promise<void>> {
-  let map = running.get(db);
-  if (!map) running.set(db, (map = new Map()));
-  return map;
-}
-
 /** Starts computing a study's queue in the background unless it is being computed already. */
 function refreshInBackground(db: Db, input: ReviewQueueInput, version: string): void {
-  const map = runningOn(db);
-  if (map.has(input.studyId)) return;
-  const work = computeQueue(db, input, version, BACKGROUND_BATCH, true)
-    .then((snapshot) => unitOfWork(db, (tx) => saveSnapshot(tx, snapshot)))
-    .catch((error: unknown) => logger.error("review queue failed", error, { studyId: input.studyId }))
-    .finally(() => map.delete(input.studyId));
-  map.set(input.studyId, work);
+  runInBackground(
+    db,
+    `${input.studyId}|${REVIEW_QUEUE_VARIANT}`,
+    async () => {
+      const snapshot = await computeQueue(db, input, version, BACKGROUND_BATCH, true);
+      await unitOfWork(db, (tx) => saveSnapshot(tx, snapshot));
+    },
+    { studyId: input.studyId, variant: REVIEW_QUEUE_VARIANT },
+  );
 }
 
 /** Resolves when every background queue computation on this database has ended (tests). */
-export async function reviewQueuesSettled(db: Db): Promise<void> {
-  for (let pending = [...runningOn(db).values()]; pending.length > 0; pending = [...runningOn(db).values()]) await Promise.allSettled(pending);
-}
+export const reviewQueuesSettled = backgroundSettled;
 
 /** The study's review queue as the coding page shows it (see above); null while a large study's first one is computed. */
 export async function loadReviewQueue(db: Db, input: ReviewQueueInput): Promise<ReviewQueueRead | null> {

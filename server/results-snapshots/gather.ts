@@ -55,6 +55,11 @@ export interface FeedbackEntry {
 /** The most verbatims a page lists ("all answers"); the page's sample is fewer. */
 export const FEEDBACK_ALL = 500;
 
+/** Completed responses of the compared waves: counted, excluded, and flagged when left out ("from N responses"). */
+export function comparedResponses(respondents: readonly RespondentCount[], flagged: boolean): number {
+  return respondents.reduce((n, r) => n + r.n + r.excluded + (flagged ? 0 : r.flagged), 0);
+}
+
 /**
  * Reads every aggregate of the results of `scope`. Seconds at a million responses: it runs where
  * a snapshot is computed (a worker thread, or inline for a small study), never per page view.
@@ -84,7 +89,7 @@ export async function gatherResultsData(db: Executor, scope: ResultsScope): Prom
     }
   }
   return {
-    responses: respondents.reduce((n, r) => n + r.n + r.excluded + (scope.flagged ? 0 : r.flagged), 0),
+    responses: comparedResponses(respondents, scope.flagged),
     respondents,
     bases,
     everyone,

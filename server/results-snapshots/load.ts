@@ -2,8 +2,10 @@ import { count, eq, inArray, sql } from "drizzle-orm";
 import { first, type Db } from "../../db/client.js";
 import { responses, waves, type Locale, type ResultSnapshot, type Study } from "../../db/schema.js";
 import type { Translate } from "../i18n/index.js";
+import { breakdownFrom, type Breakdown } from "../services/breakdown.js";
 import { baselineFrom, baselineScope, type BaselineCounts, type BaselineData } from "../services/fieldwork-results.js";
 import { assembleResults, resultsScope, type ResultsFreshness, type ResultsProblem, type ResultsQuery, type StudyResults } from "../services/results.js";
+import { breakdownVariables, type BreakdownCounts } from "./breakdown.js";
 import { variantOf, type SnapshotRequest } from "./compute.js";
 import type { ResultsData } from "./gather.js";
 import { refreshSnapshot, snapshotSettings, triggerResultsRefresh } from "./refresh.js";
@@ -78,4 +80,26 @@ export async function loadBaseline(
   const snapshot = await readSnapshot<BaselineCounts>(db, study.id, { kind: "baseline", wave: scope.wave.id, flagged: options.flagged });
   if (snapshot === "computing") return snapshot;
   return { baseline: baselineFrom(scope, snapshot.data, options, locale, t), freshness: snapshot.freshness };
+}
+
+/**
+ * The breakdown of `results` by a profile question (see breakdownFrom), from the snapshot of its
+ * counts (one per compared waves and flagged filter, every profile question in it); with its
+ * freshness. Null without profile questions; "computing" while a large study's counts are first
+ * computed (or lack a question added since).
+ */
+export async function loadBreakdown(
+  db: Db,
+  results: StudyResults,
+  variableKey: string | undefined,
+  locale: Locale,
+  t: Translate,
+): Promise<{ breakdown: Breakdown; freshness: ResultsFreshness } | null | "computing"> {
+  if (breakdownVariables(results.questions).length === 0) return null;
+  const request = { kind: "breakdown", pre: results.pre.id, post: results.post.id, flagged: results.options.flagged } as const;
+  const snapshot = await readSnapshot<BreakdownCounts>(db, results.study.id, request);
+  if (snapshot === "computing") return snapshot;
+  const breakdown = breakdownFrom(results, snapshot.data, variableKey, locale, t);
+  if (breakdown === "not_counted") return "computing";
+  return breakdown && { breakdown, freshness: snapshot.freshness };
 }

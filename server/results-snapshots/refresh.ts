@@ -1,6 +1,6 @@
 import { databaseLocation, unitOfWork, type Db } from "../../db/client.js";
 import type { JobStep } from "../jobs/contract.js";
-import { logger } from "../logger.js";
+import { backgroundSettled, runInBackground, runOnce } from "./background.js";
 import { computeSnapshot, snapshotRequestOf, variantOf, type SnapshotRequest } from "./compute.js";
 import { saveSnapshot, type ComputedSnapshot } from "./store.js";
 import { computeInWorker } from "./worker-pool.js";
@@ -38,59 +38,35 @@ export function configureResultsSnapshots(db: Db, overrides: Partial<SnapshotSet
 
 export const snapshotSettings = (db: Db): SnapshotSettings => settings.get(db) ?? { syncLimit: SYNC_LIMIT };
 
-const running = new WeakMap<Db, Map<string, Promise<ComputedSnapshot | null>>>();
-/** When a variant's last background computation failed: not retried on every view, but after RETRY_MS. */
-const failed = new WeakMap<Db, Map<string, number>>();
-const RETRY_MS = 30_000;
+const keyOf = (studyId: number, request: SnapshotRequest) => `${studyId}|${variantOf(request)}`;
 
-function runningOn(db: Db): Map<string, Promise<ComputedSnapshot | null>> {
-  let map = running.get(db);
-  if (!map) running.set(db, (map = new Map()));
-  return map;
-}
-
-/** Computes and stores the snapshot of `request`; the stored snapshot, or null when its study or waves are gone. */
-export function refreshSnapshot(db: Db, studyId: number, request: SnapshotRequest, where: Where): Promise<ComputedSnapshot | null> {
-  const key = `${studyId}|${variantOf(request)}`;
-  const map = runningOn(db);
-  const current = map.get(key);
-  if (current) return current;
+/** The computation and storing of a snapshot, to run once per study and variant at a time. */
+function computeAndStore(db: Db, studyId: number, request: SnapshotRequest, where: Where): () => Promise<ComputedSnapshot | null> {
   const location = where === "worker" ? databaseLocation(db) : undefined;
   const hold = where === "worker" ? snapshotSettings(db).beforeRefresh : undefined;
-  const work = (async () => {
+  return async () => {
     if (hold) await hold();
     const snapshot = location ? await computeInWorker(location, studyId, request) : await computeSnapshot(db, studyId, request);
     if (snapshot) await unitOfWork(db, (tx) => saveSnapshot(tx, snapshot));
     return snapshot;
-  })();
-  const done = work.finally(() => map.delete(key));
-  map.set(key, done);
-  return done;
+  };
+}
+
+/** Computes and stores the snapshot of `request` (or joins its running computation); the stored snapshot, or null when its study or waves are gone. */
+export function refreshSnapshot(db: Db, studyId: number, request: SnapshotRequest, where: Where): Promise<ComputedSnapshot | null> {
+  return runOnce(db, keyOf(studyId, request), computeAndStore(db, studyId, request, where));
 }
 
 /** Resolves when every refresh running on this database has ended (tests, a graceful shutdown). */
-export async function refreshesSettled(db: Db): Promise<void> {
-  for (let pending = [...runningOn(db).values()]; pending.length > 0; pending = [...runningOn(db).values()]) await Promise.allSettled(pending);
-}
+export const refreshesSettled = backgroundSettled;
 
 /**
  * Starts recomputing a snapshot in the background and returns at once (the page shows the last
- * one meanwhile). A failure is logged and not retried for RETRY_MS. In this process for now: a
+ * one meanwhile). A failure is logged and not retried for a while. In this process for now: a
  * durable "results" job (resultsJobStep) can take its place without changing its callers.
  */
 export function triggerResultsRefresh(db: Db, studyId: number, request: SnapshotRequest): void {
-  const key = `${studyId}|${variantOf(request)}`;
-  let failures = failed.get(db);
-  if (!failures) failed.set(db, (failures = new Map()));
-  const lastFailure = failures.get(key);
-  if (lastFailure !== undefined && Date.now() - lastFailure < RETRY_MS) return;
-  refreshSnapshot(db, studyId, request, "worker").then(
-    () => failures.delete(key),
-    (error: unknown) => {
-      failures.set(key, Date.now());
-      logger.error("results snapshot failed", error, { studyId, variant: variantOf(request) });
-    },
-  );
+  runInBackground(db, keyOf(studyId, request), computeAndStore(db, studyId, request, "worker"), { studyId, variant: variantOf(request) });
 }
 
 /**

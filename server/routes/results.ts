@@ -12,7 +12,6 @@ import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { shiftsView, weightingView } from "../presenters/weighted-results.js";
 import { waveShifts } from "../services/comparability.js";
 import { breakdownView } from "../presenters/breakdown.js";
-import { computeBreakdown } from "../services/breakdown.js";
 import { can, requireRole } from "../middleware/auth.js";
 import { competitorsView } from "../presenters/competitors.js";
 import { feedbackSummary } from "../presenters/feedback.js";
@@ -22,7 +21,7 @@ import { loadQualitySettings } from "../quality/flag-service.js";
 import { warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
-import { loadBaseline, loadStudyResults } from "../results-snapshots/load.js";
+import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
 import { baselineOfResults, detectabilityOfResults } from "../services/fieldwork-results.js";
@@ -183,10 +182,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     };
   }
 
-  /** A large study's first results are being computed: a page that says so and reloads itself. */
-  function computing(res: Response, study: Study, shared: boolean) {
+  /** A large study's first results (or breakdown) are being computed: a page that says so and reloads itself. */
+  function computing(res: Response, study: Study, shared: boolean, what: "results" | "breakdown" = "results") {
     res.set("Refresh", String(COMPUTING_REFRESH_S));
-    res.render("results/computing", { study, shared });
+    res.render("results/computing", { study, shared, what });
   }
 
   async function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
@@ -235,8 +234,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     if (results === "computing") return computing(res, study, false);
     if (results === "no_waves") return res.redirect(303, `/studies/${study.id}/results`);
     const by = typeof req.query["by"] === "string" ? req.query["by"] : undefined;
-    const breakdown = await computeBreakdown(db, results, by, req.locale, req.t);
-    res.render("results/breakdown", { study, results, view: breakdown ? breakdownView(breakdown, results, req.locale, req.t) : null });
+    // Counts per data version, as the results: a large study's are computed in the background.
+    const loaded = await loadBreakdown(db, results, by, req.locale, req.t);
+    if (loaded === "computing") return computing(res, study, false, "breakdown");
+    res.render("results/breakdown", { study, results, view: loaded ? breakdownView(loaded.breakdown, results, req.locale, req.t) : null, freshness: loaded?.freshness ?? null });
   });
 
   router.get("/studies/:studyId/report", viewer, async (req, res) => {

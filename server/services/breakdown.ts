@@ -1,10 +1,9 @@
 import { liftTable, type ConfidenceLevel, type LiftTable, type LiftTableCount } from "../../stats/index.js";
-import type { Db } from "../../db/client.js";
-import { listChoices, listMetricOutcomes } from "../../db/queries/aggregation.js";
 import type { Locale } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { segmentName } from "../domain/segments.js";
 import type { Translate } from "../i18n/index.js";
+import { breakdownVariables, type BreakdownCounts } from "../results-snapshots/breakdown.js";
 import { metricDefinitions, type StudyResults } from "./results.js";
 
 /** The level key respondents without an answer to the profile question fall under. */
@@ -24,16 +23,17 @@ export interface Breakdown {
  * Lift by a profile variable within each exposed segment (e.g. age group within subscribers), the
  * same verdict rules as the results: each metric's cells are one family, adjusted together (the
  * page states its size); small cells are marked by the table's warnings. Unweighted: a cell is
- * already one profile group. Respondents without an answer form their own cell.
+ * already one profile group. Respondents without an answer form their own cell, as do those whose
+ * option the questionnaire no longer has. From the precomputed counts (a snapshot of the same data
+ * as `results`, or an older one while it is recomputed): no per-response work, it runs per view.
+ * Null without profile questions; "not_counted" when the counts predate the variable asked for.
  */
-export async function computeBreakdown(db: Db, results: StudyResults, variableKey: string | undefined, locale: Locale, t: Translate): Promise<Breakdown | null> {
-  const variables = results.questions.filter((q) => q.profile === true && q.type === "single");
+export function breakdownFrom(results: StudyResults, data: BreakdownCounts, variableKey: string | undefined, locale: Locale, t: Translate): Breakdown | "not_counted" | null {
+  const variables = breakdownVariables(results.questions);
   const variable = variables.find((q) => q.key === variableKey) ?? variables[0];
   if (!variable) return null;
-  const filter = { waveIds: [results.pre.id, results.post.id], includeFlagged: results.options.flagged };
-  const levelOf = new Map<number, string>();
+  if (!data.variables.includes(variable.id)) return "not_counted";
   const optionKey = new Map(variable.options.map((o) => [o.id, o.key]));
-  for (const c of await listChoices(db, [variable.id], filter)) levelOf.set(c.responseId, optionKey.get(c.optionId)!);
 
   const exposed = results.segments.filter((s) => s.role === "exposed");
   const levels = [...variable.options.map((o) => o.key), NO_ANSWER_LEVEL];
@@ -51,13 +51,15 @@ export async function computeBreakdown(db: Db, results: StudyResults, variableKe
   const metrics = metricDefinitions(results.questions);
   for (const m of metrics) {
     const tally = new Map<string, { x: number; n: number }>();
-    for (const o of await listMetricOutcomes(db, m, filter)) {
-      const segment = exposed.find((s) => s.id === o.segmentId);
+    for (const c of data.cells) {
+      if (c.questionId !== variable.id || c.metric !== m.metric) continue;
+      const segment = exposed.find((s) => s.id === c.segmentId);
       if (!segment) continue;
-      const key = `${segment.key}|${levelOf.get(o.responseId) ?? NO_ANSWER_LEVEL}\u0000${o.waveId}`;
+      const level = (c.optionId === null ? undefined : optionKey.get(c.optionId)) ?? NO_ANSWER_LEVEL;
+      const key = `${segment.key}|${level}\u0000${c.waveId}`;
       const cell = tally.get(key) ?? { x: 0, n: 0 };
-      cell.x += o.y;
-      cell.n += 1;
+      cell.x += c.x;
+      cell.n += c.n;
       tally.set(key, cell);
     }
     for (const [key, c] of tally) {

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import { claimPersonalLink, countLinkUse, findLinkContext, findQuota, type LinkContext } from "../../db/queries/fieldwork.js";
+import { claimPersonalLink, countLinkUse, findLinkContext, findQuota, lockQuota, type LinkContext } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
   findBrowserResponse,
+  findBrowserResponseForPost,
   findLinkResponse,
   findResponseByNonce,
+  findResponseForPost,
   listAnswerValues,
   replaceAnswers,
   setResponseProgress,
@@ -241,11 +243,23 @@ function missingRequired(questions: readonly SurveyQuestion[], answeredBefore: r
   return questions.filter((q) => q.required && !answered.has(q.id)).map((q) => q.key);
 }
 
+/** Whether a post of page `posted` is of the questionnaire's last page (the one that completes), known before its response is read. */
+function postsLastPage(questions: readonly SurveyQuestion[], pageSize: number | null, posted: number): boolean {
+  const page = surveyPage(questions, pageSize, posted, {});
+  return page.index === page.count - 1;
+}
+
 /**
  * Stores one submitted page in one unit of work (one commit): the post's count, the response
  * read by its nonce, validation (an invalid page writes nothing), then the response created or
  * advanced. A nonce seen before is a retry and stores nothing new; a personal link is claimed
  * atomically, so of many simultaneous posts one wins.
+ *
+ * On PostgreSQL the unit runs at READ COMMITTED with the locks it needs, so that concurrent
+ * respondents queue on a row instead of failing and being retried as SERIALIZABLE units did
+ * (they read the quota's count of completes, which every other complete of the segment writes):
+ * the response's row (two posts of one form), the quota row before completes are counted, the
+ * personal link's single use and the open link's count as atomic UPDATEs.
  */
 export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s: Submission): Promise<SubmitOutcome> {
   const { ctx, who, form } = s;
@@ -256,8 +270,10 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
     return await unitOfWork(db,
       async (tx): Promise<SubmitOutcome> => {
         if (s.countPost && !(await s.countPost(tx))) return { kind: "rate_limited" };
-        // Read under the write lock: another instance may have stored or finished it meanwhile.
-        let response = await findResponseByNonce(tx, form.nonce);
+        // Read under the write lock (SQLite) or the row's (PostgreSQL): another instance may have
+        // stored or finished it meanwhile. A last page also locks the quota it may fill.
+        const quota = postsLastPage(questions, ctx.study.pageSize, posted) ? { waveId: ctx.wave.id, segmentId: ctx.segment.id } : null;
+        let response = await findResponseForPost(tx, form.nonce, quota);
         const settled = settledOutcome(response, ctx, posted);
         if (settled) return settled;
         const order = response?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
@@ -273,13 +289,21 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         const startedNow = !response;
         if (!response) {
           if (ctx.link.kind === "open" && knownBrowser(who)) {
-            const previous = await findBrowserResponse(tx, ctx.wave.id, who.browserHash);
+            const previous = await findBrowserResponseForPost(tx, ctx.wave.id, who.browserHash);
+            // Committed since this post's nonce was looked up (PostgreSQL: each statement sees the latest commits): a second post of this same form.
+            if (previous?.nonce === form.nonce) throw new DuplicateNonceError();
             if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
             if (previous && previous.status !== "partial") return { kind: "already_answered" };
           }
+          // A first page that is also the last completes at once: its count of completes is exact only under the quota's lock.
+          if (quota) await lockQuota(tx, quota.waveId, quota.segmentId);
           if (await quotaFull(tx, ctx)) return { kind: "quota_full" };
           if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
-          if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) return { kind: "already_answered" };
+          if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) {
+            // A second post of this same form that waited for the first to claim the link is a retry of it.
+            if (await findResponseByNonce(tx, form.nonce)) throw new DuplicateNonceError();
+            return { kind: "already_answered" };
+          }
           response = await startResponse(tx, {
             waveId: ctx.wave.id,
             segmentId: ctx.segment.id,
@@ -303,9 +327,9 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         const onPage = new Set(page.questions.map((q) => q.id));
         const storeAnswers = () => replaceAnswers(tx, response.id, answeredBefore.filter((id) => onPage.has(id)), validation.rows);
 
-        // The quota again, under the write lock of this IMMEDIATE transaction: the check at the
-        // start let everyone in who began before the target was reached, and two instances on one
-        // file must not both read "2 of 3" and both complete. A response the quota stopped keeps
+        // The quota again, under the write lock of this IMMEDIATE transaction (PostgreSQL: the quota
+        // row's, taken as the response was read): the check at the start let everyone in who began
+        // before the target was reached, and two instances must not both read "2 of 3" and both complete. A response the quota stopped keeps
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
         // (A response started by this very post was checked above, in this transaction.)
         if (isLast && !startedNow && (await quotaFull(tx, ctx))) {
@@ -343,8 +367,9 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
       },
-      // Pages posted at the same moment share one commit (SQLite), each answered once it is durable.
-      { groupCommit: true },
+      // Pages posted at the same moment share one commit (SQLite), each answered once it is durable;
+      // PostgreSQL: the locks above instead of SERIALIZABLE's retries.
+      { groupCommit: true, readCommitted: true },
     );
   } catch (error) {
     // Two posts of the same fresh form: the second one lost the race on the nonce. It is a retry.

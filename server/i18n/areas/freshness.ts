@@ -7,6 +7,8 @@ export const en = {
   computingTitle: "The results are being computed",
   computing: "This study has many responses: its results are being computed in the background. This page reloads by itself until they are ready.",
   apiComputing: "The results of this study are being computed; ask again in a few seconds.",
+  breakdownComputingTitle: "The breakdown is being prepared",
+  breakdownComputing: "This study has many responses: the breakdown by profile is being counted in the background. This page reloads by itself until it is ready.",
 };
 
 export const ru: typeof en & { current_few: string; current_many: string; stale_few: string; stale_many: string } = {
@@ -21,4 +23,6 @@ export const ru: typeof en & { current_few: string; current_many: string; stale_
   computingTitle: "Результаты рассчитываются",
   computing: "В исследовании много ответов: результаты рассчитываются в фоне. Страница обновляется сама, пока они не будут готовы.",
   apiComputing: "Результаты исследования рассчитываются; повторите запрос через несколько секунд.",
+  breakdownComputingTitle: "Разбивка готовится",
+  breakdownComputing: "В исследовании много ответов: разбивка по профилю считается в фоне. Страница обновляется сама, пока она не будет готова.",
 };
