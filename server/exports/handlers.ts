@@ -88,7 +88,7 @@ const fileName = (study: Study, name: string) => `study-${study.id}-${name}`;
  * the file); after it, too late for a status, the connection is cut so the client sees the download
  * fail rather than get a file that looks whole.
  */
-async function streamed(req: Request, res: Response, write: () => Promise<unknown>): Promise<void> {
+export async function streamed(req: Request, res: Response, write: () => Promise<unknown>): Promise<void> {
   try {
     await write();
   } catch (error) {

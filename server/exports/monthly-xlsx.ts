@@ -1,5 +1,4 @@
 import type { Writable } from "node:stream";
-import ExcelJS from "exceljs";
 import type { Locale } from "../../db/schema.js";
 import type { TrendChange } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
@@ -8,20 +7,19 @@ import type { MonthlyView } from "../presenters/monthly.js";
 import type { MonthlyReport } from "../services/monthly.js";
 import type { StudyResults } from "../services/results.js";
 import { sheetName } from "./results-xlsx.js";
+import type { SheetSpec, WorkbookSpec } from "./workbooks.js";
+import { writeWorkbookInWorker } from "./xlsx-pool.js";
 import { xlsxCell } from "./xlsx.js";
 
 type Cell = string | number | null;
 
 /**
- * The monthly report as a workbook: one sheet per metric with its series up to the month (a row per
+ * The monthly report as a workbook (built as data here, written by the XLSX worker thread): one sheet per metric with its series up to the month (a row per
  * segment and wave: the share with its interval and base, the change against the previous wave and
  * the baseline with the verdict interval and verdict — the trends' numbers as fractions, shown as
  * percentages), then a Methods sheet with the three answers and the footnote.
  */
-export async function writeMonthlyXlsx(report: MonthlyReport, view: MonthlyView, results: StudyResults, locale: Locale, t: Translate, out: Writable, generatedAt = new Date()): Promise<void> {
-  const workbook = new ExcelJS.Workbook();
-  workbook.creator = "Brand Lift";
-  workbook.created = generatedAt;
+export function monthlyWorkbook(report: MonthlyReport, view: MonthlyView, results: StudyResults, locale: Locale, t: Translate, generatedAt = new Date()): WorkbookSpec {
   const x = (key: string) => t(`monthly.xlsx.${key}`);
   const taken = new Set<string>([x("methods").toLowerCase()]);
   const waveLabel = new Map(results.waves.map((w) => [String(w.id), w.label]));
@@ -48,30 +46,34 @@ export async function writeMonthlyXlsx(report: MonthlyReport, view: MonthlyView,
   ];
   const change = (c: TrendChange | null): Cell[] => (c ? [c.change.estimate, c.verdictInterval.lower, c.verdictInterval.upper, t(`verdict.labels.${c.verdict}`), c.verdictLevel] : [null, null, null, null, null]);
   const trends = report.trends;
-  for (const metric of Object.keys(results.metricLabels)) {
-    const sheet = workbook.addWorksheet(sheetName(results.metricLabels[metric] ?? metric, taken), { views: [{ state: "frozen", ySplit: 1, xSplit: 2 }] });
-    sheet.columns = columns.map((c) => ({ width: c.width, style: c.numFmt ? { numFmt: c.numFmt } : {} }));
-    const header = sheet.getRow(1);
-    header.values = columns.map((c) => xlsxCell(c.header));
-    header.font = { bold: true };
+  const sheets: SheetSpec[] = Object.keys(results.metricLabels).map((metric) => {
+    const rows: Cell[][] = [columns.map((c) => c.header)];
     for (const series of trends?.series.filter((s) => s.metric === metric) ?? []) {
       series.points.forEach((p, i) => {
         const wave = (waveLabel.get(p.wave) ?? p.wave) + (i === 0 ? ` (${x("baseline")})` : "");
-        const row: Cell[] = [segmentLabel.get(series.segment) ?? series.segment, wave, p.share?.p ?? null, p.share?.lower ?? null, p.share?.upper ?? null, p.share?.n ?? null, ...change(p.vsPrevious), ...change(p.vsBaseline)];
-        sheet.addRow(row.map(xlsxCell));
+        rows.push([segmentLabel.get(series.segment) ?? series.segment, wave, p.share?.p ?? null, p.share?.lower ?? null, p.share?.upper ?? null, p.share?.n ?? null, ...change(p.vsPrevious), ...change(p.vsBaseline)]);
       });
     }
-  }
-  const methods = workbook.addWorksheet(sheetName(x("methods"), new Set()));
-  methods.columns = [{ width: 40 }, { width: 120 }];
-  methods.addRow([xlsxCell(x("item")), xlsxCell(x("value"))]).font = { bold: true };
+    return {
+      name: sheetName(results.metricLabels[metric] ?? metric, taken),
+      frozen: { rows: 1, columns: 2 },
+      columns: columns.map((c) => ({ width: c.width, ...(c.numFmt ? { numFmt: c.numFmt } : {}) })),
+      rows: rows.map((r) => r.map(xlsxCell)),
+    };
+  });
   const lines: Array<[string, string]> = [
+    [x("item"), x("value")],
     [x("study"), results.study.name],
     [x("month"), view.period],
     ...view.answers.map((a): [string, string] => [a.question, [`${a.answerText}.`, a.sentence, ...a.more].join(" ")]),
     ...view.methods.lines.map((l): [string, string] => [t("monthly.methods.heading"), l]),
     ...view.methods.rules.map((l): [string, string] => [t("monthly.methods.rules"), l]),
   ];
-  for (const [item, value] of lines) methods.addRow([xlsxCell(item), xlsxCell(value)]).alignment = { wrapText: true, vertical: "top" };
-  await workbook.xlsx.write(out);
+  sheets.push({ name: sheetName(x("methods"), new Set()), frozen: null, columns: [{ width: 40 }, { width: 120 }], rows: lines.map((r) => r.map(xlsxCell)), wrap: true });
+  return { created: generatedAt.toISOString(), sheets };
+}
+
+/** Writes the monthly workbook, built in the XLSX worker thread (no XML or zip on the event loop). */
+export async function writeMonthlyXlsx(report: MonthlyReport, view: MonthlyView, results: StudyResults, locale: Locale, t: Translate, out: Writable & { destroyed: boolean }, generatedAt = new Date()): Promise<void> {
+  await writeWorkbookInWorker(out, { kind: "results", spec: monthlyWorkbook(report, view, results, locale, t, generatedAt) });
 }

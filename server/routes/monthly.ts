@@ -7,6 +7,7 @@ import type { Study, Wave } from "../../db/schema.js";
 import { HttpError, ValidationError } from "../errors.js";
 import { XLSX_TYPE } from "../exports/handlers.js";
 import { monthlyJson } from "../exports/monthly-json.js";
+import { streamed } from "../exports/handlers.js";
 import { writeMonthlyXlsx } from "../exports/monthly-xlsx.js";
 import { audienceJson } from "../presenters/audience.js";
 import { monthlyView } from "../presenters/monthly.js";
@@ -137,7 +138,7 @@ export function monthlyHandlers(db: Db, deps: { studyFrom: (db: Db, req: Request
       return;
     }
     res.attachment(`${name}.xlsx`).type(XLSX_TYPE);
-    await writeMonthlyXlsx(report, monthlyView(report, results, req.locale, req.t, { hideVerbatims: false }), results, req.locale, req.t, res);
+    await streamed(req, res, () => writeMonthlyXlsx(report, monthlyView(report, results, req.locale, req.t, { hideVerbatims: false }), results, req.locale, req.t, res));
   };
 
   return { page: team, shared, xlsx: file("monthly_xlsx"), json: file("monthly_json") };
