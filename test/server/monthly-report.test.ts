@@ -403,5 +403,8 @@ describe("while a large study's results are computed", () => {
     await refreshesSettled(db);
     const ready = await agent.get(`/studies/${studyId}/months/${waves[1]!.id}?lang=en`).expect(200);
     expect(ready.text).toContain('id="answer-audience"');
+    // When, not "from N responses": that count is of the results' compared pair; the footnote gives the month's bases.
+    expect(ready.text).toMatch(/<p class="freshness" id="freshness" role="status" data-current="true">Computed [^<]*\.<\/p>/);
+    expect(ready.text).not.toMatch(/id="freshness"[^>]*>[^<]*responses/);
   });
 });
