@@ -5,6 +5,7 @@ import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listKpis } from "../../db/queries/kpis.js";
+import { listWaveNotes } from "../../db/queries/wave-notes.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, studyHasOpenedWave, updateStudy } from "../../db/queries/studies.js";
@@ -229,14 +230,14 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/export.json", async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id), await listWaveNotes(db, study.id));
     await recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
     res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
   });
 
   router.post("/studies/:studyId/duplicate", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id), await listWaveNotes(db, study.id));
     const copy = await createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
     await recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
