@@ -51,6 +51,9 @@ export const en = {
     added: "Note added.",
     saved: "Note saved.",
     deleted: "Note deleted.",
+    listHeading: "The work in each period",
+    notYetWave: "“{{wave}}” (no wave of this name yet)",
+    spend: "Spend: {{spend}}",
     sentence: {
       dated: "{{kind}}, {{date}}: {{text}}",
       undated: "{{kind}}: {{text}}",
@@ -69,6 +72,35 @@ export const en = {
       spendAmount: "A spend note needs its amount and currency.",
       tooMany: "At most {{max}} notes.",
       tooManyForWave: "A wave carries at most {{max}} notes.",
+    },
+  },
+  chart: {
+    markersDescription: "Numbered markers above the waves whose period has notes on the work; the list under the chart says them.",
+    targetsDescription: "Dashed lines are KPI targets, named under the chart.",
+    target: {
+      lift: "target {{share}} by “{{wave}}”",
+      level: "target {{share}} by “{{wave}}”",
+    },
+    targetWords: {
+      lift: "Dashed line: the KPI target, the baseline’s share {{lift}} = {{share}} by “{{wave}}”.",
+      level: "Dashed line: the KPI target, a share of {{share}} by “{{wave}}”.",
+    },
+    markers: "Work in the periods marked on the chart",
+    marker: "Marker {{number}}: {{wave}}",
+  },
+  costs: {
+    column: "Cost per lifted user in the period",
+    explained:
+      "Cost per lifted user: the period’s spend (the sum of its notes’ amounts) over the segment’s lifted users — the change against the previous wave times the segment’s audience size in that wave — ranged by the change’s interval. The whole spend of the period is set against each segment. It is not measurable without a detected rise (a lift above zero with its interval above zero), an audience size or a spend.",
+    detail: "{{spend}} over {{lifted}} lifted users [{{lower}}; {{upper}}]",
+    spendOnly: "spend {{spend}}",
+    notes: {
+      control_segment: "not measurable: a control segment",
+      no_spend: "not measurable: no spend recorded for the period",
+      mixed_currencies: "not measurable: the period’s spend is in several currencies",
+      no_data: "not measurable: no responses to compare",
+      not_detected: "not measurable: no rise detected against the previous wave",
+      no_audience_size: "not measurable: no audience size for the segment in this wave",
     },
   },
   kpi: {
@@ -160,6 +192,9 @@ export const ru: typeof en = {
     added: "Заметка добавлена.",
     saved: "Заметка сохранена.",
     deleted: "Заметка удалена.",
+    listHeading: "Работа в каждый период",
+    notYetWave: "«{{wave}}» (волны с таким названием пока нет)",
+    spend: "Расходы: {{spend}}",
     sentence: {
       dated: "{{kind}}, {{date}}: {{text}}",
       undated: "{{kind}}: {{text}}",
@@ -178,6 +213,35 @@ export const ru: typeof en = {
       spendAmount: "Для расходов нужны сумма и валюта.",
       tooMany: "Не больше {{max}} заметок.",
       tooManyForWave: "У волны может быть не больше {{max}} заметок.",
+    },
+  },
+  chart: {
+    markersDescription: "Пронумерованные отметки над волнами, в период которых есть заметки о работе; они перечислены под графиком.",
+    targetsDescription: "Пунктир — цели KPI, подписанные под графиком.",
+    target: {
+      lift: "цель {{share}} к «{{wave}}»",
+      level: "цель {{share}} к «{{wave}}»",
+    },
+    targetWords: {
+      lift: "Пунктир: цель KPI — доля исходной волны {{lift}} = {{share}} не позже волны «{{wave}}».",
+      level: "Пунктир: цель KPI — доля {{share}} не позже волны «{{wave}}».",
+    },
+    markers: "Работа в периоды, отмеченные на графике",
+    marker: "Отметка {{number}}: {{wave}}",
+  },
+  costs: {
+    column: "Стоимость одного «прибавленного» за период",
+    explained:
+      "Стоимость одного «прибавленного» пользователя: расходы периода (сумма из его заметок), делённые на прирост в людях в сегменте — изменение к предыдущей волне, умноженное на размер аудитории сегмента в этой волне, — с диапазоном по интервалу изменения. Все расходы периода относятся к каждому сегменту целиком. Её нельзя измерить без обнаруженного роста (прирост больше нуля и его интервал выше нуля), размера аудитории или расходов.",
+    detail: "{{spend}} на {{lifted}} «прибавленных» [{{lower}}; {{upper}}]",
+    spendOnly: "расходы {{spend}}",
+    notes: {
+      control_segment: "не измерить: контрольный сегмент",
+      no_spend: "не измерить: расходы за период не записаны",
+      mixed_currencies: "не измерить: расходы периода в разных валютах",
+      no_data: "не измерить: нет ответов для сравнения",
+      not_detected: "не измерить: рост к предыдущей волне не обнаружен",
+      no_audience_size: "не измерить: не указан размер аудитории сегмента в этой волне",
     },
   },
   kpi: {
