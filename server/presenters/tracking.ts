@@ -94,8 +94,13 @@ export interface KpiView {
   observedLevel: string;
   status: string;
   statusKey: KpiResult["status"];
-  /** not_yet: respondents per segment in a wave that would decide it (the planner's proposal); else null. */
+  /**
+   * Respondents per segment in a wave that would decide it (the planner's proposal): not_yet, from
+   * the target wave's share; a wave not run yet, planned from the baseline's share; else null.
+   */
   needed: number | null;
+  /** Whether `needed` is planned from the baseline's share (the target wave has not run yet). */
+  planned: boolean;
   /** Respondents in the target wave so far. */
   respondents: number | null;
 }
@@ -187,21 +192,23 @@ export function kpiViews(results: Pick<StudyResults, "kpis" | "segments" | "metr
     return {
       metric: results.metricLabels[k.metric] ?? k.metric,
       segment: segmentLabel.get(k.segment) ?? k.segment,
-      target: t(`tracking.kpi.target.${k.kind}`, { value: lift ? f.pp(k.target) : f.percent(k.target), wave: k.wave }),
+      target: kpiTargetText({ kind: k.kind, target: k.target, byWave: k.wave }, locale, t),
       observed: k.estimate === null ? "—" : lift ? f.pp(k.estimate) : f.percent(k.estimate),
       observedInterval: k.interval ? `[${format(k.interval.lower)}; ${format(k.interval.upper)}]` : "",
       observedLevel: k.interval ? t("verdict.interval", { level: f.level(k.intervalLevel) }) : "",
       status: kpiStatusText(k, locale, t),
       statusKey: k.status,
-      needed: k.status === "not_yet" ? k.respondentsNeeded : null,
+      needed: k.status === "not_yet" ? k.respondentsNeeded : k.plannedRespondents,
+      planned: k.status !== "not_yet" && k.plannedRespondents !== null,
       respondents: k.respondents,
     };
   });
 }
 
 /** A KPI's status in words; not yet decided says how many respondents per wave would decide it. */
-export function kpiStatusText(k: Pick<KpiResult, "status" | "respondentsNeeded" | "respondents">, locale: Locale, t: Translate): string {
+export function kpiStatusText(k: Pick<KpiResult, "status" | "respondentsNeeded" | "respondents" | "plannedRespondents">, locale: Locale, t: Translate): string {
   const f = numberFormats(locale);
+  if (k.status !== "not_yet" && k.plannedRespondents !== null) return t("tracking.kpi.planned", { status: t(`tracking.kpi.status.${k.status}`), needed: f.integer(k.plannedRespondents) });
   if (k.status !== "not_yet") return t(`tracking.kpi.status.${k.status}`);
   if (k.respondentsNeeded === null) return t("tracking.kpi.notYetOnTarget");
   const more = k.respondentsNeeded - (k.respondents ?? 0);
@@ -283,4 +290,10 @@ export function costView(c: PeriodCost | undefined, locale: Locale, t: Translate
   if (!cost) return { amount: null, text: t(`tracking.costs.notes.${c.note ?? "not_detected"}`), interval: "", level: "", detail };
   const money = (x: number) => formatMoney(x, cost.currency, locale).replace(`\u00a0${cost.currency}`, "");
   return { amount: cost.amount, text: formatMoney(cost.amount, cost.currency, locale), interval: `[${money(cost.lower)}; ${money(cost.upper)}]`, level: c.change ? t("verdict.interval", { level: f.level(c.change.level) }) : "", detail };
+}
+
+/** A KPI's target in words: "lift +5.0 pp against the baseline by “Month 3”", "level 40.0% by …". */
+export function kpiTargetText(k: { kind: KpiResult["kind"]; target: number; byWave: string }, locale: Locale, t: Translate): string {
+  const f = numberFormats(locale);
+  return t(`tracking.kpi.target.${k.kind}`, { value: k.kind === "lift" ? f.pp(k.target) : f.percent(k.target), wave: k.byWave });
 }
