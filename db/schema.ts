@@ -653,6 +653,43 @@ export const kpis = sqliteTable(
   ],
 );
 
+/** What a wave note records about the work of its period. */
+export const WAVE_NOTE_KINDS = ["campaign", "spend", "post"] as const;
+export type WaveNoteKind = (typeof WAVE_NOTE_KINDS)[number];
+
+/**
+ * Notes on the work done in a wave's period (campaigns, spend, posts): the link between the work
+ * and the numbers. A note names its wave by label, as a KPI does, so a media plan agreed up front
+ * travels with the study definition before its waves exist; it belongs to the first wave of that
+ * label (the wave KPIs use). An amount is money spent in the period, always with its ISO currency
+ * (a spend note must have one); the spend of a period is the sum of its notes' amounts.
+ */
+export const waveNotes = sqliteTable(
+  "wave_notes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    studyId: integer("study_id")
+      .notNull()
+      .references(() => studies.id, { onDelete: "cascade" }),
+    waveLabel: text("wave_label").notNull(),
+    kind: text("kind", { enum: WAVE_NOTE_KINDS }).notNull(),
+    text: text("text").notNull(),
+    /** A day of the period (YYYY-MM-DD), when the note is about one. */
+    date: text("date"),
+    amount: real("amount"),
+    /** ISO 4217 code, upper case; set exactly when `amount` is. */
+    currency: text("currency"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("wave_notes_study_idx").on(t.studyId, t.waveLabel),
+    check("wave_notes_kind_check", sql`${t.kind} IN (${inList(WAVE_NOTE_KINDS)})`),
+    check("wave_notes_amount_check", sql`(${t.amount} IS NULL AND ${t.currency} IS NULL) OR (${t.amount} >= 0 AND ${t.currency} IS NOT NULL)`),
+    check("wave_notes_spend_check", sql`${t.kind} <> 'spend' OR ${t.amount} IS NOT NULL`),
+  ],
+);
+
+export type WaveNote = typeof waveNotes.$inferSelect;
 export type Kpi = typeof kpis.$inferSelect;
 export type ProfileMargin = typeof profileMargins.$inferSelect;
 export type AudiencePoint = typeof audiencePoints.$inferSelect;

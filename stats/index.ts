@@ -22,7 +22,7 @@ export type { DidInput, DidOptions, DidResult } from "./did.js";
 export { categoryTrend, netLift } from "./category-trend.js";
 export type { NetLiftOptions, NetLiftResult, WaveSums } from "./category-trend.js";
 export { normalCdf, normalQuantile, normalUpperTail } from "./distributions.js";
-export { CONFIDENCE_LEVELS, liftTable, PLANNING_POWER, UNBALANCED_RATIO } from "./lift-table.js";
+export { CONFIDENCE_LEVELS, costPerLiftedUserOf, liftedUsersOfLift, liftTable, PLANNING_POWER, UNBALANCED_RATIO } from "./lift-table.js";
 export type {
   ConfidenceLevel,
   Estimate,

@@ -58,6 +58,13 @@ export interface KpiEvaluation {
    * estimate sits on the target, where no sample size can decide.
    */
   respondentsNeeded: number | null;
+  /**
+   * wave_missing, or no_data while the `by` wave has no responses yet: respondents per segment the
+   * `by` wave needs to tell the target share from the baseline's share, were the share to stay
+   * where it is (the same formula and level as respondentsNeeded); null without a baseline sample,
+   * or when the baseline's share is the target share. Null for every other status.
+   */
+  plannedRespondents: number | null;
 }
 
 export interface KpiEvaluationInput {
@@ -85,10 +92,20 @@ export function evaluateKpis(input: KpiEvaluationInput): KpiEvaluation[] {
       targetShare: null,
       respondents,
       respondentsNeeded: null,
+      plannedRespondents: null,
     });
-    if (kpi.by === null) return none("wave_missing");
+    // A wave still to run: planned from the baseline's share, as if it stayed there.
+    const planned = (status: KpiStatus): KpiEvaluation => {
+      const pre = kpi.by === input.baseline ? undefined : input.sample(kpi.metric, kpi.segment, input.baseline);
+      if (!pre) return none(status);
+      const baseline = segmentWave(pre, z).p;
+      const targetShare = kpi.target.kind === "level" ? kpi.target.value : Math.min(1, baseline + kpi.target.value);
+      const plannedRespondents = baseline !== targetShare ? Math.ceil(sampleSizeTwoProportions({ p1: targetShare, p2: baseline, alpha: level, power: PLANNING_POWER })) : null;
+      return { ...none(status), targetShare, plannedRespondents };
+    };
+    if (kpi.by === null) return planned("wave_missing");
     const post = input.sample(kpi.metric, kpi.segment, kpi.by);
-    if (!post) return none("no_data");
+    if (!post) return planned("no_data");
     let estimate: number;
     let interval: Interval;
     let targetShare: number;
@@ -114,6 +131,6 @@ export function evaluateKpis(input: KpiEvaluationInput): KpiEvaluation[] {
       status === "not_yet" && observed !== targetShare
         ? Math.ceil(sampleSizeTwoProportions({ p1: targetShare, p2: observed, alpha: level, power: PLANNING_POWER }))
         : null;
-    return { status, estimate, interval, intervalLevel: 1 - level, targetShare, respondents: post.n, respondentsNeeded };
+    return { status, estimate, interval, intervalLevel: 1 - level, targetShare, respondents: post.n, respondentsNeeded, plannedRespondents: null };
   });
 }

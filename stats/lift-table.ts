@@ -958,17 +958,24 @@ function liftedUsersOf(
   if (draft.identity.role === "control") return none("control_segment");
   if (draft.audience === null) return none("no_audience_size");
   if (verdict !== "rise") return none("not_detected");
-  const liftedUsers = scale(interval, estimate, draft.audience);
+  const liftedUsers = liftedUsersOfLift(estimate, interval, draft.audience);
   const wholeCampaign =
     draft.identity.kind === "total" ||
     input.segments.filter((s) => (s.role ?? "exposed") === "exposed").length === 1;
   if (!wholeCampaign) return { liftedUsers, liftedUsersNote: null, costPerLiftedUser: null, costNote: "not_whole_campaign" };
   if (input.campaign === undefined) return { liftedUsers, liftedUsersNote: null, costPerLiftedUser: null, costNote: "no_cost" };
-  const { cost, currency } = input.campaign;
-  return {
-    liftedUsers,
-    liftedUsersNote: null,
-    costPerLiftedUser: { amount: cost / liftedUsers.estimate, lower: cost / liftedUsers.upper, upper: cost / liftedUsers.lower, currency },
-    costNote: null,
-  };
+  return { liftedUsers, liftedUsersNote: null, costPerLiftedUser: costPerLiftedUserOf(input.campaign.cost, input.campaign.currency, liftedUsers), costNote: null };
+}
+
+/**
+ * Lifted users: a detected rise (its verdict interval above 0) times the audience it speaks for,
+ * ranged by that interval. The one computation behind the lift table's and the trends' figures.
+ */
+export function liftedUsersOfLift(estimate: number, verdictInterval: Interval, audience: number): Estimate {
+  return scale(verdictInterval, estimate, audience);
+}
+
+/** Cost per lifted user: the cost over lifted users, ranged cost/upper .. cost/lower (finite: lifted users lie above 0). */
+export function costPerLiftedUserOf(cost: number, currency: string, liftedUsers: Estimate): { amount: number; lower: number; upper: number; currency: string } {
+  return { amount: cost / liftedUsers.estimate, lower: cost / liftedUsers.upper, upper: cost / liftedUsers.lower, currency };
 }

@@ -470,6 +470,27 @@ export const kpis = pgTable(
   ],
 );
 
+export const waveNotes = pgTable(
+  "wave_notes",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
+    studyId: bigint("study_id", { mode: "number" }).notNull().references(() => studies.id, { onDelete: "cascade" }),
+    waveLabel: text("wave_label").notNull(),
+    kind: text("kind", { enum: ["campaign", "spend", "post"] }).notNull(),
+    text: text("text").notNull(),
+    date: text("date"),
+    amount: doublePrecision("amount"),
+    currency: text("currency"),
+    createdAt: timestampMs("created_at").notNull().$defaultFn(() => new Date()),
+  },
+  (t) => [
+    index("wave_notes_study_idx").on(t.studyId, t.waveLabel),
+    check("wave_notes_kind_check", sql`${t.kind} IN ('campaign', 'spend', 'post')`),
+    check("wave_notes_amount_check", sql`(${t.amount} IS NULL AND ${t.currency} IS NULL) OR (${t.amount} >= 0 AND ${t.currency} IS NOT NULL)`),
+    check("wave_notes_spend_check", sql`${t.kind} <> 'spend' OR ${t.amount} IS NOT NULL`),
+  ],
+);
+
 export const jobs = pgTable(
   "jobs",
   {

@@ -1,7 +1,18 @@
-import type { Kpi, ProfileMargin, Segment, Study } from "../../db/schema.js";
+import type { Kpi, ProfileMargin, Segment, Study, WaveNote } from "../../db/schema.js";
 import { toMarginEntries, type MarginEntry } from "./margins.js";
 import type { SurveyQuestion } from "./questionnaire.js";
-import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson } from "./study-definition.js";
+import { PAGE_BREAK, type QuestionDefinition, type StudyDefinitionJson, type WaveNoteDefinition } from "./study-definition.js";
+
+/** A wave note as the definition and the API carry it: absent fields left out. */
+export function noteDefinition(n: Pick<WaveNote, "waveLabel" | "kind" | "text" | "date" | "amount" | "currency">): WaveNoteDefinition {
+  return {
+    wave: n.waveLabel,
+    kind: n.kind,
+    text: n.text,
+    ...(n.date !== null ? { date: n.date } : {}),
+    ...(n.amount !== null && n.currency !== null ? { amount: n.amount, currency: n.currency } : {}),
+  };
+}
 
 /**
  * The study definition of a stored study: what "export", "duplicate" and the API return.
@@ -16,6 +27,7 @@ export function toDefinition(
   questions: readonly SurveyQuestion[],
   margins: readonly ProfileMargin[] = [],
   kpis: ReadonlyArray<Pick<Kpi, "metric" | "kind" | "target" | "byWave"> & { segmentKey: string }> = [],
+  notes: ReadonlyArray<Pick<WaveNote, "waveLabel" | "kind" | "text" | "date" | "amount" | "currency">> = [],
 ): StudyDefinitionJson {
   const entries = studyWideMargins(segments, questions, margins);
   return {
@@ -36,6 +48,7 @@ export function toDefinition(
     ),
     ...(entries.length ? { margins: entries } : {}),
     ...(kpis.length ? { kpis: kpis.map((k) => ({ metric: k.metric, segment: k.segmentKey, [k.kind]: k.target, by: k.byWave })) } : {}),
+    ...(notes.length ? { waveNotes: notes.map(noteDefinition) } : {}),
   };
 }
 

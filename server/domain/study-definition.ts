@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES } from "../../db/schema.js";
+import { LOCALES, QUESTION_TYPES, SEGMENT_ROLES, WAVE_NOTE_KINDS } from "../../db/schema.js";
 import { translator, type Translate } from "../i18n/index.js";
 import { cellsFromEntries, marginEntry, marginErrorMessage, MARGINS_MAX_CELLS, validateMargins, type MarginError } from "./margins.js";
 import { defaultSegments } from "./segments.js";
@@ -205,6 +205,60 @@ export const kpiDefinition = z
   .strict()
   .refine((k) => (k.lift === undefined) !== (k.level === undefined), { message: "tracking.definition.liftOrLevel", path: ["lift"] });
 
+/** Where a KPI's metric and segment are checked: the questionnaire's metric names and the study's segment keys. */
+export interface KpiScope {
+  metrics: ReadonlySet<string>;
+  segments: ReadonlySet<string>;
+}
+
+/**
+ * A KPI's metric and segment against the study, as i18n keys by field (empty: both known): the
+ * one check behind the definition import, the API and the settings page.
+ */
+export function kpiScopeIssues(kpi: Pick<KpiDefinition, "metric" | "segment">, scope: KpiScope): Array<{ field: "metric" | "segment"; message: string }> {
+  return [
+    ...(scope.metrics.has(kpi.metric) ? [] : [{ field: "metric" as const, message: "tracking.definition.unknownMetric" }]),
+    ...(scope.segments.has(kpi.segment) ? [] : [{ field: "segment" as const, message: "tracking.definition.unknownSegment" }]),
+  ];
+}
+
+export const MAX_WAVE_NOTES = 500;
+export const MAX_NOTE_TEXT = 500;
+
+/** A calendar day as YYYY-MM-DD (a real day: 2027-02-30 is refused). */
+export function isIsoDay(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/** A note's own fields (see db/schema.ts waveNotes): the wave page's form and the definition share them. */
+const waveNoteShape = {
+  kind: z.enum(WAVE_NOTE_KINDS, "tracking.notes.errors.kind"),
+  text: z.string("tracking.notes.errors.text").trim().min(1, "tracking.notes.errors.text").max(MAX_NOTE_TEXT, "tracking.notes.errors.textTooLong"),
+  date: z.string().refine(isIsoDay, "tracking.notes.errors.date").optional(),
+  amount: z.number("tracking.notes.errors.amount").nonnegative("tracking.notes.errors.amount").max(1e15, "tracking.notes.errors.amount").optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "tracking.notes.errors.currency").optional(),
+};
+
+/** An amount comes with its currency and a currency with an amount; a spend note has an amount. */
+function noteMoneyIssues(n: { kind: string; amount?: number | undefined; currency?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (n.amount !== undefined && n.currency === undefined) ctx.addIssue({ code: "custom", path: ["currency"], message: "tracking.notes.errors.currencyMissing" });
+  if (n.amount === undefined && n.currency !== undefined) ctx.addIssue({ code: "custom", path: ["amount"], message: "tracking.notes.errors.amountMissing" });
+  if (n.kind === "spend" && n.amount === undefined && n.currency === undefined) ctx.addIssue({ code: "custom", path: ["amount"], message: "tracking.notes.errors.spendAmount" });
+}
+
+/** A note as the wave page edits it (its wave is the page's). */
+export const waveNoteFields = z.object(waveNoteShape).strict().superRefine(noteMoneyIssues);
+export type WaveNoteFields = z.output<typeof waveNoteFields>;
+
+/** A note in the definition: its wave by label, as a KPI's `by` (the wave need not exist yet). */
+export const waveNoteDefinition = z
+  .object({ wave: z.string().trim().min(1).max(100), ...waveNoteShape })
+  .strict()
+  .superRefine(noteMoneyIssues);
+export type WaveNoteDefinition = z.output<typeof waveNoteDefinition>;
+
 /** An IANA zone name the runtime knows ("Europe/Moscow", "UTC"). */
 export function isTimeZone(value: string): boolean {
   try {
@@ -240,6 +294,8 @@ export const studyDefinition = z
     margins: z.array(marginEntry).max(MARGINS_MAX_CELLS, "safety.import.tooManyValues").optional(),
     /** KPIs agreed up front (see kpiDefinition). */
     kpis: z.array(kpiDefinition).max(MAX_KPIS, "tracking.definition.tooMany").optional(),
+    /** Notes on the work of each wave's period (campaigns, spend, posts), by wave label. */
+    waveNotes: z.array(waveNoteDefinition).max(MAX_WAVE_NOTES, "tracking.notes.errors.tooMany").optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -268,8 +324,7 @@ export const studyDefinition = z
     const metrics = new Set(d.questions.flatMap((q) => (q.metric ? [q.metric.name] : [])));
     const segmentKeys = new Set((d.segments ?? defaultSegments()).map((s) => s.key));
     d.kpis?.forEach((k, i) => {
-      if (!metrics.has(k.metric)) ctx.addIssue({ code: "custom", path: ["kpis", i, "metric"], message: "tracking.definition.unknownMetric" });
-      if (!segmentKeys.has(k.segment)) ctx.addIssue({ code: "custom", path: ["kpis", i, "segment"], message: "tracking.definition.unknownSegment" });
+      for (const issue of kpiScopeIssues(k, { metrics, segments: segmentKeys })) ctx.addIssue({ code: "custom", path: ["kpis", i, issue.field], message: issue.message });
     });
     if (d.locales && !d.locales.includes(d.locale)) {
       ctx.addIssue({ code: "custom", path: ["locales"], message: "must include the study's locale" });

@@ -41,6 +41,22 @@ export interface ResultsJson {
    * "wave_missing" | "no_data", and the estimate and interval it was read off.
    */
   kpis: StudyResults["kpis"];
+  /**
+   * Notes on the work of each wave's period, by wave label (`waveId`: the first wave of that label,
+   * null while the study has none): `kind` "campaign" | "spend" | "post", `date` YYYY-MM-DD or
+   * null, `amount` with its ISO `currency` or both null.
+   */
+  waveNotes: Array<{ id: number; wave: string; waveId: number | null; kind: string; text: string; date: string | null; amount: number | null; currency: string | null }>;
+  /**
+   * Per period (the waves after the previous wave of the trends up to `waveId`) and metric ×
+   * segment: the period's `spend` (sum of its notes' amounts), the segment's `audienceSize`, the
+   * `change` against the previous wave with its verdict interval, `liftedUsers` (change ×
+   * audience, ranged by that interval) and `costPerLiftedUser` (spend ÷ lifted users, ranged);
+   * `note` says why there is no cost: "control_segment", "no_spend", "mixed_currencies", "no_data",
+   * "not_detected" (no detected rise: lift not positive or its interval includes 0) or
+   * "no_audience_size".
+   */
+  costs: StudyResults["costs"];
   /** Competitors as a check: each brand's share per segment and wave, the brand's lift net of the average competitor. */
   competitors: CompetitorCheck[];
   /** "Is the audience growing?": per segment and measure, start and end counts over the study's period, change, percent, and the growth before the campaign; null when not computed. */
@@ -100,6 +116,17 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     table: results.table,
     trends: results.trends,
     kpis: results.kpis,
+    waveNotes: results.notes.map((n) => ({
+      id: n.id,
+      wave: n.waveLabel,
+      waveId: results.waves.find((w) => w.label === n.waveLabel)?.id ?? null,
+      kind: n.kind,
+      text: n.text,
+      date: n.date,
+      amount: n.amount,
+      currency: n.currency,
+    })),
+    costs: results.costs,
     competitors: results.competitors,
     audience,
     freshness: { computedAt: results.freshness.computedAt.toISOString(), responses: results.freshness.responses, current: results.freshness.current },

@@ -242,12 +242,23 @@ export interface TrendChartText {
 }
 
 /**
+ * What a trend chart shows beside the shares: a numbered marker above each wave whose period has
+ * notes on the work (the legend under the chart says them in words), and a dashed line per KPI
+ * target share on this metric × segment, labelled in words.
+ */
+export interface TrendChartExtras {
+  /** Point index → the marker's number, as the legend under the chart lists it. */
+  markers?: ReadonlyArray<{ index: number; number: number }>;
+  targets?: ReadonlyArray<{ share: number; label: string }>;
+}
+
+/**
  * A metric's share in one segment per wave with its interval (the trend table's numbers): dots
  * joined by a line, whiskers for the intervals, the baseline hollow. The axis spans the intervals
  * in round steps, so a few points of change stay visible. Waves without responses leave a gap.
  */
-export function trendLine(points: readonly TrendChartPoint[], text: TrendChartText): string {
-  return layouts(trendLayout(points, text, "wide"), trendLayout(points, text, "narrow"));
+export function trendLine(points: readonly TrendChartPoint[], text: TrendChartText, extras: TrendChartExtras = {}): string {
+  return layouts(trendLayout(points, text, "wide", extras), trendLayout(points, text, "narrow", extras));
 }
 
 /** Round axis bounds and step (shares) around [min, max]: at most 5 steps. */
@@ -260,18 +271,24 @@ export function shareAxis(min: number, max: number): { lo: number; hi: number; s
   return { lo, hi: hi > lo ? hi : lo + step, step };
 }
 
-function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, layout: "wide" | "narrow"): string {
+function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, layout: "wide" | "narrow", extras: TrendChartExtras): string {
   const id = nextId();
   const wide = layout === "wide";
   const width = wide ? 640 : 340;
   // Room for a tick label such as "100 %" left of the axis.
   const left = 46;
   const right = 10;
-  const top = 20;
+  const markers = extras.markers ?? [];
+  const targets = extras.targets ?? [];
+  // A band above the plot for the markers' numbers.
+  const top = markers.length ? 40 : 20;
   const plotHeight = wide ? 150 : 140;
   const plot = width - left - right;
   const shown = points.flatMap((p) => (p.share ? [p.share] : []));
-  const axis = shown.length ? shareAxis(Math.min(...shown.map((s) => s.lower)), Math.max(...shown.map((s) => s.upper))) : { lo: 0, hi: 1, step: 0.25 };
+  // The axis spans the intervals and every target, so a target line is never drawn off the chart.
+  const lows = [...shown.map((s) => s.lower), ...targets.map((g) => g.share)];
+  const highs = [...shown.map((s) => s.upper), ...targets.map((g) => g.share)];
+  const axis = lows.length ? shareAxis(Math.min(...lows), Math.max(...highs)) : { lo: 0, hi: 1, step: 0.25 };
   const col = plot / Math.max(1, points.length);
   const x = (i: number) => left + col * (i + 0.5);
   const y = (share: number) => top + (1 - (Math.max(axis.lo, Math.min(axis.hi, share)) - axis.lo) / (axis.hi - axis.lo)) * plotHeight;
@@ -306,6 +323,31 @@ function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, l
     );
     if (values) parts.push(`<text x="${cx}" y="${fixed(y(upper) - 5)}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#222">${escapeXml(text.percent(p.share.p))}</text>`);
   });
+  // Targets: dashed lines across the plot, labelled at the right end, above the line (below it
+  // when a label above would touch the previous one or leave the chart).
+  let lastLabelY = Number.NEGATIVE_INFINITY;
+  [...targets]
+    .sort((a, b) => b.share - a.share)
+    .forEach((g) => {
+      const ly = y(g.share);
+      let labelY = ly - 4;
+      if (labelY - LABEL_SIZE < top - 2 || labelY - lastLabelY < LINE_HEIGHT) labelY = ly + LABEL_SIZE + 2;
+      lastLabelY = labelY;
+      parts.push(
+        `<line x1="${left}" x2="${width - right}" y1="${fixed(ly)}" y2="${fixed(ly)}" stroke="${FALL}" stroke-width="1.5" stroke-dasharray="6 4" data-target="${g.share}"/>`,
+        `<text x="${width - right - 2}" y="${fixed(labelY)}" text-anchor="end" font-size="${LABEL_SIZE}" fill="#222" paint-order="stroke" stroke="#fff" stroke-width="3">${escapeXml(truncate(g.label, Math.floor((plot - 8) / CHAR_WIDTH)))}</text>`,
+      );
+    });
+  // Markers: a dotted line down the wave's column and its number in a badge above the plot.
+  for (const m of markers) {
+    if (m.index < 0 || m.index >= points.length) continue;
+    const mx = fixed(x(m.index));
+    parts.push(
+      `<line x1="${mx}" x2="${mx}" y1="${top - 6}" y2="${top + plotHeight}" stroke="${NEUTRAL}" stroke-width="1" stroke-dasharray="2 3"/>`,
+      `<rect x="${fixed(x(m.index) - 10)}" y="${top - 30}" width="20" height="20" rx="3" fill="#fff" stroke="${NEUTRAL}" stroke-width="1.5" data-marker="${m.number}"/>`,
+      `<text x="${mx}" y="${top - 15}" text-anchor="middle" font-size="${LABEL_SIZE}" font-weight="600" fill="#222">${m.number}</text>`,
+    );
+  }
   // Wave labels under the axis; on a narrow chart with many waves, every few and always the
   // latest (the table lists all).
   const stride = Math.max(1, Math.ceil((6 * CHAR_WIDTH + 6) / col));

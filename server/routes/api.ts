@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { findWave, listWaves } from "../../db/queries/fieldwork.js";
 import { listKpis } from "../../db/queries/kpis.js";
+import { listWaveNotes } from "../../db/queries/wave-notes.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, listSegments, listStudySummaries } from "../../db/queries/studies.js";
@@ -13,7 +14,10 @@ import type { Config } from "../config.js";
 import type { Translate } from "../i18n/index.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { cellsFromDocument, marginErrorMessage, type MarginError } from "../domain/margins.js";
-import { definitionErrors, studyDefinition } from "../domain/study-definition.js";
+import { definitionErrors, studyDefinition, waveNoteFields } from "../domain/study-definition.js";
+import { noteDefinition } from "../domain/definition-export.js";
+import { listNotesOfLabel } from "../../db/queries/wave-notes.js";
+import { addNote, MAX_NOTES_PER_WAVE, TooManyNotesError } from "../services/wave-notes.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
 import { bearerToken, requireRole, studyScope } from "../middleware/auth.js";
@@ -152,7 +156,7 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
 
   router.get("/studies/:id", requireRole("viewer"), async (req, res) => {
     const study = await studyParam(db, req);
-    const definition = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
+    const definition = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id), await listWaveNotes(db, study.id));
     res.json({
       id: study.id,
       status: study.status,
@@ -210,6 +214,24 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
     const keys = new Map((await listSegments(db, wave.studyId)).map((s) => [s.id, s.key]));
     const links = await open(db, wave, req.user!.id);
     res.json({ links: links.map((l) => ({ segment: keys.get(l.segmentId)!, token: l.token, url: linkUrl(baseUrl, l.token) })) });
+  });
+
+  // Notes on the work of the wave's period, as the definition's `waveNotes` carry them (with ids).
+  router.get("/waves/:id/notes", requireRole("viewer"), async (req, res) => {
+    const wave = await waveParam(db, req);
+    res.json({ notes: (await listNotesOfLabel(db, wave.studyId, wave.label)).map((n) => ({ id: n.id, ...noteDefinition(n) })) });
+  });
+
+  router.post("/waves/:id/notes", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
+    const fields = parseBody(waveNoteFields, req.body);
+    try {
+      const note = await addNote(db, wave, fields, req.user!.id);
+      res.status(201).json({ note: { id: note.id, ...noteDefinition(note) } });
+    } catch (error) {
+      if (error instanceof TooManyNotesError) throw new ValidationError({ "(root)": req.t("tracking.notes.errors.tooManyForWave", { max: MAX_NOTES_PER_WAVE }) });
+      throw error;
+    }
   });
 
   router.post("/waves/:id/close", requireRole("researcher"), async (req, res) => {

@@ -5,10 +5,12 @@ import { unitOfWork, type Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listKpis } from "../../db/queries/kpis.js";
+import { listWaveNotes } from "../../db/queries/wave-notes.js";
 import { listMargins } from "../../db/queries/margins.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { findStudy, insertSegment, insertStudy, listSegments, listStudySummaries, studyHasOpenedWave, updateStudy } from "../../db/queries/studies.js";
 import { LOCALES, SEGMENT_ROLES, type Locale, type Study } from "../../db/schema.js";
+import { localize } from "../domain/questionnaire.js";
 import { toDefinition } from "../domain/definition-export.js";
 import { defaultSegments } from "../domain/segments.js";
 import { definitionErrors, isTimeZone, RESERVED_SEGMENT_KEYS, studyDefinition } from "../domain/study-definition.js";
@@ -25,6 +27,9 @@ import { auditEntries } from "../services/audit-view.js";
 import { isFrozen, QuestionnaireFrozenError } from "../services/questionnaire-edit.js";
 import { rotateSigningSecret, signingGuide } from "../services/signing.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
+import { addKpi, parseKpiForm, removeKpi } from "../services/kpi-edit.js";
+import { metricLabel } from "../services/results.js";
+import { kpiTargetText } from "../presenters/tracking.js";
 import { chooseTeam, creatableTeams } from "../services/teams.js";
 import { visibleTeamIds } from "../domain/access.js";
 import { nextMonthLabel } from "../domain/periods.js";
@@ -235,14 +240,14 @@ export function studyRoutes(db: Db): Router {
 
   router.get("/studies/:studyId/export.json", async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id), await listWaveNotes(db, study.id));
     await recordAudit(db, { userId: req.user!.id, action: "study.export", entityType: "study", entityId: study.id });
     res.attachment(`study-${study.id}.json`).type("application/json").send(JSON.stringify(def, null, 2));
   });
 
   router.post("/studies/:studyId/duplicate", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id));
+    const def = toDefinition(study, await listSegments(db, study.id), await loadQuestionnaire(db, study.id), await listMargins(db, study.id), await listKpis(db, study.id), await listWaveNotes(db, study.id));
     const copy = await createStudyFromDefinition(db, studyDefinition.parse({ ...def, name: `${study.name} (copy)`.slice(0, 200) }), req.user!.id, { teamId: study.teamId });
     await recordAudit(db, { userId: req.user!.id, action: "study.duplicate", entityType: "study", entityId: copy.id, details: { from: study.id } });
     res.redirect(303, `/studies/${copy.id}?duplicated=1`);
@@ -260,12 +265,57 @@ export function studyRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}`);
   });
 
+  /** The settings page's KPI section: the study's KPIs in words, and the add form's choices. */
+  const kpiPanel = async (req: Request, study: Study, values: Record<string, unknown> = {}, errors: FieldErrors = {}) => {
+    const segments = await listSegments(db, study.id);
+    const questions = await loadQuestionnaire(db, study.id);
+    const segmentLabel = (key: string) => localize(segments.find((s) => s.key === key)?.label ?? {}, req.locale, study.defaultLocale) || key;
+    const metrics = questions.flatMap((q) => (q.metricName ? [{ value: q.metricName, label: metricLabel(req.t, q.metricName, q, req.locale, study.defaultLocale) }] : []));
+    const label = new Map(metrics.map((m) => [m.value, m.label]));
+    return {
+      kpis: (await listKpis(db, study.id)).map((k) => ({ id: k.id, metric: label.get(k.metric) ?? k.metric, segment: segmentLabel(k.segmentKey), target: kpiTargetText(k, req.locale, req.t) })),
+      metrics,
+      segments: segments.map((s) => ({ value: s.key, label: segmentLabel(s.key) })),
+      waveLabels: [...new Set((await listWaves(db, study.id)).map((w) => w.label))],
+      values,
+      errors,
+    };
+  };
+
+  router.post("/studies/:studyId/kpis", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const form = await parseKpiForm(db, study, req.body, req.t);
+    const errors = form.ok ? await addKpi(db, study, form.kpi, req.user!.id, req.t) : form.errors;
+    if (errors) {
+      return res.status(422).render("studies/settings", { ...(await settingsPage(req, study)), kpiPanel: await kpiPanel(req, study, req.body ?? {}, errors) });
+    }
+    res.redirect(303, `/studies/${study.id}/settings?done=kpiAdded#kpis`);
+  });
+
+  router.post("/studies/:studyId/kpis/:kpiId/delete", researcher, async (req, res) => {
+    const study = await studyFrom(db, req);
+    const id = Number(req.params["kpiId"]);
+    if (!Number.isSafeInteger(id)) throw new NotFoundError();
+    await removeKpi(db, study, id, req.user!.id);
+    res.redirect(303, `/studies/${study.id}/settings?done=kpiRemoved#kpis`);
+  });
+
+  const settingsPage = async (req: Request, study: Study) => ({
+    study,
+    values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" },
+    errors: {},
+    notice: "",
+    zones: zoneChoices(req.t, req.locale),
+    frozen: await isFrozen(db, study.id),
+    signing: signingGuide(study),
+  });
+
   // The settings page is for researchers only: it shows the signing secret, which viewers never see.
   router.get("/studies/:studyId/settings", researcher, async (req, res) => {
     const study = await studyFrom(db, req);
-    const notices: Record<string, string> = { saved: req.t("settingsPage.saved"), rotated: req.t("signing.rotated") };
-    const done = req.query["saved"] === "1" ? "saved" : req.query["done"] === "rotated" ? "rotated" : "";
-    res.render("studies/settings", { study, values: { ...study, targetLift: targetLiftText(study.targetLift), timeZone: study.timeZone ?? "" }, errors: {}, notice: notices[done] ?? "", zones: zoneChoices(req.t, req.locale), frozen: await isFrozen(db, study.id), signing: signingGuide(study) });
+    const notices: Record<string, string> = { saved: req.t("settingsPage.saved"), rotated: req.t("signing.rotated"), kpiAdded: req.t("tracking.settings.added"), kpiRemoved: req.t("tracking.settings.removed") };
+    const done = req.query["saved"] === "1" ? "saved" : String(req.query["done"] ?? "");
+    res.render("studies/settings", { ...(await settingsPage(req, study)), notice: notices[done] ?? "", kpiPanel: await kpiPanel(req, study) });
   });
 
   router.post("/studies/:studyId/signing-secret/rotate", researcher, async (req, res) => {
@@ -279,7 +329,7 @@ export function studyRoutes(db: Db): Router {
     const form = parseForm(settingsForm, req.body, req.t);
     if (!form.ok) {
       const locales = Array.isArray(req.body?.locales) ? req.body.locales : [req.body?.locales];
-      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: await isFrozen(db, study.id), signing: signingGuide(study) });
+      return res.status(422).render("studies/settings", { study, values: { ...req.body, locales }, errors: form.errors, notice: "", zones: zoneChoices(req.t, req.locale), frozen: await isFrozen(db, study.id), signing: signingGuide(study), kpiPanel: await kpiPanel(req, study) });
     }
     const { category, costCurrency, publicTitle, targetLift, timeZone, ...rest } = form.data;
     // pp in the form, a fraction in the table (5 -> 0.05; 100 is exact, so 7 stays 0.07).

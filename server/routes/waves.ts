@@ -1,7 +1,8 @@
 import { Router, type Request } from "express";
 import QRCode from "qrcode";
 import type { Db } from "../../db/client.js";
-import { findWave, iteratePersonalLinks } from "../../db/queries/fieldwork.js";
+import { findWave, iteratePersonalLinks, listWaves } from "../../db/queries/fieldwork.js";
+import { findNoteOfLabel, listNotesOfLabel } from "../../db/queries/wave-notes.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
 import type { Segment, Wave } from "../../db/schema.js";
 import { toCsvRow } from "../domain/csv.js";
@@ -27,6 +28,8 @@ import {
 import { formatters } from "../i18n/index.js";
 import { JOBS_REFRESH_SECONDS, jobsPanel } from "../jobs/progress.js";
 import { studyFrom } from "./studies.js";
+import { noteViews } from "../presenters/wave-notes.js";
+import { addNote, editNote, MAX_NOTES_PER_WAVE, parseNoteForm, removeNote, TooManyNotesError } from "../services/wave-notes.js";
 import { useStudyZone } from "../middleware/locale.js";
 
 /** `target_<segment>` / `audience_<segment>` form fields as numbers (empty: none). */
@@ -97,10 +100,19 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       link: req.t("wave.linkSaved"),
       linkDisabled: req.t("accounts.links.disabledNotice"),
       linkEnabled: req.t("accounts.links.enabledNotice"),
+      noteAdded: req.t("tracking.notes.added"),
+      noteSaved: req.t("tracking.notes.saved"),
+      noteDeleted: req.t("tracking.notes.deleted"),
     };
     // What closing this wave and making its personal links started in the background.
     const jobs = await jobsPanel(db, study.id, ["wave_close", "personal_links"], req.t, formatters(req.locale).number, (j) => j.params?.["waveId"] === wave.id);
+    // Notes belong to the first wave of their label (the one KPIs name): a later namesake says so.
+    const namesake = (await listWaves(db, study.id)).find((w) => w.label === wave.label && w.position < wave.position);
     res.render("waves/show", {
+      notes: noteViews(await listNotesOfLabel(db, study.id, wave.label), req.locale, req.t),
+      notesShared: namesake ? req.t("tracking.notes.shared", { position: namesake.position + 1 }) : "",
+      noteKinds: ["campaign", "spend", "post"].map((k) => ({ value: k, label: req.t(`tracking.notes.kinds.${k}`) })),
+      defaultCurrency: study.costCurrency ?? "",
       study,
       wave,
       statuses,
@@ -139,6 +151,44 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     if (targets === "invalid" || audience === "invalid") throw new ValidationError({ targets: req.t("validation.number") });
     await setWaveTargets(db, wave, { targets, audience }, req.user!.id);
     res.redirect(303, `/waves/${wave.id}?done=targets`);
+  });
+
+  // Notes on the work of the wave's period: the wave's study is the team's (studyScope), and a
+  // note is found only under the wave's own study and label, so another wave's id is a 404.
+  const noteFields = (req: Request) => {
+    const form = parseNoteForm(req.body, req.t);
+    if (!form.ok) throw new ValidationError(form.errors);
+    return form.data;
+  };
+  const noteOf = async (wave: Wave, req: Request) => {
+    const id = Number(req.params["noteId"]);
+    const note = Number.isSafeInteger(id) ? await findNoteOfLabel(db, wave.studyId, wave.label, id) : undefined;
+    if (!note) throw new NotFoundError();
+    return note;
+  };
+
+  router.post("/waves/:waveId/notes", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    try {
+      await addNote(db, wave, noteFields(req), req.user!.id);
+    } catch (error) {
+      if (error instanceof TooManyNotesError) throw new ValidationError({ text: req.t("tracking.notes.errors.tooManyForWave", { max: MAX_NOTES_PER_WAVE }) });
+      throw error;
+    }
+    res.redirect(303, `/waves/${wave.id}?done=noteAdded#notes`);
+  });
+
+  router.post("/waves/:waveId/notes/:noteId", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    const note = await noteOf(wave, req);
+    await editNote(db, wave, note, noteFields(req), req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=noteSaved#notes`);
+  });
+
+  router.post("/waves/:waveId/notes/:noteId/delete", researcher, async (req, res) => {
+    const wave = await waveFrom(req);
+    await removeNote(db, wave, await noteOf(wave, req), req.user!.id);
+    res.redirect(303, `/waves/${wave.id}?done=noteDeleted#notes`);
   });
 
   router.post("/waves/:waveId/links/:linkId", researcher, async (req, res) => {

@@ -15,11 +15,12 @@ import { listWaves, listWaveSegments } from "../../db/queries/fieldwork.js";
 import { listKpis } from "../../db/queries/kpis.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
-import type { Locale, Segment, Study, Wave } from "../../db/schema.js";
+import type { Locale, Segment, Study, Wave, WaveNote } from "../../db/schema.js";
 import { localize, type SurveyQuestion } from "../domain/questionnaire.js";
 import { BRAND_CODE } from "../domain/text-coding.js";
 import { competitorChecksOf, type CompetitorCheck } from "./competitors.js";
-import { tracking, type KpiResult } from "./tracking.js";
+import { periodCosts, tracking, type KpiResult, type PeriodCost } from "./tracking.js";
+import { audienceSizesOf, listWaveNotes } from "../../db/queries/wave-notes.js";
 import { cellKey, weightingCells, type WeightingCell, type WeightingProblem } from "./weighted-results.js";
 import type { Translate } from "../i18n/index.js";
 import { gatherResultsData, type ResultsData } from "../results-snapshots/gather.js";
@@ -131,6 +132,10 @@ export interface StudyResults {
   trends: Trends | null;
   /** The study's KPIs with their statuses (stats/kpi.ts), read off the same counts. */
   kpis: KpiResult[];
+  /** Notes on the work of each wave's period (read beside the snapshot, as KPIs are). */
+  notes: WaveNote[];
+  /** Each period's cost per lifted user per metric × segment of the trends (services/tracking.ts periodCosts). */
+  costs: PeriodCost[];
   /** The aggregates everything above was computed from (one reading of the data: the sensitivity view, shifts, themes and verbatims come from it too). */
   data: ResultsData;
   freshness: ResultsFreshness;
@@ -232,6 +237,14 @@ export async function assembleResults(
     confidence: options.confidence as ConfidenceLevel,
     adjustment: options.adjustment,
   });
+  const notes = await listWaveNotes(db, study.id);
+  const costs = periodCosts({
+    trends: tracked.trends,
+    waves,
+    segments,
+    notes,
+    audience: notes.some((n) => n.amount !== null) ? await audienceSizesOf(db, waves.map((w) => w.id)) : new Map(),
+  });
   const competitors = competitorChecksOf(data.competitors, { study, pre, post, segments, questions, table, confidence: options.confidence as ConfidenceLevel, locale });
   return {
     study,
@@ -249,6 +262,8 @@ export async function assembleResults(
     competitors,
     trends: tracked.trends,
     kpis: tracked.kpis,
+    notes,
+    costs,
     weighting: weighting && { available, applied, variables: weighting.variables, problems: weighting.problems },
     data,
     freshness,

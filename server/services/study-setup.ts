@@ -13,6 +13,7 @@ import { defaultSegments } from "../domain/segments.js";
 import type { DefinedQuestion, KpiDefinition, StudyDefinition } from "../domain/study-definition.js";
 import { HttpError } from "../errors.js";
 import { runChunks, type ChunkOptions } from "./chunks.js";
+import { insertDefinedNotes } from "./wave-notes.js";
 
 /**
  * Link tokens: nanoid's 21 characters of a 64-letter alphabet carry 126 random bits. A token
@@ -77,6 +78,7 @@ export async function createStudyFromDefinition(db: Db, def: StudyDefinition, ac
     await insertQuestions(tx, study.id, def.questions.map(questionFromDefinition));
     if (def.margins?.length) await insertDefinedMargins(tx, study.id, def.margins);
     if (def.kpis?.length) await insertDefinedKpis(tx, study.id, def.kpis);
+    if (def.waveNotes?.length) await insertDefinedNotes(tx, study.id, def.waveNotes);
     return study;
   });
 }

@@ -1,13 +1,17 @@
+import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
+import { setWaveSegment } from "../../db/queries/fieldwork.js";
+import { listSegments } from "../../db/queries/studies.js";
 import { PASSWORD } from "../helpers.js";
 import { seedStudy } from "../fixtures/tracking.js";
 import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
 import { chartText, overflowing } from "./layout-checks.js";
 
 /**
- * The trends and KPIs of a tracking study (a baseline and five months, long Russian wave labels)
- * on the results page at 1280 and 375 px: no horizontal scroll, every trend chart drawn, its text
- * inside the chart and at least 11 px on screen.
+ * The trends and KPIs of a tracking study (a baseline and five months, long Russian wave labels,
+ * notes with spend on three periods, audience sizes) on the results page at 1280 and 375 px: no
+ * horizontal scroll, every trend chart drawn with its markers and KPI target lines, its text
+ * inside the chart and at least 11 px on screen, the markers' legend under it.
  */
 
 const LABELS = ["Исходная волна, декабрь 2026", "Январь 2027", "Февраль 2027", "Март 2027", "Апрель 2027", "Май 2027"];
@@ -21,7 +25,19 @@ describe.skipIf(!browserAvailable)("the trends section fits the screen", () => {
       { metric: "aided_awareness", segment: "subscribers", lift: 0.05, by: "Март 2027" },
       { metric: "aided_awareness", segment: "inactive", level: 0.4, by: "Май 2027" },
     ];
-    studyId = (await seedStudy(ctx.live.base, ctx.live.db, 7, { kpis, labels: LABELS })).studyId;
+    const seeded = await seedStudy(ctx.live.base, ctx.live.db, 7, { kpis, labels: LABELS });
+    studyId = seeded.studyId;
+    const notes: Array<[number, object]> = [
+      [1, { kind: "campaign", text: "Новогодняя кампания во всех сообществах бренда с розыгрышем призов", date: "2027-01-10", amount: 250000, currency: "RUB" }],
+      [1, { kind: "post", text: "Пост о новой линейке" }],
+      [3, { kind: "spend", text: "Посевы", amount: 120000.5, currency: "RUB" }],
+      [5, { kind: "post", text: "Клип" }],
+    ];
+    for (const [wave, body] of notes) {
+      await request(ctx.live.base).post(`/api/waves/${seeded.waves[wave]!.id}/notes`).set("Authorization", `Bearer ${seeded.token}`).send(body).expect(201);
+    }
+    const segments = await listSegments(ctx.live.db, studyId);
+    for (const w of seeded.waves) for (const s of segments) await setWaveSegment(ctx.live.db, w.id, s.id, { target: null, audienceSize: 1_500_000 });
   }, 120_000);
 
   for (const [width, height] of [
@@ -40,6 +56,13 @@ describe.skipIf(!browserAvailable)("the trends section fits the screen", () => {
       // 2 metrics × 3 segments, each chart visible in the layout for this width.
       const drawn = await page.evaluate(() => Array.from(document.querySelectorAll("figure.trend-chart svg")).filter((s) => s.getBoundingClientRect().width > 0).length);
       expect(drawn).toBe(6);
+      // Markers over the three periods with notes, on every chart; both KPIs' target lines, each on its chart.
+      const visible = (selector: string) =>
+        page.evaluate((sel) => Array.from(document.querySelectorAll(sel)).filter((e) => e.getBoundingClientRect().width > 0).length, selector);
+      expect(await visible("figure.trend-chart svg [data-marker]")).toBe(18);
+      expect(await visible("figure.trend-chart svg [data-target]")).toBe(2);
+      expect(await visible(".chart-markers li")).toBe(18);
+      expect(await visible("td.cost")).toBeGreaterThan(0);
       expect(await overflowing(page)).toEqual([]);
       const text = await chartText(page);
       expect(text.clipped).toEqual([]);

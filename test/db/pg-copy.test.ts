@@ -15,6 +15,7 @@ import {
   auditLog,
   jobs,
   kpis,
+  waveNotes,
   resultSnapshots,
   studies,
   qualitySettings,
@@ -183,6 +184,7 @@ describe.runIf(postgresTestsRun("pg-copy.test.ts"))("db:copy into a real Postgre
     await source.insert(rateLimits).values({ key: "login:ip:x", hits: 3, resetAt: new Date(now + 900_000) });
     await source.insert(jobs).values({ teamId: team!.id, studyId, kind: "recode", params: { alias: "Зёрнышко" }, cursor: { after: 12 }, status: "running", done: 3, total: 9, leaseOwner: "i-1", leaseUntil: new Date(now) });
     await source.insert(kpis).values({ studyId, position: 0, metric: "aided_awareness", segmentId: segment!.id, kind: "lift", target: 0.05, byWave: "Месяц 3" });
+    await source.insert(waveNotes).values({ studyId, waveLabel: "Месяц 1", kind: "spend", text: "Посевы", date: "2026-11-03", amount: 150000.5, currency: "RUB", createdAt: new Date(now) });
     await source.insert(resultSnapshots).values({ studyId, variant: "default", dataVersion: "v1", payload: '{ "a" : 1 }', computedAt: new Date(now), durationMs: 5 });
     // A version the triggers did not produce: the copy keeps it although copying questions fires them there.
     await source.update(studies).set({ version: 1234 }).where(eq(studies.id, studyId));

@@ -7,6 +7,7 @@ import {
   apiTokens,
   auditLog,
   jobs,
+  kpis,
   links,
   memberships,
   options,
@@ -17,11 +18,14 @@ import {
   studies,
   teams,
   users,
+  waveNotes,
   waveSegments,
   waves,
   type AccountKind as Role,
 } from "../../db/schema.js";
 import { eq } from "drizzle-orm";
+import { appendKpi } from "../../db/queries/kpis.js";
+import { insertWaveNotes } from "../../db/queries/wave-notes.js";
 import { defaultTeam, insertTeam, setMembership } from "../../db/queries/teams.js";
 import { insertSession } from "../../db/queries/sessions.js";
 import { sha256 } from "../../server/domain/secrets.js";
@@ -79,6 +83,8 @@ async function snapshot(db: Db) {
     // A refused request queues no background work either.
     jobs: inContentOrder(await db.select().from(jobs)),
     profileMargins: inContentOrder(await db.select().from(profileMargins)),
+    kpis: inContentOrder(await db.select().from(kpis)),
+    waveNotes: inContentOrder(await db.select().from(waveNotes)),
   };
 }
 
@@ -126,7 +132,10 @@ async function world() {
   const openLinks = await openWave(db, openWaveRow, null);
   const draftWave = await createWave(db, field.id, "post", "Post");
   const teamId = (await defaultTeam(db)).id;
-  const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId };
+  // A note on the open wave's period and a KPI of the editable study, for the forms that change or remove them.
+  const [note] = await insertWaveNotes(db, field.id, [{ waveLabel: "Pre", kind: "post", text: "Launch post", date: null, amount: null, currency: null }]);
+  const kpi = await appendKpi(db, study.id, { metric: "aided_awareness", segmentId: (await listSegments(db, study.id))[0]!.id, kind: "lift", target: 0.05, byWave: "Month 3" });
+  const params = { studyId: study.id, key: "recall", waveId: openWaveRow.id, linkId: openLinks[0]!.id, draftWaveId: draftWave.id, teamId, noteId: note!.id, kpiId: kpi.id };
   // The weighting targets a delete form names: the inactive audience's gender, for every wave.
   const marginTarget = {
     segment: String((await listSegments(db, study.id)).find((x) => x.key === "inactive")!.id),
@@ -249,6 +258,13 @@ const PAGES: PageRoute[] = [
   { method: "POST", pattern: "/waves/:waveId/links/:linkId", role: "researcher", ok: 303, form: () => ({ sourceLabel: "VK post", redirectComplete: "https://panel.example/done?rid={rid}" }) },
   { method: "POST", pattern: "/waves/:waveId/personal", role: "researcher", ok: 303, form: () => ({ segment: "inactive", count: "2" }) },
   { method: "GET", pattern: "/waves/:waveId/personal-links.csv", role: "researcher", ok: 200 },
+  // Notes on the work of the wave's period.
+  { method: "POST", pattern: "/waves/:waveId/notes", role: "researcher", ok: 303, form: () => ({ kind: "spend", text: "Seeding", amount: "1000", currency: "RUB" }) },
+  { method: "POST", pattern: "/waves/:waveId/notes/:noteId", role: "researcher", ok: 303, form: () => ({ kind: "post", text: "Launch reel" }) },
+  { method: "POST", pattern: "/waves/:waveId/notes/:noteId/delete", role: "researcher", ok: 303 },
+  // KPIs on the settings page.
+  { method: "POST", pattern: "/studies/:studyId/kpis", role: "researcher", ok: 303, form: () => ({ kpiMetric: "aided_awareness", kpiSegment: "inactive", kpiKind: "level", kpiValue: "40", kpiBy: "Month 2" }) },
+  { method: "POST", pattern: "/studies/:studyId/kpis/:kpiId/delete", role: "researcher", ok: 303 },
   { method: "GET", pattern: "/admin/users", role: "admin", ok: 200 },
   { method: "POST", pattern: "/admin/users", role: "admin", ok: 303, form: (_w, who) => ({ name: "New person", email: `added-by-${who}@example.test`, role: "viewer", password: PASSWORD }) },
   // Stopping a leaked link, and letting it answer again.
@@ -467,6 +483,8 @@ const API: ApiRoute[] = [
     url: (w) => `/api/studies/${w.params.studyId}/margins`,
     body: { margins: [{ segment: "subscribers", wave: null, variable: "gender", shares: { female: 0.55, male: "45%" } }] },
   },
+  { method: "GET", pattern: "/waves/:id/notes", role: "viewer", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/notes` },
+  { method: "POST", pattern: "/waves/:id/notes", role: "researcher", ok: 201, url: (w) => `/api/waves/${w.params.waveId}/notes`, body: { kind: "post", text: "Reel", date: "2027-03-10" } },
   { method: "POST", pattern: "/waves/:id/close", role: "researcher", ok: 200, url: (w) => `/api/waves/${w.params.waveId}/close` },
 ];
 

@@ -150,11 +150,11 @@ describe("KPI statuses on the results page", () => {
     const expected = {
       en: {
         target: ["lift +5.0 pp against the baseline by “Month 3”", "level 90.0% by “Month 2”", "lift +5.0 pp against the baseline by “Month 1”", "level 50.0% by “Month 9”"],
-        status: ["met", "not met", /^not yet — [\d,]+ more respondents per wave would decide it \([\d,]+ in the segment instead of [\d,]+\)$/, "the wave has not run yet"],
+        status: ["met", "not met", /^not yet — [\d,]+ more respondents per wave would decide it \([\d,]+ in the segment instead of [\d,]+\)$/, /^the wave has not run yet — were the share to stay at the baseline’s, a wave of [\d,]+ respondents in the segment would decide it$/],
       },
       ru: {
         target: ["прирост +5,0 п. п. к исходной волне не позже волны «Month 3»", "уровень 90,0 % не позже волны «Month 2»", "прирост +5,0 п. п. к исходной волне не позже волны «Month 1»", "уровень 50,0 % не позже волны «Month 9»"],
-        status: ["достигнут", "не достигнут", /^пока не ясно — решат? ещё [\d ]+ респондент(а|ов)? на волну \(в сегменте [\d ]+ вместо [\d ]+\)$/, "волна ещё не проводилась"],
+        status: ["достигнут", "не достигнут", /^пока не ясно — решат? ещё [\d ]+ респондент(а|ов)? на волну \(в сегменте [\d ]+ вместо [\d ]+\)$/, /^волна ещё не проводилась — если доля останется как в исходной волне, решит волна объёмом [\d ]+ в сегменте$/],
       },
     };
     for (const locale of LOCALES) {
@@ -202,7 +202,11 @@ describe("the planner proposes the wave size that decides each KPI not decided y
     for (const locale of LOCALES) {
       const html = (await agent.get(`/studies/${studyId}/planner?lang=${locale}`).expect(200)).text;
       const section = /<section aria-labelledby="kpi-sizes-heading"[\s\S]*?<\/section>/.exec(html)![0];
-      expect([...section.matchAll(/<data class="kpi-size" value="(\d+)">/g)].map((m) => Number(m[1]))).toEqual(notYet.map((k) => k.respondentsNeeded));
+      // The not-yet KPI, then the one whose wave has not run yet, planned from the baseline's share.
+      const planned = kpis.filter((k) => k.status === "wave_missing");
+      expect(planned.map((k) => k.plannedRespondents)).toEqual([expect.any(Number)]);
+      expect([...section.matchAll(/<data class="kpi-size" value="(\d+)">/g)].map((m) => Number(m[1]))).toEqual(kpis.flatMap((k) => (k.status === "not_yet" ? [k.respondentsNeeded] : k.status === "wave_missing" ? [k.plannedRespondents] : [])));
+      expect(text(section)).toContain(translator(locale)("tracking.planner.planned"));
       expect(text(section)).toContain(translator(locale)("tracking.planner.heading"));
       expect(text(section)).not.toContain("aided_awareness");
       expect(text(section)).not.toContain("inactive ");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluateKpis, kpiStatusOf, wilson } from "../../stats/index.js";
+import { sampleSizeTwoProportions } from "../../stats/power.js";
 import type { ConfidenceLevel, KpiInput, KpiStatus } from "../../stats/index.js";
 import { errorTracker, loadFixture } from "./helpers.js";
 
@@ -112,5 +113,30 @@ describe("KPI status at its boundaries", () => {
     });
     expect(results.map((r) => r.status)).toEqual(["wave_missing", "no_data", "no_data"]);
     expect(results[2]!.respondents).toBe(100);
+  });
+
+  it("plans the size of a wave not run yet from the baseline's share, as the not-yet case does from the observed one", () => {
+    const evaluate = (target: { kind: "lift" | "level"; value: number }, pre: { x: number; n: number } | undefined) =>
+      evaluateKpis({
+        kpis: [
+          { metric: "m", segment: "s", target, by: null },
+          { metric: "m", segment: "s", target, by: "later" },
+        ],
+        baseline: "pre",
+        sample: (_m, _s, wave) => (wave === "pre" ? pre : undefined),
+      });
+    // Two KPIs: each at alpha / 2, power 0.8, the formula respondentsNeeded uses.
+    const lift = evaluate({ kind: "lift", value: 0.05 }, { x: 30, n: 100 });
+    const expected = Math.ceil(sampleSizeTwoProportions({ p1: 0.35, p2: 0.3, alpha: 0.025, power: 0.8 }));
+    expect(lift.map((r) => [r.status, r.plannedRespondents, r.respondentsNeeded])).toEqual([
+      ["wave_missing", expected, null],
+      ["no_data", expected, null],
+    ]);
+    expect(lift[0]!.targetShare).toBeCloseTo(0.35, 12);
+    const level = evaluate({ kind: "level", value: 0.4 }, { x: 30, n: 100 });
+    expect(level[0]!.plannedRespondents).toBe(Math.ceil(sampleSizeTwoProportions({ p1: 0.4, p2: 0.3, alpha: 0.025, power: 0.8 })));
+    // On the target already, or without a baseline: nothing to plan from.
+    expect(evaluate({ kind: "level", value: 0.3 }, { x: 30, n: 100 })[0]!.plannedRespondents).toBeNull();
+    expect(evaluate({ kind: "lift", value: 0.05 }, undefined).map((r) => r.plannedRespondents)).toEqual([null, null]);
   });
 });

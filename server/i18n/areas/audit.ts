@@ -16,6 +16,8 @@ export const en = {
       export: "Exported the definition of “{{study}}”",
       exportData: "Downloaded {{format}} of “{{study}}”",
       rotate_secret: "Rotated the signing secret of “{{study}}”",
+      kpi_add: "Added a KPI to “{{study}}”",
+      kpi_remove: "Removed a KPI of “{{study}}”",
     },
     segment: {
       add: "Added the segment “{{segment}}”",
@@ -33,6 +35,9 @@ export const en = {
       open: "Opened the wave “{{wave}}”",
       close: "Closed the wave “{{wave}}”",
       targets: "Changed targets and audience sizes of the wave “{{wave}}”",
+      note_add: "Added a note on the work of the wave “{{wave}}”",
+      note_edit: "Edited a note on the work of the wave “{{wave}}”",
+      note_delete: "Deleted a note on the work of the wave “{{wave}}”",
     },
     link: {
       personal: "Created personal links for the wave “{{wave}}”",
@@ -84,6 +89,7 @@ export const en = {
     campaignCost: "campaign cost",
     costCurrency: "currency",
     timeZone: "time zone",
+    by: "by the wave",
     kind: "kind",
     label: "name",
     role: "role",
@@ -142,6 +148,8 @@ export const ru: typeof en = {
       export: "Выгружено описание исследования «{{study}}»",
       exportData: "Скачано: {{format}}, исследование «{{study}}»",
       rotate_secret: "Сменён секрет для подписи ссылок исследования «{{study}}»",
+      kpi_add: "Добавлен KPI исследования «{{study}}»",
+      kpi_remove: "Удалён KPI исследования «{{study}}»",
     },
     segment: {
       add: "Добавлен сегмент «{{segment}}»",
@@ -159,6 +167,9 @@ export const ru: typeof en = {
       open: "Открыта волна «{{wave}}»",
       close: "Закрыта волна «{{wave}}»",
       targets: "Изменены цели и размеры аудитории волны «{{wave}}»",
+      note_add: "Добавлена заметка о работе в период волны «{{wave}}»",
+      note_edit: "Изменена заметка о работе в период волны «{{wave}}»",
+      note_delete: "Удалена заметка о работе в период волны «{{wave}}»",
     },
     link: {
       personal: "Созданы персональные ссылки волны «{{wave}}»",
@@ -210,6 +221,7 @@ export const ru: typeof en = {
     campaignCost: "стоимость кампании",
     costCurrency: "валюта",
     timeZone: "часовой пояс",
+    by: "к волне",
     kind: "тип",
     label: "название",
     role: "роль",

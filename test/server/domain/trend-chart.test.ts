@@ -56,3 +56,32 @@ describe("shareAxis", () => {
     expect(axis.hi).toBeCloseTo(expected.hi, 12);
   });
 });
+
+describe("trendLine markers and KPI targets", () => {
+  it("draws a numbered marker per wave with notes and a dashed line per target, inside an axis that reaches the target", () => {
+    const html = trendLine([point("Base", 0.2), point("M1", 0.25), point("M2", 0.3)], text, {
+      markers: [
+        { index: 1, number: 1 },
+        { index: 2, number: 2 },
+      ],
+      targets: [{ share: 0.8, label: "target <80%> by “M2”" }],
+    });
+    for (const svg of layouts(html)) {
+      expect([...svg.matchAll(/<rect [^>]*data-marker="(\d+)"/g)].map((m) => m[1])).toEqual(["1", "2"]);
+      expect(svg).toMatch(/<line [^>]*stroke-dasharray="6 4" data-target="0.8"/);
+      expect(svg).toContain("target &lt;80%&gt; by “M2”");
+      expect(svg).not.toContain("<80%>");
+      // The target lies above every interval: the axis grows to 80%, which has a tick label.
+      expect(svg).toMatch(/>80%<\/text>/);
+    }
+  });
+
+  it("leaves markers and targets out when there are none, and ignores a marker outside the waves", () => {
+    const plain = trendLine([point("Base", 0.2), point("M1", 0.25)], text);
+    const odd = trendLine([point("Base", 0.2), point("M1", 0.25)], text, { markers: [{ index: 5, number: 1 }], targets: [] });
+    for (const html of [plain, odd]) {
+      expect(html).not.toContain("data-marker");
+      expect(html).not.toContain("data-target");
+    }
+  });
+});
