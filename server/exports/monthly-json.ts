@@ -4,8 +4,8 @@ import { localize } from "../domain/questionnaire.js";
 import type { AudienceJson } from "../presenters/audience.js";
 import { AWARENESS_METRICS, THEME_SHIFT, type AwarenessChange, type MonthAnswer, type MonthlyReport, type ThemeShift } from "../services/monthly.js";
 import type { StudyResults } from "../services/results.js";
-import type { KpiResult } from "../services/tracking.js";
-import { waveJson, type WaveJson } from "./results-json.js";
+import type { KpiResult, PeriodCost } from "../services/tracking.js";
+import { waveJson, waveNoteJson, type WaveJson, type WaveNoteJson } from "./results-json.js";
 
 export const MONTHLY_JSON_FORMAT = "brand-lift/monthly@1";
 
@@ -61,6 +61,8 @@ export interface MonthlyJson {
   trends: Trends | null;
   /** The results' KPIs due by the month or before. */
   kpis: KpiResult[];
+  /** The work of the month's period: its waves' notes, and its costs per lifted user where spend is recorded (as the results JSON's `costs`). */
+  work: { notes: WaveNoteJson[]; costs: PeriodCost[] };
   freshness: { computedAt: string; responses: number; current: boolean };
 }
 
@@ -95,6 +97,7 @@ export function monthlyJson(report: MonthlyReport, results: StudyResults, locale
     },
     trends: report.trends,
     kpis: report.kpis,
+    work: { notes: report.work.notes.map((n) => waveNoteJson(n, results.waves)), costs: report.work.costs },
     freshness: { computedAt: results.freshness.computedAt.toISOString(), responses: results.freshness.responses, current: results.freshness.current },
   };
 }

@@ -1,4 +1,4 @@
-import type { Locale, Wave } from "../../db/schema.js";
+import type { Locale, Wave, WaveNote } from "../../db/schema.js";
 import type { LiftTable, LiftTableCount } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
 import type { AudienceJson } from "../presenters/audience.js";
@@ -46,7 +46,7 @@ export interface ResultsJson {
    * null while the study has none): `kind` "campaign" | "spend" | "post", `date` YYYY-MM-DD or
    * null, `amount` with its ISO `currency` or both null.
    */
-  waveNotes: Array<{ id: number; wave: string; waveId: number | null; kind: string; text: string; date: string | null; amount: number | null; currency: string | null }>;
+  waveNotes: WaveNoteJson[];
   /**
    * Per period (the waves after the previous wave of the trends up to `waveId`) and metric ×
    * segment: the period's `spend` (sum of its notes' amounts), the segment's `audienceSize`, the
@@ -88,6 +88,22 @@ export const waveJson = (w: Wave): WaveJson => ({
  * as fractions 0..1), with the study, the compared waves, the options and the counts behind it,
  * so a reader can recompute every row. Labels are in the reader's language.
  */
+export interface WaveNoteJson {
+  id: number;
+  wave: string;
+  waveId: number | null;
+  kind: string;
+  text: string;
+  date: string | null;
+  amount: number | null;
+  currency: string | null;
+}
+
+/** A wave note as the results and monthly JSON give it: the wave by label, and its id when a wave has that label. */
+export function waveNoteJson(n: WaveNote, waves: readonly Pick<Wave, "id" | "label">[]): WaveNoteJson {
+  return { id: n.id, wave: n.waveLabel, waveId: waves.find((w) => w.label === n.waveLabel)?.id ?? null, kind: n.kind, text: n.text, date: n.date, amount: n.amount, currency: n.currency };
+}
+
 export function resultsJson(results: StudyResults, locale: Locale, generatedAt = new Date(), audience: AudienceJson | null = null): ResultsJson {
   const { study } = results;
   const segmentKey = new Map(results.segments.map((s) => [s.id, s.key]));
@@ -116,16 +132,7 @@ export function resultsJson(results: StudyResults, locale: Locale, generatedAt =
     table: results.table,
     trends: results.trends,
     kpis: results.kpis,
-    waveNotes: results.notes.map((n) => ({
-      id: n.id,
-      wave: n.waveLabel,
-      waveId: results.waves.find((w) => w.label === n.waveLabel)?.id ?? null,
-      kind: n.kind,
-      text: n.text,
-      date: n.date,
-      amount: n.amount,
-      currency: n.currency,
-    })),
+    waveNotes: results.notes.map((n) => waveNoteJson(n, results.waves)),
     costs: results.costs,
     competitors: results.competitors,
     audience,

@@ -8,7 +8,8 @@ import { THEME_SHIFT, type MonthAnswer, type MonthlyReport, type ThemeShift } fr
 import type { StudyResults } from "../services/results.js";
 import { audienceFormats, audienceLabel, audienceView, type AudienceLabels, type AudienceView } from "./audience.js";
 import { numberFormats } from "./results.js";
-import { changeView, kpiStatusText, trackingView, type ChangeView, type TrackingView } from "./tracking.js";
+import { changeView, costView, kpiStatusText, trackingView, type ChangeView, type CostView, type TrackingView } from "./tracking.js";
+import { noteView, type NoteView } from "./wave-notes.js";
 
 /**
  * The monthly report for people: each answer as yes / no / not yet with its sentence (segments and
@@ -54,6 +55,8 @@ export interface MonthlyView {
   /** The month's themes per open question and segment (the results page's partial). */
   themes: QuestionThemes[];
   methods: { lines: string[]; rules: string[]; bases: { segments: string[]; rows: Array<{ wave: string; cells: string[] }> } | null };
+  /** The work of the month's period (the notes of its waves) and, where spend is recorded, its cost per lifted user. */
+  monthNotes: { notes: NoteView[]; costs: Array<{ metric: string; segment: string; cost: CostView }> };
 }
 
 export interface MonthListItem {
@@ -181,7 +184,15 @@ export function monthlyView(report: MonthlyReport, results: StudyResults, locale
   themes = themes.map((q) => ({ ...q, top: Math.min(q.top, 5) }));
 
   // Trends and KPIs: the results page's view of the numbers cut to the month.
-  const tracking = trackingView({ ...results, trends: report.trends, kpis: report.kpis }, locale, t, { always: true });
+  // Nothing after the month: its trends, KPIs, the notes of waves up to it and the costs of its periods.
+  const upTo = new Set(report.waves.map((w) => w.label));
+  const notes = results.notes.filter((n) => upTo.has(n.waveLabel));
+  const costs = results.costs.filter((c) => report.waves.some((w) => w.id === c.waveId));
+  const tracking = trackingView({ ...results, trends: report.trends, kpis: report.kpis, notes, costs, waves: report.waves }, locale, t, { always: true });
+  const monthNotes = {
+    notes: report.work.notes.map((n) => noteView(n, locale, t)),
+    costs: report.work.costs.map((c) => ({ metric: metricOf(c.metric), segment: segmentOfKey(c.segment), cost: costView(c, locale, t) })),
+  };
 
   // Methods footnote.
   const trends = report.trends;
@@ -237,5 +248,6 @@ export function monthlyView(report: MonthlyReport, results: StudyResults, locale
     tracking,
     themes,
     methods: { lines, rules, bases },
+    monthNotes,
   };
 }

@@ -1,11 +1,11 @@
-import type { Wave } from "../../db/schema.js";
+import type { Wave, WaveNote } from "../../db/schema.js";
 import type { TrendChange, Trends } from "../../stats/index.js";
 import { DEFAULT_MIN_COUNT, type ThemeItem } from "../quality/themes.js";
 import { feedbackQuestions } from "../quality/themes-service.js";
 import { TRENDS_FROM_WAVES } from "../presenters/tracking.js";
 import type { AudienceAnswer } from "./audience-growth.js";
 import type { StudyResults } from "./results.js";
-import type { KpiResult } from "./tracking.js";
+import { noteWaves, type KpiResult, type PeriodCost } from "./tracking.js";
 
 /**
  * The monthly report of a tracking study: for a wave after the baseline, the three answers of the
@@ -244,6 +244,12 @@ export interface MonthlyReport {
   audience: AudienceAnswerOfMonth;
   awareness: AwarenessAnswer;
   feedback: FeedbackAnswer;
+  work: MonthWork;
+}
+
+export interface MonthWork {
+  notes: WaveNote[];
+  costs: PeriodCost[];
 }
 
 /** The previous wave of the month in the study's order (the baseline for the first month). */
@@ -252,12 +258,27 @@ export function previousWave(waves: readonly Wave[], month: Wave): Wave {
   return before[before.length - 1] ?? waves[0]!;
 }
 
+/**
+ * The work of the month's period: the notes of its waves (those after the previous wave, up to the
+ * month; a note belongs to the first wave of its label) and the results' costs per lifted user of
+ * the period ending at the month, where spend is recorded (the same PeriodCost the results JSON has).
+ */
+export function workOfMonth(results: Pick<StudyResults, "waves" | "notes" | "costs">, previous: Wave, month: Wave): MonthWork {
+  const owner = noteWaves(results.waves);
+  const notes = results.notes.filter((n) => {
+    const wave = owner.get(n.waveLabel);
+    return wave !== undefined && wave.position > previous.position && wave.position <= month.position;
+  });
+  return { notes, costs: results.costs.filter((c) => c.waveId === month.id && c.spend !== null) };
+}
+
 export function monthlyReport(results: StudyResults, month: Wave, audience: { month: AudienceAnswer; sinceBaseline: AudienceAnswer }): MonthlyReport {
   const waves = results.waves.filter((w) => w.position <= month.position);
   const previous = previousWave(results.waves, month);
   const trends = results.trends && trendsUpTo(results.trends, results.waves, month);
   const kpis = kpisDueBy(results.kpis, results.waves, month);
   return {
+    work: workOfMonth(results, previous, month),
     month,
     previous,
     baseline: waves[0]!,

@@ -218,7 +218,7 @@ describe("the monthly JSON", () => {
     const res = await agent.get(`/studies/${studyId}/months/${waves[2]!.id}.json?lang=ru`).expect(200);
     expect(res.headers["content-disposition"]).toContain(`study-${studyId}-month-${waves[2]!.id}.json`);
     const json = res.body as Json;
-    expect(Object.keys(json)).toEqual(["format", "generatedAt", "units", "study", "month", "previous", "baseline", "waves", "options", "segments", "metrics", "answers", "trends", "kpis", "freshness"]);
+    expect(Object.keys(json)).toEqual(["format", "generatedAt", "units", "study", "month", "previous", "baseline", "waves", "options", "segments", "metrics", "answers", "trends", "kpis", "work", "freshness"]);
     expect(json["format"]).toBe("brand-lift/monthly@1");
     expect([json["month"]["id"], json["previous"]["id"], json["baseline"]["id"]]).toEqual([waves[2]!.id, waves[1]!.id, waves[0]!.id]);
     const answers = json["answers"];
@@ -406,5 +406,39 @@ describe("while a large study's results are computed", () => {
     // When, not "from N responses": that count is of the results' compared pair; the footnote gives the month's bases.
     expect(ready.text).toMatch(/<p class="freshness" id="freshness" role="status" data-current="true">Computed [^<]*\.<\/p>/);
     expect(ready.text).not.toMatch(/id="freshness"[^>]*>[^<]*responses/);
+  });
+});
+
+describe("the work of the month", () => {
+  it("lists the notes of the month's period only, and its costs per lifted user as the results JSON has them", { timeout: SLOW }, async () => {
+    const { app, db } = freshApp();
+    const { studyId, waves, token } = await seedStudy(app, db, 7, { months: true });
+    const note = (wave: Wave, body: object) => request(app).post(`/api/waves/${wave.id}/notes`).set("Authorization", `Bearer ${token}`).send(body).expect(201);
+    await note(waves[1]!, { kind: "campaign", text: "Work note one" });
+    await note(waves[2]!, { kind: "spend", text: "Work note two", amount: 120_000, currency: "RUB" });
+    await note(waves[3]!, { kind: "post", text: "Work note three" });
+    const agent = await loggedInAgent(app, "r7@example.test");
+    const results = (await agent.get(`/studies/${studyId}/results.json`).expect(200)).body as Json;
+    for (const [i, month] of waves.entries()) {
+      if (i === 0) continue;
+      const html = (await agent.get(`/studies/${studyId}/months/${month.id}?lang=en`).expect(200)).text;
+      const work = /<section class="month-work"[\s\S]*?<\/section>/.exec(html)![0];
+      const json = (await agent.get(`/studies/${studyId}/months/${month.id}.json`).expect(200)).body as Json;
+      const own = ["one", "two", "three"][i - 1]!;
+      expect(text(work)).toContain(`Work note ${own}`);
+      for (const other of ["one", "two", "three"].filter((o) => o !== own)) expect(text(work)).not.toContain(`Work note ${other}`);
+      expect((json["work"]["notes"] as Json[]).map((n) => n["text"])).toEqual([`Work note ${own}`]);
+      // Costs: the results JSON's own entries for the period ending at the month, where it has spend.
+      const costs = (results["costs"] as Json[]).filter((c) => c["waveId"] === month.id && c["spend"] !== null);
+      expect(json["work"]["costs"]).toEqual(costs);
+      expect(costs.length > 0).toBe(i === 2);
+      const cells = [...work.matchAll(/<td data-label="[^"]*" class="cost">([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
+      expect(cells).toHaveLength(costs.length);
+      cells.forEach((cell, k) => {
+        const amount = /<data class="cost-amount" value="([^"]+)">/.exec(cell)?.[1];
+        const cost = costs[k]!["costPerLiftedUser"] as Json | null;
+        expect(amount === undefined ? null : Number(amount)).toBe(cost === null ? null : cost["amount"]);
+      });
+    }
   });
 });
