@@ -114,3 +114,17 @@ export const FEEDBACK: Record<Locale, { positive: readonly string[]; neutral: re
     ],
   },
 };
+
+/** The tracking demo's notes on the work of each month (campaigns, spend, posts): a media plan, data like the answers above. */
+export const TRACKING_WORK: Record<Locale, ReadonlyArray<ReadonlyArray<{ kind: "campaign" | "spend" | "post"; text: string; amount?: number }>>> = {
+  ru: [
+    [{ kind: "campaign", text: "Запуск сообщества: ролик про ежедневную обжарку" }, { kind: "spend", text: "Таргетированная реклама в ленте", amount: 180_000 }, { kind: "post", text: "12 публикаций, 2 конкурса" }],
+    [{ kind: "campaign", text: "Растительное молоко без доплаты" }, { kind: "spend", text: "Посевы у городских блогеров", amount: 220_000 }, { kind: "post", text: "15 публикаций, прямой эфир с бариста" }],
+    [{ kind: "spend", text: "Таргетированная реклама в ленте", amount: 120_000 }, { kind: "post", text: "10 публикаций" }],
+  ],
+  en: [
+    [{ kind: "campaign", text: "Community launch: the daily roasting video" }, { kind: "spend", text: "Targeted feed ads", amount: 2_400 }, { kind: "post", text: "12 posts, 2 contests" }],
+    [{ kind: "campaign", text: "Free plant milk" }, { kind: "spend", text: "Seeding with city bloggers", amount: 2_900 }, { kind: "post", text: "15 posts, a live session with a barista" }],
+    [{ kind: "spend", text: "Targeted feed ads", amount: 1_600 }, { kind: "post", text: "10 posts" }],
+  ],
+};

@@ -5,7 +5,7 @@ import { translator } from "../i18n/index.js";
 import { createStudyFromDefinition } from "../services/study-setup.js";
 import { auditDemo, DEMO, demoDefinition, setUpBefore, writeDemoWaves, type DemoWave } from "./create.js";
 import { generateWaves, RESPONDENT_MIX, type DemoMetric, type DemoResponse, type DemoSegment, type WaveDraw } from "./generate.js";
-import { DEMO_BRAND } from "./texts.js";
+import { DEMO_BRAND, TRACKING_WORK } from "./texts.js";
 
 /**
  * The demo tracking study: the same brand and questionnaire as the campaign demo, a baseline wave
@@ -125,7 +125,11 @@ export async function createTrackingDemoStudy(db: Db, options: TrackingDemoOptio
   const months = periods.map((p) => monthLabel(new Date(p.end), locale, "UTC"));
   const labels = months.map((month, i) => (i === 0 ? t("demo.tracking.baseline", { month }) : month));
   const kpis = TRACKING_KPIS.map(({ by, expected: _expected, ...kpi }) => ({ ...kpi, by: labels[by]! }));
-  const definition = { ...base, name: t("demo.tracking.studyName", { brand: DEMO_BRAND }), kpis };
+  // The work of each month after the baseline, with its spend in the campaign demo's currency.
+  const waveNotes = TRACKING_WORK[locale].flatMap((notes, i) =>
+    notes.map((n) => ({ wave: labels[i + 1]!, kind: n.kind, text: n.text, ...(n.amount === undefined ? {} : { amount: n.amount, currency: base.currency }) })),
+  );
+  const definition = { ...base, name: t("demo.tracking.studyName", { brand: DEMO_BRAND }), kpis, waveNotes };
   const waves: DemoWave[] = data.map((responses, i) => ({
     kind: i === 0 ? "pre" : "tracking",
     label: labels[i]!,

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listKpis } from "../../db/queries/kpis.js";
+import { listWaveNotes } from "../../db/queries/wave-notes.js";
 import { findStudy } from "../../db/queries/studies.js";
 import { runDemo } from "../../server/demo/main.js";
 import { DEFAULT_SEED, DEMO_METRICS, DEMO_SEGMENTS, type DemoResponse } from "../../server/demo/generate.js";
@@ -94,6 +95,15 @@ describe("the tracking demo study", () => {
     expect(demo.responses).toBe(data.flat().length);
     const kpis = await listKpis(db, demo.studyId);
     expect(kpis.map((k) => [k.metric, k.segmentKey])).toEqual(TRACKING_KPIS.map((k) => [k.metric, k.segment]));
+  });
+
+  it("records the work of each month, whose spend gives each period a cost per lifted user or says why not", async () => {
+    const notes = await listWaveNotes(db, demo.studyId);
+    expect(new Set(notes.map((n) => n.waveLabel))).toEqual(new Set(demo.labels.slice(1)));
+    expect(notes.filter((n) => n.kind === "spend").every((n) => n.amount! > 0 && n.currency === "USD")).toBe(true);
+    const periods = results.costs.filter((c) => c.spend !== null);
+    expect(new Set(periods.map((c) => c.waveId))).toEqual(new Set(demo.waveIds.slice(1)));
+    for (const c of periods) expect(c.costPerLiftedUser === null ? c.note : c.costPerLiftedUser.amount).toBeTruthy();
   });
 
   it("meets one KPI, misses one and cannot decide the third, at the default seed", () => {
