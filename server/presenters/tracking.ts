@@ -209,11 +209,16 @@ export function kpiViews(results: Pick<StudyResults, "kpis" | "segments" | "metr
 }
 
 /** A KPI's status in words; not yet decided says how many respondents per wave would decide it. */
+/** A wave this many times the current one is not a plan but a sign the estimate sits at the target. */
+export const IMPRACTICAL_FACTOR = 10;
+
 export function kpiStatusText(k: Pick<KpiResult, "status" | "respondentsNeeded" | "respondents" | "plannedRespondents">, locale: Locale, t: Translate): string {
   const f = numberFormats(locale);
   if (k.status !== "not_yet" && k.plannedRespondents !== null) return t("tracking.kpi.planned", { status: t(`tracking.kpi.status.${k.status}`), needed: f.integer(k.plannedRespondents) });
   if (k.status !== "not_yet") return t(`tracking.kpi.status.${k.status}`);
   if (k.respondentsNeeded === null) return t("tracking.kpi.notYetOnTarget");
+  // An estimate a hair from the target needs a sample no wave will have: say so rather than plan it.
+  if (k.respondents && k.respondentsNeeded > IMPRACTICAL_FACTOR * k.respondents) return t("tracking.kpi.notYetImpractical", { needed: f.integer(k.respondentsNeeded), now: f.integer(k.respondents) });
   const more = k.respondentsNeeded - (k.respondents ?? 0);
   return more > 0
     ? t("tracking.kpi.notYetMore", { count: more, more: f.integer(more), needed: f.integer(k.respondentsNeeded), now: f.integer(k.respondents ?? 0) })

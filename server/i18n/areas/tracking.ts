@@ -145,6 +145,7 @@ export const en = {
     notYetMore_other: "not yet — {{more}} more respondents per wave would decide it ({{needed}} in the segment instead of {{now}})",
     notYetSize: "not yet — a wave of {{needed}} respondents in the segment would decide it",
     notYetOnTarget: "not yet — the estimate sits on the target, no sample size can decide it",
+    notYetImpractical: "not yet — the estimate is too close to the target for a realistic wave to decide it (it would take about {{needed}} respondents in the segment; now {{now}})",
     planned: "{{status}} — were the share to stay at the baseline’s, a wave of {{needed}} respondents in the segment would decide it",
   },
   planner: {
@@ -310,6 +311,7 @@ export const ru: typeof en = {
     notYetMore_other: "пока не ясно — решат ещё {{more}} респондента на волну (в сегменте {{needed}} вместо {{now}})",
     notYetSize: "пока не ясно — решит волна объёмом {{needed}} в сегменте",
     notYetOnTarget: "пока не ясно — оценка совпадает с целью, никакой объём выборки этого не решит",
+    notYetImpractical: "пока не ясно — оценка слишком близка к цели, чтобы это решила реальная волна (понадобилось бы около {{needed}} респондентов в сегменте; сейчас {{now}})",
     planned: "{{status}} — если доля останется как в исходной волне, решит волна объёмом {{needed}} в сегменте",
   } as typeof en.kpi,
   planner: {
