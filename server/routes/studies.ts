@@ -357,6 +357,7 @@ export function studyRoutes(db: Db): Router {
         study,
         segments,
         waves,
+        nextMonth: nextMonthLabel(waves, req.locale, study.timeZone),
         months: monthList(monthWaves(waves), req.locale, study.timeZone, req.t),
         frozen: await isFrozen(db, study.id),
         canEdit: true,

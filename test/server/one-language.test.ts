@@ -120,6 +120,8 @@ async function world() {
   await agent.post(`/studies/${demoId}/quality/exclusions`).type("form").send({ _csrf: await csrf(`/studies/${demoId}/quality?lang=ru`), ids: String(someResponse.id), action: "exclude", reason: "случайные ответы" });
   await agent.post(`/studies/${demoId}/share`).type("form").send({ _csrf: await csrf(`/studies/${demoId}/results?lang=ru`), days: "7" }).expect(303);
   await agent.post(`/studies/${demoId}/segments`).type("form").send({ _csrf: await csrf(`/studies/${demoId}?lang=ru`), key: "control", labelRu: "Контрольная группа", labelEn: "Control", role: "control" }).expect(303);
+  // A third wave makes the demo a tracking study: its monthly report is a page too.
+  await agent.post(`/studies/${demoId}/waves`).type("form").send({ _csrf: await csrf(`/studies/${demoId}?lang=ru`), kind: "tracking", label: "" }).expect(303);
   await agent
     .post(`/studies/${studyId}/settings`)
     .type("form")
@@ -142,10 +144,13 @@ type World = Awaited<ReturnType<typeof world>>;
 /** Real URLs for a route pattern: each study-scoped pattern for both studies. */
 async function urlsFor(pattern: string, w: World): Promise<string[]> {
   if (/\.(json|csv|xlsx|R)$/.test(pattern) || pattern === "/setup" || pattern === "/healthz") return [];
-  const studies = pattern.includes(":studyId") ? [w.demoId, w.studyId] : [0];
+  // A monthly report exists for a wave after the baseline of a study of three or more waves: the demo's last.
+  const monthly = pattern.includes("/months/");
+  const studies = monthly ? [w.demoId] : pattern.includes(":studyId") ? [w.demoId, w.studyId] : [0];
   const urls: string[] = [];
   for (const id of studies) {
-    const waveId = id === w.demoId ? (await w.db.select().from(waves)).find((x) => x.studyId === w.demoId)!.id : w.preId;
+    const demoWaves = (await w.db.select().from(waves)).filter((x) => x.studyId === w.demoId);
+    const waveId = id === w.demoId ? (monthly ? demoWaves.at(-1)! : demoWaves[0]!).id : w.preId;
     urls.push(
       pattern
         .replace(":studyId", String(id))
