@@ -221,10 +221,10 @@ export function studyRoutes(db: Db): Router {
     res.redirect(303, `/studies/${study.id}`);
   });
 
-  router.get("/studies/:studyId", async (req, res) => {
-    const study = await studyFrom(db, req);
+  /** Everything the study page renders; the segment form's errors and values when it is shown again. */
+  async function studyPage(req: Request, study: Study, form: { errors: Record<string, string>; values: Record<string, unknown> } = { errors: {}, values: {} }) {
     const waves = await listWaves(db, study.id);
-    res.render("studies/show", {
+    return {
       study,
       segments: await listSegments(db, study.id),
       waves,
@@ -233,9 +233,12 @@ export function studyRoutes(db: Db): Router {
       frozen: await isFrozen(db, study.id),
       canEdit: can(req, "researcher"),
       notice: req.query["duplicated"] === "1" ? req.t("study.duplicated", { name: study.name }) : "",
-      errors: {},
-      values: {},
-    });
+      ...form,
+    };
+  }
+
+  router.get("/studies/:studyId", async (req, res) => {
+    res.render("studies/show", await studyPage(req, await studyFrom(db, req)));
   });
 
   router.get("/studies/:studyId/export.json", async (req, res) => {
@@ -351,21 +354,7 @@ export function studyRoutes(db: Db): Router {
     const segments = await listSegments(db, study.id);
     const errors = form.ok ? {} : form.errors;
     if (form.ok && segments.some((s) => s.key === form.data.key)) errors["key"] = req.t("validation.duplicateKey");
-    if (!form.ok || Object.keys(errors).length) {
-      const waves = await listWaves(db, study.id);
-      return res.status(422).render("studies/show", {
-        study,
-        segments,
-        waves,
-        nextMonth: nextMonthLabel(waves, req.locale, study.timeZone),
-        months: monthList(monthWaves(waves), req.locale, study.timeZone, req.t),
-        frozen: await isFrozen(db, study.id),
-        canEdit: true,
-        notice: "",
-        errors,
-        values: req.body ?? {},
-      });
-    }
+    if (!form.ok || Object.keys(errors).length) return res.status(422).render("studies/show", await studyPage(req, study, { errors, values: req.body ?? {} }));
     const { key, labelRu, labelEn, role } = form.data;
     await unitOfWork(db, async (tx) => {
       await insertSegment(tx, { studyId: study.id, key, label: { ru: labelRu, en: labelEn }, role });
