@@ -2,4 +2,5 @@
 import { afterAll } from "vitest";
 import { dropFreshPostgresDbs } from "./postgres.js";
 
-afterAll(dropFreshPostgresDbs);
+// A file that made a hundred databases drops them one by one: over vitest's 10 s hook default on a loaded machine.
+afterAll(dropFreshPostgresDbs, 120_000);
