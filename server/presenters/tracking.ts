@@ -57,6 +57,8 @@ export interface MarkerView {
   index: number;
   wave: string;
   notes: NoteView[];
+  /** The labels of the waves whose notes the marker stands for (a wave without responses joins the next one's). */
+  waveLabels: string[];
 }
 
 export interface TrendSeriesView {
@@ -66,8 +68,6 @@ export interface TrendSeriesView {
   anchor: string;
   rows: TrendRowView[];
   chart: string;
-  /** The chart's markers in words (the legend under it): the same for every chart of the study. */
-  markers: MarkerView[];
   /** Each KPI target line of the chart in words. */
   targets: string[];
 }
@@ -78,8 +78,12 @@ export interface TrendsView {
   /** Whether the shares are weighted, when the results are: null when nothing is weighted. */
   weighting: string | null;
   metrics: Array<{ label: string; series: TrendSeriesView[] }>;
-  /** Notes on the work by wave, in the study's order (waves without responses yet too); labels not of any wave last. */
-  notes: Array<{ wave: string; notes: NoteView[]; spend: string }>;
+  /**
+   * Notes on the work by wave, in the study's order (waves without responses yet too); labels not
+   * of any wave last. `marker`: the number the charts mark the wave's period with (the one legend
+   * of every chart's markers, which are the same on each).
+   */
+  notes: Array<{ wave: string; notes: NoteView[]; spend: string; marker: number | null }>;
   /** Whether the trend tables have a cost column (some note records an amount), and how it is computed. */
   costs: string | null;
 }
@@ -149,7 +153,6 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
         { title, description: chartDescription(t("tracking.trends.chartDescription", { metric, segment, level: f.percentWhole(trends!.confidenceLevel) }), markers.length, targets.length, t), percent: f.percentWhole },
         { markers: markers.map((m) => ({ index: m.index, number: m.number })), targets: targets.map((g) => ({ share: g.share, label: g.label })) },
       ),
-      markers,
       targets: targets.map((g) => g.words),
     };
   };
@@ -168,7 +171,7 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
         label: metricLabel(metric),
         series: trends.series.flatMap((s, i) => (s.metric === metric ? [seriesView(s, i)] : [])),
       })),
-      notes: notesByWave(results, noteWave, locale, t),
+      notes: notesByWave(results, noteWave, markers, locale, t),
       costs: showCosts ? t("tracking.costs.explained") : null,
     };
   }
@@ -247,13 +250,14 @@ export function markerViews(results: Pick<StudyResults, "waves" | "notes">, tren
       const at = wave ? position.get(wave.id)! : undefined;
       return at !== undefined && at > from && at <= end.position;
     });
-    if (notes.length) markers.push({ number: markers.length + 1, index, wave: end.label, notes: notes.map((n) => noteView(n, locale, t)) });
+    if (notes.length) markers.push({ number: markers.length + 1, index, wave: end.label, notes: notes.map((n) => noteView(n, locale, t)), waveLabels: [...new Set(notes.map((n) => n.waveLabel))] });
   });
   return markers;
 }
 
 /** The notes by wave, in the study's order, with the wave's spend; notes of labels no wave has yet come last, under their label. */
-function notesByWave(results: Pick<StudyResults, "waves" | "notes">, noteWave: ReadonlyMap<string, { id: number }>, locale: Locale, t: Translate): TrendsView["notes"] {
+function notesByWave(results: Pick<StudyResults, "waves" | "notes">, noteWave: ReadonlyMap<string, { id: number }>, markers: readonly MarkerView[], locale: Locale, t: Translate): TrendsView["notes"] {
+  const markerOf = new Map(markers.flatMap((m) => m.waveLabels.map((label) => [label, m.number] as const)));
   const labels = [...results.waves.filter((w) => noteWave.get(w.label)?.id === w.id).map((w) => w.label), ...new Set(results.notes.filter((n) => !noteWave.has(n.waveLabel)).map((n) => n.waveLabel))];
   return labels.flatMap((label) => {
     const notes = results.notes.filter((n) => n.waveLabel === label);
@@ -261,7 +265,7 @@ function notesByWave(results: Pick<StudyResults, "waves" | "notes">, noteWave: R
     const totals = new Map<string, number>();
     for (const n of notes) if (n.amount !== null && n.currency) totals.set(n.currency, (totals.get(n.currency) ?? 0) + n.amount);
     const spend = [...totals].map(([currency, amount]) => formatMoney(amount, currency, locale)).join(", ");
-    return [{ wave: noteWave.has(label) ? label : t("tracking.notes.notYetWave", { wave: label }), notes: notes.map((n) => noteView(n, locale, t)), spend: spend ? t("tracking.notes.spend", { spend }) : "" }];
+    return [{ wave: noteWave.has(label) ? label : t("tracking.notes.notYetWave", { wave: label }), notes: notes.map((n) => noteView(n, locale, t)), spend: spend ? t("tracking.notes.spend", { spend }) : "", marker: markerOf.get(label) ?? null }];
   });
 }
 

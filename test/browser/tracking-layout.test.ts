@@ -11,7 +11,7 @@ import { chartText, overflowing } from "./layout-checks.js";
  * The trends and KPIs of a tracking study (a baseline and five months, long Russian wave labels,
  * notes with spend on three periods, audience sizes) on the results page at 1280 and 375 px: no
  * horizontal scroll, every trend chart drawn with its markers and KPI target lines, its text
- * inside the chart and at least 11 px on screen, the markers' legend under it.
+ * inside the chart and at least 11 px on screen, the markers' legend once above the charts.
  */
 
 const LABELS = ["Исходная волна, декабрь 2026", "Январь 2027", "Февраль 2027", "Март 2027", "Апрель 2027", "Май 2027"];
@@ -61,12 +61,33 @@ describe.skipIf(!browserAvailable)("the trends section fits the screen", () => {
         page.evaluate((sel) => Array.from(document.querySelectorAll(sel)).filter((e) => e.getBoundingClientRect().width > 0).length, selector);
       expect(await visible("figure.trend-chart svg [data-marker]")).toBe(18);
       expect(await visible("figure.trend-chart svg [data-target]")).toBe(2);
-      expect(await visible(".chart-markers li")).toBe(18);
-      expect(await visible("td.cost")).toBeGreaterThan(0);
+      // Their legend once, above the charts: the waves of the three periods, numbered as marked.
+      expect(await visible("#trend-notes dt[data-marker] .marker-number")).toBe(3);
       expect(await overflowing(page)).toEqual([]);
       const text = await chartText(page);
       expect(text.clipped).toEqual([]);
       expect(text.smallest).toBeGreaterThanOrEqual(11);
+      // Each series' numbers fold under its chart: none shown until asked for, then they fit too.
+      const shown = (selector: string) => page.evaluate((sel) => Array.from(document.querySelectorAll(sel)).filter((e) => e.checkVisibility() && e.getBoundingClientRect().width > 0).length, selector);
+      expect(await page.locator("details.trend-numbers").count()).toBe(6);
+      expect(await shown("details.trend-numbers td.cost")).toBe(0);
+      const folded = await page.evaluate(() => document.documentElement.scrollHeight);
+      await page.locator("details.trend-numbers summary").first().click();
+      const first = await shown("details.trend-numbers[open] td.cost");
+      expect(first).toBeGreaterThan(0);
+      expect(await shown("details.trend-numbers td.cost")).toBe(first);
+      await page.evaluate(() => document.querySelectorAll("details.trend-numbers").forEach((d) => d.setAttribute("open", "")));
+      const all = await shown("details.trend-numbers td.cost");
+      expect(all).toBe(6 * first);
+      expect(await overflowing(page)).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(folded);
+      await page.locator("#trend-1").screenshot({ path: `test-results/trend-${width}-open.png` });
+      await page.evaluate(() => document.querySelectorAll("details.trend-numbers").forEach((d) => d.removeAttribute("open")));
+      // On paper every number is there without opening anything.
+      await page.emulateMedia({ media: "print" });
+      expect(await shown("details.trend-numbers td.cost")).toBeGreaterThanOrEqual(all);
+      expect(await shown("details.trend-numbers summary")).toBe(0);
+      await page.emulateMedia({ media: "screen" });
       await page.locator("#kpis").screenshot({ path: `test-results/kpis-${width}.png` });
       await page.locator("#trend-1").screenshot({ path: `test-results/trend-${width}.png` });
       await screenshot(page, `tracking-results-${width}`);

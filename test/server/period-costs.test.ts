@@ -155,9 +155,13 @@ describe("cost per lifted user of each period", () => {
     for (const block of blocks) {
       const wide = /<div class="chart-wide">([\s\S]*?)<\/div>/.exec(block)![1]!;
       expect([...wide.matchAll(/data-marker="(\d+)"/g)].map((m) => m[1])).toEqual(["1"]);
-      expect(text(/<ol class="chart-markers">([\s\S]*?)<\/ol>/.exec(block)![1]!)).toBe("1 Marker 1: Month 1. Campaign, 1 Mar 2027: Spring <campaign>");
       expect(wide).not.toContain("<campaign>");
     }
+    // One legend for every chart: the list of the work by wave, numbered as the charts mark it.
+    const list = /<div class="trend-notes" id="trend-notes">([\s\S]*?)<\/div>/.exec(html)![1]!;
+    expect([...list.matchAll(/<dt data-marker="(\d+)">/g)].map((m) => m[1])).toEqual(["1"]);
+    expect(text(/<dl class="notes-by-wave">([\s\S]*?)<\/dl>/.exec(list)![1]!)).toBe("marker 1 Month 1 Campaign, 1 Mar 2027: Spring <campaign>");
+    expect(html).not.toContain("chart-markers");
     // The KPI (subscribers' aided awareness, level 50% by Month 2): one dashed line, on its chart only.
     const series = json["trends"]["series"] as Array<{ metric: string; segment: string }>;
     const targets = blocks.map((b) => [.../<div class="chart-wide">[\s\S]*?<\/div>/.exec(b)![0].matchAll(/data-target="([^"]+)"/g)].map((m) => Number(m[1])));

@@ -20,7 +20,8 @@ export const en = {
       control_other: "The control group’s verdicts account for {{count}} comparisons per metric: {{segments}} segments × {{comparisons}} comparisons of waves ({{method}}).",
     },
     caption: "{{metric}} · {{segment}}",
-    chartDescription: "{{metric}} among {{segment}}: the share in each wave with its {{level}} interval. The table below has every number.",
+    chartDescription: "{{metric}} among {{segment}}: the share in each wave with its {{level}} interval. The table under it has every number.",
+    numbers: "Numbers by wave: shares, changes and verdicts",
     wave: "Wave",
     share: "Share",
     vsPrevious: "Against the previous wave",
@@ -52,6 +53,8 @@ export const en = {
     saved: "Note saved.",
     deleted: "Note deleted.",
     listHeading: "The work in each period",
+    numbered: "A number before a wave is the marker the trend charts below put above it.",
+    markerWord: "marker",
     notYetWave: "“{{wave}}” (no wave of this name yet)",
     spend: "Spend: {{spend}}",
     sentence: {
@@ -75,7 +78,7 @@ export const en = {
     },
   },
   chart: {
-    markersDescription: "Numbered markers above the waves whose period has notes on the work; the list under the chart says them.",
+    markersDescription: "Numbered markers above the waves whose period has notes on the work; the list “The work in each period” above the charts says them.",
     targetsDescription: "Dashed lines are KPI targets, named under the chart.",
     target: {
       lift: "target {{share}} by “{{wave}}”",
@@ -85,8 +88,6 @@ export const en = {
       lift: "Dashed line: the KPI target, the baseline’s share {{lift}} = {{share}} by “{{wave}}”.",
       level: "Dashed line: the KPI target, a share of {{share}} by “{{wave}}”.",
     },
-    markers: "Work in the periods marked on the chart",
-    marker: "Marker {{number}}: {{wave}}",
   },
   costs: {
     column: "Cost per lifted user in the period",
@@ -183,6 +184,7 @@ export const ru: typeof en = {
     } as typeof en.trends.family,
     caption: "{{metric}} · {{segment}}",
     chartDescription: "{{metric}}, {{segment}}: доля в каждой волне с интервалом {{level}}. Все числа — в таблице ниже.",
+    numbers: "Числа по волнам: доли, изменения и выводы",
     wave: "Волна",
     share: "Доля",
     vsPrevious: "К предыдущей волне",
@@ -214,6 +216,8 @@ export const ru: typeof en = {
     saved: "Заметка сохранена.",
     deleted: "Заметка удалена.",
     listHeading: "Работа в каждый период",
+    numbered: "Номер перед волной — отметка, которой её период помечен на графиках динамики ниже.",
+    markerWord: "отметка",
     notYetWave: "«{{wave}}» (волны с таким названием пока нет)",
     spend: "Расходы: {{spend}}",
     sentence: {
@@ -237,7 +241,7 @@ export const ru: typeof en = {
     },
   },
   chart: {
-    markersDescription: "Пронумерованные отметки над волнами, в период которых есть заметки о работе; они перечислены под графиком.",
+    markersDescription: "Пронумерованные отметки над волнами, в период которых есть заметки о работе; они перечислены выше графиков, в списке «Работа в каждый период».",
     targetsDescription: "Пунктир — цели KPI, подписанные под графиком.",
     target: {
       lift: "цель {{share}} к «{{wave}}»",
@@ -247,8 +251,6 @@ export const ru: typeof en = {
       lift: "Пунктир: цель KPI — доля исходной волны {{lift}} = {{share}} не позже волны «{{wave}}».",
       level: "Пунктир: цель KPI — доля {{share}} не позже волны «{{wave}}».",
     },
-    markers: "Работа в периоды, отмеченные на графике",
-    marker: "Отметка {{number}}: {{wave}}",
   },
   costs: {
     column: "Стоимость одного «прибавленного» за период",
