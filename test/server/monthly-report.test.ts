@@ -6,12 +6,13 @@ import { insertTeam } from "../../db/queries/teams.js";
 import type { Wave } from "../../db/schema.js";
 import { sheetName } from "../../server/exports/results-xlsx.js";
 import { messages, translator } from "../../server/i18n/index.js";
-import { numberFormats } from "../../server/presenters/results.js";
 import { configureResultsSnapshots, refreshesSettled } from "../../server/results-snapshots/refresh.js";
 import type { KpiResult } from "../../server/services/tracking.js";
 import type { TrendChange, Trends } from "../../stats/index.js";
 import { seedStudy, type Json } from "../fixtures/tracking.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+import { cellText, readerText, unescapeHtml } from "../support/page-text.js";
+import { expectedChange, expectSameTrends } from "../support/trend-page.js";
 
 /**
  * The monthly report of a tracking study (issue 17 item 4): every number its page and JSON show is
@@ -23,10 +24,6 @@ import { addUser, freshApp, loggedInAgent } from "../helpers.js";
 
 const SLOW = 360_000;
 const LOCALES = ["en", "ru"] as const;
-const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-/** What a reader sees: tags dropped, entities read, spaces collapsed. */
-const text = (html: string) => unescape(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
-
 /** The results JSON's trends cut to the waves up to the month (what the monthly report must show). */
 function trendsUpTo(trends: Trends, waves: readonly Json[], month: Json): Trends {
   const shown = new Set(waves.filter((w) => waves.indexOf(w) <= waves.indexOf(month)).map((w) => String(w["id"])));
@@ -39,65 +36,18 @@ function kpisDueBy(kpis: KpiResult[], waves: readonly Json[], month: Json): KpiR
   return kpis.filter((k) => k.waveId !== null && (index.get(k.waveId) ?? Infinity) <= index.get(month["id"] as number)!);
 }
 
-function expectedChange(c: TrendChange | null, locale: "en" | "ru") {
-  if (!c) return { value: "—", verdict: "—" };
-  const f = numberFormats(locale);
-  return {
-    value: text(`${f.pp(c.change.estimate)} [${f.ppNumber(c.verdictInterval.lower)}; ${f.ppNumber(c.verdictInterval.upper)}] ${translator(locale)("verdict.interval", { level: f.level(c.verdictLevel) })}`),
-    verdict: messages[locale].verdict.labels[c.verdict],
-  };
-}
-
-const cell = (row: string, cls: string) => text(new RegExp(`<td[^>]*class="${cls}[" ][^>]*>([\\s\\S]*?)</td>`).exec(row)?.[1] ?? "");
-
-/** The trend blocks of a page: heading, rows (wave id and cells) and the wide chart's dots. */
-function shownTrends(html: string) {
-  const section = /<section class="trends"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
-  return [...section.matchAll(/<div class="trend" id="trend-\d+">([\s\S]*?)<\/table>/g)].map((m) => {
-    const block = m[1]!;
-    const rows = [...block.matchAll(/<tr data-wave="(\d+)">([\s\S]*?)<\/tr>/g)].map((r) => ({
-      wave: r[1]!,
-      share: cell(r[2]!, "share"),
-      vsPrevious: [cell(r[2]!, "vs-previous"), cell(r[2]!, "(?:verdict )?vs-previous-verdict")],
-      vsBaseline: [cell(r[2]!, "vs-baseline"), cell(r[2]!, "(?:verdict )?vs-baseline-verdict")],
-    }));
-    const wide = /<div class="chart-wide">([\s\S]*?)<\/div>/.exec(block)?.[1] ?? "";
-    return { rows, dots: [...wide.matchAll(/<circle [^>]*data-p="([^"]+)"/g)].map((d) => Number(d[1])) };
-  });
-}
-
-function expectSameTrends(html: string, trends: Trends, locale: "en" | "ru", where: string) {
-  const f = numberFormats(locale);
-  const shown = shownTrends(html);
-  expect(shown, where).toHaveLength(trends.series.length);
-  trends.series.forEach((series, i) => {
-    const block = shown[i]!;
-    expect(block.rows.map((r) => r.wave), where).toEqual(series.points.map((p) => p.wave));
-    expect(block.dots, `${where} chart`).toEqual(series.points.flatMap((p) => (p.share ? [p.share.p] : [])));
-    series.points.forEach((point, j) => {
-      const row = block.rows[j]!;
-      const at = `${where} ${series.metric}/${series.segment}/${point.wave}`;
-      expect(row.share, at).toBe(point.share ? text(`${f.percent(point.share.p)} [${f.percent(point.share.lower)}; ${f.percent(point.share.upper)}]`) : text(translator(locale)("tracking.trends.noData")));
-      const previous = expectedChange(point.vsPrevious, locale);
-      const baseline = expectedChange(point.vsBaseline, locale);
-      expect(row.vsPrevious, at).toEqual([previous.value, previous.verdict]);
-      expect(row.vsBaseline, at).toEqual([baseline.value, baseline.verdict]);
-    });
-  });
-}
-
 /** The rows of the awareness answer's table: metric, segment, the two changes with their verdicts. */
 function shownAwareness(html: string) {
   const table = /<table class="results compact awareness-changes">[\s\S]*?<\/table>/.exec(html)?.[0] ?? "";
   return [...table.matchAll(/<tr class="awareness-row">([\s\S]*?)<\/tr>/g)].map((m) => ({
-    vsPrevious: [cell(m[1]!, "vs-previous"), cell(m[1]!, "(?:verdict )?vs-previous-verdict")],
-    vsBaseline: [cell(m[1]!, "vs-baseline"), cell(m[1]!, "(?:verdict )?vs-baseline-verdict")],
+    vsPrevious: [cellText(m[1]!, "vs-previous"), cellText(m[1]!, "(?:verdict )?vs-previous-verdict")],
+    vsBaseline: [cellText(m[1]!, "vs-baseline"), cellText(m[1]!, "(?:verdict )?vs-baseline-verdict")],
   }));
 }
 
 function kpiRows(html: string) {
   const section = /<section class="kpis"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
-  return [...section.matchAll(/<tr class="kpi-[a-z_]+">([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]!)));
+  return [...section.matchAll(/<tr class="kpi-[a-z_]+">([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => readerText(c[1]!)));
 }
 
 async function trackingWorld(seeds: number[]) {
@@ -152,9 +102,9 @@ describe("the monthly report's numbers are the results JSON's", () => {
               const shown = shownAwareness(html);
               expect(shown, `${name} ${where}`).toHaveLength(changes.length);
               changes.forEach((c, i) => {
-                const previous = expectedChange(c["vsPrevious"] as TrendChange | null, locale);
-                const baseline = expectedChange(c["vsBaseline"] as TrendChange | null, locale);
-                expect(shown[i], `${name} ${where}`).toEqual({ vsPrevious: [previous.value, previous.verdict], vsBaseline: [baseline.value, baseline.verdict] });
+                const vsPrevious = expectedChange(c["vsPrevious"] as TrendChange | null, locale);
+                const vsBaseline = expectedChange(c["vsBaseline"] as TrendChange | null, locale);
+                expect(shown[i], `${name} ${where}`).toEqual({ vsPrevious, vsBaseline });
               });
               // The KPI rows are the results page's rows of the KPIs due by the month.
               const due = (results["kpis"] as KpiResult[]).map((k, i) => (kpis.includes(k) || kpis.some((d) => JSON.stringify(d) === JSON.stringify(k)) ? i : -1)).filter((i) => i >= 0);
@@ -188,9 +138,9 @@ describe("a month's report shows no later wave", () => {
           (await request(app).get(`/r/${share.token}/months/${month.id}?lang=${locale}`).expect(200)).text,
         ];
         for (const html of pages) {
-          expect(text(html)).toContain(month.label);
+          expect(readerText(html)).toContain(month.label);
           for (const w of later) {
-            expect(text(html), `${month.label} shows ${w.label}`).not.toContain(w.label);
+            expect(readerText(html), `${month.label} shows ${w.label}`).not.toContain(w.label);
             expect(html).not.toContain(`data-wave="${w.id}"`);
           }
           // Trend rows: exactly the waves up to the month.
@@ -266,12 +216,12 @@ describe("a monthly report that does not exist", () => {
       const baseline = await a.agent.get(`/studies/${a.studyId}/months/${a.waves[0]!.id}${suffix}?lang=en`).expect(422);
       expect(baseline.text).toContain(en.monthBaseline.title);
       const ruBaseline = await a.agent.get(`/studies/${a.studyId}/months/${a.waves[0]!.id}${suffix}?lang=ru`).expect(422);
-      expect(unescape(ruBaseline.text)).toContain(ru.monthBaseline.title);
+      expect(unescapeHtml(ruBaseline.text)).toContain(ru.monthBaseline.title);
       // b's wave under a's study, and a wave that does not exist.
       expect((await a.agent.get(`/studies/${a.studyId}/months/${b.waves[2]!.id}${suffix}?lang=en`).expect(404)).text).toContain(en.monthNotInStudy.title);
       expect((await a.agent.get(`/studies/${a.studyId}/months/999999${suffix}?lang=en`).expect(404)).text).toContain(en.monthNotInStudy.title);
       expect((await a.agent.get(`/studies/${a.studyId}/months/x1${suffix}?lang=en`).expect(404)).text).toContain(en.monthNotInStudy.title);
-      expect(unescape((await shortAgent.get(`/studies/${short.studyId}/months/${short.waves[1]!.id}${suffix}?lang=ru`).expect(404)).text)).toContain(ru.monthNotTracking.title);
+      expect(unescapeHtml((await shortAgent.get(`/studies/${short.studyId}/months/${short.waves[1]!.id}${suffix}?lang=ru`).expect(404)).text)).toContain(ru.monthNotTracking.title);
     }
     // Another team's study: the same 404 as a study that does not exist.
     const other = await insertTeam(db, "Other brand");
@@ -311,7 +261,7 @@ describe("the monthly report through a share link", () => {
     expect(hidden).not.toContain("Prices are too high for me");
     expect(hidden).toContain(messages.en.safety.share.verbatimsHidden);
     // The themes keep their labels and counts.
-    expect(text(hidden)).toContain("fast delivery");
+    expect(readerText(hidden)).toContain("fast delivery");
     for (const html of [shown.text, hidden]) {
       expect(html).not.toContain(`/studies/${studyId}`);
       expect(html).not.toContain(".xlsx");
@@ -373,8 +323,8 @@ describe("the reports by month", () => {
     for (const path of [`/studies/${studyId}?lang=en`, `/studies/${studyId}/results?lang=en`]) {
       const html = (await agent.get(path).expect(200)).text;
       const section = /<section class="monthly-list"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
-      expect(text(section)).toContain("Monthly reports");
-      const links = [...section.matchAll(/<a href="([^"]+)">([^<]+)<\/a> <span class="meta">([^<]+)<\/span>/g)].map((m) => [m[1], m[2], unescape(m[3]!)]);
+      expect(readerText(section)).toContain("Monthly reports");
+      const links = [...section.matchAll(/<a href="([^"]+)">([^<]+)<\/a> <span class="meta">([^<]+)<\/span>/g)].map((m) => [m[1], m[2], unescapeHtml(m[3]!)]);
       expect(links).toEqual(waves.slice(1).map((w: Wave, i) => [`/studies/${studyId}/months/${w.id}`, w.label, `${i + 2 === 2 ? "1 Feb" : i + 2 === 3 ? "1 Mar" : "1 Apr"} 2027 – 10 ${["Feb", "Mar", "Apr"][i]} 2027`]));
     }
     const results = (await agent.get(`/studies/${studyId}/results?lang=en`).expect(200)).text;
@@ -425,8 +375,8 @@ describe("the work of the month", () => {
       const work = /<section class="month-work"[\s\S]*?<\/section>/.exec(html)![0];
       const json = (await agent.get(`/studies/${studyId}/months/${month.id}.json`).expect(200)).body as Json;
       const own = ["one", "two", "three"][i - 1]!;
-      expect(text(work)).toContain(`Work note ${own}`);
-      for (const other of ["one", "two", "three"].filter((o) => o !== own)) expect(text(work)).not.toContain(`Work note ${other}`);
+      expect(readerText(work)).toContain(`Work note ${own}`);
+      for (const other of ["one", "two", "three"].filter((o) => o !== own)) expect(readerText(work)).not.toContain(`Work note ${other}`);
       expect((json["work"]["notes"] as Json[]).map((n) => n["text"])).toEqual([`Work note ${own}`]);
       // Costs: the results JSON's own entries for the period ending at the month, where it has spend.
       const costs = (results["costs"] as Json[]).filter((c) => c["waveId"] === month.id && c["spend"] !== null);

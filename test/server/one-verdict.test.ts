@@ -8,6 +8,7 @@ import { createApiToken } from "../../server/services/accounts.js";
 import type { LiftRow, LiftTable } from "../../stats/index.js";
 import { parseCsv, withoutBom } from "../fixtures/exports/csv.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+import { unescapeHtml } from "../support/page-text.js";
 
 /**
  * One truth per verdict: for the demo study under a grid of settings (confidence level ×
@@ -56,7 +57,6 @@ function pageVerdicts(html: string) {
   };
 }
 
-const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 const isChange = (r: LiftRow) => r.verdict === "rise" || r.verdict === "fall";
 
 describe("one verdict in every place", () => {
@@ -102,7 +102,7 @@ describe("one verdict in every place", () => {
               return text.replace(/-/g, "\u2212");
             };
             const r = rows[i]!;
-            expect(unescape(s.text), `${path} ${r.id} sentence`).toContain(`${points(r.verdictInterval.lower)} ${locale === "ru" ? "до" : "to"} ${points(r.verdictInterval.upper)}`);
+            expect(unescapeHtml(s.text), `${path} ${r.id} sentence`).toContain(`${points(r.verdictInterval.lower)} ${locale === "ru" ? "до" : "to"} ${points(r.verdictInterval.upper)}`);
           });
         }
 

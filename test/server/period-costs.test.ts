@@ -13,6 +13,7 @@ import { brandLiftDefinition } from "../fixtures/surveys.js";
 import type { Json } from "../fixtures/tracking.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 import { sqlRows } from "../support/sql.js";
+import { readerText } from "../support/page-text.js";
 
 /**
  * Each period's cost per lifted user: the results JSON's `costs` and the trend tables of the
@@ -22,8 +23,6 @@ import { sqlRows } from "../support/sql.js";
  */
 
 const SLOW = 180_000;
-const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-const text = (html: string) => unescape(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
 
 /** Aware of 60 per segment and wave: subscribers rise clearly into Month 1, the others barely move. */
 const AWARE: Record<string, number[]> = { subscribers: [12, 36, 38], active_unsubscribed: [18, 18, 19], inactive: [15, 16, 30] };
@@ -58,7 +57,7 @@ function shownCosts(html: string) {
     [...m[1]!.matchAll(/<tr data-wave="(\d+)">([\s\S]*?)<\/tr>/g)].map((r) => {
       const cell = /<td[^>]*class="cost[" ][^>]*>([\s\S]*?)<\/td>/.exec(r[2]!)?.[1];
       const amount = cell ? /<data class="cost-amount" value="([^"]+)">/.exec(cell)?.[1] : undefined;
-      return { wave: Number(r[1]), cell: cell === undefined ? null : text(cell), amount: amount === undefined ? null : Number(amount) };
+      return { wave: Number(r[1]), cell: cell === undefined ? null : readerText(cell), amount: amount === undefined ? null : Number(amount) };
     }),
   );
 }
@@ -132,13 +131,13 @@ describe("cost per lifted user of each period", () => {
               if (j === 0) return expect(row.cell, at).toBe("—");
               const c = costs.find((x) => x.metric === ser.metric && x.segment === ser.segment && String(x.waveId) === p.wave)!;
               expect(row.amount, at).toBe(c.costPerLiftedUser?.amount ?? null);
-              if (c.costPerLiftedUser) expect(row.cell, at).toContain(text(formatMoney(c.costPerLiftedUser.amount, c.costPerLiftedUser.currency, locale)));
+              if (c.costPerLiftedUser) expect(row.cell, at).toContain(readerText(formatMoney(c.costPerLiftedUser.amount, c.costPerLiftedUser.currency, locale)));
               else expect(row.cell, at).toContain(t(`tracking.costs.notes.${c.note!}`));
               expect(row.cell, at).not.toMatch(/Infinity|NaN|−\d|-\d/);
             });
           });
-          if (spendName !== "no spend") expect(text(html)).toContain(t("tracking.costs.explained"));
-          for (const key of ["no_spend", "mixed_currencies", "not_detected", "no_audience_size", "control_segment"]) expect(text(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]), key).not.toContain(key);
+          if (spendName !== "no spend") expect(readerText(html)).toContain(t("tracking.costs.explained"));
+          for (const key of ["no_spend", "mixed_currencies", "not_detected", "no_audience_size", "control_segment"]) expect(readerText(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]), key).not.toContain(key);
         }
       }
     }
@@ -160,14 +159,14 @@ describe("cost per lifted user of each period", () => {
     // One legend for every chart: the list of the work by wave, numbered as the charts mark it.
     const list = /<div class="trend-notes" id="trend-notes">([\s\S]*?)<\/div>/.exec(html)![1]!;
     expect([...list.matchAll(/<dt data-marker="(\d+)">/g)].map((m) => m[1])).toEqual(["1"]);
-    expect(text(/<dl class="notes-by-wave">([\s\S]*?)<\/dl>/.exec(list)![1]!)).toBe("marker 1 Month 1 Campaign, 1 Mar 2027: Spring <campaign>");
+    expect(readerText(/<dl class="notes-by-wave">([\s\S]*?)<\/dl>/.exec(list)![1]!)).toBe("marker 1 Month 1 Campaign, 1 Mar 2027: Spring <campaign>");
     expect(html).not.toContain("chart-markers");
     // The KPI (subscribers' aided awareness, level 50% by Month 2): one dashed line, on its chart only.
     const series = json["trends"]["series"] as Array<{ metric: string; segment: string }>;
     const targets = blocks.map((b) => [.../<div class="chart-wide">[\s\S]*?<\/div>/.exec(b)![0].matchAll(/data-target="([^"]+)"/g)].map((m) => Number(m[1])));
     expect(targets).toEqual(series.map((x) => (x.metric === "aided_awareness" && x.segment === "subscribers" ? [0.5] : [])));
     const i = series.findIndex((x) => x.metric === "aided_awareness" && x.segment === "subscribers");
-    expect(text(blocks[i]!)).toContain("Dashed line: the KPI target, a share of 50.0% by “Month 2”.");
+    expect(readerText(blocks[i]!)).toContain("Dashed line: the KPI target, a share of 50.0% by “Month 2”.");
   });
 });
 
@@ -194,7 +193,7 @@ describe("KPIs on the settings page", () => {
       { metric: "aided_awareness", segment: "subscribers", lift: 0.05, by: "Month 3" },
       { metric: "favorability", segment: "inactive", level: 0.405, by: "Month 1" },
     ]);
-    const page = text((await agent.get(`/studies/${id}/settings?lang=ru`).expect(200)).text);
+    const page = readerText((await agent.get(`/studies/${id}/settings?lang=ru`).expect(200)).text);
     expect(page).toContain("прирост +5,0 п. п. к исходной волне не позже волны «Month 3»");
     expect(page).not.toContain("aided_awareness");
 
@@ -209,7 +208,7 @@ describe("KPIs on the settings page", () => {
     for (const [form, en, ru] of refused) {
       for (const [lang, message] of [["en", en], ["ru", ru]] as const) {
         const res = await post({ kpiKind: "lift", ...form }, lang).expect(422);
-        expect(text(res.text), JSON.stringify(form)).toContain(message);
+        expect(readerText(res.text), JSON.stringify(form)).toContain(message);
       }
     }
     expect(await db.select().from(kpis)).toEqual(before);

@@ -5,13 +5,15 @@ import { insertKpis } from "../../db/queries/kpis.js";
 import { insertShareLink } from "../../db/queries/share-links.js";
 import { listSegments } from "../../db/queries/studies.js";
 import { createDemoStudy } from "../../server/demo/create.js";
-import { messages, translator } from "../../server/i18n/index.js";
+import { translator } from "../../server/i18n/index.js";
 import { numberFormats } from "../../server/presenters/results.js";
 import { IMPRACTICAL_FACTOR } from "../../server/presenters/tracking.js";
 import type { KpiResult } from "../../server/services/tracking.js";
-import type { TrendChange, Trends } from "../../stats/index.js";
+import type { Trends } from "../../stats/index.js";
 import { seedStudy, type Json } from "../fixtures/tracking.js";
 import { addUser, freshApp, loggedInAgent } from "../helpers.js";
+import { readerText } from "../support/page-text.js";
+import { expectSameTrends } from "../support/trend-page.js";
 
 /**
  * The trends and KPI statuses on the results page, the share-link report and the planner: every
@@ -21,71 +23,6 @@ import { addUser, freshApp, loggedInAgent } from "../helpers.js";
 
 const SLOW = 120_000;
 const LOCALES = ["en", "ru"] as const;
-
-const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-/** A cell's text as a reader sees it: tags dropped, entities read, spaces collapsed. */
-const text = (html: string) => unescape(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
-
-interface ShownRow {
-  wave: number;
-  share: string;
-  vsPrevious: string;
-  vsPreviousVerdict: string;
-  vsBaseline: string;
-  vsBaselineVerdict: string;
-}
-
-/** Each trend block of the page (in order): its rows' cells and its chart's dots (wide layout). */
-function shownTrends(html: string) {
-  const section = /<section class="trends"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
-  return [...section.matchAll(/<div class="trend" id="trend-\d+">([\s\S]*?)<\/table>/g)].map((m) => {
-    const block = m[1]!;
-    const cell = (row: string, cls: string) => text(new RegExp(`<td[^>]*class="${cls}[" ][^>]*>([\\s\\S]*?)</td>`).exec(row)?.[1] ?? "");
-    const rows: ShownRow[] = [...block.matchAll(/<tr data-wave="(\d+)">([\s\S]*?)<\/tr>/g)].map((r) => ({
-      wave: Number(r[1]),
-      share: cell(r[2]!, "share"),
-      vsPrevious: cell(r[2]!, "vs-previous"),
-      vsPreviousVerdict: cell(r[2]!, "(?:verdict )?vs-previous-verdict"),
-      vsBaseline: cell(r[2]!, "vs-baseline"),
-      vsBaselineVerdict: cell(r[2]!, "(?:verdict )?vs-baseline-verdict"),
-    }));
-    const wide = /<div class="chart-wide">([\s\S]*?)<\/div>/.exec(block)?.[1] ?? "";
-    const dots = [...wide.matchAll(/<circle [^>]*data-p="([^"]+)"/g)].map((d) => Number(d[1]));
-    return { heading: text(/<h4>([\s\S]*?)<\/h4>/.exec(block)?.[1] ?? ""), rows, dots };
-  });
-}
-
-function expectedChange(c: TrendChange | null, locale: "en" | "ru") {
-  if (!c) return { value: "—", verdict: "—" };
-  const f = numberFormats(locale);
-  const t = translator(locale);
-  return {
-    value: text(`${f.pp(c.change.estimate)} [${f.ppNumber(c.verdictInterval.lower)}; ${f.ppNumber(c.verdictInterval.upper)}] ${t("verdict.interval", { level: f.level(c.verdictLevel) })}`),
-    verdict: messages[locale].verdict.labels[c.verdict],
-  };
-}
-
-/** The page's trends against the JSON's, row by row and dot by dot. */
-function expectSameTrends(html: string, json: Json, locale: "en" | "ru", where: string) {
-  const trends = json["trends"] as Trends;
-  const f = numberFormats(locale);
-  const shown = shownTrends(html);
-  expect(shown, where).toHaveLength(trends.series.length);
-  trends.series.forEach((series, i) => {
-    const block = shown[i]!;
-    expect(block.rows.map((r) => String(r.wave)), `${where} waves`).toEqual(series.points.map((p) => p.wave));
-    expect(block.dots, `${where} chart`).toEqual(series.points.flatMap((p) => (p.share ? [p.share.p] : [])));
-    series.points.forEach((point, j) => {
-      const row = block.rows[j]!;
-      const at = `${where} ${series.metric}/${series.segment}/${point.wave}`;
-      expect(row.share, at).toBe(point.share ? text(`${f.percent(point.share.p)} [${f.percent(point.share.lower)}; ${f.percent(point.share.upper)}]`) : text(translator(locale)("tracking.trends.noData")));
-      const previous = expectedChange(point.vsPrevious, locale);
-      const baseline = expectedChange(point.vsBaseline, locale);
-      expect([row.vsPrevious, row.vsPreviousVerdict], at).toEqual([previous.value, previous.verdict]);
-      expect([row.vsBaseline, row.vsBaselineVerdict], at).toEqual([baseline.value, baseline.verdict]);
-    });
-  });
-}
 
 describe("trends on the results page and the share-link report", () => {
   it("show the JSON's numbers in every row, chart and verdict over a grid of studies and settings", { timeout: SLOW }, async () => {
@@ -102,16 +39,16 @@ describe("trends on the results page and the share-link report", () => {
           const trends = json["trends"] as Trends;
           expect(trends.waves).toHaveLength(4);
           const page = (await agent.get(`/studies/${studyId}/results?${query}`).expect(200)).text;
-          expectSameTrends(page, json, locale, `page ${seed} ${query}`);
+          expectSameTrends(page, json["trends"] as Trends, locale, `page ${seed} ${query}`);
           const shared = (await request(app).get(`/r/${share.token}?${query}`).expect(200)).text;
-          expectSameTrends(shared, json, locale, `share ${seed} ${query}`);
+          expectSameTrends(shared, json["trends"] as Trends, locale, `share ${seed} ${query}`);
           // The KPI table of the share link is the page's, and has a row per KPI of the JSON.
           expect(shownKpis(shared).rows).toEqual(shownKpis(page).rows);
           expect(shownKpis(page).rows).toHaveLength((json["kpis"] as unknown[]).length);
           // The family's size, as a sentence.
           const family = trends.families.find((fam) => fam.kind === "segments")!;
           expect(family.size).toBe(15);
-          expect(text(page)).toContain(locale === "en" ? `Verdicts account for ${family.size} comparisons per metric` : `Выводы учитывают ${family.size} сравнений на метрику`);
+          expect(readerText(page)).toContain(locale === "en" ? `Verdicts account for ${family.size} comparisons per metric` : `Выводы учитывают ${family.size} сравнений на метрику`);
         }
       }
     }
@@ -130,7 +67,7 @@ describe("trends on the results page and the share-link report", () => {
     const json = (await other.get(`/studies/${tracked.studyId}/results.json?lang=en`).expect(200)).body as Json;
     const shown = (await other.get(`/studies/${tracked.studyId}/results?lang=en`).expect(200)).text;
     expect(shown).toContain('id="kpis"');
-    expectSameTrends(shown, json, "en", "two waves with a KPI");
+    expectSameTrends(shown, json["trends"] as Trends, "en", "two waves with a KPI");
   });
 });
 
@@ -138,8 +75,8 @@ describe("trends on the results page and the share-link report", () => {
 function shownKpis(html: string) {
   const section = /<section class="kpis"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
   return {
-    text: text(section),
-    rows: [...section.matchAll(/<tr class="kpi-[a-z_]+">([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]!))),
+    text: readerText(section),
+    rows: [...section.matchAll(/<tr class="kpi-[a-z_]+">([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => readerText(c[1]!))),
   };
 }
 
@@ -169,9 +106,9 @@ describe("KPI statuses on the results page", () => {
       const segmentLabel = new Map((json["segments"] as Array<{ key: string; label: string }>).map((s) => [s.key, s.label]));
       shown.rows.forEach((row, i) => {
         const [metric, segment, target, , status] = row;
-        expect(metric).toBe(text(metricLabel.get(kpis[i]!.metric)!));
-        expect(segment).toBe(text(segmentLabel.get(kpis[i]!.segment)!));
-        expect(target).toBe(text(e.target[i]!));
+        expect(metric).toBe(readerText(metricLabel.get(kpis[i]!.metric)!));
+        expect(segment).toBe(readerText(segmentLabel.get(kpis[i]!.segment)!));
+        expect(target).toBe(readerText(e.target[i]!));
         const want = e.status[i]!;
         if (typeof want === "string") expect(status).toBe(want);
         else expect(status).toMatch(want);
@@ -180,13 +117,13 @@ describe("KPI statuses on the results page", () => {
       const notYet = kpis[2]!;
       expect(notYet.status).toBe("not_yet");
       expect(notYet.respondentsNeeded!).toBeGreaterThan(IMPRACTICAL_FACTOR * notYet.respondents!);
-      const [needed, now] = [notYet.respondentsNeeded!, notYet.respondents!].map((n) => text(numberFormats(locale).integer(n)));
+      const [needed, now] = [notYet.respondentsNeeded!, notYet.respondents!].map((n) => readerText(numberFormats(locale).integer(n)));
       expect(shown.rows[2]![4]).toContain(locale === "en" ? `(it would take about ${needed} respondents in the segment; now ${now})` : `(понадобилось бы около ${needed} респондентов в сегменте; сейчас ${now})`);
       // Segment labels, never the segment or metric keys or the status codes.
       for (const key of ["aided_awareness", "favorability", "active_unsubscribed", "subscribers", "not_yet", "not_met", "wave_missing", "no_data"]) {
         expect(shown.text, key).not.toContain(key);
       }
-      const trendsText = text(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]);
+      const trendsText = readerText(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]);
       for (const key of ["aided_awareness", "active_unsubscribed", "no_change", "not_enough_data"]) expect(trendsText, key).not.toContain(key);
     }
   });
@@ -207,10 +144,10 @@ describe("the planner proposes the wave size that decides each KPI not decided y
       const planned = kpis.filter((k) => k.status === "wave_missing");
       expect(planned.map((k) => k.plannedRespondents)).toEqual([expect.any(Number)]);
       expect([...section.matchAll(/<data class="kpi-size" value="(\d+)">/g)].map((m) => Number(m[1]))).toEqual(kpis.flatMap((k) => (k.status === "not_yet" ? [k.respondentsNeeded] : k.status === "wave_missing" ? [k.plannedRespondents] : [])));
-      expect(text(section)).toContain(translator(locale)("tracking.planner.planned"));
-      expect(text(section)).toContain(translator(locale)("tracking.planner.heading"));
-      expect(text(section)).not.toContain("aided_awareness");
-      expect(text(section)).not.toContain("inactive ");
+      expect(readerText(section)).toContain(translator(locale)("tracking.planner.planned"));
+      expect(readerText(section)).toContain(translator(locale)("tracking.planner.heading"));
+      expect(readerText(section)).not.toContain("aided_awareness");
+      expect(readerText(section)).not.toContain("inactive ");
     }
   });
 
@@ -223,7 +160,7 @@ describe("the planner proposes the wave size that decides each KPI not decided y
     const other = await loggedInAgent(app, "r8@example.test");
     const kpis = (await other.get(`/studies/${decided.studyId}/results.json`).expect(200)).body["kpis"] as KpiResult[];
     expect(kpis[0]!.status).toBe("met");
-    expect(text((await other.get(`/studies/${decided.studyId}/planner?lang=en`).expect(200)).text)).toContain(translator("en")("tracking.planner.none"));
+    expect(readerText((await other.get(`/studies/${decided.studyId}/planner?lang=en`).expect(200)).text)).toContain(translator("en")("tracking.planner.none"));
   });
 });
 
@@ -242,12 +179,12 @@ describe("weighted trends on the page", () => {
       const trends = json["trends"] as Trends;
       expect(trends.series.every((s) => s.weighted && s.interval === "wald")).toBe(true);
       const page = (await agent.get(`/studies/${studyId}/results?lang=${locale}`).expect(200)).text;
-      expectSameTrends(page, json, locale, `weighted ${locale}`);
-      expect(text(page)).toContain(text(translator(locale)("tracking.trends.weighted")));
+      expectSameTrends(page, json["trends"] as Trends, locale, `weighted ${locale}`);
+      expect(readerText(page)).toContain(readerText(translator(locale)("tracking.trends.weighted")));
       const plainJson = (await agent.get(`/studies/${studyId}/results.json?lang=${locale}&weighted=0`).expect(200)).body as Json;
       const plainPage = (await agent.get(`/studies/${studyId}/results?lang=${locale}&weighted=0`).expect(200)).text;
-      expectSameTrends(plainPage, plainJson, locale, `unweighted ${locale}`);
-      expect(text(plainPage)).not.toContain(text(translator(locale)("tracking.trends.weighted")));
+      expectSameTrends(plainPage, plainJson["trends"] as Trends, locale, `unweighted ${locale}`);
+      expect(readerText(plainPage)).not.toContain(readerText(translator(locale)("tracking.trends.weighted")));
     }
   });
 });

@@ -9,6 +9,7 @@ import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { seedStudy, type Json } from "../fixtures/tracking.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 import { sqlRows } from "../support/sql.js";
+import { readerText } from "../support/page-text.js";
 
 /**
  * Notes on the work of a wave's period: added, edited and deleted on the wave page by researchers
@@ -17,8 +18,6 @@ import { sqlRows } from "../support/sql.js";
  */
 
 const SLOW = 120_000;
-const unescape = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-const text = (html: string) => unescape(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ").trim();
 
 async function notesOf(db: Parameters<typeof sqlRows>[0], studyId: number) {
   return sqlRows<{ wave_label: string; kind: string; text: string; date: string | null; amount: number | null; currency: string | null }>(
@@ -44,7 +43,7 @@ describe("wave notes on the wave page", () => {
       { wave_label: "Март", kind: "post", text: "Пост о новой линейке", date: null, amount: null, currency: null },
     ]);
 
-    const page = text((await agent.get(`/waves/${wave.id}?lang=ru`).expect(200)).text);
+    const page = readerText((await agent.get(`/waves/${wave.id}?lang=ru`).expect(200)).text);
     expect(page).toContain("Работа в период этой волны");
     expect(page).toContain("Расходы · 3 мар. 2027 г. · 150 000,5 RUB Посевы в пабликах");
     expect(page).toContain("Публикация Пост о новой линейке");
@@ -56,7 +55,7 @@ describe("wave notes on the wave page", () => {
     expect(await notesOf(db, study.id)).toEqual([{ wave_label: "Март", kind: "campaign", text: "Весенняя кампания", date: "2027-03-01", amount: 1.5, currency: "USD" }]);
     const actions = (await db.select().from(auditLog)).map((a) => a.action).filter((a) => a.startsWith("wave.note"));
     expect(actions).toEqual(["wave.note_add", "wave.note_add", "wave.note_edit", "wave.note_delete"]);
-    const audit = text((await agent.get(`/studies/${study.id}/audit?lang=en`).expect(200)).text);
+    const audit = readerText((await agent.get(`/studies/${study.id}/audit?lang=en`).expect(200)).text);
     expect(audit).toContain("Added a note on the work of the wave “Март”");
   });
 
@@ -82,7 +81,7 @@ describe("wave notes on the wave page", () => {
       for (const [lang, message] of [["en", en], ["ru", ru]] as const) {
         const res = await agent.post(`/waves/${wave.id}/notes?lang=${lang}`).type("form").send({ _csrf: csrf, ...form });
         expect(res.status, JSON.stringify(form)).toBe(422);
-        expect(text(res.text), JSON.stringify(form)).toContain(message);
+        expect(readerText(res.text), JSON.stringify(form)).toContain(message);
       }
     }
     expect(await notesOf(db, study.id)).toEqual([]);
@@ -106,7 +105,7 @@ describe("wave notes on the wave page", () => {
     await agent.post(`/waves/${otherMarch.id}/notes/${note!.id}`).type("form").send({ _csrf: csrf, kind: "post", text: "Changed" }).expect(404);
     const seen = await loggedInAgent(app, viewer.email);
     const page = (await seen.get(`/waves/${march.id}`).expect(200)).text;
-    expect(text(page)).toContain("Launch post");
+    expect(readerText(page)).toContain("Launch post");
     expect(page).not.toContain("/notes");
     const viewerCsrf = csrfFrom(page);
     await seen.post(`/waves/${march.id}/notes/${note!.id}/delete`).type("form").send({ _csrf: viewerCsrf }).expect(403);

@@ -13,6 +13,7 @@ import { createApiToken } from "../../server/services/accounts.js";
 import { createStudyFromDefinition, createWave, openWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { unescapeHtml } from "../support/page-text.js";
 
 /**
  * Issue 14, items 1 and 2: profile questions in the builder (the checkbox, its freeze, the
@@ -23,7 +24,6 @@ import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 type Form = Record<string, string | string[]>;
 type Lang = "en" | "ru";
 
-const unescapeHtml = (s: string) => s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
 /** A signed-in user of `role` with get/post that send the CSRF token and a language. */
 async function signIn(app: Express, db: Db, role: "researcher" | "viewer", email?: string) {

@@ -10,6 +10,7 @@ import { questionToDefinition, toDefinition } from "../../server/domain/definiti
 import { brandLiftDefinition, validAnswers } from "../fixtures/surveys.js";
 import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
+import { unescapeHtml } from "../support/page-text.js";
 
 /**
  * The researcher workspace (HTML pages, cookie session + CSRF): the brand-lift template, the
@@ -71,8 +72,6 @@ async function addWave(ws: Workspace, studyId: number, form: Form = {}): Promise
   return idFrom(res.headers["location"], "waves");
 }
 
-const unescapeHtml = (s: string) =>
-  s.replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
 /** What a browser would submit from the form with this action: inputs, ticked boxes, textareas, selections. */
 function formFields(html: string, action: string): Form {
