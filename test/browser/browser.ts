@@ -9,7 +9,7 @@ import { openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import { createApp } from "../../server/app.js";
 import { testConfig } from "../../server/config.js";
-import { freshDb } from "../helpers.js";
+import { PASSWORD, freshDb } from "../helpers.js";
 import { TEST_ENGINE } from "../support/postgres.js";
 
 /** Debian's Chromium (installed by .ci/run); CHROMIUM_PATH overrides. */
@@ -82,4 +82,15 @@ export function useBrowserAndApp(): { browser: Browser; live: LiveApp } {
     await ctx.live?.close();
   });
   return ctx;
+}
+
+/** A new page of the given size, logged in through the login form as `email`, in `lang`. */
+export async function loggedInPage(browser: Browser, base: string, email: string, lang: "en" | "ru", viewport: { width: number; height: number }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${base}/login?lang=${lang}`);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await page.click("form[action='/login'] button[type=submit]");
+  await page.waitForURL(/\/studies$/);
+  return page;
 }

@@ -1,9 +1,8 @@
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Wave } from "../../db/schema.js";
-import { PASSWORD } from "../helpers.js";
 import { seedStudy } from "../fixtures/tracking.js";
-import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
+import { browserAvailable, loggedInPage, screenshot, useBrowserAndApp } from "./browser.js";
 import { chartText, overflowing } from "./layout-checks.js";
 
 /**
@@ -43,13 +42,7 @@ describe.skipIf(!browserAvailable)("the monthly report fits the screen and paper
   }, 120_000);
 
   async function loggedIn(width: number, height: number): Promise<Page> {
-    const page = await ctx.browser.newPage({ viewport: { width, height } });
-    await page.goto(`${ctx.live.base}/login?lang=ru`);
-    await page.fill("#email", "r7@example.test");
-    await page.fill("#password", PASSWORD);
-    await page.click("form[action='/login'] button[type=submit]");
-    await page.waitForURL(/\/studies$/);
-    return page;
+    return loggedInPage(ctx.browser, ctx.live.base, "r7@example.test", "ru", { width, height });
   }
 
   for (const locale of ["ru", "en"] as const) {

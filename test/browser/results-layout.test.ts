@@ -1,8 +1,8 @@
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDemoStudy } from "../../server/demo/create.js";
-import { PASSWORD, addUser } from "../helpers.js";
-import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
+import { addUser } from "../helpers.js";
+import { browserAvailable, loggedInPage, screenshot, useBrowserAndApp } from "./browser.js";
 import { chartText, overflowing } from "./layout-checks.js";
 
 /**
@@ -22,13 +22,7 @@ describe.skipIf(!browserAvailable)("the results page and report lead with the an
   }, 90_000);
 
   async function loggedIn(width: number, height: number): Promise<Page> {
-    const page = await ctx.browser.newPage({ viewport: { width, height } });
-    await page.goto(`${ctx.live.base}/login?lang=ru`);
-    await page.fill("#email", "viewer@example.test");
-    await page.fill("#password", PASSWORD);
-    await page.click("form[action='/login'] button[type=submit]");
-    await page.waitForURL(/\/studies$/);
-    return page;
+    return loggedInPage(ctx.browser, ctx.live.base, "viewer@example.test", "ru", { width, height });
   }
 
   for (const [width, height] of [

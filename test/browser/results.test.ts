@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createDemoStudy } from "../../server/demo/create.js";
-import { PASSWORD, addUser } from "../helpers.js";
-import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
+import { addUser } from "../helpers.js";
+import { browserAvailable, loggedInPage, screenshot, useBrowserAndApp } from "./browser.js";
 
 describe.skipIf(!browserAvailable)("results of the demo study in Chromium", () => {
   const ctx = useBrowserAndApp();
@@ -9,12 +9,7 @@ describe.skipIf(!browserAvailable)("results of the demo study in Chromium", () =
   it("renders the tables and the SVG charts, and the printable report", async () => {
     const { studyId } = await createDemoStudy(ctx.live.db, { seed: 293, locale: "en", actorId: null });
     await addUser(ctx.live.db, "viewer");
-    const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(`${ctx.live.base}/login?lang=en`);
-    await page.fill("#email", "viewer@example.test");
-    await page.fill("#password", PASSWORD);
-    await page.click("form[action='/login'] button[type=submit]");
-    await page.waitForURL(/\/studies$/);
+    const page = await loggedInPage(ctx.browser, ctx.live.base, "viewer@example.test", "en", { width: 1200, height: 900 });
 
     await page.goto(`${ctx.live.base}/studies/${studyId}/results`);
     const charts = page.locator("figure.chart svg[role=img]");

@@ -2,9 +2,8 @@ import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
 import { setWaveSegment } from "../../db/queries/fieldwork.js";
 import { listSegments } from "../../db/queries/studies.js";
-import { PASSWORD } from "../helpers.js";
 import { seedStudy } from "../fixtures/tracking.js";
-import { browserAvailable, screenshot, useBrowserAndApp } from "./browser.js";
+import { browserAvailable, loggedInPage, screenshot, useBrowserAndApp } from "./browser.js";
 import { chartText, overflowing } from "./layout-checks.js";
 
 /**
@@ -45,12 +44,7 @@ describe.skipIf(!browserAvailable)("the trends section fits the screen", () => {
     [375, 667],
   ] as const) {
     it(`at ${width}×${height}: no horizontal scroll, trend chart text inside its chart and at least 11 px`, async () => {
-      const page = await ctx.browser.newPage({ viewport: { width, height } });
-      await page.goto(`${ctx.live.base}/login?lang=ru`);
-      await page.fill("#email", "r7@example.test");
-      await page.fill("#password", PASSWORD);
-      await page.click("form[action='/login'] button[type=submit]");
-      await page.waitForURL(/\/studies$/);
+      const page = await loggedInPage(ctx.browser, ctx.live.base, "r7@example.test", "ru", { width, height });
       await page.goto(`${ctx.live.base}/studies/${studyId}/results`);
       expect(await page.locator("#kpis tbody tr").count()).toBe(2);
       // 2 metrics × 3 segments, each chart visible in the layout for this width.
