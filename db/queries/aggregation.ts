@@ -139,6 +139,25 @@ const list = (values: ReadonlyArray<number | string>) =>
   );
 
 /**
+ * The SQL conditions of a metric over its question's answer rows: a positive answer; a decoy
+ * answer (an option the metric excludes from its base); a decoy row of a respondent who also
+ * picked a positive option (that respondent leaves x as well as n); a mention that says something.
+ */
+function metricConditions(m: MetricDefinition) {
+  const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
+  return {
+    positive: m.positive.length === 0 ? FALSE : positiveAnswer(m),
+    exclude,
+    alsoPositive:
+      m.positive.length === 0
+        ? FALSE
+        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`,
+    decoy: exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE,
+    answered: m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [],
+  };
+}
+
+/**
  * Bases and aware counts per metric × wave × segment, as SQL aggregates: one grouped query over
  * the responses (partial, excluded, flagged, counted) and one grouped query per metric over its
  * question's answers (answered, aware, decoy); skipped is counted − answered. Nothing is loaded
@@ -164,15 +183,7 @@ export async function countMetricBases(db: Executor, metrics: readonly MetricDef
 
   const out: MetricBase[] = [];
   for (const m of metrics) {
-    const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
-    const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
-    // A decoy row of a respondent who also picked a positive option: the respondent leaves x as well as n.
-    const alsoPositive =
-      m.positive.length === 0
-        ? FALSE
-        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
-    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
-    const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
+    const { positive, exclude, alsoPositive, decoy, answered } = metricConditions(m);
     const rows = (await db
       .select({
         waveId: responses.waveId,
@@ -236,14 +247,7 @@ export async function countMetricBasesWithEveryone(db: Executor, metrics: readon
   const everyone: MetricBase[] = [];
   const counts = (r: { answered: number; aware: number; decoy: number; awareDecoy: number } | undefined) => r ?? { answered: 0, aware: 0, decoy: 0, awareDecoy: 0 };
   for (const m of metrics) {
-    const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
-    const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
-    const alsoPositive =
-      m.positive.length === 0
-        ? FALSE
-        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
-    const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
-    const answered = m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [];
+    const { positive, exclude, alsoPositive, decoy, answered } = metricConditions(m);
     const rows = await db
       .select({
         waveId: responses.waveId,
