@@ -145,14 +145,20 @@ const list = (values: ReadonlyArray<number | string>) =>
  */
 function metricConditions(m: MetricDefinition) {
   const exclude = m.kind === "options" ? (m.exclude ?? []) : [];
+  const positive = m.positive.length === 0 ? FALSE : positiveAnswer(m);
+  const alsoPositive =
+    m.positive.length === 0
+      ? FALSE
+      : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`;
+  const decoy = exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE;
   return {
-    positive: m.positive.length === 0 ? FALSE : positiveAnswer(m),
-    exclude,
-    alsoPositive:
-      m.positive.length === 0
-        ? FALSE
-        : sql`EXISTS (SELECT 1 FROM ${answers} AS b WHERE b.response_id = ${answers.responseId} AND b.question_id = ${m.questionId} AND b.option_id IN (${list(m.positive)}))`,
-    decoy: exclude.length ? sql`${answers.optionId} IN (${list(exclude)})` : FALSE,
+    /** Distinct respondents per group: who answered, who answered positively, the decoy pickers and those of them also positive. */
+    counts: {
+      answered: sql<number>`count(DISTINCT ${answers.responseId})`,
+      aware: sql<number>`count(DISTINCT CASE WHEN ${positive} THEN ${answers.responseId} END)`,
+      decoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} THEN ${answers.responseId} END)` : sql<number>`0`,
+      awareDecoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} AND ${alsoPositive} THEN ${answers.responseId} END)` : sql<number>`0`,
+    },
     answered: m.kind === "mentions" ? [sql`trim(coalesce(${answers.valueText}, '')) <> ''`] : [],
   };
 }
@@ -183,15 +189,12 @@ export async function countMetricBases(db: Executor, metrics: readonly MetricDef
 
   const out: MetricBase[] = [];
   for (const m of metrics) {
-    const { positive, exclude, alsoPositive, decoy, answered } = metricConditions(m);
+    const { counts, answered } = metricConditions(m);
     const rows = (await db
       .select({
         waveId: responses.waveId,
         segmentId: responses.segmentId,
-        answered: sql<number>`count(DISTINCT ${answers.responseId})`,
-        aware: sql<number>`count(DISTINCT CASE WHEN ${positive} THEN ${answers.responseId} END)`,
-        decoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} THEN ${answers.responseId} END)` : sql<number>`0`,
-        awareDecoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} AND ${alsoPositive} THEN ${answers.responseId} END)` : sql<number>`0`,
+        ...counts,
       })
       .from(answers)
       .innerJoin(responses, eq(responses.id, answers.responseId))
@@ -245,19 +248,16 @@ export async function countMetricBasesWithEveryone(db: Executor, metrics: readon
 
   const bases: MetricBase[] = [];
   const everyone: MetricBase[] = [];
-  const counts = (r: { answered: number; aware: number; decoy: number; awareDecoy: number } | undefined) => r ?? { answered: 0, aware: 0, decoy: 0, awareDecoy: 0 };
+  const none = { answered: 0, aware: 0, decoy: 0, awareDecoy: 0 };
   for (const m of metrics) {
-    const { positive, exclude, alsoPositive, decoy, answered } = metricConditions(m);
+    const { counts, answered } = metricConditions(m);
     const rows = await db
       .select({
         waveId: responses.waveId,
         segmentId: responses.segmentId,
         excluded: responses.excluded,
         flagged: isFlagged,
-        answered: sql<number>`count(DISTINCT ${answers.responseId})`,
-        aware: sql<number>`count(DISTINCT CASE WHEN ${positive} THEN ${answers.responseId} END)`,
-        decoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} THEN ${answers.responseId} END)` : sql<number>`0`,
-        awareDecoy: exclude.length ? sql<number>`count(DISTINCT CASE WHEN ${decoy} AND ${alsoPositive} THEN ${answers.responseId} END)` : sql<number>`0`,
+        ...counts,
       })
       .from(answers)
       .innerJoin(responses, eq(responses.id, answers.responseId))
@@ -266,7 +266,7 @@ export async function countMetricBasesWithEveryone(db: Executor, metrics: readon
     for (const c of cells) {
       const mine = rows.filter((r) => r.waveId === c.waveId && r.segmentId === c.segmentId);
       const sum = (keep: (r: (typeof rows)[number]) => boolean) =>
-        mine.filter(keep).reduce((t, r) => ({ answered: t.answered + r.answered, aware: t.aware + r.aware, decoy: t.decoy + r.decoy, awareDecoy: t.awareDecoy + r.awareDecoy }), counts(undefined));
+        mine.filter(keep).reduce((t, r) => ({ answered: t.answered + r.answered, aware: t.aware + r.aware, decoy: t.decoy + r.decoy, awareDecoy: t.awareDecoy + r.awareDecoy }), none);
       const counted = sum((r) => !r.excluded && (filter.includeFlagged || !Number(r.flagged)));
       const all = sum(() => true);
       const base = { metric: m.metric, waveId: c.waveId, segmentId: c.segmentId, partial: c.partial ?? 0 };
