@@ -151,6 +151,13 @@ export function audienceChart(g: AudienceGrowth, waves: readonly WaveSpan[], tex
     lo = Math.max(0, lo - 1);
     hi = hi + 1;
   }
+  // Counts that differ below the compact labels' 3 significant digits would label both ends alike
+  // (400 тыс. / 400 тыс.): the axis then spans the nearest round counts that the labels tell apart.
+  if (f.compact(lo) === f.compact(hi)) {
+    const step = 10 ** Math.max(0, Math.floor(Math.log10(hi)) - 2);
+    lo = Math.floor(lo / step) * step;
+    hi = Math.max(lo + step, Math.ceil(hi / step) * step);
+  }
   const y = (n: number) => bottom - ((n - lo) / (hi - lo)) * (bottom - top);
   const parts: string[] = [];
   const label = (tx: number, ty: number, s: string, anchor: "start" | "middle" | "end", fill = "#444") =>

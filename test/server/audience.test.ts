@@ -148,6 +148,23 @@ describe("the audience chart", () => {
     expect(svg).toContain("1,23\u00a0млн");
   });
 
+  it("labels the two ends of the axis differently when the counts hardly change", () => {
+    for (const [from, to] of [
+      [400_100, 400_800],
+      [1_234_000, 1_234_900],
+      [52_600, 52_640],
+      [999_500, 999_900],
+      [400_000, 400_000],
+    ] as const) {
+      const flat = [from, from, to, to].map((count, i) => ({ ...SERIES[i]!, count }));
+      const answer = audienceGrowth({ segmentIds: [SUBS], waves: WAVES, series: flat });
+      const svg = audienceChart(answer.growth[0]!, answer.waves, { title: "t", description: "d" }, f);
+      const axis = textBoxes(svg).filter((b) => b.left < AUDIENCE_CHART.left).map((b) => b.text);
+      expect(axis, `${from}..${to}`).toHaveLength(2);
+      expect(new Set(axis).size, `${from}..${to}: ${axis.join(" / ")}`).toBe(2);
+    }
+  });
+
   it("escapes wave labels", () => {
     const answer = audienceGrowth({ segmentIds: [SUBS], waves: [{ ...WAVES[0]!, label: `<b>"x"&` }, WAVES[1]!], series: SERIES });
     const svg = audienceView(answer, labels, "ru", t).items[0]!.chart!;
