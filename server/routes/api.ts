@@ -16,8 +16,8 @@ import { toDefinition } from "../domain/definition-export.js";
 import { cellsFromDocument, marginErrorMessage, type MarginError } from "../domain/margins.js";
 import { definitionErrors, studyDefinition, waveNoteFields } from "../domain/study-definition.js";
 import { noteDefinition } from "../domain/definition-export.js";
-import { listNotesOfLabel } from "../../db/queries/wave-notes.js";
-import { addNote, MAX_NOTES_PER_WAVE, TooManyNotesError } from "../services/wave-notes.js";
+import { findNoteOfLabel, listNotesOfLabel } from "../../db/queries/wave-notes.js";
+import { addNote, editNote, MAX_NOTES_PER_WAVE, removeNote, TooManyNotesError } from "../services/wave-notes.js";
 import { HttpError, NotFoundError, ValidationError } from "../errors.js";
 import { exportHandlers } from "../exports/handlers.js";
 import { bearerToken, requireRole, studyScope } from "../middleware/auth.js";
@@ -232,6 +232,29 @@ export function apiRoutes(db: Db, config: Pick<Config, "baseUrl"> = { baseUrl: "
       if (error instanceof TooManyNotesError) throw new ValidationError({ "(root)": req.t("tracking.notes.errors.tooManyForWave", { max: MAX_NOTES_PER_WAVE }) });
       throw error;
     }
+  });
+
+  // A note is found only under its wave's study and label (as on the wave page): another wave's note is a 404.
+  const noteParam = async (wave: Wave, req: Request) => {
+    const raw = String(req.params["noteId"]);
+    const note = /^[1-9]\d{0,9}$/.test(raw) ? await findNoteOfLabel(db, wave.studyId, wave.label, Number(raw)) : undefined;
+    if (!note) throw new NotFoundError();
+    return note;
+  };
+
+  router.put("/waves/:id/notes/:noteId", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
+    const note = await noteParam(wave, req);
+    const fields = parseBody(waveNoteFields, req.body);
+    await editNote(db, wave, note, fields, req.user!.id);
+    res.json({ note: { id: note.id, ...noteDefinition((await findNoteOfLabel(db, wave.studyId, wave.label, note.id))!) } });
+  });
+
+  router.delete("/waves/:id/notes/:noteId", requireRole("researcher"), async (req, res) => {
+    const wave = await waveParam(db, req);
+    const note = await noteParam(wave, req);
+    await removeNote(db, wave, note, req.user!.id);
+    res.json({ deleted: note.id });
   });
 
   router.post("/waves/:id/close", requireRole("researcher"), async (req, res) => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { setWaveSegment } from "../../db/queries/fieldwork.js";
 import { listSegments } from "../../db/queries/studies.js";
 import { auditLog, waveNotes } from "../../db/schema.js";
+import { insertTeam } from "../../db/queries/teams.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { createStudyFromDefinition, createWave } from "../../server/services/study-setup.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
@@ -145,6 +146,44 @@ describe("wave notes in the study definition and the API", () => {
     expect(added["note"]).toMatchObject({ wave: "Month 1", kind: "post", text: "Reel", date: "2027-03-10" });
     const refused = (await request(app).post(`/api/waves/${wave.id}/notes`).set("Authorization", `Bearer ${token}`).send({ kind: "spend", text: "Ads", amount: -1, currency: "RUB" }).expect(422)).body as Json;
     expect(refused["error"]["details"]["amount"]).toContain("An amount is a number of 0 or more");
+  });
+
+  it("the API edits and deletes a note of the wave, only its own wave's, and only for researchers of its team", async () => {
+    const { app, db } = freshApp();
+    const user = await addUser(db, "researcher");
+    const token = (await createApiToken(db, user.id, "t")).token;
+    const viewerToken = (await createApiToken(db, (await addUser(db, "viewer")).id, "v")).token;
+    const outsiderTeam = await insertTeam(db, "Other brand");
+    const outsiderToken = (await createApiToken(db, (await addUser(db, "researcher", "outsider@example.test", outsiderTeam.id)).id, "o")).token;
+    const study = await createStudyFromDefinition(db, brandLiftDefinition(), user.id);
+    const march = await createWave(db, study.id, "post", "March");
+    const april = await createWave(db, study.id, "post", "April");
+    const api = (method: "put" | "delete", path: string, bearer = token) => request(app)[method](path).set("Authorization", `Bearer ${bearer}`);
+    const added = (await request(app).post(`/api/waves/${march.id}/notes`).set("Authorization", `Bearer ${token}`).send({ kind: "post", text: "Launch post" }).expect(201)).body as Json;
+    const id = added["note"]["id"] as number;
+    const path = `/api/waves/${march.id}/notes/${id}`;
+
+    const edited = (await api("put", path).send({ kind: "spend", text: "Seeding", amount: 90000, currency: "EUR", date: "2027-03-05" }).expect(200)).body as Json;
+    expect(edited["note"]).toEqual({ id, wave: "March", kind: "spend", text: "Seeding", amount: 90000, currency: "EUR", date: "2027-03-05" });
+    expect((await notesOf(db, study.id)).map((n) => [n.kind, n.text, n.amount, n.currency])).toEqual([["spend", "Seeding", 90000, "EUR"]]);
+    // A bad edit: 422 with the field's message, the note as it was.
+    const refused = (await api("put", path).send({ kind: "spend", text: "Seeding" }).expect(422)).body as Json;
+    expect(JSON.stringify(refused["error"]["details"])).toContain("amount");
+    expect((await notesOf(db, study.id)).map((n) => n.text)).toEqual(["Seeding"]);
+    // Another wave's path, a note id that is not one, another team's researcher, a viewer: nothing changes.
+    await api("put", `/api/waves/${april.id}/notes/${id}`).send({ kind: "post", text: "X" }).expect(404);
+    await api("delete", `/api/waves/${april.id}/notes/${id}`).expect(404);
+    await api("delete", `/api/waves/${march.id}/notes/1e3`).expect(404);
+    await api("delete", `/api/waves/${march.id}/notes/${id + 1000}`).expect(404);
+    await api("delete", path, outsiderToken).expect(404);
+    await api("put", path, viewerToken).send({ kind: "post", text: "X" }).expect(403);
+    await api("delete", path, viewerToken).expect(403);
+    expect((await notesOf(db, study.id)).map((n) => n.text)).toEqual(["Seeding"]);
+
+    expect((await api("delete", path).expect(200)).body).toEqual({ deleted: id });
+    expect(await notesOf(db, study.id)).toEqual([]);
+    await api("delete", path).expect(404);
+    expect((await db.select().from(auditLog)).map((e) => e.action).filter((a) => a.startsWith("wave.note"))).toEqual(["wave.note_add", "wave.note_edit", "wave.note_delete"]);
   });
 
   it("refuses bad notes in a definition with their paths, creating nothing", async () => {
