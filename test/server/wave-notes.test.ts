@@ -183,7 +183,7 @@ describe("wave notes in the study definition and the API", () => {
     expect((await api("delete", path).expect(200)).body).toEqual({ deleted: id });
     expect(await notesOf(db, study.id)).toEqual([]);
     await api("delete", path).expect(404);
-    expect((await db.select().from(auditLog)).map((e) => e.action).filter((a) => a.startsWith("wave.note"))).toEqual(["wave.note_add", "wave.note_edit", "wave.note_delete"]);
+    expect((await db.select().from(auditLog).orderBy(auditLog.id)).map((e) => e.action).filter((a) => a.startsWith("wave.note"))).toEqual(["wave.note_add", "wave.note_edit", "wave.note_delete"]);
   });
 
   it("refuses bad notes in a definition with their paths, creating nothing", async () => {
