@@ -27,27 +27,30 @@ import { resultsDataVersion } from "./version.js";
  * A few small queries, no scan of the responses.
  */
 export async function pageInputs(db: Executor, study: Study, now = new Date()): Promise<string> {
-  const version = await resultsDataVersion(db, study.id);
-  const snapshots = await db
-    .select({ variant: resultSnapshots.variant, dataVersion: resultSnapshots.dataVersion, computedAt: resultSnapshots.computedAt })
-    .from(resultSnapshots)
-    .where(eq(resultSnapshots.studyId, study.id))
-    .orderBy(asc(resultSnapshots.variant));
-  const studyWaves = await db.select().from(waves).where(eq(waves.studyId, study.id)).orderBy(asc(waves.id));
-  const waveIds = studyWaves.map((w) => w.id);
-  const rows = [
-    study,
-    snapshots,
-    studyWaves,
-    waveIds.length ? await db.select().from(waveSegments).where(inArray(waveSegments.waveId, waveIds)).orderBy(asc(waveSegments.waveId), asc(waveSegments.segmentId)) : [],
-    await db.select().from(segments).where(eq(segments.studyId, study.id)).orderBy(asc(segments.id)),
-    await db.select().from(qualitySettings).where(eq(qualitySettings.studyId, study.id)),
-    await db.select().from(kpis).where(eq(kpis.studyId, study.id)).orderBy(asc(kpis.id)),
-    await db.select().from(waveNotes).where(eq(waveNotes.studyId, study.id)).orderBy(asc(waveNotes.id)),
-    await db.select().from(audiencePoints).where(eq(audiencePoints.studyId, study.id)).orderBy(asc(audiencePoints.id)),
-    await db.select().from(shareLinks).where(eq(shareLinks.studyId, study.id)).orderBy(asc(shareLinks.id)),
-  ];
-  const digest = createHash("sha256").update(JSON.stringify(rows)).digest("base64url");
+  // Independent reads, issued together: on PostgreSQL each waits on its own connection of the pool.
+  const [version, rows] = await Promise.all([
+    resultsDataVersion(db, study.id),
+    Promise.all([
+      db
+        .select({ variant: resultSnapshots.variant, dataVersion: resultSnapshots.dataVersion, computedAt: resultSnapshots.computedAt })
+        .from(resultSnapshots)
+        .where(eq(resultSnapshots.studyId, study.id))
+        .orderBy(asc(resultSnapshots.variant)),
+      db.select().from(waves).where(eq(waves.studyId, study.id)).orderBy(asc(waves.id)),
+      db
+        .select()
+        .from(waveSegments)
+        .where(inArray(waveSegments.waveId, db.select({ id: waves.id }).from(waves).where(eq(waves.studyId, study.id))))
+        .orderBy(asc(waveSegments.waveId), asc(waveSegments.segmentId)),
+      db.select().from(segments).where(eq(segments.studyId, study.id)).orderBy(asc(segments.id)),
+      db.select().from(qualitySettings).where(eq(qualitySettings.studyId, study.id)),
+      db.select().from(kpis).where(eq(kpis.studyId, study.id)).orderBy(asc(kpis.id)),
+      db.select().from(waveNotes).where(eq(waveNotes.studyId, study.id)).orderBy(asc(waveNotes.id)),
+      db.select().from(audiencePoints).where(eq(audiencePoints.studyId, study.id)).orderBy(asc(audiencePoints.id)),
+      db.select().from(shareLinks).where(eq(shareLinks.studyId, study.id)).orderBy(asc(shareLinks.id)),
+    ]),
+  ]);
+  const digest = createHash("sha256").update(JSON.stringify([study, ...rows])).digest("base64url");
   return `${version}|${dayIn(now, study.timeZone)}|${digest}`;
 }
 
