@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Db } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
@@ -16,6 +17,8 @@ import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { writeResultsXlsx } from "./results-xlsx.js";
 import { logger } from "../logger.js";
 import { redactPath } from "../middleware/request-log.js";
+import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
+import { fillSkeleton, skeletonOf, standIn } from "../presenters/page-skeleton.js";
 
 /**
  * Request handlers of every export, shared by the researcher pages (cookie session, routes/exports.ts)
@@ -102,8 +105,46 @@ export async function streamed(req: Request, res: Response, write: () => Promise
   }
 }
 
-/** Results exports: query → the results' snapshot (as the page shows it) → one format. `inline` answers JSON without a download name (the API's /results). */
-function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Promise<Study>, inline = false): RequestHandler {
+/** Results JSON texts kept per process (see RenderedCache; ~100 KB each for a large study). */
+const JSON_KEPT = 40;
+
+/**
+ * The results JSON, kept as serialised per its data (results-snapshots/page-cache.ts): its time of
+ * generation is filled per request, and every download is audited as before. `inline` answers
+ * without a download name (the API's /results).
+ */
+function resultsJsonHandler(db: Db, studyOf: (req: Request) => Promise<Study>, inline: boolean, texts: RenderedCache<Record<string, unknown>>): RequestHandler {
+  return async (req, res) => {
+    const study = await studyOf(req);
+    const options = await parseExportQuery(db, study, req.query, req.t);
+    const inputs = await pageInputs(db, study);
+    const key = [study.id, inputs, req.locale, queryKey(req.query)].join("\n");
+    const values = new Map([["generatedAt", new Date().toISOString()]]);
+    const kept = texts.get(key, values);
+    if (kept) {
+      await audit(db, req, study, "results_json", kept.meta);
+      if (!inline) res.attachment(fileName(study, "results.json"));
+      res.type("json").send(kept.text);
+      return;
+    }
+    const results = await loadResults(db, study, options, req.locale, req.t);
+    if (results === "no_waves") return noWaves(req, res);
+    if (results === "computing") return computing(req, res);
+    const described = describeOptions(results);
+    await audit(db, req, study, "results_json", described);
+    const audience = audienceJson(await loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id));
+    // A random mark in place of the time, made a stand-in in the text (JSON would escape one's control characters).
+    const mark = `generated-${randomBytes(12).toString("hex")}`;
+    const text = JSON.stringify({ ...resultsJson(results, req.locale, undefined, audience), generatedAt: mark }).replace(mark, standIn("generatedAt"));
+    if (!inline) res.attachment(fileName(study, "results.json"));
+    // Kept only from a current snapshot, and when nothing it is made of changed meanwhile.
+    const keep = results.freshness.current && (await pageInputs(db, study)) === inputs;
+    res.type("json").send(keep ? texts.keep(key, text, described, values) : fillSkeleton(skeletonOf(text), values));
+  };
+}
+
+/** Results exports but the JSON: query → the results' snapshot (as the page shows it) → one format. */
+function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Promise<Study>): RequestHandler {
   return async (req, res) => {
     const study = await studyOf(req);
     const options = await parseExportQuery(db, study, req.query, req.t);
@@ -112,7 +153,7 @@ function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Pro
     if (results === "computing") return computing(req, res);
     const dialect = dialectOf(req, options);
     await audit(db, req, study, kind, { ...describeOptions(results), ...(kind === "results_csv" ? { format: dialect.format } : {}) });
-    await sendResults(db, kind, req, res, study, results, dialect, inline);
+    await sendResults(db, kind, req, res, study, results, dialect);
   };
 }
 
@@ -134,16 +175,11 @@ async function sendResults(
   study: Study,
   results: StudyResults,
   dialect: CsvDialect,
-  inline: boolean,
 ): Promise<void> {
   switch (kind) {
     case "results_csv":
       res.attachment(csvFileName(study.id, "results", dialect)).type("text/csv; charset=utf-8");
       res.send(resultsCsv(results, req.locale, req.t, dialect));
-      return;
-    case "results_json":
-      if (!inline) res.attachment(fileName(study, "results.json"));
-      res.json(resultsJson(results, req.locale, undefined, audienceJson(await loadAudienceGrowth(db, study, results.segments.map((s) => s.id)), (id) => results.segments.find((s) => s.id === id)?.key ?? String(id))));
       return;
     case "results_xlsx":
       res.attachment(fileName(study, "results.xlsx")).type(XLSX_TYPE);
@@ -193,12 +229,13 @@ function responsesHandler(db: Db, kind: "responses_csv" | "responses_xlsx" | "co
 
 /** Every export handler for a way of finding the study in the request. */
 export function exportHandlers(db: Db, studyOf: (req: Request) => Promise<Study>) {
+  const jsonTexts = new RenderedCache<Record<string, unknown>>(JSON_KEPT);
   return {
     resultsCsv: resultsHandler(db, "results_csv", studyOf),
     resultsXlsx: resultsHandler(db, "results_xlsx", studyOf),
-    resultsJson: resultsHandler(db, "results_json", studyOf),
+    resultsJson: resultsJsonHandler(db, studyOf, false, jsonTexts),
     /** The API's GET /studies/:id/results: the same JSON, answered inline. */
-    resultsJsonInline: resultsHandler(db, "results_json", studyOf, true),
+    resultsJsonInline: resultsJsonHandler(db, studyOf, true, jsonTexts),
     resultsR: resultsHandler(db, "results_r", studyOf),
     responsesCsv: responsesHandler(db, "responses_csv", studyOf),
     responsesXlsx: responsesHandler(db, "responses_xlsx", studyOf),

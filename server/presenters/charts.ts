@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { LiftRow } from "../../stats/index.js";
 
 /**
@@ -33,8 +34,6 @@ export interface ChartText {
   pp: (share: number) => string;
 }
 
-let chartCounter = 0;
-const nextId = () => `chart-${++chartCounter}`;
 
 /**
  * Every chart comes in two layouts, switched by CSS at 640 px, so its text stays at least ~11 px on
@@ -93,7 +92,6 @@ export function awarenessBars(rows: readonly LiftRow[], text: ChartText): string
 }
 
 function barsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | "narrow"): string {
-  const id = nextId();
   const wide = layout === "wide";
   const width = wide ? 640 : 340;
   const labelWidth = wide ? 190 : 4;
@@ -138,7 +136,7 @@ function barsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | 
     `<rect x="${legendX + 160}" y="6" width="12" height="12" fill="${POST}" stroke="${POST}" stroke-width="2"/>`,
     `<text x="${legendX + 178}" y="16" font-size="${LABEL_SIZE}" fill="#222">${escapeXml(truncate(text.post, 20))}</text>`,
   ];
-  return svg(id, width, height, text, [...legend, ...parts]);
+  return svg(width, height, text, [...legend, ...parts]);
 }
 
 /** Round tick step (in shares) for a symmetric axis up to `extent`: at most 4 steps each side. */
@@ -158,7 +156,6 @@ export function liftDots(rows: readonly LiftRow[], text: ChartText): string {
 }
 
 function dotsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | "narrow"): string {
-  const id = nextId();
   const wide = layout === "wide";
   const width = wide ? 660 : 340;
   const labelWidth = wide ? 210 : 0;
@@ -213,14 +210,21 @@ function dotsLayout(rows: readonly LiftRow[], text: ChartText, layout: "wide" | 
     ticks.push(`<line x1="${fixed(x(tick))}" x2="${fixed(x(tick))}" y1="${top}" y2="${height - 26}" stroke="${k === 0 ? "#222" : "#ddd"}"${k === 0 ? ' stroke-width="1.5"' : ""}/>`);
     if (shown) parts.push(`<text x="${fixed(x(tick))}" y="${height - 10}" text-anchor="middle" font-size="${TICK_SIZE}" fill="#555">${escapeXml(text.pp(tick))}</text>`);
   }
-  return svg(id, width, height, text, [...ticks, ...parts]);
+  return svg(width, height, text, [...ticks, ...parts]);
 }
 
-function svg(id: string, width: number, height: number, text: Pick<ChartText, "title" | "description">, parts: string[]): string {
+/**
+ * A chart's SVG. Its id (what aria-labelledby names) is a digest of what it draws: the same page
+ * renders the same HTML whenever and wherever it is rendered, which kept pages rely on
+ * (results-snapshots/page-cache.ts); the two layouts of a chart and different charts differ.
+ */
+function svg(width: number, height: number, text: Pick<ChartText, "title" | "description">, parts: string[]): string {
+  const body = parts.join("");
+  const id = `chart-${createHash("sha1").update(`${width}\u0000${height}\u0000${text.title}\u0000${text.description}\u0000${body}`).digest("hex").slice(0, 12)}`;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-labelledby="${id}-t ${id}-d" font-family="${FONT}">` +
     `<title id="${id}-t">${escapeXml(text.title)}</title><desc id="${id}-d">${escapeXml(text.description)}</desc>` +
-    parts.join("") +
+    body +
     `</svg>`
   );
 }
@@ -272,7 +276,6 @@ export function shareAxis(min: number, max: number): { lo: number; hi: number; s
 }
 
 function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, layout: "wide" | "narrow", extras: TrendChartExtras): string {
-  const id = nextId();
   const wide = layout === "wide";
   const width = wide ? 640 : 340;
   // Room for a tick label such as "100 %" left of the axis.
@@ -363,5 +366,5 @@ function trendLayout(points: readonly TrendChartPoint[], text: TrendChartText, l
     parts.push(`<text x="${fixed(x(i))}" y="${labelTop}" text-anchor="middle" font-size="${LABEL_SIZE}" fill="#222">${spans}</text>`);
   });
   const height = labelTop + (lines - 1) * LINE_HEIGHT + 8;
-  return svg(id, width, height, text, parts);
+  return svg(width, height, text, parts);
 }

@@ -22,6 +22,9 @@ import { warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
 import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
+import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
+import { fillSkeleton, skeletonOf, standIn } from "../presenters/page-skeleton.js";
+import type { Formatters } from "../i18n/index.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
 import { baselineOfResults, detectabilityOfResults } from "../services/fieldwork-results.js";
@@ -49,6 +52,41 @@ const shareForm = z.object({
   verbatims: z.preprocess((v) => v === "1" || v === "on", z.boolean()),
 });
 
+/** Rendered results pages and reports kept per process (each ~200 KB for a large study). */
+const PAGES_KEPT = 40;
+
+/** What differs between two requests for the same page and data: filled into the kept page's stand-ins. */
+function perRequest(req: Request, res: Response): Map<string, string> {
+  const fmt = res.locals["fmt"] as Formatters;
+  return new Map([
+    ["csrf", String(res.locals["csrfToken"] ?? "")],
+    ["generated", req.t("resultsPage.generated", { date: fmt.dateTime(new Date()) })],
+  ]);
+}
+
+/**
+ * Who is looking, as far as the page shows it: a share link (with or without verbatims, its own
+ * monthly links), the study role and what the user may do (share, set the target, margins), and
+ * the site navigation (admin links, a team owner's link).
+ */
+function viewerKey(req: Request, res: Response, extra: Record<string, unknown>): string {
+  const user = req.user;
+  return JSON.stringify({
+    shared: extra["shared"] === true,
+    hideVerbatims: extra["hideVerbatims"] === true,
+    monthBase: extra["monthBase"] ?? null,
+    role: res.locals["studyRole"] ?? null,
+    viewer: can(req, "viewer"),
+    researcher: can(req, "researcher"),
+    nav: user ? { admin: user.isAdmin, owned: user.memberships.filter((m) => m.role === "owner").map((m) => m.teamId) } : null,
+  });
+}
+
+/** A template rendered to a string with the response's locals (as res.render would send it). */
+function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => res.render(view, locals, (error: Error | null, html?: string) => (error ? reject(error) : resolve(html ?? ""))));
+}
+
 /** The page's own query with every answer listed. */
 function allFeedbackQuery(req: Request): string {
   const query = new URLSearchParams();
@@ -61,6 +99,7 @@ function allFeedbackQuery(req: Request): string {
 export function resultRoutes(db: Db, baseUrl: string): Router {
   const router = Router();
   const viewer = requireRole("viewer");
+  const pages = new RenderedCache(PAGES_KEPT);
 
   function parseOptions(req: Request) {
     const parsed = resultsQuery.safeParse(req.query);
@@ -190,6 +229,11 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
 
   async function render(req: Request, res: Response, view: "results/index" | "results/report", study: Study, extra: Record<string, unknown>) {
     const options = parseOptions(req);
+    const values = perRequest(req, res);
+    const inputs = await pageInputs(db, study);
+    const key = [view, req.path, study.id, inputs, req.locale, queryKey(req.query), viewerKey(req, res, extra)].join("\n");
+    const kept = pages.get(key, values);
+    if (kept) return res.send(kept.text);
     const results = await loadStudyResults(db, study, options, req.locale, req.t);
     const shared = extra["shared"] === true;
     if (results === "computing") return computing(res, study, shared);
@@ -217,7 +261,13 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       data.feedback = data.feedback.slice(0, REPORT_VERBATIMS);
       data.feedbackAllUrl = null;
     }
-    res.render(view, { ...data, ...extra });
+    // Numbers read from a snapshot that is no longer current are shown while it is recomputed,
+    // never kept: the next view asks for the recomputation again.
+    if (!results.freshness.current) return res.render(view, { ...data, ...extra, generated: values.get("generated") });
+    const html = await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") });
+    // Kept only when nothing it is made of changed while it was rendered (the key would not say so).
+    if ((await pageInputs(db, study)) !== inputs) return res.send(fillSkeleton(skeletonOf(html), values));
+    res.send(pages.keep(key, html, undefined, values));
   }
 
   router.get("/studies/:studyId/results", viewer, async (req, res) => {

@@ -161,10 +161,21 @@ export function audienceGrowth(input: AudienceGrowthInput): AudienceAnswer {
   return answer;
 }
 
+/** Formats per zone: making one costs far more than using it (it was most of a results page's audience section). */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+function dayFormat(zone: string): Intl.DateTimeFormat {
+  let format = dayFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormats.set(zone, format);
+  }
+  return format;
+}
+
 /** YYYY-MM-DD of an instant in a time zone (the study's, else the server's). */
 export function dayIn(at: Date, timeZone: string | null | undefined): string {
-  const zone = timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(at);
+  const parts = dayFormat(timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
