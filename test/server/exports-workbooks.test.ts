@@ -117,9 +117,8 @@ describe("workbooks from the XLSX worker thread", () => {
       const count = await run();
       running = false;
       expect(count, name).toBe(fixture.completed + 4 * CHUNK_SIZE);
-      // A turn of the loop between every two of its five chunks of 500: it was never held for the whole export.
-      expect(Math.ceil(count / CHUNK_SIZE), name).toBe(5);
-      expect(turns, name).toBeGreaterThanOrEqual(4);
+      // A turn of the loop between every two of its chunks (at least five, of at most 500): it was never held for the whole export.
+      expect(turns, name).toBeGreaterThanOrEqual(Math.ceil(count / CHUNK_SIZE) - 1);
     }
   }, 60_000);
 });
