@@ -56,10 +56,12 @@ export interface Chunking {
 /**
  * A chunk is one task on the event loop that serves respondents (on SQLite its query too: the
  * driver is synchronous), so its size follows the time it took rather than a count: 500
- * responses took up to 117 ms on a loaded machine, ~10 ms leaves room for the chunk's write and
- * for a survey request queued behind it. The output is the same whatever the sizes.
+ * responses took up to 117 ms on a loaded machine, ~15 ms leaves room for the chunk's write and
+ * for a survey request queued behind it. Never fewer than 100: each chunk waits for a turn of the
+ * event loop, and on a busy loop (a loaded machine makes every chunk look slow) chunks of 20 made
+ * a 10 MB export take minutes. The output is the same whatever the sizes.
  */
-export const CHUNKING: Chunking = { first: 100, min: 20, max: CHUNK_SIZE, budgetMs: 10 };
+export const CHUNKING: Chunking = { first: 100, min: 100, max: CHUNK_SIZE, budgetMs: 15 };
 
 /** Chunks of exactly `size` responses (tests, benchmarks). */
 export const fixedChunks = (size: number): Chunking => ({ first: size, min: size, max: size, budgetMs: Number.POSITIVE_INFINITY });
