@@ -4,8 +4,8 @@ import { Worker, type Transferable } from "node:worker_threads";
 
 /**
  * A worker thread of this process, started on first use and ended once it has had no task for
- * `idleMs` (its heap, ~100 MB after a large snapshot or workbook, is given back; a new one starts in
- * tens of milliseconds when needed); it keeps the process alive only while it has tasks. Tasks are numbered; each message to the thread and each reply carries its
+ * `idleMs` (an idle process keeps no isolate, heap or database connection of a thread; a new one
+ * starts when needed); it keeps the process alive only while it has tasks. Tasks are numbered; each message to the thread and each reply carries its
  * task's id, and a task may get any number of replies until its listener says it is over. A thread
  * that crashes or exits fails every task it had; the next task starts a new one. Used by the
  * results snapshots (results-snapshots/worker-pool.ts) and the workbook exports
