@@ -23,6 +23,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { closeDatabase, unitOfWork } from "../db/client.js";
 import { markResultsStale } from "../server/results-snapshots/version.js";
+import { WORKER_IDLE_MS } from "../server/worker-thread.js";
 import { createApiToken, createUser } from "../server/services/accounts.js";
 import { appLaunch, startAppServer } from "./lib/app-server.js";
 import { pinningLine } from "./lib/cpu.js";
@@ -148,6 +149,9 @@ try {
   phases.push(await phase("results.xlsx, current snapshot", () => get(`${api}/results.xlsx`)));
   await unitOfWork(setup, (tx) => markResultsStale(tx, g.study.id));
   phases.push(await phase("results.xlsx, snapshot recomputing", () => get(`${api}/results.xlsx`)));
+  // Idle worker threads end after WORKER_IDLE_MS (server/worker-thread.ts): what the idle server holds then.
+  await sleep(WORKER_IDLE_MS + 5_000);
+  const rssAfter = memoryOf(app.pid).rss;
 
   console.log(machineLine());
   console.log(appLaunch().description);
@@ -176,6 +180,7 @@ try {
       [`slow client: when it paused (64 KB in)`, fmtMb(slow.got?.rssBeforePause ?? NaN)],
       [`slow client: after ${PAUSE_S} s of pause`, fmtMb(slow.got?.pausedRss ?? NaN)],
       ["peak (VmHWM) after the workbook exports", fmtMb(peak)],
+      [`idle again, ${(WORKER_IDLE_MS + 5_000) / 1000} s after the last export (idle worker threads ended)`, fmtMb(rssAfter)],
     ],
   );
 } finally {

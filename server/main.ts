@@ -6,6 +6,7 @@ import { openConfiguredDatabaseOrExit, restrictNewFiles } from "./data-files.js"
 import { startEventLoopProbe } from "./event-loop-probe.js";
 import { stopWorkerThreads } from "./worker-thread.js";
 import { logger } from "./logger.js";
+import { respondentTraffic } from "./respondent-traffic.js";
 import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
@@ -37,8 +38,9 @@ async function start(): Promise<void> {
   setInterval(() => void purge(db), PURGE_INTERVAL_MS).unref();
   const app = createApp({ db, config });
   // Background jobs (recodes, flag recomputes, personal links, themes, the checks of new
-  // responses): one at a time, step by step, beside the requests; polls, and hears this process's nudges.
-  const jobs = new JobRunner(db).start();
+  // responses): one at a time, step by step, beside the requests, giving way to this process's
+  // respondents; polls, and hears this process's nudges.
+  const jobs = new JobRunner(db, { respondents: respondentTraffic }).start();
 
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();

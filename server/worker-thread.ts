@@ -3,8 +3,9 @@ import { pathToFileURL } from "node:url";
 import { Worker, type Transferable } from "node:worker_threads";
 
 /**
- * A worker thread of this process, started on first use and kept: it keeps the process alive only
- * while it has tasks. Tasks are numbered; each message to the thread and each reply carries its
+ * A worker thread of this process, started on first use and ended once it has had no task for
+ * `idleMs` (an idle process keeps no isolate, heap or database connection of a thread; a new one
+ * starts when needed); it keeps the process alive only while it has tasks. Tasks are numbered; each message to the thread and each reply carries its
  * task's id, and a task may get any number of replies until its listener says it is over. A thread
  * that crashes or exits fails every task it had; the next task starts a new one. Used by the
  * results snapshots (results-snapshots/worker-pool.ts) and the workbook exports
@@ -40,14 +41,19 @@ export interface Task<Message> {
 
 const threads = new Set<WorkerThread<{ id: number }, { id: number }>>();
 
+/** How long a thread without tasks is kept for the next one before it is ended. */
+export const WORKER_IDLE_MS = 10_000;
+
 export class WorkerThread<Message extends { id: number }, Reply extends { id: number }> {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly tasks = new Map<number, { listener: TaskListener<Reply>; worker: Worker }>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly name: string,
     private readonly script: () => { script: string | URL; eval: boolean },
+    private readonly idleMs = WORKER_IDLE_MS,
   ) {
     threads.add(this as unknown as WorkerThread<{ id: number }, { id: number }>);
   }
@@ -86,11 +92,30 @@ export class WorkerThread<Message extends { id: number }, Reply extends { id: nu
   private end(id: number): void {
     const task = this.tasks.get(id);
     this.tasks.delete(id);
-    if (task && ![...this.tasks.values()].some((t) => t.worker === task.worker)) task.worker.unref();
+    if (!task || [...this.tasks.values()].some((t) => t.worker === task.worker)) return;
+    task.worker.unref();
+    if (task.worker === this.worker) this.endWhenIdle(task.worker);
+  }
+
+  /** Ends thread `w` once it has had no task for idleMs (a task opened meanwhile keeps it). */
+  private endWhenIdle(w: Worker): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.worker !== w || this.tasks.size > 0) return;
+      this.worker = undefined;
+      void w.terminate();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  /** Whether a thread is running now (tests). */
+  get running(): boolean {
+    return this.worker !== undefined;
   }
 
   /** Starts a task: `listener` gets its replies until it says the last came, or the thread fails. */
   open(listener: TaskListener<Reply>): Task<Message> {
+    clearTimeout(this.idleTimer);
     const w = this.started();
     const id = this.nextId++;
     const task = { listener, worker: w };
@@ -110,6 +135,7 @@ export class WorkerThread<Message extends { id: number }, Reply extends { id: nu
 
   /** Stops the thread (shutdown, tests): its tasks fail; the next task starts a new one. */
   async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = undefined;
     if (!w) return;

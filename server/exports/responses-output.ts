@@ -3,7 +3,7 @@ import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
-import { codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { CHUNKING, codebookRows, streamResponses, type Cell, type Chunking, type ResponseLayout } from "./responses.js";
 import { WorkbookTask, type Out } from "./xlsx-pool.js";
 import { xlsxCell } from "./xlsx.js";
 
@@ -44,7 +44,7 @@ export function drained(out: Out): Promise<void> {
  * The dialect sets the delimiter and decimal mark; nothing is rounded (the numbers are ids,
  * answers and durations in milliseconds, exact as they are).
  */
-export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect): Promise<number> {
+export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect, chunking: Chunking = CHUNKING): Promise<number> {
   const { delimiter, decimal } = dialect;
   const encode = csvRowEncoder(delimiter, decimal);
   let buffer = BOM + toCsvRow(layout.columns, delimiter, decimal);
@@ -68,7 +68,7 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
     },
     pause: flush,
     closed: () => out.destroyed,
-  });
+  }, chunking);
   if (last.taken) await last.taken;
   if (!out.destroyed) out.end(buffer);
   return count;

@@ -4,7 +4,7 @@ import type { Translate } from "../i18n/index.js";
 import type { StudyResults } from "../services/results.js";
 import { methodsLines } from "./methods.js";
 import { resultColumns, type CellValue, type ColumnFormat } from "./results-columns.js";
-import type { WorkbookSpec } from "./workbooks.js";
+import type { SheetSpec, WorkbookSpec } from "./workbooks.js";
 import { writeWorkbookInWorker } from "./xlsx-pool.js";
 import { xlsxCell } from "./xlsx.js";
 
@@ -31,20 +31,29 @@ export function sheetName(label: string, taken: Set<string>): string {
   return name;
 }
 
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * The results as a workbook: one sheet per metric (header row, then its segment rows and total
- * row, numbers as numbers) and a Methods sheet (with how fresh the results are).
+ * row, numbers as numbers) and a Methods sheet (with how fresh the results are). Each sheet's
+ * cells are gathered in a task of their own (`between` runs after each: a turn of the event loop),
+ * so a respondent waits for one sheet's texts and summaries at most, never the workbook's.
  */
-export function resultsWorkbook(results: StudyResults, locale: Locale, t: Translate, generatedAt: Date): WorkbookSpec {
+export async function resultsWorkbook(results: StudyResults, locale: Locale, t: Translate, generatedAt: Date, between: () => Promise<void> = turn): Promise<WorkbookSpec> {
   const columns = resultColumns(results.table, locale, t, { withMetric: false });
   const taken = new Set<string>([t("exports.methods.sheet").toLowerCase()]);
+  const widths = columns.map((c) => ({ width: c.format === "text" ? (c.key === "summary" ? 80 : 24) : 12, ...(NUMBER_FORMATS[c.format] ? { numFmt: NUMBER_FORMATS[c.format]! } : {}) }));
+  const metricSheets: SheetSpec[] = [];
   // Every metric gets its sheet, even one whose rows could not be computed (see Methods).
-  const metricSheets = Object.keys(results.metricLabels).map((metric) => ({
-    name: sheetName(results.metricLabels[metric] ?? metric, taken),
-    frozen: { rows: 1, columns: 1 },
-    columns: columns.map((c) => ({ width: c.format === "text" ? (c.key === "summary" ? 80 : 24) : 12, ...(NUMBER_FORMATS[c.format] ? { numFmt: NUMBER_FORMATS[c.format]! } : {}) })),
-    rows: [columns.map((c) => xlsxCell(c.header)), ...results.table.rows.filter((r) => r.metric === metric).map((row) => columns.map((c) => xlsxCell(c.value(row) as CellValue)))],
-  }));
+  for (const metric of Object.keys(results.metricLabels)) {
+    metricSheets.push({
+      name: sheetName(results.metricLabels[metric] ?? metric, taken),
+      frozen: { rows: 1, columns: 1 },
+      columns: widths,
+      rows: [columns.map((c) => xlsxCell(c.header)), ...results.table.rows.filter((r) => r.metric === metric).map((row) => columns.map((c) => xlsxCell(c.value(row) as CellValue)))],
+    });
+    await between();
+  }
   const methods = {
     name: sheetName(t("exports.methods.sheet"), new Set()),
     frozen: null,
@@ -57,9 +66,9 @@ export function resultsWorkbook(results: StudyResults, locale: Locale, t: Transl
 
 /**
  * Writes the results workbook to `out`. Small (a row per segment), but exceljs and its zip take
- * a few hundred milliseconds of CPU for it: the cells are gathered here, the workbook is built in
- * the XLSX worker thread (xlsx-pool.ts).
+ * a few hundred milliseconds of CPU for it: the cells are gathered here, a sheet per task, the
+ * workbook is built in the XLSX worker thread (xlsx-pool.ts).
  */
 export async function writeResultsXlsx(results: StudyResults, locale: Locale, t: Translate, out: Writable & { destroyed: boolean }, generatedAt = new Date()): Promise<void> {
-  await writeWorkbookInWorker(out, { kind: "results", spec: resultsWorkbook(results, locale, t, generatedAt) });
+  await writeWorkbookInWorker(out, { kind: "results", spec: await resultsWorkbook(results, locale, t, generatedAt) });
 }

@@ -5,6 +5,7 @@ import { claimNextJob, failJob, findLatestStudyJob, hasClaimableJob, releaseJob,
 import type { Job } from "../../db/schema.js";
 import { HttpError } from "../errors.js";
 import { logger } from "../logger.js";
+import type { RespondentTraffic } from "../respondent-traffic.js";
 import type { JobHandlers, StepContext, StepResult } from "./contract.js";
 import { JOB_HANDLERS } from "./kinds.js";
 import { enqueueJob, onNudge } from "./queue.js";
@@ -24,6 +25,14 @@ export interface RunnerOptions {
   /** Whether the runner queues the response checks of studies with unchecked responses (on by default). */
   checkResponses?: boolean;
   now?: () => Date;
+  /**
+   * Respondent requests to give way to (main.ts: this process's, server/respondent-traffic.ts):
+   * no step starts while one is in flight, and while respondents are about each step is followed
+   * by a rest as long as it took. Without it (tests, scripts) steps run back to back.
+   */
+  respondents?: RespondentTraffic;
+  /** The longest the runner waits for respondents before a step (and rests after one): jobs go on under any traffic. */
+  respondentWaitMs?: number;
   /** After each saved step but the last, with every lock free (tests pause, write or "crash" here). */
   afterStep?: (job: Job) => Promise<void> | void;
 }
@@ -32,6 +41,13 @@ export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_MS = 1_000;
 export const DEFAULT_SLICE_MS = 1_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_RESPONDENT_WAIT_MS = 500;
+/**
+ * Respondents count as about for this long after their last request: between two page
+ * submissions of a steady stream the runner still rests after each step (half the event loop and
+ * of the database left to them), and on a server without respondents it runs at full pace.
+ */
+const RESPONDENTS_ABOUT_MS = 2_000;
 /**
  * A step that wrote nothing (it did not save itself) is saved by the runner at most this often:
  * run again after a crash it gives the same result, and each save is a commit (on SQLite a sync).
@@ -73,6 +89,7 @@ export class JobRunner {
   private readonly pollMs: number;
   private readonly sliceMs: number;
   private readonly maxAttempts: number;
+  private readonly respondentWaitMs: number;
   private readonly now: () => Date;
   private started = false;
   private stopping = false;
@@ -91,6 +108,7 @@ export class JobRunner {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    this.respondentWaitMs = options.respondentWaitMs ?? DEFAULT_RESPONDENT_WAIT_MS;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -145,6 +163,7 @@ export class JobRunner {
 
   /** Claims one job and works on it until it is finished, fails, or its slice ends; false when nothing waits. */
   async runOnce(): Promise<boolean> {
+    await this.giveWay(0);
     let job = await this.claim();
     if (!job && this.options.checkResponses !== false && (await this.queueResponseChecks())) job = await this.claim();
     if (!job) return false;
@@ -206,6 +225,8 @@ export class JobRunner {
     let savedAt = performance.now();
     /** A step's result not saved yet (a quiet step, see SAVE_QUIET_STEPS_MS). */
     let unsaved = false;
+    /** How long the last step took (its save included): the rest it is owed while respondents are about. */
+    let stepMs = 0;
     for (;;) {
       if (this.stopping) {
         await this.giveBack(job, unsaved);
@@ -219,12 +240,15 @@ export class JobRunner {
         },
       };
       let result: StepResult;
+      await this.giveWay(stepMs);
+      const began = performance.now();
       try {
         result = await handler(this.db, job, run);
         const due = result.cursor === null || performance.now() - savedAt >= SAVE_QUIET_STEPS_MS;
         if (!saved.done && due) await unitOfWork(this.db, (tx) => run.save(tx, result));
         if (saved.done) savedAt = performance.now();
         unsaved = !saved.done;
+        stepMs = performance.now() - began;
       } catch (error) {
         await this.stepFailed(job, error);
         return;
@@ -239,6 +263,21 @@ export class JobRunner {
         return;
       }
     }
+  }
+
+  /**
+   * Respondents first: after a step of `stepMs` while respondents are about, rests as long (a duty
+   * cycle of at most one half, which leaves the event loop and the database to them), then waits
+   * until none of their requests is in flight. Each wait is bounded by respondentWaitMs, so a steady
+   * stream of respondents slows the jobs down but never stops them.
+   */
+  private async giveWay(stepMs: number): Promise<void> {
+    const respondents = this.options.respondents;
+    if (!respondents) return;
+    if (stepMs > 0 && respondents.recent(RESPONDENTS_ABOUT_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(stepMs, this.respondentWaitMs)));
+    }
+    await respondents.quiet(this.respondentWaitMs);
   }
 
   /** The step's result with the job, in the step's unit of work, while this runner holds the lease. */

@@ -11,6 +11,7 @@ import { Lru } from "../lru.js";
 import { clientAddress, SurveyPostLimit } from "../middleware/rate-limit.js";
 import { fillSkeleton, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import { respondentTitle } from "../presenters/priming.js";
+import { countRespondentRequests } from "../respondent-traffic.js";
 import { optionValues, questionViews, standInViews } from "../presenters/survey.js";
 import {
   errorMessages,
@@ -59,6 +60,8 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   const questionnaires = questionnaireCache(db);
   const skeletons = new Lru<string, Skeleton>(PAGES_KEPT);
   const postLimit = new SurveyPostLimit(db, POST_WINDOW_MS, postLimitPerMinute);
+  // Background jobs wait while these are in flight (server/jobs/runner.ts).
+  router.use("/s", countRespondentRequests());
 
   /** The study's language unless the respondent chose another of the study's languages. */
   function useSurveyLocale(req: Request, res: Response, study: Pick<Study, "locales" | "defaultLocale"> | undefined, chosenBefore?: unknown): Locale {

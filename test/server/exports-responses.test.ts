@@ -7,8 +7,9 @@ import type { Db } from "../../db/client.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { answers, responses } from "../../db/schema.js";
-import { drained } from "../../server/exports/responses-output.js";
-import { CHUNK_SIZE, FIXED_COLUMNS, responseLayout, streamResponses, type Cell } from "../../server/exports/responses.js";
+import { csvDialect } from "../../server/exports/csv-dialect.js";
+import { drained, writeResponsesCsv } from "../../server/exports/responses-output.js";
+import { CHUNK_SIZE, CHUNKING, FIXED_COLUMNS, fixedChunks, nextChunkSize, responseLayout, streamResponses, type Cell, type Chunking } from "../../server/exports/responses.js";
 import { translator } from "../../server/i18n/index.js";
 import { parseCsv, withoutBom } from "../fixtures/exports/csv.js";
 import { binary, exportsApp } from "../fixtures/exports/harness.js";
@@ -236,7 +237,41 @@ describe("raw responses export streams in chunks", () => {
       },
       closed: () => gone,
     });
-    expect(count).toBe(CHUNK_SIZE);
+    expect(count).toBe(CHUNKING.first);
+  });
+
+  it("writes the same bytes whatever the chunk sizes: fixed, sized to the time budget, or changing every chunk", async () => {
+    const { db, fixture } = await setup();
+    await bulkResponses(db, fixture, 1200);
+    const layout = await responseLayout(db, fixture.study, "en", translator("en"));
+    const csv = async (chunking: Chunking) => {
+      const parts: Buffer[] = [];
+      const out = new Writable({ write: (chunk: Buffer, _encoding, done) => (parts.push(chunk), done()) });
+      const count = await writeResponsesCsv(db, layout, out, csvDialect({ format: "excel-ru" }, "raw"), chunking);
+      await new Promise((resolve) => out.on("finish", resolve));
+      return { count, bytes: Buffer.concat(parts).toString("utf8") };
+    };
+    const whole = await csv(fixedChunks(CHUNK_SIZE));
+    expect(whole.count).toBe(fixture.completed + 1200);
+    expect(parseCsv(withoutBom(whole.bytes), ";")).toHaveLength(fixture.completed + 1200 + 1);
+    // A budget no chunk meets: the sizes fall from 64 to one response a chunk.
+    const shrinking: Chunking = { first: 64, min: 1, max: 200, budgetMs: 1e-9 };
+    for (const chunking of [fixedChunks(1), fixedChunks(7), fixedChunks(150), CHUNKING, shrinking]) {
+      const other = await csv(chunking);
+      expect(other.count, JSON.stringify(chunking)).toBe(whole.count);
+      expect(other.bytes === whole.bytes, JSON.stringify(chunking)).toBe(true);
+    }
+  }, 60_000);
+
+  it("sizes the next chunk to the time the last one held the event loop, at most doubling, within its bounds", () => {
+    const c: Chunking = { first: 100, min: 20, max: 500, budgetMs: 10 };
+    expect(nextChunkSize(100, 20, c)).toBe(50);
+    expect(nextChunkSize(100, 5, c)).toBe(200);
+    expect(nextChunkSize(100, 1, c)).toBe(200);
+    expect(nextChunkSize(400, 1, c)).toBe(500);
+    expect(nextChunkSize(100, 1000, c)).toBe(20);
+    expect(nextChunkSize(100, 0, c)).toBe(200);
+    expect(nextChunkSize(500, 10_000, fixedChunks(500))).toBe(500);
   });
 });
 
