@@ -1,6 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import { claimPersonalLink, countLinkUse, findLinkContext, findQuota, lockQuota, type LinkContext } from "../../db/queries/fieldwork.js";
+import {
+  claimPersonalLink,
+  countLinkUse,
+  findLinkContext,
+  findLinkContextWithQuota,
+  findQuota,
+  lockQuota,
+  type LinkContext,
+  type QuotaState,
+} from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
@@ -29,14 +38,26 @@ import { ownFlags } from "../quality/flag-service.js";
  * submitted page durably and exactly once.
  */
 
-/** A link that answers: open, closed (known study, so its language), or unknown. */
-export type ResolvedLink = { kind: "open"; ctx: LinkContext } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
+/**
+ * A link that answers: open, closed (known study, so its language), or unknown. An open link
+ * resolved with `quota` carries its segment's quota as read with it.
+ */
+export type ResolvedLink = { kind: "open"; ctx: LinkContext; quota?: QuotaState } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-export async function resolveLink(db: Db, token: string): Promise<ResolvedLink> {
+/** `quota`: read the segment's quota in the same query (a first visit needs it; see quotaFull). */
+export async function resolveLink(db: Db, token: string, options: { quota?: boolean } = {}): Promise<ResolvedLink> {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
-  const ctx = await findLinkContext(db, token);
+  let quota: QuotaState | undefined;
+  let ctx: LinkContext | undefined;
+  if (options.quota) {
+    const found = await findLinkContextWithQuota(db, token);
+    if (found) ({ quota, ...ctx } = found);
+  } else {
+    ctx = await findLinkContext(db, token);
+  }
   if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return { kind: "not_found" };
-  return { kind: ctx.wave.status === "open" ? "open" : "closed", ctx };
+  if (ctx.wave.status !== "open") return { kind: "closed", ctx };
+  return quota ? { kind: "open", ctx, quota } : { kind: "open", ctx };
 }
 
 /** Who is answering: salted hashes only, never the raw cookie or address. */
@@ -71,10 +92,11 @@ export async function existingResponse(db: Executor, ctx: LinkContext, who: Resp
 /**
  * Whether the segment's target of completes is reached. Checked when a respondent starts and
  * again in the transaction that would complete their response: only the second check is
- * exact, because completes race between the two (see submitPage).
+ * exact, because completes race between the two (see submitPage). `asRead`: the quota read with
+ * the link (resolveLink), for the first check only.
  */
-export async function quotaFull(db: Executor, ctx: LinkContext): Promise<boolean> {
-  const { target, completed } = await findQuota(db, ctx.wave.id, ctx.segment.id);
+export async function quotaFull(db: Executor, ctx: LinkContext, asRead?: QuotaState): Promise<boolean> {
+  const { target, completed } = asRead ?? (await findQuota(db, ctx.wave.id, ctx.segment.id));
   return target !== null && completed >= target;
 }
 
