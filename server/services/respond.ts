@@ -18,7 +18,6 @@ import {
   findLinkResponse,
   findResponseByNonce,
   findResponseForPost,
-  listAnswerValues,
   replaceAnswers,
   setResponseProgress,
   startResponse,
@@ -295,7 +294,8 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // Read under the write lock (SQLite) or the row's (PostgreSQL): another instance may have
         // stored or finished it meanwhile. A last page also locks the quota it may fill.
         const quota = postsLastPage(questions, ctx.study.pageSize, posted) ? { waveId: ctx.wave.id, segmentId: ctx.segment.id } : null;
-        let response = await findResponseForPost(tx, form.nonce, quota);
+        const stored = await findResponseForPost(tx, form.nonce, quota);
+        let response = stored?.response;
         const settled = settledOutcome(response, ctx, posted);
         if (settled) return settled;
         const order = response?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
@@ -304,7 +304,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         if (Object.keys(validation.errors).length > 0) return { kind: "invalid", validation, page };
 
         const isLast = page.index === page.count - 1;
-        const given = response ? await listAnswerValues(tx, response.id) : [];
+        const given = stored?.given ?? [];
         const answeredBefore = [...new Set(given.map((a) => a.questionId))];
         // An incomplete last page stores nothing (checked before a personal link is claimed).
         const missing = isLast ? missingRequired(questions, answeredBefore, page, validation) : [];
