@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { columnPlaceholder, isPostgres, isUniqueViolation, one, first, preparedQuery, type Executor } from "../client.js";
+import { columnPlaceholder, isPostgres, isUniqueViolation, one, first, postgresStatement, preparedQuery, type Executor } from "../client.js";
 import { forUpdate, jsonRowsAgg } from "../portable.js";
 import { answers, responses, textMentions, waveSegments, type NewResponse, type SurveyResponse } from "../schema.js";
 
@@ -269,4 +269,52 @@ export async function setResponseProgress(db: Executor, id: number, progress: Re
 
 export async function listAnswers(db: Executor, responseId: number) {
   return db.select().from(answers).where(eq(answers.responseId, responseId));
+}
+
+/**
+ * PostgreSQL: a page's answers and the response's progress in one statement (one round trip),
+ * the answers as arrays unnested into rows, so that one statement text serves any page.
+ */
+const storePageStatement = postgresStatement(
+  "respond_store_page",
+  () => sql`WITH stored AS (
+    INSERT INTO ${answers} (response_id, question_id, option_id, value_number, value_text)
+    SELECT CAST(${sql.placeholder("id")} AS bigint), page.q, page.o, page.n, page.t
+    FROM unnest(
+      CAST(${sql.placeholder("questions")} AS bigint[]),
+      CAST(${sql.placeholder("options")} AS bigint[]),
+      CAST(${sql.placeholder("numbers")} AS double precision[]),
+      CAST(${sql.placeholder("texts")} AS text[])
+    ) AS page(q, o, n, t)
+  )
+  UPDATE ${responses} SET
+    status = ${columnPlaceholder(responses.status, "status")},
+    current_page = ${columnPlaceholder(responses.currentPage, "currentPage")},
+    locale = ${columnPlaceholder(responses.locale, "locale")},
+    completed_at = ${columnPlaceholder(responses.completedAt, "completedAt")},
+    duration_ms = ${columnPlaceholder(responses.durationMs, "durationMs")},
+    quality_flags = ${columnPlaceholder(responses.qualityFlags, "qualityFlags")},
+    checked_at = NULL
+  WHERE id = ${sql.placeholder("id")}`,
+);
+
+/**
+ * Stores a page of a response already started: its answers (replacing those of `replacing`, the
+ * page's questions that may have answers stored already) and where the response stands after it
+ * (setResponseProgress). SQLite: the two statements; PostgreSQL: one (storePageStatement).
+ */
+export async function storePage(db: Executor, responseId: number, replacing: number[], rows: readonly AnswerInsert[], progress: ResponseProgress): Promise<void> {
+  if (!isPostgres(db)) {
+    await replaceAnswers(db, responseId, replacing, rows);
+    return setResponseProgress(db, responseId, progress);
+  }
+  if (replacing.length) await replaceAnswers(db, responseId, replacing, []);
+  await storePageStatement(db, {
+    id: responseId,
+    questions: rows.map((r) => r.questionId),
+    options: rows.map((r) => r.optionId),
+    numbers: rows.map((r) => r.valueNumber),
+    texts: rows.map((r) => r.valueText),
+    ...progress,
+  });
 }

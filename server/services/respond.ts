@@ -19,9 +19,10 @@ import {
   findResponseByNonce,
   findResponseForPost,
   replaceAnswers,
-  setResponseProgress,
   startResponse,
+  storePage,
   updateResponse,
+  type ResponseProgress,
 } from "../../db/queries/responses.js";
 import type { Locale, QualityFlag, Study, SurveyResponse } from "../../db/schema.js";
 import { validatePage, type AnswerError, type PageValidation } from "../domain/answers.js";
@@ -347,7 +348,11 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         }
         const current = response.currentPage;
         const onPage = new Set(page.questions.map((q) => q.id));
-        const storeAnswers = () => replaceAnswers(tx, response.id, answeredBefore.filter((id) => onPage.has(id)), validation.rows);
+        // Answers of this page's questions stored before (a page posted again) are replaced, never added to.
+        const replacing = answeredBefore.filter((id) => onPage.has(id));
+        // Coding of text answers and the flags that compare with the wave come after commit, in the
+        // background (server/quality/checks-service.ts): the progress stored with the answers leaves the response unchecked.
+        const storeWith = (progress: ResponseProgress) => storePage(tx, response.id, replacing, validation.rows, progress);
 
         // The quota again, under the write lock of this IMMEDIATE transaction (PostgreSQL: the quota
         // row's, taken as the response was read): the check at the start let everyone in who began
@@ -355,21 +360,18 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
         // (A response started by this very post was checked above, in this transaction.)
         if (isLast && !startedNow && (await quotaFull(tx, ctx))) {
-          await storeAnswers();
           const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale, completedAt: null, durationMs: null };
-          await setResponseProgress(tx, response.id, { ...stopped, qualityFlags: response.qualityFlags });
+          await storeWith({ ...stopped, qualityFlags: response.qualityFlags });
           return { kind: "quota_full", response: { ...response, ...stopped } };
         }
         if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
 
-        // Coding of text answers and the flags that compare with the wave come after commit, in the
-        // background (server/quality/checks-service.ts): the progress written below leaves the response unchecked.
-        await storeAnswers();
-
         if (!isLast) {
-          if (!startedNow) {
+          // A response started by this post was stored with its progress: only its answers are left.
+          if (startedNow) await replaceAnswers(tx, response.id, [], validation.rows);
+          else {
             const progress = { status: "partial" as const, currentPage: Math.max(current, page.index + 1), locale: s.locale, completedAt: null, durationMs: null };
-            await setResponseProgress(tx, response.id, { ...progress, qualityFlags: response.qualityFlags });
+            await storeWith({ ...progress, qualityFlags: response.qualityFlags });
           }
           return { kind: "next_page", page: page.index + 1 };
         }
@@ -384,7 +386,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // speeders and duplicates come with the background checks.
         const answersNow = [...given.filter((a) => !onPage.has(a.questionId)), ...validation.rows];
         const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, answersNow, ctx.qualitySettings);
-        await setResponseProgress(tx, response.id, { ...fields, qualityFlags: flags.length ? flags : null });
+        await storeWith({ ...fields, qualityFlags: flags.length ? flags : null });
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
