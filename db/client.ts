@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { drizzle as drizzlePostgres, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
-import { sql, type Column, type SQL } from "drizzle-orm";
+import { fillPlaceholders, sql, type Column, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
 
@@ -551,6 +551,25 @@ export function preparedQuery<Q extends Prepared<unknown>>(name: string, build: 
     return engine ? outsideUnitsOfWork(query, engine) : query;
   };
   return prepared;
+}
+
+/**
+ * A hand-written statement for PostgreSQL alone (what drizzle's builder cannot say, such as a
+ * data-modifying WITH), turned into SQL once and run as a named statement (parsed once per
+ * connection) on the executor's connection: the unit of work's, or the pool's. `build` writes it
+ * with `sql.placeholder(…)` (or columnPlaceholder) wherever a value goes; resolves to the number
+ * of rows the statement changed.
+ */
+export function postgresStatement(name: string, build: () => SQL): (db: Executor, values: Record<string, unknown>) => Promise<number> {
+  if (preparedNames.has(name)) throw new Error(`postgresStatement: the name ${name} is taken`);
+  preparedNames.add(name);
+  let query: { sql: string; params: unknown[] } | undefined;
+  return async (db, values) => {
+    const client = postgresConnections.get(db)?.client ?? postgresPools.get(db);
+    if (!client) throw new Error(`postgresStatement ${name}: not a PostgreSQL database`);
+    query ??= postgresDialect.sqlToQuery(build());
+    return (await client.query({ name, text: query.sql, values: fillPlaceholders(query.params, values) })).rowCount ?? 0;
+  };
 }
 
 /** node-postgres' prepared query runs on its `client` (the pool's): the same query on a transaction's connection. */

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql, type Column, type SQL } from "drizzle-orm";
 import { isPostgres, type Executor } from "./client.js";
 
 /**
@@ -39,6 +39,16 @@ export function jsonElements(db: Executor, json: SQL, alias: string, options: { 
     return sql`${fn}(${array}) AS ${name}(value)`;
   }
   return options.key === undefined ? sql`json_each(${json}) AS ${name}` : sql`json_each(${json}, ${sql.raw(`'$.${jsonKey(options.key)}'`)}) AS ${name}`;
+}
+
+/**
+ * The rows of a group as one JSON array of arrays (`[[v1, v2, …], …]`, `[]` for none), as JSON
+ * text: json_group_array on SQLite, json_agg on PostgreSQL. For a correlated subquery that brings
+ * a row's few child rows with it, in the same statement.
+ */
+export function jsonRowsAgg(db: Executor, values: ReadonlyArray<Column | SQL>): SQL<string> {
+  const row = sql.join([...values], sql`, `);
+  return isPostgres(db) ? sql<string>`coalesce(json_agg(json_build_array(${row})), '[]'::json)` : sql<string>`json_group_array(json_array(${row}))`;
 }
 
 /**

@@ -78,8 +78,16 @@ export function appEnvLine(): string {
   return `app settings: NODE_ENV=production, LOG_SILENT=1, TRUST_PROXY=${APP_ENV.TRUST_PROXY} (respondents' X-Forwarded-For trusted from 127.0.0.1), SURVEY_POST_LIMIT=${APP_ENV.SURVEY_POST_LIMIT} (raised for the benchmark)`;
 }
 
+/**
+ * BENCH_APP_NODE_ARGS: extra arguments for the app's node, space-separated (Node refuses --cpu-prof in
+ * NODE_OPTIONS): `BENCH_APP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the app under the benchmark's load.
+ */
+function extraNodeArgs(): string[] {
+  return (process.env["BENCH_APP_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+}
+
 export function startAppServer(o: AppOptions): Promise<RunningServer> {
   const launch = appLaunch();
   const database: Record<string, string> = isPostgresUrl(o.database) ? { DATABASE_URL: o.database } : { DATABASE_PATH: o.database };
-  return spawnServer("app", process.execPath, launch.args, { ...APP_ENV, ...database, SESSION_SECRET: o.sessionSecret, ...o.env });
+  return spawnServer("app", process.execPath, [...extraNodeArgs(), ...launch.args], { ...APP_ENV, ...database, SESSION_SECRET: o.sessionSecret, ...o.env });
 }

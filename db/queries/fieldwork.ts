@@ -79,9 +79,11 @@ export interface LinkContext {
   qualitySettings?: Record<string, unknown> | null;
 }
 
+const linkContextSelection = { link: links, wave: waves, segment: segments, study: studies, qualitySettings: qualitySettings.settings };
+
 const linkContextQuery = preparedQuery("respond_link_context", (db) =>
   db
-    .select({ link: links, wave: waves, segment: segments, study: studies, qualitySettings: qualitySettings.settings })
+    .select(linkContextSelection)
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
@@ -98,23 +100,53 @@ export async function findLinkContext(db: Executor, token: string): Promise<Link
   return first(await linkContextQuery(db).execute({ token }));
 }
 
+/** Completes of the segment's wave, counted only when there is a target to reach (see findQuota). */
+const completesOf = (quota: typeof waveSegments) =>
+  sql<number>`CASE WHEN ${quota.target} IS NULL THEN 0 ELSE (SELECT count(*) FROM ${responses} WHERE ${and(
+    eq(responses.waveId, quota.waveId),
+    eq(responses.segmentId, quota.segmentId),
+    eq(responses.status, "completed"),
+  )}) END`.mapWith(Number);
+
+const linkContextWithQuotaQuery = preparedQuery("respond_link_context_quota", (db) =>
+  db
+    .select({ ...linkContextSelection, target: waveSegments.target, completed: completesOf(waveSegments) })
+    .from(links)
+    .innerJoin(waves, eq(waves.id, links.waveId))
+    .innerJoin(segments, eq(segments.id, links.segmentId))
+    .innerJoin(studies, eq(studies.id, waves.studyId))
+    .leftJoin(qualitySettings, eq(qualitySettings.studyId, studies.id))
+    .leftJoin(waveSegments, and(eq(waveSegments.waveId, links.waveId), eq(waveSegments.segmentId, links.segmentId)))
+    .where(eq(links.token, sql.placeholder("token"))),
+);
+
+/** The quota of a wave and segment as read: completes wanted (null: no target) and made. */
+export interface QuotaState {
+  target: number | null;
+  completed: number;
+}
+
+/**
+ * findLinkContext with the quota of the link's segment read in the same query (findQuota): for
+ * a first visit, which is shown the first page only while the quota is open. One round trip on
+ * PostgreSQL instead of two.
+ */
+export async function findLinkContextWithQuota(db: Executor, token: string): Promise<(LinkContext & { quota: QuotaState }) | undefined> {
+  const row = first(await linkContextWithQuotaQuery(db).execute({ token }));
+  if (!row) return undefined;
+  const { target, completed, ...ctx } = row;
+  return { ...ctx, quota: { target, completed: completed ?? 0 } };
+}
+
 const quotaQuery = preparedQuery("respond_quota", (db) =>
   db
-    .select({
-      target: waveSegments.target,
-      // Counted only when there is a target to reach.
-      completed: sql<number>`CASE WHEN ${waveSegments.target} IS NULL THEN 0 ELSE (SELECT count(*) FROM ${responses} WHERE ${and(
-        eq(responses.waveId, waveSegments.waveId),
-        eq(responses.segmentId, waveSegments.segmentId),
-        eq(responses.status, "completed"),
-      )}) END`.mapWith(Number),
-    })
+    .select({ target: waveSegments.target, completed: completesOf(waveSegments) })
     .from(waveSegments)
     .where(and(eq(waveSegments.waveId, sql.placeholder("wave")), eq(waveSegments.segmentId, sql.placeholder("segment")))),
 );
 
 /** The completes wanted for a wave and segment (null: no target) and how many there are, in one query. */
-export async function findQuota(db: Executor, waveId: number, segmentId: number): Promise<{ target: number | null; completed: number }> {
+export async function findQuota(db: Executor, waveId: number, segmentId: number): Promise<QuotaState> {
   return first(await quotaQuery(db).execute({ wave: waveId, segment: segmentId })) ?? { target: null, completed: 0 };
 }
 

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { columnPlaceholder, isPostgres, isUniqueViolation, one, first, preparedQuery, type Executor } from "../client.js";
-import { forUpdate } from "../portable.js";
+import { columnPlaceholder, isPostgres, isUniqueViolation, one, first, postgresStatement, preparedQuery, type Executor } from "../client.js";
+import { forUpdate, jsonRowsAgg } from "../portable.js";
 import { answers, responses, textMentions, waveSegments, type NewResponse, type SurveyResponse } from "../schema.js";
 
 export interface AnswerInsert {
@@ -73,39 +73,70 @@ export async function findResponseByNonce(db: Executor, nonce: string): Promise<
   return first(await byNonceQuery(db).execute({ nonce }));
 }
 
-const lockedByNonceQuery = preparedQuery("respond_response_by_nonce_locked", (db) =>
-  forUpdate(db, db.select().from(responses).where(eq(responses.nonce, sql.placeholder("nonce")))),
-);
-
-const lockedByNonceWithQuotaQuery = preparedQuery("respond_response_by_nonce_locked_quota", (db) =>
-  forUpdate(
-    db,
-    db
-      .select({
-        response: responses,
-        // Evaluated as the response row is read: locks the segment's quota row (when it has a target) in the same statement.
-        quota: sql<number | null>`(SELECT ${waveSegments.target} FROM ${waveSegments} WHERE ${and(
-          eq(waveSegments.waveId, sql.placeholder("wave")),
-          eq(waveSegments.segmentId, sql.placeholder("segment")),
-        )} AND ${waveSegments.target} IS NOT NULL FOR UPDATE)`,
-      })
-      .from(responses)
-      .where(eq(responses.nonce, sql.placeholder("nonce"))),
-  ),
-);
+/** A response's answer as its own quality flags and the completeness check read it. */
+export interface AnswerValue {
+  questionId: number;
+  optionId: number | null;
+  valueNumber: number | null;
+  valueText: string | null;
+}
 
 /**
- * The response a posted form names, read in the submission's unit of work. On PostgreSQL, where
- * that unit runs at READ COMMITTED, the row stays locked until commit, so two posts of one form
- * take turns (the second reads what the first stored); with `quota` (a post of the last page,
- * which may complete the response) the segment's quota row is locked by the same statement, so
- * the completes of a segment take turns in counting them (db/queries/fieldwork.ts lockQuota).
- * On SQLite the unit of work holds the write lock already: a plain read.
+ * The response a post names and its answers so far, in one statement: on PostgreSQL the row locked
+ * (`locked`), with the segment's quota row too (`quota`). The answers come as one JSON array.
  */
-export async function findResponseForPost(db: Executor, nonce: string, quota: { waveId: number; segmentId: number } | null): Promise<SurveyResponse | undefined> {
-  if (!isPostgres(db)) return findResponseByNonce(db, nonce);
-  if (!quota) return first(await lockedByNonceQuery(db).execute({ nonce }));
-  return first(await lockedByNonceWithQuotaQuery(db).execute({ nonce, wave: quota.waveId, segment: quota.segmentId }))?.response;
+function postedResponse(db: Executor, options: { locked: boolean; quota: boolean }) {
+  const given = sql<string>`(SELECT ${jsonRowsAgg(db, [answers.questionId, answers.optionId, answers.valueNumber, answers.valueText])} FROM ${answers} WHERE ${eq(answers.responseId, responses.id)})`;
+  const query = db
+    .select({
+      response: responses,
+      given,
+      ...(options.quota
+        ? {
+            // Evaluated as the response row is read: locks the segment's quota row (when it has a target) in the same statement.
+            quota: sql<number | null>`(SELECT ${waveSegments.target} FROM ${waveSegments} WHERE ${and(
+              eq(waveSegments.waveId, sql.placeholder("wave")),
+              eq(waveSegments.segmentId, sql.placeholder("segment")),
+            )} AND ${waveSegments.target} IS NOT NULL FOR UPDATE)`,
+          }
+        : {}),
+    })
+    .from(responses)
+    .where(eq(responses.nonce, sql.placeholder("nonce")));
+  return options.locked ? forUpdate(db, query) : query;
+}
+
+const postedQuery = preparedQuery("respond_posted_response", (db) => postedResponse(db, { locked: false, quota: false }));
+const lockedPostedQuery = preparedQuery("respond_posted_response_locked", (db) => postedResponse(db, { locked: true, quota: false }));
+const lockedPostedWithQuotaQuery = preparedQuery("respond_posted_response_locked_quota", (db) => postedResponse(db, { locked: true, quota: true }));
+
+/**
+ * The response a posted form names and its answers so far (which questions it answered, and what
+ * its own quality flags read), read in one statement of the submission's unit of work. On
+ * PostgreSQL, where that unit runs at READ COMMITTED, the row stays locked until commit, so two
+ * posts of one form take turns (the second reads what the first stored); with `quota` (a post of
+ * the last page, which may complete the response) the segment's quota row is locked by the same
+ * statement, so the completes of a segment take turns in counting them (db/queries/fieldwork.ts
+ * lockQuota). On SQLite the unit of work holds the write lock already: a plain read.
+ */
+export async function findResponseForPost(
+  db: Executor,
+  nonce: string,
+  quota: { waveId: number; segmentId: number } | null,
+): Promise<{ response: SurveyResponse; given: AnswerValue[] } | undefined> {
+  const row = !isPostgres(db)
+    ? first(await postedQuery(db).execute({ nonce }))
+    : quota
+      ? first(await lockedPostedWithQuotaQuery(db).execute({ nonce, wave: quota.waveId, segment: quota.segmentId }))
+      : first(await lockedPostedQuery(db).execute({ nonce }));
+  if (!row) return undefined;
+  const given = (JSON.parse(row.given) as Array<[number, number | null, number | null, string | null]>).map(([questionId, optionId, valueNumber, valueText]) => ({
+    questionId,
+    optionId,
+    valueNumber,
+    valueText,
+  }));
+  return { response: row.response, given };
 }
 
 const lockedByBrowserQuery = preparedQuery("respond_response_by_browser_locked", (db) =>
@@ -204,21 +235,6 @@ export async function replaceAnswers(
   return prepared(db).execute(values);
 }
 
-const answerValuesQuery = preparedQuery("respond_answer_values", (db) =>
-  db
-    .select({ questionId: answers.questionId, optionId: answers.optionId, valueNumber: answers.valueNumber, valueText: answers.valueText })
-    .from(answers)
-    .where(eq(answers.responseId, sql.placeholder("response"))),
-);
-
-/** A response's answers as far as it got (which questions it answered, and what its own quality flags read). */
-export async function listAnswerValues(
-  db: Executor,
-  responseId: number,
-): Promise<Array<{ questionId: number; optionId: number | null; valueNumber: number | null; valueText: string | null }>> {
-  return answerValuesQuery(db).execute({ response: responseId });
-}
-
 export async function insertMentions(db: Executor, answerId: number, mentions: ReadonlyArray<{ code: string; rank: number }>): Promise<void> {
   if (mentions.length) (await db.insert(textMentions).values(mentions.map((m) => ({ answerId, ...m }))));
 }
@@ -253,4 +269,52 @@ export async function setResponseProgress(db: Executor, id: number, progress: Re
 
 export async function listAnswers(db: Executor, responseId: number) {
   return db.select().from(answers).where(eq(answers.responseId, responseId));
+}
+
+/**
+ * PostgreSQL: a page's answers and the response's progress in one statement (one round trip),
+ * the answers as arrays unnested into rows, so that one statement text serves any page.
+ */
+const storePageStatement = postgresStatement(
+  "respond_store_page",
+  () => sql`WITH stored AS (
+    INSERT INTO ${answers} (response_id, question_id, option_id, value_number, value_text)
+    SELECT CAST(${sql.placeholder("id")} AS bigint), page.q, page.o, page.n, page.t
+    FROM unnest(
+      CAST(${sql.placeholder("questions")} AS bigint[]),
+      CAST(${sql.placeholder("options")} AS bigint[]),
+      CAST(${sql.placeholder("numbers")} AS double precision[]),
+      CAST(${sql.placeholder("texts")} AS text[])
+    ) AS page(q, o, n, t)
+  )
+  UPDATE ${responses} SET
+    status = ${columnPlaceholder(responses.status, "status")},
+    current_page = ${columnPlaceholder(responses.currentPage, "currentPage")},
+    locale = ${columnPlaceholder(responses.locale, "locale")},
+    completed_at = ${columnPlaceholder(responses.completedAt, "completedAt")},
+    duration_ms = ${columnPlaceholder(responses.durationMs, "durationMs")},
+    quality_flags = ${columnPlaceholder(responses.qualityFlags, "qualityFlags")},
+    checked_at = NULL
+  WHERE id = ${sql.placeholder("id")}`,
+);
+
+/**
+ * Stores a page of a response already started: its answers (replacing those of `replacing`, the
+ * page's questions that may have answers stored already) and where the response stands after it
+ * (setResponseProgress). SQLite: the two statements; PostgreSQL: one (storePageStatement).
+ */
+export async function storePage(db: Executor, responseId: number, replacing: number[], rows: readonly AnswerInsert[], progress: ResponseProgress): Promise<void> {
+  if (!isPostgres(db)) {
+    await replaceAnswers(db, responseId, replacing, rows);
+    return setResponseProgress(db, responseId, progress);
+  }
+  if (replacing.length) await replaceAnswers(db, responseId, replacing, []);
+  await storePageStatement(db, {
+    id: responseId,
+    questions: rows.map((r) => r.questionId),
+    options: rows.map((r) => r.optionId),
+    numbers: rows.map((r) => r.valueNumber),
+    texts: rows.map((r) => r.valueText),
+    ...progress,
+  });
 }

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { ipKeyGenerator } from "express-rate-limit";
-import { isPostgres, lightWrite, type Db, type Executor } from "../../db/client.js";
+import { lightWrite, type Db, type Executor } from "../../db/client.js";
 import { takeRateLimit } from "../../db/queries/rate-limits.js";
 import { normalizeEmail } from "../../db/queries/users.js";
 import { sha256 } from "../domain/secrets.js";
@@ -8,27 +8,21 @@ import { sha256 } from "../domain/secrets.js";
 /**
  * The survey post limit: posts per client address per window, counted in the rate_limits table,
  * so every instance on the database shares the count (DESIGN: no such state in process memory).
- * Where a count is written decides what it costs:
- * - SQLite (`countsInUnitOfWork`): as the first write of the submission's own unit of work, which
- *   commits both at once. SQLite has one writer at a time, so this adds one statement and no
- *   commit; only a post refused before its unit of work (an unknown link, an expired form, an
- *   unreadable body) counts alone, in a commit of its own as every post did before.
- * - PostgreSQL: alone, before the submission, in a light write (db/client.ts: no flush to wait
- *   for). Inside the SERIALIZABLE unit of work, concurrent posts from one address (an office, a
- *   carrier's NAT) would all update the one counter row, and all but one would fail and retry
- *   their whole submission.
+ * A stored page's post counts as the first write of the submission's own unit of work, which
+ * commits both at once: one statement more, no commit (and on PostgreSQL no round trips) of its
+ * own. There, at READ COMMITTED, concurrent posts from one address (an office, a carrier's NAT)
+ * take turns on the counter row, each until the one before commits: a few milliseconds a post,
+ * far more posts per second than any sensible limit per minute lets through. Only a post refused
+ * before its unit of work (an unknown link, an expired form, an unreadable body) counts alone, in
+ * a light write (db/client.ts: on PostgreSQL no flush to wait for).
  * A refused post does not count (takeRateLimit), so knocking on does not move the window's end.
  */
 export class SurveyPostLimit {
-  readonly countsInUnitOfWork: boolean;
-
   constructor(
     private readonly db: Db,
     readonly windowMs: number,
     readonly limit: number,
-  ) {
-    this.countsInUnitOfWork = !isPostgres(db);
-  }
+  ) {}
 
   /** Counts a post from `address` on `db` (the submission's unit of work, or the database); false: over the limit. */
   async take(db: Executor, address: string, now = new Date()): Promise<boolean> {

@@ -1,6 +1,6 @@
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Db } from "../../db/client.js";
-import type { LinkContext } from "../../db/queries/fieldwork.js";
+import type { LinkContext, QuotaState } from "../../db/queries/fieldwork.js";
 import type { Locale, Study } from "../../db/schema.js";
 import { checkSignature, pickParams } from "../domain/pass-through.js";
 import { localize } from "../domain/questionnaire.js";
@@ -86,10 +86,16 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     });
   }
 
+  /** The browser id the request carries, if it carries a well-formed one. */
+  function knownBrowserId(req: Request): string | undefined {
+    const current: unknown = req.cookies?.[BROWSER_COOKIE];
+    return typeof current === "string" && /^[A-Za-z0-9_-]{43}$/.test(current) ? current : undefined;
+  }
+
   /** A long-lived random browser id (stored only as a salted hash): resumes and "already answered". */
   function browserId(req: Request, res: Response): { id: string; isNew: boolean } {
-    const current: unknown = req.cookies?.[BROWSER_COOKIE];
-    if (typeof current === "string" && /^[A-Za-z0-9_-]{43}$/.test(current)) return { id: current, isNew: false };
+    const current = knownBrowserId(req);
+    if (current) return { id: current, isNew: false };
     const id = newSecretToken();
     res.cookie(BROWSER_COOKIE, id, { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/s", maxAge: ONE_YEAR_MS });
     return { id, isNew: true };
@@ -100,10 +106,17 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     return respondentHashes(secret, browser.id, clientAddress(req), req.get("user-agent") ?? "", browser.isNew);
   }
 
-  /** Resolves the link, or says why not (404/410, a refused signature); also checks signed pass-through parameters. */
-  async function load(req: Request, res: Response): Promise<{ ctx: LinkContext; params: Record<string, string> } | { refusal: Refusal }> {
+  /**
+   * Resolves the link, or says why not (404/410, a refused signature); also checks signed
+   * pass-through parameters. `quota`: read the segment's quota with the link (resolveLink).
+   */
+  async function load(
+    req: Request,
+    res: Response,
+    options: { quota?: boolean } = {},
+  ): Promise<{ ctx: LinkContext; quota?: QuotaState; params: Record<string, string> } | { refusal: Refusal }> {
     res.set("Cache-Control", "no-store");
-    const resolved = await resolveLink(db, String(req.params["token"]));
+    const resolved = await resolveLink(db, String(req.params["token"]), options);
     if (resolved.kind !== "open") {
       useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
       return { refusal: resolved.kind === "closed" ? { status: 410, kind: "closed", study: resolved.ctx.study } : { status: 404, kind: "notFound" } };
@@ -117,7 +130,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     // A signed parameter is passed through even when not listed among the link's others.
     const signed = found.link.signedParams ?? [];
     const params = pickParams(query, [...(found.link.passParams ?? []), ...signed], signed);
-    return { ctx: found, params };
+    return { ctx: found, ...(resolved.quota ? { quota: resolved.quota } : {}), params };
   }
 
   function refuse(res: Response, refusal: Refusal) {
@@ -215,7 +228,9 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   }
 
   router.get("/s/:token", async (req, res) => {
-    const loaded = await load(req, res);
+    // A browser without our cookie has no response to resume on an open link: its first page
+    // depends on the quota alone, read with the link.
+    const loaded = await load(req, res, { quota: knownBrowserId(req) === undefined });
     if ("refusal" in loaded) return refuse(res, loaded.refusal);
     const { ctx, params } = loaded;
     const who = respondent(req, res);
@@ -230,7 +245,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       const page = surveyPage(questions, ctx.study.pageSize, existing.currentPage, existing.optionOrder ?? {});
       return showPage(req, res, ctx, page, resumedFormToken(secret, ctx.link.token, existing));
     }
-    if (await quotaFull(db, ctx)) return quotaFullExit(res, ctx, params);
+    if (await quotaFull(db, ctx, loaded.quota)) return quotaFullExit(res, ctx, params);
     // Only the first page's options are ordered here: the same seed orders the rest as the first page is stored.
     const first = surveyPage(questions, ctx.study.pageSize, 0, {});
     const page = { ...first, order: optionOrders(first.questions, rotationSeed(ctx, who)) };
@@ -252,7 +267,6 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     const { ctx, params } = loaded;
     const form = readFormToken(secret, ctx.link.token, req.body ?? {});
     if (!form) return refusePost(req, res, next, { status: 400, kind: "expired", study: ctx.study });
-    if (!postLimit.countsInUnitOfWork && !(await postLimit.takeAlone(address))) return tooManyPosts(res, next);
     const who = respondent(req, res);
     const questions = await questionnaires(ctx.study);
     const honeypot = req.body?.website;
@@ -266,7 +280,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
       // Absent is fine (tools post the form contract directly); anything typed in it is a bot's mark.
       honeypotFilled: typeof honeypot === "string" ? honeypot.trim() !== "" : honeypot !== undefined,
       now: new Date(),
-      ...(postLimit.countsInUnitOfWork ? { countPost: (tx) => postLimit.take(tx, address) } : {}),
+      countPost: (tx) => postLimit.take(tx, address),
     });
 
     switch (outcome.kind) {

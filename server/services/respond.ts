@@ -1,6 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import { claimPersonalLink, countLinkUse, findLinkContext, findQuota, lockQuota, type LinkContext } from "../../db/queries/fieldwork.js";
+import {
+  claimPersonalLink,
+  countLinkUse,
+  findLinkContext,
+  findLinkContextWithQuota,
+  findQuota,
+  lockQuota,
+  type LinkContext,
+  type QuotaState,
+} from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import {
   DuplicateNonceError,
@@ -9,11 +18,11 @@ import {
   findLinkResponse,
   findResponseByNonce,
   findResponseForPost,
-  listAnswerValues,
   replaceAnswers,
-  setResponseProgress,
   startResponse,
+  storePage,
   updateResponse,
+  type ResponseProgress,
 } from "../../db/queries/responses.js";
 import type { Locale, QualityFlag, Study, SurveyResponse } from "../../db/schema.js";
 import { validatePage, type AnswerError, type PageValidation } from "../domain/answers.js";
@@ -29,14 +38,26 @@ import { ownFlags } from "../quality/flag-service.js";
  * submitted page durably and exactly once.
  */
 
-/** A link that answers: open, closed (known study, so its language), or unknown. */
-export type ResolvedLink = { kind: "open"; ctx: LinkContext } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
+/**
+ * A link that answers: open, closed (known study, so its language), or unknown. An open link
+ * resolved with `quota` carries its segment's quota as read with it.
+ */
+export type ResolvedLink = { kind: "open"; ctx: LinkContext; quota?: QuotaState } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-export async function resolveLink(db: Db, token: string): Promise<ResolvedLink> {
+/** `quota`: read the segment's quota in the same query (a first visit needs it; see quotaFull). */
+export async function resolveLink(db: Db, token: string, options: { quota?: boolean } = {}): Promise<ResolvedLink> {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
-  const ctx = await findLinkContext(db, token);
+  let quota: QuotaState | undefined;
+  let ctx: LinkContext | undefined;
+  if (options.quota) {
+    const found = await findLinkContextWithQuota(db, token);
+    if (found) ({ quota, ...ctx } = found);
+  } else {
+    ctx = await findLinkContext(db, token);
+  }
   if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return { kind: "not_found" };
-  return { kind: ctx.wave.status === "open" ? "open" : "closed", ctx };
+  if (ctx.wave.status !== "open") return { kind: "closed", ctx };
+  return quota ? { kind: "open", ctx, quota } : { kind: "open", ctx };
 }
 
 /** Who is answering: salted hashes only, never the raw cookie or address. */
@@ -71,10 +92,11 @@ export async function existingResponse(db: Executor, ctx: LinkContext, who: Resp
 /**
  * Whether the segment's target of completes is reached. Checked when a respondent starts and
  * again in the transaction that would complete their response: only the second check is
- * exact, because completes race between the two (see submitPage).
+ * exact, because completes race between the two (see submitPage). `asRead`: the quota read with
+ * the link (resolveLink), for the first check only.
  */
-export async function quotaFull(db: Executor, ctx: LinkContext): Promise<boolean> {
-  const { target, completed } = await findQuota(db, ctx.wave.id, ctx.segment.id);
+export async function quotaFull(db: Executor, ctx: LinkContext, asRead?: QuotaState): Promise<boolean> {
+  const { target, completed } = asRead ?? (await findQuota(db, ctx.wave.id, ctx.segment.id));
   return target !== null && completed >= target;
 }
 
@@ -273,7 +295,8 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // Read under the write lock (SQLite) or the row's (PostgreSQL): another instance may have
         // stored or finished it meanwhile. A last page also locks the quota it may fill.
         const quota = postsLastPage(questions, ctx.study.pageSize, posted) ? { waveId: ctx.wave.id, segmentId: ctx.segment.id } : null;
-        let response = await findResponseForPost(tx, form.nonce, quota);
+        const stored = await findResponseForPost(tx, form.nonce, quota);
+        let response = stored?.response;
         const settled = settledOutcome(response, ctx, posted);
         if (settled) return settled;
         const order = response?.optionOrder ?? optionOrders(questions, rotationSeed(ctx, who));
@@ -282,7 +305,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         if (Object.keys(validation.errors).length > 0) return { kind: "invalid", validation, page };
 
         const isLast = page.index === page.count - 1;
-        const given = response ? await listAnswerValues(tx, response.id) : [];
+        const given = stored?.given ?? [];
         const answeredBefore = [...new Set(given.map((a) => a.questionId))];
         // An incomplete last page stores nothing (checked before a personal link is claimed).
         const missing = isLast ? missingRequired(questions, answeredBefore, page, validation) : [];
@@ -325,7 +348,11 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         }
         const current = response.currentPage;
         const onPage = new Set(page.questions.map((q) => q.id));
-        const storeAnswers = () => replaceAnswers(tx, response.id, answeredBefore.filter((id) => onPage.has(id)), validation.rows);
+        // Answers of this page's questions stored before (a page posted again) are replaced, never added to.
+        const replacing = answeredBefore.filter((id) => onPage.has(id));
+        // Coding of text answers and the flags that compare with the wave come after commit, in the
+        // background (server/quality/checks-service.ts): the progress stored with the answers leaves the response unchecked.
+        const storeWith = (progress: ResponseProgress) => storePage(tx, response.id, replacing, validation.rows, progress);
 
         // The quota again, under the write lock of this IMMEDIATE transaction (PostgreSQL: the quota
         // row's, taken as the response was read): the check at the start let everyone in who began
@@ -333,21 +360,18 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
         // (A response started by this very post was checked above, in this transaction.)
         if (isLast && !startedNow && (await quotaFull(tx, ctx))) {
-          await storeAnswers();
           const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale, completedAt: null, durationMs: null };
-          await setResponseProgress(tx, response.id, { ...stopped, qualityFlags: response.qualityFlags });
+          await storeWith({ ...stopped, qualityFlags: response.qualityFlags });
           return { kind: "quota_full", response: { ...response, ...stopped } };
         }
         if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
 
-        // Coding of text answers and the flags that compare with the wave come after commit, in the
-        // background (server/quality/checks-service.ts): the progress written below leaves the response unchecked.
-        await storeAnswers();
-
         if (!isLast) {
-          if (!startedNow) {
+          // A response started by this post was stored with its progress: only its answers are left.
+          if (startedNow) await replaceAnswers(tx, response.id, [], validation.rows);
+          else {
             const progress = { status: "partial" as const, currentPage: Math.max(current, page.index + 1), locale: s.locale, completedAt: null, durationMs: null };
-            await setResponseProgress(tx, response.id, { ...progress, qualityFlags: response.qualityFlags });
+            await storeWith({ ...progress, qualityFlags: response.qualityFlags });
           }
           return { kind: "next_page", page: page.index + 1 };
         }
@@ -362,7 +386,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // speeders and duplicates come with the background checks.
         const answersNow = [...given.filter((a) => !onPage.has(a.questionId)), ...validation.rows];
         const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, answersNow, ctx.qualitySettings);
-        await setResponseProgress(tx, response.id, { ...fields, qualityFlags: flags.length ? flags : null });
+        await storeWith({ ...fields, qualityFlags: flags.length ? flags : null });
         if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };

@@ -90,7 +90,8 @@ function tally(log: readonly string[]): StatementTally {
       // A unit of work's own part of a group commit (db/client.ts).
     } else {
       result.statements.push(text);
-      const writes = /^(insert|update|delete)\b/.test(t);
+      // A data-modifying WITH (PostgreSQL) writes too.
+      const writes = /^(insert|update|delete)\b/.test(t) || /^with\b[\s\S]*\b(insert|update|delete)\b/.test(t);
       if (writes && !inTransaction) result.durableCommits++;
       wrote ||= writes;
     }
