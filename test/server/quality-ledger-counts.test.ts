@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
 import type { Locale, QualityFlag, Study } from "../../db/schema.js";
 import { translator } from "../../server/i18n/index.js";
@@ -139,45 +139,60 @@ async function expectAggregatesAsCounted(db: Db, study: Study, locale: Locale, a
   );
 }
 
-describe("the exclusion ledger's numbers", () => {
-  it("are the stored responses counted, for every state, flag, wave and segment, in both languages, and follow an exclusion at once", async () => {
-    const db = freshDb();
-    const { study, pre, post, segments } = await seed(db);
-    const waveIds = [pre.id, post.id];
-    const flags = [undefined, "speeder", "straightlining", "attention", "duplicate", "gibberish", "honeypot"] as const;
-    let all = await stored(db, waveIds);
-    expect(all.filter((r) => r.completed && r.flagged).length).toBeGreaterThan(40);
+/** Statements per page view times this grid: minutes on a loaded PostgreSQL, so each state is a test of its own with room. */
+const GRID_TIMEOUT = 120_000;
+const FLAGS = [undefined, "speeder", "straightlining", "attention", "duplicate", "gibberish", "honeypot"] as const;
 
-    for (const locale of ["en", "ru"] as const) {
-      await expectAggregatesAsCounted(db, study, locale, all);
-      for (const state of ["flagged", "excluded", "all"] as const) {
-        for (const f of flags) {
+describe("the exclusion ledger's numbers", () => {
+  let db: Db;
+  let seeded: Awaited<ReturnType<typeof seed>>;
+  beforeAll(async () => {
+    db = freshDb();
+    seeded = await seed(db);
+  }, GRID_TIMEOUT);
+  const all = () => stored(db, [seeded.pre.id, seeded.post.id]);
+
+  it("are the stored responses counted: flag counts and rates per wave and segment, in both languages", async () => {
+    const responses = await all();
+    expect(responses.filter((r) => r.completed && r.flagged).length).toBeGreaterThan(40);
+    for (const locale of ["en", "ru"] as const) await expectAggregatesAsCounted(db, seeded.study, locale, responses);
+  });
+
+  for (const state of ["flagged", "excluded", "all"] as const) {
+    it(`list and count the ${state} responses as stored, for every flag, wave and segment, in both languages`, async () => {
+      const { study, pre, post, segments } = seeded;
+      const responses = await all();
+      for (const locale of ["en", "ru"] as const) {
+        for (const f of FLAGS) {
           for (const wave of locale === "en" ? [undefined, pre.id, post.id] : [undefined, post.id]) {
             for (const segment of locale === "en" ? [undefined, ...segments.map((s) => s.id)] : [undefined, segments[1]!.id]) {
-              await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}), ...(wave ? { wave } : {}), ...(segment ? { segment } : {}) }, locale, all);
+              await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}), ...(wave ? { wave } : {}), ...(segment ? { segment } : {}) }, locale, responses);
             }
           }
         }
       }
-    }
+    }, GRID_TIMEOUT);
+  }
 
-    // A researcher excludes some flagged responses and restores an excluded one: rows and numbers move at once.
+  it("follow an exclusion and a restore at once, rows and numbers", async () => {
+    const { study, post, segments } = seeded;
+    const before = await all();
     const researcher = await addUser(db, "researcher");
-    const toExclude = all.filter((r) => r.completed && r.flagged && !r.excluded).slice(0, 5).map((r) => r.id);
-    const toRestore = all.filter((r) => r.completed && r.excluded).slice(0, 1).map((r) => r.id);
+    const toExclude = before.filter((r) => r.completed && r.flagged && !r.excluded).slice(0, 5).map((r) => r.id);
+    const toRestore = before.filter((r) => r.completed && r.excluded).slice(0, 1).map((r) => r.id);
     expect(await changeExclusion(db, study, researcher.id, { excluded: true, ids: toExclude, reason: "checked by hand" })).toEqual({ ok: true, changed: toExclude });
     expect(await changeExclusion(db, study, researcher.id, { excluded: false, ids: toRestore, reason: "a real respondent" })).toEqual({ ok: true, changed: toRestore });
-    all = await stored(db, waveIds);
+    const responses = await all();
     for (const locale of ["en", "ru"] as const) {
-      await expectAggregatesAsCounted(db, study, locale, all);
+      await expectAggregatesAsCounted(db, study, locale, responses);
       for (const state of ["flagged", "excluded", "all"] as const) {
         for (const f of [undefined, "speeder", "gibberish"] as const) {
-          await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}) }, locale, all);
-          await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}), wave: post.id, segment: segments[0]!.id }, locale, all);
+          await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}) }, locale, responses);
+          await expectLedgerAsCounted(db, study, { state, ...(f ? { flag: f } : {}), wave: post.id, segment: segments[0]!.id }, locale, responses);
         }
       }
     }
-  });
+  }, GRID_TIMEOUT);
 });
 
 describe("the coding page's counts", () => {
@@ -201,7 +216,7 @@ describe("the coding page's counts", () => {
     return counts;
   }
 
-  it("are the stored mentions counted, computed on the request and in the background, after an exclusion too", async () => {
+  it("are the stored mentions counted, computed on the request and in the background, after an exclusion too", { timeout: GRID_TIMEOUT }, async () => {
     const db = freshDb();
     const { study, pre, post } = await seed(db);
     const expected = await counted(db, study, [pre.id, post.id]);
