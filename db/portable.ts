@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql, type Column, type SQL } from "drizzle-orm";
 import { isPostgres, type Executor } from "./client.js";
 
 /**
@@ -39,6 +39,15 @@ export function jsonElements(db: Executor, json: SQL, alias: string, options: { 
     return sql`${fn}(${array}) AS ${name}(value)`;
   }
   return options.key === undefined ? sql`json_each(${json}) AS ${name}` : sql`json_each(${json}, ${sql.raw(`'$.${jsonKey(options.key)}'`)}) AS ${name}`;
+}
+
+/**
+ * A column SQLite's planner may not seek an index on (`+column`, SQLite's way to steer a plan to
+ * another index or the primary key); on PostgreSQL the column itself: its planner goes by
+ * statistics, which `+` would blind (it then estimates a handful of rows and scans the table).
+ */
+export function unindexed(db: Executor, column: Column): SQL {
+  return isPostgres(db) ? sql`${column}` : sql`+${column}`;
 }
 
 /**
