@@ -52,6 +52,15 @@ export function jsonRowsAgg(db: Executor, values: ReadonlyArray<Column | SQL>): 
 }
 
 /**
+ * A column SQLite's planner may not seek an index on (`+column`, SQLite's way to steer a plan to
+ * another index or the primary key); on PostgreSQL the column itself: its planner goes by
+ * statistics, which `+` would blind (it then estimates a handful of rows and scans the table).
+ */
+export function unindexed(db: Executor, column: Column): SQL {
+  return isPostgres(db) ? sql`${column}` : sql`+${column}`;
+}
+
+/**
  * The select `query` locking the rows it returns until commit on PostgreSQL (`FOR UPDATE`, which
  * drizzle's PostgreSQL builder has); on SQLite, which has no such clause and needs none (a unit of
  * work holds its only write lock), the query as it is.

@@ -446,6 +446,10 @@ export const responses = sqliteTable(
     // Quality flags: duplicates by network hash, and the wave's median duration for speeders.
     index("responses_network_idx").on(t.waveId, t.networkHash, t.status, t.completedAt),
     index("responses_wave_duration_idx").on(t.waveId, t.status, t.durationMs),
+    // The exclusion ledger lists and counts flagged, and excluded, responses: a few per cent of a
+    // wave, found without reading the others (db/queries/quality.ts names them on SQLite).
+    index("responses_flagged_idx").on(t.waveId, t.status, t.segmentId, t.excluded).where(sql`${t.qualityFlags} IS NOT NULL`),
+    index("responses_excluded_idx").on(t.waveId, t.status, t.segmentId, t.excluded).where(sql`${t.excluded}`),
     check("responses_status_check", sql`${t.status} IN (${inList(RESPONSE_STATUSES)})`),
   ],
 );

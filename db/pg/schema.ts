@@ -335,6 +335,8 @@ export const responses = pgTable(
     index("responses_browser_idx").on(t.waveId, t.browserHash, t.status, t.completedAt),
     index("responses_network_idx").on(t.waveId, t.networkHash, t.status, t.completedAt),
     index("responses_wave_duration_idx").on(t.waveId, t.status, t.durationMs),
+    index("responses_flagged_idx").on(t.waveId, t.status, t.segmentId, t.excluded).where(sql`${t.qualityFlags} IS NOT NULL`),
+    index("responses_excluded_idx").on(t.waveId, t.status, t.segmentId, t.excluded).where(sql`${t.excluded}`),
     check("responses_status_check", sql`${t.status} IN ('partial', 'completed', 'screened_out', 'quota_full')`),
   ],
 );

@@ -2,7 +2,6 @@ import { unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
-  countMentions,
   deleteMentionsOfAnswers,
   deleteTextAlias,
   insertMentionRows,
@@ -219,13 +218,11 @@ export interface CodingOverview {
   questions: SurveyQuestion[];
   /** Codes of the first coded question (competitors are the same for every question). */
   definitions: CodeDefinition[];
-  /** Answers per code, and how often it was named first. */
-  counts: Map<string, { n: number; first: number }>;
-  /** The review queue as last computed (review-queue.ts); null while a large study's first one is. */
+  /** The review queue and the answers per code (how often it was named first), as last computed (review-queue.ts); null while a large study's first ones are. */
   queue: ReviewQueueRead | null;
 }
 
-/** The coding page: codes with their aliases and counts, and the review queue. */
+/** The coding page: codes with their aliases, and their counts and the review queue from the queue's snapshot. */
 export async function codingOverview(db: Db, study: Study, locale: Locale): Promise<CodingOverview> {
   const questions = await loadQuestionnaire(db, study.id);
   const coded = codedQuestions(questions);
@@ -233,9 +230,8 @@ export async function codingOverview(db: Db, study: Study, locale: Locale): Prom
   const definitions = codeDefinitions(coded[0], questions, aliases, study.brand, locale, study.defaultLocale);
   const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
   const questionIds = coded.map((q) => q.id);
-  const counts = new Map((await countMentions(db, questionIds, waveIds)).map((c) => [c.code, { n: c.n, first: c.first ?? 0 }]));
   const queue = await loadReviewQueue(db, { studyId: study.id, aliases, codebooks: studyCodebooks(questions, aliases), questionIds, waveIds });
-  return { questions: coded, definitions, counts, queue };
+  return { questions: coded, definitions, queue };
 }
 
 export type AliasProblem = { field: "alias" | "code"; message: "required" | "tooLong" | "unknownCode" | "taken"; takenBy?: string };

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { unitOfWork, type Db } from "../../db/client.js";
-import { countRespondents } from "../../db/queries/aggregation.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
-import { countFlags, existingResponseIds, findQualitySettings, listAnswersOf, listLedger, qualityAudit, setExclusion, userEmails } from "../../db/queries/quality.js";
+import { countFlags, countLedgerCells, existingResponseIds, findQualitySettings, listAnswersOf, listLedger, qualityAudit, setExclusion, userEmails } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
 import type { Locale, QualityFlag, Segment, Study, Wave } from "../../db/schema.js";
@@ -172,6 +171,17 @@ export function warningSentences(warnings: readonly RateWarning[], waves: readon
   );
 }
 
+/**
+ * Gives the event loop a turn between the page's statements: on SQLite each runs on the thread that
+ * serves respondents, and awaiting one alone does not let anyone else in (its promise is settled).
+ */
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The ledger page, counted live over indexes at every view (the partial indexes of flagged and
+ * excluded responses, the covering (wave, segment, status) index per cell), so an exclusion shows
+ * in its rows and counts at once; between statements the event loop is given a turn.
+ */
 export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate): Promise<LedgerPage> {
   const waves = await listWaves(db, study.id);
   const segments = await listSegments(db, study.id);
@@ -188,6 +198,7 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
     return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 50) : key;
   };
 
+  await breathe();
   const { rows, total } = await listLedger(db, {
     waveIds,
     state: query.state,
@@ -197,6 +208,7 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
     limit: LEDGER_PAGE_SIZE,
     offset: (query.page - 1) * LEDGER_PAGE_SIZE,
   });
+  await breathe();
   const answers = await listAnswersOf(
     db,
     rows.map((r) => r.id),
@@ -204,16 +216,21 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
   const emails = await userEmails(db, [...new Set(rows.map((r) => r.excludedBy).filter((id): id is number => id !== null))]);
   const describe = (flags: QualityFlag[] | null) => (flags ?? []).map((f) => ({ code: f.code, label: flagLabel(f.code, t), reason: flagReason(f, t, questionLabel) }));
 
-  const counts = await countRespondents(db, { waveIds, includeFlagged: true });
+  const counts = await countLedgerCells(
+    db,
+    waveIds,
+    segments.map((s) => s.id),
+    breathe,
+  );
   const rates: RateRow[] = [];
   for (const wave of waves) {
     for (const segment of segments) {
       const c = counts.find((x) => x.waveId === wave.id && x.segmentId === segment.id);
       if (!c) continue;
-      const completed = c.n + c.excluded;
-      rates.push({ wave, segment, completed, excluded: c.excluded, flagged: c.flagged, rate: completed ? c.excluded / completed : null });
+      rates.push({ wave, segment, completed: c.completed, excluded: c.excluded, flagged: c.flagged, rate: c.excluded / c.completed });
     }
   }
+  await breathe();
   const flagCounts = await countFlags(db, waveIds);
   const cells: RateCell[] = rates.map((r) => ({ waveId: r.wave.id, segmentId: r.segment.id, completed: r.completed, leftOut: r.excluded }));
 

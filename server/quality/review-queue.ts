@@ -1,5 +1,5 @@
 import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import { listAnswersForReview } from "../../db/queries/quality.js";
+import { listAnswersForReview, listMentionsOf } from "../../db/queries/quality.js";
 import type { TextAlias } from "../../db/schema.js";
 import type { Codebook } from "../domain/text-coding.js";
 import { backgroundSettled, runInBackground } from "../results-snapshots/background.js";
@@ -11,7 +11,8 @@ import { reviewQueueBuilder, type ReviewQueue } from "./coding.js";
 
 /**
  * The coding page's review queue: every text answer of the coded questions matched against the
- * codebooks, grouped by what they name that no code knows. That grows with the study (seconds of
+ * codebooks, grouped by what they name that no code knows; and the answers per code (and named
+ * first) of the same answers, from their coded mentions. That grows with the study (seconds of
  * CPU at 60,000 answers), so it is kept in result_snapshots under REVIEW_QUEUE_VARIANT, current while
  * the results' data version and the aliases are the same. A small study's queue is computed on the
  * request; a larger one's in the background, in batches of BACKGROUND_BATCH answers with the event
@@ -26,8 +27,15 @@ const BACKGROUND_BATCH = 50;
 /** Answers read per query on the request (a small study). */
 const INLINE_BATCH = 1000;
 
+/** Coded answers per code, and how many named it first (rank 0). */
+export type MentionCounts = Map<string, { n: number; first: number }>;
+
+/** What the snapshot holds: the queue, and the mention counts as [code, n, first]. */
+type QueuePayload = ReviewQueue & { mentions: Array<[code: string, n: number, first: number]> };
+
 export interface ReviewQueueRead {
   queue: ReviewQueue;
+  mentions: MentionCounts;
   computedAt: Date;
   /** False while a newer queue is being computed. */
   current: boolean;
@@ -42,10 +50,13 @@ export interface ReviewQueueInput {
   waveIds: readonly number[];
 }
 
+/** The payload's shape: a snapshot stored in another (one without mention counts) is not current. */
+const PAYLOAD_FORMAT = "m1";
+
 /** What the queue is computed from: the results' data version (answers, coding, exclusions) and the aliases. */
 async function queueVersion(db: Executor, input: ReviewQueueInput): Promise<string> {
   const aliases = input.aliases.map((a) => a.id).sort((a, b) => a - b).join(",");
-  return `${await resultsDataVersion(db, input.studyId)}|a${aliases}`;
+  return `${await resultsDataVersion(db, input.studyId)}|a${aliases}|${PAYLOAD_FORMAT}`;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -53,18 +64,27 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 async function computeQueue(db: Db, input: ReviewQueueInput, version: string, batch: number, yieldBetween: boolean): Promise<ComputedSnapshot> {
   const started = Date.now();
   const queue = reviewQueueBuilder(input.codebooks);
+  const mentions: MentionCounts = new Map();
   for (let after = 0; ; ) {
     const rows = await listAnswersForReview(db, input.questionIds, input.waveIds, after, batch);
     if (rows.length === 0) break;
     for (const row of rows) queue.add(row);
+    // Only text answers carry mentions (coding reads their text), so these are every counted one.
+    for (const m of await listMentionsOf(db, rows.map((r) => r.id))) {
+      const c = mentions.get(m.code) ?? { n: 0, first: 0 };
+      c.n += 1;
+      if (m.rank === 0) c.first += 1;
+      mentions.set(m.code, c);
+    }
     after = rows[rows.length - 1]!.id;
     if (yieldBetween) await yieldToEventLoop();
   }
+  const payload: QueuePayload = { ...queue.result(REVIEW_QUEUE_LIMIT), mentions: [...mentions].map(([code, c]) => [code, c.n, c.first]) };
   return {
     studyId: input.studyId,
     variant: REVIEW_QUEUE_VARIANT,
     dataVersion: version,
-    payload: JSON.stringify(queue.result(REVIEW_QUEUE_LIMIT)),
+    payload: JSON.stringify(payload),
     computedAt: started,
     durationMs: Date.now() - started,
   };
@@ -86,17 +106,24 @@ function refreshInBackground(db: Db, input: ReviewQueueInput, version: string): 
 /** Resolves when every background queue computation on this database has ended (tests). */
 export const reviewQueuesSettled = backgroundSettled;
 
-/** The study's review queue as the coding page shows it (see above); null while a large study's first one is computed. */
+/** A stored payload as the page reads it; undefined for one of an older shape (no mention counts). */
+function readPayload(payload: string, computedAt: Date, current: boolean): ReviewQueueRead | undefined {
+  const { mentions, ...queue } = JSON.parse(payload) as Partial<QueuePayload> & ReviewQueue;
+  if (!Array.isArray(mentions)) return undefined;
+  return { queue, mentions: new Map(mentions.map(([code, n, first]) => [code, { n, first }])), computedAt, current };
+}
+
+/** The study's review queue and mention counts as the coding page shows them (see above); null while a large study's first ones are computed. */
 export async function loadReviewQueue(db: Db, input: ReviewQueueInput): Promise<ReviewQueueRead | null> {
   const version = await queueVersion(db, input);
   const row = await findSnapshot(db, input.studyId, REVIEW_QUEUE_VARIANT);
-  const read = (payload: string, computedAt: Date, current: boolean) => ({ queue: JSON.parse(payload) as ReviewQueue, computedAt, current });
-  if (row && row.dataVersion === version) return read(row.payload, row.computedAt, true);
+  const stored = row && readPayload(row.payload, row.computedAt, row.dataVersion === version);
+  if (stored?.current) return stored;
   if (await isSmall(db, input.studyId, snapshotSettings(db).syncLimit)) {
     const computed = await computeQueue(db, input, version, INLINE_BATCH, false);
     await unitOfWork(db, (tx) => saveSnapshot(tx, computed));
-    return read(computed.payload, new Date(computed.computedAt), true);
+    return readPayload(computed.payload, new Date(computed.computedAt), true)!;
   }
   refreshInBackground(db, input, version);
-  return row ? read(row.payload, row.computedAt, false) : null;
+  return stored ?? null;
 }

@@ -1,0 +1,2 @@
+CREATE INDEX "responses_flagged_idx" ON "responses" USING btree ("wave_id","status","segment_id","excluded") WHERE "responses"."quality_flags" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX "responses_excluded_idx" ON "responses" USING btree ("wave_id","status","segment_id","excluded") WHERE "responses"."excluded";
