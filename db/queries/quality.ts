@@ -90,7 +90,7 @@ const timingColumns = (db: Executor) => ({
 
 /**
  * Completed responses of the waves, by id after `afterId`, at most `limit`. Walked in primary-key
- * order (`+wave_id` keeps SQLite off the wave indexes, which would read and sort every completed
+ * order (`+wave_id`, see unindexed, keeps SQLite off the wave indexes, which would read and sort every completed
  * response of the waves for each batch): a batch reads about `limit` rows, plus those of other
  * studies stored in between.
  */
@@ -100,7 +100,7 @@ export async function listCompletedTimings(db: Executor, waveIds: readonly numbe
     .select(timingColumns(db))
     .from(responses)
     .leftJoin(links, eq(links.id, responses.linkId))
-    .where(and(inArray(sql`+${responses.waveId}`, [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
+    .where(and(inArray(unindexed(db, responses.waveId), [...waveIds]), eq(responses.status, "completed"), gt(responses.id, afterId)))
     .orderBy(asc(responses.id))
     .limit(limit);
 }
