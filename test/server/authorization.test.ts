@@ -582,7 +582,7 @@ function everyRoute(db: Db): string[] {
 }
 
 /** Routes about one study: its id, or one of its waves' ids, is the first segment after /studies or /waves. */
-const STUDY_SCOPED = /^(GET|POST) (\/api)?\/(studies\/:(studyId|id)|waves\/:(waveId|id))(\/|$)/;
+const STUDY_SCOPED = /^(GET|POST|PUT|DELETE) (\/api)?\/(studies\/:(studyId|id)|waves\/:(waveId|id))(\/|$)/;
 
 /**
  * Routes that name no study. Each is either public by design (respondents, share links, login) or
@@ -641,8 +641,8 @@ const NOT_STUDY_SCOPED = [
 
 /** Fills a route pattern with the ids of team A's field study (its open wave, a link, a question). */
 function urlForTeamA(pattern: string, w: World): string {
-  const values: Record<string, string | number> = { studyId: w.params.studyId, waveId: w.params.waveId, linkId: w.params.linkId, key: "recall", shareId: 1, aliasId: 1 };
-  return pattern.replace(/^(GET|POST) /, "").replace(/:(\w+)/g, (_, name: string) => {
+  const values: Record<string, string | number> = { studyId: w.params.studyId, waveId: w.params.waveId, linkId: w.params.linkId, key: "recall", shareId: 1, aliasId: 1, noteId: w.params.noteId };
+  return pattern.replace(/^(GET|POST|PUT|DELETE) /, "").replace(/:(\w+)/g, (_, name: string) => {
     if (name === "id") return String(pattern.includes("/waves/") ? w.params.waveId : w.params.studyId);
     return String(values[name] ?? 1);
   });
@@ -679,7 +679,8 @@ describe("teams: another team's study is a 404, as if it did not exist", () => {
       const form = formFor(route, w);
       let res;
       if (url.startsWith("/api/")) {
-        const req = (route.startsWith("GET") ? request(w.app).get(url) : request(w.app).post(url).send(form)).set("Accept-Language", "en");
+        const method = route.split(" ")[0]!.toLowerCase() as "get" | "post" | "put" | "delete";
+        const req = (method === "get" ? request(w.app).get(url) : request(w.app)[method](url).send(form)).set("Accept-Language", "en");
         res = await req.set("Authorization", `Bearer ${w.outsiderTokens[who].token}`);
         expect(res.body.error?.code, url).toBe("not_found");
       } else {
