@@ -62,6 +62,8 @@ export function queryKey(query: Record<string, unknown>): string {
 /** Rendered pages (or JSON texts) with their stand-ins, least recently used forgotten first. */
 export class RenderedCache<Meta = undefined> {
   private readonly entries: Lru<string, { skeleton: Skeleton; meta: Meta }>;
+  /** Renders under way, by key: readers asking for the same page meanwhile wait for it instead of rendering it again. */
+  private readonly rendering = new Map<string, Promise<void>>();
 
   constructor(capacity: number) {
     this.entries = new Lru(capacity);
@@ -75,6 +77,30 @@ export class RenderedCache<Meta = undefined> {
   get(key: string, values: ReadonlyMap<string, string>): { text: string; meta: Meta } | undefined {
     const entry = this.entries.get(key);
     return entry && { text: fillSkeleton(entry.skeleton, values), meta: entry.meta };
+  }
+
+  /**
+   * The kept text for `key`, waiting first for a render of it under way (five readers opening a
+   * shared report at once render it once, not five times on the thread that serves respondents).
+   */
+  async getOrJoin(key: string, values: ReadonlyMap<string, string>): Promise<{ text: string; meta: Meta } | undefined> {
+    const kept = this.get(key, values);
+    if (kept) return kept;
+    const pending = this.rendering.get(key);
+    if (!pending) return undefined;
+    await pending;
+    return this.get(key, values);
+  }
+
+  /** Marks a render of `key` as under way until the returned function is called (whether it kept anything or not). */
+  rendersNow(key: string): () => void {
+    let finish!: () => void;
+    const pending = new Promise<void>((resolve) => (finish = resolve));
+    this.rendering.set(key, pending);
+    return () => {
+      if (this.rendering.get(key) === pending) this.rendering.delete(key);
+      finish();
+    };
   }
 
   /** Keeps a text rendered with stand-ins; returns it filled with this request's values. */

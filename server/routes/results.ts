@@ -28,7 +28,7 @@ import type { Formatters } from "../i18n/index.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
 import { baselineOfResults, detectabilityOfResults } from "../services/fieldwork-results.js";
-import { liftTableWithoutExclusions, resultsQuery, type StudyResults } from "../services/results.js";
+import { liftTableWithoutExclusions, resultsQuery, type ResultsQuery, type StudyResults } from "../services/results.js";
 import { audienceView } from "../presenters/audience.js";
 import { loadAudienceGrowth } from "../services/audience-growth.js";
 import { studyFrom } from "./studies.js";
@@ -232,8 +232,24 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const values = perRequest(req, res);
     const inputs = await pageInputs(db, study);
     const key = [view, req.path, study.id, inputs, req.locale, queryKey(req.query), viewerKey(req, res, extra)].join("\n");
-    const kept = pages.get(key, values);
+    const kept = await pages.getOrJoin(key, values);
     if (kept) return res.send(kept.text);
+    const finished = pages.rendersNow(key);
+    try {
+      await renderAndKeep(req, res, view, study, extra, { options, values, inputs, key });
+    } finally {
+      finished();
+    }
+  }
+
+  async function renderAndKeep(
+    req: Request,
+    res: Response,
+    view: "results/index" | "results/report",
+    study: Study,
+    extra: Record<string, unknown>,
+    { options, values, inputs, key }: { options: ResultsQuery; values: Map<string, string>; inputs: string; key: string },
+  ) {
     const results = await loadStudyResults(db, study, options, req.locale, req.t);
     const shared = extra["shared"] === true;
     if (results === "computing") return computing(res, study, shared);

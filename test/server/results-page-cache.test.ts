@@ -7,6 +7,8 @@ import { insertShareLink } from "../../db/queries/share-links.js";
 import { responses, resultSnapshots, waves } from "../../db/schema.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { EPOCH_VARIANT } from "../../server/results-snapshots/version.js";
+import { RenderedCache } from "../../server/results-snapshots/page-cache.js";
+import { standIn } from "../../server/presenters/page-skeleton.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, csrfFrom, freshApp, PASSWORD } from "../helpers.js";
@@ -182,5 +184,35 @@ describe("results pages kept as rendered", () => {
       expect(now, path).toContain("Renamed post wave");
       expect(now, path).toBe(await fresh(path));
     }
+  });
+});
+
+describe("a page being rendered", () => {
+  it("is awaited by readers who ask for it meanwhile, each given their own per-request values", async () => {
+    const cache = new RenderedCache(4);
+    const mine = new Map([["csrf", "token-1"]]);
+    expect(await cache.getOrJoin("page", mine)).toBeUndefined();
+    const finished = cache.rendersNow("page");
+    const waiting = [cache.getOrJoin("page", mine), cache.getOrJoin("page", new Map([["csrf", "token-2"]]))];
+    cache.keep("page", `<input value="${standIn("csrf")}">`, undefined, mine);
+    finished();
+    expect((await Promise.all(waiting)).map((w) => w?.text)).toEqual(['<input value="token-1">', '<input value="token-2">']);
+    // A render that kept nothing (its snapshot was out of date) leaves its waiters to render it themselves.
+    const stale = cache.rendersNow("stale");
+    const waiter = cache.getOrJoin("stale", mine);
+    stale();
+    expect(await waiter).toBeUndefined();
+    expect(await cache.getOrJoin("stale", mine)).toBeUndefined();
+  });
+
+  it("gives five readers of a share link at once the page a fresh instance renders", async () => {
+    const { app, db, config } = freshApp();
+    const { survey } = await seed(db);
+    const link = await insertShareLink(db, { studyId: survey.study.id, token: "share-five-0123456789abcdef", createdBy: (await addUser(db, "researcher")).id, expiresAt: null, showVerbatims: true });
+    // The first view computes the small study's snapshot (not kept); then five readers at once.
+    await get(app, `/r/${link.token}?lang=ru`);
+    const pages = await Promise.all(Array.from({ length: 5 }, () => get(app, `/r/${link.token}?lang=ru`)));
+    expect(new Set(pages).size).toBe(1);
+    expect(pages[0]).toBe(await get(createApp({ db, config }), `/r/${link.token}?lang=ru`));
   });
 });
