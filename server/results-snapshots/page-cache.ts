@@ -62,8 +62,8 @@ export function queryKey(query: Record<string, unknown>): string {
 /** Rendered pages (or JSON texts) with their stand-ins, least recently used forgotten first. */
 export class RenderedCache<Meta = undefined> {
   private readonly entries: Lru<string, { skeleton: Skeleton; meta: Meta }>;
-  /** Renders under way, by key: readers asking for the same page meanwhile wait for it instead of rendering it again. */
-  private readonly rendering = new Map<string, Promise<void>>();
+  /** Renders under way, by key: readers asking for the same page meanwhile are given that render's page. */
+  private readonly rendering = new Map<string, Promise<Skeleton | undefined>>();
 
   constructor(capacity: number) {
     this.entries = new Lru(capacity);
@@ -80,27 +80,37 @@ export class RenderedCache<Meta = undefined> {
   }
 
   /**
-   * The kept text for `key`, waiting first for a render of it under way (five readers opening a
-   * shared report at once render it once, not five times on the thread that serves respondents).
+   * The kept text for `key`, or the page of a render of it under way, filled with this request's
+   * values: five readers opening a shared report at once render it once, not five times on the
+   * thread that serves respondents, whether or not the render could be kept (numbers from an
+   * out-of-date snapshot are shown, never kept). Undefined: this reader renders it.
    */
-  async getOrJoin(key: string, values: ReadonlyMap<string, string>): Promise<{ text: string; meta: Meta } | undefined> {
+  async getOrJoin(key: string, values: ReadonlyMap<string, string>): Promise<string | undefined> {
     const kept = this.get(key, values);
-    if (kept) return kept;
+    if (kept) return kept.text;
     const pending = this.rendering.get(key);
-    if (!pending) return undefined;
-    await pending;
-    return this.get(key, values);
+    const rendered = pending && (await pending);
+    return rendered && fillSkeleton(rendered, values);
   }
 
-  /** Marks a render of `key` as under way until the returned function is called (whether it kept anything or not). */
-  rendersNow(key: string): () => void {
-    let finish!: () => void;
-    const pending = new Promise<void>((resolve) => (finish = resolve));
+  /**
+   * Marks a render of `key` as under way until the returned function is called with the page it
+   * rendered (its stand-ins unfilled), or with nothing when it rendered another page (a "being
+   * computed" one) that its waiters must ask for themselves.
+   */
+  rendersNow(key: string): (rendered: Skeleton | undefined) => void {
+    let finish!: (rendered: Skeleton | undefined) => void;
+    const pending = new Promise<Skeleton | undefined>((resolve) => (finish = resolve));
     this.rendering.set(key, pending);
-    return () => {
+    return (rendered) => {
       if (this.rendering.get(key) === pending) this.rendering.delete(key);
-      finish();
+      finish(rendered);
     };
+  }
+
+  /** Keeps a page rendered with stand-ins (skeletonOf), under `key`. */
+  keepSkeleton(key: string, skeleton: Skeleton, meta: Meta): void {
+    this.entries.set(key, { skeleton, meta });
   }
 
   /** Keeps a text rendered with stand-ins; returns it filled with this request's values. */

@@ -23,7 +23,7 @@ import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
 import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
 import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
-import { fillSkeleton, skeletonOf, standIn } from "../presenters/page-skeleton.js";
+import { fillSkeleton, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import type { Formatters } from "../i18n/index.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
@@ -233,12 +233,13 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const inputs = await pageInputs(db, study);
     const key = [view, req.path, study.id, inputs, req.locale, queryKey(req.query), viewerKey(req, res, extra)].join("\n");
     const kept = await pages.getOrJoin(key, values);
-    if (kept) return res.send(kept.text);
+    if (kept) return res.send(kept);
     const finished = pages.rendersNow(key);
+    let rendered: Skeleton | undefined;
     try {
-      await renderAndKeep(req, res, view, study, extra, { options, values, inputs, key });
+      rendered = await renderAndKeep(req, res, view, study, extra, { options, values, inputs, key });
     } finally {
-      finished();
+      finished(rendered);
     }
   }
 
@@ -249,17 +250,24 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     study: Study,
     extra: Record<string, unknown>,
     { options, values, inputs, key }: { options: ResultsQuery; values: Map<string, string>; inputs: string; key: string },
-  ) {
+  ): Promise<Skeleton | undefined> {
     const results = await loadStudyResults(db, study, options, req.locale, req.t);
     const shared = extra["shared"] === true;
-    if (results === "computing") return computing(res, study, shared);
+    if (results === "computing") {
+      computing(res, study, shared);
+      return undefined;
+    }
     if (results === "no_waves") {
       // Only a baseline so far: its levels, when the pre wave has respondents.
       const loaded = await loadBaseline(db, study, options, req.locale, req.t);
-      if (loaded === "computing") return computing(res, study, shared);
+      if (loaded === "computing") {
+        computing(res, study, shared);
+        return undefined;
+      }
       const baseline = loaded?.baseline ?? null;
       const fieldwork = { baseline: baseline ? baselineView(baseline, "only_pre", req.locale, req.t) : null, detect: null, setTargetUrl: null };
-      return res.render("results/empty", { study, shared, fieldwork, freshness: baseline ? loaded!.freshness : null });
+      res.render("results/empty", { study, shared, fieldwork, freshness: baseline ? loaded!.freshness : null });
+      return undefined;
     }
     const data = await pageData(req, study, results);
     // A share link made without verbatims: themes keep their labels and counts, lose their examples.
@@ -277,13 +285,13 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       data.feedback = data.feedback.slice(0, REPORT_VERBATIMS);
       data.feedbackAllUrl = null;
     }
+    const skeleton = skeletonOf(await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") }));
+    res.send(fillSkeleton(skeleton, values));
     // Numbers read from a snapshot that is no longer current are shown while it is recomputed,
-    // never kept: the next view asks for the recomputation again.
-    if (!results.freshness.current) return res.render(view, { ...data, ...extra, generated: values.get("generated") });
-    const html = await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") });
-    // Kept only when nothing it is made of changed while it was rendered (the key would not say so).
-    if ((await pageInputs(db, study)) !== inputs) return res.send(fillSkeleton(skeletonOf(html), values));
-    res.send(pages.keep(key, html, undefined, values));
+    // never kept (the next view asks for the recomputation again); a page is kept only when nothing
+    // it is made of changed while it was rendered (the key would not say so).
+    if (results.freshness.current && (await pageInputs(db, study)) === inputs) pages.keepSkeleton(key, skeleton, undefined);
+    return skeleton;
   }
 
   router.get("/studies/:studyId/results", viewer, async (req, res) => {

@@ -8,7 +8,7 @@ import { responses, resultSnapshots, waves } from "../../db/schema.js";
 import { createWave } from "../../server/services/study-setup.js";
 import { EPOCH_VARIANT } from "../../server/results-snapshots/version.js";
 import { RenderedCache } from "../../server/results-snapshots/page-cache.js";
-import { standIn } from "../../server/presenters/page-skeleton.js";
+import { skeletonOf, standIn } from "../../server/presenters/page-skeleton.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { addUser, csrfFrom, freshApp, PASSWORD } from "../helpers.js";
@@ -188,21 +188,28 @@ describe("results pages kept as rendered", () => {
 });
 
 describe("a page being rendered", () => {
-  it("is awaited by readers who ask for it meanwhile, each given their own per-request values", async () => {
+  it("is given to readers who ask for it meanwhile, each with their own per-request values, kept or not", async () => {
     const cache = new RenderedCache(4);
     const mine = new Map([["csrf", "token-1"]]);
+    const page = skeletonOf(`<input value="${standIn("csrf")}">`);
     expect(await cache.getOrJoin("page", mine)).toBeUndefined();
     const finished = cache.rendersNow("page");
     const waiting = [cache.getOrJoin("page", mine), cache.getOrJoin("page", new Map([["csrf", "token-2"]]))];
-    cache.keep("page", `<input value="${standIn("csrf")}">`, undefined, mine);
-    finished();
-    expect((await Promise.all(waiting)).map((w) => w?.text)).toEqual(['<input value="token-1">', '<input value="token-2">']);
-    // A render that kept nothing (its snapshot was out of date) leaves its waiters to render it themselves.
+    cache.keepSkeleton("page", page, undefined);
+    finished(page);
+    expect(await Promise.all(waiting)).toEqual(['<input value="token-1">', '<input value="token-2">']);
+    expect(await cache.getOrJoin("page", new Map([["csrf", "token-3"]]))).toBe('<input value="token-3">');
+    // Numbers from an out-of-date snapshot: the page is shared with those waiting, not kept for later readers.
     const stale = cache.rendersNow("stale");
-    const waiter = cache.getOrJoin("stale", mine);
-    stale();
-    expect(await waiter).toBeUndefined();
+    const sharing = cache.getOrJoin("stale", mine);
+    stale(page);
+    expect(await sharing).toBe('<input value="token-1">');
     expect(await cache.getOrJoin("stale", mine)).toBeUndefined();
+    // A render that answered another page ("being computed") leaves its waiters to ask themselves.
+    const other = cache.rendersNow("other");
+    const left = cache.getOrJoin("other", mine);
+    other(undefined);
+    expect(await left).toBeUndefined();
   });
 
   it("gives five readers of a share link at once the page a fresh instance renders", async () => {
