@@ -137,8 +137,8 @@ function resultsJsonHandler(db: Db, studyOf: (req: Request) => Promise<Study>, i
     const mark = `generated-${randomBytes(12).toString("hex")}`;
     const text = JSON.stringify({ ...resultsJson(results, req.locale, undefined, audience), generatedAt: mark }).replace(mark, standIn("generatedAt"));
     if (!inline) res.attachment(fileName(study, "results.json"));
-    // Kept only from a current snapshot, and when nothing it is made of changed meanwhile.
-    const keep = results.freshness.current && (await pageInputs(db, study)) === inputs;
+    // Kept when nothing it is made of changed meanwhile (an out-of-date snapshot's too: see routes/results.ts).
+    const keep = (await pageInputs(db, study)) === inputs;
     res.type("json").send(keep ? texts.keep(key, text, described, values) : fillSkeleton(skeletonOf(text), values));
   };
 }

@@ -5,7 +5,7 @@ import { audiencePoints, kpis, qualitySettings, resultSnapshots, segments, share
 import { Lru } from "../lru.js";
 import { fillSkeleton, skeletonOf, type Skeleton } from "../presenters/page-skeleton.js";
 import { dayIn } from "../services/audience-growth.js";
-import { resultsDataVersion } from "./version.js";
+import { EPOCH_VARIANT, resultsDataVersion } from "./version.js";
 
 /**
  * Results pages and the results JSON kept as rendered, per everything they are made of: a repeated
@@ -19,9 +19,9 @@ import { resultsDataVersion } from "./version.js";
  */
 
 /**
- * The data a results page is made of, as one string: the results data version (responses, study,
- * questionnaire, margins, epoch: version.ts), the study's snapshots (which one is current, when
- * computed), and the rows the data version does not follow but the page shows: the study row,
+ * The data a results page is made of, as one string: the study's snapshots (their data versions,
+ * when computed, and whether each is current against the study's results data version: version.ts),
+ * and the rows the data version does not follow but the page shows: the study row,
  * waves (labels, dates), segments, audience sizes, quality settings, KPIs, wave notes, imported
  * audience series, share links; and today's date in the study's zone (an open wave's span ends today).
  * A few small queries, no scan of the responses.
@@ -50,8 +50,17 @@ export async function pageInputs(db: Executor, study: Study, now = new Date()): 
       db.select().from(shareLinks).where(eq(shareLinks.studyId, study.id)).orderBy(asc(shareLinks.id)),
     ]),
   ]);
-  const digest = createHash("sha256").update(JSON.stringify([study, ...rows])).digest("base64url");
-  return `${version}|${dayIn(now, study.timeZone)}|${digest}`;
+  // Whether each snapshot is current (load.ts reads it so: its data version is the study's), not
+  // the version itself: a page shows its snapshot's numbers, marked current or being updated, so
+  // responses arriving while it is out of date (every few seconds in fieldwork) leave its page as
+  // it is; a recomputed snapshot (a new computedAt) or one turning out of date makes a new page.
+  // The epoch row (markResultsStale: background checks write it batch after batch) is in the
+  // version, so in the flags, and left out of the digest.
+  const [allSnapshots, ...others] = rows;
+  const snapshots = allSnapshots.filter((row) => row.variant !== EPOCH_VARIANT);
+  const currency = snapshots.map((row) => (row.dataVersion === version ? "c" : "o")).join("");
+  const digest = createHash("sha256").update(JSON.stringify([study, snapshots, ...others])).digest("base64url");
+  return `${currency}|${dayIn(now, study.timeZone)}|${digest}`;
 }
 
 /** A request's query as part of a key: every parameter, in a fixed order. */

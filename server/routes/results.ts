@@ -287,10 +287,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     }
     const skeleton = skeletonOf(await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") }));
     res.send(fillSkeleton(skeleton, values));
-    // Numbers read from a snapshot that is no longer current are shown while it is recomputed,
-    // never kept (the next view asks for the recomputation again); a page is kept only when nothing
-    // it is made of changed while it was rendered (the key would not say so).
-    if (results.freshness.current && (await pageInputs(db, study)) === inputs) pages.keepSkeleton(key, skeleton, undefined);
+    // Kept only when nothing it is made of changed while it was rendered (the key would not say so).
+    // A page of an out-of-date snapshot is kept too: its view asked for the recomputation, whose
+    // new snapshot makes a new key (pageInputs).
+    if ((await pageInputs(db, study)) === inputs) pages.keepSkeleton(key, skeleton, undefined);
     return skeleton;
   }
 

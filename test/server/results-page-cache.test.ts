@@ -6,7 +6,8 @@ import { createApp } from "../../server/app.js";
 import { insertShareLink } from "../../db/queries/share-links.js";
 import { responses, resultSnapshots, waves } from "../../db/schema.js";
 import { createWave } from "../../server/services/study-setup.js";
-import { EPOCH_VARIANT } from "../../server/results-snapshots/version.js";
+import { EPOCH_VARIANT, markResultsStale } from "../../server/results-snapshots/version.js";
+import { configureResultsSnapshots, refreshesSettled } from "../../server/results-snapshots/refresh.js";
 import { RenderedCache } from "../../server/results-snapshots/page-cache.js";
 import { skeletonOf, standIn } from "../../server/presenters/page-skeleton.js";
 import { openSurvey } from "../fixtures/surveys.js";
@@ -184,6 +185,43 @@ describe("results pages kept as rendered", () => {
       expect(now, path).toContain("Renamed post wave");
       expect(now, path).toBe(await fresh(path));
     }
+  });
+});
+
+describe("results pages of a large study in fieldwork", () => {
+  it("keep the page of out-of-date numbers while responses keep arriving, and make a new one when the recomputation lands", async () => {
+    const { app, db, config } = freshApp();
+    const { survey, post, add, subs } = await seed(db);
+    await addUser(db, "researcher");
+    const cookie = await login(app, "researcher@example.test");
+    configureResultsSnapshots(db, { syncLimit: 0 });
+    const path = `/studies/${survey.study.id}/results?lang=en`;
+    const fresh = () => get(createApp({ db, config }), path, cookie);
+    await get(app, path, cookie);
+    await refreshesSettled(db);
+    const current = await get(app, path, cookie);
+    expect(current).not.toContain("being updated");
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    configureResultsSnapshots(db, { syncLimit: 0, beforeRefresh: () => held });
+    await add(post.id, subs.id, 5, 5);
+    const stale = await get(app, path, cookie);
+    expect(stale).toContain("being updated");
+    // More responses, and their background checks, while the recomputation runs: the kept page
+    // (the stored numbers changed by hand, which no key sees, show it is not rendered again).
+    await add(post.id, subs.id, 5, 5);
+    await markResultsStale(db, survey.study.id);
+    const snapshot = (await db.select().from(resultSnapshots).where(eq(resultSnapshots.studyId, survey.study.id))).find((x) => x.variant !== EPOCH_VARIANT)!;
+    await db.update(resultSnapshots).set({ payload: snapshot.payload.replaceAll("verbatim ", "tampered ") }).where(eq(resultSnapshots.id, snapshot.id));
+    expect(await get(app, path, cookie)).toBe(stale);
+    expect(await fresh()).toContain("tampered ");
+    release();
+    await refreshesSettled(db);
+    // The recomputed snapshot: a new page, what a fresh instance renders.
+    const after = await get(app, path, cookie);
+    expect(after).not.toBe(stale);
+    expect(after).toBe(await fresh());
   });
 });
 
