@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { escapeXML } from "ejs";
+import type { Response } from "express";
 
 /**
  * A page rendered once with stand-ins where its readers differ (a form token, an address, the
@@ -46,4 +47,9 @@ export function fillSkeleton(skeleton: Skeleton, values: ReadonlyMap<string, str
     html += escapeXML(value) + skeleton.texts[i + 1]!;
   });
   return html;
+}
+
+/** A template rendered to a string with the response's locals, as res.render would send it (to be made a skeleton). */
+export function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => res.render(view, locals, (error: Error | null, html?: string) => (error ? reject(error) : resolve(html ?? ""))));
 }

@@ -125,7 +125,7 @@ export class RenderedCache<Meta = undefined> {
   /** Keeps a text rendered with stand-ins; returns it filled with this request's values. */
   keep(key: string, rendered: string, meta: Meta, values: ReadonlyMap<string, string>): string {
     const skeleton = skeletonOf(rendered);
-    this.entries.set(key, { skeleton, meta });
+    this.keepSkeleton(key, skeleton, meta);
     return fillSkeleton(skeleton, values);
   }
 }

@@ -9,7 +9,7 @@ import { TooManyRequestsError } from "../errors.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
 import { Lru } from "../lru.js";
 import { clientAddress, SurveyPostLimit } from "../middleware/rate-limit.js";
-import { fillSkeleton, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
+import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import { respondentTitle } from "../presenters/priming.js";
 import { countRespondentRequests } from "../respondent-traffic.js";
 import { optionValues, questionViews, standInViews } from "../presenters/survey.js";
@@ -328,7 +328,3 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   return router;
 }
 
-/** A view rendered to a string, with the response's locals (its language), without sending it. */
-function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve, reject) => res.render(view, locals, (error: Error | null, html: string) => (error ? reject(error) : resolve(html))));
-}

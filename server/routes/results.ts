@@ -23,7 +23,7 @@ import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
 import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
 import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
-import { fillSkeleton, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
+import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import type { Formatters } from "../i18n/index.js";
 import { exclusionWarnings } from "../quality/warnings.js";
 import { baselineView, detectabilityView } from "../presenters/fieldwork.js";
@@ -82,10 +82,6 @@ function viewerKey(req: Request, res: Response, extra: Record<string, unknown>):
   });
 }
 
-/** A template rendered to a string with the response's locals (as res.render would send it). */
-function renderToString(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve, reject) => res.render(view, locals, (error: Error | null, html?: string) => (error ? reject(error) : resolve(html ?? ""))));
-}
 
 /** The page's own query with every answer listed. */
 function allFeedbackQuery(req: Request): string {
