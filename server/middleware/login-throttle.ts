@@ -3,7 +3,7 @@ import type { Request, Response } from "express";
 import type { Executor } from "../../db/client.js";
 import { decrementRateLimit, deleteRateLimit, getRateLimit, takeRateLimit } from "../../db/queries/rate-limits.js";
 import { hmac, safeEqual, sha256 } from "../domain/secrets.js";
-import { accountLimitKey, clientAddress } from "./rate-limit.js";
+import { accountLimitKey, clientAddressKey } from "./rate-limit.js";
 
 /**
  * Failed logins are slowed down where they come from, never where they aim (OWASP's "device
@@ -32,6 +32,7 @@ const NONCE = /^[\w-]{22}$/;
 
 /** Who is attempting: the counters' key material, all of bounded size. */
 export interface LoginClient {
+  /** clientAddressKey of the request: the address's keyed hash, never the address. */
   address: string;
   /** accountLimitKey of the posted email; undefined when it cannot be an account. */
   account?: string;
@@ -99,7 +100,7 @@ export async function takeLoginAttempt(db: Executor, client: LoginClient, now = 
 /** The login client of a request posting `email`, with its device cookie when it is valid for that account. */
 export function loginClient(req: Request, secret: string, email: unknown): LoginClient {
   const account = accountLimitKey(email);
-  const client: LoginClient = { address: clientAddress(req) };
+  const client: LoginClient = { address: clientAddressKey(req, secret) };
   if (account === undefined) return client;
   client.account = account;
   const cookie: unknown = req.cookies?.[DEVICE_COOKIE];

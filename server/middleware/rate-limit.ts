@@ -3,10 +3,11 @@ import { ipKeyGenerator } from "express-rate-limit";
 import { lightWrite, type Db, type Executor } from "../../db/client.js";
 import { takeRateLimit } from "../../db/queries/rate-limits.js";
 import { normalizeEmail } from "../../db/queries/users.js";
-import { sha256 } from "../domain/secrets.js";
+import { hmac, sha256 } from "../domain/secrets.js";
 
 /**
- * The survey post limit: posts per client address per window, counted in the rate_limits table,
+ * The survey post limit: posts per client address per window, counted in the rate_limits table
+ * under the address's keyed hash (clientAddressKey),
  * so every instance on the database shares the count (DESIGN: no such state in process memory).
  * A stored page's post counts as the first write of the submission's own unit of work, which
  * commits both at once: one statement more, no commit (and on PostgreSQL no round trips) of its
@@ -24,7 +25,7 @@ export class SurveyPostLimit {
     readonly limit: number,
   ) {}
 
-  /** Counts a post from `address` on `db` (the submission's unit of work, or the database); false: over the limit. */
+  /** Counts a post from `address` (a clientAddressKey) on `db` (the submission's unit of work, or the database); false: over the limit. */
   async take(db: Executor, address: string, now = new Date()): Promise<boolean> {
     return (await takeRateLimit(db, `survey-post:${address}`, now, this.windowMs, this.limit)) !== undefined;
   }
@@ -38,6 +39,16 @@ export class SurveyPostLimit {
 /** The client address as Express resolved it (honouring TRUST_PROXY), IPv6 grouped by /56. */
 export function clientAddress(req: Request): string {
   return ipKeyGenerator(req.ip ?? "unknown");
+}
+
+/**
+ * What the rate limits store for a client address: its HMAC under the instances' shared secret, so
+ * the rate_limits table (and its backups) holds no address, and one cannot be found again by hashing
+ * the 2^32 IPv4 addresses, as a plain hash would allow. Every instance shares the secret, so they
+ * agree on the key.
+ */
+export function clientAddressKey(req: Request, secret: string): string {
+  return hmac(secret, `rate-limit-address|${clientAddress(req)}`);
 }
 
 /** Longest email an account can have (RFC 5321 path limit); the login form refuses longer ones. */

@@ -8,7 +8,7 @@ import { newSecretToken } from "../domain/secrets.js";
 import { TooManyRequestsError } from "../errors.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
 import { Lru } from "../lru.js";
-import { clientAddress, SurveyPostLimit } from "../middleware/rate-limit.js";
+import { clientAddress, clientAddressKey, SurveyPostLimit } from "../middleware/rate-limit.js";
 import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import { respondentTitle } from "../presenters/priming.js";
 import { countRespondentRequests } from "../respondent-traffic.js";
@@ -144,7 +144,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
 
   /** A post turned away before its unit of work still counts against its sender's limit. */
   async function refusePost(req: Request, res: Response, next: NextFunction, refusal: Refusal) {
-    if (!(await postLimit.takeAlone(clientAddress(req)))) return tooManyPosts(res, next);
+    if (!(await postLimit.takeAlone(clientAddressKey(req, secret)))) return tooManyPosts(res, next);
     refuse(res, refusal);
   }
 
@@ -257,11 +257,11 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
   const body: RequestHandler = (req, res, next) =>
     parseBody(req, res, (error?: unknown) => {
       if (!error) return next();
-      postLimit.takeAlone(clientAddress(req)).then((allowed) => (allowed ? next(error) : tooManyPosts(res, next)), next);
+      postLimit.takeAlone(clientAddressKey(req, secret)).then((allowed) => (allowed ? next(error) : tooManyPosts(res, next)), next);
     });
 
   router.post("/s/:token", body, async (req, res, next) => {
-    const address = clientAddress(req);
+    const address = clientAddressKey(req, secret);
     const loaded = await load(req, res);
     if ("refusal" in loaded) return refusePost(req, res, next, loaded.refusal);
     const { ctx, params } = loaded;

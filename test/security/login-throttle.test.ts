@@ -1,5 +1,5 @@
 import request from "supertest";
-import type { Express } from "express";
+import type { Express, Request } from "express";
 import { describe, expect, it } from "vitest";
 import { takeRateLimit } from "../../db/queries/rate-limits.js";
 import type { Db } from "../../db/client.js";
@@ -11,7 +11,7 @@ import {
   takeLoginAttempt,
   type LoginClient,
 } from "../../server/middleware/login-throttle.js";
-import { accountLimitKey } from "../../server/middleware/rate-limit.js";
+import { accountLimitKey, clientAddressKey } from "../../server/middleware/rate-limit.js";
 import { SESSION_COOKIE } from "../../server/middleware/session.js";
 import { PASSWORD, addUser, csrfFrom, freshApp, freshDb, setCookie } from "../helpers.js";
 import { sqlRows, sqlValue } from "../support/sql.js";
@@ -101,7 +101,7 @@ describe("login throttling cannot lock the owner out", () => {
 
 describe("guessing from one address is still limited", () => {
   it("refuses the 11th attempt on one account from one address, right password included (429, Retry-After, localized), with a counter that stops at the limit", async () => {
-    const { app, db } = freshApp({ trustProxy: 1 });
+    const { app, db, config } = freshApp({ trustProxy: 1 });
     const victim = await addUser(db, "researcher", "victim@example.test");
     const GUESSER = "198.51.100.66";
     const guesser = await browser(app, "ru");
@@ -119,7 +119,7 @@ describe("guessing from one address is still limited", () => {
 
     // The counter: one bounded key per address and account, never more than the limit, and
     // knocking on does not move the end of the window.
-    const key = pairLimitKey("198.51.100.66", accountLimitKey(victim.email)!);
+    const key = pairLimitKey(clientAddressKey({ ip: GUESSER } as Request, config.sessionSecret), accountLimitKey(victim.email)!);
     expect(key).toMatch(/^login-pair:[0-9a-f]{64}$/);
     const before = (await row(db, key))!;
     expect(before.hits).toBe(LOGIN_LIMITS.pair);
@@ -220,4 +220,23 @@ describe("the device cookie", () => {
     expect((await withCookie(`${value.slice(0, -1)}${value.endsWith("A") ? "B" : "A"}`, "owner@example.test")).status).toBe(429);
     expect((await withCookie(value, "owner@example.test")).status).toBe(303);
   }, 60_000);
+});
+
+describe("the client address in the rate limits' keys", () => {
+  const from = (ip: string) => ({ ip }) as Request;
+
+  it("is a keyed hash: the same for every instance sharing the secret, another under another secret, never the address", () => {
+    const key = clientAddressKey(from("198.51.100.7"), "secret-one");
+    expect(key).toMatch(/^[\w-]{43}$/);
+    expect(key).not.toContain("198.51");
+    expect(clientAddressKey(from("198.51.100.7"), "secret-one")).toBe(key);
+    expect(clientAddressKey(from("198.51.100.7"), "secret-two")).not.toBe(key);
+    expect(clientAddressKey(from("198.51.100.8"), "secret-one")).not.toBe(key);
+  });
+
+  it("keeps grouping IPv6 addresses by /56, so one household's addresses share a limit", () => {
+    const key = clientAddressKey(from("2001:db8:0:1200::1"), "s");
+    expect(clientAddressKey(from("2001:db8:0:12ff:ffff::2"), "s")).toBe(key);
+    expect(clientAddressKey(from("2001:db8:0:1300::1"), "s")).not.toBe(key);
+  });
 });

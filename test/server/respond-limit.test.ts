@@ -45,5 +45,9 @@ describe("the survey post limit", () => {
     expect(await db.select().from(responses).orderBy(asc(responses.id))).toEqual(before);
     expect(before.map((r) => [r.status, r.currentPage])).toEqual([["partial", 1]]);
     expect(await sqlRows(db, "SELECT hits FROM rate_limits WHERE key LIKE 'survey-post:%'")).toEqual([{ hits: 5 }]);
+    // Both instances count under one key, the address's keyed hash: the table holds no address.
+    const keys = await sqlRows<{ key: string }>(db, "SELECT key FROM rate_limits");
+    expect(keys.map((k) => k.key)).toEqual([expect.stringMatching(/^survey-post:[\w-]{43}$/)]);
+    expect(keys[0]!.key).not.toMatch(/127\.0\.0\.1|::1|ffff/);
   });
 });
