@@ -6,6 +6,7 @@ import type { Translate } from "../i18n/index.js";
 import type { MonthlyView } from "../presenters/monthly.js";
 import type { MonthlyReport } from "../services/monthly.js";
 import type { StudyResults } from "../services/results.js";
+import { periodCostOf, recordsSpend, type PeriodCost } from "../services/tracking.js";
 import { sheetName } from "./results-xlsx.js";
 import type { SheetSpec, WorkbookSpec } from "./workbooks.js";
 import { writeWorkbookInWorker } from "./xlsx-pool.js";
@@ -17,7 +18,9 @@ type Cell = string | number | null;
  * The monthly report as a workbook (built as data here, written by the XLSX worker thread): one sheet per metric with its series up to the month (a row per
  * segment and wave: the share with its interval and base, the change against the previous wave and
  * the baseline with the verdict interval and verdict — the trends' numbers as fractions, shown as
- * percentages), then a Methods sheet with the three answers and the footnote.
+ * percentages; where the study records spend, each period's spend, lifted users and cost per lifted
+ * user with their ranges, or why it is not measurable: the trend tables' PeriodCost), then a
+ * Methods sheet with the three answers and the footnote.
  */
 export function monthlyWorkbook(report: MonthlyReport, view: MonthlyView, results: StudyResults, locale: Locale, t: Translate, generatedAt = new Date()): WorkbookSpec {
   const x = (key: string) => t(`monthly.xlsx.${key}`);
@@ -44,6 +47,41 @@ export function monthlyWorkbook(report: MonthlyReport, view: MonthlyView, result
     { header: x("vsBaselineVerdict"), width: 18 },
     { header: x("vsBaselineLevel"), width: 12, numFmt: "0.0%" },
   ];
+  // The costs of the periods up to the month, with the column shown when the page shows it.
+  const costs = results.costs.filter((c) => report.waves.some((w) => w.id === c.waveId));
+  const costOf = periodCostOf(costs);
+  const showCosts = recordsSpend(costs);
+  if (showCosts) {
+    const money = "#,##0.00";
+    columns.push(
+      { header: x("spend"), width: 14, numFmt: money },
+      { header: x("currency"), width: 10 },
+      { header: x("liftedUsers"), width: 14, numFmt: "#,##0" },
+      { header: x("liftedLower"), width: 12, numFmt: "#,##0" },
+      { header: x("liftedUpper"), width: 12, numFmt: "#,##0" },
+      { header: x("cost"), width: 14, numFmt: money },
+      { header: x("costLower"), width: 12, numFmt: money },
+      { header: x("costUpper"), width: 12, numFmt: money },
+      { header: x("costNote"), width: 40 },
+    );
+  }
+  const cost = (c: PeriodCost | undefined): Cell[] => {
+    if (!showCosts) return [];
+    const lifted = c?.liftedUsers ?? null;
+    const perUser = c?.costPerLiftedUser ?? null;
+    return [
+      c?.spend?.amount ?? null,
+      c?.spend?.currency ?? perUser?.currency ?? null,
+      lifted?.estimate ?? null,
+      lifted?.lower ?? null,
+      lifted?.upper ?? null,
+      perUser?.amount ?? null,
+      perUser?.lower ?? null,
+      perUser?.upper ?? null,
+      perUser ? null : t(`tracking.costs.notes.${c?.note ?? "no_data"}`),
+    ];
+  };
+  const noCost = cost(undefined).map(() => null);
   const change = (c: TrendChange | null): Cell[] => (c ? [c.change.estimate, c.verdictInterval.lower, c.verdictInterval.upper, t(`verdict.labels.${c.verdict}`), c.verdictLevel] : [null, null, null, null, null]);
   const trends = report.trends;
   const sheets: SheetSpec[] = Object.keys(results.metricLabels).map((metric) => {
@@ -51,7 +89,8 @@ export function monthlyWorkbook(report: MonthlyReport, view: MonthlyView, result
     for (const series of trends?.series.filter((s) => s.metric === metric) ?? []) {
       series.points.forEach((p, i) => {
         const wave = (waveLabel.get(p.wave) ?? p.wave) + (i === 0 ? ` (${x("baseline")})` : "");
-        rows.push([segmentLabel.get(series.segment) ?? series.segment, wave, p.share?.p ?? null, p.share?.lower ?? null, p.share?.upper ?? null, p.share?.n ?? null, ...change(p.vsPrevious), ...change(p.vsBaseline)]);
+        const periodCost = i === 0 ? noCost : cost(costOf(metric, series.segment, Number(p.wave)));
+        rows.push([segmentLabel.get(series.segment) ?? series.segment, wave, p.share?.p ?? null, p.share?.lower ?? null, p.share?.upper ?? null, p.share?.n ?? null, ...change(p.vsPrevious), ...change(p.vsBaseline), ...periodCost]);
       });
     }
     return {

@@ -3,7 +3,7 @@ import type { TrendChange, TrendSeries } from "../../stats/index.js";
 import { localize } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
 import type { StudyResults } from "../services/results.js";
-import { noteWaves, type KpiResult, type PeriodCost } from "../services/tracking.js";
+import { noteWaves, periodCostOf, recordsSpend, type KpiResult, type PeriodCost } from "../services/tracking.js";
 import { trendLine } from "./charts.js";
 import { numberFormats, verdictText } from "./results.js";
 import { formatMoney, noteView, type NoteView } from "./wave-notes.js";
@@ -127,8 +127,8 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
   const change = (c: TrendChange | null) => changeView(c, locale, t);
   const noteWave = noteWaves(results.waves);
   const markers = trends ? markerViews(results, trends.waves, locale, t) : [];
-  const showCosts = results.costs.some((c) => c.spend !== null || c.note === "mixed_currencies");
-  const costOf = new Map(results.costs.map((c) => [JSON.stringify([c.metric, c.segment, c.waveId]), c]));
+  const showCosts = recordsSpend(results.costs);
+  const costOf = periodCostOf(results.costs);
   const seriesView = (s: TrendSeries, index: number): TrendSeriesView => {
     const metric = metricLabel(s.metric);
     const segment = segmentLabel.get(s.segment) ?? s.segment;
@@ -139,7 +139,7 @@ export function trackingView(results: StudyResults, locale: Locale, t: Translate
       share: p.share && { p: f.percent(p.share.p), interval: `[${f.percent(p.share.lower)}; ${f.percent(p.share.upper)}]` },
       vsPrevious: change(p.vsPrevious),
       vsBaseline: change(p.vsBaseline),
-      cost: showCosts && i > 0 ? costView(costOf.get(JSON.stringify([s.metric, s.segment, Number(p.wave)])), locale, t) : null,
+      cost: showCosts && i > 0 ? costView(costOf(s.metric, s.segment, Number(p.wave)), locale, t) : null,
     }));
     const title = t("tracking.trends.caption", { metric, segment });
     const targets = kpiTargets(results.kpis, s, locale, t);

@@ -154,6 +154,17 @@ export function noteWaves(waves: readonly Wave[]): Map<string, Wave> {
   return byLabel;
 }
 
+/** Whether a study's costs are worth a column: some period records spend (or spend in several currencies). */
+export function recordsSpend(costs: readonly PeriodCost[]): boolean {
+  return costs.some((c) => c.spend !== null || c.note === "mixed_currencies");
+}
+
+/** The period cost of a series' point, by metric, segment and the wave ending the period. */
+export function periodCostOf(costs: readonly PeriodCost[]): (metric: string, segment: string, waveId: number) => PeriodCost | undefined {
+  const byPoint = new Map(costs.map((c) => [JSON.stringify([c.metric, c.segment, c.waveId]), c]));
+  return (metric, segment, waveId) => byPoint.get(JSON.stringify([metric, segment, waveId]));
+}
+
 /** Every period's cost per lifted user, for each series after the baseline (see PeriodCost). Pure. */
 export function periodCosts(input: PeriodCostInput): PeriodCost[] {
   if (!input.trends) return [];

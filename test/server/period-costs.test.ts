@@ -1,3 +1,4 @@
+import ExcelJS from "exceljs";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { setWaveSegment } from "../../db/queries/fieldwork.js";
@@ -8,6 +9,7 @@ import { formatMoney } from "../../server/presenters/wave-notes.js";
 import { createApiToken } from "../../server/services/accounts.js";
 import { createWave } from "../../server/services/study-setup.js";
 import type { PeriodCost } from "../../server/services/tracking.js";
+import { binary } from "../fixtures/exports/harness.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
 import { brandLiftDefinition } from "../fixtures/surveys.js";
 import type { Json } from "../fixtures/tracking.js";
@@ -16,8 +18,9 @@ import { sqlRows } from "../support/sql.js";
 import { readerText } from "../support/page-text.js";
 
 /**
- * Each period's cost per lifted user: the results JSON's `costs` and the trend tables of the
- * results page from one computation (every cell of the page is the JSON's, over a grid of spends,
+ * Each period's cost per lifted user: the results JSON's `costs`, the trend tables of the results
+ * page and the monthly workbook's cost columns from one computation (every cell of the page and
+ * of the workbook is the JSON's, over a grid of spends,
  * audience sizes and languages), "not measurable" said in words rather than a negative or infinite
  * cost; and KPIs added and removed on the settings page.
  */
@@ -60,6 +63,47 @@ function shownCosts(html: string) {
       return { wave: Number(r[1]), cell: cell === undefined ? null : readerText(cell), amount: amount === undefined ? null : Number(amount) };
     }),
   );
+}
+
+/**
+ * The monthly workbook's cost columns (up to the last month: both periods) are the JSON's costs,
+ * row for row; the columns are there exactly when the page has its cost column.
+ */
+async function expectWorkbookCosts(agent: Awaited<ReturnType<typeof loggedInAgent>>, studyId: number, monthId: number, json: Json, shown: boolean, locale: "en" | "ru", where: string) {
+  const t = translator(locale);
+  const body = (await agent.get(`/studies/${studyId}/months/${monthId}.xlsx?lang=${locale}`).buffer(true).parse(binary).expect(200)).body as Buffer;
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(body as unknown as Parameters<typeof workbook.xlsx.load>[0]);
+  const costs = json["costs"] as PeriodCost[];
+  const series = json["trends"]["series"] as Array<{ metric: string; segment: string; points: Array<{ wave: string }> }>;
+  const metrics = (json["metrics"] as Json[]).map((m) => m["key"] as string);
+  const x = (key: string) => t(`monthly.xlsx.${key}`);
+  metrics.forEach((metric, i) => {
+    const rows = workbook.worksheets[i]!.getSheetValues().slice(1) as unknown[][];
+    const header = rows[0]!.slice(17);
+    expect(header, `${where} ${locale}`).toEqual(shown ? ["spend", "currency", "liftedUsers", "liftedLower", "liftedUpper", "cost", "costLower", "costUpper", "costNote"].map(x) : []);
+    if (!shown) return;
+    const points = series.filter((ser) => ser.metric === metric).flatMap((ser) => ser.points.map((p, j) => ({ ser, p, j })));
+    expect(rows.slice(1), where).toHaveLength(points.length);
+    points.forEach(({ ser, p, j }, k) => {
+      const cells = Array.from({ length: 9 }, (_, n) => rows[k + 1]![17 + n] ?? null);
+      const at = `${where} ${locale} ${metric}/${ser.segment}/${p.wave}`;
+      if (j === 0) return expect(cells, at).toEqual(Array(9).fill(null));
+      const c = costs.find((y) => y.metric === metric && y.segment === ser.segment && String(y.waveId) === p.wave)!;
+      const cost = c.costPerLiftedUser;
+      expect(cells, at).toEqual([
+        c.spend?.amount ?? null,
+        c.spend?.currency ?? cost?.currency ?? null,
+        c.liftedUsers?.estimate ?? null,
+        c.liftedUsers?.lower ?? null,
+        c.liftedUsers?.upper ?? null,
+        cost?.amount ?? null,
+        cost?.lower ?? null,
+        cost?.upper ?? null,
+        cost ? null : t(`tracking.costs.notes.${c.note!}`),
+      ]);
+    });
+  });
 }
 
 describe("cost per lifted user of each period", () => {
@@ -137,6 +181,7 @@ describe("cost per lifted user of each period", () => {
             });
           });
           if (spendName !== "no spend") expect(readerText(html)).toContain(t("tracking.costs.explained"));
+          await expectWorkbookCosts(s.agent, s.studyId, month2.id, json, spendName !== "no spend", locale, where);
           for (const key of ["no_spend", "mixed_currencies", "not_detected", "no_audience_size", "control_segment"]) expect(readerText(/<section class="trends"[\s\S]*?<\/section>/.exec(html)![0]), key).not.toContain(key);
         }
       }
