@@ -19,6 +19,7 @@ describe.skipIf(!browserAvailable)("the results page and report lead with the an
   beforeAll(async () => {
     studyId = (await createDemoStudy(ctx.live.db, { seed: 293, locale: "ru", actorId: null })).studyId;
     await addUser(ctx.live.db, "viewer");
+    await addUser(ctx.live.db, "researcher");
   }, 90_000);
 
   async function loggedIn(width: number, height: number): Promise<Page> {
@@ -41,6 +42,32 @@ describe.skipIf(!browserAvailable)("the results page and report lead with the an
       await page.close();
     }, 90_000);
   }
+
+  it("the researcher's pages at 375×667: nothing wider than the screen; the tables that stack fit without scrolling sideways", async () => {
+    const page = await loggedInPage(ctx.browser, ctx.live.base, "researcher@example.test", "ru", { width: 375, height: 667 });
+    // Each page with how many of its tables stack into rows (table.compact) on a phone.
+    const pages: Array<[string, number]> = [
+      ["/studies", 1],
+      [`/studies/${studyId}`, 1],
+      [`/studies/${studyId}/planner`, 0],
+      [`/studies/${studyId}/settings`, 0],
+      [`/studies/${studyId}/quality/coding`, 2],
+      ["/account", 0],
+    ];
+    for (const [path, stacked] of pages) {
+      await page.goto(`${ctx.live.base}${path}`);
+      expect(await overflowing(page), path).toEqual([]);
+      const wide = await page.evaluate(() =>
+        Array.from(document.querySelectorAll(".table-wrap:has(table.compact)"))
+          .filter((w) => w.scrollWidth > w.clientWidth + 1)
+          .map((w) => `${w.querySelector("table")?.className}: ${w.scrollWidth} > ${w.clientWidth}`),
+      );
+      expect(await page.locator(".table-wrap table.compact").count(), path).toBe(stacked);
+      expect(wide, path).toEqual([]);
+    }
+    await screenshot(page, "account-375");
+    await page.close();
+  }, 90_000);
 
   it("shows the three answers and then the lift chart within the first 1,000 px at 1280×800", async () => {
     const page = await loggedIn(1280, 800);

@@ -59,6 +59,16 @@ describe("Russian and English plurals", () => {
   ])("en %i → %s", (count, expected) => {
     expect(en("studies.responses", { count })).toBe(expected);
   });
+
+  it("groups a count's digits as the page's other numbers are, and leaves other values as given", () => {
+    expect(ru("studies.responses", { count: 2874 })).toBe("2\u00a0874 ответа");
+    expect(ru("studies.responses", { count: 60_000 })).toBe("60\u00a0000 ответов");
+    expect(en("studies.responses", { count: 12_345 })).toBe("12,345 responses");
+    expect(en("studies.responses", { count: 1001 })).toBe("1,001 responses");
+    // An id is not a quantity: never grouped.
+    expect(en("quality.ledger.select", { id: 12_345 })).toBe("Select response 12345");
+    expect(ru("quality.ledger.select", { id: 12_345 })).toBe("Выбрать анкету 12345");
+  });
 });
 
 describe("locale negotiation", () => {
