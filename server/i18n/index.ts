@@ -1,4 +1,4 @@
-import i18next, { type FormatFunction, type TFunction } from "i18next";
+import i18next, { type TFunction } from "i18next";
 import { LOCALES, type Locale } from "../../db/schema.js";
 import { utcOffset } from "../domain/time-zones.js";
 import { Lru } from "../lru.js";
@@ -39,14 +39,6 @@ const ru = { ...coreArea.ru, audience: audienceArea.ru, exports: exportsArea.ru,
 
 export const messages = { en, ru } as const;
 
-const countFormats = { ru: new Intl.NumberFormat("ru-RU", { maximumFractionDigits: 0 }), en: new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 }) };
-
-/** Formats the `{{count}}` of plural messages with the language's digit grouping; other values pass as given. */
-const formatCount: FormatFunction = (value, format, lng, options) => {
-  if (format !== undefined || (options as { interpolationkey?: unknown } | undefined)?.interpolationkey !== "count" || typeof value !== "number" || !Number.isInteger(value)) return value;
-  return (lng === "ru" ? countFormats.ru : countFormats.en).format(value);
-};
-
 /**
  * One i18next instance for the process, initialised synchronously from the bundled messages.
  * i18next picks plural forms with Intl.PluralRules, so Russian gets one/few/many
@@ -60,8 +52,7 @@ void instance.init({
   supportedLngs: [...LOCALES],
   fallbackLng: "en",
   initAsync: false,
-  // A plural's count reads as every other number of the page: "2 874 ответа", "2,874 responses".
-  interpolation: { escapeValue: false, alwaysFormat: true, format: formatCount },
+  interpolation: { escapeValue: false },
   returnNull: false,
   showSupportNotice: false,
 });

@@ -434,7 +434,7 @@ describe("npm run demo", () => {
     const text = second.out.join("\n");
     expect(text).toContain("http://localhost:3999/studies/2");
     expect(text).toContain("уже было 1 демо-исследование");
-    expect(text).toMatch(/\(seed \d+\): \d+ ответ(а|ов)? в 2 волнах/);
+    expect(text).toMatch(/\(seed \d+\): \d{1,3}(\u00a0\d{3})* ответ(а|ов)? в 2 волнах/);
     expect(text).toContain(admin.email);
     expect(text).not.toContain("/setup");
     expect((await findStudy(db, 2))!.name).toBe("Демо: весенняя кампания Zerno");

@@ -174,7 +174,7 @@ describe("coding in a study", () => {
     const agent = await loggedInAgent(app, researcher.email);
     const page = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
     // "вит" is named in 8 answers: the queue shows it first, with an example as typed.
-    expect(page.text).toMatch(/<th scope="row">вит<\/th><td>8<\/td><td>ВиТ, Кофемания<\/td>/);
+    expect(page.text).toMatch(/<th scope="row">вит<\/th><td data-label="[^"]+">8<\/td><td data-label="[^"]+">ВиТ, Кофемания<\/td>/);
     expect(page.text).toContain("20 answers looked at; 11 of them name no known brand.");
     expect(page.text).not.toMatch(/<th scope="row">знаю<\/th>/);
 

@@ -1198,7 +1198,7 @@ describe("wave targets, archive and escaping", () => {
     expect((await findStudy(ws.db, studyId))!.status).toBe("archived");
     const page = await ws.get(`/studies/${studyId}`).expect(200);
     expect(page.text).toContain("Restore from archive");
-    expect((await ws.get("/studies").expect(200)).text).toContain("<td>archived</td>");
+    expect((await ws.get("/studies").expect(200)).text).toContain('<td data-label="Status">archived</td>');
     await ws.post(`/studies/${studyId}/archive`, { to: "active" }).expect(303);
     expect((await findStudy(ws.db, studyId))!.status).toBe("active");
     expect((await ws.db.select().from(auditLog)).map((a) => a.action).filter((a) => a.startsWith("study.a") || a.startsWith("study.r"))).toEqual(["study.archive", "study.restore"]);
