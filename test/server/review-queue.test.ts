@@ -12,7 +12,7 @@ import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
  * and aliases; a large study's is computed in the background while the page shows the last one.
  */
 
-const QUEUE_ROW = /<th scope="row">вит<\/th><td>(\d+)<\/td>/;
+const QUEUE_ROW = /<th scope="row">вит<\/th><td data-label="[^"]+">(\d+)<\/td>/;
 
 async function studyWithAnswers() {
   const { app, db } = freshApp();
