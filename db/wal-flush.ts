@@ -85,18 +85,23 @@ export function walFile(path: string, connectionOpen: () => boolean): WalFile {
     if (handle && inode && inode.dev === named.dev && inode.ino === named.ino) return handle;
     letGo();
     const opened = await open(path, "r");
-    const seen = await opened.stat();
-    // The file's name in its folder must survive a power cut too (SQLite syncs the folder as well,
-    // at the first sync of a WAL file it created; this costs one fsync per new WAL file).
-    const folder = await open(dirname(path), "r");
     try {
-      await folder.sync();
-    } finally {
-      await folder.close();
+      const seen = await opened.stat();
+      // The file's name in its folder must survive a power cut too (SQLite syncs the folder as well,
+      // at the first sync of a WAL file it created; this costs one fsync per new WAL file).
+      const folder = await open(dirname(path), "r");
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
+      handle = opened;
+      inode = { dev: seen.dev, ino: seen.ino };
+      return opened;
+    } catch (error) {
+      await opened.close();
+      throw error;
     }
-    handle = opened;
-    inode = { dev: seen.dev, ino: seen.ino };
-    return opened;
   };
   return {
     async sync() {
