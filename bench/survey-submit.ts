@@ -56,8 +56,9 @@ const path = `/s/${links.post[0]!.token}`;
 
 /**
  * What one durable commit costs on this disk: single-row transactions in a WAL file at
- * synchronous=FULL, as the app commits. 1000 / this is the most acknowledged commits per second one
- * connection can make one by one, whatever the code around it.
+ * synchronous=FULL, as the baseline commits (the app's units of work pay the same fsync, off the
+ * event loop and shared). 1000 / this is the most acknowledged commits per second one connection
+ * can make one by one, with the fsync inside the commit.
  */
 function sqliteCommitCost(): number {
   const probe = new Database(join(dir, "fsync-probe.db"));

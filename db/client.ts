@@ -8,6 +8,7 @@ import pg from "pg";
 import { fillPlaceholders, sql, type Column, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
+import { sharedFlushes, walFile } from "./wal-flush.js";
 
 /**
  * The one data API of the app: drizzle's query builders, always awaited (`await db.select()…`,
@@ -23,30 +24,57 @@ export const DEFAULT_DATABASE_PATH = "./data/brandlift.db";
 /** How long a single statement outside a unit of work waits for another process's write lock. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** How openDatabase opens a file. */
+export interface OpenOptions {
+  /** Open only an existing file and create nothing (backups). */
+  mustExist?: boolean;
+  /** Tests: wraps every flush of the WAL file after units of work (to watch, delay or fail it); `fsync` does the real one. */
+  walSync?: (fsync: () => Promise<void>) => Promise<void>;
+}
+
 /**
  * Opens the SQLite file (creating its folder) with the pragmas the app relies on:
  * - WAL, so readers never wait for the writer;
- * - synchronous=FULL, so a response acknowledged with a 303 survives a power cut, not only a crash;
+ * - durable commits, so a response acknowledged with a 303 survives a power cut, not only a crash:
+ *   synchronous=FULL for statements outside units of work (SQLite fsyncs the WAL in each commit);
+ *   units of work commit at synchronous=NORMAL and are answered only after an fsync of the WAL
+ *   file that began after their commit, done on libuv's threadpool so the event loop never waits
+ *   for the disk, and shared by the commits made meanwhile (db/wal-flush.ts). The connection is
+ *   back at FULL before anything else can use it. A database in memory has nothing to flush;
  * - foreign_keys=ON, which SQLite leaves off unless asked, per connection;
  * - busy_timeout, so a second process (the CLI, a second instance) waits instead of failing at once.
- * A new file is owner-only (0600, in a 0700 folder) whatever the umask; `mustExist` opens only an
- * existing file and creates nothing (backups).
+ * A new file is owner-only (0600, in a 0700 folder) whatever the umask. Committed data is visible
+ * to other readers before its flush ends; only the committing callers wait for it.
  */
-export function openDatabase(path: string = DEFAULT_DATABASE_PATH, options: { mustExist?: boolean } = {}): Db {
+export function openDatabase(path: string = DEFAULT_DATABASE_PATH, options: OpenOptions = {}): Db {
   const onDisk = path !== ":memory:" && path !== "" && !path.startsWith("file:");
   const created = onDisk && !options.mustExist && !existsSync(path);
   if (onDisk && !options.mustExist) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = new Database(path, { fileMustExist: options.mustExist ?? false });
   // Before WAL mode: SQLite gives the WAL and SHM files the database file's mode.
   if (created) chmodSync(path, 0o600);
-  if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
+  const wal = path !== ":memory:" && sqlite.pragma("journal_mode = WAL", { simple: true }) === "wal";
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   cacheStatements(sqlite);
   const db = drizzle(sqlite, { schema });
-  engines.set(db, sqliteEngine(sqlite));
+  engines.set(db, sqliteEngine(sqlite, wal ? flushAfterCommits(sqlite, options.walSync) : undefined));
   return db as unknown as Db;
+}
+
+/** The flush of a WAL database's commits (undefined for a temporary file, which has no WAL to sync). */
+function flushAfterCommits(sqlite: Database.Database, wrap: OpenOptions["walSync"]): (() => Promise<void>) | undefined {
+  const main = (sqlite.pragma("database_list") as Array<{ name: string; file: string }>).find((d) => d.name === "main")?.file;
+  if (!main) return undefined;
+  const file = walFile(`${main}-wal`, () => sqlite.open);
+  const close = sqlite.close.bind(sqlite);
+  sqlite.close = () => {
+    close();
+    file.close();
+    return sqlite;
+  };
+  return sharedFlushes(wrap ? () => wrap(() => file.sync()) : () => file.sync());
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -100,6 +128,11 @@ interface SqliteEngine {
   queue: Promise<void>;
   /** Units asking to commit together, gathered until the event loop's next check phase. */
   forming?: GroupedUnit[];
+  /**
+   * Makes every commit made before the call durable (an fsync of the WAL file off the event loop);
+   * when set, units of work commit at synchronous=NORMAL. Undefined: commits at FULL (in memory).
+   */
+  flush?: () => Promise<void>;
 }
 
 const engines = new WeakMap<object, SqliteEngine>();
@@ -111,9 +144,9 @@ const transactions = new WeakSet<object>();
  * with, someone else's transaction). A unit of work may only await its own queries, which on
  * SQLite settle within the same turn of the event loop, so nothing else runs in between.
  */
-function sqliteEngine(client: Database.Database): SqliteEngine {
+function sqliteEngine(client: Database.Database, flush: (() => Promise<void>) | undefined): SqliteEngine {
   const prepare = client.prepare.bind(client);
-  const engine: SqliteEngine = { client, tx: undefined as unknown as Executor, open: false, viaTx: false, queue: Promise.resolve() };
+  const engine: SqliteEngine = { client, tx: undefined as unknown as Executor, open: false, viaTx: false, queue: Promise.resolve(), ...(flush ? { flush } : {}) };
   client.prepare = ((source: string) => {
     if (engine.open && !engine.viaTx) throw new Error("a query ran outside the unit of work holding the connection's transaction");
     return prepare(source);
@@ -193,24 +226,39 @@ export async function unitOfWork<T>(db: Executor, work: (tx: Executor) => Promis
   if (!engine) throw new Error("unitOfWork: not a database opened by openDatabase");
   if (options.groupCommit) return groupedUnitOfWork(engine, work);
   const release = await takeTurn(engine);
+  let result: T;
   try {
     await beginImmediate(engine);
-    engine.open = true;
     const started = observers.size ? performance.now() : 0;
     try {
-      const result = await work(engine.tx);
+      result = await work(engine.tx);
       engine.open = false;
-      engine.client.exec("COMMIT");
+      end(engine, "COMMIT");
       if (observers.size) notify(started, true);
-      return result;
     } catch (error) {
       engine.open = false;
-      if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+      end(engine, "ROLLBACK");
       if (observers.size) notify(started, false);
       throw error;
     }
   } finally {
     release();
+  }
+  // The connection is free for the next unit while the disk catches up.
+  if (engine.flush) await engine.flush();
+  return result;
+}
+
+/**
+ * Ends the transaction (a ROLLBACK only if SQLite has not ended it already) and puts the
+ * connection back at synchronous=FULL, in the same turn: nothing outside a unit of work ever runs
+ * at NORMAL.
+ */
+function end(engine: SqliteEngine, statement: "COMMIT" | "ROLLBACK"): void {
+  try {
+    if (statement === "COMMIT" || engine.client.inTransaction) engine.client.exec(statement);
+  } finally {
+    if (engine.flush) engine.client.pragma("synchronous = FULL");
   }
 }
 
@@ -267,18 +315,28 @@ async function takeTurn(engine: SqliteEngine): Promise<() => void> {
   return release;
 }
 
+/**
+ * Takes the write lock. With a flush, the transaction runs at synchronous=NORMAL (set outside it,
+ * in the same turn as BEGIN, and undone if BEGIN fails): its COMMIT writes the WAL without an fsync.
+ */
 async function beginImmediate(engine: SqliteEngine): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     // The lock is asked for without SQLite's blocking wait, so waiting never freezes the event loop.
     engine.client.pragma("busy_timeout = 0");
+    if (engine.flush) engine.client.pragma("synchronous = NORMAL");
+    let begun = false;
     try {
       engine.client.exec("BEGIN IMMEDIATE");
+      begun = true;
       return;
     } catch (error) {
       if (!isBusy(error)) throw error;
       if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
     } finally {
       engine.client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (engine.flush && !begun) engine.client.pragma("synchronous = FULL");
+      // At once: a statement from elsewhere in the microtasks before the caller resumes is refused.
+      if (begun) engine.open = true;
     }
     await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
   }
@@ -308,17 +366,18 @@ function groupedUnitOfWork<T>(engine: SqliteEngine, work: (tx: Executor) => Prom
 
 /**
  * One transaction for a group: each unit in a savepoint, then one commit. Nobody hears back before
- * the commit (a caller acting on its answer would otherwise query mid-transaction, or report a
- * write that is not yet durable); if the transaction itself fails, every unit of the group fails.
+ * the commit is durable (a caller acting on its answer would otherwise query mid-transaction, or
+ * report a write that a power cut could take back): with a flush, the next group may take the
+ * connection while this one waits for it. If the transaction or its flush fails, every unit of
+ * the group fails.
  */
 async function commitGroup(engine: SqliteEngine, group: readonly GroupedUnit[]): Promise<void> {
   const release = await takeTurn(engine);
   let started: number | undefined;
+  const answers: Array<{ committed: boolean; answer: () => void }> = [];
   try {
     await beginImmediate(engine);
-    engine.open = true;
     started = observers.size ? performance.now() : 0;
-    const answers: Array<{ committed: boolean; answer: () => void }> = [];
     for (const unit of group) {
       engine.client.exec("SAVEPOINT grouped_unit");
       try {
@@ -334,21 +393,26 @@ async function commitGroup(engine: SqliteEngine, group: readonly GroupedUnit[]):
       }
     }
     engine.open = false;
-    engine.client.exec("COMMIT");
-    for (const { committed, answer } of answers) {
-      if (observers.size) notify(started, committed);
-      answer();
-    }
+    end(engine, "COMMIT");
+    if (observers.size) for (const { committed } of answers) notify(started, committed);
   } catch (error) {
     engine.open = false;
-    if (engine.client.inTransaction) engine.client.exec("ROLLBACK");
+    end(engine, "ROLLBACK");
     for (const unit of group) {
       if (observers.size && started !== undefined) notify(started, false);
       unit.reject(error);
     }
+    return;
   } finally {
     release();
   }
+  try {
+    if (engine.flush) await engine.flush();
+  } catch (error) {
+    for (const unit of group) unit.reject(error);
+    return;
+  }
+  for (const { answer } of answers) answer();
 }
 
 export async function closePostgres(db: Executor): Promise<void> {

@@ -151,7 +151,7 @@ export async function engineLine(): Promise<string> {
   const probe = new Database(":memory:");
   const version = (probe.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v;
   probe.close();
-  return `engine: SQLite ${version} (better-sqlite3, in process), WAL, synchronous=FULL (db/client.ts)`;
+  return `engine: SQLite ${version} (better-sqlite3, in process), WAL; units of work commit at synchronous=NORMAL and are answered after an fsync of the WAL off the event loop, other statements at FULL (db/client.ts)`;
 }
 
 /** The engine as the output lines name it. */

@@ -3,7 +3,7 @@
  * engine; the rows come from one generator, so both engines get the same data.
  *
  * SQLite: one raw connection with synchronous=OFF (generation only; the app's connections keep
- * FULL), prepared statements, one transaction per 20,000 responses.
+ * durable commits: db/client.ts), prepared statements, one transaction per 20,000 responses.
  * PostgreSQL: one connection with synchronous_commit=off (this session only), one multi-row
  * `INSERT … SELECT FROM unnest($1::bigint[], …)` per table per 5,000 responses (three statements
  * instead of ~45,000), the next batch generated while the server stores the last; the foreign keys

@@ -80,4 +80,37 @@ describe("crash durability", () => {
     expect(partial).toEqual([]);
     await closeDatabase(db);
   }, 60_000);
+
+  it("keeps a response acknowledged the moment before SIGKILL (its flush ended before the 303)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bl-crash-"));
+    const path = join(dir, "one.db");
+    const setup = openDatabase(path);
+    runMigrations(setup);
+    const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
+    await closeDatabase(setup);
+
+    const { child, url } = startServer(path);
+    const base = await url;
+    const agent = new Agent({ keepAlive: true });
+    const exited = new Promise((r) => child.once("exit", r));
+    const acknowledged: string[] = [];
+    try {
+      for (const token of tokens) {
+        const r = await completeSurvey(agent, base, token);
+        expect(r.status).toBe(303);
+        acknowledged.push(r.nonce);
+      }
+    } finally {
+      // Killed as soon as the last answer is in: no later commit or shutdown flushes anything for it.
+      process.kill(-child.pid!, "SIGKILL");
+      agent.destroy();
+    }
+    await exited;
+
+    const db = openDatabase(path);
+    expect(db.$client.pragma("integrity_check", { simple: true })).toBe("ok");
+    const stored = (db.$client.prepare("SELECT nonce FROM responses WHERE status = 'completed'").all() as Array<{ nonce: string }>).map((r) => r.nonce);
+    expect(stored.sort()).toEqual([...acknowledged].sort());
+    await closeDatabase(db);
+  }, 60_000);
 });
