@@ -159,7 +159,7 @@ export interface KeptLinkContext {
  * process (PostgreSQL only; undefined elsewhere): one narrow statement reads the versions of the
  * context's rows (and the quota), and only when they differ from `kept`'s the whole context,
  * a second statement. The wide row of a context is most of what reading it costs the app (the
- * driver's row description and drizzle's mapping of some eighty columns), and it changes rarely.
+ * driver's row description and drizzle's mapping of some fifty columns), and it changes rarely.
  * Resolves to undefined for an unknown token.
  */
 export async function findLinkContextKept(

@@ -323,7 +323,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // Read under the write lock (SQLite) or the row's (PostgreSQL): another instance may have
         // stored or finished it meanwhile. A last page also locks the quota it may fill.
         const quota = postsLastPage(questions, ctx.study.pageSize, posted) ? { waveId: ctx.wave.id, segmentId: ctx.segment.id } : null;
-        const read = await firstReads(tx, s, form.nonce, quota, ctx);
+        const read = await firstReads(tx, s, { nonce: form.nonce, posted, quota, ctx, who });
         if (!read) return { kind: "rate_limited" };
         const stored = read.stored;
         let response = stored?.response;
@@ -341,20 +341,14 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         const missing = isLast ? missingRequired(questions, answeredBefore, page, validation) : [];
         const startedNow = !response;
         if (!response) {
-          const browser = ctx.link.kind === "open" && knownBrowser(who) ? who.browserHash : undefined;
-          // PostgreSQL: the browser's response, the quota's lock and its count go out together, one
-          // round trip (the pipelined connection runs them in turn, so the count follows the lock).
-          const pipelined = isPostgres(tx);
-          const previousRead = browser !== undefined ? findBrowserResponseForPost(tx, ctx.wave.id, browser) : undefined;
-          const quotaRead = pipelined ? startQuotaCheck(tx, ctx, quota) : undefined;
-          quotaRead?.catch(() => undefined);
-          const previous = await previousRead;
+          // PostgreSQL read these with the post's first reads (firstReads); SQLite reads them now, in turn.
+          const previous = await (read.starting ? read.starting.previous : browserResponse(tx, ctx, who));
           // Committed since this post's nonce was looked up (PostgreSQL: each statement sees the latest commits): a second post of this same form.
           if (previous?.nonce === form.nonce) throw new DuplicateNonceError();
           if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
           if (previous && previous.status !== "partial") return { kind: "already_answered" };
           // A first page that is also the last completes at once: its count of completes is exact only under the quota's lock.
-          if (await (quotaRead ?? startQuotaCheck(tx, ctx, quota))) return { kind: "quota_full" };
+          if (await (read.starting?.full ?? startQuotaCheck(tx, ctx, quota))) return { kind: "quota_full" };
           if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
           if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) {
             // A second post of this same form that waited for the first to claim the link is a retry of it.
@@ -441,34 +435,72 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
   }
 }
 
+/** What a submission reads first (firstReads). */
+interface FirstReads {
+  stored: Awaited<ReturnType<typeof findResponseForPost>>;
+  /** PostgreSQL, a post that may complete a response: whether the quota is full, counted under its lock. */
+  quotaFull?: Promise<boolean>;
+  /** PostgreSQL, a post of the first page: what starting a response reads (StartingReads). */
+  starting?: StartingReads;
+}
+
+/** What starting a response reads: the browser's latest response (open links) and whether the quota is full. */
+interface StartingReads {
+  previous: Promise<SurveyResponse | undefined> | undefined;
+  full: Promise<boolean>;
+}
+
+const ignore = () => undefined;
+
 /**
- * A submission's first reads: the post counted against its sender's limit (undefined: refused),
- * the response its nonce names with its answers so far, and for a last page on PostgreSQL the
- * quota's count too. SQLite reads only once the post is allowed. PostgreSQL sends them together
- * on the unit of work's pipelined connection, one round trip (a refused post's reads are dropped):
- * they run in turn, so the count follows the quota lock the response's read takes, and sees every
- * complete committed before it (see findResponseForPost).
+ * A submission's first reads: the post counted against its sender's limit (undefined: refused)
+ * and the response its nonce names with its answers so far. SQLite reads the response only once
+ * the post is allowed. PostgreSQL sends them together on the unit of work's pipelined connection,
+ * one round trip, with what the rest of the post may need (dropped when it does not): a last
+ * page's quota count, and for a first page what starting a response reads. The connection runs
+ * them in turn, so a count follows the quota lock taken before it (by the response's read, or
+ * lockQuota) and sees every complete committed before that lock.
  */
 async function firstReads(
   tx: Executor,
   s: Submission,
-  nonce: string,
-  quota: { waveId: number; segmentId: number } | null,
-  ctx: LinkContext,
-): Promise<{ stored: Awaited<ReturnType<typeof findResponseForPost>>; quotaFull?: boolean } | undefined> {
+  post: { nonce: string; posted: number; quota: { waveId: number; segmentId: number } | null; ctx: LinkContext; who: Respondent },
+): Promise<FirstReads | undefined> {
+  const { nonce, posted, quota, ctx, who } = post;
   if (!isPostgres(tx)) {
     if (s.countPost && !(await s.countPost(tx))) return undefined;
     return { stored: await findResponseForPost(tx, nonce, quota) };
   }
-  const [allowed, stored, full] = await Promise.all([s.countPost ? s.countPost(tx) : true, findResponseForPost(tx, nonce, quota), quota ? quotaFull(tx, ctx) : undefined]);
+  const counted = s.countPost ? s.countPost(tx) : true;
+  const found = findResponseForPost(tx, nonce, quota);
+  // Only a post of the first page starts a response (a later page without one has expired).
+  const starting = posted === 0 ? startingReads(tx, ctx, who, quota) : undefined;
+  const full = starting?.full ?? (quota ? quotaFull(tx, ctx) : undefined);
+  full?.catch(ignore);
+  const [allowed, stored] = await Promise.all([counted, found]);
   if (!allowed) return undefined;
-  return full === undefined ? { stored } : { stored, quotaFull: full };
+  return { stored, ...(full ? { quotaFull: full } : {}), ...(starting ? { starting } : {}) };
+}
+
+function startingReads(tx: Executor, ctx: LinkContext, who: Respondent, quota: { waveId: number; segmentId: number } | null): StartingReads {
+  const previous = browserResponse(tx, ctx, who);
+  const full = startQuotaCheck(tx, ctx, quota);
+  previous?.catch(ignore);
+  full.catch(ignore);
+  return { previous, full };
+}
+
+/** An open link's latest response from this browser, read locked (findBrowserResponseForPost); undefined when there is none to look for. */
+function browserResponse(tx: Executor, ctx: LinkContext, who: Respondent): Promise<SurveyResponse | undefined> | undefined {
+  return ctx.link.kind === "open" && knownBrowser(who) ? findBrowserResponseForPost(tx, ctx.wave.id, who.browserHash) : undefined;
 }
 
 /** Whether the quota is full, for a response this post starts; a last page takes the quota's lock before counting. */
 async function startQuotaCheck(tx: Executor, ctx: LinkContext, quota: { waveId: number; segmentId: number } | null): Promise<boolean> {
   const locked = quota ? lockQuota(tx, quota.waveId, quota.segmentId) : undefined;
   const full = quotaFull(tx, ctx);
+  // A lock refused (a deadlock) aborts the transaction, failing the count behind it too: that failure is the lock's.
+  full.catch(ignore);
   await locked;
   return full;
 }

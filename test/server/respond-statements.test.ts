@@ -94,9 +94,9 @@ describe("what a submitted page costs", () => {
       // PostgreSQL stores the page's answers and the response's progress in one statement.
       expect(tallies[1]!.statements.length).toBe(4);
       // Round trips, the link's included: the unit of work's BEGIN goes out with its first statements
-      // (the post's count and the response's read; for a new response, its browser's read with the
-      // quota's count; for the last page, the quota's count too), and the last page's two writes together.
-      expect(tallies.map((t) => t.roundTrips)).toEqual([6, 4, 4, 4]);
+      // (the post's count and the response's read, with a first page's browser read and quota count
+      // and a last page's quota count), and the last page's two writes together.
+      expect(tallies.map((t) => t.roundTrips)).toEqual([5, 4, 4, 4]);
       expect(tallies.some((t) => readsWholeContext(t.statements))).toBe(false);
     } else {
       expect(tallies.map((t) => t.statements.length)).toEqual([7, 5, 5, 7]);
