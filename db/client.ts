@@ -478,15 +478,6 @@ const postgresTransactions = new WeakSet<object>();
 /** A PostgreSQL transaction's database and connection: prepared queries run on its connection. */
 const postgresConnections = new WeakMap<object, { db: Executor; client: pg.PoolClient }>();
 
-/** Marks a drizzle transaction on PostgreSQL as one of ours (a unit of work or a light write). */
-function adoptPostgresTransaction(db: Executor, tx: object): Executor {
-  postgresTransactions.add(tx);
-  transactions.add(tx);
-  // drizzle keeps the transaction's pool connection on its session (not part of its typed API).
-  postgresConnections.set(tx, { db, client: (tx as { session?: { client?: pg.PoolClient } }).session!.client! });
-  return tx as unknown as Executor;
-}
-
 /** Whether this database (or unit of work) is on PostgreSQL: for the few statements that differ. */
 export function isPostgres(db: Executor): boolean {
   return postgresPools.has(db) || postgresTransactions.has(db);
@@ -545,10 +536,7 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
   for (let attempt = 1; ; attempt++) {
     const started = observers.size ? performance.now() : 0;
     try {
-      const result = await (db as unknown as NodePgDatabase).transaction(
-        async (tx) => work(adoptPostgresTransaction(db, tx)),
-        { isolationLevel },
-      );
+      const result = await postgresTransaction(db, [`BEGIN ISOLATION LEVEL ${isolationLevel.toUpperCase()}`], work);
       if (observers.size) notify(started, true);
       return result;
     } catch (error) {
@@ -557,6 +545,59 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
       if (attempt >= BUSY_ATTEMPTS) throw new DatabaseBusy(attempt);
       await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + Math.random()));
     }
+  }
+}
+
+/** The data API on one pool connection, made once per connection: what a transaction on it runs its queries through. */
+const connectionExecutors = new WeakMap<pg.PoolClient, Executor>();
+
+function connectionExecutor(db: Executor, client: pg.PoolClient): Executor {
+  const known = connectionExecutors.get(client);
+  if (known && postgresConnections.get(known)?.db === db) return known;
+  const tx = drizzlePostgres(client) as unknown as Executor;
+  postgresTransactions.add(tx);
+  transactions.add(tx);
+  postgresConnections.set(tx, { db, client });
+  connectionExecutors.set(client, tx);
+  return tx;
+}
+
+/**
+ * One transaction on a pool connection: `opening` (BEGIN and settings) then `work`, committed
+ * when it resolves and rolled back when it throws. The connection pipelines its queries for the
+ * transaction's length (node-postgres `pipeline`): the opening statements go out with the work's
+ * first statement instead of a round trip each before it (a survey page's unit of work is a
+ * handful of statements, each a round trip, so this is one in four or five). Each query keeps its
+ * own Sync, so an error still belongs to its own statement, and one in the transaction aborts it as
+ * usual. The opening's answer is awaited before COMMIT: a BEGIN refused (in practice only a lost
+ * connection, which fails every query behind it too) fails the unit of work. No cursor may run in
+ * a unit of work (node-postgres refuses portals on a pipelined connection, loudly).
+ */
+async function postgresTransaction<T>(db: Executor, opening: readonly string[], work: (tx: Executor) => Promise<T>): Promise<T> {
+  const client = await postgresPools.get(db)!.connect();
+  const pipelined = client as unknown as { pipeline: boolean };
+  let broken: Error | undefined;
+  pipelined.pipeline = true;
+  try {
+    const opened = Promise.all(opening.map((text) => client.query(text)));
+    // Awaited below; until then a rejection must not count as unhandled.
+    opened.catch(() => undefined);
+    try {
+      const result = await work(connectionExecutor(db, client));
+      await opened;
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+        // A connection that cannot roll back is not given back to the pool.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    }
+  } finally {
+    // Every query of the transaction has been answered by now: the connection goes back as it came.
+    pipelined.pipeline = false;
+    client.release(broken);
   }
 }
 
@@ -570,10 +611,7 @@ async function postgresUnitOfWork<T>(db: Executor, work: (tx: Executor) => Promi
  */
 export async function lightWrite<T>(db: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
   if (transactions.has(db) || !postgresPools.has(db)) return work(db);
-  return (db as unknown as NodePgDatabase).transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL synchronous_commit = off`);
-    return work(adoptPostgresTransaction(db, tx));
-  });
+  return postgresTransaction(db, ["BEGIN", "SET LOCAL synchronous_commit = off"], work);
 }
 
 // ---------------------------------------------------------------- prepared queries

@@ -81,9 +81,18 @@ export interface LinkContext {
 
 const linkContextSelection = { link: links, wave: waves, segment: segments, study: studies, qualitySettings: qualitySettings.settings };
 
+/**
+ * PostgreSQL: which version of each row of a link's context the database holds, as one text: the
+ * link's id and the xmin (the transaction that wrote that version of the row) of the link, its
+ * wave, segment, study and quality settings. Any change to any of those rows, by any instance,
+ * gives another text, so a context kept in process with the text it was read with is known to be
+ * current when the text read now is the same (see findLinkContextKept).
+ */
+const contextVersions = sql<string>`concat(${links.id}, '.', ${links}.xmin, '.', ${waves}.xmin, '.', ${segments}.xmin, '.', ${studies}.xmin, '.', ${qualitySettings}.xmin)`;
+
 const linkContextQuery = preparedQuery("respond_link_context", (db) =>
   db
-    .select(linkContextSelection)
+    .select(isPostgres(db) ? { ...linkContextSelection, versions: contextVersions } : linkContextSelection)
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
@@ -97,7 +106,10 @@ const linkContextQuery = preparedQuery("respond_link_context", (db) =>
  * study row's `version` in it is what keys the caches of its questionnaire and rendered pages.
  */
 export async function findLinkContext(db: Executor, token: string): Promise<LinkContext | undefined> {
-  return first(await linkContextQuery(db).execute({ token }));
+  const row = first(await linkContextQuery(db).execute({ token }));
+  if (!row || !("versions" in row)) return row;
+  const { versions: _versions, ...ctx } = row;
+  return ctx;
 }
 
 /** Completes of the segment's wave, counted only when there is a target to reach (see findQuota). */
@@ -119,6 +131,54 @@ const linkContextWithQuotaQuery = preparedQuery("respond_link_context_quota", (d
     .leftJoin(waveSegments, and(eq(waveSegments.waveId, links.waveId), eq(waveSegments.segmentId, links.segmentId)))
     .where(eq(links.token, sql.placeholder("token"))),
 );
+
+/** Bounds a kept context's lookup: the rows it is made of (PostgreSQL). */
+const versionsQuery = (db: Executor, withQuota: boolean) => {
+  const query = db
+    .select({ versions: contextVersions, ...(withQuota ? { target: waveSegments.target, completed: completesOf(waveSegments) } : {}) })
+    .from(links)
+    .innerJoin(waves, eq(waves.id, links.waveId))
+    .innerJoin(segments, eq(segments.id, links.segmentId))
+    .innerJoin(studies, eq(studies.id, waves.studyId))
+    .leftJoin(qualitySettings, eq(qualitySettings.studyId, studies.id));
+  return (withQuota ? query.leftJoin(waveSegments, and(eq(waveSegments.waveId, links.waveId), eq(waveSegments.segmentId, links.segmentId))) : query).where(
+    eq(links.token, sql.placeholder("token")),
+  );
+};
+const linkVersionsQuery = preparedQuery("respond_link_versions", (db) => versionsQuery(db, false));
+const linkVersionsWithQuotaQuery = preparedQuery("respond_link_versions_quota", (db) => versionsQuery(db, true));
+
+/** A link's context as kept in process, with the versions of its rows it was read at. */
+export interface KeptLinkContext {
+  ctx: LinkContext;
+  versions: string;
+}
+
+/**
+ * findLinkContext (with the quota, findLinkContextWithQuota) for a context that may be kept in
+ * process (PostgreSQL only; undefined elsewhere): one narrow statement reads the versions of the
+ * context's rows (and the quota), and only when they differ from `kept`'s the whole context,
+ * a second statement. The wide row of a context is most of what reading it costs the app (the
+ * driver's row description and drizzle's mapping of some fifty columns), and it changes rarely.
+ * Resolves to undefined for an unknown token.
+ */
+export async function findLinkContextKept(
+  db: Executor,
+  token: string,
+  kept: KeptLinkContext | undefined,
+  options: { quota?: boolean } = {},
+): Promise<(KeptLinkContext & { quota?: QuotaState }) | undefined> {
+  const row = first(await (options.quota ? linkVersionsWithQuotaQuery : linkVersionsQuery)(db).execute({ token })) as
+    | { versions: string; target?: number | null; completed?: number | null }
+    | undefined;
+  if (!row) return undefined;
+  const quota = options.quota ? { quota: { target: row.target ?? null, completed: row.completed ?? 0 } } : {};
+  if (kept?.versions === row.versions) return { ...kept, ...quota };
+  const full = first(await linkContextQuery(db).execute({ token }));
+  if (!full || !("versions" in full)) return undefined;
+  const { versions, ...ctx } = full;
+  return { ctx, versions, ...quota };
+}
 
 /** The quota of a wave and segment as read: completes wanted (null: no target) and made. */
 export interface QuotaState {

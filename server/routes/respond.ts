@@ -17,6 +17,7 @@ import {
   errorMessages,
   existingResponse,
   exitRedirect,
+  linkContextCache,
   newFormToken,
   optionOrders,
   questionnaireCache,
@@ -58,6 +59,7 @@ interface Refusal {
 export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number): Router {
   const router = Router();
   const questionnaires = questionnaireCache(db);
+  const contexts = linkContextCache();
   const skeletons = new Lru<string, Skeleton>(PAGES_KEPT);
   const postLimit = new SurveyPostLimit(db, POST_WINDOW_MS, postLimitPerMinute);
   // Background jobs wait while these are in flight (server/jobs/runner.ts).
@@ -116,7 +118,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     options: { quota?: boolean } = {},
   ): Promise<{ ctx: LinkContext; quota?: QuotaState; params: Record<string, string> } | { refusal: Refusal }> {
     res.set("Cache-Control", "no-store");
-    const resolved = await resolveLink(db, String(req.params["token"]), options);
+    const resolved = await resolveLink(db, String(req.params["token"]), { ...options, contexts });
     if (resolved.kind !== "open") {
       useSurveyLocale(req, res, resolved.kind === "closed" ? resolved.ctx.study : undefined, req.body?._l);
       return { refusal: resolved.kind === "closed" ? { status: 410, kind: "closed", study: resolved.ctx.study } : { status: 404, kind: "notFound" } };
@@ -315,7 +317,7 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
 
   router.get("/s/:token/thanks", async (req, res) => {
     res.set("Cache-Control", "no-store");
-    const resolved = await resolveLink(db, String(req.params["token"]));
+    const resolved = await resolveLink(db, String(req.params["token"]), { contexts });
     // The thank-you page stays reachable after the wave closes: a respondent may reload it.
     if (resolved.kind === "not_found") {
       useSurveyLocale(req, res, undefined);

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { unitOfWork, type Db, type Executor } from "../../db/client.js";
+import { isPostgres, unitOfWork, type Db, type Executor } from "../../db/client.js";
 import {
   claimPersonalLink,
   countLinkUse,
   findLinkContext,
+  findLinkContextKept,
   findLinkContextWithQuota,
   findQuota,
+  type KeptLinkContext,
   lockQuota,
   type LinkContext,
   type QuotaState,
@@ -44,12 +46,34 @@ import { ownFlags } from "../quality/flag-service.js";
  */
 export type ResolvedLink = { kind: "open"; ctx: LinkContext; quota?: QuotaState } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-/** `quota`: read the segment's quota in the same query (a first visit needs it; see quotaFull). */
-export async function resolveLink(db: Db, token: string, options: { quota?: boolean } = {}): Promise<ResolvedLink> {
+/** Links whose context one process keeps (PostgreSQL; a context is a few kilobytes). */
+const CONTEXTS_KEPT = 1000;
+
+/** Link contexts kept in process per token, each with the versions of its rows (findLinkContextKept). */
+export type LinkContextCache = Lru<string, KeptLinkContext>;
+
+export function linkContextCache(capacity = CONTEXTS_KEPT): LinkContextCache {
+  return new Lru<string, KeptLinkContext>(capacity);
+}
+
+/**
+ * `quota`: read the segment's quota in the same query (a first visit needs it; see quotaFull).
+ * `contexts`: on PostgreSQL, the context is taken from there when its rows have not changed since
+ * (one narrow statement instead of the wide one; a change is seen at the very next request, made
+ * through any instance). What is kept is frozen, as every request shares it.
+ */
+export async function resolveLink(db: Db, token: string, options: { quota?: boolean; contexts?: LinkContextCache } = {}): Promise<ResolvedLink> {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
   let quota: QuotaState | undefined;
   let ctx: LinkContext | undefined;
-  if (options.quota) {
+  if (options.contexts && isPostgres(db)) {
+    const kept = options.contexts.get(token);
+    const found = await findLinkContextKept(db, token, kept, options);
+    if (found) {
+      if (found.ctx !== kept?.ctx) options.contexts.set(token, { ctx: frozenContext(found.ctx), versions: found.versions });
+      ({ ctx, quota } = found);
+    }
+  } else if (options.quota) {
     const found = await findLinkContextWithQuota(db, token);
     if (found) ({ quota, ...ctx } = found);
   } else {
@@ -58,6 +82,11 @@ export async function resolveLink(db: Db, token: string, options: { quota?: bool
   if (!ctx || ctx.link.disabledAt || ctx.study.status === "archived") return { kind: "not_found" };
   if (ctx.wave.status !== "open") return { kind: "closed", ctx };
   return quota ? { kind: "open", ctx, quota } : { kind: "open", ctx };
+}
+
+function frozenContext(ctx: LinkContext): LinkContext {
+  for (const row of [ctx.link, ctx.wave, ctx.segment, ctx.study]) Object.freeze(row);
+  return Object.freeze(ctx);
 }
 
 /** Who is answering: salted hashes only, never the raw cookie or address. */
@@ -291,11 +320,12 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
   try {
     return await unitOfWork(db,
       async (tx): Promise<SubmitOutcome> => {
-        if (s.countPost && !(await s.countPost(tx))) return { kind: "rate_limited" };
         // Read under the write lock (SQLite) or the row's (PostgreSQL): another instance may have
         // stored or finished it meanwhile. A last page also locks the quota it may fill.
         const quota = postsLastPage(questions, ctx.study.pageSize, posted) ? { waveId: ctx.wave.id, segmentId: ctx.segment.id } : null;
-        const stored = await findResponseForPost(tx, form.nonce, quota);
+        const read = await firstReads(tx, s, { nonce: form.nonce, posted, quota, ctx, who });
+        if (!read) return { kind: "rate_limited" };
+        const stored = read.stored;
         let response = stored?.response;
         const settled = settledOutcome(response, ctx, posted);
         if (settled) return settled;
@@ -311,16 +341,14 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         const missing = isLast ? missingRequired(questions, answeredBefore, page, validation) : [];
         const startedNow = !response;
         if (!response) {
-          if (ctx.link.kind === "open" && knownBrowser(who)) {
-            const previous = await findBrowserResponseForPost(tx, ctx.wave.id, who.browserHash);
-            // Committed since this post's nonce was looked up (PostgreSQL: each statement sees the latest commits): a second post of this same form.
-            if (previous?.nonce === form.nonce) throw new DuplicateNonceError();
-            if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
-            if (previous && previous.status !== "partial") return { kind: "already_answered" };
-          }
+          // PostgreSQL read these with the post's first reads (firstReads); SQLite reads them now, in turn.
+          const previous = await (read.starting ? read.starting.previous : browserResponse(tx, ctx, who));
+          // Committed since this post's nonce was looked up (PostgreSQL: each statement sees the latest commits): a second post of this same form.
+          if (previous?.nonce === form.nonce) throw new DuplicateNonceError();
+          if (previous?.status === "quota_full") return { kind: "quota_full", response: previous };
+          if (previous && previous.status !== "partial") return { kind: "already_answered" };
           // A first page that is also the last completes at once: its count of completes is exact only under the quota's lock.
-          if (quota) await lockQuota(tx, quota.waveId, quota.segmentId);
-          if (await quotaFull(tx, ctx)) return { kind: "quota_full" };
+          if (await (read.starting?.full ?? startQuotaCheck(tx, ctx, quota))) return { kind: "quota_full" };
           if (missing.length) return incompleteOutcome(questions, ctx.study.pageSize, order, missing);
           if (ctx.link.kind === "personal" && !(await claimPersonalLink(tx, ctx.link.id))) {
             // A second post of this same form that waited for the first to claim the link is a retry of it.
@@ -359,7 +387,7 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // before the target was reached, and two instances must not both read "2 of 3" and both complete. A response the quota stopped keeps
         // its answers as quota_full (not a complete, counted nowhere) and gets the quota-full exit.
         // (A response started by this very post was checked above, in this transaction.)
-        if (isLast && !startedNow && (await quotaFull(tx, ctx))) {
+        if (isLast && !startedNow && (await (read.quotaFull ?? quotaFull(tx, ctx)))) {
           const stopped = { status: "quota_full" as const, currentPage: page.index, locale: s.locale, completedAt: null, durationMs: null };
           await storeWith({ ...stopped, qualityFlags: response.qualityFlags });
           return { kind: "quota_full", response: { ...response, ...stopped } };
@@ -386,8 +414,8 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
         // speeders and duplicates come with the background checks.
         const answersNow = [...given.filter((a) => !onPage.has(a.questionId)), ...validation.rows];
         const flags = await ownFlags(tx, ctx.study.id, { ...response, ...fields }, questions, answersNow, ctx.qualitySettings);
-        await storeWith({ ...fields, qualityFlags: flags.length ? flags : null });
-        if (ctx.link.kind === "open") await countLinkUse(tx, ctx.link.id);
+        // Two independent writes: on PostgreSQL sent together, one round trip.
+        await Promise.all([storeWith({ ...fields, qualityFlags: flags.length ? flags : null }), ctx.link.kind === "open" ? countLinkUse(tx, ctx.link.id) : undefined]);
         // The flags as stored now decide the panel exit (a honeypot goes to quality-fail).
         return { kind: "completed", response: { ...response, ...fields, qualityFlags: flags.length ? flags : null } };
       },
@@ -405,6 +433,76 @@ export async function submitPage(db: Db, questions: readonly SurveyQuestion[], s
     }
     throw error;
   }
+}
+
+/** What a submission reads first (firstReads). */
+interface FirstReads {
+  stored: Awaited<ReturnType<typeof findResponseForPost>>;
+  /** PostgreSQL, a post that may complete a response: whether the quota is full, counted under its lock. */
+  quotaFull?: Promise<boolean>;
+  /** PostgreSQL, a post of the first page: what starting a response reads (StartingReads). */
+  starting?: StartingReads;
+}
+
+/** What starting a response reads: the browser's latest response (open links) and whether the quota is full. */
+interface StartingReads {
+  previous: Promise<SurveyResponse | undefined> | undefined;
+  full: Promise<boolean>;
+}
+
+const ignore = () => undefined;
+
+/**
+ * A submission's first reads: the post counted against its sender's limit (undefined: refused)
+ * and the response its nonce names with its answers so far. SQLite reads the response only once
+ * the post is allowed. PostgreSQL sends them together on the unit of work's pipelined connection,
+ * one round trip, with what the rest of the post may need (dropped when it does not): a last
+ * page's quota count, and for a first page what starting a response reads. The connection runs
+ * them in turn, so a count follows the quota lock taken before it (by the response's read, or
+ * lockQuota) and sees every complete committed before that lock.
+ */
+async function firstReads(
+  tx: Executor,
+  s: Submission,
+  post: { nonce: string; posted: number; quota: { waveId: number; segmentId: number } | null; ctx: LinkContext; who: Respondent },
+): Promise<FirstReads | undefined> {
+  const { nonce, posted, quota, ctx, who } = post;
+  if (!isPostgres(tx)) {
+    if (s.countPost && !(await s.countPost(tx))) return undefined;
+    return { stored: await findResponseForPost(tx, nonce, quota) };
+  }
+  const counted = s.countPost ? s.countPost(tx) : true;
+  const found = findResponseForPost(tx, nonce, quota);
+  // Only a post of the first page starts a response (a later page without one has expired).
+  const starting = posted === 0 ? startingReads(tx, ctx, who, quota) : undefined;
+  const full = starting?.full ?? (quota ? quotaFull(tx, ctx) : undefined);
+  full?.catch(ignore);
+  const [allowed, stored] = await Promise.all([counted, found]);
+  if (!allowed) return undefined;
+  return { stored, ...(full ? { quotaFull: full } : {}), ...(starting ? { starting } : {}) };
+}
+
+function startingReads(tx: Executor, ctx: LinkContext, who: Respondent, quota: { waveId: number; segmentId: number } | null): StartingReads {
+  const previous = browserResponse(tx, ctx, who);
+  const full = startQuotaCheck(tx, ctx, quota);
+  previous?.catch(ignore);
+  full.catch(ignore);
+  return { previous, full };
+}
+
+/** An open link's latest response from this browser, read locked (findBrowserResponseForPost); undefined when there is none to look for. */
+function browserResponse(tx: Executor, ctx: LinkContext, who: Respondent): Promise<SurveyResponse | undefined> | undefined {
+  return ctx.link.kind === "open" && knownBrowser(who) ? findBrowserResponseForPost(tx, ctx.wave.id, who.browserHash) : undefined;
+}
+
+/** Whether the quota is full, for a response this post starts; a last page takes the quota's lock before counting. */
+async function startQuotaCheck(tx: Executor, ctx: LinkContext, quota: { waveId: number; segmentId: number } | null): Promise<boolean> {
+  const locked = quota ? lockQuota(tx, quota.waveId, quota.segmentId) : undefined;
+  const full = quotaFull(tx, ctx);
+  // A lock refused (a deadlock) aborts the transaction, failing the count behind it too: that failure is the lock's.
+  full.catch(ignore);
+  await locked;
+  return full;
 }
 
 /** The page holding the first unanswered required question, each of them on it marked "required". */

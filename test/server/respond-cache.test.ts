@@ -131,4 +131,30 @@ describe("kept survey pages", () => {
     const [stored] = await db.select().from(responses).where(eq(responses.waveId, survey.wave.id));
     expect(stored!.status).toBe("completed");
   });
+
+  it("show a link, wave or study changed by another instance at the very next request (PostgreSQL keeps the link's context while its rows are unchanged)", async () => {
+    const { app, db } = freshApp();
+    const survey = await openSurvey(db);
+    const link = survey.links["subscribers"]!;
+    const url = `/s/${link.token}`;
+    const title = (html: string) => /<title>([^<]*)<\/title>/.exec(html)?.[1];
+    await request(app).get(url).expect(200);
+    await request(app).get(url).expect(200);
+
+    await sqlRows(db, "UPDATE studies SET public_title = ? WHERE id = ?", ["Opinions 2027", survey.study.id]);
+    expect(title((await request(app).get(url).expect(200)).text)).toContain("Opinions 2027");
+
+    await sqlRows(db, "UPDATE waves SET status = 'closed' WHERE id = ?", [survey.wave.id]);
+    await request(app).get(url).expect(410);
+    await sqlRows(db, "UPDATE waves SET status = 'open' WHERE id = ?", [survey.wave.id]);
+    await request(app).get(url).expect(200);
+
+    // A post too reads the link as it is now.
+    const agent = request.agent(app);
+    const form = hidden((await agent.get(url).expect(200)).text);
+    await sqlRows(db, "UPDATE links SET disabled_at = ? WHERE id = ?", [Date.now(), link.id]);
+    await agent.post(url).type("form").send({ ...form, q_aided: ["acme"] }).expect(404);
+    await request(app).get(url).expect(404);
+    expect(await db.select().from(responses).where(eq(responses.waveId, survey.wave.id))).toEqual([]);
+  });
 });

@@ -40,12 +40,15 @@ async function postPage(agent: Agent, url: string, answers: Record<string, strin
   return { post, tally: watch!.take() };
 }
 
+/** Whether a statement reads the link's whole context (the study's columns among them). */
+const readsWholeContext = (statements: readonly string[]) => statements.some((s) => /"signing_secret"/.test(s));
+
 /** Whether a response is looked up by its browser. */
 const looksUpBrowser = (statements: readonly string[]) => statements.some((s) => /"browser_hash"\s*=/i.test(s));
 
 describe("what a survey page costs", () => {
   it("a first visit reads the link and the quota in one statement, and nothing about a browser it has just met", async () => {
-    const { app, url } = await survey();
+    const { app, db, url } = await survey();
     await request(app).get(url).expect(200); // the questionnaire and the page are kept from here on
     watch!.take();
 
@@ -56,6 +59,10 @@ describe("what a survey page costs", () => {
     expect(visit.statements[0]).toMatch(/"wave_segments"/);
     expect(looksUpBrowser(visit.statements)).toBe(false);
     expect(visit.durableCommits + visit.lightCommits).toBe(0);
+    expect(visit.roundTrips).toBe(1);
+    // PostgreSQL keeps the link's context while its rows are unchanged: the statement reads their
+    // versions and the quota, not the wide rows (server/services/respond.ts resolveLink).
+    if (isPostgres(db)) expect(readsWholeContext(visit.statements)).toBe(false);
 
     // Back with its cookie, the browser may have a response to resume: that one is looked up.
     await first.get(url).expect(200);
@@ -83,8 +90,17 @@ describe("what a submitted page costs", () => {
     // its answers so far (one statement), its answers and its progress.
     expect(tallies[1]!.statements.length, tallies[1]!.statements.join("\n")).toBeLessThanOrEqual(5);
     expect(tallies[1]!.statements.filter((s) => /^\s*select/i.test(s))).toHaveLength(2);
-    // PostgreSQL stores the page's answers and the response's progress in one statement (one round trip).
-    if (isPostgres(db)) expect(tallies[1]!.statements.length).toBe(4);
+    if (isPostgres(db)) {
+      // PostgreSQL stores the page's answers and the response's progress in one statement.
+      expect(tallies[1]!.statements.length).toBe(4);
+      // Round trips, the link's included: the unit of work's BEGIN goes out with its first statements
+      // (the post's count and the response's read, with a first page's browser read and quota count
+      // and a last page's quota count), and the last page's two writes together.
+      expect(tallies.map((t) => t.roundTrips)).toEqual([5, 4, 4, 4]);
+      expect(tallies.some((t) => readsWholeContext(t.statements))).toBe(false);
+    } else {
+      expect(tallies.map((t) => t.statements.length)).toEqual([7, 5, 5, 7]);
+    }
   });
 
   it("an invalid page stores nothing and costs one commit, for its count", async () => {

@@ -14,6 +14,12 @@ export interface StatementTally {
   durableCommits: number;
   /** Commits of transactions with synchronous_commit off (db/client.ts lightWrite). */
   lightCommits: number;
+  /**
+   * Every query sent, BEGIN and COMMIT included, less those sent while an earlier query of the same
+   * connection was still unanswered (PostgreSQL's pipelined queries share its round trip). SQLite
+   * has no round trips: there it is every statement run, BEGIN and COMMIT included.
+   */
+  roundTrips: number;
 }
 
 export interface StatementWatch {
@@ -22,8 +28,14 @@ export interface StatementWatch {
   stop(): void;
 }
 
+/** A statement as sent; `pipelined`: sent while another query of its connection was in flight. */
+interface Sent {
+  text: string;
+  pipelined: boolean;
+}
+
 export function watchStatements(db: Db): StatementWatch {
-  const log: string[] = [];
+  const log: Sent[] = [];
   const stop = isPostgres(db) ? watchPostgres(log) : watchSqlite(db.$client, log);
   return {
     take: () => tally(log.splice(0)),
@@ -31,19 +43,19 @@ export function watchStatements(db: Db): StatementWatch {
   };
 }
 
-function watchSqlite(client: Database.Database, log: string[]): () => void {
+function watchSqlite(client: Database.Database, log: Sent[]): () => void {
   const statement = Object.getPrototypeOf(client.prepare("SELECT 1")) as Record<string, unknown>;
   const methods = ["run", "get", "all", "iterate"] as const;
   const originals = methods.map((m) => statement[m] as (...args: unknown[]) => unknown);
   methods.forEach((m, i) => {
     statement[m] = function (this: Database.Statement, ...args: unknown[]) {
-      if (this.database === client) log.push(this.source);
+      if (this.database === client) log.push({ text: this.source, pipelined: false });
       return originals[i]!.apply(this, args);
     };
   });
   const exec = client.exec;
   client.exec = (source: string) => {
-    log.push(source);
+    log.push({ text: source, pipelined: false });
     return exec.call(client, source);
   };
   return () => {
@@ -52,27 +64,36 @@ function watchSqlite(client: Database.Database, log: string[]): () => void {
   };
 }
 
-function watchPostgres(log: string[]): () => void {
+function watchPostgres(log: Sent[]): () => void {
   const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = prototype.query;
-  prototype.query = function (this: unknown, ...args: unknown[]) {
+  const inFlight = new WeakMap<object, number>();
+  prototype.query = function (this: object, ...args: unknown[]) {
     const config = args[0];
-    log.push(typeof config === "string" ? config : String((config as { text?: unknown }).text));
-    return original.apply(this, args);
+    const pending = inFlight.get(this) ?? 0;
+    log.push({ text: typeof config === "string" ? config : String((config as { text?: unknown }).text), pipelined: pending > 0 && (this as { pipeline?: boolean }).pipeline === true });
+    const result = original.apply(this, args);
+    if (result instanceof Promise) {
+      inFlight.set(this, pending + 1);
+      const settled = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
+      result.then(settled, settled);
+    }
+    return result;
   };
   return () => {
     prototype.query = original;
   };
 }
 
-function tally(log: readonly string[]): StatementTally {
-  const result: StatementTally = { statements: [], durableCommits: 0, lightCommits: 0 };
+function tally(log: readonly Sent[]): StatementTally {
+  const result: StatementTally = { statements: [], durableCommits: 0, lightCommits: 0, roundTrips: 0 };
   let inTransaction = false;
   let light = false;
   let wrote = false;
-  for (const text of log) {
+  for (const { text, pipelined } of log) {
     const t = text.trim().toLowerCase();
     if (t.startsWith("pragma")) continue;
+    if (!pipelined) result.roundTrips++;
     if (t.startsWith("begin")) {
       inTransaction = true;
       light = false;
