@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { and, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
 import { jsonRowsAgg } from "../../db/portable.js";
-import { first, type Executor } from "../../db/client.js";
+import { first, isPostgres, type Executor } from "../../db/client.js";
 import { profileMargins, responses, resultSnapshots, segments, studies, waves } from "../../db/schema.js";
 
 /**
@@ -41,11 +41,13 @@ export function versionFields(db: Executor, studyId: number, now: number) {
   const live = or(ne(waves.status, "closed"), gt(waves.closedAt, new Date(now - CLOSE_SETTLE_MS)));
   // One lookup at the end of the wave's range of the partial index: `max` over `checked_at IS NULL`.
   const newest = sql`(SELECT max(${responses.id}) FROM ${responses} WHERE ${responses.waveId} = ${waves.id} AND ${responses.checkedAt} IS NULL)`;
-  // Every column of the (wave, segment, status, excluded) index up to status is given: a walk over the partial responses alone.
-  const partial = sql`(SELECT count(*) FROM ${responses} WHERE ${responses.waveId} = ${waves.id} AND ${inArray(
-    responses.segmentId,
-    db.select({ id: segments.id }).from(segments).where(eq(segments.studyId, studyId)),
-  )} AND ${eq(responses.status, "partial")})`;
+  // Every column of the (wave, segment, status, excluded) index up to status is given: a walk over
+  // the partial responses alone. PostgreSQL seeks the segments as an array computed once (`= ANY`
+  // an ARRAY: an index condition); from `IN (SELECT …)` it may seek (wave, status) alone and read
+  // every response of the wave.
+  const studySegments = db.select({ id: segments.id }).from(segments).where(eq(segments.studyId, studyId));
+  const ofSegments = isPostgres(db) ? sql`${responses.segmentId} = ANY(ARRAY(${studySegments}))` : inArray(responses.segmentId, studySegments);
+  const partial = sql`(SELECT count(*) FROM ${responses} WHERE ${responses.waveId} = ${waves.id} AND ${ofSegments} AND ${eq(responses.status, "partial")})`;
   return {
     version: studies.version,
     epoch: sql<string | null>`(SELECT ${resultSnapshots.dataVersion} FROM ${resultSnapshots} WHERE ${and(eq(resultSnapshots.studyId, studyId), eq(resultSnapshots.variant, EPOCH_VARIANT))})`,
