@@ -18,6 +18,7 @@ import { writeResultsXlsx } from "./results-xlsx.js";
 import { logger } from "../logger.js";
 import { redactPath } from "../middleware/request-log.js";
 import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
+import { resultsDataVersion } from "../results-snapshots/version.js";
 import { fillSkeleton, skeletonOf, standIn } from "../presenters/page-skeleton.js";
 
 /**
@@ -118,7 +119,7 @@ function resultsJsonHandler(db: Db, studyOf: (req: Request) => Promise<Study>, i
     const study = await studyOf(req);
     const options = await parseExportQuery(db, study, req.query, req.t);
     const inputs = await pageInputs(db, study);
-    const key = [study.id, inputs, req.locale, queryKey(req.query)].join("\n");
+    const key = [study.id, inputs.key, req.locale, queryKey(req.query)].join("\n");
     const values = new Map([["generatedAt", new Date().toISOString()]]);
     const kept = texts.get(key, values);
     if (kept) {
@@ -127,7 +128,7 @@ function resultsJsonHandler(db: Db, studyOf: (req: Request) => Promise<Study>, i
       res.type("json").send(kept.text);
       return;
     }
-    const results = await loadResults(db, study, options, req.locale, req.t);
+    const results = await loadResults(db, study, inputs.version, options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
     if (results === "computing") return computing(req, res);
     const described = describeOptions(results);
@@ -137,8 +138,9 @@ function resultsJsonHandler(db: Db, studyOf: (req: Request) => Promise<Study>, i
     const mark = `generated-${randomBytes(12).toString("hex")}`;
     const text = JSON.stringify({ ...resultsJson(results, req.locale, undefined, audience), generatedAt: mark }).replace(mark, standIn("generatedAt"));
     if (!inline) res.attachment(fileName(study, "results.json"));
-    // Kept when nothing it is made of changed meanwhile (an out-of-date snapshot's too: see routes/results.ts).
-    const keep = (await pageInputs(db, study)) === inputs;
+    // Kept when nothing it is made of changed meanwhile, read again for the reason routes/results.ts
+    // gives (an out-of-date snapshot's too).
+    const keep = (await pageInputs(db, study)).key === inputs.key;
     res.type("json").send(keep ? texts.keep(key, text, described, values) : fillSkeleton(skeletonOf(text), values));
   };
 }
@@ -148,7 +150,7 @@ function resultsHandler(db: Db, kind: ExportKind, studyOf: (req: Request) => Pro
   return async (req, res) => {
     const study = await studyOf(req);
     const options = await parseExportQuery(db, study, req.query, req.t);
-    const results = await loadResults(db, study, options, req.locale, req.t);
+    const results = await loadResults(db, study, await resultsDataVersion(db, study.id), options, req.locale, req.t);
     if (results === "no_waves") return noWaves(req, res);
     if (results === "computing") return computing(req, res);
     const dialect = dialectOf(req, options);

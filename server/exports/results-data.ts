@@ -59,9 +59,9 @@ export async function parseExportQuery(db: Db, study: Study, query: unknown, t: 
 /**
  * The results for an export, from the same snapshot as the page (server/results-snapshots/load.ts);
  * "no_waves" when the study has no two waves to compare, "computing" while a large study's first
- * results are computed.
+ * results are computed. `version`: the study's results data version, as loadStudyResults.
  */
-export function loadResults(db: Db, study: Study, options: ExportQuery, locale: Locale, t: Translate): Promise<StudyResults | "no_waves" | "computing"> {
+export function loadResults(db: Db, study: Study, version: string, options: ExportQuery, locale: Locale, t: Translate): Promise<StudyResults | "no_waves" | "computing"> {
   const { delimiter: _delimiter, format: _format, ...resultOptions } = options;
-  return loadStudyResults(db, study, resultOptions, locale, t);
+  return loadStudyResults(db, study, version, resultOptions, locale, t);
 }

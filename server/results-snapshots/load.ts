@@ -10,7 +10,6 @@ import { variantOf, type SnapshotRequest } from "./compute.js";
 import type { ResultsData } from "./gather.js";
 import { refreshSnapshot, snapshotSettings, triggerResultsRefresh } from "./refresh.js";
 import { findSnapshot, type ComputedSnapshot } from "./store.js";
-import { resultsDataVersion } from "./version.js";
 
 /**
  * How pages, exports and the API get the aggregates of a study's results: from the snapshot of
@@ -40,8 +39,11 @@ function read<T>(row: Pick<ResultSnapshot, "payload" | "computedAt"> | ComputedS
   return { data, freshness: { computedAt, responses: data.responses, current } };
 }
 
-export async function readSnapshot<T>(db: Db, studyId: number, request: SnapshotRequest): Promise<SnapshotRead<T>> {
-  const version = await resultsDataVersion(db, studyId);
+/**
+ * The snapshot of `request`, current when made from `version` (resultsDataVersion, read by the
+ * caller: a results page reads it with its key, pageInputs, so a view reads it once).
+ */
+export async function readSnapshot<T>(db: Db, studyId: number, version: string, request: SnapshotRequest): Promise<SnapshotRead<T>> {
   const row = await findSnapshot(db, studyId, variantOf(request));
   if (row && row.dataVersion === version) return read<T>(row, true);
   if (await isSmall(db, studyId, snapshotSettings(db).syncLimit)) {
@@ -57,27 +59,29 @@ export async function readSnapshot<T>(db: Db, studyId: number, request: Snapshot
  * The results of a study as every page, export and the API show them: the aggregates of the
  * snapshot (see readSnapshot) assembled for these options in the reader's language, with their
  * freshness. "no_waves" without two waves to compare; "computing" while a large study's first
- * snapshot is being computed.
+ * snapshot is being computed. `version`: the study's results data version (resultsDataVersion),
+ * read by the caller, which may need it for more than this.
  */
-export async function loadStudyResults(db: Db, study: Study, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults | ResultsProblem | "computing"> {
+export async function loadStudyResults(db: Db, study: Study, version: string, options: ResultsQuery, locale: Locale, t: Translate): Promise<StudyResults | ResultsProblem | "computing"> {
   const scope = await resultsScope(db, study, options);
   if (scope === "no_waves") return scope;
-  const snapshot = await readSnapshot<ResultsData>(db, study.id, { kind: "results", pre: scope.pre.id, post: scope.post.id, flagged: options.flagged });
+  const snapshot = await readSnapshot<ResultsData>(db, study.id, version, { kind: "results", pre: scope.pre.id, post: scope.post.id, flagged: options.flagged });
   if (snapshot === "computing") return snapshot;
   return assembleResults(db, scope, snapshot.data, options, snapshot.freshness, locale, t);
 }
 
-/** The baseline levels of a study with one wave so far (see baselineFrom), from its snapshot; with its freshness. */
+/** The baseline levels of a study with one wave so far (see baselineFrom), from its snapshot (`version` as loadStudyResults); with its freshness. */
 export async function loadBaseline(
   db: Db,
   study: Study,
+  version: string,
   options: Pick<ResultsQuery, "confidence" | "flagged">,
   locale: Locale,
   t: Translate,
 ): Promise<{ baseline: BaselineData | null; freshness: ResultsFreshness } | null | "computing"> {
   const scope = await baselineScope(db, study);
   if (!scope) return null;
-  const snapshot = await readSnapshot<BaselineCounts>(db, study.id, { kind: "baseline", wave: scope.wave.id, flagged: options.flagged });
+  const snapshot = await readSnapshot<BaselineCounts>(db, study.id, version, { kind: "baseline", wave: scope.wave.id, flagged: options.flagged });
   if (snapshot === "computing") return snapshot;
   return { baseline: baselineFrom(scope, snapshot.data, options, locale, t), freshness: snapshot.freshness };
 }
@@ -85,19 +89,20 @@ export async function loadBaseline(
 /**
  * The breakdown of `results` by a profile question (see breakdownFrom), from the snapshot of its
  * counts (one per compared waves and flagged filter, every profile question in it); with its
- * freshness. Null without profile questions; "computing" while a large study's counts are first
- * computed (or lack a question added since).
+ * freshness (`version` as loadStudyResults). Null without profile questions; "computing" while a
+ * large study's counts are first computed (or lack a question added since).
  */
 export async function loadBreakdown(
   db: Db,
   results: StudyResults,
+  version: string,
   variableKey: string | undefined,
   locale: Locale,
   t: Translate,
 ): Promise<{ breakdown: Breakdown; freshness: ResultsFreshness } | null | "computing"> {
   if (breakdownVariables(results.questions).length === 0) return null;
   const request = { kind: "breakdown", pre: results.pre.id, post: results.post.id, flagged: results.options.flagged } as const;
-  const snapshot = await readSnapshot<BreakdownCounts>(db, results.study.id, request);
+  const snapshot = await readSnapshot<BreakdownCounts>(db, results.study.id, version, request);
   if (snapshot === "computing") return snapshot;
   const breakdown = breakdownFrom(results, snapshot.data, variableKey, locale, t);
   if (breakdown === "not_counted") return "computing";

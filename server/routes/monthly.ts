@@ -12,6 +12,7 @@ import { writeMonthlyXlsx } from "../exports/monthly-xlsx.js";
 import { audienceJson } from "../presenters/audience.js";
 import { monthlyView } from "../presenters/monthly.js";
 import { loadStudyResults } from "../results-snapshots/load.js";
+import { resultsDataVersion } from "../results-snapshots/version.js";
 import { audienceGrowth, waveSpans, type AudienceAnswer } from "../services/audience-growth.js";
 import { monthOf, monthlyReport, previousWave, type MonthlyReport } from "../services/monthly.js";
 import { resultsQuery, type StudyResults } from "../services/results.js";
@@ -60,7 +61,7 @@ function optionsFrom(req: Request) {
 
 async function load(db: Db, req: Request, study: Study): Promise<Loaded | "computing"> {
   const month = monthFrom(req, await listWaves(db, study.id));
-  const results = await loadStudyResults(db, study, optionsFrom(req), req.locale, req.t);
+  const results = await loadStudyResults(db, study, await resultsDataVersion(db, study.id), optionsFrom(req), req.locale, req.t);
   if (results === "computing") return results;
   if (results === "no_waves") throw new HttpError(404, "not_tracking", "monthNotTracking");
   // The first wave with responses is the trends' baseline even when an earlier wave has none.

@@ -12,6 +12,7 @@ import type { Translate } from "../i18n/index.js";
 import { requireRole } from "../middleware/auth.js";
 import { kpiViews, type KpiView } from "../presenters/tracking.js";
 import { loadStudyResults } from "../results-snapshots/load.js";
+import { resultsDataVersion } from "../results-snapshots/version.js";
 import { resultsQuery } from "../services/results.js";
 import { listKpis } from "../../db/queries/kpis.js";
 import { studyFrom } from "./studies.js";
@@ -178,7 +179,7 @@ export async function detectableByWave(db: Db, studyId: number, input: PlannerIn
  */
 export async function kpiWaveSizes(db: Db, study: Study, locale: Locale, t: Translate): Promise<{ computing: boolean; kpis: KpiView[] } | null> {
   if ((await listKpis(db, study.id)).length === 0) return null;
-  const results = await loadStudyResults(db, study, resultsQuery.parse({}), locale, t);
+  const results = await loadStudyResults(db, study, await resultsDataVersion(db, study.id), resultsQuery.parse({}), locale, t);
   if (results === "computing") return { computing: true, kpis: [] };
   if (results === "no_waves") return { computing: false, kpis: [] };
   return { computing: false, kpis: kpiViews(results, locale, t).filter((k) => k.needed !== null) };

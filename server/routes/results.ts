@@ -22,7 +22,8 @@ import { warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
 import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
-import { pageInputs, queryKey, RenderedCache } from "../results-snapshots/page-cache.js";
+import { pageInputs, queryKey, RenderedCache, type PageInputs } from "../results-snapshots/page-cache.js";
+import { resultsDataVersion } from "../results-snapshots/version.js";
 import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import type { Formatters } from "../i18n/index.js";
 import { exclusionWarnings } from "../quality/warnings.js";
@@ -227,7 +228,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     const options = parseOptions(req);
     const values = perRequest(req, res);
     const inputs = await pageInputs(db, study);
-    const key = [view, req.path, study.id, inputs, req.locale, queryKey(req.query), viewerKey(req, res, extra)].join("\n");
+    const key = [view, req.path, study.id, inputs.key, req.locale, queryKey(req.query), viewerKey(req, res, extra)].join("\n");
     const kept = await pages.getOrJoin(key, values);
     if (kept) return res.send(kept);
     const finished = pages.rendersNow(key);
@@ -245,9 +246,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     view: "results/index" | "results/report",
     study: Study,
     extra: Record<string, unknown>,
-    { options, values, inputs, key }: { options: ResultsQuery; values: Map<string, string>; inputs: string; key: string },
+    { options, values, inputs, key }: { options: ResultsQuery; values: Map<string, string>; inputs: PageInputs; key: string },
   ): Promise<Skeleton | undefined> {
-    const results = await loadStudyResults(db, study, options, req.locale, req.t);
+    // The snapshot current against the data version read with the key: one read of it for a view.
+    const results = await loadStudyResults(db, study, inputs.version, options, req.locale, req.t);
     const shared = extra["shared"] === true;
     if (results === "computing") {
       computing(res, study, shared);
@@ -255,7 +257,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     }
     if (results === "no_waves") {
       // Only a baseline so far: its levels, when the pre wave has respondents.
-      const loaded = await loadBaseline(db, study, options, req.locale, req.t);
+      const loaded = await loadBaseline(db, study, inputs.version, options, req.locale, req.t);
       if (loaded === "computing") {
         computing(res, study, shared);
         return undefined;
@@ -283,10 +285,13 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
     }
     const skeleton = skeletonOf(await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") }));
     res.send(fillSkeleton(skeleton, values));
-    // Kept only when nothing it is made of changed while it was rendered (the key would not say so).
+    // Kept only when nothing it is made of changed while it was rendered: a second read of the
+    // inputs, needed because the key holds most rows by their content, which can come back to what
+    // it was (an audience size typed back): a page rendered from the rows in between, kept under
+    // the earlier key, would then be served for the rows it does not show.
     // A page of an out-of-date snapshot is kept too: its view asked for the recomputation, whose
     // new snapshot makes a new key (pageInputs).
-    if ((await pageInputs(db, study)) === inputs) pages.keepSkeleton(key, skeleton, undefined);
+    if ((await pageInputs(db, study)).key === inputs.key) pages.keepSkeleton(key, skeleton, undefined);
     return skeleton;
   }
 
@@ -300,12 +305,14 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
   router.get("/studies/:studyId/breakdown", viewer, async (req, res) => {
     const study = await studyFrom(db, req);
     const options = parseOptions(req);
-    const results = await loadStudyResults(db, study, options, req.locale, req.t);
+    // Read once for the results and their breakdown.
+    const version = await resultsDataVersion(db, study.id);
+    const results = await loadStudyResults(db, study, version, options, req.locale, req.t);
     if (results === "computing") return computing(res, study, false);
     if (results === "no_waves") return res.redirect(303, `/studies/${study.id}/results`);
     const by = typeof req.query["by"] === "string" ? req.query["by"] : undefined;
     // Counts per data version, as the results: a large study's are computed in the background.
-    const loaded = await loadBreakdown(db, results, by, req.locale, req.t);
+    const loaded = await loadBreakdown(db, results, version, by, req.locale, req.t);
     if (loaded === "computing") return computing(res, study, false, "breakdown");
     res.render("results/breakdown", { study, results, view: loaded ? breakdownView(loaded.breakdown, results, req.locale, req.t) : null, freshness: loaded?.freshness ?? null });
   });

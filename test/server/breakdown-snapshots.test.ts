@@ -11,6 +11,7 @@ import { segmentName } from "../../server/domain/segments.js";
 import { translator, type Translate } from "../../server/i18n/index.js";
 import { changeExclusion } from "../../server/quality/ledger-service.js";
 import { loadBreakdown, loadStudyResults } from "../../server/results-snapshots/load.js";
+import { resultsDataVersion } from "../../server/results-snapshots/version.js";
 import { configureResultsSnapshots, refreshesSettled } from "../../server/results-snapshots/refresh.js";
 import { markResultsStale } from "../../server/results-snapshots/version.js";
 import { NO_ANSWER_LEVEL, type Breakdown } from "../../server/services/breakdown.js";
@@ -76,7 +77,7 @@ async function breakdownOnRequest(db: Executor, results: StudyResults, variableK
 }
 
 async function results(db: Db, study: Study, query: Record<string, string>, locale: Locale): Promise<StudyResults> {
-  const loaded = await loadStudyResults(db, study, resultsQuery.parse(query), locale, translator(locale));
+  const loaded = await loadStudyResults(db, study, await resultsDataVersion(db, study.id), resultsQuery.parse(query), locale, translator(locale));
   if (loaded === "computing" || loaded === "no_waves") throw new Error(`results: ${loaded}`);
   return loaded;
 }
@@ -127,7 +128,7 @@ describe("the breakdown from its snapshot", () => {
           const r = await results(db, study, { flagged, ...level }, locale);
           for (const by of grid.by) {
             const expected = await breakdownOnRequest(db, r, by, locale, t);
-            const loaded = await loadBreakdown(db, r, by, locale, t);
+            const loaded = await loadBreakdown(db, r, await resultsDataVersion(db, r.study.id), by, locale, t);
             if (loaded === null || loaded === "computing") throw new Error(`breakdown: ${loaded}`);
             expect(loaded.freshness.current).toBe(true);
             expect(loaded.breakdown, `study ${study.id}, by ${by}, flagged ${flagged}, ${level.confidence} ${level.adjustment}`).toEqual(expected);
@@ -182,7 +183,7 @@ describe("the breakdown of a large study", () => {
     expect(freshness(readyRu.text)?.[2]).toMatch(/^Рассчитано .+ по [\d\s\u00a0]+ ответ/);
     const t = translator("en");
     const r = await results(db, study, {}, "en");
-    const loaded = await loadBreakdown(db, r, "gender", "en", t);
+    const loaded = await loadBreakdown(db, r, await resultsDataVersion(db, r.study.id), "gender", "en", t);
     expect(loaded !== null && loaded !== "computing" && loaded.breakdown).toEqual(await breakdownOnRequest(db, r, "gender", "en", t));
 
     // A change: until the recomputation ends, the page shows the last counts, marked as updating.
@@ -203,7 +204,7 @@ describe("the breakdown of a large study", () => {
     expect(freshness(fresh.text)?.[1]).toBe("true");
     expect(tables(fresh.text)).not.toEqual(before);
     const after = await results(db, study, {}, "en");
-    const reloaded = await loadBreakdown(db, after, "gender", "en", t);
+    const reloaded = await loadBreakdown(db, after, await resultsDataVersion(db, after.study.id), "gender", "en", t);
     expect(reloaded !== null && reloaded !== "computing" && reloaded.breakdown).toEqual(await breakdownOnRequest(db, after, "gender", "en", t));
   });
 });

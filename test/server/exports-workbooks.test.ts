@@ -14,6 +14,7 @@ import { stopXlsxWorker, WorkbookTask } from "../../server/exports/xlsx-pool.js"
 import { translator } from "../../server/i18n/index.js";
 import { changeExclusion } from "../../server/quality/ledger-service.js";
 import { loadStudyResults } from "../../server/results-snapshots/load.js";
+import { resultsDataVersion } from "../../server/results-snapshots/version.js";
 import { resultsQuery } from "../../server/services/results.js";
 import { configureResultsSnapshots, refreshesSettled } from "../../server/results-snapshots/refresh.js";
 import { parseCsv, withoutBom } from "../fixtures/exports/csv.js";
@@ -181,7 +182,7 @@ describe("results.xlsx", () => {
   it("gathers its cells a sheet per task: the event loop turns after each metric's sheet, and the workbook is the same", async () => {
     const { db, fixture } = await study();
     const t = translator("en");
-    const results = await loadStudyResults(db, fixture.study, resultsQuery.parse({}), "en", t);
+    const results = await loadStudyResults(db, fixture.study, await resultsDataVersion(db, fixture.study.id), resultsQuery.parse({}), "en", t);
     if (typeof results === "string" || !("table" in results)) throw new Error(`no results: ${JSON.stringify(results)}`);
     const at = new Date("2026-12-01T09:00:00Z");
     let pauses = 0;

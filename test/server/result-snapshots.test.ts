@@ -167,7 +167,7 @@ describe("a large study", () => {
     const fresh = await api("results").expect(200);
     expect(fresh.body.freshness).toMatchObject({ responses: 12, current: true });
     expect(awareInPost(fresh.body)).toBe(3);
-    const loaded = await loadStudyResults(db, survey.study, options, "en", t);
+    const loaded = await loadStudyResults(db, survey.study, await resultsDataVersion(db, survey.study.id), options, "en", t);
     expect(loaded !== "computing" && loaded !== "no_waves" && aidedTotal(loaded, "post")).toBe(3);
   });
 
