@@ -5,21 +5,10 @@ import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
 import { CHUNKING, codebookRows, streamResponses, type Cell, type Chunking, type ResponseLayout } from "./responses.js";
 import { drained } from "./drained.js";
-import { WorkbookTask, writeCsvInWorker, type Out } from "./xlsx-pool.js";
+import { WorkbookTask, type Out } from "./xlsx-pool.js";
 
 export { drained };
 import { xlsxCell } from "./xlsx.js";
-
-/**
- * Where a raw-responses export's rows are read: "worker" on a read-only connection of the XLSX
- * worker thread (a SQLite file), "here" on `db` (PostgreSQL, whose reads do not hold the event
- * loop; a database in memory, which no other connection can open).
- */
-export type RowReader = "worker" | "here";
-
-export function rowReaderFor(db: Db): RowReader {
-  return !isPostgres(db) && !db.$client.memory ? "worker" : "here";
-}
 
 /**
  * Raw responses as CSV (BOM, RFC 4180, text neutralised as toCsvRow does), written chunk by
@@ -28,13 +17,10 @@ export function rowReaderFor(db: Db): RowReader {
  * the one before (the return value of write and the "drain" event, which compression forwards),
  * so at most two chunks wait in memory and the server never idles while the client reads.
  * The dialect sets the delimiter and decimal mark; nothing is rounded (the numbers are ids,
- * answers and durations in milliseconds, exact as they are). On a SQLite file all of this runs in
- * the worker thread instead, the same bytes (xlsx-worker.ts "csv-db").
+ * answers and durations in milliseconds, exact as they are).
  */
-export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect, chunking: Chunking = CHUNKING, reader: RowReader = rowReaderFor(db)): Promise<number> {
+export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out, dialect: CsvDialect, chunking: Chunking = CHUNKING): Promise<number> {
   const { delimiter, decimal } = dialect;
-  // On a SQLite file the rows are read, and the text encoded, in the worker thread (see RowReader).
-  if (reader === "worker") return writeCsvInWorker(out, { kind: "csv-db", dialect: { delimiter, decimal }, database: db.$client.name, layout });
   const encode = csvRowEncoder(delimiter, decimal);
   let buffer = BOM + toCsvRow(layout.columns, delimiter, decimal);
   // The client's taking of the last chunk written, while the next one is read and encoded.
@@ -66,6 +52,17 @@ export async function writeResponsesCsv(db: Db, layout: ResponseLayout, out: Out
 /** The codebook alone as CSV (the CSV export's companion; XLSX carries it as a sheet). */
 export function codebookCsv(layout: ResponseLayout, t: Translate, dialect: CsvDialect): string {
   return BOM + codebookRows(layout, t).map((r) => toCsvRow(r, dialect.delimiter, dialect.decimal)).join("");
+}
+
+/**
+ * Where a raw-responses workbook's rows are read: "worker" on a read-only connection of the XLSX
+ * worker thread (a SQLite file), "here" on `db` (PostgreSQL, whose reads do not hold the event
+ * loop; a database in memory, which no other connection can open).
+ */
+export type RowReader = "worker" | "here";
+
+export function rowReaderFor(db: Db): RowReader {
+  return !isPostgres(db) && !db.$client.memory ? "worker" : "here";
 }
 
 /**

@@ -36,7 +36,7 @@ export class WorkbookTask {
   count = 0;
 
   constructor(out: Out, work: Body<Work>) {
-    const acknowledged = work.kind === "responses-db" || work.kind === "csv-db";
+    const acknowledged = work.kind === "responses-db";
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -127,14 +127,6 @@ export async function writeWorkbookInWorker(out: Out, work: Body<Exclude<Work, {
   const task = new WorkbookTask(out, work);
   await task.done;
   if (!out.destroyed) out.end();
-}
-
-/** Writes the raw responses as CSV from the worker thread (rows read there: xlsx-worker.ts "csv-db"), ending `out`; returns the rows written. */
-export async function writeCsvInWorker(out: Out, work: Body<Extract<Work, { kind: "csv-db" }>>): Promise<number> {
-  const task = new WorkbookTask(out, work);
-  await task.done;
-  if (!out.destroyed) out.end();
-  return task.count;
 }
 
 /** Stops the XLSX worker thread (tests); the next workbook starts a new one. */

@@ -7,9 +7,6 @@ import * as schema from "../../db/schema.js";
 import { CHUNK_SIZE, fixedChunks, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
 import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type WorkbookSpec } from "./workbooks.js";
 import { xlsxCell } from "./xlsx.js";
-import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
-import type { CsvDialect } from "./csv-dialect.js";
-import { BOM } from "./results-csv.js";
 
 /**
  * The XLSX worker thread (started by xlsx-pool.ts): builds workbooks from what the main thread
@@ -24,8 +21,6 @@ import { BOM } from "./results-csv.js";
  *                  respondents, reads nothing), then "done" with the count; each "data" waits for
  *                  an "ack" (the main thread's client took it) before the next, so the reading
  *                  follows the client's pace;
- *   csv-db         the raw responses as CSV, read the same way (not a workbook: the same reading
- *                  and pacing, so the CSV's rows are not read on the main thread either);
  *   ack            the main thread wrote a "data" of a responses-db task to its client;
  *   rows           more rows of it, answered "ready" once they are in and the archiver keeps up;
  *   end            the codebook and the end of the file, then "done";
@@ -37,7 +32,6 @@ export type XlsxMessage =
   | { id: number; kind: "results"; spec: WorkbookSpec }
   | { id: number; kind: "responses"; spec: ResponsesWorkbookSpec }
   | { id: number; kind: "responses-db"; spec: ResponsesWorkbookSpec; database: string; layout: ResponseLayout }
-  | { id: number; kind: "csv-db"; dialect: Pick<CsvDialect, "delimiter" | "decimal">; database: string; layout: ResponseLayout }
   | { id: number; kind: "ack" }
   | { id: number; kind: "rows"; rows: Cell[][] }
   | { id: number; kind: "end" }
@@ -99,35 +93,6 @@ function reader(path: string): Executor {
   return db;
 }
 
-/**
- * The raw responses as CSV with their rows read here, byte for byte what writeResponsesCsv writes
- * (responses-output.ts): each chunk's text is written once the one before was taken by the client.
- */
-async function csvFromDatabase(state: TaskState, message: Extract<XlsxMessage, { kind: "csv-db" }>): Promise<void> {
-  state.acknowledged = true;
-  const { delimiter, decimal } = message.dialect;
-  const encode = csvRowEncoder(delimiter, decimal);
-  let buffer = BOM + toCsvRow(message.layout.columns, delimiter, decimal);
-  let taken: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    await taken;
-    const text = buffer;
-    buffer = "";
-    taken = new Promise<void>((resolve) => state.out.write(text, () => resolve()));
-  };
-  const count = await streamResponses(reader(message.database), message.layout, {
-    row: (cells) => {
-      buffer += encode(cells);
-    },
-    pause: flush,
-    closed: () => state.over,
-  }, fixedChunks(CHUNK_SIZE));
-  if (state.over) return;
-  await flush();
-  await taken;
-  finish(message.id, { id: message.id, kind: "done", count });
-}
-
 /** The raw-responses workbook with its rows read here (see responses-db above); chunks of a fixed size: this thread serves no one else. */
 async function responsesFromDatabase(state: TaskState, message: Extract<XlsxMessage, { kind: "responses-db" }>): Promise<void> {
   state.acknowledged = true;
@@ -160,8 +125,6 @@ async function handle(state: TaskState, message: XlsxMessage): Promise<void> {
       return;
     case "responses-db":
       return responsesFromDatabase(state, message);
-    case "csv-db":
-      return csvFromDatabase(state, message);
     case "ack":
       return;
     case "rows":

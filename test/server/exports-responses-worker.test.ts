@@ -7,9 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
 import { findStudy } from "../../db/queries/studies.js";
-import { csvDialect } from "../../server/exports/csv-dialect.js";
-import { rowReaderFor, writeResponsesCsv, writeResponsesXlsx, type RowReader } from "../../server/exports/responses-output.js";
-import { CHUNK_SIZE, CHUNKING, responseLayout } from "../../server/exports/responses.js";
+import { rowReaderFor, writeResponsesXlsx, type RowReader } from "../../server/exports/responses-output.js";
+import { CHUNK_SIZE, responseLayout } from "../../server/exports/responses.js";
 import { stopXlsxWorker } from "../../server/exports/xlsx-pool.js";
 import { translator } from "../../server/i18n/index.js";
 import { bulkResponses, seedExportStudy } from "../fixtures/exports/study.js";
@@ -18,8 +17,8 @@ import { TEST_ENGINE } from "../support/postgres.js";
 
 /**
  * On a SQLite file the raw-responses workbook's rows are read in the XLSX worker thread, on a
- * read-only connection of its own, and so are the CSV's: the app's one connection (which serves
- * respondents) runs no chunk of the export. The file is the same whichever side reads.
+ * read-only connection of its own: the app's one connection (which serves respondents) runs no
+ * chunk of the export. The workbook is the same whichever side reads.
  */
 
 const dirs: string[] = [];
@@ -88,45 +87,6 @@ describe.skipIf(TEST_ENGINE === "postgres")("raw responses XLSX on a SQLite file
     expect(inWorker.sheets.map((s) => s.name)).toEqual(["Responses", "Codebook"]);
     expect(inWorker.sheets[0]!.rows).toHaveLength(inWorker.count + 1);
     expect(inWorker.sheets).toEqual(here.sheets);
-    await closeDatabase(db);
-  }, 60_000);
-
-  it("CSV: reads and encodes its rows in the worker, none on the app's connection, the same bytes as when read here", async () => {
-    const db = fileDb();
-    const fixture = await seedExportStudy(db);
-    await bulkResponses(db, fixture, 2 * CHUNK_SIZE + 200);
-    const layout = await responseLayout(db, (await findStudy(db, fixture.study.id))!, "ru", translator("ru"));
-    const csv = async (reader: RowReader) => {
-      const out = new PassThrough();
-      const chunks: Buffer[] = [];
-      out.on("data", (c: Buffer) => chunks.push(c));
-      const ended = new Promise<void>((resolve) => out.on("end", resolve));
-      const count = await writeResponsesCsv(db, layout, out, csvDialect({ format: "excel-ru" }, "raw"), CHUNKING, reader);
-      await ended;
-      return { count, bytes: Buffer.concat(chunks) };
-    };
-    const seen = preparedOn(db);
-    const inWorker = await csv("worker");
-    expect(seen.filter((s) => CHUNK_QUERY.test(s))).toEqual([]);
-    const here = await csv("here");
-    expect(inWorker.count).toBe(fixture.completed + 2 * CHUNK_SIZE + 200);
-    expect(here.count).toBe(inWorker.count);
-    expect(inWorker.bytes.equals(here.bytes)).toBe(true);
-    expect(inWorker.bytes.toString("utf8").split("\r\n").length).toBeGreaterThan(inWorker.count);
-    await closeDatabase(db);
-  }, 60_000);
-
-  it("stops when the client has gone, and the next export is whole", async () => {
-    const db = fileDb();
-    const fixture = await seedExportStudy(db);
-    await bulkResponses(db, fixture, 4 * CHUNK_SIZE);
-    const layout = await responseLayout(db, (await findStudy(db, fixture.study.id))!, "en", translator("en"));
-    const gone = new PassThrough();
-    gone.once("data", () => gone.destroy());
-    await writeResponsesCsv(db, layout, gone, csvDialect({}, "raw"), CHUNKING, "worker");
-    expect(gone.destroyed).toBe(true);
-    const { count } = await workbook(db, fixture.study.id, "worker");
-    expect(count).toBe(fixture.completed + 4 * CHUNK_SIZE);
     await closeDatabase(db);
   }, 60_000);
 
