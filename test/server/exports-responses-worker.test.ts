@@ -90,6 +90,20 @@ describe.skipIf(TEST_ENGINE === "postgres")("raw responses XLSX on a SQLite file
     await closeDatabase(db);
   }, 60_000);
 
+  it("stops when the client has gone, and the next export is whole", async () => {
+    const db = fileDb();
+    const fixture = await seedExportStudy(db);
+    await bulkResponses(db, fixture, 4 * CHUNK_SIZE);
+    const layout = await responseLayout(db, (await findStudy(db, fixture.study.id))!, "en", translator("en"));
+    const gone = new PassThrough();
+    gone.once("data", () => gone.destroy());
+    await writeResponsesXlsx(db, layout, translator("en"), gone, "worker");
+    expect(gone.destroyed).toBe(true);
+    const { count } = await workbook(db, fixture.study.id, "worker");
+    expect(count).toBe(fixture.completed + 4 * CHUNK_SIZE);
+    await closeDatabase(db);
+  }, 60_000);
+
   it("reads here when no other connection can open the database (in memory)", () => {
     expect(rowReaderFor(freshDb())).toBe("here");
   });
