@@ -1,39 +1,14 @@
-import type { Db } from "../../db/client.js";
+import { isPostgres, type Db } from "../../db/client.js";
 import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
 import { CHUNKING, codebookRows, streamResponses, type Cell, type Chunking, type ResponseLayout } from "./responses.js";
+import { drained } from "./drained.js";
 import { WorkbookTask, type Out } from "./xlsx-pool.js";
+
+export { drained };
 import { xlsxCell } from "./xlsx.js";
-
-/** Who waits for a stream to drain: one "drain" and one "close" listener per stream, for its whole life. */
-const drainWaiters = new WeakMap<Out, { waiting: Array<() => void> }>();
-
-/**
- * Resolves once `out` has drained, or when it closes (at once when it is gone). The stream gets
- * one listener of each kind the first time, never one per wait: compression moves "drain"
- * listeners to its gzip stream, where neither `off` nor `once`'s own removal on the response finds
- * them, so a listener per wait leaked one per chunk (and each drain then called them all).
- */
-export function drained(out: Out): Promise<void> {
-  if (out.destroyed) return Promise.resolve();
-  let state = drainWaiters.get(out);
-  if (!state) {
-    const created = { waiting: [] as Array<() => void> };
-    const wake = () => {
-      const waiting = created.waiting;
-      created.waiting = [];
-      for (const resolve of waiting) resolve();
-    };
-    out.on("drain", wake);
-    out.on("close", wake);
-    drainWaiters.set(out, created);
-    state = created;
-  }
-  const waiting = state.waiting;
-  return new Promise((resolve) => waiting.push(resolve));
-}
 
 /**
  * Raw responses as CSV (BOM, RFC 4180, text neutralised as toCsvRow does), written chunk by
@@ -80,22 +55,40 @@ export function codebookCsv(layout: ResponseLayout, t: Translate, dialect: CsvDi
 }
 
 /**
+ * Where a raw-responses workbook's rows are read: "worker" on a read-only connection of the XLSX
+ * worker thread (a SQLite file), "here" on `db` (PostgreSQL, whose reads do not hold the event
+ * loop; a database in memory, which no other connection can open).
+ */
+export type RowReader = "worker" | "here";
+
+export function rowReaderFor(db: Db): RowReader {
+  return !isPostgres(db) && !db.$client.memory ? "worker" : "here";
+}
+
+/**
  * Raw responses as XLSX, built in the XLSX worker thread (xlsx-pool.ts, workbooks.ts): exceljs's
  * streaming writer (no shared strings, so nothing grows with the row count) writes a Responses
- * sheet chunk by chunk, then the Codebook sheet. Here the chunks are only read and pivoted (as for
- * the CSV) and their cells made safe; each goes to the worker once it has taken the one before,
- * and the next is read only once the client has drained: the XML and its compression, most of an
- * XLSX export's time, never run on the event loop that serves respondents.
+ * sheet chunk by chunk, then the Codebook sheet; the XML and its compression, most of an XLSX
+ * export's time, never run on the event loop that serves respondents. On a SQLite file the worker
+ * also reads and pivots the rows, on its own read-only connection (10 MB of rows read through
+ * the one connection were tasks of 40-60 ms on the respondents' thread), at the client's pace.
+ * Otherwise the chunks are read and pivoted here (as for the CSV) and their cells made safe; each
+ * goes to the worker once it has taken the one before, and the next is read only once the client
+ * has drained.
  */
-export async function writeResponsesXlsx(db: Db, layout: ResponseLayout, t: Translate, out: Out): Promise<number> {
-  const book = new WorkbookTask(out, {
-    kind: "responses",
-    spec: {
-      sheet: t("exports.responses.sheet"),
-      columns: layout.columns.map(xlsxCell),
-      codebook: { name: t("exports.codebook.sheet"), rows: codebookRows(layout, t).map((cells) => cells.map(xlsxCell)) },
-    },
-  });
+export async function writeResponsesXlsx(db: Db, layout: ResponseLayout, t: Translate, out: Out, reader: RowReader = rowReaderFor(db)): Promise<number> {
+  const spec = {
+    sheet: t("exports.responses.sheet"),
+    columns: layout.columns.map(xlsxCell),
+    codebook: { name: t("exports.codebook.sheet"), rows: codebookRows(layout, t).map((cells) => cells.map(xlsxCell)) },
+  };
+  if (reader === "worker") {
+    const book = new WorkbookTask(out, { kind: "responses-db", spec, database: db.$client.name, layout });
+    await book.done;
+    if (!out.destroyed) out.end();
+    return book.count;
+  }
+  const book = new WorkbookTask(out, { kind: "responses", spec });
   let rows: Cell[][] = [];
   const send = () => {
     const chunk = rows;

@@ -2,6 +2,7 @@ import type { Writable } from "node:stream";
 import { WorkerThread, workerScript, type Task } from "../worker-thread.js";
 import type { Cell } from "./responses.js";
 import type { XlsxMessage, XlsxReply } from "./xlsx-worker.js";
+import { drained } from "./drained.js";
 
 /**
  * The main thread's side of the XLSX worker thread (xlsx-worker.ts; one per process, started on
@@ -15,7 +16,7 @@ import type { XlsxMessage, XlsxReply } from "./xlsx-worker.js";
 /** A response stream that may go away (the HTTP response, or a plain stream in tests). */
 export type Out = Writable & { destroyed: boolean };
 
-type Work = Exclude<XlsxMessage, { kind: "rows" | "end" | "abort" }>;
+type Work = Exclude<XlsxMessage, { kind: "rows" | "end" | "abort" | "ack" }>;
 type Body<M> = M extends unknown ? Omit<M, "id"> : never;
 
 const thread = new WorkerThread<XlsxMessage, XlsxReply>("xlsx worker", () => workerScript(import.meta.url, "xlsx-worker"));
@@ -31,8 +32,11 @@ export class WorkbookTask {
   private rejectDone!: (error: Error) => void;
   /** Resolves when the worker has written the whole workbook to `out`; rejects when it failed. */
   readonly done: Promise<void>;
+  /** Rows the worker wrote, when it read them itself (responses-db). */
+  count = 0;
 
   constructor(out: Out, work: Body<Work>) {
+    const acknowledged = work.kind === "responses-db";
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -43,13 +47,18 @@ export class WorkbookTask {
       reply: (reply) => {
         switch (reply.kind) {
           case "data":
-            if (!out.destroyed) out.write(reply.bytes);
+            if (!out.destroyed) {
+              const taken = out.write(reply.bytes);
+              // A worker reading the rows itself waits for each write to be taken: the client's pace.
+              if (acknowledged) void (taken ? Promise.resolve() : drained(out)).then(() => this.task.post({ id: this.task.id, kind: "ack" }));
+            }
             return false;
           case "ready":
             this.credits++;
             this.poke();
             return false;
           case "done":
+            this.count = reply.count ?? 0;
             this.over();
             this.resolveDone();
             return true;

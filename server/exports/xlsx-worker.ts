@@ -1,7 +1,12 @@
 import { Writable } from "node:stream";
 import { parentPort } from "node:worker_threads";
-import type { Cell } from "./responses.js";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import type { Executor } from "../../db/client.js";
+import * as schema from "../../db/schema.js";
+import { CHUNK_SIZE, fixedChunks, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
 import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type WorkbookSpec } from "./workbooks.js";
+import { xlsxCell } from "./xlsx.js";
 
 /**
  * The XLSX worker thread (started by xlsx-pool.ts): builds workbooks from what the main thread
@@ -11,6 +16,12 @@ import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type Work
  *
  *   results        a small workbook (WorkbookSpec), written in one go, then "done";
  *   responses      starts the raw-responses workbook, answered "ready" (send rows);
+ *   responses-db   the whole raw-responses workbook, its rows read here on a read-only connection
+ *                  of its own to the SQLite file (the main thread's one connection, which serves
+ *                  respondents, reads nothing), then "done" with the count; each "data" waits for
+ *                  an "ack" (the main thread's client took it) before the next, so the reading
+ *                  follows the client's pace;
+ *   ack            the main thread wrote a "data" of a responses-db task to its client;
  *   rows           more rows of it, answered "ready" once they are in and the archiver keeps up;
  *   end            the codebook and the end of the file, then "done";
  *   abort          the client went away: the task is dropped, nothing more is posted for it.
@@ -20,6 +31,8 @@ import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type Work
 export type XlsxMessage =
   | { id: number; kind: "results"; spec: WorkbookSpec }
   | { id: number; kind: "responses"; spec: ResponsesWorkbookSpec }
+  | { id: number; kind: "responses-db"; spec: ResponsesWorkbookSpec; database: string; layout: ResponseLayout }
+  | { id: number; kind: "ack" }
   | { id: number; kind: "rows"; rows: Cell[][] }
   | { id: number; kind: "end" }
   | { id: number; kind: "abort" };
@@ -27,7 +40,7 @@ export type XlsxMessage =
 export type XlsxReply =
   | { id: number; kind: "data"; bytes: Uint8Array }
   | { id: number; kind: "ready" }
-  | { id: number; kind: "done" }
+  | { id: number; kind: "done"; count?: number }
   | { id: number; kind: "error"; error: string };
 
 const port = parentPort!;
@@ -38,24 +51,67 @@ class TaskState {
   /** The task's messages so far, handled in order. */
   queue: Promise<void> = Promise.resolve();
   over = false;
-  /** Where the workbook is written: each chunk the archiver writes goes to the main thread at once (its buffer moved, not copied again), nothing once the task is over. */
+  /** Set for a responses-db task: each write completes when the main thread acknowledges it. */
+  acknowledged = false;
+  /** Writes waiting for their "ack". */
+  readonly unacknowledged: Array<() => void> = [];
+  /**
+   * Where the workbook is written: each chunk the archiver writes goes to the main thread at once
+   * (its buffer moved, not copied again), nothing once the task is over.
+   */
   readonly out: Writable;
 
   constructor(id: number) {
     this.out = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
-        if (!this.over) {
-          const bytes = new Uint8Array(chunk.byteLength);
-          bytes.set(chunk);
-          post({ id, kind: "data", bytes }, [bytes.buffer]);
-        }
-        done();
+        if (this.over) return done();
+        const bytes = new Uint8Array(chunk.byteLength);
+        bytes.set(chunk);
+        post({ id, kind: "data", bytes }, [bytes.buffer]);
+        if (this.acknowledged) this.unacknowledged.push(() => done());
+        else done();
       },
     });
   }
 }
 
 const tasks = new Map<number, TaskState>();
+
+/** Read-only connections of this thread, per database file (ended with the thread). */
+const readers = new Map<string, Executor>();
+/** How long a chunk's statement waits for a checkpoint's lock, as the app's own connection does. */
+const BUSY_TIMEOUT_MS = 5000;
+
+function reader(path: string): Executor {
+  let db = readers.get(path);
+  if (!db) {
+    const sqlite = new Database(path, { readonly: true, fileMustExist: true });
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db = drizzle(sqlite, { schema }) as unknown as Executor;
+    readers.set(path, db);
+  }
+  return db;
+}
+
+/** The raw-responses workbook with its rows read here (see responses-db above); chunks of a fixed size: this thread serves no one else. */
+async function responsesFromDatabase(state: TaskState, message: Extract<XlsxMessage, { kind: "responses-db" }>): Promise<void> {
+  state.acknowledged = true;
+  const book = (state.book = new ResponsesWorkbook(state.out, message.spec));
+  let rows: Cell[][] = [];
+  const count = await streamResponses(reader(message.database), message.layout, {
+    row: (cells) => rows.push(cells.map(xlsxCell)),
+    pause: async () => {
+      const chunk = rows;
+      rows = [];
+      await book.add(chunk);
+    },
+    closed: () => state.over,
+  }, fixedChunks(CHUNK_SIZE));
+  if (state.over) return;
+  if (rows.length > 0) await book.add(rows);
+  await book.finish();
+  finish(message.id, { id: message.id, kind: "done", count });
+}
 
 async function handle(state: TaskState, message: XlsxMessage): Promise<void> {
   switch (message.kind) {
@@ -66,6 +122,10 @@ async function handle(state: TaskState, message: XlsxMessage): Promise<void> {
     case "responses":
       state.book = new ResponsesWorkbook(state.out, message.spec);
       post({ id: message.id, kind: "ready" });
+      return;
+    case "responses-db":
+      return responsesFromDatabase(state, message);
+    case "ack":
       return;
     case "rows":
       if (!state.book) throw new Error("rows before the workbook was started");
@@ -86,14 +146,28 @@ function finish(id: number, reply: XlsxReply): void {
   const state = tasks.get(id);
   if (!state || state.over) return;
   state.over = true;
+  release(state);
   tasks.delete(id);
   post(reply);
 }
 
+/** A task over: writes waiting for an "ack" complete (and its later ones at once), so nothing waits on them. */
+function release(state: TaskState): void {
+  for (const done of state.unacknowledged.splice(0)) done();
+}
+
 port.on("message", (message: XlsxMessage) => {
+  // Out of the task's queue: the task is waiting for it.
+  if (message.kind === "ack") {
+    tasks.get(message.id)?.unacknowledged.shift()?.();
+    return;
+  }
   if (message.kind === "abort") {
     const state = tasks.get(message.id);
-    if (state) state.over = true;
+    if (state) {
+      state.over = true;
+      release(state);
+    }
     tasks.delete(message.id);
     return;
   }

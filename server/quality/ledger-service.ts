@@ -135,20 +135,52 @@ export interface LedgerPage {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** The text of a response's answers, question by question in questionnaire order. */
-function answerTexts(questions: readonly SurveyQuestion[], rows: Awaited<ReturnType<typeof listAnswersOf>>, locale: Locale, fallback: Locale): LedgerAnswer[] {
+/** A question as the ledger labels its answers: texts localized once per page, not once per row. */
+interface LabelledQuestion {
+  question: SurveyQuestion;
+  key: string;
+  title: string;
+  short: string;
+  options: Map<number, string>;
+}
+
+function labelQuestions(questions: readonly SurveyQuestion[], locale: Locale, fallback: Locale): LabelledQuestion[] {
+  return questions.map((q) => {
+    const text = localize(q.text, locale, fallback) || q.key;
+    return { question: q, key: q.key, title: clip(text, 80), short: clip(text, 28), options: new Map(q.options.map((o) => [o.id, localize(o.text, locale, fallback)])) };
+  });
+}
+
+type AnswerOf = Awaited<ReturnType<typeof listAnswersOf>>[number];
+
+/** The text of a response's answers (grouped by question, in id order), question by question in questionnaire order. */
+function answerTexts(questions: readonly LabelledQuestion[], byQuestion: ReadonlyMap<number, AnswerOf[]> | undefined): LedgerAnswer[] {
   const out: LedgerAnswer[] = [];
-  for (const q of questions) {
-    const mine = rows.filter((a) => a.questionId === q.id);
-    if (mine.length === 0) continue;
+  if (!byQuestion) return out;
+  for (const l of questions) {
+    const mine = byQuestion.get(l.question.id);
+    if (!mine) continue;
+    const type = l.question.type;
     const value =
-      q.type === "single" || q.type === "multi"
-        ? mine.map((a) => localize(q.options.find((o) => o.id === a.optionId)?.text, locale, fallback)).join(", ")
-        : q.type === "scale"
+      type === "single" || type === "multi"
+        ? mine.map((a) => (a.optionId === null ? "" : (l.options.get(a.optionId) ?? ""))).join(", ")
+        : type === "scale"
           ? mine.map((a) => String(a.valueNumber ?? "")).join(", ")
           : clip(mine.map((a) => a.valueText ?? "").join(" "), 300);
-    const text = localize(q.text, locale, fallback) || q.key;
-    out.push({ key: q.key, question: clip(text, 80), short: clip(text, 28), value });
+    out.push({ key: l.key, question: l.title, short: l.short, value });
+  }
+  return out;
+}
+
+/** Answers by response, then by question (each list in id order, as read). */
+function answersByResponse(answers: readonly AnswerOf[]): Map<number, Map<number, AnswerOf[]>> {
+  const out = new Map<number, Map<number, AnswerOf[]>>();
+  for (const a of answers) {
+    let mine = out.get(a.responseId);
+    if (!mine) out.set(a.responseId, (mine = new Map()));
+    const list = mine.get(a.questionId);
+    if (list) list.push(a);
+    else mine.set(a.questionId, [a]);
   }
   return out;
 }
@@ -175,30 +207,44 @@ export function warningSentences(warnings: readonly RateWarning[], waves: readon
  * Gives the event loop a turn between the page's statements: on SQLite each runs on the thread that
  * serves respondents, and awaiting one alone does not let anyone else in (its promise is settled).
  */
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const breathe = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The ledger's rows are read and described this many at a time, the event loop given a turn between pieces. */
+export const LEDGER_PIECE_SIZE = 10;
+
+/** `items` in consecutive pieces of at most `size` (the last may be shorter). */
+export function pieces<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 /**
  * The ledger page, counted live over indexes at every view (the partial indexes of flagged and
  * excluded responses, the covering (wave, segment, status) index per cell), so an exclusion shows
- * in its rows and counts at once; between statements the event loop is given a turn.
+ * in its rows and counts at once. Between statements, and between pieces of LEDGER_PIECE_SIZE
+ * rows (each piece's answers read and described in a task of its own), `between` gives the event
+ * loop a turn: on SQLite every statement runs on the thread that serves respondents.
  */
-export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate): Promise<LedgerPage> {
+export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, locale: Locale, t: Translate, between: () => Promise<void> = breathe): Promise<LedgerPage> {
   const waves = await listWaves(db, study.id);
   const segments = await listSegments(db, study.id);
   const questions = await loadQuestionnaire(db, study.id);
   const waveIds = waves.map((w) => w.id);
   const settingsRow = await findQualitySettings(db, study.id);
   const settings = readQualitySettings(settingsRow?.settings);
-  const segmentLabel = (id: number) => {
-    const s = segments.find((x) => x.id === id);
-    return s ? localize(s.label, locale, study.defaultLocale) || s.key : String(id);
-  };
-  const questionLabel = (key: string) => {
-    const q = questions.find((x) => x.key === key);
-    return q ? clip(localize(q.text, locale, study.defaultLocale) || key, 50) : key;
-  };
+  const segmentLabels = new Map(segments.map((s) => [s.id, localize(s.label, locale, study.defaultLocale) || s.key]));
+  const segmentLabel = (id: number) => segmentLabels.get(id) ?? String(id);
+  const waveLabels = new Map(waves.map((w) => [w.id, w.label]));
+  const labelled = labelQuestions(questions, locale, study.defaultLocale);
+  const questionLabels = new Map<string, string>();
+  // The first question of a key names it, as a search of the questionnaire would find it.
+  for (const l of labelled) if (!questionLabels.has(l.key)) questionLabels.set(l.key, clip(localize(l.question.text, locale, study.defaultLocale) || l.key, 50));
+  const questionLabel = (key: string) => questionLabels.get(key) ?? key;
+  const flagLabels = new Map(FLAG_CODES.map((code) => [code as string, flagLabel(code, t)]));
+  const systemName = t("quality.ledger.system");
 
-  await breathe();
+  await between();
   const { rows, total } = await listLedger(db, {
     waveIds,
     state: query.state,
@@ -208,19 +254,40 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
     limit: LEDGER_PAGE_SIZE,
     offset: (query.page - 1) * LEDGER_PAGE_SIZE,
   });
-  await breathe();
-  const answers = await listAnswersOf(
-    db,
-    rows.map((r) => r.id),
-  );
   const emails = await userEmails(db, [...new Set(rows.map((r) => r.excludedBy).filter((id): id is number => id !== null))]);
-  const describe = (flags: QualityFlag[] | null) => (flags ?? []).map((f) => ({ code: f.code, label: flagLabel(f.code, t), reason: flagReason(f, t, questionLabel) }));
+  const describe = (flags: QualityFlag[] | null) => (flags ?? []).map((f) => ({ code: f.code, label: flagLabels.get(f.code) ?? flagLabel(f.code, t), reason: flagReason(f, t, questionLabel) }));
+  const ledgerRows: LedgerRow[] = [];
+  for (const piece of pieces(rows, LEDGER_PIECE_SIZE)) {
+    await between();
+    const answers = answersByResponse(
+      await listAnswersOf(
+        db,
+        piece.map((r) => r.id),
+      ),
+    );
+    for (const r of piece) {
+      ledgerRows.push({
+        id: r.id,
+        wave: waveLabels.get(r.waveId) ?? "",
+        segment: segmentLabel(r.segmentId),
+        completedAt: r.completedAt,
+        durationSeconds: r.durationMs === null ? null : Math.round(r.durationMs / 1000),
+        flags: describe(r.qualityFlags),
+        answers: answerTexts(labelled, answers.get(r.id)),
+        excluded: r.excluded,
+        excludedReason: exclusionReason(r.excludedReason, t),
+        // No user and a system code: the system excluded it (a deleted user leaves a researcher's text).
+        excludedBy: r.excludedBy === null ? (isSystemReason(r.excludedReason) ? systemName : null) : (emails.get(r.excludedBy) ?? null),
+        excludedAt: r.excludedAt,
+      });
+    }
+  }
 
   const counts = await countLedgerCells(
     db,
     waveIds,
     segments.map((s) => s.id),
-    breathe,
+    between,
   );
   const rates: RateRow[] = [];
   for (const wave of waves) {
@@ -230,44 +297,28 @@ export async function ledgerPage(db: Db, study: Study, query: LedgerQuery, local
       rates.push({ wave, segment, completed: c.completed, excluded: c.excluded, flagged: c.flagged, rate: c.excluded / c.completed });
     }
   }
-  await breathe();
+  await between();
   const flagCounts = await countFlags(db, waveIds);
   const cells: RateCell[] = rates.map((r) => ({ waveId: r.wave.id, segmentId: r.segment.id, completed: r.completed, leftOut: r.excluded }));
+  await between();
+  const history = await qualityAudit(db, study.id, 20);
 
   return {
     query,
-    rows: rows.map((r) => ({
-      id: r.id,
-      wave: waves.find((w) => w.id === r.waveId)?.label ?? "",
-      segment: segmentLabel(r.segmentId),
-      completedAt: r.completedAt,
-      durationSeconds: r.durationMs === null ? null : Math.round(r.durationMs / 1000),
-      flags: describe(r.qualityFlags),
-      answers: answerTexts(
-        questions,
-        answers.filter((a) => a.responseId === r.id),
-        locale,
-        study.defaultLocale,
-      ),
-      excluded: r.excluded,
-      excludedReason: exclusionReason(r.excludedReason, t),
-      // No user and a system code: the system excluded it (a deleted user leaves a researcher's text).
-      excludedBy: r.excludedBy === null ? (isSystemReason(r.excludedReason) ? t("quality.ledger.system") : null) : (emails.get(r.excludedBy) ?? null),
-      excludedAt: r.excludedAt,
-    })),
+    rows: ledgerRows,
     total,
     pages: Math.max(1, Math.ceil(total / LEDGER_PAGE_SIZE)),
     waves,
     segments,
     flagCounts: FLAG_CODES.map((code) => {
       const c = flagCounts.find((x) => x.code === code);
-      return { code, label: flagLabel(code, t), n: c?.n ?? 0, excluded: c?.excluded ?? 0 };
+      return { code, label: flagLabels.get(code)!, n: c?.n ?? 0, excluded: c?.excluded ?? 0 };
     }),
     rates,
     warnings: warningSentences(exclusionWarnings(cells, settings.exclusionMarginPp), waves, segmentLabel, t, locale),
     settings,
     flagsComputedAt: settingsRow?.flagsComputedAt ?? null,
-    history: (await qualityAudit(db, study.id, 20))
+    history: history
       .filter(({ entry }) => entry.action === "quality.exclude" || entry.action === "quality.restore" || entry.action === "quality.auto_exclude")
       .map(({ entry, email }) => ({
         at: entry.at,

@@ -14,7 +14,8 @@ import { formatters } from "../i18n/index.js";
 import { enqueueJob, nudgeJobs, startJob } from "../jobs/queue.js";
 import { JOBS_REFRESH_SECONDS, jobsPanel } from "../jobs/progress.js";
 import type { JobKind } from "../../db/schema.js";
-import { changeExclusion, exclusionForm, ledgerPage, ledgerQuery, type LedgerQuery } from "../quality/ledger-service.js";
+import { breathe, changeExclusion, exclusionForm, LEDGER_PIECE_SIZE, ledgerPage, ledgerQuery, type LedgerQuery, type LedgerRow } from "../quality/ledger-service.js";
+import { drawInPieces } from "../quality/ledger-view.js";
 import { qualitySettingsForm, settingsFormValues } from "../quality/settings.js";
 import { studyFrom } from "./studies.js";
 
@@ -59,6 +60,10 @@ export function qualityRoutes(db: Db): Router {
     return parsed.data;
   }
 
+  /** A view rendered to a string with the response's locals (t, fmt, …), not sent. */
+  const renderView = (res: Response, view: string, locals: Record<string, unknown>) =>
+    new Promise<string>((resolve, reject) => res.render(view, locals, (error: Error | null, html: string) => (error ? reject(error) : resolve(html))));
+
   async function renderLedger(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown>; settingsErrors?: FieldErrors; settingsValues?: Record<string, unknown> } = {}) {
     const query = parseLedgerQuery(req);
     const page = await ledgerPage(db, study, query, req.locale, req.t);
@@ -75,14 +80,18 @@ export function qualityRoutes(db: Db): Router {
           return "";
       }
     })();
+    const canDecide = can(req, "researcher");
+    const values = form.values ?? {};
+    const rowsHtml = await drawInPieces(page.rows, LEDGER_PIECE_SIZE, (rows: LedgerRow[]) => renderView(res, "quality/_ledger-rows", { rows, values, canDecide }), breathe);
     res.status(status).render("quality/index", {
       study,
       page,
+      rowsHtml,
       flagCodes: FLAG_CODES,
-      canDecide: can(req, "researcher"),
+      canDecide,
       filter: filterQuery(query),
       errors: form.errors ?? {},
-      values: form.values ?? {},
+      values,
       settingsErrors: form.settingsErrors ?? {},
       settingsValues: form.settingsValues ?? settingsFormValues(page.settings),
       notice,
