@@ -40,6 +40,16 @@ export function csrfFrom(html: string): string {
 }
 
 /** A browser-like agent (keeps cookies) that has loaded the login page and logged in. */
+/** Logs in through the form; the cookies, to send to any instance over the same database. */
+export async function loginCookies(app: Express, email: string, password = PASSWORD): Promise<string> {
+  const page = await request(app).get("/login").expect(200);
+  const cookies = (page.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
+  const done = await request(app).post("/login").set("Cookie", cookies.join("; ")).type("form").send({ email, password, _csrf: csrfFrom(page.text) }).expect(303);
+  const session = (done.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
+  const names = new Set(session.map((c) => c.split("=")[0]));
+  return [...cookies.filter((c) => !names.has(c.split("=")[0])), ...session].join("; ");
+}
+
 export async function loggedInAgent(app: Express, email: string, password = PASSWORD) {
   const agent = request.agent(app);
   const page = await agent.get("/login").expect(200);

@@ -33,17 +33,20 @@ function startServer(databasePath: string) {
   return { child, url };
 }
 
+/** A new database file with an open survey, served by a real server process: its links' tokens. */
+async function surveyServer(file: string) {
+  const path = join(mkdtempSync(join(tmpdir(), "bl-crash-")), file);
+  const setup = openDatabase(path);
+  runMigrations(setup);
+  const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
+  await closeDatabase(setup);
+  const { child, url } = startServer(path);
+  return { path, tokens, child, base: await url };
+}
+
 describe("crash durability", () => {
   it("keeps every acknowledged response after SIGKILL in the middle of a load; the file passes integrity_check", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bl-crash-"));
-    const path = join(dir, "crash.db");
-    const setup = openDatabase(path);
-    runMigrations(setup);
-    const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
-    await closeDatabase(setup);
-
-    const { child, url } = startServer(path);
-    const base = await url;
+    const { path, tokens, child, base } = await surveyServer("crash.db");
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     const acknowledged: string[] = [];
     let killed = false;
@@ -82,15 +85,7 @@ describe("crash durability", () => {
   }, 60_000);
 
   it("keeps a response acknowledged the moment before SIGKILL (its flush ended before the 303)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bl-crash-"));
-    const path = join(dir, "one.db");
-    const setup = openDatabase(path);
-    runMigrations(setup);
-    const tokens = Object.values((await openSurvey(setup)).links).map((l) => l.token);
-    await closeDatabase(setup);
-
-    const { child, url } = startServer(path);
-    const base = await url;
+    const { path, tokens, child, base } = await surveyServer("one.db");
     const agent = new Agent({ keepAlive: true });
     const exited = new Promise((r) => child.once("exit", r));
     const acknowledged: string[] = [];

@@ -12,7 +12,7 @@ import { RenderedCache } from "../../server/results-snapshots/page-cache.js";
 import { skeletonOf, standIn } from "../../server/presenters/page-skeleton.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
-import { addUser, csrfFrom, freshApp, PASSWORD } from "../helpers.js";
+import { addUser, csrfFrom, freshApp, loginCookies } from "../helpers.js";
 
 /**
  * Results pages kept as rendered (results-snapshots/page-cache.ts): a kept page is the page a
@@ -39,16 +39,6 @@ async function seed(db: ReturnType<typeof freshApp>["db"]) {
   return { survey, post, add, subs: subs!, active: active! };
 }
 
-/** Logs in through the form; the cookies, to send to any instance over the same database. */
-async function login(app: Express, email: string): Promise<string> {
-  const page = await request(app).get("/login").expect(200);
-  const cookies = (page.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
-  const done = await request(app).post("/login").set("Cookie", cookies.join("; ")).type("form").send({ email, password: PASSWORD, _csrf: csrfFrom(page.text) }).expect(303);
-  const session = (done.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
-  const names = new Set(session.map((c) => c.split("=")[0]));
-  return [...cookies.filter((c) => !names.has(c.split("=")[0])), ...session].join("; ");
-}
-
 async function get(app: Express, path: string, cookie?: string, language?: string): Promise<string> {
   const req = request(app).get(path);
   if (cookie) void req.set("Cookie", cookie);
@@ -66,8 +56,8 @@ describe("results pages kept as rendered", () => {
     const { survey } = await seed(db);
     await addUser(db, "researcher");
     await addUser(db, "viewer");
-    const researcher = await login(app, "researcher@example.test");
-    const viewer = await login(app, "viewer@example.test");
+    const researcher = await loginCookies(app, "researcher@example.test");
+    const viewer = await loginCookies(app, "viewer@example.test");
     const withVerbatims = await insertShareLink(db, { studyId: survey.study.id, token: "with-verbatims-0123456789ab", createdBy: 1, expiresAt: null, showVerbatims: true });
     const without = await insertShareLink(db, { studyId: survey.study.id, token: "without-verbatims-0123456789", createdBy: 1, expiresAt: null, showVerbatims: false });
     const S = `/studies/${survey.study.id}`;
@@ -121,8 +111,8 @@ describe("results pages kept as rendered", () => {
     const { app, db, config } = freshApp();
     const { survey } = await seed(db);
     await addUser(db, "researcher");
-    const one = await login(app, "researcher@example.test");
-    const two = await login(app, "researcher@example.test");
+    const one = await loginCookies(app, "researcher@example.test");
+    const two = await loginCookies(app, "researcher@example.test");
     const S = `/studies/${survey.study.id}`;
     const a = await get(app, `${S}/results?lang=en`, one);
     const b = await get(app, `${S}/results?lang=en`, two);
@@ -141,7 +131,7 @@ describe("results pages kept as rendered", () => {
     const { app, db, config } = freshApp();
     const { survey, post, add, subs } = await seed(db);
     await addUser(db, "researcher");
-    const cookie = await login(app, "researcher@example.test");
+    const cookie = await loginCookies(app, "researcher@example.test");
     const link = await insertShareLink(db, { studyId: survey.study.id, token: "share-0123456789abcdefghij", createdBy: 1, expiresAt: null, showVerbatims: true });
     const S = `/studies/${survey.study.id}`;
     const paths = [`${S}/results?lang=en`, `${S}/report?lang=en`, `${S}/results.json?lang=en`, `/r/${link.token}?lang=en`];
@@ -193,7 +183,7 @@ describe("results pages of a large study in fieldwork", () => {
     const { app, db, config } = freshApp();
     const { survey, post, add, subs } = await seed(db);
     await addUser(db, "researcher");
-    const cookie = await login(app, "researcher@example.test");
+    const cookie = await loginCookies(app, "researcher@example.test");
     configureResultsSnapshots(db, { syncLimit: 0 });
     const path = `/studies/${survey.study.id}/results?lang=en`;
     const fresh = () => get(createApp({ db, config }), path, cookie);

@@ -1,5 +1,4 @@
 import request from "supertest";
-import type { Express } from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { and, eq, ne } from "drizzle-orm";
 import { insertShareLink, revokeShareLink } from "../../db/queries/share-links.js";
@@ -10,7 +9,7 @@ import { pageInputs } from "../../server/results-snapshots/page-cache.js";
 import { EPOCH_VARIANT, markResultsStale, resultsDataVersion } from "../../server/results-snapshots/version.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { insertResponseWithAnswers } from "../fixtures/responses.js";
-import { addUser, csrfFrom, freshApp, PASSWORD } from "../helpers.js";
+import { addUser, freshApp, loginCookies } from "../helpers.js";
 import { watchStatements, type StatementTally, type StatementWatch } from "../support/statements.js";
 
 /**
@@ -22,15 +21,6 @@ import { watchStatements, type StatementTally, type StatementWatch } from "../su
 
 let watch: StatementWatch | undefined;
 afterEach(() => watch?.stop());
-
-async function login(app: Express, email: string): Promise<string> {
-  const page = await request(app).get("/login").expect(200);
-  const cookies = (page.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
-  const done = await request(app).post("/login").set("Cookie", cookies.join("; ")).type("form").send({ email, password: PASSWORD, _csrf: csrfFrom(page.text) }).expect(303);
-  const session = (done.headers["set-cookie"] as unknown as string[]).map((c) => c.split(";")[0]!);
-  const names = new Set(session.map((c) => c.split("=")[0]));
-  return [...cookies.filter((c) => !names.has(c.split("=")[0])), ...session].join("; ");
-}
 
 async function seed() {
   const { app, db } = freshApp();
@@ -53,7 +43,7 @@ describe("what a results page costs the database", () => {
   it("a kept page reads its key in one statement; a new one reads the data version twice, not once more per snapshot read", async () => {
     const { app, db, survey } = await seed();
     await addUser(db, "researcher");
-    const cookie = await login(app, "researcher@example.test");
+    const cookie = await loginCookies(app, "researcher@example.test");
     const link = await insertShareLink(db, { studyId: survey.study.id, token: "share-0123456789abcdefghij", createdBy: 1, expiresAt: null, showVerbatims: true });
     const S = `/studies/${survey.study.id}`;
     // Beside the key: the session, the user's teams, the study (twice), the share links (a researcher's page lists them).
