@@ -57,6 +57,13 @@ void instance.init({
   showSupportNotice: false,
 });
 
+// `{{count, grouped}}`: a plural's count with the language's digit grouping ("2 874 ответа",
+// "2,874 responses"); a count some caller has already formatted as text passes as it is.
+const grouped = { ru: new Intl.NumberFormat("ru-RU", { maximumFractionDigits: 0 }), en: new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 }) };
+instance.services.formatter!.add("grouped", (value: unknown, lng: string | undefined) =>
+  typeof value === "number" && Number.isFinite(value) ? (lng === "ru" ? grouped.ru : grouped.en).format(value) : String(value),
+);
+
 /** Messages remembered per language: every distinct (key, values) a page asks for, bounded. */
 const TRANSLATIONS_KEPT = 20_000;
 

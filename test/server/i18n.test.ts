@@ -65,6 +65,8 @@ describe("Russian and English plurals", () => {
     expect(ru("studies.responses", { count: 60_000 })).toBe("60\u00a0000 ответов");
     expect(en("studies.responses", { count: 12_345 })).toBe("12,345 responses");
     expect(en("studies.responses", { count: 1001 })).toBe("1,001 responses");
+    // A count a caller formatted already passes as it is.
+    expect(ru("audience.single", { label: "X", count: "400\u00a0000" })).toBe("X: 400\u00a0000 — одно измерение, сравнивать пока не с чем");
     // An id is not a quantity: never grouped.
     expect(en("quality.ledger.select", { id: 12_345 })).toBe("Select response 12345");
     expect(ru("quality.ledger.select", { id: 12_345 })).toBe("Выбрать анкету 12345");

@@ -85,7 +85,7 @@ export const en = {
     duplicateEntry: "the answer “{{level}}” of this segment, wave and question is already in entry {{first}}.",
     sum: "the shares of {{group}} sum to {{sum, number(maximumFractionDigits: 4)}}, not 1: they must add up to 100% (±0.1%).",
     missingLevel: "{{group}} has no share for {{levels}}: give every answer a share, 0 where nobody is.",
-    moreErrors: "…and {{count, number}} more errors.",
+    moreErrors: "…and {{count, grouped}} more errors.",
   },
 };
 
@@ -172,6 +172,6 @@ export const ru: typeof en = {
     duplicateEntry: "ответ «{{level}}» этого сегмента, волны и вопроса уже есть в записи {{first}}.",
     sum: "доли ({{group}}) в сумме дают {{sum, number(maximumFractionDigits: 4)}}, а не 1: они должны составлять 100% (±0,1%).",
     missingLevel: "{{group}}: нет доли для {{levels}}. Задайте долю каждому ответу, 0 — если таких людей нет.",
-    moreErrors: "…и ещё ошибок: {{count, number}}.",
+    moreErrors: "…и ещё ошибок: {{count, grouped}}.",
   },
 };
