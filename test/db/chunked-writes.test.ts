@@ -14,11 +14,12 @@ import { createApp } from "../../server/app.js";
 import { testConfig } from "../../server/config.js";
 import { translator } from "../../server/i18n/index.js";
 import { codeText } from "../../server/domain/text-coding.js";
-import { addAlias, recodeChunk, recodeJobStep, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
+import { addAlias, recodeAll, recodeChunk, recodeJobStep, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
 import { JOB_HANDLERS } from "../../server/jobs/kinds.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { addPersonalLinks } from "../../server/services/fieldwork.js";
+import { fixedChunks } from "../../server/services/chunks.js";
 import { purgeExpired } from "../../server/services/retention.js";
 import { openWave, PERSONAL_LINKS_CHUNK, PersonalLinksIncompleteError } from "../../server/services/study-setup.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
@@ -87,6 +88,31 @@ async function wholeStudyCoding(db: Db, studyId: number): Promise<Mention[]> {
     .sort(byAnswer);
 }
 
+/**
+ * Recodes the study through the job, its steps sized by time on a clock that advances by
+ * `cost(step)` ms at every reading: slow steps, then fast ones. Answers the size each step left
+ * for the next one.
+ */
+async function recodeByClock(db: Db, cost: (step: number) => number): Promise<number[]> {
+  let t = 0;
+  let step = 0;
+  const timed = recodeJobStep({ first: 4, min: 1, max: 16, budgetMs: 15 }, () => (t += cost(step)));
+  const sizes: number[] = [];
+  await runJobsUntilIdle(db, {
+    handlers: { ...JOB_HANDLERS, recode: async (...args) => (await timed(...args).finally(() => step++)) },
+    afterStep: (job) => {
+      if (job.kind === "recode") sizes.push((job.cursor as { size: number }).size);
+    },
+  });
+  return sizes;
+}
+
+/** Slow (100 ms a reading) for the first and fourth steps, fast (10 µs) otherwise. */
+const slowFirstAndFourth = (step: number) => (step === 0 || step === 3 ? 100 : 0.01);
+
+/** What the time-sized steps must give: a chunk shrinks after a slow step, doubles after a fast one. */
+const SIZES_BY_CLOCK = [1, 2, 4, 1, 2, 4, 8];
+
 const TEXTS = ["ВиТ, Кофемания", "вит", "Шоколадница и вит", "Вкусно и точка", "не знаю", "Старбакс"];
 
 async function codedStudy(db: Db, n: number): Promise<{ study: Study; pre: Wave }> {
@@ -127,7 +153,7 @@ describe("recoding after an alias change, in chunks", () => {
     let steps = 0;
     const { units } = await countUnits((aside) =>
       runJobsUntilIdle(db, {
-        handlers: { ...JOB_HANDLERS, recode: recodeJobStep(5) },
+        handlers: { ...JOB_HANDLERS, recode: recodeJobStep(fixedChunks(5)) },
         afterStep: async (job) => {
           if (job.kind === "recode" && ++steps === 2) {
             const done = await aside(() => submitThrough(other, link!.token, "вит, конечно"));
@@ -178,6 +204,20 @@ describe("recoding after an alias change, in chunks", () => {
     // Running it all again changes nothing.
     await recodeStudy(db, study.id, { limit: 4 });
     expect(await storedMentions(db)).toEqual(expected);
+    close();
+  });
+
+  it("sizes a job's chunks by the time the last one took, and ends as the whole-study coding", async () => {
+    const { db, close } = twoConnections();
+    const { study } = await codedStudy(db, 36);
+    const researcher = await addUser(db, "researcher");
+    await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
+    const expected = await wholeStudyCoding(db, study.id);
+    const sizes = await recodeByClock(db, slowFirstAndFourth);
+    expect(sizes.slice(0, SIZES_BY_CLOCK.length)).toEqual(SIZES_BY_CLOCK);
+    expect(await storedMentions(db)).toEqual(expected);
+    // Every coded answer once (one unaided answer a response), whatever the sizes.
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recode"))).map((a) => (a.details as { answers: number }).answers)).toEqual([36]);
     close();
   });
 });
@@ -304,10 +344,15 @@ describe.runIf(postgresTestsRun("chunked-writes.test.ts"))("the chunked jobs on 
       const researcher = await addUser(db, "researcher");
       await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
       let steps = 0;
-      const chunkOfThree = recodeJobStep(3);
+      const chunkOfThree = recodeJobStep(fixedChunks(3));
       await runJobsUntilIdle(db, { handlers: { ...JOB_HANDLERS, recode: (...args) => (steps++, chunkOfThree(...args)) } });
       // Four chunks of at most three answers, the last one finishing the job.
       expect(steps).toBe(4);
+      expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
+      // Sized by time: the same sizes for the same clock, the same end state.
+      await recodeAll(db, study, researcher.id);
+      const sizes = await recodeByClock(db, slowFirstAndFourth);
+      expect(sizes.slice(0, 3)).toEqual(SIZES_BY_CLOCK.slice(0, 3));
       expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
 
       const made = await countUnits(() => addPersonalLinks(db, pre, "subscribers", PERSONAL_LINKS_CHUNK + 1, researcher.id));

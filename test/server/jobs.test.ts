@@ -22,6 +22,7 @@ import { addAlias, recodeJobStep, studyCodebooks } from "../../server/quality/co
 import { personalLinksJobStep, queuePersonalLinks } from "../../server/services/fieldwork.js";
 import { openWave } from "../../server/services/study-setup.js";
 import { createApiToken } from "../../server/services/accounts.js";
+import { fixedChunks } from "../../server/services/chunks.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { addUser, answerAllPages, freshApp, freshDb, loggedInAgent } from "../helpers.js";
@@ -202,7 +203,7 @@ describe("a crash mid-job", () => {
     for (let i = 0; i < 17; i++) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[i % 3]!.id, answers: { ...goodAnswers(), unaided: texts[i % texts.length]! } });
     const researcher = await addUser(db, "researcher");
     await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
-    const handlers = { ...JOB_HANDLERS, recode: recodeJobStep(3) };
+    const handlers = { ...JOB_HANDLERS, recode: recodeJobStep(fixedChunks(3)) };
 
     await crashAfter(db, 2, handlers);
     const stopped = first(await jobRows(db))!;
