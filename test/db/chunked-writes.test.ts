@@ -18,7 +18,7 @@ import { addAlias, recodeAll, recodeChunk, recodeJobStep, recodeStudy, RECODE_ST
 import { JOB_HANDLERS } from "../../server/jobs/kinds.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
-import { addPersonalLinks } from "../../server/services/fieldwork.js";
+import { addPersonalLinks, personalLinksJobStep, queuePersonalLinks } from "../../server/services/fieldwork.js";
 import { fixedChunks } from "../../server/services/chunks.js";
 import { purgeExpired } from "../../server/services/retention.js";
 import { openWave, PERSONAL_LINKS_CHUNK, PersonalLinksIncompleteError } from "../../server/services/study-setup.js";
@@ -225,6 +225,31 @@ describe("recoding after an alias change, in chunks", () => {
 describe("personal links in chunks", () => {
   /** Two full chunks and part of a third. */
   const N = 3 * PERSONAL_LINKS_CHUNK - 50;
+
+  it("sizes a job's chunks by the time the last one took, and makes every link once (SQLite)", async () => {
+    const { db, close } = twoConnections();
+    const { pre } = await templateStudy(db);
+    const researcher = await addUser(db, "researcher");
+    await openWave(db, pre, null);
+    await queuePersonalLinks(db, pre, "subscribers", 600, researcher.id);
+    let t = 0;
+    let step = 0;
+    const timed = personalLinksJobStep({ first: 100, min: 20, max: 500, budgetMs: 15 }, () => (t += slowFirstAndFourth(step)));
+    const sizes: number[] = [];
+    await runJobsUntilIdle(db, {
+      handlers: { ...JOB_HANDLERS, personal_links: async (...args) => await timed(...args).finally(() => step++) },
+      afterStep: (job) => {
+        if (job.kind === "personal_links") sizes.push((job.cursor as { size: number }).size);
+      },
+    });
+    // 100, then shrunk after a slow step (to the minimum), doubled after fast ones.
+    expect(sizes).toEqual([20, 40, 80, 20, 40, 80, 160, 320]);
+    const made = await db.select().from(links).where(eq(links.kind, "personal"));
+    expect(made).toHaveLength(600);
+    expect(new Set(made.map((l) => l.token)).size).toBe(600);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "link.personal"))).map((a) => a.details)).toEqual([{ segment: "subscribers", count: 600 }]);
+    close();
+  });
 
   it("makes N links in several units of work, with one audit entry, and lets a survey post through between two", async () => {
     const { db, other, close } = twoConnections();

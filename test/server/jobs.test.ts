@@ -154,7 +154,7 @@ describe("claiming under a lease", () => {
     await queuePersonalLinks(db, pre, "subscribers", 4, researcher.id);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const made = personalLinksJobStep(2);
+    const made = personalLinksJobStep(fixedChunks(2));
     // Runner A claims the job, then stalls before its first chunk (a long pause, a frozen process).
     const stalled = new JobRunner(db, {
       owner: "runner-a",
@@ -229,7 +229,7 @@ describe("a crash mid-job", () => {
     const { pre } = await aStudy(db);
     const researcher = await addUser(db, "researcher");
     await queuePersonalLinks(db, pre, "subscribers", 11, researcher.id);
-    const handlers = { personal_links: personalLinksJobStep(3) };
+    const handlers = { personal_links: personalLinksJobStep(fixedChunks(3)) };
     await crashAfter(db, 2, handlers);
     expect(await db.select().from(links).where(eq(links.kind, "personal"))).toHaveLength(6);
     await runJobsUntilIdle(db, { owner: "runner-b", handlers, now: afterLeases, checkResponses: false });
