@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import request from "supertest";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { inArray, eq } from "drizzle-orm";
 import { closeDatabase, closePostgres, observeUnitsOfWork, openDatabase, openPostgres, type Db } from "../../db/client.js";
 import { runMigrations, runPostgresMigrations } from "../../db/migrate.js";
-import { listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
+import { countTextAnswers, listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
+import { codedQuestions } from "../../server/quality/coding.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertSession } from "../../db/queries/sessions.js";
 import { answers, auditLog, jobs, links, responses, sessions, textMentions, type Study, type Wave } from "../../db/schema.js";
@@ -204,6 +205,19 @@ describe("recoding after an alias change, in chunks", () => {
     // Running it all again changes nothing.
     await recodeStudy(db, study.id, { limit: 4 });
     expect(await storedMentions(db)).toEqual(expected);
+    close();
+  });
+
+  it("counts a recode's total, every coded text answer, from an index alone", async () => {
+    const { db, close } = twoConnections();
+    const { study } = await codedStudy(db, 12);
+    const coded = codedQuestions(await loadQuestionnaire(db, study.id)).map((q) => q.id);
+    const prepare = vi.spyOn(db.$client, "prepare");
+    expect(await countTextAnswers(db, coded)).toBe(12);
+    const [statement] = prepare.mock.calls.map((c) => String(c[0])).filter((s) => /from "answers"/.test(s));
+    prepare.mockRestore();
+    const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(...coded) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join("\n")).toMatch(/USING COVERING INDEX answers_question_option_idx/);
     close();
   });
 
