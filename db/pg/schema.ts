@@ -330,7 +330,7 @@ export const responses = pgTable(
   (t) => [
     uniqueIndex("responses_nonce_unique").on(t.nonce),
     index("responses_unchecked_idx").on(t.waveId, t.id).where(sql`${t.checkedAt} IS NULL`),
-    index("responses_wave_segment_status_idx").on(t.waveId, t.segmentId, t.status, t.excluded),
+    index("responses_wave_segment_duration_idx").on(t.waveId, t.segmentId, t.status, t.excluded, t.durationMs, t.completedAt),
     index("responses_link_idx").on(t.linkId),
     index("responses_browser_idx").on(t.waveId, t.browserHash, t.status, t.completedAt),
     index("responses_network_idx").on(t.waveId, t.networkHash, t.status, t.completedAt),

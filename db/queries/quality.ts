@@ -438,10 +438,15 @@ export async function listTextAnswersAfter(db: Executor, questionId: number, aft
     .limit(limit);
 }
 
-/** Text answers to the questions (what a recode goes through), for progress. */
+/**
+ * Text answers to the (text) questions, what a recode goes through, for its progress. Counted in
+ * answers_question_option_idx alone: a text question's answer without an option always has its
+ * text (server/domain/answers.ts stores no empty one), so the table need not be read for
+ * value_text (that read was 20-35 ms, the whole study at 60,000 text answers, against ~3 ms).
+ */
 export async function countTextAnswers(db: Executor, questionIds: readonly number[]): Promise<number> {
   if (questionIds.length === 0) return 0;
-  return first(await db.select({ n: count() }).from(answers).where(and(inArray(answers.questionId, [...questionIds]), isNull(answers.optionId), isNotNull(answers.valueText))))?.n ?? 0;
+  return first(await db.select({ n: count() }).from(answers).where(and(inArray(answers.questionId, [...questionIds]), isNull(answers.optionId))))?.n ?? 0;
 }
 
 export async function deleteMentionsOfAnswers(db: Executor, answerIds: readonly number[]): Promise<void> {

@@ -3,7 +3,8 @@ import { csvRowEncoder, toCsvRow } from "../domain/csv.js";
 import type { Translate } from "../i18n/index.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import { BOM } from "./results-csv.js";
-import { CHUNKING, codebookRows, streamResponses, type Cell, type Chunking, type ResponseLayout } from "./responses.js";
+import { CHUNKING, codebookRows, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import type { Chunking } from "../services/chunks.js";
 import { drained } from "./drained.js";
 import { WorkbookTask, type Out } from "./xlsx-pool.js";
 

@@ -6,6 +6,7 @@ import { listSegments } from "../../db/queries/studies.js";
 import { responses, waves, type Locale, type QualityFlag, type Study } from "../../db/schema.js";
 import { localize, scaleValues, type SurveyQuestion } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
+import { nextChunkSize, type Chunking } from "../services/chunks.js";
 
 /**
  * Raw responses of a study, one row per completed response (excluded ones too, marked), one
@@ -45,14 +46,6 @@ export const FIXED_COLUMNS = [
 /** The most responses one chunk reads. */
 export const CHUNK_SIZE = 500;
 
-/** How many responses each chunk reads: `first`, then sized so that reading and pivoting one takes about `budgetMs`. */
-export interface Chunking {
-  first: number;
-  min: number;
-  max: number;
-  budgetMs: number;
-}
-
 /**
  * A chunk is one task on the event loop that serves respondents (on SQLite its query too: the
  * driver is synchronous), so its size follows the time it took rather than a count: 500
@@ -62,15 +55,6 @@ export interface Chunking {
  * a 10 MB export take minutes. The output is the same whatever the sizes.
  */
 export const CHUNKING: Chunking = { first: 100, min: 100, max: CHUNK_SIZE, budgetMs: 15 };
-
-/** Chunks of exactly `size` responses (tests, benchmarks). */
-export const fixedChunks = (size: number): Chunking => ({ first: size, min: size, max: size, budgetMs: Number.POSITIVE_INFINITY });
-
-/** The next chunk's size: the last one's scaled to the budget by the time it held the event loop, at most doubled, within min..max. */
-export function nextChunkSize(size: number, heldMs: number, chunking: Chunking): number {
-  const scaled = heldMs > 0 ? Math.floor((size * chunking.budgetMs) / heldMs) : chunking.max;
-  return Math.max(chunking.min, Math.min(chunking.max, size * 2, scaled));
-}
 
 export interface CodebookRow {
   column: string;

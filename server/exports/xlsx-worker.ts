@@ -4,7 +4,8 @@ import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import type { Executor } from "../../db/client.js";
 import * as schema from "../../db/schema.js";
-import { CHUNK_SIZE, fixedChunks, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { CHUNK_SIZE, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
+import { fixedChunks } from "../services/chunks.js";
 import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type WorkbookSpec } from "./workbooks.js";
 import { xlsxCell } from "./xlsx.js";
 

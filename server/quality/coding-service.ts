@@ -1,4 +1,4 @@
-import { unitOfWork, type Db, type Executor } from "../../db/client.js";
+import { isPostgres, unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
@@ -14,7 +14,7 @@ import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import type { Locale, Study, TextAlias } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { codeText, type Codebook } from "../domain/text-coding.js";
-import { runChunks, type ChunkOptions } from "../services/chunks.js";
+import { nextChunkSize, runChunks, type ChunkOptions, type Chunking } from "../services/chunks.js";
 import { cursorOf, type JobStep } from "../jobs/contract.js";
 import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
 import { aliasForm, codebookOf, codedQuestions, codeDefinitions, type CodeDefinition } from "./coding.js";
@@ -121,19 +121,40 @@ export async function recodeChunk(
   studyId: number,
   cursor: RecodeCursor,
   limit = RECODE_CHUNK_SIZE,
-  /** Runs in the chunk's unit of work after its writes (a job saves its cursor there). */
-  also?: (tx: Executor, step: RecodeStep) => Promise<void>,
+  options: {
+    /**
+     * Runs in the chunk's unit of work after its writes (a job saves its cursor there), told how
+     * long the chunk has held the event loop so far: its coding, and on SQLite (a synchronous
+     * driver) its statements too; not the wait for the write lock.
+     */
+    also?: (tx: Executor, step: RecodeStep, heldMs: number) => Promise<void>;
+    /** The clock the hold is measured by (tests inject one). */
+    now?: () => number;
+  } = {},
 ): Promise<RecodeStep> {
+  const now = options.now ?? (() => performance.now());
+  const statementsHold = !isPostgres(db);
+  let heldMs = 0;
+  const coded = (input: RecodeChunkInput) => {
+    const from = now();
+    const rows = codeRecodeChunk(input);
+    if (!statementsHold) heldMs += now() - from;
+    return rows;
+  };
+  let from = now();
   const planned = await readRecodeChunk(db, studyId, cursor, limit);
-  const plannedRows = codeRecodeChunk(planned);
+  const plannedRows = coded(planned);
+  if (statementsHold) heldMs += now() - from;
   return unitOfWork(db, async (tx) => {
+    from = now();
+    const held = () => heldMs + (statementsHold ? now() - from : 0);
     const input = await readRecodeChunk(tx, studyId, cursor, limit);
     if (input.questionId === undefined) {
       const none = { answers: 0, mentions: 0, next: null };
-      await also?.(tx, none);
+      await options.also?.(tx, none, held());
       return none;
     }
-    const rows = sameInput(planned, input) ? plannedRows : codeRecodeChunk(input);
+    const rows = sameInput(planned, input) ? plannedRows : coded(input);
     await deleteMentionsOfAnswers(tx, input.batch.map((a) => a.id));
     await insertMentionRows(tx, rows);
     if (input.batch.length) await markResultsStale(tx, studyId);
@@ -147,7 +168,7 @@ export async function recodeChunk(
           ? null
           : { questionId: following, afterResponseId: 0, afterAnswerId: 0 };
     const step = { answers: input.batch.length, mentions: rows.length, next };
-    await also?.(tx, step);
+    await options.also?.(tx, step, held());
     return step;
   });
 }
@@ -174,38 +195,49 @@ export async function recodeStudy(db: Executor, studyId: number, options: ChunkO
   return total;
 }
 
-/** A recode job's cursor: where the next chunk starts, and what the chunks before it did. */
+/** A recode job's cursor: where the next chunk starts, its size, and what the chunks before it did. */
 interface RecodeJobCursor extends RecodeCursor {
   answers: number;
   mentions: number;
   total: number;
+  size: number;
 }
 
 /**
- * The "recode" job (server/jobs/): one chunk of recodeChunk (`limit` answers) per step, its cursor saved in the
- * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
- * records the recode (what it did) in the audit log, on behalf of whoever asked for it.
+ * Text answers recoded per step of a recode job. A step is one task on the event loop that serves
+ * respondents (its coding, and on SQLite its statements), so its size follows the time the last
+ * step took rather than a count: 100 answers of varied texts held the loop for up to 125 ms in the
+ * heavy benchmark (bench/heavy-pages.ts). The job's cursor carries the size to the next step; the
+ * coding is the same whatever the sizes (each answer is coded on its own).
  */
-/** Text answers recoded per step of a recode job: the step's coding runs on the event loop too, so fewer than a chunk's (bench/write-locks.ts). */
-export const RECODE_JOB_STEP = 100;
+export const RECODE_CHUNKING: Chunking = { first: 25, min: 10, max: 500, budgetMs: 15 };
 
-export const recodeJobStep = (limit = RECODE_JOB_STEP): JobStep => async (db, job, run) => {
+/**
+ * The "recode" job (server/jobs/): one chunk of recodeChunk per step (sized by time, RECODE_CHUNKING), its cursor saved in the
+ * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
+ * records the recode (what it did) in the audit log, on behalf of whoever asked for it. `now`:
+ * the clock a step's hold is measured by (tests inject one).
+ */
+export const recodeJobStep = (chunking: Chunking = RECODE_CHUNKING, now?: () => number): JobStep => async (db, job, run) => {
   const studyId = job.studyId!;
   const c = cursorOf<RecodeJobCursor>(job);
   const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };
   const total = c.total ?? (await countTextAnswers(db, codedQuestions(await loadQuestionnaire(db, studyId)).map((q) => q.id)));
+  const size = c.size ?? chunking.first;
   let result!: Awaited<ReturnType<JobStep>>;
-  await recodeChunk(db, studyId, from, limit, async (tx, step) => {
+  const also = async (tx: Executor, step: RecodeStep, heldMs: number) => {
     const answers = (c.answers ?? 0) + step.answers;
     const mentions = (c.mentions ?? 0) + step.mentions;
     if (step.next) {
-      result = { cursor: { ...step.next, answers, mentions, total }, done: answers, total: Math.max(total, answers) };
+      const next = nextChunkSize(size, heldMs, chunking);
+      result = { cursor: { ...step.next, answers, mentions, total, size: next }, done: answers, total: Math.max(total, answers) };
     } else {
       await recordAudit(tx, { userId: job.createdBy, ...(job.createdBy === null ? { systemActor: "system" as const } : {}), action: "quality.recode", entityType: "study", entityId: studyId, details: { answers, mentions } });
       result = { cursor: null, done: answers, total: answers, result: { answers, mentions } };
     }
     await run.save(tx, result);
-  });
+  };
+  await recodeChunk(db, studyId, from, size, { also, ...(now ? { now } : {}) });
   return result;
 };
 

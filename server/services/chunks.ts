@@ -24,3 +24,20 @@ export async function runChunks<C, S extends { next: C | null }>(start: C, step:
     if (cursor !== null) await options.afterChunk?.(cursor);
   }
 }
+
+/** How many rows each chunk takes: `first`, then sized so that one takes about `budgetMs` of the event loop. */
+export interface Chunking {
+  first: number;
+  min: number;
+  max: number;
+  budgetMs: number;
+}
+
+/** Chunks of exactly `size` rows (tests, benchmarks). */
+export const fixedChunks = (size: number): Chunking => ({ first: size, min: size, max: size, budgetMs: Number.POSITIVE_INFINITY });
+
+/** The next chunk's size: the last one's scaled to the budget by the time it held the event loop, at most doubled, within min..max. */
+export function nextChunkSize(size: number, heldMs: number, chunking: Chunking): number {
+  const scaled = heldMs > 0 ? Math.floor((size * chunking.budgetMs) / heldMs) : chunking.max;
+  return Math.max(chunking.min, Math.min(chunking.max, size * 2, scaled));
+}

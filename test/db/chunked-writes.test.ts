@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import request from "supertest";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { inArray, eq } from "drizzle-orm";
 import { closeDatabase, closePostgres, observeUnitsOfWork, openDatabase, openPostgres, type Db } from "../../db/client.js";
 import { runMigrations, runPostgresMigrations } from "../../db/migrate.js";
-import { listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
+import { countTextAnswers, listTextAliases, insertTextAlias } from "../../db/queries/quality.js";
+import { codedQuestions } from "../../server/quality/coding.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { insertSession } from "../../db/queries/sessions.js";
 import { answers, auditLog, jobs, links, responses, sessions, textMentions, type Study, type Wave } from "../../db/schema.js";
@@ -14,11 +15,12 @@ import { createApp } from "../../server/app.js";
 import { testConfig } from "../../server/config.js";
 import { translator } from "../../server/i18n/index.js";
 import { codeText } from "../../server/domain/text-coding.js";
-import { addAlias, recodeChunk, recodeJobStep, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
+import { addAlias, recodeAll, recodeChunk, recodeJobStep, recodeStudy, RECODE_START, studyCodebooks, type RecodeCursor } from "../../server/quality/coding-service.js";
 import { JOB_HANDLERS } from "../../server/jobs/kinds.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
-import { addPersonalLinks } from "../../server/services/fieldwork.js";
+import { addPersonalLinks, personalLinksJobStep, queuePersonalLinks } from "../../server/services/fieldwork.js";
+import { fixedChunks } from "../../server/services/chunks.js";
 import { purgeExpired } from "../../server/services/retention.js";
 import { openWave, PERSONAL_LINKS_CHUNK, PersonalLinksIncompleteError } from "../../server/services/study-setup.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
@@ -87,6 +89,31 @@ async function wholeStudyCoding(db: Db, studyId: number): Promise<Mention[]> {
     .sort(byAnswer);
 }
 
+/**
+ * Recodes the study through the job, its steps sized by time on a clock that advances by
+ * `cost(step)` ms at every reading: slow steps, then fast ones. Answers the size each step left
+ * for the next one.
+ */
+async function recodeByClock(db: Db, cost: (step: number) => number): Promise<number[]> {
+  let t = 0;
+  let step = 0;
+  const timed = recodeJobStep({ first: 4, min: 1, max: 16, budgetMs: 15 }, () => (t += cost(step)));
+  const sizes: number[] = [];
+  await runJobsUntilIdle(db, {
+    handlers: { ...JOB_HANDLERS, recode: async (...args) => (await timed(...args).finally(() => step++)) },
+    afterStep: (job) => {
+      if (job.kind === "recode") sizes.push((job.cursor as { size: number }).size);
+    },
+  });
+  return sizes;
+}
+
+/** Slow (100 ms a reading) for the first and fourth steps, fast (10 µs) otherwise. */
+const slowFirstAndFourth = (step: number) => (step === 0 || step === 3 ? 100 : 0.01);
+
+/** What the time-sized steps must give: a chunk shrinks after a slow step, doubles after a fast one. */
+const SIZES_BY_CLOCK = [1, 2, 4, 1, 2, 4, 8];
+
 const TEXTS = ["ВиТ, Кофемания", "вит", "Шоколадница и вит", "Вкусно и точка", "не знаю", "Старбакс"];
 
 async function codedStudy(db: Db, n: number): Promise<{ study: Study; pre: Wave }> {
@@ -127,7 +154,7 @@ describe("recoding after an alias change, in chunks", () => {
     let steps = 0;
     const { units } = await countUnits((aside) =>
       runJobsUntilIdle(db, {
-        handlers: { ...JOB_HANDLERS, recode: recodeJobStep(5) },
+        handlers: { ...JOB_HANDLERS, recode: recodeJobStep(fixedChunks(5)) },
         afterStep: async (job) => {
           if (job.kind === "recode" && ++steps === 2) {
             const done = await aside(() => submitThrough(other, link!.token, "вит, конечно"));
@@ -180,11 +207,63 @@ describe("recoding after an alias change, in chunks", () => {
     expect(await storedMentions(db)).toEqual(expected);
     close();
   });
+
+  it("counts a recode's total, every coded text answer, from an index alone", async () => {
+    const { db, close } = twoConnections();
+    const { study } = await codedStudy(db, 12);
+    const coded = codedQuestions(await loadQuestionnaire(db, study.id)).map((q) => q.id);
+    const prepare = vi.spyOn(db.$client, "prepare");
+    expect(await countTextAnswers(db, coded)).toBe(12);
+    const [statement] = prepare.mock.calls.map((c) => String(c[0])).filter((s) => /from "answers"/.test(s));
+    prepare.mockRestore();
+    const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(...coded) as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join("\n")).toMatch(/USING COVERING INDEX answers_question_option_idx/);
+    close();
+  });
+
+  it("sizes a job's chunks by the time the last one took, and ends as the whole-study coding", async () => {
+    const { db, close } = twoConnections();
+    const { study } = await codedStudy(db, 36);
+    const researcher = await addUser(db, "researcher");
+    await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
+    const expected = await wholeStudyCoding(db, study.id);
+    const sizes = await recodeByClock(db, slowFirstAndFourth);
+    expect(sizes.slice(0, SIZES_BY_CLOCK.length)).toEqual(SIZES_BY_CLOCK);
+    expect(await storedMentions(db)).toEqual(expected);
+    // Every coded answer once (one unaided answer a response), whatever the sizes.
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "quality.recode"))).map((a) => (a.details as { answers: number }).answers)).toEqual([36]);
+    close();
+  });
 });
 
 describe("personal links in chunks", () => {
   /** Two full chunks and part of a third. */
   const N = 3 * PERSONAL_LINKS_CHUNK - 50;
+
+  it("sizes a job's chunks by the time the last one took, and makes every link once (SQLite)", async () => {
+    const { db, close } = twoConnections();
+    const { pre } = await templateStudy(db);
+    const researcher = await addUser(db, "researcher");
+    await openWave(db, pre, null);
+    await queuePersonalLinks(db, pre, "subscribers", 600, researcher.id);
+    let t = 0;
+    let step = 0;
+    const timed = personalLinksJobStep({ first: 100, min: 20, max: 500, budgetMs: 15 }, () => (t += slowFirstAndFourth(step)));
+    const sizes: number[] = [];
+    await runJobsUntilIdle(db, {
+      handlers: { ...JOB_HANDLERS, personal_links: async (...args) => await timed(...args).finally(() => step++) },
+      afterStep: (job) => {
+        if (job.kind === "personal_links") sizes.push((job.cursor as { size: number }).size);
+      },
+    });
+    // 100, then shrunk after a slow step (to the minimum), doubled after fast ones.
+    expect(sizes).toEqual([20, 40, 80, 20, 40, 80, 160, 320]);
+    const made = await db.select().from(links).where(eq(links.kind, "personal"));
+    expect(made).toHaveLength(600);
+    expect(new Set(made.map((l) => l.token)).size).toBe(600);
+    expect((await db.select().from(auditLog).where(eq(auditLog.action, "link.personal"))).map((a) => a.details)).toEqual([{ segment: "subscribers", count: 600 }]);
+    close();
+  });
 
   it("makes N links in several units of work, with one audit entry, and lets a survey post through between two", async () => {
     const { db, other, close } = twoConnections();
@@ -304,10 +383,15 @@ describe.runIf(postgresTestsRun("chunked-writes.test.ts"))("the chunked jobs on 
       const researcher = await addUser(db, "researcher");
       await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
       let steps = 0;
-      const chunkOfThree = recodeJobStep(3);
+      const chunkOfThree = recodeJobStep(fixedChunks(3));
       await runJobsUntilIdle(db, { handlers: { ...JOB_HANDLERS, recode: (...args) => (steps++, chunkOfThree(...args)) } });
       // Four chunks of at most three answers, the last one finishing the job.
       expect(steps).toBe(4);
+      expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
+      // Sized by time: the same sizes for the same clock, the same end state.
+      await recodeAll(db, study, researcher.id);
+      const sizes = await recodeByClock(db, slowFirstAndFourth);
+      expect(sizes.slice(0, 3)).toEqual(SIZES_BY_CLOCK.slice(0, 3));
       expect(await storedMentions(db)).toEqual(await wholeStudyCoding(db, study.id));
 
       const made = await countUnits(() => addPersonalLinks(db, pre, "subscribers", PERSONAL_LINKS_CHUNK + 1, researcher.id));

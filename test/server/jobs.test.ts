@@ -22,6 +22,7 @@ import { addAlias, recodeJobStep, studyCodebooks } from "../../server/quality/co
 import { personalLinksJobStep, queuePersonalLinks } from "../../server/services/fieldwork.js";
 import { openWave } from "../../server/services/study-setup.js";
 import { createApiToken } from "../../server/services/accounts.js";
+import { fixedChunks } from "../../server/services/chunks.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { openSurvey } from "../fixtures/surveys.js";
 import { addUser, answerAllPages, freshApp, freshDb, loggedInAgent } from "../helpers.js";
@@ -153,7 +154,7 @@ describe("claiming under a lease", () => {
     await queuePersonalLinks(db, pre, "subscribers", 4, researcher.id);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const made = personalLinksJobStep(2);
+    const made = personalLinksJobStep(fixedChunks(2));
     // Runner A claims the job, then stalls before its first chunk (a long pause, a frozen process).
     const stalled = new JobRunner(db, {
       owner: "runner-a",
@@ -202,7 +203,7 @@ describe("a crash mid-job", () => {
     for (let i = 0; i < 17; i++) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[i % 3]!.id, answers: { ...goodAnswers(), unaided: texts[i % texts.length]! } });
     const researcher = await addUser(db, "researcher");
     await addAlias(db, study, researcher.id, { alias: "вит", code: "brand" }, "ru");
-    const handlers = { ...JOB_HANDLERS, recode: recodeJobStep(3) };
+    const handlers = { ...JOB_HANDLERS, recode: recodeJobStep(fixedChunks(3)) };
 
     await crashAfter(db, 2, handlers);
     const stopped = first(await jobRows(db))!;
@@ -228,7 +229,7 @@ describe("a crash mid-job", () => {
     const { pre } = await aStudy(db);
     const researcher = await addUser(db, "researcher");
     await queuePersonalLinks(db, pre, "subscribers", 11, researcher.id);
-    const handlers = { personal_links: personalLinksJobStep(3) };
+    const handlers = { personal_links: personalLinksJobStep(fixedChunks(3)) };
     await crashAfter(db, 2, handlers);
     expect(await db.select().from(links).where(eq(links.kind, "personal"))).toHaveLength(6);
     await runJobsUntilIdle(db, { owner: "runner-b", handlers, now: afterLeases, checkResponses: false });

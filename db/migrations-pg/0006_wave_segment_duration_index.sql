@@ -1,0 +1,2 @@
+DROP INDEX "responses_wave_segment_status_idx";--> statement-breakpoint
+CREATE INDEX "responses_wave_segment_duration_idx" ON "responses" USING btree ("wave_id","segment_id","status","excluded","duration_ms","completed_at");
