@@ -109,6 +109,22 @@ interface FlowRun {
   rate: number;
 }
 
+/** Milliseconds until the app's background jobs are all done (null if not within 120 s). */
+async function backgroundCaughtUp(location: string): Promise<number | null> {
+  const started = Date.now();
+  const db = openStore(location);
+  try {
+    while (Date.now() - started < 120_000) {
+      const pending = Number((await rawRows<{ n: number }>(db, sql.raw("SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'running')")))[0]!.n);
+      if (pending === 0) return Date.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return null;
+  } finally {
+    await closeDatabase(db);
+  }
+}
+
 /** Completed respondents the app acknowledged over every run, to compare with the database. */
 let appCompleted = 0;
 let appRuns = 0;
@@ -160,6 +176,10 @@ try {
       return request;
     },
   });
+  // The checks and coding of a submission run after its commit, as background jobs that give way
+  // while respondents are about: wait for the last ones before counting what they wrote.
+  const caughtUp = await backgroundCaughtUp(store.location);
+  log(`background checks of the last submissions caught up ${caughtUp === null ? "NOT within 120 s" : `in ${(caughtUp / 1000).toFixed(1)} s`}`);
   await app.stop();
 
   // Every acknowledged last page is a completed response with all its answers, and no respondent is
