@@ -109,13 +109,18 @@ interface FlowRun {
   rate: number;
 }
 
-/** Milliseconds until the app's background jobs are all done (null if not within 120 s). */
+/**
+ * Milliseconds until every stored response has had its background checks (checked_at set: the
+ * runner finds that work by the data, not by a job row) and no job is left; null if not within 120 s.
+ */
 async function backgroundCaughtUp(location: string): Promise<number | null> {
   const started = Date.now();
   const db = openStore(location);
   try {
     while (Date.now() - started < 120_000) {
-      const pending = Number((await rawRows<{ n: number }>(db, sql.raw("SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'running')")))[0]!.n);
+      const unchecked = "SELECT count(*) FROM responses WHERE checked_at IS NULL";
+      const jobs = "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')";
+      const pending = Number((await rawRows<{ n: number }>(db, sql.raw(`SELECT (${unchecked}) + (${jobs}) AS n`)))[0]!.n);
       if (pending === 0) return Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
