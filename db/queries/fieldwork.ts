@@ -82,17 +82,23 @@ export interface LinkContext {
 const linkContextSelection = { link: links, wave: waves, segment: segments, study: studies, qualitySettings: qualitySettings.settings };
 
 /**
- * PostgreSQL: which version of each row of a link's context the database holds, as one text: the
- * link's id and the xmin (the transaction that wrote that version of the row) of the link, its
- * wave, segment, study and quality settings. Any change to any of those rows, by any instance,
- * gives another text, so a context kept in process with the text it was read with is known to be
- * current when the text read now is the same (see findLinkContextKept).
+ * Which version of each row of a link's context the database holds, as one text, so that a context
+ * kept in process with the text it was read with is known to be current when the text read now is
+ * the same (see findLinkContextKept). Any change to any of those rows, by any connection or
+ * instance, gives another text.
+ * - PostgreSQL: the link's id and the xmin (the transaction that wrote that version of the row) of
+ *   the link, its wave, segment, study and quality settings.
+ * - SQLite: the link's id and the number triggers raise on any change to those tables (migration
+ *   "link_context_generation"); a link's use count alone does not raise it.
  */
-const contextVersions = sql<string>`concat(${links.id}, '.', ${links}.xmin, '.', ${waves}.xmin, '.', ${segments}.xmin, '.', ${studies}.xmin, '.', ${qualitySettings}.xmin)`;
+const contextVersions = (db: Executor) =>
+  isPostgres(db)
+    ? sql<string>`concat(${links.id}, '.', ${links}.xmin, '.', ${waves}.xmin, '.', ${segments}.xmin, '.', ${studies}.xmin, '.', ${qualitySettings}.xmin)`
+    : sql<string>`${links.id} || '.' || (SELECT "generation" FROM "link_context_generation" WHERE "id" = 1)`;
 
 const linkContextQuery = preparedQuery("respond_link_context", (db) =>
   db
-    .select(isPostgres(db) ? { ...linkContextSelection, versions: contextVersions } : linkContextSelection)
+    .select({ ...linkContextSelection, versions: contextVersions(db) })
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
@@ -107,7 +113,7 @@ const linkContextQuery = preparedQuery("respond_link_context", (db) =>
  */
 export async function findLinkContext(db: Executor, token: string): Promise<LinkContext | undefined> {
   const row = first(await linkContextQuery(db).execute({ token }));
-  if (!row || !("versions" in row)) return row;
+  if (!row) return undefined;
   const { versions: _versions, ...ctx } = row;
   return ctx;
 }
@@ -132,10 +138,10 @@ const linkContextWithQuotaQuery = preparedQuery("respond_link_context_quota", (d
     .where(eq(links.token, sql.placeholder("token"))),
 );
 
-/** Bounds a kept context's lookup: the rows it is made of (PostgreSQL). */
+/** Bounds a kept context's lookup: the versions of the rows it is made of (and the quota). */
 const versionsQuery = (db: Executor, withQuota: boolean) => {
   const query = db
-    .select({ versions: contextVersions, ...(withQuota ? { target: waveSegments.target, completed: completesOf(waveSegments) } : {}) })
+    .select({ versions: contextVersions(db), ...(withQuota ? { target: waveSegments.target, completed: completesOf(waveSegments) } : {}) })
     .from(links)
     .innerJoin(waves, eq(waves.id, links.waveId))
     .innerJoin(segments, eq(segments.id, links.segmentId))
@@ -156,7 +162,7 @@ export interface KeptLinkContext {
 
 /**
  * findLinkContext (with the quota, findLinkContextWithQuota) for a context that may be kept in
- * process (PostgreSQL only; undefined elsewhere): one narrow statement reads the versions of the
+ * process: one narrow statement reads the versions of the
  * context's rows (and the quota), and only when they differ from `kept`'s the whole context,
  * a second statement. The wide row of a context is most of what reading it costs the app (the
  * driver's row description and drizzle's mapping of some fifty columns), and it changes rarely.
@@ -175,7 +181,7 @@ export async function findLinkContextKept(
   const quota = options.quota ? { quota: { target: row.target ?? null, completed: row.completed ?? 0 } } : {};
   if (kept?.versions === row.versions) return { ...kept, ...quota };
   const full = first(await linkContextQuery(db).execute({ token }));
-  if (!full || !("versions" in full)) return undefined;
+  if (!full) return undefined;
   const { versions, ...ctx } = full;
   return { ctx, versions, ...quota };
 }

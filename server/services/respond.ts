@@ -46,7 +46,7 @@ import { ownFlags } from "../quality/flag-service.js";
  */
 export type ResolvedLink = { kind: "open"; ctx: LinkContext; quota?: QuotaState } | { kind: "closed"; ctx: LinkContext } | { kind: "not_found" };
 
-/** Links whose context one process keeps (PostgreSQL; a context is a few kilobytes). */
+/** Links whose context one process keeps (a context is a few kilobytes). */
 const CONTEXTS_KEPT = 1000;
 
 /** Link contexts kept in process per token, each with the versions of its rows (findLinkContextKept). */
@@ -58,15 +58,15 @@ export function linkContextCache(capacity = CONTEXTS_KEPT): LinkContextCache {
 
 /**
  * `quota`: read the segment's quota in the same query (a first visit needs it; see quotaFull).
- * `contexts`: on PostgreSQL, the context is taken from there when its rows have not changed since
- * (one narrow statement instead of the wide one; a change is seen at the very next request, made
- * through any instance). What is kept is frozen, as every request shares it.
+ * `contexts`: the context is taken from there when its rows have not changed since (one narrow
+ * statement instead of the wide one; a change is seen at the very next request, made through any
+ * connection or instance). What is kept is frozen, as every request shares it.
  */
 export async function resolveLink(db: Db, token: string, options: { quota?: boolean; contexts?: LinkContextCache } = {}): Promise<ResolvedLink> {
   if (!/^[A-Za-z0-9_-]{10,64}$/.test(token)) return { kind: "not_found" };
   let quota: QuotaState | undefined;
   let ctx: LinkContext | undefined;
-  if (options.contexts && isPostgres(db)) {
+  if (options.contexts) {
     const kept = options.contexts.get(token);
     const found = await findLinkContextKept(db, token, kept, options);
     if (found) {

@@ -37,7 +37,8 @@ function sqliteShape(db: Db): Shape {
   const sqlite = db.$client;
   const rows = <T>(sql: string, ...params: unknown[]) => sqlite.prepare(sql).all(...params) as T[];
   const tables = rows<{ name: string; sql: string }>(
-    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name",
+    // link_context_generation is SQLite's stand-in for PostgreSQL's row versions (xmin): see db/queries/fieldwork.ts.
+    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('__drizzle_migrations', 'link_context_generation') ORDER BY name",
   );
   const shape: Shape = { tables: tables.map((t) => t.name), columns: {}, primaryKeys: {}, indexes: [], foreignKeys: [], checks: [] };
   for (const { name: table, sql } of tables) {

@@ -132,7 +132,7 @@ describe("kept survey pages", () => {
     expect(stored!.status).toBe("completed");
   });
 
-  it("show a link, wave or study changed by another instance at the very next request (PostgreSQL keeps the link's context while its rows are unchanged)", async () => {
+  it("show a link, wave or study changed by another instance at the very next request (the link's context is kept while its rows are unchanged)", async () => {
     const { app, db } = freshApp();
     const survey = await openSurvey(db);
     const link = survey.links["subscribers"]!;
