@@ -51,6 +51,9 @@ export function createApp({ db, config }: AppDeps): Express {
   // "env" also keeps stack traces out of Express's fallback error page.
   app.set("env", config.production ? "production" : "development");
   app.set("view cache", config.production);
+  // Every page and API answer is per request and no-store (tokens, counts): an ETag could never
+  // be used, and hashing each body for one cost the survey page. Static files keep theirs.
+  app.set("etag", false);
   // Only `a=1&a=2` style forms: no nested objects from query strings.
   app.set("query parser", "simple");
 
@@ -90,6 +93,8 @@ export function createApp({ db, config }: AppDeps): Express {
     }),
   );
   app.use(requestLog());
+  // Respondents first: a survey page passes through no more than it needs (respond.ts).
+  app.use(respondRoutes(db, config.sessionSecret, config.surveyPostLimit, config.defaultLocale));
   app.use(serveAssets);
   app.use(healthRoutes(db));
 
@@ -97,7 +102,6 @@ export function createApp({ db, config }: AppDeps): Express {
   app.use(localeMiddleware(config.defaultLocale));
 
   app.use("/api", apiRoutes(db, config));
-  app.use(respondRoutes(db, config.sessionSecret, config.surveyPostLimit));
 
   // Researcher pages: cookie session, then CSRF on every state-changing form.
   const web = express.Router();

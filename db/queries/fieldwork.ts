@@ -138,18 +138,25 @@ const linkContextWithQuotaQuery = preparedQuery("respond_link_context_quota", (d
     .where(eq(links.token, sql.placeholder("token"))),
 );
 
-/** Bounds a kept context's lookup: the versions of the rows it is made of (and the quota). */
+/**
+ * Bounds a kept context's lookup: the versions of the rows it is made of (and the quota). SQLite's
+ * versions need the link's row alone; PostgreSQL's the xmin of each row.
+ */
 const versionsQuery = (db: Executor, withQuota: boolean) => {
-  const query = db
+  let query = db
     .select({ versions: contextVersions(db), ...(withQuota ? { target: waveSegments.target, completed: completesOf(waveSegments) } : {}) })
     .from(links)
-    .innerJoin(waves, eq(waves.id, links.waveId))
-    .innerJoin(segments, eq(segments.id, links.segmentId))
-    .innerJoin(studies, eq(studies.id, waves.studyId))
-    .leftJoin(qualitySettings, eq(qualitySettings.studyId, studies.id));
-  return (withQuota ? query.leftJoin(waveSegments, and(eq(waveSegments.waveId, links.waveId), eq(waveSegments.segmentId, links.segmentId))) : query).where(
-    eq(links.token, sql.placeholder("token")),
-  );
+    // One index lookup, needed for the quota only: joined either way to keep one shape of query.
+    .leftJoin(waveSegments, and(eq(waveSegments.waveId, links.waveId), eq(waveSegments.segmentId, links.segmentId)))
+    .$dynamic();
+  if (isPostgres(db)) {
+    query = query
+      .innerJoin(waves, eq(waves.id, links.waveId))
+      .innerJoin(segments, eq(segments.id, links.segmentId))
+      .innerJoin(studies, eq(studies.id, waves.studyId))
+      .leftJoin(qualitySettings, eq(qualitySettings.studyId, studies.id));
+  }
+  return query.where(eq(links.token, sql.placeholder("token")));
 };
 const linkVersionsQuery = preparedQuery("respond_link_versions", (db) => versionsQuery(db, false));
 const linkVersionsWithQuotaQuery = preparedQuery("respond_link_versions_quota", (db) => versionsQuery(db, true));

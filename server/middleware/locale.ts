@@ -9,14 +9,7 @@ const ONE_YEAR_MS = 365 * 24 * 3600 * 1000;
 export function localeMiddleware(defaultLocale: Locale): RequestHandler {
   return (req, res, next) => {
     const query = req.query["lang"];
-    const locale = negotiateLocale({
-      query,
-      cookie: req.cookies?.[LOCALE_COOKIE],
-      // Without the header (or with "*"), Express would answer the first offered language;
-      // then DEFAULT_LOCALE must decide instead.
-      acceptLanguage: /[a-z]/i.test(req.get("accept-language") ?? "") ? req.acceptsLanguages("ru", "en") : false,
-      fallback: defaultLocale,
-    });
+    const locale = requestLocale(req, defaultLocale);
     if (query === locale && req.cookies?.[LOCALE_COOKIE] !== locale) {
       res.cookie(LOCALE_COOKIE, locale, {
         maxAge: ONE_YEAR_MS,
@@ -35,6 +28,18 @@ export function localeMiddleware(defaultLocale: Locale): RequestHandler {
     res.locals["otherLocales"] = (["ru", "en"] as const).filter((l) => l !== locale);
     next();
   };
+}
+
+/** The language a request asks for: `?lang=`, the remembered choice, Accept-Language, else `defaultLocale`. */
+export function requestLocale(req: Request, defaultLocale: Locale): Locale {
+  return negotiateLocale({
+    query: req.query["lang"],
+    cookie: req.cookies?.[LOCALE_COOKIE],
+    // Without the header (or with "*"), Express would answer the first offered language;
+    // then DEFAULT_LOCALE must decide instead.
+    acceptLanguage: /[a-z]/i.test(req.get("accept-language") ?? "") ? req.acceptsLanguages("ru", "en") : false,
+    fallback: defaultLocale,
+  });
 }
 
 /**

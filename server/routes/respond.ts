@@ -1,4 +1,5 @@
-import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import cookieParser from "cookie-parser";
+import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Db } from "../../db/client.js";
 import type { LinkContext, QuotaState } from "../../db/queries/fieldwork.js";
 import type { Locale, Study } from "../../db/schema.js";
@@ -8,6 +9,7 @@ import { newSecretToken } from "../domain/secrets.js";
 import { TooManyRequestsError } from "../errors.js";
 import { formatters, isLocale, translator } from "../i18n/index.js";
 import { Lru } from "../lru.js";
+import { requestLocale } from "../middleware/locale.js";
 import { clientAddress, clientAddressKey, SurveyPostLimit } from "../middleware/rate-limit.js";
 import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
 import { respondentTitle } from "../presenters/priming.js";
@@ -55,22 +57,25 @@ interface Refusal {
  * The respondent's pages: `/s/:token` shows the questionnaire (or the page reached), a POST
  * stores a page, `/s/:token/thanks` ends. No JavaScript, no session, no CSRF token: the signed
  * per-render nonce is what makes a post count once.
+ * Mounted ahead of the researchers' middleware (app.ts): these pages parse their own cookies and
+ * take their language from the study, negotiating it (as the locale middleware does, from
+ * `defaultLocale`) only for a page with no study to speak for it.
  */
-export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number): Router {
+export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number, defaultLocale: Locale = "ru"): Router {
   const router = Router();
   const questionnaires = questionnaireCache(db);
   const contexts = linkContextCache();
   const skeletons = new Lru<string, Skeleton>(PAGES_KEPT);
   const postLimit = new SurveyPostLimit(db, POST_WINDOW_MS, postLimitPerMinute);
   // Background jobs wait while these are in flight (server/jobs/runner.ts).
-  router.use("/s", countRespondentRequests());
+  router.use("/s", countRespondentRequests(), cookieParser());
 
   /** The study's language unless the respondent chose another of the study's languages. */
   function useSurveyLocale(req: Request, res: Response, study: Pick<Study, "locales" | "defaultLocale"> | undefined, chosenBefore?: unknown): Locale {
     const offered = study?.locales ?? ["ru", "en"];
     const candidates = [req.query["lang"], chosenBefore];
     const chosen = candidates.find((c): c is Locale => isLocale(c) && offered.includes(c));
-    const locale = chosen ?? study?.defaultLocale ?? req.locale;
+    const locale = chosen ?? study?.defaultLocale ?? requestLocale(req, defaultLocale);
     req.locale = locale;
     req.t = translator(locale);
     res.locals["locale"] = locale;
@@ -327,6 +332,12 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     message(res, 200, "thanks", resolved.ctx.study);
   });
 
+  /** An error page in the language negotiated for the request, when it failed before its study was known. */
+  const speakTheError: ErrorRequestHandler = (error, req, res, next) => {
+    if (!req.t) useSurveyLocale(req, res, undefined);
+    next(error);
+  };
+  router.use("/s", speakTheError);
+
   return router;
 }
-

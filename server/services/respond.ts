@@ -31,7 +31,7 @@ import { validatePage, type AnswerError, type PageValidation } from "../domain/a
 import { fillRedirect } from "../domain/pass-through.js";
 import { paginate, type SurveyQuestion } from "../domain/questionnaire.js";
 import { rotatedOrder } from "../domain/rotation.js";
-import { hmac, safeEqual } from "../domain/secrets.js";
+import { hmac, randomBase64url, safeEqual } from "../domain/secrets.js";
 import { Lru } from "../lru.js";
 import { ownFlags } from "../quality/flag-service.js";
 
@@ -139,7 +139,7 @@ export interface FormToken {
 }
 
 export function newFormToken(secret: string, linkToken: string, now = Date.now()): FormToken {
-  const nonce = randomBytes(16).toString("base64url");
+  const nonce = randomBase64url(16);
   return { nonce, startedAt: now, signature: signForm(secret, linkToken, nonce, now) };
 }
 

@@ -266,6 +266,15 @@ describe("validation", () => {
       .send({ q_feedback: "x".repeat(300_000) })
       .expect(413);
     expect(await all(db)).toHaveLength(0);
+    // Refused before the link is read, the page still speaks the respondent's language.
+    for (const [language, locale, words] of [
+      ["ru-RU,ru;q=0.9", "ru", "Слишком много данных"],
+      ["en-GB,en;q=0.9", "en", "Too much data"],
+    ] as const) {
+      const page = await request(app).post(url).set("Accept-Language", language).type("form").send({ q_feedback: "x".repeat(300_000) }).expect(413);
+      expect(page.text).toContain(`<html lang="${locale}">`);
+      expect(page.text).toContain(words);
+    }
   });
 });
 
