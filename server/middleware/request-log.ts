@@ -8,6 +8,7 @@ import { logger } from "../logger.js";
  */
 export function requestLog(): RequestHandler {
   return (req, res, next) => {
+    if (logger.silent) return next();
     const start = process.hrtime.bigint();
     res.on("finish", () => {
       logger.info("request", {

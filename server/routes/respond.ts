@@ -7,7 +7,7 @@ import { checkSignature, pickParams } from "../domain/pass-through.js";
 import { localize } from "../domain/questionnaire.js";
 import { newSecretToken } from "../domain/secrets.js";
 import { TooManyRequestsError } from "../errors.js";
-import { formatters, isLocale, translator } from "../i18n/index.js";
+import { isLocale, translator } from "../i18n/index.js";
 import { Lru } from "../lru.js";
 import { requestLocale } from "../middleware/locale.js";
 import { clientAddress, clientAddressKey, SurveyPostLimit } from "../middleware/rate-limit.js";
@@ -80,7 +80,6 @@ export function respondRoutes(db: Db, secret: string, postLimitPerMinute: number
     req.t = translator(locale);
     res.locals["locale"] = locale;
     res.locals["t"] = req.t;
-    res.locals["fmt"] = formatters(locale);
     return locale;
   }
 
