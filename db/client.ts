@@ -578,6 +578,7 @@ async function postgresTransaction<T>(db: Executor, opening: readonly string[], 
   const pipelined = client as unknown as { pipeline: boolean };
   let broken: Error | undefined;
   pipelined.pipeline = true;
+  const separateWrites = coalescedWrites(client);
   try {
     const opened = Promise.all(opening.map((text) => client.query(text)));
     // Awaited below; until then a rejection must not count as unhandled.
@@ -596,9 +597,44 @@ async function postgresTransaction<T>(db: Executor, opening: readonly string[], 
     }
   } finally {
     // Every query of the transaction has been answered by now: the connection goes back as it came.
+    separateWrites();
     pipelined.pipeline = false;
     client.release(broken);
   }
+}
+
+/**
+ * Queries sent on a pipelined connection in one turn of the event loop (until its pending promise
+ * callbacks have run: process.nextTick) go out in one socket write instead of one each: BEGIN with
+ * the work's first statements, or statements sent together. A write to the database's socket was
+ * the largest single cost of a page post on PostgreSQL (a quarter of the server's CPU, in
+ * writev). node-postgres corks its socket around each query's messages; this holds the cork over
+ * the turn. Returns what undoes it (the connection then writes as before).
+ */
+function coalescedWrites(client: pg.PoolClient): () => void {
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  if (typeof stream?.cork !== "function" || typeof stream.uncork !== "function") return () => undefined;
+  const { cork, uncork } = { cork: stream.cork.bind(stream), uncork: stream.uncork.bind(stream) };
+  const query = client.query;
+  let corked = false;
+  const release = () => {
+    corked = false;
+    uncork();
+  };
+  const coalescing = function (this: pg.PoolClient, ...args: Parameters<pg.PoolClient["query"]>) {
+    if (!corked) {
+      corked = true;
+      cork();
+      process.nextTick(release);
+    }
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  Object.defineProperty(client, "query", { value: coalescing, configurable: true, writable: true });
+  return () => {
+    // The prototype's query again (a corked turn still pending is released by its own tick).
+    delete (client as { query?: unknown }).query;
+    if (client.query !== query) Object.defineProperty(client, "query", { value: query, configurable: true, writable: true });
+  };
 }
 
 /**

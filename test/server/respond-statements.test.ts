@@ -97,6 +97,9 @@ describe("what a submitted page costs", () => {
       // (the post's count and the response's read, with a first page's browser read and quota count
       // and a last page's quota count), and the last page's two writes together.
       expect(tallies.map((t) => t.roundTrips)).toEqual([5, 4, 4, 4]);
+      // …and each round trip is one write to the socket: the queries sent together go out together
+      // (9/6/6/8 writes when each query was written on its own).
+      expect(tallies.map((t) => t.socketWrites)).toEqual([5, 4, 4, 4]);
     } else {
       expect(tallies.map((t) => t.statements.length)).toEqual([7, 5, 5, 7]);
     }

@@ -3,6 +3,7 @@
  * as better-sqlite3 runs them (prepared or not), PostgreSQL's as node-postgres sends them. For
  * tests that hold the respondent's path to a number of statements and commits.
  */
+import { Socket } from "node:net";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { isPostgres, type Db } from "../../db/client.js";
@@ -20,6 +21,11 @@ export interface StatementTally {
    * has no round trips: there it is every statement run, BEGIN and COMMIT included.
    */
   roundTrips: number;
+  /**
+   * Writes to the database's sockets (PostgreSQL; a write is a system call, and one query's messages
+   * go in one): what queries sent together save. SQLite has none.
+   */
+  socketWrites: number;
 }
 
 export interface StatementWatch {
@@ -28,10 +34,11 @@ export interface StatementWatch {
   stop(): void;
 }
 
-/** A statement as sent; `pipelined`: sent while another query of its connection was in flight. */
+/** A statement as sent; `pipelined`: sent while another query of its connection was in flight. A socket write has no text. */
 interface Sent {
   text: string;
   pipelined: boolean;
+  socketWrite?: true;
 }
 
 export function watchStatements(db: Db): StatementWatch {
@@ -80,17 +87,39 @@ function watchPostgres(log: Sent[]): () => void {
     }
     return result;
   };
+  // The sockets of the connections queries were sent on: their writes are counted as they reach the socket.
+  const sockets = new WeakSet<object>();
+  const socket = Socket.prototype as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
+  const writes = { _write: socket._write, _writev: socket._writev };
+  for (const method of ["_write", "_writev"] as const) {
+    socket[method] = function (this: object, ...args: unknown[]) {
+      if (sockets.has(this)) log.push({ text: "", pipelined: false, socketWrite: true });
+      return writes[method].apply(this, args);
+    };
+  }
+  const watched = prototype.query;
+  prototype.query = function (this: object, ...args: unknown[]) {
+    const stream = (this as { connection?: { stream?: object } }).connection?.stream;
+    if (stream) sockets.add(stream);
+    return watched.apply(this, args);
+  };
   return () => {
     prototype.query = original;
+    socket._write = writes._write;
+    socket._writev = writes._writev;
   };
 }
 
 function tally(log: readonly Sent[]): StatementTally {
-  const result: StatementTally = { statements: [], durableCommits: 0, lightCommits: 0, roundTrips: 0 };
+  const result: StatementTally = { statements: [], durableCommits: 0, lightCommits: 0, roundTrips: 0, socketWrites: 0 };
   let inTransaction = false;
   let light = false;
   let wrote = false;
-  for (const { text, pipelined } of log) {
+  for (const { text, pipelined, socketWrite } of log) {
+    if (socketWrite) {
+      result.socketWrites++;
+      continue;
+    }
     const t = text.trim().toLowerCase();
     if (t.startsWith("pragma")) continue;
     if (!pipelined) result.roundTrips++;
