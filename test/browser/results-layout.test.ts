@@ -52,7 +52,7 @@ describe.skipIf(!browserAvailable)("the results page and report lead with the an
       [`/studies/${studyId}/planner`, 0],
       [`/studies/${studyId}/settings`, 0],
       [`/studies/${studyId}/quality/coding`, 2],
-      [`/studies/${studyId}/quality`, 1],
+      [`/studies/${studyId}/quality`, 2],
       ["/account", 0],
     ];
     for (const [path, stacked] of pages) {
