@@ -485,6 +485,18 @@ export function isPostgres(db: Executor): boolean {
 
 export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//.test(location);
 
+/**
+ * node-postgres reads `sslmode=prefer`, `require` and `verify-ca` as `verify-full` (the server's
+ * certificate must be trusted and name the host), warns at every start that a coming major version
+ * will give them libpq's weaker meaning, and would then stop verifying without a word. The URL says
+ * what it does today, explicitly, so an upgrade cannot weaken it; `uselibpqcompat=true` in the URL
+ * asks for libpq's meaning instead and is left as written.
+ */
+export function explicitSslMode(url: string): string {
+  if (/[?&]uselibpqcompat=true(&|$)/i.test(url)) return url;
+  return url.replace(/([?&]sslmode=)(prefer|require|verify-ca)(?=&|$)/, "$1verify-full");
+}
+
 const INT8 = 20;
 const NUMERIC = 1700;
 const JSON_OID = 114;
@@ -496,7 +508,7 @@ const JSON_OID = 114;
  */
 export function openPostgres(url: string, options: { max?: number; connectTimeoutMs?: number; onIdleError?: (error: Error) => void } = {}): Db {
   // Without a connect timeout a host that drops packets holds every query for the OS's TCP timeout (minutes).
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
+  const pool = new pg.Pool({ connectionString: explicitSslMode(url), max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   // An idle connection the server drops (restart, failover) is an 'error' event, fatal to the
   // process unless handled; the pool has discarded it already and the next query opens a new one.
   pool.on("error", options.onIdleError ?? (() => undefined));

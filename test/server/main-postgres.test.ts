@@ -138,5 +138,11 @@ describe.runIf(postgresTestsRun("main-postgres.test.ts"))("server/main.ts on Pos
       await run("server/main.ts", { DATABASE_URL: tls.toString(), SESSION_SECRET: SECRET }),
       /^Invalid configuration: DATABASE_URL: cannot connect to the PostgreSQL database .*sslmode=verify-full \(The server does not support SSL connections\): check the URL/,
     );
+    // sslmode=require is verified as verify-full, in one line: no deprecation warning of the driver's.
+    tls.searchParams.set("sslmode", "require");
+    expectOneLineRefusal(
+      await run("server/main.ts", { DATABASE_URL: tls.toString(), SESSION_SECRET: SECRET }),
+      /^Invalid configuration: DATABASE_URL: cannot connect to the PostgreSQL database .*sslmode=require \(The server does not support SSL connections\): check the URL/,
+    );
   }, SPAWN_TIMEOUT);
 });
