@@ -11,13 +11,13 @@ import {
   countTextAnswers,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import type { Locale, Study, TextAlias } from "../../db/schema.js";
+import type { Locale, Study } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
-import { codeText, type Codebook } from "../domain/text-coding.js";
+import { codeText } from "../domain/text-coding.js";
 import { nextChunkSize, runChunks, type ChunkOptions, type Chunking } from "../services/chunks.js";
 import { cursorOf, type JobStep } from "../jobs/contract.js";
 import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
-import { aliasForm, codebookOf, codedQuestions, codeDefinitions, type CodeDefinition } from "./coding.js";
+import { aliasForm, codedQuestions, codeDefinitions, studyCodebooks, studyCodebooksOf, type CodeDefinition } from "./coding.js";
 import { markResultsStale } from "../results-snapshots/version.js";
 import { loadReviewQueue, type ReviewQueueRead } from "./review-queue.js";
 
@@ -27,28 +27,6 @@ import { loadReviewQueue, type ReviewQueueRead } from "./review-queue.js";
  */
 
 export const MAX_ALIAS_LENGTH = 100;
-
-/** A codebook per coded question. */
-export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
-  return new Map(codedQuestions(questions).map((q) => [q.id, codebookOf(codeDefinitions(q, questions, aliases, "", "ru", "ru"))]));
-}
-
-/**
- * The same, remembered for the last few inputs: every step of a recode or of the checks of new
- * responses codes with the codebooks of the same questionnaire and aliases, and compiling them is
- * a few milliseconds a step. A pure function of its input (keyed by all of it), so no instance can
- * serve another's stale data.
- */
-const compiled = new Map<string, Map<number, Codebook>>();
-export function studyCodebooksOf(signature: string, questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
-  let codebooks = compiled.get(signature);
-  if (!codebooks) {
-    codebooks = studyCodebooks(questions, aliases);
-    if (compiled.size >= 8) compiled.delete(compiled.keys().next().value!);
-    compiled.set(signature, codebooks);
-  }
-  return codebooks;
-}
 
 /** Codes answers just stored (in the caller's transaction): brand and competitors. */
 export async function codeStoredAnswers(
@@ -261,8 +239,7 @@ export async function codingOverview(db: Db, study: Study, locale: Locale): Prom
   const aliases = await listTextAliases(db, study.id);
   const definitions = codeDefinitions(coded[0], questions, aliases, study.brand, locale, study.defaultLocale);
   const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
-  const questionIds = coded.map((q) => q.id);
-  const queue = await loadReviewQueue(db, { studyId: study.id, aliases, codebooks: studyCodebooks(questions, aliases), questionIds, waveIds });
+  const queue = await loadReviewQueue(db, { studyId: study.id, questions, aliases, waveIds });
   return { questions: coded, definitions, queue };
 }
 

@@ -1,11 +1,21 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { eq, and } from "drizzle-orm";
+import { closeDatabase, databaseLocation, openDatabase, type Db } from "../../db/client.js";
+import { runMigrations } from "../../db/migrate.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { listTextAliases } from "../../db/queries/quality.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { resultSnapshots } from "../../db/schema.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
-import { REVIEW_QUEUE_VARIANT, reviewQueuesSettled } from "../../server/quality/review-queue.js";
+import { computeStudyReviewQueue, loadReviewQueue, REVIEW_QUEUE_VARIANT, reviewQueuesSettled } from "../../server/quality/review-queue.js";
 import { configureResultsSnapshots } from "../../server/results-snapshots/refresh.js";
+import { computeReviewQueueInWorker, resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
-import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
+import { TEST_ENGINE } from "../support/postgres.js";
 
 /**
  * Issue 16: the coding page's review queue reads every text answer, so it is kept per data version
@@ -69,5 +79,65 @@ describe("the review queue of the coding page", () => {
     expect(after.text).toMatch(/data-current="true">Queue as of /);
     // "вит" is a code's alias now: nothing left to review under it.
     expect(after.text).not.toMatch(QUEUE_ROW);
+  });
+});
+
+describe("the review queue in the results worker thread", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await stopResultsWorker();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A database the worker can open: a file on SQLite (one in memory stays in process), the test database on PostgreSQL. */
+  function workerDb(): Db {
+    if (TEST_ENGINE === "postgres") return freshDb();
+    const dir = mkdtempSync(join(tmpdir(), "brand-lift-review-queue-"));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, "queue.db"));
+    runMigrations(db);
+    return db;
+  }
+
+  async function seeded(db: Db) {
+    const { study, pre, segments } = await templateStudy(db);
+    const texts = ["вит", "Вкусно и точка", "вит, кофе хауз", "Шоколадница и вит", "не знаю", "кофе хауз"];
+    for (const unaided of texts) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided } });
+    return study;
+  }
+
+  it("computes on a connection of its own the queue the request computes in process", { timeout: 60_000 }, async () => {
+    const db = workerDb();
+    try {
+      const study = await seeded(db);
+      const inProcess = (await computeStudyReviewQueue(db, study.id))!;
+      expect(JSON.parse(inProcess.payload)).toMatchObject({ answers: 6, uncoded: 4 });
+      const inWorker = await computeReviewQueueInWorker(databaseLocation(db)!, study.id);
+      expect(inWorker).toMatchObject({ studyId: study.id, variant: REVIEW_QUEUE_VARIANT, dataVersion: inProcess.dataVersion, payload: inProcess.payload });
+      expect(await computeReviewQueueInWorker(databaseLocation(db)!, study.id + 1000)).toBeNull();
+    } finally {
+      if (TEST_ENGINE !== "postgres") await closeDatabase(db);
+    }
+  });
+
+  it("of a large study is computed there, and the page reads it as current", { timeout: 60_000 }, async () => {
+    const db = workerDb();
+    try {
+      const study = await seeded(db);
+      configureResultsSnapshots(db, { syncLimit: 0 });
+      await stopResultsWorker();
+      const questions = await loadQuestionnaire(db, study.id);
+      const input = async () => ({ studyId: study.id, questions, aliases: await listTextAliases(db, study.id), waveIds: (await listWaves(db, study.id)).map((w) => w.id) });
+      expect(await loadReviewQueue(db, await input())).toBeNull();
+      await reviewQueuesSettled(db);
+      expect(resultsWorkerRunning()).toBe(true);
+      const read = await loadReviewQueue(db, await input());
+      expect(read).toMatchObject({ current: true, queue: { answers: 6, uncoded: 4 } });
+      const expected = JSON.parse((await computeStudyReviewQueue(db, study.id))!.payload) as { groups: unknown[]; mentions: Array<[string, number, number]> };
+      expect(read!.queue.groups).toEqual(expected.groups);
+      expect([...read!.mentions].map(([code, c]) => [code, c.n, c.first])).toEqual(expected.mentions);
+    } finally {
+      if (TEST_ENGINE !== "postgres") await closeDatabase(db);
+    }
   });
 });
