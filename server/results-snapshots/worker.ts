@@ -2,6 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { isPostgresUrl, openDatabase, openPostgres, readConsistently, type Db, type Executor } from "../../db/client.js";
 import { planRecomputeBatch } from "../quality/flag-service.js";
 import { computeStudyReviewQueue } from "../quality/review-queue.js";
+import { lowerWorkerPriority } from "../thread-priority.js";
 import { computeSnapshot, type SnapshotRequest } from "./compute.js";
 
 /**
@@ -57,6 +58,8 @@ function connect(location: string): Db {
   }
   return db;
 }
+
+lowerWorkerPriority();
 
 parentPort!.on("message", (task: WorkerTask) => {
   readConsistently(connect(task.location), (tx) => compute(tx, task.studyId, task.request)).then(
