@@ -1,12 +1,13 @@
 import { WorkerThread, workerScript } from "../worker-thread.js";
 import type { ComputedSnapshot } from "./store.js";
 import type { SnapshotRequest } from "./compute.js";
+import type { PlannedRecode, RecodeCursor } from "../quality/coding-service.js";
 import type { RecomputeBatch } from "../quality/flag-service.js";
-import type { RecomputeRequest, WorkerRequest, WorkerTask } from "./worker.js";
+import type { RecodeRequest, RecomputeRequest, WorkerRequest, WorkerTask } from "./worker.js";
 
 /**
- * One worker thread per process for computing snapshots, the coding page's review queue and the
- * batches of a flags recompute (server/worker-thread.ts: started on first use, kept alive only while it has tasks). Tasks queue
+ * One worker thread per process for computing snapshots, the coding page's review queue, the
+ * batches of a flags recompute and the chunks of a recode (server/worker-thread.ts: started on first use, kept alive only while it has tasks). Tasks queue
  * in it one at a time: on two cores, one thread of heavy results work beside the event loop is
  * what the machine has room for.
  */
@@ -32,8 +33,13 @@ export function planRecomputeInWorker(location: string, studyId: number, batch: 
   return run(location, studyId, { kind: "flags-batch", ...batch });
 }
 
+/** Reads and codes a chunk of a recode (server/quality/coding-service.ts, planRecodeChunk) in the worker thread. */
+export function planRecodeInWorker(location: string, studyId: number, cursor: RecodeCursor, limit: number): Promise<PlannedRecode> {
+  return run(location, studyId, { kind: "recode-chunk", cursor, limit });
+}
+
 /** What the worker answers a request of each kind. */
-type ResultOf<R extends WorkerRequest> = R extends RecomputeRequest ? RecomputeBatch | null : ComputedSnapshot | null;
+type ResultOf<R extends WorkerRequest> = R extends RecomputeRequest ? RecomputeBatch | null : R extends RecodeRequest ? PlannedRecode : ComputedSnapshot | null;
 
 function run<R extends WorkerRequest>(location: string, studyId: number, request: R): Promise<ResultOf<R>> {
   return new Promise((resolve, reject) => {

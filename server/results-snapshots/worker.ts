@@ -1,5 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { isPostgresUrl, openDatabase, openPostgres, readConsistently, type Db, type Executor } from "../../db/client.js";
+import { planRecodeChunk, type RecodeCursor } from "../quality/coding-service.js";
 import { planRecomputeBatch } from "../quality/flag-service.js";
 import { computeStudyReviewQueue } from "../quality/review-queue.js";
 import { lowerWorkerPriority } from "../thread-priority.js";
@@ -7,7 +8,7 @@ import { computeSnapshot, type SnapshotRequest } from "./compute.js";
 
 /**
  * The results worker thread (started by worker-pool.ts): computes snapshots (and the coding page's
- * review queue, and plans the batches of a flags recompute) on connections of its own, one task at
+ * review queue, and plans the batches of a flags recompute and the chunks of a recode) on connections of its own, one task at
  * a time, and posts them back; the main thread stores them. On SQLite its
  * connection is read-only (query_only) and reads inside one transaction, which WAL lets run beside
  * the app's writes; on PostgreSQL a one-connection pool reads at REPEATABLE READ. Either way the
@@ -22,8 +23,15 @@ export interface RecomputeRequest {
   batchSize: number;
 }
 
-/** What a task computes: a results snapshot, the study's review queue, or a recompute's batch. */
-export type WorkerRequest = SnapshotRequest | { kind: "review-queue" } | RecomputeRequest;
+/** A chunk of a recode to read and code (planRecodeChunk). */
+export interface RecodeRequest {
+  kind: "recode-chunk";
+  cursor: RecodeCursor;
+  limit: number;
+}
+
+/** What a task computes: a results snapshot, the study's review queue, a recompute's batch or a recode's chunk. */
+export type WorkerRequest = SnapshotRequest | { kind: "review-queue" } | RecomputeRequest | RecodeRequest;
 
 function compute(tx: Executor, studyId: number, request: WorkerRequest): Promise<unknown> {
   switch (request.kind) {
@@ -31,6 +39,8 @@ function compute(tx: Executor, studyId: number, request: WorkerRequest): Promise
       return computeStudyReviewQueue(tx, studyId);
     case "flags-batch":
       return planRecomputeBatch(tx, studyId, request.after, request.medians, request.batchSize);
+    case "recode-chunk":
+      return planRecodeChunk(tx, studyId, request.cursor, request.limit);
     default:
       return computeSnapshot(tx, studyId, request);
   }
