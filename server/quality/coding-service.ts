@@ -259,6 +259,13 @@ export interface CodingOverview {
   queue: ReviewQueueRead | null;
 }
 
+/**
+ * The coding page draws its review queue this many groups at a time, the event loop given a turn
+ * between pieces (drawInPieces): a hundred groups, each with its form and a select of every code,
+ * were one task of ~20 ms of rendering on the thread that serves respondents.
+ */
+export const QUEUE_PIECE_SIZE = 20;
+
 /** The coding page: codes with their aliases, and their counts and the review queue from the queue's snapshot. */
 export async function codingOverview(db: Db, study: Study, locale: Locale): Promise<CodingOverview> {
   const questions = await loadQuestionnaire(db, study.id);

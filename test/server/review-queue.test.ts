@@ -1,15 +1,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import ejs from "ejs";
 import { afterAll, describe, expect, it } from "vitest";
 import { eq, and } from "drizzle-orm";
 import { closeDatabase, databaseLocation, openDatabase, type Db } from "../../db/client.js";
 import { runMigrations } from "../../db/migrate.js";
+import { projectPath } from "../../db/project-root.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listTextAliases } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { resultSnapshots } from "../../db/schema.js";
+import { formatters, translator } from "../../server/i18n/index.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
+import { codingOverview, QUEUE_PIECE_SIZE } from "../../server/quality/coding-service.js";
 import { computeStudyReviewQueue, loadReviewQueue, REVIEW_QUEUE_VARIANT, reviewQueuesSettled } from "../../server/quality/review-queue.js";
 import { configureResultsSnapshots } from "../../server/results-snapshots/refresh.js";
 import { computeReviewQueueInWorker, resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
@@ -79,6 +83,38 @@ describe("the review queue of the coding page", () => {
     expect(after.text).toMatch(/data-current="true">Queue as of /);
     // "вит" is a code's alias now: nothing left to review under it.
     expect(after.text).not.toMatch(QUEUE_ROW);
+  });
+});
+
+describe("the review queue on the coding page", () => {
+  it("is drawn in pieces that join into the rows drawn in one piece, byte for byte", async () => {
+    const { app, db } = freshApp();
+    const { study, pre, segments } = await templateStudy(db);
+    const words = ["ромашка", "василек", "подсолнух", "колокольчик", "одуванчик", "незабудка", "лютик"];
+    const n = 2 * QUEUE_PIECE_SIZE + 5;
+    for (let i = 0; i < n; i++) {
+      const unaided = `${words[i % words.length]} ${words[Math.floor(i / words.length) % words.length]}`;
+      await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided } });
+    }
+    const researcher = await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, researcher.email);
+    const served = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
+    const overview = await codingOverview(db, study, "en");
+    const groups = overview.queue!.queue.groups;
+    expect(groups.length).toBeGreaterThan(2 * QUEUE_PIECE_SIZE);
+    const whole = await ejs.renderFile(join(projectPath("views"), "quality", "_coding-queue-rows.ejs"), {
+      rows: groups.map((group, index) => ({ group, index })),
+      definitions: overview.definitions,
+      canDecide: true,
+      study,
+      csrfToken: csrfFrom(served.text),
+      t: translator("en"),
+      fmt: formatters("en", study.timeZone),
+    });
+    expect(served.text).toContain(`<tbody>${whole}</tbody>`);
+    // Every row's select has an id of its own, numbered across the pieces.
+    expect(served.text).toContain(`id="code-${groups.length - 1}"`);
+    expect(new Set([...served.text.matchAll(/<select id="(code-\d+)"/g)].map((m) => m[1])).size).toBe(groups.length);
   });
 });
 
