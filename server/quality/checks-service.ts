@@ -4,7 +4,7 @@ import { deleteMentionsOfAnswers, insertMentionRows, listAnswersOf, listTextAlia
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { codeText } from "../domain/text-coding.js";
 import { cursorOf, type JobStep, type StepResult } from "../jobs/contract.js";
-import { studyCodebooksOf } from "./coding-service.js";
+import { studyCodebooksOf } from "./coding.js";
 import { flagQuestions, loadQualitySettings, planFlags, waveMedians, writeFlagPlan, type FlagPlan } from "./flag-service.js";
 import { markResultsStale } from "../results-snapshots/version.js";
 

@@ -1,4 +1,4 @@
-import { isPostgres, unitOfWork, type Db, type Executor } from "../../db/client.js";
+import { databaseLocation, isPostgres, unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
@@ -11,14 +11,15 @@ import {
   countTextAnswers,
 } from "../../db/queries/quality.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
-import type { Locale, Study, TextAlias } from "../../db/schema.js";
+import type { Locale, Study } from "../../db/schema.js";
 import type { SurveyQuestion } from "../domain/questionnaire.js";
-import { codeText, type Codebook } from "../domain/text-coding.js";
+import { codeText } from "../domain/text-coding.js";
 import { nextChunkSize, runChunks, type ChunkOptions, type Chunking } from "../services/chunks.js";
 import { cursorOf, type JobStep } from "../jobs/contract.js";
 import { enqueueJob, nudgeJobs } from "../jobs/queue.js";
-import { aliasForm, codebookOf, codedQuestions, codeDefinitions, type CodeDefinition } from "./coding.js";
+import { aliasForm, codedQuestions, codeDefinitions, studyCodebooks, studyCodebooksOf, type CodeDefinition } from "./coding.js";
 import { markResultsStale } from "../results-snapshots/version.js";
+import { planRecodeInWorker } from "../results-snapshots/worker-pool.js";
 import { loadReviewQueue, type ReviewQueueRead } from "./review-queue.js";
 
 /**
@@ -27,28 +28,6 @@ import { loadReviewQueue, type ReviewQueueRead } from "./review-queue.js";
  */
 
 export const MAX_ALIAS_LENGTH = 100;
-
-/** A codebook per coded question. */
-export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
-  return new Map(codedQuestions(questions).map((q) => [q.id, codebookOf(codeDefinitions(q, questions, aliases, "", "ru", "ru"))]));
-}
-
-/**
- * The same, remembered for the last few inputs: every step of a recode or of the checks of new
- * responses codes with the codebooks of the same questionnaire and aliases, and compiling them is
- * a few milliseconds a step. A pure function of its input (keyed by all of it), so no instance can
- * serve another's stale data.
- */
-const compiled = new Map<string, Map<number, Codebook>>();
-export function studyCodebooksOf(signature: string, questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
-  let codebooks = compiled.get(signature);
-  if (!codebooks) {
-    codebooks = studyCodebooks(questions, aliases);
-    if (compiled.size >= 8) compiled.delete(compiled.keys().next().value!);
-    compiled.set(signature, codebooks);
-  }
-  return codebooks;
-}
 
 /** Codes answers just stored (in the caller's transaction): brand and competitors. */
 export async function codeStoredAnswers(
@@ -98,11 +77,25 @@ type RecodeChunkInput = Awaited<ReturnType<typeof readRecodeChunk>>;
 const sameInput = (a: RecodeChunkInput, b: RecodeChunkInput) =>
   a.signature === b.signature && a.batch.length === b.batch.length && a.batch.every((x, i) => x.id === b.batch[i]!.id && x.valueText === b.batch[i]!.valueText);
 
+type MentionRow = { answerId: number; code: string; rank: number };
+
 /** The mentions of the chunk's answers: CPU work (codebooks, fuzzy matching), no database. */
-function codeRecodeChunk(input: RecodeChunkInput): Array<{ answerId: number; code: string; rank: number }> {
+function codeRecodeChunk(input: RecodeChunkInput): MentionRow[] {
   if (input.questionId === undefined) return [];
   const codebook = studyCodebooksOf(input.signature, input.questions, input.aliases).get(input.questionId)!;
   return input.batch.flatMap((a) => codeText(a.valueText ?? "", codebook).map((m) => ({ answerId: a.id, ...m })));
+}
+
+/** A chunk read and coded outside the lock: what recodeChunk writes if its inputs are the same under the lock. */
+export interface PlannedRecode {
+  input: RecodeChunkInput;
+  rows: MentionRow[];
+}
+
+/** Reads and codes the chunk of `limit` text answers at `cursor` (reads only: what the results worker thread runs for a recode job). */
+export async function planRecodeChunk(db: Executor, studyId: number, cursor: RecodeCursor, limit: number): Promise<PlannedRecode> {
+  const input = await readRecodeChunk(db, studyId, cursor, limit);
+  return { input, rows: codeRecodeChunk(input) };
 }
 
 /**
@@ -130,6 +123,8 @@ export async function recodeChunk(
     also?: (tx: Executor, step: RecodeStep, heldMs: number) => Promise<void>;
     /** The clock the hold is measured by (tests inject one). */
     now?: () => number;
+    /** Reads and codes the chunk outside the lock elsewhere (the results worker thread): the event loop only waits for it. */
+    plan?: (cursor: RecodeCursor, limit: number) => Promise<PlannedRecode>;
   } = {},
 ): Promise<RecodeStep> {
   const now = options.now ?? (() => performance.now());
@@ -142,9 +137,15 @@ export async function recodeChunk(
     return rows;
   };
   let from = now();
-  const planned = await readRecodeChunk(db, studyId, cursor, limit);
-  const plannedRows = coded(planned);
-  if (statementsHold) heldMs += now() - from;
+  let planned: RecodeChunkInput;
+  let plannedRows: MentionRow[];
+  if (options.plan) {
+    ({ input: planned, rows: plannedRows } = await options.plan(cursor, limit));
+  } else {
+    planned = await readRecodeChunk(db, studyId, cursor, limit);
+    plannedRows = coded(planned);
+    if (statementsHold) heldMs += now() - from;
+  }
   return unitOfWork(db, async (tx) => {
     from = now();
     const held = () => heldMs + (statementsHold ? now() - from : 0);
@@ -215,10 +216,13 @@ export const RECODE_CHUNKING: Chunking = { first: 25, min: 10, max: 500, budgetM
 /**
  * The "recode" job (server/jobs/): one chunk of recodeChunk per step (sized by time, RECODE_CHUNKING), its cursor saved in the
  * chunk's own unit of work, so a chunk and the cursor past it commit together. The last chunk
- * records the recode (what it did) in the audit log, on behalf of whoever asked for it. `now`:
- * the clock a step's hold is measured by (tests inject one).
+ * records the recode (what it did) in the audit log, on behalf of whoever asked for it. Where the
+ * database can be opened from the results worker thread (a file or a PostgreSQL URL) a chunk is
+ * read and coded there: the event loop only reads it again under the lock and writes it, and the
+ * chunk's size follows that hold alone. `now`: the clock a step's hold is measured by (tests inject one).
  */
 export const recodeJobStep = (chunking: Chunking = RECODE_CHUNKING, now?: () => number): JobStep => async (db, job, run) => {
+  const location = databaseLocation(db);
   const studyId = job.studyId!;
   const c = cursorOf<RecodeJobCursor>(job);
   const from: RecodeCursor = c.questionId === undefined ? RECODE_START : { questionId: c.questionId, afterResponseId: c.afterResponseId ?? 0, afterAnswerId: c.afterAnswerId ?? 0 };
@@ -237,7 +241,8 @@ export const recodeJobStep = (chunking: Chunking = RECODE_CHUNKING, now?: () => 
     }
     await run.save(tx, result);
   };
-  await recodeChunk(db, studyId, from, size, { also, ...(now ? { now } : {}) });
+  const plan = location ? (cursor: RecodeCursor, limit: number) => planRecodeInWorker(location, studyId, cursor, limit) : undefined;
+  await recodeChunk(db, studyId, from, size, { also, ...(now ? { now } : {}), ...(plan ? { plan } : {}) });
   return result;
 };
 
@@ -254,6 +259,13 @@ export interface CodingOverview {
   queue: ReviewQueueRead | null;
 }
 
+/**
+ * The coding page draws its review queue this many groups at a time, the event loop given a turn
+ * between pieces (drawInPieces): a hundred groups, each with its form and a select of every code,
+ * were one task of ~20 ms of rendering on the thread that serves respondents.
+ */
+export const QUEUE_PIECE_SIZE = 20;
+
 /** The coding page: codes with their aliases, and their counts and the review queue from the queue's snapshot. */
 export async function codingOverview(db: Db, study: Study, locale: Locale): Promise<CodingOverview> {
   const questions = await loadQuestionnaire(db, study.id);
@@ -261,8 +273,7 @@ export async function codingOverview(db: Db, study: Study, locale: Locale): Prom
   const aliases = await listTextAliases(db, study.id);
   const definitions = codeDefinitions(coded[0], questions, aliases, study.brand, locale, study.defaultLocale);
   const waveIds = (await listWaves(db, study.id)).map((w) => w.id);
-  const questionIds = coded.map((q) => q.id);
-  const queue = await loadReviewQueue(db, { studyId: study.id, aliases, codebooks: studyCodebooks(questions, aliases), questionIds, waveIds });
+  const queue = await loadReviewQueue(db, { studyId: study.id, questions, aliases, waveIds });
   return { questions: coded, definitions, queue };
 }
 

@@ -98,6 +98,28 @@ export function codebookOf(definitions: readonly CodeDefinition[]): Codebook {
   return compileCodebook(Object.fromEntries(definitions.map((d) => [d.code, d.aliases.map((a) => a.text)])));
 }
 
+/** A codebook per coded question. */
+export function studyCodebooks(questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
+  return new Map(codedQuestions(questions).map((q) => [q.id, codebookOf(codeDefinitions(q, questions, aliases, "", "ru", "ru"))]));
+}
+
+/**
+ * The same, remembered for the last few inputs: every step of a recode or of the checks of new
+ * responses codes with the codebooks of the same questionnaire and aliases, and compiling them is
+ * a few milliseconds a step. A pure function of its input (keyed by all of it), so no instance can
+ * serve another's stale data.
+ */
+const compiled = new Map<string, Map<number, Codebook>>();
+export function studyCodebooksOf(signature: string, questions: readonly SurveyQuestion[], aliases: readonly TextAlias[]): Map<number, Codebook> {
+  let codebooks = compiled.get(signature);
+  if (!codebooks) {
+    codebooks = studyCodebooks(questions, aliases);
+    if (compiled.size >= 8) compiled.delete(compiled.keys().next().value!);
+    compiled.set(signature, codebooks);
+  }
+  return codebooks;
+}
+
 // ---------------------------------------------------------------- review queue
 
 /** Answers that name nothing at all, in any language. */

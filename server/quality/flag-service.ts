@@ -1,4 +1,4 @@
-import { unitOfWork, type Db, type Executor } from "../../db/client.js";
+import { databaseLocation, unitOfWork, type Db, type Executor } from "../../db/client.js";
 import { recordAudit } from "../../db/queries/audit.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import {
@@ -35,6 +35,7 @@ import {
 } from "./flags.js";
 import { readQualitySettings, type QualitySettings } from "./settings.js";
 import { markResultsStale } from "../results-snapshots/version.js";
+import { planRecomputeInWorker } from "../results-snapshots/worker-pool.js";
 
 /**
  * Loading and storing quality flags: the whole study in resumable steps (a recompute, run as a
@@ -270,28 +271,62 @@ interface RecomputeOptions {
 
 type Save = (tx: Executor, result: StepResult) => Promise<void>;
 
+/** One batch of a recompute, planned: how many responses it looked at, the last one's id, and their flags. */
+export interface RecomputeBatch {
+  count: number;
+  lastId: number;
+  plan: FlagPlan;
+}
+
+/**
+ * Reads and plans the flags of the `batchSize` completed responses after `after`, judged by
+ * `medians` ([wave id, median, count], fixed at a recompute's start); null when none is left. Reads
+ * only: what the results worker thread runs for a recompute job (its rules and reads were ~15 ms
+ * of the event loop a batch of 50, ~970 batches a recompute at 48,000 responses).
+ */
+export async function planRecomputeBatch(db: Executor, studyId: number, after: number, medians: ReadonlyArray<[number, number, number]>, batchSize: number): Promise<RecomputeBatch | null> {
+  const waves = await listWaves(db, studyId);
+  const batch = await listCompletedTimings(db, waves.map((w) => w.id), after, batchSize);
+  if (batch.length === 0) return null;
+  const study: FlagStudy = {
+    studyId,
+    settings: await loadQualitySettings(db, studyId),
+    questions: flagQuestions(await loadQuestionnaire(db, studyId)),
+    waves,
+    medians: new Map(medians.map(([id, median, count]) => [id, { median, count }])),
+  };
+  return { count: batch.length, lastId: batch.at(-1)!.id, plan: await planFlags(db, study, batch) };
+}
+
+/** Plans a recompute's batch (planRecomputeBatch): on the caller's connection, or in the results worker thread. */
+export type RecomputePlanner = (studyId: number, after: number, medians: ReadonlyArray<[number, number, number]>, batchSize: number) => Promise<RecomputeBatch | null>;
+
+const planHere =
+  (db: Executor): RecomputePlanner =>
+  (studyId, after, medians, batchSize) =>
+    planRecomputeBatch(db, studyId, after, medians, batchSize);
+
 /**
  * One step of recomputing the flags of every completed response of the study with its current
  * settings: the first step fixes the wave medians, each next one flags `batchSize` responses in id
- * order (planFlags, read outside any lock) and writes what changed and the cross-wave exclusions in
+ * order (planned by `planner`, outside any lock) and writes what changed and the cross-wave exclusions in
  * one unit of work, with `save` (the job's cursor) inside it; the last marks the study's flags
  * computed and records the recompute in the audit log. Each write sets a response's whole flag
  * list, so a step run twice gives the same rows. Responses completing meanwhile are flagged by
  * their own background checks, and by this recompute too once it reaches their id.
  */
-async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCursor>, options: RecomputeOptions, save: Save | undefined): Promise<StepResult> {
+async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCursor>, options: RecomputeOptions, save: Save | undefined, planner: RecomputePlanner): Promise<StepResult> {
   const batchSize = options.batchSize ?? FLAG_STEP_SIZE;
   const now = options.now ?? new Date();
-  const waves = await listWaves(db, studyId);
-  const waveIds = waves.map((w) => w.id);
   if (from.medians === undefined) {
+    const waveIds = (await listWaves(db, studyId)).map((w) => w.id);
     const medians = [...(await waveMedians(db, waveIds))].map(([id, m]): [number, number, number] => [id, m.median, m.count]);
     const total = await countCompletedIn(db, waveIds);
     return { cursor: { after: 0, medians, total, responses: 0, changed: 0, flagged: 0, autoExcluded: 0 }, done: 0, total };
   }
   const c = from as RecomputeCursor;
-  const batch = await listCompletedTimings(db, waveIds, c.after, batchSize);
-  if (batch.length === 0) {
+  const batch = await planner(studyId, c.after, c.medians, batchSize);
+  if (batch === null) {
     const summary: RecomputeSummary = { responses: c.responses, changed: c.changed, flagged: c.flagged, autoExcluded: c.autoExcluded };
     const result = { cursor: null, done: c.responses, total: c.responses, result: { ...summary } };
     await unitOfWork(db, async (tx) => {
@@ -311,17 +346,10 @@ async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCur
     });
     return result;
   }
-  const study: FlagStudy = {
-    studyId,
-    settings: await loadQualitySettings(db, studyId),
-    questions: flagQuestions(await loadQuestionnaire(db, studyId)),
-    waves,
-    medians: new Map(c.medians.map(([id, median, count]) => [id, { median, count }])),
-  };
-  const plan = await planFlags(db, study, batch);
-  const responses = c.responses + batch.length;
+  const { plan } = batch;
+  const responses = c.responses + batch.count;
   const next = (excluded: number) => {
-    const cursor: RecomputeCursor = { ...c, after: batch.at(-1)!.id, responses, changed: c.changed + plan.updates.length, flagged: c.flagged + plan.flagged, autoExcluded: c.autoExcluded + excluded };
+    const cursor: RecomputeCursor = { ...c, after: batch.lastId, responses, changed: c.changed + plan.updates.length, flagged: c.flagged + plan.flagged, autoExcluded: c.autoExcluded + excluded };
     return { cursor: { ...cursor }, done: responses, total: Math.max(c.total, responses) };
   };
   // Nothing to write (a recompute that changes little): no unit of work; the runner saves the cursor now and then.
@@ -334,13 +362,30 @@ async function recomputeStep(db: Db, studyId: number, from: Partial<RecomputeCur
 }
 
 /**
- * The "flags" and "wave_close" jobs: a recompute of the study's flags, `batchSize` responses a step, recorded in
- * the audit log on behalf of whoever asked for it (the system when nobody did).
+ * Responses a step of a recompute job plans in the results worker thread: the event loop only
+ * waits for it and writes what changed (on a recompute that changes little, nothing).
+ */
+export const WORKER_FLAG_STEP_SIZE = 200;
+
+/**
+ * The "flags" and "wave_close" jobs: a recompute of the study's flags, recorded in the audit log
+ * on behalf of whoever asked for it (the system when nobody did). Each step's batch is planned in
+ * the results worker thread (`batchSize` responses, WORKER_FLAG_STEP_SIZE by default) when the
+ * database can be opened from there (a file or a PostgreSQL URL), else here (FLAG_STEP_SIZE).
  */
 export const recomputeJobStep =
-  (batchSize = FLAG_STEP_SIZE): JobStep =>
-  (db, job, run) =>
-    recomputeStep(db, job.studyId!, cursorOf<RecomputeCursor>(job), { userId: job.createdBy, batchSize }, run.save);
+  (batchSize?: number): JobStep =>
+  (db, job, run) => {
+    const location = databaseLocation(db);
+    const planner = location ? planInWorker(location) : planHere(db);
+    const size = batchSize ?? (location ? WORKER_FLAG_STEP_SIZE : FLAG_STEP_SIZE);
+    return recomputeStep(db, job.studyId!, cursorOf<RecomputeCursor>(job), { userId: job.createdBy, batchSize: size }, run.save, planner);
+  };
+
+const planInWorker =
+  (location: string): RecomputePlanner =>
+  (studyId, after, medians, batchSize) =>
+    planRecomputeInWorker(location, studyId, { after, medians: [...medians], batchSize });
 
 /**
  * Recomputes the study's flags in this process, step by step as the job does (scripts, tests);
@@ -349,7 +394,7 @@ export const recomputeJobStep =
 export async function recomputeStudyFlags(db: Db, studyId: number, options: RecomputeOptions & ChunkOptions<number> = {}): Promise<RecomputeSummary> {
   let cursor: Partial<RecomputeCursor> = {};
   for (;;) {
-    const step = await recomputeStep(db, studyId, cursor, options, undefined);
+    const step = await recomputeStep(db, studyId, cursor, options, undefined, planHere(db));
     if (step.cursor === null) return step.result as unknown as RecomputeSummary;
     cursor = step.cursor as unknown as RecomputeCursor;
     if (cursor.after) await options.afterChunk?.(cursor.after);

@@ -1,13 +1,17 @@
-import { unitOfWork, type Db, type Executor } from "../../db/client.js";
-import { listAnswersForReview, listMentionsOf } from "../../db/queries/quality.js";
+import { databaseLocation, unitOfWork, type Db, type Executor } from "../../db/client.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { listAnswersForReview, listMentionsOf, listTextAliases } from "../../db/queries/quality.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { findStudy } from "../../db/queries/studies.js";
 import type { TextAlias } from "../../db/schema.js";
-import type { Codebook } from "../domain/text-coding.js";
+import type { SurveyQuestion } from "../domain/questionnaire.js";
 import { backgroundSettled, runInBackground } from "../results-snapshots/background.js";
 import { isSmall } from "../results-snapshots/load.js";
 import { snapshotSettings } from "../results-snapshots/refresh.js";
 import { findSnapshot, saveSnapshot, type ComputedSnapshot } from "../results-snapshots/store.js";
 import { resultsDataVersion } from "../results-snapshots/version.js";
-import { reviewQueueBuilder, type ReviewQueue } from "./coding.js";
+import { computeReviewQueueInWorker } from "../results-snapshots/worker-pool.js";
+import { codedQuestions, reviewQueueBuilder, studyCodebooks, type ReviewQueue } from "./coding.js";
 
 /**
  * The coding page's review queue: every text answer of the coded questions matched against the
@@ -15,8 +19,11 @@ import { reviewQueueBuilder, type ReviewQueue } from "./coding.js";
  * first) of the same answers, from their coded mentions. That grows with the study (seconds of
  * CPU at 60,000 answers), so it is kept in result_snapshots under REVIEW_QUEUE_VARIANT, current while
  * the results' data version and the aliases are the same. A small study's queue is computed on the
- * request; a larger one's in the background, in batches of BACKGROUND_BATCH answers with the event
- * loop given back between them, while the page shows the last queue marked as updating.
+ * request; a larger one's in the background, in the results worker thread (its matching held the
+ * event loop that serves respondents for seconds, and its last sort of every group for ~250 ms at
+ * 60,000 answers), while the page shows the last queue marked as updating. A database the worker
+ * cannot open (one in memory) computes it here, in batches of BACKGROUND_BATCH answers with the
+ * event loop given back between them.
  */
 
 export const REVIEW_QUEUE_VARIANT = "coding-queue";
@@ -24,7 +31,7 @@ export const REVIEW_QUEUE_VARIANT = "coding-queue";
 export const REVIEW_QUEUE_LIMIT = 100;
 /** Answers matched between two turns of the event loop in the background (~10 ms). */
 const BACKGROUND_BATCH = 50;
-/** Answers read per query on the request (a small study). */
+/** Answers read per query on the request (a small study) and in the worker thread. */
 const INLINE_BATCH = 1000;
 
 /** Coded answers per code, and how many named it first (rank 0). */
@@ -43,10 +50,9 @@ export interface ReviewQueueRead {
 
 export interface ReviewQueueInput {
   studyId: number;
+  /** The questionnaire: its coded questions' answers are matched against their codebooks with these aliases. */
+  questions: readonly SurveyQuestion[];
   aliases: readonly TextAlias[];
-  /** The coded questions' codebooks, with these aliases. */
-  codebooks: ReadonlyMap<number, Codebook>;
-  questionIds: readonly number[];
   waveIds: readonly number[];
 }
 
@@ -61,12 +67,13 @@ async function queueVersion(db: Executor, input: ReviewQueueInput): Promise<stri
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function computeQueue(db: Db, input: ReviewQueueInput, version: string, batch: number, yieldBetween: boolean): Promise<ComputedSnapshot> {
+async function computeQueue(db: Executor, input: ReviewQueueInput, version: string, batch: number, yieldBetween: boolean): Promise<ComputedSnapshot> {
   const started = Date.now();
-  const queue = reviewQueueBuilder(input.codebooks);
+  const queue = reviewQueueBuilder(studyCodebooks(input.questions, input.aliases));
+  const questionIds = codedQuestions(input.questions).map((q) => q.id);
   const mentions: MentionCounts = new Map();
   for (let after = 0; ; ) {
-    const rows = await listAnswersForReview(db, input.questionIds, input.waveIds, after, batch);
+    const rows = await listAnswersForReview(db, questionIds, input.waveIds, after, batch);
     if (rows.length === 0) break;
     for (const row of rows) queue.add(row);
     // Only text answers carry mentions (coding reads their text), so these are every counted one.
@@ -90,14 +97,31 @@ async function computeQueue(db: Db, input: ReviewQueueInput, version: string, ba
   };
 }
 
+/**
+ * The study's queue computed from the database alone, its inputs (questionnaire, aliases, waves,
+ * data version) read with its answers: what the worker thread runs inside one consistent read.
+ * Null when the study is gone.
+ */
+export async function computeStudyReviewQueue(db: Executor, studyId: number): Promise<ComputedSnapshot | null> {
+  if (!(await findStudy(db, studyId))) return null;
+  const input: ReviewQueueInput = {
+    studyId,
+    questions: await loadQuestionnaire(db, studyId),
+    aliases: await listTextAliases(db, studyId),
+    waveIds: (await listWaves(db, studyId)).map((w) => w.id),
+  };
+  return computeQueue(db, input, await queueVersion(db, input), INLINE_BATCH, false);
+}
+
 /** Starts computing a study's queue in the background unless it is being computed already. */
 function refreshInBackground(db: Db, input: ReviewQueueInput, version: string): void {
+  const location = databaseLocation(db);
   runInBackground(
     db,
     `${input.studyId}|${REVIEW_QUEUE_VARIANT}`,
     async () => {
-      const snapshot = await computeQueue(db, input, version, BACKGROUND_BATCH, true);
-      await unitOfWork(db, (tx) => saveSnapshot(tx, snapshot));
+      const snapshot = location ? await computeReviewQueueInWorker(location, input.studyId) : await computeQueue(db, input, version, BACKGROUND_BATCH, true);
+      if (snapshot) await unitOfWork(db, (tx) => saveSnapshot(tx, snapshot));
     },
     { studyId: input.studyId, variant: REVIEW_QUEUE_VARIANT },
   );

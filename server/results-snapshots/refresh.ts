@@ -27,6 +27,12 @@ export interface SnapshotSettings {
   syncLimit: number;
   /** Awaited before a background recomputation starts (tests hold one to see what is shown meanwhile). */
   beforeRefresh?: () => Promise<void>;
+  /**
+   * Awaited between the phases of rendering a results page or report (its snapshot read and
+   * tables, its view data, its template), each a task of its own on the event loop that serves
+   * respondents: a turn of the event loop unless a test counts them.
+   */
+  betweenPhases?: () => Promise<void>;
 }
 
 const settings = new WeakMap<Db, SnapshotSettings>();

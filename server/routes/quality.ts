@@ -7,7 +7,7 @@ import type { Study } from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { parseForm, type FieldErrors } from "../forms.js";
 import { can, requireRole } from "../middleware/auth.js";
-import { addAlias, codingOverview, MAX_ALIAS_LENGTH, recodeAll, removeAlias } from "../quality/coding-service.js";
+import { addAlias, codingOverview, MAX_ALIAS_LENGTH, QUEUE_PIECE_SIZE, recodeAll, removeAlias } from "../quality/coding-service.js";
 import { FLAG_CODES } from "../quality/flags.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
 import { formatters } from "../i18n/index.js";
@@ -141,12 +141,16 @@ export function qualityRoutes(db: Db): Router {
 
   async function renderCoding(req: Request, res: Response, study: Study, status: number, form: { errors?: FieldErrors; values?: Record<string, unknown> } = {}) {
     const overview = await codingOverview(db, study, req.locale);
+    const canDecide = can(req, "researcher");
+    const rows = (overview.queue?.queue.groups ?? []).map((group, index) => ({ group, index }));
+    const queueRowsHtml = await drawInPieces(rows, QUEUE_PIECE_SIZE, (piece) => renderView(res, "quality/_coding-queue-rows", { rows: piece, definitions: overview.definitions, canDecide, study }), breathe);
     const added = typeof req.query["added"] === "string" ? req.query["added"].slice(0, MAX_ALIAS_LENGTH) : "";
     const notice = added ? req.t("quality.coding.added", { alias: added }) : req.query["done"] === "removed" ? req.t("quality.coding.removed") : "";
     res.status(status).render("quality/coding", {
       study,
       overview,
-      canDecide: can(req, "researcher"),
+      queueRowsHtml,
+      canDecide,
       errors: form.errors ?? {},
       values: form.values ?? {},
       maxAlias: MAX_ALIAS_LENGTH,

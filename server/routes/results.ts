@@ -18,10 +18,11 @@ import { feedbackSummary } from "../presenters/feedback.js";
 import { resultsView, sensitivityView } from "../presenters/results.js";
 import { trackingView } from "../presenters/tracking.js";
 import { loadQualitySettings } from "../quality/flag-service.js";
-import { warningSentences } from "../quality/ledger-service.js";
+import { breathe, warningSentences } from "../quality/ledger-service.js";
 import { feedbackThemes } from "../quality/themes-service.js";
 import { feedbackOf, FEEDBACK_ALL } from "../results-snapshots/gather.js";
 import { loadBaseline, loadBreakdown, loadStudyResults } from "../results-snapshots/load.js";
+import { snapshotSettings } from "../results-snapshots/refresh.js";
 import { pageInputs, queryKey, RenderedCache, type PageInputs } from "../results-snapshots/page-cache.js";
 import { resultsDataVersion } from "../results-snapshots/version.js";
 import { fillSkeleton, renderToString, skeletonOf, standIn, type Skeleton } from "../presenters/page-skeleton.js";
@@ -267,6 +268,10 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       res.render("results/empty", { study, shared, fieldwork, freshness: baseline ? loaded!.freshness : null });
       return undefined;
     }
+    // Reading the snapshot and its tables, the view data and the template were one task of ~100 ms
+    // under the heavy benchmark's load (a page not kept yet): three, with a turn between them.
+    const between = snapshotSettings(db).betweenPhases ?? breathe;
+    await between();
     const data = await pageData(req, study, results);
     // A share link made without verbatims: themes keep their labels and counts, lose their examples.
     if (extra["hideVerbatims"] === true) {
@@ -283,6 +288,7 @@ export function resultRoutes(db: Db, baseUrl: string): Router {
       data.feedback = data.feedback.slice(0, REPORT_VERBATIMS);
       data.feedbackAllUrl = null;
     }
+    await between();
     const skeleton = skeletonOf(await renderToString(res, view, { ...data, ...extra, csrfToken: standIn("csrf"), generated: standIn("generated") }));
     res.send(fillSkeleton(skeleton, values));
     // Kept only when nothing it is made of changed while it was rendered: a second read of the

@@ -1,5 +1,4 @@
 import { Router, type Request } from "express";
-import QRCode from "qrcode";
 import type { Db } from "../../db/client.js";
 import { findWave, iteratePersonalLinks, listWaves } from "../../db/queries/fieldwork.js";
 import { findNoteOfLabel, listNotesOfLabel } from "../../db/queries/wave-notes.js";
@@ -29,6 +28,7 @@ import { formatters } from "../i18n/index.js";
 import { JOBS_REFRESH_SECONDS, jobsPanel } from "../jobs/progress.js";
 import { studyFrom } from "./studies.js";
 import { noteViews } from "../presenters/wave-notes.js";
+import { linkQrSvg } from "../presenters/qr.js";
 import { addNote, editNote, MAX_NOTES_PER_WAVE, parseNoteForm, removeNote, TooManyNotesError } from "../services/wave-notes.js";
 import { useStudyZone } from "../middleware/locale.js";
 
@@ -91,7 +91,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
     const qr = new Map<number, string>();
     for (const s of statuses) {
       // The SVG is generated from our own URL only (no user text), so it is safe to inline.
-      if (s.link) qr.set(s.segment.id, await QRCode.toString(s.link.url, { type: "svg", margin: 1, errorCorrectionLevel: "M" }));
+      if (s.link) qr.set(s.segment.id, await linkQrSvg(s.link.url));
     }
     const notices: Record<string, string> = {
       opened: req.t("wave.opened"),

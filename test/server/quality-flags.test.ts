@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
-import { answers, auditLog, responses } from "../../db/schema.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { eq, ne } from "drizzle-orm";
+import { answers, auditLog, jobs, responses } from "../../db/schema.js";
+import { runMigrations } from "../../db/migrate.js";
+import { startJob } from "../../server/jobs/queue.js";
+import { resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
+import { TEST_ENGINE } from "../support/postgres.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { gibberishRule } from "../../server/quality/gibberish.js";
 import { flagContext, median, responseFlags, studyFlags, type FlagQuestion, type FlagResponse } from "../../server/quality/flags.js";
@@ -9,7 +16,7 @@ import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { DEFAULT_QUALITY_SETTINGS, readQualitySettings, type QualitySettings } from "../../server/quality/settings.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
 import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
-import { first, unitOfWork } from "../../db/client.js";
+import { closeDatabase, first, openDatabase, unitOfWork, type Db } from "../../db/client.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 
 // A questionnaire of three scales (ids 1–3), an attention check (4: option 40 correct, 41 wrong),
@@ -323,4 +330,43 @@ describe("recomputing the flags of a study", () => {
     expect(summary.flagged).toBe(1_180);
     expect(first(await db.select().from(responses).where(eq(responses.id, 1)))).toBeDefined();
   }, 90_000);
+
+  describe("as a job, in the results worker thread", () => {
+    const dirs: string[] = [];
+    afterAll(async () => {
+      await stopResultsWorker();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+
+    /** A database the worker can open: a file on SQLite (one in memory is planned in process), the test database on PostgreSQL. */
+    function workerDb(): Db {
+      if (TEST_ENGINE === "postgres") return freshDb();
+      const dir = mkdtempSync(join(tmpdir(), "brand-lift-flags-"));
+      dirs.push(dir);
+      const db = openDatabase(join(dir, "flags.db"));
+      runMigrations(db);
+      return db;
+    }
+
+    it("plans its batches there and ends as a recompute in process ends", { timeout: 60_000 }, async () => {
+      const db = workerDb();
+      try {
+        const { study, ids } = await seed(db);
+        const inProcess = await recomputeStudyFlags(db, study.id, { batchSize: 7 });
+        const expected = await flagsById(db);
+        // Back to the flags as stored (the survey flow's honeypot flag alone).
+        await unitOfWork(db, (tx) => tx.update(responses).set({ qualityFlags: null }).where(ne(responses.id, ids["honeypot"]!)));
+        await stopResultsWorker();
+        const job = await startJob(db, { teamId: study.teamId, studyId: study.id, kind: "flags", createdBy: null });
+        await runJobsUntilIdle(db);
+        expect(resultsWorkerRunning()).toBe(true);
+        expect(inProcess).toEqual({ responses: 30, changed: 3, flagged: 4, autoExcluded: 1 });
+        // The cross-wave duplicate stays excluded from the first run: nothing more to exclude.
+        expect(first(await db.select().from(jobs).where(eq(jobs.id, job.id)))).toMatchObject({ status: "done", cursor: { ...inProcess, autoExcluded: 0 } });
+        expect(await flagsById(db)).toEqual(expected);
+      } finally {
+        if (TEST_ENGINE !== "postgres") await closeDatabase(db);
+      }
+    });
+  });
 });

@@ -122,6 +122,34 @@ describe("a small study", () => {
   });
 });
 
+describe("a results page not kept yet", () => {
+  it("is read, prepared and drawn in three tasks, a turn of the event loop between them; a kept one is served at once", async () => {
+    const { app, db } = freshApp();
+    const { survey } = await seed(db);
+    let turns = 0;
+    configureResultsSnapshots(db, {
+      betweenPhases: async () => {
+        turns++;
+      },
+    });
+    await addUser(db, "viewer");
+    const agent = await loggedInAgent(app, "viewer@example.test");
+    const page = () => agent.get(`/studies/${survey.study.id}/results?lang=en`).expect(200);
+    const first = await page();
+    expect(turns).toBe(2);
+    expect(first.text).toMatch(/data-current="true">Computed .+ from 12 responses\./);
+    // The first view stored the snapshot (a small study's is computed on the request), so its page
+    // was not kept: the second renders again and is kept, the third is served as kept.
+    await page();
+    expect(turns).toBe(4);
+    const kept = await page();
+    expect(turns).toBe(4);
+    expect(kept.text).toMatch(/data-current="true">Computed .+ from 12 responses\./);
+    await agent.get(`/studies/${survey.study.id}/report?lang=en`).expect(200);
+    expect(turns).toBe(6);
+  });
+});
+
 describe("a large study", () => {
   it("shows its last snapshot marked as updating while it is recomputed, the same numbers on the page, in exports and the API", async () => {
     const { app, db } = freshApp();

@@ -1,11 +1,25 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ejs from "ejs";
+import { afterAll, describe, expect, it } from "vitest";
 import { eq, and } from "drizzle-orm";
+import { closeDatabase, databaseLocation, openDatabase, type Db } from "../../db/client.js";
+import { runMigrations } from "../../db/migrate.js";
+import { projectPath } from "../../db/project-root.js";
+import { listWaves } from "../../db/queries/fieldwork.js";
+import { listTextAliases } from "../../db/queries/quality.js";
+import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { resultSnapshots } from "../../db/schema.js";
+import { formatters, translator } from "../../server/i18n/index.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
-import { REVIEW_QUEUE_VARIANT, reviewQueuesSettled } from "../../server/quality/review-queue.js";
+import { codingOverview, QUEUE_PIECE_SIZE } from "../../server/quality/coding-service.js";
+import { computeStudyReviewQueue, loadReviewQueue, REVIEW_QUEUE_VARIANT, reviewQueuesSettled } from "../../server/quality/review-queue.js";
 import { configureResultsSnapshots } from "../../server/results-snapshots/refresh.js";
+import { computeReviewQueueInWorker, resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
-import { addUser, csrfFrom, freshApp, loggedInAgent } from "../helpers.js";
+import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
+import { TEST_ENGINE } from "../support/postgres.js";
 
 /**
  * Issue 16: the coding page's review queue reads every text answer, so it is kept per data version
@@ -69,5 +83,97 @@ describe("the review queue of the coding page", () => {
     expect(after.text).toMatch(/data-current="true">Queue as of /);
     // "вит" is a code's alias now: nothing left to review under it.
     expect(after.text).not.toMatch(QUEUE_ROW);
+  });
+});
+
+describe("the review queue on the coding page", () => {
+  it("is drawn in pieces that join into the rows drawn in one piece, byte for byte", async () => {
+    const { app, db } = freshApp();
+    const { study, pre, segments } = await templateStudy(db);
+    const words = ["ромашка", "василек", "подсолнух", "колокольчик", "одуванчик", "незабудка", "лютик"];
+    const n = 2 * QUEUE_PIECE_SIZE + 5;
+    for (let i = 0; i < n; i++) {
+      const unaided = `${words[i % words.length]} ${words[Math.floor(i / words.length) % words.length]}`;
+      await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided } });
+    }
+    const researcher = await addUser(db, "researcher");
+    const agent = await loggedInAgent(app, researcher.email);
+    const served = await agent.get(`/studies/${study.id}/quality/coding?lang=en`).expect(200);
+    const overview = await codingOverview(db, study, "en");
+    const groups = overview.queue!.queue.groups;
+    expect(groups.length).toBeGreaterThan(2 * QUEUE_PIECE_SIZE);
+    const whole = await ejs.renderFile(join(projectPath("views"), "quality", "_coding-queue-rows.ejs"), {
+      rows: groups.map((group, index) => ({ group, index })),
+      definitions: overview.definitions,
+      canDecide: true,
+      study,
+      csrfToken: csrfFrom(served.text),
+      t: translator("en"),
+      fmt: formatters("en", study.timeZone),
+    });
+    expect(served.text).toContain(`<tbody>${whole}</tbody>`);
+    // Every row's select has an id of its own, numbered across the pieces.
+    expect(served.text).toContain(`id="code-${groups.length - 1}"`);
+    expect(new Set([...served.text.matchAll(/<select id="(code-\d+)"/g)].map((m) => m[1])).size).toBe(groups.length);
+  });
+});
+
+describe("the review queue in the results worker thread", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await stopResultsWorker();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A database the worker can open: a file on SQLite (one in memory stays in process), the test database on PostgreSQL. */
+  function workerDb(): Db {
+    if (TEST_ENGINE === "postgres") return freshDb();
+    const dir = mkdtempSync(join(tmpdir(), "brand-lift-review-queue-"));
+    dirs.push(dir);
+    const db = openDatabase(join(dir, "queue.db"));
+    runMigrations(db);
+    return db;
+  }
+
+  async function seeded(db: Db) {
+    const { study, pre, segments } = await templateStudy(db);
+    const texts = ["вит", "Вкусно и точка", "вит, кофе хауз", "Шоколадница и вит", "не знаю", "кофе хауз"];
+    for (const unaided of texts) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id, answers: { ...goodAnswers(), unaided } });
+    return study;
+  }
+
+  it("computes on a connection of its own the queue the request computes in process", { timeout: 60_000 }, async () => {
+    const db = workerDb();
+    try {
+      const study = await seeded(db);
+      const inProcess = (await computeStudyReviewQueue(db, study.id))!;
+      expect(JSON.parse(inProcess.payload)).toMatchObject({ answers: 6, uncoded: 4 });
+      const inWorker = await computeReviewQueueInWorker(databaseLocation(db)!, study.id);
+      expect(inWorker).toMatchObject({ studyId: study.id, variant: REVIEW_QUEUE_VARIANT, dataVersion: inProcess.dataVersion, payload: inProcess.payload });
+      expect(await computeReviewQueueInWorker(databaseLocation(db)!, study.id + 1000)).toBeNull();
+    } finally {
+      if (TEST_ENGINE !== "postgres") await closeDatabase(db);
+    }
+  });
+
+  it("of a large study is computed there, and the page reads it as current", { timeout: 60_000 }, async () => {
+    const db = workerDb();
+    try {
+      const study = await seeded(db);
+      configureResultsSnapshots(db, { syncLimit: 0 });
+      await stopResultsWorker();
+      const questions = await loadQuestionnaire(db, study.id);
+      const input = async () => ({ studyId: study.id, questions, aliases: await listTextAliases(db, study.id), waveIds: (await listWaves(db, study.id)).map((w) => w.id) });
+      expect(await loadReviewQueue(db, await input())).toBeNull();
+      await reviewQueuesSettled(db);
+      expect(resultsWorkerRunning()).toBe(true);
+      const read = await loadReviewQueue(db, await input());
+      expect(read).toMatchObject({ current: true, queue: { answers: 6, uncoded: 4 } });
+      const expected = JSON.parse((await computeStudyReviewQueue(db, study.id))!.payload) as { groups: unknown[]; mentions: Array<[string, number, number]> };
+      expect(read!.queue.groups).toEqual(expected.groups);
+      expect([...read!.mentions].map(([code, c]) => [code, c.n, c.first])).toEqual(expected.mentions);
+    } finally {
+      if (TEST_ENGINE !== "postgres") await closeDatabase(db);
+    }
   });
 });
