@@ -1,6 +1,6 @@
-import { eq, inArray, min, sql, type SQL } from "drizzle-orm";
+import { asc, eq, inArray, min, sql, type SQL } from "drizzle-orm";
 import { first, isPostgres, rawValues, type Executor } from "../../db/client.js";
-import { responses, waves } from "../../db/schema.js";
+import { answers, responses, waves } from "../../db/schema.js";
 import { nextChunkSize, type Chunking } from "../services/chunks.js";
 
 /**
@@ -16,11 +16,11 @@ import { nextChunkSize, type Chunking } from "../services/chunks.js";
  * while an export runs may appear in it if their id is still ahead; none is repeated.
  *
  * Each chunk is one query answering two JSON texts: the page's responses as one array per field,
- * and their answers as four arrays: response id, answer id, question id and value (AnswerValues). Turning column values
+ * and their answers as three arrays: response id, question id and value (AnswerValues). Turning column values
  * into JavaScript values one by one is most of an export's cost (a join repeats each response's
  * fields on every one of its ~8 answer rows, and 810,000 answer rows of 5 values took twice the
  * time of JSON); a JSON text per response cost a JSON.parse call and six small arrays each; eleven
- * plus four arrays a chunk are parsed at native speed, ~35 % faster, and SQLite builds them in
+ * plus three arrays a chunk are parsed at native speed, ~35 % faster, and SQLite builds them in
  * ~10 % less time (PostgreSQL alike). JSON columns go in as their stored text, so the cells are
  * byte for byte what was stored; `excluded` is 0/1 on SQLite and a boolean on PostgreSQL. The
  * status is not read: every row is a completed response.
@@ -37,8 +37,11 @@ import { nextChunkSize, type Chunking } from "../services/chunks.js";
  *
  * The aggregates have no ORDER BY (it made SQLite sort each in a temporary B-tree): the arrays
  * come in the order the rows were read, which is the page's, and parseChunk checks that (and
- * sorts when it is not so); within a response, the pivot orders answers by id where the order
- * shows (several answers to one question).
+ * sorts when it is not so). Within a response the order shows only where a single, scale or text
+ * question has several answers (the pivot joins them in answer id order): those responses'
+ * answers are read again in that order (orderRepeated), which costs nothing when there are none,
+ * as the app stores one answer per such question; answer ids for every answer were a quarter of
+ * the values the database wrote.
  */
 function chunkQuery(db: Executor, studyId: number, values: AnswerValues, after: number, limit: number): SQL {
   const scale = JSON.stringify(values.scale);
@@ -56,7 +59,7 @@ SELECT
   (SELECT json_build_array(array_agg(id), array_agg(wave_id), array_agg(segment_id), array_agg(excluded), array_agg(excluded_reason),
           array_agg(started_at), array_agg(completed_at), array_agg(duration_ms), array_agg(locale), array_agg(params), array_agg(quality_flags))
    FROM page)::text,
-  (SELECT json_build_array(array_agg(a.response_id), array_agg(a.id), array_agg(a.question_id),
+  (SELECT json_build_array(array_agg(a.response_id), array_agg(a.question_id),
           json_agg(CASE WHEN a.question_id = ANY(ARRAY(SELECT json_array_elements_text(${scale}::json)::bigint)) THEN to_json(a.value_number)
                         WHEN a.question_id = ANY(ARRAY(SELECT json_array_elements_text(${text}::json)::bigint)) THEN to_json(a.value_text)
                         ELSE to_json(a.option_id) END))
@@ -74,7 +77,7 @@ SELECT
           json_group_array(started_at), json_group_array(completed_at), json_group_array(duration_ms), json_group_array(locale), json_group_array(params),
           json_group_array(quality_flags))
    FROM page),
-  (SELECT json_array(json_group_array(a.response_id), json_group_array(a.id), json_group_array(a.question_id),
+  (SELECT json_array(json_group_array(a.response_id), json_group_array(a.question_id),
           json_group_array(CASE WHEN a.question_id IN (SELECT value FROM json_each(${scale})) THEN a.value_number
                                 WHEN a.question_id IN (SELECT value FROM json_each(${text})) THEN a.value_text
                                 ELSE a.option_id END))
@@ -85,16 +88,21 @@ SELECT
  * Which questions' answers are a number or a text (scale and text questions); every other
  * answer's value is its option id (single and multi questions, and questions the layout does
  * not have, whose answers are not exported). One value per answer instead of three: the
- * database spends its time writing values, two of every three of them null.
+ * database spends its time writing values, two of every three of them null. `single` completes
+ * the questions with one answer each (see orderRepeated).
  */
 export interface AnswerValues {
+  single: number[];
   scale: number[];
   text: number[];
 }
 
-/** A chunk's answers, grouped by response in the chunk's order: response k's are at answerStart[k] … answerStart[k + 1] - 1. */
+/**
+ * A chunk's answers, grouped by response in the chunk's order: response k's are at answerStart[k]
+ * … answerStart[k + 1] - 1; a response with several answers to one single, scale or text question
+ * has its answers in answer id order (orderRepeated).
+ */
 export interface ChunkAnswers {
-  ids: number[];
   questionIds: number[];
   /** The option id, the number or the text (see AnswerValues). */
   values: Array<number | string | null>;
@@ -134,7 +142,7 @@ type ResponseColumns = [
   qualityFlags: Array<string | null>,
 ];
 
-type AnswerColumns = [responseIds: number[], ids: number[], questionIds: number[], values: Array<number | string | null>];
+type AnswerColumns = [responseIds: number[], questionIds: number[], values: Array<number | string | null>];
 
 /** The columns in the order of `order` (indexes into them). */
 function reordered<T extends unknown[]>(columns: T, order: readonly number[]): T {
@@ -153,7 +161,7 @@ export function parseChunk(responsesJson: string | null, answersJson: string | n
   if (r[0] === null || r[0] === undefined) r = Array.from({ length: 11 }, empty) as unknown as ResponseColumns;
   let columns = r as ResponseColumns;
   let a = (answersJson === null ? null : (JSON.parse(answersJson) as AnswerColumns | null[])) ?? [];
-  if (a[0] === null || a[0] === undefined) a = Array.from({ length: 4 }, empty) as unknown as AnswerColumns;
+  if (a[0] === null || a[0] === undefined) a = Array.from({ length: 3 }, empty) as unknown as AnswerColumns;
   let answers = a as AnswerColumns;
 
   const ids = columns[0];
@@ -172,7 +180,7 @@ export function parseChunk(responsesJson: string | null, answersJson: string | n
     groupInOrder(columns[0], answers[0], answerStart);
   }
   const [sortedIds, waveIds, segmentIds, excluded, excludedReasons, startedAt, completedAt, durationMs, locales, params, qualityFlags] = columns;
-  const [, answerIds, questionIds, values] = answers;
+  const [, questionIds, values] = answers;
   return {
     length,
     ids: sortedIds,
@@ -187,7 +195,7 @@ export function parseChunk(responsesJson: string | null, answersJson: string | n
     params,
     qualityFlags,
     answerStart,
-    answers: { ids: answerIds, questionIds, values },
+    answers: { questionIds, values },
   };
 }
 
@@ -201,6 +209,58 @@ function groupInOrder(ids: readonly number[], responseIds: readonly number[], st
   }
   while (k < ids.length) start[++k] = responseIds.length;
   return true;
+}
+
+/**
+ * The chunk with the answers of every response that has several answers to one single, scale or
+ * text question read again, in (question, answer id) order: the order in which the pivot joins
+ * them. Such responses are found by one look-up per answer; none, and the chunk is returned as is.
+ */
+export async function orderRepeated(db: Executor, chunk: ResponseChunk, values: AnswerValues): Promise<ResponseChunk> {
+  const slots = new Map<number, number>([...values.single, ...values.scale, ...values.text].map((id, slot) => [id, slot]));
+  const answeredBy = new Int32Array(slots.size).fill(-1);
+  const { questionIds } = chunk.answers;
+  const repeated: number[] = [];
+  for (let k = 0; k < chunk.length; k++) {
+    for (let i = chunk.answerStart[k]!, end = chunk.answerStart[k + 1]!; i < end; i++) {
+      const slot = slots.get(questionIds[i]!);
+      if (slot === undefined) continue;
+      if (answeredBy[slot] !== k) answeredBy[slot] = k;
+      else if (repeated[repeated.length - 1] !== k) repeated.push(k);
+    }
+  }
+  if (repeated.length === 0) return chunk;
+  const rows = await db
+    .select({ responseId: answers.responseId, questionId: answers.questionId, optionId: answers.optionId, valueNumber: answers.valueNumber, valueText: answers.valueText })
+    .from(answers)
+    .where(inArray(answers.responseId, repeated.map((k) => chunk.ids[k]!)))
+    .orderBy(asc(answers.responseId), asc(answers.questionId), asc(answers.id));
+  const [scale, text] = [new Set(values.scale), new Set(values.text)];
+  const again = new Map<number, typeof rows>();
+  for (const row of rows) {
+    const list = again.get(row.responseId);
+    if (list) list.push(row);
+    else again.set(row.responseId, [row]);
+  }
+  const ordered: ChunkAnswers = { questionIds: [], values: [] };
+  const answerStart = new Int32Array(chunk.length + 1);
+  for (let k = 0; k < chunk.length; k++) {
+    answerStart[k] = ordered.questionIds.length;
+    const read = repeated.includes(k) ? again.get(chunk.ids[k]!) : undefined;
+    if (read) {
+      for (const row of read) {
+        ordered.questionIds.push(row.questionId);
+        ordered.values.push(scale.has(row.questionId) ? row.valueNumber : text.has(row.questionId) ? row.valueText : row.optionId);
+      }
+      continue;
+    }
+    for (let i = chunk.answerStart[k]!, end = chunk.answerStart[k + 1]!; i < end; i++) {
+      ordered.questionIds.push(questionIds[i]!);
+      ordered.values.push(chunk.answers.values[i]!);
+    }
+  }
+  answerStart[chunk.length] = ordered.questionIds.length;
+  return { ...chunk, answerStart, answers: ordered };
 }
 
 /** The study's first response id (by the wave index), where the chunks start; null without responses. */
@@ -223,26 +283,49 @@ export interface ChunkPauses {
  * Reads every completed response of the study, chunk by chunk (sized by `chunking` to the time
  * each held the event loop), handing each chunk to `each`; between chunks, `between.pause`.
  * Returns the number of responses read.
+ *
+ * On PostgreSQL the next chunk is asked for as soon as one arrives, so the database writes it
+ * while this process handles the last one (each waited for the other: the export took their sum,
+ * now about the longer of the two). Such a chunk was asked for before the pause that follows the
+ * last one: should it end the export (short of its size), one more chunk is asked for after that
+ * pause, so whatever was written meanwhile is read as before. SQLite's driver is synchronous:
+ * there is nothing to overlap, and each chunk is read when it is handled.
  */
 export async function readResponseChunks(db: Executor, studyId: number, values: AnswerValues, each: (chunk: ResponseChunk) => void, between: ChunkPauses, chunking: Chunking): Promise<number> {
   const start = await firstResponseId(db, studyId);
   if (start === null) return 0;
+  const ahead = isPostgres(db);
+  const fetch = async (after: number, size: number): Promise<ResponseChunk> => {
+    const [texts] = await rawValues<[string | null, string | null]>(db, chunkQuery(db, studyId, values, after, size), { name: "responses_export_chunk" });
+    return orderRepeated(db, parseChunk(texts?.[0] ?? null, texts?.[1] ?? null), values);
+  };
+  const ask = (after: number, size: number, early: boolean) => {
+    const chunk = fetch(after, size);
+    // Handled when awaited; until then a failure must not count as unhandled.
+    chunk.catch(() => undefined);
+    return { chunk, size, early };
+  };
   let after = start - 1;
   let read = 0;
-  let chunkSize = chunking.first;
+  let size = chunking.first;
+  let next: ReturnType<typeof ask> | null = null;
   for (;;) {
     const began = performance.now();
-    const [texts] = await rawValues<[string | null, string | null]>(db, chunkQuery(db, studyId, values, after, chunkSize), { name: "responses_export_chunk" });
+    const asked: ReturnType<typeof ask> = next ?? ask(after, size, false);
+    next = null;
+    const chunk = await asked.chunk;
     // On PostgreSQL the event loop served others while the query ran: only the handling holds it.
-    const heldFrom = isPostgres(db) ? performance.now() : began;
-    const chunk = parseChunk(texts?.[0] ?? null, texts?.[1] ?? null);
-    if (chunk.length === 0) break;
-    each(chunk);
-    between.chunkEnd?.();
-    after = chunk.ids[chunk.length - 1]!;
-    read += chunk.length;
-    if (chunk.length < chunkSize) break;
-    chunkSize = nextChunkSize(chunkSize, performance.now() - heldFrom, chunking);
+    const heldFrom = ahead ? performance.now() : began;
+    const full = chunk.length === asked.size;
+    if (chunk.length > 0) {
+      after = chunk.ids[chunk.length - 1]!;
+      if (ahead && full) next = ask(after, size, true);
+      each(chunk);
+      between.chunkEnd?.();
+      read += chunk.length;
+    }
+    if (!full && !asked.early) break;
+    if (full) size = nextChunkSize(asked.size, performance.now() - heldFrom, chunking);
     await between.pause();
     if (between.closed()) break;
   }

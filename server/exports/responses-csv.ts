@@ -1,7 +1,7 @@
 import { csvFieldEncoder } from "../domain/csv.js";
 import type { CsvDialect } from "./csv-dialect.js";
 import type { ResponseChunk } from "./response-chunks.js";
-import { answerPlan, FIXED_COLUMNS, flagCodes, foldAnswers, isoFormatter, isPlainIsoTime, singleValue, type Cell, type ResponseLayout } from "./responses.js";
+import { answerPlan, FIXED_COLUMNS, flagCodes, foldAnswer, isoFormatter, isPlainIsoTime, singleValue, type Cell, type ResponseLayout } from "./responses.js";
 
 /** The most distinct params or flags texts whose encoding is kept (campaign links share a few; past this, each is encoded anew). */
 const KEPT_TEXTS = 1024;
@@ -78,8 +78,8 @@ export function responseCsvLines(layout: ResponseLayout, dialect: CsvDialect): (
     if (answerColumns === 0) return line + "\r\n";
     const row = ++serial;
     cells.fill("");
-    const { ids, questionIds, values } = c.answers;
-    let repeated: Map<number, Array<{ id: number; value: Cell }>> | undefined;
+    const { questionIds, values } = c.answers;
+    let repeated: Map<number, Cell> | undefined;
     for (let i = c.answerStart[k]!, end = c.answerStart[k + 1]!; i < end; i++) {
       const place = plan.slots.get(questionIds[i]!);
       if (!place) continue;
@@ -99,14 +99,12 @@ export function responseCsvLines(layout: ResponseLayout, dialect: CsvDialect): (
         cells[index] = place.type === "single" ? (optionKeys.get(values[i] as number) ?? "") : field(values[i]);
         continue;
       }
-      // Several answers to one value question: folded as the pivot folds them, then encoded.
+      // Several answers to one value question (in answer id order: orderRepeated): folded as the pivot folds them, then encoded.
       const value = (j: number): Cell => (place.type === "single" ? singleValue(layout, values[j] as number | null) : values[j]!);
       repeated ??= new Map();
-      let list = repeated.get(index);
-      if (!list) repeated.set(index, (list = [{ id: ids[valueFirst[index]!]!, value: value(valueFirst[index]!) }]));
-      list.push({ id: ids[i]!, value: value(i) });
+      repeated.set(index, foldAnswer(repeated.has(index) ? repeated.get(index)! : value(valueFirst[index]!), value(i)));
     }
-    if (repeated) for (const [index, list] of repeated) cells[index] = field(foldAnswers(list));
+    if (repeated) for (const [index, cell] of repeated) cells[index] = field(cell);
     return line + delimiter + cells.join(delimiter) + "\r\n";
   };
 }

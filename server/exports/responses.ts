@@ -199,11 +199,9 @@ export function flagCodes(json: string | null): string | null {
   }
 }
 
-/** What a value question's cell holds after several answers to it, folded in answer id order: values joined by ";" (none lost). */
-export function foldAnswers(answers: ReadonlyArray<{ id: number; value: Cell }>): Cell {
-  let cell: Cell = null;
-  for (const { value } of [...answers].sort((a, b) => a.id - b.id)) cell = cell === null ? value : `${String(cell)};${String(value)}`;
-  return cell;
+/** A value question's cell after one more answer to it: the values joined by ";" (a value question has one answer; should there be more, none is lost). */
+export function foldAnswer(cell: Cell, value: Cell): Cell {
+  return cell === null ? value : `${String(cell)};${String(value)}`;
 }
 
 /** A single question's cell: its option's key. */
@@ -218,8 +216,8 @@ export type AnswerSlot =
 
 /** The layout's scale and text questions, whose answers the chunks carry as numbers and texts. */
 export function answerValues(layout: ResponseLayout): AnswerValues {
-  const values: AnswerValues = { scale: [], text: [] };
-  for (const [questionId, p] of layout.placements) if (p.kind === "value" && p.type !== "single") values[p.type].push(questionId);
+  const values: AnswerValues = { single: [], scale: [], text: [] };
+  for (const [questionId, p] of layout.placements) if (p.kind === "value") values[p.type].push(questionId);
   return values;
 }
 
@@ -249,8 +247,6 @@ class Pivot {
   /** The row each value column and each multi question was last answered in (no clearing per row). */
   private readonly valueSeen: Int32Array;
   private readonly multiSeen: Int32Array;
-  /** Where in the chunk's answers each value column's first answer was. */
-  private readonly valueFirst: Int32Array;
   private serial = 0;
   private readonly iso = isoFormatter();
   constructor(private readonly layout: ResponseLayout) {
@@ -258,7 +254,6 @@ class Pivot {
     this.plan = answerPlan(layout);
     this.valueSeen = new Int32Array(layout.columns.length);
     this.multiSeen = new Int32Array(this.plan.multis);
-    this.valueFirst = new Int32Array(layout.columns.length);
   }
 
   row(c: ResponseChunk, k: number): Cell[] {
@@ -281,8 +276,7 @@ class Pivot {
     cells[11] = c.locales[k]!;
     cells[12] = c.params[k]!;
     cells[13] = flagCodes(c.qualityFlags[k]!);
-    const { ids, questionIds, values } = c.answers;
-    let repeated: Map<number, Array<{ id: number; value: Cell }>> | undefined;
+    const { questionIds, values } = c.answers;
     for (let i = c.answerStart[k]!, end = c.answerStart[k + 1]!; i < end; i++) {
       const place = this.plan.slots.get(questionIds[i]!);
       if (!place) continue;
@@ -296,19 +290,10 @@ class Pivot {
         continue;
       }
       const value: Cell = place.type === "single" ? singleValue(this.layout, values[i] as number | null) : values[i]!;
-      if (this.valueSeen[place.index] !== serial) {
-        this.valueSeen[place.index] = serial;
-        this.valueFirst[place.index] = i;
-        cells[place.index] = value;
-        continue;
-      }
-      // A value question has one answer; should there be more, none is lost (see foldAnswers).
-      repeated ??= new Map();
-      let list = repeated.get(place.index);
-      if (!list) repeated.set(place.index, (list = [{ id: ids[this.valueFirst[place.index]!]!, value: cells[place.index]! }]));
-      list.push({ id: ids[i]!, value });
+      // Several answers come in answer id order (orderRepeated).
+      cells[place.index] = this.valueSeen[place.index] === serial ? foldAnswer(cells[place.index]!, value) : value;
+      this.valueSeen[place.index] = serial;
     }
-    if (repeated) for (const [index, list] of repeated) cells[index] = foldAnswers(list);
     return cells;
   }
 }

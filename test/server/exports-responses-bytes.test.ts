@@ -1,12 +1,14 @@
 import { Writable } from "node:stream";
+import { asc, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
+import { answers } from "../../db/schema.js";
 import { csvFieldEncoder, toCsvRow } from "../../server/domain/csv.js";
 import { CSV_DIALECTS, type CsvFormat } from "../../server/exports/csv-dialect.js";
-import { parseChunk } from "../../server/exports/response-chunks.js";
+import { orderRepeated, parseChunk } from "../../server/exports/response-chunks.js";
 import { durationSeconds } from "../../server/exports/responses-csv.js";
 import { CSV_CHUNKING, writeResponsesCsv } from "../../server/exports/responses-output.js";
-import { responseLayout, streamResponses, type Cell, type ResponseLayout } from "../../server/exports/responses.js";
+import { answerValues, responseLayout, streamResponses, type Cell, type ResponseLayout } from "../../server/exports/responses.js";
 import { translator } from "../../server/i18n/index.js";
 import { fixedChunks, type Chunking } from "../../server/services/chunks.js";
 import { seedAwkwardStudy } from "../fixtures/exports/awkward.js";
@@ -107,19 +109,42 @@ describe("the raw responses CSV, byte for byte", () => {
 describe("a chunk as the database hands it", () => {
   it("puts responses in id order and groups their answers, whatever order they came in", () => {
     const responses = JSON.stringify([[12, 10, 11], [1, 1, 2], [3, 3, 3], [0, 1, 0], [null, "x", null], [5, 6, 7], [8, null, 9], [null, 1, 2], ["ru", "en", "ru"], [null, "{}", null], [null, null, "[]"]]);
-    const answers = JSON.stringify([[11, 12, 10, 12, 11], [101, 102, 103, 104, 105], [1, 1, 2, 3, 4], [7, 8, null, "t", 9.5]]);
+    const answers = JSON.stringify([[11, 12, 10, 12, 11], [1, 2, 3, 4, 5], [7, 8, null, "t", 9.5]]);
     const chunk = parseChunk(responses, answers);
     expect(chunk.ids).toEqual([10, 11, 12]);
     expect([chunk.excludedReasons, chunk.startedAt, chunk.locales]).toEqual([["x", null, null], [6, 7, 5], ["en", "ru", "ru"]]);
-    const of = (k: number) => chunk.answers.ids.slice(chunk.answerStart[k], chunk.answerStart[k + 1]);
-    expect([of(0), of(1), of(2)]).toEqual([[103], [101, 105], [102, 104]]);
+    const of = (k: number) => chunk.answers.questionIds.slice(chunk.answerStart[k], chunk.answerStart[k + 1]);
+    expect([of(0), of(1), of(2)]).toEqual([[3], [1, 5], [2, 4]]);
     expect(chunk.answers.values.slice(chunk.answerStart[2], chunk.answerStart[3])).toEqual([8, "t"]);
   });
 
   it("takes PostgreSQL's nulls for an empty page, and a page without answers", () => {
-    expect(parseChunk(JSON.stringify(Array(11).fill(null)), JSON.stringify(Array(4).fill(null))).length).toBe(0);
+    expect(parseChunk(JSON.stringify(Array(11).fill(null)), JSON.stringify(Array(3).fill(null))).length).toBe(0);
     expect(parseChunk(null, null).length).toBe(0);
-    const chunk = parseChunk(JSON.stringify([[1, 2], [1, 1], [1, 1], [0, 0], [null, null], [0, 0], [0, 0], [0, 0], ["ru", "ru"], [null, null], [null, null]]), JSON.stringify(Array(4).fill(null)));
+    const chunk = parseChunk(JSON.stringify([[1, 2], [1, 1], [1, 1], [0, 0], [null, null], [0, 0], [0, 0], [0, 0], ["ru", "ru"], [null, null], [null, null]]), JSON.stringify(Array(3).fill(null)));
     expect([chunk.length, [...chunk.answerStart]]).toEqual([2, [0, 0, 0]]);
+  });
+
+  it("reads again, in answer id order, the answers of a response with several answers to a value question, and only those", async () => {
+    const db = freshDb();
+    const { study, ids } = await seedAwkwardStudy(db);
+    const layout = await responseLayout(db, study, "en", translator("en"));
+    const values = answerValues(layout);
+    const stored = await db.select().from(answers).where(inArray(answers.responseId, [ids["plain"]!, ids["repeated"]!])).orderBy(asc(answers.id));
+    const valueOf = (a: (typeof stored)[number]) => (values.scale.includes(a.questionId) ? a.valueNumber : values.text.includes(a.questionId) ? a.valueText : a.optionId);
+    // As a plan might hand them: each response's answers last to first.
+    const given = [ids["plain"]!, ids["repeated"]!].flatMap((id) => stored.filter((a) => a.responseId === id).reverse());
+    const fields = (value: unknown) => Array.from({ length: 11 }, (_, i) => (i === 0 ? [ids["plain"], ids["repeated"]] : [value, value]));
+    const chunk = parseChunk(JSON.stringify(fields(0)), JSON.stringify([given.map((a) => a.responseId), given.map((a) => a.questionId), given.map(valueOf)]));
+    const ordered = await orderRepeated(db, chunk, values);
+    const answersOf = (c: typeof chunk, k: number) => c.answers.questionIds.slice(c.answerStart[k], c.answerStart[k + 1]).map((q, j) => [q, c.answers.values[c.answerStart[k]! + j]]);
+    // The plain response (one answer per value question) is left as it came; the other is in (question, id) order.
+    expect(answersOf(ordered, 0)).toEqual(answersOf(chunk, 0));
+    const repeated = stored.filter((a) => a.responseId === ids["repeated"]).sort((a, b) => a.questionId - b.questionId || a.id - b.id);
+    expect(answersOf(ordered, 1)).toEqual(repeated.map((a) => [a.questionId, valueOf(a)]));
+    expect(answersOf(chunk, 1)).not.toEqual(answersOf(ordered, 1));
+    // Nothing repeated: the very same chunk, nothing read.
+    const single = parseChunk(JSON.stringify(fields(0).map((column) => column.slice(0, 1))), JSON.stringify([[ids["plain"]], [stored[0]!.questionId], [valueOf(stored[0]!)]]));
+    expect(await orderRepeated(db, single, values)).toBe(single);
   });
 });
