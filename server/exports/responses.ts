@@ -1,29 +1,24 @@
-import { eq, inArray, min, sql, type SQL } from "drizzle-orm";
-import { first, isPostgres, rawValues, type Executor } from "../../db/client.js";
+import type { Executor } from "../../db/client.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
 import { listSegments } from "../../db/queries/studies.js";
-import { responses, waves, type Locale, type QualityFlag, type Study } from "../../db/schema.js";
+import type { Locale, QualityFlag, Study } from "../../db/schema.js";
 import { localize, scaleValues, type SurveyQuestion } from "../domain/questionnaire.js";
 import type { Translate } from "../i18n/index.js";
-import { nextChunkSize, type Chunking } from "../services/chunks.js";
+import type { Chunking } from "../services/chunks.js";
+import { readResponseChunks, type AnswerValues, type ChunkPauses, type ResponseChunk } from "./response-chunks.js";
 
 /**
  * Raw responses of a study, one row per completed response (excluded ones too, marked), one
  * column per question (one 0/1 column per option of a multi question), read in chunks of at
  * most CHUNK_SIZE responses (one query each, on SQLite or PostgreSQL; sized to a time budget, see
- * CHUNKING) and pivoted while streaming: memory holds one chunk, never the study.
- *
- * Why chunks and not one long cursor: no statement, cursor or transaction stays open while the
- * export waits for a slow client. On SQLite a statement being iterated would make the process's
- * one connection refuse writes (every survey submission); on PostgreSQL it would hold a pooled
- * connection and an old snapshot for as long as the download lasts. So each chunk is one
- * query (keyset pagination on the response id: `id > last ORDER BY id LIMIT n`), its rows are
- * handed to the writer, and only then does the export wait for the client to drain. Responses
- * completed while an export runs may appear in it if their id is still ahead; none is repeated.
+ * CHUNKING; response-chunks.ts) and pivoted while streaming: memory holds one chunk, never the study.
  */
 
 export type Cell = string | number | null;
+
+/** Every exported response's status: only completed responses are read. */
+const COMPLETED = "completed";
 
 /** Columns before the questions, named for analysis tools (described in the codebook). */
 export const FIXED_COLUMNS = [
@@ -156,100 +151,45 @@ export function codebookRows(layout: ResponseLayout, t: Translate): Cell[][] {
   ];
 }
 
-/**
- * One chunk: completed responses after `after` in id order, each as one JSON array of its fields
- * and its answers ([question, option, number, text] in question and answer order). Turning
- * column values into JavaScript values one by one is most of an export's cost (a join repeats
- * each response's twelve fields on every one of its ~8 answer rows, and even apart, 810,000
- * answer rows of 5 values took twice the time); the database writes one JSON text per response
- * instead, which JSON.parse reads at native speed. JSON columns go in as their stored text, so the
- * cells are byte for byte what was stored; `excluded` is 0/1 on SQLite and a boolean on PostgreSQL.
- *
- * Each chunk must walk the primary key from `after` and stop at its last row, so the whole export
- * reads each response once (its answers by the (response_id, question_id) index); any other plan
- * makes every chunk sort the rest of the study (quadratic in its size). On SQLite the unary +
- * keeps the planner off the (wave_id, status, …) indexes, which are not in id order. On
- * PostgreSQL the study's waves are an array computed once (= ANY(ARRAY(…))), a filter on that walk:
- * as a subquery (IN (SELECT …)) they made a hash join that read and sorted every remaining
- * response for each chunk (200 ms a chunk at 100,000 responses, 35 ms so).
- */
-function chunkQuery(db: Executor, studyId: number, after: number, limit: number): SQL {
-  if (isPostgres(db)) {
-    return sql`
-SELECT json_build_array(r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at, r.completed_at,
-       r.duration_ms, r.locale, r.params::text, r.quality_flags::text,
-       (SELECT coalesce(json_agg(json_build_array(a.question_id, a.option_id, a.value_number, a.value_text) ORDER BY a.question_id, a.id), '[]'::json)
-        FROM answers AS a WHERE a.response_id = r.id))::text
-FROM responses AS r
-WHERE r.wave_id = ANY(ARRAY(SELECT id FROM waves WHERE study_id = ${studyId})) AND r.status = 'completed' AND r.id > ${after}
-ORDER BY r.id
-LIMIT ${limit}`;
-  }
-  return sql`
-SELECT json_array(r.id, r.wave_id, r.segment_id, r.status, r.excluded, r.excluded_reason, r.started_at, r.completed_at,
-       r.duration_ms, r.locale, r.params, r.quality_flags,
-       (SELECT json_group_array(json_array(a.question_id, a.option_id, a.value_number, a.value_text) ORDER BY a.question_id, a.id)
-        FROM answers AS a WHERE a.response_id = r.id))
-FROM responses AS r
-WHERE +r.wave_id IN (SELECT id FROM waves WHERE study_id = ${studyId}) AND +r.status = 'completed' AND r.id > ${after}
-ORDER BY r.id
-LIMIT ${limit}`;
-}
-
-type AnswerCells = [questionId: number, optionId: number | null, valueNumber: number | null, valueText: string | null];
-
-type ChunkRow = [
-  id: number,
-  waveId: number,
-  segmentId: number,
-  status: string,
-  excluded: number | boolean,
-  excludedReason: string | null,
-  startedAt: number,
-  completedAt: number | null,
-  durationMs: number | null,
-  locale: string,
-  params: string | null,
-  qualityFlags: string | null,
-  answers: AnswerCells[],
-];
-
-/** The study's first response id (by the wave index), where the chunks start; null without responses. */
-async function firstResponseId(db: Executor, studyId: number): Promise<number | null> {
-  const studyWaves = db.select({ id: waves.id }).from(waves).where(eq(waves.studyId, studyId));
-  return first(await db.select({ id: min(responses.id) }).from(responses).where(inArray(responses.waveId, studyWaves)))?.id ?? null;
-}
-
 const DAY_MS = 86_400_000;
 /** The last millisecond toISOString writes with a four-digit year (9999-12-31T23:59:59.999Z). */
 const LAST_PLAIN_MS = 253_402_300_799_999;
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+/** Whether toISOString writes `ms` plainly (a four-digit year, no sign): such a text never needs quoting or neutralising in a CSV. */
+export const isPlainIsoTime = (ms: number): boolean => Number.isInteger(ms) && ms >= 0 && ms <= LAST_PLAIN_MS;
+/** "000Z" … "999Z": the end of every ISO time. */
+const MILLIS = Array.from({ length: 1000 }, (_, ms) => `${pad3(ms)}Z`);
 
 /**
  * Date.prototype.toISOString for the export's two times per row, byte for byte: a Date and its
  * formatting per value was a sixth of the export's time. The calendar day is formatted once per
- * day seen (by Date itself), the time of day by arithmetic; anything unusual goes through Date.
+ * day seen (by Date itself), the time of day to the second once per second of the day seen, the
+ * milliseconds from a table: three pieces per time. Anything unusual goes through Date.
  */
-function isoFormatter(): (ms: number | null) => string | null {
+export function isoFormatter(): (ms: number | null) => string | null {
   const days = new Map<number, string>();
+  const seconds: Array<string | undefined> = new Array<string | undefined>(86_400);
   return (ms) => {
     if (ms === null) return null;
-    if (!Number.isInteger(ms) || ms < 0 || ms > LAST_PLAIN_MS) return new Date(ms).toISOString();
+    if (!isPlainIsoTime(ms)) return new Date(ms).toISOString();
     const day = Math.floor(ms / DAY_MS);
     let date = days.get(day);
     if (date === undefined) days.set(day, (date = new Date(day * DAY_MS).toISOString().slice(0, 11)));
-    let rest = ms - day * DAY_MS;
-    const hours = Math.floor(rest / 3_600_000);
-    rest -= hours * 3_600_000;
-    const minutes = Math.floor(rest / 60_000);
-    rest -= minutes * 60_000;
-    const seconds = Math.floor(rest / 1000);
-    return `${date}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${pad3(rest - seconds * 1000)}Z`;
+    const rest = ms - day * DAY_MS;
+    const second = Math.floor(rest / 1000);
+    let time = seconds[second];
+    if (time === undefined) {
+      const hours = Math.floor(second / 3600);
+      const minutes = Math.floor((second - hours * 3600) / 60);
+      seconds[second] = time = `${pad2(hours)}:${pad2(minutes)}:${pad2(second - hours * 3600 - minutes * 60)}.`;
+    }
+    return date + time + MILLIS[rest - second * 1000]!;
   };
 }
 
-function flagCodes(json: string | null): string | null {
+/** The quality flags' codes, ";"-separated, from their stored JSON (the text itself when it is not a list of flags). */
+export function flagCodes(json: string | null): string | null {
   if (json === null) return null;
   try {
     const flags = JSON.parse(json) as QualityFlag[];
@@ -259,111 +199,118 @@ function flagCodes(json: string | null): string | null {
   }
 }
 
+/** A value question's cell after one more answer to it: the values joined by ";" (a value question has one answer; should there be more, none is lost). */
+export function foldAnswer(cell: Cell, value: Cell): Cell {
+  return cell === null ? value : `${String(cell)};${String(value)}`;
+}
+
+/** A single question's cell: its option's key. */
+export function singleValue(layout: ResponseLayout, optionId: number | null): string | null {
+  return optionId === null ? null : (layout.optionKeys.get(optionId) ?? null);
+}
+
+/** Where a question's answers go: a value question's column, or a multi question's 0/1 columns (its slot numbers the multi questions, for per-row marks). */
+export type AnswerSlot =
+  | { multi: false; type: "single" | "scale" | "text"; index: number }
+  | { multi: true; slot: number; first: number; count: number; optionIndex: Map<number, number> };
+
+/** The layout's scale and text questions, whose answers the chunks carry as numbers and texts. */
+export function answerValues(layout: ResponseLayout): AnswerValues {
+  const values: AnswerValues = { single: [], scale: [], text: [] };
+  for (const [questionId, p] of layout.placements) if (p.kind === "value") values[p.type].push(questionId);
+  return values;
+}
+
+/** Each question's slot by question id (one lookup per answer), and how many are multi questions. */
+export interface AnswerPlan {
+  slots: Map<number, AnswerSlot>;
+  multis: number;
+}
+
+export function answerPlan(layout: ResponseLayout): AnswerPlan {
+  const slots = new Map<number, AnswerSlot>();
+  let multis = 0;
+  for (const [questionId, p] of layout.placements) {
+    slots.set(questionId, p.kind === "multi" ? { multi: true, slot: multis++, first: p.first, count: p.count, optionIndex: p.optionIndex } : { multi: false, type: p.type, index: p.index });
+  }
+  return { slots, multis };
+}
+
 /**
- * Builds one response's row from its fixed fields and its answers, in the layout's columns. The
- * row array is reused from one response to the next (a million rows allocate nothing per row but
- * their values): a sink that keeps a row copies it.
+ * Builds one response's row from a chunk, in the layout's columns. The row array is reused from
+ * one response to the next (a million rows allocate nothing per row but their values): a sink
+ * that keeps a row copies it.
  */
 class Pivot {
   private readonly cells: Cell[];
-  private readonly multis: Array<{ questionId: number; first: number; count: number }>;
-  private readonly answered = new Set<number>();
+  private readonly plan: AnswerPlan;
+  /** The row each value column and each multi question was last answered in (no clearing per row). */
+  private readonly valueSeen: Int32Array;
+  private readonly multiSeen: Int32Array;
+  private serial = 0;
   private readonly iso = isoFormatter();
   constructor(private readonly layout: ResponseLayout) {
     this.cells = new Array<Cell>(layout.columns.length).fill(null);
-    this.multis = [...layout.placements].flatMap(([questionId, p]) => (p.kind === "multi" ? [{ questionId, first: p.first, count: p.count }] : []));
+    this.plan = answerPlan(layout);
+    this.valueSeen = new Int32Array(layout.columns.length);
+    this.multiSeen = new Int32Array(this.plan.multis);
   }
 
-  start(r: ChunkRow): void {
+  row(c: ResponseChunk, k: number): Cell[] {
     const cells = this.cells;
+    const serial = ++this.serial;
     cells.fill(null);
-    this.answered.clear();
-    const wave = this.layout.waves.get(r[1]);
-    cells[0] = r[0];
-    cells[1] = r[1];
+    const wave = this.layout.waves.get(c.waveIds[k]!);
+    cells[0] = c.ids[k]!;
+    cells[1] = c.waveIds[k]!;
     cells[2] = wave?.label ?? null;
     cells[3] = wave?.kind ?? null;
-    cells[4] = this.layout.segments.get(r[2]) ?? null;
-    cells[5] = r[3];
-    cells[6] = r[4] ? 1 : 0;
-    cells[7] = r[5];
-    cells[8] = this.iso(r[6]);
-    cells[9] = this.iso(r[7]);
-    cells[10] = r[8] === null ? null : r[8] / 1000;
-    cells[11] = r[9];
-    cells[12] = r[10];
-    cells[13] = flagCodes(r[11]);
-  }
-
-  add(questionId: number, optionId: number | null, valueNumber: number | null, valueText: string | null): void {
-    const place = this.layout.placements.get(questionId);
-    if (!place) return;
-    if (place.kind === "multi") {
-      this.answered.add(questionId);
-      const index = optionId === null ? undefined : place.optionIndex.get(optionId);
-      if (index !== undefined) this.cells[index] = 1;
-      return;
+    cells[4] = this.layout.segments.get(c.segmentIds[k]!) ?? null;
+    cells[5] = COMPLETED;
+    cells[6] = c.excluded[k] ? 1 : 0;
+    cells[7] = c.excludedReasons[k]!;
+    cells[8] = this.iso(c.startedAt[k]!);
+    cells[9] = this.iso(c.completedAt[k]!);
+    const durationMs = c.durationMs[k]!;
+    cells[10] = durationMs === null ? null : durationMs / 1000;
+    cells[11] = c.locales[k]!;
+    cells[12] = c.params[k]!;
+    cells[13] = flagCodes(c.qualityFlags[k]!);
+    const { questionIds, values } = c.answers;
+    for (let i = c.answerStart[k]!, end = c.answerStart[k + 1]!; i < end; i++) {
+      const place = this.plan.slots.get(questionIds[i]!);
+      if (!place) continue;
+      if (place.multi) {
+        if (this.multiSeen[place.slot] !== serial) {
+          this.multiSeen[place.slot] = serial;
+          for (let column = place.first; column < place.first + place.count; column++) cells[column] = 0;
+        }
+        const index = place.optionIndex.get(values[i] as number);
+        if (index !== undefined) cells[index] = 1;
+        continue;
+      }
+      const value: Cell = place.type === "single" ? singleValue(this.layout, values[i] as number | null) : values[i]!;
+      // Several answers come in answer id order (orderRepeated).
+      cells[place.index] = this.valueSeen[place.index] === serial ? foldAnswer(cells[place.index]!, value) : value;
+      this.valueSeen[place.index] = serial;
     }
-    const value: Cell =
-      place.type === "single"
-        ? optionId === null
-          ? null
-          : (this.layout.optionKeys.get(optionId) ?? null)
-        : place.type === "scale"
-          ? valueNumber
-          : valueText;
-    const previous = this.cells[place.index];
-    // A single question has one answer row; should there be more, none is lost.
-    this.cells[place.index] = previous === null || previous === undefined ? value : `${String(previous)};${String(value)}`;
-  }
-
-  finish(): Cell[] {
-    for (const m of this.multis) {
-      if (!this.answered.has(m.questionId)) continue;
-      for (let i = m.first; i < m.first + m.count; i++) this.cells[i] ??= 0;
-    }
-    return this.cells;
+    return cells;
   }
 }
 
-export interface ResponseSink {
+export interface ResponseSink extends ChunkPauses {
   /** Receives each response's row, in response id order (the array is reused: copy it to keep it). Synchronous: no awaiting inside a chunk. */
   row(cells: Cell[]): void;
-  /** Called between chunks, with no query open: wait here for the client to drain. */
-  pause(): Promise<void>;
-  /** True when the client went away: the export stops. */
-  closed(): boolean;
 }
 
 /**
- * Streams every completed response of the layout's study to `sink`, chunk by chunk (see the top
- * of this file). Returns the number of responses written.
+ * Streams every completed response of the layout's study to `sink` as rows of cells, chunk by
+ * chunk (see the top of this file). Returns the number of responses written.
  */
 export async function streamResponses(db: Executor, layout: ResponseLayout, sink: ResponseSink, chunking: Chunking = CHUNKING): Promise<number> {
   const pivot = new Pivot(layout);
-  const start = await firstResponseId(db, layout.studyId);
-  if (start === null) return 0;
-  let after = start - 1;
-  let written = 0;
-  let chunkSize = chunking.first;
-  for (;;) {
-    const began = performance.now();
-    const chunk = await rawValues<[string]>(db, chunkQuery(db, layout.studyId, after, chunkSize), { name: "responses_export_chunk" });
-    // On PostgreSQL the event loop served others while the query ran: only the pivot holds it.
-    const heldFrom = isPostgres(db) ? performance.now() : began;
-    if (chunk.length === 0) break;
-    for (const [json] of chunk) {
-      const r = JSON.parse(json) as ChunkRow;
-      pivot.start(r);
-      for (const answer of r[12]) pivot.add(answer[0], answer[1], answer[2], answer[3]);
-      sink.row(pivot.finish());
-      after = r[0];
-    }
-    written += chunk.length;
-    if (chunk.length < chunkSize) break;
-    chunkSize = nextChunkSize(chunkSize, performance.now() - heldFrom, chunking);
-    await sink.pause();
-    if (sink.closed()) break;
-  }
-  return written;
+  const each = (chunk: ResponseChunk) => {
+    for (let k = 0; k < chunk.length; k++) sink.row(pivot.row(chunk, k));
+  };
+  return readResponseChunks(db, layout.studyId, answerValues(layout), each, sink, chunking);
 }
