@@ -1,4 +1,4 @@
-import { asc, eq, inArray, min, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, min, sql, type SQL } from "drizzle-orm";
 import { first, isPostgres, rawValues, type Executor } from "../../db/client.js";
 import { answers, responses, waves } from "../../db/schema.js";
 import { nextChunkSize, type Chunking } from "../services/chunks.js";
@@ -263,9 +263,34 @@ export async function orderRepeated(db: Executor, chunk: ResponseChunk, values: 
   return { ...chunk, answerStart, answers: ordered };
 }
 
-/** The study's first response id (by the wave index), where the chunks start; null without responses. */
-async function firstResponseId(db: Executor, studyId: number): Promise<number | null> {
+/** The walk to a study's first response on SQLite: ids per step, and steps before the wave index is asked. */
+export interface FirstResponseWalk {
+  ids: number;
+  steps: number;
+}
+
+/** ~5 ms a step (a row checked in ~0.25 µs), 200,000 ids at most. */
+export const FIRST_RESPONSE_WALK: FirstResponseWalk = { ids: 20_000, steps: 10 };
+
+/**
+ * The study's first response id, where the chunks start; null without responses. Its waves'
+ * index gives it in one statement that reads an entry for every response of the study (100-200
+ * ms of the event loop at 1,000,000 responses, on SQLite's synchronous driver). A study's
+ * responses usually start early in the table, so on SQLite the primary key is walked first, a
+ * range of ids a turn of the event loop, and the waves' index asked only past the walk (a study
+ * begun after a long history of others). PostgreSQL's reading does not hold the event loop.
+ */
+export async function firstResponseId(db: Executor, studyId: number, walk: FirstResponseWalk = FIRST_RESPONSE_WALK): Promise<number | null> {
   const studyWaves = db.select({ id: waves.id }).from(waves).where(eq(waves.studyId, studyId));
+  if (!isPostgres(db)) {
+    for (let step = 0; step < walk.steps; step++) {
+      const range = and(gt(responses.id, step * walk.ids), lte(responses.id, (step + 1) * walk.ids));
+      // The unary + keeps SQLite on the primary key (the waves' index is the slow way this avoids).
+      const found = first(await db.select({ id: min(responses.id) }).from(responses).where(and(range, inArray(sql`+${responses.waveId}`, studyWaves))))?.id;
+      if (found !== undefined && found !== null) return found;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
   return first(await db.select({ id: min(responses.id) }).from(responses).where(inArray(responses.waveId, studyWaves)))?.id ?? null;
 }
 

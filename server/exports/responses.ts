@@ -214,7 +214,7 @@ export type AnswerSlot =
   | { multi: false; type: "single" | "scale" | "text"; index: number }
   | { multi: true; slot: number; first: number; count: number; optionIndex: Map<number, number> };
 
-/** The layout's scale and text questions, whose answers the chunks carry as numbers and texts. */
+/** The layout's value questions by type: the chunks carry scale answers as numbers and text answers as texts (and these with the singles have one answer each: orderRepeated). */
 export function answerValues(layout: ResponseLayout): AnswerValues {
   const values: AnswerValues = { single: [], scale: [], text: [] };
   for (const [questionId, p] of layout.placements) if (p.kind === "value") values[p.type].push(questionId);

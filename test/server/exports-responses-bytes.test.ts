@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
-import { asc, inArray } from "drizzle-orm";
+import { asc, eq, inArray, min } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Db } from "../../db/client.js";
-import { answers } from "../../db/schema.js";
+import { answers, responses, studies, waves } from "../../db/schema.js";
 import { csvFieldEncoder, toCsvRow } from "../../server/domain/csv.js";
 import { CSV_DIALECTS, type CsvFormat } from "../../server/exports/csv-dialect.js";
-import { orderRepeated, parseChunk } from "../../server/exports/response-chunks.js";
+import { firstResponseId, orderRepeated, parseChunk } from "../../server/exports/response-chunks.js";
 import { durationSeconds } from "../../server/exports/responses-csv.js";
 import { CSV_CHUNKING, writeResponsesCsv } from "../../server/exports/responses-output.js";
 import { answerValues, responseLayout, streamResponses, type Cell, type ResponseLayout } from "../../server/exports/responses.js";
@@ -146,5 +146,25 @@ describe("a chunk as the database hands it", () => {
     // Nothing repeated: the very same chunk, nothing read.
     const single = parseChunk(JSON.stringify(fields(0).map((column) => column.slice(0, 1))), JSON.stringify([[ids["plain"]], [stored[0]!.questionId], [valueOf(stored[0]!)]]));
     expect(await orderRepeated(db, single, values)).toBe(single);
+  });
+});
+
+describe("where the export starts", () => {
+  it("finds the study's first response by walking the ids in steps, or past the walk by its waves, and none for a study without responses", async () => {
+    const db = freshDb();
+    await seedExportStudy(db);
+    const fixture = await seedExportStudy(db);
+    const [expected] = await db
+      .select({ id: min(responses.id) })
+      .from(responses)
+      .innerJoin(waves, eq(waves.id, responses.waveId))
+      .where(eq(waves.studyId, fixture.study.id));
+    // Past the first study's responses: a walk of 2 × 5 ids ends before them, one of 100 × 50 ids reaches them.
+    expect(expected!.id).toBeGreaterThan(10);
+    expect(await firstResponseId(db, fixture.study.id, { ids: 5, steps: 2 })).toBe(expected!.id);
+    expect(await firstResponseId(db, fixture.study.id, { ids: 50, steps: 100 })).toBe(expected!.id);
+    expect(await firstResponseId(db, fixture.study.id)).toBe(expected!.id);
+    const [empty] = await db.insert(studies).values({ ...fixture.study, id: undefined, name: "Empty" }).returning();
+    expect(await firstResponseId(db, empty!.id)).toBeNull();
   });
 });
