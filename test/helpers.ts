@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import request from "supertest";
 import type { Express } from "express";
 import { openDatabase, type Db } from "../db/client.js";
@@ -20,6 +23,26 @@ export function freshDb(): Db {
   const db = openDatabase(":memory:");
   runMigrations(db);
   return db;
+}
+
+const fileDbDirs: string[] = [];
+
+/**
+ * freshDb for work another thread does (the results worker opens its own connection): a file on
+ * SQLite, as a database in memory belongs to its one connection; the test database on PostgreSQL.
+ * removeFileDbs deletes the files.
+ */
+export function freshFileDb(): Db {
+  if (TEST_ENGINE === "postgres") return freshPostgresDb();
+  const dir = mkdtempSync(join(tmpdir(), "brand-lift-file-db-"));
+  fileDbDirs.push(dir);
+  const db = openDatabase(join(dir, "test.db"));
+  runMigrations(db);
+  return db;
+}
+
+export function removeFileDbs(): void {
+  for (const dir of fileDbDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export function freshApp(overrides: Partial<Config> = {}): { db: Db; app: Express; config: Config } {

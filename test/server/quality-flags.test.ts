@@ -1,11 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { eq, ne } from "drizzle-orm";
 import { answers, auditLog, jobs, responses } from "../../db/schema.js";
-import { runMigrations } from "../../db/migrate.js";
 import { startJob } from "../../server/jobs/queue.js";
 import { resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
 import { TEST_ENGINE } from "../support/postgres.js";
@@ -15,8 +11,8 @@ import { flagContext, median, responseFlags, studyFlags, type FlagQuestion, type
 import { recomputeStudyFlags } from "../../server/quality/flag-service.js";
 import { DEFAULT_QUALITY_SETTINGS, readQualitySettings, type QualitySettings } from "../../server/quality/settings.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
-import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
-import { closeDatabase, first, openDatabase, unitOfWork, type Db } from "../../db/client.js";
+import { addUser, csrfFrom, freshApp, freshDb, freshFileDb, loggedInAgent, removeFileDbs } from "../helpers.js";
+import { closeDatabase, first, unitOfWork } from "../../db/client.js";
 import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 
 // A questionnaire of three scales (ids 1–3), an attention check (4: option 40 correct, 41 wrong),
@@ -332,24 +328,13 @@ describe("recomputing the flags of a study", () => {
   }, 90_000);
 
   describe("as a job, in the results worker thread", () => {
-    const dirs: string[] = [];
     afterAll(async () => {
       await stopResultsWorker();
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      removeFileDbs();
     });
 
-    /** A database the worker can open: a file on SQLite (one in memory is planned in process), the test database on PostgreSQL. */
-    function workerDb(): Db {
-      if (TEST_ENGINE === "postgres") return freshDb();
-      const dir = mkdtempSync(join(tmpdir(), "brand-lift-flags-"));
-      dirs.push(dir);
-      const db = openDatabase(join(dir, "flags.db"));
-      runMigrations(db);
-      return db;
-    }
-
     it("plans its batches there and ends as a recompute in process ends", { timeout: 60_000 }, async () => {
-      const db = workerDb();
+      const db = freshFileDb();
       try {
         const { study, ids } = await seed(db);
         const inProcess = await recomputeStudyFlags(db, study.id, { batchSize: 7 });

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ejs from "ejs";
 import { afterAll, describe, expect, it } from "vitest";
 import { eq, and } from "drizzle-orm";
-import { closeDatabase, databaseLocation, openDatabase, type Db } from "../../db/client.js";
-import { runMigrations } from "../../db/migrate.js";
+import { closeDatabase, databaseLocation, type Db } from "../../db/client.js";
 import { projectPath } from "../../db/project-root.js";
 import { listWaves } from "../../db/queries/fieldwork.js";
 import { listTextAliases } from "../../db/queries/quality.js";
@@ -18,7 +15,7 @@ import { computeStudyReviewQueue, loadReviewQueue, REVIEW_QUEUE_VARIANT, reviewQ
 import { configureResultsSnapshots } from "../../server/results-snapshots/refresh.js";
 import { computeReviewQueueInWorker, resultsWorkerRunning, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
 import { goodAnswers, insertQualityResponse, templateStudy } from "../fixtures/quality/responses.js";
-import { addUser, csrfFrom, freshApp, freshDb, loggedInAgent } from "../helpers.js";
+import { addUser, csrfFrom, freshApp, freshFileDb, loggedInAgent, removeFileDbs } from "../helpers.js";
 import { TEST_ENGINE } from "../support/postgres.js";
 
 /**
@@ -119,21 +116,10 @@ describe("the review queue on the coding page", () => {
 });
 
 describe("the review queue in the results worker thread", () => {
-  const dirs: string[] = [];
   afterAll(async () => {
     await stopResultsWorker();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    removeFileDbs();
   });
-
-  /** A database the worker can open: a file on SQLite (one in memory stays in process), the test database on PostgreSQL. */
-  function workerDb(): Db {
-    if (TEST_ENGINE === "postgres") return freshDb();
-    const dir = mkdtempSync(join(tmpdir(), "brand-lift-review-queue-"));
-    dirs.push(dir);
-    const db = openDatabase(join(dir, "queue.db"));
-    runMigrations(db);
-    return db;
-  }
 
   async function seeded(db: Db) {
     const { study, pre, segments } = await templateStudy(db);
@@ -143,7 +129,7 @@ describe("the review queue in the results worker thread", () => {
   }
 
   it("computes on a connection of its own the queue the request computes in process", { timeout: 60_000 }, async () => {
-    const db = workerDb();
+    const db = freshFileDb();
     try {
       const study = await seeded(db);
       const inProcess = (await computeStudyReviewQueue(db, study.id))!;
@@ -157,7 +143,7 @@ describe("the review queue in the results worker thread", () => {
   });
 
   it("of a large study is computed there, and the page reads it as current", { timeout: 60_000 }, async () => {
-    const db = workerDb();
+    const db = freshFileDb();
     try {
       const study = await seeded(db);
       configureResultsSnapshots(db, { syncLimit: 0 });
