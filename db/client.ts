@@ -74,7 +74,46 @@ function flushAfterCommits(sqlite: Database.Database, wrap: OpenOptions["walSync
     file.close();
     return sqlite;
   };
-  return sharedFlushes(wrap ? () => wrap(() => file.sync()) : () => file.sync());
+  const sync = async () => {
+    const walBytes = await file.sync();
+    walFlushed.get(sqlite)?.(walBytes);
+  };
+  return sharedFlushes(wrap ? () => wrap(sync) : sync);
+}
+
+/** Per connection: who hears the WAL file's size after each flush (checkpointElsewhere). */
+const walFlushed = new WeakMap<Database.Database, (walBytes: number) => void>();
+
+/** SQLite's own default: a commit that leaves more than 1,000 pages in the WAL checkpoints it. */
+const AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * Takes checkpoints out of this connection's commits. SQLite checkpoints inside the COMMIT that
+ * leaves more than 1,000 pages in the WAL, on the thread that commits: it syncs the WAL, copies its
+ * pages into the database file and syncs that (5–20 ms of the event loop here, once 72 ms, in the
+ * heavy benchmark). From now on the connection never checkpoints by itself (wal_autocheckpoint=0):
+ * `walFlushed` hears the WAL file's size after each unit of work's flush, and checkpoints on a
+ * connection of its own, off this thread (server/sqlite-checkpoints.ts). Returns the function that
+ * gives checkpoints back to the connection's commits; undefined when the database has no WAL file
+ * to flush (in memory, a temporary file) or is not SQLite.
+ */
+export function checkpointElsewhere(db: Executor, walFlushedListener: (walBytes: number) => void): (() => void) | undefined {
+  const engine = engines.get(db);
+  if (!engine?.flush) return undefined;
+  const client = engine.client;
+  client.pragma("wal_autocheckpoint = 0");
+  walFlushed.set(client, walFlushedListener);
+  const giveBack = () => {
+    if (!client.open) return;
+    // Not inside a unit of work's transaction (its connection refuses other statements): after it.
+    if (engine.open) setImmediate(giveBack);
+    else client.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  };
+  return () => {
+    if (walFlushed.get(client) !== walFlushedListener) return;
+    walFlushed.delete(client);
+    giveBack();
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 500;

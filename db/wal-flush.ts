@@ -45,8 +45,11 @@ export function sharedFlushes(sync: () => Promise<void>): () => Promise<void> {
 }
 
 export interface WalFile {
-  /** fsyncs the WAL file on libuv's threadpool (and its folder, the first time a WAL file is seen). */
-  sync(): Promise<void>;
+  /**
+   * fsyncs the WAL file on libuv's threadpool (and its folder, the first time a WAL file is seen);
+   * resolves to the file's size seen just before (0 when there is no WAL file left to flush).
+   */
+  sync(): Promise<number>;
   /** The connection closed: the file is let go once no sync needs it. */
   close(): void;
 }
@@ -74,6 +77,7 @@ export function walFile(path: string, connectionOpen: () => boolean): WalFile {
     inode = undefined;
     void previous?.close().catch(() => undefined);
   };
+  let size = 0;
   const current = async (): Promise<FileHandle | undefined> => {
     let named;
     try {
@@ -82,6 +86,7 @@ export function walFile(path: string, connectionOpen: () => boolean): WalFile {
       if (isMissing(error) && !connectionOpen()) return undefined;
       throw error;
     }
+    size = named.size;
     if (handle && inode && inode.dev === named.dev && inode.ino === named.ino) return handle;
     letGo();
     const opened = await open(path, "r");
@@ -109,13 +114,14 @@ export function walFile(path: string, connectionOpen: () => boolean): WalFile {
       syncing = true;
       try {
         const file = await current();
-        if (!file) return;
+        if (!file) return 0;
         try {
           await file.sync();
         } catch (error) {
           failed = error;
           throw error;
         }
+        return size;
       } finally {
         syncing = false;
         if (!connectionOpen()) letGo();

@@ -7,6 +7,7 @@ import { startEventLoopProbe } from "./event-loop-probe.js";
 import { stopWorkerThreads } from "./worker-thread.js";
 import { logger } from "./logger.js";
 import { respondentTraffic } from "./respondent-traffic.js";
+import { startBackgroundCheckpoints } from "./sqlite-checkpoints.js";
 import { PURGE_INTERVAL_MS, purgeExpired } from "./services/retention.js";
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
@@ -32,6 +33,11 @@ async function start(): Promise<void> {
   const db = await openConfiguredDatabaseOrExit(config, {
     migrate: true,
     onIdleError: (error) => logger.warn("a PostgreSQL connection was lost while idle; the pool opens a new one", { error: error.message }),
+  });
+  // SQLite: the WAL is copied into the database file by a thread of its own, never inside a commit
+  // on the event loop (a no-op on PostgreSQL).
+  startBackgroundCheckpoints(db, {
+    onFallback: (error) => logger.warn("background checkpoint failed; commits checkpoint the WAL themselves again", { error: error.message }),
   });
   await purge(db);
   // unref: the schedule alone never keeps the process alive (shutdown closes the server and exits).

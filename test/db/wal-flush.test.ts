@@ -222,16 +222,17 @@ describe("walFile", () => {
       }
     });
 
-  it("reopens a WAL file created anew, fails on a missing one while the connection is open, and lets go once it is closed", async () => {
+  it("tells the size it flushed, reopens a WAL file created anew, fails on a missing one while the connection is open, and lets go once it is closed", async () => {
     const path = tempPath("x.db-wal");
     writeFileSync(path, "frames");
     let connectionOpen = true;
     const file = walFile(path, () => connectionOpen);
-    await file.sync();
+    // Resolves to the size it flushed (checkpoints are planned on it: server/sqlite-checkpoints.ts).
+    await expect(file.sync()).resolves.toBe("frames".length);
     expect(held()).toContain(path);
     unlinkSync(path);
     writeFileSync(path, "new frames");
-    await file.sync();
+    await expect(file.sync()).resolves.toBe("new frames".length);
     await vi.waitFor(() => expect(held()).not.toContain(`${path} (deleted)`));
     expect(held()).toContain(path);
     unlinkSync(path);
@@ -239,7 +240,7 @@ describe("walFile", () => {
     // Closed: SQLite checkpointed the WAL into the database file and deleted it.
     connectionOpen = false;
     file.close();
-    await expect(file.sync()).resolves.toBeUndefined();
+    await expect(file.sync()).resolves.toBe(0);
     await vi.waitFor(() => expect(held().filter((f) => f.startsWith(path))).toEqual([]));
   });
 });
