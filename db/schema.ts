@@ -475,6 +475,8 @@ export const answers = sqliteTable(
   (t) => [
     // Aggregation reads (question, option) → responses; the response side finds its own answers.
     index("answers_question_option_idx").on(t.questionId, t.optionId, t.responseId),
+    // On SQLite migration 0018 makes it cover option_id, value_number and value_text as well (the
+    // raw-responses export reads every answer through it); PostgreSQL cannot index long texts.
     index("answers_response_idx").on(t.responseId, t.questionId),
   ],
 );

@@ -43,7 +43,7 @@ import { nextChunkSize, type Chunking } from "../services/chunks.js";
  * as the app stores one answer per such question; answer ids for every answer were a quarter of
  * the values the database wrote.
  */
-function chunkQuery(db: Executor, studyId: number, values: AnswerValues, after: number, limit: number): SQL {
+export function chunkQuery(db: Executor, studyId: number, values: AnswerValues, after: number, limit: number): SQL {
   const scale = JSON.stringify(values.scale);
   const text = JSON.stringify(values.text);
   if (isPostgres(db)) {
