@@ -1,6 +1,5 @@
 import { parentPort } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { lowerWorkerPriority } from "./thread-priority.js";
 
 /**
  * The checkpoint thread (server/sqlite-checkpoints.ts): copies a SQLite database's WAL into its
@@ -29,8 +28,6 @@ function connect(path: string): Database.Database {
   }
   return connection;
 }
-
-lowerWorkerPriority();
 
 parentPort!.on("message", ({ id, path }: CheckpointMessage) => {
   let reply: CheckpointReply;

@@ -15,13 +15,20 @@ import { Worker, type Transferable } from "node:worker_threads";
 /**
  * How to start a worker module beside `moduleUrl` (`file` without extension): compiled, the .js
  * file; run from TypeScript (tsx, the tests), the .ts file, loaded through tsx's module hooks
- * registered in the thread first (a worker does not inherit a test runner's loader).
+ * registered in the thread first (a worker does not inherit a test runner's loader). Either way the
+ * thread lowers its own priority (thread-priority.ts) before it loads the module: loading one is
+ * CPU work too (exceljs alone took ~450 ms of CPU, the results worker's modules ~850 ms here), which
+ * at the process's priority took turns with the event loop that serves respondents.
  */
-export function workerScript(moduleUrl: string, file = "worker"): { script: string | URL; eval: boolean } {
-  if (!moduleUrl.endsWith(".ts")) return { script: new URL(`./${file}.js`, moduleUrl), eval: false };
-  const tsx = pathToFileURL(createRequire(moduleUrl).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const entry = new URL(`./${file}.ts`, moduleUrl).href;
-  return { script: `import(${JSON.stringify(tsx)}).then((api) => api.register()).then(() => import(${JSON.stringify(entry)}))`, eval: true };
+export function workerScript(moduleUrl: string, file = "worker"): { script: string; eval: true } {
+  const fromSource = moduleUrl.endsWith(".ts");
+  const extension = fromSource ? "ts" : "js";
+  const entry = JSON.stringify(new URL(`./${file}.${extension}`, moduleUrl).href);
+  const priority = JSON.stringify(new URL(`./thread-priority.${extension}`, import.meta.url).href);
+  const lowered = `import(${priority}).then((p) => p.lowerWorkerPriority()).then(() => import(${entry}))`;
+  if (!fromSource) return { script: lowered, eval: true };
+  const tsx = JSON.stringify(pathToFileURL(createRequire(moduleUrl).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href);
+  return { script: `import(${tsx}).then((api) => api.register()).then(() => ${lowered})`, eval: true };
 }
 
 export interface TaskListener<Reply> {

@@ -6,7 +6,6 @@ import type { Executor } from "../../db/client.js";
 import * as schema from "../../db/schema.js";
 import { CHUNK_SIZE, streamResponses, type Cell, type ResponseLayout } from "./responses.js";
 import { fixedChunks } from "../services/chunks.js";
-import { lowerWorkerPriority } from "../thread-priority.js";
 import { ResponsesWorkbook, workbookBytes, type ResponsesWorkbookSpec, type WorkbookSpec } from "./workbooks.js";
 import { xlsxCell } from "./xlsx.js";
 
@@ -45,7 +44,6 @@ export type XlsxReply =
   | { id: number; kind: "done"; count?: number }
   | { id: number; kind: "error"; error: string };
 
-lowerWorkerPriority();
 const port = parentPort!;
 const post = (reply: XlsxReply, transfer?: ArrayBuffer[]) => port.postMessage(reply, transfer);
 

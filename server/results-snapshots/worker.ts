@@ -3,7 +3,6 @@ import { isPostgresUrl, openDatabase, openPostgres, readConsistently, type Db, t
 import { planRecodeChunk, type RecodeCursor } from "../quality/coding-service.js";
 import { planRecomputeBatch } from "../quality/flag-service.js";
 import { computeStudyReviewQueue } from "../quality/review-queue.js";
-import { lowerWorkerPriority } from "../thread-priority.js";
 import { computeSnapshot, type SnapshotRequest } from "./compute.js";
 
 /**
@@ -69,7 +68,6 @@ function connect(location: string): Db {
   return db;
 }
 
-lowerWorkerPriority();
 
 parentPort!.on("message", (task: WorkerTask) => {
   readConsistently(connect(task.location), (tx) => compute(tx, task.studyId, task.request)).then(

@@ -8,6 +8,7 @@ import { runMigrations } from "../../db/migrate.js";
 import { stopXlsxWorker, writeWorkbookInWorker } from "../../server/exports/xlsx-pool.js";
 import { computeReviewQueueInWorker, stopResultsWorker } from "../../server/results-snapshots/worker-pool.js";
 import { lowerWorkerPriority, WORKER_NICE } from "../../server/thread-priority.js";
+import { WorkerThread, workerScript } from "../../server/worker-thread.js";
 
 /**
  * Issue 16: the worker threads (results, review queue, flags batches, XLSX) run at a lower
@@ -44,6 +45,21 @@ describe.runIf(process.platform === "linux")("worker thread priority", () => {
     expect(lowerWorkerPriority()).toBeUndefined();
     expect(niceByThread().get(process.pid)).toBe(before);
     expect(before).not.toBe(WORKER_NICE);
+  });
+
+  it("is lowered before the thread loads its module (loading one is CPU work too)", { timeout: 60_000 }, async () => {
+    const thread = new WorkerThread<{ id: number }, { id: number; niceAtLoad: number }>("nice test", () =>
+      workerScript(new URL("../fixtures/workers/worker-pool.ts", import.meta.url).href, "nice-at-load"),
+    );
+    try {
+      const niceAtLoad = await new Promise<number>((resolve, reject) => {
+        const task = thread.open({ reply: (reply) => (resolve(reply.niceAtLoad), true), fail: reject });
+        task.post({ id: task.id });
+      });
+      expect(niceAtLoad).toBe(WORKER_NICE);
+    } finally {
+      await thread.stop();
+    }
   });
 
   it("is lowered in the results worker and in the XLSX worker", { timeout: 60_000 }, async () => {
