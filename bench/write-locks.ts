@@ -7,9 +7,10 @@
  *   observeUnitsOfWork), against the baseline measured in the same run: the unit of work of one
  *   survey submission through the app. While a unit of work holds SQLite's write lock every other
  *   instance's survey post waits for it;
- * - the longest step (one call of the kind's step: on SQLite every query of it runs on the event
- *   loop, so this is how long the loop is held) against the ~20 ms target, and the event loop's
- *   longest delay meanwhile (monitorEventLoopDelay).
+ * - the event loop's longest delay while the job runs (monitorEventLoopDelay; nothing else runs
+ *   on this process's loop, so it is the longest the job held it) against the ~20 ms target, with
+ *   its steps' wall and CPU times for information: a step may await the results worker (planning,
+ *   review queue) and the disk, which its wall time counts and the event loop does not.
  * Purges and the audience import are not jobs; they are timed as before.
  *
  * Run: npx tsx bench/write-locks.ts [--quick]   (or npm run bench)
@@ -207,12 +208,12 @@ for (const [name, queue] of jobs) {
     met: m.longest < TARGET_MS,
   });
   stepRows.push({
-    name: `${name}: ${fmtInt(m.steps)} steps (median ${fmtMs(m.medianStep)}; CPU median ${fmtMs(m.medianStepCpu)}, longest ${fmtMs(m.longestStepCpu)}), event loop's longest delay ${fmtMs(m.loopMaxMs)}`,
-    ours: fmtMs(m.longestStep),
+    name: `${name}: ${fmtInt(m.steps)} steps (wall median ${fmtMs(m.medianStep)}, longest ${fmtMs(m.longestStep)}; process CPU median ${fmtMs(m.medianStepCpu)}, longest ${fmtMs(m.longestStepCpu)})`,
+    ours: fmtMs(m.loopMaxMs),
     baseline: fmtMs(baseline),
-    ratio: fmtRatio(m.longestStep / baseline),
+    ratio: fmtRatio(m.loopMaxMs / baseline),
     target: `< ${TARGET_MS} ms`,
-    met: m.longestStep < TARGET_MS,
+    met: m.loopMaxMs < TARGET_MS,
   });
 }
 
@@ -259,4 +260,7 @@ await closeDatabase(db);
 console.log(machineLine());
 console.log(`study: ${fmtInt(RESPONSES)} responses, ${fmtInt(generated.answers)} answers (${fmtInt(RESPONSES)} coded text answers)`);
 printTable("Longest write-lock hold (one unit of work) per job, against one survey submission's", lockRows);
-printTable("Longest step per background job (event loop held), against the ~20 ms target (baseline: a submission's hold)", stepRows);
+printTable(
+  "The event loop's longest delay while each background job runs (monitorEventLoopDelay, 1 ms resolution: nothing else runs on it), against the ~20 ms target (baseline: a submission's hold). A step's wall time also counts its waits for the results worker and the disk, and the process's CPU the worker's",
+  stepRows,
+);
