@@ -18,6 +18,7 @@ import { JOB_HANDLERS } from "../../server/jobs/kinds.js";
 import { jobItem } from "../../server/jobs/progress.js";
 import { enqueueJob, startJob } from "../../server/jobs/queue.js";
 import { DEFAULT_LEASE_MS, JobRunner, runJobsUntilIdle, type RunnerOptions } from "../../server/jobs/runner.js";
+import { responseChecksStep } from "../../server/quality/checks-service.js";
 import { addAlias, recodeJobStep } from "../../server/quality/coding-service.js";
 import { studyCodebooks } from "../../server/quality/coding.js";
 import { personalLinksJobStep, queuePersonalLinks } from "../../server/services/fieldwork.js";
@@ -325,6 +326,32 @@ describe("failures", () => {
 });
 
 describe("the checks after a survey submission", () => {
+  it("size each batch by the time the last one held the event loop, and check every response once", async () => {
+    const db = freshDb();
+    const { study, pre, segments } = await templateStudy(db);
+    for (let i = 0; i < 12; i++) await insertQualityResponse(db, study.id, { waveId: pre.id, segmentId: segments[0]!.id });
+    // As the survey leaves them: not checked, not coded.
+    await db.update(responses).set({ checkedAt: null });
+    await db.delete(textMentions);
+    // Two readings of the clock per batch: the first batch takes 60 ms, every later one 5 ms.
+    let reading = 0;
+    let t = 0;
+    const clock = () => (reading++ % 2 === 0 ? t : (t += reading === 2 ? 60 : 5));
+    const sizes: Array<number | null> = [];
+    await runJobsUntilIdle(db, {
+      handlers: { ...JOB_HANDLERS, response_checks: responseChecksStep({ first: 4, min: 1, max: 8, budgetMs: 15 }, clock) },
+      afterStep: (job) => {
+        if (job.kind === "response_checks") sizes.push((job.cursor as { size?: number } | null)?.size ?? null);
+      },
+    });
+    // The wave medians' step keeps 4; 4 in 60 ms shrinks to 1, then fast batches double (1, 2, 4)
+    // up to the maximum, which the last response's batch keeps (the empty read after it ends the job).
+    expect(sizes).toEqual([4, 1, 2, 4, 8, 8]);
+    expect((await db.select().from(responses)).every((r) => r.checkedAt instanceof Date)).toBe(true);
+    // Coded once each: the brand and the competitor of every response's unaided answer.
+    expect(await db.select().from(textMentions)).toHaveLength(24);
+  });
+
   const template = () => brandLiftTemplate({ studyName: "S", brand: "Вкусно и точка", locale: "ru", competitors: ["Шоколадница"] });
   const answersOf = (unaided: string) => ({
     q_unaided: unaided,
