@@ -190,7 +190,19 @@ try {
       page("printable report", `${S}/report`),
       page("breakdown", `${S}/breakdown`),
       page("quality ledger (flags)", `${S}/quality`),
-      page("personal links CSV", `/waves/${g.post.id}/personal-links.csv`),
+      [
+        "personal links CSV",
+        `/waves/${g.post.id}/personal-links.csv`,
+        async () => {
+          // As a researcher does: the wave page offers the list once the links are all made (the CSV is refused before).
+          for (let i = 0; i < 600; i++) {
+            const wave = await r.request("wave page", `/waves/${g.post.id}`, { record: false });
+            if (wave?.body.includes(`href="/waves/${g.post.id}/personal-links.csv"`)) break;
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+          await r.request("personal links CSV", `/waves/${g.post.id}/personal-links.csv`);
+        },
+      ],
       // The XLSX of every response is the longest: what the time budget cuts first.
       ...["results.csv", "results.R", "codebook.csv", "results.xlsx", "responses.csv", "responses.xlsx"].map((file) => page(`export ${file}`, `${S}/${file}`)),
     ];

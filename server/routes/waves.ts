@@ -15,6 +15,8 @@ import {
   linkSettingsInput,
   linkUrl,
   open,
+  personalLinksBeingMade,
+  PersonalLinksInProgressError,
   queuePersonalLinks,
   saveLinkSettings,
   setLinkDisabled,
@@ -120,6 +122,7 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
       canEdit: can(req, "researcher"),
       notice: notices[String(req.query["done"])] ?? "",
       jobs,
+      makingLinks: await personalLinksBeingMade(db, wave),
       refreshSeconds: jobs.active ? JOBS_REFRESH_SECONDS : 0,
     });
   });
@@ -241,6 +244,8 @@ export function waveRoutes(db: Db, baseUrl: string): Router {
   // Each personal link answers once as its respondent: a credential, so researchers only.
   router.get("/waves/:waveId/personal-links.csv", researcher, async (req, res) => {
     const wave = await waveFrom(req);
+    // A list downloaded mid-way would look whole: it waits until the job has made them all.
+    if (await personalLinksBeingMade(db, wave)) throw new PersonalLinksInProgressError();
     res.set("Cache-Control", "no-store");
     res.attachment(`wave-${wave.id}-personal-links.csv`).type("text/csv; charset=utf-8");
     // BOM so that Excel reads UTF-8; rows are written as they are read, waiting while the client

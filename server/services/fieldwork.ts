@@ -14,6 +14,7 @@ import {
   type LinkSettings,
 } from "../../db/queries/fieldwork.js";
 import { loadQuestionnaire } from "../../db/queries/questionnaire.js";
+import { findStudyJobs } from "../../db/queries/jobs.js";
 import { findStudy, listSegments } from "../../db/queries/studies.js";
 import { WAVE_KINDS, type Job, type Link, type Locale, type Segment, type Wave } from "../../db/schema.js";
 import { SIGNATURE_PARAM } from "../domain/pass-through.js";
@@ -272,6 +273,19 @@ export async function queuePersonalLinks(db: Db, wave: Wave, segmentKey: string,
   const job = await unitOfWork(db, (tx) => enqueueJob(tx, { teamId: study.teamId, studyId: study.id, kind: "personal_links", params: { ...params }, createdBy: actorId }));
   nudgeJobs();
   return job;
+}
+
+/** The wave's personal links are still being made: its list, downloaded now, would be part of them. */
+export class PersonalLinksInProgressError extends HttpError {
+  constructor() {
+    super(409, "personal_links_in_progress", "personalLinksInProgress");
+  }
+}
+
+/** Whether a personal-links job of this wave is waiting or running (its list is not whole yet). */
+export async function personalLinksBeingMade(db: Db, wave: Wave): Promise<boolean> {
+  const pending = await findStudyJobs(db, wave.studyId, "personal_links", ["queued", "running"]);
+  return pending.some((job) => job.params?.["waveId"] === wave.id);
 }
 
 /**

@@ -1053,8 +1053,18 @@ describe("waves", () => {
     expect(waiting.text).toContain("Making personal links: waiting to start.");
     expect(waiting.text).toContain('<meta http-equiv="refresh" content="3">');
     expect((await ws.get(res.headers["location"]!, "ru").expect(200)).text).toContain("Создание персональных ссылок: ждёт начала.");
+    // Until they are all made, the list is not offered, and asked for anyway it is refused in the user's language.
+    const csvLink = `href="/waves/${waveId}/personal-links.csv"`;
+    expect(waiting.text).not.toContain(csvLink);
+    expect(waiting.text).toContain("The list of personal links can be downloaded here once they are all made.");
+    const early = await ws.get(`/waves/${waveId}/personal-links.csv`).expect(409);
+    expect(early.headers["content-disposition"]).toBeUndefined();
+    expect(early.text).toContain("The links are still being made");
+    expect((await ws.get(`/waves/${waveId}/personal-links.csv`, "ru").expect(409)).text).toContain("Персональные ссылки этой волны ещё создаются.");
     await runJobsUntilIdle(ws.db);
     const made = await ws.get(res.headers["location"]!).expect(200);
+    expect(made.text).toContain(csvLink);
+    expect(made.text).not.toContain("can be downloaded here once");
     expect(made.text).toContain("3 personal links created.");
     expect(made.text).not.toContain('http-equiv="refresh"');
     const ru = await ws.get(res.headers["location"]!, "ru").expect(200);

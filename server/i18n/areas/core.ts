@@ -281,6 +281,7 @@ export const en = {
     generate: "Create links",
     howMany: "How many",
     downloadCsv: "Download personal links (CSV)",
+    linksBeingMade: "The list of personal links can be downloaded here once they are all made.",
     refreshing: "Counts refresh automatically.",
     seconds: "{{n}} s",
     minutes: "{{n}} min",
@@ -415,6 +416,10 @@ export const en = {
     invalidToken: { title: "Invalid token", message: "The API token is missing, wrong or revoked." },
     validation: { title: "Invalid input", message: "Some values are invalid." },
     unavailable: { title: "Temporarily unavailable", message: "The service is temporarily unavailable." },
+    personalLinksInProgress: {
+      title: "The links are still being made",
+      message: "The personal links of this wave are still being made. Download the list once the wave page says they have all been created.",
+    },
     personalLinksIncomplete: {
       title: "Only some of the links were created",
       message: "The database was busy and generation stopped part-way. The links created so far are valid and counted on the wave page; create the rest there.",
@@ -714,6 +719,7 @@ export const ru = {
     generate: "Создать ссылки",
     howMany: "Сколько",
     downloadCsv: "Скачать персональные ссылки (CSV)",
+    linksBeingMade: "Список персональных ссылок можно будет скачать здесь, когда все они будут созданы.",
     refreshing: "Счётчики обновляются автоматически.",
     seconds: "{{n}} с",
     minutes: "{{n}} мин",
@@ -852,6 +858,10 @@ export const ru = {
     invalidToken: { title: "Неверный токен", message: "API-токен не передан, неверен или отозван." },
     validation: { title: "Некорректные данные", message: "Некоторые значения некорректны." },
     unavailable: { title: "Временно недоступно", message: "Сервис временно недоступен." },
+    personalLinksInProgress: {
+      title: "Ссылки ещё создаются",
+      message: "Персональные ссылки этой волны ещё создаются. Скачайте список, когда на странице волны появится сообщение, что все они созданы.",
+    },
     personalLinksIncomplete: {
       title: "Создана только часть ссылок",
       message: "База данных была занята, и создание ссылок прервалось. Уже созданные ссылки действуют и учтены на странице волны; создайте недостающие там.",
