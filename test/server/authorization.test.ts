@@ -28,6 +28,7 @@ import { appendKpi } from "../../db/queries/kpis.js";
 import { insertWaveNotes } from "../../db/queries/wave-notes.js";
 import { defaultTeam, insertTeam, setMembership } from "../../db/queries/teams.js";
 import { insertSession } from "../../db/queries/sessions.js";
+import { runJobsUntilIdle } from "../../server/jobs/runner.js";
 import { sha256 } from "../../server/domain/secrets.js";
 import { sessionHandle } from "../../server/services/account-management.js";
 import { audienceRoutes } from "../../server/routes/audience.js";
@@ -257,7 +258,17 @@ const PAGES: PageRoute[] = [
   { method: "POST", pattern: "/waves/:waveId/targets", role: "researcher", ok: 303, form: () => ({ target_subscribers: "50", audience_subscribers: "1000" }) },
   { method: "POST", pattern: "/waves/:waveId/links/:linkId", role: "researcher", ok: 303, form: () => ({ sourceLabel: "VK post", redirectComplete: "https://panel.example/done?rid={rid}" }) },
   { method: "POST", pattern: "/waves/:waveId/personal", role: "researcher", ok: 303, form: () => ({ segment: "inactive", count: "2" }) },
-  { method: "GET", pattern: "/waves/:waveId/personal-links.csv", role: "researcher", ok: 200 },
+  {
+    method: "GET",
+    pattern: "/waves/:waveId/personal-links.csv",
+    role: "researcher",
+    ok: 200,
+    // The links asked for above are made in the background: the list is served once they all are.
+    url: async (w) => {
+      await runJobsUntilIdle(w.db);
+      return `/waves/${w.params.waveId}/personal-links.csv`;
+    },
+  },
   // Notes on the work of the wave's period.
   { method: "POST", pattern: "/waves/:waveId/notes", role: "researcher", ok: 303, form: () => ({ kind: "spend", text: "Seeding", amount: "1000", currency: "RUB" }) },
   { method: "POST", pattern: "/waves/:waveId/notes/:noteId", role: "researcher", ok: 303, form: () => ({ kind: "post", text: "Launch reel" }) },
