@@ -68,7 +68,6 @@ function connect(location: string): Db {
   return db;
 }
 
-
 parentPort!.on("message", (task: WorkerTask) => {
   readConsistently(connect(task.location), (tx) => compute(tx, task.studyId, task.request)).then(
     (result) => parentPort!.postMessage({ id: task.id, result }),
